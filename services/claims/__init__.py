@@ -1,0 +1,1 @@
+"""Claims service: Claim creation, scrubbing, 837P submission, follow-up, denials, appeals and secondary billing."""

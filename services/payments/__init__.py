@@ -1,0 +1,1 @@
+"""Payments service: insurer and patient payments, ledgers, statements, plans and collections."""

@@ -1,0 +1,169 @@
+"""The FastAPI app factory every service uses.
+
+A service describes itself (name, routers, event handlers); the factory adds the rest the
+same way for all four: settings, database, outbox relay, consumers, health, metrics,
+AsyncAPI, JSON logs, correlation, problem+json errors, authentication and audit routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared import audit, context, metrics
+from shared.auth import Principal, TokenVerifier, require_scopes
+from shared.config import Settings, get_settings, service_database_url
+from shared.consumer import EventConsumer, Handler
+from shared.db import Database
+from shared.events.asyncapi import document as asyncapi_document
+from shared.health import router as health_router
+from shared.logging import configure_logging
+from shared.outbox import OutboxRelay
+from shared.problems import Problem, install_problem_handlers
+
+log = logging.getLogger(__name__)
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or invalid bearer token.",
+          "content": {"application/problem+json": {}}},
+    403: {"model": Problem, "description": "The token lacks a required scope.",
+          "content": {"application/problem+json": {}}},
+    422: {"model": Problem, "description": "The request broke a rule; `errors` names each field.",
+          "content": {"application/problem+json": {}}},
+}
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes one service different from the others."""
+
+    name: str
+    title: str
+    description: str
+    routers: list[APIRouter] = field(default_factory=list)
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    tags: list[dict[str, str]] = field(default_factory=list)
+    background: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
+
+
+def _audit_router(service: str) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["audit"], responses=PROBLEM_RESPONSES)
+
+    @router.get(
+        "/audit",
+        summary="Who read or changed which record (HIPAA audit trail)",
+        response_model=list[audit.AuditEntry],
+    )
+    async def list_audit(
+        request: Request,
+        trail: Annotated[audit.AuditTrail, audit.audited("audit_log", "read", require_scopes("ops:read"))],
+        resource_type: Annotated[str | None, Query(max_length=64)] = None,
+        resource_id: Annotated[str | None, Query(max_length=128)] = None,
+        patient_id: Annotated[str | None, Query(max_length=128)] = None,
+        actor: Annotated[str | None, Query(max_length=256)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[audit.AuditEntry]:
+        trail.patient_id = patient_id
+        return await audit.query(request.app.state.db, resource_type=resource_type, resource_id=resource_id,
+                                 patient_id=patient_id, actor=actor, limit=limit)
+
+    return router
+
+
+def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
+    """Build a service's app; background work starts with the app's lifespan."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(definition.name, settings.log_level)
+        db = Database(service_database_url(definition.name, settings), definition.name,
+                      pool_size=settings.db_pool_size, application_name=definition.name)
+        app.state.db = db
+        relay = OutboxRelay(db, settings.kafka_bootstrap_servers, service=definition.name,
+                            batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds)
+        app.state.relay = relay
+        tasks = [asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")]
+        consumer = None
+        if definition.handlers:
+            consumer = EventConsumer(
+                db, settings.kafka_bootstrap_servers, service=definition.name, handlers=definition.handlers,
+                batch_size=settings.consumer_batch_size, max_attempts=settings.consumer_max_attempts,
+                retry_base_seconds=settings.consumer_retry_base_seconds,
+            )
+            tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-consumer"))
+        app.state.consumer = consumer
+        tasks += [asyncio.create_task(job(app)) for job in definition.background]
+        log.info("service started")
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await relay.close()
+            if consumer is not None:
+                await consumer.close()
+            await db.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_tags=[*definition.tags, {"name": "audit", "description": "HIPAA audit trail (ops:read)."},
+                      {"name": "operations", "description": "Health, metrics and the event contract."}],
+    )
+    app.state.service = definition.name
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        ctx = context.start(request.headers.get("x-correlation-id"), request.headers.get("traceparent"))
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            metrics.HTTP_REQUESTS.labels(definition.name, request.method, template, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(definition.name, request.method, template).observe(elapsed)
+            if not template.startswith(("/health", "/metrics")):
+                log.info("request", extra={"method": request.method, "route": template, "status": status,
+                                           "duration_ms": round(elapsed * 1000, 1)})
+        response.headers["X-Correlation-Id"] = ctx.correlation_id
+        response.headers["traceparent"] = ctx.traceparent
+        return response
+
+    app.include_router(health_router)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi", tags=["operations"], summary="AsyncAPI 3.0 document of every event and topic")
+    async def asyncapi() -> JSONResponse:
+        return JSONResponse(asyncapi_document())
+
+    for router in definition.routers:
+        app.include_router(router, responses=PROBLEM_RESPONSES)
+    app.include_router(_audit_router(definition.name))
+    return app
+
+
+__all__ = ["PROBLEM_RESPONSES", "Principal", "ServiceDefinition", "create_app"]

@@ -1,0 +1,255 @@
+"""Idempotent event consumers with bounded retries and a dead-letter topic.
+
+Each record's effect and its inbox row (consumer group, event id) commit in one database
+transaction, and the Kafka offset is committed only after that (auto-commit is off). A
+redelivered event finds its inbox row and is skipped, so its effect happens once.
+
+Records are handled in batches: one transaction for the whole batch when it succeeds.
+If anything in the batch fails, the batch is rolled back and replayed one record at a
+time, each with bounded retries and backoff; a record that still fails, or one that
+breaks its schema, goes to `<topic>.dlq` with headers saying why, and the consumer moves
+on. Order per key is kept because records are handled in partition order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared import context, metrics
+from shared.db import Database
+from shared.events.catalogue import dlq_topic
+from shared.events.envelope import Event, InvalidEvent, decode
+from shared.kafka import make_producer
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+
+INBOX_INSERT = text(
+    "INSERT INTO inbox (consumer_group, event_id, topic, event_type) "
+    "SELECT :group, e.id, e.topic, e.type FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]), "
+    "CAST(:types AS text[])) AS e(id, topic, type) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+
+
+class EventConsumer:
+    """Consumes the topics a service subscribes to and runs its handlers exactly once each."""
+
+    def __init__(
+        self,
+        db: Database,
+        bootstrap: str,
+        *,
+        service: str,
+        handlers: dict[str, Handler],
+        group_id: str | None = None,
+        batch_size: int = 1000,
+        max_attempts: int = 3,
+        retry_base_seconds: float = 0.2,
+        dlq_producer: AIOKafkaProducer | None = None,
+    ) -> None:
+        self.db = db
+        self.bootstrap = bootstrap
+        self.service = service
+        self.handlers = handlers
+        self.group_id = group_id or service
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self._producer = dlq_producer
+        self._owns_producer = dlq_producer is None
+        self._consumer: AIOKafkaConsumer | None = None
+        self.assigned = asyncio.Event()
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def _ensure_started(self) -> AIOKafkaConsumer:
+        if self._producer is None:
+            producer = make_producer(self.bootstrap, client_id=f"{self.service}-dlq")
+            try:
+                await producer.start()
+            except Exception:
+                await producer.stop()
+                raise
+            self._producer = producer
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                *self.handlers,
+                bootstrap_servers=self.bootstrap,
+                group_id=self.group_id,
+                client_id=f"{self.service}-consumer",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=self.batch_size,
+                isolation_level="read_committed",
+            )
+            try:
+                await consumer.start()
+            except Exception:
+                await consumer.stop()
+                raise
+            self._consumer = consumer
+        return self._consumer
+
+    async def run(self) -> None:
+        """Consume until cancelled, surviving broker and database outages."""
+        delay = 0.5
+        while True:
+            try:
+                consumer = await self._ensure_started()
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+                if consumer.assignment():
+                    self.assigned.set()
+                for tp, records in batches.items():
+                    await self.process(records)
+                    await consumer.commit({tp: records[-1].offset + 1})
+                    self._record_lag(consumer, tp, records[-1].offset + 1)
+                delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer error; restarting",
+                            extra={"error_type": type(exc).__name__, "retry_in_s": delay})
+                await self._stop_consumer()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _stop_consumer(self) -> None:
+        # Uncommitted work is redelivered after the restart; the inbox makes that harmless.
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            try:
+                await consumer.stop()
+            except Exception as exc:
+                log.debug("consumer stop failed", extra={"error_type": type(exc).__name__})
+
+    async def close(self) -> None:
+        await self._stop_consumer()
+        if self._producer is not None and self._owns_producer:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+    def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
+        high = consumer.highwater(tp)
+        if high is not None:
+            metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(max(high - next_offset, 0))
+
+    # --- processing -------------------------------------------------------------------
+
+    async def process(self, records: list[ConsumerRecord]) -> None:
+        """Handle one partition's batch: all in one transaction, or record by record."""
+        events: list[tuple[ConsumerRecord, Event]] = []
+        for record in records:
+            try:
+                events.append((record, decode(record.topic, record.key, record.value, record.headers)))
+            except InvalidEvent as exc:
+                await self.dead_letter(record, f"schema: {exc}", attempts=1, reason="schema")
+        if not events:
+            return
+        try:
+            await self._handle_batch(events)
+            return
+        except Exception as exc:
+            # A lone record's failure counts as its first attempt; a batch's failure
+            # does not say which record broke it.
+            first_error: Exception | None = exc if len(events) == 1 else None
+            if first_error is None:
+                log.info("batch failed; replaying record by record",
+                         extra={"error_type": type(exc).__name__, "records": len(events)})
+        for record, event in events:
+            await self._handle_with_retries(record, event, first_error)
+
+    async def _handle_batch(self, events: list[tuple[ConsumerRecord, Event]]) -> None:
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                INBOX_INSERT,
+                {
+                    "group": self.group_id,
+                    "ids": [str(e.id) for _, e in events],
+                    "topics": [r.topic for r, _ in events],
+                    "types": [e.type for _, e in events],
+                },
+            )
+            fresh = {str(row[0]) for row in result}
+            outcomes = []
+            for record, event in events:
+                if str(event.id) not in fresh:
+                    outcomes.append((record.topic, "duplicate"))
+                    continue
+                fresh.discard(str(event.id))  # the same id twice in one batch runs once
+                context.start(event.correlation_id, event.traceparent)
+                await self.handlers[record.topic](session, event)
+                outcomes.append((record.topic, "handled"))
+        for topic, outcome in outcomes:
+            metrics.EVENTS_CONSUMED.labels(self.service, topic, outcome).inc()
+
+    async def _handle_with_retries(self, record: ConsumerRecord, event: Event,
+                                   known_error: Exception | None) -> None:
+        error = known_error
+        attempts = 1 if known_error else 0
+        while attempts < self.max_attempts and not isinstance(error, PermanentError):
+            if attempts:
+                metrics.EVENTS_RETRIED.labels(self.service, record.topic).inc()
+                await asyncio.sleep(self.retry_base_seconds * (2 ** (attempts - 1)))
+            attempts += 1
+            try:
+                await self._handle_batch([(record, event)])
+                return
+            except PermanentError as exc:
+                error = exc
+                break
+            except Exception as exc:
+                error = exc
+        await self.dead_letter(record, describe(error), attempts=attempts, reason="handler")
+
+    async def dead_letter(self, record: ConsumerRecord, error: str, *, attempts: int, reason: str) -> None:
+        """Park a record on `<topic>.dlq` with why, where it came from and how often it was tried."""
+        assert self._producer is not None
+        headers: list[tuple[str, bytes]] = [
+            (k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")
+        ]
+        headers += [
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", self.group_id.encode()),
+            ("dlq_error", error[:1000].encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self._producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
+                                           headers=headers)
+        metrics.EVENTS_DEAD_LETTERED.labels(self.service, record.topic, reason).inc()
+        log.warning("event dead-lettered", extra={"topic": record.topic, "partition": record.partition,
+                                                  "offset": record.offset, "reason": reason})
+
+
+class PermanentError(Exception):
+    """Raised by a handler for an event that can never succeed.
+
+    It skips the retries and goes straight to the dead-letter topic. Its message is
+    written to the DLQ headers, so it must name the rule, never patient data.
+    """
+
+
+def describe(error: Exception | None) -> str:
+    """The DLQ reason: our own PermanentError messages are safe; others show only their type,
+    because library messages can quote the data that failed."""
+    if isinstance(error, PermanentError):
+        return f"handler: {error}"
+    return f"handler: {type(error).__name__}"
+
+
+def dlq_headers(record: Any) -> dict[str, str]:
+    """The dead-letter headers of a record, as text (for tests and operators)."""
+    return {k: v.decode() for k, v in (record.headers or ()) if k.startswith("dlq_")}

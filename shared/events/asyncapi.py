@@ -1,0 +1,139 @@
+"""Generates the AsyncAPI 3.0 document of the event catalogue.
+
+Partners publish and consume from this document alone: channels (topics), message
+schemas, the CloudEvents headers, keys, who publishes and who consumes. The committed
+copy is docs/asyncapi.json (`python -m shared.events.asyncapi > docs/asyncapi.json`); a
+test fails when it drifts from the code, and every service serves it at /asyncapi.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from shared.events.catalogue import _SPECS, PARTNER, dlq_topic
+
+CE_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "CloudEvents 1.0 attributes in Kafka binary mode (values are UTF-8 header bytes).",
+    "required": ["ce_specversion", "ce_id", "ce_type", "ce_source", "content-type"],
+    "properties": {
+        "ce_specversion": {"type": "string", "const": "1.0"},
+        "ce_id": {"type": "string", "format": "uuid",
+                  "description": "Unique per event; consumers de-duplicate on it."},
+        "ce_type": {"type": "string", "description": "`<topic>.v<version>`, e.g. `claim.submitted.v1`."},
+        "ce_source": {"type": "string", "description": "Publishing service or partner, e.g. `/services/claims`."},
+        "ce_time": {"type": "string", "format": "date-time"},
+        "ce_subject": {"type": "string", "description": "The aggregate id (same as the key)."},
+        "ce_correlationid": {"type": "string", "description": "Correlation id of the originating request."},
+        "ce_traceparent": {"type": "string", "description": "W3C traceparent (distributed tracing extension)."},
+        "traceparent": {"type": "string", "description": "The same W3C traceparent, for non-CloudEvents tools."},
+        "content-type": {"type": "string", "const": "application/json"},
+    },
+}
+
+DLQ_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "Original headers plus why the record was parked.",
+    "properties": {
+        "dlq_original_topic": {"type": "string"},
+        "dlq_original_partition": {"type": "string"},
+        "dlq_original_offset": {"type": "string"},
+        "dlq_consumer_group": {"type": "string"},
+        "dlq_error": {"type": "string", "description": "The rule broken or the error type; never data."},
+        "dlq_attempts": {"type": "string"},
+        "dlq_failed_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def _who(name: str) -> str:
+    return "partner systems (EHR, clearinghouse, payer)" if name == PARTNER else f"the {name} service"
+
+
+@lru_cache
+def document() -> dict[str, Any]:
+    """The whole AsyncAPI document, deterministic so the committed copy can be compared."""
+    _, defs = models_json_schema(
+        [(spec.payload, "validation") for spec in _SPECS], ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = dict(sorted(defs.get("$defs", {}).items()))
+    schemas["CloudEventsKafkaHeaders"] = CE_HEADERS
+    schemas["DeadLetterHeaders"] = DLQ_HEADERS
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for spec in _SPECS:
+        message_id = spec.type
+        messages[message_id] = {
+            "name": spec.type,
+            "title": spec.payload.__name__,
+            "summary": spec.summary,
+            "contentType": "application/json",
+            "headers": {"$ref": "#/components/schemas/CloudEventsKafkaHeaders"},
+            "payload": {"$ref": f"#/components/schemas/{spec.payload.__name__}"},
+            "bindings": {"kafka": {
+                "key": {"type": "string", "description": f"Aggregate id: {' or '.join(spec.key_fields)}."},
+                "bindingVersion": "0.5.0",
+            }},
+        }
+        channels[spec.topic] = {
+            "address": spec.topic,
+            "description": f"{spec.summary} Published by {_who(spec.publisher)}; consumed by "
+            + ", ".join(_who(c) for c in spec.consumers) + ".",
+            "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
+        }
+        channels[dlq_topic(spec.topic)] = {
+            "address": dlq_topic(spec.topic),
+            "description": f"Dead letters of {spec.topic}: records a consumer could not handle.",
+            "messages": {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
+        }
+        operations[f"{spec.topic}.publish"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{spec.topic}"},
+            "summary": f"{_who(spec.publisher).capitalize()} publishes {spec.type}.",
+            "messages": [{"$ref": f"#/channels/{spec.topic}/messages/{message_id}"}],
+        }
+        for consumer in spec.consumers:
+            operations[f"{spec.topic}.receive.{consumer}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{spec.topic}"},
+                "summary": f"{_who(consumer).capitalize()} consumes {spec.type}.",
+                "messages": [{"$ref": f"#/channels/{spec.topic}/messages/{message_id}"}],
+            }
+    messages["deadLetter"] = {
+        "name": "deadLetter",
+        "summary": "A record parked by a consumer, with the reason in its headers.",
+        "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
+        "payload": {"description": "The original record value, unchanged."},
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Revenue-cycle platform events",
+            "version": "1.0.0",
+            "description": (
+                "Integration events between the eligibility, claims, payments and notifications "
+                "services and partner systems. CloudEvents 1.0 in Kafka binary mode; JSON payloads; "
+                "money as decimal strings. Each aggregate's events share a key, so they stay in order. "
+                "Consumers must de-duplicate on `ce_id`."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka",
+                              "description": "Development broker started by `make up`."}},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, sort_keys=False) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,355 @@
+"""The one catalogue of integration events: every topic, its schema, owner and consumers.
+
+Partners read this through the generated AsyncAPI document (docs/asyncapi.json, also
+served at /asyncapi). Contracts only grow: a new optional field keeps the version; any
+other change is a new `type` version (`.v2`) published beside the old one.
+
+Money is a decimal string in JSON ("125.00"), never a float. Events carry internal ids;
+names, birth dates and member ids stay in the owning service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, description="Amount in USD, two decimals.")]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+class Payload(BaseModel):
+    """Base of every event payload: immutable; unknown fields are tolerated (additive changes)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# --- eligibility -------------------------------------------------------------------------
+
+
+class EligibilityChecked(Payload):
+    """A coverage check finished (verified, inactive, or failed with a reason)."""
+
+    check_id: UUID
+    patient_id: Id
+    payer_id: Id
+    status: Literal["active", "inactive", "error"]
+    date_of_service: date
+    service_type_codes: list[str] = Field(default_factory=list)
+    coverage_start: date | None = None
+    coverage_end: date | None = None
+    prior_auth_required_service_types: list[str] = Field(default_factory=list)
+    error_code: str | None = Field(default=None, description="AAA reject reason code when status is error.")
+    checked_at: datetime
+
+
+class AuthorizationRecorded(Payload):
+    """A referral or prior authorization is on file."""
+
+    authorization_id: UUID
+    patient_id: Id
+    payer_id: Id
+    number: str = Field(min_length=1, max_length=50)
+    kind: Literal["prior_authorization", "referral"] = "prior_authorization"
+    service_codes: list[str] = Field(default_factory=list)
+    start_date: date
+    end_date: date
+    visits_allowed: int | None = Field(default=None, ge=0)
+    visits_used: int = Field(default=0, ge=0)
+
+
+class AuthorizationExpiring(Payload):
+    """An authorization ends soon or is running out of visits."""
+
+    authorization_id: UUID
+    patient_id: Id
+    payer_id: Id
+    end_date: date
+    days_left: int
+    visits_left: int | None = None
+
+
+# --- partner: EHR ------------------------------------------------------------------------
+
+
+class EncounterLine(Payload):
+    code: str = Field(min_length=5, max_length=5, description="CPT/HCPCS code.")
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: int = Field(default=1, ge=1)
+    charge: Money = Field(gt=0)
+    diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], min_length=1, max_length=4)
+
+
+class EncounterCompleted(Payload):
+    """The EHR closed an encounter; its charges become a claim."""
+
+    encounter_id: Id
+    patient_id: Id
+    payer_id: Id
+    billing_provider_npi: str = Field(pattern=r"^\d{10}$")
+    rendering_provider_npi: str | None = Field(default=None, pattern=r"^\d{10}$")
+    date_of_service: date
+    place_of_service: str = Field(pattern=r"^\d{2}$")
+    diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM codes.")
+    lines: list[EncounterLine] = Field(min_length=1, max_length=50)
+    prior_authorization_number: str | None = None
+
+
+# --- claims ------------------------------------------------------------------------------
+
+
+class ClaimSubmitted(Payload):
+    """A claim went out to the clearinghouse; the 837P travels with it."""
+
+    claim_id: UUID
+    patient_control_number: str = Field(min_length=1, max_length=17)
+    patient_id: Id
+    payer_id: Id
+    frequency_code: Literal["1", "7", "8"] = "1"
+    total_charge: Money
+    x12_837: str = Field(min_length=1, description="The X12 005010X222A2 837P interchange.")
+    submitted_at: datetime
+
+
+class ClaimAcknowledged(Payload):
+    """The clearinghouse/payer accepted the claim for adjudication (277CA accepted)."""
+
+    claim_id: UUID | None = None
+    patient_control_number: str = Field(min_length=1, max_length=17)
+    payer_claim_control_number: str | None = None
+    acknowledged_at: datetime
+
+
+class RejectionReason(Payload):
+    code: str = Field(min_length=1, max_length=30)
+    message: str = Field(max_length=500)
+
+
+class ClaimRejected(Payload):
+    """The claim failed front-end edits (277CA rejected); it must be corrected."""
+
+    claim_id: UUID | None = None
+    patient_control_number: str = Field(min_length=1, max_length=17)
+    reasons: list[RejectionReason] = Field(min_length=1)
+    rejected_at: datetime
+
+
+class Adjustment(Payload):
+    group_code: Literal["CO", "PR", "OA", "PI", "CR"]
+    reason_code: str = Field(min_length=1, max_length=5)
+    amount: Money
+
+
+class ClaimDenied(Payload):
+    """A payer denied all or part of a claim; someone has to work it."""
+
+    claim_id: UUID
+    payer_id: Id
+    patient_id: Id
+    adjustments: list[Adjustment] = Field(min_length=1)
+    remark_codes: list[str] = Field(default_factory=list)
+    action: Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off"]
+    denied_at: datetime
+
+
+class ClaimFollowupDue(Payload):
+    """No answer from the payer inside its window."""
+
+    claim_id: UUID
+    payer_id: Id
+    submitted_at: datetime
+    days_outstanding: int = Field(ge=0)
+    due_at: datetime
+
+
+# --- partner: clearinghouse / payer --------------------------------------------------------
+
+
+class RemittanceReceived(Payload):
+    """An 835 remittance advice arrived; the trace number (TRN02) identifies it."""
+
+    trace_number: str = Field(min_length=1, max_length=50)
+    payer_id: Id
+    x12_835: str = Field(min_length=1, description="The X12 005010X221A1 835 interchange.")
+    received_at: datetime
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+class PaymentPosted(Payload):
+    """Money was posted: an insurer payment to a claim, or a patient payment to an account."""
+
+    payment_id: UUID
+    source: Literal["insurer", "patient"]
+    claim_id: UUID | None = None
+    account_id: Id | None = None
+    amount: Money
+    method: Literal["eft", "check", "card", "cash", "ach", "other"]
+    posted_at: datetime
+    receipt_number: str | None = None
+
+
+class PaymentUnderpaid(Payload):
+    """An insurer paid less than the contract allows, beyond tolerance."""
+
+    claim_id: UUID
+    payer_id: Id
+    code: str
+    expected_allowed: Money
+    actual_allowed: Money
+    variance: Money
+    detected_at: datetime
+
+
+class StatementIssued(Payload):
+    statement_id: UUID
+    account_id: Id
+    balance: Money
+    due_date: date
+    issued_at: datetime
+
+
+class InstallmentDue(Payload):
+    plan_id: UUID
+    account_id: Id
+    installment_number: int = Field(ge=1)
+    amount: Money
+    due_date: date
+
+
+class PaymentLate(Payload):
+    plan_id: UUID
+    account_id: Id
+    installment_number: int = Field(ge=1)
+    amount: Money
+    due_date: date
+    days_late: int = Field(ge=1)
+
+
+class AccountSentToCollections(Payload):
+    account_id: Id
+    agency: str
+    balance: Money
+    referred_at: datetime
+
+
+class FeeScheduleEntry(Payload):
+    code: str = Field(min_length=5, max_length=5)
+    modifier: str | None = Field(default=None, min_length=2, max_length=2)
+    allowed: Money
+
+
+class FeeScheduleUpdated(Payload):
+    """A payer's contracted allowed amounts changed; estimates use them."""
+
+    payer_id: Id
+    fee_schedule_id: UUID
+    effective_date: date
+    entries: list[FeeScheduleEntry]
+
+
+# --- notifications -----------------------------------------------------------------------
+
+
+class NotificationSent(Payload):
+    notification_id: UUID
+    recipient_id: Id
+    channel: Literal["email", "sms", "inbox"]
+    template: str
+    template_version: int = Field(ge=1)
+    cause_event_id: UUID | None = None
+    sent_at: datetime
+
+
+class NotificationFailed(Payload):
+    notification_id: UUID
+    recipient_id: Id
+    channel: Literal["email", "sms", "inbox"]
+    template: str
+    reason: str = Field(max_length=200)
+    attempts: int = Field(ge=1)
+    failed_at: datetime
+
+
+# --- the catalogue -----------------------------------------------------------------------
+
+PARTNER = "partner"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """The contract of one event type."""
+
+    type: str
+    topic: str
+    payload: type[Payload]
+    key_fields: tuple[str, ...]
+    publisher: str
+    consumers: tuple[str, ...]
+    summary: str
+
+    def key_of(self, data: BaseModel) -> str:
+        """The aggregate id that orders this event (first key field that has a value)."""
+        for name in self.key_fields:
+            value = getattr(data, name, None)
+            if value is not None:
+                return str(value)
+        raise ValueError(f"{self.type} has none of its key fields {self.key_fields}")
+
+
+def _spec(topic: str, payload: type[Payload], key: str | tuple[str, ...], publisher: str,
+          consumers: tuple[str, ...]) -> EventSpec:
+    keys = (key,) if isinstance(key, str) else key
+    doc = (payload.__doc__ or topic).strip().splitlines()[0]
+    return EventSpec(f"{topic}.v1", topic, payload, keys, publisher, consumers, doc)
+
+
+_SPECS = [
+    _spec("eligibility.checked", EligibilityChecked, "patient_id", "eligibility", ("claims", "notifications")),
+    _spec("authorization.recorded", AuthorizationRecorded, "patient_id", "eligibility",
+          ("claims", "notifications")),
+    _spec("authorization.expiring", AuthorizationExpiring, "patient_id", "eligibility",
+          ("claims", "notifications")),
+    _spec("encounter.completed", EncounterCompleted, "encounter_id", PARTNER, ("claims",)),
+    _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (PARTNER, "payments")),
+    _spec("claim.acknowledged", ClaimAcknowledged, ("claim_id", "patient_control_number"), PARTNER,
+          ("claims", "notifications")),
+    _spec("claim.rejected", ClaimRejected, ("claim_id", "patient_control_number"), PARTNER,
+          ("claims", "notifications")),
+    _spec("remittance.received", RemittanceReceived, "trace_number", PARTNER, ("payments",)),
+    _spec("payment.posted", PaymentPosted, ("claim_id", "account_id"), "payments",
+          ("claims", "notifications")),
+    _spec("claim.denied", ClaimDenied, "claim_id", "claims", ("notifications", "payments")),
+    _spec("claim.followup_due", ClaimFollowupDue, "claim_id", "claims", ("notifications", "payments")),
+    _spec("payment.underpaid", PaymentUnderpaid, "claim_id", "payments", ("notifications",)),
+    _spec("statement.issued", StatementIssued, "account_id", "payments", ("notifications",)),
+    _spec("payment_plan.installment_due", InstallmentDue, "account_id", "payments", ("notifications",)),
+    _spec("payment.late", PaymentLate, "account_id", "payments", ("notifications",)),
+    _spec("account.sent_to_collections", AccountSentToCollections, "account_id", "payments",
+          ("notifications",)),
+    _spec("fee_schedule.updated", FeeScheduleUpdated, "payer_id", "payments", ("eligibility",)),
+    _spec("notification.sent", NotificationSent, "recipient_id", "notifications", ("operations",)),
+    _spec("notification.failed", NotificationFailed, "recipient_id", "notifications", ("operations",)),
+]
+
+CATALOGUE: dict[str, EventSpec] = {s.type: s for s in _SPECS}
+TOPICS: tuple[str, ...] = tuple(s.topic for s in _SPECS)
+_BY_PAYLOAD: dict[type[Payload], EventSpec] = {s.payload: s for s in _SPECS}
+
+
+def spec_for_type(event_type: str) -> EventSpec:
+    return CATALOGUE[event_type]
+
+
+def spec_for_payload(payload: type[BaseModel]) -> EventSpec:
+    return _BY_PAYLOAD[payload]  # type: ignore[index]
+
+
+def dlq_topic(topic: str) -> str:
+    """Where a consumer parks events of `topic` it cannot handle."""
+    return f"{topic}.dlq"

@@ -1,0 +1,107 @@
+"""Honest health: liveness checks nothing, readiness checks what the service needs.
+
+`/health/ready` answers in the shape of the IETF "Health Check Response Format for HTTP
+APIs" draft (application/health+json): status pass/warn/fail and a `checks` map. It is
+503 when PostgreSQL or Kafka is unreachable; a growing outbox backlog only warns, because
+the service still accepts work and will publish it once Kafka is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from shared.kafka import broker_reachable
+from shared.outbox import backlog
+
+HEALTH_JSON = "application/health+json"
+OUTBOX_WARN_AGE_SECONDS = 60.0
+
+router = APIRouter(tags=["operations"])
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def _database(request: Request, timeout: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    db = request.app.state.db
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout), db.session() as session:
+            await session.execute(text("SELECT 1"))
+            state = await backlog(session)
+    except Exception as exc:
+        failed = {"componentType": "datastore", "status": "fail", "time": _now(),
+                  "output": f"PostgreSQL unreachable ({type(exc).__name__})"}
+        return failed, [{"componentType": "component", "status": "warn", "time": _now(),
+                         "output": "outbox unknown: database unreachable"}]
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    age = round(state.oldest_age_seconds, 1)
+    return (
+        {"componentType": "datastore", "status": "pass", "observedValue": elapsed_ms,
+         "observedUnit": "ms", "time": _now()},
+        [
+            {"componentId": "backlog", "componentType": "component", "status": "pass",
+             "observedValue": state.pending, "observedUnit": "events", "time": _now()},
+            {"componentId": "oldestAge", "componentType": "component",
+             "status": "warn" if age > OUTBOX_WARN_AGE_SECONDS else "pass",
+             "observedValue": age, "observedUnit": "s", "time": _now()},
+        ],
+    )
+
+
+async def _kafka(request: Request, timeout: float) -> dict[str, Any]:
+    settings = request.app.state.settings
+    started = time.perf_counter()
+    problem = await broker_reachable(settings.kafka_bootstrap_servers, timeout)
+    if problem:
+        return {"componentType": "component", "status": "fail", "time": _now(),
+                "output": f"Kafka unreachable ({problem})"}
+    return {"componentType": "component", "status": "pass", "time": _now(),
+            "observedValue": round((time.perf_counter() - started) * 1000, 1), "observedUnit": "ms"}
+
+
+def _overall(checks: dict[str, list[dict[str, Any]]]) -> str:
+    statuses = {c["status"] for entries in checks.values() for c in entries}
+    return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+
+
+@router.get("/health/live", summary="Liveness: the process answers (checks no dependency)")
+async def live(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "pass", "serviceId": request.app.state.service}, media_type=HEALTH_JSON)
+
+
+@router.get(
+    "/health/ready",
+    summary="Readiness: PostgreSQL, Kafka and the outbox backlog",
+    responses={200: {"description": "pass or warn"}, 503: {"description": "a dependency is down"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    timeout = request.app.state.settings.health_timeout_seconds
+    (db_check, outbox_checks), kafka_check = await asyncio.gather(
+        _database(request, timeout), _kafka(request, timeout)
+    )
+    checks = {
+        "postgresql:responseTime": [db_check],
+        "kafka:connection": [kafka_check],
+        "outbox:backlog": [outbox_checks[0]],
+    }
+    if len(outbox_checks) > 1:
+        checks["outbox:oldestAge"] = [outbox_checks[1]]
+    status = _overall(checks)
+    body = {
+        "status": status,
+        "serviceId": request.app.state.service,
+        "version": "1",
+        "releaseId": request.app.version,
+        "checks": checks,
+    }
+    return JSONResponse(body, status_code=503 if status == "fail" else 200, media_type=HEALTH_JSON,
+                        headers={"Cache-Control": "no-store"})

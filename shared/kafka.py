@@ -1,0 +1,73 @@
+"""Kafka plumbing shared by the relay, the consumers, health and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.client import AIOKafkaClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.events.catalogue import TOPICS, dlq_topic
+
+log = logging.getLogger(__name__)
+
+TOPIC_PARTITIONS = 3
+
+
+def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+    """An idempotent producer: acks from all in-sync replicas, no duplicates from retries."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=15000,
+        retry_backoff_ms=200,
+    )
+
+
+def all_topics() -> list[str]:
+    """Every catalogue topic and its dead-letter topic."""
+    return [t for topic in TOPICS for t in (topic, dlq_topic(topic))]
+
+
+async def ensure_topics(bootstrap: str, topics: list[str] | None = None) -> list[str]:
+    """Create missing topics (idempotent); returns the ones created."""
+    wanted = topics if topics is not None else all_topics()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="revcycle-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=TOPIC_PARTITIONS, replication_factor=1) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass
+        return missing
+    finally:
+        await admin.close()
+
+
+async def broker_reachable(bootstrap: str, timeout: float) -> str | None:
+    """None when a broker answers a metadata request in time; otherwise the reason.
+
+    A fresh connection is used each time, so a cached metadata snapshot cannot hide a
+    broker that has gone away.
+    """
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000),
+                            client_id="revcycle-health")
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout)
+        return None
+    except Exception as exc:  # any failure means "not reachable"; the type is the reason
+        return type(exc).__name__
+    finally:
+        await client.close()

@@ -1,0 +1,112 @@
+"""Prepare the database and the broker: roles, schemas, migrations, topics.
+
+`python -m shared.migrate [service ...]` is idempotent; `make up` and the test session
+run it. It needs the admin DATABASE_URL (a role that may create roles and schemas).
+
+Per service it makes a schema and a login role that can use only that schema (its
+search_path points there), runs the service's Alembic migrations, and grants the role
+read/write on its tables except the audit log, where it may only read and insert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+
+from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, get_settings, role_name, role_password
+from shared.kafka import ensure_topics
+
+log = logging.getLogger("migrate")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+async def bootstrap(admin_url: str, service: str, password: str) -> None:
+    """Create the schema and role if missing (safe to run again)."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        role, schema = _quote(role_name(service)), _quote(service)
+        # CREATE ROLE has no IF NOT EXISTS; a concurrent creator is tolerated below.
+        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role_name(service))
+        if not exists:
+            try:
+                await conn.execute(f"CREATE ROLE {role} LOGIN")
+            except asyncpg.DuplicateObjectError:
+                pass
+        escaped = password.replace("'", "''")
+        await conn.execute(f"ALTER ROLE {role} WITH LOGIN PASSWORD '{escaped}' NOSUPERUSER NOCREATEDB NOCREATEROLE")
+        await conn.execute(f"ALTER ROLE {role} SET search_path = {schema}")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        await conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC")
+        await conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        # Nothing of the shared `public` schema is needed by any service.
+        await conn.execute(f"REVOKE CREATE ON SCHEMA public FROM {role}")
+    finally:
+        await conn.close()
+
+
+async def grant(admin_url: str, service: str) -> None:
+    """Least privilege on the service's own tables; the audit log is append-only."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        role, schema = _quote(role_name(service)), _quote(service)
+        await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        await conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
+        await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.alembic_version FROM {role}")
+        append_only = await conn.fetch(
+            "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE n.nspname = $1 AND p.proname = 'forbid_change'",
+            service,
+        )
+        for row in append_only:
+            await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.{_quote(row['relname'])} FROM {role}")
+    finally:
+        await conn.close()
+
+
+def upgrade(admin_url: str, service: str, revision: str = "head") -> None:
+    """Run the service's Alembic migrations (its own folder, its own version table)."""
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    config.attributes["url"] = admin_url
+    command.upgrade(config, revision)
+
+
+def migrate(services: list[str], settings: Settings, *, topics: bool = True) -> None:
+    """Everything a fresh database and broker need before the services start."""
+    for service in services:
+        asyncio.run(bootstrap(settings.database_url, service, role_password(service, settings)))
+        upgrade(settings.database_url, service)
+        asyncio.run(grant(settings.database_url, service))
+        log.info("migrated %s", service)
+    if topics:
+        created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers))
+        log.info("kafka topics ready (%d created)", len(created))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("services", nargs="*", metavar="service", help=f"Any of {', '.join(SERVICE_NAMES)}; default all.")
+    parser.add_argument("--no-topics", action="store_true", help="Skip creating Kafka topics.")
+    args = parser.parse_args()
+    unknown = sorted(set(args.services) - set(SERVICE_NAMES))
+    if unknown:
+        parser.error(f"unknown service(s): {', '.join(unknown)}")
+    logging.basicConfig(level=logging.INFO, format="migrate: %(message)s", stream=sys.stdout)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    migrate(list(args.services) or list(SERVICE_NAMES), get_settings(), topics=not args.no_topics)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Alembic glue shared by the four services' migration folders.
+
+Each service keeps its own migrations (`services/<name>/migrations/versions`) and its
+own version table inside its own schema. Migrations run as the admin role with
+`search_path` set to the service's schema, so they create unqualified tables there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from shared.config import sqlalchemy_url
+from shared.tables import BACKBONE_DDL
+
+
+def _run(connection: Connection, schema: str) -> None:
+    context.configure(
+        connection=connection,
+        version_table="alembic_version",
+        version_table_schema=schema,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_env(schema: str) -> None:
+    """Body of every service's env.py: upgrade the schema given in the Alembic config."""
+    url = context.config.attributes["url"]
+
+    async def main() -> None:
+        engine = create_async_engine(sqlalchemy_url(url), poolclass=NullPool)
+        async with engine.connect() as conn:
+            await conn.execute(text(f'SET search_path TO "{schema}"'))
+            await conn.commit()
+            await conn.run_sync(_run, schema)
+            await conn.commit()
+        await engine.dispose()
+
+    asyncio.run(main())
+
+
+def create_backbone_tables() -> None:
+    """First migration of every service: outbox, inbox, audit log, idempotency keys."""
+    from alembic import op
+
+    for statement in BACKBONE_DDL:
+        op.execute(statement)
+
+
+def drop_backbone_tables() -> None:
+    from alembic import op
+
+    for table in ("idempotency_keys", "audit_log", "inbox", "outbox"):
+        op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+    for function in ("forbid_change", "outbox_notify"):
+        op.execute(f"DROP FUNCTION IF EXISTS {function}() CASCADE")

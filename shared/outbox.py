@@ -1,0 +1,204 @@
+"""Transactional outbox: events commit with the state change, a relay publishes them.
+
+A service never talks to Kafka inside a request. It adds the event to its session with
+`add_event`, in the same transaction as the change that caused it; a rolled-back
+transaction therefore publishes nothing. The relay then publishes pending rows in id
+order (so in order per key) with an idempotent producer and marks them published. A
+crash between publishing and marking re-publishes on restart; it never loses an event,
+and consumers drop the duplicate by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared import metrics
+from shared.db import Database
+from shared.events.envelope import Event, headers_of, payload_bytes
+from shared.kafka import make_producer
+from shared.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+def add_event(session: AsyncSession, event: Event) -> None:
+    """Stage an event in the caller's transaction; it is published only if that commits."""
+    session.add(
+        OutboxRow(
+            event_id=event.id,
+            topic=event.topic,
+            event_key=event.key,
+            event_type=event.type,
+            headers=headers_of(event),
+            payload=payload_bytes(event),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    oldest_age_seconds: float
+
+
+async def backlog(conn: asyncpg.Connection | AsyncSession) -> Backlog:
+    """How far behind the relay is; health and metrics report it."""
+    sql = (
+        "SELECT count(*) AS n, "
+        "COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0) AS age "
+        "FROM outbox WHERE published_at IS NULL"
+    )
+    if isinstance(conn, asyncpg.Connection):
+        row = await conn.fetchrow(sql)
+        n, age = row["n"], row["age"]
+    else:
+        from sqlalchemy import text
+
+        n, age = (await conn.execute(text(sql))).one()
+    return Backlog(pending=int(n), oldest_age_seconds=float(age))
+
+
+class OutboxRelay:
+    """Publishes a service's outbox to Kafka.
+
+    Only one relay per schema works at a time (a PostgreSQL advisory lock elects it), so
+    rows leave in id order even with several replicas of a service.
+    """
+
+    FETCH = (
+        "SELECT id, topic, event_key, headers, payload FROM outbox "
+        "WHERE published_at IS NULL ORDER BY id LIMIT $1"
+    )
+    MARK = "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])"
+    PURGE = "DELETE FROM outbox WHERE published_at < clock_timestamp() - interval '7 days'"
+
+    def __init__(
+        self,
+        db: Database,
+        bootstrap: str,
+        *,
+        service: str,
+        batch_size: int = 1000,
+        poll_seconds: float = 1.0,
+        producer: AIOKafkaProducer | None = None,
+    ) -> None:
+        self.db = db
+        self.bootstrap = bootstrap
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self._producer = producer
+        self._owns_producer = producer is None
+        self._conn: asyncpg.Connection | None = None
+        self._wakeup = asyncio.Event()
+        self._last_purge = 0.0
+        self._last_metrics = 0.0
+
+    async def _ensure_started(self) -> asyncpg.Connection:
+        if self._producer is None:
+            self._producer = make_producer(self.bootstrap, client_id=f"{self.service}-outbox")
+            try:
+                await self._producer.start()
+            except Exception:
+                producer, self._producer = self._producer, None
+                await producer.stop()
+                raise
+        if self._conn is None or self._conn.is_closed():
+            conn = await self.db.connect_raw()
+            locked = await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", f"outbox:{self.db.schema}")
+            if not locked:
+                await conn.close()
+                raise RelayNotLeader
+            await conn.add_listener(f"{self.db.schema}_outbox", lambda *_: self._wakeup.set())
+            self._conn = conn
+        return self._conn
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows; returns how many were published."""
+        conn = await self._ensure_started()
+        assert self._producer is not None
+        rows = await conn.fetch(self.FETCH, self.batch_size)
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            headers = [(k, str(v).encode()) for k, v in json.loads(row["headers"]).items()]
+            futures.append(
+                await self._producer.send(
+                    row["topic"], value=row["payload"], key=row["event_key"].encode(), headers=headers
+                )
+            )
+        await asyncio.gather(*futures)
+        await self._mark_published(conn, [row["id"] for row in rows])
+        for row in rows:
+            metrics.EVENTS_PUBLISHED.labels(self.service, row["topic"]).inc()
+        return len(rows)
+
+    async def _mark_published(self, conn: asyncpg.Connection, ids: list[int]) -> None:
+        await conn.execute(self.MARK, ids)
+
+    async def _housekeeping(self, conn: asyncpg.Connection) -> None:
+        """Backlog metrics every second at most; purge of old published rows every 5 min."""
+        now = time.monotonic()
+        if now - self._last_metrics < 1.0:
+            return
+        self._last_metrics = now
+        if now - self._last_purge > 300:
+            self._last_purge = now
+            await conn.execute(self.PURGE)
+        state = await backlog(conn)
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(state.pending)
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(state.oldest_age_seconds)
+
+    async def run(self) -> None:
+        """Publish until cancelled, surviving database and broker outages."""
+        delay = 0.2
+        while True:
+            try:
+                # Cleared before the fetch: a NOTIFY that arrives during the fetch still wakes us.
+                self._wakeup.clear()
+                published = await self.publish_pending()
+                delay = 0.2
+                assert self._conn is not None
+                await self._housekeeping(self._conn)
+                if published == 0:
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+                    except TimeoutError:
+                        pass
+            except asyncio.CancelledError:
+                raise
+            except RelayNotLeader:
+                await asyncio.sleep(self.poll_seconds * 5)
+            except Exception as exc:
+                log.warning("outbox relay error; retrying",
+                            extra={"error_type": type(exc).__name__, "retry_in_s": delay})
+                await self._reset_connection()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _reset_connection(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                await conn.close(timeout=2)
+            except Exception:
+                conn.terminate()
+
+    async def close(self) -> None:
+        await self._reset_connection()
+        if self._producer is not None and self._owns_producer:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+
+class RelayNotLeader(Exception):
+    """Another replica holds the relay lock for this schema."""

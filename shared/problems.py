@@ -1,0 +1,172 @@
+"""Errors as RFC 9457 problem details (application/problem+json).
+
+Every error a client can see goes through here, so each one has the same shape: a type
+URI, a title, the HTTP status, a human detail and, for bad input, a list naming each
+field and the rule it broke. Nothing here echoes the rejected value back, because that
+value may be protected health information.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared import context
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://revcycle.dev/problems/"
+
+log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    """One broken rule on one field."""
+
+    field: str = Field(description="Where the problem is, e.g. `body.amount` or `header.Idempotency-Key`.")
+    rule: str = Field(description="The rule that failed, e.g. `missing`, `greater_than`, `decimal_places`.")
+    message: str = Field(description="What to change, in words.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(description="URI identifying the kind of problem.")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    correlation_id: str | None = Field(default=None, description="Quote this when asking for support.")
+    errors: list[FieldError] | None = None
+    retryable: bool | None = Field(default=None, description="True when the same request may succeed later.")
+
+
+class ProblemError(Exception):
+    """Raise from service code to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        retryable: bool | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.retryable = retryable
+        self.headers = headers
+
+
+def problem_response(
+    request: Request | None,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: list[FieldError] | None = None,
+    retryable: bool | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build the response; the only place a problem document is serialised."""
+    ctx = context.peek()
+    body = Problem(
+        type=PROBLEM_BASE + slug,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path if request is not None else None,
+        correlation_id=ctx.correlation_id if ctx else None,
+        errors=errors,
+        retryable=retryable,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+_RULE_MESSAGES = {"missing": "This field is required.", "json_invalid": "The body is not valid JSON."}
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[FieldError]:
+    """Pydantic errors as field/rule pairs; `input` is dropped so no PHI is echoed."""
+    result = []
+    for err in errors:
+        rule = str(err.get("type", "invalid"))
+        message = _RULE_MESSAGES.get(rule) or str(err.get("msg", "Invalid value."))
+        result.append(FieldError(field=_field_path(err.get("loc", ())), rule=rule, message=message))
+    return result
+
+
+_STATUS_SLUGS = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "The request is not valid"),
+    429: ("rate-limited", "Too many requests"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error path of the app answer with problem+json."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            request, exc.status, exc.slug, exc.title, exc.detail,
+            errors=exc.errors, retryable=exc.retryable, headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = field_errors(list(exc.errors()))
+        if any(e.rule == "json_invalid" for e in errors):
+            return problem_response(
+                request, 400, "malformed-json", "The body is not valid JSON",
+                "Send a JSON document with Content-Type: application/json.", errors=errors,
+            )
+        return problem_response(
+            request, 422, "validation-error", "The request is not valid",
+            f"{len(errors)} field(s) broke a rule; see `errors`.", errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug, title = _STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        return problem_response(request, exc.status_code, slug, title, detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The type is logged; the message is not, because it may quote request data.
+        log.error("unhandled error", extra={"error_type": type(exc).__name__, "path": request.url.path})
+        return problem_response(
+            request, 500, "internal-error", "Internal error",
+            "The request failed on our side; nothing was saved. Quote the correlation id.",
+            retryable=True,
+        )

@@ -1,0 +1,82 @@
+# revcycle developer entry points.  `make` lists the targets.
+#
+#   make up            PostgreSQL + Kafka + migrations + the four services (local, no Docker)
+#   make test          the test suite (PostgreSQL and Kafka are started on demand)
+#   make down          stop everything `make up` / `make test` started
+#
+# Variables: PYTHON (interpreter used to create .venv, default python3), SCOPES (make token),
+# PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.install-stamp
+INFRA := $(PYTHON) deploy/infra.py
+
+SCOPES ?=
+PYTEST_ARGS ?=
+NAME ?=
+FOLLOW ?=
+
+.PHONY: help install up down status logs token test lint bench clean-state
+
+help: ## List the targets
+	@echo "revcycle make targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP) ## Create .venv and install the project with dev extras (fast when unchanged)
+
+# Re-runs only when pyproject.toml changes (or .venv is gone).  On Debian, `python3 -m venv`
+# needs the python3-venv package: installed with apt-get when venv creation fails and we are root.
+$(STAMP): pyproject.toml
+	@if [ ! -x "$(VPY)" ]; then \
+	  echo "creating $(VENV) with $(PYTHON)"; \
+	  if ! $(PYTHON) -m venv $(VENV); then \
+	    rm -rf $(VENV); \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      echo "installing python3-venv with apt-get"; \
+	      export DEBIAN_FRONTEND=noninteractive; \
+	      apt-get update -q && apt-get install -y -q --no-install-recommends python3-venv \
+	        && $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; \
+	    else \
+	      echo "error: '$(PYTHON) -m venv' failed; install python3-venv (sudo apt-get install python3-venv)" >&2; \
+	      exit 1; \
+	    fi; \
+	  fi; \
+	fi
+	$(VPY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+up: install ## Start PostgreSQL, Kafka, run migrations, start the services; print the URLs
+	$(INFRA) up
+
+down: ## Stop everything infra.py started (services, Kafka, local PostgreSQL)
+	$(INFRA) down
+
+status: ## One line per component: running/stopped, pid, port, ready
+	@$(INFRA) status
+
+logs: ## Tail the logs: make logs [NAME=claims] [FOLLOW=1]
+	@$(INFRA) logs $(NAME) $(if $(FOLLOW),-f)
+
+token: install ## Print a development JWT: make token [SCOPES="claims:read claims:write"] (empty = all)
+	@$(VPY) -m shared.auth --scopes "$(SCOPES)"
+
+test: install ## Run the test suite: make test [PYTEST_ARGS="-k claims -x"]
+	$(INFRA) pg-up
+	$(INFRA) kafka-up
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check .
+	$(VENV)/bin/ruff check .
+
+bench: install ## Run the benchmarks (python -m bench.run) against local PostgreSQL and Kafka
+	$(INFRA) pg-up
+	$(INFRA) kafka-up
+	$(VPY) -m bench.run
+
+clean-state: down ## Stop everything and delete .state (database, Kafka data, logs)
+	rm -rf .state

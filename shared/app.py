@@ -33,12 +33,21 @@ from shared.problems import Problem, install_problem_handlers
 log = logging.getLogger(__name__)
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "Missing or invalid bearer token.",
-          "content": {"application/problem+json": {}}},
-    403: {"model": Problem, "description": "The token lacks a required scope.",
-          "content": {"application/problem+json": {}}},
-    422: {"model": Problem, "description": "The request broke a rule; `errors` names each field.",
-          "content": {"application/problem+json": {}}},
+    401: {
+        "model": Problem,
+        "description": "Missing or invalid bearer token.",
+        "content": {"application/problem+json": {}},
+    },
+    403: {
+        "model": Problem,
+        "description": "The token lacks a required scope.",
+        "content": {"application/problem+json": {}},
+    },
+    422: {
+        "model": Problem,
+        "description": "The request broke a rule; `errors` names each field.",
+        "content": {"application/problem+json": {}},
+    },
 }
 
 
@@ -73,8 +82,14 @@ def _audit_router(service: str) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[audit.AuditEntry]:
         trail.patient_id = patient_id
-        return await audit.query(request.app.state.db, resource_type=resource_type, resource_id=resource_id,
-                                 patient_id=patient_id, actor=actor, limit=limit)
+        return await audit.query(
+            request.app.state.db,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            patient_id=patient_id,
+            actor=actor,
+            limit=limit,
+        )
 
     return router
 
@@ -86,18 +101,31 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)
-        db = Database(service_database_url(definition.name, settings), definition.name,
-                      pool_size=settings.db_pool_size, application_name=definition.name)
+        db = Database(
+            service_database_url(definition.name, settings),
+            definition.name,
+            pool_size=settings.db_pool_size,
+            application_name=definition.name,
+        )
         app.state.db = db
-        relay = OutboxRelay(db, settings.kafka_bootstrap_servers, service=definition.name,
-                            batch_size=settings.outbox_batch_size, poll_seconds=settings.outbox_poll_seconds)
+        relay = OutboxRelay(
+            db,
+            settings.kafka_bootstrap_servers,
+            service=definition.name,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
         app.state.relay = relay
         tasks = [asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")]
         consumer = None
         if definition.handlers:
             consumer = EventConsumer(
-                db, settings.kafka_bootstrap_servers, service=definition.name, handlers=definition.handlers,
-                batch_size=settings.consumer_batch_size, max_attempts=settings.consumer_max_attempts,
+                db,
+                settings.kafka_bootstrap_servers,
+                service=definition.name,
+                handlers=definition.handlers,
+                batch_size=settings.consumer_batch_size,
+                max_attempts=settings.consumer_max_attempts,
                 retry_base_seconds=settings.consumer_retry_base_seconds,
             )
             tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-consumer"))
@@ -121,8 +149,11 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
         description=definition.description,
         version="1.0.0",
         lifespan=lifespan,
-        openapi_tags=[*definition.tags, {"name": "audit", "description": "HIPAA audit trail (ops:read)."},
-                      {"name": "operations", "description": "Health, metrics and the event contract."}],
+        openapi_tags=[
+            *definition.tags,
+            {"name": "audit", "description": "HIPAA audit trail (ops:read)."},
+            {"name": "operations", "description": "Health, metrics and the event contract."},
+        ],
     )
     app.state.service = definition.name
     app.state.settings = settings
@@ -144,8 +175,15 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             metrics.HTTP_REQUESTS.labels(definition.name, request.method, template, str(status)).inc()
             metrics.HTTP_LATENCY.labels(definition.name, request.method, template).observe(elapsed)
             if not template.startswith(("/health", "/metrics")):
-                log.info("request", extra={"method": request.method, "route": template, "status": status,
-                                           "duration_ms": round(elapsed * 1000, 1)})
+                log.info(
+                    "request",
+                    extra={
+                        "method": request.method,
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                    },
+                )
         response.headers["X-Correlation-Id"] = ctx.correlation_id
         response.headers["traceparent"] = ctx.traceparent
         return response

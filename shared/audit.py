@@ -6,7 +6,6 @@ own transaction, so a refused or failed request is recorded too. The table is
 append-only: the service role has no UPDATE or DELETE on it, and a trigger refuses both.
 """
 
-
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -90,8 +89,10 @@ def audited(resource_type: str, action: str, principal_dep: Any) -> Any:
             try:
                 await write_entry(request.app.state.db, trail, outcome, status)
             except Exception as exc:  # an audit failure must be loud, but never leak data
-                log.error("audit write failed", extra={"error_type": type(exc).__name__,
-                                                       "resource_type": resource_type})
+                log.error(
+                    "audit write failed",
+                    extra={"error_type": type(exc).__name__, "resource_type": resource_type},
+                )
                 if error is None:
                     raise
 
@@ -113,13 +114,22 @@ class AuditEntry(BaseModel):
     correlation_id: str | None
 
 
-async def query(db: Database, *, resource_type: str | None, resource_id: str | None,
-                patient_id: str | None, actor: str | None, limit: int) -> list[AuditEntry]:
+async def query(
+    db: Database,
+    *,
+    resource_type: str | None,
+    resource_id: str | None,
+    patient_id: str | None,
+    actor: str | None,
+    limit: int,
+) -> list[AuditEntry]:
     """Newest first, filtered; used by the shared `GET /v1/audit` route."""
     stmt = select(AuditRow).order_by(col(AuditRow.id).desc()).limit(limit)
     filters: list[tuple[Any, str | None]] = [
-        (AuditRow.resource_type, resource_type), (AuditRow.resource_id, resource_id),
-        (AuditRow.patient_id, patient_id), (AuditRow.actor, actor),
+        (AuditRow.resource_type, resource_type),
+        (AuditRow.resource_id, resource_id),
+        (AuditRow.patient_id, patient_id),
+        (AuditRow.actor, actor),
     ]
     for column, value in filters:
         if value is not None:
@@ -127,5 +137,3 @@ async def query(db: Database, *, resource_type: str | None, resource_id: str | N
     async with db.session() as session:
         rows = (await session.exec(stmt)).all()
     return [AuditEntry.model_validate(row, from_attributes=True) for row in rows]
-
-

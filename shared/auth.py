@@ -7,7 +7,6 @@ example `claims:read`, `payments:write`, `ops:read`.
 Run `python -m shared.auth --scopes "claims:read claims:write"` to mint a dev token.
 """
 
-
 import argparse
 import asyncio
 import time
@@ -49,7 +48,9 @@ class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.algorithms = [a.strip() for a in settings.jwt_algorithms.split(",") if a.strip()]
-        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+        )
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -77,10 +78,20 @@ class TokenVerifier:
         return Principal(subject=str(claims["sub"]), scopes=scopes)
 
 
+def _challenge(error: str | None = None, scope: str | None = None) -> str:
+    """The RFC 6750 WWW-Authenticate value."""
+    return (
+        'Bearer realm="revcycle"'
+        + (f', error="{error}"' if error else "")
+        + (f', scope="{scope}"' if scope else "")
+    )
+
+
 def _unauthenticated(detail: str, error: str | None = None) -> ProblemError:
-    challenge = 'Bearer realm="revcycle"' + (f', error="{error}"' if error else "")
-    return ProblemError(401, "unauthenticated", "Authentication required", detail,
-                        headers={"WWW-Authenticate": challenge})
+    challenge = _challenge(error)
+    return ProblemError(
+        401, "unauthenticated", "Authentication required", detail, headers={"WWW-Authenticate": challenge}
+    )
 
 
 def require_scopes(*scopes: str) -> Any:
@@ -97,10 +108,11 @@ def require_scopes(*scopes: str) -> Any:
         missing = sorted(set(scopes) - principal.scopes)
         if missing:
             raise ProblemError(
-                403, "insufficient-scope", "Not allowed",
+                403,
+                "insufficient-scope",
+                "Not allowed",
                 f"The token lacks the scope(s): {' '.join(missing)}.",
-                headers={"WWW-Authenticate":
-                         f'Bearer realm="revcycle", error="insufficient_scope", scope="{" ".join(scopes)}"'},
+                headers={"WWW-Authenticate": _challenge("insufficient_scope", " ".join(scopes))},
             )
         request.state.principal = principal
         return principal
@@ -132,7 +144,7 @@ def mint_token(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Print a development bearer token.")
-    parser.add_argument("--scopes", default="", help='Space-separated scopes; empty means all.')
+    parser.add_argument("--scopes", default="", help="Space-separated scopes; empty means all.")
     parser.add_argument("--subject", default="dev-user")
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="Lifetime in seconds.")
     args = parser.parse_args()

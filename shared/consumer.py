@@ -21,7 +21,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import context, metrics
@@ -76,9 +75,10 @@ class EventConsumer:
     async def _ensure_started(self) -> AIOKafkaConsumer:
         if self._producer is None:
             producer = make_producer(self.bootstrap, client_id=f"{self.service}-dlq")
+            # BaseException: a cancelled start must not leave a half-started client behind.
             try:
                 await producer.start()
-            except Exception:
+            except BaseException:
                 await producer.stop()
                 raise
             self._producer = producer
@@ -93,9 +93,10 @@ class EventConsumer:
                 max_poll_records=self.batch_size,
                 isolation_level="read_committed",
             )
+            # A consumer left half-started would stay in the group and stall every rebalance.
             try:
                 await consumer.start()
-            except Exception:
+            except BaseException:
                 await consumer.stop()
                 raise
             self._consumer = consumer
@@ -118,8 +119,10 @@ class EventConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer error; restarting",
-                            extra={"error_type": type(exc).__name__, "retry_in_s": delay})
+                log.warning(
+                    "consumer error; restarting",
+                    extra={"error_type": type(exc).__name__, "retry_in_s": delay},
+                )
                 await self._stop_consumer()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
@@ -142,7 +145,9 @@ class EventConsumer:
     def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
         high = consumer.highwater(tp)
         if high is not None:
-            metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(max(high - next_offset, 0))
+            metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
+                max(high - next_offset, 0)
+            )
 
     # --- processing -------------------------------------------------------------------
 
@@ -164,8 +169,10 @@ class EventConsumer:
             # does not say which record broke it.
             first_error: Exception | None = exc if len(events) == 1 else None
             if first_error is None:
-                log.info("batch failed; replaying record by record",
-                         extra={"error_type": type(exc).__name__, "records": len(events)})
+                log.info(
+                    "batch failed; replaying record by record",
+                    extra={"error_type": type(exc).__name__, "records": len(events)},
+                )
         for record, event in events:
             await self._handle_with_retries(record, event, first_error)
 
@@ -193,8 +200,9 @@ class EventConsumer:
         for topic, outcome in outcomes:
             metrics.EVENTS_CONSUMED.labels(self.service, topic, outcome).inc()
 
-    async def _handle_with_retries(self, record: ConsumerRecord, event: Event,
-                                   known_error: Exception | None) -> None:
+    async def _handle_with_retries(
+        self, record: ConsumerRecord, event: Event, known_error: Exception | None
+    ) -> None:
         error = known_error
         attempts = 1 if known_error else 0
         while attempts < self.max_attempts and not isinstance(error, PermanentError):
@@ -227,11 +235,19 @@ class EventConsumer:
             ("dlq_attempts", str(attempts).encode()),
             ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
         ]
-        await self._producer.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
-                                           headers=headers)
+        await self._producer.send_and_wait(
+            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+        )
         metrics.EVENTS_DEAD_LETTERED.labels(self.service, record.topic, reason).inc()
-        log.warning("event dead-lettered", extra={"topic": record.topic, "partition": record.partition,
-                                                  "offset": record.offset, "reason": reason})
+        log.warning(
+            "event dead-lettered",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+            },
+        )
 
 
 class PermanentError(Exception):

@@ -38,21 +38,47 @@ async def _database(request: Request, timeout: float) -> tuple[dict[str, Any], l
             await session.execute(text("SELECT 1"))
             state = await backlog(session)
     except Exception as exc:
-        failed = {"componentType": "datastore", "status": "fail", "time": _now(),
-                  "output": f"PostgreSQL unreachable ({type(exc).__name__})"}
-        return failed, [{"componentType": "component", "status": "warn", "time": _now(),
-                         "output": "outbox unknown: database unreachable"}]
+        failed = {
+            "componentType": "datastore",
+            "status": "fail",
+            "time": _now(),
+            "output": f"PostgreSQL unreachable ({type(exc).__name__})",
+        }
+        return failed, [
+            {
+                "componentType": "component",
+                "status": "warn",
+                "time": _now(),
+                "output": "outbox unknown: database unreachable",
+            }
+        ]
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     age = round(state.oldest_age_seconds, 1)
     return (
-        {"componentType": "datastore", "status": "pass", "observedValue": elapsed_ms,
-         "observedUnit": "ms", "time": _now()},
+        {
+            "componentType": "datastore",
+            "status": "pass",
+            "observedValue": elapsed_ms,
+            "observedUnit": "ms",
+            "time": _now(),
+        },
         [
-            {"componentId": "backlog", "componentType": "component", "status": "pass",
-             "observedValue": state.pending, "observedUnit": "events", "time": _now()},
-            {"componentId": "oldestAge", "componentType": "component",
-             "status": "warn" if age > OUTBOX_WARN_AGE_SECONDS else "pass",
-             "observedValue": age, "observedUnit": "s", "time": _now()},
+            {
+                "componentId": "backlog",
+                "componentType": "component",
+                "status": "pass",
+                "observedValue": state.pending,
+                "observedUnit": "events",
+                "time": _now(),
+            },
+            {
+                "componentId": "oldestAge",
+                "componentType": "component",
+                "status": "warn" if age > OUTBOX_WARN_AGE_SECONDS else "pass",
+                "observedValue": age,
+                "observedUnit": "s",
+                "time": _now(),
+            },
         ],
     )
 
@@ -62,10 +88,19 @@ async def _kafka(request: Request, timeout: float) -> dict[str, Any]:
     started = time.perf_counter()
     problem = await broker_reachable(settings.kafka_bootstrap_servers, timeout)
     if problem:
-        return {"componentType": "component", "status": "fail", "time": _now(),
-                "output": f"Kafka unreachable ({problem})"}
-    return {"componentType": "component", "status": "pass", "time": _now(),
-            "observedValue": round((time.perf_counter() - started) * 1000, 1), "observedUnit": "ms"}
+        return {
+            "componentType": "component",
+            "status": "fail",
+            "time": _now(),
+            "output": f"Kafka unreachable ({problem})",
+        }
+    return {
+        "componentType": "component",
+        "status": "pass",
+        "time": _now(),
+        "observedValue": round((time.perf_counter() - started) * 1000, 1),
+        "observedUnit": "ms",
+    }
 
 
 def _overall(checks: dict[str, list[dict[str, Any]]]) -> str:
@@ -103,5 +138,9 @@ async def ready(request: Request) -> JSONResponse:
         "releaseId": request.app.version,
         "checks": checks,
     }
-    return JSONResponse(body, status_code=503 if status == "fail" else 200, media_type=HEALTH_JSON,
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        body,
+        status_code=503 if status == "fail" else 200,
+        media_type=HEALTH_JSON,
+        headers={"Cache-Control": "no-store"},
+    )

@@ -35,15 +35,24 @@ def require_key(value: str | None) -> str:
     """The header is mandatory on money-moving POSTs; 1-255 visible ASCII characters."""
     if value is None:
         raise ProblemError(
-            400, "idempotency-key-required", "Idempotency-Key header required",
+            400,
+            "idempotency-key-required",
+            "Idempotency-Key header required",
             "Money-moving requests need an Idempotency-Key header so a retry cannot charge twice.",
             errors=[FieldError(field="header.Idempotency-Key", rule="missing", message="Send a unique key.")],
         )
     if not (1 <= len(value) <= 255) or not value.isascii() or not value.isprintable():
         raise ProblemError(
-            400, "idempotency-key-invalid", "Idempotency-Key header is not valid",
-            errors=[FieldError(field="header.Idempotency-Key", rule="format",
-                               message="Use 1 to 255 printable ASCII characters.")],
+            400,
+            "idempotency-key-invalid",
+            "Idempotency-Key header is not valid",
+            errors=[
+                FieldError(
+                    field="header.Idempotency-Key",
+                    rule="format",
+                    message="Use 1 to 255 printable ASCII characters.",
+                )
+            ],
         )
     return value
 
@@ -75,27 +84,47 @@ async def claim(session: AsyncSession, *, scope: str, key: str, request_hash: st
         return Claim(key=key, scope=scope)
     stored = (
         await session.execute(
-            text("SELECT request_hash, status_code, response_body FROM idempotency_keys "
-                 "WHERE scope = :scope AND idempotency_key = :key"),
+            text(
+                "SELECT request_hash, status_code, response_body FROM idempotency_keys "
+                "WHERE scope = :scope AND idempotency_key = :key"
+            ),
             {"key": key, "scope": scope},
         )
     ).one()
     if stored.request_hash != request_hash:
         raise ProblemError(
-            422, "idempotency-key-reused", "Idempotency-Key already used for a different request",
+            422,
+            "idempotency-key-reused",
+            "Idempotency-Key already used for a different request",
             "Use a new key for a new operation; reuse a key only to retry the identical request.",
-            errors=[FieldError(field="header.Idempotency-Key", rule="unique_per_request",
-                               message="This key belongs to a request with a different body.")],
+            errors=[
+                FieldError(
+                    field="header.Idempotency-Key",
+                    rule="unique_per_request",
+                    message="This key belongs to a request with a different body.",
+                )
+            ],
         )
-    return Claim(key=key, scope=scope, replay=JSONResponse(
-        stored.response_body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}))
+    return Claim(
+        key=key,
+        scope=scope,
+        replay=JSONResponse(
+            stored.response_body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+        ),
+    )
 
 
 async def store(session: AsyncSession, claimed: Claim, status_code: int, body: Any) -> None:
     """Keep the response with the key, in the same transaction as the change."""
     await session.execute(
-        text("UPDATE idempotency_keys SET status_code = :status, response_body = CAST(:body AS jsonb) "
-             "WHERE scope = :scope AND idempotency_key = :key"),
-        {"status": status_code, "body": json.dumps(body, default=str), "scope": claimed.scope,
-         "key": claimed.key},
+        text(
+            "UPDATE idempotency_keys SET status_code = :status, response_body = CAST(:body AS jsonb) "
+            "WHERE scope = :scope AND idempotency_key = :key"
+        ),
+        {
+            "status": status_code,
+            "body": json.dumps(body, default=str),
+            "scope": claimed.scope,
+            "key": claimed.key,
+        },
     )

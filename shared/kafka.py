@@ -6,8 +6,8 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.client import AIOKafkaClient
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.events.catalogue import TOPICS, dlq_topic
@@ -62,8 +62,9 @@ async def broker_reachable(bootstrap: str, timeout: float) -> str | None:
     A fresh connection is used each time, so a cached metadata snapshot cannot hide a
     broker that has gone away.
     """
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000),
-                            client_id="revcycle-health")
+    client = AIOKafkaClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000), client_id="revcycle-health"
+    )
     try:
         await asyncio.wait_for(client.bootstrap(), timeout)
         return None

@@ -17,16 +17,26 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-EVENTS_PUBLISHED = Counter("events_published_total", "Events the outbox relay published.", ["service", "topic"])
+EVENTS_PUBLISHED = Counter(
+    "events_published_total", "Events the outbox relay published.", ["service", "topic"]
+)
 EVENTS_CONSUMED = Counter(
-    "events_consumed_total", "Events handled (first delivery) or skipped as duplicates.",
+    "events_consumed_total",
+    "Events handled (first delivery) or skipped as duplicates.",
     ["service", "topic", "outcome"],
 )
-EVENTS_RETRIED = Counter("events_retried_total", "Handler attempts that failed and were retried.",
-                         ["service", "topic"])
-EVENTS_DEAD_LETTERED = Counter("events_dead_lettered_total", "Events parked on a dead-letter topic.",
-                               ["service", "topic", "reason"])
+EVENTS_RETRIED = Counter(
+    "events_retried_total", "Handler attempts that failed and were retried.", ["service", "topic"]
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "events_dead_lettered_total", "Events parked on a dead-letter topic.", ["service", "topic", "reason"]
+)
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published.", ["service"])
-OUTBOX_OLDEST_AGE = Gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", ["service"])
-CONSUMER_LAG = Gauge("consumer_lag", "Records between the consumer's position and the high watermark.",
-                     ["service", "topic", "partition"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", ["service"]
+)
+CONSUMER_LAG = Gauge(
+    "consumer_lag",
+    "Records between the consumer's position and the high watermark.",
+    ["service", "topic", "partition"],
+)

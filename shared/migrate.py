@@ -44,7 +44,9 @@ async def bootstrap(admin_url: str, service: str, password: str) -> None:
             except asyncpg.DuplicateObjectError:
                 pass
         escaped = password.replace("'", "''")
-        await conn.execute(f"ALTER ROLE {role} WITH LOGIN PASSWORD '{escaped}' NOSUPERUSER NOCREATEDB NOCREATEROLE")
+        await conn.execute(
+            f"ALTER ROLE {role} WITH LOGIN PASSWORD '{escaped}' NOSUPERUSER NOCREATEDB NOCREATEROLE"
+        )
         await conn.execute(f"ALTER ROLE {role} SET search_path = {schema}")
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         await conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC")
@@ -70,7 +72,9 @@ async def grant(admin_url: str, service: str) -> None:
             service,
         )
         for row in append_only:
-            await conn.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.{_quote(row['relname'])} FROM {role}")
+            await conn.execute(
+                f"REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.{_quote(row['relname'])} FROM {role}"
+            )
     finally:
         await conn.close()
 
@@ -97,7 +101,9 @@ def migrate(services: list[str], settings: Settings, *, topics: bool = True) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("services", nargs="*", metavar="service", help=f"Any of {', '.join(SERVICE_NAMES)}; default all.")
+    parser.add_argument(
+        "services", nargs="*", metavar="service", help=f"Any of {', '.join(SERVICE_NAMES)}; default all."
+    )
     parser.add_argument("--no-topics", action="store_true", help="Skip creating Kafka topics.")
     args = parser.parse_args()
     unknown = sorted(set(args.services) - set(SERVICE_NAMES))

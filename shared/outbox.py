@@ -103,21 +103,28 @@ class OutboxRelay:
         self._last_metrics = 0.0
 
     async def _ensure_started(self) -> asyncpg.Connection:
+        # BaseException throughout: a cancelled start must not leak a client or a connection
+        # (a leaked connection would hold the relay lock).
         if self._producer is None:
-            self._producer = make_producer(self.bootstrap, client_id=f"{self.service}-outbox")
+            producer = make_producer(self.bootstrap, client_id=f"{self.service}-outbox")
             try:
-                await self._producer.start()
-            except Exception:
-                producer, self._producer = self._producer, None
+                await producer.start()
+            except BaseException:
                 await producer.stop()
                 raise
+            self._producer = producer
         if self._conn is None or self._conn.is_closed():
             conn = await self.db.connect_raw()
-            locked = await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", f"outbox:{self.db.schema}")
-            if not locked:
-                await conn.close()
-                raise RelayNotLeader
-            await conn.add_listener(f"{self.db.schema}_outbox", lambda *_: self._wakeup.set())
+            try:
+                locked = await conn.fetchval(
+                    "SELECT pg_try_advisory_lock(hashtext($1))", f"outbox:{self.db.schema}"
+                )
+                if not locked:
+                    raise RelayNotLeader
+                await conn.add_listener(f"{self.db.schema}_outbox", lambda *_: self._wakeup.set())
+            except BaseException:
+                conn.terminate()
+                raise
             self._conn = conn
         return self._conn
 
@@ -179,8 +186,10 @@ class OutboxRelay:
             except RelayNotLeader:
                 await asyncio.sleep(self.poll_seconds * 5)
             except Exception as exc:
-                log.warning("outbox relay error; retrying",
-                            extra={"error_type": type(exc).__name__, "retry_in_s": delay})
+                log.warning(
+                    "outbox relay error; retrying",
+                    extra={"error_type": type(exc).__name__, "retry_in_s": delay},
+                )
                 await self._reset_connection()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

@@ -138,8 +138,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(
-            request, exc.status, exc.slug, exc.title, exc.detail,
-            errors=exc.errors, retryable=exc.retryable, headers=exc.headers,
+            request,
+            exc.status,
+            exc.slug,
+            exc.title,
+            exc.detail,
+            errors=exc.errors,
+            retryable=exc.retryable,
+            headers=exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -147,12 +153,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = field_errors(list(exc.errors()))
         if any(e.rule == "json_invalid" for e in errors):
             return problem_response(
-                request, 400, "malformed-json", "The body is not valid JSON",
-                "Send a JSON document with Content-Type: application/json.", errors=errors,
+                request,
+                400,
+                "malformed-json",
+                "The body is not valid JSON",
+                "Send a JSON document with Content-Type: application/json.",
+                errors=errors,
             )
         return problem_response(
-            request, 422, "validation-error", "The request is not valid",
-            f"{len(errors)} field(s) broke a rule; see `errors`.", errors=errors,
+            request,
+            422,
+            "validation-error",
+            "The request is not valid",
+            f"{len(errors)} field(s) broke a rule; see `errors`.",
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -166,7 +180,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         # The type is logged; the message is not, because it may quote request data.
         log.error("unhandled error", extra={"error_type": type(exc).__name__, "path": request.url.path})
         return problem_response(
-            request, 500, "internal-error", "Internal error",
+            request,
+            500,
+            "internal-error",
+            "Internal error",
             "The request failed on our side; nothing was saved. Quote the correlation id.",
             retryable=True,
         )

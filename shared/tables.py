@@ -109,8 +109,6 @@ BACKBONE_DDL = [
 ]
 
 
-
-
 class OutboxRow(SQLModel, table=True):
     """A pending or published event (see BACKBONE_DDL for the authoritative definition)."""
 

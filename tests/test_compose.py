@@ -207,9 +207,7 @@ def test_app_services_match_the_local_port_map() -> None:
     assert set(port_map) == set(APP_SERVICES)
     services = _services()
     for name, port in port_map.items():
-        assert (port, port) in _published_ports(services[name]), (
-            f"{name} must publish {port}:{port}"
-        )
+        assert (port, port) in _published_ports(services[name]), f"{name} must publish {port}:{port}"
 
 
 def test_app_services_run_their_own_module_on_their_port() -> None:
@@ -280,9 +278,7 @@ def test_start_order() -> None:
     for dependency in ("postgres", "kafka"):
         assert migrate["depends_on"][dependency]["condition"] == "service_healthy"
     for name in APP_SERVICES:
-        assert services[name]["depends_on"]["migrate"]["condition"] == (
-            "service_completed_successfully"
-        )
+        assert services[name]["depends_on"]["migrate"]["condition"] == ("service_completed_successfully")
     for name in (*APP_SERVICES, "migrate"):
         assert services[name]["image"] == migrate["image"], "one image for all app containers"
         assert services[name]["build"]["dockerfile"] == "Dockerfile"
@@ -311,9 +307,7 @@ def test_kafka_runs_single_node_kraft() -> None:
     assert len(voters) == 1 and voters[0].startswith(f"{node_id}@")
 
     listeners = dict(item.split("://", 1) for item in env["KAFKA_LISTENERS"].split(","))
-    protocol_map = dict(
-        item.split(":", 1) for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
-    )
+    protocol_map = dict(item.split(":", 1) for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
     assert set(listeners) == set(protocol_map), "every listener needs a security protocol"
     assert controller in listeners
     assert voters[0].rsplit(":", 1)[1] == listeners[controller].rsplit(":", 1)[1]

@@ -1,1 +1,1 @@
-"""Claims service: Claim creation, scrubbing, 837P submission, follow-up, denials, appeals and secondary billing."""
+"""Claims service: create, scrub and submit 837P claims; follow up, work denials, appeal, bill secondary."""

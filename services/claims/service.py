@@ -5,5 +5,6 @@ from shared.app import ServiceDefinition
 SERVICE = ServiceDefinition(
     name="claims",
     title="Claims service",
-    description="Claim creation, scrubbing, 837P submission, follow-up, denials, appeals and secondary billing.",
+    description="Claim creation, scrubbing, 837P submission, follow-up, denials, appeals "
+    "and secondary billing.",
 )

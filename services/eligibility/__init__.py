@@ -1,1 +1,1 @@
-"""Eligibility service: Coverage checks over X12 270/271, patient estimates, referrals and prior authorizations."""
+"""Eligibility service: coverage checks over X12 270/271, estimates, referrals and prior authorizations."""

@@ -41,17 +41,27 @@ async def on_payment_posted(session: AsyncSession, event: Event) -> None:
         template_version=version,
         subject="Payment received",
         body=f"We received your payment of ${payment.amount:,.2f} on {payment.posted_at:%Y-%m-%d}"
-        + (f", receipt {payment.receipt_number}" if payment.receipt_number else "") + ". Thank you.",
+        + (f", receipt {payment.receipt_number}" if payment.receipt_number else "")
+        + ". Thank you.",
         cause_event_id=event.id,
         created_at=datetime.now(UTC),
     )
     session.add(message)
-    add_event(session, new_event(
-        NotificationSent(notification_id=message.id, recipient_id=message.recipient_id, channel="inbox",
-                         template=template, template_version=version, cause_event_id=event.id,
-                         sent_at=message.created_at),
-        source=SOURCE,
-    ))
+    add_event(
+        session,
+        new_event(
+            NotificationSent(
+                notification_id=message.id,
+                recipient_id=message.recipient_id,
+                channel="inbox",
+                template=template,
+                template_version=version,
+                cause_event_id=event.id,
+                sent_at=message.created_at,
+            ),
+            source=SOURCE,
+        ),
+    )
 
 
 class MessageOut(BaseModel):
@@ -75,8 +85,12 @@ async def list_inbox(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[MessageOut]:
     trail.resource_id = trail.patient_id = recipient_id
-    rows = (await session.exec(
-        select(InboxMessage).where(InboxMessage.recipient_id == recipient_id)
-        .order_by(col(InboxMessage.created_at).desc()).limit(limit)
-    )).all()
+    rows = (
+        await session.exec(
+            select(InboxMessage)
+            .where(InboxMessage.recipient_id == recipient_id)
+            .order_by(col(InboxMessage.created_at).desc())
+            .limit(limit)
+        )
+    ).all()
     return [MessageOut.model_validate(r, from_attributes=True) for r in rows]

@@ -38,11 +38,17 @@ class PaymentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2, examples=["25.00"],
-                            description="Amount in USD, up to two decimals. Send it as a string to keep precision.")
+    amount: Decimal = Field(
+        gt=0,
+        max_digits=12,
+        decimal_places=2,
+        examples=["25.00"],
+        description="Amount in USD, up to two decimals. Send it as a string to keep precision.",
+    )
     method: Literal["card", "check", "cash", "ach"]
-    reference: str | None = Field(default=None, max_length=64,
-                                  description="Check number or processor reference; no card numbers.")
+    reference: str | None = Field(
+        default=None, max_length=64, description="Check number or processor reference; no card numbers."
+    )
 
 
 class PaymentOut(BaseModel):
@@ -77,23 +83,47 @@ def _out(payment: PatientPayment) -> PaymentOut:
     return PaymentOut.model_validate(payment, from_attributes=True)
 
 
-async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, posted_by: str) -> PatientPayment:
+async def post_payment(
+    session: AsyncSession, account_id: str, body: PaymentIn, posted_by: str
+) -> PatientPayment:
     """Record the payment, its ledger credit and the event; the caller commits."""
     now = datetime.now(UTC)
     payment = PatientPayment(
-        id=uuid.uuid4(), account_id=account_id, amount=body.amount, method=body.method,
-        reference=body.reference, receipt_number=f"R-{now:%Y%m%d}-{secrets.token_hex(4).upper()}",
-        posted_by=posted_by, posted_at=now,
+        id=uuid.uuid4(),
+        account_id=account_id,
+        amount=body.amount,
+        method=body.method,
+        reference=body.reference,
+        receipt_number=f"R-{now:%Y%m%d}-{secrets.token_hex(4).upper()}",
+        posted_by=posted_by,
+        posted_at=now,
     )
     session.add(payment)
-    session.add(LedgerEntry(account_id=account_id, entry_type="payment", amount=-body.amount,
-                            payment_id=payment.id, description=f"Patient payment ({body.method})",
-                            occurred_at=now))
-    add_event(session, new_event(
-        PaymentPosted(payment_id=payment.id, source="patient", account_id=account_id, amount=body.amount,
-                      method=body.method, posted_at=now, receipt_number=payment.receipt_number),
-        source=SOURCE,
-    ))
+    session.add(
+        LedgerEntry(
+            account_id=account_id,
+            entry_type="payment",
+            amount=-body.amount,
+            payment_id=payment.id,
+            description=f"Patient payment ({body.method})",
+            occurred_at=now,
+        )
+    )
+    add_event(
+        session,
+        new_event(
+            PaymentPosted(
+                payment_id=payment.id,
+                source="patient",
+                account_id=account_id,
+                amount=body.amount,
+                method=body.method,
+                posted_at=now,
+                receipt_number=payment.receipt_number,
+            ),
+            source=SOURCE,
+        ),
+    )
     return payment
 
 
@@ -102,21 +132,24 @@ async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, 
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentOut,
     summary="Take a patient payment (card, check, cash, ACH)",
-    description="Requires `payments:write` and an `Idempotency-Key`: a retry with the same key and body returns "
+    description="Requires `payments:write` and an `Idempotency-Key`: a retry with the same key and body "
+    "returns "
     "the first response (`Idempotent-Replayed: true`) and never charges twice.",
 )
 async def create_payment(
     account_id: AccountId,
     body: PaymentIn,
     session: SessionDep,
-    idempotency_key: idempotency.IdempotencyKeyHeader,
     trail: Annotated[AuditTrail, audited("patient_payment", "create", require_scopes("payments:write"))],
+    idempotency_key: idempotency.IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     key = idempotency.require_key(idempotency_key)
     trail.patient_id = account_id
     async with session.begin():
         claimed = await idempotency.claim(
-            session, scope=f"patient-payment:{account_id}", key=key,
+            session,
+            scope=f"patient-payment:{account_id}",
+            key=key,
             request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
         )
         if claimed.replay is not None:
@@ -125,8 +158,11 @@ async def create_payment(
         result = _out(payment).model_dump(mode="json")
         await idempotency.store(session, claimed, status.HTTP_201_CREATED, result)
     trail.resource_id = str(payment.id)
-    return JSONResponse(result, status_code=status.HTTP_201_CREATED,
-                        headers={"Location": f"/v1/accounts/{account_id}/payments/{payment.id}"})
+    return JSONResponse(
+        result,
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"/v1/accounts/{account_id}/payments/{payment.id}"},
+    )
 
 
 @router.get("/{account_id}/payments/{payment_id}", response_model=PaymentOut, summary="One patient payment")
@@ -150,11 +186,18 @@ async def get_ledger(
     trail: Annotated[AuditTrail, audited("account_ledger", "read", require_scopes("payments:read"))],
 ) -> Ledger:
     trail.resource_id = trail.patient_id = account_id
-    entries = (await session.exec(
-        select(LedgerEntry).where(LedgerEntry.account_id == account_id).order_by(col(LedgerEntry.id))
-    )).all()
-    balance = (await session.exec(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.account_id == account_id)
-    )).one()
-    return Ledger(account_id=account_id, balance=Decimal(balance),
-                  entries=[LedgerLine.model_validate(e, from_attributes=True) for e in entries])
+    entries = (
+        await session.exec(
+            select(LedgerEntry).where(LedgerEntry.account_id == account_id).order_by(col(LedgerEntry.id))
+        )
+    ).all()
+    balance = (
+        await session.exec(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.account_id == account_id)
+        )
+    ).one()
+    return Ledger(
+        account_id=account_id,
+        balance=Decimal(balance),
+        entries=[LedgerLine.model_validate(e, from_attributes=True) for e in entries],
+    )

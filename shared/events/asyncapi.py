@@ -22,15 +22,27 @@ CE_HEADERS: dict[str, Any] = {
     "required": ["ce_specversion", "ce_id", "ce_type", "ce_source", "content-type"],
     "properties": {
         "ce_specversion": {"type": "string", "const": "1.0"},
-        "ce_id": {"type": "string", "format": "uuid",
-                  "description": "Unique per event; consumers de-duplicate on it."},
+        "ce_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "Unique per event; consumers de-duplicate on it.",
+        },
         "ce_type": {"type": "string", "description": "`<topic>.v<version>`, e.g. `claim.submitted.v1`."},
-        "ce_source": {"type": "string", "description": "Publishing service or partner, e.g. `/services/claims`."},
+        "ce_source": {
+            "type": "string",
+            "description": "Publishing service or partner, e.g. `/services/claims`.",
+        },
         "ce_time": {"type": "string", "format": "date-time"},
         "ce_subject": {"type": "string", "description": "The aggregate id (same as the key)."},
         "ce_correlationid": {"type": "string", "description": "Correlation id of the originating request."},
-        "ce_traceparent": {"type": "string", "description": "W3C traceparent (distributed tracing extension)."},
-        "traceparent": {"type": "string", "description": "The same W3C traceparent, for non-CloudEvents tools."},
+        "ce_traceparent": {
+            "type": "string",
+            "description": "W3C traceparent (distributed tracing extension).",
+        },
+        "traceparent": {
+            "type": "string",
+            "description": "The same W3C traceparent, for non-CloudEvents tools.",
+        },
         "content-type": {"type": "string", "const": "application/json"},
     },
 }
@@ -75,15 +87,21 @@ def document() -> dict[str, Any]:
             "contentType": "application/json",
             "headers": {"$ref": "#/components/schemas/CloudEventsKafkaHeaders"},
             "payload": {"$ref": f"#/components/schemas/{spec.payload.__name__}"},
-            "bindings": {"kafka": {
-                "key": {"type": "string", "description": f"Aggregate id: {' or '.join(spec.key_fields)}."},
-                "bindingVersion": "0.5.0",
-            }},
+            "bindings": {
+                "kafka": {
+                    "key": {
+                        "type": "string",
+                        "description": f"Aggregate id: {' or '.join(spec.key_fields)}.",
+                    },
+                    "bindingVersion": "0.5.0",
+                }
+            },
         }
         channels[spec.topic] = {
             "address": spec.topic,
             "description": f"{spec.summary} Published by {_who(spec.publisher)}; consumed by "
-            + ", ".join(_who(c) for c in spec.consumers) + ".",
+            + ", ".join(_who(c) for c in spec.consumers)
+            + ".",
             "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
         }
         channels[dlq_topic(spec.topic)] = {
@@ -123,8 +141,13 @@ def document() -> dict[str, Any]:
             ),
         },
         "defaultContentType": "application/json",
-        "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka",
-                              "description": "Development broker started by `make up`."}},
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "Development broker started by `make up`.",
+            }
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},

@@ -302,36 +302,61 @@ class EventSpec:
         raise ValueError(f"{self.type} has none of its key fields {self.key_fields}")
 
 
-def _spec(topic: str, payload: type[Payload], key: str | tuple[str, ...], publisher: str,
-          consumers: tuple[str, ...]) -> EventSpec:
+def _spec(
+    topic: str, payload: type[Payload], key: str | tuple[str, ...], publisher: str, consumers: tuple[str, ...]
+) -> EventSpec:
     keys = (key,) if isinstance(key, str) else key
     doc = (payload.__doc__ or topic).strip().splitlines()[0]
     return EventSpec(f"{topic}.v1", topic, payload, keys, publisher, consumers, doc)
 
 
 _SPECS = [
-    _spec("eligibility.checked", EligibilityChecked, "patient_id", "eligibility", ("claims", "notifications")),
-    _spec("authorization.recorded", AuthorizationRecorded, "patient_id", "eligibility",
-          ("claims", "notifications")),
-    _spec("authorization.expiring", AuthorizationExpiring, "patient_id", "eligibility",
-          ("claims", "notifications")),
+    _spec(
+        "eligibility.checked", EligibilityChecked, "patient_id", "eligibility", ("claims", "notifications")
+    ),
+    _spec(
+        "authorization.recorded",
+        AuthorizationRecorded,
+        "patient_id",
+        "eligibility",
+        ("claims", "notifications"),
+    ),
+    _spec(
+        "authorization.expiring",
+        AuthorizationExpiring,
+        "patient_id",
+        "eligibility",
+        ("claims", "notifications"),
+    ),
     _spec("encounter.completed", EncounterCompleted, "encounter_id", PARTNER, ("claims",)),
     _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (PARTNER, "payments")),
-    _spec("claim.acknowledged", ClaimAcknowledged, ("claim_id", "patient_control_number"), PARTNER,
-          ("claims", "notifications")),
-    _spec("claim.rejected", ClaimRejected, ("claim_id", "patient_control_number"), PARTNER,
-          ("claims", "notifications")),
+    _spec(
+        "claim.acknowledged",
+        ClaimAcknowledged,
+        ("claim_id", "patient_control_number"),
+        PARTNER,
+        ("claims", "notifications"),
+    ),
+    _spec(
+        "claim.rejected",
+        ClaimRejected,
+        ("claim_id", "patient_control_number"),
+        PARTNER,
+        ("claims", "notifications"),
+    ),
     _spec("remittance.received", RemittanceReceived, "trace_number", PARTNER, ("payments",)),
-    _spec("payment.posted", PaymentPosted, ("claim_id", "account_id"), "payments",
-          ("claims", "notifications")),
+    _spec(
+        "payment.posted", PaymentPosted, ("claim_id", "account_id"), "payments", ("claims", "notifications")
+    ),
     _spec("claim.denied", ClaimDenied, "claim_id", "claims", ("notifications", "payments")),
     _spec("claim.followup_due", ClaimFollowupDue, "claim_id", "claims", ("notifications", "payments")),
     _spec("payment.underpaid", PaymentUnderpaid, "claim_id", "payments", ("notifications",)),
     _spec("statement.issued", StatementIssued, "account_id", "payments", ("notifications",)),
     _spec("payment_plan.installment_due", InstallmentDue, "account_id", "payments", ("notifications",)),
     _spec("payment.late", PaymentLate, "account_id", "payments", ("notifications",)),
-    _spec("account.sent_to_collections", AccountSentToCollections, "account_id", "payments",
-          ("notifications",)),
+    _spec(
+        "account.sent_to_collections", AccountSentToCollections, "account_id", "payments", ("notifications",)
+    ),
     _spec("fee_schedule.updated", FeeScheduleUpdated, "payer_id", "payments", ("eligibility",)),
     _spec("notification.sent", NotificationSent, "recipient_id", "notifications", ("operations",)),
     _spec("notification.failed", NotificationFailed, "recipient_id", "notifications", ("operations",)),

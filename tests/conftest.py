@@ -1,0 +1,241 @@
+"""Real PostgreSQL and Kafka for every integration test.
+
+The session takes its servers in this order:
+  1. DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS from the environment;
+  2. testcontainers, when a Docker engine is reachable;
+  3. otherwise the local infrastructure from deploy/infra.py (private PostgreSQL cluster
+     and a KRaft broker from Maven Central), started on demand.
+Then it runs every service's migrations and creates the topics, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import FastAPI
+
+from deploy import infra
+from shared.app import ServiceDefinition, create_app
+from shared.auth import mint_token
+from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, role_name, role_password, with_credentials
+from shared.migrate import migrate
+
+
+@dataclass
+class Infra:
+    """Where the servers are, and what a test may do to them."""
+
+    database_url: str
+    kafka_bootstrap: str
+    mode: str  # "environment", "testcontainers" or "local"
+    _stop_kafka: Callable[[], None] | None = None
+    _start_kafka: Callable[[], None] | None = None
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def can_restart_kafka(self) -> bool:
+        return self._stop_kafka is not None
+
+    def stop_kafka(self) -> None:
+        assert self._stop_kafka is not None
+        self._stop_kafka()
+
+    def start_kafka(self) -> None:
+        assert self._start_kafka is not None
+        self._start_kafka()
+
+
+def _docker_reachable() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+def _from_testcontainers() -> Infra:
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.postgres import PostgresContainer
+
+    pg = PostgresContainer("postgres:15", username="revcycle", password="revcycle", dbname="revcycle")
+    pg.start()
+    kafka = KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft()
+    kafka.start()
+    url = f"postgresql://revcycle:revcycle@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}/revcycle"
+    result = Infra(url, kafka.get_bootstrap_server(), "testcontainers")
+    result.cleanups += [kafka.stop, pg.stop]
+    return result
+
+
+def _choose_infra() -> Infra:
+    env_db, env_kafka = os.environ.get("DATABASE_URL"), os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if env_db and env_kafka:
+        return Infra(env_db, env_kafka, "environment")
+    if not os.environ.get("CI") and _docker_reachable():
+        return _from_testcontainers()
+    url = infra.ensure_postgres()
+    bootstrap = infra.ensure_kafka()
+    local_kafka = infra.kafka_is_local()
+    return Infra(
+        url,
+        bootstrap,
+        "local",
+        _stop_kafka=infra.stop_kafka if local_kafka else None,
+        _start_kafka=(lambda: infra.start_kafka() and None) if local_kafka else None,
+    )
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Infra]:
+    chosen = _choose_infra()
+    settings = Settings(database_url=chosen.database_url, kafka_bootstrap_servers=chosen.kafka_bootstrap)
+    migrate(list(SERVICE_NAMES), settings)
+    print(f"\n[servers: {chosen.mode}; kafka {chosen.kafka_bootstrap}]")
+    yield chosen
+    for cleanup in chosen.cleanups:
+        with contextlib.suppress(Exception):
+            cleanup()
+
+
+@pytest.fixture(scope="session")
+def settings(servers: Infra) -> Settings:
+    """Fast polling and short retries, so the suite does not wait on timers."""
+    return Settings(
+        database_url=servers.database_url,
+        kafka_bootstrap_servers=servers.kafka_bootstrap,
+        outbox_poll_seconds=0.2,
+        consumer_retry_base_seconds=0.05,
+        health_timeout_seconds=2.0,
+        log_level="WARNING",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop a server run last, so they cannot disturb the others."""
+    items.sort(key=lambda item: 1 if item.get_closest_marker("disruptive") else 0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "disruptive: stops or restarts a shared server; runs last")
+
+
+# --- helpers the tests share -------------------------------------------------------------
+
+
+def token(*scopes: str, subject: str = "test-user", settings: Settings | None = None) -> dict[str, str]:
+    """Authorization header with the given scopes (all scopes when none given)."""
+    return {"Authorization": f"Bearer {mint_token(list(scopes) or None, subject=subject, settings=settings)}"}
+
+
+def service_definition(name: str) -> ServiceDefinition:
+    module = __import__(f"services.{name}.service", fromlist=["SERVICE"])
+    return module.SERVICE
+
+
+@contextlib.asynccontextmanager
+async def running_service(name: str, settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """A service app with its lifespan (relay, consumers) running, and an HTTP client for it."""
+    app = create_app(service_definition(name), settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield app, client
+
+
+@pytest.fixture
+def service(settings: Settings) -> Callable[[str], Any]:
+    """`async with service("payments") as (app, client): ...`"""
+    return lambda name: running_service(name, settings)
+
+
+@pytest.fixture
+async def admin(servers: Infra) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(asyncpg_dsn(servers.database_url))
+    yield conn
+    await conn.close()
+
+
+async def connect_as(service: str, settings: Settings) -> asyncpg.Connection:
+    """A connection with a service's own role (what the running service uses)."""
+    url = with_credentials(settings.database_url, role_name(service), role_password(service, settings))
+    return await asyncpg.connect(asyncpg_dsn(url))
+
+
+async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll an async or sync check until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        return await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+
+
+async def read_from(
+    bootstrap: str,
+    topic: str,
+    start: dict[TopicPartition, int],
+    *,
+    until: Callable[[list[Any]], bool],
+    timeout: float = 20.0,
+) -> list[Any]:
+    """Records of `topic` after the given offsets, until `until(records)` holds."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(start))
+        for tp, offset in start.items():
+            consumer.seek(tp, offset)
+        records: list[Any] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not until(records):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected records on {topic} did not arrive; got {len(records)}")
+            batch = await consumer.getmany(timeout_ms=200)
+            for recs in batch.values():
+                records.extend(recs)
+        return records
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+async def producer(servers: Infra) -> AsyncIterator[AIOKafkaProducer]:
+    """A plain producer, as a partner system would use."""
+    p = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

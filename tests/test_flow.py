@@ -1,0 +1,91 @@
+"""One real flow across services: an HTTP payment in payments becomes, through the outbox and
+Kafka, a receipt in the notifications inbox; plus Idempotency-Key on that money-moving POST."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from shared.events.envelope import H_CORRELATION, H_TYPE
+from tests.conftest import end_offsets, eventually, read_from, token, unique
+
+
+async def test_patient_payment_reaches_the_inbox_of_another_service(service, settings, servers):
+    account = unique("acct")
+    correlation = unique("corr")
+    start = await end_offsets(servers.kafka_bootstrap, "payment.posted")
+    async with service("payments") as (_, payments), service("notifications") as (_, notifications):
+        created = await payments.post(
+            f"/v1/accounts/{account}/payments",
+            json={"amount": "40.25", "method": "card"},
+            headers={
+                **token("payments:write"),
+                "Idempotency-Key": unique("key"),
+                "X-Correlation-Id": correlation,
+            },
+        )
+        assert created.status_code == 201, created.text
+        payment = created.json()
+        assert payment["amount"] == "40.25"
+
+        async def inbox():
+            resp = await notifications.get(
+                f"/v1/recipients/{account}/inbox", headers=token("notifications:read")
+            )
+            assert resp.status_code == 200
+            return resp.json()
+
+        messages = await eventually(inbox)
+        assert len(messages) == 1
+        assert "$40.25" in messages[0]["body"] and payment["receipt_number"] in messages[0]["body"]
+
+    # The event on the broker carries the request's correlation id, keyed by the account.
+    records = await read_from(
+        servers.kafka_bootstrap,
+        "payment.posted",
+        start,
+        until=lambda rs: any(r.key == account.encode() for r in rs),
+    )
+    record = next(r for r in records if r.key == account.encode())
+    headers = dict(record.headers)
+    assert headers[H_TYPE] == b"payment.posted.v1"
+    assert headers[H_CORRELATION] == correlation.encode()
+    assert json.loads(record.value)["payment_id"] == payment["id"]
+
+
+async def test_idempotency_key_replays_and_never_charges_twice(service):
+    account = unique("acct")
+    key = unique("key")
+    headers = {**token("payments:write", "payments:read"), "Idempotency-Key": key}
+    body = {"amount": "15.00", "method": "cash"}
+    async with service("payments") as (_, client):
+        first, *concurrent = await asyncio.gather(
+            *[client.post(f"/v1/accounts/{account}/payments", json=body, headers=headers) for _ in range(5)]
+        )
+        assert first.status_code == 201
+        assert all(r.status_code == 201 and r.json() == first.json() for r in concurrent)
+        assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in [first, *concurrent]) == 4
+
+        reused = await client.post(
+            f"/v1/accounts/{account}/payments", json={**body, "amount": "16.00"}, headers=headers
+        )
+        assert reused.status_code == 422
+        assert reused.json()["errors"][0]["field"] == "header.Idempotency-Key"
+
+        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=headers)).json()
+        assert len(ledger["entries"]) == 1
+        assert ledger["balance"] == "-15.00"
+
+
+async def test_money_post_without_idempotency_key_is_refused(service):
+    async with service("payments") as (_, client):
+        resp = await client.post(
+            "/v1/accounts/A-1/payments",
+            json={"amount": "1.00", "method": "cash"},
+            headers=token("payments:write"),
+        )
+    assert resp.status_code == 400
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["errors"] == [
+        {"field": "header.Idempotency-Key", "rule": "missing", "message": "Send a unique key."}
+    ]

@@ -14,6 +14,7 @@ async def test_patient_payment_reaches_the_inbox_of_another_service(service, set
     account = unique("acct")
     correlation = unique("corr")
     start = await end_offsets(servers.kafka_bootstrap, "payment.posted")
+    sent_start = await end_offsets(servers.kafka_bootstrap, "notification.sent")
     async with service("payments") as (_, payments), service("notifications") as (_, notifications):
         created = await payments.post(
             f"/v1/accounts/{account}/payments",
@@ -51,6 +52,17 @@ async def test_patient_payment_reaches_the_inbox_of_another_service(service, set
     assert headers[H_TYPE] == b"payment.posted.v1"
     assert headers[H_CORRELATION] == correlation.encode()
     assert json.loads(record.value)["payment_id"] == payment["id"]
+
+    # ...and so does the event notifications published because of it, one hop further.
+    sent = await read_from(
+        servers.kafka_bootstrap,
+        "notification.sent",
+        sent_start,
+        until=lambda rs: any(r.key == account.encode() for r in rs),
+    )
+    notice = next(r for r in sent if r.key == account.encode())
+    assert dict(notice.headers)[H_CORRELATION] == correlation.encode()
+    assert json.loads(notice.value)["cause_event_id"] == dict(record.headers)["ce_id"].decode()
 
 
 async def test_idempotency_key_replays_and_never_charges_twice(service):

@@ -26,7 +26,7 @@ from shared.db import SessionDep
 from shared.events import new_event
 from shared.events.catalogue import PaymentPosted
 from shared.outbox import add_event
-from shared.problems import ProblemError
+from shared.problems import Problem, ProblemError
 
 SOURCE = "/services/payments"
 
@@ -132,6 +132,7 @@ async def post_payment(
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentOut,
     summary="Take a patient payment (card, check, cash, ACH)",
+    responses={400: {"model": Problem, "description": "Idempotency-Key missing or malformed, or bad JSON."}},
     description="Requires `payments:write` and an `Idempotency-Key`: a retry with the same key and body "
     "returns "
     "the first response (`Idempotent-Replayed: true`) and never charges twice.",
@@ -165,7 +166,12 @@ async def create_payment(
     )
 
 
-@router.get("/{account_id}/payments/{payment_id}", response_model=PaymentOut, summary="One patient payment")
+@router.get(
+    "/{account_id}/payments/{payment_id}",
+    response_model=PaymentOut,
+    summary="One patient payment",
+    responses={404: {"model": Problem, "description": "No such payment on this account."}},
+)
 async def get_payment(
     account_id: AccountId,
     payment_id: uuid.UUID,

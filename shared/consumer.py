@@ -4,7 +4,8 @@ Each record's effect and its inbox row (consumer group, event id) commit in one 
 transaction, and the Kafka offset is committed only after that (auto-commit is off). A
 redelivered event finds its inbox row and is skipped, so its effect happens once.
 
-Records are handled in batches: one transaction for the whole batch when it succeeds.
+Records are handled in batches, one per poll across the assigned partitions: one
+transaction and one offset commit for the whole batch when it succeeds.
 If anything in the batch fails, the batch is rolled back and replayed one record at a
 time, each with bounded retries and backoff; a record that still fails, or one that
 breaks its schema, goes to `<topic>.dlq` with headers saying why, and the consumer moves
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -111,10 +113,14 @@ class EventConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
                 if consumer.assignment():
                     self.assigned.set()
-                for tp, records in batches.items():
-                    await self.process(records)
-                    await consumer.commit({tp: records[-1].offset + 1})
-                    self._record_lag(consumer, tp, records[-1].offset + 1)
+                if batches:
+                    # Every partition of the poll in one go: one database transaction and one
+                    # offset commit, instead of one of each per partition.
+                    await self.process([record for records in batches.values() for record in records])
+                    offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                    await consumer.commit(offsets)
+                    for tp, next_offset in offsets.items():
+                        self._record_lag(consumer, tp, next_offset)
                 delay = 0.5
             except asyncio.CancelledError:
                 raise
@@ -152,7 +158,10 @@ class EventConsumer:
     # --- processing -------------------------------------------------------------------
 
     async def process(self, records: list[ConsumerRecord]) -> None:
-        """Handle one partition's batch: all in one transaction, or record by record."""
+        """Handle one poll's records: all in one transaction, or record by record.
+
+        Records keep their order within each partition, which is all the order Kafka has.
+        """
         events: list[tuple[ConsumerRecord, Event]] = []
         for record in records:
             try:
@@ -182,23 +191,23 @@ class EventConsumer:
                 INBOX_INSERT,
                 {
                     "group": self.group_id,
-                    "ids": [str(e.id) for _, e in events],
+                    "ids": [e.id for _, e in events],
                     "topics": [r.topic for r, _ in events],
                     "types": [e.type for _, e in events],
                 },
             )
-            fresh = {str(row[0]) for row in result}
-            outcomes = []
+            fresh = {row[0] for row in result}
+            outcomes: Counter[tuple[str, str]] = Counter()
             for record, event in events:
-                if str(event.id) not in fresh:
-                    outcomes.append((record.topic, "duplicate"))
+                if event.id not in fresh:
+                    outcomes[record.topic, "duplicate"] += 1
                     continue
-                fresh.discard(str(event.id))  # the same id twice in one batch runs once
+                fresh.discard(event.id)  # the same id twice in one batch runs once
                 context.start(event.correlation_id, event.traceparent)
                 await self.handlers[record.topic](session, event)
-                outcomes.append((record.topic, "handled"))
-        for topic, outcome in outcomes:
-            metrics.EVENTS_CONSUMED.labels(self.service, topic, outcome).inc()
+                outcomes[record.topic, "handled"] += 1
+        for (topic, outcome), n in outcomes.items():
+            metrics.EVENTS_CONSUMED.labels(self.service, topic, outcome).inc(n)
 
     async def _handle_with_retries(
         self, record: ConsumerRecord, event: Event, known_error: Exception | None

@@ -1,0 +1,1 @@
+"""Throughput benchmarks of the event backbone (`python -m bench.run`, `make bench`)."""

@@ -5,7 +5,7 @@
   A. raw asyncpg: `BEGIN; INSERT one row; COMMIT` transactions/s at a small fixed concurrency;
   B. raw aiokafka: produce → consume messages/s (acks=all, idempotent, batching producer) for
      messages of the same size and headers as the end-to-end events;
-  C. end to end: a writer commits N events through `shared.outbox.add_event`, the real
+  C. end to end: a writer commits N events through `shared.outbox.add_events`, the real
      `OutboxRelay` publishes them, the real `EventConsumer` applies them (one effect row per
      event in its transaction). Events/s and commit → effect latency percentiles.
 
@@ -57,7 +57,7 @@ from shared.events import catalogue
 from shared.events.catalogue import EventSpec, Id, Money, Payload
 from shared.events.envelope import Event, encode, new_event
 from shared.kafka import TOPIC_PARTITIONS, ensure_topics
-from shared.outbox import OutboxRelay, add_event
+from shared.outbox import OutboxRelay, add_events
 from shared.tables import BACKBONE_DDL
 
 SCHEMA = "bench"
@@ -444,8 +444,7 @@ async def write_events(
         context.start()  # like one request: its events share a correlation id
         events = [new_event(make_ping(written + i, accounts), source="/bench") for i in range(count)]
         async with db.session() as session, session.begin():
-            for event in events:
-                add_event(session, event)
+            await add_events(session, events)
         now = time.monotonic()
         for event in events:
             commit_times[event.id] = now

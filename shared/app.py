@@ -124,6 +124,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
                 settings.kafka_bootstrap_servers,
                 service=definition.name,
                 handlers=definition.handlers,
+                group_id=settings.consumer_group_prefix + definition.name,
                 batch_size=settings.consumer_batch_size,
                 max_attempts=settings.consumer_max_attempts,
                 retry_base_seconds=settings.consumer_retry_base_seconds,

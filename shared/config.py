@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
 
     kafka_bootstrap_servers: str = LOCAL_KAFKA
+    # Prepended to each service's consumer group (the group is the service name), so a test
+    # run or a second environment on one broker keeps its own offsets.
+    consumer_group_prefix: str = ""
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithms: str = "HS256"

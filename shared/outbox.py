@@ -2,11 +2,11 @@
 
 A service never talks to Kafka inside a request. It adds the event to its session with
 `add_event`, in the same transaction as the change that caused it; a rolled-back
-transaction therefore publishes nothing. (The session's next flush writes all the events
-staged since the last one with a single INSERT.) The relay then publishes pending rows in id
-order (so in order per key) with an idempotent producer and marks them published. A
-crash between publishing and marking re-publishes on restart; it never loses an event,
-and consumers drop the duplicate by event id.
+transaction therefore publishes nothing (`add_events` does the same for many at once).
+The relay then publishes pending rows in id order (so in order per key) with an
+idempotent producer and marks them published. A crash between publishing and marking
+re-publishes on restart; it never loses an event, and consumers drop the duplicate by
+event id.
 """
 
 from __future__ import annotations
@@ -15,90 +15,61 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Column, Integer, MetaData, Table, text
-from sqlalchemy import event as sqla_event
-from sqlalchemy import inspect as sqla_inspect
-from sqlalchemy.orm import Session, registry
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import metrics
 from shared.db import Database
 from shared.events.envelope import Event, headers_of, payload_bytes
 from shared.kafka import make_producer
+from shared.tables import OutboxRow
 
 log = logging.getLogger(__name__)
 
 
-class _StagedEvents:
-    """The events one session staged since its last flush, in the order they were added.
+def add_event(session: AsyncSession, event: Event) -> None:
+    """Stage an event in the caller's transaction; it is published only if that commits."""
+    session.add(
+        OutboxRow(
+            event_id=event.id,
+            topic=event.topic,
+            event_key=event.key,
+            event_type=event.type,
+            headers=headers_of(event),
+            payload=payload_bytes(event),
+        )
+    )
 
-    It rides on the session's unit of work as one pending object, so the session decides
-    its fate: a flush (explicit, automatic before a query, at commit, or before a savepoint)
-    writes it, with one INSERT for all its events (`_write_staged_events`), and a rollback
-    discards it. That is several times cheaper per event than one ORM object per row.
-    """
 
-    def __init__(self) -> None:
-        self.rows: list[tuple[uuid.UUID, str, str, str, str, bytes]] = []
-
-
-# Mapped only so the session tracks the object; the table is never created or written:
-# the before_flush hook takes the object out of the flush after writing its events.
-_staging_table = Table("outbox_staging", MetaData(), Column("staging_id", Integer, primary_key=True))
-registry().map_imperatively(_StagedEvents, _staging_table)
-
-_STAGED = "revcycle.outbox.staged"  # Session.info key of the session's current _StagedEvents
-
-_INSERT_STAGED = text(
+_INSERT_MANY = text(
     "INSERT INTO outbox (event_id, topic, event_key, event_type, headers, payload) "
     "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]), "
     "CAST(:types AS text[]), CAST(:headers AS jsonb[]), CAST(:payloads AS bytea[]))"
 )
 
 
-def add_event(session: AsyncSession | Session, event: Event) -> None:
-    """Stage an event in the caller's transaction; it is published only if that commits."""
-    sync = session.sync_session if isinstance(session, AsyncSession) else session
-    staged: _StagedEvents | None = sync.info.get(_STAGED)
-    if staged is None or not sqla_inspect(staged).pending:  # none yet, or rolled back
-        staged = sync.info[_STAGED] = _StagedEvents()
-        sync.add(staged)
-    staged.rows.append(
-        (event.id, event.topic, event.key, event.type, json.dumps(headers_of(event)), payload_bytes(event))
-    )
-
-
-@sqla_event.listens_for(Session, "before_flush")
-def _write_staged_events(session: Session, flush_context: Any, instances: Any) -> None:
-    """Write the session's staged events with one INSERT, on the flush's connection."""
-    staged: _StagedEvents | None = session.info.get(_STAGED)
-    if staged is None or not sqla_inspect(staged).pending:
-        session.info.pop(_STAGED, None)
+async def add_events(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Stage many events with one INSERT (batch jobs, imports): a third of the CPU per event
+    of `add_event`, same transaction rules. Order is kept: pending ORM rows flush first."""
+    if not events:
         return
-    if staged.rows:
-        ids, topics, keys, types, headers, payloads = zip(*staged.rows, strict=True)
-        session.connection().execute(
-            _INSERT_STAGED,
-            {
-                "ids": list(ids),
-                "topics": list(topics),
-                "keys": list(keys),
-                "types": list(types),
-                "headers": list(headers),
-                "payloads": list(payloads),
-            },
-        )
-    # Only once written: after a failed INSERT the object stays pending, and the caller's
-    # rollback discards it like any other pending object.
-    session.expunge(staged)
-    del session.info[_STAGED]
+    await session.execute(
+        _INSERT_MANY,
+        {
+            "ids": [e.id for e in events],
+            "topics": [e.topic for e in events],
+            "keys": [e.key for e in events],
+            "types": [e.type for e in events],
+            "headers": [json.dumps(headers_of(e)) for e in events],
+            "payloads": [payload_bytes(e) for e in events],
+        },
+    )
 
 
 @dataclass(frozen=True)

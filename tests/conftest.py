@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -97,9 +98,28 @@ def _choose_infra() -> Infra:
     )
 
 
+async def _test_database(url: str) -> str:
+    """A fresh `<db>_test` database on the same server, so the suite neither sees nor
+    disturbs what `make up` runs on the main one (advisory locks are per database too).
+    Falls back to the given database when the role may not create databases."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or "postgres"
+    test_name = f"{name}_test"
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{test_name}"')
+    except asyncpg.InsufficientPrivilegeError:
+        return url
+    finally:
+        await conn.close()
+    return urlunsplit(parts._replace(path=f"/{test_name}"))
+
+
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Infra]:
     chosen = _choose_infra()
+    chosen.database_url = asyncio.run(_test_database(chosen.database_url))
     settings = Settings(database_url=chosen.database_url, kafka_bootstrap_servers=chosen.kafka_bootstrap)
     migrate(list(SERVICE_NAMES), settings)
     print(f"\n[servers: {chosen.mode}; kafka {chosen.kafka_bootstrap}]")
@@ -119,6 +139,8 @@ def settings(servers: Infra) -> Settings:
         consumer_retry_base_seconds=0.05,
         health_timeout_seconds=2.0,
         log_level="WARNING",
+        # Own consumer groups: services started by `make up` on the same broker keep theirs.
+        consumer_group_prefix=f"test-{uuid.uuid4().hex[:8]}-",
     )
 
 
@@ -165,6 +187,28 @@ async def admin(servers: Infra) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(asyncpg_dsn(servers.database_url))
     yield conn
     await conn.close()
+
+
+@pytest.fixture
+async def scratch_db(servers: Infra) -> AsyncIterator[Any]:
+    """A throwaway schema with the backbone tables, so outbox tests own their relay lock even
+    while `make up` services run their own relays on the service schemas."""
+    from shared.db import Database
+    from shared.tables import BACKBONE_DDL
+
+    schema = f"scratch_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(asyncpg_dsn(servers.database_url))
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.execute(f"SET search_path TO {schema}")
+        for statement in BACKBONE_DDL:
+            await conn.execute(statement)
+        db = Database(servers.database_url, schema, pool_size=2)
+        yield db
+        await db.dispose()
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
 
 
 async def connect_as(service: str, settings: Settings) -> asyncpg.Connection:

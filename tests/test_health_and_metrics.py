@@ -51,10 +51,12 @@ async def test_metrics_count_requests_by_route_and_events_by_topic(service):
 
 @pytest.mark.disruptive
 async def test_ready_turns_503_when_kafka_stops_and_200_when_it_is_back(service, servers):
+    """Also: work accepted while Kafka is down waits in the outbox and is published afterwards."""
     if not servers.can_restart_kafka:
         if servers.mode == "local":
             raise AssertionError("the local broker must be restartable")
         pytest.skip(f"servers from {servers.mode} cannot be stopped by the tests")
+    account = unique("acct")
     async with service("payments") as (_, client):
         assert (await client.get("/health/ready")).status_code == 200
         servers.stop_kafka()
@@ -66,10 +68,22 @@ async def test_ready_turns_503_when_kafka_stops_and_200_when_it_is_back(service,
             assert body["checks"]["kafka:connection"][0]["status"] == "fail"
             assert body["checks"]["postgresql:responseTime"][0]["status"] == "pass"
             assert (await client.get("/health/live")).status_code == 200
+
+            accepted = await client.post(
+                f"/v1/accounts/{account}/payments",
+                json={"amount": "9.99", "method": "cash"},
+                headers={**token("payments:write"), "Idempotency-Key": unique("k")},
+            )
+            assert accepted.status_code == 201
+            backlog = (await client.get("/health/ready")).json()["checks"]["outbox:backlog"][0]
+            assert backlog["observedValue"] >= 1
         finally:
             servers.start_kafka()
 
-        async def ready_again():
-            return (await client.get("/health/ready")).status_code == 200
+        async def ready_and_drained():
+            resp = await client.get("/health/ready")
+            return (
+                resp.status_code == 200 and resp.json()["checks"]["outbox:backlog"][0]["observedValue"] == 0
+            )
 
-        await eventually(ready_again, timeout=60, interval=0.5)
+        await eventually(ready_and_drained, timeout=90, interval=0.5)

@@ -30,6 +30,7 @@ from shared.db import Database
 from shared.events.catalogue import dlq_topic
 from shared.events.envelope import Event, InvalidEvent, decode
 from shared.kafka import make_producer
+from shared.resilience import run_forever
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class EventConsumer:
         self._producer = dlq_producer
         self._owns_producer = dlq_producer is None
         self._consumer: AIOKafkaConsumer | None = None
+        # Set once the group has given this consumer partitions (benchmarks wait for it).
         self.assigned = asyncio.Event()
 
     # --- lifecycle --------------------------------------------------------------------
@@ -106,32 +108,24 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled, surviving broker and database outages."""
-        delay = 0.5
-        while True:
-            try:
-                consumer = await self._ensure_started()
-                batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
-                if consumer.assignment():
-                    self.assigned.set()
-                if batches:
-                    # Every partition of the poll in one go: one database transaction and one
-                    # offset commit, instead of one of each per partition.
-                    await self.process([record for records in batches.values() for record in records])
-                    offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-                    await consumer.commit(offsets)
-                    for tp, next_offset in offsets.items():
-                        self._record_lag(consumer, tp, next_offset)
-                delay = 0.5
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning(
-                    "consumer error; restarting",
-                    extra={"error_type": type(exc).__name__, "retry_in_s": delay},
-                )
-                await self._stop_consumer()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        await run_forever(
+            self._poll_once, what="consumer", recover=self._stop_consumer, first_delay=0.5, max_delay=10.0
+        )
+
+    async def _poll_once(self) -> None:
+        consumer = await self._ensure_started()
+        batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+        if consumer.assignment():
+            self.assigned.set()
+        if not batches:
+            return
+        # Every partition of the poll in one go: one database transaction and one offset
+        # commit, instead of one of each per partition.
+        await self.process([record for records in batches.values() for record in records])
+        offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+        await consumer.commit(offsets)
+        for tp, next_offset in offsets.items():
+            self._record_lag(consumer, tp, next_offset)
 
     async def _stop_consumer(self) -> None:
         # Uncommitted work is redelivered after the restart; the inbox makes that harmless.

@@ -12,6 +12,7 @@ event id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -28,6 +29,7 @@ from shared import metrics
 from shared.db import Database
 from shared.events.envelope import Event, headers_of, payload_bytes
 from shared.kafka import make_producer
+from shared.resilience import run_forever
 from shared.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -198,32 +200,23 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish until cancelled, surviving database and broker outages."""
-        delay = 0.2
-        while True:
-            try:
-                # Cleared before the fetch: a NOTIFY that arrives during the fetch still wakes us.
-                self._wakeup.clear()
-                published = await self.publish_pending()
-                delay = 0.2
-                assert self._conn is not None
-                await self._housekeeping(self._conn)
-                if published == 0:
-                    try:
-                        await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
-                    except TimeoutError:
-                        pass
-            except asyncio.CancelledError:
-                raise
-            except RelayNotLeader:
-                await asyncio.sleep(self.poll_seconds * 5)
-            except Exception as exc:
-                log.warning(
-                    "outbox relay error; retrying",
-                    extra={"error_type": type(exc).__name__, "retry_in_s": delay},
-                )
-                await self._reset_connection()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await run_forever(
+            self._step, what="outbox relay", recover=self._reset_connection, first_delay=0.2, max_delay=5.0
+        )
+
+    async def _step(self) -> None:
+        # Cleared before the fetch: a NOTIFY that arrives during the fetch still wakes us.
+        self._wakeup.clear()
+        try:
+            published = await self.publish_pending()
+        except RelayNotLeader:
+            await asyncio.sleep(self.poll_seconds * 5)
+            return
+        assert self._conn is not None
+        await self._housekeeping(self._conn)
+        if published == 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
 
     async def _reset_connection(self) -> None:
         if self._conn is not None:

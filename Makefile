@@ -70,8 +70,9 @@ test: install ## Run the test suite: make test [PYTEST_ARGS="-k claims -x"]
 	$(INFRA) kafka-up
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
-lint: install ## ruff check .
+lint: install ## ruff check . and ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: install ## Run the benchmarks (python -m bench.run) against local PostgreSQL and Kafka
 	$(INFRA) pg-up

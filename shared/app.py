@@ -64,7 +64,7 @@ class ServiceDefinition:
     background: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
 
 
-def _audit_router(service: str) -> APIRouter:
+def _audit_router() -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["audit"], responses=PROBLEM_RESPONSES)
 
     @router.get(
@@ -201,7 +201,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
 
     for router in definition.routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
-    app.include_router(_audit_router(definition.name))
+    app.include_router(_audit_router())
     return app
 
 

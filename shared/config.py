@@ -6,6 +6,7 @@ docker-compose.yml, so a service behaves the same wherever it runs.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -66,8 +67,13 @@ def role_name(service: str) -> str:
 
 
 def role_password(service: str, settings: Settings) -> str:
-    """Dev default password per role; production sets SERVICE_DB_PASSWORD or a full URL."""
-    return settings.service_db_password or f"{service}-dev-password"
+    """A role's password: `<SERVICE>_DB_PASSWORD` (e.g. CLAIMS_DB_PASSWORD, which migrate and
+    that service both read), else SERVICE_DB_PASSWORD, else a development default."""
+    return (
+        os.environ.get(f"{service.upper()}_DB_PASSWORD")
+        or settings.service_db_password
+        or f"{service}-dev-password"
+    )
 
 
 def service_database_url(service: str, settings: Settings) -> str:

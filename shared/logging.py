@@ -46,3 +46,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # The access log would print raw paths; our middleware logs route templates instead.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # httpx logs every request URL at INFO; URLs can carry member or account ids.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

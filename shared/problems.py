@@ -9,6 +9,7 @@ value may be protected health information.
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -177,8 +178,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The type is logged; the message is not, because it may quote request data.
-        log.error("unhandled error", extra={"error_type": type(exc).__name__, "path": request.url.path})
+        # Type, route template and code locations are logged; the message and the raw path
+        # are not, because either may quote patient data.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        frames = [
+            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}"
+            for f in traceback.extract_tb(exc.__traceback__)[-8:]
+        ]
+        log.error(
+            "unhandled error", extra={"error_type": type(exc).__name__, "route": route, "frames": frames}
+        )
         return problem_response(
             request,
             500,

@@ -84,7 +84,7 @@ def _choose_infra() -> Infra:
     env_db, env_kafka = os.environ.get("DATABASE_URL"), os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if env_db and env_kafka:
         return Infra(env_db, env_kafka, "environment")
-    if not os.environ.get("CI") and _docker_reachable():
+    if _docker_reachable():
         return _from_testcontainers()
     url = infra.ensure_postgres()
     bootstrap = infra.ensure_kafka()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+import httpx
 import jwt
 import pytest
 
@@ -141,3 +143,31 @@ async def test_trigger_keeps_audit_append_only_even_for_the_admin(admin):
         await admin.execute("UPDATE payments.audit_log SET actor = 'x' WHERE id = $1", row_id)
     with pytest.raises(Exception, match="append-only"):
         await admin.execute("DELETE FROM payments.audit_log WHERE id = $1", row_id)
+
+
+async def test_logs_are_json_with_correlation_id_and_no_phi(settings, capsys):
+    from shared.app import create_app
+    from tests.conftest import service_definition
+
+    member_name = "Jane-Q-Public"
+    app = create_app(service_definition("payments"), settings.model_copy(update={"log_level": "INFO"}))
+    async with app.router.lifespan_context(app):
+        capsys.readouterr()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://payments") as client:
+            resp = await client.post(
+                f"/v1/accounts/{member_name}/payments",
+                json={"amount": "1.00", "method": member_name},
+                headers={
+                    **token("payments:write"),
+                    "Idempotency-Key": unique("k"),
+                    "X-Correlation-Id": "corr-log-1",
+                },
+            )
+        assert resp.status_code == 422
+        out = capsys.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    request_lines = [line for line in lines if line.get("message") == "request"]
+    assert request_lines and request_lines[-1]["correlation_id"] == "corr-log-1"
+    assert request_lines[-1]["route"] == "/v1/accounts/{account_id}/payments"
+    assert member_name not in out

@@ -69,6 +69,7 @@ class Claim:
     key: str
     scope: str
     replay: JSONResponse | None = None
+    stored_body: Any = None
 
 
 async def claim(session: AsyncSession, *, scope: str, key: str, request_hash: str) -> Claim:
@@ -108,6 +109,7 @@ async def claim(session: AsyncSession, *, scope: str, key: str, request_hash: st
     return Claim(
         key=key,
         scope=scope,
+        stored_body=stored.response_body,
         replay=JSONResponse(
             stored.response_body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
         ),

@@ -89,6 +89,12 @@ async def test_idempotency_key_replays_and_never_charges_twice(service):
         assert len(ledger["entries"]) == 1
         assert ledger["balance"] == "-15.00"
 
+        trail = (
+            await client.get("/v1/audit", params={"patient_id": account}, headers=token("ops:read"))
+        ).json()
+        creates = [e for e in trail if e["action"] == "create" and e["outcome"] == "success"]
+        assert len(creates) == 5 and {e["resource_id"] for e in creates} == {first.json()["id"]}
+
 
 async def test_money_post_without_idempotency_key_is_refused(service):
     async with service("payments") as (_, client):

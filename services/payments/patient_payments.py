@@ -144,8 +144,8 @@ async def create_payment(
     trail: Annotated[AuditTrail, audited("patient_payment", "create", require_scopes("payments:write"))],
     idempotency_key: idempotency.IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    key = idempotency.require_key(idempotency_key)
     trail.patient_id = account_id
+    key = idempotency.require_key(idempotency_key)
     async with session.begin():
         claimed = await idempotency.claim(
             session,
@@ -154,6 +154,7 @@ async def create_payment(
             request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
         )
         if claimed.replay is not None:
+            trail.resource_id = str(claimed.stored_body.get("id"))
             return claimed.replay
         payment = await post_payment(session, account_id, body, trail.actor)
         result = _out(payment).model_dump(mode="json")

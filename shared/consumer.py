@@ -29,7 +29,7 @@ from shared import context, metrics
 from shared.db import Database
 from shared.events.catalogue import dlq_topic
 from shared.events.envelope import Event, InvalidEvent, decode
-from shared.kafka import make_producer
+from shared.kafka import started_producer
 from shared.resilience import run_forever
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,7 @@ class EventConsumer:
 
     async def _ensure_started(self) -> AIOKafkaConsumer:
         if self._producer is None:
-            producer = make_producer(self.bootstrap, client_id=f"{self.service}-dlq")
-            # BaseException: a cancelled start must not leave a half-started client behind.
-            try:
-                await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
-            self._producer = producer
+            self._producer = await started_producer(self.bootstrap, client_id=f"{self.service}-dlq")
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
                 *self.handlers,

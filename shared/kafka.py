@@ -31,6 +31,18 @@ def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
     )
 
 
+async def started_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+    """A started idempotent producer. A failed or cancelled start closes it again, so no
+    half-started client lingers (BaseException covers cancellation)."""
+    producer = make_producer(bootstrap, client_id=client_id)
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()
+        raise
+    return producer
+
+
 def all_topics() -> list[str]:
     """Every catalogue topic and its dead-letter topic."""
     return [t for topic in TOPICS for t in (topic, dlq_topic(topic))]

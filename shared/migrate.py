@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from shared.kafka import ensure_topics
 
 log = logging.getLogger("migrate")
 ROOT = Path(__file__).resolve().parent.parent
+BACKBONE_VERSIONS = Path(__file__).resolve().parent / "backbone_migrations"
 
 
 def _quote(identifier: str) -> str:
@@ -82,7 +84,13 @@ async def grant(admin_url: str, service: str) -> None:
 def upgrade(admin_url: str, service: str, revision: str = "head") -> None:
     """Run the service's Alembic migrations (its own folder, its own version table)."""
     config = Config()
-    config.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    service_dir = ROOT / "services" / service / "migrations"
+    config.set_main_option("script_location", str(service_dir))
+    # The shared backbone revision first, then the service's own history.
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations", os.pathsep.join([str(BACKBONE_VERSIONS), str(service_dir / "versions")])
+    )
     config.attributes["url"] = admin_url
     command.upgrade(config, revision)
 

@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared import metrics
 from shared.db import Database
 from shared.events.envelope import Event, headers_of, payload_bytes
-from shared.kafka import make_producer
+from shared.kafka import started_producer
 from shared.resilience import run_forever
 from shared.tables import OutboxRow
 
@@ -135,13 +135,7 @@ class OutboxRelay:
         # BaseException throughout: a cancelled start must not leak a client or a connection
         # (a leaked connection would hold the relay lock).
         if self._producer is None:
-            producer = make_producer(self.bootstrap, client_id=f"{self.service}-outbox")
-            try:
-                await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
-            self._producer = producer
+            self._producer = await started_producer(self.bootstrap, client_id=f"{self.service}-outbox")
         if self._conn is None or self._conn.is_closed():
             conn = await self.db.connect_raw()
             try:

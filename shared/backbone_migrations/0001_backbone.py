@@ -1,5 +1,9 @@
 """Backbone tables: outbox, inbox, audit log, idempotency keys.
 
+The first revision of every service's history: shared.migrate puts this folder beside the
+service's own `migrations/versions` (Alembic version_locations), so the four schemas start
+from one definition. Each service's next revision says `down_revision = "0001"`.
+
 Revision ID: 0001
 Revises:
 """

@@ -1200,37 +1200,29 @@ def stop_all() -> None:
 # --------------------------------------------------------------------------------------
 
 
+def _local_row(name: str, pid: int | None, host: str, port: int) -> tuple[str, str, str, str, str]:
+    """A status row for a server this script runs: ready means alive and accepting TCP."""
+    ready = pid is not None and _port_open(host, port)
+    return (
+        name,
+        "running" if pid else "stopped",
+        str(pid or "-"),
+        f"{host}:{port}",
+        "ready" if ready else "not ready",
+    )
+
+
 def _status_lines() -> list[str]:
     rows: list[tuple[str, str, str, str, str]] = []
     if postgres_is_local():
-        pid = _pg_running_pid()
-        ready = pid is not None and _port_open(PG_HOST, PG_PORT)
-        rows.append(
-            (
-                "postgres",
-                "running" if pid else "stopped",
-                str(pid or "-"),
-                f"{PG_HOST}:{PG_PORT}",
-                "ready" if ready else "not ready",
-            )
-        )
+        rows.append(_local_row("postgres", _pg_running_pid(), PG_HOST, PG_PORT))
     else:
         parts = urllib.parse.urlsplit(database_url())
         host, port = parts.hostname or "localhost", parts.port or 5432
         ready = _port_open(host, port)
         rows.append(("postgres", "external", "-", f"{host}:{port}", "ready" if ready else "not ready"))
     if kafka_is_local():
-        pid = _kafka_pid()
-        ready = pid is not None and _port_open(KAFKA_HOST, KAFKA_PORT)
-        rows.append(
-            (
-                "kafka",
-                "running" if pid else "stopped",
-                str(pid or "-"),
-                LOCAL_KAFKA_BOOTSTRAP,
-                "ready" if ready else "not ready",
-            )
-        )
+        rows.append(_local_row("kafka", _kafka_pid(), KAFKA_HOST, KAFKA_PORT))
     else:
         hosts = _bootstrap_hosts(kafka_bootstrap())
         ready = any(_port_open(h, p) for h, p in hosts)

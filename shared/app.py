@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared import audit, context, metrics
-from shared.auth import Principal, TokenVerifier, require_scopes
+from shared.auth import TokenVerifier, require_scopes
 from shared.config import Settings, get_settings, service_database_url
 from shared.consumer import EventConsumer, Handler
 from shared.db import Database
@@ -61,7 +61,6 @@ class ServiceDefinition:
     routers: list[APIRouter] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=dict)
     tags: list[dict[str, str]] = field(default_factory=list)
-    background: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
 
 
 def _audit_router() -> APIRouter:
@@ -131,7 +130,6 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             )
             tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-consumer"))
         app.state.consumer = consumer
-        tasks += [asyncio.create_task(job(app)) for job in definition.background]
         log.info("service started")
         try:
             yield
@@ -203,6 +201,3 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
         app.include_router(router, responses=PROBLEM_RESPONSES)
     app.include_router(_audit_router())
     return app
-
-
-__all__ = ["PROBLEM_RESPONSES", "Principal", "ServiceDefinition", "create_app"]

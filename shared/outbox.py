@@ -81,7 +81,8 @@ class Backlog:
 
 
 async def backlog(conn: asyncpg.Connection | AsyncSession) -> Backlog:
-    """How far behind the relay is; health and metrics report it."""
+    """How far behind the relay is: the relay asks on its own asyncpg connection (metrics),
+    health on a request session."""
     sql = (
         "SELECT count(*) AS n, "
         "COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0) AS age "

@@ -71,34 +71,24 @@ class ProblemError(Exception):
         self.headers = headers
 
 
-def problem_response(
-    request: Request | None,
-    status: int,
-    slug: str,
-    title: str,
-    detail: str | None = None,
-    *,
-    errors: list[FieldError] | None = None,
-    retryable: bool | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
+def problem_response(request: Request, problem: ProblemError) -> JSONResponse:
     """Build the response; the only place a problem document is serialised."""
     ctx = context.peek()
     body = Problem(
-        type=PROBLEM_BASE + slug,
-        title=title,
-        status=status,
-        detail=detail,
-        instance=request.url.path if request is not None else None,
+        type=PROBLEM_BASE + problem.slug,
+        title=problem.title,
+        status=problem.status,
+        detail=problem.detail,
+        instance=request.url.path,
         correlation_id=ctx.correlation_id if ctx else None,
-        errors=errors,
-        retryable=retryable,
+        errors=problem.errors,
+        retryable=problem.retryable,
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
-        status_code=status,
+        status_code=problem.status,
         media_type=PROBLEM_JSON,
-        headers=headers,
+        headers=problem.headers,
     )
 
 
@@ -138,16 +128,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(
-            request,
-            exc.status,
-            exc.slug,
-            exc.title,
-            exc.detail,
-            errors=exc.errors,
-            retryable=exc.retryable,
-            headers=exc.headers,
-        )
+        return problem_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -155,26 +136,32 @@ def install_problem_handlers(app: FastAPI) -> None:
         if any(e.rule == "json_invalid" for e in errors):
             return problem_response(
                 request,
-                400,
-                "malformed-json",
-                "The body is not valid JSON",
-                "Send a JSON document with Content-Type: application/json.",
-                errors=errors,
+                ProblemError(
+                    400,
+                    "malformed-json",
+                    "The body is not valid JSON",
+                    "Send a JSON document with Content-Type: application/json.",
+                    errors=errors,
+                ),
             )
         return problem_response(
             request,
-            422,
-            "validation-error",
-            "The request is not valid",
-            f"{len(errors)} field(s) broke a rule; see `errors`.",
-            errors=errors,
+            ProblemError(
+                422,
+                "validation-error",
+                "The request is not valid",
+                f"{len(errors)} field(s) broke a rule; see `errors`.",
+                errors=errors,
+            ),
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-        return problem_response(request, exc.status_code, slug, title, detail, headers=exc.headers)
+        return problem_response(
+            request, ProblemError(exc.status_code, slug, title, detail, headers=exc.headers)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -190,9 +177,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem_response(
             request,
-            500,
-            "internal-error",
-            "Internal error",
-            "The request failed on our side; nothing was saved. Quote the correlation id.",
-            retryable=True,
+            ProblemError(
+                500,
+                "internal-error",
+                "Internal error",
+                "The request failed on our side; nothing was saved. Quote the correlation id.",
+                retryable=True,
+            ),
         )

@@ -101,10 +101,11 @@ def _choose_infra() -> Infra:
 async def _test_database(url: str) -> str:
     """A fresh `<db>_test` database on the same server, so the suite neither sees nor
     disturbs what `make up` runs on the main one (advisory locks are per database too).
-    Falls back to the given database when the role may not create databases."""
+    TEST_DATABASE_NAME names it instead, so two checkouts can run their suites side by side
+    on one server. Falls back to the given database when the role may not create databases."""
     parts = urlsplit(url)
     name = parts.path.lstrip("/") or "postgres"
-    test_name = f"{name}_test"
+    test_name = os.environ.get("TEST_DATABASE_NAME") or f"{name}_test"
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')

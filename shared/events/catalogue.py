@@ -31,6 +31,25 @@ class Payload(BaseModel):
 # --- eligibility -------------------------------------------------------------------------
 
 
+class OtherPayer(Payload):
+    payer_id: Id
+    order: Literal["primary", "secondary", "tertiary"] = Field(
+        description="This payer's place in coordination of benefits."
+    )
+
+
+class BenefitSummary(Payload):
+    """What a service type costs the patient, as the 271 reported it (in network unless said)."""
+
+    service_type_code: str = Field(min_length=1, max_length=2)
+    in_network: bool = True
+    copay: Money | None = None
+    coinsurance_percent: Decimal | None = Field(default=None, ge=0, le=100)
+    deductible_remaining: Money | None = None
+    out_of_pocket_remaining: Money | None = None
+    prior_auth_required: bool = False
+
+
 class EligibilityChecked(Payload):
     """A coverage check finished (verified, inactive, or failed with a reason)."""
 
@@ -45,6 +64,10 @@ class EligibilityChecked(Payload):
     prior_auth_required_service_types: list[str] = Field(default_factory=list)
     error_code: str | None = Field(default=None, description="AAA reject reason code when status is error.")
     checked_at: datetime
+    other_payers: list[OtherPayer] = Field(
+        default_factory=list, description="Other coverage on file, with its COB order."
+    )
+    benefits: list[BenefitSummary] = Field(default_factory=list)
 
 
 class AuthorizationRecorded(Payload):
@@ -76,6 +99,39 @@ class AuthorizationExpiring(Payload):
 # --- partner: EHR ------------------------------------------------------------------------
 
 
+class Address(Payload):
+    line1: str = Field(min_length=1, max_length=55)
+    line2: str | None = Field(default=None, max_length=55)
+    city: str = Field(min_length=1, max_length=30)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: str = Field(pattern=r"^\d{5}(\d{4})?$")
+
+
+class Person(Payload):
+    """PHI: travels only from the EHR to the claims service, which needs it for the 837P."""
+
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    birth_date: date
+    gender: Literal["F", "M", "U"] = "U"
+    address: Address | None = None
+
+
+class Coverage(Payload):
+    """A policy the EHR has on file for the patient (PHI: the member id)."""
+
+    payer_id: Id
+    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")
+    order: Literal["primary", "secondary", "tertiary"] = "primary"
+    relationship_code: str = Field(
+        default="18",
+        pattern=r"^\d{2}$",
+        description="Patient to subscriber (X12 1069): 18 self, 01 spouse, 19 child.",
+    )
+    subscriber: Person | None = Field(default=None, description="When the patient is not the subscriber.")
+    group_number: str | None = Field(default=None, max_length=50)
+
+
 class EncounterLine(Payload):
     code: str = Field(min_length=5, max_length=5, description="CPT/HCPCS code.")
     modifiers: list[str] = Field(default_factory=list, max_length=4)
@@ -97,9 +153,24 @@ class EncounterCompleted(Payload):
     diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM codes.")
     lines: list[EncounterLine] = Field(min_length=1, max_length=50)
     prior_authorization_number: str | None = None
+    patient: Person | None = Field(default=None, description="Demographics for the claim (PHI).")
+    coverages: list[Coverage] = Field(
+        default_factory=list,
+        max_length=3,
+        description="Primary first; the primary's payer_id matches payer_id.",
+    )
 
 
 # --- claims ------------------------------------------------------------------------------
+
+
+class ClaimLineSummary(Payload):
+    line_number: int = Field(ge=1)
+    code: str = Field(min_length=5, max_length=5)
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: Decimal = Field(default=Decimal(1), gt=0)
+    charge: Money
+    date_of_service: date
 
 
 class ClaimSubmitted(Payload):
@@ -113,6 +184,15 @@ class ClaimSubmitted(Payload):
     total_charge: Money
     x12_837: str = Field(min_length=1, description="The X12 005010X222A2 837P interchange.")
     submitted_at: datetime
+    coverage_order: Literal["primary", "secondary", "tertiary"] = "primary"
+    account_id: Id | None = Field(default=None, description="The patient's account; patient_id when absent.")
+    date_of_service: date | None = Field(default=None, description="Earliest date of service on the claim.")
+    lines: list[ClaimLineSummary] = Field(
+        default_factory=list, description="Charges, for the patient account."
+    )
+    original_payer_claim_control_number: str | None = Field(
+        default=None, description="For frequency 7 and 8: the payer's number of the claim replaced or voided."
+    )
 
 
 class ClaimAcknowledged(Payload):
@@ -122,6 +202,7 @@ class ClaimAcknowledged(Payload):
     patient_control_number: str = Field(min_length=1, max_length=17)
     payer_claim_control_number: str | None = None
     acknowledged_at: datetime
+    payer_id: Id | None = None
 
 
 class RejectionReason(Payload):
@@ -136,6 +217,7 @@ class ClaimRejected(Payload):
     patient_control_number: str = Field(min_length=1, max_length=17)
     reasons: list[RejectionReason] = Field(min_length=1)
     rejected_at: datetime
+    payer_id: Id | None = None
 
 
 class Adjustment(Payload):
@@ -154,6 +236,9 @@ class ClaimDenied(Payload):
     remark_codes: list[str] = Field(default_factory=list)
     action: Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off"]
     denied_at: datetime
+    patient_control_number: str | None = None
+    payer_claim_control_number: str | None = None
+    denied_amount: Money | None = None
 
 
 class ClaimFollowupDue(Payload):
@@ -192,6 +277,20 @@ class PaymentPosted(Payload):
     method: Literal["eft", "check", "card", "cash", "ach", "other"]
     posted_at: datetime
     receipt_number: str | None = None
+    # Insurer postings carry the claim's adjudication from the 835 (CLP/CAS/SVC):
+    payer_id: Id | None = None
+    patient_control_number: str | None = Field(default=None, max_length=17)
+    payer_claim_control_number: str | None = None
+    claim_status_code: str | None = Field(
+        default=None,
+        description="CLP02: 1/2/3 processed as primary/secondary/tertiary, 4 denied, 22 reversal.",
+    )
+    charge: Money | None = None
+    allowed: Money | None = None
+    patient_responsibility: Money | None = None
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    remark_codes: list[str] = Field(default_factory=list)
+    trace_number: str | None = Field(default=None, description="TRN02 of the remittance.")
 
 
 class PaymentUnderpaid(Payload):
@@ -223,9 +322,11 @@ class InstallmentDue(Payload):
 
 
 class PaymentLate(Payload):
-    plan_id: UUID
+    """A missed installment (plan_id set) or a balance past due (no plan)."""
+
+    plan_id: UUID | None = None
     account_id: Id
-    installment_number: int = Field(ge=1)
+    installment_number: int | None = Field(default=None, ge=1)
     amount: Money
     due_date: date
     days_late: int = Field(ge=1)

@@ -29,6 +29,7 @@ from shared.health import router as health_router
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.problems import Problem, install_problem_handlers
+from shared.resilience import run_forever
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,22 @@ class ServiceDefinition:
     routers: list[APIRouter] = field(default_factory=list)
     handlers: dict[str, Handler] = field(default_factory=dict)
     tags: list[dict[str, str]] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Worker:
+    """Background work a service repeats while it runs (schedulers, batch runners, retries).
+
+    `step(app)` does one round and returns; the factory calls it every `every_seconds`, and
+    through `run_forever` a failing round is logged by type and retried with backoff instead
+    of killing the loop. Steps must be safe to run on several replicas at once (take a row
+    lock or an advisory lock), because every replica runs them.
+    """
+
+    name: str
+    step: Callable[[FastAPI], Awaitable[None]]
+    every_seconds: float = 1.0
 
 
 def _audit_router() -> APIRouter:
@@ -91,6 +108,19 @@ def _audit_router() -> APIRouter:
         )
 
     return router
+
+
+async def _repeat(app: FastAPI, worker: Worker) -> None:
+    async def step() -> None:
+        await worker.step(app)
+        await asyncio.sleep(worker.every_seconds)
+
+    async def recover() -> None:
+        return None
+
+    await run_forever(
+        step, what=f"worker {worker.name}", recover=recover, first_delay=worker.every_seconds, max_delay=30.0
+    )
 
 
 def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
@@ -130,6 +160,8 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             )
             tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-consumer"))
         app.state.consumer = consumer
+        for worker in definition.workers:
+            tasks.append(asyncio.create_task(_repeat(app, worker), name=f"{definition.name}-{worker.name}"))
         log.info("service started")
         try:
             yield

@@ -1,7 +1,9 @@
-"""Patient payments: take money against an account, exactly once per Idempotency-Key.
+"""Patient payments and refunds: take money exactly once per Idempotency-Key, apply it to
+the oldest open balance (or the item the request names), refund it, give a receipt.
 
-The payment, its ledger entry, the stored idempotent response and the `payment.posted`
-event all commit in one transaction.
+The payment, its ledger rows, the stored idempotent response and the `payment.posted`
+event all commit in one transaction. Allocation is not a separate table: each ledger row
+of a payment carries the item it paid, so what a payment covered is read from the ledger.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import col, func, select
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.models import LedgerEntry, PatientPayment
+from services.payments import ledger, plans
+from services.payments.ledger import Entry
+from services.payments.models import PatientPayment
 from shared import idempotency
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
@@ -26,29 +30,48 @@ from shared.db import SessionDep
 from shared.events import new_event
 from shared.events.catalogue import PaymentPosted
 from shared.outbox import add_event
-from shared.problems import Problem, ProblemError
+from shared.problems import FieldError, Problem, ProblemError
 
 SOURCE = "/services/payments"
+ZERO = Decimal("0.00")
 
-AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$", description="Patient account id.")]
-
-
-class PaymentIn(BaseModel):
-    """A patient payment to post."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    amount: Decimal = Field(
+AccountIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$", description="Patient account id.")]
+AccountIdField = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:\-]{1,64}$", description="Patient account id.")]
+Amount = Annotated[
+    Decimal,
+    Field(
         gt=0,
         max_digits=12,
         decimal_places=2,
         examples=["25.00"],
         description="Amount in USD, up to two decimals. Send it as a string to keep precision.",
-    )
+    ),
+]
+
+
+class PaymentIn(BaseModel):
+    """A patient payment to post (old route: the account is in the path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount
     method: Literal["card", "check", "cash", "ach"]
     reference: str | None = Field(
         default=None, max_length=64, description="Check number or processor reference; no card numbers."
     )
+    apply_to: uuid.UUID | None = Field(
+        default=None,
+        description="The open item (claim id or charge id) to pay first; otherwise the oldest open balance.",
+    )
+
+
+class NewPaymentIn(PaymentIn):
+    account_id: AccountIdField
+
+
+class Allocation(BaseModel):
+    item_id: uuid.UUID | None = Field(description="The claim or charge paid; null for unapplied credit.")
+    amount: Decimal
 
 
 class PaymentOut(BaseModel):
@@ -59,35 +82,16 @@ class PaymentOut(BaseModel):
     reference: str | None
     receipt_number: str
     posted_at: datetime
+    allocations: list[Allocation] = Field(default_factory=list)
 
 
-class LedgerLine(BaseModel):
-    id: int
-    entry_type: str
-    amount: Decimal
-    payment_id: uuid.UUID | None
-    description: str
-    occurred_at: datetime
+router = APIRouter(tags=["patient payments"])
 
 
-class Ledger(BaseModel):
-    account_id: str
-    balance: Decimal = Field(description="Sum of the ledger: positive means the patient owes.")
-    entries: list[LedgerLine]
-
-
-router = APIRouter(prefix="/v1/accounts", tags=["patient payments"])
-
-
-def _out(payment: PatientPayment) -> PaymentOut:
-    return PaymentOut.model_validate(payment, from_attributes=True)
-
-
-async def post_payment(
-    session: AsyncSession, account_id: str, body: PaymentIn, posted_by: str
-) -> PatientPayment:
-    """Record the payment, its ledger credit and the event; the caller commits."""
+async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, posted_by: str) -> PaymentOut:
+    """Record the payment, its ledger rows (one per item paid) and the event; caller commits."""
     now = datetime.now(UTC)
+    await ledger.lock_account(session, account_id)
     payment = PatientPayment(
         id=uuid.uuid4(),
         account_id=account_id,
@@ -99,16 +103,25 @@ async def post_payment(
         posted_at=now,
     )
     session.add(payment)
-    session.add(
-        LedgerEntry(
-            account_id=account_id,
-            entry_type="payment",
-            amount=-body.amount,
-            payment_id=payment.id,
-            description=f"Patient payment ({body.method})",
-            occurred_at=now,
-        )
+    await session.flush()
+    allocations = await allocate(session, account_id, body.amount, body.apply_to)
+    await ledger.append(
+        session,
+        [
+            Entry(
+                account_id=account_id,
+                entry_type="payment",
+                amount=-amount,
+                bucket="patient",
+                item_id=item,
+                payment_id=payment.id,
+                description=f"Patient payment ({body.method})" + ("" if item else ", unapplied"),
+            )
+            for item, amount in allocations
+        ],
+        now,
     )
+    await plans.apply_payment(session, account_id, body.amount)
     add_event(
         session,
         new_event(
@@ -124,87 +137,278 @@ async def post_payment(
             source=SOURCE,
         ),
     )
-    return payment
+    return PaymentOut(
+        id=payment.id,
+        account_id=account_id,
+        amount=body.amount,
+        method=body.method,
+        reference=body.reference,
+        receipt_number=payment.receipt_number,
+        posted_at=now,
+        allocations=[Allocation(item_id=i, amount=a) for i, a in allocations],
+    )
 
 
-@router.post(
-    "/{account_id}/payments",
-    status_code=status.HTTP_201_CREATED,
-    response_model=PaymentOut,
-    summary="Take a patient payment (card, check, cash, ACH)",
-    responses={400: {"model": Problem, "description": "Idempotency-Key missing or malformed, or bad JSON."}},
-    description="Requires `payments:write` and an `Idempotency-Key`: a retry with the same key and body "
-    "returns "
-    "the first response (`Idempotent-Replayed: true`) and never charges twice.",
-)
-async def create_payment(
-    account_id: AccountId,
+async def allocate(
+    session: AsyncSession, account_id: str, amount: Decimal, apply_to: uuid.UUID | None
+) -> list[tuple[uuid.UUID | None, Decimal]]:
+    """Split an amount over the patient's open items: the named one first, then oldest
+    service date first; what is left is unapplied credit."""
+    items = [i for i in await ledger.open_items(session, account_id) if i.patient_due > 0]
+    if apply_to is not None:
+        items.sort(key=lambda i: i.item_id != apply_to)
+    result: list[tuple[uuid.UUID | None, Decimal]] = []
+    left = amount
+    for item in items:
+        if left <= 0:
+            break
+        take = min(left, item.patient_due)
+        result.append((item.item_id, take))
+        left -= take
+    if left > 0:
+        result.append((None, left))
+    return result
+
+
+async def create(
+    session: AsyncSession,
+    trail: AuditTrail,
+    account_id: str,
     body: PaymentIn,
-    session: SessionDep,
-    trail: Annotated[AuditTrail, audited("patient_payment", "create", require_scopes("payments:write"))],
-    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+    idempotency_key: str | None,
+    location: str,
 ) -> JSONResponse:
     trail.patient_id = account_id
     key = idempotency.require_key(idempotency_key)
     async with session.begin():
         claimed = await idempotency.claim(
             session,
-            scope=f"patient-payment:{account_id}",
+            scope="patient-payment",
             key=key,
-            request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
+            request_hash=idempotency.fingerprint({"account_id": account_id, **body.model_dump(mode="json")}),
         )
         if claimed.replay is not None:
             trail.resource_id = str(claimed.stored_body.get("id"))
             return claimed.replay
         payment = await post_payment(session, account_id, body, trail.actor)
-        result = _out(payment).model_dump(mode="json")
+        result = payment.model_dump(mode="json")
         await idempotency.store(session, claimed, status.HTTP_201_CREATED, result)
     trail.resource_id = str(payment.id)
     return JSONResponse(
-        result,
-        status_code=status.HTTP_201_CREATED,
-        headers={"Location": f"/v1/accounts/{account_id}/payments/{payment.id}"},
+        result, status_code=status.HTTP_201_CREATED, headers={"Location": location.format(id=payment.id)}
     )
 
 
-@router.get(
-    "/{account_id}/payments/{payment_id}",
-    response_model=PaymentOut,
-    summary="One patient payment",
-    responses={404: {"model": Problem, "description": "No such payment on this account."}},
+IDEMPOTENT_DOC = (
+    "Requires `payments:write` and an `Idempotency-Key`: a retry with the same key and body returns the "
+    "first response (`Idempotent-Replayed: true`) and never charges twice; the same key with another body "
+    "is a 422. The payment applies to the oldest open patient balance unless `apply_to` names an item."
 )
-async def get_payment(
-    account_id: AccountId,
+
+
+@router.post(
+    "/v1/payments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentOut,
+    summary="Take a patient payment (card, check, cash, ACH)",
+    responses={400: {"model": Problem, "description": "Idempotency-Key missing or malformed."}},
+    description=IDEMPOTENT_DOC,
+)
+async def create_payment(
+    body: NewPaymentIn,
+    session: SessionDep,
+    trail: Annotated[AuditTrail, audited("patient_payment", "create", require_scopes("payments:write"))],
+    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    fields = body.model_dump(exclude={"account_id"})
+    return await create(
+        session, trail, body.account_id, PaymentIn(**fields), idempotency_key, "/v1/payments/{id}"
+    )
+
+
+@router.post(
+    "/v1/accounts/{account_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentOut,
+    summary="Take a patient payment (alias of POST /v1/payments with the account in the path)",
+    responses={400: {"model": Problem, "description": "Idempotency-Key missing or malformed."}},
+    description=IDEMPOTENT_DOC,
+    deprecated=True,
+)
+async def create_account_payment(
+    account_id: AccountIdPath,
+    body: PaymentIn,
+    session: SessionDep,
+    trail: Annotated[AuditTrail, audited("patient_payment", "create", require_scopes("payments:write"))],
+    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    return await create(session, trail, account_id, body, idempotency_key, "/v1/payments/{id}")
+
+
+async def _payment(session: AsyncSession, payment_id: uuid.UUID) -> PatientPayment:
+    payment = await session.get(PatientPayment, payment_id)
+    if payment is None:
+        raise ProblemError(404, "not-found", "Payment not found")
+    return payment
+
+
+async def _applied(session: AsyncSession, payment_id: uuid.UUID) -> list[tuple[uuid.UUID | None, Decimal]]:
+    """What of the payment is still applied, per item (payments less refunds)."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT item_id, -sum(amount) AS applied, max(id) AS last FROM ledger_entries "
+                "WHERE payment_id = :p GROUP BY item_id"
+            ),
+            {"p": payment_id},
+        )
+    ).all()
+    return [(r.item_id, Decimal(r.applied)) for r in rows if Decimal(r.applied) != 0]
+
+
+class ReceiptOut(BaseModel):
+    payment_id: uuid.UUID
+    receipt_number: str
+    account_id: str
+    amount: Decimal
+    method: str
+    reference: str | None
+    posted_at: datetime
+    applied: list[Allocation]
+    refunded: Decimal
+    refunds: list[dict[str, Any]]
+
+
+@router.get("/v1/payments/{payment_id}", response_model=ReceiptOut, summary="A patient payment")
+@router.get("/v1/payments/{payment_id}/receipt", response_model=ReceiptOut, summary="A payment's receipt")
+async def get_receipt(
     payment_id: uuid.UUID,
     session: SessionDep,
     trail: Annotated[AuditTrail, audited("patient_payment", "read", require_scopes("payments:read"))],
-) -> PaymentOut:
-    trail.resource_id, trail.patient_id = str(payment_id), account_id
-    payment = await session.get(PatientPayment, payment_id)
-    if payment is None or payment.account_id != account_id:
-        raise ProblemError(404, "not-found", "Payment not found", "No such payment on this account.")
-    return _out(payment)
-
-
-@router.get("/{account_id}/ledger", response_model=Ledger, summary="An account's ledger and derived balance")
-async def get_ledger(
-    account_id: AccountId,
-    session: SessionDep,
-    trail: Annotated[AuditTrail, audited("account_ledger", "read", require_scopes("payments:read"))],
-) -> Ledger:
-    trail.resource_id = trail.patient_id = account_id
-    entries = (
-        await session.exec(
-            select(LedgerEntry).where(LedgerEntry.account_id == account_id).order_by(col(LedgerEntry.id))
+) -> ReceiptOut:
+    trail.resource_id = str(payment_id)
+    payment = await _payment(session, payment_id)
+    trail.patient_id = payment.account_id
+    refunds = (
+        await session.execute(
+            text(
+                "SELECT id, amount, reason, refunded_at FROM refunds "
+                "WHERE payment_id = :p ORDER BY refunded_at"
+            ),
+            {"p": payment_id},
         )
     ).all()
-    balance = (
-        await session.exec(
-            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.account_id == account_id)
-        )
-    ).one()
-    return Ledger(
-        account_id=account_id,
-        balance=Decimal(balance),
-        entries=[LedgerLine.model_validate(e, from_attributes=True) for e in entries],
+    return ReceiptOut(
+        payment_id=payment.id,
+        receipt_number=payment.receipt_number,
+        account_id=payment.account_id,
+        amount=payment.amount,
+        method=payment.method,
+        reference=payment.reference,
+        posted_at=payment.posted_at,
+        applied=[Allocation(item_id=i, amount=a) for i, a in await _applied(session, payment_id)],
+        refunded=sum((Decimal(r.amount) for r in refunds), ZERO),
+        refunds=[dict(r._mapping) for r in refunds],
     )
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Amount
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class RefundOut(BaseModel):
+    id: uuid.UUID
+    payment_id: uuid.UUID
+    account_id: str
+    amount: Decimal
+    refunded_at: datetime
+
+
+@router.post(
+    "/v1/payments/{payment_id}/refunds",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RefundOut,
+    summary="Refund (part of) a patient payment",
+    description="Requires `payments:write` and an `Idempotency-Key`. At most what is left of the payment. "
+    "Unapplied credit is refunded first, then the items it paid, newest first (they owe again).",
+)
+async def refund_payment(
+    payment_id: uuid.UUID,
+    body: RefundIn,
+    session: SessionDep,
+    trail: Annotated[AuditTrail, audited("refund", "create", require_scopes("payments:write"))],
+    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    key = idempotency.require_key(idempotency_key)
+    async with session.begin():
+        claimed = await idempotency.claim(
+            session,
+            scope=f"refund:{payment_id}",
+            key=key,
+            request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
+        )
+        if claimed.replay is not None:
+            return claimed.replay
+        payment = await _payment(session, payment_id)
+        trail.patient_id = payment.account_id
+        await ledger.lock_account(session, payment.account_id)
+        applied = await _applied(session, payment_id)
+        refundable = sum((a for _, a in applied), ZERO)
+        if body.amount > refundable:
+            raise ProblemError(
+                422,
+                "refund-too-large",
+                "The refund is larger than what is left of the payment",
+                f"At most {refundable} can be refunded.",
+                errors=[
+                    FieldError(field="body.amount", rule="max_refundable", message=f"At most {refundable}.")
+                ],
+            )
+        refund_id, now = uuid.uuid4(), datetime.now(UTC)
+        await session.execute(
+            text(
+                "INSERT INTO refunds (id, payment_id, amount, reason, refunded_by, refunded_at) "
+                "VALUES (:id, :p, :a, :r, :by, :now)"
+            ),
+            {
+                "id": refund_id,
+                "p": payment_id,
+                "a": body.amount,
+                "r": body.reason,
+                "by": trail.actor,
+                "now": now,
+            },
+        )
+        # Unapplied credit first, then the most recently paid items.
+        order = sorted(applied, key=lambda x: x[0] is not None)
+        entries, left = [], body.amount
+        for item, amount in order:
+            if left <= 0:
+                break
+            take = min(left, amount)
+            entries.append(
+                Entry(
+                    account_id=payment.account_id,
+                    entry_type="refund",
+                    amount=take,
+                    bucket="patient",
+                    item_id=item,
+                    payment_id=payment_id,
+                    refund_id=refund_id,
+                    description="Refund of patient payment",
+                )
+            )
+            left -= take
+        await ledger.append(session, entries, now)
+        result = RefundOut(
+            id=refund_id,
+            payment_id=payment_id,
+            account_id=payment.account_id,
+            amount=body.amount,
+            refunded_at=now,
+        ).model_dump(mode="json")
+        await idempotency.store(session, claimed, status.HTTP_201_CREATED, result)
+    trail.resource_id = str(refund_id)
+    return JSONResponse(result, status_code=status.HTTP_201_CREATED)

@@ -1,19 +1,40 @@
-"""What the payments service is: its routes and the events it consumes."""
+"""What the payments service is: its routes, the events it consumes and its background work."""
 
-from services.payments import patient_payments
-from shared.app import ServiceDefinition
+from services.payments import accounts, contracts, patient_payments, plans, reconciliation, statements
+from services.payments.remittances import handlers
+from services.payments.remittances import routes as remittances
+from services.payments.settings import payments_settings
+from shared.app import ServiceDefinition, Worker
 
 SERVICE = ServiceDefinition(
     name="payments",
     title="Payments service",
     description="Posts insurer (835) and patient payments to append-only ledgers, checks them against "
     "contracts, issues statements, runs payment plans and refers accounts to collections.",
-    routers=[patient_payments.router],
+    routers=[
+        remittances.router,
+        patient_payments.router,
+        accounts.router,
+        contracts.router,
+        statements.router,
+        plans.router,
+        reconciliation.router,
+    ],
+    handlers={
+        "claim.submitted": handlers.on_claim_submitted,
+        "remittance.received": handlers.on_remittance_received,
+    },
+    workers=[Worker("plan-cycle", plans.cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
     tags=[
+        {"name": "remittances", "description": "835 posting, the unmatched queue, payers."},
         {
             "name": "patient payments",
-            "description": "Card, check, cash and ACH payments with an "
-            "Idempotency-Key; the ledger and its derived balance.",
-        }
+            "description": "Card, check, cash and ACH payments with an Idempotency-Key; refunds; receipts.",
+        },
+        {"name": "accounts", "description": "Balances, aging and the append-only ledger."},
+        {"name": "contracts", "description": "Fee schedules and underpayments."},
+        {"name": "statements", "description": "Statement cycles; HTML and PDF."},
+        {"name": "payment plans", "description": "Installments, late notices and collections."},
+        {"name": "reconciliation", "description": "Deposits against postings."},
     ],
 )

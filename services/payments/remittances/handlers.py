@@ -1,0 +1,127 @@
+"""Events payments consumes: submitted claims (its own copy, and the charges) and partner
+remittances (the same posting path as an upload)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments import ledger
+from services.payments.ledger import Entry
+from services.payments.remittances.posting import ClaimCopy, match_unmatched, receive
+from shared.consumer import PermanentError
+from shared.events import Event
+from shared.events.catalogue import ClaimSubmitted, RemittanceReceived
+from shared.x12 import X12Error
+
+log = logging.getLogger(__name__)
+
+
+async def on_claim_submitted(session: AsyncSession, event: Event) -> None:
+    """Keep the claim (PCN → claim, account, payer, charges); a primary original claim puts
+    its charges on the patient's account, with insurance. Parked remittance claims with this
+    PCN (the 835 arrived first) are posted now."""
+    claim = event.data
+    assert isinstance(claim, ClaimSubmitted)
+    account_id = claim.account_id or claim.patient_id
+    inserted = (
+        await session.execute(
+            text(
+                "INSERT INTO claim_copies (claim_id, "
+                "patient_control_number, patient_id, account_id, payer_id, "
+                "coverage_order, frequency_code, total_charge, date_of_service, lines, submitted_at) VALUES "
+                "(:id, :pcn, :patient, :account, :payer, :order, :freq, "
+                ":total, :dos, CAST(:lines AS jsonb), :at) "
+                "ON CONFLICT (claim_id) DO NOTHING RETURNING claim_id"
+            ),
+            {
+                "id": claim.claim_id,
+                "pcn": claim.patient_control_number,
+                "patient": claim.patient_id,
+                "account": account_id,
+                "payer": claim.payer_id,
+                "order": claim.coverage_order,
+                "freq": claim.frequency_code,
+                "total": claim.total_charge,
+                "dos": claim.date_of_service,
+                "lines": json.dumps([line.model_dump(mode="json") for line in claim.lines]),
+                "at": claim.submitted_at,
+            },
+        )
+    ).first()
+    if inserted is None:
+        return
+    if claim.coverage_order == "primary" and claim.frequency_code == "1":
+        common = {
+            "account_id": account_id,
+            "item_id": claim.claim_id,
+            "claim_id": claim.claim_id,
+            "bucket": "insurance",
+        }
+        if claim.lines:
+            entries = [
+                Entry(
+                    entry_type="charge",
+                    amount=line.charge,
+                    description=f"Charge {line.code}",
+                    service_date=line.date_of_service,
+                    **common,
+                )
+                for line in claim.lines
+            ]
+            if sum(line.charge for line in claim.lines) != claim.total_charge:
+                log.warning("claim lines do not add up to the total charge; the total is not posted")
+        else:
+            entries = [
+                Entry(
+                    entry_type="charge",
+                    amount=claim.total_charge,
+                    description="Claim charges",
+                    service_date=claim.date_of_service,
+                    **common,
+                )
+            ]
+        await ledger.append(session, entries)
+    waiting = (
+        await session.execute(
+            text(
+                "SELECT id FROM unmatched_claims WHERE patient_control_number = :pcn AND resolved_at IS NULL "
+                "AND status_code <> '22' ORDER BY created_at"
+            ),
+            {"pcn": claim.patient_control_number},
+        )
+    ).all()
+    copy = ClaimCopy(
+        claim.claim_id,
+        claim.patient_control_number,
+        account_id,
+        claim.payer_id,
+        claim.coverage_order,
+        claim.total_charge,
+        claim.date_of_service,
+    )
+    for row in waiting:
+        await match_unmatched(session, row.id, copy, actor="system:late-match", matched_by="late")
+
+
+async def on_remittance_received(session: AsyncSession, event: Event) -> None:
+    """A partner's 835: posted exactly like an upload; a file that cannot be posted goes to
+    the dead-letter topic with the located reason (no data)."""
+    remittance = event.data
+    assert isinstance(remittance, RemittanceReceived)
+    try:
+        async with session.begin_nested():
+            await receive(
+                session,
+                remittance.x12_835,
+                source="kafka",
+                actor=f"event:{event.source}"[:200],
+                payer_id=remittance.payer_id,
+                now=datetime.now(UTC),
+            )
+    except X12Error as exc:
+        raise PermanentError(f"invalid 835: {exc}") from None

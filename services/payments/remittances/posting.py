@@ -1,0 +1,666 @@
+"""Posting an 835: every CLP matched to its claim and written to the ledger, or parked.
+
+One remittance is one transaction: the remittance row (unique per payer and trace number,
+which is what makes a second delivery a no-op), the raw file, the provider-level
+adjustments, one `claim_postings` row and its ledger entries per matched claim, one
+`unmatched_claims` row per claim we do not know, and one `payment.posted` per posted
+claim. So `posted + unmatched = BPR amount` holds for every remittance by construction,
+and a refused file leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments import ledger
+from services.payments.contracts import check_underpayments, current_fee_schedule
+from services.payments.ledger import Entry
+from services.payments.remittances.x835 import (
+    Adjustment835,
+    Claim835,
+    Line835,
+    Remittance835,
+    parse_835,
+)
+from shared.events import Event, new_event
+from shared.events.catalogue import Adjustment, PaymentPosted
+from shared.outbox import add_events
+from shared.x12 import X12Error
+
+SOURCE = "/services/payments"
+ZERO = Decimal("0.00")
+REVERSAL = "22"
+
+
+@dataclass
+class ClaimCopy:
+    """What payments knows of a submitted claim (from `claim.submitted`)."""
+
+    claim_id: uuid.UUID
+    patient_control_number: str
+    account_id: str
+    payer_id: str
+    coverage_order: str
+    total_charge: Decimal
+    date_of_service: date | None
+
+
+@dataclass
+class Outcome:
+    """The result of receiving one transaction set."""
+
+    remittance_id: uuid.UUID
+    duplicate: bool
+
+
+@dataclass
+class Prepared:
+    remittance: Remittance835
+    payer_id: str
+    warnings: list[X12Error] = field(default_factory=list)
+
+
+# --- payers -----------------------------------------------------------------------------
+
+
+async def resolve_payer(session: AsyncSession, remittance: Remittance835) -> str | None:
+    """Our payer id for the 835's payer: by the identifiers registered for each payer, or
+    a payer id our claims were sent to."""
+    ids = remittance.payer_identifiers
+    if not ids:
+        return None
+    row = (
+        await session.execute(
+            text(
+                "SELECT payer_id FROM payers WHERE payer_id = ANY(:ids) "
+                "OR identifiers && CAST(:ids AS text[]) "
+                "ORDER BY payer_id LIMIT 1"
+            ),
+            {"ids": ids},
+        )
+    ).first()
+    if row:
+        return row.payer_id
+    row = (
+        await session.execute(
+            text("SELECT payer_id FROM claim_copies WHERE payer_id = ANY(:ids) LIMIT 1"), {"ids": ids}
+        )
+    ).first()
+    return row.payer_id if row else None
+
+
+async def prepare(session: AsyncSession, x12_text: str, payer_id: str | None = None) -> list[Prepared]:
+    """Parse and check everything before any write; raises a located X12Error."""
+    remittances = parse_835(x12_text)
+    prepared = []
+    for remittance in remittances:
+        resolved = payer_id or await resolve_payer(session, remittance)
+        if resolved is None:
+            raise X12Error(
+                "unknown payer: no registered payer has the identifiers in N1*PR/REF*2U or TRN03",
+                position=remittance.payer_position,
+                segment="N1",
+                element=4,
+            )
+        prepared.append(Prepared(remittance, resolved))
+    return prepared
+
+
+# --- receiving --------------------------------------------------------------------------
+
+
+async def receive(
+    session: AsyncSession,
+    x12_text: str,
+    *,
+    source: str,
+    actor: str,
+    payer_id: str | None = None,
+    now: datetime | None = None,
+) -> list[Outcome]:
+    """Post every transaction set of an 835 in the caller's transaction."""
+    now = now or datetime.now(UTC)
+    prepared = await prepare(session, x12_text, payer_id)
+    digest = hashlib.sha256(x12_text.encode()).hexdigest()
+    outcomes = []
+    for item in prepared:
+        outcomes.append(await _post_remittance(session, item, x12_text, digest, source, actor, now))
+    return outcomes
+
+
+async def _post_remittance(
+    session: AsyncSession,
+    item: Prepared,
+    x12_text: str,
+    digest: str,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> Outcome:
+    r = item.remittance
+    remittance_id = uuid.uuid4()
+    inserted = (
+        await session.execute(
+            text(
+                "INSERT INTO remittances (id, payer_id, trace_number, trace_originator, control_number, "
+                "handling_code, method, amount, credit_debit, paid_date, production_date, claims_paid, "
+                "provider_adjustments, warnings, source, received_by, received_at) VALUES (:id, :payer, "
+                ":trace, :orig, :ctl, :handling, :method, :amount, :cd, :paid_date, :prod, :claims_paid, "
+                ":plb, CAST(:warnings AS jsonb), :source, :actor, :now) "
+                "ON CONFLICT (payer_id, trace_number) DO NOTHING RETURNING id"
+            ),
+            {
+                "id": remittance_id,
+                "payer": item.payer_id,
+                "trace": r.trace_number,
+                "orig": r.trace_originator,
+                "ctl": r.control_number,
+                "handling": r.handling_code,
+                "method": r.method,
+                "amount": r.amount,
+                "cd": r.credit_debit,
+                "paid_date": r.paid_date,
+                "prod": r.production_date,
+                "claims_paid": r.claims_paid,
+                "plb": r.provider_adjustment_total,
+                "warnings": json.dumps([_warning(w) for w in r.warnings]),
+                "source": source,
+                "actor": actor,
+                "now": now,
+            },
+        )
+    ).first()
+    if inserted is None:
+        existing = (
+            await session.execute(
+                text("SELECT id FROM remittances WHERE payer_id = :p AND trace_number = :t"),
+                {"p": item.payer_id, "t": r.trace_number},
+            )
+        ).one()
+        return Outcome(existing.id, duplicate=True)
+
+    await session.execute(
+        text("INSERT INTO remittance_files (remittance_id, sha256, x12) VALUES (:id, :sha, :x12)"),
+        {"id": remittance_id, "sha": digest, "x12": x12_text},
+    )
+    if r.provider_adjustments:
+        await session.execute(
+            text(
+                "INSERT INTO provider_adjustments (remittance_id, provider_id, fiscal_period_date, "
+                "reason_code, reference, amount) VALUES (:rid, :prov, :fiscal, :reason, :ref, :amount)"
+            ),
+            [
+                {
+                    "rid": remittance_id,
+                    "prov": p.provider_id,
+                    "fiscal": p.fiscal_period_date,
+                    "reason": p.reason_code,
+                    "ref": p.reference,
+                    "amount": p.amount,
+                }
+                for p in r.provider_adjustments
+            ],
+        )
+    copies = await find_claims(session, [c.patient_control_number for c in r.claims], item.payer_id)
+    fees = await current_fee_schedule(session, item.payer_id)
+    batch = PostingBatch(now=now)
+    unmatched: list[dict[str, Any]] = []
+    for claim in r.claims:
+        copy = copies.get(claim.patient_control_number)
+        if copy is None:
+            unmatched.append(
+                _unmatched_row(remittance_id, claim, "no claim with this patient control number", now)
+            )
+            continue
+        reason = await post_claim(
+            session, batch, remittance_id, r, item.payer_id, claim, copy, fees, matched_by="auto"
+        )
+        if reason is not None:
+            unmatched.append(_unmatched_row(remittance_id, claim, reason, now))
+    await batch.flush(session)
+    if unmatched:
+        await session.execute(
+            text(
+                "INSERT INTO unmatched_claims (id, remittance_id, patient_control_number, "
+                "payer_claim_control_number, status_code, charge, paid, "
+                "patient_responsibility, reason, claim, "
+                "created_at) VALUES (:id, :rid, :pcn, :pccn, :status, :charge, :paid, :pr, :reason, "
+                "CAST(:claim AS jsonb), :now)"
+            ),
+            unmatched,
+        )
+    return Outcome(remittance_id, duplicate=False)
+
+
+def _warning(error: X12Error) -> dict[str, str]:
+    return {"field": error.pointer, "message": error.message}
+
+
+def _unmatched_row(remittance_id: uuid.UUID, claim: Claim835, reason: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "rid": remittance_id,
+        "pcn": claim.patient_control_number,
+        "pccn": claim.payer_claim_control_number or None,
+        "status": claim.status_code,
+        "charge": claim.charge,
+        "paid": claim.paid,
+        "pr": claim.patient_responsibility,
+        "reason": reason,
+        "claim": json.dumps(claim_to_json(claim)),
+        "now": now,
+    }
+
+
+async def find_claims(session: AsyncSession, pcns: list[str], payer_id: str) -> dict[str, ClaimCopy]:
+    """Our claim for each patient control number (this payer's first, then the newest)."""
+    if not pcns:
+        return {}
+    rows = (
+        await session.execute(
+            text(
+                "SELECT DISTINCT ON (patient_control_number) claim_id, patient_control_number, account_id, "
+                "payer_id, coverage_order, total_charge, date_of_service FROM claim_copies "
+                "WHERE patient_control_number = ANY(:pcns) "
+                "ORDER BY patient_control_number, (payer_id = :payer) DESC, submitted_at DESC"
+            ),
+            {"pcns": list(set(pcns)), "payer": payer_id},
+        )
+    ).all()
+    return {
+        r.patient_control_number: ClaimCopy(
+            r.claim_id,
+            r.patient_control_number,
+            r.account_id,
+            r.payer_id,
+            r.coverage_order,
+            Decimal(r.total_charge),
+            r.date_of_service,
+        )
+        for r in rows
+    }
+
+
+# --- one claim --------------------------------------------------------------------------
+
+
+@dataclass
+class PostingBatch:
+    """Rows of many claims, written with one statement per table."""
+
+    now: datetime
+    postings: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    underpayments: list[dict[str, Any]] = field(default_factory=list)
+
+    async def flush(self, session: AsyncSession) -> None:
+        if self.postings:
+            await session.execute(
+                text(
+                    "INSERT INTO claim_postings (id, remittance_id, claim_id, account_id, payer_id, "
+                    "patient_control_number, payer_claim_control_number, status_code, charge, paid, allowed, "
+                    "patient_responsibility, adjustments, remark_codes, lines, reverses_posting_id, "
+                    "matched_by, posted_at) SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:rid AS uuid[]), "
+                    "CAST(:claim AS uuid[]), CAST(:account AS text[]), CAST(:payer AS text[]), "
+                    "CAST(:pcn AS text[]), CAST(:pccn AS text[]), CAST(:status AS text[]), "
+                    "CAST(:charge AS numeric[]), CAST(:paid AS numeric[]), CAST(:allowed AS numeric[]), "
+                    "CAST(:pr AS numeric[]), CAST(:adj AS jsonb[]), CAST(:remarks AS jsonb[]), "
+                    "CAST(:lines AS jsonb[]), CAST(:reverses AS uuid[]), CAST(:by AS text[]), "
+                    "CAST(:at AS timestamptz[]))"
+                ),
+                {k: [p[k] for p in self.postings] for k in self.postings[0]},
+            )
+        await ledger.append(session, self.entries, self.now)
+        if self.underpayments:
+            await session.execute(
+                text(
+                    "INSERT INTO underpayments (id, posting_id, claim_id, payer_id, code, modifier, units, "
+                    "expected_allowed, actual_allowed, variance, detected_at) VALUES (:id, :posting_id, "
+                    ":claim_id, :payer_id, :code, :modifier, :units, :expected, :actual, :variance, :at)"
+                ),
+                self.underpayments,
+            )
+        await add_events(session, self.events)
+        self.postings, self.entries, self.events, self.underpayments = [], [], [], []
+
+
+async def post_claim(
+    session: AsyncSession,
+    batch: PostingBatch,
+    remittance_id: uuid.UUID,
+    remittance: Remittance835,
+    payer_id: str,
+    claim: Claim835,
+    copy: ClaimCopy,
+    fees: dict[tuple[str, str], Decimal],
+    *,
+    matched_by: str,
+) -> str | None:
+    """Stage one claim's posting; returns why it cannot be posted (it is then parked)."""
+    posting_id = uuid.uuid4()
+    reverses: uuid.UUID | None = None
+    if claim.status_code == REVERSAL:
+        await batch.flush(session)  # the original may be earlier in this same file
+        original = await _original_posting(session, copy.claim_id, claim.payer_claim_control_number)
+        if original is None:
+            return "reversal of a claim with no posting to reverse"
+        reverses = original
+        entries = await _negated_entries(session, original, posting_id)
+    else:
+        entries = _entries_for(claim, copy, posting_id)
+    batch.entries.extend(entries)
+    adjustments = claim.adjustment_totals()
+    batch.postings.append(
+        {
+            "id": posting_id,
+            "rid": remittance_id,
+            "claim": copy.claim_id,
+            "account": copy.account_id,
+            "payer": payer_id,
+            "pcn": claim.patient_control_number,
+            "pccn": claim.payer_claim_control_number or None,
+            "status": claim.status_code,
+            "charge": claim.charge,
+            "paid": claim.paid,
+            "allowed": claim.allowed,
+            "pr": claim.patient_responsibility,
+            "adj": json.dumps(
+                [{"group_code": g, "reason_code": c, "amount": str(a)} for (g, c), a in adjustments.items()]
+            ),
+            "remarks": json.dumps(claim.remark_codes),
+            "lines": json.dumps([_line_json(line) for line in claim.lines]),
+            "reverses": reverses,
+            "by": matched_by,
+            "at": batch.now,
+        }
+    )
+    batch.events.append(
+        new_event(
+            PaymentPosted(
+                payment_id=posting_id,
+                source="insurer",
+                claim_id=copy.claim_id,
+                account_id=copy.account_id,
+                amount=claim.paid,
+                method=_event_method(remittance.method),
+                posted_at=batch.now,
+                payer_id=payer_id,
+                patient_control_number=claim.patient_control_number[:17],
+                payer_claim_control_number=claim.payer_claim_control_number or None,
+                claim_status_code=claim.status_code,
+                charge=claim.charge,
+                allowed=claim.allowed,
+                patient_responsibility=claim.patient_responsibility,
+                adjustments=[
+                    Adjustment(group_code=g, reason_code=c[:5], amount=a)  # type: ignore[arg-type]
+                    for (g, c), a in adjustments.items()
+                ],
+                remark_codes=claim.remark_codes,
+                trace_number=remittance.trace_number,
+            ),
+            source=SOURCE,
+        )
+    )
+    if claim.status_code != REVERSAL and fees:
+        found = check_underpayments(
+            claim, fees, payer_id=payer_id, claim_id=copy.claim_id, posting_id=posting_id
+        )
+        for under in found:
+            batch.underpayments.append({**under.row(), "at": batch.now})
+            batch.events.append(under.event(batch.now))
+    return None
+
+
+def _event_method(method: str) -> str:
+    return method if method in ("eft", "check", "ach") else "other"
+
+
+def _entries_for(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> list[Entry]:
+    """Payer money and write-offs leave the insurance bucket; the patient's share moves to
+    the patient bucket. A secondary/tertiary claim's charge was never added again, so its
+    payment reduces what the patient was left owing, and its adjustments are informational."""
+    primary = copy.coverage_order == "primary"
+    common = {
+        "account_id": copy.account_id,
+        "item_id": copy.claim_id,
+        "claim_id": copy.claim_id,
+        "posting_id": posting_id,
+        "service_date": copy.date_of_service,
+    }
+    bucket = "insurance" if primary else "patient"
+    entries = []
+    if claim.paid:
+        entries.append(
+            Entry(
+                entry_type="insurance_payment",
+                amount=-claim.paid,
+                bucket=bucket,
+                description="Insurance payment",
+                **common,
+            )
+        )
+    if not primary:
+        return entries
+    for adj in claim.all_adjustments:
+        if not adj.amount:
+            continue
+        label = f"{adj.group_code}-{adj.reason_code}"
+        if adj.group_code == "PR":
+            entries.append(
+                Entry(
+                    entry_type="transfer",
+                    amount=-adj.amount,
+                    bucket="insurance",
+                    description=f"Patient responsibility {label}",
+                    group_code=adj.group_code,
+                    reason_code=adj.reason_code,
+                    **common,
+                )
+            )
+            entries.append(
+                Entry(
+                    entry_type="transfer",
+                    amount=adj.amount,
+                    bucket="patient",
+                    description=f"Patient responsibility {label}",
+                    group_code=adj.group_code,
+                    reason_code=adj.reason_code,
+                    **common,
+                )
+            )
+        else:
+            entries.append(
+                Entry(
+                    entry_type="adjustment",
+                    amount=-adj.amount,
+                    bucket="insurance",
+                    description=f"Adjustment {label}",
+                    group_code=adj.group_code,
+                    reason_code=adj.reason_code,
+                    **common,
+                )
+            )
+    return entries
+
+
+async def _original_posting(session: AsyncSession, claim_id: uuid.UUID, payer_ccn: str) -> uuid.UUID | None:
+    row = (
+        await session.execute(
+            text(
+                "SELECT p.id FROM claim_postings p WHERE p.claim_id = :c AND p.status_code <> '22' "
+                "AND NOT EXISTS (SELECT 1 FROM claim_postings r WHERE r.reverses_posting_id = p.id) "
+                "ORDER BY (p.payer_claim_control_number = :pccn) DESC NULLS LAST, p.posted_at DESC LIMIT 1"
+            ),
+            {"c": claim_id, "pccn": payer_ccn or None},
+        )
+    ).first()
+    return row.id if row else None
+
+
+async def _negated_entries(session: AsyncSession, original: uuid.UUID, posting_id: uuid.UUID) -> list[Entry]:
+    """The exact opposite of the original posting's ledger rows."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT account_id, entry_type, amount, bucket, description, item_id, claim_id, group_code, "
+                "reason_code, service_date FROM ledger_entries WHERE posting_id = :p ORDER BY id"
+            ),
+            {"p": original},
+        )
+    ).all()
+    return [
+        Entry(
+            account_id=r.account_id,
+            entry_type=r.entry_type,
+            amount=-Decimal(r.amount),
+            bucket=r.bucket,
+            description=f"Reversal: {r.description}",
+            item_id=r.item_id,
+            claim_id=r.claim_id,
+            posting_id=posting_id,
+            group_code=r.group_code,
+            reason_code=r.reason_code,
+            service_date=r.service_date,
+        )
+        for r in rows
+    ]
+
+
+# --- unmatched claims, matched later ------------------------------------------------------
+
+
+def claim_to_json(claim: Claim835) -> dict[str, Any]:
+    return json.loads(json.dumps(asdict(claim), default=str))
+
+
+def claim_from_json(data: dict[str, Any]) -> Claim835:
+    def adj(a: dict[str, Any]) -> Adjustment835:
+        return Adjustment835(
+            a["group_code"],
+            a["reason_code"],
+            Decimal(a["amount"]),
+            Decimal(a["quantity"]) if a["quantity"] else None,
+        )
+
+    lines = [
+        Line835(
+            qualifier=line["qualifier"],
+            code=line["code"],
+            modifiers=line["modifiers"],
+            charge=Decimal(line["charge"]),
+            paid=Decimal(line["paid"]),
+            units=Decimal(line["units"]) if line["units"] else None,
+            adjustments=[adj(a) for a in line["adjustments"]],
+            allowed=Decimal(line["allowed"]) if line["allowed"] else None,
+            remark_codes=line["remark_codes"],
+            service_date=date.fromisoformat(line["service_date"]) if line["service_date"] else None,
+            position=line["position"],
+        )
+        for line in data["lines"]
+    ]
+    return Claim835(
+        patient_control_number=data["patient_control_number"],
+        status_code=data["status_code"],
+        charge=Decimal(data["charge"]),
+        paid=Decimal(data["paid"]),
+        patient_responsibility=Decimal(data["patient_responsibility"]),
+        filing_indicator=data["filing_indicator"],
+        payer_claim_control_number=data["payer_claim_control_number"],
+        adjustments=[adj(a) for a in data["adjustments"]],
+        lines=lines,
+        remark_codes=data["remark_codes"],
+        position=data["position"],
+    )
+
+
+def _line_json(line: Line835) -> dict[str, Any]:
+    return {
+        "code": line.code,
+        "modifiers": line.modifiers,
+        "charge": str(line.charge),
+        "paid": str(line.paid),
+        "units": str(line.units) if line.units is not None else None,
+        "allowed": str(line.allowed) if line.allowed is not None else None,
+        "adjustments": [
+            {"group_code": a.group_code, "reason_code": a.reason_code, "amount": str(a.amount)}
+            for a in line.adjustments
+        ],
+        "remark_codes": line.remark_codes,
+    }
+
+
+async def match_unmatched(
+    session: AsyncSession, unmatched_id: uuid.UUID, copy: ClaimCopy, actor: str, matched_by: str = "manual"
+) -> uuid.UUID | None:
+    """Post a parked claim against a claim chosen by hand (or found later); returns the
+    posting id, or None when it was already resolved or still cannot be posted."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT u.*, r.trace_number, r.method, r.payer_id FROM unmatched_claims u "
+                "JOIN remittances r ON r.id = u.remittance_id WHERE u.id = :id FOR UPDATE OF u"
+            ),
+            {"id": unmatched_id},
+        )
+    ).first()
+    if row is None or row.resolved_at is not None:
+        return None
+    claim = claim_from_json(row.claim)
+    now = datetime.now(UTC)
+    stub = Remittance835(
+        control_number="",
+        handling_code="",
+        amount=ZERO,
+        credit_debit="C",
+        method_code="",
+        paid_date=None,
+        trace_number=row.trace_number,
+        trace_originator="",
+        production_date=None,
+        payer_name="",
+        payer_identifiers=[],
+        payee_name="",
+        payee_id="",
+    )
+    stub_method = row.method
+    batch = PostingBatch(now=now)
+    fees = await current_fee_schedule(session, row.payer_id)
+    reason = await post_claim(
+        session,
+        batch,
+        row.remittance_id,
+        _with_method(stub, stub_method),
+        row.payer_id,
+        claim,
+        copy,
+        fees,
+        matched_by=matched_by,
+    )
+    if reason is not None:
+        return None
+    posting_id = batch.postings[0]["id"]
+    await batch.flush(session)
+    await session.execute(
+        text(
+            "UPDATE unmatched_claims SET resolved_posting_id = :p, resolved_by = :actor, resolved_at = :now "
+            "WHERE id = :id"
+        ),
+        {"p": posting_id, "actor": actor, "now": now, "id": unmatched_id},
+    )
+    return posting_id
+
+
+def _with_method(remittance: Remittance835, method: str) -> Remittance835:
+    code = {v: k for k, v in (("ACH", "ach"), ("CHK", "check"), ("FWT", "eft"))}.get(method, "NON")
+    remittance.method_code = code
+    return remittance

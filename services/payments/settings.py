@@ -1,0 +1,35 @@
+"""Payments-only settings (environment prefix PAYMENTS_), apart from the shared ones."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PaymentsSettings(BaseSettings):
+    """The practice's money policies; each has a safe default and an env variable."""
+
+    model_config = SettingsConfigDict(env_prefix="PAYMENTS_", extra="ignore")
+
+    # Underpayment: flagged when the allowed amount is below contract by more than
+    # max(absolute, percent of the contracted amount).
+    underpayment_tolerance_amount: Decimal = Decimal("1.00")
+    underpayment_tolerance_percent: Decimal = Decimal("2")
+    # Statements: days from the statement date to the due date.
+    statement_due_days: int = Field(default=30, ge=1)
+    # Payment plans: how many days ahead an installment reminder goes out.
+    installment_reminder_days: int = Field(default=7, ge=0)
+    # Collections policy: whichever comes first.
+    collections_missed_installments: int = Field(default=3, ge=1)
+    collections_days_past_due: int = Field(default=120, ge=1)
+    collections_agency: str = "Default Collections Agency"
+    # The background cycle (statements are run by endpoint; plans and late balances by this).
+    cycle_every_seconds: float = Field(default=3600.0, gt=0)
+
+
+@lru_cache
+def payments_settings() -> PaymentsSettings:
+    return PaymentsSettings()

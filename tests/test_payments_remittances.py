@@ -1,0 +1,358 @@
+"""835 posting on real PostgreSQL and Kafka: every shared sample file, duplicates by HTTP
+and by Kafka, reversals, malformed files, the unmatched queue and the raw file's access."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from shared.events import encode, new_event
+from shared.events.catalogue import RemittanceReceived
+from tests.conftest import end_offsets, eventually, read_from, token, unique
+from tests.test_payments_helpers import ALL, build_835, clp, submit_claim, wait_for_charge
+
+SAMPLES = Path("/work/shared/samples/x12/835_005010X221A1")
+if not SAMPLES.exists():  # the repository's own copy when run outside the workspace
+    SAMPLES = Path(__file__).resolve().parents[2] / "shared/samples/x12/835_005010X221A1"
+X12 = {"Content-Type": "application/edi-x12"}
+D = Decimal
+
+# Payers of the public samples, by what their 835s carry (TRN03, REF*2U).
+SAMPLE_PAYERS = {
+    "SAMPLE-TAXDOLLARS": ["1566339911", "1559123456"],
+    "SAMPLE-RUSHMORE": ["1935665544"],
+    "SAMPLE-TIMBUCKTU": ["999"],
+}
+
+# Hand-checked from the files: per claim (PCN) the paid amount, patient responsibility and
+# adjustments by (group, reason) summed over claim and line CAS.
+EXPECTED = {
+    "cob-contractural-adjustment.835": {
+        "payer": "SAMPLE-TAXDOLLARS",
+        "bpr": "34.00",
+        "plb": "0.00",
+        "claims": {
+            "0001000055": ("541.00", "34.00", "0.00", {("OA", "23"): "516.00", ("OA", "94"): "-9.00"}),
+        },
+    },
+    "managed-care.835": {
+        "payer": "SAMPLE-RUSHMORE",
+        "bpr": "945.00",
+        "plb": "0.00",
+        "claims": {
+            "5554555444": ("800.00", "450.00", "300.00", {("CO", "A2"): "50.00", ("PR", "1"): "300.00"}),
+            "8765432112": (
+                "1200.00",
+                "495.00",
+                "600.00",
+                {("CO", "A2"): "55.00", ("PR", "1"): "600.00", ("CO", "45"): "50.00"},
+            ),
+        },
+    },
+    "medicare-part-a.835": {
+        "payer": "SAMPLE-TIMBUCKTU",
+        "bpr": "150000.00",
+        "plb": "-1.27",  # PLB CV:CP -1.27 adds 1.27 to the deposit
+        "claims": {
+            "666123": ("211366.97", "138018.40", "0.00", {("CO", "45"): "73348.57"}),
+            "777777": ("15000.00", "11980.33", "0.00", {("CO", "45"): "3019.67"}),
+        },
+    },
+    "secondary-payment.835": {
+        "payer": "SAMPLE-TAXDOLLARS",
+        "bpr": "1222.00",
+        "plb": "0.00",
+        "claims": {
+            "L0004828311": ("10323.64", "912.00", "0.00", {("OA", "23"): "9411.64"}),
+            "0001000053": (
+                "751.50",
+                "310.00",
+                "220.00",
+                {("OA", "23"): "136.50", ("PR", "1"): "150.00", ("PR", "2"): "70.00", ("CO", "42"): "85.00"},
+            ),
+        },
+        # Left without a claim on purpose: it waits in the unmatched queue, then is matched by hand.
+        "unmatched": ["L0004828311"],
+    },
+    "tertiary-payment.835": {
+        "payer": "SAMPLE-TAXDOLLARS",
+        "bpr": "187.50",
+        "plb": "0.00",
+        "claims": {"0001000054": ("1766.50", "187.50", "0.00", {("OA", "23"): "1579.00"})},
+    },
+}
+
+
+def test_every_sample_file_has_expectations():
+    assert sorted(p.name for p in SAMPLES.iterdir()) == sorted(EXPECTED)
+
+
+def adjustments(line: dict) -> dict[tuple[str, str], str]:
+    return {(a["group_code"], a["reason_code"]): str(D(a["amount"])) for a in line["adjustments"]}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_sample_835_posts_and_ties_out(name, service, producer):
+    expected = EXPECTED[name]
+    async with service("payments") as (_, client):
+        for payer, identifiers in SAMPLE_PAYERS.items():
+            resp = await client.put(
+                f"/v1/payers/{payer}", json={"name": payer, "identifiers": identifiers}, headers=ALL
+            )
+            assert resp.status_code == 200
+        accounts = {}
+        claims = {}
+        for pcn, (charge, *_rest) in expected["claims"].items():
+            if pcn in expected.get("unmatched", []):
+                continue
+            accounts[pcn] = unique("acct")
+            claims[pcn] = await submit_claim(
+                producer, pcn=pcn, account=accounts[pcn], payer=expected["payer"], charge=charge
+            )
+        for pcn, account in accounts.items():
+            await wait_for_charge(client, account, expected["claims"][pcn][0])
+
+        resp = await client.post(
+            "/v1/remittances", content=(SAMPLES / name).read_bytes(), headers={**ALL, **X12}
+        )
+        assert resp.status_code in (200, 201), resp.text
+        (summary,) = resp.json()["remittances"]
+        assert summary["payer_id"] == expected["payer"]
+        assert D(summary["amount"]) == D(expected["bpr"])
+        assert D(summary["totals"]["deposit"]) == D(expected["bpr"])
+        assert D(summary["totals"]["provider_adjustments"]) == D(expected["plb"])
+        # The identity: posted + unmatched = deposit.
+        totals = summary["totals"]
+        assert D(totals["posted"]) + D(totals["unmatched"]) == D(totals["deposit"])
+
+        matched = {c["patient_control_number"]: c for c in summary["matched"]}
+        unmatched = {c["patient_control_number"]: c for c in summary["unmatched"]}
+        assert set(unmatched) == set(expected.get("unmatched", []))
+        assert set(matched) == set(expected["claims"]) - set(unmatched)
+        for pcn, (charge, paid, pr, adj) in expected["claims"].items():
+            line = matched.get(pcn) or unmatched[pcn]
+            assert D(line["charge"]) == D(charge)
+            assert D(line["paid"]) == D(paid)
+            assert D(line["patient_responsibility"]) == D(pr)
+            if pcn in matched:
+                assert line["claim_id"] == str(claims[pcn])
+                assert adjustments(line) == {k: str(D(v)) for k, v in adj.items()}
+                # The account: insurance owes nothing more; the patient owes the PR share.
+                account = (await client.get(f"/v1/accounts/{accounts[pcn]}", headers=ALL)).json()
+                assert D(account["insurance_pending"]) == 0
+                assert D(account["patient_due"]) == D(pr)
+                assert D(account["balance"]) == D(pr)
+
+        for pcn in expected.get("unmatched", []):
+            # Matched by hand later: the identity still holds and nothing is lost.
+            account = unique("acct")
+            charge = expected["claims"][pcn][0]
+            claim_id = await submit_claim(
+                producer, pcn=unique("X")[:17], account=account, payer="SBX001", charge=charge
+            )
+            await wait_for_charge(client, account, charge)
+            queue = (
+                await client.get("/v1/unmatched", params={"remittance_id": summary["id"]}, headers=ALL)
+            ).json()
+            (item,) = [q for q in queue if q["patient_control_number"] == pcn]
+            done = await client.post(
+                f"/v1/unmatched/{item['id']}/match", json={"claim_id": str(claim_id)}, headers=ALL
+            )
+            assert done.status_code == 200, done.text
+            again = await client.post(
+                f"/v1/unmatched/{item['id']}/match", json={"claim_id": str(claim_id)}, headers=ALL
+            )
+            assert again.status_code == 409
+            after = (await client.get(f"/v1/remittances/{summary['id']}", headers=ALL)).json()
+            assert after["unmatched"] == [] and D(after["totals"]["unmatched"]) == 0
+            assert D(after["totals"]["posted"]) == D(expected["bpr"])
+            account_now = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+            assert D(account_now["insurance_pending"]) == 0
+
+
+async def test_same_835_twice_by_http_posts_once(service, producer):
+    account, pcn, trace = unique("acct"), unique("P")[:17], unique("TRN")
+    async with service("payments") as (_, client):
+        await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="130.00")
+        await wait_for_charge(client, account, "130.00")
+        text = build_835(trace, [clp(pcn, "1", "130", "80", "30", [("CO", "45", "20"), ("PR", "1", "30")])])
+        first = await client.post("/v1/remittances", content=text, headers={**ALL, **X12})
+        second = await client.post(
+            "/v1/remittances", content=text, headers={**ALL, "Content-Type": "text/plain"}
+        )
+        assert first.status_code == 201 and second.status_code == 200
+        one, two = first.json()["remittances"][0], second.json()["remittances"][0]
+        assert two["duplicate"] is True and one["duplicate"] is False
+        assert two["id"] == one["id"] and two["matched"] == one["matched"]
+        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        # charge, payment, CO-45 write-off, PR-1 out of insurance and into patient: once.
+        assert [e["entry_type"] for e in ledger["entries"]] == [
+            "charge",
+            "insurance_payment",
+            "adjustment",
+            "transfer",
+            "transfer",
+        ]
+        assert D(ledger["balance"]) == D("30.00")
+        listed = (await client.get("/v1/remittances", params={"trace_number": trace}, headers=ALL)).json()
+        assert len(listed) == 1
+
+
+async def test_same_835_delivered_twice_through_kafka_posts_once(service, producer, admin, servers):
+    account, pcn, trace = unique("acct"), unique("P")[:17], unique("TRN")
+    start = await end_offsets(servers.kafka_bootstrap, "payment.posted")
+    async with service("payments") as (_, client):
+        claim_id = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="200.00")
+        await wait_for_charge(client, account, "200.00")
+        text = build_835(trace, [clp(pcn, "1", "200", "150", "50", [("PR", "2", "50")], pccn="PAYER-77")])
+        events = [
+            new_event(
+                RemittanceReceived(
+                    trace_number=trace, payer_id="SBX001", x12_835=text, received_at="2026-01-10T00:00:00Z"
+                ),
+                source="/partners/payer",
+            )
+            for _ in range(2)
+        ]
+        for event in events:  # two deliveries of one remittance (e.g. a partner's retry)
+            topic, key, value, headers = encode(event)
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+        async def both_handled():
+            rows = await admin.fetch(
+                "SELECT event_id FROM payments.inbox WHERE event_id = ANY($1::uuid[])", [e.id for e in events]
+            )
+            return len(rows) == 2
+
+        await eventually(both_handled, timeout=30)
+        listed = (await client.get("/v1/remittances", params={"trace_number": trace}, headers=ALL)).json()
+        assert len(listed) == 1 and listed[0]["source"] == "kafka"
+        account_now = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        assert D(account_now["insurance_pending"]) == 0 and D(account_now["patient_due"]) == D("50.00")
+        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        assert [e["entry_type"] for e in ledger["entries"]].count("insurance_payment") == 1
+
+        # One payment.posted for the claim, keyed by the claim, with its adjudication.
+        records = await read_from(
+            servers.kafka_bootstrap,
+            "payment.posted",
+            start,
+            until=lambda rs: any(r.key == str(claim_id).encode() for r in rs),
+        )
+        mine = [json.loads(r.value) for r in records if r.key == str(claim_id).encode()]
+        assert len(mine) == 1
+        posted = mine[0]
+        assert posted["source"] == "insurer" and posted["claim_status_code"] == "1"
+        assert posted["payer_claim_control_number"] == "PAYER-77" and posted["trace_number"] == trace
+        assert D(posted["amount"]) == 150 and D(posted["charge"]) == 200 and D(posted["allowed"]) == 200
+        assert D(posted["patient_responsibility"]) == 50 and posted["payer_id"] == "SBX001"
+        assert posted["adjustments"] == [{"group_code": "PR", "reason_code": "2", "amount": "50.00"}]
+
+
+async def test_reversal_undoes_its_original(service, producer):
+    account, pcn = unique("acct"), unique("P")[:17]
+    async with service("payments") as (_, client):
+        claim_id = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="130.00")
+        await wait_for_charge(client, account, "130.00")
+        cas = [("CO", "45", "20"), ("PR", "1", "30")]
+        original = build_835(unique("TRN"), [clp(pcn, "1", "130", "80", "30", cas, pccn="ICN-1")])
+        resp = await client.post("/v1/remittances", content=original, headers={**ALL, **X12})
+        first_posting = resp.json()["remittances"][0]["matched"][0]["posting_id"]
+        before = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        assert D(before["patient_due"]) == 30 and D(before["insurance_pending"]) == 0
+
+        negated = [(g, r, "-" + a) for g, r, a in cas]
+        reversal = build_835(unique("TRN"), [clp(pcn, "22", "-130", "-80", "-30", negated, pccn="ICN-1")])
+        resp = await client.post("/v1/remittances", content=reversal, headers={**ALL, **X12})
+        assert resp.status_code == 201, resp.text
+        summary = resp.json()["remittances"][0]
+        assert D(summary["amount"]) == D("-80") or D(summary["totals"]["deposit"]) == D("-80")
+        (line,) = summary["matched"]
+        assert line["status_code"] == "22" and line["claim_id"] == str(claim_id)
+
+        after = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        # Back to where the claim was before the payer answered: all of it with insurance.
+        assert D(after["insurance_pending"]) == D("130.00")
+        assert D(after["patient_due"]) == 0 and D(after["balance"]) == D("130.00")
+        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        by_posting = {}
+        for e in ledger["entries"]:
+            by_posting.setdefault(e["posting_id"], D(0))
+            by_posting[e["posting_id"]] += D(e["amount"])
+        assert by_posting[first_posting] == -by_posting[line["posting_id"]]
+
+        # A second reversal of the same claim finds nothing left to reverse: parked, not posted.
+        again = build_835(unique("TRN"), [clp(pcn, "22", "-130", "-80", "-30", negated, pccn="ICN-1")])
+        resp = await client.post("/v1/remittances", content=again, headers={**ALL, **X12})
+        parked = resp.json()["remittances"][0]
+        assert parked["matched"] == [] and parked["unmatched"][0]["reason"].startswith("reversal")
+        assert D(parked["totals"]["posted"]) + D(parked["totals"]["unmatched"]) == D(
+            parked["totals"]["deposit"]
+        )
+
+
+def _malformed(pcn: str, trace: str) -> dict[str, tuple[str, str, str]]:
+    """name → (file, expected error field, words the detail must contain)."""
+    good = build_835(trace, [clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])])
+    segments = good.split("~\n")
+    truncated = "~\n".join(segments[:9]) + "~\n"
+    se_index = next(i for i, s in enumerate(segments) if s.startswith("SE*"))
+    bad_count = list(segments)
+    bad_count[se_index] = bad_count[se_index].replace("SE*11*", "SE*12*")
+    unknown = build_835(
+        trace, [clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])], payer_ref="NOPE-PAYER"
+    )
+    unknown = unknown.replace("TRN*1*" + trace + "*1999999999", "TRN*1*" + trace)
+    unbalanced = build_835(trace, [clp(pcn, "1", "100", "80", "20", [("PR", "1", "15")])])
+    bad_bpr = build_835(trace, [clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])], amount="81")
+    return {
+        "truncated": (truncated, "SE", "ends inside a transaction set"),
+        "segment count": ("~\n".join(bad_count), "segment[13].SE01", "SE01 says 12 segments, the set has 11"),
+        "unknown payer": (unknown, "segment[7].N104", "unknown payer"),
+        "claim not balancing": (unbalanced, "segment[11].CLP04", "claim does not balance"),
+        "deposit not balancing": (bad_bpr, "segment[4].BPR02", "BPR02 is 81.00"),
+    }
+
+
+async def test_malformed_835_is_refused_with_where_and_nothing_posted(service, producer):
+    account, pcn = unique("acct"), unique("P")[:17]
+    async with service("payments") as (_, client):
+        await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="100.00")
+        await wait_for_charge(client, account, "100.00")
+        for name, (text, field, words) in _malformed(pcn, unique("TRN")).items():
+            resp = await client.post("/v1/remittances", content=text, headers={**ALL, **X12})
+            assert resp.status_code == 422, (name, resp.text)
+            assert resp.headers["content-type"] == "application/problem+json"
+            problem = resp.json()
+            assert problem["errors"][0]["field"] == field, (name, problem)
+            assert words in problem["detail"], (name, problem)
+            assert "Nothing from this file was posted" in problem["detail"]
+        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        assert [e["entry_type"] for e in ledger["entries"]] == ["charge"]
+        wrong_type = await client.post(
+            "/v1/remittances", content="{}", headers={**ALL, "Content-Type": "application/json"}
+        )
+        assert wrong_type.status_code == 415
+
+
+async def test_raw_835_needs_its_own_scope_and_every_read_is_audited(service):
+    trace = unique("TRN")
+    text = build_835(trace, [clp(unique("P")[:17], "1", "10", "10")])
+    async with service("payments") as (_, client):
+        posted = (await client.post("/v1/remittances", content=text, headers={**ALL, **X12})).json()
+        rid = posted["remittances"][0]["id"]
+        refused = await client.get(f"/v1/remittances/{rid}/x12", headers=token("payments:read"))
+        assert refused.status_code == 403
+        raw = await client.get(
+            f"/v1/remittances/{rid}/x12", headers=token("remittances:raw", subject="auditor-1")
+        )
+        assert raw.status_code == 200 and raw.text == text
+        trail = (
+            await client.get(
+                "/v1/audit", params={"resource_id": rid, "resource_type": "remittance_file"}, headers=ALL
+            )
+        ).json()
+        assert [(e["actor"], e["outcome"]) for e in trail] == [("auditor-1", "success")]

@@ -263,7 +263,8 @@ async def _applied(session: AsyncSession, payment_id: uuid.UUID) -> list[tuple[u
             {"p": payment_id},
         )
     ).all()
-    return [(r.item_id, Decimal(r.applied)) for r in rows if Decimal(r.applied) != 0]
+    ordered = sorted(rows, key=lambda r: -r.last)  # most recently applied first
+    return [(r.item_id, Decimal(r.applied)) for r in ordered if Decimal(r.applied) != 0]
 
 
 class ReceiptOut(BaseModel):
@@ -381,7 +382,7 @@ async def refund_payment(
                 "now": now,
             },
         )
-        # Unapplied credit first, then the most recently paid items.
+        # Unapplied credit first, then the most recently paid items (they owe again).
         order = sorted(applied, key=lambda x: x[0] is not None)
         entries, left = [], body.amount
         for item, amount in order:

@@ -13,7 +13,9 @@ from tests.test_payments_helpers import ALL, build_835, clp, submit_claim, wait_
 D = Decimal
 
 
-def svc(code: str, charge: str, paid: str, cas: list[tuple[str, str, str]], allowed: str | None = None) -> list[list[str]]:
+def svc(
+    code: str, charge: str, paid: str, cas: list[tuple[str, str, str]], allowed: str | None = None
+) -> list[list[str]]:
     segs = [x12.seg("SVC", code, charge, paid, "", "1")]
     segs += [x12.seg("CAS", g, r, a) for g, r, a in cas]
     if allowed:
@@ -26,18 +28,29 @@ async def test_fee_schedule_and_underpayment(service, producer, servers):
     fee_start = await end_offsets(servers.kafka_bootstrap, "fee_schedule.updated")
     under_start = await end_offsets(servers.kafka_bootstrap, "payment.underpaid")
     async with service("payments") as (_, client):
-        await client.put(f"/v1/payers/{payer}", json={"name": "Contract test payer", "identifiers": [ident]}, headers=ALL)
+        await client.put(
+            f"/v1/payers/{payer}", json={"name": "Contract test payer", "identifiers": [ident]}, headers=ALL
+        )
         bad = await client.put(
-            f"/v1/fee-schedules/{payer}", content="code;allowed\n99213;x\n", headers={**ALL, "Content-Type": "text/csv"}
+            f"/v1/fee-schedules/{payer}",
+            content="code;allowed\n99213;x\n",
+            headers={**ALL, "Content-Type": "text/csv"},
         )
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body"
         csv_body = "code,modifier,allowed\n99213,,80.00\n99214,25,150.00\n"
-        loaded = await client.put(f"/v1/fee-schedules/{payer}", content=csv_body, headers={**ALL, "Content-Type": "text/csv"})
+        loaded = await client.put(
+            f"/v1/fee-schedules/{payer}", content=csv_body, headers={**ALL, "Content-Type": "text/csv"}
+        )
         assert loaded.status_code == 200 and loaded.json()["entries"] == 2
         # A newer load (JSON) replaces it.
         loaded = await client.put(
             f"/v1/fee-schedules/{payer}",
-            json={"entries": [{"code": "99213", "allowed": "100.00"}, {"code": "99214", "modifier": "25", "allowed": "150.00"}]},
+            json={
+                "entries": [
+                    {"code": "99213", "allowed": "100.00"},
+                    {"code": "99214", "modifier": "25", "allowed": "150.00"},
+                ]
+            },
             headers=ALL,
         )
         assert loaded.status_code == 200
@@ -64,14 +77,18 @@ async def test_fee_schedule_and_underpayment(service, producer, servers):
         # 99214-25: AMT*B6 150 = contract: fine.
         claim += svc("HC:99214:25", "180", "130", [("PR", "2", "20"), ("CO", "45", "30")], allowed="150")
         text = build_835(unique("TRN"), [claim], payer_ref=ident)
-        resp = await client.post("/v1/remittances", content=text, headers={**ALL, "Content-Type": "application/edi-x12"})
+        resp = await client.post(
+            "/v1/remittances", content=text, headers={**ALL, "Content-Type": "application/edi-x12"}
+        )
         assert resp.status_code == 201, resp.text
         posting = resp.json()["remittances"][0]["matched"][0]
 
-        listed = (await client.get("/v1/underpayments", params={"claim_id": str(claim_id)}, headers=ALL)).json()
-        assert [(u["code"], D(u["expected_allowed"]), D(u["actual_allowed"]), D(u["variance"])) for u in listed] == [
-            ("99213", D("100.00"), D("90.00"), D("10.00"))
-        ]
+        listed = (
+            await client.get("/v1/underpayments", params={"claim_id": str(claim_id)}, headers=ALL)
+        ).json()
+        assert [
+            (u["code"], D(u["expected_allowed"]), D(u["actual_allowed"]), D(u["variance"])) for u in listed
+        ] == [("99213", D("100.00"), D("90.00"), D("10.00"))]
         assert listed[0]["posting_id"] == posting["posting_id"]
         events = await read_from(
             servers.kafka_bootstrap,

@@ -81,7 +81,7 @@ def build_835(
 ) -> str:
     """A small 835: BPR (ACH), TRN, N1*PR with REF*2U, N1*PE, the claims, optional PLB."""
     body: list[list[str]] = []
-    total = sum(Decimal(c[0][4]) for c in claims) - (Decimal(plb[3]) if plb else 0)
+    total = sum(Decimal(c[0][4]) for c in claims) - (Decimal(plb[4]) if plb else 0)
     bpr_amount = amount if amount is not None else x12.amount(total)
     body.append(
         x12.seg(

@@ -184,7 +184,16 @@ def _money(seg: Segment, index: int, *, required: bool = True) -> Decimal:
 
 
 def _date(seg: Segment, index: int) -> date | None:
-    return x12.read_d8(seg, index) if seg.get(index) else None
+    """CCYYMMDD without strptime (a tenth of its cost, and 835s carry thousands of dates)."""
+    raw = seg.get(index)
+    if not raw:
+        return None
+    if len(raw) == 8 and raw.isdigit():
+        try:
+            return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+        except ValueError:
+            pass
+    raise seg.error("not a CCYYMMDD date", index)
 
 
 def _read_transaction(control_number: str, segments: list[Segment]) -> Remittance835:

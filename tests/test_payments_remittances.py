@@ -3,6 +3,7 @@ and by Kafka, reversals, malformed files, the unmatched queue and the raw file's
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -356,3 +357,39 @@ async def test_raw_835_needs_its_own_scope_and_every_read_is_audited(service):
             )
         ).json()
         assert [(e["actor"], e["outcome"]) for e in trail] == [("auditor-1", "success")]
+
+
+async def test_concurrent_uploads_of_one_835_post_once(service, producer):
+    account, pcn = unique("acct"), unique("P")[:17]
+    async with service("payments") as (_, client):
+        await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="90.00")
+        await wait_for_charge(client, account, "90.00")
+        text = build_835(unique("TRN"), [clp(pcn, "1", "90", "90")])
+        responses = await asyncio.gather(
+            *[client.post("/v1/remittances", content=text, headers={**ALL, **X12}) for _ in range(10)]
+        )
+        assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
+        assert len({r.json()["remittances"][0]["id"] for r in responses}) == 1
+        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        assert [e["entry_type"] for e in ledger["entries"]] == ["charge", "insurance_payment"]
+        assert D(ledger["balance"]) == 0
+
+
+async def test_remittance_before_its_claim_is_posted_when_the_claim_arrives(service, producer):
+    account, pcn = unique("acct"), unique("P")[:17]
+    async with service("payments") as (_, client):
+        text = build_835(unique("TRN"), [clp(pcn, "1", "70", "50", "20", [("PR", "3", "20")])])
+        first = (await client.post("/v1/remittances", content=text, headers={**ALL, **X12})).json()[
+            "remittances"
+        ][0]
+        assert first["matched"] == [] and D(first["totals"]["unmatched"]) == D("50.00")
+        await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="70.00")
+
+        async def posted():
+            view = (await client.get(f"/v1/remittances/{first['id']}", headers=ALL)).json()
+            return view if view["matched"] else None
+
+        view = await eventually(posted, timeout=30)
+        assert view["unmatched"] == [] and D(view["totals"]["posted"]) == D("50.00")
+        account_view = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        assert account_view["insurance_pending"] == "0.00" and account_view["patient_due"] == "20.00"

@@ -73,29 +73,33 @@ class Prepared:
 
 
 async def resolve_payer(session: AsyncSession, remittance: Remittance835) -> str | None:
-    """Our payer id for the 835's payer: by the identifiers registered for each payer, or
-    a payer id our claims were sent to."""
+    """Our payer id for the 835's payer, trying its identifiers in the order the file gives
+    them (N1*PR N104, REF*2U, then TRN03, which several payers may share): a registered
+    identifier, or a payer id our claims were sent to."""
     ids = remittance.payer_identifiers
     if not ids:
         return None
-    row = (
+    rows = (
         await session.execute(
             text(
-                "SELECT payer_id FROM payers WHERE payer_id = ANY(:ids) "
-                "OR identifiers && CAST(:ids AS text[]) "
-                "ORDER BY payer_id LIMIT 1"
+                "SELECT payer_id, identifiers FROM payers "
+                "WHERE payer_id = ANY(:ids) OR identifiers && CAST(:ids AS text[])"
             ),
             {"ids": ids},
         )
-    ).first()
-    if row:
-        return row.payer_id
-    row = (
+    ).all()
+    copies = (
         await session.execute(
-            text("SELECT payer_id FROM claim_copies WHERE payer_id = ANY(:ids) LIMIT 1"), {"ids": ids}
+            text("SELECT DISTINCT payer_id FROM claim_copies WHERE payer_id = ANY(:ids)"), {"ids": ids}
         )
-    ).first()
-    return row.payer_id if row else None
+    ).all()
+    for identifier in ids:
+        for row in rows:
+            if identifier == row.payer_id or identifier in row.identifiers:
+                return row.payer_id
+        if any(c.payer_id == identifier for c in copies):
+            return identifier
+    return None
 
 
 async def prepare(session: AsyncSession, x12_text: str, payer_id: str | None = None) -> list[Prepared]:

@@ -393,3 +393,32 @@ async def test_remittance_before_its_claim_is_posted_when_the_claim_arrives(serv
         assert view["unmatched"] == [] and D(view["totals"]["posted"]) == D("50.00")
         account_view = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
         assert account_view["insurance_pending"] == "0.00" and account_view["patient_due"] == "20.00"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_our_parser_agrees_with_x12sdk_on_every_sample(name):
+    from x12sdk.io import X12ModelReader
+
+    from services.payments.remittances.x835 import parse_835
+
+    text = (SAMPLES / name).read_text()
+    with X12ModelReader(text) as reader:
+        models = list(reader.models())
+    theirs = [
+        (
+            c.clp_segment.patient_control_number,
+            c.clp_segment.total_claim_charge_amount,
+            c.clp_segment.claim_payment_amount,
+            c.clp_segment.patient_responsibility_amount or 0,
+        )
+        for m in models
+        for h in m.loop_2000
+        for c in h.loop_2100
+    ]
+    ours = parse_835(text)
+    assert [r.amount for r in ours] == [
+        m.header.bpr_segment.total_actual_provider_payment_amount for m in models
+    ]
+    assert [
+        (c.patient_control_number, c.charge, c.paid, c.patient_responsibility) for r in ours for c in r.claims
+    ] == theirs

@@ -422,3 +422,36 @@ def test_our_parser_agrees_with_x12sdk_on_every_sample(name):
     assert [
         (c.patient_control_number, c.charge, c.paid, c.patient_responsibility) for r in ours for c in r.claims
     ] == theirs
+
+
+async def test_malformed_835_from_kafka_goes_to_the_dead_letter_topic_with_where(
+    service, producer, servers, admin
+):
+    from shared.consumer import dlq_headers
+    from shared.events.envelope import H_ID
+
+    trace = unique("TRN")
+    text = build_835(trace, [clp(unique("P")[:17], "1", "100", "80", "15", [("PR", "1", "15")])])
+    start = await end_offsets(servers.kafka_bootstrap, "remittance.received.dlq")
+    async with service("payments"):
+        event = new_event(
+            RemittanceReceived(
+                trace_number=trace, payer_id="SBX001", x12_835=text, received_at="2026-01-10T00:00:00Z"
+            ),
+            source="/partners/payer",
+        )
+        topic, key, value, headers = encode(event)
+        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        parked = await read_from(
+            servers.kafka_bootstrap,
+            "remittance.received.dlq",
+            start,
+            until=lambda rs: any(dict(r.headers)[H_ID] == str(event.id).encode() for r in rs),
+            timeout=30,
+        )
+    (record,) = [r for r in parked if dict(r.headers)[H_ID] == str(event.id).encode()]
+    reason = dlq_headers(record)["dlq_error"]
+    assert "invalid 835" in reason and "claim does not balance" in reason and "CLP04" in reason
+    assert (
+        await admin.fetchval("SELECT count(*) FROM payments.remittances WHERE trace_number = $1", trace) == 0
+    )

@@ -4,14 +4,16 @@ aging, all derived from the append-only ledger; plus manual charges and adjustme
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments import ledger
 from services.payments.ledger import Entry
@@ -125,8 +127,13 @@ class Written(BaseModel):
 
 
 async def _idempotent_write(
-    session: SessionDep, scope: str, key: str | None, payload: dict, write
-) -> JSONResponse:  # type: ignore[type-arg]
+    session: AsyncSession,
+    scope: str,
+    key: str | None,
+    payload: dict[str, Any],
+    write: Callable[[], Awaitable[Written]],
+) -> JSONResponse:
+    """Money-moving writes answer a retry with the first response (Idempotency-Key)."""
     key = idempotency.require_key(key)
     async with session.begin():
         claimed = await idempotency.claim(

@@ -37,7 +37,6 @@ from shared.outbox import add_events
 from shared.x12 import X12Error
 
 SOURCE = "/services/payments"
-ZERO = Decimal("0.00")
 REVERSAL = "22"
 
 
@@ -52,6 +51,16 @@ class ClaimCopy:
     coverage_order: str
     total_charge: Decimal
     date_of_service: date | None
+
+
+@dataclass(frozen=True)
+class RemittanceRef:
+    """What a claim posting needs to know of its remittance."""
+
+    id: uuid.UUID
+    payer_id: str
+    trace_number: str
+    method: str  # ach, check, eft, other
 
 
 @dataclass
@@ -214,6 +223,7 @@ async def _post_remittance(
                 for p in r.provider_adjustments
             ],
         )
+    ref = RemittanceRef(remittance_id, item.payer_id, r.trace_number, r.method)
     copies = await find_claims(session, [c.patient_control_number for c in r.claims], item.payer_id)
     fees = await current_fee_schedule(session, item.payer_id)
     batch = PostingBatch(now=now)
@@ -225,9 +235,7 @@ async def _post_remittance(
                 _unmatched_row(remittance_id, claim, "no claim with this patient control number", now)
             )
             continue
-        reason = await post_claim(
-            session, batch, remittance_id, r, item.payer_id, claim, copy, fees, matched_by="auto"
-        )
+        reason = await post_claim(session, batch, ref, claim, copy, fees, matched_by="auto")
         if reason is not None:
             unmatched.append(_unmatched_row(remittance_id, claim, reason, now))
     await batch.flush(session)
@@ -341,9 +349,7 @@ class PostingBatch:
 async def post_claim(
     session: AsyncSession,
     batch: PostingBatch,
-    remittance_id: uuid.UUID,
-    remittance: Remittance835,
-    payer_id: str,
+    remittance: RemittanceRef,
     claim: Claim835,
     copy: ClaimCopy,
     fees: dict[tuple[str, str], Decimal],
@@ -367,10 +373,10 @@ async def post_claim(
     batch.postings.append(
         {
             "id": posting_id,
-            "rid": remittance_id,
+            "rid": remittance.id,
             "claim": copy.claim_id,
             "account": copy.account_id,
-            "payer": payer_id,
+            "payer": remittance.payer_id,
             "pcn": claim.patient_control_number,
             "pccn": claim.payer_claim_control_number or None,
             "status": claim.status_code,
@@ -398,7 +404,7 @@ async def post_claim(
                 amount=claim.paid,
                 method=_event_method(remittance.method),
                 posted_at=batch.now,
-                payer_id=payer_id,
+                payer_id=remittance.payer_id,
                 patient_control_number=claim.patient_control_number[:17],
                 payer_claim_control_number=claim.payer_claim_control_number or None,
                 claim_status_code=claim.status_code,
@@ -417,7 +423,7 @@ async def post_claim(
     )
     if claim.status_code != REVERSAL and fees:
         found = check_underpayments(
-            claim, fees, payer_id=payer_id, claim_id=copy.claim_id, posting_id=posting_id
+            claim, fees, payer_id=remittance.payer_id, claim_id=copy.claim_id, posting_id=posting_id
         )
         for under in found:
             batch.underpayments.append({**under.row(), "at": batch.now})
@@ -621,35 +627,10 @@ async def match_unmatched(
         return None
     claim = claim_from_json(row.claim)
     now = datetime.now(UTC)
-    stub = Remittance835(
-        control_number="",
-        handling_code="",
-        amount=ZERO,
-        credit_debit="C",
-        method_code="",
-        paid_date=None,
-        trace_number=row.trace_number,
-        trace_originator="",
-        production_date=None,
-        payer_name="",
-        payer_identifiers=[],
-        payee_name="",
-        payee_id="",
-    )
-    stub_method = row.method
+    ref = RemittanceRef(row.remittance_id, row.payer_id, row.trace_number, row.method)
     batch = PostingBatch(now=now)
     fees = await current_fee_schedule(session, row.payer_id)
-    reason = await post_claim(
-        session,
-        batch,
-        row.remittance_id,
-        _with_method(stub, stub_method),
-        row.payer_id,
-        claim,
-        copy,
-        fees,
-        matched_by=matched_by,
-    )
+    reason = await post_claim(session, batch, ref, claim, copy, fees, matched_by=matched_by)
     if reason is not None:
         return None
     posting_id = batch.postings[0]["id"]
@@ -662,9 +643,3 @@ async def match_unmatched(
         {"p": posting_id, "actor": actor, "now": now, "id": unmatched_id},
     )
     return posting_id
-
-
-def _with_method(remittance: Remittance835, method: str) -> Remittance835:
-    code = {v: k for k, v in (("ACH", "ach"), ("CHK", "check"), ("FWT", "eft"))}.get(method, "NON")
-    remittance.method_code = code
-    return remittance

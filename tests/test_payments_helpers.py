@@ -24,6 +24,8 @@ async def submit_claim(
     charge: str,
     coverage_order: str = "primary",
     date_of_service: date = date(2026, 1, 5),
+    frequency_code: str = "1",
+    original_payer_claim_control_number: str | None = None,
 ) -> uuid.UUID:
     """Publish `claim.submitted` as the claims service would."""
     claim_id = uuid.uuid4()
@@ -39,6 +41,8 @@ async def submit_claim(
             submitted_at=datetime.now(UTC),
             coverage_order=coverage_order,
             date_of_service=date_of_service,
+            frequency_code=frequency_code,
+            original_payer_claim_control_number=original_payer_claim_control_number,
         ),
         source="/tests/claims",
     )
@@ -52,7 +56,7 @@ async def wait_for_charge(client, account: str, amount: str) -> None:
         body = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
         return body["insurance_pending"] == amount
 
-    await eventually(charged, timeout=30)
+    await eventually(charged, timeout=60)
 
 
 def clp(

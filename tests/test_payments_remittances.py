@@ -455,3 +455,78 @@ async def test_malformed_835_from_kafka_goes_to_the_dead_letter_topic_with_where
     assert (
         await admin.fetchval("SELECT count(*) FROM payments.remittances WHERE trace_number = $1", trace) == 0
     )
+
+
+async def test_corrected_and_voided_claims_with_the_payers_reversals_net_out(service, producer, admin):
+    account, pcn, void_pcn = unique("acct"), unique("P")[:17], unique("V")[:17]
+    async with service("payments") as (_, client):
+        original = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="100.00")
+        voided = await submit_claim(producer, pcn=void_pcn, account=account, payer="SBX001", charge="50.00")
+        await wait_for_charge(client, account, "150.00")
+        paid = build_835(
+            unique("TRN"),
+            [
+                clp(pcn, "1", "100", "60", "20", [("CO", "45", "20"), ("PR", "1", "20")], pccn="ICN-A"),
+                clp(void_pcn, "1", "50", "40", "", [("CO", "45", "10")], pccn="ICN-V"),
+            ],
+        )
+        assert (await client.post("/v1/remittances", content=paid, headers={**ALL, **X12})).status_code == 201
+
+        # The practice corrects the first claim (same PCN, frequency 7) and voids the second (8).
+        corrected = await submit_claim(
+            producer,
+            pcn=pcn,
+            account=account,
+            payer="SBX001",
+            charge="120.00",
+            frequency_code="7",
+            original_payer_claim_control_number="ICN-A",
+        )
+        await submit_claim(
+            producer,
+            pcn=void_pcn,
+            account=account,
+            payer="SBX001",
+            charge="50.00",
+            frequency_code="8",
+            original_payer_claim_control_number="ICN-V",
+        )
+
+        async def retired():
+            return (
+                await admin.fetchval(
+                    "SELECT count(*) FROM payments.ledger_entries "
+                    "WHERE account_id = $1 AND reason_code = 'RETIRED'",
+                    account,
+                )
+                == 2
+            )
+
+        await eventually(retired, timeout=60)
+        # The payer reverses both originals and pays the corrected claim, in one file.
+        answer = build_835(
+            unique("TRN"),
+            [
+                clp(pcn, "22", "-100", "-60", "-20", [("CO", "45", "-20"), ("PR", "1", "-20")], pccn="ICN-A"),
+                clp(pcn, "1", "120", "90", "20", [("CO", "45", "10"), ("PR", "1", "20")], pccn="ICN-B"),
+                clp(void_pcn, "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-V"),
+            ],
+        )
+        resp = await client.post("/v1/remittances", content=answer, headers={**ALL, **X12})
+        summary = resp.json()["remittances"][0]
+        assert summary["unmatched"] == []
+        assert {
+            (m["payer_claim_control_number"], m["status_code"]): m["claim_id"] for m in summary["matched"]
+        } == {
+            ("ICN-A", "22"): str(original),
+            ("ICN-B", "1"): str(corrected),
+            ("ICN-V", "22"): str(voided),
+        }
+        view = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        assert (view["insurance_pending"], view["patient_due"], view["balance"]) == ("0.00", "20.00", "20.00")
+        items = await admin.fetch(
+            "SELECT item_id, sum(amount) AS total FROM payments.ledger_entries "
+            "WHERE account_id = $1 GROUP BY item_id",
+            account,
+        )
+        assert {r["item_id"]: r["total"] for r in items} == {original: 0, voided: 0, corrected: D("20.00")}

@@ -55,14 +55,16 @@ async def on_claim_submitted(session: AsyncSession, event: Event) -> None:
     ).first()
     if inserted is None:
         return
-    if claim.coverage_order == "primary" and claim.frequency_code == "1":
+    if claim.frequency_code in ("7", "8"):
+        await retire_original(session, claim)
+    if claim.coverage_order == "primary" and claim.frequency_code in ("1", "7"):
         common = {
             "account_id": account_id,
             "item_id": claim.claim_id,
             "claim_id": claim.claim_id,
             "bucket": "insurance",
         }
-        if claim.lines:
+        if claim.lines and sum(line.charge for line in claim.lines) == claim.total_charge:
             entries = [
                 Entry(
                     entry_type="charge",
@@ -73,9 +75,7 @@ async def on_claim_submitted(session: AsyncSession, event: Event) -> None:
                 )
                 for line in claim.lines
             ]
-            if sum(line.charge for line in claim.lines) != claim.total_charge:
-                log.warning("claim lines do not add up to the total charge; the total is not posted")
-        else:
+        else:  # no lines, or lines that do not add up: the claim total is what the payer sees
             entries = [
                 Entry(
                     entry_type="charge",
@@ -106,6 +106,65 @@ async def on_claim_submitted(session: AsyncSession, event: Event) -> None:
     )
     for row in waiting:
         await match_unmatched(session, row.id, copy, actor="system:late-match", matched_by="late")
+
+
+async def retire_original(session: AsyncSession, claim: ClaimSubmitted) -> None:
+    """A corrected (7) or voided (8) claim takes the original's charges off the account, as
+    one adjustment on the original item. The payer's reversal of the original then brings
+    that item back to zero, and a corrected claim carries its own charges."""
+    original = None
+    if claim.original_payer_claim_control_number:
+        original = (
+            await session.execute(
+                text(
+                    "SELECT claim_id, account_id FROM claim_postings WHERE payer_claim_control_number = :x "
+                    "ORDER BY posted_at DESC LIMIT 1"
+                ),
+                {"x": claim.original_payer_claim_control_number},
+            )
+        ).first()
+    if original is None:
+        original = (
+            await session.execute(
+                text(
+                    "SELECT claim_id, account_id FROM claim_copies WHERE patient_control_number = :pcn "
+                    "AND claim_id <> :new AND submitted_at <= :at ORDER BY submitted_at DESC LIMIT 1"
+                ),
+                {"pcn": claim.patient_control_number, "new": claim.claim_id, "at": claim.submitted_at},
+            )
+        ).first()
+    if original is None:
+        log.warning("corrected or void claim without an original on file; nothing retired")
+        return
+    row = (
+        await session.execute(
+            text(
+                "SELECT coalesce(sum(amount) FILTER (WHERE entry_type = 'charge'), 0) AS charges, "
+                "count(*) FILTER (WHERE reason_code = 'RETIRED') AS retired, min(service_date) AS dos "
+                "FROM ledger_entries WHERE item_id = :item"
+            ),
+            {"item": original.claim_id},
+        )
+    ).one()
+    if row.retired or not row.charges:
+        return
+    what = "replaced by a corrected claim" if claim.frequency_code == "7" else "voided"
+    await ledger.append(
+        session,
+        [
+            Entry(
+                account_id=original.account_id,
+                entry_type="adjustment",
+                amount=-row.charges,
+                bucket="insurance",
+                item_id=original.claim_id,
+                claim_id=original.claim_id,
+                reason_code="RETIRED",
+                service_date=row.dos,
+                description=f"Claim {what}",
+            )
+        ],
+    )
 
 
 async def on_remittance_received(session: AsyncSession, event: Event) -> None:

@@ -230,7 +230,7 @@ async def _post_remittance(
     unmatched: list[dict[str, Any]] = []
     for claim in r.claims:
         copy = copies.get(claim.patient_control_number)
-        if copy is None:
+        if copy is None and claim.status_code != REVERSAL:
             unmatched.append(
                 _unmatched_row(remittance_id, claim, "no claim with this patient control number", now)
             )
@@ -351,22 +351,34 @@ async def post_claim(
     batch: PostingBatch,
     remittance: RemittanceRef,
     claim: Claim835,
-    copy: ClaimCopy,
+    copy: ClaimCopy | None,
     fees: dict[tuple[str, str], Decimal],
     *,
     matched_by: str,
 ) -> str | None:
-    """Stage one claim's posting; returns why it cannot be posted (it is then parked)."""
+    """Stage one claim's posting; returns why it cannot be posted (it is then parked).
+
+    A reversal (CLP02 = 22) posts against the posting it reverses, found by patient control
+    number and payer claim control number (or, matched by hand, by the claim chosen): a
+    corrected claim (frequency 7) often reuses the PCN, so the newest claim with that PCN is
+    not necessarily the one that was paid."""
     posting_id = uuid.uuid4()
     reverses: uuid.UUID | None = None
     if claim.status_code == REVERSAL:
         await batch.flush(session)  # the original may be earlier in this same file
-        original = await _original_posting(session, copy.claim_id, claim.payer_claim_control_number)
+        original = await _original_posting(
+            session,
+            pcn=claim.patient_control_number,
+            payer_ccn=claim.payer_claim_control_number,
+            claim_id=copy.claim_id if copy and matched_by == "manual" else None,
+        )
         if original is None:
             return "reversal of a claim with no posting to reverse"
-        reverses = original
-        entries = await _negated_entries(session, original, posting_id)
+        reverses, claim_id, account_id = original.id, original.claim_id, original.account_id
+        entries = await _negated_entries(session, original.id, posting_id)
     else:
+        assert copy is not None
+        claim_id, account_id = copy.claim_id, copy.account_id
         entries = _entries_for(claim, copy, posting_id)
     batch.entries.extend(entries)
     adjustments = claim.adjustment_totals()
@@ -374,8 +386,8 @@ async def post_claim(
         {
             "id": posting_id,
             "rid": remittance.id,
-            "claim": copy.claim_id,
-            "account": copy.account_id,
+            "claim": claim_id,
+            "account": account_id,
             "payer": remittance.payer_id,
             "pcn": claim.patient_control_number,
             "pccn": claim.payer_claim_control_number or None,
@@ -399,8 +411,8 @@ async def post_claim(
             PaymentPosted(
                 payment_id=posting_id,
                 source="insurer",
-                claim_id=copy.claim_id,
-                account_id=copy.account_id,
+                claim_id=claim_id,
+                account_id=account_id,
                 amount=claim.paid,
                 method=_event_method(remittance.method),
                 posted_at=batch.now,
@@ -423,7 +435,7 @@ async def post_claim(
     )
     if claim.status_code != REVERSAL and fees:
         found = check_underpayments(
-            claim, fees, payer_id=remittance.payer_id, claim_id=copy.claim_id, posting_id=posting_id
+            claim, fees, payer_id=remittance.payer_id, claim_id=claim_id, posting_id=posting_id
         )
         for under in found:
             batch.underpayments.append({**under.row(), "at": batch.now})
@@ -503,18 +515,23 @@ def _entries_for(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> lis
     return entries
 
 
-async def _original_posting(session: AsyncSession, claim_id: uuid.UUID, payer_ccn: str) -> uuid.UUID | None:
-    row = (
+async def _original_posting(
+    session: AsyncSession, *, pcn: str, payer_ccn: str, claim_id: uuid.UUID | None
+) -> Any:
+    """The newest not yet reversed posting of this PCN (or of the claim chosen by hand),
+    preferring the one with the same payer claim control number."""
+    return (
         await session.execute(
             text(
-                "SELECT p.id FROM claim_postings p WHERE p.claim_id = :c AND p.status_code <> '22' "
+                "SELECT p.id, p.claim_id, p.account_id FROM claim_postings p "
+                "WHERE (CASE WHEN CAST(:c AS uuid) IS NULL THEN p.patient_control_number = :pcn "
+                "ELSE p.claim_id = :c END) AND p.status_code <> '22' "
                 "AND NOT EXISTS (SELECT 1 FROM claim_postings r WHERE r.reverses_posting_id = p.id) "
                 "ORDER BY (p.payer_claim_control_number = :pccn) DESC NULLS LAST, p.posted_at DESC LIMIT 1"
             ),
-            {"c": claim_id, "pccn": payer_ccn or None},
+            {"c": claim_id, "pcn": pcn, "pccn": payer_ccn or None},
         )
     ).first()
-    return row.id if row else None
 
 
 async def _negated_entries(session: AsyncSession, original: uuid.UUID, posting_id: uuid.UUID) -> list[Entry]:

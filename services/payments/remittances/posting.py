@@ -322,12 +322,14 @@ class PostingBatch:
                     "INSERT INTO claim_postings (id, remittance_id, claim_id, account_id, payer_id, "
                     "patient_control_number, payer_claim_control_number, status_code, charge, paid, allowed, "
                     "patient_responsibility, adjustments, remark_codes, lines, reverses_posting_id, "
-                    "matched_by, posted_at) SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:rid AS uuid[]), "
+                    "matched_by, clp_position, posted_at) "
+                    "SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:rid AS uuid[]), "
                     "CAST(:claim AS uuid[]), CAST(:account AS text[]), CAST(:payer AS text[]), "
                     "CAST(:pcn AS text[]), CAST(:pccn AS text[]), CAST(:status AS text[]), "
                     "CAST(:charge AS numeric[]), CAST(:paid AS numeric[]), CAST(:allowed AS numeric[]), "
                     "CAST(:pr AS numeric[]), CAST(:adj AS jsonb[]), CAST(:remarks AS jsonb[]), "
                     "CAST(:lines AS jsonb[]), CAST(:reverses AS uuid[]), CAST(:by AS text[]), "
+                    "CAST(:pos AS integer[]), "
                     "CAST(:at AS timestamptz[]))"
                 ),
                 {k: [p[k] for p in self.postings] for k in self.postings[0]},
@@ -403,6 +405,7 @@ async def post_claim(
             "lines": json.dumps([_line_json(line) for line in claim.lines]),
             "reverses": reverses,
             "by": matched_by,
+            "pos": claim.position,
             "at": batch.now,
         }
     )

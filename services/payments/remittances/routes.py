@@ -93,7 +93,7 @@ async def summary(
         raise ProblemError(404, "not-found", "Remittance not found")
     postings = (
         await session.execute(
-            text("SELECT * FROM claim_postings WHERE remittance_id = :id ORDER BY posted_at, id"),
+            text("SELECT * FROM claim_postings WHERE remittance_id = :id ORDER BY clp_position, posted_at"),
             {"id": remittance_id},
         )
     ).all()
@@ -101,7 +101,7 @@ async def summary(
         await session.execute(
             text(
                 "SELECT * FROM unmatched_claims WHERE remittance_id = :id AND "
-                "resolved_at IS NULL ORDER BY created_at, id"
+                "resolved_at IS NULL ORDER BY (claim->>'position')::int"
             ),
             {"id": remittance_id},
         )

@@ -110,6 +110,7 @@ STATEMENTS = [
         lines                      jsonb         NOT NULL,
         reverses_posting_id        uuid UNIQUE REFERENCES claim_postings (id),
         matched_by                 text          NOT NULL,
+        clp_position               integer       NOT NULL,  -- segment position of the CLP in its file
         posted_at                  timestamptz   NOT NULL
     )
     """,

@@ -8,11 +8,18 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests.conftest import running_service, unique
-from tests.test_payments_helpers import ALL
+from tests.test_payments_helpers import ALL, resumable
+
+
+@pytest.fixture(scope="session")
+def settings(settings):
+    return resumable(settings)
+
 
 D = Decimal
 
@@ -44,7 +51,7 @@ operation = st.one_of(
 )
 
 
-@settings(
+@hypothesis_settings(
     max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

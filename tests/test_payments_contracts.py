@@ -6,9 +6,17 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
+
 from shared import x12
 from tests.conftest import end_offsets, read_from, unique
-from tests.test_payments_helpers import ALL, build_835, clp, submit_claim, wait_for_charge
+from tests.test_payments_helpers import ALL, build_835, clp, resumable, submit_claim, wait_for_charge
+
+
+@pytest.fixture(scope="session")
+def settings(settings):
+    return resumable(settings)
+
 
 D = Decimal
 

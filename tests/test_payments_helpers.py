@@ -3,14 +3,26 @@ with the shared X12 writer (so a test controls every amount)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from shared import x12
+from shared.config import Settings
 from shared.events import encode, new_event
 from shared.events.catalogue import ClaimSubmitted
 from tests.conftest import eventually, token
+
+
+def resumable(settings: Settings) -> Settings:
+    """Settings whose consumer group is kept across runs (one per test database). On the
+    broker the helpers share, a fresh group would replay every claim anyone ever submitted
+    before the first test could see its own. Each payments test module overrides the
+    `settings` fixture with this."""
+    database = os.environ.get("TEST_DATABASE_NAME") or "default"
+    return settings.model_copy(update={"consumer_group_prefix": f"test-payments-{database}-"})
+
 
 ALL = token("payments:read", "payments:write", "payments:admin", "ops:read")
 

@@ -8,8 +8,16 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from tests.conftest import end_offsets, read_from, unique
-from tests.test_payments_helpers import ALL, build_835, clp, submit_claim, wait_for_charge
+from tests.test_payments_helpers import ALL, build_835, clp, resumable, submit_claim, wait_for_charge
+
+
+@pytest.fixture(scope="session")
+def settings(settings):
+    return resumable(settings)
+
 
 D = Decimal
 TOPICS = ("payment_plan.installment_due", "payment.late", "account.sent_to_collections", "statement.issued")

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from shared import x12
 from tests.conftest import unique
-from tests.test_payments_helpers import ALL, build_835, clp, submit_claim, wait_for_charge
+from tests.test_payments_helpers import ALL, build_835, clp, resumable, submit_claim, wait_for_charge
+
+
+@pytest.fixture(scope="session")
+def settings(settings):
+    return resumable(settings)
+
 
 D = Decimal
 X12 = {**ALL, "Content-Type": "application/edi-x12"}

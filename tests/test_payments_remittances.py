@@ -13,12 +13,19 @@ import pytest
 from shared.events import encode, new_event
 from shared.events.catalogue import RemittanceReceived
 from tests.conftest import end_offsets, eventually, read_from, token, unique
-from tests.test_payments_helpers import ALL, build_835, clp, submit_claim, wait_for_charge
+from tests.test_payments_helpers import ALL, build_835, clp, resumable, submit_claim, wait_for_charge
 
 SAMPLES = Path("/work/shared/samples/x12/835_005010X221A1")
 if not SAMPLES.exists():  # the repository's own copy when run outside the workspace
     SAMPLES = Path(__file__).resolve().parents[2] / "shared/samples/x12/835_005010X221A1"
 X12 = {"Content-Type": "application/edi-x12"}
+
+
+@pytest.fixture(scope="session")
+def settings(settings):
+    return resumable(settings)
+
+
 D = Decimal
 
 # Payers of the public samples, by what their 835s carry (TRN03, REF*2U).

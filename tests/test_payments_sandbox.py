@@ -9,13 +9,20 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
 from x12sdk.io import X12ModelReader
 
 from deploy.payer_sandbox.testing import SampleLine, running_sandbox, sample_837
 from shared.events import encode, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from tests.conftest import end_offsets, eventually, read_from, unique
-from tests.test_payments_helpers import ALL
+from tests.test_payments_helpers import ALL, resumable
+
+
+@pytest.fixture(scope="session")
+def settings(settings):
+    return resumable(settings)
+
 
 D = Decimal
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,23 +22,44 @@ from shared.x12 import X12Error
 log = logging.getLogger(__name__)
 
 
+# One round trip per event (a new consumer group replays the whole topic): keep the copy,
+# add its charges only if the copy is new, and say which parked remittance claims wait for it.
+_CLAIM_SUBMITTED = text(
+    "WITH ins AS (INSERT INTO claim_copies (claim_id, patient_control_number, patient_id, account_id, "
+    "payer_id, coverage_order, frequency_code, total_charge, date_of_service, lines, submitted_at) "
+    "VALUES (:id, :pcn, :patient, :account, :payer, :order, :freq, :total, :dos, CAST(:lines AS jsonb), :at) "
+    "ON CONFLICT (claim_id) DO NOTHING RETURNING claim_id), "
+    "charges AS (INSERT INTO ledger_entries (account_id, entry_type, amount, bucket, description, item_id, "
+    "claim_id, service_date, occurred_at) SELECT :account, 'charge', e.amount, 'insurance', e.description, "
+    ":id, :id, e.sdate, :now FROM unnest(CAST(:amounts AS numeric[]), CAST(:descriptions AS text[]), "
+    "CAST(:sdates AS date[])) AS e(amount, description, sdate) WHERE EXISTS (SELECT 1 FROM ins)) "
+    "SELECT EXISTS (SELECT 1 FROM ins) AS inserted, ARRAY(SELECT id FROM unmatched_claims "
+    "WHERE patient_control_number = :pcn AND resolved_at IS NULL AND status_code <> '22' "
+    "ORDER BY created_at) AS waiting"
+)
+
+
+def _charges(claim: ClaimSubmitted) -> list[tuple[Decimal, str, date | None]]:
+    """A primary original or corrected claim's charges: per line when the lines add up to
+    the total, else the total (what the payer sees as CLP03)."""
+    if claim.coverage_order != "primary" or claim.frequency_code not in ("1", "7"):
+        return []
+    if claim.lines and sum(line.charge for line in claim.lines) == claim.total_charge:
+        return [(line.charge, f"Charge {line.code}", line.date_of_service) for line in claim.lines]
+    return [(claim.total_charge, "Claim charges", claim.date_of_service)]
+
+
 async def on_claim_submitted(session: AsyncSession, event: Event) -> None:
-    """Keep the claim (PCN → claim, account, payer, charges); a primary original claim puts
-    its charges on the patient's account, with insurance. Parked remittance claims with this
+    """Keep the claim (PCN → claim, account, payer, charges); a primary claim puts its
+    charges on the patient's account, with insurance. Parked remittance claims with this
     PCN (the 835 arrived first) are posted now."""
     claim = event.data
     assert isinstance(claim, ClaimSubmitted)
     account_id = claim.account_id or claim.patient_id
-    inserted = (
+    charges = _charges(claim)
+    row = (
         await session.execute(
-            text(
-                "INSERT INTO claim_copies (claim_id, "
-                "patient_control_number, patient_id, account_id, payer_id, "
-                "coverage_order, frequency_code, total_charge, date_of_service, lines, submitted_at) VALUES "
-                "(:id, :pcn, :patient, :account, :payer, :order, :freq, "
-                ":total, :dos, CAST(:lines AS jsonb), :at) "
-                "ON CONFLICT (claim_id) DO NOTHING RETURNING claim_id"
-            ),
+            _CLAIM_SUBMITTED,
             {
                 "id": claim.claim_id,
                 "pcn": claim.patient_control_number,
@@ -50,51 +72,17 @@ async def on_claim_submitted(session: AsyncSession, event: Event) -> None:
                 "dos": claim.date_of_service,
                 "lines": json.dumps([line.model_dump(mode="json") for line in claim.lines]),
                 "at": claim.submitted_at,
+                "now": datetime.now(UTC),
+                "amounts": [c[0] for c in charges],
+                "descriptions": [c[1] for c in charges],
+                "sdates": [c[2] for c in charges],
             },
         )
-    ).first()
-    if inserted is None:
+    ).one()
+    if not row.inserted:
         return
     if claim.frequency_code in ("7", "8"):
         await retire_original(session, claim)
-    if claim.coverage_order == "primary" and claim.frequency_code in ("1", "7"):
-        common = {
-            "account_id": account_id,
-            "item_id": claim.claim_id,
-            "claim_id": claim.claim_id,
-            "bucket": "insurance",
-        }
-        if claim.lines and sum(line.charge for line in claim.lines) == claim.total_charge:
-            entries = [
-                Entry(
-                    entry_type="charge",
-                    amount=line.charge,
-                    description=f"Charge {line.code}",
-                    service_date=line.date_of_service,
-                    **common,
-                )
-                for line in claim.lines
-            ]
-        else:  # no lines, or lines that do not add up: the claim total is what the payer sees
-            entries = [
-                Entry(
-                    entry_type="charge",
-                    amount=claim.total_charge,
-                    description="Claim charges",
-                    service_date=claim.date_of_service,
-                    **common,
-                )
-            ]
-        await ledger.append(session, entries)
-    waiting = (
-        await session.execute(
-            text(
-                "SELECT id FROM unmatched_claims WHERE patient_control_number = :pcn AND resolved_at IS NULL "
-                "AND status_code <> '22' ORDER BY created_at"
-            ),
-            {"pcn": claim.patient_control_number},
-        )
-    ).all()
     copy = ClaimCopy(
         claim.claim_id,
         claim.patient_control_number,
@@ -104,8 +92,8 @@ async def on_claim_submitted(session: AsyncSession, event: Event) -> None:
         claim.total_charge,
         claim.date_of_service,
     )
-    for row in waiting:
-        await match_unmatched(session, row.id, copy, actor="system:late-match", matched_by="late")
+    for unmatched_id in row.waiting:
+        await match_unmatched(session, unmatched_id, copy, actor="system:late-match", matched_by="late")
 
 
 async def retire_original(session: AsyncSession, claim: ClaimSubmitted) -> None:

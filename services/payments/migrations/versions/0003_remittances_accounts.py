@@ -270,3 +270,22 @@ def downgrade() -> None:
         "payers",
     ):
         op.execute(f"DROP TABLE {table}")
+    for index in ("ledger_entries_item", "ledger_entries_posting", "ledger_entries_payment"):
+        op.execute(f"DROP INDEX {index}")
+    for column in (
+        "bucket",
+        "item_id",
+        "claim_id",
+        "posting_id",
+        "refund_id",
+        "group_code",
+        "reason_code",
+        "service_date",
+    ):
+        op.execute(f"ALTER TABLE ledger_entries DROP COLUMN {column}")
+    # Rows of the new kinds would break the old constraint; NOT VALID keeps the history as is.
+    op.execute("ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_entry_type_check")
+    op.execute(
+        "ALTER TABLE ledger_entries ADD CONSTRAINT ledger_entries_entry_type_check "
+        "CHECK (entry_type IN ('charge', 'payment', 'adjustment', 'refund')) NOT VALID"
+    )

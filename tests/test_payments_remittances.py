@@ -537,3 +537,16 @@ async def test_corrected_and_voided_claims_with_the_payers_reversals_net_out(ser
             account,
         )
         assert {r["item_id"]: r["total"] for r in items} == {original: 0, voided: 0, corrected: D("20.00")}
+
+
+async def test_a_claim_sent_to_another_payer_is_not_posted_by_this_payers_835(service, producer):
+    account, pcn = unique("acct"), unique("P")[:17]
+    async with service("payments") as (_, client):
+        await submit_claim(producer, pcn=pcn, account=account, payer="SBX002", charge="40.00")
+        await wait_for_charge(client, account, "40.00")
+        text = build_835(unique("TRN"), [clp(pcn, "1", "40", "40")], payer_ref="SBX001")
+        summary = (await client.post("/v1/remittances", content=text, headers={**ALL, **X12})).json()
+        (parked,) = summary["remittances"][0]["unmatched"]
+        assert parked["reason"] == "the claim with this patient control number was sent to another payer"
+        view = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        assert view["insurance_pending"] == "40.00"

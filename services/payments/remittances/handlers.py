@@ -33,9 +33,10 @@ _CLAIM_SUBMITTED = text(
     "claim_id, service_date, occurred_at) SELECT :account, 'charge', e.amount, 'insurance', e.description, "
     ":id, :id, e.sdate, :now FROM unnest(CAST(:amounts AS numeric[]), CAST(:descriptions AS text[]), "
     "CAST(:sdates AS date[])) AS e(amount, description, sdate) WHERE EXISTS (SELECT 1 FROM ins)) "
-    "SELECT EXISTS (SELECT 1 FROM ins) AS inserted, ARRAY(SELECT id FROM unmatched_claims "
-    "WHERE patient_control_number = :pcn AND resolved_at IS NULL AND status_code <> '22' "
-    "ORDER BY created_at) AS waiting"
+    "SELECT EXISTS (SELECT 1 FROM ins) AS inserted, ARRAY(SELECT u.id FROM unmatched_claims u "
+    "JOIN remittances r ON r.id = u.remittance_id WHERE u.patient_control_number = :pcn "
+    "AND r.payer_id = :payer AND u.resolved_at IS NULL AND u.status_code <> '22' "
+    "ORDER BY u.created_at) AS waiting"
 )
 
 

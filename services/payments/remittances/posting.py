@@ -230,10 +230,13 @@ async def _post_remittance(
     unmatched: list[dict[str, Any]] = []
     for claim in r.claims:
         copy = copies.get(claim.patient_control_number)
-        if copy is None and claim.status_code != REVERSAL:
-            unmatched.append(
-                _unmatched_row(remittance_id, claim, "no claim with this patient control number", now)
+        if claim.status_code != REVERSAL and (copy is None or copy.payer_id != item.payer_id):
+            reason = (
+                "no claim with this patient control number"
+                if copy is None
+                else "the claim with this patient control number was sent to another payer"
             )
+            unmatched.append(_unmatched_row(remittance_id, claim, reason, now))
             continue
         reason = await post_claim(session, batch, ref, claim, copy, fees, matched_by="auto")
         if reason is not None:
@@ -373,6 +376,7 @@ async def post_claim(
             pcn=claim.patient_control_number,
             payer_ccn=claim.payer_claim_control_number,
             claim_id=copy.claim_id if copy and matched_by == "manual" else None,
+            payer_id=remittance.payer_id,
         )
         if original is None:
             return "reversal of a claim with no posting to reverse"
@@ -519,20 +523,20 @@ def _entries_for(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> lis
 
 
 async def _original_posting(
-    session: AsyncSession, *, pcn: str, payer_ccn: str, claim_id: uuid.UUID | None
+    session: AsyncSession, *, pcn: str, payer_ccn: str, claim_id: uuid.UUID | None, payer_id: str
 ) -> Any:
-    """The newest not yet reversed posting of this PCN (or of the claim chosen by hand),
-    preferring the one with the same payer claim control number."""
+    """The newest not yet reversed posting of this payer for this PCN (or for the claim
+    chosen by hand), preferring the one with the same payer claim control number."""
     return (
         await session.execute(
             text(
                 "SELECT p.id, p.claim_id, p.account_id FROM claim_postings p "
                 "WHERE (CASE WHEN CAST(:c AS uuid) IS NULL THEN p.patient_control_number = :pcn "
-                "ELSE p.claim_id = :c END) AND p.status_code <> '22' "
+                "ELSE p.claim_id = :c END) AND p.payer_id = :payer AND p.status_code <> '22' "
                 "AND NOT EXISTS (SELECT 1 FROM claim_postings r WHERE r.reverses_posting_id = p.id) "
                 "ORDER BY (p.payer_claim_control_number = :pccn) DESC NULLS LAST, p.posted_at DESC LIMIT 1"
             ),
-            {"c": claim_id, "pcn": pcn, "pccn": payer_ccn or None},
+            {"c": claim_id, "pcn": pcn, "pccn": payer_ccn or None, "payer": payer_id},
         )
     ).first()
 

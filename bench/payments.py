@@ -24,15 +24,20 @@ import os
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 
 from services.payments.remittances.posting import receive
 from services.payments.remittances.x835 import parse_835
+from services.payments.service import SERVICE
 from shared import x12
+from shared.app import create_app
+from shared.auth import mint_token
 from shared.config import Settings, asyncpg_dsn, service_database_url
 from shared.db import Database
 from shared.migrate import migrate
@@ -40,7 +45,7 @@ from shared.migrate import migrate
 PAYER = "SBX001"
 
 
-def generate_835(claims: int) -> tuple[str, list[str]]:
+def generate_835(claims: int, prefix: str = "B") -> tuple[str, list[str]]:
     """A balanced 835: mostly paid claims with one service line, every 10th denied, and
     every 50th for a claim we never submitted (it lands in the unmatched queue)."""
     body: list[list[str]] = []
@@ -48,7 +53,7 @@ def generate_835(claims: int) -> tuple[str, list[str]]:
     detail: list[list[str]] = [x12.seg("LX", "1")]
     pcns = []
     for i in range(claims):
-        pcn = f"B{i:09d}"
+        pcn = f"{prefix}{i:09d}"
         pcns.append(pcn)
         if i % 10 == 9:
             detail += [
@@ -154,7 +159,35 @@ def parse_pyx12(text: str) -> None:
     assert ok, "pyx12 found the generated 835 invalid"
 
 
-async def bench_posting(text: str, pcns: list[str]) -> tuple[float, dict[str, int]]:
+@dataclass
+class Posted:
+    seconds: float
+    http_seconds: float
+    http_status: int
+    counts: dict[str, int]
+
+
+async def _claim_copies(db: Database, pcns: list[str]) -> None:
+    """What claim.submitted would have left: a copy of 49 of every 50 claims."""
+    raw = await db.connect_raw()
+    try:
+        await raw.executemany(
+            "INSERT INTO claim_copies (claim_id, patient_control_number, patient_id, account_id, "
+            "payer_id, coverage_order, frequency_code, total_charge, date_of_service, submitted_at) "
+            "VALUES ($1, $2, $3, $3, $4, 'primary', '1', 150, $5, $6)",
+            [
+                (uuid.uuid4(), p, f"acct-{p}", PAYER, date(2026, 1, 5), datetime.now(UTC))
+                for i, p in enumerate(pcns)
+                if i % 50 != 49
+            ],
+        )
+    finally:
+        await raw.close()
+
+
+async def bench_posting(text: str, pcns: list[str], http_text: str, http_pcns: list[str]) -> Posted:
+    """D: `posting.receive()` in one transaction; E: the same through `POST /v1/remittances`
+    (the real app over in-process ASGI, without its relay: events stay in the outbox)."""
     base = os.environ.get("DATABASE_URL", "postgresql://revcycle:revcycle@127.0.0.1:55432/revcycle")
     parts = urlsplit(base)
     name = f"{parts.path.lstrip('/') or 'revcycle'}_bench_payments"
@@ -167,24 +200,27 @@ async def bench_posting(text: str, pcns: list[str]) -> tuple[float, dict[str, in
     url = urlunsplit(parts._replace(path=f"/{name}"))
     settings = Settings(database_url=url, log_level="WARNING")
     await asyncio.to_thread(migrate, ["payments"], settings, topics=False)
-    db = Database(service_database_url("payments", settings), "payments", pool_size=2)
+    db = Database(service_database_url("payments", settings), "payments", pool_size=4)
     try:
-        known = [p for i, p in enumerate(pcns) if i % 50 != 49]
-        raw = await db.connect_raw()
-        try:
-            await raw.executemany(
-                "INSERT INTO claim_copies (claim_id, patient_control_number, patient_id, account_id, "
-                "payer_id, coverage_order, frequency_code, total_charge, date_of_service, submitted_at) "
-                "VALUES ($1, $2, $3, $3, $4, 'primary', '1', 150, $5, $6)",
-                [(uuid.uuid4(), p, f"acct-{p}", PAYER, date(2026, 1, 5), datetime.now(UTC)) for p in known],
-            )
-        finally:
-            await raw.close()
+        await _claim_copies(db, pcns)
+        await _claim_copies(db, http_pcns)
         async with db.session() as session:
             started = time.perf_counter()
             async with session.begin():
                 await receive(session, text, source="bench", actor="bench")
             elapsed = time.perf_counter() - started
+
+        app = create_app(SERVICE, settings)
+        app.state.db = db  # no lifespan: no relay, no consumers, nothing reaches Kafka
+        headers = {
+            "Authorization": f"Bearer {mint_token(['payments:write'], settings=settings)}",
+            "Content-Type": "application/edi-x12",
+        }
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://payments", timeout=300) as client:
+            started = time.perf_counter()
+            response = await client.post("/v1/remittances", content=http_text, headers=headers)
+            http_elapsed = time.perf_counter() - started
         raw = await db.connect_raw()
         try:
             counts = {
@@ -193,7 +229,7 @@ async def bench_posting(text: str, pcns: list[str]) -> tuple[float, dict[str, in
             }
         finally:
             await raw.close()
-        return elapsed, counts
+        return Posted(elapsed, http_elapsed, response.status_code, counts)
     finally:
         await db.dispose()
         conn = await asyncpg.connect(asyncpg_dsn(base))
@@ -218,15 +254,20 @@ def main() -> None:
     if not args.no_pyx12:
         py = best_of(1, lambda: parse_pyx12(text))
         rows.append(("C pyx12 x12n_document (validate)", py, py / ours))
-    elapsed, counts = asyncio.run(bench_posting(text, pcns))
+    http_text, http_pcns = generate_835(args.claims, prefix="H")
+    posted = asyncio.run(bench_posting(text, pcns, http_text, http_pcns))
     print(f"\n{'parse only':38} {'seconds':>9} {'x ours':>8}")
     for label, seconds, ratio in rows:
         print(f"{label:38} {seconds:9.3f} {ratio:8.1f}")
     print(
-        f"\nD posting (parse + match + ledger + outbox, one transaction): {elapsed:.2f} s, "
-        f"{args.claims / elapsed:,.0f} claims/s"
+        f"\nD posting (parse + match + ledger + outbox, one transaction): {posted.seconds:.2f} s, "
+        f"{args.claims / posted.seconds:,.0f} claims/s"
     )
-    print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    print(
+        f"E POST /v1/remittances (same, plus HTTP, auth, audit, summary): {posted.http_seconds:.2f} s, "
+        f"{args.claims / posted.http_seconds:,.0f} claims/s (HTTP {posted.http_status})"
+    )
+    print("  rows after D and E: " + ", ".join(f"{k} {v:,}" for k, v in posted.counts.items()))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from shared import x12
 from shared.x12 import Segment, X12Error
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 GROUP_CODES = {"CO", "PR", "OA", "PI", "CR"}
 SVC_QUALIFIERS = {"AD", "ER", "HC", "HP", "IV", "N4", "NU", "WK", "ZZ"}
 PAYMENT_METHODS = {"ACH": "ach", "CHK": "check", "BOP": "other", "FWT": "eft", "NON": "other"}
@@ -175,12 +176,16 @@ class _Cursor:
 
 
 def _money(seg: Segment, index: int, *, required: bool = True) -> Decimal:
+    """An amount with at most two decimals, as Decimal with exactly two."""
     value = x12.read_amount(seg, index, required=required)
     if value is None:
         return ZERO
-    if value != value.quantize(Decimal("0.01")):
+    exponent = value.as_tuple().exponent
+    if exponent == -2:
+        return value
+    if isinstance(exponent, int) and exponent < -2:
         raise seg.error("an amount has more than two decimals", index)
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(CENT)
 
 
 def _date(seg: Segment, index: int) -> date | None:

@@ -5,9 +5,11 @@ under the policy, with the events observed on Kafka and the agency's CSV export.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from tests.conftest import end_offsets, read_from, unique
@@ -94,10 +96,12 @@ async def test_missed_installments_reach_collections_with_events_on_kafka(servic
 
         await cycle("2026-01-28")  # reminder for #2
         await cycle("2026-02-10")  # #2 missed
-        await cycle("2026-03-10")  # reminder and miss of #3: two missed, policy is three
+        await cycle("2026-02-25")  # reminder for #3
+        await cycle("2026-03-10")  # #3 missed: two missed, the policy is three
+        await cycle("2026-03-28")  # reminder for #4
         state = (await client.get(f"/v1/payment-plans/{plan['id']}", headers=ALL)).json()
         assert state["status"] == "active"
-        result = await cycle("2026-04-10")  # #4 missed: third miss → collections
+        result = await cycle("2026-04-10")  # #4 missed: the third → collections
         assert account in result["sent_to_collections"]
         again = await cycle("2026-04-11")
         assert account not in again["sent_to_collections"]
@@ -200,3 +204,36 @@ async def test_statement_cycle_html_pdf_and_a_late_balance_to_collections(servic
         assert late["plan_id"] is None and late["days_late"] == 10 and late["amount"] == "50.00"
         (referred,) = await events_for(servers, start, "account.sent_to_collections", account, 1)
         assert referred["balance"] == "50.00"
+
+
+async def test_the_worker_runs_the_cycle_for_today(settings, servers):
+    """The same cycle, run by the service's background worker for the real date."""
+    from services.payments import plans
+    from services.payments.service import SERVICE
+    from shared.app import Worker, create_app
+
+    account = unique("acct")
+    today = date.today()
+    start = await offsets(servers)
+    fast = replace(SERVICE, workers=[Worker("plan-cycle", plans.cycle_worker, every_seconds=0.2)])
+    app = create_app(fast, settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://payments") as client:
+            plan = await client.post(
+                "/v1/payment-plans",
+                json={
+                    "account_id": account,
+                    "amount": "90.00",
+                    "installments": 3,
+                    "frequency": "weekly",
+                    "first_due_date": str(today - timedelta(days=10)),
+                },
+                headers=ALL,
+            )
+            assert plan.status_code == 201
+            # #1 (10 days ago) and #2 (3 days ago) are late, #3 (in 4 days) gets its reminder.
+            late = await events_for(servers, start, "payment.late", account, 2)
+            due = await events_for(servers, start, "payment_plan.installment_due", account, 1)
+    assert [(e["installment_number"], e["days_late"]) for e in late] == [(1, 10), (2, 3)]
+    assert [(e["installment_number"], e["due_date"]) for e in due] == [(3, str(today + timedelta(days=4)))]

@@ -293,9 +293,9 @@ async def run_cycle(session: AsyncSession, as_of: date) -> CycleResult:
                 "SELECT i.plan_id, i.number, i.due_date, i.amount - i.paid AS owed, p.account_id "
                 "FROM plan_installments i JOIN payment_plans p ON p.id = i.plan_id "
                 "WHERE p.status = 'active' AND i.paid < i.amount AND i.due_notified_at IS NULL "
-                "AND i.due_date <= :horizon ORDER BY i.due_date"
+                "AND i.due_date BETWEEN :as_of AND :horizon ORDER BY i.due_date"
             ),
-            {"horizon": as_of + timedelta(days=settings.installment_reminder_days)},
+            {"as_of": as_of, "horizon": as_of + timedelta(days=settings.installment_reminder_days)},
         )
     ).all()
     for row in due:

@@ -1,8 +1,10 @@
-"""Payments tables (schema `payments`): patient payments and the append-only account ledger."""
+"""ORM models of the two core tables (schema `payments`): patient payments and the
+append-only account ledger. The other tables (remittances, postings, plans, ...) are
+written with SQL next to their domain code; migration 0003 is their definition."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -34,8 +36,16 @@ class LedgerEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(index=True)
-    entry_type: str
+    entry_type: str  # charge, payment, insurance_payment, adjustment, transfer, refund
     amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    bucket: str = "patient"  # who owes it: insurance | patient
+    item_id: UUID | None = None  # the claim or charge it belongs to; None = unapplied
+    claim_id: UUID | None = None
+    posting_id: UUID | None = None  # the 835 claim posting that wrote it
     payment_id: UUID | None = None
+    refund_id: UUID | None = None
+    group_code: str | None = None  # CAS group (CO, PR, OA, PI, CR)
+    reason_code: str | None = None  # CAS reason (CARC)
+    service_date: date | None = None
     description: str
     occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

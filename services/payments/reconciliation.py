@@ -100,7 +100,7 @@ async def reconciliation(
         await session.execute(
             text(
                 "SELECT coalesce(-sum(amount), 0) FROM ledger_entries WHERE "
-                "item_id IS NULL AND bucket = 'patient'"
+                "item_id IS NULL AND entry_type IN ('payment', 'refund')"
             )
         )
     ).scalar_one()

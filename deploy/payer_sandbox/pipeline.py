@@ -19,7 +19,7 @@ import itertools
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -209,8 +209,6 @@ class ClaimPipeline:
         if self.config.random_denial_share is not None:
             changes["random_denial_share"] = Decimal(self.config.random_denial_share)
         if changes:
-            from dataclasses import replace
-
             rules = replace(rules, **changes)
         return rules
 
@@ -297,10 +295,20 @@ class ClaimPipeline:
             )
         )
 
-    async def _publish(self, payload: Any) -> None:
+    async def _publish(self, payload: Any, attempts: int = 5) -> None:
+        """Send one event; a broker blip is retried with backoff (the idempotent producer
+        keeps a retried send from being written twice)."""
         assert self._producer is not None
         topic, key, value, headers = encode(new_event(payload, source=SOURCE))
-        await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+                return
+            except Exception as exc:
+                if attempt == attempts:
+                    raise
+                log.warning("publishing to %s failed (%s); retrying", topic, type(exc).__name__)
+                await asyncio.sleep(0.2 * 2**attempt)
 
     # --- remittances -------------------------------------------------------------------
 
@@ -348,11 +356,16 @@ class ClaimPipeline:
                 now=datetime.now(UTC).replace(tzinfo=None),
             )
             check_balanced(text)  # never publish money that does not add up
-            await self._publish(
-                RemittanceReceived(
-                    trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
+            try:
+                await self._publish(
+                    RemittanceReceived(
+                        trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
+                    )
                 )
-            )
+            except Exception:
+                async with self._lock:  # not lost: back in the queue for the next flush
+                    self._pending.setdefault((payer_id, payee_npi), [])[:0] = payments
+                raise
             remittance = Remittance(payer_id, trace, text, tuple(p.pcn for p in payments))
             self.remittances.append(remittance)
             self.counts["claims_remitted"] += len(payments)

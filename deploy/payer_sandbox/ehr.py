@@ -185,12 +185,13 @@ async def publish(
     patients: int | None = None,
     day: date | None = None,
     run_id: str | None = None,
+    topic: str | None = None,
 ) -> RunResult:
     """Publish `count` encounters at `rate` per second (0 = bulk, as fast as possible).
 
     Pacing is against the start time (encounter i is due at i / rate), so a slow moment
     is caught up instead of lowering the whole run's rate; the clock stops when the broker
-    has acknowledged the last one."""
+    has acknowledged the last one. `topic` overrides encounter.completed (benchmarks)."""
     # Encode ahead, so the paced loop only sends.
     records = [
         encode(new_event(e, source=SOURCE))
@@ -200,13 +201,13 @@ async def publish(
     try:
         started = time.perf_counter()
         pending = []
-        for i, (topic, key, value, headers) in enumerate(records):
+        for i, (event_topic, key, value, headers) in enumerate(records):
             if rate > 0:
                 due = started + i / rate
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            pending.append(await producer.send(topic, value, key=key, headers=headers))
+            pending.append(await producer.send(topic or event_topic, value, key=key, headers=headers))
         await producer.flush()
         await asyncio.gather(*pending)
         elapsed = time.perf_counter() - started

@@ -237,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="same seed, same encounters (default 7)")
     parser.add_argument("--patients", type=int, default=None, help="distinct patients (default count/2)")
     parser.add_argument(
+        "--scenario-share",
+        type=float,
+        default=0.0,
+        help="share of patients with a scenario-table member id (denials, COB) instead of a generated one",
+    )
+    parser.add_argument(
         "--date", type=date.fromisoformat, default=None, help="clinic day, YYYY-MM-DD (default yesterday)"
     )
     parser.add_argument(

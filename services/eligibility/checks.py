@@ -66,6 +66,7 @@ class Money2(BaseModel):
 
 class AccumulatorOut(BaseModel):
     total: Decimal | None = None
+    met: Decimal | None = None
     remaining: Decimal | None = None
 
 
@@ -102,6 +103,7 @@ class OtherPayerOut(BaseModel):
     payer_id: str
     name: str
     order: str | None
+    member_id: str | None = None
 
 
 class CheckError(BaseModel):
@@ -171,7 +173,8 @@ def result_of(response: edi.Response271, service_type_codes: list[str]) -> dict[
         "coverage_end": response.coverage_end.isoformat() if response.coverage_end else None,
         "benefits": benefits,
         "other_payers": [
-            {"payer_id": p.payer_id, "name": p.name, "order": p.order} for p in response.other_payers
+            {"payer_id": p.payer_id, "name": p.name, "order": p.order, "member_id": p.member_id}
+            for p in response.other_payers
         ],
         "rejections": [
             {
@@ -261,7 +264,7 @@ def _json(value: Any) -> str | None:
 
 
 async def run_check(
-    db: Database, rt: Runtime, check_id: uuid.UUID, *, defer_when_paused: bool = False
+    db: Database, rt: Runtime, check_id: uuid.UUID, *, defer_when_paused: bool = False, use_cache: bool = True
 ) -> None:
     """Run one pending check to its end state. Safe to call twice: only a pending row is
     finished, so a duplicate run (lease expired while the first was slow) changes nothing.
@@ -275,7 +278,7 @@ async def run_check(
     config = rt.payers.config(row["payer_id"])
     now = datetime.now(UTC)
 
-    if config.cache_ttl_seconds > 0:
+    if use_cache and config.cache_ttl_seconds > 0:
         async with db.session() as session:
             hit = (
                 (
@@ -398,13 +401,13 @@ async def _finish(
 
 
 async def run_owned(
-    db: Database, rt: Runtime, check_id: uuid.UUID, *, background: bool = False
+    db: Database, rt: Runtime, check_id: uuid.UUID, *, background: bool = False, use_cache: bool = True
 ) -> PayerFailure | None:
     """Run a check this process holds the lease of. A failure is returned, not raised (the
     check row already says what happened). If the process stops meanwhile, the lease is
     given back so the next worker picks the check up at once."""
     try:
-        await run_check(db, rt, check_id, defer_when_paused=background)
+        await run_check(db, rt, check_id, defer_when_paused=background, use_cache=use_cache)
     except PayerFailure as failure:
         return failure
     except asyncio.CancelledError:
@@ -602,7 +605,8 @@ PatientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$", description
     description="Answers 200 with the coverage when the payer answers within the request budget "
     "(`Prefer: wait=N` sets it, `Prefer: respond-async` answers 202 at once), else 202 with a "
     "`Location` to poll. A repeat check for the same member, payer, service types and date "
-    "inside the payer's cache TTL is answered from the last answer without calling the payer.",
+    "inside the payer's cache TTL is answered from the last answer without calling the payer "
+    "(`Cache-Control: no-cache` asks the payer anyway).",
 )
 async def create_check(
     request: Request,
@@ -610,6 +614,7 @@ async def create_check(
     session: SessionDep,
     trail: Annotated[AuditTrail, audited("eligibility_check", "create", require_scopes("eligibility:write"))],
     prefer: Annotated[str | None, Header()] = None,
+    cache_control: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     rt = runtime(request.app)
     trail.patient_id = body.patient_id
@@ -622,7 +627,8 @@ async def create_check(
     check_id = row["id"]
     trail.resource_id = str(check_id)
     db: Database = request.app.state.db
-    task = asyncio.create_task(run_owned(db, rt, check_id))
+    use_cache = "no-cache" not in (cache_control or "")
+    task = asyncio.create_task(run_owned(db, rt, check_id, use_cache=use_cache))
     rt.tasks.add(task)
     task.add_done_callback(rt.tasks.discard)
     done, _ = await asyncio.wait({task}, timeout=request_budget(rt, prefer))

@@ -90,6 +90,7 @@ ACTIVE_CODES = frozenset({"1", "2", "3", "4", "5"})
 INACTIVE_CODES = frozenset({"6", "7", "8"})
 # EB06 time periods that mean "what is left" rather than "the total for the period".
 REMAINING_PERIODS = frozenset({"29"})
+MET_PERIODS = frozenset({"24"})  # year to date
 COB_ORDER = {"PRP": "primary", "SEP": "secondary", "TTP": "tertiary"}
 COVERAGE_LEVELS = {"IND": "individual", "FAM": "family", "EMP": "individual", "ESP": "family"}
 
@@ -274,6 +275,11 @@ def _dates(seg: Segment) -> tuple[date | None, date | None]:
     return None, None
 
 
+def _cents(value: Decimal | None) -> Decimal | None:
+    """Money as the API and events show it: two decimals ("25.00", not X12's "25")."""
+    return None if value is None else value.quantize(Decimal("0.01"))
+
+
 def _benefit(seg: Segment, repetition: str) -> Benefit:
     percent = x12.read_amount(seg, 8, required=False)
     if percent is not None and percent > 1:
@@ -285,7 +291,7 @@ def _benefit(seg: Segment, repetition: str) -> Benefit:
         insurance_type=seg.get(4),
         plan=seg.get(5),
         time_period=seg.get(6),
-        amount=x12.read_amount(seg, 7, required=False),
+        amount=_cents(x12.read_amount(seg, 7, required=False)),
         percent=percent,
         auth_required=seg.get(11),
         in_network=seg.get(12),
@@ -345,7 +351,10 @@ def parse_271(text: str, *, strict: bool = True) -> Response271:
                         payer_id=seg.get(9),
                         name=seg.get(3),
                         order=COB_ORDER.get(entity),
-                        member_id=current.references.get("IG") or current.references.get("18"),
+                        member_id=next(
+                            (current.references[q] for q in ("1W", "IG", "18") if q in current.references),
+                            None,
+                        ),
                     )
                     current.related.append(info)
                     if current.info_code == "R":
@@ -364,6 +373,8 @@ def parse_271(text: str, *, strict: bool = True) -> Response271:
         if sid == "REF":
             if current is not None:
                 current.references[seg.get(1)] = seg.get(2)
+                if seg.get(1) == "6P" and current.info_code in ACTIVE_CODES and not group_number:
+                    group_number = seg.get(2) or None  # 2110C may carry the group number too
             elif seg.get(1) == "6P" and level in ("subscriber", "dependent"):
                 group_number = seg.get(2) or None
                 if not plan_name and seg.get(3):
@@ -394,9 +405,11 @@ def parse_271(text: str, *, strict: bool = True) -> Response271:
         status = "inactive"
     else:
         status = "error"
-    active = next((b for b in benefits if b.info_code in ACTIVE_CODES and b.plan), None)
-    if active is not None:
-        plan_name = active.plan
+    coverage_row = next(
+        (b for b in benefits if b.info_code in ACTIVE_CODES | INACTIVE_CODES and b.plan), None
+    )
+    if coverage_row is not None:
+        plan_name = coverage_row.plan
     return Response271(
         trace_number=trace,
         payer_id=payer_id,
@@ -422,13 +435,11 @@ class Accumulator:
     """A deductible or out-of-pocket maximum for one coverage level and network."""
 
     total: Decimal | None = None
+    met: Decimal | None = None
     remaining: Decimal | None = None
 
     def as_dict(self) -> dict[str, str | None]:
-        return {
-            "total": None if self.total is None else str(self.total),
-            "remaining": None if self.remaining is None else str(self.remaining),
-        }
+        return {k: None if v is None else str(v) for k, v in vars(self).items()}
 
 
 @dataclass
@@ -451,9 +462,8 @@ def _percent(fraction: Decimal) -> Decimal:
     return (fraction * 100).quantize(Decimal("0.01")).normalize() + Decimal(0)
 
 
-def _apply(benefit: Benefit, target: ServiceBenefits, *, amounts_only: bool = False) -> None:
-    """Fold one EB row into a service type's summary. `amounts_only` takes only plan-level
-    accumulators (deductible, out of pocket), used when falling back to the general row."""
+def _apply(benefit: Benefit, target: ServiceBenefits) -> None:
+    """Fold one EB row into a service type's summary."""
     for in_network in benefit.network_flags():
         net = "in_network" if in_network else "out_of_network"
         code = benefit.info_code
@@ -463,10 +473,10 @@ def _apply(benefit: Benefit, target: ServiceBenefits, *, amounts_only: bool = Fa
             acc = book.setdefault(level, {}).setdefault(net, Accumulator())
             if benefit.time_period in REMAINING_PERIODS:
                 acc.remaining = benefit.amount
+            elif benefit.time_period in MET_PERIODS:
+                acc.met = benefit.amount
             else:
                 acc.total = benefit.amount
-            continue
-        if amounts_only:
             continue
         if code == "B" and benefit.amount is not None:
             if in_network:
@@ -478,8 +488,6 @@ def _apply(benefit: Benefit, target: ServiceBenefits, *, amounts_only: bool = Fa
                 target.coinsurance_in_network = _percent(benefit.percent)
             else:
                 target.coinsurance_out_of_network = _percent(benefit.percent)
-    if amounts_only:
-        return
     if benefit.auth_required == "Y":
         target.prior_auth_required = True
     target.messages.extend(m for m in benefit.messages if m not in target.messages)
@@ -487,29 +495,31 @@ def _apply(benefit: Benefit, target: ServiceBenefits, *, amounts_only: bool = Fa
 
 def summarize(response: Response271, service_type_codes: Iterable[str]) -> list[ServiceBenefits]:
     """Per service type: copay, coinsurance, deductible and OOP (individual/family, in/out of
-    network, total/remaining) and prior auth. Deductible and out-of-pocket rows reported for
-    the plan as a whole (service type 30, or no service type) apply to every service type
-    that has none of its own."""
+    network, total/met/remaining) and prior auth. What the payer reported for the plan as a
+    whole (service type 30, or no service type) — deductible, out-of-pocket and coinsurance —
+    applies to every service type that has none of its own; copays never carry over."""
     codes = list(dict.fromkeys(service_type_codes))
     for benefit in response.benefits:
-        for code in benefit.service_types:
-            if code not in codes and benefit.info_code in ("A", "B", "C", "G"):
-                codes.append(code)
+        if benefit.info_code in ("A", "B", "C", "G") or benefit.auth_required == "Y":
+            codes.extend(c for c in benefit.service_types if c not in codes)
+    general = ServiceBenefits("30")
+    for benefit in response.benefits:
+        if not benefit.service_types or "30" in benefit.service_types:
+            _apply(benefit, general)
     result = []
-    general = [b for b in response.benefits if not b.service_types or "30" in b.service_types]
     for code in codes:
         summary = ServiceBenefits(code)
-        own = [b for b in response.benefits if code in b.service_types]
-        for benefit in own:
-            _apply(benefit, summary)
+        for benefit in response.benefits:
+            if code in benefit.service_types:
+                _apply(benefit, summary)
         if code != "30":
-            missing = ServiceBenefits(code)
-            for benefit in general:
-                if code not in benefit.service_types:
-                    _apply(benefit, missing, amounts_only=True)
-            for name in ("deductible", "out_of_pocket"):
-                mine, fallback = getattr(summary, name), getattr(missing, name)
-                if not mine:
-                    setattr(summary, name, fallback)
+            for name in (
+                "deductible",
+                "out_of_pocket",
+                "coinsurance_in_network",
+                "coinsurance_out_of_network",
+            ):
+                if not getattr(summary, name):
+                    setattr(summary, name, getattr(general, name))
         result.append(summary)
     return result

@@ -354,6 +354,12 @@ async def test_raw_x12_needs_its_own_scope_and_every_read_is_audited(settings, s
         ).json()
         assert [(e["actor"], e["outcome"]) for e in trail] == [("auditor-7", "success")]
         assert trail[0]["patient_id"] == check["patient_id"]
+        # The patient's latest verified coverage is this check.
+        coverage = await client.get(f"/v1/patients/{check['patient_id']}/coverage", headers=READ)
+        assert coverage.status_code == 200 and coverage.json()["id"] == check["id"]
+        assert coverage.json()["plan_name"] == MEMBERS["SBX10001"]["plan"]["name"]
+        missing = await client.get(f"/v1/patients/{unique('nobody')}/coverage", headers=READ)
+        assert missing.status_code == 404
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """What the eligibility service is: its routes, the events it consumes and its background work."""
 
 from services.eligibility import authorizations, batches, checks, estimates, runtime
+from services.eligibility.settings import get_eligibility_settings
 from shared.app import ServiceDefinition, Worker
+
+_settings = get_eligibility_settings()
 
 SERVICE = ServiceDefinition(
     name="eligibility",
@@ -11,8 +14,12 @@ SERVICE = ServiceDefinition(
     handlers={"fee_schedule.updated": estimates.on_fee_schedule_updated},
     workers=[
         Worker("runtime", runtime.hold, every_seconds=1.0),
-        Worker("checks", batches.run_pending, every_seconds=0.2),
-        Worker("authorization-alerts", authorizations.alert_worker, every_seconds=30.0),
+        Worker("checks", batches.run_pending, every_seconds=_settings.worker_interval_seconds),
+        Worker(
+            "authorization-alerts",
+            authorizations.alert_worker,
+            every_seconds=_settings.authorization_interval_seconds,
+        ),
     ],
     tags=[
         {

@@ -466,8 +466,14 @@ async def _complete(snapshot, client) -> dict[str, Any] | None:
     return batch if batch["complete"] else None
 
 
-async def test_batch_validation_names_the_item(settings, sandbox):
+async def test_batch_validation_names_the_item_and_a_retried_post_queues_once(settings, sandbox):
     async with eligibility(settings, sandbox) as (_, client):
+        key = {**WRITE, "Idempotency-Key": unique("key")}
+        one = {"checks": [check_body("SBX10001")]}
+        first = await client.post("/v1/eligibility/batches", json=one, headers=key)
+        again = await client.post("/v1/eligibility/batches", json=one, headers=key)
+        assert first.status_code == again.status_code == 202
+        assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
         bad = [check_body("SBX10001"), check_body("SBX10001", payer_id="NOPE01")]
         response = await client.post("/v1/eligibility/batches", json={"checks": bad}, headers=WRITE)
         assert response.status_code == 422

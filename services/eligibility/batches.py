@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from services.eligibility.checks import INSERT_CHECK, CheckIn, new_row, release, run_owned, unknown_payer
 from services.eligibility.runtime import runtime
+from shared import idempotency
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import Database, SessionDep
@@ -109,13 +110,15 @@ router = APIRouter(prefix="/v1/eligibility/batches", tags=["eligibility"])
     response_model=BatchOut,
     summary="Check many patients in the background",
     description="Answers 202 at once; poll the Location for progress (done, failed, pending) and "
-    "per-patient results. Each payer's rate limit paces the work.",
+    "per-patient results. Each payer's rate limit paces the work. With an `Idempotency-Key`, a "
+    "retried POST answers the first batch instead of queueing it again.",
 )
 async def create_batch(
     request: Request,
     body: BatchIn,
     session: SessionDep,
     trail: Annotated[AuditTrail, audited("eligibility_batch", "create", require_scopes("eligibility:write"))],
+    idempotency_key: idempotency.IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     rt = runtime(request.app)
     if len(body.checks) > rt.settings.max_batch_size:
@@ -131,6 +134,17 @@ async def create_batch(
     batch_id = uuid.uuid4()
     rows = [new_row(rt, check, trail.actor, batch_id=batch_id) for check in body.checks]
     async with session.begin():
+        claimed = None
+        if idempotency_key is not None:  # optional: a retried POST then never queues the batch twice
+            claimed = await idempotency.claim(
+                session,
+                scope="eligibility-batch",
+                key=idempotency.require_key(idempotency_key),
+                request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
+            )
+            if claimed.replay is not None:
+                trail.resource_id = str(claimed.stored_body.get("id"))
+                return claimed.replay
         created = (
             await session.execute(
                 text(
@@ -141,19 +155,21 @@ async def create_batch(
             )
         ).scalar_one()
         await session.execute(INSERT_CHECK, rows)
+        location = f"/v1/eligibility/batches/{batch_id}"
+        out = BatchOut(
+            id=batch_id,
+            total=len(rows),
+            done=0,
+            failed=0,
+            pending=len(rows),
+            complete=False,
+            created_at=created,
+            links={"self": location},
+        ).model_dump(mode="json")
+        if claimed is not None:
+            await idempotency.store(session, claimed, status.HTTP_202_ACCEPTED, out)
     trail.resource_id = str(batch_id)
-    location = f"/v1/eligibility/batches/{batch_id}"
-    out = BatchOut(
-        id=batch_id,
-        total=len(rows),
-        done=0,
-        failed=0,
-        pending=len(rows),
-        complete=False,
-        created_at=created,
-        links={"self": location},
-    )
-    return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": location})
+    return JSONResponse(out, status_code=202, headers={"Location": location})
 
 
 @router.get("/{batch_id}", response_model=BatchOut, summary="A batch's progress and per-patient results")

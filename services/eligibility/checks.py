@@ -243,19 +243,27 @@ def event_of(
 
 # --- running a check ---------------------------------------------------------------------
 
-_LOAD = text(
-    "SELECT id, patient_id, payer_id, provider_npi, service_type_codes, date_of_service, cache_key, "
-    "request_enc, state, attempts FROM checks WHERE id = :id"
+CHECK_COLUMNS = (
+    "id, state, status, patient_id, payer_id, member_hint, date_of_service, service_type_codes, result, "
+    "error, cached_from, batch_id, created_at, completed_at"
 )
-_CACHED = text(
-    "SELECT id, status, result FROM checks WHERE cache_key = :key AND state = 'done' "
-    "AND status IN ('active', 'inactive') AND completed_at > :since AND id <> :id "
-    "ORDER BY completed_at DESC LIMIT 1"
+
+
+# The check and, in the same round trip, the freshest reusable answer for the same question
+# (same cache key) inside its payer's TTL (`:ttls` maps payer id -> seconds; 0 = no cache).
+_LOAD = text(
+    "SELECT c.id, c.patient_id, c.payer_id, c.provider_npi, c.service_type_codes, c.date_of_service, "
+    "c.cache_key, c.request_enc, c.state, c.attempts, h.id AS hit_id, h.status AS hit_status, "
+    "h.result AS hit_result FROM checks c LEFT JOIN LATERAL (SELECT id, status, result FROM checks h "
+    "WHERE :use_cache AND h.cache_key = c.cache_key AND h.state = 'done' "
+    "AND h.status IN ('active', 'inactive') AND h.id <> c.id AND h.completed_at > clock_timestamp() - "
+    "make_interval(secs => COALESCE(CAST(CAST(:ttls AS jsonb) ->> c.payer_id AS float8), 0)) "
+    "ORDER BY h.completed_at DESC LIMIT 1) h ON true WHERE c.id = :id"
 )
 _FINISH = text(
-    "UPDATE checks SET state = :state, status = :status, result = CAST(:result AS jsonb), "
+    "UPDATE checks SET state = :state, status = :status, result = CAST(:result AS jsonb), "  # noqa: S608
     "error = CAST(:error AS jsonb), cached_from = :cached_from, completed_at = :at, lease_until = NULL, "
-    "request_enc = NULL WHERE id = :id AND state = 'pending'"
+    f"request_enc = NULL WHERE id = :id AND state = 'pending' RETURNING {CHECK_COLUMNS}"
 )
 
 
@@ -265,38 +273,24 @@ def _json(value: Any) -> str | None:
 
 async def run_check(
     db: Database, rt: Runtime, check_id: uuid.UUID, *, defer_when_paused: bool = False, use_cache: bool = True
-) -> None:
+) -> Any:
     """Run one pending check to its end state. Safe to call twice: only a pending row is
     finished, so a duplicate run (lease expired while the first was slow) changes nothing.
     With `defer_when_paused` (background work), a payer whose breaker is open does not fail
-    the check: it goes back to the queue until the breaker may close."""
+    the check: it goes back to the queue until the breaker may close. Returns the finished
+    row (None when this call did not finish it)."""
+    ttls = json.dumps({p: c.cache_ttl_seconds for p, c in rt.payers.payers.items()})
     async with db.session() as session:
-        row = (await session.execute(_LOAD, {"id": check_id})).mappings().one_or_none()
+        found = await session.execute(_LOAD, {"id": check_id, "use_cache": use_cache, "ttls": ttls})
+        row = found.mappings().one_or_none()
     if row is None or row["state"] != "pending":
-        return
+        return None
     row = dict(row)
     config = rt.payers.config(row["payer_id"])
-    now = datetime.now(UTC)
-
-    if use_cache and config.cache_ttl_seconds > 0:
-        async with db.session() as session:
-            hit = (
-                (
-                    await session.execute(
-                        _CACHED,
-                        {
-                            "key": row["cache_key"],
-                            "since": now - timedelta(seconds=config.cache_ttl_seconds),
-                            "id": check_id,
-                        },
-                    )
-                )
-                .mappings()
-                .one_or_none()
-            )
-        if hit is not None:
-            await _finish(db, rt, row, "done", hit["status"], hit["result"], None, hit["id"], None, None)
-            return
+    if row["hit_id"] is not None:
+        return await _finish(
+            db, rt, row, "done", row["hit_status"], row["hit_result"], None, row["hit_id"], None, None
+        )
 
     request = rt.vault.open_json(row["request_enc"])
     inquiry = edi.Inquiry(
@@ -327,7 +321,7 @@ async def run_check(
     except BreakerOpen as failure:
         if defer_when_paused and row["attempts"] < MAX_DEFERRALS:
             await _defer(db, check_id, failure.retry_after or 1.0)
-            return
+            return None
         error = {"code": failure.code, "detail": failure.detail, "retryable": failure.retryable}
         await _finish(db, rt, row, "failed", None, None, error, None, None, None)
         raise
@@ -338,7 +332,7 @@ async def run_check(
         )
         raise
     result = result_of(response, list(row["service_type_codes"]))
-    await _finish(db, rt, row, "done", response.status, result, None, None, x12_270, raw_271[-1])
+    return await _finish(db, rt, row, "done", response.status, result, None, None, x12_270, raw_271[-1])
 
 
 MAX_DEFERRALS = 20
@@ -366,7 +360,7 @@ async def _finish(
     cached_from: uuid.UUID | None,
     x12_270: str | None,
     x12_271: str | None,
-) -> None:
+) -> Any:
     at = datetime.now(UTC)
     async with db.session() as session, session.begin():
         updated = await session.execute(
@@ -381,9 +375,9 @@ async def _finish(
                 "at": at,
             },
         )
-        if updated.rowcount != 1:
-            await session.rollback()
-            return
+        finished = updated.mappings().one_or_none()
+        if finished is None:
+            return None
         if x12_270 is not None:
             await session.execute(
                 text(
@@ -398,22 +392,22 @@ async def _finish(
             )
         if result is not None:
             add_event(session, new_event(event_of(row["id"], row, result, at), source=SOURCE))
+    return finished
 
 
 async def run_owned(
     db: Database, rt: Runtime, check_id: uuid.UUID, *, background: bool = False, use_cache: bool = True
-) -> PayerFailure | None:
-    """Run a check this process holds the lease of. A failure is returned, not raised (the
-    check row already says what happened). If the process stops meanwhile, the lease is
-    given back so the next worker picks the check up at once."""
+) -> tuple[PayerFailure | None, Any]:
+    """Run a check this process holds the lease of: (failure, finished row). A failure is
+    returned, not raised (the check row already says what happened). If the process stops
+    meanwhile, the lease is given back so the next worker picks the check up at once."""
     try:
-        await run_check(db, rt, check_id, defer_when_paused=background, use_cache=use_cache)
+        return None, await run_check(db, rt, check_id, defer_when_paused=background, use_cache=use_cache)
     except PayerFailure as failure:
-        return failure
+        return failure, None
     except asyncio.CancelledError:
         await asyncio.shield(release(db, [check_id]))
         raise
-    return None
 
 
 async def release(db: Database, ids: list[uuid.UUID]) -> None:
@@ -465,11 +459,6 @@ INSERT_CHECK = text(
     "member_hint, cache_key, request_enc, batch_id, lease_until, requested_by) VALUES (:id, :patient_id, "
     ":payer_id, :provider_npi, CAST(:service_type_codes AS jsonb), :date_of_service, :member_hint, "
     ":cache_key, :request_enc, :batch_id, :lease_until, :requested_by)"
-)
-
-CHECK_COLUMNS = (
-    "id, state, status, patient_id, payer_id, member_hint, date_of_service, service_type_codes, result, "
-    "error, cached_from, batch_id, created_at, completed_at"
 )
 
 
@@ -641,11 +630,13 @@ async def create_check(
             status_code=status.HTTP_202_ACCEPTED,
             headers={"Location": location, "Retry-After": "1"},
         )
-    failure = task.result()
+    failure, finished = task.result()
     if failure is not None:
         raise failure_problem(failure, check_id)
-    async with db.session() as fresh:
-        out = check_out(await load_check(fresh, check_id))
+    if finished is None:  # finished elsewhere meanwhile (another replica took the lease over)
+        async with db.session() as fresh:
+            finished = await load_check(fresh, check_id)
+    out = check_out(finished)
     return JSONResponse(out.model_dump(mode="json"), headers={"Location": location})
 
 

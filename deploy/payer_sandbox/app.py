@@ -73,7 +73,7 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
         if config.kafka_bootstrap:
             from deploy.payer_sandbox.pipeline import ClaimPipeline
 
-            pipeline = ClaimPipeline(config, tables)
+            pipeline = ClaimPipeline(config, tables, accept=getattr(app.state, "accept", None))
             await pipeline.start()
         app.state.pipeline = pipeline
         try:

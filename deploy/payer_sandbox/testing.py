@@ -145,3 +145,106 @@ def sample_270(
         control_number=control_number,
         now=datetime(2026, 1, 1, 12, 0),
     )
+
+
+@dataclass(frozen=True)
+class SampleLine:
+    code: str
+    charge: str
+    units: int = 1
+    modifiers: tuple[str, ...] = ()
+    prior_auth: str | None = None
+    # Secondary claims: the prior payer's line adjudication (loop 2430).
+    prior_paid: str | None = None
+    prior_adjustments: tuple[tuple[str, str, str], ...] = ()  # (group, reason, amount)
+
+
+def sample_837(
+    pcn: str,
+    member_id: str,
+    lines: list[SampleLine],
+    *,
+    date_of_service: str = "20261120",
+    payer_id: str = "SBX001",
+    payer_name: str = "SANDBOX HEALTH PLAN",
+    frequency_code: str = "1",
+    original_reference: str | None = None,
+    prior_auth: str | None = None,
+    responsibility: str = "P",
+    prior_payer_id: str | None = None,
+    billing_npi: str = "1234567893",
+    control_number: int = 1,
+    prior_claim_paid: str | None = None,
+    prior_claim_adjustments: tuple[tuple[str, str, str], ...] = (),
+) -> str:
+    """A minimal valid 005010X222A2 837P with one claim (for tests of the claim path).
+    With `responsibility="S"` it carries the prior payer (2320 with `prior_claim_paid` and
+    `prior_claim_adjustments` as AMT*D and CAS, 2330B) and 2430 line adjudication for the
+    lines that have prior_paid/prior_adjustments."""
+    from datetime import datetime
+    from decimal import Decimal
+
+    from shared import x12
+
+    total = sum((Decimal(line.charge) for line in lines), Decimal(0))
+    body = [
+        x12.seg("BHT", "0019", "00", pcn, "20261120", "1200", "CH"),
+        x12.seg("NM1", "41", "2", "SANDBOX CLINIC", "", "", "", "", "46", "SUBMITTER1"),
+        x12.seg("PER", "IC", "BILLING", "TE", "5555550100"),
+        x12.seg("NM1", "40", "2", payer_name, "", "", "", "", "46", payer_id),
+        x12.seg("HL", "1", "", "20", "1"),
+        x12.seg("NM1", "85", "2", "SANDBOX CLINIC", "", "", "", "", "XX", billing_npi),
+        x12.seg("N3", "1 MAIN ST"),
+        x12.seg("N4", "SPRINGFIELD", "IL", "62701"),
+        x12.seg("REF", "EI", "123456789"),
+        x12.seg("HL", "2", "1", "22", "0"),
+        x12.seg("SBR", responsibility, "18", "", "", "", "", "", "", "CI"),
+        x12.seg("NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", member_id),
+        x12.seg("N3", "2 OAK ST"),
+        x12.seg("N4", "SPRINGFIELD", "IL", "62701"),
+        x12.seg("DMG", "D8", "19800115", "F"),
+        x12.seg("NM1", "PR", "2", payer_name, "", "", "", "", "PI", payer_id),
+        x12.seg("CLM", pcn, x12.amount(total), "", "", f"11:B:{frequency_code}", "Y", "A", "Y", "Y"),
+    ]
+    if original_reference:
+        body.append(x12.seg("REF", "F8", original_reference))
+    if prior_auth:
+        body.append(x12.seg("REF", "G1", prior_auth))
+    body.append(x12.seg("HI", "ABK:J449"))
+    if responsibility != "P":
+        prior_paid = sum((Decimal(line.prior_paid or "0") for line in lines), Decimal(0))
+        body.append(x12.seg("SBR", "P", "18", "", "", "", "", "", "", "CI"))
+        for group, reason, amount in prior_claim_adjustments:
+            body.append(x12.seg("CAS", group, reason, amount))
+        body += [
+            x12.seg("AMT", "D", prior_claim_paid or x12.amount(prior_paid)),
+            x12.seg("OI", "", "", "Y", "", "", "Y"),
+            x12.seg("NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", member_id.rstrip("S")),
+            x12.seg("NM1", "PR", "2", "PRIOR PAYER", "", "", "", "", "PI", prior_payer_id or "SBX001"),
+        ]
+    for n, line in enumerate(lines, start=1):
+        proc = ":".join(["HC", line.code, *line.modifiers])
+        body += [
+            x12.seg("LX", str(n)),
+            x12.seg("SV1", proc, line.charge, "UN", str(line.units), "", "", "1"),
+            x12.seg("DTP", "472", "D8", date_of_service),
+        ]
+        if line.prior_auth:
+            body.append(x12.seg("REF", "G1", line.prior_auth))
+        if responsibility != "P" and line.prior_paid is not None:
+            body.append(
+                x12.seg("SVD", prior_payer_id or "SBX001", line.prior_paid or "0", proc, "", str(line.units))
+            )
+            for group, reason, amount in line.prior_adjustments:
+                body.append(x12.seg("CAS", group, reason, amount))
+            body.append(x12.seg("DTP", "573", "D8", date_of_service))
+    return x12.build(
+        [body],
+        transaction_code="837",
+        functional_id="HC",
+        version="005010X222A2",
+        sender_id="SUBMITTER1",
+        receiver_id=payer_id,
+        control_number=control_number,
+        now=datetime(2026, 11, 20, 12, 0),
+    )

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Header, Path, Request, status
+from fastapi import APIRouter, Header, Path, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
@@ -732,7 +732,3 @@ async def get_raw_x12(
     if "text/plain" in request.headers.get("accept", ""):
         return PlainTextResponse(out.x12_270 + "\n" + (out.x12_271 or ""))
     return out
-
-
-def attach(app: FastAPI) -> Runtime:
-    return runtime(app)

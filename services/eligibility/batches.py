@@ -10,6 +10,8 @@ payer client, whose per-payer rate limiter paces the batch.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -27,11 +29,26 @@ from shared.auth import require_scopes
 from shared.db import Database, SessionDep
 from shared.problems import FieldError, ProblemError
 
+log = logging.getLogger(__name__)
+
 _CLAIM = text(
     "UPDATE checks SET lease_until = clock_timestamp() + make_interval(secs => :lease), "
     "attempts = attempts + 1 WHERE id IN (SELECT id FROM checks WHERE state = 'pending' "
     "AND (lease_until IS NULL OR lease_until < clock_timestamp()) ORDER BY created_at "
     "LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id"
+)
+
+
+# A check claimed this many times without finishing (a payer paused for long, a bug, a key
+# that no longer decrypts) is failed instead of being retried for ever.
+MAX_ATTEMPTS = 30
+_GAVE_UP = json.dumps(
+    {"code": "gave-up", "detail": f"Not finished after {MAX_ATTEMPTS} attempts.", "retryable": True}
+)
+_GIVE_UP = text(
+    "UPDATE checks SET state = 'failed', error = CAST(:error AS jsonb), request_enc = NULL, "
+    "completed_at = clock_timestamp(), lease_until = NULL WHERE state = 'pending' AND attempts >= :max "
+    "AND (lease_until IS NULL OR lease_until < clock_timestamp())"
 )
 
 
@@ -41,6 +58,7 @@ async def run_pending(app: FastAPI) -> None:
     rt = runtime(app)
     db: Database = app.state.db
     async with db.session() as session, session.begin():
+        await session.execute(_GIVE_UP, {"max": MAX_ATTEMPTS, "error": _GAVE_UP})
         ids = list(
             (
                 await session.execute(
@@ -54,7 +72,10 @@ async def run_pending(app: FastAPI) -> None:
 
     async def one(check_id: uuid.UUID) -> None:
         async with gate:
-            await run_owned(db, rt, check_id, background=True)
+            try:
+                await run_owned(db, rt, check_id, background=True)
+            except Exception as exc:  # the lease runs out and the check is tried again
+                log.warning("background check failed", extra={"error_type": type(exc).__name__})
 
     tasks = [asyncio.create_task(one(i)) for i in ids]
     try:

@@ -286,6 +286,9 @@ async def run_check(
     if row is None or row["state"] != "pending":
         return None
     row = dict(row)
+    if row["payer_id"] not in rt.payers.payers:  # taken out of the payer table since it was queued
+        error = {"code": "unknown-payer", "detail": "The payer is no longer configured.", "retryable": False}
+        return await _finish(db, rt, row, "failed", None, None, error, None, None, None)
     config = rt.payers.config(row["payer_id"])
     if row["hit_id"] is not None:
         return await _finish(

@@ -151,7 +151,18 @@ def members(prefix_base: int, n: int) -> list[str]:
     return [f"SBXG{(prefix_base + i) % 1_000_000:06d}" for i in range(n)]
 
 
-async def bench(args: argparse.Namespace, sandbox_url: str, service_url: str) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bench(
+    args: argparse.Namespace, sandbox_url: str, service_url: str, sandbox_pid: int, service_pid: int
+) -> dict:
     token = mint_token(["eligibility:write", "eligibility:read"], subject="bench")
     auth = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(
@@ -174,8 +185,14 @@ async def bench(args: argparse.Namespace, sandbox_url: str, service_url: str) ->
             )
             assert r.status_code == 200
 
+        cpu0 = cpu_seconds(sandbox_pid)
         rate_a, lat_a = await run_load(args.checks, args.concurrency, direct)
-        results["A_direct"] = {"per_s": rate_a, "p50_ms": pct(lat_a, 50), "p99_ms": pct(lat_a, 99)}
+        results["A_direct"] = {
+            "per_s": rate_a,
+            "p50_ms": pct(lat_a, 50),
+            "p99_ms": pct(lat_a, 99),
+            "sandbox_cpu_ms": (cpu_seconds(sandbox_pid) - cpu0) / args.checks * 1000,
+        }
 
         ids_b = members(base + 200_000, args.checks)
 
@@ -185,8 +202,14 @@ async def bench(args: argparse.Namespace, sandbox_url: str, service_url: str) ->
             )
             assert r.status_code == 200 and r.json()["status"] == "active", r.text
 
+        cpu0 = cpu_seconds(service_pid)
         rate_b, lat_b = await run_load(args.checks, args.concurrency, through_service)
-        results["B_service"] = {"per_s": rate_b, "p50_ms": pct(lat_b, 50), "p99_ms": pct(lat_b, 99)}
+        results["B_service"] = {
+            "per_s": rate_b,
+            "p50_ms": pct(lat_b, 50),
+            "p99_ms": pct(lat_b, 99),
+            "service_cpu_ms": (cpu_seconds(service_pid) - cpu0) / args.checks * 1000,
+        }
 
         slow_270 = inquiry_270("SBX60001", 1)
         no_cache = {**auth, "Cache-Control": "no-cache"}
@@ -215,6 +238,7 @@ async def bench(args: argparse.Namespace, sandbox_url: str, service_url: str) ->
             }
 
         ids_d = members(base + 400_000, args.batch)
+        cpu0 = cpu_seconds(service_pid)
         started = time.perf_counter()
         created = await client.post(
             f"{service_url}/v1/eligibility/batches",
@@ -237,6 +261,7 @@ async def bench(args: argparse.Namespace, sandbox_url: str, service_url: str) ->
             "accepted_ms": accepted_ms,
             "done": batch["done"],
             "failed": batch["failed"],
+            "service_cpu_ms": (cpu_seconds(service_pid) - cpu0) / args.batch * 1000,
         }
     return results
 
@@ -254,6 +279,11 @@ def report(results: dict, args: argparse.Namespace) -> None:
     print(
         f"  B  POST /v1/eligibility/checks     {b['per_s']:8.0f} checks/s p50 {b['p50_ms']:6.1f} ms  "
         f"p99 {b['p99_ms']:6.1f} ms   = {b['per_s'] / a['per_s']:.2f} x A"
+    )
+    print(
+        f"     CPU per check: service {b['service_cpu_ms']:.1f} ms (batch {d['service_cpu_ms']:.1f} ms) vs "
+        f"sandbox {a['sandbox_cpu_ms']:.1f} ms per 270 "
+        f"= {b['service_cpu_ms'] / max(a['sandbox_cpu_ms'], 0.01):.1f} x"
     )
     for key, c in results.items():
         if key.startswith("C_added"):
@@ -341,7 +371,7 @@ def main() -> None:
         async def go() -> dict:
             await wait_up(f"{sandbox_url}/health", sandbox, "sandbox")
             await wait_up(f"{service_url}/health/live", service, "eligibility service")
-            return await bench(args, sandbox_url, service_url)
+            return await bench(args, sandbox_url, service_url, sandbox.pid, service.pid)
 
         results = asyncio.run(go())
     report(results, args)

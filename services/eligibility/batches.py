@@ -21,7 +21,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from services.eligibility.checks import INSERT_CHECK, CheckIn, new_row, release, run_owned, unknown_payer
+from services.eligibility.checks import (
+    INSERT_CHECK,
+    CheckIn,
+    load_many_for_run,
+    new_row,
+    release,
+    run_owned,
+    unknown_payer,
+)
 from services.eligibility.runtime import runtime
 from shared import idempotency
 from shared.audit import AuditTrail, audited
@@ -66,6 +74,7 @@ async def run_pending(app: FastAPI) -> None:
                 )
             ).scalars()
         )
+        loaded = await load_many_for_run(session, rt, ids) if ids else {}
     if not ids:
         return
     gate = asyncio.Semaphore(rt.settings.worker_concurrency)
@@ -73,7 +82,7 @@ async def run_pending(app: FastAPI) -> None:
     async def one(check_id: uuid.UUID) -> None:
         async with gate:
             try:
-                await run_owned(db, rt, check_id, background=True)
+                await run_owned(db, rt, check_id, background=True, loaded=loaded.get(check_id))
             except Exception as exc:  # the lease runs out and the check is tried again
                 log.warning("background check failed", extra={"error_type": type(exc).__name__})
 

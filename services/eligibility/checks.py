@@ -258,7 +258,7 @@ _LOAD = text(
     "WHERE :use_cache AND h.cache_key = c.cache_key AND h.state = 'done' "
     "AND h.status IN ('active', 'inactive') AND h.id <> c.id AND h.completed_at > clock_timestamp() - "
     "make_interval(secs => COALESCE(CAST(CAST(:ttls AS jsonb) ->> c.payer_id AS float8), 0)) "
-    "ORDER BY h.completed_at DESC LIMIT 1) h ON true WHERE c.id = :id"
+    "ORDER BY h.completed_at DESC LIMIT 1) h ON true WHERE c.id = ANY(:ids)"
 )
 _FINISH = text(
     "UPDATE checks SET state = :state, status = :status, result = CAST(:result AS jsonb), "  # noqa: S608
@@ -267,22 +267,41 @@ _FINISH = text(
 )
 
 
+async def load_for_run(session: AsyncSession, rt: Runtime, check_id: uuid.UUID, *, use_cache: bool) -> Any:
+    """The check with its cache hit, as `run_check` needs it (`loaded=`)."""
+    return (await load_many_for_run(session, rt, [check_id], use_cache=use_cache)).get(check_id)
+
+
+async def load_many_for_run(
+    session: AsyncSession, rt: Runtime, ids: list[uuid.UUID], *, use_cache: bool = True
+) -> dict[uuid.UUID, Any]:
+    ttls = json.dumps({p: c.cache_ttl_seconds for p, c in rt.payers.payers.items()})
+    found = await session.execute(_LOAD, {"ids": ids, "use_cache": use_cache, "ttls": ttls})
+    return {row["id"]: row for row in found.mappings()}
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
 
 
 async def run_check(
-    db: Database, rt: Runtime, check_id: uuid.UUID, *, defer_when_paused: bool = False, use_cache: bool = True
+    db: Database,
+    rt: Runtime,
+    check_id: uuid.UUID,
+    *,
+    defer_when_paused: bool = False,
+    use_cache: bool = True,
+    loaded: Any = None,
 ) -> Any:
     """Run one pending check to its end state. Safe to call twice: only a pending row is
     finished, so a duplicate run (lease expired while the first was slow) changes nothing.
     With `defer_when_paused` (background work), a payer whose breaker is open does not fail
     the check: it goes back to the queue until the breaker may close. Returns the finished
     row (None when this call did not finish it)."""
-    ttls = json.dumps({p: c.cache_ttl_seconds for p, c in rt.payers.payers.items()})
-    async with db.session() as session:
-        found = await session.execute(_LOAD, {"id": check_id, "use_cache": use_cache, "ttls": ttls})
-        row = found.mappings().one_or_none()
+    row = loaded
+    if row is None:
+        async with db.session() as session:
+            row = await load_for_run(session, rt, check_id, use_cache=use_cache)
     if row is None or row["state"] != "pending":
         return None
     row = dict(row)
@@ -399,13 +418,22 @@ async def _finish(
 
 
 async def run_owned(
-    db: Database, rt: Runtime, check_id: uuid.UUID, *, background: bool = False, use_cache: bool = True
+    db: Database,
+    rt: Runtime,
+    check_id: uuid.UUID,
+    *,
+    background: bool = False,
+    use_cache: bool = True,
+    loaded: Any = None,
 ) -> tuple[PayerFailure | None, Any]:
     """Run a check this process holds the lease of: (failure, finished row). A failure is
     returned, not raised (the check row already says what happened). If the process stops
     meanwhile, the lease is given back so the next worker picks the check up at once."""
     try:
-        return None, await run_check(db, rt, check_id, defer_when_paused=background, use_cache=use_cache)
+        finished = await run_check(
+            db, rt, check_id, defer_when_paused=background, use_cache=use_cache, loaded=loaded
+        )
+        return None, finished
     except PayerFailure as failure:
         return failure, None
     except asyncio.CancelledError:
@@ -614,13 +642,14 @@ async def create_check(
     config = rt.payers.config(body.payer_id)
     lease = datetime.now(UTC) + timedelta(seconds=config.timeout_seconds + rt.settings.lease_seconds)
     row = new_row(rt, body, trail.actor, lease_until=lease)
+    use_cache = "no-cache" not in (cache_control or "")
     async with session.begin():
         await session.execute(INSERT_CHECK, row)
+        loaded = await load_for_run(session, rt, row["id"], use_cache=use_cache)  # same round trip set
     check_id = row["id"]
     trail.resource_id = str(check_id)
     db: Database = request.app.state.db
-    use_cache = "no-cache" not in (cache_control or "")
-    task = asyncio.create_task(run_owned(db, rt, check_id, use_cache=use_cache))
+    task = asyncio.create_task(run_owned(db, rt, check_id, use_cache=use_cache, loaded=loaded))
     rt.tasks.add(task)
     task.add_done_callback(rt.tasks.discard)
     done, _ = await asyncio.wait({task}, timeout=request_budget(rt, prefer))

@@ -236,11 +236,8 @@ async def test_timeout_is_a_504_problem_that_says_it_can_be_retried(settings, sa
         assert problem["type"].endswith("/payer-timeout")
         assert problem["retryable"] is True and "can be retried" in problem["detail"]
         check = (await client.get(response.headers["Location"], headers=READ)).json()
-        assert check["state"] == "failed" and check["error"] == {
-            "code": "payer-timeout",
-            "detail": "The payer did not answer in time.",
-            "retryable": True,
-        }
+        assert check["state"] == "failed"
+        assert (check["error"]["code"], check["error"]["retryable"]) == ("payer-timeout", True)
     print(f"\n[timeout] budget {budget:.2f}s -> 504 after {elapsed:.2f}s")
 
 

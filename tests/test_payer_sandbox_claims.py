@@ -112,6 +112,7 @@ def read_835(text: str) -> dict[str, Any]:
                         "code": svc.composite_medical_procedure_identifier_1.split(":")[1],
                         "charge": Decimal(str(svc.line_item_charge_amount)),
                         "paid": Decimal(str(svc.line_item_provider_payment_amount)),
+                        "remarks": [lq.form_identifier for lq in svc_loop.lq_segment or []],
                         "cas": [
                             (
                                 c.adjustment_group_code,
@@ -385,6 +386,11 @@ async def test_denials_replacement_void_and_secondary(
 
         # Line-level denials (claim 1: non-covered, missing prior auth; authorised PT paid).
         assert ("CO", "96") in cas(p[1]) and ("CO", "197") in cas(p[1])
+        # Their RARCs (LQ*HE) come from payers.json remark_codes.
+        remarks = {line["code"]: line["remarks"] for line in claims[p[1]]["lines"]}
+        assert remarks["97810"] == [PAYERS["remark_codes"]["96"]]
+        assert remarks["70553"] == [PAYERS["remark_codes"]["197"]]
+        assert remarks["99213"] == []
         authorised = claims[p[1]]["lines"][3]["cas"]  # 97110 with its authorization: priced, not denied
         assert ("CO", "45", Decimal("60.00") - fee("SBX001", "97110")) in authorised
         assert all(reason != "197" for _, reason, _ in authorised) and claims[p[1]]["status"] == "1"

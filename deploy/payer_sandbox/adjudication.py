@@ -73,6 +73,7 @@ class PaidLine:
     allowed: Decimal | None
     adjustments: tuple[Adj, ...]
     date_of_service: date | None
+    remarks: tuple[str, ...] = ()  # RARCs (LQ*HE)
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,8 @@ def _primary_lines(claim: Claim837, tables: Tables, payer: PayerRules, scenario:
     for line in claim.lines:
         reason = _line_denial(line, claim, payer, scenario)
         if reason:
-            out.append(_denied_line(line, reason))
+            remark = tables.remark_codes.get(reason)
+            out.append(replace(_denied_line(line, reason), remarks=(remark,) if remark else ()))
             continue
         allowed = price(payer, line)
         responsibility: list[tuple[str, Decimal]] = []

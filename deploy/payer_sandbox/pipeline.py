@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -47,6 +47,7 @@ log = logging.getLogger("payer_sandbox.pipeline")
 SOURCE = "payer-sandbox"
 TOPIC = "claim.submitted"
 SEEN_LIMIT = 200_000
+REMITTANCES_KEPT = 5_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ class ClaimPipeline:
         self.tables = tables
         self.accept = accept
         self.memory: dict[str, Memory] = {}
-        self.remittances: list[Remittance] = []
+        # The latest 835s, for tests and operators (bounded: volume runs send many).
+        self.remittances: deque[Remittance] = deque(maxlen=REMITTANCES_KEPT)
         self.counts: Counter[str] = Counter()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._pending: dict[tuple[str, str], list[ClaimPayment]] = {}
@@ -152,7 +154,7 @@ class ClaimPipeline:
     def counters(self) -> dict[str, Any]:
         return {
             **dict(self.counts),
-            "remittances": len(self.remittances),
+            "remittances": self.counts["remittances_sent"],
             "pending_in_batches": sum(len(v) for v in self._pending.values()),
         }
 
@@ -368,6 +370,7 @@ class ClaimPipeline:
                 raise
             remittance = Remittance(payer_id, trace, text, tuple(p.pcn for p in payments))
             self.remittances.append(remittance)
+            self.counts["remittances_sent"] += 1
             self.counts["claims_remitted"] += len(payments)
             published.append(remittance)
         return published

@@ -41,7 +41,7 @@ class SandboxHandle:
 
     @property
     def pipeline(self) -> Any:
-        """The claim pipeline (None without Kafka): `.remittances` holds every 835 it published."""
+        """The claim pipeline (None without Kafka); `.remittances`: the latest 5,000 835s it sent."""
         return self.app.state.pipeline
 
     async def stats(self) -> dict[str, Any]:

@@ -101,6 +101,13 @@ def _uvicorn(app: str) -> tuple[str, ...]:
 
 
 PROCESSES: list[Proc] = [
+    # Local SMTP sink on 127.0.0.1:1025 with its HTTP API (and SMS sink) on 8025 (first: the
+    # notifications service sends to it).
+    Proc(
+        "smtp-sink",
+        ("{python}", "-m", "deploy.smtp_sink", "--smtp-port", "1025", "--http-port", "{port}"),
+        8025,
+    ),
     *(Proc(name, _uvicorn(f"services.{name}.main:app"), port) for name, port in SERVICES.items()),
     # More background processes go here, one line each, e.g.:
     # Proc("payer-sandbox", _uvicorn("sandbox.payer.main:app"), 8010, "/health/ready"),

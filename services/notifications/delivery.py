@@ -1,0 +1,164 @@
+"""The delivery worker: send due deliveries through their channel adapters, retry with backoff.
+
+One round: claim a batch of due rows (`FOR UPDATE SKIP LOCKED`, so replicas share the work)
+by pushing their `next_attempt_at` a lease into the future and counting the attempt; commit;
+send them concurrently outside any transaction; then record each outcome in one transaction
+with its `notification.sent` / `notification.failed` event (outbox). A replica that dies
+mid-send leaves rows that come due again when the lease ends: email and SMS are at least once
+at the provider boundary (the Message-ID is stable per delivery so receivers can drop a resend),
+exactly once everywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from services.notifications.channels import (
+    Adapter,
+    EmailAdapter,
+    Outgoing,
+    PermanentSendError,
+    SendError,
+    SmsAdapter,
+)
+from services.notifications.handlers import SOURCE, _failed_event
+from services.notifications.settings import NotificationSettings, notification_settings
+from shared.db import Database
+from shared.events import new_event
+from shared.events.catalogue import NotificationSent
+from shared.outbox import add_events
+
+log = logging.getLogger(__name__)
+
+_CLAIM = text(
+    """
+    UPDATE deliveries d
+       SET next_attempt_at = now() + make_interval(secs => :lease), attempts = d.attempts + 1
+     WHERE d.id IN (SELECT id FROM deliveries
+                     WHERE status = 'pending' AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at
+                     LIMIT :n
+                     FOR UPDATE SKIP LOCKED)
+    RETURNING d.id, d.notification_id, d.recipient_id, d.channel, d.address, d.template,
+              d.template_version, d.subject, d.body, d.cause_event_id, d.attempts
+    """
+)
+_SENT = text(
+    "UPDATE deliveries SET status = 'sent', sent_at = :at, reason = NULL, last_error = NULL "
+    "WHERE id = :id AND status = 'pending'"
+)
+_RETRY = text(
+    "UPDATE deliveries SET next_attempt_at = :next, last_error = :error, reason = 'retrying' "
+    "WHERE id = :id AND status = 'pending'"
+)
+_FAILED = text(
+    "UPDATE deliveries SET status = 'failed', last_error = :error, reason = :error "
+    "WHERE id = :id AND status = 'pending'"
+)
+_ATTEMPT = text(
+    "INSERT INTO delivery_attempts (delivery_id, attempt, at, outcome, error) "
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS int[]), CAST(:ats AS timestamptz[]), "
+    "CAST(:outcomes AS text[]), CAST(:errors AS text[]))"
+)
+
+
+def backoff(settings: NotificationSettings, attempts: int) -> float:
+    """Seconds before try `attempts + 1`: base * 2^(attempts-1), capped."""
+    return min(settings.retry_base_seconds * 2 ** (attempts - 1), settings.retry_max_seconds)
+
+
+class Sender:
+    """The adapters of one app, and the rounds that use them."""
+
+    def __init__(self, db: Database, settings: NotificationSettings) -> None:
+        self.db = db
+        self.settings = settings
+        self.email = EmailAdapter(settings)
+        self.limit = asyncio.Semaphore(settings.send_concurrency)
+
+    async def _send(self, adapters: dict[str, Adapter], row: Any) -> str | None:
+        """None when sent, else the error; 'permanent:' prefix when retrying cannot help."""
+        message = Outgoing(str(row.id), row.channel, row.address, row.subject, row.body)
+        async with self.limit:
+            try:
+                await adapters[row.channel].send(message)
+            except PermanentSendError as exc:
+                return f"permanent: {exc}"
+            except SendError as exc:
+                return str(exc)
+            except Exception as exc:  # an adapter bug must not stop the round
+                return f"{row.channel}: {type(exc).__name__}"
+        return None
+
+    async def round(self) -> int:
+        """Send one batch of due deliveries; returns how many were claimed."""
+        s = self.settings
+        async with self.db.session() as session, session.begin():
+            rows = (await session.execute(_CLAIM, {"lease": s.lease_seconds, "n": s.worker_batch_size})).all()
+        if not rows:
+            return 0
+        # A client per round: no connection outlives the app, and rounds are short.
+        async with httpx.AsyncClient() as http:
+            adapters: dict[str, Adapter] = {"email": self.email, "sms": SmsAdapter(s, http)}
+            errors = await asyncio.gather(*(self._send(adapters, r) for r in rows))
+        now = datetime.now(UTC)
+        events = []
+        async with self.db.session() as session, session.begin():
+            for row, error in zip(rows, errors, strict=True):
+                params: dict[str, Any] = {"id": row.id}
+                if error is None:
+                    await session.execute(_SENT, {**params, "at": now})
+                    events.append(
+                        new_event(
+                            NotificationSent(
+                                notification_id=row.notification_id,
+                                recipient_id=row.recipient_id,
+                                channel=row.channel,
+                                template=row.template,
+                                template_version=row.template_version,
+                                cause_event_id=row.cause_event_id,
+                                sent_at=now,
+                            ),
+                            source=SOURCE,
+                        )
+                    )
+                elif error.startswith("permanent:") or row.attempts >= s.max_attempts:
+                    await session.execute(_FAILED, {**params, "error": error[:200]})
+                    events.append(_failed_event(row._asdict(), error[:200], row.attempts, now))
+                else:
+                    delay = timedelta(seconds=backoff(s, row.attempts))
+                    await session.execute(_RETRY, {**params, "next": now + delay, "error": error[:200]})
+            await session.execute(
+                _ATTEMPT,
+                {
+                    "ids": [r.id for r in rows],
+                    "attempts": [r.attempts for r in rows],
+                    "ats": [now] * len(rows),
+                    "outcomes": ["sent" if e is None else "error" for e in errors],
+                    "errors": list(errors),
+                },
+            )
+            await add_events(session, events)
+        for row, error in zip(rows, errors, strict=True):
+            if error is not None:
+                log.info(
+                    "send failed", extra={"channel": row.channel, "attempt": row.attempts, "error": error}
+                )
+        return len(rows)
+
+
+async def deliver_due(app: FastAPI) -> None:
+    """Worker step: drain what is due, batch after batch, then let the loop sleep."""
+    sender: Sender | None = getattr(app.state, "notification_sender", None)
+    if sender is None:
+        sender = Sender(app.state.db, notification_settings(app))
+        app.state.notification_sender = sender
+    while await sender.round() >= sender.settings.worker_batch_size:
+        pass

@@ -57,7 +57,7 @@ async def _recipients(session: AsyncSession, plan: Plan) -> list[tuple[str, Reci
         found = await session.get(Recipient, plan.patient_id)
         return [(plan.patient_id, found if found is None or found.kind == "patient" else None)]
     roles = list(CATEGORIES[plan.category].roles)
-    match = col(Recipient.roles).op("&&")(roles)
+    match = col(Recipient.roles).overlap(roles)
     if plan.payer_id:
         match = or_(match, col(Recipient.payer_ids).contains([plan.payer_id]))
     rows = (await session.exec(select(Recipient).where(Recipient.kind == "staff", match))).all()

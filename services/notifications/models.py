@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import datetime, time
 from uuid import UUID
 
-from sqlalchemy import ARRAY, BigInteger, Column, DateTime, Text, Time
+from sqlalchemy import BigInteger, Column, DateTime, Text, Time
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 

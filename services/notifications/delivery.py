@@ -52,15 +52,17 @@ _CLAIM = text(
 )
 _SENT = text(
     "UPDATE deliveries SET status = 'sent', sent_at = :at, reason = NULL, last_error = NULL "
-    "WHERE id = :id AND status = 'pending'"
+    "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'"
 )
 _RETRY = text(
-    "UPDATE deliveries SET next_attempt_at = :next, last_error = :error, reason = 'retrying' "
-    "WHERE id = :id AND status = 'pending'"
+    "UPDATE deliveries d SET next_attempt_at = u.next, last_error = u.error, reason = 'retrying' "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:nexts AS timestamptz[]), CAST(:errors AS text[])) "
+    "AS u(id, next, error) WHERE d.id = u.id AND d.status = 'pending'"
 )
 _FAILED = text(
-    "UPDATE deliveries SET status = 'failed', last_error = :error, reason = :error "
-    "WHERE id = :id AND status = 'pending'"
+    "UPDATE deliveries d SET status = 'failed', last_error = u.error, reason = u.error "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:errors AS text[])) AS u(id, error) "
+    "WHERE d.id = u.id AND d.status = 'pending'"
 )
 _ATTEMPT = text(
     "INSERT INTO delivery_attempts (delivery_id, attempt, at, outcome, error) "
@@ -110,31 +112,41 @@ class Sender:
             errors = await asyncio.gather(*(self._send(adapters, r) for r in rows))
         now = datetime.now(UTC)
         events = []
-        async with self.db.session() as session, session.begin():
-            for row, error in zip(rows, errors, strict=True):
-                params: dict[str, Any] = {"id": row.id}
-                if error is None:
-                    await session.execute(_SENT, {**params, "at": now})
-                    events.append(
-                        new_event(
-                            NotificationSent(
-                                notification_id=row.notification_id,
-                                recipient_id=row.recipient_id,
-                                channel=row.channel,
-                                template=row.template,
-                                template_version=row.template_version,
-                                cause_event_id=row.cause_event_id,
-                                sent_at=now,
-                            ),
-                            source=SOURCE,
-                        )
+        sent: list[Any] = []
+        retry: dict[str, list[Any]] = {"ids": [], "nexts": [], "errors": []}
+        failed: dict[str, list[Any]] = {"ids": [], "errors": []}
+        for row, error in zip(rows, errors, strict=True):
+            if error is None:
+                sent.append(row.id)
+                events.append(
+                    new_event(
+                        NotificationSent(
+                            notification_id=row.notification_id,
+                            recipient_id=row.recipient_id,
+                            channel=row.channel,
+                            template=row.template,
+                            template_version=row.template_version,
+                            cause_event_id=row.cause_event_id,
+                            sent_at=now,
+                        ),
+                        source=SOURCE,
                     )
-                elif error.startswith("permanent:") or row.attempts >= s.max_attempts:
-                    await session.execute(_FAILED, {**params, "error": error[:200]})
-                    events.append(_failed_event(row._asdict(), error[:200], row.attempts, now))
-                else:
-                    delay = timedelta(seconds=backoff(s, row.attempts))
-                    await session.execute(_RETRY, {**params, "next": now + delay, "error": error[:200]})
+                )
+            elif error.startswith("permanent:") or row.attempts >= s.max_attempts:
+                failed["ids"].append(row.id)
+                failed["errors"].append(error[:200])
+                events.append(_failed_event(row._asdict(), error[:200], row.attempts, now))
+            else:
+                retry["ids"].append(row.id)
+                retry["nexts"].append(now + timedelta(seconds=backoff(s, row.attempts)))
+                retry["errors"].append(error[:200])
+        async with self.db.session() as session, session.begin():
+            if sent:
+                await session.execute(_SENT, {"ids": sent, "at": now})
+            if retry["ids"]:
+                await session.execute(_RETRY, retry)
+            if failed["ids"]:
+                await session.execute(_FAILED, failed)
             await session.execute(
                 _ATTEMPT,
                 {

@@ -193,9 +193,9 @@ async def notify(session: AsyncSession, event: Event, plan: Plan, rendered: Rend
     return created
 
 
-async def on_event(session: AsyncSession, event: Event) -> None:
-    """Every subscribed topic: plan, render the latest template version, record."""
-    plan = plan_for(event.topic, event.data)
+async def handle(session: AsyncSession, event: Event, topic: str) -> None:
+    """Plan `event` as an event of `topic`, render the latest template version, record."""
+    plan = plan_for(topic, event.data)
     if plan is None:
         return
     settings = _settings()
@@ -204,3 +204,8 @@ async def on_event(session: AsyncSession, event: Event) -> None:
         {**plan.context, "practice": settings.practice_name, "sign_in_url": settings.sign_in_url},
     )
     await notify(session, event, plan, rendered)
+
+
+async def on_event(session: AsyncSession, event: Event) -> None:
+    """The handler of every subscribed topic."""
+    await handle(session, event, event.topic)

@@ -178,7 +178,7 @@ async def end_to_end(
         title="bench",
         description="bench",
         handlers={spec.topic: on_bench},
-        workers=[Worker("deliveries", deliver_due, every_seconds=0.05)],
+        workers=[Worker("email-deliveries", deliver_due("email"), every_seconds=0.05)],
     )
     settings = Settings(
         database_url=db_url,

@@ -340,6 +340,68 @@ async def test_a_send_that_keeps_failing_ends_in_notification_failed(settings, s
         assert sms["status"] == "failed" and sms["attempts"] == 3
 
 
+@contextlib.asynccontextmanager
+async def hanging_sms_provider() -> AsyncIterator[tuple[str, asyncio.Event, asyncio.Event]]:
+    """An HTTP SMS provider that takes requests and answers only once released."""
+    received, release = asyncio.Event(), asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                received.set()
+                await release.wait()
+                writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/sms", received, release
+    finally:
+        release.set()
+        server.close()
+
+
+async def test_a_hanging_sms_provider_blocks_neither_consumption_nor_email(settings, sink, producer):
+    account = unique("slow")
+    email = f"{account}@mail.example"
+    async with (
+        hanging_sms_provider() as (sms_url, received, release),
+        notifications(settings, sink, SMS_URL=sms_url, SMS_TIMEOUT_SECONDS="120") as (_, client),
+    ):
+        await put_recipient(client, account, kind="patient", email=email, phone="+15555550188")
+        first = await publish(producer, payment(account, "11.00"))
+        await eventually(received.is_set, timeout=60)  # the first SMS is stuck at the provider
+        second = await publish(producer, payment(account, "22.00"))
+
+        async def both_emails_sent():
+            items = {n["cause_event_id"]: n for n in await notifications_of(client, account)}
+            if {str(first.id), str(second.id)} <= set(items):
+                return all(delivery(n, "email")["status"] == "sent" for n in items.values()) and items
+            return None
+
+        items = await eventually(both_emails_sent, timeout=30)
+        assert sorted(m["text"].count("$") for m in await sink.messages(to=email)) == [1, 1]
+        stuck = delivery(items[str(first.id)], "sms")
+        assert stuck["status"] == "pending" and stuck["attempts"] == 1  # claimed, still in flight
+        release.set()
+
+        async def sms_sent():
+            states = [delivery(n, "sms")["status"] for n in await notifications_of(client, account)]
+            return states == ["sent", "sent"]
+
+        await eventually(sms_sent, timeout=30)
+
+
 # --- must show: opt-out respected, required notice still goes out ------------------------------
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,7 +43,7 @@ _CLAIM = text(
     UPDATE deliveries d
        SET next_attempt_at = now() + make_interval(secs => :lease), attempts = d.attempts + 1
      WHERE d.id IN (SELECT id FROM deliveries
-                     WHERE status = 'pending' AND next_attempt_at <= now()
+                     WHERE status = 'pending' AND channel = :channel AND next_attempt_at <= now()
                      ORDER BY next_attempt_at
                      LIMIT :n
                      FOR UPDATE SKIP LOCKED)
@@ -83,12 +84,13 @@ class Sender:
         self.db = db
         self.settings = settings
         self.email = EmailAdapter(settings)
-        self.limit = asyncio.Semaphore(settings.send_concurrency)
+        # Per channel: a hanging provider can only tie up its own channel's slots.
+        self.limits = {channel: asyncio.Semaphore(settings.send_concurrency) for channel in ("email", "sms")}
 
     async def _send(self, adapters: dict[str, Adapter], row: Any) -> str | None:
         """None when sent, else the error; 'permanent:' prefix when retrying cannot help."""
         message = Outgoing(str(row.id), row.channel, row.address, row.subject, row.body)
-        async with self.limit:
+        async with self.limits[row.channel]:
             try:
                 await adapters[row.channel].send(message)
             except PermanentSendError as exc:
@@ -99,11 +101,12 @@ class Sender:
                 return f"{row.channel}: {type(exc).__name__}"
         return None
 
-    async def round(self) -> int:
-        """Send one batch of due deliveries; returns how many were claimed."""
+    async def round(self, channel: str) -> int:
+        """Send one batch of one channel's due deliveries; returns how many were claimed."""
         s = self.settings
         async with self.db.session() as session, session.begin():
-            rows = (await session.execute(_CLAIM, {"lease": s.lease_seconds, "n": s.worker_batch_size})).all()
+            claim = {"lease": s.lease_seconds, "n": s.worker_batch_size, "channel": channel}
+            rows = (await session.execute(_CLAIM, claim)).all()
         if not rows:
             return 0
         # A client per round: no connection outlives the app, and rounds are short.
@@ -166,11 +169,22 @@ class Sender:
         return len(rows)
 
 
-async def deliver_due(app: FastAPI) -> None:
-    """Worker step: drain what is due, batch after batch, then let the loop sleep."""
+def _sender(app: FastAPI) -> Sender:
     sender: Sender | None = getattr(app.state, "notification_sender", None)
     if sender is None:
         sender = Sender(app.state.db, notification_settings(app))
         app.state.notification_sender = sender
-    while await sender.round() >= sender.settings.worker_batch_size:
-        pass
+    return sender
+
+
+def deliver_due(channel: str) -> Callable[[FastAPI], Awaitable[None]]:
+    """A worker step for one channel: drain what is due, batch after batch, then let the loop
+    sleep. One loop per channel, so a slow SMS provider never holds up email, nor the reverse."""
+
+    async def step(app: FastAPI) -> None:
+        sender = _sender(app)
+        while await sender.round(channel) >= sender.settings.worker_batch_size:
+            pass
+
+    step.__name__ = f"deliver_{channel}"
+    return step

@@ -4,6 +4,7 @@ from services.notifications import inbox, recipients, template_routes
 from services.notifications.delivery import deliver_due
 from services.notifications.handlers import on_event
 from services.notifications.messages import PLANNERS
+from services.notifications.rules import PUSH_CHANNELS
 from shared.app import ServiceDefinition, Worker
 
 SERVICE = ServiceDefinition(
@@ -18,5 +19,7 @@ SERVICE = ServiceDefinition(
         {"name": "inbox", "description": "In-app notifications, their delivery status and history."},
         {"name": "templates", "description": "Versioned message templates and previews."},
     ],
-    workers=[Worker("deliveries", deliver_due, every_seconds=0.2)],
+    workers=[
+        Worker(f"{channel}-deliveries", deliver_due(channel), every_seconds=0.2) for channel in PUSH_CHANNELS
+    ],
 )

@@ -237,6 +237,17 @@ async def test_payment_posted_twice_sends_exactly_one_email_with_the_amount_and_
         assert sorted(m["channel"] for m in mine) == ["email", "inbox", "sms"]
         assert {(m["template"], m["template_version"]) for m in mine} == {("payment_receipt", 2)}
 
+    # A restart under a new consumer group: its inbox knows nothing, so it reads every copy of the
+    # event again from the start of the topic; the deliveries' unique key still sends nothing twice.
+    fresh = settings.model_copy(update={"consumer_group_prefix": f"test-{uuid.uuid4().hex[:8]}-"})
+    async with notifications(fresh, sink):
+        await publish(producer, payment(account, "2.22"))  # same partition, after the old copies
+        await eventually(lambda: _when(sink.messages(to=email), lambda ms: len(ms) >= 3), timeout=60)
+        await asyncio.sleep(1.0)
+        texts = [m["text"] for m in await sink.messages(to=email)]
+        assert [sum(amount in t for t in texts) for amount in ("$123.45", "$1.11", "$2.22")] == [1, 1, 1]
+        assert len(texts) == 3
+
 
 def _notification(record) -> str | None:
     return json.loads(record.value).get("notification_id")

@@ -62,8 +62,10 @@ def payment_posted(p: PaymentPosted) -> Plan | None:
     if p.source == "patient":
         ctx = {"amount": p.amount, "posted_at": p.posted_at, "receipt_number": p.receipt_number}
         return Plan("payment_receipt", "receipts", ctx, patient_id=p.account_id)
-    if p.claim_status_code == "22":
-        return None  # a reversal: the corrected posting that follows is what the patient hears about
+    if p.claim_status_code in ("4", "22"):
+        # A denial is staff work (claim.denied); a reversal is followed by the corrected posting,
+        # which is what the patient hears about.
+        return None
     ctx = {"amount": p.amount, "patient_responsibility": p.patient_responsibility}
     return Plan("insurance_processed", "receipts", ctx, patient_id=p.account_id)
 

@@ -10,24 +10,23 @@ or SMS provider therefore cannot hold up consumption: it only delays the worker.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, or_, select
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.messages import Plan, plan_for
-from services.notifications.models import Delivery, InboxMessage, Preference, Recipient
 from services.notifications.phi import find_phi
-from services.notifications.rules import CATEGORIES, PUSH_CHANNELS
+from services.notifications.rules import CATEGORIES
 from services.notifications.settings import NotificationSettings
 from services.notifications.templating import Rendered, render
 from shared.events import Event, new_event
 from shared.events.catalogue import NotificationFailed, NotificationSent
-from shared.outbox import add_event
+from shared.outbox import add_events
 
 SOURCE = "/services/notifications"
 
@@ -51,24 +50,73 @@ def quiet_until(now: datetime, start: time | None, end: time | None, tz: str) ->
     return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
 
 
-async def _recipients(session: AsyncSession, plan: Plan) -> list[tuple[str, Recipient | None]]:
-    if not plan.staff:
-        assert plan.patient_id is not None
-        found = await session.get(Recipient, plan.patient_id)
-        return [(plan.patient_id, found if found is None or found.kind == "patient" else None)]
-    roles = list(CATEGORIES[plan.category].roles)
-    match = col(Recipient.roles).overlap(roles)
-    if plan.payer_id:
-        match = or_(match, col(Recipient.payer_ids).contains([plan.payer_id]))
-    rows = (await session.exec(select(Recipient).where(Recipient.kind == "staff", match))).all()
-    return [(r.id, r) for r in rows]
+@dataclass
+class Target:
+    """A recipient as the handler needs it: addresses, time zone, this category's preferences."""
+
+    id: str
+    email: str | None = None
+    phone: str | None = None
+    timezone: str = "UTC"
+    # channel → (opt_in, quiet_start, quiet_end)
+    prefs: dict[str, tuple[bool, time | None, time | None]] = field(default_factory=dict)
 
 
-async def _preferences(session: AsyncSession, recipient_id: str, category: str) -> dict[str, Preference]:
-    rows = await session.exec(
-        select(Preference).where(Preference.recipient_id == recipient_id, Preference.category == category)
+_COLUMNS = (
+    "SELECT r.id, r.email, r.phone, r.timezone, p.channel, p.opt_in, p.quiet_start, p.quiet_end "
+    "FROM recipients r LEFT JOIN preferences p ON p.recipient_id = r.id AND p.category = :category "
+)
+_PATIENT = text(_COLUMNS + "WHERE r.id = :id AND r.kind = 'patient'")
+_STAFF = text(
+    _COLUMNS + "WHERE r.kind = 'staff' "
+    "AND (r.roles && CAST(:roles AS text[]) OR CAST(:payer AS text) = ANY (r.payer_ids))"
+)
+
+# The notification and its deliveries in one statement: no deliveries unless the notification
+# is new, and none twice (both inserts skip what their unique keys already hold).
+_RECORD = text(
+    """
+    WITH message AS (
+        INSERT INTO inbox_messages (id, recipient_id, template, template_version, subject, body,
+                                    cause_event_id, cause_event_type, category, required, created_at)
+        VALUES (:message_id, :recipient_id, :template, :version, :subject, :inbox_body,
+                :event_id, :event_type, :category, :required, :now)
+        ON CONFLICT DO NOTHING
+        RETURNING id
     )
-    return {p.channel: p for p in rows}
+    INSERT INTO deliveries (id, notification_id, recipient_id, channel, address, template,
+                            template_version, subject, body, cause_event_id, status, reason,
+                            attempts, next_attempt_at, created_at, sent_at)
+    SELECT d.id, message.id, :recipient_id, d.channel, d.address, :template, :version, :subject,
+           d.body, :event_id, d.status, d.reason, 0, d.next_attempt_at, :now, d.sent_at
+      FROM message,
+           unnest(CAST(:ids AS uuid[]), CAST(:channels AS text[]), CAST(:addresses AS text[]),
+                  CAST(:bodies AS text[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]),
+                  CAST(:nexts AS timestamptz[]), CAST(:sent_ats AS timestamptz[]))
+           AS d(id, channel, address, body, status, reason, next_attempt_at, sent_at)
+    ON CONFLICT DO NOTHING
+    RETURNING channel, status, reason
+    """
+)
+
+
+async def targets(session: AsyncSession, plan: Plan) -> list[Target]:
+    """Who hears about `plan`: its patient (known or not), or the subscribed staff."""
+    if plan.staff:
+        roles = list(CATEGORIES[plan.category].roles)
+        params = {"category": plan.category, "roles": roles, "payer": plan.payer_id}
+        rows = (await session.execute(_STAFF, params)).all()
+    else:
+        rows = (await session.execute(_PATIENT, {"category": plan.category, "id": plan.patient_id})).all()
+    found: dict[str, Target] = {}
+    for r in rows:
+        target = found.setdefault(r.id, Target(r.id, r.email, r.phone, r.timezone))
+        if r.channel is not None:
+            target.prefs[r.channel] = (r.opt_in, r.quiet_start, r.quiet_end)
+    if not plan.staff and not found:
+        assert plan.patient_id is not None
+        return [Target(plan.patient_id)]  # not in the directory: the in-app inbox only
+    return list(found.values())
 
 
 def _failed_event(row: dict[str, Any], reason: str, attempts: int, at: datetime) -> Event:
@@ -86,110 +134,104 @@ def _failed_event(row: dict[str, Any], reason: str, attempts: int, at: datetime)
     )
 
 
+def _push_status(
+    target: Target, channel: str, message: str, required: bool, now: datetime
+) -> tuple[str, str | None, datetime]:
+    """(status, reason, not before) of one email or SMS: the PHI guard, opt-out, quiet hours."""
+    leaks = find_phi(message)
+    if leaks:
+        return "failed", "phi_guard: " + ",".join(leaks), now
+    opt_in, quiet_start, quiet_end = target.prefs.get(channel, (True, None, None))
+    if not opt_in and not required:
+        return "suppressed", "opted_out", now
+    until = quiet_until(now, quiet_start, quiet_end, target.timezone)
+    return ("pending", "quiet_hours", until) if until else ("pending", None, now)
+
+
+def _row(
+    channel: str,
+    address: str | None,
+    body: str,
+    status: str,
+    reason: str | None,
+    not_before: datetime,
+    sent_at: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "address": address,
+        "body": body,
+        "status": status,
+        "reason": reason,
+        "next": not_before,
+        "sent_at": sent_at,
+    }
+
+
 async def notify(session: AsyncSession, event: Event, plan: Plan, rendered: Rendered) -> int:
     """Record the notification and its deliveries for every recipient; returns how many were new."""
     category = CATEGORIES[plan.category]
     now = datetime.now(UTC)
     created = 0
-    for recipient_id, recipient in await _recipients(session, plan):
+    events: list[Event] = []
+    for target in await targets(session, plan):
         message_id = uuid.uuid4()
-        inserted = await session.execute(
-            insert(InboxMessage)
-            .values(
-                id=message_id,
-                recipient_id=recipient_id,
-                template=rendered.template,
-                template_version=rendered.version,
-                subject=rendered.subject,
-                body=rendered.inbox,
-                cause_event_id=event.id,
-                cause_event_type=event.type,
-                category=plan.category,
-                required=category.required,
-                created_at=now,
+        # The in-app copy is delivered by being written; email and SMS wait for the worker.
+        rows = [_row("inbox", None, rendered.inbox, "sent", None, now, sent_at=now)]
+        for channel, address in (("email", target.email), ("sms", target.phone)):
+            if address:
+                body = rendered.text_for(channel)
+                status, reason, not_before = _push_status(
+                    target, channel, f"{rendered.subject}\n{body}", category.required, now
+                )
+                rows.append(_row(channel, address, body, status, reason, not_before))
+        recorded = (
+            await session.execute(
+                _RECORD,
+                {
+                    "message_id": message_id,
+                    "recipient_id": target.id,
+                    "template": rendered.template,
+                    "version": rendered.version,
+                    "subject": rendered.subject,
+                    "inbox_body": rendered.inbox,
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "category": plan.category,
+                    "required": category.required,
+                    "now": now,
+                    "ids": [uuid.uuid4() for _ in rows],
+                    "channels": [r["channel"] for r in rows],
+                    "addresses": [r["address"] for r in rows],
+                    "bodies": [r["body"] for r in rows],
+                    "statuses": [r["status"] for r in rows],
+                    "reasons": [r["reason"] for r in rows],
+                    "nexts": [r["next"] for r in rows],
+                    "sent_ats": [r["sent_at"] for r in rows],
+                },
             )
-            .on_conflict_do_nothing()
-            .returning(InboxMessage.id)
-        )
-        if inserted.scalar_one_or_none() is None:
+        ).all()
+        if not recorded:
             continue  # this event already notified this recipient
         created += 1
-        base = {
-            "notification_id": message_id,
-            "recipient_id": recipient_id,
-            "template": rendered.template,
-            "template_version": rendered.version,
-            "subject": rendered.subject,
-            "cause_event_id": event.id,
-            "created_at": now,
-            "attempts": 0,
-            "next_attempt_at": now,
-        }
-        rows = [
-            {
-                **base,
-                "id": uuid.uuid4(),
-                "channel": "inbox",
-                "body": rendered.inbox,
-                "status": "sent",
-                "sent_at": now,
-                "address": None,
-                "reason": None,
-            }
-        ]
-        events = [
-            new_event(
-                NotificationSent(
-                    notification_id=message_id,
-                    recipient_id=recipient_id,
-                    channel="inbox",
-                    template=rendered.template,
-                    template_version=rendered.version,
-                    cause_event_id=event.id,
-                    sent_at=now,
-                ),
-                source=SOURCE,
-            )
-        ]
-        prefs = await _preferences(session, recipient_id, plan.category) if recipient else {}
-        for channel in PUSH_CHANNELS:
-            address = (
-                getattr(recipient, "email" if channel == "email" else "phone", None) if recipient else None
-            )
-            if not address:
-                continue
-            body = rendered.text_for(channel)
-            row = {
-                **base,
-                "id": uuid.uuid4(),
-                "channel": channel,
-                "body": body,
-                "address": address,
-                "status": "pending",
-                "sent_at": None,
-                "reason": None,
-            }
-            pref = prefs.get(channel)
-            leaks = find_phi(f"{rendered.subject}\n{body}")
-            if leaks:
-                row.update(status="failed", reason="phi_guard: " + ",".join(leaks))
-                events.append(_failed_event(row, row["reason"], 1, now))
-            elif pref is not None and not pref.opt_in and not category.required:
-                row.update(status="suppressed", reason="opted_out")
-            elif pref is not None and (
-                until := quiet_until(
-                    now, pref.quiet_start, pref.quiet_end, recipient.timezone if recipient else "UTC"
+        ids = {"notification_id": message_id, "recipient_id": target.id, "template": rendered.template}
+        for channel, status, reason in recorded:
+            if channel == "inbox":
+                events.append(
+                    new_event(
+                        NotificationSent(
+                            **ids,
+                            channel="inbox",
+                            template_version=rendered.version,
+                            cause_event_id=event.id,
+                            sent_at=now,
+                        ),
+                        source=SOURCE,
+                    )
                 )
-            ):
-                row.update(next_attempt_at=until, reason="quiet_hours")
-            rows.append(row)
-        await session.execute(
-            insert(Delivery)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["cause_event_id", "recipient_id", "channel"])
-        )
-        for e in events:
-            add_event(session, e)
+            elif status == "failed":
+                events.append(_failed_event({**ids, "channel": channel}, reason, 1, now))
+    await add_events(session, events)
     return created
 
 

@@ -6,9 +6,9 @@ claim.submitted (837P) -> front-end edits -> claim.acknowledged | claim.rejected
 
 A partner, not a platform service: it uses a plain aiokafka consumer (its own group,
 in-memory de-duplication of event ids) and publishes with the shared idempotent producer
-and envelope. An undecodable event is skipped with a log line (it is not the sandbox's to
-dead-letter); a claim to a payer the sandbox does not run is ignored. State (what each
-payer paid, for duplicates and reversals) lives in memory.
+and envelope. An undecodable event is parked on `claim.submitted.dlq` with the reason
+(the platform's own DLQ headers) and consumption goes on; a claim to a payer it does not
+run is ignored. State (what each payer paid, for duplicates and reversals) lives in memory.
 """
 
 from __future__ import annotations
@@ -31,13 +31,15 @@ from deploy.payer_sandbox.adjudication import ClaimPayment, Context, Memory, adj
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import PayerRules, Tables
 from deploy.payer_sandbox.remit835 import build_835, check_balanced
-from shared import x12
+from shared import context, x12
+from shared.consumer import dead_letter_headers
 from shared.events.catalogue import (
     ClaimAcknowledged,
     ClaimRejected,
     ClaimSubmitted,
     RejectionReason,
     RemittanceReceived,
+    dlq_topic,
 )
 from shared.events.envelope import Event, InvalidEvent, decode, encode, new_event
 from shared.kafka import started_producer
@@ -188,7 +190,16 @@ class ClaimPipeline:
             event = decode(record.topic, record.key, record.value, record.headers)
         except InvalidEvent as exc:
             self.counts["undecodable"] += 1
-            log.warning("skipping an undecodable claim.submitted at offset %s: %s", record.offset, exc)
+            log.warning("dead-lettering an undecodable claim.submitted at offset %s", record.offset)
+            assert self._producer is not None
+            await self._producer.send_and_wait(
+                dlq_topic(record.topic),
+                value=record.value,
+                key=record.key,
+                headers=dead_letter_headers(
+                    record, group=self.config.group_id, error=f"decode: {exc}", attempts=1
+                ),
+            )
             return
         event_id = str(event.id)
         if event_id in self._seen:
@@ -197,6 +208,9 @@ class ClaimPipeline:
         self._seen[event_id] = None
         if len(self._seen) > SEEN_LIMIT:
             self._seen.popitem(last=False)
+        # The claim's correlation id follows it into the 277CA and the 835 events, as the
+        # platform's own hops do, so one encounter can be traced to its payment.
+        context.start(event.correlation_id, event.traceparent)
         await self.handle(event)
 
     def _payer_rules(self, payer_id: str) -> PayerRules | None:

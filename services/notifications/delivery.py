@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,17 +102,33 @@ class Sender:
         # Per channel: a hanging provider can only tie up its own channel's slots.
         self.limits = {channel: asyncio.Semaphore(settings.send_concurrency) for channel in ("email", "sms")}
 
+    def deadline(self, channel: str) -> float:
+        """The most one send may take: twice the provider timeout (SMTP is several exchanges,
+        and the client's timeout applies to each)."""
+        s = self.settings
+        return 2 * (s.smtp_timeout_seconds if channel == "email" else s.sms_timeout_seconds)
+
+    def lease(self, channel: str) -> float:
+        """How long claimed rows stay invisible: longer than the slowest possible round (two
+        rounds share the channel's slots), so no other round can claim and resend them."""
+        s = self.settings
+        waves = 2 * math.ceil(s.worker_batch_size / s.send_concurrency) + 1
+        return max(s.lease_seconds, waves * self.deadline(channel) + 5)
+
     async def _send(self, adapters: dict[str, Adapter], row: Any) -> str | None:
         """None when sent, else the error; 'permanent:' prefix when retrying cannot help."""
         message = Outgoing(str(row.id), row.channel, row.address, row.subject, row.body)
         async with self.limits[row.channel]:
             try:
                 with SEND_SECONDS.labels(row.channel).time():
-                    await adapters[row.channel].send(message)
+                    async with asyncio.timeout(self.deadline(row.channel)):
+                        await adapters[row.channel].send(message)
             except PermanentSendError as exc:
                 return f"permanent: {exc}"
             except SendError as exc:
                 return str(exc)
+            except TimeoutError:
+                return f"{row.channel}: deadline"
             except Exception as exc:  # an adapter bug must not stop the round
                 return f"{row.channel}: {type(exc).__name__}"
         return None
@@ -120,7 +137,7 @@ class Sender:
         """Send one batch of one channel's due deliveries; returns how many were claimed."""
         s = self.settings
         async with self.db.session() as session, session.begin():
-            claim = {"lease": s.lease_seconds, "n": s.worker_batch_size, "channel": channel}
+            claim = {"lease": self.lease(channel), "n": s.worker_batch_size, "channel": channel}
             rows = (await session.execute(_CLAIM, claim)).all()
         if not rows:
             return 0

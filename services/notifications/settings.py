@@ -34,13 +34,13 @@ class NotificationSettings(BaseSettings):
     sms_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Delivery worker: how many sends at once, and the retry policy.
-    worker_batch_size: int = Field(default=200, ge=1)
+    worker_batch_size: int = Field(default=64, ge=1)
     send_concurrency: int = Field(default=16, ge=1)
     max_attempts: int = Field(default=8, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=600.0, gt=0)
-    # A claimed delivery is invisible to other replicas this long (a crashed sender's work
-    # comes back after it); longer than any send timeout.
+    # A claimed delivery is invisible to other rounds and replicas at least this long (a crashed
+    # sender's work comes back after it); the worker lengthens it to outlast its slowest round.
     lease_seconds: float = Field(default=60.0, gt=0)
 
     # What messages may say about the sender: the practice, and where to sign in.

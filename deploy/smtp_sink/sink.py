@@ -18,6 +18,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, Field
 
+# A long `make up` session must not grow without bound: the oldest are forgotten first.
+KEEP = 50_000
+
 
 @dataclass
 class Store:
@@ -27,6 +30,11 @@ class Store:
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def keep(self, box: list[dict[str, Any]], record: dict[str, Any]) -> None:
+        box.append(record)
+        if len(box) > KEEP:
+            del box[: len(box) - KEEP]
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -46,7 +54,8 @@ class MailHandler:
             raw = raw.encode()
         parsed = message_from_bytes(raw, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.store.messages.append(
+        self.store.keep(
+            self.store.messages,
             {
                 "id": self.store.next_id(),
                 "mail_from": envelope.mail_from,
@@ -56,7 +65,7 @@ class MailHandler:
                 "headers": {k: str(v) for k, v in parsed.items()},
                 "text": _text_of(parsed),
                 "received_at": datetime.now(UTC).isoformat(),
-            }
+            },
         )
         return "250 Message accepted for delivery"
 
@@ -94,7 +103,7 @@ def http_app(store: Store) -> FastAPI:
             "reference": body.reference,
             "received_at": datetime.now(UTC).isoformat(),
         }
-        store.sms.append(record)
+        store.keep(store.sms, record)
         return record
 
     @app.get("/sms")

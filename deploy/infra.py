@@ -101,6 +101,13 @@ def _uvicorn(app: str) -> tuple[str, ...]:
 
 
 PROCESSES: list[Proc] = [
+    # Local SMTP sink on 127.0.0.1:1025 with its HTTP API (and SMS sink) on 8025 (first: the
+    # notifications service sends to it).
+    Proc(
+        "smtp-sink",
+        ("{python}", "-m", "deploy.smtp_sink", "--smtp-port", "1025", "--http-port", "{port}"),
+        8025,
+    ),
     *(Proc(name, _uvicorn(f"services.{name}.main:app"), port) for name, port in SERVICES.items()),
     # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka).
     Proc("payer-sandbox", _uvicorn("deploy.payer_sandbox.main:app"), 8010, "/health"),

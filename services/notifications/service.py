@@ -1,14 +1,25 @@
-"""What the notifications service is: its routes and the events it consumes."""
+"""What the notifications service is: its routes, the events it consumes, its delivery worker."""
 
-from services.notifications import inbox
-from shared.app import ServiceDefinition
+from services.notifications import inbox, recipients, template_routes
+from services.notifications.delivery import deliver_due
+from services.notifications.handlers import on_event
+from services.notifications.messages import PLANNERS
+from services.notifications.rules import PUSH_CHANNELS
+from shared.app import ServiceDefinition, Worker
 
 SERVICE = ServiceDefinition(
     name="notifications",
     title="Notifications service",
     description="Tells patients and staff what happened, once, by email, SMS or the in-app inbox, "
     "with no more protected health information than the recipient needs.",
-    routers=[inbox.router],
-    handlers={"payment.posted": inbox.on_payment_posted},
-    tags=[{"name": "inbox", "description": "In-app messages per recipient."}],
+    routers=[recipients.router, inbox.router, template_routes.router],
+    handlers=dict.fromkeys(PLANNERS, on_event),
+    tags=[
+        {"name": "recipients", "description": "The directory: patients' channels, staff roles, preferences."},
+        {"name": "inbox", "description": "In-app notifications, their delivery status and history."},
+        {"name": "templates", "description": "Versioned message templates and previews."},
+    ],
+    workers=[
+        Worker(f"{channel}-deliveries", deliver_due(channel), every_seconds=0.2) for channel in PUSH_CHANNELS
+    ],
 )

@@ -1,0 +1,148 @@
+"""The sink itself: an in-memory store, its SMTP handler, and its HTTP API.
+
+Everything runs on one asyncio loop, so the store needs no locks. The SMTP server can be
+stopped and started again on the same port (tests use that to play a provider outage).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Annotated, Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi import FastAPI, Query
+from pydantic import BaseModel, Field
+
+# A long `make up` session must not grow without bound: the oldest are forgotten first.
+KEEP = 50_000
+
+
+@dataclass
+class Store:
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    sms: list[dict[str, Any]] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def keep(self, box: list[dict[str, Any]], record: dict[str, Any]) -> None:
+        box.append(record)
+        if len(box) > KEEP:
+            del box[: len(box) - KEEP]
+
+
+def _text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    return part.get_content() if part is not None else ""
+
+
+class MailHandler:
+    """aiosmtpd handler: parse and keep every message."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        if isinstance(raw, str):
+            raw = raw.encode()
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.store.keep(
+            self.store.messages,
+            {
+                "id": self.store.next_id(),
+                "mail_from": envelope.mail_from,
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "subject": str(parsed.get("Subject", "")),
+                "message_id": str(parsed.get("Message-ID", "")),
+                "headers": {k: str(v) for k, v in parsed.items()},
+                "text": _text_of(parsed),
+                "received_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        return "250 Message accepted for delivery"
+
+
+class SmsIn(BaseModel):
+    to: str = Field(min_length=1, max_length=32)
+    body: str = Field(min_length=1, max_length=1600)
+    reference: str | None = Field(default=None, max_length=100)
+    from_: str | None = Field(default=None, alias="from", max_length=32)
+
+
+def http_app(store: Store) -> FastAPI:
+    app = FastAPI(title="Local SMTP and SMS sink", description="Development only: keeps what it receives.")
+
+    @app.get("/health/ready")
+    @app.get("/health/live")
+    async def health() -> dict[str, str]:
+        return {"status": "pass"}
+
+    @app.get("/messages")
+    async def list_messages(to: Annotated[str | None, Query()] = None) -> list[dict[str, Any]]:
+        return [m for m in store.messages if to is None or to in m["rcpt_tos"]]
+
+    @app.delete("/messages", status_code=204)
+    async def clear_messages() -> None:
+        store.messages.clear()
+
+    @app.post("/sms", status_code=201)
+    async def receive_sms(body: SmsIn) -> dict[str, Any]:
+        record = {
+            "id": store.next_id(),
+            "from": body.from_,
+            "to": body.to,
+            "body": body.body,
+            "reference": body.reference,
+            "received_at": datetime.now(UTC).isoformat(),
+        }
+        store.keep(store.sms, record)
+        return record
+
+    @app.get("/sms")
+    async def list_sms(to: Annotated[str | None, Query()] = None) -> list[dict[str, Any]]:
+        return [m for m in store.sms if to is None or m["to"] == to]
+
+    @app.delete("/sms", status_code=204)
+    async def clear_sms() -> None:
+        store.sms.clear()
+
+    return app
+
+
+class SmtpServer:
+    """aiosmtpd's SMTP protocol on the running loop; stoppable and restartable on one port."""
+
+    def __init__(self, store: Store, host: str = "127.0.0.1", port: int = 1025) -> None:
+        self.handler = MailHandler(store)
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: SMTP(self.handler, hostname="smtp-sink.local", enable_SMTPUTF8=True),
+            host=self.host,
+            port=self.port,
+            reuse_address=True,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            server, self._server = self._server, None
+            server.close()
+            await server.wait_closed()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None

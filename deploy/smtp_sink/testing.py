@@ -1,0 +1,76 @@
+"""Tests start their own sink on ephemeral ports: `async with running_sink() as sink: ...`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+
+from deploy.smtp_sink.sink import SmtpServer, Store, http_app
+
+
+@dataclass
+class SinkHandle:
+    smtp: SmtpServer
+    base_url: str
+    store: Store
+
+    @property
+    def smtp_port(self) -> int:
+        return self.smtp.port
+
+    @property
+    def sms_url(self) -> str:
+        return f"{self.base_url}/sms"
+
+    async def stop_smtp(self) -> None:
+        """Play an outage: the port refuses connections until `start_smtp`."""
+        await self.smtp.stop()
+
+    async def start_smtp(self) -> None:
+        await self.smtp.start()
+
+    async def messages(self, to: str | None = None) -> list[dict[str, Any]]:
+        """What the HTTP API lists (the same view a developer gets on :8025)."""
+        async with httpx.AsyncClient(base_url=self.base_url) as client:
+            resp = await client.get("/messages", params={"to": to} if to else None)
+            resp.raise_for_status()
+            return resp.json()
+
+    async def sms(self, to: str | None = None) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.base_url) as client:
+            resp = await client.get("/sms", params={"to": to} if to else None)
+            resp.raise_for_status()
+            return resp.json()
+
+
+class _QuietServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the test runner owns the signals
+        return None
+
+
+@contextlib.asynccontextmanager
+async def running_sink(host: str = "127.0.0.1") -> AsyncIterator[SinkHandle]:
+    """SMTP and HTTP on ephemeral ports of `host`, on the caller's loop."""
+    store = Store()
+    smtp = SmtpServer(store, host, 0)
+    await smtp.start()
+    config = uvicorn.Config(http_app(store), host=host, port=0, log_level="warning", lifespan="off")
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield SinkHandle(smtp, f"http://{host}:{port}", store)
+    finally:
+        server.should_exit = True
+        await task
+        await smtp.stop()

@@ -1,0 +1,84 @@
+"""Claims the claims tests build on: one clean claim, and ways to spoil it."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+BILLING_NPI = "1234567893"
+RENDERING_NPI = "1245319599"
+
+
+def recent(days_ago: int = 3) -> str:
+    return (date.today() - timedelta(days=days_ago)).isoformat()
+
+
+def clean_claim(patient_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A claim every edit passes (given an active eligibility check for its date)."""
+    dos = recent()
+    body: dict[str, Any] = {
+        "patient_id": patient_id or f"pat-{uuid.uuid4().hex[:10]}",
+        "subscriber": {
+            "first_name": "Jane",
+            "last_name": "Doe",
+            "birth_date": "1980-02-03",
+            "gender": "F",
+            "member_id": "SBX10001",
+            "group_number": "GRP100",
+            "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+        },
+        "relationship_code": "18",
+        "payer_id": "SBX001",
+        "billing_provider": {
+            "npi": BILLING_NPI,
+            "name": "Springfield Family Clinic",
+            "taxonomy": "207Q00000X",
+            "tax_id": "123456789",
+            "address": {"line1": "2 Oak Ave", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+        },
+        "rendering_provider": {
+            "npi": RENDERING_NPI,
+            "name": "Smith",
+            "first_name": "Ann",
+            "taxonomy": "207Q00000X",
+        },
+        "place_of_service": "11",
+        "diagnoses": ["E11.9", "I10"],
+        "lines": [
+            {
+                "code": "99213",
+                "modifiers": ["25"],
+                "units": "1",
+                "charge": "125.00",
+                "date_of_service": dos,
+                "diagnosis_pointers": [1, 2],
+            },
+            {
+                "code": "93000",
+                "modifiers": ["59"],
+                "units": "1",
+                "charge": "50.00",
+                "date_of_service": dos,
+                "diagnosis_pointers": [2],
+            },
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def spoiled(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `body` with the dotted `path` set to `value`."""
+    result = copy.deepcopy(body)
+    target: Any = result
+    parts = path.split(".")
+    for part in parts[:-1]:
+        target = target[int(part)] if part.isdigit() else target[part]
+    last = parts[-1]
+    if last.isdigit():
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return result

@@ -91,6 +91,11 @@ def required_data(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
         yield "patient", "The patient is not the subscriber: add the patient's name and birth date."
     if data.payer_id not in reference.payers():
         yield "payer_id", "The payer is not set up; choose a payer from the payer list."
+    patient_address = (data.patient.address if data.patient else None) or (
+        data.subscriber.address if data.subscriber else None
+    )
+    if data.subscriber is not None and patient_address is None:
+        yield "subscriber.address", "Add the patient's address; payers require it on every claim."
     if data.frequency_code in ("7", "8") and not data.original_payer_claim_control_number:
         yield (
             "original_payer_claim_control_number",

@@ -127,7 +127,8 @@ def claim_segments(
         out.append(seg("HL", "3", "2", "23", "0"))
         out.append(seg("PAT", data.relationship_code))
         out.append(_person_nm1("QC", data.patient, None, None))
-        out += _address(data.patient.address)
+        # The guide requires the patient's address here; a dependent usually lives with the subscriber.
+        out += _address(data.patient.address or (sub.address if sub else None))
         out.append(seg("DMG", "D8", d8(data.patient.birth_date), data.patient.gender))
 
     # 2300 claim

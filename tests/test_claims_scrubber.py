@@ -63,7 +63,12 @@ def _pt_claim() -> dict[str, Any]:
 # (edit, how to spoil the claim, the context, the field it should name)
 CASES: list[tuple[str, Callable[[], dict[str, Any]], Callable[[], scrubber.ScrubContext], str]] = [
     ("required_data", lambda: spoiled(clean_claim(), "subscriber", None), context, "subscriber"),
-    ("required_data", lambda: spoiled(clean_claim(), "subscriber.address", None), context, "subscriber.address"),
+    (
+        "required_data",
+        lambda: spoiled(clean_claim(), "subscriber.address", None),
+        context,
+        "subscriber.address",
+    ),
     (
         "npi_check_digit",
         lambda: spoiled(clean_claim(), "billing_provider.npi", "1234567890"),

@@ -190,6 +190,7 @@ async def list_claims(
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     payer_id: Annotated[str | None, Query(max_length=64)] = None,
     patient_id: Annotated[str | None, Query(max_length=64)] = None,
+    encounter_id: Annotated[str | None, Query(max_length=64)] = None,
     date_from: Annotated[date | None, Query(description="Date of service on or after.")] = None,
     date_to: Annotated[date | None, Query(description="Date of service on or before.")] = None,
     min_age_days: Annotated[
@@ -207,6 +208,8 @@ async def list_claims(
         stmt = stmt.where(Claim.payer_id == payer_id)
     if patient_id:
         stmt = stmt.where(Claim.patient_id == patient_id)
+    if encounter_id:
+        stmt = stmt.where(Claim.encounter_id == encounter_id)
     if date_from:
         stmt = stmt.where(col(Claim.date_of_service) >= date_from)
     if date_to:

@@ -19,7 +19,8 @@ async def count_rows(settings, patient_id: str) -> tuple[int, int]:
     try:
         claims = await conn.fetchval("SELECT count(*) FROM claims WHERE patient_id = $1", patient_id)
         history = await conn.fetchval(
-            "SELECT count(*) FROM claim_status_history h JOIN claims c ON c.id = h.claim_id WHERE c.patient_id = $1",
+            "SELECT count(*) FROM claim_status_history h JOIN claims c ON c.id = h.claim_id "
+            "WHERE c.patient_id = $1",
             patient_id,
         )
         return claims, history
@@ -33,8 +34,8 @@ async def eligible(settings, patient_id: str, body: dict[str, Any], status: str 
     try:
         await conn.execute(
             "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service, "
-            "coverage_start, coverage_end, checked_at) VALUES (gen_random_uuid(), $1, $2, $3, $4::text::date, "
-            "'2020-01-01', '2099-12-31', now())",
+            "coverage_start, coverage_end, checked_at) VALUES (gen_random_uuid(), $1, $2, $3, "
+            "$4::text::date, '2020-01-01', '2099-12-31', now())",
             patient_id,
             body["payer_id"],
             status,

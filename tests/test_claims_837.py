@@ -225,7 +225,7 @@ def test_dependent_patient_gets_the_2000c_patient_loop():
 def test_delimiters_in_free_text_cannot_break_the_file():
     body = clean_claim()
     body["billing_provider"]["name"] = "Smith*Jones~Clinic:Ltd^"
-    model, _, text = roundtrip(body)
+    model, _, _ = roundtrip(body)
     assert (
         model.loop_2000a[0].loop_2010aa.nm1_segment.name_last_or_organization_name == "SMITH JONES CLINIC LTD"
     )

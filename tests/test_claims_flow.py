@@ -61,9 +61,9 @@ async def eligible(
     conn = await connect_as("claims", settings)
     try:
         await conn.execute(
-            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service, coverage_start,"
-            " coverage_end, other_payers, checked_at) VALUES (gen_random_uuid(), $1, $2, 'active', $3::text::date,"
-            " '2020-01-01', '2099-12-31', $4::text::jsonb, now())",
+            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service,"
+            " coverage_start, coverage_end, other_payers, checked_at) VALUES (gen_random_uuid(), $1, $2,"
+            " 'active', $3::text::date, '2020-01-01', '2099-12-31', $4::text::jsonb, now())",
             patient_id,
             payer_id,
             dos,

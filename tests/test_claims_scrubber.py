@@ -44,7 +44,7 @@ def test_a_clean_claim_trips_no_edit():
 def _auth(**kw: Any) -> scrubber.AuthorizationFact:
     values = dict(
         number="AUTH1",
-        service_codes=("97110",),
+        service_codes=("29881", "97110"),
         start_date=DOS - timedelta(days=30),
         end_date=DOS + timedelta(days=30),
         visits_allowed=10,
@@ -56,7 +56,7 @@ def _auth(**kw: Any) -> scrubber.AuthorizationFact:
 
 def _pt_claim() -> dict[str, Any]:
     body = clean_claim()
-    body["lines"] = [{**body["lines"][0], "code": "97110", "modifiers": [], "units": "2"}]
+    body["lines"] = [{**body["lines"][0], "code": "29881", "modifiers": [], "units": "1"}]
     return body
 
 
@@ -136,6 +136,12 @@ CASES: list[tuple[str, Callable[[], dict[str, Any]], Callable[[], scrubber.Scrub
     ("prior_authorization", _pt_claim, context, "lines.0.code"),
     (
         "prior_authorization",
+        lambda: _therapy_claim(),
+        lambda: context(eligibility=[_needs_auth_for("PT")]),
+        "lines.0.code",
+    ),
+    (
+        "prior_authorization",
         _pt_claim,
         lambda: context(authorizations=[_auth(end_date=DOS - timedelta(days=1))]),
         "lines.0.code",
@@ -177,6 +183,19 @@ CASES: list[tuple[str, Callable[[], dict[str, Any]], Callable[[], scrubber.Scrub
 ]
 
 
+def _therapy_claim() -> dict[str, Any]:
+    body = clean_claim()
+    body["lines"] = [{**body["lines"][0], "code": "97110", "modifiers": [], "units": "2"}]
+    return body
+
+
+def _needs_auth_for(*service_types: str) -> scrubber.EligibilityFact:
+    fact = active()
+    return scrubber.EligibilityFact(
+        fact.status, fact.date_of_service, fact.coverage_start, fact.coverage_end, service_types
+    )
+
+
 def _active_on(days_ago: int) -> scrubber.EligibilityFact:
     day = TODAY - timedelta(days=days_ago)
     return scrubber.EligibilityFact("active", day, day - timedelta(days=30), day + timedelta(days=30))
@@ -215,6 +234,11 @@ def test_every_configured_edit_is_exercised():
 
 def test_a_valid_authorization_or_a_distinct_service_modifier_keeps_them_quiet():
     assert fired(_pt_claim(), context(authorizations=[_auth()])) == {}
+    # Physical therapy needs authorization only where the eligibility check says so (SBX30001).
+    assert fired(_therapy_claim()) == {}
+    assert (
+        fired(_therapy_claim(), context(eligibility=[_needs_auth_for("PT")], authorizations=[_auth()])) == {}
+    )
     assert fired(spoiled(clean_claim(), "lines.0.modifiers", ["XU"])) == {}
 
 

@@ -145,6 +145,7 @@ async def on_eligibility_checked(session: AsyncSession, event: Event) -> None:
             coverage_start=check.coverage_start,
             coverage_end=check.coverage_end,
             other_payers=[p.model_dump(mode="json") for p in check.other_payers],
+            prior_auth_service_types=list(check.prior_auth_required_service_types),
             checked_at=check.checked_at,
         )
     )

@@ -84,6 +84,7 @@ class EligibilityCopy(SQLModel, table=True):
     coverage_start: date | None = Field(default=None, sa_column=Column(Date))
     coverage_end: date | None = Field(default=None, sa_column=Column(Date))
     other_payers: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    prior_auth_service_types: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     checked_at: datetime = _ts(False)
 
 

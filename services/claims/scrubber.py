@@ -44,6 +44,7 @@ class EligibilityFact:
     date_of_service: date
     coverage_start: date | None
     coverage_end: date | None
+    prior_auth_service_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,12 +217,22 @@ def timely_filing(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
         )
 
 
+def service_type_of(code: str) -> str | None:
+    """The X12 service type a procedure falls under (data/codes.json), for prior-auth rules."""
+    for rule in reference.codes().get("service_type_by_code", []):
+        if rule["from"] <= code <= rule["to"]:
+            return str(rule["service_type"])
+    return None
+
+
 def prior_authorization(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
     payer = reference.payers().get(data.payer_id)
     if payer is None:
         return
+    checks = [e for e in ctx.eligibility if e.status == "active"]
+    types_needing_auth = set(checks[-1].prior_auth_service_types) if checks else set()
     for i, line in _lines(data):
-        if line.code not in payer.prior_auth_codes:
+        if line.code not in payer.prior_auth_codes and service_type_of(line.code) not in types_needing_auth:
             continue
         auths = [a for a in ctx.authorizations if not a.service_codes or line.code in a.service_codes]
         if data.prior_authorization_number:

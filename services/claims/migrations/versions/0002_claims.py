@@ -85,6 +85,7 @@ def upgrade() -> None:
             coverage_start  date,
             coverage_end    date,
             other_payers    jsonb       NOT NULL DEFAULT '[]',
+            prior_auth_service_types jsonb NOT NULL DEFAULT '[]',
             checked_at      timestamptz NOT NULL
         )
         """

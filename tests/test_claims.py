@@ -193,6 +193,10 @@ async def test_submit_refuses_error_edits_with_409_then_sends_the_837p(service, 
             ("body.place_of_service", "place_of_service")
         ]
         assert (await client.get(f"/v1/claims/{claim['id']}/837", headers=RW)).status_code == 404
+        preview = await client.get(f"/v1/claims/{claim['id']}/837", params={"preview": True}, headers=RW)
+        assert (
+            preview.status_code == 200 and "CLM*" + claim["patient_control_number"] + "*175*" in preview.text
+        )
 
         await eligible(settings, patient, body)
         fixed = await client.patch(f"/v1/claims/{claim['id']}", json={"place_of_service": "11"}, headers=RW)

@@ -17,6 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.claims import lifecycle
 from services.claims.models import Claim, StatusChange
 from services.claims.schemas import ClaimData, ClaimPatch, strict_errors
+from services.claims.settings import get_claims_settings
+from services.claims.x12_837 import generate
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
@@ -310,7 +312,7 @@ async def submit_claim(
 
 @router.get(
     "/{claim_id}/837",
-    summary="The 837P interchange last sent for this claim",
+    summary="The 837P interchange last sent for this claim (or a preview of it)",
     response_class=Response,
     responses={200: {"content": {"application/edi-x12": {}}}, 404: {"model": Problem}},
 )
@@ -318,10 +320,21 @@ async def get_837(
     claim_id: uuid.UUID,
     session: SessionDep,
     trail: Annotated[AuditTrail, audited("claim_837", "read", require_scopes("claims:read"))],
+    preview: Annotated[
+        bool, Query(description="Render the 837P from the claim as it is now, without sending it.")
+    ] = False,
 ) -> Response:
     trail.resource_id = str(claim_id)
     claim = await load(session, claim_id)
     trail.patient_id = claim.patient_id
+    if preview:
+        text = generate(
+            lifecycle.data_of(claim),
+            claim.patient_control_number,
+            control_number=0,
+            settings=get_claims_settings(),
+        )
+        return Response(text, media_type="application/edi-x12")
     if not claim.x12_837:
         raise ProblemError(404, "not-submitted", "No 837P yet", "The claim has not been submitted.")
     return Response(claim.x12_837, media_type="application/edi-x12")

@@ -223,7 +223,8 @@ def main() -> None:
         f"(baseline validation only {a['baseline_validate_per_s']:8.1f}/s, ratio {a['ratio']:.3f})"
     )
     print(
-        f"B  over HTTP:  {b['http_claims_per_s']:8.1f} claims/s POST+scrub+837 at concurrency {args.concurrency}  "
+        f"B  over HTTP:  {b['http_claims_per_s']:8.1f} claims/s POST+scrub+837 "
+        f"(concurrency {args.concurrency})  "
         f"(baseline GET /health/live {b['baseline_live_per_s']:8.1f}/s, ratio {b['http_ratio']:.3f})"
     )
     print(

@@ -5,7 +5,7 @@
 #   make down          stop everything `make up` / `make test` started
 #
 # Variables: PYTHON (interpreter used to create .venv, default python3), SCOPES (make token),
-# PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs).
+# PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs), COUNT/RATE/SEED (make ehr).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -17,11 +17,14 @@ STAMP := $(VENV)/.install-stamp
 INFRA := $(PYTHON) deploy/infra.py
 
 SCOPES ?=
+COUNT ?= 1000
+RATE ?= 200
+SEED ?= 7
 PYTEST_ARGS ?=
 NAME ?=
 FOLLOW ?=
 
-.PHONY: help install up down status logs token test lint bench clean-state
+.PHONY: help install up down status logs token test lint bench clean-state ehr
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -78,6 +81,9 @@ bench: install ## Run the benchmarks (python -m bench.run) against local Postgre
 	$(INFRA) pg-up
 	$(INFRA) kafka-up
 	$(VPY) -m bench.run
+
+ehr: install ## Publish simulated EHR encounters: make ehr [COUNT=1000] [RATE=200 (0 = bulk)] [SEED=7]
+	$(VPY) -m deploy.payer_sandbox.ehr --count $(COUNT) --rate $(RATE) --seed $(SEED)
 
 clean-state: down ## Stop everything and delete .state (database, Kafka data, logs)
 	rm -rf .state

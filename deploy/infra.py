@@ -102,8 +102,9 @@ def _uvicorn(app: str) -> tuple[str, ...]:
 
 PROCESSES: list[Proc] = [
     *(Proc(name, _uvicorn(f"services.{name}.main:app"), port) for name, port in SERVICES.items()),
-    # More background processes go here, one line each, e.g.:
-    # Proc("payer-sandbox", _uvicorn("sandbox.payer.main:app"), 8010, "/health/ready"),
+    # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka).
+    Proc("payer-sandbox", _uvicorn("deploy.payer_sandbox.main:app"), 8010, "/health"),
+    # More background processes go here, one line each.
 ]
 
 

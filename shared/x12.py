@@ -357,8 +357,9 @@ def build(
     return sep.join(_join(s, e) for s in out) + t + ("\n" if newline else "")
 
 
-# Transaction sets whose ST carries the implementation guide in ST03 (5010).
-_ST03_SETS = {"270", "271", "276", "277", "835", "837", "999"}
+# Transaction sets whose ST carries the implementation guide in ST03 (5010). Not the 835:
+# its guide (005010X221A1) marks ST03 "not used", and pyx12 rejects an 835 that sends it.
+_ST03_SETS = {"270", "271", "276", "277", "837", "999"}
 
 
 def _join(segment: Iterable[str], element_sep: str) -> str:

@@ -1,0 +1,422 @@
+"""Deterministic adjudication: a parsed 837P and the payer's rules in, claim payments out.
+
+Plain functions over plain data, so every rule can be read (and tested) on its own:
+
+- price each line from the payer's fee schedule (allowed per unit x units, capped by the
+  charge; codes without an entry at default_allowed_percent) and write off the rest CO-45;
+- deny lines: CO-96 non-covered code, CO-197 code needing prior auth without an
+  authorization number, CO-97 column-2 code of a bundled pair (unless a bypass modifier
+  is allowed and present);
+- deny whole claims: CO-27 coverage not active on the date of service, CO-29 past the
+  timely-filing limit, CO-18 duplicate of an adjudicated claim (same member, payer, first
+  date of service and codes), and a configurable random share (volume runs);
+- patient responsibility from the same benefits the 271 reports for the member id:
+  copay PR-3 (once per service type per claim, instead of deductible/coinsurance),
+  deductible PR-1 (remaining, capped by the family's), coinsurance PR-2, all capped by
+  the remaining out-of-pocket maximum;
+- secondary claims pay what the prior payer left to the patient (its PR adjustments from
+  loops 2430/2320), up to the secondary's own allowed amount minus the prior payment;
+  the prior payer's share and write-off become OA-23;
+- frequency 7 reverses the original (CLP02=22) and adjudicates the replacement;
+  frequency 8 reverses the original only.
+
+Randomness (the random denial share) comes from a hash of (seed, patient control number),
+never from call order, so the same seed and claims give the same remittances.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from deploy.payer_sandbox.claim837 import Cas, Claim837, Line
+from deploy.payer_sandbox.data import PayerRules, Scenario, Tables
+
+CENT = Decimal("0.01")
+# CLP06 (claim filing indicator) codes an 835 may carry; an 837's SBR09 outside this list
+# (e.g. CI) falls back to the payer's own indicator.
+CLP06_CODES = frozenset("12 13 14 15 16 17 AM CH DS HM LM MA MB MC OF TV VA WC ZZ".split())
+ZERO = Decimal("0.00")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def derive(seed: int, *parts: str) -> int:
+    """A stable 60-bit number from the seed and the given parts (no call-order dependence)."""
+    digest = hashlib.sha256("|".join([str(seed), *parts]).encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+def fraction(seed: int, *parts: str) -> Decimal:
+    return Decimal(derive(seed, *parts) % 1_000_000) / Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class Adj:
+    group: str
+    reason: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PaidLine:
+    number: int
+    code: str
+    modifiers: tuple[str, ...]
+    charge: Decimal
+    units: Decimal
+    paid: Decimal
+    allowed: Decimal | None
+    adjustments: tuple[Adj, ...]
+    date_of_service: date | None
+
+
+@dataclass(frozen=True)
+class ClaimPayment:
+    """One CLP of an 835: a claim as this payer paid (or reversed) it."""
+
+    pcn: str
+    status: str  # 1/2/3 processed as primary/secondary/tertiary, 4 denied, 22 reversal
+    payer_id: str
+    pccn: str
+    filing_indicator: str
+    place_of_service: str
+    frequency_code: str
+    member_id: str
+    patient_last: str
+    patient_first: str
+    billing_npi: str
+    billing_name: str
+    lines: tuple[PaidLine, ...]
+    claim_id: str | None = None
+
+    @property
+    def charge(self) -> Decimal:
+        return sum((line.charge for line in self.lines), ZERO)
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((line.paid for line in self.lines), ZERO)
+
+    @property
+    def patient_responsibility(self) -> Decimal:
+        return sum((a.amount for line in self.lines for a in line.adjustments if a.group == "PR"), ZERO)
+
+    def reversal(self) -> ClaimPayment:
+        """The same claim with every amount negated and CLP02=22 (reversal of previous payment)."""
+        lines = tuple(
+            replace(
+                line,
+                charge=-line.charge,
+                paid=-line.paid,
+                allowed=-line.allowed if line.allowed is not None else None,
+                adjustments=tuple(Adj(a.group, a.reason, -a.amount) for a in line.adjustments),
+            )
+            for line in self.lines
+        )
+        return replace(self, status="22", lines=lines)
+
+
+@dataclass
+class Memory:
+    """What one payer remembers between claims: payments by payer claim control number
+    (for reversals) and the duplicate keys of claims it paid."""
+
+    payments: dict[str, ClaimPayment] = field(default_factory=dict)
+    keys: dict[tuple[str, ...], str] = field(default_factory=dict)
+    key_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def remember(self, payment: ClaimPayment, key: tuple[str, ...]) -> None:
+        self.payments[payment.pccn] = payment
+        if payment.status in ("1", "2", "3"):
+            self.keys[key] = payment.pccn
+            self.key_of[payment.pccn] = key
+
+    def forget(self, pccn: str) -> ClaimPayment | None:
+        payment = self.payments.pop(pccn, None)
+        key = self.key_of.pop(pccn, None)
+        if key is not None and self.keys.get(key) == pccn:
+            del self.keys[key]
+        return payment
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything about a submission that is not in the 837 itself."""
+
+    seed: int
+    claim_id: str
+    submitted_on: date
+    coverage_order: str  # primary | secondary | tertiary
+    original_pccn: str | None
+    random_denial_share: Decimal
+
+
+def duplicate_key(claim: Claim837, payer_id: str) -> tuple[str, ...]:
+    first = claim.first_date.isoformat() if claim.first_date else ""
+    codes = sorted(line.code + "-" + "-".join(line.modifiers) for line in claim.lines)
+    return (payer_id, claim.member_id, first, *codes)
+
+
+def payer_claim_control_number(seed: int, payer_id: str, ctx_claim_id: str, claim: Claim837) -> str:
+    n = derive(seed, "pccn", payer_id, claim.pcn, ctx_claim_id, claim.frequency_code)
+    return f"{payer_id[-3:]}{n % 10**12:012d}"
+
+
+def find_original(claim: Claim837, ctx: Context, memory: Memory) -> ClaimPayment | None:
+    """The claim a frequency 7/8 submission replaces or voids: by the payer claim control
+    number the submitter quotes (event field or REF*F8), else by patient control number."""
+    for ref in (ctx.original_pccn, claim.original_reference):
+        if ref and ref in memory.payments:
+            return memory.payments[ref]
+    candidates = [p for p in memory.payments.values() if p.pcn == claim.pcn and p.status != "22"]
+    return candidates[-1] if candidates else None
+
+
+def adjudicate(
+    claim: Claim837,
+    ctx: Context,
+    *,
+    tables: Tables,
+    payer: PayerRules,
+    scenario: Scenario,
+    memory: Memory,
+) -> list[ClaimPayment]:
+    """The CLPs this submission produces (reversal first when it replaces or voids)."""
+    out: list[ClaimPayment] = []
+    if claim.frequency_code in ("7", "8"):
+        original = find_original(claim, ctx, memory)
+        if original is not None:
+            memory.forget(original.pccn)
+            out.append(original.reversal())
+        if claim.frequency_code == "8":
+            return out
+    key = duplicate_key(claim, payer.payer_id)
+    payment = _adjudicate_new(
+        claim, ctx, tables=tables, payer=payer, scenario=scenario, key=key, memory=memory
+    )
+    memory.remember(payment, key)
+    out.append(payment)
+    return out
+
+
+def _status_for(ctx: Context, claim: Claim837) -> str:
+    order = ctx.coverage_order
+    if claim.payer_responsibility == "S":
+        order = "secondary"
+    elif claim.payer_responsibility == "T":
+        order = "tertiary"
+    return {"primary": "1", "secondary": "2", "tertiary": "3"}.get(order, "1")
+
+
+def _adjudicate_new(
+    claim: Claim837,
+    ctx: Context,
+    *,
+    tables: Tables,
+    payer: PayerRules,
+    scenario: Scenario,
+    key: tuple[str, ...],
+    memory: Memory,
+) -> ClaimPayment:
+    status = _status_for(ctx, claim)
+    base = ClaimPayment(
+        pcn=claim.pcn,
+        status=status,
+        payer_id=payer.payer_id,
+        pccn=payer_claim_control_number(ctx.seed, payer.payer_id, ctx.claim_id, claim),
+        filing_indicator=claim.filing_indicator
+        if claim.filing_indicator in CLP06_CODES
+        else payer.claim_filing_indicator,
+        place_of_service=claim.place_of_service or "11",
+        frequency_code=claim.frequency_code,
+        member_id=claim.member_id,
+        patient_last=claim.patient_last or claim.subscriber_last,
+        patient_first=claim.patient_first or claim.subscriber_first,
+        billing_npi=claim.billing_npi,
+        billing_name=claim.billing_name,
+        lines=(),
+        claim_id=ctx.claim_id,
+    )
+    first = claim.first_date
+    # Whole-claim denials, in the order a payer checks them.
+    if first is not None and not scenario.active_on(first):
+        return _deny_all(base, claim, "27")
+    if first is not None and (ctx.submitted_on - first).days > payer.timely_filing_days:
+        return _deny_all(base, claim, "29")
+    if claim.frequency_code == "1" and key in memory.keys:
+        return _deny_all(base, claim, "18")
+    if ctx.random_denial_share > 0 and fraction(ctx.seed, "deny", claim.pcn) < ctx.random_denial_share:
+        return _deny_all(base, claim, payer.random_denial_reason, payer.random_denial_group)
+    if status in ("2", "3"):
+        lines = _secondary_lines(claim, payer)
+    else:
+        lines = _primary_lines(claim, tables, payer, scenario)
+    all_denied = all(line.paid == 0 and line.allowed is None for line in lines)
+    return replace(base, lines=tuple(lines), status="4" if all_denied else status)
+
+
+def _deny_all(base: ClaimPayment, claim: Claim837, reason: str, group: str = "CO") -> ClaimPayment:
+    lines = tuple(_denied_line(line, reason, group) for line in claim.lines)
+    return replace(base, status="4", lines=lines)
+
+
+def _denied_line(line: Line, reason: str, group: str = "CO") -> PaidLine:
+    return PaidLine(
+        number=line.number,
+        code=line.code,
+        modifiers=tuple(line.modifiers),
+        charge=line.charge,
+        units=line.units,
+        paid=ZERO,
+        allowed=None,
+        adjustments=(Adj(group, reason, line.charge),),
+        date_of_service=line.date_of_service,
+    )
+
+
+def price(payer: PayerRules, line: Line) -> Decimal:
+    """The allowed amount for a line under this payer's fee schedule."""
+    per_unit = payer.allowed_per_unit(line.code, line.modifiers)
+    if per_unit is None:
+        allowed = line.charge * payer.default_allowed_percent / Decimal(100)
+    else:
+        allowed = per_unit * line.units
+    return money(min(line.charge, allowed))
+
+
+def _line_denial(line: Line, claim: Claim837, payer: PayerRules, scenario: Scenario) -> str | None:
+    if line.code in payer.non_covered_codes:
+        return "96"
+    needs_auth = line.code in payer.prior_auth_codes or line.code in scenario.prior_auth_codes
+    if needs_auth and not (line.prior_auth or claim.prior_auth):
+        return "197"
+    codes_on_day = {other.code for other in claim.lines if other.date_of_service == line.date_of_service}
+    for pair in payer.bundling_pairs:
+        if line.code == pair.column2 and pair.column1 in codes_on_day:
+            bypass = pair.modifier_allowed and any(m in payer.bypass_modifiers for m in line.modifiers)
+            if not bypass:
+                return "97"
+    return None
+
+
+def _primary_lines(claim: Claim837, tables: Tables, payer: PayerRules, scenario: Scenario) -> list[PaidLine]:
+    benefits = scenario.in_network
+    deductible_left = benefits.deductible_remaining if benefits else ZERO
+    oop_left = benefits.oop_remaining if benefits else ZERO
+    coinsurance = benefits.coinsurance_percent if benefits else Decimal(0)
+    copays_taken: set[str] = set()
+    out: list[PaidLine] = []
+    for line in claim.lines:
+        reason = _line_denial(line, claim, payer, scenario)
+        if reason:
+            out.append(_denied_line(line, reason))
+            continue
+        allowed = price(payer, line)
+        responsibility: list[tuple[str, Decimal]] = []
+        service_type = tables.service_type(line.code)
+        copay = benefits.copays.get(service_type) if benefits else None
+        if copay is not None and copay > 0:
+            if service_type not in copays_taken:
+                copays_taken.add(service_type)
+                responsibility.append(("3", min(copay, allowed)))
+        else:
+            deductible = min(deductible_left, allowed)
+            deductible_left -= deductible
+            responsibility.append(("1", deductible))
+            responsibility.append(("2", money((allowed - deductible) * coinsurance / Decimal(100))))
+        adjustments: list[Adj] = []
+        if line.charge > allowed:
+            adjustments.append(Adj("CO", "45", line.charge - allowed))
+        for code, amount in responsibility:
+            amount = min(amount, oop_left)  # the out-of-pocket maximum caps what the patient owes
+            oop_left -= amount
+            if amount > 0:
+                adjustments.append(Adj("PR", code, amount))
+        paid = allowed - sum((a.amount for a in adjustments if a.group == "PR"), ZERO)
+        out.append(
+            PaidLine(
+                line.number,
+                line.code,
+                tuple(line.modifiers),
+                line.charge,
+                line.units,
+                paid,
+                allowed,
+                tuple(adjustments),
+                line.date_of_service,
+            )
+        )
+    return out
+
+
+def _prior_adjudication(claim: Claim837) -> list[tuple[Decimal, list[Cas]]]:
+    """Per line: (prior payer paid, prior payer's adjustments). Line-level data (2430)
+    wins; otherwise claim-level (2320) amounts are spread over lines by charge."""
+    if any(line.other_paid is not None or line.other_adjustments for line in claim.lines):
+        return [(line.other_paid or ZERO, list(line.other_adjustments)) for line in claim.lines]
+    total = sum((line.charge for line in claim.lines), ZERO)
+    out: list[tuple[Decimal, list[Cas]]] = []
+    left_paid = claim.other_paid or ZERO
+    left_adj = [Cas(a.group, a.reason, a.amount) for a in claim.other_adjustments]
+    for i, line in enumerate(claim.lines):
+        last = i == len(claim.lines) - 1
+        share = line.charge / total if total else Decimal(0)
+        paid = left_paid if last else money((claim.other_paid or ZERO) * share)
+        left_paid -= paid
+        adjs = []
+        for j, a in enumerate(claim.other_adjustments):
+            amount = left_adj[j].amount if last else money(a.amount * share)
+            left_adj[j].amount -= amount
+            adjs.append(Cas(a.group, a.reason, amount))
+        out.append((paid, adjs))
+    return out
+
+
+# Which of the prior payer's patient-responsibility amounts the secondary covers first.
+_PR_ORDER = {"3": 0, "1": 1, "2": 2}
+
+
+def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
+    out: list[PaidLine] = []
+    for line, (prior_paid, prior_adjs) in zip(claim.lines, _prior_adjudication(claim), strict=True):
+        if line.code in payer.non_covered_codes:
+            out.append(_denied_line(line, "96"))
+            continue
+        allowed = price(payer, line)
+        room = max(ZERO, allowed - prior_paid)
+        responsibility = sorted(
+            ((a.reason, a.amount) for a in prior_adjs if a.group == "PR" and a.amount > 0),
+            key=lambda item: _PR_ORDER.get(item[0], 9),
+        )
+        cap = max(ZERO, line.charge - prior_paid)
+        paid = ZERO
+        leftover: list[Adj] = []
+        for reason, amount in responsibility:
+            amount = min(amount, cap)
+            cap -= amount
+            covered = min(amount, room)
+            room -= covered
+            paid += covered
+            if amount - covered > 0:
+                leftover.append(Adj("PR", reason, amount - covered))
+        prior_share = line.charge - paid - sum((a.amount for a in leftover), ZERO)
+        adjustments = ([Adj("OA", "23", prior_share)] if prior_share > 0 else []) + leftover
+        out.append(
+            PaidLine(
+                line.number,
+                line.code,
+                tuple(line.modifiers),
+                line.charge,
+                line.units,
+                paid,
+                allowed,
+                tuple(adjustments),
+                line.date_of_service,
+            )
+        )
+    return out

@@ -1,0 +1,180 @@
+"""The sandbox's HTTP face: POST /x12/270 answers a 271; /health, /stats, /scenarios.
+
+Routes stay thin: the eligibility decision lives in eligibility.py, the claim pipeline in
+pipeline.py. The app owns the pipeline's lifetime (started in the lifespan when Kafka is
+configured), so `uvicorn deploy.payer_sandbox.main:app` is the whole partner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from deploy.payer_sandbox import eligibility
+from deploy.payer_sandbox.config import SandboxConfig
+from deploy.payer_sandbox.data import Tables, default_tables, scenario_table
+from shared import x12
+
+log = logging.getLogger("payer_sandbox")
+
+X12_MEDIA_TYPE = "application/edi-x12"
+PROBLEM_JSON = "application/problem+json"
+DELAY_HEADER = "X-Sandbox-Delay-Ms"
+
+
+class Stats:
+    """Request counts, so tests can see whether (and how often) the payer was called."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_member: Counter[str] = Counter()
+        self.by_outcome: Counter[str] = Counter()
+
+    def record(self, member_id: str, outcome: str) -> None:
+        self.total += 1
+        self.by_member[member_id or "(missing)"] += 1
+        self.by_outcome[outcome] += 1
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+class StatsView(BaseModel):
+    total: int = Field(description="270 requests received since start or the last reset.")
+    by_member: dict[str, int] = Field(description="Requests per member id ('(missing)' when absent).")
+    by_outcome: dict[str, int] = Field(description="active | inactive | error | http_error | bad_request.")
+    claims: dict[str, Any] = Field(default_factory=dict, description="Claim pipeline counters.")
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def create_app(config: SandboxConfig | None = None, tables: Tables | None = None) -> FastAPI:
+    config = config or SandboxConfig.from_env()
+    tables = tables or default_tables()
+    stats = Stats()
+    control_numbers = itertools.count(1)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pipeline = None
+        if config.kafka_bootstrap:
+            from deploy.payer_sandbox.pipeline import ClaimPipeline
+
+            pipeline = ClaimPipeline(config, tables, accept=getattr(app.state, "accept", None))
+            await pipeline.start()
+        app.state.pipeline = pipeline
+        try:
+            yield
+        finally:
+            if pipeline is not None:
+                await pipeline.stop()
+
+    app = FastAPI(
+        title="Payer sandbox",
+        version="1.0.0",
+        description=(
+            "A partner system for development and tests: payers answering X12 270 eligibility "
+            "inquiries with 271s from a documented scenario table (keyed by member id), and a "
+            "clearinghouse turning `claim.submitted` 837Ps into acknowledgments and 835 "
+            "remittances on Kafka. See docs/payer_sandbox.md."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.state.tables = tables
+    app.state.stats = stats
+    app.state.pipeline = None
+
+    @app.get("/health", tags=["operations"], summary="Liveness, and whether the claim pipeline runs")
+    async def health() -> dict[str, Any]:
+        pipeline = app.state.pipeline
+        return {"status": "ok", "claims_pipeline": "running" if pipeline is not None else "off"}
+
+    @app.get("/health/ready", tags=["operations"], include_in_schema=False)
+    async def ready() -> dict[str, Any]:
+        return await health()
+
+    @app.get("/stats", tags=["operations"], response_model=StatsView, summary="Request and claim counts")
+    async def get_stats() -> StatsView:
+        pipeline = app.state.pipeline
+        return StatsView(
+            total=stats.total,
+            by_member=dict(stats.by_member),
+            by_outcome=dict(stats.by_outcome),
+            claims=pipeline.counters() if pipeline is not None else {},
+        )
+
+    @app.post("/stats/reset", tags=["operations"], status_code=204, summary="Zero the counters")
+    async def reset_stats() -> Response:
+        stats.reset()
+        return Response(status_code=204)
+
+    @app.get("/scenarios", tags=["eligibility"], summary="The scenario table (data/scenarios.json)")
+    async def scenarios() -> dict[str, Any]:
+        return scenario_table()
+
+    @app.post(
+        "/x12/270",
+        tags=["eligibility"],
+        summary="Answer an X12 005010X279A1 270 with a 271",
+        response_class=Response,
+        responses={
+            200: {"content": {X12_MEDIA_TYPE: {}}, "description": "The 271 (may carry AAA rejections)."},
+            400: {"content": {PROBLEM_JSON: {}}, "description": "Not a readable 270."},
+            500: {"content": {PROBLEM_JSON: {}}, "description": "Scenario: the payer fails."},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    X12_MEDIA_TYPE: {"schema": {"type": "string"}},
+                    "text/plain": {"schema": {"type": "string"}},
+                },
+            }
+        },
+    )
+    async def inquiry(request: Request) -> Response:
+        raw = (await request.body()).decode("utf-8", errors="replace")
+        try:
+            parsed = eligibility.parse_270(raw)
+        except x12.X12Error as exc:
+            stats.record("", "bad_request")
+            return _problem(
+                400, "Not a valid 270", exc.message, errors=[{"field": exc.pointer, "rule": "x12"}]
+            )
+        now = datetime.now(UTC).replace(tzinfo=None)
+        result = eligibility.answer(
+            parsed,
+            tables,
+            today=now.date(),
+            now=now,
+            control_number=next(control_numbers),
+            slow_delay_ms=config.slow_delay_ms,
+        )
+        stats.record(parsed.member_id, result.outcome)
+        delay_ms = result.delay_ms
+        override = request.headers.get(DELAY_HEADER)
+        if override and override.isdigit():
+            delay_ms = int(override)
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+        if result.body is None:
+            return _problem(
+                result.http_status, "Payer system error", "The payer could not process the inquiry."
+            )
+        return Response(result.body, status_code=result.http_status, media_type=X12_MEDIA_TYPE)
+
+    return app

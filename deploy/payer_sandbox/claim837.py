@@ -1,0 +1,231 @@
+"""Reading an X12 005010X222A2 837P the way a clearinghouse front end does.
+
+Only what adjudication and the 277CA-style edits need: the billing provider, subscriber
+and payer, the claim (CLM), its prior authorization and original-claim references, the
+other payer's adjudication for secondary claims (loops 2320/2330B/2430), and the lines.
+Syntax comes from shared/x12.py; `validate` lists the front-end edits that reject a claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from shared import x12
+
+VERSION = "005010X222A2"
+
+
+@dataclass
+class Cas:
+    group: str
+    reason: str
+    amount: Decimal
+
+
+@dataclass
+class Line:
+    number: int
+    code: str
+    modifiers: list[str]
+    charge: Decimal
+    units: Decimal
+    date_of_service: date | None
+    prior_auth: str | None = None
+    # Loop 2430: the prior payer's adjudication of this line (secondary claims).
+    other_paid: Decimal | None = None
+    other_adjustments: list[Cas] = field(default_factory=list)
+
+
+@dataclass
+class Claim837:
+    billing_name: str = ""
+    billing_npi: str = ""
+    payer_responsibility: str = "P"  # SBR01 of loop 2000B: P primary, S secondary, T tertiary
+    member_id: str = ""
+    subscriber_last: str = ""
+    subscriber_first: str = ""
+    patient_last: str = ""
+    patient_first: str = ""
+    payer_id: str = ""
+    payer_name: str = ""
+    filing_indicator: str = ""
+    pcn: str = ""
+    total_charge: Decimal | None = None
+    place_of_service: str = ""
+    frequency_code: str = "1"
+    prior_auth: str | None = None
+    original_reference: str | None = None
+    diagnoses: list[str] = field(default_factory=list)
+    # Loops 2320/2330B: other payers and their claim-level adjudication.
+    other_payer_ids: list[str] = field(default_factory=list)
+    other_paid: Decimal | None = None
+    other_adjustments: list[Cas] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def first_date(self) -> date | None:
+        dates = [line.date_of_service for line in self.lines if line.date_of_service]
+        return min(dates) if dates else None
+
+    @property
+    def last_date(self) -> date | None:
+        dates = [line.date_of_service for line in self.lines if line.date_of_service]
+        return max(dates) if dates else None
+
+
+def _cas(seg: x12.Segment) -> list[Cas]:
+    """A CAS segment: a group code then up to six reason/amount/quantity triples."""
+    out = []
+    group = seg.get(1)
+    for i in range(2, 20, 3):
+        reason = seg.get(i)
+        if not reason:
+            continue
+        amount = x12.read_amount(seg, i + 1)
+        assert amount is not None
+        out.append(Cas(group, reason, amount))
+    return out
+
+
+def _service_date(seg: x12.Segment) -> date:
+    """DTP*472 as D8 or RD8 (a range: its first day)."""
+    try:
+        return datetime.strptime(seg.get(3)[:8], "%Y%m%d").date()
+    except ValueError:
+        raise seg.error("not a CCYYMMDD date", 3) from None
+
+
+def parse_837(text: str) -> Claim837:
+    """Parse the first claim of an 837P interchange; raises x12.X12Error with a location."""
+    inter = x12.parse(text, expect="837")
+    tx = inter.transactions[0]
+    c = Claim837()
+    in_claim = False
+    in_other_subscriber = False
+    line: Line | None = None
+    for s in tx.segments:
+        sid = s.id
+        if sid == "CLM":
+            if in_claim:
+                break  # one claim per submission: the first one
+            in_claim = True
+            c.pcn = s.get(1)
+            c.total_charge = x12.read_amount(s, 2)
+            parts = s.components(5)
+            c.place_of_service = parts[0] if parts else ""
+            c.frequency_code = parts[2] if len(parts) > 2 and parts[2] else "1"
+        elif not in_claim:
+            if sid == "NM1" and s.get(1) == "85":
+                c.billing_name, c.billing_npi = s.get(3), s.get(9)
+            elif sid == "SBR":
+                c.payer_responsibility = s.get(1) or "P"
+                c.filing_indicator = s.get(9)
+            elif sid == "NM1" and s.get(1) == "IL":
+                c.subscriber_last, c.subscriber_first, c.member_id = s.get(3), s.get(4), s.get(9)
+            elif sid == "NM1" and s.get(1) == "QC":
+                c.patient_last, c.patient_first = s.get(3), s.get(4)
+            elif sid == "NM1" and s.get(1) == "PR":
+                c.payer_name, c.payer_id = s.get(3), s.get(9)
+        elif sid == "LX":
+            in_other_subscriber = False
+            line = None
+        elif line is None and sid == "SBR":
+            in_other_subscriber = True
+        elif line is None and in_other_subscriber:
+            if sid == "CAS":
+                c.other_adjustments.extend(_cas(s))
+            elif sid == "AMT" and s.get(1) == "D":
+                c.other_paid = x12.read_amount(s, 2)
+            elif sid == "NM1" and s.get(1) == "PR":
+                c.other_payer_ids.append(s.get(9))
+        elif line is None and sid == "REF" and s.get(1) == "G1":
+            c.prior_auth = s.get(2)
+        elif line is None and sid == "REF" and s.get(1) == "F8":
+            c.original_reference = s.get(2)
+        elif line is None and sid == "HI":
+            for i in range(1, 13):
+                parts = s.components(i)
+                if len(parts) > 1 and parts[1]:
+                    c.diagnoses.append(parts[1])
+        if sid == "SV1":
+            proc = s.components(1)
+            units = x12.read_amount(s, 4, required=False) or Decimal(1)
+            charge = x12.read_amount(s, 2)
+            assert charge is not None
+            line = Line(
+                number=len(c.lines) + 1,
+                code=proc[1] if len(proc) > 1 else "",
+                modifiers=[m for m in proc[2:6] if m],
+                charge=charge,
+                units=units,
+                date_of_service=None,
+            )
+            c.lines.append(line)
+        elif line is not None and sid == "DTP" and s.get(1) == "472":
+            line.date_of_service = _service_date(s)
+        elif line is not None and sid == "REF" and s.get(1) == "G1":
+            line.prior_auth = s.get(2)
+        elif line is not None and sid == "SVD":
+            line.other_paid = (line.other_paid or Decimal(0)) + (x12.read_amount(s, 2) or Decimal(0))
+        elif line is not None and sid == "CAS":
+            line.other_adjustments.extend(_cas(s))
+    if not in_claim:
+        raise x12.X12Error("the 837 holds no CLM (claim) segment", segment="CLM")
+    return c
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A front-end edit that failed, 277CA style: category:status code and a message (no PHI)."""
+
+    code: str
+    message: str
+
+
+def npi_valid(npi: str) -> bool:
+    """NPI check digit: Luhn over the number prefixed with 80840."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    digits = [int(d) for d in "80840" + npi]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def validate(claim: Claim837, *, expected_pcn: str) -> list[Rejection]:
+    """The edits a clearinghouse applies before a payer sees the claim."""
+    problems: list[Rejection] = []
+    if claim.pcn != expected_pcn:
+        problems.append(Rejection("A7:21", "CLM01 does not match the submitted patient control number"))
+    if not claim.pcn or len(claim.pcn) > 17:
+        problems.append(Rejection("A7:21", "CLM01 patient control number missing or longer than 17"))
+    if not npi_valid(claim.billing_npi):
+        problems.append(Rejection("A7:562", "billing provider NPI missing or fails its check digit"))
+    if not claim.member_id:
+        problems.append(Rejection("A7:164", "subscriber member id missing (NM1*IL NM109)"))
+    if not claim.lines:
+        problems.append(Rejection("A7:21", "the claim has no service lines (SV1)"))
+    for line in claim.lines:
+        if not line.code or len(line.code) != 5:
+            problems.append(
+                Rejection("A7:454", f"line {line.number}: procedure code missing or not 5 characters")
+            )
+        if line.date_of_service is None:
+            problems.append(Rejection("A7:187", f"line {line.number}: date of service (DTP*472) missing"))
+        if line.charge <= 0:
+            problems.append(Rejection("A7:400", f"line {line.number}: line charge must be positive"))
+    total = sum((line.charge for line in claim.lines), Decimal(0))
+    if claim.total_charge is None or claim.total_charge != total:
+        problems.append(Rejection("A7:400", "CLM02 total charge is not the sum of the line charges"))
+    if claim.frequency_code not in ("1", "7", "8"):
+        problems.append(Rejection("A7:21", "CLM05-3 frequency code must be 1, 7 or 8"))
+    if not claim.diagnoses:
+        problems.append(Rejection("A7:255", "no diagnosis code (HI)"))
+    return problems

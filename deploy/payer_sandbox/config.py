@@ -1,0 +1,52 @@
+"""Sandbox settings from the environment; every knob has a default that works locally."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """How one sandbox instance behaves.
+
+    kafka_bootstrap None runs the HTTP side only (no claim pipeline)."""
+
+    seed: int = 7
+    kafka_bootstrap: str | None = None
+    group_id: str = "payer-sandbox"
+    # Where a fresh consumer group starts: "latest" for `make up` (only new claims),
+    # "earliest" for tests that publish before the consumer has joined.
+    auto_offset_reset: str = "latest"
+    slow_delay_ms: int | None = None
+    # Overrides of payers.json for every payer (None keeps each payer's own value).
+    remittance_mode: str | None = None
+    cycle_seconds: float | None = None
+    random_denial_share: str | None = None
+    # Payer ids whose claims this instance adjudicates (None = every payer in payers.json).
+    payers: frozenset[str] | None = field(default=None)
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> SandboxConfig:
+        delay = _env("SANDBOX_SLOW_DELAY_MS")
+        cycle = _env("SANDBOX_REMITTANCE_CYCLE_SECONDS")
+        return cls(
+            seed=int(_env("SANDBOX_SEED", "7") or 7),
+            kafka_bootstrap=_env("SANDBOX_KAFKA_BOOTSTRAP", _env("KAFKA_BOOTSTRAP_SERVERS")),
+            group_id=_env("SANDBOX_GROUP_ID", "payer-sandbox") or "payer-sandbox",
+            auto_offset_reset=_env("SANDBOX_AUTO_OFFSET_RESET", "latest") or "latest",
+            slow_delay_ms=int(delay) if delay else None,
+            remittance_mode=_env("SANDBOX_REMITTANCE_MODE"),
+            cycle_seconds=float(cycle) if cycle else None,
+            random_denial_share=_env("SANDBOX_RANDOM_DENIAL_SHARE"),
+            log_level=_env("LOG_LEVEL", "INFO") or "INFO",
+        )
+
+    def with_(self, **changes: object) -> SandboxConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,260 @@
+"""The EHR partner: a generator of `encounter.completed` events (a simulated clinic day).
+
+    python -m deploy.payer_sandbox.ehr --count 1000 --rate 200 --seed 7
+    python -m deploy.payer_sandbox.ehr --count 20000 --rate 0          # bulk: as fast as Kafka takes it
+
+N patients (each with demographics and coverage on a sandbox payer, member ids from the
+scenario table's generated-member pattern SBXG000000..), their visits and the charges of
+each visit (an E/M code, sometimes labs, an ECG, a vaccine or an X-ray) at the clinic's
+charge-master prices. The same seed gives the same sequence of encounters; `--run-id`
+namespaces the ids so two runs with one seed do not collide (default: the seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from deploy.payer_sandbox.claim837 import npi_valid
+from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
+from shared.events.envelope import encode, new_event
+from shared.kafka import started_producer
+
+SOURCE = "ehr-sandbox"
+
+FIRST = [
+    "ALEX",
+    "BLAIR",
+    "CASEY",
+    "DREW",
+    "EMERY",
+    "FRANKIE",
+    "GLEN",
+    "HAYDEN",
+    "IVY",
+    "JORDAN",
+    "KAI",
+    "LEE",
+]
+LAST = ["SMITH", "JOHNSON", "GARCIA", "BROWN", "NGUYEN", "PATEL", "KIM", "MARTIN", "LOPEZ", "CLARK", "WRIGHT"]
+STREETS = ["MAIN ST", "OAK AVE", "PINE RD", "MAPLE DR", "CEDAR LN", "ELM ST"]
+CITIES = [("SPRINGFIELD", "IL", "62701"), ("MADISON", "WI", "53703"), ("AUSTIN", "TX", "78701")]
+# ICD-10-CM (public): common primary-care diagnoses.
+DIAGNOSES = ["I10", "E119", "J069", "Z0000", "M5450", "R051", "K219", "F419", "E785", "N390", "J029", "R109"]
+# Charge master: the clinic's price per code (above every payer's allowed amount).
+CHARGES = {
+    "99202": "120.00", "99203": "180.00", "99204": "270.00", "99212": "95.00", "99213": "150.00",
+    "99214": "220.00", "99215": "300.00", "36415": "15.00", "85025": "40.00", "80053": "55.00",
+    "93000": "60.00", "90471": "30.00", "90686": "45.00", "71046": "90.00",
+}  # fmt: skip
+VISITS = [("99213", 40), ("99214", 30), ("99212", 8), ("99215", 7), ("99203", 8), ("99204", 5), ("99202", 2)]
+EXTRAS = [  # (codes, probability) added to a visit
+    (("36415", "85025"), 0.25),
+    (("80053",), 0.15),
+    (("93000",), 0.08),
+    (("90471", "90686"), 0.10),
+    (("71046",), 0.06),
+]
+PAYERS = [("SBX001", 0.75), ("SBX003", 0.25)]
+SECONDARY_SHARE = 0.05  # patients with SBX002 as secondary coverage
+
+
+def _npi(base: int) -> str:
+    """A valid NPI (Luhn check digit over 80840 + the first nine digits)."""
+    for check in range(10):
+        candidate = f"{base:09d}{check}"
+        if npi_valid(candidate):
+            return candidate
+    raise AssertionError("unreachable")
+
+
+PROVIDERS = [_npi(123456789), _npi(198765432), _npi(145678901)]
+BILLING_NPI = PROVIDERS[0]
+
+
+@dataclass(frozen=True)
+class Patient:
+    patient_id: str
+    person: Person
+    coverages: list[Coverage]
+
+
+def make_patients(rng: random.Random, n: int, run_id: str) -> list[Patient]:
+    patients = []
+    for i in range(n):
+        city, state, zip_code = rng.choice(CITIES)
+        person = Person(
+            first_name=rng.choice(FIRST),
+            last_name=rng.choice(LAST),
+            birth_date=date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 80)),
+            gender=rng.choice(["F", "M"]),
+            address=Address(
+                line1=f"{rng.randrange(1, 9999)} {rng.choice(STREETS)}",
+                city=city,
+                state=state,
+                postal_code=zip_code,
+            ),
+        )
+        payer = rng.choices([p for p, _ in PAYERS], weights=[w for _, w in PAYERS])[0]
+        member_id = (
+            f"SBXG{(int(run_id) * 100000 + i) % 1_000_000:06d}"
+            if run_id.isdigit()
+            else f"SBXG{i % 1_000_000:06d}"
+        )
+        coverages = [Coverage(payer_id=payer, member_id=member_id, order="primary", group_number="GRP1001")]
+        if rng.random() < SECONDARY_SHARE:
+            coverages.append(
+                Coverage(payer_id="SBX002", member_id=member_id, order="secondary", group_number="GRP2001")
+            )
+        patients.append(Patient(f"pat-{run_id}-{i:06d}", person, coverages))
+    return patients
+
+
+def encounters(
+    seed: int,
+    count: int,
+    *,
+    patients: int | None = None,
+    day: date | None = None,
+    run_id: str | None = None,
+) -> Iterator[EncounterCompleted]:
+    """The encounters of a simulated clinic, deterministic for a seed."""
+    rng = random.Random(seed)
+    run = run_id or str(seed)
+    people = make_patients(rng, patients or max(1, count // 2), run)
+    visit_day = day or date.today() - timedelta(days=1)
+    for i in range(count):
+        patient = people[rng.randrange(len(people))]
+        visit = rng.choices([c for c, _ in VISITS], weights=[w for _, w in VISITS])[0]
+        codes = [visit]
+        for extra, probability in EXTRAS:
+            if rng.random() < probability:
+                codes.extend(extra)
+        n_dx = rng.choice([1, 1, 2, 3])
+        diagnoses = rng.sample(DIAGNOSES, n_dx)
+        lines = [
+            EncounterLine(
+                code=code,
+                modifiers=["25"] if code.startswith("992") and len(codes) > 2 else [],
+                units=1,
+                charge=Decimal(CHARGES[code]),
+                diagnosis_pointers=[1 + (j % n_dx)],
+            )
+            for j, code in enumerate(codes)
+        ]
+        yield EncounterCompleted(
+            encounter_id=f"enc-{run}-{i:07d}",
+            patient_id=patient.patient_id,
+            payer_id=patient.coverages[0].payer_id,
+            billing_provider_npi=BILLING_NPI,
+            rendering_provider_npi=rng.choice(PROVIDERS),
+            date_of_service=visit_day - timedelta(days=rng.choice([0, 0, 0, 1, 2])),
+            place_of_service="11",
+            diagnoses=diagnoses,
+            lines=lines,
+            patient=patient.person,
+            coverages=patient.coverages,
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    count: int
+    seconds: float
+    target_rate: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else float("inf")
+
+
+async def publish(
+    bootstrap: str,
+    count: int,
+    *,
+    rate: float,
+    seed: int = 7,
+    patients: int | None = None,
+    day: date | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Publish `count` encounters at `rate` per second (0 = bulk, as fast as possible).
+
+    Pacing is against the start time (encounter i is due at i / rate), so a slow moment
+    is caught up instead of lowering the whole run's rate; the clock stops when the broker
+    has acknowledged the last one."""
+    # Encode ahead, so the paced loop only sends.
+    records = [
+        encode(new_event(e, source=SOURCE))
+        for e in encounters(seed, count, patients=patients, day=day, run_id=run_id)
+    ]
+    producer = await started_producer(bootstrap, client_id="ehr-sandbox")
+    try:
+        started = time.perf_counter()
+        pending = []
+        for i, (topic, key, value, headers) in enumerate(records):
+            if rate > 0:
+                due = started + i / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            pending.append(await producer.send(topic, value, key=key, headers=headers))
+        await producer.flush()
+        await asyncio.gather(*pending)
+        elapsed = time.perf_counter() - started
+    finally:
+        await producer.stop()
+    return RunResult(count, elapsed, rate)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.payer_sandbox.ehr", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--count", type=int, default=1000, help="encounters to publish (default 1000)")
+    parser.add_argument(
+        "--rate", type=float, default=200, help="encounters per second; 0 = bulk (default 200)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="same seed, same encounters (default 7)")
+    parser.add_argument("--patients", type=int, default=None, help="distinct patients (default count/2)")
+    parser.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="clinic day, YYYY-MM-DD (default yesterday)"
+    )
+    parser.add_argument(
+        "--run-id", default=None, help="namespace of encounter/patient ids (default: the seed)"
+    )
+    parser.add_argument(
+        "--bootstrap",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        help="Kafka bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)",
+    )
+    args = parser.parse_args(argv)
+    result = asyncio.run(
+        publish(
+            args.bootstrap,
+            args.count,
+            rate=args.rate,
+            seed=args.seed,
+            patients=args.patients,
+            day=args.date,
+            run_id=args.run_id,
+        )
+    )
+    target = f"{result.target_rate:g}/s" if result.target_rate > 0 else "bulk"
+    print(
+        f"published {result.count} encounter.completed in {result.seconds:.2f} s: "
+        f"{result.rate:.0f}/s (target {target})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Eligibility as a payer answers it: read an X12 270 (005010X279A1), answer a 271.
+
+The answer comes from the scenario table (data/scenarios.json) keyed by the member id in
+the 270's subscriber loop. The syntax (envelopes, counts, delimiters) is shared/x12.py's;
+this module only knows which segments a 270 carries and which a 271 must carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from deploy.payer_sandbox.data import NetworkBenefits, Scenario, Tables
+from shared import x12
+
+VERSION = "005010X279A1"
+
+
+@dataclass
+class Inquiry:
+    """What a 270 asks, as far as the sandbox cares (one subscriber per real-time inquiry)."""
+
+    submitter_reference: str = "0"
+    payer_name: str = ""
+    payer_id: str = ""
+    provider_name: str = ""
+    provider_id_qualifier: str = "XX"
+    provider_id: str = ""
+    trace_number: str = ""
+    trace_originator: str = ""
+    member_id: str = ""
+    last_name: str = ""
+    first_name: str = ""
+    birth_date: str = ""
+    date_of_service: date | None = None
+    service_types: list[str] = field(default_factory=list)
+    sender_id: str = ""
+    receiver_id: str = ""
+
+
+def parse_270(text: str) -> Inquiry:
+    """Read the first subscriber inquiry of a 270; raises x12.X12Error with a location."""
+    inter = x12.parse(text, expect="270")
+    tx = inter.transactions[0]
+    q = Inquiry(sender_id=inter.sender_id, receiver_id=inter.receiver_id)
+    level = ""
+    for s in tx.segments:
+        if s.id == "BHT":
+            q.submitter_reference = s.get(3, "0")
+        elif s.id == "HL":
+            level = s.get(3)
+            if level == "23":
+                break  # dependents: the sandbox answers for the subscriber
+        elif s.id == "NM1" and s.get(1) == "PR":
+            q.payer_name, q.payer_id = s.get(3), s.get(9)
+        elif s.id == "NM1" and s.get(1) == "1P":
+            q.provider_name = s.get(3) or " ".join(p for p in (s.get(4), s.get(3)) if p)
+            q.provider_id_qualifier, q.provider_id = s.get(8, "XX"), s.get(9)
+        elif s.id == "TRN" and level == "22" and not q.trace_number:
+            q.trace_number, q.trace_originator = s.get(2), s.get(3)
+        elif s.id == "NM1" and s.get(1) == "IL":
+            q.last_name, q.first_name = s.get(3), s.get(4)
+            q.member_id = s.get(9).strip() if s.get(8) == "MI" else ""
+        elif s.id == "DMG":
+            q.birth_date = s.get(2)
+        elif s.id == "DTP" and s.get(1) == "291":
+            raw = s.get(3)
+            try:
+                q.date_of_service = datetime.strptime(raw[:8], "%Y%m%d").date()
+            except ValueError:
+                raise s.error("not a CCYYMMDD date", 3) from None
+        elif s.id == "EQ":
+            q.service_types.extend(t for t in s.get(1).split(inter.delimiters.repetition) if t)
+    if not q.service_types:
+        q.service_types = ["30"]
+    return q
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The decision for one inquiry: HTTP status, delay, and the 271 (None for an HTTP error)."""
+
+    http_status: int
+    delay_ms: int
+    body: str | None
+    outcome: str  # active | inactive | error | http_error
+    aaa_code: str | None = None
+
+
+def answer(
+    inquiry: Inquiry,
+    tables: Tables,
+    *,
+    today: date,
+    now: datetime,
+    control_number: int,
+    slow_delay_ms: int | None = None,
+) -> Answer:
+    """Pick the scenario for the inquiry's member id and build the 271 it calls for."""
+    member_id = inquiry.member_id
+    scenario = tables.scenario(member_id) if member_id else None
+    if not tables.well_formed(member_id):
+        return _aaa_answer(inquiry, tables, None, "2100C", tables.malformed_aaa, "C", now, control_number)
+    if scenario is None:
+        return _aaa_answer(inquiry, tables, None, "2100C", tables.unknown_aaa, "C", now, control_number)
+    delay = scenario.delay_ms
+    if delay is None:
+        delay = slow_delay_ms if slow_delay_ms is not None else tables.slow_delay_ms
+    if scenario.http_status >= 400:
+        return Answer(scenario.http_status, delay, None, "http_error")
+    if scenario.aaa:
+        a = scenario.aaa
+        result = _aaa_answer(inquiry, tables, scenario, a.loop, a.code, a.follow_up, now, control_number)
+        return Answer(200, delay, result.body, "error", a.code)
+    dos = inquiry.date_of_service or today
+    active = scenario.active_on(dos)
+    body = build_271(inquiry, tables, scenario, active=active, now=now, control_number=control_number)
+    return Answer(200, delay, body, "active" if active else "inactive")
+
+
+def _aaa_answer(
+    inquiry: Inquiry,
+    tables: Tables,
+    scenario: Scenario | None,
+    loop: str,
+    code: str,
+    follow_up: str,
+    now: datetime,
+    control_number: int,
+) -> Answer:
+    aaa = x12.seg("AAA", "Y", "", code, follow_up)
+    payer_id, payer_name = _payer(inquiry, tables, scenario)
+    body = _header(inquiry, payer_id, payer_name, now)
+    if loop == "2100A":
+        body.append(aaa)
+    body += _receiver(inquiry)
+    body += _subscriber_name(inquiry, scenario=None)
+    if loop == "2100C":
+        body.append(aaa)
+    return Answer(200, 0, _envelope(body, inquiry, payer_id, now, control_number), "error", code)
+
+
+def _payer(inquiry: Inquiry, tables: Tables, scenario: Scenario | None) -> tuple[str, str]:
+    if scenario is not None:
+        rules = tables.payer(scenario.payer_id)
+        return scenario.payer_id, rules.name if rules else scenario.payer_id
+    payer_id = inquiry.payer_id or "SBX001"
+    rules = tables.payer(payer_id)
+    return payer_id, rules.name if rules else (inquiry.payer_name or "SANDBOX PAYER")
+
+
+def _header(inquiry: Inquiry, payer_id: str, payer_name: str, now: datetime) -> list[list[str]]:
+    return [
+        x12.seg(
+            "BHT",
+            "0022",
+            "11",
+            x12.clean(inquiry.submitter_reference, 50) or "0",
+            x12.d8(now),
+            now.strftime("%H%M"),
+        ),
+        x12.seg("HL", "1", "", "20", "1"),
+        x12.seg("NM1", "PR", "2", x12.clean(payer_name, 60), "", "", "", "", "PI", x12.clean(payer_id, 80)),
+    ]
+
+
+def _receiver(inquiry: Inquiry) -> list[list[str]]:
+    return [
+        x12.seg("HL", "2", "1", "21", "1"),
+        x12.seg(
+            "NM1",
+            "1P",
+            "2",
+            x12.clean(inquiry.provider_name, 60) or "PROVIDER",
+            "",
+            "",
+            "",
+            "",
+            inquiry.provider_id_qualifier or "XX",
+            x12.clean(inquiry.provider_id, 80) or "1234567893",
+        ),
+        x12.seg("HL", "3", "2", "22", "0"),
+    ]
+
+
+def _subscriber_name(inquiry: Inquiry, scenario: Scenario | None) -> list[list[str]]:
+    out: list[list[str]] = []
+    if inquiry.trace_number:
+        out.append(
+            x12.seg("TRN", "2", x12.clean(inquiry.trace_number, 50), x12.clean(inquiry.trace_originator, 10))
+        )
+    sub = scenario.subscriber if scenario and scenario.subscriber else None
+    last = sub["last_name"] if sub else inquiry.last_name
+    first = sub["first_name"] if sub else inquiry.first_name
+    member_id = scenario.member_id if scenario else inquiry.member_id
+    nm1 = x12.seg("NM1", "IL", "1", x12.clean(last, 60), x12.clean(first, 35))
+    if member_id and scenario is not None:
+        nm1 += ["", "", "", "MI", x12.clean(member_id, 80)]
+    elif member_id and inquiry.member_id.isalnum():
+        nm1 += ["", "", "", "MI", x12.clean(member_id, 80)]
+    out.append(nm1)
+    return out
+
+
+def build_271(
+    inquiry: Inquiry,
+    tables: Tables,
+    scenario: Scenario,
+    *,
+    active: bool,
+    now: datetime,
+    control_number: int,
+) -> str:
+    """A full 271 for a known member: coverage status, dates, benefits, prior auth, COB."""
+    payer_id, payer_name = _payer(inquiry, tables, scenario)
+    body = _header(inquiry, payer_id, payer_name, now) + _receiver(inquiry)
+    body += _subscriber_name(inquiry, scenario)
+    sub = scenario.subscriber or {}
+    if sub.get("birth_date"):
+        gender = sub.get("gender") if sub.get("gender") in ("F", "M") else ""  # DMG03 is F or M only
+        body.append(x12.seg("DMG", "D8", sub["birth_date"].replace("-", ""), gender))
+    if scenario.coverage_start:
+        body.append(x12.seg("DTP", "346", "D8", x12.d8(scenario.coverage_start)))
+    if scenario.coverage_end:
+        body.append(x12.seg("DTP", "347", "D8", x12.d8(scenario.coverage_end)))
+    plan = scenario.plan or {}
+    insurance_type = plan.get("insurance_type", "")
+    plan_name = x12.clean(plan.get("name", ""), 50)
+    rep = "^"
+    if not active:
+        body.append(x12.seg("EB", "6", "", "30", insurance_type, plan_name))
+        return _envelope(body, inquiry, payer_id, now, control_number)
+    types = scenario.service_types or ["30"]
+    body.append(x12.seg("EB", "1", "", rep.join(types), insurance_type, plan_name))
+    if plan.get("group_number"):
+        body.append(x12.seg("REF", "6P", x12.clean(plan["group_number"], 50)))
+    for network, in_plan in ((scenario.in_network, "Y"), (scenario.out_of_network, "N")):
+        if network is not None:
+            body += _benefit_segments(network, in_plan, insurance_type)
+    for service_type in scenario.prior_auth_required_service_types:
+        # EB11 = Y: authorization or certification required for this service type.
+        body.append(x12.seg("EB", "1", "", service_type, insurance_type, "", "", "", "", "", "", "Y"))
+    for other in scenario.other_payers:
+        body.append(x12.seg("EB", "R", "", "30"))
+        if other.member_id:
+            body.append(x12.seg("REF", "1W", x12.clean(other.member_id, 50)))
+        entity = {"primary": "PRP", "secondary": "SEP", "tertiary": "TTP"}[other.order]
+        body.append(x12.seg("LS", "2120"))
+        body.append(
+            x12.seg("NM1", entity, "2", x12.clean(other.name, 60), "", "", "", "", "PI", other.payer_id)
+        )
+        body.append(x12.seg("LE", "2120"))
+    return _envelope(body, inquiry, payer_id, now, control_number)
+
+
+def _benefit_segments(n: NetworkBenefits, in_plan: str, insurance_type: str) -> list[list[str]]:
+    """EB segments for one network tier: deductible (C) and out-of-pocket (G) with total
+    (EB06=23 calendar year), met (24 year to date) and remaining (29); coinsurance (A,
+    EB08 as a fraction); copays (B) per service type per visit (27)."""
+    out: list[list[str]] = []
+
+    def eb(
+        code: str, level: str, service_type: str, period: str, money: Decimal | None, pct: str = ""
+    ) -> None:
+        amount = x12.amount(money) if money is not None else ""
+        out.append(
+            x12.seg(
+                "EB", code, level, service_type, insurance_type, "", period, amount, pct, "", "", "", in_plan
+            )
+        )
+
+    for code, ind, fam in (
+        ("C", n.deductible_individual, n.deductible_family),
+        ("G", n.oop_individual, n.oop_family),
+    ):
+        for level, acc in (("IND", ind), ("FAM", fam)):
+            eb(code, level, "30", "23", acc.total)
+            eb(code, level, "30", "24", acc.met)
+            eb(code, level, "30", "29", acc.remaining)
+    fraction = (n.coinsurance_percent / Decimal(100)).normalize()
+    eb("A", "IND", "30", "", None, format(fraction, "f"))
+    for service_type, copay in sorted(n.copays.items()):
+        eb("B", "IND", service_type, "27", copay)
+    return out
+
+
+def _envelope(
+    body: list[list[str]], inquiry: Inquiry, payer_id: str, now: datetime, control_number: int
+) -> str:
+    return x12.build(
+        [body],
+        transaction_code="271",
+        functional_id="HB",
+        version=VERSION,
+        sender_id=inquiry.receiver_id or payer_id,
+        receiver_id=inquiry.sender_id or "SUBMITTER",
+        control_number=control_number,
+        now=now,
+    )

@@ -1,0 +1,12 @@
+"""`uvicorn deploy.payer_sandbox.main:app` (what `make up` runs on 127.0.0.1:8010)."""
+
+from __future__ import annotations
+
+import logging
+
+from deploy.payer_sandbox.app import create_app
+from deploy.payer_sandbox.config import SandboxConfig
+
+_config = SandboxConfig.from_env()
+logging.basicConfig(level=_config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+app = create_app(_config)

@@ -1,0 +1,245 @@
+"""A running sandbox for other parts' tests: real HTTP on an ephemeral port, and the claim
+pipeline consuming the shared broker.
+
+    from deploy.payer_sandbox.testing import running_sandbox
+
+    async with running_sandbox(servers.kafka_bootstrap) as sandbox:
+        r = await client.post(f"{sandbox.base_url}/x12/270", content=x12_270)
+        stats = await sandbox.stats()          # {"total": ..., "by_member": {...}, ...}
+
+The consumer group is fresh per call and starts at the end of `claim.submitted`, and the
+context is entered only once the group owns its partitions, so every claim published
+inside the block is seen and nothing published before it is re-answered. The broker is
+shared: to answer only your own claims, pass
+`accept=lambda claim: claim.patient_control_number.startswith(prefix)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from deploy.payer_sandbox.app import create_app
+from deploy.payer_sandbox.config import SandboxConfig
+from shared.events.catalogue import ClaimSubmitted
+
+
+@dataclass
+class SandboxHandle:
+    base_url: str
+    app: FastAPI
+    config: SandboxConfig
+
+    @property
+    def pipeline(self) -> Any:
+        """The claim pipeline (None without Kafka): `.remittances` holds every 835 it published."""
+        return self.app.state.pipeline
+
+    async def stats(self) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
+            response = await client.get("/stats")
+            response.raise_for_status()
+            return response.json()
+
+    async def reset_stats(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
+            (await client.post("/stats/reset")).raise_for_status()
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(
+    kafka_bootstrap: str | None,
+    *,
+    seed: int = 7,
+    group_id: str | None = None,
+    slow_delay_ms: int | None = None,
+    remittance_mode: str | None = None,
+    cycle_seconds: float | None = None,
+    random_denial_share: str | None = None,
+    accept: Callable[[ClaimSubmitted], bool] | None = None,
+) -> AsyncIterator[SandboxHandle]:
+    """Start the sandbox (HTTP + claim pipeline when `kafka_bootstrap` is given) and stop it
+    on exit. The remittance/denial knobs override payers.json for every payer."""
+    config = SandboxConfig(
+        seed=seed,
+        kafka_bootstrap=kafka_bootstrap,
+        group_id=group_id or f"payer-sandbox-test-{uuid.uuid4().hex[:10]}",
+        auto_offset_reset="latest",
+        slow_delay_ms=slow_delay_ms,
+        remittance_mode=remittance_mode,
+        cycle_seconds=cycle_seconds,
+        random_denial_share=random_denial_share,
+        log_level="WARNING",
+    )
+    app = create_app(config)
+    app.state.accept = accept
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the test runner owns signals
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # re-raise why it could not start
+                raise RuntimeError("the payer sandbox stopped during startup")
+            await asyncio.sleep(0.02)
+        yield SandboxHandle(f"http://127.0.0.1:{port}", app, config)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 30)
+        sock.close()
+
+
+def sample_270(
+    member_id: str | None,
+    *,
+    date_of_service: str = "",
+    service_types: tuple[str, ...] = ("30",),
+    payer_id: str = "SBX001",
+    trace_number: str = "TRACE0001",
+    control_number: int = 1,
+) -> str:
+    """A minimal valid 005010X279A1 270 for one subscriber (for tests and curl examples).
+    `date_of_service` is CCYYMMDD; empty means no DTP (the sandbox then uses today)."""
+    from datetime import datetime
+
+    from shared import x12
+
+    nm1 = x12.seg("NM1", "IL", "1", "DOE", "JANE")
+    if member_id is not None:
+        nm1 += ["", "", "", "MI", member_id]
+    body = [
+        x12.seg("BHT", "0022", "13", f"REF{control_number}", "20260101", "1200"),
+        x12.seg("HL", "1", "", "20", "1"),
+        x12.seg("NM1", "PR", "2", "SANDBOX HEALTH PLAN", "", "", "", "", "PI", payer_id),
+        x12.seg("HL", "2", "1", "21", "1"),
+        x12.seg("NM1", "1P", "2", "SANDBOX CLINIC", "", "", "", "", "XX", "1234567893"),
+        x12.seg("HL", "3", "2", "22", "0"),
+        x12.seg("TRN", "1", trace_number, "9SANDBOXTS"),
+        nm1,
+        x12.seg("DMG", "D8", "19800115"),
+    ]
+    if date_of_service:
+        body.append(x12.seg("DTP", "291", "D8", date_of_service))
+    body.append(x12.seg("EQ", "^".join(service_types)))
+    return x12.build(
+        [body],
+        transaction_code="270",
+        functional_id="HS",
+        version="005010X279A1",
+        sender_id="SUBMITTER",
+        receiver_id=payer_id,
+        control_number=control_number,
+        now=datetime(2026, 1, 1, 12, 0),
+    )
+
+
+@dataclass(frozen=True)
+class SampleLine:
+    code: str
+    charge: str
+    units: int = 1
+    modifiers: tuple[str, ...] = ()
+    prior_auth: str | None = None
+    # Secondary claims: the prior payer's line adjudication (loop 2430).
+    prior_paid: str | None = None
+    prior_adjustments: tuple[tuple[str, str, str], ...] = ()  # (group, reason, amount)
+
+
+def sample_837(
+    pcn: str,
+    member_id: str,
+    lines: list[SampleLine],
+    *,
+    date_of_service: str = "20261120",
+    payer_id: str = "SBX001",
+    payer_name: str = "SANDBOX HEALTH PLAN",
+    frequency_code: str = "1",
+    original_reference: str | None = None,
+    prior_auth: str | None = None,
+    responsibility: str = "P",
+    prior_payer_id: str | None = None,
+    billing_npi: str = "1234567893",
+    control_number: int = 1,
+) -> str:
+    """A minimal valid 005010X222A2 837P with one claim (for tests of the claim path).
+    With `responsibility="S"` it carries the prior payer (2320/2330B) and per-line 2430
+    adjudication from each line's prior_paid/prior_adjustments."""
+    from datetime import datetime
+    from decimal import Decimal
+
+    from shared import x12
+
+    total = sum((Decimal(line.charge) for line in lines), Decimal(0))
+    body = [
+        x12.seg("BHT", "0019", "00", pcn, "20261120", "1200", "CH"),
+        x12.seg("NM1", "41", "2", "SANDBOX CLINIC", "", "", "", "", "46", "SUBMITTER1"),
+        x12.seg("PER", "IC", "BILLING", "TE", "5555550100"),
+        x12.seg("NM1", "40", "2", payer_name, "", "", "", "", "46", payer_id),
+        x12.seg("HL", "1", "", "20", "1"),
+        x12.seg("NM1", "85", "2", "SANDBOX CLINIC", "", "", "", "", "XX", billing_npi),
+        x12.seg("N3", "1 MAIN ST"),
+        x12.seg("N4", "SPRINGFIELD", "IL", "62701"),
+        x12.seg("REF", "EI", "123456789"),
+        x12.seg("HL", "2", "1", "22", "0"),
+        x12.seg("SBR", responsibility, "18", "", "", "", "", "", "", "CI"),
+        x12.seg("NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", member_id),
+        x12.seg("N3", "2 OAK ST"),
+        x12.seg("N4", "SPRINGFIELD", "IL", "62701"),
+        x12.seg("DMG", "D8", "19800115", "F"),
+        x12.seg("NM1", "PR", "2", payer_name, "", "", "", "", "PI", payer_id),
+        x12.seg("CLM", pcn, x12.amount(total), "", "", f"11:B:{frequency_code}", "Y", "A", "Y", "Y"),
+    ]
+    if original_reference:
+        body.append(x12.seg("REF", "F8", original_reference))
+    if prior_auth:
+        body.append(x12.seg("REF", "G1", prior_auth))
+    body.append(x12.seg("HI", "ABK:J449"))
+    if responsibility != "P":
+        prior_paid = sum((Decimal(line.prior_paid or "0") for line in lines), Decimal(0))
+        body += [
+            x12.seg("SBR", "P", "18", "", "", "", "", "", "", "CI"),
+            x12.seg("AMT", "D", x12.amount(prior_paid)),
+            x12.seg("OI", "", "", "Y", "", "", "Y"),
+            x12.seg("NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", member_id.rstrip("S")),
+            x12.seg("NM1", "PR", "2", "PRIOR PAYER", "", "", "", "", "PI", prior_payer_id or "SBX001"),
+        ]
+    for n, line in enumerate(lines, start=1):
+        proc = ":".join(["HC", line.code, *line.modifiers])
+        body += [
+            x12.seg("LX", str(n)),
+            x12.seg("SV1", proc, line.charge, "UN", str(line.units), "", "", "1"),
+            x12.seg("DTP", "472", "D8", date_of_service),
+        ]
+        if line.prior_auth:
+            body.append(x12.seg("REF", "G1", line.prior_auth))
+        if responsibility != "P":
+            body.append(
+                x12.seg("SVD", prior_payer_id or "SBX001", line.prior_paid or "0", proc, "", str(line.units))
+            )
+            for group, reason, amount in line.prior_adjustments:
+                body.append(x12.seg("CAS", group, reason, amount))
+            body.append(x12.seg("DTP", "573", "D8", date_of_service))
+    return x12.build(
+        [body],
+        transaction_code="837",
+        functional_id="HC",
+        version="005010X222A2",
+        sender_id="SUBMITTER1",
+        receiver_id=payer_id,
+        control_number=control_number,
+        now=datetime(2026, 11, 20, 12, 0),
+    )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import os
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
+
+import pytest
 
 BILLING_NPI = "1234567893"
 RENDERING_NPI = "1245319599"
@@ -82,3 +87,46 @@ def spoiled(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     else:
         target[last] = value
     return result
+
+
+async def _commit_end_offsets(bootstrap: str, group_id: str, topics: list[str]) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetch metadata, or partitions_for_topic knows nothing yet
+        partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
+        if partitions:
+            ends = await consumer.end_offsets(partitions)
+            consumer.assign(partitions)
+            await consumer.commit({tp: offset for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()
+
+
+TEST_EHR_SOURCE = f"/partners/test-ehr-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def claims_consumer_from_now(settings: Any) -> Iterator[None]:
+    """Start the claims consumer group of this test session at the end of its topics, and take
+    encounters only from this session's test EHR source.
+
+    The broker is shared: thousands of other people's encounter.completed events may be
+    waiting there (or streaming in from a demo EHR), and each would become a claim that is
+    submitted, before this test's own events are reached."""
+    from services.claims import reference
+    from services.claims.handlers import HANDLERS
+
+    group = settings.consumer_group_prefix + "claims"
+    asyncio.run(_commit_end_offsets(settings.kafka_bootstrap_servers, group, list(HANDLERS)))
+    previous = os.environ.get("CLAIMS_ENCOUNTER_SOURCES")
+    os.environ["CLAIMS_ENCOUNTER_SOURCES"] = TEST_EHR_SOURCE
+    reference.reload()
+    yield
+    if previous is None:
+        os.environ.pop("CLAIMS_ENCOUNTER_SOURCES", None)
+    else:
+        os.environ["CLAIMS_ENCOUNTER_SOURCES"] = previous
+    reference.reload()

@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 from x12sdk.io import X12ModelReader
 
-from tests.claims_fixtures import clean_claim, spoiled
+from tests.claims_fixtures import (
+    claims_consumer_from_now,  # noqa: F401 - fixture
+    clean_claim,
+    spoiled,
+)
 from tests.conftest import connect_as, end_offsets, read_from, token, unique
 
+pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
@@ -30,15 +31,22 @@ from shared.events.catalogue import (
     RejectionReason,
 )
 from shared.events.envelope import encode
-from tests.claims_fixtures import BILLING_NPI, RENDERING_NPI, clean_claim, recent
+from tests.claims_fixtures import (
+    BILLING_NPI,
+    RENDERING_NPI,
+    TEST_EHR_SOURCE,
+    claims_consumer_from_now,  # noqa: F401 - fixture
+    clean_claim,
+    recent,
+)
 from tests.conftest import connect_as, end_offsets, eventually, read_from, token, unique
 
+pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
-PARTNER = "/partners/test"
 
 
 async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
-    topic, key, value, headers = encode(new_event(payload, source=PARTNER))
+    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
     await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
 
@@ -132,33 +140,37 @@ async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
             ),
         )
         await eventually(lambda: _has_eligibility(settings, patient))
-        await publish(
-            producer,
-            EncounterCompleted(
-                encounter_id=encounter,
-                patient_id=patient,
-                payer_id="SBX001",
-                billing_provider_npi=BILLING_NPI,
-                rendering_provider_npi=RENDERING_NPI,
-                date_of_service=dos,
-                place_of_service="11",
-                diagnoses=["E11.9", "I10"],
-                lines=[
-                    EncounterLine(
-                        code="99213", modifiers=["25"], charge=Decimal("125.00"), diagnosis_pointers=[1, 2]
-                    ),
-                    EncounterLine(code="36415", charge=Decimal("20.00"), diagnosis_pointers=[1]),
-                ],
-                patient=Person(
-                    first_name="Ann",
-                    last_name="Lee",
-                    birth_date=date(1970, 3, 4),
-                    gender="F",
-                    address={"line1": "9 Elm St", "city": "Salem", "state": "OR", "postal_code": "97301"},
+        visit = EncounterCompleted(
+            encounter_id=encounter,
+            patient_id=patient,
+            payer_id="SBX001",
+            billing_provider_npi=BILLING_NPI,
+            rendering_provider_npi=RENDERING_NPI,
+            date_of_service=dos,
+            place_of_service="11",
+            diagnoses=["E11.9", "I10"],
+            lines=[
+                EncounterLine(
+                    code="99213", modifiers=["25"], charge=Decimal("125.00"), diagnosis_pointers=[1, 2]
                 ),
-                coverages=[Coverage(payer_id="SBX001", member_id="SBX10001", order="primary")],
+                EncounterLine(code="36415", charge=Decimal("20.00"), diagnosis_pointers=[1]),
+            ],
+            patient=Person(
+                first_name="Ann",
+                last_name="Lee",
+                birth_date=date(1970, 3, 4),
+                gender="F",
+                address={"line1": "9 Elm St", "city": "Salem", "state": "OR", "postal_code": "97301"},
             ),
+            coverages=[Coverage(payer_id="SBX001", member_id="SBX10001", order="primary")],
         )
+        # The same visit from an EHR this practice does not take claims from is ignored.
+        foreign = unique("enc")
+        topic, key, value, headers = encode(
+            new_event(visit.model_copy(update={"encounter_id": foreign}), source="/partners/another-ehr")
+        )
+        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        await publish(producer, visit)
         (claim,) = await eventually(lambda: claim_where(client, encounter_id=encounter), timeout=30)
         claim = await eventually(
             lambda: status_is(client, claim["id"], "submitted")
@@ -264,6 +276,7 @@ async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
             "appealed",
             "paid",
         ]
+        assert await claim_where(client, encounter_id=foreign) == []
         listed = (await client.get(f"/v1/claims/{claim['id']}/appeals", headers=RW)).json()
         assert [a["status"] for a in listed] == ["won"]
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from deploy.payer_sandbox.testing import running_sandbox
@@ -33,20 +34,31 @@ from shared.events.catalogue import (
     Person,
 )
 from shared.events.envelope import encode
-from tests.claims_fixtures import BILLING_NPI, RENDERING_NPI
+from tests.claims_fixtures import (
+    BILLING_NPI,
+    RENDERING_NPI,
+    TEST_EHR_SOURCE,
+    claims_consumer_from_now,  # noqa: F401 - fixture
+)
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
+pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
 SANDBOX_DATA = Path(__file__).resolve().parents[1] / "deploy" / "payer_sandbox" / "data"
 
 
 async def publish(producer: AIOKafkaProducer, payload: Any) -> None:
-    topic, key, value, headers = encode(new_event(payload, source="/partners/test-ehr"))
+    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
     await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
 
-def encounter(prefix: str, member_id: str, codes: list[tuple[str, str]]) -> EncounterCompleted:
+def encounter(
+    prefix: str, member_id: str, codes: list[tuple[str, str]], secondary: tuple[str, str] | None = None
+) -> EncounterCompleted:
     patient_id = unique(prefix)
+    coverages = [Coverage(payer_id="SBX001", member_id=member_id, order="primary")]
+    if secondary:
+        coverages.append(Coverage(payer_id=secondary[0], member_id=secondary[1], order="secondary"))
     return EncounterCompleted(
         encounter_id=unique("enc"),
         patient_id=patient_id,
@@ -66,7 +78,7 @@ def encounter(prefix: str, member_id: str, codes: list[tuple[str, str]]) -> Enco
             gender="F",
             address={"line1": "1 Test Way", "city": "Salem", "state": "OR", "postal_code": "97301"},
         ),
-        coverages=[Coverage(payer_id="SBX001", member_id=member_id, order="primary")],
+        coverages=coverages,
     )
 
 
@@ -139,11 +151,14 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(service, servers
     ):
         paid_visit = encounter(prefix, "SBX10001", [("99213", "150.00"), ("36415", "25.00")])
         denied_visit = encounter(prefix, "SBX30001", [("97110", "120.00")])
+        cob = scenarios["SBX40002"]["other_payers"][0]  # SBX002 secondary, member SBX40002S
+        cob_visit = encounter(prefix, "SBX40002", [("99214", "210.00")], (cob["payer_id"], cob["member_id"]))
         await publish(producer, paid_visit)
         await publish(producer, denied_visit)
+        await publish(producer, cob_visit)
 
         claims = {}
-        for visit in (paid_visit, denied_visit):
+        for visit in (paid_visit, denied_visit, cob_visit):
             (claim,) = await eventually(
                 lambda v=visit: _items(client, encounter_id=v.encounter_id), timeout=40
             )
@@ -211,6 +226,27 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(service, servers
             f"{[(a.group_code, a.reason_code, str(a.amount)) for a in denied_835.adjustments]}, "
             f"claim.denied action {event['action']}"
         )
+        # Primary paid with a balance left and a secondary on file: the secondary claim went out
+        # by itself with the primary's adjudication, and the sandbox answered it too.
+        primary, primary_835 = results[cob_visit.encounter_id]
+        assert primary["status"] == "paid" and primary_835.patient_responsibility > 0
+        (secondary,) = await eventually(lambda: _secondary_of(client, primary), timeout=30)
+        assert (secondary["payer_id"], secondary["coverage_order"]) == (cob["payer_id"], "secondary")
+        await eventually(lambda: status_of(client, secondary["id"], "accepted"), timeout=40)
+        edi = (await client.get(f"/v1/claims/{secondary['id']}/837", headers=RW)).text
+        assert f"AMT*D*{x12.amount(primary_835.amount)}~" in edi and f"MI*{cob['member_id']}~" in edi
+        text = await eventually(lambda: the_835_for(sandbox, secondary["patient_control_number"]), timeout=40)
+        second = payment_from_835(
+            text, secondary["patient_control_number"], secondary["id"], secondary["patient_id"]
+        )
+        assert second.claim_status_code == "2"  # processed as secondary
+        await publish(producer, second)
+        settled = await eventually(lambda: status_of(client, secondary["id"], "paid", "partial", "denied"))
+        print(
+            f"[e2e] COB: primary paid {primary_835.amount} leaving {primary_835.patient_responsibility}; "
+            f"secondary {settled['status']} {settled['paid_amount']}"
+        )
+
         # The denial is in the work queue and can be appealed with a generated letter.
         queue = (await client.get("/v1/denials", params={"claim_id": denied["id"]}, headers=RW)).json()
         assert [(d["reason_code"], d["action"]) for d in queue] == [("197", "appeal")]
@@ -220,6 +256,11 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(service, servers
             headers=RW,
         )
         assert appeal.status_code == 201 and denied["patient_control_number"] in appeal.json()["letter"]
+
+
+async def _secondary_of(client: Any, primary: dict[str, Any]) -> list[dict[str, Any]]:
+    items = await _items(client, patient_id=primary["patient_id"])
+    return [c for c in items if c["primary_claim_id"] == primary["id"]]
 
 
 async def _items(client: Any, **params: Any) -> list[dict[str, Any]]:

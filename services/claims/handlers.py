@@ -23,6 +23,7 @@ from services.claims.schemas import (
     ProviderIn,
     SubscriberIn,
 )
+from services.claims.settings import get_claims_settings
 from shared.consumer import PermanentError
 from shared.events import Event
 from shared.events.catalogue import (
@@ -112,6 +113,9 @@ async def on_encounter_completed(session: AsyncSession, event: Event) -> None:
     clean if the practice's policy says so."""
     enc = event.data
     assert isinstance(enc, EncounterCompleted)
+    sources = [s.strip() for s in get_claims_settings().encounter_sources.split(",") if s.strip()]
+    if sources and event.source not in sources:
+        return  # another practice's EHR
     existing = (await session.exec(select(Claim).where(Claim.encounter_id == enc.encounter_id))).first()
     if existing is not None:
         return

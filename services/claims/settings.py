@@ -30,6 +30,9 @@ class ClaimsSettings(BaseSettings):
     # and bill the next payer automatically. None = take the value from data/policy.json.
     auto_submit_encounter_claims: bool | None = None
     auto_submit_secondary: bool | None = None
+    # Sources (CloudEvents `source`) of encounter.completed this practice takes claims from,
+    # comma-separated; empty takes every source. Other EHRs' encounters on the broker are ignored.
+    encounter_sources: str = ""
     # A full CPT/HCPCS list the operator is licensed for: one code per line (text after a
     # comma or tab is ignored). Added to the few codes shipped in data/codes.json.
     code_set_file: Path | None = None

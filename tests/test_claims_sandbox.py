@@ -242,6 +242,8 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(service, servers
         assert second.claim_status_code == "2"  # processed as secondary
         await publish(producer, second)
         settled = await eventually(lambda: status_of(client, secondary["id"], "paid", "partial", "denied"))
+        assert settled["status"] == "paid"
+        assert 0 < Decimal(settled["paid_amount"]) <= primary_835.patient_responsibility
         print(
             f"[e2e] COB: primary paid {primary_835.amount} leaving {primary_835.patient_responsibility}; "
             f"secondary {settled['status']} {settled['paid_amount']}"

@@ -467,18 +467,28 @@ async def bill_next_payer(
 
 
 def _line_adjudications(data: ClaimData, posted: PaymentPosted) -> list[LineAdjudication]:
-    """Spread the claim-level payment over the lines in proportion to charge (the 835's SVC
-    detail is not in payment.posted), so the 2430 loops add up to the 2320 totals."""
+    """Loop 2430 per line. payment.posted carries the adjudication at claim level only, so the
+    paid amount and each adjustment are spread over the lines in proportion to their charge,
+    the last line taking the rounding, so the lines add up to the claim-level 2320 amounts."""
     total = data.total_charge
     if total <= 0:
         return []
+    cent = Decimal("0.01")
+    paid_left = posted.amount
+    adj_left = [a.amount for a in posted.adjustments]
     out: list[LineAdjudication] = []
-    remaining = posted.amount
     for n, line in enumerate(data.lines, start=1):
-        if n == len(data.lines):
-            share = remaining
-        else:
-            share = (posted.amount * line.charge / total).quantize(Decimal("0.01"))
-            remaining -= share
-        out.append(LineAdjudication(line_number=n, paid=share, adjustments=[]))
+        last = n == len(data.lines)
+        share = line.charge / total
+        paid = paid_left if last else (posted.amount * share).quantize(cent)
+        paid_left -= paid
+        adjustments = []
+        for k, adj in enumerate(posted.adjustments):
+            amount = adj_left[k] if last else (adj.amount * share).quantize(cent)
+            adj_left[k] -= amount
+            if amount > 0:
+                adjustments.append(
+                    AdjustmentIn(group_code=adj.group_code, reason_code=adj.reason_code, amount=amount)
+                )
+        out.append(LineAdjudication(line_number=n, paid=paid, adjustments=adjustments))
     return out

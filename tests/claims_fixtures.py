@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 BILLING_NPI = "1234567893"
@@ -95,7 +98,7 @@ async def _commit_end_offsets(bootstrap: str, group_id: str, topics: list[str]) 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # fetch metadata, or partitions_for_topic knows nothing yet
+        await consumer._client.force_metadata_update()  # or partitions_for_topic knows nothing yet
         partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         if partitions:
             ends = await consumer.end_offsets(partitions)
@@ -130,3 +133,29 @@ def claims_consumer_from_now(settings: Any) -> Iterator[None]:
     else:
         os.environ["CLAIMS_ENCOUNTER_SOURCES"] = previous
     reference.reload()
+
+
+@contextlib.asynccontextmanager
+async def claims_service(
+    settings: Any, *, events: bool = True
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """The claims app in process. With events, it returns once its consumer owns partitions
+    (a group join can take seconds after another test's consumer left); without, it has no
+    consumer at all, so API-only tests cause no group churn for the ones that need events."""
+    from services.claims.service import SERVICE
+    from shared.app import create_app
+
+    definition = replace(SERVICE, handlers=SERVICE.handlers if events else {}, workers=[])
+    app = create_app(definition, settings)
+    async with app.router.lifespan_context(app):
+        if events:
+            await asyncio.wait_for(app.state.consumer.assigned.wait(), 60)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://claims") as client:
+            yield app, client
+
+
+@pytest.fixture(name="claims")
+def claims_fixture(settings: Any) -> Any:
+    """`async with claims() as (app, client)`; `claims(events=False)` for API-only tests."""
+    return lambda events=True: claims_service(settings, events=events)

@@ -10,6 +10,7 @@ from x12sdk.io import X12ModelReader
 
 from tests.claims_fixtures import (
     claims_consumer_from_now,  # noqa: F401 - fixture
+    claims_fixture,  # noqa: F401 - fixture "claims"
     clean_claim,
     spoiled,
 )
@@ -93,10 +94,10 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize(("case", "spoil", "field", "rule"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
 async def test_bad_input_is_422_naming_the_field_and_nothing_is_written(
-    service, settings, case, spoil, field, rule
+    claims, settings, case, spoil, field, rule
 ):
     patient = unique("pat")
-    async with service("claims") as (_, client):
+    async with claims(events=False) as (_, client):
         resp = await client.post("/v1/claims", json=spoil(clean_claim(patient)), headers=RW)
     assert resp.status_code == 422, resp.text
     assert resp.headers["content-type"] == "application/problem+json"
@@ -107,9 +108,9 @@ async def test_bad_input_is_422_naming_the_field_and_nothing_is_written(
     assert await count_rows(settings, patient) == (0, 0)
 
 
-async def test_create_get_patch_with_history_and_who_changed_it(service):
+async def test_create_get_patch_with_history_and_who_changed_it(claims):
     patient = unique("pat")
-    async with service("claims") as (_, client):
+    async with claims(events=False) as (_, client):
         created = await client.post("/v1/claims", json=clean_claim(patient), headers=token(subject="alice"))
         assert created.status_code == 201, created.text
         claim = created.json()
@@ -147,9 +148,9 @@ async def test_create_get_patch_with_history_and_who_changed_it(service):
         assert {("create", "alice"), ("update", "bob")} <= {(a["action"], a["actor"]) for a in audit}
 
 
-async def test_list_filters_and_cursor_pagination(service):
+async def test_list_filters_and_cursor_pagination(claims):
     patient = unique("pat")
-    async with service("claims") as (_, client):
+    async with claims(events=False) as (_, client):
         ids = []
         for i in range(5):
             body = clean_claim(patient, payer_id="SBX002" if i % 2 else "SBX001")
@@ -179,11 +180,11 @@ async def test_list_filters_and_cursor_pagination(service):
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
 
 
-async def test_submit_refuses_error_edits_with_409_then_sends_the_837p(service, settings, servers):
+async def test_submit_refuses_error_edits_with_409_then_sends_the_837p(claims, settings, servers):
     patient = unique("pat")
     body = clean_claim(patient)
     start = await end_offsets(servers.kafka_bootstrap, "claim.submitted")
-    async with service("claims") as (_, client):
+    async with claims(events=False) as (_, client):
         claim = (
             await client.post("/v1/claims", json=spoiled(body, "place_of_service", "98"), headers=RW)
         ).json()
@@ -243,8 +244,8 @@ async def test_submit_refuses_error_edits_with_409_then_sends_the_837p(service, 
     assert event["x12_837"] == edi.text
 
 
-async def test_scopes_are_enforced(service):
-    async with service("claims") as (_, client):
+async def test_scopes_are_enforced(claims):
+    async with claims(events=False) as (_, client):
         assert (await client.post("/v1/claims", json=clean_claim())).status_code == 401
         assert (
             await client.post("/v1/claims", json=clean_claim(), headers=token("claims:read"))

@@ -36,6 +36,7 @@ from tests.claims_fixtures import (
     RENDERING_NPI,
     TEST_EHR_SOURCE,
     claims_consumer_from_now,  # noqa: F401 - fixture
+    claims_fixture,  # noqa: F401 - fixture "claims"
     clean_claim,
     recent,
 )
@@ -120,12 +121,12 @@ def payment(
 
 
 async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
-    service, settings, servers, producer
+    claims, settings, servers, producer
 ):
     patient, encounter = unique("pat"), unique("enc")
     dos = date.fromisoformat(recent())
     denied_start = await end_offsets(servers.kafka_bootstrap, "claim.denied")
-    async with service("claims") as (_, client):
+    async with claims() as (_, client):
         await publish(
             producer,
             EligibilityChecked(
@@ -291,8 +292,8 @@ async def _has_eligibility(settings, patient: str) -> bool:
         await conn.close()
 
 
-async def test_rejected_claim_is_fixed_and_resubmitted(service, settings, producer):
-    async with service("claims") as (_, client):
+async def test_rejected_claim_is_fixed_and_resubmitted(claims, settings, producer):
+    async with claims() as (_, client):
         claim = await submitted_claim(client, settings, clean_claim(unique("pat")))
         await publish(
             producer,
@@ -323,9 +324,9 @@ async def test_rejected_claim_is_fixed_and_resubmitted(service, settings, produc
 
 
 async def test_correction_goes_out_as_frequency_7_with_the_original_number_and_void_as_8(
-    service, settings, producer
+    claims, settings, producer
 ):
-    async with service("claims") as (_, client):
+    async with claims() as (_, client):
         claim = await submitted_claim(client, settings, clean_claim(unique("pat")))
         no_number = await client.post(f"/v1/claims/{claim['id']}/corrections", json={}, headers=RW)
         assert no_number.status_code == 409
@@ -396,10 +397,10 @@ async def test_correction_goes_out_as_frequency_7_with_the_original_number_and_v
 
 
 async def test_primary_balance_bills_the_secondary_with_cob_automatically(
-    service, settings, servers, producer
+    claims, settings, servers, producer
 ):
     start = await end_offsets(servers.kafka_bootstrap, "claim.submitted")
-    async with service("claims") as (_, client):
+    async with claims() as (_, client):
         body = clean_claim(unique("pat"))
         body["subscriber"]["member_id"] = "SBX40002"
         body["other_coverages"] = [{"payer_id": "SBX002", "member_id": "SBX40002S", "order": "secondary"}]
@@ -450,8 +451,8 @@ async def _secondaries(client, claim):
     return [c for c in items if c["primary_claim_id"] == claim["id"]]
 
 
-async def test_secondary_payer_can_come_from_the_eligibility_check(service, settings, producer):
-    async with service("claims") as (_, client):
+async def test_secondary_payer_can_come_from_the_eligibility_check(claims, settings, producer):
+    async with claims() as (_, client):
         body = clean_claim(unique("pat"))
         await eligible(
             settings,
@@ -479,9 +480,9 @@ async def _count_history(client, claim_id, n):
     return len((await get(client, claim_id))["history"]) >= n
 
 
-async def test_followups_aging_and_kpis(service, settings, servers, app_settings=None):
+async def test_followups_aging_and_kpis(claims, settings, servers, producer):
     start = await end_offsets(servers.kafka_bootstrap, "claim.followup_due")
-    async with service("claims") as (app, client):
+    async with claims() as (app, client):
         body = clean_claim(unique("pat"), payer_id="SBX003")
         before = (await client.get("/v1/reports/ar-aging", headers=RW)).json()
         claim = await submitted_claim(client, settings, body)
@@ -525,13 +526,40 @@ async def test_followups_aging_and_kpis(service, settings, servers, app_settings
         ).json()
         assert bucket(old, "SBX003", "91-120")["claims"] >= 1
 
+        # KPIs over this payer's claims of today (only this test bills SBX003): the claim above is
+        # clean and waiting; one more is dirty at first, then fixed and paid first time; one is denied.
+        dirty = clean_claim(unique("pat"), payer_id="SBX003", place_of_service="98")
+        created = (await client.post("/v1/claims", json=dirty, headers=RW)).json()
+        assert (await client.post(f"/v1/claims/{created['id']}/scrub", headers=RW)).json()["clean"] is False
+        await client.patch(f"/v1/claims/{created['id']}", json={"place_of_service": "11"}, headers=RW)
+        await eligible(settings, dirty["patient_id"], "SBX003", dirty["lines"][0]["date_of_service"])
+        paid = (await client.post(f"/v1/claims/{created['id']}/submit", headers=RW)).json()
+        denied = await submitted_claim(client, settings, clean_claim(unique("pat"), payer_id="SBX003"))
+        await publish(producer, payment(paid, paid="140.00", adjustments=[("CO", "45", "35.00")]))
+        await publish(
+            producer, payment(denied, paid="0.00", status_code="4", adjustments=[("CO", "50", "175.00")])
+        )
+        await eventually(lambda: status_is(client, paid["id"], "paid"))
+        await eventually(lambda: status_is(client, denied["id"], "denied"))
+        today = date.today().isoformat()
         kpis = (
-            await client.get("/v1/reports/kpis", params={"date_from": date.today().isoformat()}, headers=RW)
+            await client.get(
+                "/v1/reports/kpis",
+                params={"date_from": today, "date_to": today, "payer_id": "SBX003"},
+                headers=RW,
+            )
         ).json()
-        for name in ("clean_claim_rate", "first_pass_resolution_rate", "denial_rate"):
-            rate = kpis[name]
-            assert 0 <= rate["numerator"] <= rate["denominator"], name
-        assert kpis["claims_created"] >= 1 and kpis["days_in_ar"] is not None
+        pair = lambda r: (r["numerator"], r["denominator"])  # noqa: E731
+        assert kpis["claims_created"] == 3
+        assert pair(kpis["clean_claim_rate"]) == (2, 3)
+        assert pair(kpis["first_pass_resolution_rate"]) == (1, 2)
+        assert pair(kpis["denial_rate"]) == (1, 2) and kpis["denial_rate"]["rate"] == 0.5
+        assert {k: pair(v) for k, v in kpis["denial_rate_by_reason"].items()} == {"50": (1, 2)}
+        assert {k: pair(v) for k, v in kpis["denial_rate_by_payer"].items()} == {"SBX003": (1, 2)}
+        assert kpis["open_ar"] == "350.00"  # the waiting claim and the denied one
+        assert kpis["days_in_ar"] == 0.7  # 350 open ÷ 525 charged in one day
+        everyone = (await client.get("/v1/reports/kpis", params={"date_from": today}, headers=RW)).json()
+        assert everyone["claims_created"] >= 3
         bad = await client.get(
             "/v1/reports/kpis", params={"date_from": "2026-02-01", "date_to": "2026-01-01"}, headers=RW
         )

@@ -39,6 +39,7 @@ from tests.claims_fixtures import (
     RENDERING_NPI,
     TEST_EHR_SOURCE,
     claims_consumer_from_now,  # noqa: F401 - fixture
+    claims_fixture,  # noqa: F401 - fixture "claims"
 )
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
@@ -138,7 +139,7 @@ async def status_of(client: Any, claim_id: str, *wanted: str) -> dict[str, Any] 
     return claim if claim["status"] in wanted else None
 
 
-async def test_encounter_to_paid_and_to_denied_with_the_sandbox(service, servers, producer):
+async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers, producer):
     scenarios = json.loads((SANDBOX_DATA / "scenarios.json").read_text())["members"]
     needs_auth = scenarios["SBX30001"]["prior_auth_codes"]
     assert "97110" in needs_auth  # physical therapy needs an authorization for this member
@@ -146,7 +147,7 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(service, servers
     denied_start = await end_offsets(servers.kafka_bootstrap, "claim.denied")
     accept = lambda claim: claim.patient_id.startswith(prefix)  # noqa: E731 - only our claims
     async with (
-        service("claims") as (_, client),
+        claims() as (_, client),
         running_sandbox(servers.kafka_bootstrap, accept=accept) as sandbox,
     ):
         paid_visit = encounter(prefix, "SBX10001", [("99213", "150.00"), ("36415", "25.00")])

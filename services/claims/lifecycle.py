@@ -417,9 +417,13 @@ async def bill_next_payer(
 ) -> Claim | None:
     """Secondary (or tertiary) billing: a new claim carrying this payer's adjudication (2320/2430)."""
     data = data_of(claim)
-    balance = data.total_charge - posted.amount
-    if posted.allowed is not None and posted.patient_responsibility is not None:
+    # What is left for someone else to pay: the patient's share as the payer stated it, else the
+    # charge less the payment and the contractual write-off (CO), which nobody may bill.
+    if posted.patient_responsibility is not None:
         balance = posted.patient_responsibility
+    else:
+        written_off = sum((a.amount for a in posted.adjustments if a.group_code == "CO"), Decimal(0))
+        balance = data.total_charge - posted.amount - written_off
     if balance <= 0:
         return None
     nxt = await next_coverage(session, claim, data)

@@ -115,6 +115,7 @@ async def kpis(
     date_to: Annotated[
         date | None, Query(description="Claims created on or before (default: today).")
     ] = None,
+    payer_id: Annotated[str | None, Query(max_length=64, description="One payer's claims only.")] = None,
 ) -> Kpis:
     """Over claims created in the range: clean = no error edit on the first scrub; first pass =
     paid on the first submission with no rejection or denial; denial rate = adjudicated claims
@@ -132,7 +133,7 @@ async def kpis(
                 )
             ],
         )
-    params: dict[str, Any] = {"start": start, "end": end}
+    params: dict[str, Any] = {"start": start, "end": end, "payer": payer_id}
     row = (
         await session.execute(
             text(
@@ -147,6 +148,7 @@ async def kpis(
                            AND h.to_status IN ('rejected', 'denied', 'partial'))) AS first_pass,
                        coalesce(sum(total_charge), 0) AS charges
                 FROM claims WHERE created_at >= :start AND created_at < CAST(:end AS date) + 1
+                AND (CAST(:payer AS text) IS NULL OR payer_id = :payer)
                 """
             ),
             params,
@@ -158,6 +160,7 @@ async def kpis(
                 "SELECT d.reason_code, d.payer_id, count(DISTINCT d.claim_id) FROM denials d "
                 "JOIN claims c ON c.id = d.claim_id "
                 "WHERE c.created_at >= :start AND c.created_at < CAST(:end AS date) + 1 "
+                "AND (CAST(:payer AS text) IS NULL OR c.payer_id = :payer) "
                 "GROUP BY d.reason_code, d.payer_id"
             ),
             params,
@@ -168,6 +171,7 @@ async def kpis(
             text(
                 "SELECT payer_id, count(*) FROM claims "
                 "WHERE created_at >= :start AND created_at < CAST(:end AS date) + 1 "
+                "AND (CAST(:payer AS text) IS NULL OR payer_id = :payer) "
                 "AND adjudicated_at IS NOT NULL GROUP BY payer_id"
             ),
             params,
@@ -177,7 +181,8 @@ async def kpis(
         await session.execute(
             text(
                 "SELECT count(DISTINCT d.claim_id) FROM denials d JOIN claims c ON c.id = d.claim_id "
-                "WHERE c.created_at >= :start AND c.created_at < CAST(:end AS date) + 1"
+                "WHERE c.created_at >= :start AND c.created_at < CAST(:end AS date) + 1 "
+                "AND (CAST(:payer AS text) IS NULL OR c.payer_id = :payer)"
             ),
             params,
         )
@@ -186,8 +191,10 @@ async def kpis(
         await session.execute(
             text(
                 "SELECT coalesce(sum(total_charge - coalesce(paid_amount, 0)), 0) FROM claims "
-                "WHERE status IN ('submitted','accepted','partial','denied','appealed')"
-            )
+                "WHERE status IN ('submitted','accepted','partial','denied','appealed') "
+                "AND (CAST(:payer AS text) IS NULL OR payer_id = :payer)"
+            ),
+            {"payer": payer_id},
         )
     ).scalar_one()
     by_reason: dict[str, int] = {}

@@ -367,10 +367,13 @@ async def test_correction_goes_out_as_frequency_7_with_the_original_number_and_v
             original["status"] == "closed"
             and new["patient_control_number"] in original["history"][-1]["reason"]
         )
-        resolve = await client.post(
-            f"/v1/denials/{denial['id']}/resolve", json={"resolution": "corrected"}, headers=RW
-        )
-        assert resolve.json()["status"] == "resolved"
+        # Sending the correction worked the denial off the queue.
+        (worked,) = (
+            await client.get(
+                "/v1/denials", params={"claim_id": claim["id"], "status": "resolved"}, headers=RW
+            )
+        ).json()
+        assert worked["resolution"] == f"corrected: {new['patient_control_number']}"
 
         await publish(
             producer,
@@ -558,6 +561,24 @@ async def test_followups_aging_and_kpis(claims, settings, servers, producer):
         assert {k: pair(v) for k, v in kpis["denial_rate_by_payer"].items()} == {"SBX003": (1, 2)}
         assert kpis["open_ar"] == "350.00"  # the waiting claim and the denied one
         assert kpis["days_in_ar"] == 0.7  # 350 open ÷ 525 charged in one day
+        # Writing the denial off resolves it and closes the claim.
+        (open_denial,) = (
+            await client.get("/v1/denials", params={"claim_id": denied["id"]}, headers=RW)
+        ).json()
+        resolved = await client.post(
+            f"/v1/denials/{open_denial['id']}/resolve",
+            json={"resolution": "written_off", "note": "small"},
+            headers=RW,
+        )
+        assert (resolved.json()["status"], resolved.json()["resolution"]) == (
+            "resolved",
+            "written_off: small",
+        )
+        assert (await get(client, denied["id"]))["status"] == "closed"
+        again = await client.post(
+            f"/v1/denials/{open_denial['id']}/assign", json={"assignee": "x"}, headers=RW
+        )
+        assert again.status_code == 409
         everyone = (await client.get("/v1/reports/kpis", params={"date_from": today}, headers=RW)).json()
         assert everyone["claims_created"] >= 3
         bad = await client.get(

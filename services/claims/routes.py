@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims import lifecycle
-from services.claims.models import Claim, StatusChange
+from services.claims.models import Claim, Denial, StatusChange
 from services.claims.schemas import ClaimData, ClaimPatch, strict_errors
 from services.claims.settings import get_claims_settings
 from services.claims.x12_837 import generate
@@ -366,6 +366,12 @@ async def _follow_on(
     _reject(strict_errors(merged))
     new = await lifecycle.create(session, merged, actor, original_claim_id=claim.id)
     await lifecycle.submit(session, new, actor)
+    for denial in (
+        await session.exec(select(Denial).where(Denial.claim_id == claim.id, Denial.status != "resolved"))
+    ).all():
+        denial.status, denial.resolved_at = "resolved", lifecycle.now()
+        denial.resolution = f"{'corrected' if frequency == '7' else 'voided'}: {new.patient_control_number}"
+        session.add(denial)
     lifecycle.set_status(
         session,
         claim,

@@ -19,6 +19,7 @@ from shared import x12
 from shared.events import new_event
 from shared.events.catalogue import (
     Adjustment,
+    AuthorizationRecorded,
     ClaimAcknowledged,
     ClaimRejected,
     Coverage,
@@ -585,3 +586,43 @@ async def test_followups_aging_and_kpis(claims, settings, servers, producer):
             "/v1/reports/kpis", params={"date_from": "2026-02-01", "date_to": "2026-01-01"}, headers=RW
         )
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.date_from"
+
+
+async def test_prior_auth_edit_reads_our_copy_of_authorization_recorded(claims, settings, producer):
+    async with claims() as (_, client):
+        body = clean_claim(unique("pat"))
+        dos = date.fromisoformat(body["lines"][0]["date_of_service"])
+        body["lines"] = [{**body["lines"][0], "code": "29881", "modifiers": [], "diagnosis_pointers": [1]}]
+        await eligible(settings, body["patient_id"], "SBX001", dos.isoformat())
+        claim = (await client.post("/v1/claims", json=body, headers=RW)).json()
+        scrub = (await client.post(f"/v1/claims/{claim['id']}/scrub", headers=RW)).json()
+        assert [(f["edit"], f["field"]) for f in scrub["findings"]] == [
+            ("prior_authorization", "lines.0.code")
+        ]
+        assert "none is on file" in scrub["findings"][0]["message"]
+
+        expired = AuthorizationRecorded(
+            authorization_id=uuid.uuid4(),
+            patient_id=body["patient_id"],
+            payer_id="SBX001",
+            number="PA-OLD",
+            service_codes=["29881"],
+            start_date=dos - timedelta(days=90),
+            end_date=dos - timedelta(days=1),
+        )
+        await publish(producer, expired)
+
+        async def finding() -> str | None:
+            result = (await client.post(f"/v1/claims/{claim['id']}/scrub", headers=RW)).json()
+            messages = [f["message"] for f in result["findings"]]
+            return messages[0] if messages and "expired" in messages[0] else None
+
+        assert "expired or used up" in await eventually(finding)
+        # The payer extends it: the same authorization id, new end date → the claim is clean.
+        await publish(producer, expired.model_copy(update={"end_date": dos + timedelta(days=30)}))
+
+        async def clean() -> bool:
+            return (await client.post(f"/v1/claims/{claim['id']}/scrub", headers=RW)).json()["clean"]
+
+        assert await eventually(clean)
+        assert (await get(client, claim["id"]))["status"] == "ready"

@@ -1,13 +1,17 @@
 """The generated 837P, read back by an independent parser (x12sdk's typed 005010X222A2 models)
-to the same values: multi-line, modifiers, 12 diagnoses, a replacement, a secondary with COB,
-and a dependent patient. shared/x12.parse checks the envelopes and counts as well."""
+to the same values, and passed by pyx12's strict 837P validator with zero errors: multi-line,
+modifiers, 12 diagnoses, a replacement, a void, a secondary with COB and a dependent patient.
+shared/x12.parse checks the envelopes and counts as well."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pyx12.params
+import pyx12.x12n_document
 from x12sdk.io import X12ModelReader
 
 from services.claims.schemas import ClaimData
@@ -32,11 +36,26 @@ TWELVE = [
 ]
 
 
+def pyx12_errors(text: str) -> list[str]:
+    """pyx12's strict validator. It ships the 5010 837P map for X222A1 only; A2 is an errata of
+    A1 with the same loops and segments used here, so the file is relabelled for the check."""
+    out = io.StringIO()
+    ok = pyx12.x12n_document.x12n_document(
+        param=pyx12.params.params(),
+        src_file=io.StringIO(text.replace("005010X222A2", "005010X222A1")),
+        fd_997=None,
+        fd_html=None,
+        fd_json=out,
+    )
+    return [] if ok else [line for line in out.getvalue().splitlines() if "err_str" in line] or ["invalid"]
+
+
 def roundtrip(body: dict[str, Any], pcn: str = "C1234567890ABCDEF") -> tuple[Any, ClaimData, str]:
     data = ClaimData.model_validate(body)
     text = generate(data, pcn, control_number=7001, settings=ClaimsSettings())
     inter = x12.parse(text, expect="837")  # envelopes, SE/GE/IEA counts and control numbers
     assert inter.transactions[0].st.get(3) == "005010X222A2"
+    assert pyx12_errors(text) == []
     with X12ModelReader(text) as reader:
         models = list(reader.models())
     assert len(models) == 1

@@ -219,20 +219,11 @@ class EventConsumer:
     async def dead_letter(self, record: ConsumerRecord, error: str, *, attempts: int, reason: str) -> None:
         """Park a record on `<topic>.dlq` with why, where it came from and how often it was tried."""
         assert self._producer is not None
-        headers: list[tuple[str, bytes]] = [
-            (k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")
-        ]
-        headers += [
-            ("dlq_original_topic", record.topic.encode()),
-            ("dlq_original_partition", str(record.partition).encode()),
-            ("dlq_original_offset", str(record.offset).encode()),
-            ("dlq_consumer_group", self.group_id.encode()),
-            ("dlq_error", error[:1000].encode()),
-            ("dlq_attempts", str(attempts).encode()),
-            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
-        ]
         await self._producer.send_and_wait(
-            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+            dlq_topic(record.topic),
+            value=record.value,
+            key=record.key,
+            headers=dead_letter_headers(record, group=self.group_id, error=error, attempts=attempts),
         )
         metrics.EVENTS_DEAD_LETTERED.labels(self.service, record.topic, reason).inc()
         log.warning(
@@ -260,6 +251,22 @@ def describe(error: Exception | None) -> str:
     if isinstance(error, PermanentError):
         return f"handler: {error}"
     return f"handler: {type(error).__name__}"
+
+
+def dead_letter_headers(record: Any, *, group: str, error: str, attempts: int) -> list[tuple[str, bytes]]:
+    """The record's own headers plus why it was parked, where it came from and how often it was
+    tried. Every consumer that dead-letters (services and partner sandboxes) writes these."""
+    headers: list[tuple[str, bytes]] = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
+    headers += [
+        ("dlq_original_topic", record.topic.encode()),
+        ("dlq_original_partition", str(record.partition).encode()),
+        ("dlq_original_offset", str(record.offset).encode()),
+        ("dlq_consumer_group", group.encode()),
+        ("dlq_error", error[:1000].encode()),
+        ("dlq_attempts", str(attempts).encode()),
+        ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+    return headers
 
 
 def dlq_headers(record: Any) -> dict[str, str]:

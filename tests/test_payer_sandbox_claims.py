@@ -29,6 +29,7 @@ from deploy.payer_sandbox.data import PAYERS_FILE, default_tables, scenario_tabl
 from deploy.payer_sandbox.remit835 import Unbalanced, build_835, check_balanced
 from deploy.payer_sandbox.testing import SampleLine, running_sandbox, sample_837
 from shared import x12
+from shared.consumer import dlq_headers
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from shared.events.envelope import encode, new_event
 from tests.conftest import end_offsets, read_from
@@ -112,6 +113,7 @@ def read_835(text: str) -> dict[str, Any]:
                         "code": svc.composite_medical_procedure_identifier_1.split(":")[1],
                         "charge": Decimal(str(svc.line_item_charge_amount)),
                         "paid": Decimal(str(svc.line_item_provider_payment_amount)),
+                        "remarks": [lq.form_identifier for lq in svc_loop.lq_segment or []],
                         "cas": [
                             (
                                 c.adjustment_group_code,
@@ -306,11 +308,26 @@ async def test_front_end_edits_reject_with_reasons(
         submission(pcn_for(prefix, 3), bad_npi),
         submission(pcn_for(prefix, 4), "ISA*not x12"),
     ]
+    dlq_start = await end_offsets(bootstrap, "claim.submitted.dlq")
+    garbage_key = f"garbage-{prefix}".encode()
     async with running_sandbox(bootstrap, accept=prefixed(prefix)):
-        # An undecodable record first: skipped with a log line, consumption goes on.
-        await producer.send_and_wait("claim.submitted", b"{not json", key=b"x", headers=[("ce_id", b"nope")])
+        # An undecodable record first: parked on the dead-letter topic, consumption goes on.
+        await producer.send_and_wait(
+            "claim.submitted", b"{not json", key=garbage_key, headers=[("ce_id", b"nope")]
+        )
         await publish(producer, *claims)
         rejected = await outbox.collect("claim.rejected", {c.patient_control_number for c in claims})
+        parked = await read_from(
+            bootstrap,
+            "claim.submitted.dlq",
+            dlq_start,
+            until=lambda records: any(r.key == garbage_key for r in records),
+        )
+    garbage = next(r for r in parked if r.key == garbage_key)
+    assert garbage.value == b"{not json"
+    headers = dlq_headers(garbage)
+    assert headers["dlq_original_topic"] == "claim.submitted"
+    assert headers["dlq_error"].startswith("decode:")
     by_pcn = {r["patient_control_number"]: r for r in rejected}
     assert {r["claim_id"] for r in rejected} == {str(c.claim_id) for c in claims}
     assert "CLM02" in by_pcn[pcn_for(prefix, 1)]["reasons"][0]["message"]
@@ -385,6 +402,11 @@ async def test_denials_replacement_void_and_secondary(
 
         # Line-level denials (claim 1: non-covered, missing prior auth; authorised PT paid).
         assert ("CO", "96") in cas(p[1]) and ("CO", "197") in cas(p[1])
+        # Their RARCs (LQ*HE) come from payers.json remark_codes.
+        remarks = {line["code"]: line["remarks"] for line in claims[p[1]]["lines"]}
+        assert remarks["97810"] == [PAYERS["remark_codes"]["96"]]
+        assert remarks["70553"] == [PAYERS["remark_codes"]["197"]]
+        assert remarks["99213"] == []
         authorised = claims[p[1]]["lines"][3]["cas"]  # 97110 with its authorization: priced, not denied
         assert ("CO", "45", Decimal("60.00") - fee("SBX001", "97110")) in authorised
         assert all(reason != "197" for _, reason, _ in authorised) and claims[p[1]]["status"] == "1"

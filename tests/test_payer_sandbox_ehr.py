@@ -17,13 +17,14 @@ TOPIC = "encounter.completed"
 
 
 def test_same_seed_same_encounters_and_valid_partner_data() -> None:
-    first = list(ehr.encounters(7, 200, run_id="det"))
-    again = list(ehr.encounters(7, 200, run_id="det"))
-    other = list(ehr.encounters(8, 200, run_id="det"))
+    first = list(ehr.encounters(7, 200, run_id="det", scenario_share=0.2))
+    again = list(ehr.encounters(7, 200, run_id="det", scenario_share=0.2))
+    other = list(ehr.encounters(8, 200, run_id="det", scenario_share=0.2))
     assert first == again
     assert first != other
     tables = default_tables()
     member_format = re.compile(tables.member_id_format.pattern)
+    members_from_table: set[str] = set()
     for encounter in first:
         # Round trip through the envelope: what a consumer will validate.
         topic, key, value, headers = encode(new_event(encounter, source=ehr.SOURCE))
@@ -36,7 +37,14 @@ def test_same_seed_same_encounters_and_valid_partner_data() -> None:
             assert tables.scenario(coverage.member_id) is not None  # the sandbox knows the member
             assert tables.payer(coverage.payer_id) is not None
         assert all(line.code in ehr.CHARGES for line in encounter.lines)
+        if encounter.coverages[0].member_id in tables.members:
+            members_from_table.add(encounter.coverages[0].member_id)
         assert max(p for line in encounter.lines for p in line.diagnosis_pointers) <= len(encounter.diagnoses)
+    assert members_from_table <= set(ehr.SCENARIO_MEMBERS) and members_from_table  # --scenario-share
+    # Different runs do not share generated members (no false duplicate claims across runs).
+    generated = {e.coverages[0].member_id for e in first if e.coverages[0].member_id.startswith("SBXG")}
+    other_run = {e.coverages[0].member_id for e in ehr.encounters(7, 200, run_id="another")}
+    assert not generated & other_run
 
 
 async def test_generator_publishes_1000_encounters_at_a_set_rate(servers: Any) -> None:

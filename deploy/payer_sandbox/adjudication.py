@@ -73,6 +73,7 @@ class PaidLine:
     allowed: Decimal | None
     adjustments: tuple[Adj, ...]
     date_of_service: date | None
+    remarks: tuple[str, ...] = ()  # RARCs (LQ*HE)
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,8 @@ def _primary_lines(claim: Claim837, tables: Tables, payer: PayerRules, scenario:
     for line in claim.lines:
         reason = _line_denial(line, claim, payer, scenario)
         if reason:
-            out.append(_denied_line(line, reason))
+            remark = tables.remark_codes.get(reason)
+            out.append(replace(_denied_line(line, reason), remarks=(remark,) if remark else ()))
             continue
         allowed = price(payer, line)
         responsibility: list[tuple[str, Decimal]] = []
@@ -382,13 +384,24 @@ _PR_ORDER = {"3": 0, "1": 1, "2": 2}
 
 
 def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
+    """With the prior payer's line data (2430) each line is paid up to its own allowed
+    amount minus the prior payment; with claim-level data only (2320), the whole claim's
+    allowed minus the prior payment is the budget, spent line by line."""
+    prior = _prior_adjudication(claim)
+    line_level = any(line.other_paid is not None or line.other_adjustments for line in claim.lines)
+    covered = [
+        (line, paid)
+        for line, (paid, _) in zip(claim.lines, prior, strict=True)
+        if line.code not in payer.non_covered_codes
+    ]
+    budget = max(ZERO, sum((price(payer, line) - paid for line, paid in covered), ZERO))
     out: list[PaidLine] = []
-    for line, (prior_paid, prior_adjs) in zip(claim.lines, _prior_adjudication(claim), strict=True):
+    for line, (prior_paid, prior_adjs) in zip(claim.lines, prior, strict=True):
         if line.code in payer.non_covered_codes:
             out.append(_denied_line(line, "96"))
             continue
         allowed = price(payer, line)
-        room = max(ZERO, allowed - prior_paid)
+        room = max(ZERO, allowed - prior_paid) if line_level else budget
         responsibility = sorted(
             ((a.reason, a.amount) for a in prior_adjs if a.group == "PR" and a.amount > 0),
             key=lambda item: _PR_ORDER.get(item[0], 9),
@@ -399,11 +412,13 @@ def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
         for reason, amount in responsibility:
             amount = min(amount, cap)
             cap -= amount
-            covered = min(amount, room)
-            room -= covered
-            paid += covered
-            if amount - covered > 0:
-                leftover.append(Adj("PR", reason, amount - covered))
+            covered_amount = min(amount, room)
+            room -= covered_amount
+            paid += covered_amount
+            if amount - covered_amount > 0:
+                leftover.append(Adj("PR", reason, amount - covered_amount))
+        if not line_level:
+            budget -= paid
         prior_share = line.charge - paid - sum((a.amount for a in leftover), ZERO)
         adjustments = ([Adj("OA", "23", prior_share)] if prior_share > 0 else []) + leftover
         out.append(

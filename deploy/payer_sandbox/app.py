@@ -36,9 +36,7 @@ class Stats:
     """Request counts, so tests can see whether (and how often) the payer was called."""
 
     def __init__(self) -> None:
-        self.total = 0
-        self.by_member: Counter[str] = Counter()
-        self.by_outcome: Counter[str] = Counter()
+        self.reset()
 
     def record(self, member_id: str, outcome: str) -> None:
         self.total += 1
@@ -46,7 +44,9 @@ class Stats:
         self.by_outcome[outcome] += 1
 
     def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        self.total = 0
+        self.by_member: Counter[str] = Counter()
+        self.by_outcome: Counter[str] = Counter()
 
 
 class StatsView(BaseModel):

@@ -148,6 +148,7 @@ class Tables:
     default_service_type: str
     payee_name: str
     payee_default_npi: str
+    remark_codes: dict[str, str] = field(default_factory=dict)  # CARC of a line denial -> RARC
 
     def scenario(self, member_id: str) -> Scenario | None:
         """The scenario for a member id: exact entry, else a pattern's model renamed."""
@@ -278,6 +279,7 @@ def load_tables(scenarios_file: Path = SCENARIOS_FILE, payers_file: Path = PAYER
         default_service_type=payers.get("default_service_type", "30"),
         payee_name=payers.get("payee", {}).get("name", "SANDBOX CLINIC"),
         payee_default_npi=payers.get("payee", {}).get("default_npi", "1234567893"),
+        remark_codes={k: v for k, v in payers.get("remark_codes", {}).items() if not k.startswith("_")},
     )
 
 

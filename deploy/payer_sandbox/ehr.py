@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from deploy.payer_sandbox.adjudication import derive
 from deploy.payer_sandbox.claim837 import npi_valid
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import encode, new_event
@@ -65,6 +66,9 @@ EXTRAS = [  # (codes, probability) added to a visit
 ]
 PAYERS = [("SBX001", 0.75), ("SBX003", 0.25)]
 SECONDARY_SHARE = 0.05  # patients with SBX002 as secondary coverage
+# Table members a demo may mix in (--scenario-share): deductible met, inactive, terminated,
+# prior authorization, primary with secondary. Their claims show denials and COB.
+SCENARIO_MEMBERS = ["SBX10002", "SBX20001", "SBX20002", "SBX30001", "SBX40002"]
 
 
 def _npi(base: int) -> str:
@@ -87,7 +91,10 @@ class Patient:
     coverages: list[Coverage]
 
 
-def make_patients(rng: random.Random, n: int, run_id: str) -> list[Patient]:
+def make_patients(rng: random.Random, n: int, run_id: str, scenario_share: float = 0.0) -> list[Patient]:
+    """Patients with generated member ids (numbered from an offset derived from the run id,
+    so runs do not share members), a `scenario_share` of them with a table member instead."""
+    offset = derive(0, "members", run_id) % 1_000_000
     patients = []
     for i in range(n):
         city, state, zip_code = rng.choice(CITIES)
@@ -104,11 +111,10 @@ def make_patients(rng: random.Random, n: int, run_id: str) -> list[Patient]:
             ),
         )
         payer = rng.choices([p for p, _ in PAYERS], weights=[w for _, w in PAYERS])[0]
-        member_id = (
-            f"SBXG{(int(run_id) * 100000 + i) % 1_000_000:06d}"
-            if run_id.isdigit()
-            else f"SBXG{i % 1_000_000:06d}"
-        )
+        member_id = f"SBXG{(offset + i) % 1_000_000:06d}"
+        if scenario_share and rng.random() < scenario_share:
+            member_id = rng.choice(SCENARIO_MEMBERS)
+            payer = "SBX001"
         coverages = [Coverage(payer_id=payer, member_id=member_id, order="primary", group_number="GRP1001")]
         if rng.random() < SECONDARY_SHARE:
             coverages.append(
@@ -125,11 +131,12 @@ def encounters(
     patients: int | None = None,
     day: date | None = None,
     run_id: str | None = None,
+    scenario_share: float = 0.0,
 ) -> Iterator[EncounterCompleted]:
     """The encounters of a simulated clinic, deterministic for a seed."""
     rng = random.Random(seed)
     run = run_id or str(seed)
-    people = make_patients(rng, patients or max(1, count // 2), run)
+    people = make_patients(rng, patients or max(1, count // 2), run, scenario_share)
     visit_day = day or date.today() - timedelta(days=1)
     for i in range(count):
         patient = people[rng.randrange(len(people))]
@@ -185,28 +192,32 @@ async def publish(
     patients: int | None = None,
     day: date | None = None,
     run_id: str | None = None,
+    topic: str | None = None,
+    scenario_share: float = 0.0,
 ) -> RunResult:
     """Publish `count` encounters at `rate` per second (0 = bulk, as fast as possible).
 
     Pacing is against the start time (encounter i is due at i / rate), so a slow moment
     is caught up instead of lowering the whole run's rate; the clock stops when the broker
-    has acknowledged the last one."""
+    has acknowledged the last one. `topic` overrides encounter.completed (benchmarks)."""
     # Encode ahead, so the paced loop only sends.
     records = [
         encode(new_event(e, source=SOURCE))
-        for e in encounters(seed, count, patients=patients, day=day, run_id=run_id)
+        for e in encounters(
+            seed, count, patients=patients, day=day, run_id=run_id, scenario_share=scenario_share
+        )
     ]
     producer = await started_producer(bootstrap, client_id="ehr-sandbox")
     try:
         started = time.perf_counter()
         pending = []
-        for i, (topic, key, value, headers) in enumerate(records):
+        for i, (event_topic, key, value, headers) in enumerate(records):
             if rate > 0:
                 due = started + i / rate
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            pending.append(await producer.send(topic, value, key=key, headers=headers))
+            pending.append(await producer.send(topic or event_topic, value, key=key, headers=headers))
         await producer.flush()
         await asyncio.gather(*pending)
         elapsed = time.perf_counter() - started
@@ -225,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=7, help="same seed, same encounters (default 7)")
     parser.add_argument("--patients", type=int, default=None, help="distinct patients (default count/2)")
+    parser.add_argument(
+        "--scenario-share",
+        type=float,
+        default=0.0,
+        help="share of patients with a scenario-table member id (denials, COB) instead of a generated one",
+    )
     parser.add_argument(
         "--date", type=date.fromisoformat, default=None, help="clinic day, YYYY-MM-DD (default yesterday)"
     )
@@ -246,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             patients=args.patients,
             day=args.date,
             run_id=args.run_id,
+            scenario_share=args.scenario_share,
         )
     )
     target = f"{result.target_rate:g}/s" if result.target_rate > 0 else "bulk"

@@ -193,11 +193,11 @@ def _subscriber_name(inquiry: Inquiry, scenario: Scenario | None) -> list[list[s
     sub = scenario.subscriber if scenario and scenario.subscriber else None
     last = sub["last_name"] if sub else inquiry.last_name
     first = sub["first_name"] if sub else inquiry.first_name
+    # Echo the member id when it is on file, or when it is at least well-formed text;
+    # a malformed one is not repeated back.
     member_id = scenario.member_id if scenario else inquiry.member_id
     nm1 = x12.seg("NM1", "IL", "1", x12.clean(last, 60), x12.clean(first, 35))
-    if member_id and scenario is not None:
-        nm1 += ["", "", "", "MI", x12.clean(member_id, 80)]
-    elif member_id and inquiry.member_id.isalnum():
+    if member_id and (scenario is not None or member_id.isalnum()):
         nm1 += ["", "", "", "MI", x12.clean(member_id, 80)]
     out.append(nm1)
     return out

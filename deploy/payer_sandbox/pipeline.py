@@ -6,9 +6,9 @@ claim.submitted (837P) -> front-end edits -> claim.acknowledged | claim.rejected
 
 A partner, not a platform service: it uses a plain aiokafka consumer (its own group,
 in-memory de-duplication of event ids) and publishes with the shared idempotent producer
-and envelope. An undecodable event is skipped with a log line (it is not the sandbox's to
-dead-letter); a claim to a payer the sandbox does not run is ignored. State (what each
-payer paid, for duplicates and reversals) lives in memory.
+and envelope. An undecodable event is parked on `claim.submitted.dlq` with the reason
+(the platform's own DLQ headers) and consumption goes on; a claim to a payer it does not
+run is ignored. State (what each payer paid, for duplicates and reversals) lives in memory.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,13 +31,15 @@ from deploy.payer_sandbox.adjudication import ClaimPayment, Context, Memory, adj
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import PayerRules, Tables
 from deploy.payer_sandbox.remit835 import build_835, check_balanced
-from shared import x12
+from shared import context, x12
+from shared.consumer import dead_letter_headers
 from shared.events.catalogue import (
     ClaimAcknowledged,
     ClaimRejected,
     ClaimSubmitted,
     RejectionReason,
     RemittanceReceived,
+    dlq_topic,
 )
 from shared.events.envelope import Event, InvalidEvent, decode, encode, new_event
 from shared.kafka import started_producer
@@ -47,6 +49,7 @@ log = logging.getLogger("payer_sandbox.pipeline")
 SOURCE = "payer-sandbox"
 TOPIC = "claim.submitted"
 SEEN_LIMIT = 200_000
+REMITTANCES_KEPT = 5_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ class ClaimPipeline:
         self.tables = tables
         self.accept = accept
         self.memory: dict[str, Memory] = {}
-        self.remittances: list[Remittance] = []
+        # The latest 835s, for tests and operators (bounded: volume runs send many).
+        self.remittances: deque[Remittance] = deque(maxlen=REMITTANCES_KEPT)
         self.counts: Counter[str] = Counter()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._pending: dict[tuple[str, str], list[ClaimPayment]] = {}
@@ -152,7 +156,7 @@ class ClaimPipeline:
     def counters(self) -> dict[str, Any]:
         return {
             **dict(self.counts),
-            "remittances": len(self.remittances),
+            "remittances": self.counts["remittances_sent"],
             "pending_in_batches": sum(len(v) for v in self._pending.values()),
         }
 
@@ -186,7 +190,16 @@ class ClaimPipeline:
             event = decode(record.topic, record.key, record.value, record.headers)
         except InvalidEvent as exc:
             self.counts["undecodable"] += 1
-            log.warning("skipping an undecodable claim.submitted at offset %s: %s", record.offset, exc)
+            log.warning("dead-lettering an undecodable claim.submitted at offset %s", record.offset)
+            assert self._producer is not None
+            await self._producer.send_and_wait(
+                dlq_topic(record.topic),
+                value=record.value,
+                key=record.key,
+                headers=dead_letter_headers(
+                    record, group=self.config.group_id, error=f"decode: {exc}", attempts=1
+                ),
+            )
             return
         event_id = str(event.id)
         if event_id in self._seen:
@@ -195,6 +208,9 @@ class ClaimPipeline:
         self._seen[event_id] = None
         if len(self._seen) > SEEN_LIMIT:
             self._seen.popitem(last=False)
+        # The claim's correlation id follows it into the 277CA and the 835 events, as the
+        # platform's own hops do, so one encounter can be traced to its payment.
+        context.start(event.correlation_id, event.traceparent)
         await self.handle(event)
 
     def _payer_rules(self, payer_id: str) -> PayerRules | None:
@@ -209,8 +225,6 @@ class ClaimPipeline:
         if self.config.random_denial_share is not None:
             changes["random_denial_share"] = Decimal(self.config.random_denial_share)
         if changes:
-            from dataclasses import replace
-
             rules = replace(rules, **changes)
         return rules
 
@@ -297,10 +311,20 @@ class ClaimPipeline:
             )
         )
 
-    async def _publish(self, payload: Any) -> None:
+    async def _publish(self, payload: Any, attempts: int = 5) -> None:
+        """Send one event; a broker blip is retried with backoff (the idempotent producer
+        keeps a retried send from being written twice)."""
         assert self._producer is not None
         topic, key, value, headers = encode(new_event(payload, source=SOURCE))
-        await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._producer.send_and_wait(topic, value, key=key, headers=headers)
+                return
+            except Exception as exc:
+                if attempt == attempts:
+                    raise
+                log.warning("publishing to %s failed (%s); retrying", topic, type(exc).__name__)
+                await asyncio.sleep(0.2 * 2**attempt)
 
     # --- remittances -------------------------------------------------------------------
 
@@ -348,13 +372,19 @@ class ClaimPipeline:
                 now=datetime.now(UTC).replace(tzinfo=None),
             )
             check_balanced(text)  # never publish money that does not add up
-            await self._publish(
-                RemittanceReceived(
-                    trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
+            try:
+                await self._publish(
+                    RemittanceReceived(
+                        trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
+                    )
                 )
-            )
+            except Exception:
+                async with self._lock:  # not lost: back in the queue for the next flush
+                    self._pending.setdefault((payer_id, payee_npi), [])[:0] = payments
+                raise
             remittance = Remittance(payer_id, trace, text, tuple(p.pcn for p in payments))
             self.remittances.append(remittance)
+            self.counts["remittances_sent"] += 1
             self.counts["claims_remitted"] += len(payments)
             published.append(remittance)
         return published

@@ -115,6 +115,7 @@ def build_835(
             body.append(x12.seg("REF", "6R", str(line.number)))
             if line.allowed is not None:
                 body.append(x12.seg("AMT", "B6", x12.amount(line.allowed)))
+            body += [x12.seg("LQ", "HE", remark) for remark in line.remarks]
     for reason, reference, amount in plb:
         body.append(
             x12.seg("PLB", payee_npi, f"{pay_day.year}1231", f"{reason}:{reference}", x12.amount(amount))

@@ -41,7 +41,7 @@ class SandboxHandle:
 
     @property
     def pipeline(self) -> Any:
-        """The claim pipeline (None without Kafka): `.remittances` holds every 835 it published."""
+        """The claim pipeline (None without Kafka); `.remittances`: the latest 5,000 835s it sent."""
         return self.app.state.pipeline
 
     async def stats(self) -> dict[str, Any]:
@@ -174,10 +174,13 @@ def sample_837(
     prior_payer_id: str | None = None,
     billing_npi: str = "1234567893",
     control_number: int = 1,
+    prior_claim_paid: str | None = None,
+    prior_claim_adjustments: tuple[tuple[str, str, str], ...] = (),
 ) -> str:
     """A minimal valid 005010X222A2 837P with one claim (for tests of the claim path).
-    With `responsibility="S"` it carries the prior payer (2320/2330B) and per-line 2430
-    adjudication from each line's prior_paid/prior_adjustments."""
+    With `responsibility="S"` it carries the prior payer (2320 with `prior_claim_paid` and
+    `prior_claim_adjustments` as AMT*D and CAS, 2330B) and 2430 line adjudication for the
+    lines that have prior_paid/prior_adjustments."""
     from datetime import datetime
     from decimal import Decimal
 
@@ -210,9 +213,11 @@ def sample_837(
     body.append(x12.seg("HI", "ABK:J449"))
     if responsibility != "P":
         prior_paid = sum((Decimal(line.prior_paid or "0") for line in lines), Decimal(0))
+        body.append(x12.seg("SBR", "P", "18", "", "", "", "", "", "", "CI"))
+        for group, reason, amount in prior_claim_adjustments:
+            body.append(x12.seg("CAS", group, reason, amount))
         body += [
-            x12.seg("SBR", "P", "18", "", "", "", "", "", "", "CI"),
-            x12.seg("AMT", "D", x12.amount(prior_paid)),
+            x12.seg("AMT", "D", prior_claim_paid or x12.amount(prior_paid)),
             x12.seg("OI", "", "", "Y", "", "", "Y"),
             x12.seg("NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", member_id.rstrip("S")),
             x12.seg("NM1", "PR", "2", "PRIOR PAYER", "", "", "", "", "PI", prior_payer_id or "SBX001"),
@@ -226,7 +231,7 @@ def sample_837(
         ]
         if line.prior_auth:
             body.append(x12.seg("REF", "G1", line.prior_auth))
-        if responsibility != "P":
+        if responsibility != "P" and line.prior_paid is not None:
             body.append(
                 x12.seg("SVD", prior_payer_id or "SBX001", line.prior_paid or "0", proc, "", str(line.units))
             )

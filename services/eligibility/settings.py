@@ -1,0 +1,59 @@
+"""Settings of the eligibility service (environment variables prefixed ELIGIBILITY_).
+
+The backbone's settings (database, Kafka, tokens) stay in shared.config; these are the
+knobs only this service has: where payers are, how long a request may wait, the key that
+encrypts raw X12 at rest, and the thresholds of the background workers.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(__file__).parent / "data"
+# Development key only (documented, like the dev JWT secret); set ELIGIBILITY_X12_KEYS in production.
+DEV_X12_KEY = "ZGV2LW9ubHktZWxpZ2liaWxpdHkteDEyLWtleS0wMDA="
+
+
+class EligibilitySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ELIGIBILITY_", env_file=None, extra="ignore")
+
+    # The payer connectivity table (data/payers.json), and a JSON object of per-payer
+    # overrides merged over it, e.g. {"SBX001": {"endpoint": "http://...", "timeout_seconds": 3}}.
+    payers_file: Path = DATA_DIR / "payers.json"
+    payers_override: str | None = None
+    fee_schedule_file: Path = DATA_DIR / "fee_schedule.json"
+
+    # How long POST /v1/eligibility/checks waits for the payer before answering 202 with a
+    # link to poll. A `Prefer: wait=N` request header lowers or raises it (up to the max).
+    request_budget_seconds: float = Field(default=10.0, gt=0)
+    max_request_budget_seconds: float = Field(default=60.0, gt=0)
+
+    # Fernet keys (comma-separated, newest first) that encrypt raw 270/271 and request PHI.
+    x12_keys: str = DEV_X12_KEY
+
+    # Interchange sender id in the 270's ISA/GS, and the provider name in loop 2100B.
+    sender_id: str = "REVCYCLE"
+    provider_name: str = "REVCYCLE CLINIC"
+
+    # Background checks (batches, and checks whose request stopped waiting): a worker claims
+    # up to `worker_claim` rows at a time and holds each for `lease_seconds`; a row whose
+    # lease ran out (its process died) is claimed again.
+    worker_claim: int = Field(default=100, ge=1)
+    worker_concurrency: int = Field(default=32, ge=1)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    worker_interval_seconds: float = Field(default=0.2, gt=0)
+    max_batch_size: int = Field(default=5000, ge=1)
+
+    # authorization.expiring: this many days before the end date, or when this few visits remain.
+    authorization_expiring_days: int = Field(default=14, ge=0)
+    authorization_visits_threshold: int = Field(default=2, ge=0)
+    authorization_interval_seconds: float = Field(default=30.0, gt=0)
+
+
+@lru_cache
+def get_eligibility_settings() -> EligibilitySettings:
+    return EligibilitySettings()

@@ -310,6 +310,12 @@ async def apply_payment(session: AsyncSession, claim: Claim, posted: PaymentPost
         claim.adjudication = {**(claim.adjudication or {}), "reversed_by": str(posted.payment_id)}
         session.add(claim)
         return
+    # The same remittance (trace number) posted twice, e.g. republished by a partner: once only.
+    seen = list((claim.adjudication or {}).get("trace_numbers", []))
+    if posted.trace_number and posted.trace_number in seen:
+        return
+    if posted.trace_number:
+        seen.append(posted.trace_number)
     paid = posted.amount
     denials = [a for a in posted.adjustments if is_denial(a)]
     denied_amount = sum((a.amount for a in denials), Decimal("0.00"))
@@ -338,6 +344,7 @@ async def apply_payment(session: AsyncSession, claim: Claim, posted: PaymentPost
         "remark_codes": list(posted.remark_codes),
         "payer_claim_control_number": posted.payer_claim_control_number,
         "trace_number": posted.trace_number,
+        "trace_numbers": seen,
     }
     codes = ",".join(f"{a.group_code}-{a.reason_code}" for a in posted.adjustments) or "none"
     target = status if status in TRANSITIONS[claim.status] else None

@@ -1,0 +1,505 @@
+"""What happens to a claim: created, changed, scrubbed, submitted, answered, denied, billed onward.
+
+Plain functions over a session; callers (routes and event handlers) own the transaction,
+so a claim's change, its status history row and its outbox event commit together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.claims import reference, scrubber
+from services.claims.models import AuthorizationCopy, Claim, Denial, EligibilityCopy, StatusChange
+from services.claims.schemas import AdjustmentIn, ClaimData, LineAdjudication, OtherCoverage, SubscriberIn
+from services.claims.settings import get_claims_settings
+from services.claims.x12_837 import generate
+from shared.events import new_event
+from shared.events.catalogue import Adjustment, ClaimDenied, ClaimLineSummary, ClaimSubmitted, PaymentPosted
+from shared.outbox import add_event
+from shared.problems import FieldError, ProblemError
+
+SOURCE = "/services/claims"
+EDITABLE = ("draft", "ready", "rejected")
+OPEN_STATUSES = ("submitted", "accepted", "partial", "denied", "appealed")
+# Where each status may go next; events from partners can skip a step (an 835 may arrive
+# before the 277CA), so the answer statuses are reachable from every sent state.
+TRANSITIONS: dict[str, set[str]] = {
+    "draft": {"draft", "ready", "closed"},
+    "ready": {"draft", "ready", "submitted", "closed"},
+    "submitted": {"accepted", "rejected", "paid", "partial", "denied", "closed"},
+    "accepted": {"accepted", "rejected", "paid", "partial", "denied", "closed"},
+    "rejected": {"draft", "ready", "submitted", "closed"},
+    "paid": {"paid", "partial", "denied", "closed"},
+    "partial": {"paid", "partial", "denied", "appealed", "closed"},
+    "denied": {"paid", "partial", "denied", "appealed", "closed"},
+    "appealed": {"paid", "partial", "denied", "closed"},
+    "closed": {"paid", "partial", "denied"},
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_pcn() -> str:
+    """Patient control number: 17 characters, unique (CLM01, echoed in CLP01)."""
+    return "C" + uuid.uuid4().hex[:16].upper()
+
+
+def data_of(claim: Claim) -> ClaimData:
+    return ClaimData.model_validate(claim.data)
+
+
+def set_status(
+    session: AsyncSession, claim: Claim, to_status: str, actor: str, reason: str | None = None
+) -> None:
+    """Move the claim and append the history row; refuses a move the lifecycle does not allow."""
+    if to_status not in TRANSITIONS[claim.status]:
+        raise ProblemError(
+            409,
+            "invalid-transition",
+            "The claim cannot make that move",
+            f"A {claim.status} claim cannot become {to_status}.",
+        )
+    when = now()
+    session.add(
+        StatusChange(
+            claim_id=claim.id,
+            from_status=claim.status,
+            to_status=to_status,
+            actor=actor,
+            reason=reason,
+            changed_at=when,
+        )
+    )
+    claim.status = to_status
+    claim.updated_at = when
+    session.add(claim)
+
+
+def new_claim(data: ClaimData, actor: str, *, encounter_id: str | None = None, **links: Any) -> Claim:
+    when = now()
+    return Claim(
+        id=uuid.uuid4(),
+        patient_control_number=new_pcn(),
+        status="draft",
+        patient_id=data.patient_id,
+        payer_id=data.payer_id,
+        coverage_order=data.coverage_order,
+        frequency_code=data.frequency_code,
+        data=data.model_dump(mode="json"),
+        total_charge=data.total_charge,
+        date_of_service=data.first_date_of_service,
+        encounter_id=encounter_id,
+        created_by=actor,
+        created_at=when,
+        updated_at=when,
+        **links,
+    )
+
+
+async def create(session: AsyncSession, data: ClaimData, actor: str, **links: Any) -> Claim:
+    claim = new_claim(data, actor, **links)
+    session.add(claim)
+    await session.flush()
+    session.add(
+        StatusChange(
+            claim_id=claim.id,
+            from_status=None,
+            to_status="draft",
+            actor=actor,
+            reason="created",
+            changed_at=claim.created_at,
+        )
+    )
+    return claim
+
+
+def replace_data(claim: Claim, data: ClaimData) -> None:
+    claim.data = data.model_dump(mode="json")
+    claim.payer_id = data.payer_id
+    claim.total_charge = data.total_charge
+    claim.date_of_service = data.first_date_of_service
+    claim.scrub = None
+
+
+# --- scrubbing ----------------------------------------------------------------------------
+
+
+async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) -> scrubber.ScrubContext:
+    """Our copies of eligibility and authorizations, and possible duplicates, for this claim."""
+    checks = (
+        await session.exec(
+            select(EligibilityCopy)
+            .where(EligibilityCopy.patient_id == data.patient_id, EligibilityCopy.payer_id == data.payer_id)
+            .order_by(col(EligibilityCopy.checked_at))
+        )
+    ).all()
+    auths = (
+        await session.exec(
+            select(AuthorizationCopy).where(
+                AuthorizationCopy.patient_id == data.patient_id, AuthorizationCopy.payer_id == data.payer_id
+            )
+        )
+    ).all()
+    dates = [line.date_of_service for line in data.lines]
+    others = (
+        await session.exec(
+            select(Claim).where(
+                Claim.patient_id == data.patient_id,
+                Claim.payer_id == data.payer_id,
+                Claim.id != claim.id,
+                Claim.frequency_code == "1",
+                col(Claim.status).not_in(["closed"]),
+                col(Claim.date_of_service) <= max(dates),
+                col(Claim.date_of_service) >= min(dates),
+            )
+        )
+    ).all()
+    return scrubber.ScrubContext(
+        today=date.today(),
+        eligibility=[
+            scrubber.EligibilityFact(e.status, e.date_of_service, e.coverage_start, e.coverage_end)
+            for e in checks
+        ],
+        authorizations=[
+            scrubber.AuthorizationFact(
+                a.number, tuple(a.service_codes), a.start_date, a.end_date, a.visits_allowed, a.visits_used
+            )
+            for a in auths
+        ],
+        other_claims=[
+            scrubber.OtherClaim(
+                o.patient_control_number,
+                tuple(line["code"] for line in o.data["lines"]),
+                tuple(date.fromisoformat(line["date_of_service"]) for line in o.data["lines"]),
+            )
+            for o in others
+            if o.id != claim.original_claim_id
+        ],
+    )
+
+
+async def run_scrub(session: AsyncSession, claim: Claim, actor: str) -> list[scrubber.Finding]:
+    """Scrub and record the result; a clean draft becomes ready, a dirty ready claim a draft."""
+    data = data_of(claim)
+    findings = scrubber.scrub(data, await scrub_context(session, claim, data))
+    clean = not scrubber.has_errors(findings)
+    claim.scrub = {"at": now().isoformat(), "clean": clean, "findings": [f.as_dict() for f in findings]}
+    if claim.first_scrub_clean is None:
+        claim.first_scrub_clean = clean
+    if claim.status in ("draft", "ready", "rejected"):
+        target = "ready" if clean else "draft"
+        if target != claim.status:
+            set_status(session, claim, target, actor, "scrubbed clean" if clean else "scrub found errors")
+    session.add(claim)
+    return findings
+
+
+async def submit(session: AsyncSession, claim: Claim, actor: str) -> Claim:
+    """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted."""
+    if claim.status not in EDITABLE:
+        raise ProblemError(
+            409,
+            "not-submittable",
+            "The claim was already sent",
+            f"A {claim.status} claim cannot be submitted.",
+        )
+    findings = await run_scrub(session, claim, actor)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise ProblemError(
+            409,
+            "scrub-errors",
+            "The claim has scrubber errors",
+            f"{len(errors)} error edit(s) must be fixed before the claim can be submitted.",
+            errors=[FieldError(field=f"body.{f.field}", rule=f.edit, message=f.message) for f in errors],
+        )
+    data = data_of(claim)
+    control = (await session.execute(text("SELECT nextval('interchange_control_numbers')"))).scalar_one()
+    when = now()
+    claim.x12_837 = generate(
+        data,
+        claim.patient_control_number,
+        control_number=int(control),
+        settings=get_claims_settings(),
+        now=when,
+    )
+    claim.submission_count += 1
+    claim.submitted_at = when
+    claim.followup_published_at = None
+    claim.first_submitted_at = claim.first_submitted_at or when
+    set_status(session, claim, "submitted", actor, f"837P interchange {int(control):09d}")
+    add_event(
+        session,
+        new_event(
+            ClaimSubmitted(
+                claim_id=claim.id,
+                patient_control_number=claim.patient_control_number,
+                patient_id=claim.patient_id,
+                payer_id=claim.payer_id,
+                frequency_code=data.frequency_code,  # type: ignore[arg-type]
+                total_charge=data.total_charge,
+                x12_837=claim.x12_837,
+                submitted_at=when,
+                coverage_order=data.coverage_order,
+                account_id=claim.patient_id,
+                date_of_service=data.first_date_of_service,
+                lines=[
+                    ClaimLineSummary(
+                        line_number=n,
+                        code=line.code,
+                        modifiers=line.modifiers,
+                        units=line.units,
+                        charge=line.charge,
+                        date_of_service=line.date_of_service,
+                    )
+                    for n, line in enumerate(data.lines, start=1)
+                ],
+                original_payer_claim_control_number=data.original_payer_claim_control_number,
+            ),
+            source=SOURCE,
+        ),
+    )
+    return claim
+
+
+# --- answers from the payer ----------------------------------------------------------------
+
+
+async def find_claim(session: AsyncSession, claim_id: uuid.UUID | None, pcn: str | None) -> Claim | None:
+    """Match a partner's answer: by our claim id when echoed, else by patient control number."""
+    if claim_id is not None:
+        claim = await session.get(Claim, claim_id, with_for_update=True)
+        if claim is not None:
+            return claim
+    if pcn:
+        return (
+            await session.exec(select(Claim).where(Claim.patient_control_number == pcn).with_for_update())
+        ).first()
+    return None
+
+
+def is_denial(adj: Adjustment | AdjustmentIn) -> bool:
+    """Contractual write-downs and ordinary cost sharing are not denials; everything else is."""
+    exempt = reference.carc()["not_denials"].get(adj.group_code, [])
+    return adj.reason_code not in exempt and adj.amount > 0
+
+
+def action_for(adjustments: list[Adjustment]) -> str:
+    """The recommended action for a denial, from data/carc_actions.json (largest amount first)."""
+    table = reference.carc()
+    for adj in sorted(adjustments, key=lambda a: a.amount, reverse=True):
+        if adj.reason_code in table["reasons"]:
+            return str(table["reasons"][adj.reason_code])
+    first = max(adjustments, key=lambda a: a.amount)
+    return str(table["group_defaults"].get(first.group_code, "appeal"))
+
+
+async def apply_payment(session: AsyncSession, claim: Claim, posted: PaymentPosted, actor: str) -> None:
+    """An insurer's adjudication: paid, partial or denied; denials go to the queue and out as
+    claim.denied; a balance left with another payer on file bills that payer next."""
+    if posted.claim_status_code == "22":
+        claim.adjudication = {**(claim.adjudication or {}), "reversed_by": str(posted.payment_id)}
+        session.add(claim)
+        return
+    # The same remittance (trace number) posted twice, e.g. republished by a partner: once only.
+    seen = list((claim.adjudication or {}).get("trace_numbers", []))
+    if posted.trace_number and posted.trace_number in seen:
+        return
+    if posted.trace_number:
+        seen.append(posted.trace_number)
+    paid = posted.amount
+    denials = [a for a in posted.adjustments if is_denial(a)]
+    denied_amount = sum((a.amount for a in denials), Decimal("0.00"))
+    if posted.claim_status_code == "4" or (paid == 0 and denials):
+        status = "denied"
+    elif denials:
+        status = "partial"
+    else:
+        status = "paid"
+    when = now()
+    claim.paid_amount = paid
+    claim.allowed_amount = posted.allowed
+    claim.patient_responsibility = posted.patient_responsibility
+    claim.payer_claim_control_number = posted.payer_claim_control_number or claim.payer_claim_control_number
+    claim.adjudicated_at = when
+    claim.adjudication = {
+        "payment_id": str(posted.payment_id),
+        "claim_status_code": posted.claim_status_code,
+        "paid": str(paid),
+        "charge": str(posted.charge) if posted.charge is not None else None,
+        "allowed": str(posted.allowed) if posted.allowed is not None else None,
+        "patient_responsibility": (
+            str(posted.patient_responsibility) if posted.patient_responsibility is not None else None
+        ),
+        "adjustments": [a.model_dump(mode="json") for a in posted.adjustments],
+        "remark_codes": list(posted.remark_codes),
+        "payer_claim_control_number": posted.payer_claim_control_number,
+        "trace_number": posted.trace_number,
+        "trace_numbers": seen,
+    }
+    codes = ",".join(f"{a.group_code}-{a.reason_code}" for a in posted.adjustments) or "none"
+    target = status if status in TRANSITIONS[claim.status] else None
+    if target is None:
+        return
+    set_status(session, claim, target, actor, f"paid {paid}; adjustments {codes}")
+    if denials:
+        action = action_for(denials)
+        main = max(denials, key=lambda a: a.amount)
+        session.add(
+            Denial(
+                id=uuid.uuid4(),
+                claim_id=claim.id,
+                payer_id=claim.payer_id,
+                patient_id=claim.patient_id,
+                reason_code=main.reason_code,
+                group_code=main.group_code,
+                adjustments=[a.model_dump(mode="json") for a in denials],
+                remark_codes=list(posted.remark_codes),
+                action=action,
+                denied_amount=denied_amount,
+                payer_claim_control_number=posted.payer_claim_control_number,
+                denied_at=when,
+            )
+        )
+        add_event(
+            session,
+            new_event(
+                ClaimDenied(
+                    claim_id=claim.id,
+                    payer_id=claim.payer_id,
+                    patient_id=claim.patient_id,
+                    adjustments=denials,
+                    remark_codes=list(posted.remark_codes),
+                    action=action,  # type: ignore[arg-type]
+                    denied_at=when,
+                    patient_control_number=claim.patient_control_number,
+                    payer_claim_control_number=posted.payer_claim_control_number,
+                    denied_amount=denied_amount,
+                ),
+                source=SOURCE,
+            ),
+        )
+    await bill_next_payer(session, claim, posted, actor)
+
+
+async def next_coverage(session: AsyncSession, claim: Claim, data: ClaimData) -> OtherCoverage | None:
+    """The payer after this one: from the claim's own coverage list (the encounter's), else from
+    the latest eligibility check's other payers (member id then taken from this claim)."""
+    order = {"primary": "secondary", "secondary": "tertiary"}.get(data.coverage_order)
+    if order is None:
+        return None
+    for other in data.other_coverages:
+        if other.order == order:
+            return other
+    check = (
+        await session.exec(
+            select(EligibilityCopy)
+            .where(EligibilityCopy.patient_id == claim.patient_id, EligibilityCopy.payer_id == claim.payer_id)
+            .order_by(col(EligibilityCopy.checked_at).desc())
+        )
+    ).first()
+    for other in check.other_payers if check else []:
+        if other.get("order") == order and other.get("payer_id") in reference.payers():
+            member = data.subscriber.member_id if data.subscriber else data.patient_id
+            return OtherCoverage(
+                payer_id=other["payer_id"],
+                member_id=member,
+                order=order,
+                relationship_code=data.relationship_code,
+            )
+    return None
+
+
+async def bill_next_payer(
+    session: AsyncSession, claim: Claim, posted: PaymentPosted, actor: str
+) -> Claim | None:
+    """Secondary (or tertiary) billing: a new claim carrying this payer's adjudication (2320/2430)."""
+    data = data_of(claim)
+    # What is left for someone else to pay: the patient's share as the payer stated it, else the
+    # charge less the payment and the contractual write-off (CO), which nobody may bill.
+    if posted.patient_responsibility is not None:
+        balance = posted.patient_responsibility
+    else:
+        written_off = sum((a.amount for a in posted.adjustments if a.group_code == "CO"), Decimal(0))
+        balance = data.total_charge - posted.amount - written_off
+    if balance <= 0:
+        return None
+    nxt = await next_coverage(session, claim, data)
+    if nxt is None:
+        return None
+    exists = (await session.exec(select(Claim).where(Claim.primary_claim_id == claim.id))).first()
+    if exists is not None:
+        return None
+    this_payer = OtherCoverage(
+        payer_id=claim.payer_id,
+        member_id=data.subscriber.member_id if data.subscriber else nxt.member_id,
+        order=data.coverage_order,
+        relationship_code=data.relationship_code,
+        paid=posted.amount,
+        patient_responsibility=posted.patient_responsibility,
+        adjudication_date=posted.posted_at.date(),
+        payer_claim_control_number=posted.payer_claim_control_number,
+        adjustments=[AdjustmentIn(**a.model_dump()) for a in posted.adjustments],
+        lines=_line_adjudications(data, posted),
+    )
+    subscriber = data.subscriber
+    if nxt.subscriber is not None:
+        subscriber = SubscriberIn(**nxt.subscriber.model_dump(), member_id=nxt.member_id)
+    elif subscriber is not None:
+        subscriber = subscriber.model_copy(update={"member_id": nxt.member_id})
+    secondary = data.model_copy(
+        update={
+            "payer_id": nxt.payer_id,
+            "coverage_order": nxt.order,
+            "subscriber": subscriber,
+            "relationship_code": nxt.relationship_code,
+            "other_coverages": [this_payer],
+            "frequency_code": "1",
+            "original_payer_claim_control_number": None,
+        }
+    )
+    secondary = ClaimData.model_validate(secondary.model_dump(mode="json"))
+    new = await create(session, secondary, actor, primary_claim_id=claim.id, encounter_id=None)
+    if reference.auto_submit_secondary():
+        try:
+            await submit(session, new, actor)
+        except ProblemError:
+            pass  # stays a draft (or ready) with its scrub findings for a person to work
+    return new
+
+
+def _line_adjudications(data: ClaimData, posted: PaymentPosted) -> list[LineAdjudication]:
+    """Loop 2430 per line. payment.posted carries the adjudication at claim level only, so the
+    paid amount and each adjustment are spread over the lines in proportion to their charge,
+    the last line taking the rounding, so the lines add up to the claim-level 2320 amounts."""
+    total = data.total_charge
+    if total <= 0:
+        return []
+    cent = Decimal("0.01")
+    paid_left = posted.amount
+    adj_left = [a.amount for a in posted.adjustments]
+    out: list[LineAdjudication] = []
+    for n, line in enumerate(data.lines, start=1):
+        last = n == len(data.lines)
+        share = line.charge / total
+        paid = paid_left if last else (posted.amount * share).quantize(cent)
+        paid_left -= paid
+        adjustments = []
+        for k, adj in enumerate(posted.adjustments):
+            amount = adj_left[k] if last else (adj.amount * share).quantize(cent)
+            adj_left[k] -= amount
+            if amount > 0:
+                adjustments.append(
+                    AdjustmentIn(group_code=adj.group_code, reason_code=adj.reason_code, amount=amount)
+                )
+        out.append(LineAdjudication(line_number=n, paid=paid, adjustments=adjustments))
+    return out

@@ -1,0 +1,640 @@
+"""Claims driven by events on the real broker: encounters become claims, answers move them,
+denials are queued and appealed, corrections and voids go out, secondaries are billed,
+follow-ups fire, and the reports count it all."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
+
+from services.claims import followups
+from shared import x12
+from shared.events import new_event
+from shared.events.catalogue import (
+    Adjustment,
+    AuthorizationRecorded,
+    ClaimAcknowledged,
+    ClaimRejected,
+    Coverage,
+    EligibilityChecked,
+    EncounterCompleted,
+    EncounterLine,
+    OtherPayer,
+    PaymentPosted,
+    Person,
+    RejectionReason,
+)
+from shared.events.envelope import encode
+from tests.claims_fixtures import (
+    BILLING_NPI,
+    RENDERING_NPI,
+    TEST_EHR_SOURCE,
+    claims_consumer_from_now,  # noqa: F401 - fixture
+    claims_fixture,  # noqa: F401 - fixture "claims"
+    clean_claim,
+    recent,
+)
+from tests.conftest import connect_as, end_offsets, eventually, read_from, token, unique
+
+pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
+RW = token("claims:read", "claims:write")
+
+
+async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
+    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+
+async def claim_where(client, **params: Any) -> list[dict[str, Any]]:
+    return (await client.get("/v1/claims", params=params, headers=RW)).json()["items"]
+
+
+async def get(client, claim_id: str) -> dict[str, Any]:
+    return (await client.get(f"/v1/claims/{claim_id}", headers=RW)).json()
+
+
+async def status_is(client, claim_id: str, status: str) -> dict[str, Any] | None:
+    claim = await get(client, claim_id)
+    return claim if claim["status"] == status else None
+
+
+async def eligible(
+    settings, patient_id: str, payer_id: str, dos: str, other_payers: list | None = None
+) -> None:
+    conn = await connect_as("claims", settings)
+    try:
+        await conn.execute(
+            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service,"
+            " coverage_start, coverage_end, other_payers, checked_at) VALUES (gen_random_uuid(), $1, $2,"
+            " 'active', $3::text::date, '2020-01-01', '2099-12-31', $4::text::jsonb, now())",
+            patient_id,
+            payer_id,
+            dos,
+            json.dumps(other_payers or []),
+        )
+    finally:
+        await conn.close()
+
+
+async def submitted_claim(client, settings, body: dict[str, Any]) -> dict[str, Any]:
+    await eligible(settings, body["patient_id"], body["payer_id"], body["lines"][0]["date_of_service"])
+    claim = (await client.post("/v1/claims", json=body, headers=RW)).json()
+    sent = await client.post(f"/v1/claims/{claim['id']}/submit", headers=RW)
+    assert sent.status_code == 200, sent.text
+    return sent.json()
+
+
+def payment(
+    claim: dict[str, Any],
+    *,
+    paid: str,
+    adjustments: list[tuple[str, str, str]],
+    status_code: str = "1",
+    patient_resp: str = "0.00",
+    ccn: str | None = None,
+    remarks: list[str] | None = None,
+) -> PaymentPosted:
+    return PaymentPosted(
+        payment_id=uuid.uuid4(),
+        source="insurer",
+        claim_id=uuid.UUID(claim["id"]),
+        account_id=claim["patient_id"],
+        amount=Decimal(paid),
+        method="eft",
+        posted_at=datetime.now(UTC),
+        payer_id=claim["payer_id"],
+        patient_control_number=claim["patient_control_number"],
+        payer_claim_control_number=ccn or f"ICN{uuid.uuid4().hex[:10].upper()}",
+        claim_status_code=status_code,
+        charge=Decimal(claim["total_charge"]),
+        patient_responsibility=Decimal(patient_resp),
+        adjustments=[Adjustment(group_code=g, reason_code=r, amount=Decimal(a)) for g, r, a in adjustments],
+        remark_codes=remarks or [],
+        trace_number=unique("trn"),
+    )
+
+
+async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
+    claims, settings, servers, producer
+):
+    patient, encounter = unique("pat"), unique("enc")
+    dos = date.fromisoformat(recent())
+    denied_start = await end_offsets(servers.kafka_bootstrap, "claim.denied")
+    async with claims() as (_, client):
+        await publish(
+            producer,
+            EligibilityChecked(
+                check_id=uuid.uuid4(),
+                patient_id=patient,
+                payer_id="SBX001",
+                status="active",
+                date_of_service=dos,
+                coverage_start=date(2020, 1, 1),
+                coverage_end=date(2099, 12, 31),
+                checked_at=datetime.now(UTC),
+            ),
+        )
+        await eventually(lambda: _has_eligibility(settings, patient))
+        visit = EncounterCompleted(
+            encounter_id=encounter,
+            patient_id=patient,
+            payer_id="SBX001",
+            billing_provider_npi=BILLING_NPI,
+            rendering_provider_npi=RENDERING_NPI,
+            date_of_service=dos,
+            place_of_service="11",
+            diagnoses=["E11.9", "I10"],
+            lines=[
+                EncounterLine(
+                    code="99213", modifiers=["25"], charge=Decimal("125.00"), diagnosis_pointers=[1, 2]
+                ),
+                EncounterLine(code="36415", charge=Decimal("20.00"), diagnosis_pointers=[1]),
+            ],
+            patient=Person(
+                first_name="Ann",
+                last_name="Lee",
+                birth_date=date(1970, 3, 4),
+                gender="F",
+                address={"line1": "9 Elm St", "city": "Salem", "state": "OR", "postal_code": "97301"},
+            ),
+            coverages=[Coverage(payer_id="SBX001", member_id="SBX10001", order="primary")],
+        )
+        # The same visit from an EHR this practice does not take claims from is ignored.
+        foreign = unique("enc")
+        topic, key, value, headers = encode(
+            new_event(visit.model_copy(update={"encounter_id": foreign}), source="/partners/another-ehr")
+        )
+        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        await publish(producer, visit)
+        (claim,) = await eventually(lambda: claim_where(client, encounter_id=encounter), timeout=30)
+        claim = await eventually(
+            lambda: status_is(client, claim["id"], "submitted")
+        )  # policy: clean → auto-submit
+        assert [h["actor"].split(":")[1] for h in claim["history"]] == ["encounter.completed.v1"] * 3
+        assert claim["scrub"]["clean"] is True
+
+        await publish(
+            producer,
+            ClaimAcknowledged(
+                patient_control_number=claim["patient_control_number"],
+                payer_claim_control_number="ICN-ACK-1",
+                acknowledged_at=datetime.now(UTC),
+            ),
+        )
+        await eventually(lambda: status_is(client, claim["id"], "accepted"))
+
+        await publish(
+            producer,
+            payment(
+                claim,
+                paid="0.00",
+                status_code="4",
+                ccn="ICN-ACK-1",
+                adjustments=[("CO", "197", "145.00")],
+                remarks=["N54"],
+            ),
+        )
+        denied = await eventually(lambda: status_is(client, claim["id"], "denied"))
+        assert denied["payer_claim_control_number"] == "ICN-ACK-1"
+
+        queue = (
+            await client.get("/v1/denials", params={"payer_id": "SBX001", "reason": "197"}, headers=RW)
+        ).json()
+        (denial,) = [d for d in queue if d["claim_id"] == claim["id"]]
+        assert (denial["action"], denial["denied_amount"], denial["status"]) == ("appeal", "145.00", "open")
+        assert denial["age_days"] == 0
+        assert [
+            d
+            for d in (await client.get("/v1/denials", params={"min_age_days": 1}, headers=RW)).json()
+            if d["claim_id"] == claim["id"]
+        ] == []
+        assigned = await client.post(
+            f"/v1/denials/{denial['id']}/assign", json={"assignee": "carol"}, headers=RW
+        )
+        assert assigned.json()["status"] == "assigned"
+        mine = (
+            await client.get("/v1/denials", params={"assignee": "carol", "status": "assigned"}, headers=RW)
+        ).json()
+        assert denial["id"] in [d["id"] for d in mine]
+
+        records = await read_from(
+            servers.kafka_bootstrap,
+            "claim.denied",
+            denied_start,
+            until=lambda rs: any(r.key == claim["id"].encode() for r in rs),
+        )
+        event = json.loads(next(r for r in records if r.key == claim["id"].encode()).value)
+        assert event["action"] == "appeal" and event["remark_codes"] == ["N54"]
+        assert event["adjustments"] == [{"group_code": "CO", "reason_code": "197", "amount": "145.00"}]
+
+        appeal = await client.post(
+            f"/v1/claims/{claim['id']}/appeals",
+            json={
+                "facts": ["Authorization AUTH-55 was obtained by phone on the date of service."],
+                "signer": "Dana Billing",
+            },
+            headers=RW,
+        )
+        assert appeal.status_code == 201, appeal.text
+        letter = appeal.json()["letter"]
+        for cited in (
+            claim["patient_control_number"],
+            "ICN-ACK-1",
+            "CO-197",
+            "Precertification",
+            "N54",
+            "AUTH-55",
+            "99213-25",
+            "$145.00",
+            "Dana Billing",
+            BILLING_NPI,
+        ):
+            assert cited in letter, cited
+        assert "Lee" not in letter and "SBX10001" not in letter  # no more PHI than needed
+        assert (await get(client, claim["id"]))["status"] == "appealed"
+        won = await client.post(
+            f"/v1/claims/{claim['id']}/appeals/{appeal.json()['id']}/outcome",
+            json={"outcome": "won", "note": "reprocessing"},
+            headers=RW,
+        )
+        assert won.json()["status"] == "won"
+        await publish(
+            producer, payment(claim, paid="110.00", ccn="ICN-ACK-1", adjustments=[("CO", "45", "35.00")])
+        )
+        paid = await eventually(lambda: status_is(client, claim["id"], "paid"))
+        assert [h["to_status"] for h in paid["history"]] == [
+            "draft",
+            "ready",
+            "submitted",
+            "accepted",
+            "denied",
+            "appealed",
+            "paid",
+        ]
+        assert await claim_where(client, encounter_id=foreign) == []
+        listed = (await client.get(f"/v1/claims/{claim['id']}/appeals", headers=RW)).json()
+        assert [a["status"] for a in listed] == ["won"]
+
+
+async def _has_eligibility(settings, patient: str) -> bool:
+    conn = await connect_as("claims", settings)
+    try:
+        return bool(
+            await conn.fetchval("SELECT count(*) FROM eligibility_copies WHERE patient_id = $1", patient)
+        )
+    finally:
+        await conn.close()
+
+
+async def test_rejected_claim_is_fixed_and_resubmitted(claims, settings, producer):
+    async with claims() as (_, client):
+        claim = await submitted_claim(client, settings, clean_claim(unique("pat")))
+        await publish(
+            producer,
+            ClaimRejected(
+                claim_id=uuid.UUID(claim["id"]),
+                patient_control_number=claim["patient_control_number"],
+                reasons=[RejectionReason(code="A7:562", message="Entity's NPI")],
+                rejected_at=datetime.now(UTC),
+            ),
+        )
+        rejected = await eventually(lambda: status_is(client, claim["id"], "rejected"))
+        assert "A7:562" in rejected["history"][-1]["reason"]
+        fixed = await client.patch(
+            f"/v1/claims/{claim['id']}", json={"prior_authorization_number": "X1"}, headers=RW
+        )
+        assert fixed.status_code == 200
+        again = await client.post(f"/v1/claims/{claim['id']}/submit", headers=RW)
+        assert again.status_code == 200
+        assert [h["to_status"] for h in again.json()["history"]] == [
+            "draft",
+            "ready",
+            "submitted",
+            "rejected",
+            "draft",
+            "ready",
+            "submitted",
+        ]
+
+
+async def test_correction_goes_out_as_frequency_7_with_the_original_number_and_void_as_8(
+    claims, settings, producer
+):
+    async with claims() as (_, client):
+        claim = await submitted_claim(client, settings, clean_claim(unique("pat")))
+        no_number = await client.post(f"/v1/claims/{claim['id']}/corrections", json={}, headers=RW)
+        assert no_number.status_code == 409
+        await publish(
+            producer,
+            payment(
+                claim,
+                paid="80.00",
+                ccn="ICN-ORIG-7",
+                adjustments=[("CO", "45", "45.00"), ("CO", "16", "50.00")],
+                remarks=["MA130"],
+            ),
+        )
+        partial = await eventually(lambda: status_is(client, claim["id"], "partial"))
+        (denial,) = (await client.get("/v1/denials", params={"claim_id": claim["id"]}, headers=RW)).json()
+        assert (denial["reason_code"], denial["action"]) == ("16", "correct_and_resubmit")
+        assert partial["paid_amount"] == "80.00"
+
+        corrected = await client.post(
+            f"/v1/claims/{claim['id']}/corrections", json={"diagnoses": ["E11.9", "I10", "Z79.4"]}, headers=RW
+        )
+        assert corrected.status_code == 201, corrected.text
+        new = corrected.json()
+        assert (new["frequency_code"], new["status"], new["original_claim_id"]) == (
+            "7",
+            "submitted",
+            claim["id"],
+        )
+        assert new["data"]["original_payer_claim_control_number"] == "ICN-ORIG-7"
+        edi = (await client.get(f"/v1/claims/{new['id']}/837", headers=RW)).text
+        clm = next(s for s in x12.parse(edi).transactions[0].segments if s.id == "CLM")
+        assert clm.get(5) == "11:B:7"
+        assert ["REF", "F8", "ICN-ORIG-7"] in [
+            [s.id, *s.elements] for s in x12.parse(edi).transactions[0].segments
+        ]
+        original = await get(client, claim["id"])
+        assert (
+            original["status"] == "closed"
+            and new["patient_control_number"] in original["history"][-1]["reason"]
+        )
+        # Sending the correction worked the denial off the queue.
+        (worked,) = (
+            await client.get(
+                "/v1/denials", params={"claim_id": claim["id"], "status": "resolved"}, headers=RW
+            )
+        ).json()
+        assert worked["resolution"] == f"corrected: {new['patient_control_number']}"
+
+        await publish(
+            producer,
+            ClaimAcknowledged(
+                claim_id=uuid.UUID(new["id"]),
+                patient_control_number=new["patient_control_number"],
+                payer_claim_control_number="ICN-REPL-8",
+                acknowledged_at=datetime.now(UTC),
+            ),
+        )
+        await eventually(lambda: status_is(client, new["id"], "accepted"))
+        voided = await client.post(f"/v1/claims/{new['id']}/void", headers=RW)
+        assert voided.status_code == 201, voided.text
+        void = voided.json()
+        assert (void["frequency_code"], void["data"]["original_payer_claim_control_number"]) == (
+            "8",
+            "ICN-REPL-8",
+        )
+        edi = (await client.get(f"/v1/claims/{void['id']}/837", headers=RW)).text
+        assert (
+            "CLM*" + void["patient_control_number"] in edi and ":B:8*" in edi and "REF*F8*ICN-REPL-8~" in edi
+        )
+        assert (await client.post(f"/v1/claims/{void['id']}/void", headers=RW)).status_code == 409
+
+
+async def test_primary_balance_bills_the_secondary_with_cob_automatically(
+    claims, settings, servers, producer
+):
+    start = await end_offsets(servers.kafka_bootstrap, "claim.submitted")
+    async with claims() as (_, client):
+        body = clean_claim(unique("pat"))
+        body["subscriber"]["member_id"] = "SBX40002"
+        body["other_coverages"] = [{"payer_id": "SBX002", "member_id": "SBX40002S", "order": "secondary"}]
+        claim = await submitted_claim(client, settings, body)
+        await publish(
+            producer,
+            payment(
+                claim,
+                paid="100.00",
+                patient_resp="30.00",
+                ccn="ICN-P-1",
+                adjustments=[("CO", "45", "45.00"), ("PR", "2", "30.00")],
+            ),
+        )
+        await eventually(lambda: status_is(client, claim["id"], "paid"))
+        (secondary,) = await eventually(lambda: _secondaries(client, claim))
+        assert (secondary["payer_id"], secondary["coverage_order"], secondary["status"]) == (
+            "SBX002",
+            "secondary",
+            "submitted",
+        )
+        edi = (await client.get(f"/v1/claims/{secondary['id']}/837", headers=RW)).text
+        segs = [[s.id, *s.elements] for s in x12.parse(edi).transactions[0].segments]
+        assert ["SBR", "S", "18", "GRP100", "", "", "", "", "", "CI"] in segs
+        assert ["NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", "SBX40002S"] in segs
+        assert (
+            ["AMT", "D", "100"] in segs
+            and ["CAS", "CO", "45", "45"] in segs
+            and ["CAS", "PR", "2", "30"] in segs
+        )
+        assert ["NM1", "PR", "2", "SANDBOX HEALTH PLAN", "", "", "", "", "PI", "SBX001"] in segs
+        svd = [s for s in segs if s[0] == "SVD"]
+        assert [s[1] for s in svd] == ["SBX001", "SBX001"] and sum(Decimal(s[2]) for s in svd) == Decimal(
+            "100"
+        )
+        records = await read_from(
+            servers.kafka_bootstrap,
+            "claim.submitted",
+            start,
+            until=lambda rs: any(r.key == secondary["id"].encode() for r in rs),
+        )
+        event = json.loads(next(r for r in records if r.key == secondary["id"].encode()).value)
+        assert event["coverage_order"] == "secondary" and event["payer_id"] == "SBX002"
+
+
+async def _secondaries(client, claim):
+    items = await claim_where(client, patient_id=claim["patient_id"], payer_id="SBX002")
+    return [c for c in items if c["primary_claim_id"] == claim["id"]]
+
+
+async def test_secondary_payer_can_come_from_the_eligibility_check(claims, settings, producer):
+    async with claims() as (_, client):
+        body = clean_claim(unique("pat"))
+        await eligible(
+            settings,
+            body["patient_id"],
+            "SBX001",
+            body["lines"][0]["date_of_service"],
+            [OtherPayer(payer_id="SBX002", order="secondary").model_dump()],
+        )
+        claim = (await client.post("/v1/claims", json=body, headers=RW)).json()
+        assert (await client.post(f"/v1/claims/{claim['id']}/submit", headers=RW)).status_code == 200
+        await publish(
+            producer, payment(claim, paid="150.00", patient_resp="25.00", adjustments=[("PR", "1", "25.00")])
+        )
+        (secondary,) = await eventually(lambda: _secondaries(client, claim))
+        assert secondary["status"] == "submitted"
+        # A second posting for the same primary does not bill the secondary twice.
+        await publish(
+            producer, payment(claim, paid="150.00", patient_resp="25.00", adjustments=[("PR", "1", "25.00")])
+        )
+        # The same remittance (trace number) published twice is taken once: the postings are
+        # ordered on the claim's partition, so after the last one the history has 7 rows, not 8.
+        again = payment(claim, paid="150.00", patient_resp="25.00", adjustments=[("PR", "1", "25.00")])
+        await publish(producer, again)
+        await publish(producer, again.model_copy(update={"payment_id": uuid.uuid4()}))
+        last = payment(claim, paid="150.00", patient_resp="25.00", adjustments=[("PR", "1", "25.00")])
+        await publish(producer, last)
+
+        async def last_applied() -> dict[str, Any] | None:
+            got = await get(client, claim["id"])
+            return got if got["adjudication"]["payment_id"] == str(last.payment_id) else None
+
+        assert len((await eventually(last_applied))["history"]) == 7
+        assert len(await _secondaries(client, claim)) == 1
+
+
+async def _count_history(client, claim_id, n):
+    return len((await get(client, claim_id))["history"]) >= n
+
+
+async def test_followups_aging_and_kpis(claims, settings, servers, producer):
+    start = await end_offsets(servers.kafka_bootstrap, "claim.followup_due")
+    async with claims() as (app, client):
+        body = clean_claim(unique("pat"), payer_id="SBX003")
+        before = (await client.get("/v1/reports/ar-aging", headers=RW)).json()
+        claim = await submitted_claim(client, settings, body)
+        later = datetime.now(UTC) + timedelta(days=31)
+        due = (
+            await client.get(
+                "/v1/followups", params={"as_of": later.isoformat(), "payer_id": "SBX003"}, headers=RW
+            )
+        ).json()
+        assert claim["id"] in [f["claim_id"] for f in due]
+        now_due = (await client.get("/v1/followups", params={"payer_id": "SBX003"}, headers=RW)).json()
+        assert claim["id"] not in [f["claim_id"] for f in now_due]
+        assert await followups.step(app, now=later) >= 1
+        assert await followups.step(app, now=later) == 0  # once per submission
+        records = await read_from(
+            servers.kafka_bootstrap,
+            "claim.followup_due",
+            start,
+            until=lambda rs: any(r.key == claim["id"].encode() for r in rs),
+        )
+        event = json.loads(next(r for r in records if r.key == claim["id"].encode()).value)
+        assert event["days_outstanding"] == 31 and event["payer_id"] == "SBX003"
+
+        after = (await client.get("/v1/reports/ar-aging", headers=RW)).json()
+
+        def bucket(report, payer, name):
+            for p in report["payers"]:
+                if p["payer_id"] == payer:
+                    return p["buckets"][name]
+            return {"claims": 0, "balance": "0.00"}
+
+        b0, b1 = bucket(before, "SBX003", "0-30"), bucket(after, "SBX003", "0-30")
+        assert b1["claims"] - b0["claims"] == 1
+        assert Decimal(b1["balance"]) - Decimal(b0["balance"]) == Decimal("175.00")
+        old = (
+            await client.get(
+                "/v1/reports/ar-aging",
+                params={"as_of": (date.today() + timedelta(days=100)).isoformat()},
+                headers=RW,
+            )
+        ).json()
+        assert bucket(old, "SBX003", "91-120")["claims"] >= 1
+
+        # KPIs over this payer's claims of today (only this test bills SBX003): the claim above is
+        # clean and waiting; one more is dirty at first, then fixed and paid first time; one is denied.
+        dirty = clean_claim(unique("pat"), payer_id="SBX003", place_of_service="98")
+        created = (await client.post("/v1/claims", json=dirty, headers=RW)).json()
+        assert (await client.post(f"/v1/claims/{created['id']}/scrub", headers=RW)).json()["clean"] is False
+        await client.patch(f"/v1/claims/{created['id']}", json={"place_of_service": "11"}, headers=RW)
+        await eligible(settings, dirty["patient_id"], "SBX003", dirty["lines"][0]["date_of_service"])
+        paid = (await client.post(f"/v1/claims/{created['id']}/submit", headers=RW)).json()
+        denied = await submitted_claim(client, settings, clean_claim(unique("pat"), payer_id="SBX003"))
+        await publish(producer, payment(paid, paid="140.00", adjustments=[("CO", "45", "35.00")]))
+        await publish(
+            producer, payment(denied, paid="0.00", status_code="4", adjustments=[("CO", "50", "175.00")])
+        )
+        await eventually(lambda: status_is(client, paid["id"], "paid"))
+        await eventually(lambda: status_is(client, denied["id"], "denied"))
+        today = date.today().isoformat()
+        kpis = (
+            await client.get(
+                "/v1/reports/kpis",
+                params={"date_from": today, "date_to": today, "payer_id": "SBX003"},
+                headers=RW,
+            )
+        ).json()
+        pair = lambda r: (r["numerator"], r["denominator"])  # noqa: E731
+        assert kpis["claims_created"] == 3
+        assert pair(kpis["clean_claim_rate"]) == (2, 3)
+        assert pair(kpis["first_pass_resolution_rate"]) == (1, 2)
+        assert pair(kpis["denial_rate"]) == (1, 2) and kpis["denial_rate"]["rate"] == 0.5
+        assert {k: pair(v) for k, v in kpis["denial_rate_by_reason"].items()} == {"50": (1, 2)}
+        assert {k: pair(v) for k, v in kpis["denial_rate_by_payer"].items()} == {"SBX003": (1, 2)}
+        assert kpis["open_ar"] == "350.00"  # the waiting claim and the denied one
+        assert kpis["days_in_ar"] == 0.7  # 350 open ÷ 525 charged in one day
+        # Writing the denial off resolves it and closes the claim.
+        (open_denial,) = (
+            await client.get("/v1/denials", params={"claim_id": denied["id"]}, headers=RW)
+        ).json()
+        resolved = await client.post(
+            f"/v1/denials/{open_denial['id']}/resolve",
+            json={"resolution": "written_off", "note": "small"},
+            headers=RW,
+        )
+        assert (resolved.json()["status"], resolved.json()["resolution"]) == (
+            "resolved",
+            "written_off: small",
+        )
+        assert (await get(client, denied["id"]))["status"] == "closed"
+        again = await client.post(
+            f"/v1/denials/{open_denial['id']}/assign", json={"assignee": "x"}, headers=RW
+        )
+        assert again.status_code == 409
+        everyone = (await client.get("/v1/reports/kpis", params={"date_from": today}, headers=RW)).json()
+        assert everyone["claims_created"] >= 3
+        bad = await client.get(
+            "/v1/reports/kpis", params={"date_from": "2026-02-01", "date_to": "2026-01-01"}, headers=RW
+        )
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.date_from"
+
+
+async def test_prior_auth_edit_reads_our_copy_of_authorization_recorded(claims, settings, producer):
+    async with claims() as (_, client):
+        body = clean_claim(unique("pat"))
+        dos = date.fromisoformat(body["lines"][0]["date_of_service"])
+        body["lines"] = [{**body["lines"][0], "code": "29881", "modifiers": [], "diagnosis_pointers": [1]}]
+        await eligible(settings, body["patient_id"], "SBX001", dos.isoformat())
+        claim = (await client.post("/v1/claims", json=body, headers=RW)).json()
+        scrub = (await client.post(f"/v1/claims/{claim['id']}/scrub", headers=RW)).json()
+        assert [(f["edit"], f["field"]) for f in scrub["findings"]] == [
+            ("prior_authorization", "lines.0.code")
+        ]
+        assert "none is on file" in scrub["findings"][0]["message"]
+
+        expired = AuthorizationRecorded(
+            authorization_id=uuid.uuid4(),
+            patient_id=body["patient_id"],
+            payer_id="SBX001",
+            number="PA-OLD",
+            service_codes=["29881"],
+            start_date=dos - timedelta(days=90),
+            end_date=dos - timedelta(days=1),
+        )
+        await publish(producer, expired)
+
+        async def finding() -> str | None:
+            result = (await client.post(f"/v1/claims/{claim['id']}/scrub", headers=RW)).json()
+            messages = [f["message"] for f in result["findings"]]
+            return messages[0] if messages and "expired" in messages[0] else None
+
+        assert "expired or used up" in await eventually(finding)
+        # The payer extends it: the same authorization id, new end date → the claim is clean.
+        await publish(producer, expired.model_copy(update={"end_date": dos + timedelta(days=30)}))
+
+        async def clean() -> bool:
+            return (await client.post(f"/v1/claims/{claim['id']}/scrub", headers=RW)).json()["clean"]
+
+        assert await eventually(clean)
+        assert (await get(client, claim["id"]))["status"] == "ready"

@@ -1257,9 +1257,11 @@ def _summary() -> str:
         f"  {'service':<14} {'URL':<23} {'docs':<6} {'ready':<14} {'metrics':<9} asyncapi",
     ]
     for p in PROCESSES:
-        lines.append(
-            f"  {p.name:<14} {_proc_url(p):<23} {'/docs':<6} {p.health:<14} {'/metrics':<9} /asyncapi"
-        )
+        if p.name in SERVICES:
+            extras = f"{'/metrics':<9} /asyncapi"
+        else:  # development partners and sinks: no metrics or event contract of their own
+            extras = f"{'-':<9} -"
+        lines.append(f"  {p.name:<14} {_proc_url(p):<23} {'/docs':<6} {p.health:<14} {extras}")
     lines.append("")
     lines.append("Stop everything with `make down` (python3 deploy/infra.py down).")
     return "\n".join(lines)

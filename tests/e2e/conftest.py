@@ -3,7 +3,8 @@ the SMTP/SMS sink on 8025, PostgreSQL and Kafka.
 
 The session fixture brings the platform up when it is not running (`deploy/infra.py up` is
 idempotent: it starts only what is missing) and, if it started the services, stops them
-again at the end (PostgreSQL and Kafka stay, as `make test` started them). Nothing here
+again when the package's last test is done (PostgreSQL and Kafka stay, as `make test` started
+them), so the rest of `make test` runs without the platform's consumers beside it. Nothing here
 depends on leftover data: every test makes its own patients, encounters and recipients.
 """
 
@@ -23,7 +24,7 @@ from tests.e2e.platform import KAFKA, URLS, platform_ready
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform() -> Iterator[None]:
     started = not platform_ready()
     if started:

@@ -1,7 +1,7 @@
 """The whole pipeline under load: encounter.completed → claim → 837P → payer sandbox → 835 →
 payment.posted → the patient's notification, on the platform `make up` runs.
 
-    python -m bench.pipeline [--rates 50,100,200,400,800] [--stage-seconds 10] [--label before]
+    python -m bench.pipeline [--rates 50,100,150,200,300,400,600,800] [--stage-seconds 10] [--label before]
     make bench-pipeline BENCH_ARGS="--label after"
 
 For each rate (encounters/s), the EHR partner publishes `rate × stage-seconds` encounters,
@@ -420,7 +420,7 @@ async def main(args: argparse.Namespace) -> int:
 
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rates", default="50,100,200,400,800", help="encounters/s per stage, rising")
+    parser.add_argument("--rates", default="50,100,150,200,300,400,600,800", help="encounters/s per stage, rising")
     parser.add_argument("--stage-seconds", type=float, default=10)
     parser.add_argument("--drain", type=float, default=30, help="seconds to wait for a stage to complete")
     parser.add_argument("--label", default="latest", help="names the PNG/JSON in bench/results/")

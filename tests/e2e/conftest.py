@@ -19,7 +19,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tests.e2e.platform import KAFKA, URLS, platform_ready
+from tests.e2e.platform import KAFKA, URLS, platform_ready, wait_until_drained
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,14 +37,23 @@ def platform() -> Iterator[None]:
         subprocess.run([sys.executable, "deploy/infra.py", "services-down"], cwd=ROOT, check=False)
 
 
+@pytest.fixture(scope="package")
+async def settled(platform: None) -> None:
+    """The platform has caught up with what is already on its topics (bounded wait), so each
+    story's deadlines measure the story, not someone else's backlog."""
+    left = await wait_until_drained()
+    if left:
+        print(f"\n[e2e: the platform still had {left} records to consume after the wait]")
+
+
 @pytest.fixture
-async def http(platform: None) -> AsyncIterator[httpx.AsyncClient]:
+async def http(settled: None) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=30) as client:
         yield client
 
 
 @pytest.fixture
-async def producer(platform: None) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(settled: None) -> AsyncIterator[AIOKafkaProducer]:
     """A partner's producer (the EHR, a clearinghouse)."""
     p = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
     await p.start()

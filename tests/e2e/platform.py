@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS
 from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
@@ -57,6 +58,41 @@ def platform_ready() -> bool:
         except OSError:
             return False
     return True
+
+
+# The consumer groups of `make up`'s processes (the services' and the sandbox's).
+GROUPS = ("eligibility", "claims", "payments", "notifications", "payer-sandbox")
+
+
+async def backlog() -> int:
+    """Records the platform's consumer groups have not committed yet, over every topic they
+    committed on: after other suites or a benchmark filled the shared topics, the platform may
+    still be working through them when this suite starts."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed: dict[tuple[str, TopicPartition], int] = {}
+        for group in GROUPS:
+            for tp, meta in (await admin.list_consumer_group_offsets(group)).items():
+                committed[group, tp] = meta.offset
+        ends = await consumer.end_offsets(list({tp for _, tp in committed}))
+        return sum(max(0, ends[tp] - offset) for (_, tp), offset in committed.items())
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_until_drained(timeout: float = 180.0) -> int:
+    """Wait (bounded) until the platform has caught up with its topics; the backlog left."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    left = await backlog()
+    while left and loop.time() < deadline:
+        await asyncio.sleep(0.5)
+        left = await backlog()
+    return left
 
 
 def unique(prefix: str) -> str:

@@ -146,8 +146,16 @@ def settings(servers: Infra) -> Settings:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that stop a server run last, so they cannot disturb the others."""
-    items.sort(key=lambda item: 1 if item.get_closest_marker("disruptive") else 0)
+    """The end-to-end suite runs after the others, because it brings up the whole platform
+    (`make up`), whose payer sandbox answers every claim on the broker, the tests' own too.
+    Tests that stop a server run last of all, so they cannot disturb the others."""
+
+    def order(item: pytest.Item) -> int:
+        if item.get_closest_marker("disruptive"):
+            return 2
+        return 1 if "e2e" in item.path.parts else 0
+
+    items.sort(key=order)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,10 +26,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 
 from deploy import infra
+from deploy.payer_sandbox.testing import TEST_RECEIVER_ID
 from shared.app import ServiceDefinition, create_app
 from shared.auth import mint_token
 from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, role_name, role_password, with_credentials
 from shared.migrate import migrate
+
+# Claims that this test process's claims service sends are addressed to the test sandboxes'
+# clearinghouse id, so a `make up` platform on the same broker neither answers them nor gets
+# answers meant for them. The end-to-end suite starts the platform without this variable.
+os.environ["CLAIMS_RECEIVER_ID"] = TEST_RECEIVER_ID
 
 
 @dataclass

@@ -5,7 +5,8 @@
 #   make down          stop everything `make up` / `make test` started
 #
 # Variables: PYTHON (interpreter used to create .venv, default python3), SCOPES (make token),
-# PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs), COUNT/RATE/SEED (make ehr).
+# PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs), COUNT/RATE/SEED (make ehr),
+# DEMO_ARGS (make demo, e.g. DEMO_ARGS="--encounters 1000 --rate 100"), BENCH_ARGS (make bench-pipeline).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -21,10 +22,12 @@ COUNT ?= 1000
 RATE ?= 200
 SEED ?= 7
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
+BENCH_ARGS ?=
 NAME ?=
 FOLLOW ?=
 
-.PHONY: help install up down status logs token test lint bench clean-state ehr
+.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -84,6 +87,12 @@ bench: install ## Run the benchmarks (python -m bench.run) against local Postgre
 
 ehr: install ## Publish simulated EHR encounters: make ehr [COUNT=1000] [RATE=200 (0 = bulk)] [SEED=7]
 	$(VPY) -m deploy.payer_sandbox.ehr --count $(COUNT) --rate $(RATE) --seed $(SEED)
+
+demo: install ## A clinic day through the running platform (after make up) and the billing manager's report
+	$(VPY) -m deploy.demo $(DEMO_ARGS)
+
+bench-pipeline: install ## Encounter -> payment -> notification throughput at rising rates (after make up)
+	$(VPY) -m bench.pipeline $(BENCH_ARGS)
 
 clean-state: down ## Stop everything and delete .state (database, Kafka data, logs)
 	rm -rf .state

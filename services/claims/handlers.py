@@ -129,7 +129,7 @@ async def on_encounter_completed(session: AsyncSession, event: Event) -> None:
     findings = await lifecycle.run_scrub(session, claim, actor)
     if reference.auto_submit_encounter_claims() and not any(f.severity == "error" for f in findings):
         try:
-            await lifecycle.submit(session, claim, actor)
+            await lifecycle.submit(session, claim, actor, findings=findings)
         except ProblemError:
             pass  # stays for a person to work
 

@@ -203,8 +203,13 @@ async def run_scrub(session: AsyncSession, claim: Claim, actor: str) -> list[scr
     return findings
 
 
-async def submit(session: AsyncSession, claim: Claim, actor: str) -> Claim:
-    """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted."""
+async def submit(
+    session: AsyncSession, claim: Claim, actor: str, *, findings: list[scrubber.Finding] | None = None
+) -> Claim:
+    """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted.
+
+    `findings`: the caller scrubbed this claim in the same transaction, unchanged since (the
+    encounter handler), so the edits' three queries and the scrub are not run twice."""
     if claim.status not in EDITABLE:
         raise ProblemError(
             409,
@@ -212,7 +217,8 @@ async def submit(session: AsyncSession, claim: Claim, actor: str) -> Claim:
             "The claim was already sent",
             f"A {claim.status} claim cannot be submitted.",
         )
-    findings = await run_scrub(session, claim, actor)
+    if findings is None:
+        findings = await run_scrub(session, claim, actor)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise ProblemError(

@@ -101,6 +101,9 @@ class Kpis(BaseModel):
     denial_rate_by_payer: dict[str, Rate]
     days_in_ar: float | None
     open_ar: Decimal
+    # Additive (the demo's billing-manager report): where the range's claims are now.
+    claims_submitted: int = 0
+    claims_by_status: dict[str, int] = {}
 
 
 @router.get(
@@ -142,6 +145,7 @@ async def kpis(
                        count(*) FILTER (WHERE first_scrub_clean IS NOT NULL) AS scrubbed,
                        count(*) FILTER (WHERE first_scrub_clean) AS clean,
                        count(*) FILTER (WHERE adjudicated_at IS NOT NULL) AS adjudicated,
+                       count(*) FILTER (WHERE submission_count > 0) AS submitted,
                        count(*) FILTER (WHERE adjudicated_at IS NOT NULL AND submission_count = 1
                            AND NOT EXISTS (
                            SELECT 1 FROM claim_status_history h WHERE h.claim_id = claims.id
@@ -197,6 +201,16 @@ async def kpis(
             {"payer": payer_id},
         )
     ).scalar_one()
+    by_status = (
+        await session.execute(
+            text(
+                "SELECT status, count(*) FROM claims "
+                "WHERE created_at >= :start AND created_at < CAST(:end AS date) + 1 "
+                "AND (CAST(:payer AS text) IS NULL OR payer_id = :payer) GROUP BY status ORDER BY status"
+            ),
+            params,
+        )
+    ).all()
     by_reason: dict[str, int] = {}
     by_payer: dict[str, int] = {}
     for reason, payer, n in denials:
@@ -218,4 +232,6 @@ async def kpis(
         },
         days_in_ar=round(float(Decimal(open_ar) / daily), 1) if daily else None,
         open_ar=Decimal(open_ar),
+        claims_submitted=row.submitted,
+        claims_by_status={status: n for status, n in by_status},
     )

@@ -1,6 +1,6 @@
 """What the notifications service is: its routes, the events it consumes, its delivery worker."""
 
-from services.notifications import inbox, recipients, template_routes
+from services.notifications import inbox, recipients, reports, template_routes
 from services.notifications.delivery import deliver_due
 from services.notifications.handlers import on_event
 from services.notifications.messages import PLANNERS
@@ -12,12 +12,13 @@ SERVICE = ServiceDefinition(
     title="Notifications service",
     description="Tells patients and staff what happened, once, by email, SMS or the in-app inbox, "
     "with no more protected health information than the recipient needs.",
-    routers=[recipients.router, inbox.router, template_routes.router],
+    routers=[recipients.router, inbox.router, template_routes.router, reports.router],
     handlers=dict.fromkeys(PLANNERS, on_event),
     tags=[
         {"name": "recipients", "description": "The directory: patients' channels, staff roles, preferences."},
         {"name": "inbox", "description": "In-app notifications, their delivery status and history."},
         {"name": "templates", "description": "Versioned message templates and previews."},
+        {"name": "reports", "description": "What was sent, counted per channel, status and template."},
     ],
     workers=[
         Worker(f"{channel}-deliveries", deliver_due(channel), every_seconds=0.2) for channel in PUSH_CHANNELS

@@ -1,6 +1,14 @@
 """What the payments service is: its routes, the events it consumes and its background work."""
 
-from services.payments import accounts, contracts, patient_payments, plans, reconciliation, statements
+from services.payments import (
+    accounts,
+    collections_report,
+    contracts,
+    patient_payments,
+    plans,
+    reconciliation,
+    statements,
+)
 from services.payments.remittances import handlers
 from services.payments.remittances import routes as remittances
 from services.payments.settings import payments_settings
@@ -19,6 +27,7 @@ SERVICE = ServiceDefinition(
         statements.router,
         plans.router,
         reconciliation.router,
+        collections_report.router,
     ],
     handlers={
         "claim.submitted": handlers.on_claim_submitted,

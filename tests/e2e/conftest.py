@@ -1,0 +1,55 @@
+"""The platform as `make up` runs it: real services on 8001-8004, the payer sandbox on 8010,
+the SMTP/SMS sink on 8025, PostgreSQL and Kafka.
+
+The session fixture brings the platform up when it is not running (`deploy/infra.py up` is
+idempotent: it starts only what is missing) and, if it started the services, stops them
+again when the package's last test is done (PostgreSQL and Kafka stay, as `make test` started
+them), so the rest of `make test` runs without the platform's consumers beside it. Nothing here
+depends on leftover data: every test makes its own patients, encounters and recipients.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tests.e2e.platform import KAFKA, URLS, platform_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="package")
+def platform() -> Iterator[None]:
+    started = not platform_ready()
+    if started:
+        # Standard library only, like CI's own calls: starts PostgreSQL, Kafka, migrations and
+        # the processes that are not running yet, and waits until each is ready.
+        subprocess.run([sys.executable, "deploy/infra.py", "up"], cwd=ROOT, check=True)
+        assert platform_ready(), "deploy/infra.py up returned but the platform is not ready"
+    yield
+    if started:
+        subprocess.run([sys.executable, "deploy/infra.py", "services-down"], cwd=ROOT, check=False)
+
+
+@pytest.fixture
+async def http(platform: None) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def producer(platform: None) -> AsyncIterator[AIOKafkaProducer]:
+    """A partner's producer (the EHR, a clearinghouse)."""
+    p = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
+    await p.start()
+    yield p
+    await p.stop()
+
+
+__all__ = ["URLS"]

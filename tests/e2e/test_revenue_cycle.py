@@ -1,0 +1,425 @@
+"""The revenue cycle end to end, on the platform `make up` runs (issue 8, stories 1-5).
+
+Everything goes through the contracts a clinic and its partners use: REST on the four
+services, `encounter.completed` from the EHR on Kafka, the payer sandbox (270/271 over HTTP,
+837P → acknowledgment → 835 over Kafka), and the SMTP sink that stands in for patients' and
+staff's mailboxes. Expected payer behaviour is read from the sandbox's scenario table.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from deploy.payer_sandbox.ehr import BILLING_NPI
+from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
+from shared import x12
+from tests.e2e.platform import (
+    AUTH,
+    ROOT,
+    SCENARIOS,
+    URLS,
+    Watch,
+    claim_in,
+    claims_of,
+    encounter,
+    eventually,
+    generated_member,
+    get_json,
+    inbox,
+    mail_to,
+    publish,
+    register_patient,
+    unique,
+)
+
+pytestmark = pytest.mark.usefixtures("platform")
+CARC_ACTIONS = json.loads((ROOT / "services/claims/data/carc_actions.json").read_text())["reasons"]
+DONE = ("paid", "partial", "denied")
+
+
+def money(value: str | None) -> Decimal:
+    return Decimal(value or "0")
+
+
+async def test_story1_checked_estimated_billed_paid_and_the_patient_told(
+    http: httpx.AsyncClient, producer: AIOKafkaProducer
+) -> None:
+    member = generated_member()
+    visit = encounter(member, [("99213", "150.00")])
+    patient = visit.patient_id
+    contact = await register_patient(http, patient)
+    sub = SCENARIOS["SBX10001"]["subscriber"]
+
+    # Before the visit: coverage (270/271 with the sandbox) and an estimate from its benefits.
+    check = await http.post(
+        f"{URLS['eligibility']}/v1/eligibility/checks",
+        headers=AUTH,
+        json={
+            "patient_id": patient,
+            "patient": {k: sub[k] for k in ("first_name", "last_name", "birth_date")},
+            "member_id": member,
+            "payer_id": "SBX001",
+            "provider_npi": BILLING_NPI,
+            "service_type_codes": ["30", "98"],
+            "date_of_service": visit.date_of_service.isoformat(),
+        },
+    )
+    assert check.status_code in (200, 201), check.text
+    check = check.json()
+    assert (check["state"], check["status"]) == ("done", SCENARIOS["SBX10001"]["expected"]["outcome"])
+    copay = SCENARIOS["SBX10001"]["benefits"]["in_network"]["copays"]["98"]
+    estimate = await http.post(
+        f"{URLS['eligibility']}/v1/estimates",
+        headers=AUTH,
+        json={
+            "check_id": check["id"],
+            "service_type_code": "98",
+            "lines": [{"code": "99213", "units": 1, "charge": "150.00"}],
+        },
+    )
+    assert estimate.status_code == 200, estimate.text
+    estimated_patient = money(estimate.json()["patient_responsibility"])
+    # The estimate takes the visit's copay (it then also applies deductible and coinsurance to
+    # the rest of the allowed amount, where the sandbox payer stops at the copay: see the report).
+    assert Decimal(copay) <= estimated_patient <= Decimal("150.00")
+
+    # The visit happens; the EHR sends the encounter.
+    async with Watch(
+        [
+            "claim.submitted",
+            "claim.acknowledged",
+            "remittance.received",
+            "payment.posted",
+            "notification.sent",
+        ]
+    ) as kafka:
+        sent = await publish(producer, visit)
+        claim = await claim_in(http, DONE, encounter_id=visit.encounter_id)
+        assert claim["status"] == "paid", claim
+        full = await get_json(http, "claims", f"/v1/claims/{claim['id']}")
+        path = [h["to_status"] for h in full["history"]]
+        assert path[-1] == "paid" and "submitted" in path, path
+        assert {"draft", "ready"} & set(path), path  # created and scrubbed before it went out
+
+        (submitted,) = await kafka.events("claim.submitted", lambda e: str(e.data.claim_id) == claim["id"])
+        pcn = submitted.data.patient_control_number
+        assert pcn == claim["patient_control_number"]
+        (ack,) = await kafka.events("claim.acknowledged", lambda e: e.data.patient_control_number == pcn)
+        assert ack.data.payer_claim_control_number == claim["payer_claim_control_number"]
+        (remit,) = await kafka.events("remittance.received", lambda e: f"CLP*{pcn}*" in e.data.x12_835)
+        (posted,) = await kafka.events(
+            "payment.posted", lambda e: e.data.source == "insurer" and str(e.data.claim_id) == claim["id"]
+        )
+        assert posted.data.trace_number == remit.data.trace_number
+        assert (posted.data.amount, posted.data.patient_responsibility) == (
+            money(claim["paid_amount"]),
+            money(claim["patient_responsibility"]),
+        )
+        # One correlation id from the encounter through the claim to the posting.
+        correlation = sent.correlation_id or submitted.correlation_id
+        assert correlation and submitted.correlation_id == correlation
+        assert posted.correlation_id == correlation
+
+        # The patient's share lands on their account, as estimated.
+        account = await get_json(http, "payments", f"/v1/accounts/{patient}")
+        assert money(account["patient_due"]) == money(claim["patient_responsibility"]) == Decimal(copay)
+        assert money(account["insurance_pending"]) == 0
+
+        # The patient is told: in-app and by email, caused by that payment.posted.
+        note = await kafka.events(
+            "notification.sent",
+            lambda e: e.data.recipient_id == patient and e.data.cause_event_id == posted.id,
+            count=3,  # in-app, email and SMS
+        )
+        assert {n.data.channel for n in note} == {"inbox", "email", "sms"}
+        (message,) = await mail_to(http, contact["email"], lambda m: "insurance" in m["subject"].lower())
+        assert f"${money(claim['paid_amount']):.2f}" in message["text"]
+        assert sub["last_name"] not in message["text"] and member not in message["text"]
+
+        # The patient pays their share and gets a receipt.
+        paid = await http.post(
+            f"{URLS['payments']}/v1/payments",
+            headers={**AUTH, "Idempotency-Key": unique("pay")},
+            json={"account_id": patient, "amount": account["patient_due"], "method": "card"},
+        )
+        assert paid.status_code == 201, paid.text
+        receipt = paid.json()
+        account = await get_json(http, "payments", f"/v1/accounts/{patient}")
+        assert money(account["balance"]) == 0
+        (email,) = await mail_to(http, contact["email"], lambda m: receipt["receipt_number"] in m["text"])
+        assert f"${Decimal(copay):.2f}" in email["text"]
+        templates = {n["template"] for n in await inbox(http, patient)}
+        assert {"insurance_processed", "payment_receipt"} <= templates
+
+
+async def test_story2_prior_auth_denial_worked_corrected_and_paid(
+    http: httpx.AsyncClient, producer: AIOKafkaProducer
+) -> None:
+    needs_auth = SCENARIOS["SBX30001"]["prior_auth_codes"]
+    assert "97110" in needs_auth
+    staff_email = f"{unique('billing')}@practice.example"
+    staff = await http.put(
+        f"{URLS['notifications']}/v1/recipients/e2e-billing-staff",
+        headers=AUTH,
+        json={"kind": "staff", "email": staff_email, "roles": ["billing"]},
+    )
+    assert staff.status_code in (200, 201), staff.text
+    # A modifier that changes nothing here, varied so runs on one platform bill different claims.
+    visit = encounter("SBX30001", [("97110", "120.00", random.choice([[], ["KX"], ["76"], ["XU"]]))])
+
+    async with Watch(["claim.denied", "authorization.recorded", "payment.posted"]) as kafka:
+        await publish(producer, visit)
+        claim = await claim_in(http, DONE, encounter_id=visit.encounter_id)
+        assert claim["status"] == "denied", claim
+
+        # In the work queue with its action, and on Kafka.
+        (denial,) = await get_json(http, "claims", "/v1/denials", claim_id=claim["id"])
+        assert (denial["reason_code"], denial["action"]) == ("197", CARC_ACTIONS["197"])
+        (denied,) = await kafka.events("claim.denied", lambda e: str(e.data.claim_id) == claim["id"])
+        assert denied.data.action == denial["action"]
+        assert ("CO", "197") in {(a.group_code, a.reason_code) for a in denied.data.adjustments}
+
+        # Billing staff are told, with the recommended action and no PHI.
+        (mail,) = await mail_to(http, staff_email, lambda m: claim["id"][:8] in m["subject"] + m["text"])
+        assert "appeal" in mail["text"].lower()
+        assert visit.patient.last_name not in mail["text"] and "SBX30001" not in mail["text"]
+
+        # The authorization is recorded, a corrected claim goes out and is paid.
+        number = unique("PA").upper()
+        auth = await http.post(
+            f"{URLS['eligibility']}/v1/authorizations",
+            headers=AUTH,
+            json={
+                "patient_id": visit.patient_id,
+                "payer_id": "SBX001",
+                "number": number,
+                "service_codes": ["97110"],
+                "start_date": (visit.date_of_service - timedelta(days=7)).isoformat(),
+                "end_date": (visit.date_of_service + timedelta(days=60)).isoformat(),
+                "visits_allowed": 10,
+            },
+        )
+        assert auth.status_code == 201, auth.text
+        await kafka.events("authorization.recorded", lambda e: e.data.number == number)
+        corrected = await http.post(
+            f"{URLS['claims']}/v1/claims/{claim['id']}/corrections",
+            headers=AUTH,
+            json={"prior_authorization_number": number},
+        )
+        assert corrected.status_code == 201, corrected.text
+        new = corrected.json()
+        assert (new["frequency_code"], new["original_claim_id"]) == ("7", claim["id"])
+        edi = (await http.get(f"{URLS['claims']}/v1/claims/{new['id']}/837", headers=AUTH)).text
+        segments = [[s.id, *s.elements] for s in x12.parse(edi).transactions[0].segments]
+        assert ["REF", "G1", number] in segments
+        paid = await claim_in(http, DONE, patient_id=visit.patient_id, status="paid")
+        assert paid["id"] == new["id"]
+        (posted,) = await kafka.events(
+            "payment.posted", lambda e: str(e.data.claim_id) == new["id"] and e.data.claim_status_code == "1"
+        )
+        # Authorized now: the payer allowed the service (here it all went to the deductible).
+        reasons = {(a.group_code, a.reason_code) for a in posted.data.adjustments}
+        assert ("CO", "197") not in reasons
+        assert posted.data.allowed and posted.data.allowed > 0
+        assert posted.data.amount + posted.data.patient_responsibility == posted.data.allowed
+        assert await get_json(http, "claims", "/v1/denials", claim_id=claim["id"]) == []
+
+
+async def test_story3_primary_pays_part_and_the_secondary_goes_out_with_cob(
+    http: httpx.AsyncClient, producer: AIOKafkaProducer
+) -> None:
+    (cob,) = [p for p in SCENARIOS["SBX40002"]["other_payers"] if p.get("order", "secondary") == "secondary"]
+    extras = [
+        (code, charge) for code, charge in (("36415", "15.00"), ("85025", "40.00")) if random.random() < 0.5
+    ]
+    visit = encounter(
+        "SBX40002", [("99214", "220.00"), *extras], secondary=(cob["payer_id"], cob["member_id"])
+    )
+    async with Watch(["claim.submitted", "payment.posted"]) as kafka:
+        await publish(producer, visit)
+        primary = await claim_in(http, DONE, encounter_id=visit.encounter_id, coverage_order="primary")
+        assert primary["status"] in ("paid", "partial") and money(primary["patient_responsibility"]) > 0
+
+        async def secondary_paid() -> dict | None:
+            items = [
+                c for c in await claims_of(http, patient_id=visit.patient_id) if c["id"] != primary["id"]
+            ]
+            return items[0] if len(items) == 1 and items[0]["status"] in DONE else None
+
+        secondary = await eventually(secondary_paid, what="the secondary claim adjudicated")
+        assert (secondary["payer_id"], secondary["coverage_order"], secondary["primary_claim_id"]) == (
+            cob["payer_id"],
+            "secondary",
+            primary["id"],
+        )
+        assert secondary["status"] == "paid", secondary
+
+        (sent,) = await kafka.events("claim.submitted", lambda e: str(e.data.claim_id) == secondary["id"])
+        assert sent.data.coverage_order == "secondary"
+        segments = [[s.id, *s.elements] for s in x12.parse(sent.data.x12_837).transactions[0].segments]
+        ids = [s[0] for s in segments]
+        assert ["SBR", "S"] == segments[ids.index("SBR")][:2]  # this payer is secondary
+        assert any(s[:2] == ["NM1", "IL"] and cob["member_id"] in s for s in segments)  # its member
+        assert any(s[:2] == ["SBR", "P"] for s in segments)  # loop 2320: the primary as the other payer
+        amt_d = [s for s in segments if s[:2] == ["AMT", "D"]]  # the primary's payment (loop 2320)
+        assert [Decimal(s[2]) for s in amt_d] == [money(primary["paid_amount"])]
+
+        (posted,) = await kafka.events("payment.posted", lambda e: str(e.data.claim_id) == secondary["id"])
+        assert posted.data.claim_status_code == "2"  # processed as secondary
+        account = await get_json(http, "payments", f"/v1/accounts/{visit.patient_id}")
+        assert money(account["patient_due"]) == money(primary["patient_responsibility"]) - posted.data.amount
+
+
+async def test_story4_payment_plan_missed_installments_collections_each_step_notified(
+    http: httpx.AsyncClient,
+) -> None:
+    patient = unique("e2e-selfpay")
+    contact = await register_patient(http, patient)
+    charge = await http.post(
+        f"{URLS['payments']}/v1/accounts/{patient}/charges",
+        headers={**AUTH, "Idempotency-Key": unique("chg")},
+        json={"amount": "300.00", "description": "Self-pay visit", "service_date": date.today().isoformat()},
+    )
+    assert charge.status_code == 201, charge.text
+    first_due = date.today() + timedelta(days=10)
+    plan = await http.post(
+        f"{URLS['payments']}/v1/payment-plans",
+        headers=AUTH,
+        json={
+            "account_id": patient,
+            "amount": "300.00",
+            "installments": 3,
+            "frequency": "monthly",
+            "first_due_date": first_due.isoformat(),
+        },
+    )
+    assert plan.status_code == 201, plan.text
+    plan = plan.json()
+    dues = [date.fromisoformat(i["due_date"]) for i in plan["installments"]]
+
+    async with Watch(
+        ["payment_plan.installment_due", "payment.late", "account.sent_to_collections"]
+    ) as kafka:
+        referred: list[str] = []
+        for due in dues:  # the clock moves through the plan: a reminder, then the installment is missed
+            for as_of in (due - timedelta(days=3), due + timedelta(days=5)):
+                cycle = await http.post(
+                    f"{URLS['payments']}/v1/payment-plans/run-cycle",
+                    params={"as_of": as_of.isoformat()},
+                    headers=AUTH,
+                )
+                assert cycle.status_code == 200, cycle.text
+                referred += cycle.json()["sent_to_collections"]
+        assert referred.count(patient) == 1
+        state = await get_json(http, "payments", f"/v1/payment-plans/{plan['id']}")
+        assert state["status"] == "collections"
+
+        mine = lambda e: e.data.account_id == patient  # noqa: E731
+        due_events = await kafka.events("payment_plan.installment_due", mine, count=3)
+        assert sorted(e.data.installment_number for e in due_events) == [1, 2, 3]
+        late = await kafka.events("payment.late", mine, count=3)
+        assert sorted((e.data.installment_number, e.data.days_late) for e in late) == [(1, 5), (2, 5), (3, 5)]
+        (collections,) = await kafka.events("account.sent_to_collections", mine)
+        assert collections.data.balance == Decimal("300.00")
+
+    # Each step reached the patient: in the inbox and by email.
+    expected = {"installment_reminder": 3, "payment_late": 3, "collections_notice": 1}
+
+    async def all_in_inbox() -> dict[str, int] | None:
+        counts: dict[str, int] = {}
+        for note in await inbox(http, patient):
+            counts[note["template"]] = counts.get(note["template"], 0) + 1
+        return counts if counts == expected else None
+
+    await eventually(all_in_inbox, what="reminders, late notices and the collections notice in the inbox")
+    emails = await mail_to(http, contact["email"], lambda m: True, count=7)
+    assert len(emails) == 7
+    (notice,) = [m for m in emails if "referred to" in m["text"]]
+    assert "$300.00" in notice["text"] and "Collections" in notice["text"]
+
+
+async def test_story5_partner_garbage_is_parked_or_refused_and_the_rest_flows(
+    http: httpx.AsyncClient, producer: AIOKafkaProducer
+) -> None:
+    async with Watch(["encounter.completed.dlq", "remittance.received.dlq"]) as kafka:
+        # A malformed encounter.completed: a valid envelope around a payload that breaks the schema.
+        bad_id = str(uuid.uuid4())
+        headers = [
+            ("ce_id", bad_id.encode()),
+            ("ce_type", b"encounter.completed.v1"),
+            ("ce_source", EHR_SOURCE.encode()),
+            ("ce_specversion", b"1.0"),
+            ("content-type", b"application/json"),
+        ]
+        garbage = json.dumps({"encounter_id": unique("e2e-bad"), "patient_id": "x", "lines": "none"})
+        await producer.send_and_wait("encounter.completed", garbage.encode(), key=b"bad", headers=headers)
+        # And a record that is not even JSON.
+        not_json_id = str(uuid.uuid4())
+        await producer.send_and_wait(
+            "encounter.completed",
+            b"\x00\xffnot json",
+            key=b"bad",
+            headers=[(k, not_json_id.encode() if k == "ce_id" else v) for k, v in headers],
+        )
+        # A malformed 835 from the clearinghouse, on Kafka ...
+        bad_remit_id = str(uuid.uuid4())
+        remit = {
+            "trace_number": unique("TRN"),
+            "payer_id": "SBX001",
+            "x12_835": "ISA*00*garbage~",
+            "received_at": "2026-01-01T00:00:00Z",
+        }
+        await producer.send_and_wait(
+            "remittance.received",
+            json.dumps(remit).encode(),
+            key=b"SBX001",
+            headers=[
+                ("ce_id", bad_remit_id.encode()),
+                ("ce_type", b"remittance.received.v1"),
+                ("ce_source", b"clearinghouse-e2e"),
+                ("ce_specversion", b"1.0"),
+                ("content-type", b"application/json"),
+            ],
+        )
+        # ... and uploaded over HTTP: refused with the location, nothing posted.
+        upload = await http.post(
+            f"{URLS['payments']}/v1/remittances",
+            content="ISA*00*          *00*          *ZZ*SBX001~GS*HP~ST*835*0001~BPR*I*10~SE*3*0001~",
+            headers={**AUTH, "Content-Type": "application/edi-x12"},
+        )
+        assert upload.status_code == 422, upload.text
+        problem = upload.json()
+        assert upload.headers["content-type"].startswith("application/problem+json")
+        assert problem["errors"] and problem["errors"][0]["field"]
+
+        # A good encounter right after the garbage still becomes a paid claim.
+        good = encounter(generated_member(), [("99213", "150.00")])
+        await publish(producer, good)
+
+        def parked(event_id: str, group: str):
+            def match(record) -> bool:
+                h = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+                return h.get("ce_id") == event_id and h.get("dlq_consumer_group", "").endswith(group)
+
+            return match
+
+        for event_id in (bad_id, not_json_id):
+            (record,) = await kafka.raw("encounter.completed.dlq", parked(event_id, "claims"))
+            h = {k: v.decode() for k, v in record.headers}
+            assert h["dlq_original_topic"] == "encounter.completed" and h["dlq_error"]
+        (record,) = await kafka.raw("remittance.received.dlq", parked(bad_remit_id, "payments"))
+        assert dict(record.headers)["dlq_error"]
+
+        claim = await claim_in(http, DONE, encounter_id=good.encounter_id)
+        assert claim["status"] == "paid"
+        for service in ("claims", "payments", "notifications"):
+            health = await http.get(f"{URLS[service]}/health/ready")
+            assert health.status_code == 200, (service, health.text)

@@ -441,6 +441,12 @@ def install_system_deps() -> None:
         missing.append("maven")
     if missing:
         _apt_install(missing, "the Kafka broker (Java/Maven)")
+    if not shutil.which("jq"):
+        # Only the README's curl walkthrough uses it: nice to have, never a reason to fail.
+        try:
+            _apt_install(["jq"], "the README's curl walkthrough")
+        except InfraError as exc:
+            _say(f"jq not installed ({exc}); the README walkthrough needs it")
 
 
 # --------------------------------------------------------------------------------------

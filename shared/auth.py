@@ -21,9 +21,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from shared.config import SERVICE_NAMES, Settings, get_settings
 from shared.problems import ProblemError
 
+# Scopes for raw PHI files and money administration. A real issuer grants them to few people
+# (auditors, billing managers); the development token carries them so `make token` opens every
+# route.
+PRIVILEGED_SCOPES: tuple[str, ...] = ("eligibility:x12", "remittances:raw", "payments:admin")
+
 ALL_SCOPES: tuple[str, ...] = (
     *(f"{svc}:{action}" for svc in SERVICE_NAMES for action in ("read", "write")),
     "ops:read",
+    *PRIVILEGED_SCOPES,
 )
 
 bearer = HTTPBearer(

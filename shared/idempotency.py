@@ -4,7 +4,8 @@ The key is claimed in the same transaction as the payment itself, and the respon
 stored with it. A retry with the same key and the same body gets the stored response
 again (marked `Idempotent-Replayed: true`) and moves no money; the same key with a
 different body is refused. Two concurrent requests with one key serialise on the key's
-row: the second waits for the first to commit, then replays its answer.
+row: the second waits for the first to commit, then replays its answer. Keys are kept for
+24 hours (`shared.outbox.purge_expired`); a retry after that is a new request.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ IdempotencyKeyHeader = Annotated[
     Header(
         alias="Idempotency-Key",
         description="Unique per logical operation (a UUID is ideal). Retries with the same key and body "
-        "return the first response and move no money.",
+        "within 24 hours return the first response and move no money.",
     ),
 ]
 

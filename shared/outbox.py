@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -96,6 +97,20 @@ async def backlog(conn: asyncpg.Connection | AsyncSession) -> Backlog:
     return Backlog(pending=int(n), oldest_age_seconds=float(age))
 
 
+async def purge_expired(conn: asyncpg.Connection) -> None:
+    """Forget what no one needs any more: published outbox rows after 7 days (kept that long
+    to answer "was it sent?"), and Idempotency-Keys after 24 hours, the replay window the API
+    promises (a retry later than that is a new request). Runs on the relay leader only."""
+    await conn.execute("DELETE FROM outbox WHERE published_at < clock_timestamp() - interval '7 days'")
+    await conn.execute(
+        "DELETE FROM idempotency_keys WHERE created_at < clock_timestamp() - $1::interval",
+        IDEMPOTENCY_KEY_TTL,
+    )
+
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+
+
 class OutboxRelay:
     """Publishes a service's outbox to Kafka.
 
@@ -108,7 +123,6 @@ class OutboxRelay:
         "WHERE published_at IS NULL ORDER BY id LIMIT $1"
     )
     MARK = "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])"
-    PURGE = "DELETE FROM outbox WHERE published_at < clock_timestamp() - interval '7 days'"
 
     def __init__(
         self,
@@ -188,7 +202,7 @@ class OutboxRelay:
         self._last_metrics = now
         if now - self._last_purge > 300:
             self._last_purge = now
-            await conn.execute(self.PURGE)
+            await purge_expired(conn)
         state = await backlog(conn)
         metrics.OUTBOX_BACKLOG.labels(self.service).set(state.pending)
         metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(state.oldest_age_seconds)

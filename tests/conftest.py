@@ -26,10 +26,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 
 from deploy import infra
+from deploy.payer_sandbox.testing import TEST_RECEIVER_ID
 from shared.app import ServiceDefinition, create_app
 from shared.auth import mint_token
 from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, role_name, role_password, with_credentials
 from shared.migrate import migrate
+
+# Claims that this test process's claims service sends are addressed to the test sandboxes'
+# clearinghouse id, so a `make up` platform on the same broker neither answers them nor gets
+# answers meant for them. The end-to-end suite starts the platform without this variable.
+os.environ["CLAIMS_RECEIVER_ID"] = TEST_RECEIVER_ID
 
 
 @dataclass
@@ -146,8 +152,16 @@ def settings(servers: Infra) -> Settings:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that stop a server run last, so they cannot disturb the others."""
-    items.sort(key=lambda item: 1 if item.get_closest_marker("disruptive") else 0)
+    """The end-to-end suite runs after the others, because it brings up the whole platform
+    (`make up`), whose payer sandbox answers every claim on the broker, the tests' own too.
+    Tests that stop a server run last of all, so they cannot disturb the others."""
+
+    def order(item: pytest.Item) -> int:
+        if item.get_closest_marker("disruptive"):
+            return 2
+        return 1 if "e2e" in item.path.parts else 0
+
+    items.sort(key=order)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -108,3 +108,46 @@ async def test_money_post_without_idempotency_key_is_refused(service):
     assert resp.json()["errors"] == [
         {"field": "header.Idempotency-Key", "rule": "missing", "message": "Send a unique key."}
     ]
+
+
+async def test_idempotency_keys_expire_after_a_day_and_old_outbox_rows_are_purged(service, settings):
+    """A key is replayable for 24 hours, then forgotten (a later retry is a new request);
+    published outbox rows go after 7 days, recent ones stay."""
+    from shared.outbox import purge_expired
+    from tests.conftest import connect_as
+
+    account = unique("ACC")
+    body = {"amount": "12.00", "method": "cash"}
+    fresh, stale = unique("key"), unique("key")
+    async with service("payments") as (_, client):
+        for key in (fresh, stale):
+            answer = await client.post(
+                f"/v1/accounts/{account}/payments", json=body, headers={**token(), "Idempotency-Key": key}
+            )
+            assert answer.status_code == 201
+    conn = await connect_as("payments", settings)
+    try:
+        await conn.execute(
+            "UPDATE idempotency_keys SET created_at = clock_timestamp() - interval '25 hours' "
+            "WHERE idempotency_key = $1",
+            stale,
+        )
+        recent = await conn.fetchval("SELECT max(id) FROM outbox")
+        old_published = await conn.fetchval(
+            "INSERT INTO outbox (event_id, topic, event_key, event_type, payload, headers, published_at) "
+            "SELECT gen_random_uuid(), topic, event_key, event_type, payload, headers, "
+            "clock_timestamp() - interval '8 days' FROM outbox WHERE id = $1 RETURNING id",
+            recent,
+        )
+        await purge_expired(conn)
+        keys = {
+            r["idempotency_key"] for r in await conn.fetch("SELECT idempotency_key FROM idempotency_keys")
+        }
+        assert fresh in keys and stale not in keys
+        remaining = {
+            r["id"]
+            for r in await conn.fetch("SELECT id FROM outbox WHERE id = ANY($1)", [recent, old_published])
+        }
+        assert remaining == {recent}
+    finally:
+        await conn.close()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import event as orm_event
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
 from shared.consumer import EventConsumer, PermanentError, dlq_headers
@@ -235,10 +235,9 @@ async def test_handler_failures_are_retried_then_dead_lettered(settings, servers
             raise RuntimeError("boom")
         if event.data.payer_id == "never-valid":
             raise PermanentError("payer is not contracted")
-        # Count the handler's effect when its transaction commits: when a poll holds the
-        # failing records too, the batch rolls back and is replayed record by record, so the
-        # handler body runs twice for `fine` while its work is committed once.
-        orm_event.listen(session.sync_session, "after_commit", lambda _: handled.append(claim), once=True)
+        # Count effects that committed: a batch that rolls back (a neighbour failed) and is
+        # retried record by record runs this handler again, but commits it once.
+        sa_event.listen(session.sync_session, "after_commit", lambda _s: handled.append(claim), once=True)
 
     def followup(payer: str) -> ClaimFollowupDue:
         now = datetime.now(UTC)

@@ -40,6 +40,7 @@ class Line:
 
 @dataclass
 class Claim837:
+    receiver_id: str = ""  # ISA08: the clearinghouse the interchange is addressed to
     billing_name: str = ""
     billing_npi: str = ""
     payer_responsibility: str = "P"  # SBR01 of loop 2000B: P primary, S secondary, T tertiary
@@ -101,7 +102,7 @@ def parse_837(text: str) -> Claim837:
     """Parse the first claim of an 837P interchange; raises x12.X12Error with a location."""
     inter = x12.parse(text, expect="837")
     tx = inter.transactions[0]
-    c = Claim837()
+    c = Claim837(receiver_id=inter.receiver_id)
     in_claim = False
     in_other_subscriber = False
     line: Line | None = None

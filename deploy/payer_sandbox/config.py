@@ -30,6 +30,10 @@ class SandboxConfig:
     random_denial_share: str | None = None
     # Payer ids whose claims this instance adjudicates (None = every payer in payers.json).
     payers: frozenset[str] | None = field(default=None)
+    # The clearinghouse ids (ISA08 of the 837) this instance answers to, like a real
+    # clearinghouse that processes only interchanges addressed to it; None = any. This is what
+    # lets test suites run their own sandboxes on a broker where `make up`'s sandbox runs too.
+    receiver_ids: frozenset[str] | None = field(default=frozenset({"SANDBOXCH"}))
     log_level: str = "INFO"
 
     @classmethod
@@ -45,6 +49,10 @@ class SandboxConfig:
             remittance_mode=_env("SANDBOX_REMITTANCE_MODE"),
             cycle_seconds=float(cycle) if cycle else None,
             random_denial_share=_env("SANDBOX_RANDOM_DENIAL_SHARE"),
+            receiver_ids=frozenset(
+                r.strip() for r in (_env("SANDBOX_RECEIVER_IDS", "SANDBOXCH") or "").split(",") if r.strip()
+            )
+            or None,
             log_level=_env("LOG_LEVEL", "INFO") or "INFO",
         )
 

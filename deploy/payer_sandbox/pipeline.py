@@ -213,6 +213,17 @@ class ClaimPipeline:
         context.start(event.correlation_id, event.traceparent)
         await self.handle(event)
 
+    def _addressed_to_us(self, text: str) -> bool:
+        """Is the interchange's receiver (ISA08) one of ours? An unreadable one is ours to
+        reject, since no clearinghouse can tell where it was going."""
+        if self.config.receiver_ids is None:
+            return True
+        try:
+            _, segments = x12.tokenize(text)
+        except x12.X12Error:
+            return True
+        return segments[0].get(8).strip() in self.config.receiver_ids
+
     def _payer_rules(self, payer_id: str) -> PayerRules | None:
         rules = self.tables.payer(payer_id)
         if rules is None or (self.config.payers is not None and payer_id not in self.config.payers):
@@ -237,6 +248,9 @@ class ClaimPipeline:
         payer = self._payer_rules(submitted.payer_id)
         if payer is None:
             self.counts["ignored_other_payer"] += 1
+            return
+        if not self._addressed_to_us(submitted.x12_837):
+            self.counts["not_addressed"] += 1
             return
         self.counts["claims"] += 1
         try:

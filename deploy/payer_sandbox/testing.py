@@ -55,6 +55,12 @@ class SandboxHandle:
             (await client.post("/stats/reset")).raise_for_status()
 
 
+# The clearinghouse id test sandboxes answer to, and test claims are addressed to (ISA08):
+# `make up`'s sandbox answers only to SANDBOXCH, so tests and a running platform can share a
+# broker without answering each other's claims.
+TEST_RECEIVER_ID = "SANDBOXTEST"
+
+
 @contextlib.asynccontextmanager
 async def running_sandbox(
     kafka_bootstrap: str | None,
@@ -66,6 +72,7 @@ async def running_sandbox(
     cycle_seconds: float | None = None,
     random_denial_share: str | None = None,
     accept: Callable[[ClaimSubmitted], bool] | None = None,
+    receiver_ids: frozenset[str] | None = frozenset({TEST_RECEIVER_ID}),
 ) -> AsyncIterator[SandboxHandle]:
     """Start the sandbox (HTTP + claim pipeline when `kafka_bootstrap` is given) and stop it
     on exit. The remittance/denial knobs override payers.json for every payer."""
@@ -78,6 +85,7 @@ async def running_sandbox(
         remittance_mode=remittance_mode,
         cycle_seconds=cycle_seconds,
         random_denial_share=random_denial_share,
+        receiver_ids=receiver_ids,
         log_level="WARNING",
     )
     app = create_app(config)
@@ -244,7 +252,7 @@ def sample_837(
         functional_id="HC",
         version="005010X222A2",
         sender_id="SUBMITTER1",
-        receiver_id=payer_id,
+        receiver_id=TEST_RECEIVER_ID,
         control_number=control_number,
         now=datetime(2026, 11, 20, 12, 0),
     )

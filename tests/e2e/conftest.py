@@ -10,6 +10,7 @@ depends on leftover data: every test makes its own patients, encounters and reci
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -30,7 +31,10 @@ def platform() -> Iterator[None]:
     if started:
         # Standard library only, like CI's own calls: starts PostgreSQL, Kafka, migrations and
         # the processes that are not running yet, and waits until each is ready.
-        subprocess.run([sys.executable, "deploy/infra.py", "up"], cwd=ROOT, check=True)
+        # Without CLAIMS_RECEIVER_ID, which tests/conftest.py sets for this test process only:
+        # the platform's claims service addresses its 837s to the platform's sandbox.
+        env = {k: v for k, v in os.environ.items() if k != "CLAIMS_RECEIVER_ID"}
+        subprocess.run([sys.executable, "deploy/infra.py", "up"], cwd=ROOT, check=True, env=env)
         assert platform_ready(), "deploy/infra.py up returned but the platform is not ready"
     yield
     if started:

@@ -23,6 +23,12 @@ from aiokafka import AIOKafkaProducer
 from tests.e2e.platform import KAFKA, URLS, platform_ready, wait_until_drained
 
 ROOT = Path(__file__).resolve().parents[2]
+# The platform's environment: the test process's as collection found it, before any fixture
+# changed it (the claims suites point CLAIMS_ENCOUNTER_SOURCES at their own EHR source for the
+# whole session, which would make the platform's claims service ignore the EHR partner), and
+# without CLAIMS_RECEIVER_ID, which tests/conftest.py sets for the in-process services only:
+# the platform's claims service addresses its 837s to the platform's sandbox.
+PLATFORM_ENV = {k: v for k, v in os.environ.items() if k != "CLAIMS_RECEIVER_ID"}
 
 
 @pytest.fixture(scope="package")
@@ -31,10 +37,7 @@ def platform() -> Iterator[None]:
     if started:
         # Standard library only, like CI's own calls: starts PostgreSQL, Kafka, migrations and
         # the processes that are not running yet, and waits until each is ready.
-        # Without CLAIMS_RECEIVER_ID, which tests/conftest.py sets for this test process only:
-        # the platform's claims service addresses its 837s to the platform's sandbox.
-        env = {k: v for k, v in os.environ.items() if k != "CLAIMS_RECEIVER_ID"}
-        subprocess.run([sys.executable, "deploy/infra.py", "up"], cwd=ROOT, check=True, env=env)
+        subprocess.run([sys.executable, "deploy/infra.py", "up"], cwd=ROOT, check=True, env=PLATFORM_ENV)
         assert platform_ready(), "deploy/infra.py up returned but the platform is not ready"
     yield
     if started:

@@ -125,11 +125,16 @@ async def on_encounter_completed(session: AsyncSession, event: Event) -> None:
     except ValidationError as exc:
         where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
         raise PermanentError(f"encounter cannot become a claim: {where}") from None
-    claim = await lifecycle.create(session, data, actor, encounter_id=enc.encounter_id)
-    findings = await lifecycle.run_scrub(session, claim, actor)
+    # The scrub's queries run before the claim joins the session, so the claim is inserted
+    # once, in its final state, with its history and outbox rows at the next flush (instead of
+    # INSERT, flush, then UPDATE): fewer statements and round trips per encounter.
+    claim = lifecycle.new_claim(data, actor, encounter_id=enc.encounter_id)
+    context = await lifecycle.scrub_context(session, claim, data)
+    lifecycle.add_created(session, claim, actor)
+    findings = lifecycle.record_scrub(session, claim, actor, data, context)
     if reference.auto_submit_encounter_claims() and not any(f.severity == "error" for f in findings):
         try:
-            await lifecycle.submit(session, claim, actor, findings=findings)
+            await lifecycle.submit(session, claim, actor, findings=findings, data=data)
         except ProblemError:
             pass  # stays for a person to work
 

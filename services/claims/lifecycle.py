@@ -24,6 +24,7 @@ from shared.events import new_event
 from shared.events.catalogue import Adjustment, ClaimDenied, ClaimLineSummary, ClaimSubmitted, PaymentPosted
 from shared.outbox import add_event
 from shared.problems import FieldError, ProblemError
+from shared.tables import OutboxRow
 
 SOURCE = "/services/claims"
 EDITABLE = ("draft", "ready", "rejected")
@@ -140,8 +141,41 @@ def replace_data(claim: Claim, data: ClaimData) -> None:
 # --- scrubbing ----------------------------------------------------------------------------
 
 
-async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) -> scrubber.ScrubContext:
-    """Our copies of eligibility and authorizations, and possible duplicates, for this claim."""
+async def flush_unless_only_new_claims(session: AsyncSession) -> list[Claim]:
+    """The new, not yet flushed claims of this transaction, after flushing the session if it
+    holds anything else (so queries run without autoflush see the same data as with it)."""
+    others = bool(session.dirty) or bool(session.deleted)
+    claims: list[Claim] = []
+    for obj in session.new:
+        if isinstance(obj, Claim):
+            claims.append(obj)
+        elif not isinstance(obj, (StatusChange, OutboxRow)):
+            others = True
+    if others:
+        await session.flush()
+        return []
+    return claims
+
+
+def _possible_duplicate(o: Claim, claim: Claim, data: ClaimData, first: date, last: date) -> bool:
+    """The duplicate query's filter, for a claim still pending in the session."""
+    return (
+        o.patient_id == data.patient_id
+        and o.payer_id == data.payer_id
+        and o.id != claim.id
+        and o.frequency_code == "1"
+        and o.status != "closed"
+        and o.date_of_service is not None
+        and first <= o.date_of_service <= last
+    )
+
+
+async def scrub_context(
+    session: AsyncSession, claim: Claim, data: ClaimData, *, pending: list[Claim] | None = None
+) -> scrubber.ScrubContext:
+    """Our copies of eligibility and authorizations, and possible duplicates, for this claim.
+
+    `pending`: new claims of this transaction not flushed yet (see flush_unless_only_new_claims)."""
     checks = (
         await session.exec(
             select(EligibilityCopy)
@@ -170,6 +204,9 @@ async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) ->
             )
         )
     ).all()
+    if pending:
+        first, last = min(dates), max(dates)
+        others = [*others, *(o for o in pending if _possible_duplicate(o, claim, data, first, last))]
     return scrubber.ScrubContext(
         today=date.today(),
         eligibility=[

@@ -288,7 +288,8 @@ async def submit(
         )
     if data is None:
         data = data_of(claim)
-    control = (await session.execute(text("SELECT nextval('interchange_control_numbers')"))).scalar_one()
+    with session.no_autoflush:  # a sequence reads no rows: no need to flush pending ones first
+        control = (await session.execute(text("SELECT nextval('interchange_control_numbers')"))).scalar_one()
     when = now()
     claim.x12_837 = generate(
         data,

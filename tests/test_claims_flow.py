@@ -638,3 +638,42 @@ async def test_prior_auth_edit_reads_our_copy_of_authorization_recorded(claims, 
 
         assert await eventually(clean)
         assert (await get(client, claim["id"]))["status"] == "ready"
+
+
+async def test_encounters_in_one_consumer_batch_see_each_other_as_duplicates(claims):
+    """The encounter handler defers its INSERTs to the batch's commit (no autoflush per
+    encounter); a second encounter for the same visit in the same batch must still find the
+    first claim as a possible duplicate, as it would if each were flushed."""
+    from services.claims.handlers import on_encounter_completed
+
+    patient = unique("pat")
+    dos = date.today() - timedelta(days=2)
+
+    def visit() -> EncounterCompleted:
+        return EncounterCompleted(
+            encounter_id=unique("enc"),
+            patient_id=patient,
+            payer_id="SBX001",
+            billing_provider_npi=BILLING_NPI,
+            rendering_provider_npi=RENDERING_NPI,
+            date_of_service=dos,
+            place_of_service="11",
+            diagnoses=["I10"],
+            lines=[EncounterLine(code="99213", charge=Decimal("90.00"), diagnosis_pointers=[1])],
+            coverages=[Coverage(payer_id="SBX001", member_id="SBX10001", order="primary")],
+        )
+
+    first, second = visit(), visit()
+    async with claims(events=False) as (app, client):
+        async with app.state.db.session() as session, session.begin():
+            await on_encounter_completed(session, new_event(first, source=TEST_EHR_SOURCE))
+            await on_encounter_completed(session, new_event(second, source=TEST_EHR_SOURCE))
+            await on_encounter_completed(session, new_event(second, source=TEST_EHR_SOURCE))  # once only
+        (one,) = await claim_where(client, encounter_id=first.encounter_id)
+        (two,) = await claim_where(client, encounter_id=second.encounter_id)
+        edits = {
+            c["id"]: [f["edit"] for f in (await get(client, c["id"]))["scrub"]["findings"]]
+            for c in (one, two)
+        }
+        assert "duplicate_claim" not in edits[one["id"]]
+        assert "duplicate_claim" in edits[two["id"]]

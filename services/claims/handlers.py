@@ -116,20 +116,31 @@ async def on_encounter_completed(session: AsyncSession, event: Event) -> None:
     sources = [s.strip() for s in get_claims_settings().encounter_sources.split(",") if s.strip()]
     if sources and event.source not in sources:
         return  # another practice's EHR
-    existing = (await session.exec(select(Claim).where(Claim.encounter_id == enc.encounter_id))).first()
-    if existing is not None:
-        return
-    actor = _actor(event)
-    try:
-        data = claim_data_from_encounter(enc)
-    except ValidationError as exc:
-        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
-        raise PermanentError(f"encounter cannot become a claim: {where}") from None
-    claim = await lifecycle.create(session, data, actor, encounter_id=enc.encounter_id)
-    findings = await lifecycle.run_scrub(session, claim, actor)
+    # Claims created earlier in this consumer batch stay pending (not flushed) so the whole
+    # batch's claims, history and outbox rows go out in a few multi-row INSERTs at commit; the
+    # queries below see them through `pending` instead of an autoflush per encounter. Anything
+    # else pending (an eligibility copy, a changed claim) is flushed first, as autoflush would.
+    pending = await lifecycle.flush_unless_only_new_claims(session)
+    with session.no_autoflush:
+        existing = (await session.exec(select(Claim).where(Claim.encounter_id == enc.encounter_id))).first()
+        if existing is not None or any(c.encounter_id == enc.encounter_id for c in pending):
+            return
+        actor = _actor(event)
+        try:
+            data = claim_data_from_encounter(enc)
+        except ValidationError as exc:
+            where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
+            raise PermanentError(f"encounter cannot become a claim: {where}") from None
+        # The scrub's queries run before the claim joins the session, so the claim is inserted
+        # once, in its final state, with its history and outbox rows (instead of INSERT,
+        # flush, then UPDATE): fewer statements and round trips per encounter.
+        claim = lifecycle.new_claim(data, actor, encounter_id=enc.encounter_id)
+        context = await lifecycle.scrub_context(session, claim, data, pending=pending)
+    lifecycle.add_created(session, claim, actor)
+    findings = lifecycle.record_scrub(session, claim, actor, data, context)
     if reference.auto_submit_encounter_claims() and not any(f.severity == "error" for f in findings):
         try:
-            await lifecycle.submit(session, claim, actor, findings=findings)
+            await lifecycle.submit(session, claim, actor, findings=findings, data=data)
         except ProblemError:
             pass  # stays for a person to work
 

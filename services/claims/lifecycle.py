@@ -24,6 +24,7 @@ from shared.events import new_event
 from shared.events.catalogue import Adjustment, ClaimDenied, ClaimLineSummary, ClaimSubmitted, PaymentPosted
 from shared.outbox import add_event
 from shared.problems import FieldError, ProblemError
+from shared.tables import OutboxRow
 
 SOURCE = "/services/claims"
 EDITABLE = ("draft", "ready", "rejected")
@@ -109,6 +110,14 @@ async def create(session: AsyncSession, data: ClaimData, actor: str, **links: An
     claim = new_claim(data, actor, **links)
     session.add(claim)
     await session.flush()
+    add_created(session, claim, actor)
+    return claim
+
+
+def add_created(session: AsyncSession, claim: Claim, actor: str) -> None:
+    """The claim and its first history row, pending in the session (the claim is added first,
+    so a flush inserts it before the row that references it)."""
+    session.add(claim)
     session.add(
         StatusChange(
             claim_id=claim.id,
@@ -119,7 +128,6 @@ async def create(session: AsyncSession, data: ClaimData, actor: str, **links: An
             changed_at=claim.created_at,
         )
     )
-    return claim
 
 
 def replace_data(claim: Claim, data: ClaimData) -> None:
@@ -133,8 +141,41 @@ def replace_data(claim: Claim, data: ClaimData) -> None:
 # --- scrubbing ----------------------------------------------------------------------------
 
 
-async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) -> scrubber.ScrubContext:
-    """Our copies of eligibility and authorizations, and possible duplicates, for this claim."""
+async def flush_unless_only_new_claims(session: AsyncSession) -> list[Claim]:
+    """The new, not yet flushed claims of this transaction, after flushing the session if it
+    holds anything else (so queries run without autoflush see the same data as with it)."""
+    others = bool(session.dirty) or bool(session.deleted)
+    claims: list[Claim] = []
+    for obj in session.new:
+        if isinstance(obj, Claim):
+            claims.append(obj)
+        elif not isinstance(obj, (StatusChange, OutboxRow)):
+            others = True
+    if others:
+        await session.flush()
+        return []
+    return claims
+
+
+def _possible_duplicate(o: Claim, claim: Claim, data: ClaimData, first: date, last: date) -> bool:
+    """The duplicate query's filter, for a claim still pending in the session."""
+    return (
+        o.patient_id == data.patient_id
+        and o.payer_id == data.payer_id
+        and o.id != claim.id
+        and o.frequency_code == "1"
+        and o.status != "closed"
+        and o.date_of_service is not None
+        and first <= o.date_of_service <= last
+    )
+
+
+async def scrub_context(
+    session: AsyncSession, claim: Claim, data: ClaimData, *, pending: list[Claim] | None = None
+) -> scrubber.ScrubContext:
+    """Our copies of eligibility and authorizations, and possible duplicates, for this claim.
+
+    `pending`: new claims of this transaction not flushed yet (see flush_unless_only_new_claims)."""
     checks = (
         await session.exec(
             select(EligibilityCopy)
@@ -163,6 +204,9 @@ async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) ->
             )
         )
     ).all()
+    if pending:
+        first, last = min(dates), max(dates)
+        others = [*others, *(o for o in pending if _possible_duplicate(o, claim, data, first, last))]
     return scrubber.ScrubContext(
         today=date.today(),
         eligibility=[
@@ -190,7 +234,15 @@ async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) ->
 async def run_scrub(session: AsyncSession, claim: Claim, actor: str) -> list[scrubber.Finding]:
     """Scrub and record the result; a clean draft becomes ready, a dirty ready claim a draft."""
     data = data_of(claim)
-    findings = scrubber.scrub(data, await scrub_context(session, claim, data))
+    return record_scrub(session, claim, actor, data, await scrub_context(session, claim, data))
+
+
+def record_scrub(
+    session: AsyncSession, claim: Claim, actor: str, data: ClaimData, context: scrubber.ScrubContext
+) -> list[scrubber.Finding]:
+    """run_scrub without its queries: for a caller that read the context before adding the
+    claim (the encounter handler), so the new claim is inserted once, already scrubbed."""
+    findings = scrubber.scrub(data, context)
     clean = not scrubber.has_errors(findings)
     claim.scrub = {"at": now().isoformat(), "clean": clean, "findings": [f.as_dict() for f in findings]}
     if claim.first_scrub_clean is None:
@@ -204,12 +256,18 @@ async def run_scrub(session: AsyncSession, claim: Claim, actor: str) -> list[scr
 
 
 async def submit(
-    session: AsyncSession, claim: Claim, actor: str, *, findings: list[scrubber.Finding] | None = None
+    session: AsyncSession,
+    claim: Claim,
+    actor: str,
+    *,
+    findings: list[scrubber.Finding] | None = None,
+    data: ClaimData | None = None,
 ) -> Claim:
     """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted.
 
     `findings`: the caller scrubbed this claim in the same transaction, unchanged since (the
-    encounter handler), so the edits' three queries and the scrub are not run twice."""
+    encounter handler), so the edits' three queries and the scrub are not run twice; `data`:
+    the claim's content already validated by that caller (saves re-validating its JSON)."""
     if claim.status not in EDITABLE:
         raise ProblemError(
             409,
@@ -228,8 +286,10 @@ async def submit(
             f"{len(errors)} error edit(s) must be fixed before the claim can be submitted.",
             errors=[FieldError(field=f"body.{f.field}", rule=f.edit, message=f.message) for f in errors],
         )
-    data = data_of(claim)
-    control = (await session.execute(text("SELECT nextval('interchange_control_numbers')"))).scalar_one()
+    if data is None:
+        data = data_of(claim)
+    with session.no_autoflush:  # a sequence reads no rows: no need to flush pending ones first
+        control = (await session.execute(text("SELECT nextval('interchange_control_numbers')"))).scalar_one()
     when = now()
     claim.x12_837 = generate(
         data,

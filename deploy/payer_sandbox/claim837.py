@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from shared import x12
+from shared.identifiers import npi_is_valid
 
 VERSION = "005010X222A2"
 
@@ -185,21 +186,6 @@ class Rejection:
     message: str
 
 
-def npi_valid(npi: str) -> bool:
-    """NPI check digit: Luhn over the number prefixed with 80840."""
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    digits = [int(d) for d in "80840" + npi]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
 def validate(claim: Claim837, *, expected_pcn: str) -> list[Rejection]:
     """The edits a clearinghouse applies before a payer sees the claim."""
     problems: list[Rejection] = []
@@ -207,7 +193,7 @@ def validate(claim: Claim837, *, expected_pcn: str) -> list[Rejection]:
         problems.append(Rejection("A7:21", "CLM01 does not match the submitted patient control number"))
     if not claim.pcn or len(claim.pcn) > 17:
         problems.append(Rejection("A7:21", "CLM01 patient control number missing or longer than 17"))
-    if not npi_valid(claim.billing_npi):
+    if not npi_is_valid(claim.billing_npi):
         problems.append(Rejection("A7:562", "billing provider NPI missing or fails its check digit"))
     if not claim.member_id:
         problems.append(Rejection("A7:164", "subscriber member id missing (NM1*IL NM109)"))

@@ -24,9 +24,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from deploy.payer_sandbox.adjudication import derive
-from deploy.payer_sandbox.claim837 import npi_valid
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import encode, new_event
+from shared.identifiers import npi_check_digit
 from shared.kafka import started_producer
 
 SOURCE = "ehr-sandbox"
@@ -72,12 +72,9 @@ SCENARIO_MEMBERS = ["SBX10002", "SBX20001", "SBX20002", "SBX30001", "SBX40002"]
 
 
 def _npi(base: int) -> str:
-    """A valid NPI (Luhn check digit over 80840 + the first nine digits)."""
-    for check in range(10):
-        candidate = f"{base:09d}{check}"
-        if npi_valid(candidate):
-            return candidate
-    raise AssertionError("unreachable")
+    """A valid NPI: nine digits and their check digit."""
+    first_nine = f"{base:09d}"
+    return f"{first_nine}{npi_check_digit(first_nine)}"
 
 
 PROVIDERS = [_npi(123456789), _npi(198765432), _npi(145678901)]

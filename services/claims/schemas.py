@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.claims import reference
+from shared.identifiers import npi_is_valid
 from shared.problems import FieldError
 
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
@@ -149,21 +150,6 @@ class ClaimPatch(Strict):
 
 
 # --- strict checks ------------------------------------------------------------------------
-
-
-def npi_is_valid(npi: str) -> bool:
-    """Luhn over the 80840 prefix plus the first nine digits (CMS NPI check digit)."""
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    digits = [int(c) for c in "80840" + npi[:9]]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10 == int(npi[9])
 
 
 def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:

@@ -18,7 +18,8 @@ from typing import Any, Literal
 import simple_icd_10_cm as icd
 
 from services.claims import reference
-from services.claims.schemas import ClaimData, npi_is_valid
+from services.claims.schemas import ClaimData
+from shared.identifiers import npi_is_valid
 
 Severity = Literal["error", "warning"]
 

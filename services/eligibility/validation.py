@@ -13,24 +13,10 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from shared.identifiers import npi_is_valid
+
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 ServiceTypeCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,2}$", description="X12 service type code.")]
-
-
-def npi_is_valid(npi: str) -> bool:
-    """An NPI is 10 digits whose last is a Luhn check digit computed over "80840" + the
-    first nine (the card-issuer prefix CMS assigned to NPIs)."""
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    digits = [int(c) for c in "80840" + npi[:9]]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:  # every second digit from the right, starting with the rightmost payload digit
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10 == int(npi[9])
 
 
 def _npi(value: str) -> str:

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.claims import reference
+from shared.events.catalogue import Address, Person
 from shared.identifiers import npi_is_valid
 from shared.problems import FieldError
 
@@ -29,21 +30,17 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AddressIn(Strict):
-    line1: str = Field(min_length=1, max_length=55)
-    line2: str | None = Field(default=None, max_length=55)
-    city: str = Field(min_length=1, max_length=30)
-    state: str = Field(pattern=r"^[A-Z]{2}$")
-    postal_code: str = Field(pattern=r"^\d{5}(\d{4})?$")
+class AddressIn(Address):
+    """The catalogue's address, refusing unknown fields (a typo is a 422, not silently lost)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-class PersonIn(Strict):
-    """Patient or subscriber demographics (PHI)."""
+class PersonIn(Person):
+    """Patient or subscriber demographics (PHI), with the catalogue's field rules."""
 
-    first_name: str = Field(min_length=1, max_length=35)
-    last_name: str = Field(min_length=1, max_length=60)
-    birth_date: date
-    gender: Literal["F", "M", "U"] = "U"
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
     address: AddressIn | None = None
 
 

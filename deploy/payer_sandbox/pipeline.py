@@ -213,16 +213,13 @@ class ClaimPipeline:
         context.start(event.correlation_id, event.traceparent)
         await self.handle(event)
 
-    def _addressed_to_us(self, text: str) -> bool:
-        """Is the interchange's receiver (ISA08) one of ours? An unreadable one is ours to
-        reject, since no clearinghouse can tell where it was going."""
-        if self.config.receiver_ids is None:
-            return True
-        try:
-            _, segments = x12.tokenize(text)
-        except x12.X12Error:
-            return True
-        return segments[0].get(8).strip() in self.config.receiver_ids
+    def _addressed_to_us(self, receiver_id: str | None) -> bool:
+        """Is the interchange addressed (ISA08) to one of our clearinghouse ids? One whose
+        receiver cannot be read is ours to reject, since no clearinghouse can tell where it
+        was going."""
+        return (
+            self.config.receiver_ids is None or receiver_id is None or receiver_id in self.config.receiver_ids
+        )
 
     def _payer_rules(self, payer_id: str) -> PayerRules | None:
         rules = self.tables.payer(payer_id)
@@ -249,15 +246,19 @@ class ClaimPipeline:
         if payer is None:
             self.counts["ignored_other_payer"] += 1
             return
-        if not self._addressed_to_us(submitted.x12_837):
-            self.counts["not_addressed"] += 1
-            return
-        self.counts["claims"] += 1
         try:
             claim = claim837.parse_837(submitted.x12_837)
         except x12.X12Error as exc:
+            if not self._addressed_to_us(_receiver_of(submitted.x12_837)):
+                self.counts["not_addressed"] += 1
+                return
+            self.counts["claims"] += 1
             await self._reject(submitted, [claim837.Rejection("A7:21", f"the 837 is not readable: {exc}")])
             return
+        if not self._addressed_to_us(claim.receiver_id):
+            self.counts["not_addressed"] += 1
+            return
+        self.counts["claims"] += 1
         problems = claim837.validate(claim, expected_pcn=submitted.patient_control_number)
         scenario = self.tables.scenario(claim.member_id) if claim.member_id else None
         if claim.member_id and (scenario is None or (scenario.aaa and scenario.aaa.code == "75")):
@@ -402,3 +403,12 @@ class ClaimPipeline:
             self.counts["claims_remitted"] += len(payments)
             published.append(remittance)
         return published
+
+
+def _receiver_of(text: str) -> str | None:
+    """ISA08 of an interchange that failed to parse further, when its ISA can still be read."""
+    try:
+        _, segments = x12.tokenize(text)
+    except x12.X12Error:
+        return None
+    return segments[0].get(8).strip()

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared import audit, context, metrics
 from shared.auth import TokenVerifier, require_scopes
 from shared.config import Settings, get_settings, service_database_url
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import Batched, EventConsumer, Handler
 from shared.db import Database
 from shared.events.asyncapi import document as asyncapi_document
 from shared.health import router as health_router
@@ -60,7 +60,7 @@ class ServiceDefinition:
     title: str
     description: str
     routers: list[APIRouter] = field(default_factory=list)
-    handlers: dict[str, Handler] = field(default_factory=dict)
+    handlers: dict[str, Handler | Batched] = field(default_factory=dict)
     tags: list[dict[str, str]] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
 

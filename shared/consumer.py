@@ -5,7 +5,10 @@ transaction, and the Kafka offset is committed only after that (auto-commit is o
 redelivered event finds its inbox row and is skipped, so its effect happens once.
 
 Records are handled in batches, one per poll across the assigned partitions: one
-transaction and one offset commit for the whole batch when it succeeds.
+transaction and one offset commit for the whole batch when it succeeds. Within a batch the
+fresh events are grouped by topic (topics in order of first appearance, each topic's events
+in record order); a handler marked `batched` gets its topic's whole group in one call, so it
+can read and write for all of them in a few statements instead of a few per event.
 If anything in the batch fails, the batch is rolled back and replayed one record at a
 time, each with bounded retries and backoff; a record that still fails, or one that
 breaks its schema, goes to `<topic>.dlq` with headers saying why, and the consumer moves
@@ -17,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +39,34 @@ from shared.resilience import run_forever
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[Event]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler that takes every fresh event of its topic in a poll at once.
+
+    Use it where per-event round trips dominate (a lookup per event becomes one `= ANY(...)`
+    query). It must give each event the effect a per-event handler would, in order: the
+    events of one call may repeat a business key (two encounters with one id), and the
+    consumer replays a failed batch one event at a time (a call with a single event).
+    Iterate with `in_context(events)` so what each event causes carries its correlation id."""
+
+    handle: BatchHandler
+
+
+def in_context(events: Sequence[Event]) -> Iterator[Event]:
+    """Each event, with its correlation id and trace made current while the caller handles it
+    (events created meanwhile carry them), as the consumer does for a per-event handler."""
+    for event in events:
+        context.start(event.correlation_id, event.traceparent)
+        yield event
+
+
+def batched(handler: BatchHandler) -> Batched:
+    """Mark `handler` as a batch handler (see Batched)."""
+    return Batched(handler)
+
 
 INBOX_INSERT = text(
     "INSERT INTO inbox (consumer_group, event_id, topic, event_type) "
@@ -53,7 +85,7 @@ class EventConsumer:
         bootstrap: str,
         *,
         service: str,
-        handlers: dict[str, Handler],
+        handlers: dict[str, Handler | Batched],
         group_id: str | None = None,
         batch_size: int = 1000,
         max_attempts: int = 3,
@@ -185,14 +217,24 @@ class EventConsumer:
             )
             fresh = {row[0] for row in result}
             outcomes: Counter[tuple[str, str]] = Counter()
+            by_topic: dict[str, list[Event]] = {}
             for record, event in events:
                 if event.id not in fresh:
                     outcomes[record.topic, "duplicate"] += 1
                     continue
                 fresh.discard(event.id)  # the same id twice in one batch runs once
-                context.start(event.correlation_id, event.traceparent)
-                await self.handlers[record.topic](session, event)
-                outcomes[record.topic, "handled"] += 1
+                by_topic.setdefault(record.topic, []).append(event)
+            for topic, group in by_topic.items():
+                handler = self.handlers[topic]
+                if isinstance(handler, Batched):
+                    # One call for many events: the first event's context stands for all.
+                    context.start(group[0].correlation_id, group[0].traceparent)
+                    await handler.handle(session, group)
+                else:
+                    for event in group:
+                        context.start(event.correlation_id, event.traceparent)
+                        await handler(session, event)
+                outcomes[topic, "handled"] += len(group)
         for (topic, outcome), n in outcomes.items():
             metrics.EVENTS_CONSUMED.labels(self.service, topic, outcome).inc(n)
 

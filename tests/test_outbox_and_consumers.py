@@ -280,3 +280,69 @@ async def test_handler_failures_are_retried_then_dead_lettered(settings, servers
     assert by_key[str(permanent.claim_id)]["dlq_attempts"] == "1"
     assert by_key[str(permanent.claim_id)]["dlq_error"] == "handler: payer is not contracted"
     assert handled.count(str(fine.claim_id)) == 1
+
+
+async def test_a_batched_handler_gets_the_poll_at_once_and_a_failure_is_replayed_one_by_one(
+    settings, servers, producer
+):
+    from shared import context
+    from shared.config import service_database_url
+    from shared.consumer import batched, in_context
+
+    db = Database(service_database_url("claims", settings), "claims", pool_size=2)
+    calls: list[int] = []
+    committed: list[str] = []
+    correlations: dict[str, str] = {}
+
+    async def handler(session, events):
+        calls.append(len(events))
+        for event in in_context(events):
+            correlations[str(event.data.claim_id)] = context.current().correlation_id
+            if event.data.payer_id == "always-fails":
+                raise RuntimeError("boom")
+        ids = [str(e.data.claim_id) for e in events]
+        sa_event.listen(session.sync_session, "after_commit", lambda _s: committed.extend(ids), once=True)
+
+    def followup(payer: str) -> ClaimFollowupDue:
+        now = datetime.now(UTC)
+        return ClaimFollowupDue(
+            claim_id=uuid.uuid4(), payer_id=payer, submitted_at=now, days_outstanding=45, due_at=now
+        )
+
+    fine = [followup("payer-ok") for _ in range(4)]
+    failing = followup("always-fails")
+    sent = []
+    for i, payload in enumerate([*fine, failing]):
+        context.start(f"corr-{i}")
+        sent.append(new_event(payload, source="/tests"))
+    context.reset()
+    for event in sent:
+        topic, key, value, headers = encode(event)
+        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    consumer = EventConsumer(
+        db,
+        servers.kafka_bootstrap,
+        service="claims-test",
+        group_id=unique("group"),
+        handlers={"claim.followup_due": batched(handler)},
+        max_attempts=2,
+        retry_base_seconds=0.01,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: {str(f.claim_id) for f in fine} <= set(committed), timeout=30)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.close()
+        await db.dispose()
+    # The group reads the topic from its start, so other tests' follow-ups come along: only
+    # ours are checked.
+    ours = {str(e.data.claim_id) for e in sent}
+    assert max(calls) > 1, "the events of one poll came in one call"
+    assert sorted(c for c in committed if c in ours) == sorted(str(f.claim_id) for f in fine), (
+        "each fine event committed once, the failing one never"
+    )
+    assert {k: v for k, v in correlations.items() if k in ours} == {
+        str(e.data.claim_id): f"corr-{i}" for i, e in enumerate(sent)
+    }

@@ -123,6 +123,17 @@ class Watcher:
         assert self._consumer is not None
         claim_cid: dict[str, str] = {}
         posting_cid: dict[str, str] = {}
+        # The three topics are fetched independently, so a posting can be read before its
+        # claim.submitted and a notification before its posting: those wait here for the link.
+        early_postings: dict[str, list[tuple[str, float]]] = {}  # claim id → (event id, at)
+        early_notices: dict[str, float] = {}  # cause event id → at
+
+        def posted(cid: str, event_id: str, at: float) -> None:
+            self.posted.setdefault(cid, at)
+            posting_cid[event_id] = cid
+            if event_id in early_notices:
+                self.notified.setdefault(cid, early_notices.pop(event_id))
+
         while True:
             batch = await self._consumer.getmany(timeout_ms=200, max_records=5000)
             for records in batch.values():
@@ -132,18 +143,29 @@ class Watcher:
                     if r.topic == "claim.submitted":
                         cid = headers.get("ce_correlationid", b"").decode()
                         if cid in self.sent_at:
-                            claim_cid[json.loads(r.value)["claim_id"]] = cid
+                            claim_id = json.loads(r.value)["claim_id"]
+                            claim_cid[claim_id] = cid
+                            for event_id, when in early_postings.pop(claim_id, []):
+                                posted(cid, event_id, when)
                     elif r.topic == "payment.posted":
                         data = json.loads(r.value)
-                        cid = claim_cid.get(data.get("claim_id") or "")
-                        if cid and data.get("claim_status_code") != "22":
-                            self.posted.setdefault(cid, at)
-                            posting_cid[headers["ce_id"].decode()] = cid
+                        claim_id = data.get("claim_id") or ""
+                        if data.get("claim_status_code") == "22" or not claim_id:
+                            continue
+                        event_id = headers["ce_id"].decode()
+                        if claim_id in claim_cid:
+                            posted(claim_cid[claim_id], event_id, at)
+                        else:
+                            early_postings.setdefault(claim_id, []).append((event_id, at))
                     else:
                         data = json.loads(r.value)
-                        cid = posting_cid.get(data.get("cause_event_id") or "")
-                        if cid and data.get("recipient_id", "").startswith("bp-"):
-                            self.notified.setdefault(cid, at)
+                        if not data.get("recipient_id", "").startswith("bp-"):
+                            continue
+                        cause = data.get("cause_event_id") or ""
+                        if cause in posting_cid:
+                            self.notified.setdefault(posting_cid[cause], at)
+                        else:
+                            early_notices[cause] = at
 
     async def stop(self) -> None:
         if self._task:

@@ -641,10 +641,10 @@ async def test_prior_auth_edit_reads_our_copy_of_authorization_recorded(claims, 
 
 
 async def test_encounters_in_one_consumer_batch_see_each_other_as_duplicates(claims):
-    """The encounter handler defers its INSERTs to the batch's commit (no autoflush per
-    encounter); a second encounter for the same visit in the same batch must still find the
-    first claim as a possible duplicate, as it would if each were flushed."""
-    from services.claims.handlers import on_encounter_completed
+    """The encounter handler takes a consumer batch at once and inserts its claims together at
+    the end; a second encounter for the same visit in the same batch must still find the
+    first claim as a possible duplicate, and a later batch in the same transaction both."""
+    from services.claims.handlers import on_encounters_completed
 
     patient = unique("pat")
     dos = date.today() - timedelta(days=2)
@@ -663,17 +663,20 @@ async def test_encounters_in_one_consumer_batch_see_each_other_as_duplicates(cla
             coverages=[Coverage(payer_id="SBX001", member_id="SBX10001", order="primary")],
         )
 
-    first, second = visit(), visit()
+    first, second, third = visit(), visit(), visit()
     async with claims(events=False) as (app, client):
         async with app.state.db.session() as session, session.begin():
-            await on_encounter_completed(session, new_event(first, source=TEST_EHR_SOURCE))
-            await on_encounter_completed(session, new_event(second, source=TEST_EHR_SOURCE))
-            await on_encounter_completed(session, new_event(second, source=TEST_EHR_SOURCE))  # once only
+            batch = [new_event(e, source=TEST_EHR_SOURCE) for e in (first, second, second)]  # 2nd once only
+            await on_encounters_completed(session, batch)
+            await on_encounters_completed(session, [new_event(third, source=TEST_EHR_SOURCE)])
         (one,) = await claim_where(client, encounter_id=first.encounter_id)
         (two,) = await claim_where(client, encounter_id=second.encounter_id)
-        edits = {
-            c["id"]: [f["edit"] for f in (await get(client, c["id"]))["scrub"]["findings"]]
-            for c in (one, two)
-        }
+        (three,) = await claim_where(client, encounter_id=third.encounter_id)
+        scrubs = {c["id"]: (await get(client, c["id"]))["scrub"] for c in (one, two, three)}
+        edits = {cid: [f["edit"] for f in scrub["findings"]] for cid, scrub in scrubs.items()}
         assert "duplicate_claim" not in edits[one["id"]]
         assert "duplicate_claim" in edits[two["id"]]
+        assert "duplicate_claim" in edits[three["id"]]
+        messages = [f["message"] for f in scrubs[three["id"]]["findings"] if f["edit"] == "duplicate_claim"]
+        assert one["patient_control_number"] in " ".join(messages)
+        assert two["patient_control_number"] in " ".join(messages)

@@ -7,24 +7,25 @@ so a claim's change, its status history row and its outbox event commit together
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims import reference, scrubber
-from services.claims.models import AuthorizationCopy, Claim, Denial, EligibilityCopy, StatusChange
+from services.claims.models import Claim, Denial, EligibilityCopy, StatusChange
 from services.claims.schemas import AdjustmentIn, ClaimData, LineAdjudication, OtherCoverage, SubscriberIn
 from services.claims.settings import get_claims_settings
 from services.claims.x12_837 import generate
-from shared.events import new_event
+from shared.events import Event, new_event
 from shared.events.catalogue import Adjustment, ClaimDenied, ClaimLineSummary, ClaimSubmitted, PaymentPosted
 from shared.outbox import add_event
 from shared.problems import FieldError, ProblemError
-from shared.tables import OutboxRow
 
 SOURCE = "/services/claims"
 EDITABLE = ("draft", "ready", "rejected")
@@ -58,10 +59,9 @@ def data_of(claim: Claim) -> ClaimData:
     return ClaimData.model_validate(claim.data)
 
 
-def set_status(
-    session: AsyncSession, claim: Claim, to_status: str, actor: str, reason: str | None = None
-) -> None:
-    """Move the claim and append the history row; refuses a move the lifecycle does not allow."""
+def transition(claim: Claim, to_status: str, actor: str, reason: str | None = None) -> dict[str, Any]:
+    """Move the claim and return its history row (columns of claim_status_history); refuses a
+    move the lifecycle does not allow. Pure, so batch handlers can insert many rows at once."""
     if to_status not in TRANSITIONS[claim.status]:
         raise ProblemError(
             409,
@@ -70,18 +70,24 @@ def set_status(
             f"A {claim.status} claim cannot become {to_status}.",
         )
     when = now()
-    session.add(
-        StatusChange(
-            claim_id=claim.id,
-            from_status=claim.status,
-            to_status=to_status,
-            actor=actor,
-            reason=reason,
-            changed_at=when,
-        )
-    )
+    row = {
+        "claim_id": claim.id,
+        "from_status": claim.status,
+        "to_status": to_status,
+        "actor": actor,
+        "reason": reason,
+        "changed_at": when,
+    }
     claim.status = to_status
     claim.updated_at = when
+    return row
+
+
+def set_status(
+    session: AsyncSession, claim: Claim, to_status: str, actor: str, reason: str | None = None
+) -> None:
+    """transition(), with the claim and its history row added to the session."""
+    session.add(StatusChange(**transition(claim, to_status, actor, reason)))
     session.add(claim)
 
 
@@ -118,16 +124,34 @@ def add_created(session: AsyncSession, claim: Claim, actor: str) -> None:
     """The claim and its first history row, pending in the session (the claim is added first,
     so a flush inserts it before the row that references it)."""
     session.add(claim)
-    session.add(
-        StatusChange(
-            claim_id=claim.id,
-            from_status=None,
-            to_status="draft",
-            actor=actor,
-            reason="created",
-            changed_at=claim.created_at,
-        )
-    )
+    session.add(StatusChange(**created_row(claim, actor)))
+
+
+def created_row(claim: Claim, actor: str) -> dict[str, Any]:
+    """A new claim's first history row."""
+    return {
+        "claim_id": claim.id,
+        "from_status": None,
+        "to_status": "draft",
+        "actor": actor,
+        "reason": "created",
+        "changed_at": claim.created_at,
+    }
+
+
+_CLAIM_COLUMNS = [(c.name, c.key) for c in Claim.__table__.columns]  # type: ignore[attr-defined]
+
+
+async def insert_new(
+    session: AsyncSession, claims: Sequence[Claim], history: Sequence[dict[str, Any]]
+) -> None:
+    """Insert new claims and history rows with one multi-row INSERT per table (batch handlers),
+    instead of the ORM's unit of work per object; the claims go first (history references them)."""
+    if claims:
+        rows = [{name: getattr(claim, key) for name, key in _CLAIM_COLUMNS} for claim in claims]
+        await session.execute(insert(Claim.__table__), rows)  # type: ignore[arg-type]
+    if history:
+        await session.execute(insert(StatusChange.__table__), list(history))  # type: ignore[arg-type]
 
 
 def replace_data(claim: Claim, data: ClaimData) -> None:
@@ -141,24 +165,10 @@ def replace_data(claim: Claim, data: ClaimData) -> None:
 # --- scrubbing ----------------------------------------------------------------------------
 
 
-async def flush_unless_only_new_claims(session: AsyncSession) -> list[Claim]:
-    """The new, not yet flushed claims of this transaction, after flushing the session if it
-    holds anything else (so queries run without autoflush see the same data as with it)."""
-    others = bool(session.dirty) or bool(session.deleted)
-    claims: list[Claim] = []
-    for obj in session.new:
-        if isinstance(obj, Claim):
-            claims.append(obj)
-        elif not isinstance(obj, (StatusChange, OutboxRow)):
-            others = True
-    if others:
-        await session.flush()
-        return []
-    return claims
-
-
-def _possible_duplicate(o: Claim, claim: Claim, data: ClaimData, first: date, last: date) -> bool:
-    """The duplicate query's filter, for a claim still pending in the session."""
+def possible_duplicate(o: Claim, claim: Claim, data: ClaimData) -> bool:
+    """The duplicate filter (same patient and payer, an original claim still open, first date
+    of service within this claim's dates), for claims read from the table or made in memory."""
+    dates = [line.date_of_service for line in data.lines]
     return (
         o.patient_id == data.patient_id
         and o.payer_id == data.payer_id
@@ -166,69 +176,97 @@ def _possible_duplicate(o: Claim, claim: Claim, data: ClaimData, first: date, la
         and o.frequency_code == "1"
         and o.status != "closed"
         and o.date_of_service is not None
-        and first <= o.date_of_service <= last
+        and min(dates) <= o.date_of_service <= max(dates)
     )
 
 
-async def scrub_context(
-    session: AsyncSession, claim: Claim, data: ClaimData, *, pending: list[Claim] | None = None
-) -> scrubber.ScrubContext:
-    """Our copies of eligibility and authorizations, and possible duplicates, for this claim.
-
-    `pending`: new claims of this transaction not flushed yet (see flush_unless_only_new_claims)."""
-    checks = (
-        await session.exec(
-            select(EligibilityCopy)
-            .where(EligibilityCopy.patient_id == data.patient_id, EligibilityCopy.payer_id == data.payer_id)
-            .order_by(col(EligibilityCopy.checked_at))
-        )
-    ).all()
-    auths = (
-        await session.exec(
-            select(AuthorizationCopy).where(
-                AuthorizationCopy.patient_id == data.patient_id, AuthorizationCopy.payer_id == data.payer_id
-            )
-        )
-    ).all()
-    dates = [line.date_of_service for line in data.lines]
-    others = (
-        await session.exec(
-            select(Claim).where(
-                Claim.patient_id == data.patient_id,
-                Claim.payer_id == data.payer_id,
-                Claim.id != claim.id,
-                Claim.frequency_code == "1",
-                col(Claim.status).not_in(["closed"]),
-                col(Claim.date_of_service) <= max(dates),
-                col(Claim.date_of_service) >= min(dates),
-            )
-        )
-    ).all()
-    if pending:
-        first, last = min(dates), max(dates)
-        others = [*others, *(o for o in pending if _possible_duplicate(o, claim, data, first, last))]
-    return scrubber.ScrubContext(
-        today=date.today(),
-        eligibility=[
-            scrubber.EligibilityFact(e.status, e.date_of_service, e.coverage_start, e.coverage_end)
-            for e in checks
-        ],
-        authorizations=[
-            scrubber.AuthorizationFact(
-                a.number, tuple(a.service_codes), a.start_date, a.end_date, a.visits_allowed, a.visits_used
-            )
-            for a in auths
-        ],
-        other_claims=[
-            scrubber.OtherClaim(
-                o.patient_control_number,
-                tuple(line["code"] for line in o.data["lines"]),
-                tuple(date.fromisoformat(line["date_of_service"]) for line in o.data["lines"]),
-            )
-            for o in others
-            if o.id != claim.original_claim_id
-        ],
+def other_claim(o: Claim) -> scrubber.OtherClaim:
+    return scrubber.OtherClaim(
+        o.patient_control_number,
+        tuple(line["code"] for line in o.data["lines"]),
+        tuple(date.fromisoformat(line["date_of_service"]) for line in o.data["lines"]),
     )
+
+
+# Keyed by (patient, payer): every pair of a batch in one statement each.
+_ELIGIBILITY = text(
+    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end "
+    "FROM eligibility_copies WHERE (patient_id, payer_id) IN "
+    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) ORDER BY checked_at"
+)
+_AUTHORIZATIONS = text(
+    "SELECT patient_id, payer_id, number, service_codes, start_date, end_date, visits_allowed, visits_used "
+    "FROM authorization_copies WHERE (patient_id, payer_id) IN "
+    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[])))"
+).columns(service_codes=JSONB)
+_CANDIDATES = text(
+    "SELECT id, patient_id, payer_id, patient_control_number, frequency_code, status, date_of_service, "
+    "data->'lines' AS lines FROM claims WHERE (patient_id, payer_id) IN "
+    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) "
+    "AND frequency_code = '1' AND status <> 'closed' AND date_of_service BETWEEN :first AND :last"
+).columns(lines=JSONB)
+
+
+async def scrub_contexts(
+    session: AsyncSession, items: Sequence[tuple[Claim, ClaimData]]
+) -> list[scrubber.ScrubContext]:
+    """Our copies of eligibility and authorizations, and possible duplicates on file, for each
+    claim: three statements for the whole list (a batch of encounters), not three per claim.
+
+    Claims of the same list are not each other's duplicates here; a batch handler checks
+    those in memory with possible_duplicate()."""
+    if not items:
+        return []
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # the statements below are plain SQL: no autoflush
+    pairs = sorted({(data.patient_id, data.payer_id) for _, data in items})
+    keys = {"patients": [p for p, _ in pairs], "payers": [q for _, q in pairs]}
+    dates = [line.date_of_service for _, data in items for line in data.lines]
+    eligibility: dict[tuple[str, str], list[scrubber.EligibilityFact]] = {}
+    for r in await session.execute(_ELIGIBILITY, keys):
+        fact = scrubber.EligibilityFact(r.status, r.date_of_service, r.coverage_start, r.coverage_end)
+        eligibility.setdefault((r.patient_id, r.payer_id), []).append(fact)
+    authorizations: dict[tuple[str, str], list[scrubber.AuthorizationFact]] = {}
+    for r in await session.execute(_AUTHORIZATIONS, keys):
+        fact = scrubber.AuthorizationFact(
+            r.number, tuple(r.service_codes), r.start_date, r.end_date, r.visits_allowed, r.visits_used
+        )
+        authorizations.setdefault((r.patient_id, r.payer_id), []).append(fact)
+    candidates: dict[tuple[str, str], list[Claim]] = {}
+    for r in await session.execute(_CANDIDATES, {**keys, "first": min(dates), "last": max(dates)}):
+        on_file = Claim.model_construct(
+            id=r.id,
+            patient_id=r.patient_id,
+            payer_id=r.payer_id,
+            patient_control_number=r.patient_control_number,
+            frequency_code=r.frequency_code,
+            status=r.status,
+            date_of_service=r.date_of_service,
+            data={"lines": r.lines},
+        )
+        candidates.setdefault((r.patient_id, r.payer_id), []).append(on_file)
+    today = date.today()
+    contexts = []
+    for claim, data in items:
+        pair = (data.patient_id, data.payer_id)
+        contexts.append(
+            scrubber.ScrubContext(
+                today=today,
+                eligibility=eligibility.get(pair, []),
+                authorizations=authorizations.get(pair, []),
+                other_claims=[
+                    other_claim(o)
+                    for o in candidates.get(pair, [])
+                    if possible_duplicate(o, claim, data) and o.id != claim.original_claim_id
+                ],
+            )
+        )
+    return contexts
+
+
+async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) -> scrubber.ScrubContext:
+    """scrub_contexts() for one claim."""
+    return (await scrub_contexts(session, [(claim, data)]))[0]
 
 
 async def run_scrub(session: AsyncSession, claim: Claim, actor: str) -> list[scrubber.Finding]:
@@ -240,9 +278,17 @@ async def run_scrub(session: AsyncSession, claim: Claim, actor: str) -> list[scr
 def record_scrub(
     session: AsyncSession, claim: Claim, actor: str, data: ClaimData, context: scrubber.ScrubContext
 ) -> list[scrubber.Finding]:
-    """run_scrub without its queries: for a caller that read the context before adding the
-    claim (the encounter handler), so the new claim is inserted once, already scrubbed."""
+    """run_scrub without its queries: for a caller that read the context already."""
     findings = scrubber.scrub(data, context)
+    for row in apply_scrub(claim, actor, findings):
+        session.add(StatusChange(**row))
+    session.add(claim)
+    return findings
+
+
+def apply_scrub(claim: Claim, actor: str, findings: list[scrubber.Finding]) -> list[dict[str, Any]]:
+    """Record the findings on the claim and move it (clean: ready, else draft); returns the
+    history rows of the move, if any."""
     clean = not scrubber.has_errors(findings)
     claim.scrub = {"at": now().isoformat(), "clean": clean, "findings": [f.as_dict() for f in findings]}
     if claim.first_scrub_clean is None:
@@ -250,9 +296,8 @@ def record_scrub(
     if claim.status in ("draft", "ready", "rejected"):
         target = "ready" if clean else "draft"
         if target != claim.status:
-            set_status(session, claim, target, actor, "scrubbed clean" if clean else "scrub found errors")
-    session.add(claim)
-    return findings
+            return [transition(claim, target, actor, "scrubbed clean" if clean else "scrub found errors")]
+    return []
 
 
 async def submit(
@@ -261,13 +306,11 @@ async def submit(
     actor: str,
     *,
     findings: list[scrubber.Finding] | None = None,
-    data: ClaimData | None = None,
 ) -> Claim:
     """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted.
 
-    `findings`: the caller scrubbed this claim in the same transaction, unchanged since (the
-    encounter handler), so the edits' three queries and the scrub are not run twice; `data`:
-    the claim's content already validated by that caller (saves re-validating its JSON)."""
+    `findings`: the caller scrubbed this claim in the same transaction, unchanged since, so
+    the edits' queries and the scrub are not run twice."""
     if claim.status not in EDITABLE:
         raise ProblemError(
             409,
@@ -286,55 +329,70 @@ async def submit(
             f"{len(errors)} error edit(s) must be fixed before the claim can be submitted.",
             errors=[FieldError(field=f"body.{f.field}", rule=f.edit, message=f.message) for f in errors],
         )
-    if data is None:
-        data = data_of(claim)
+    (control,) = await control_numbers(session, 1)
+    row, event = mark_submitted(claim, data_of(claim), control, actor)
+    session.add(StatusChange(**row))
+    session.add(claim)
+    add_event(session, event)
+    return claim
+
+
+_CONTROL_NUMBERS = text("SELECT nextval('interchange_control_numbers') FROM generate_series(1, :n)")
+
+
+async def control_numbers(session: AsyncSession, n: int) -> list[int]:
+    """n interchange control numbers (ISA13) in one round trip."""
+    if n <= 0:
+        return []
     with session.no_autoflush:  # a sequence reads no rows: no need to flush pending ones first
-        control = (await session.execute(text("SELECT nextval('interchange_control_numbers')"))).scalar_one()
+        return [int(v) for v in (await session.execute(_CONTROL_NUMBERS, {"n": n})).scalars()]
+
+
+def mark_submitted(claim: Claim, data: ClaimData, control: int, actor: str) -> tuple[dict[str, Any], Event]:
+    """Write the 837P onto a submittable claim and move it to submitted; returns the history
+    row and the claim.submitted event (made in the caller's correlation context)."""
     when = now()
     claim.x12_837 = generate(
         data,
         claim.patient_control_number,
-        control_number=int(control),
+        control_number=control,
         settings=get_claims_settings(),
         now=when,
     )
-    claim.submission_count += 1
+    claim.submission_count = (claim.submission_count or 0) + 1
     claim.submitted_at = when
     claim.followup_published_at = None
     claim.first_submitted_at = claim.first_submitted_at or when
-    set_status(session, claim, "submitted", actor, f"837P interchange {int(control):09d}")
-    add_event(
-        session,
-        new_event(
-            ClaimSubmitted(
-                claim_id=claim.id,
-                patient_control_number=claim.patient_control_number,
-                patient_id=claim.patient_id,
-                payer_id=claim.payer_id,
-                frequency_code=data.frequency_code,  # type: ignore[arg-type]
-                total_charge=data.total_charge,
-                x12_837=claim.x12_837,
-                submitted_at=when,
-                coverage_order=data.coverage_order,
-                account_id=claim.patient_id,
-                date_of_service=data.first_date_of_service,
-                lines=[
-                    ClaimLineSummary(
-                        line_number=n,
-                        code=line.code,
-                        modifiers=line.modifiers,
-                        units=line.units,
-                        charge=line.charge,
-                        date_of_service=line.date_of_service,
-                    )
-                    for n, line in enumerate(data.lines, start=1)
-                ],
-                original_payer_claim_control_number=data.original_payer_claim_control_number,
-            ),
-            source=SOURCE,
+    row = transition(claim, "submitted", actor, f"837P interchange {control:09d}")
+    event = new_event(
+        ClaimSubmitted(
+            claim_id=claim.id,
+            patient_control_number=claim.patient_control_number,
+            patient_id=claim.patient_id,
+            payer_id=claim.payer_id,
+            frequency_code=data.frequency_code,  # type: ignore[arg-type]
+            total_charge=data.total_charge,
+            x12_837=claim.x12_837,
+            submitted_at=when,
+            coverage_order=data.coverage_order,
+            account_id=claim.patient_id,
+            date_of_service=data.first_date_of_service,
+            lines=[
+                ClaimLineSummary(
+                    line_number=n,
+                    code=line.code,
+                    modifiers=line.modifiers,
+                    units=line.units,
+                    charge=line.charge,
+                    date_of_service=line.date_of_service,
+                )
+                for n, line in enumerate(data.lines, start=1)
+            ],
+            original_payer_claim_control_number=data.original_payer_claim_control_number,
         ),
+        source=SOURCE,
     )
-    return claim
+    return row, event
 
 
 # --- answers from the payer ----------------------------------------------------------------

@@ -27,7 +27,7 @@ from services.claims.schemas import (
 )
 from services.claims.settings import get_claims_settings
 from shared import context
-from shared.consumer import PermanentError, batched
+from shared.consumer import PermanentError, batched, in_context
 from shared.events import Event
 from shared.events.catalogue import (
     AuthorizationRecorded,
@@ -143,11 +143,14 @@ async def on_encounters_completed(session: AsyncSession, events: Sequence[Event]
     auto_submit = reference.auto_submit_encounter_claims()
     history: list[dict[str, Any]] = []
     clean: list[tuple[Event, Claim, ClaimData]] = []
-    for n, ((event, claim, data), ctx) in enumerate(zip(made, contexts, strict=True)):
+    earlier: dict[tuple[str, str], list[Claim]] = {}  # this batch's claims by (patient, payer)
+    for (event, claim, data), ctx in zip(made, contexts, strict=True):
         # Claims made earlier in this batch are on file for this one's duplicate edit.
+        mates = earlier.setdefault((data.patient_id, data.payer_id), [])
         ctx.other_claims += [
-            lifecycle.other_claim(o) for _, o, _ in made[:n] if lifecycle.possible_duplicate(o, claim, data)
+            lifecycle.other_claim(o) for o in mates if lifecycle.possible_duplicate(o, claim, data)
         ]
+        mates.append(claim)
         history.append(lifecycle.created_row(claim, _actor(event)))
         findings = scrubber.scrub(data, ctx)
         history += lifecycle.apply_scrub(claim, _actor(event), findings)
@@ -208,36 +211,44 @@ async def on_authorization_recorded(session: AsyncSession, event: Event) -> None
         session.add(row)
 
 
-async def on_claim_acknowledged(session: AsyncSession, event: Event) -> None:
-    ack = event.data
-    assert isinstance(ack, ClaimAcknowledged)
-    claim = await lifecycle.find_claim(session, ack.claim_id, ack.patient_control_number)
-    if claim is None or claim.status not in ("submitted",):
-        return
-    if ack.payer_claim_control_number:
-        claim.payer_claim_control_number = ack.payer_claim_control_number
-    lifecycle.set_status(session, claim, "accepted", _actor(event), "277CA accepted")
+async def on_claims_acknowledged(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Submitted claims the payer accepted (277CA); one lookup for the poll."""
+    acks = [e.data for e in events]
+    claims = await lifecycle.find_claims(session, [(a.claim_id, a.patient_control_number) for a in acks])  # type: ignore[union-attr]
+    for event, ack, claim in zip(events, acks, claims, strict=True):
+        assert isinstance(ack, ClaimAcknowledged)
+        if claim is None or claim.status not in ("submitted",):
+            continue
+        if ack.payer_claim_control_number:
+            claim.payer_claim_control_number = ack.payer_claim_control_number
+        lifecycle.set_status(session, claim, "accepted", _actor(event), "277CA accepted")
 
 
-async def on_claim_rejected(session: AsyncSession, event: Event) -> None:
-    rej = event.data
-    assert isinstance(rej, ClaimRejected)
-    claim = await lifecycle.find_claim(session, rej.claim_id, rej.patient_control_number)
-    if claim is None or claim.status not in ("submitted", "accepted"):
-        return
-    reasons = "; ".join(f"{r.code}: {r.message}" for r in rej.reasons)[:500]
-    lifecycle.set_status(session, claim, "rejected", _actor(event), f"277CA rejected: {reasons}")
+async def on_claims_rejected(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Claims the payer's front end rejected (277CA); one lookup for the poll."""
+    rejections = [e.data for e in events]
+    keys = [(r.claim_id, r.patient_control_number) for r in rejections]  # type: ignore[union-attr]
+    for event, rej, claim in zip(events, rejections, await lifecycle.find_claims(session, keys), strict=True):
+        assert isinstance(rej, ClaimRejected)
+        if claim is None or claim.status not in ("submitted", "accepted"):
+            continue
+        reasons = "; ".join(f"{r.code}: {r.message}" for r in rej.reasons)[:500]
+        lifecycle.set_status(session, claim, "rejected", _actor(event), f"277CA rejected: {reasons}")
 
 
-async def on_payment_posted(session: AsyncSession, event: Event) -> None:
-    posted = event.data
-    assert isinstance(posted, PaymentPosted)
-    if posted.source != "insurer":
-        return
-    claim = await lifecycle.find_claim(session, posted.claim_id, posted.patient_control_number)
-    if claim is None or claim.status in ("draft", "ready", "rejected"):
-        return
-    await lifecycle.apply_payment(session, claim, posted, _actor(event))
+async def on_payments_posted(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Insurers' adjudications, applied to their claims; one lookup for the poll (patients'
+    payments are the payments service's business, not the claim's)."""
+    mine = [e for e in events if isinstance(e.data, PaymentPosted) and e.data.source == "insurer"]
+    keys = [(e.data.claim_id, e.data.patient_control_number) for e in mine]  # type: ignore[union-attr]
+    claims = await lifecycle.find_claims(session, keys) if mine else []
+    other_payers = await lifecycle.latest_other_payers(session, [c for c in claims if c is not None])
+    for event, claim in zip(in_context(mine), claims, strict=True):
+        posted = event.data
+        assert isinstance(posted, PaymentPosted)
+        if claim is None or claim.status in ("draft", "ready", "rejected"):
+            continue
+        await lifecycle.apply_payment(session, claim, posted, _actor(event), other_payers)
 
 
 # Keyed by topic (the consumer subscribes to these).
@@ -245,7 +256,7 @@ HANDLERS = {
     "encounter.completed": batched(on_encounters_completed),
     "eligibility.checked": on_eligibility_checked,
     "authorization.recorded": on_authorization_recorded,
-    "claim.acknowledged": on_claim_acknowledged,
-    "claim.rejected": on_claim_rejected,
-    "payment.posted": on_payment_posted,
+    "claim.acknowledged": batched(on_claims_acknowledged),
+    "claim.rejected": batched(on_claims_rejected),
+    "payment.posted": batched(on_payments_posted),
 }

@@ -12,13 +12,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import col, select
+from sqlalchemy import String, Uuid, any_, bindparam, insert, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import defer
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims import reference, scrubber
-from services.claims.models import Claim, Denial, EligibilityCopy, StatusChange
+from services.claims.models import Claim, Denial, StatusChange
 from services.claims.schemas import AdjustmentIn, ClaimData, LineAdjudication, OtherCoverage, SubscriberIn
 from services.claims.settings import get_claims_settings
 from services.claims.x12_837 import generate
@@ -398,17 +399,32 @@ def mark_submitted(claim: Claim, data: ClaimData, control: int, actor: str) -> t
 # --- answers from the payer ----------------------------------------------------------------
 
 
-async def find_claim(session: AsyncSession, claim_id: uuid.UUID | None, pcn: str | None) -> Claim | None:
-    """Match a partner's answer: by our claim id when echoed, else by patient control number."""
-    if claim_id is not None:
-        claim = await session.get(Claim, claim_id, with_for_update=True)
-        if claim is not None:
-            return claim
-    if pcn:
-        return (
-            await session.exec(select(Claim).where(Claim.patient_control_number == pcn).with_for_update())
-        ).first()
-    return None
+async def find_claims(
+    session: AsyncSession, keys: Sequence[tuple[uuid.UUID | None, str | None]]
+) -> list[Claim | None]:
+    """Match partners' answers, locked for update, in one statement for a whole batch: each
+    (claim id, patient control number) by our claim id when echoed and ours, else by patient
+    control number. The 837 text and the scrub are not loaded: answers do not need them."""
+    ids = [i for i, _ in keys if i is not None]
+    pcns = [p for _, p in keys if p]
+    if not ids and not pcns:
+        return [None] * len(keys)
+    found = (
+        await session.exec(
+            select(Claim)
+            .where(
+                or_(
+                    col(Claim.id) == any_(bindparam("ids", ids, type_=ARRAY(Uuid()))),
+                    col(Claim.patient_control_number) == any_(bindparam("pcns", pcns, type_=ARRAY(String()))),
+                )
+            )
+            .options(defer(Claim.x12_837), defer(Claim.scrub))  # type: ignore[arg-type]
+            .with_for_update()
+        )
+    ).all()
+    by_id = {c.id: c for c in found}
+    by_pcn = {c.patient_control_number: c for c in found}
+    return [by_id.get(i) if i in by_id else by_pcn.get(p) if p else None for i, p in keys]
 
 
 def is_denial(adj: Adjustment | AdjustmentIn) -> bool:
@@ -427,9 +443,16 @@ def action_for(adjustments: list[Adjustment]) -> str:
     return str(table["group_defaults"].get(first.group_code, "appeal"))
 
 
-async def apply_payment(session: AsyncSession, claim: Claim, posted: PaymentPosted, actor: str) -> None:
+async def apply_payment(
+    session: AsyncSession,
+    claim: Claim,
+    posted: PaymentPosted,
+    actor: str,
+    other_payers: OtherPayers | None = None,
+) -> None:
     """An insurer's adjudication: paid, partial or denied; denials go to the queue and out as
-    claim.denied; a balance left with another payer on file bills that payer next."""
+    claim.denied; a balance left with another payer on file bills that payer next.
+    `other_payers`: the latest eligibility checks' other payers, read for a whole batch."""
     if posted.claim_status_code == "22":
         claim.adjudication = {**(claim.adjudication or {}), "reversed_by": str(posted.payment_id)}
         session.add(claim)
@@ -512,27 +535,46 @@ async def apply_payment(session: AsyncSession, claim: Claim, posted: PaymentPost
                 source=SOURCE,
             ),
         )
-    await bill_next_payer(session, claim, posted, actor)
+    await bill_next_payer(session, claim, posted, actor, other_payers)
 
 
-async def next_coverage(session: AsyncSession, claim: Claim, data: ClaimData) -> OtherCoverage | None:
+_LATEST_CHECKS = text(
+    "SELECT DISTINCT ON (patient_id, payer_id) patient_id, payer_id, other_payers FROM eligibility_copies "
+    "WHERE (patient_id, payer_id) IN "
+    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) "
+    "ORDER BY patient_id, payer_id, checked_at DESC"
+).columns(other_payers=JSONB)
+
+OtherPayers = dict[tuple[str, str], list[dict[str, Any]]]
+
+
+async def latest_other_payers(session: AsyncSession, claims: Sequence[Claim]) -> OtherPayers:
+    """The other payers of each (patient, payer)'s latest eligibility check, for many claims in
+    one statement (a batch of payments), keyed by (patient, payer)."""
+    pairs = sorted({(c.patient_id, c.payer_id) for c in claims})
+    if not pairs:
+        return {}
+    params = {"patients": [p for p, _ in pairs], "payers": [q for _, q in pairs]}
+    return {(r.patient_id, r.payer_id): r.other_payers for r in await session.execute(_LATEST_CHECKS, params)}
+
+
+async def next_coverage(
+    session: AsyncSession, claim: Claim, other_payers: OtherPayers | None = None
+) -> OtherCoverage | None:
     """The payer after this one: from the claim's own coverage list (the encounter's), else from
-    the latest eligibility check's other payers (member id then taken from this claim)."""
-    order = {"primary": "secondary", "secondary": "tertiary"}.get(data.coverage_order)
+    the latest eligibility check's other payers (member id then taken from this claim).
+    `other_payers`: those checks, read for a whole batch (else read here)."""
+    order = {"primary": "secondary", "secondary": "tertiary"}.get(claim.data.get("coverage_order", ""))
     if order is None:
         return None
-    for other in data.other_coverages:
-        if other.order == order:
-            return other
-    check = (
-        await session.exec(
-            select(EligibilityCopy)
-            .where(EligibilityCopy.patient_id == claim.patient_id, EligibilityCopy.payer_id == claim.payer_id)
-            .order_by(col(EligibilityCopy.checked_at).desc())
-        )
-    ).first()
-    for other in check.other_payers if check else []:
+    for other in claim.data.get("other_coverages") or []:
+        if other.get("order") == order:
+            return OtherCoverage.model_validate(other)
+    if other_payers is None:
+        other_payers = await latest_other_payers(session, [claim])
+    for other in other_payers.get((claim.patient_id, claim.payer_id), []):
         if other.get("order") == order and other.get("payer_id") in reference.payers():
+            data = data_of(claim)
             member = data.subscriber.member_id if data.subscriber else data.patient_id
             return OtherCoverage(
                 payer_id=other["payer_id"],
@@ -544,22 +586,26 @@ async def next_coverage(session: AsyncSession, claim: Claim, data: ClaimData) ->
 
 
 async def bill_next_payer(
-    session: AsyncSession, claim: Claim, posted: PaymentPosted, actor: str
+    session: AsyncSession,
+    claim: Claim,
+    posted: PaymentPosted,
+    actor: str,
+    other_payers: OtherPayers | None = None,
 ) -> Claim | None:
     """Secondary (or tertiary) billing: a new claim carrying this payer's adjudication (2320/2430)."""
-    data = data_of(claim)
     # What is left for someone else to pay: the patient's share as the payer stated it, else the
     # charge less the payment and the contractual write-off (CO), which nobody may bill.
     if posted.patient_responsibility is not None:
         balance = posted.patient_responsibility
     else:
         written_off = sum((a.amount for a in posted.adjustments if a.group_code == "CO"), Decimal(0))
-        balance = data.total_charge - posted.amount - written_off
+        balance = claim.total_charge - posted.amount - written_off
     if balance <= 0:
         return None
-    nxt = await next_coverage(session, claim, data)
+    nxt = await next_coverage(session, claim, other_payers)
     if nxt is None:
         return None
+    data = data_of(claim)
     exists = (await session.exec(select(Claim).where(Claim.primary_claim_id == claim.id))).first()
     if exists is not None:
         return None

@@ -18,7 +18,7 @@ import contextlib
 import itertools
 import logging
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -96,6 +96,7 @@ class ClaimPipeline:
         self._producer: AIOKafkaProducer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
+        self._in_flight: list[_Flight] = []
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -127,6 +128,7 @@ class ClaimPipeline:
                 for batch in records.values():
                     for record in batch:
                         await self._on_record(record)
+                await self._drain()
             for tp in consumer.assignment():
                 await consumer.position(tp)  # resolve "latest" now, not at the first fetch
         except BaseException:
@@ -184,6 +186,11 @@ class ClaimPipeline:
                         log.exception(
                             "claim handling failed; skipping the record at offset %s", record.offset
                         )
+            try:
+                await self._drain()
+            except Exception as exc:  # what could not be sent was logged (835s are queued again)
+                self.counts["errors"] += 1
+                log.warning("publishing a poll's answers failed (%s)", type(exc).__name__)
 
     async def _on_record(self, record: Any) -> None:
         try:
@@ -312,7 +319,7 @@ class ClaimPipeline:
         key = (payer.payer_id, claim.billing_npi)
         self._pending.setdefault(key, []).extend(payments)
         if payer.remittance_mode != "batched":
-            await self.flush(keys=[key])
+            await self.flush(keys=[key], wait=False)
 
     async def _reject(self, submitted: ClaimSubmitted, problems: list[claim837.Rejection]) -> None:
         self.counts["rejected"] += 1
@@ -326,20 +333,41 @@ class ClaimPipeline:
             )
         )
 
-    async def _publish(self, payload: Any, attempts: int = 5) -> None:
-        """Send one event; a broker blip is retried with backoff (the idempotent producer
-        keeps a retried send from being written twice)."""
+    async def _publish(self, payload: Any, on_failure: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Queue one event for the producer without waiting for the broker: a poll's 277CAs and
+        835s go out in a few produce requests, and `_drain` waits for them all (one broker
+        round trip per poll instead of two per claim)."""
         assert self._producer is not None
         topic, key, value, headers = encode(new_event(payload, source=SOURCE))
-        for attempt in range(1, attempts + 1):
-            try:
-                await self._producer.send_and_wait(topic, value, key=key, headers=headers)
-                return
-            except Exception as exc:
-                if attempt == attempts:
-                    raise
-                log.warning("publishing to %s failed (%s); retrying", topic, type(exc).__name__)
-                await asyncio.sleep(0.2 * 2**attempt)
+        try:
+            delivery = await self._producer.send(topic, value, key=key, headers=headers)
+        except Exception:  # the producer's buffer refused it: sent again by _drain
+            delivery = asyncio.get_running_loop().create_future()
+            delivery.set_exception(RuntimeError("not queued"))
+        self._in_flight.append(_Flight(delivery, topic, key, value, headers, on_failure))
+
+    async def _drain(self, attempts: int = 5) -> None:
+        """Wait until the broker has every queued event; one that failed is sent again, with
+        backoff (the idempotent producer keeps a retried send from being written twice)."""
+        assert self._producer is not None
+        flights, self._in_flight = self._in_flight, []
+        results = await asyncio.gather(*(f.delivery for f in flights), return_exceptions=True)
+        for flight, result in zip(flights, results, strict=True):
+            if not isinstance(result, BaseException):
+                continue
+            for attempt in range(1, attempts + 1):
+                try:
+                    await self._producer.send_and_wait(
+                        flight.topic, flight.value, key=flight.key, headers=flight.headers
+                    )
+                    break
+                except Exception as exc:
+                    log.warning("publishing to %s failed (%s); retrying", flight.topic, type(exc).__name__)
+                    if attempt == attempts:
+                        if flight.on_failure is not None:
+                            await flight.on_failure()
+                        raise
+                    await asyncio.sleep(0.2 * 2**attempt)
 
     # --- remittances -------------------------------------------------------------------
 
@@ -366,8 +394,11 @@ class ClaimPipeline:
                 except Exception as exc:
                     log.warning("batched remittance failed (%s); retrying next cycle", type(exc).__name__)
 
-    async def flush(self, keys: list[tuple[str, str]] | None = None, force: bool = False) -> list[Remittance]:
-        """Build and publish one 835 per (payer, payee) with everything pending for it."""
+    async def flush(
+        self, keys: list[tuple[str, str]] | None = None, force: bool = False, wait: bool = True
+    ) -> list[Remittance]:
+        """Build and publish one 835 per (payer, payee) with everything pending for it.
+        `wait=False`: leave the sends queued for the poll's `_drain`."""
         published = []
         async with self._lock:
             chosen = list(self._pending) if keys is None or force else keys
@@ -387,22 +418,37 @@ class ClaimPipeline:
                 now=datetime.now(UTC).replace(tzinfo=None),
             )
             check_balanced(text)  # never publish money that does not add up
-            try:
-                await self._publish(
-                    RemittanceReceived(
-                        trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
-                    )
-                )
-            except Exception:
+
+            async def requeue(key: tuple[str, str] = (payer_id, payee_npi), back: list = payments) -> None:
                 async with self._lock:  # not lost: back in the queue for the next flush
-                    self._pending.setdefault((payer_id, payee_npi), [])[:0] = payments
-                raise
+                    self._pending.setdefault(key, [])[:0] = back
+
+            await self._publish(
+                RemittanceReceived(
+                    trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
+                ),
+                on_failure=requeue,
+            )
             remittance = Remittance(payer_id, trace, text, tuple(p.pcn for p in payments))
             self.remittances.append(remittance)
             self.counts["remittances_sent"] += 1
             self.counts["claims_remitted"] += len(payments)
             published.append(remittance)
+        if wait:
+            await self._drain()
         return published
+
+
+@dataclass
+class _Flight:
+    """An event handed to the producer, kept until the broker has it (to send it again)."""
+
+    delivery: asyncio.Future[Any]
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    on_failure: Callable[[], Awaitable[None]] | None
 
 
 def _receiver_of(text: str) -> str | None:

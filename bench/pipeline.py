@@ -40,6 +40,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -76,6 +77,7 @@ class Stage:
     tail_seconds: float = 0.0
     kept_up: bool = False
     started_at: float = 0.0
+    cpu_ms_per_claim: dict[str, float] = field(default_factory=dict)  # by process group
     completions: list[tuple[float, float]] = field(default_factory=list)  # (epoch, latency s)
 
 
@@ -94,6 +96,10 @@ class Watcher:
         self.sent_at: dict[str, float] = {}  # correlation id → epoch seconds of the send
         self.posted: dict[str, float] = {}  # correlation id → epoch of payment.posted
         self.notified: dict[str, float] = {}
+        self._claim_cid: dict[str, str] = {}  # claim id → correlation id
+        self._posting_cid: dict[str, str] = {}  # payment.posted event id → correlation id
+        self._early_postings: dict[str, list[tuple[str, float]]] = {}  # claim id → (event id, at)
+        self._early_notices: dict[str, float] = {}  # cause event id → at
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -116,56 +122,55 @@ class Watcher:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        """Joins the chain by ids, not only by correlation: a payer's batched 835 answers many
-        claims in one remittance, whose postings carry the remittance's correlation id.
-        claim.submitted (encounter's correlation id) → claim id → payment.posted (its event
-        id) → notification.sent (cause_event_id)."""
         assert self._consumer is not None
-        claim_cid: dict[str, str] = {}
-        posting_cid: dict[str, str] = {}
-        # The three topics are fetched independently, so a posting can be read before its
-        # claim.submitted and a notification before its posting: those wait here for the link.
-        early_postings: dict[str, list[tuple[str, float]]] = {}  # claim id → (event id, at)
-        early_notices: dict[str, float] = {}  # cause event id → at
-
-        def posted(cid: str, event_id: str, at: float) -> None:
-            self.posted.setdefault(cid, at)
-            posting_cid[event_id] = cid
-            if event_id in early_notices:
-                self.notified.setdefault(cid, early_notices.pop(event_id))
-
         while True:
             batch = await self._consumer.getmany(timeout_ms=200, max_records=5000)
             for records in batch.values():
-                for r in records:
-                    headers = {k: v for k, v in r.headers or ()}
-                    at = r.timestamp / 1000
-                    if r.topic == "claim.submitted":
-                        cid = headers.get("ce_correlationid", b"").decode()
-                        if cid in self.sent_at:
-                            claim_id = json.loads(r.value)["claim_id"]
-                            claim_cid[claim_id] = cid
-                            for event_id, when in early_postings.pop(claim_id, []):
-                                posted(cid, event_id, when)
-                    elif r.topic == "payment.posted":
-                        data = json.loads(r.value)
-                        claim_id = data.get("claim_id") or ""
-                        if data.get("claim_status_code") == "22" or not claim_id:
-                            continue
-                        event_id = headers["ce_id"].decode()
-                        if claim_id in claim_cid:
-                            posted(claim_cid[claim_id], event_id, at)
-                        else:
-                            early_postings.setdefault(claim_id, []).append((event_id, at))
-                    else:
-                        data = json.loads(r.value)
-                        if not data.get("recipient_id", "").startswith("bp-"):
-                            continue
-                        cause = data.get("cause_event_id") or ""
-                        if cause in posting_cid:
-                            self.notified.setdefault(posting_cid[cause], at)
-                        else:
-                            early_notices[cause] = at
+                for record in records:
+                    with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+                        self._see(record)  # else not an event of ours (shared topics; tests send garbage)
+
+    def _see(self, r: Any) -> None:
+        """Joins the chain by ids, not only by correlation: a payer's batched 835 answers many
+        claims in one remittance, whose postings carry the remittance's correlation id.
+        claim.submitted (encounter's correlation id) → claim id → payment.posted (its event
+        id) → notification.sent (cause_event_id). The three topics are fetched independently,
+        so a posting can be read before its claim.submitted and a notification before its
+        posting: those wait in `_early_*` for the link."""
+        headers = {k: v for k, v in r.headers or ()}
+        at = r.timestamp / 1000
+        if r.topic == "claim.submitted":
+            cid = headers.get("ce_correlationid", b"").decode()
+            if cid in self.sent_at:
+                claim_id = json.loads(r.value)["claim_id"]
+                self._claim_cid[claim_id] = cid
+                for event_id, when in self._early_postings.pop(claim_id, []):
+                    self._posted(cid, event_id, when)
+        elif r.topic == "payment.posted":
+            data = json.loads(r.value)
+            claim_id = data.get("claim_id") or ""
+            if data.get("claim_status_code") == "22" or not claim_id:
+                return
+            event_id = headers["ce_id"].decode()
+            if claim_id in self._claim_cid:
+                self._posted(self._claim_cid[claim_id], event_id, at)
+            else:
+                self._early_postings.setdefault(claim_id, []).append((event_id, at))
+        else:
+            data = json.loads(r.value)
+            if not data.get("recipient_id", "").startswith("bp-"):
+                return
+            cause = data.get("cause_event_id") or ""
+            if cause in self._posting_cid:
+                self.notified.setdefault(self._posting_cid[cause], at)
+            else:
+                self._early_notices[cause] = at
+
+    def _posted(self, cid: str, event_id: str, at: float) -> None:
+        self.posted.setdefault(cid, at)
+        self._posting_cid[event_id] = cid
+        if event_id in self._early_notices:
+            self.notified.setdefault(cid, self._early_notices.pop(event_id))
 
     async def stop(self) -> None:
         if self._task:
@@ -205,6 +210,64 @@ class Sampler:
                 await self._task
 
 
+class CpuMeter:
+    """CPU seconds used by each part of the platform, from /proc (Linux): the four services, the
+    payer sandbox, Kafka and the mail sink by their pid files under .state/run, PostgreSQL's
+    server processes split by the role each backend serves, and this benchmark itself.
+
+    Divided by the claims of a stage it says where the machine's time per claim goes, which
+    is what bounds claims/s on a CPU-bound box (two cores give 2,000 ms of CPU a second)."""
+
+    def available(self) -> bool:
+        return Path("/proc/self/stat").exists()
+
+    @staticmethod
+    def _seconds(pid: int) -> float:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def snapshot(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if not self.available():
+            return out
+        for pidfile in infra.RUN_DIR.glob("*.pid"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                name = pidfile.stem.replace("payer-sandbox", "sandbox")
+                out[name] = self._seconds(int(pidfile.read_text().split()[0]))
+        database = urlsplit(infra.database_url()).path.lstrip("/")
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            postmaster = int((infra.PG_DATA / "postmaster.pid").read_text().split()[0])
+            for pid in [postmaster, *self._children(postmaster)]:
+                with contextlib.suppress(OSError):
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().split()
+                    # A backend reads "postgres: <role> <database> <host>(port) ..."; backends of
+                    # other databases on this server (test runs) are not the platform's.
+                    backend = len(cmd) > 3 and "(" in cmd[3]
+                    if backend and cmd[2] != database:
+                        continue
+                    key = f"postgres:{cmd[1].removesuffix('_svc') if backend else 'server'}"
+                    out[key] = out.get(key, 0.0) + self._seconds(pid)
+        out["benchmark"] = time.process_time()
+        return out
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        found = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found += [int(c) for c in (task / "children").read_text().split()]
+        return found
+
+    @staticmethod
+    def per_claim(before: dict[str, float], after: dict[str, float], claims: int) -> dict[str, float]:
+        """ms of CPU per claim by group; groups that did not exist before count from zero."""
+        if not claims:
+            return {}
+        used = {k: (v - before.get(k, 0.0)) * 1000 / claims for k, v in after.items()}
+        return dict(sorted(((k, round(v, 3)) for k, v in used.items() if v > 0.0005), key=lambda kv: -kv[1]))
+
+
 def build(stage_no: int, count: int, run_id: str) -> list[tuple[str, tuple[str, bytes, bytes, list]]]:
     """Encounters of one stage, encoded ahead of the clock: (correlation id, record)."""
     base = random.randrange(1_000_000)
@@ -241,6 +304,8 @@ async def run_stage(
     count = max(1, int(rate * seconds))
     stage = Stage(rate=rate, encounters=count)
     records = build(stage_no, count, run_id)
+    meter = CpuMeter()
+    cpu_before = meter.snapshot()
     producer = await started_producer(bootstrap, client_id="bench-pipeline-ehr")
     try:
         start = time.perf_counter()
@@ -263,6 +328,7 @@ async def run_stage(
         if all(c in watcher.notified and c in watcher.posted for c in ids):
             break
         await asyncio.sleep(0.25)
+    stage.cpu_ms_per_claim = meter.per_claim(cpu_before, meter.snapshot(), count)
     posted = [watcher.posted[c] - watcher.sent_at[c] for c in ids if c in watcher.posted]
     notified = [watcher.notified[c] - watcher.sent_at[c] for c in ids if c in watcher.notified]
     first = min(watcher.sent_at[c] for c in ids)
@@ -385,6 +451,19 @@ def table(stages: list[Stage], raw: dict[str, Any]) -> str:
         lines.append(f"raw aiokafka produce→consume: {kafka:,.0f} msg/s  → ratio {sustained / kafka:.4f}")
     if pg:
         lines.append(f"raw asyncpg single-row tx:    {pg:,.0f} tx/s   → ratio {sustained / pg:.4f}")
+    if any(s.cpu_ms_per_claim for s in stages):
+        cores = os.cpu_count() or 1
+        lines.append("")
+        lines.append(
+            f"CPU per claim, ms, by process (from /proc; {cores} cores = {cores * 1000} ms of CPU a second):"
+        )
+        for s in stages:
+            total = sum(s.cpu_ms_per_claim.values())
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in s.cpu_ms_per_claim.items() if v >= 0.01)
+            ceiling = cores * 1000 / total if total else 0
+            lines.append(
+                f"  {s.rate:g}/s: total {total:.2f} (CPU-bound ceiling {ceiling:.0f} claims/s): {parts}"
+            )
     return "\n".join(lines)
 
 

@@ -26,8 +26,8 @@ Scenarios:
 
 After each scenario the same records go through the handlers once more under a new consumer
 group (an empty inbox): the unique keys must add nothing (printed as "replay added").
-`--dump FILE` writes what the service recorded (inbox messages, deliveries and outbox events,
-ids replaced by stable ones, event ids fixed per run) as JSON, so two commits' dumps can be
+`--dump FILE` writes what the service recorded (inbox messages, deliveries and outbox events per
+key, ids replaced by stable ones, event ids fixed per run) as JSON, so two commits' dumps can be
 compared with `diff` to show a change kept every effect. It reports and never judges.
 """
 
@@ -414,7 +414,12 @@ async def dump(db: Database) -> dict[str, Any]:
     return {
         "inbox_messages": [[str(v) for v in tuple(m)[1:]] for m in messages],
         "deliveries": [[ids[d[0]], *(str(v) for v in tuple(d)[1:])] for d in deliveries],
-        "outbox": [[o.topic, o.event_key, o.event_type, heads(o.headers), stable(o.payload)] for o in outbox],
+        # Per key (the recipient), in the order staged: the only order Kafka keeps. A staff
+        # fan-out's recipients come in whatever order the directory query returns them.
+        "outbox": sorted(
+            ([o.topic, o.event_key, o.event_type, heads(o.headers), stable(o.payload)] for o in outbox),
+            key=lambda o: o[1],
+        ),
     }
 
 

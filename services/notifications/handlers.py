@@ -391,11 +391,6 @@ async def handle_all(session: AsyncSession, events: Sequence[Event], topic: str 
     return await notify_all(session, jobs)
 
 
-async def handle(session: AsyncSession, event: Event, topic: str) -> None:
-    """Plan `event` as an event of `topic`, render the latest template version, record."""
-    await handle_all(session, [event], topic)
-
-
 async def on_events(session: AsyncSession, events: Sequence[Event]) -> None:
     """The handler of every subscribed topic: a poll's events of one topic at once."""
     await handle_all(session, events)

@@ -81,10 +81,6 @@ def _compiled(name: str, version: int) -> tuple[Template, dict[str, Any]]:
     return template, dict(template.globals)
 
 
-def _template(name: str, version: int) -> Template:
-    return _compiled(name, version)[0]
-
-
 @dataclass(frozen=True)
 class Rendered:
     template: str

@@ -50,6 +50,7 @@ from services.notifications.delivery import deliver_due
 from services.notifications.settings import NotificationSettings
 from shared.app import ServiceDefinition, Worker, create_app
 from shared.config import Settings, asyncpg_dsn
+from shared.consumer import batched
 from shared.events import catalogue
 from shared.events.catalogue import EventSpec, PaymentPosted
 from shared.events.envelope import encode, new_event
@@ -170,14 +171,14 @@ async def end_to_end(
     finally:
         await conn.close()
 
-    async def on_bench(session: Any, event: Any) -> None:
-        await handlers.handle(session, event, "payment.posted")
+    async def on_bench(session: Any, events: Any) -> None:
+        await handlers.handle_all(session, events, "payment.posted")
 
     definition = ServiceDefinition(
         name="notifications",
         title="bench",
         description="bench",
-        handlers={spec.topic: on_bench},
+        handlers={spec.topic: batched(on_bench)},  # as the service registers its handler
         workers=[Worker("email-deliveries", deliver_due("email"), every_seconds=0.05)],
     )
     settings = Settings(

@@ -2,10 +2,11 @@
 
 from services.notifications import inbox, recipients, reports, template_routes
 from services.notifications.delivery import deliver_due
-from services.notifications.handlers import on_event
+from services.notifications.handlers import on_events
 from services.notifications.messages import PLANNERS
 from services.notifications.rules import PUSH_CHANNELS
 from shared.app import ServiceDefinition, Worker
+from shared.consumer import batched
 
 SERVICE = ServiceDefinition(
     name="notifications",
@@ -13,7 +14,7 @@ SERVICE = ServiceDefinition(
     description="Tells patients and staff what happened, once, by email, SMS or the in-app inbox, "
     "with no more protected health information than the recipient needs.",
     routers=[recipients.router, inbox.router, template_routes.router, reports.router],
-    handlers=dict.fromkeys(PLANNERS, on_event),
+    handlers=dict.fromkeys(PLANNERS, batched(on_events)),
     tags=[
         {"name": "recipients", "description": "The directory: patients' channels, staff roles, preferences."},
         {"name": "inbox", "description": "In-app notifications, their delivery status and history."},

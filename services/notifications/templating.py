@@ -70,10 +70,15 @@ def latest_version(name: str) -> int:
     return versions()[name][-1]
 
 
-def _template(name: str, version: int) -> Template:
+@cache
+def _compiled(name: str, version: int) -> tuple[Template, dict[str, Any]]:
+    """A template version, compiled once, and the globals it sees. A version's file never
+    changes, so neither is looked up again (Jinja's own cache stats the file on every use and
+    merges the globals into every context)."""
     if version not in versions().get(name, []):
         raise UnknownTemplate(f"{name} v{version}")
-    return environment().get_template(f"{name}/v{version}.j2")
+    template = environment().get_template(f"{name}/v{version}.j2")
+    return template, dict(template.globals)
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,9 @@ class Rendered:
 def render(name: str, context: dict[str, Any], version: int | None = None) -> Rendered:
     """Render every block of one template version (the latest when not given)."""
     version = version or latest_version(name)
-    template = _template(name, version)
-    ctx = template.new_context(dict(context))
+    template, globals_ = _compiled(name, version)
+    # The globals and the context in one new dict, as `new_context` builds it when not shared.
+    ctx = template.new_context({**globals_, **context}, shared=True)
     parts = {block: "".join(template.blocks[block](ctx)).strip() for block in BLOCKS}
     # One line for subjects and SMS, whatever the template's whitespace.
     parts["subject"] = " ".join(parts["subject"].split())

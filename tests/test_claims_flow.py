@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from services.claims import followups
 from shared import x12
@@ -677,6 +678,16 @@ async def test_encounters_in_one_consumer_batch_see_each_other_as_duplicates(cla
         assert "duplicate_claim" not in edits[one["id"]]
         assert "duplicate_claim" in edits[two["id"]]
         assert "duplicate_claim" in edits[three["id"]]
+        async with app.state.db.session() as session:
+            # Written in bulk: Python None is SQL NULL (not JSON null), as the ORM would write it.
+            nulls = await session.execute(
+                text(
+                    "SELECT count(*) FROM claims WHERE encounter_id = ANY(:ids) "
+                    "AND adjudication IS NULL AND original_claim_id IS NULL AND scrub IS NOT NULL"
+                ),
+                {"ids": [first.encounter_id, second.encounter_id, third.encounter_id]},
+            )
+            assert nulls.scalar_one() == 3
         messages = [f["message"] for f in scrubs[three["id"]]["findings"] if f["edit"] == "duplicate_claim"]
         assert one["patient_control_number"] in " ".join(messages)
         assert two["patient_control_number"] in " ".join(messages)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, Uuid, any_, bindparam, insert, text
+from sqlalchemy import String, Uuid, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import defer
 from sqlmodel import col, or_, select
@@ -23,6 +23,7 @@ from services.claims.models import Claim, Denial, StatusChange
 from services.claims.schemas import AdjustmentIn, ClaimData, LineAdjudication, OtherCoverage, SubscriberIn
 from services.claims.settings import get_claims_settings
 from services.claims.x12_837 import generate
+from shared.bulk import insert_many
 from shared.events import Event, new_event
 from shared.events.catalogue import Adjustment, ClaimDenied, ClaimLineSummary, ClaimSubmitted, PaymentPosted
 from shared.outbox import add_event
@@ -148,11 +149,9 @@ async def insert_new(
 ) -> None:
     """Insert new claims and history rows with one multi-row INSERT per table (batch handlers),
     instead of the ORM's unit of work per object; the claims go first (history references them)."""
-    if claims:
-        rows = [{name: getattr(claim, key) for name, key in _CLAIM_COLUMNS} for claim in claims]
-        await session.execute(insert(Claim.__table__), rows)  # type: ignore[arg-type]
-    if history:
-        await session.execute(insert(StatusChange.__table__), list(history))  # type: ignore[arg-type]
+    rows = [{name: getattr(claim, key) for name, key in _CLAIM_COLUMNS} for claim in claims]
+    await insert_many(session, Claim.__table__, rows)  # type: ignore[attr-defined]
+    await insert_many(session, StatusChange.__table__, history)  # type: ignore[attr-defined]
 
 
 def replace_data(claim: Claim, data: ClaimData) -> None:

@@ -5,7 +5,8 @@ which is what makes a second delivery a no-op), the raw file, the provider-level
 adjustments, one `claim_postings` row and its ledger entries per matched claim, one
 `unmatched_claims` row per claim we do not know, and one `payment.posted` per posted
 claim. So `posted + unmatched = BPR amount` holds for every remittance by construction,
-and a refused file leaves nothing behind.
+and a refused file leaves nothing behind. The consumer posts a whole poll of 835s in its one
+transaction (`receive_many`), each exactly as if alone, with one statement per table.
 """
 
 from __future__ import annotations

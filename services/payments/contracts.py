@@ -49,6 +49,32 @@ async def current_fee_schedule(session: AsyncSession, payer_id: str) -> dict[tup
     return {(r.code, r.modifier): Decimal(r.allowed) for r in rows}
 
 
+async def current_fee_schedules(
+    session: AsyncSession, payer_ids: list[str]
+) -> dict[str, dict[tuple[str, str], Decimal]]:
+    """`current_fee_schedule` of several payers with one query (a poll's remittances);
+    payers without a schedule are absent."""
+    if not payer_ids:
+        return {}
+    rows = (
+        await session.execute(
+            text(
+                "SELECT s.payer_id, e.code, e.modifier, e.allowed "
+                "FROM unnest(CAST(:p AS text[])) AS p(payer_id) "
+                "CROSS JOIN LATERAL (SELECT id, payer_id FROM fee_schedules WHERE payer_id = p.payer_id "
+                "AND effective_date <= current_date ORDER BY effective_date DESC, loaded_at DESC "
+                "LIMIT 1) AS s "
+                "JOIN fee_schedule_entries e ON e.fee_schedule_id = s.id"
+            ),
+            {"p": payer_ids},
+        )
+    ).all()
+    fees: dict[str, dict[tuple[str, str], Decimal]] = {}
+    for r in rows:
+        fees.setdefault(r.payer_id, {})[r.code, r.modifier] = Decimal(r.allowed)
+    return fees
+
+
 @dataclass
 class Underpayment:
     posting_id: uuid.UUID

@@ -43,23 +43,32 @@ class Entry:
 _INSERT = text(
     "INSERT INTO ledger_entries (account_id, entry_type, amount, bucket, description, item_id, claim_id, "
     "posting_id, payment_id, refund_id, group_code, reason_code, service_date, occurred_at) "
-    "SELECT e.*, :now FROM unnest(CAST(:account AS text[]), CAST(:type AS text[]), "
+    "SELECT * FROM unnest(CAST(:account AS text[]), CAST(:type AS text[]), "
     "CAST(:amount AS numeric[]), CAST(:bucket AS text[]), CAST(:description AS text[]), "
     "CAST(:item AS uuid[]), CAST(:claim AS uuid[]), CAST(:posting AS uuid[]), CAST(:payment AS uuid[]), "
-    "CAST(:refund AS uuid[]), CAST(:grp AS text[]), CAST(:reason AS text[]), CAST(:sdate AS date[])) "
-    "AS e(account_id, entry_type, amount, bucket, description, item_id, claim_id, posting_id, payment_id, "
-    "refund_id, group_code, reason_code, service_date)"
+    "CAST(:refund AS uuid[]), CAST(:grp AS text[]), CAST(:reason AS text[]), CAST(:sdate AS date[]), "
+    "CAST(:at AS timestamptz[]))"
 )
 
 
-async def append(session: AsyncSession, entries: list[Entry], now: datetime | None = None) -> None:
-    """Write entries with one INSERT, in the caller's transaction."""
+async def append(
+    session: AsyncSession,
+    entries: list[Entry],
+    now: datetime | None = None,
+    *,
+    times: list[datetime] | None = None,
+) -> None:
+    """Write entries with one INSERT, in the caller's transaction, all at `now`, or each at
+    its own time from `times` (many remittances posted in one statement keep their own)."""
     if not entries:
         return
+    if times is None:
+        times = [now or datetime.now(UTC)] * len(entries)
+    assert len(times) == len(entries)
     await session.execute(
         _INSERT,
         {
-            "now": now or datetime.now(UTC),
+            "at": times,
             "account": [e.account_id for e in entries],
             "type": [e.entry_type for e in entries],
             "amount": [e.amount for e in entries],

@@ -5,7 +5,8 @@ which is what makes a second delivery a no-op), the raw file, the provider-level
 adjustments, one `claim_postings` row and its ledger entries per matched claim, one
 `unmatched_claims` row per claim we do not know, and one `payment.posted` per posted
 claim. So `posted + unmatched = BPR amount` holds for every remittance by construction,
-and a refused file leaves nothing behind.
+and a refused file leaves nothing behind. The consumer posts a whole poll of 835s in its one
+transaction (`receive_many`), each exactly as if alone, with one statement per table.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +24,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments import ledger
-from services.payments.contracts import check_underpayments, current_fee_schedule
+from services.payments.contracts import check_underpayments, current_fee_schedule, current_fee_schedules
 from services.payments.ledger import Entry
 from services.payments.remittances.x835 import (
     Adjustment835,
@@ -31,6 +33,7 @@ from services.payments.remittances.x835 import (
     Remittance835,
     parse_835,
 )
+from shared import context
 from shared.events import Event, new_event
 from shared.events.catalogue import Adjustment, PaymentPosted
 from shared.outbox import add_events
@@ -131,6 +134,31 @@ async def prepare(session: AsyncSession, x12_text: str, payer_id: str | None = N
 # --- receiving --------------------------------------------------------------------------
 
 
+@dataclass
+class Incoming:
+    """One 835 file to post, and what its remittances record about where it came from.
+    `event`: the event it arrived in; what its posting causes carries that event's
+    correlation id and trace."""
+
+    x12_text: str
+    source: str
+    actor: str
+    payer_id: str | None = None
+    now: datetime | None = None
+    event: Event | None = None
+
+
+@dataclass
+class _Set:
+    """One transaction set of an incoming file, on its way to the database."""
+
+    file: int
+    item: Prepared
+    digest: str
+    now: datetime
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
 async def receive(
     session: AsyncSession,
     x12_text: str,
@@ -141,119 +169,175 @@ async def receive(
     now: datetime | None = None,
 ) -> list[Outcome]:
     """Post every transaction set of an 835 in the caller's transaction."""
-    now = now or datetime.now(UTC)
-    prepared = await prepare(session, x12_text, payer_id)
-    digest = hashlib.sha256(x12_text.encode()).hexdigest()
-    outcomes = []
-    for item in prepared:
-        outcomes.append(await _post_remittance(session, item, x12_text, digest, source, actor, now))
+    (outcomes,) = await receive_many(
+        session, [Incoming(x12_text, source=source, actor=actor, payer_id=payer_id, now=now)]
+    )
     return outcomes
 
 
-async def _post_remittance(
-    session: AsyncSession,
-    item: Prepared,
-    x12_text: str,
-    digest: str,
-    source: str,
-    actor: str,
-    now: datetime,
-) -> Outcome:
-    r = item.remittance
-    remittance_id = uuid.uuid4()
-    inserted = (
-        await session.execute(
-            text(
-                "INSERT INTO remittances (id, payer_id, trace_number, trace_originator, control_number, "
-                "handling_code, method, amount, credit_debit, paid_date, production_date, claims_paid, "
-                "provider_adjustments, warnings, source, received_by, received_at) VALUES (:id, :payer, "
-                ":trace, :orig, :ctl, :handling, :method, :amount, :cd, :paid_date, :prod, :claims_paid, "
-                ":plb, CAST(:warnings AS jsonb), :source, :actor, :now) "
-                "ON CONFLICT (payer_id, trace_number) DO NOTHING RETURNING id"
-            ),
+_INSERT_REMITTANCES = text(
+    "INSERT INTO remittances (id, payer_id, trace_number, trace_originator, control_number, handling_code, "
+    "method, amount, credit_debit, paid_date, production_date, claims_paid, provider_adjustments, warnings, "
+    "source, received_by, received_at) SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:payer AS text[]), "
+    "CAST(:trace AS text[]), CAST(:orig AS text[]), CAST(:ctl AS text[]), CAST(:handling AS text[]), "
+    "CAST(:method AS text[]), CAST(:amount AS numeric[]), CAST(:cd AS text[]), CAST(:paid_date AS date[]), "
+    "CAST(:prod AS date[]), CAST(:claims_paid AS numeric[]), CAST(:plb AS numeric[]), "
+    "CAST(:warnings AS jsonb[]), CAST(:source AS text[]), CAST(:actor AS text[]), "
+    "CAST(:now AS timestamptz[])) ON CONFLICT (payer_id, trace_number) DO NOTHING RETURNING id"
+)
+_EXISTING_REMITTANCES = text(
+    "SELECT r.id, r.payer_id, r.trace_number FROM remittances r JOIN unnest(CAST(:payer AS text[]), "
+    "CAST(:trace AS text[])) AS k(payer_id, trace_number) USING (payer_id, trace_number)"
+)
+_INSERT_FILES = text(
+    "INSERT INTO remittance_files (remittance_id, sha256, x12) "
+    "SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:sha AS text[]), CAST(:x12 AS text[]))"
+)
+_INSERT_PROVIDER_ADJUSTMENTS = text(
+    "INSERT INTO provider_adjustments (remittance_id, provider_id, fiscal_period_date, reason_code, "
+    "reference, amount) SELECT * FROM unnest(CAST(:rid AS uuid[]), CAST(:prov AS text[]), "
+    "CAST(:fiscal AS date[]), CAST(:reason AS text[]), CAST(:ref AS text[]), CAST(:amount AS numeric[]))"
+)
+_INSERT_UNMATCHED = text(
+    "INSERT INTO unmatched_claims (id, remittance_id, patient_control_number, payer_claim_control_number, "
+    "status_code, charge, paid, patient_responsibility, reason, claim, created_at) "
+    "SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:rid AS uuid[]), CAST(:pcn AS text[]), "
+    "CAST(:pccn AS text[]), CAST(:status AS text[]), CAST(:charge AS numeric[]), CAST(:paid AS numeric[]), "
+    "CAST(:pr AS numeric[]), CAST(:reason AS text[]), CAST(:claim AS jsonb[]), CAST(:now AS timestamptz[]))"
+)
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows as one array per column, for an `unnest` INSERT."""
+    return {k: [r[k] for r in rows] for k in rows[0]}
+
+
+async def receive_many(session: AsyncSession, files: Sequence[Incoming]) -> list[list[Outcome]]:
+    """Post every transaction set of many 835s in the caller's transaction, with one
+    statement per table for all of them (a consumer's poll), in file order: each file gets
+    exactly what posting it alone would give, its own `now` included. Every file is parsed
+    and checked before anything is written, so one bad file raises its located X12Error and
+    writes nothing; a trace number seen before, in the database or earlier in `files`, is a
+    duplicate and posts nothing."""
+    sets: list[_Set] = []
+    last: datetime | None = None
+    for index, incoming in enumerate(files):
+        prepared = await prepare(session, incoming.x12_text, incoming.payer_id)
+        digest = hashlib.sha256(incoming.x12_text.encode()).hexdigest()
+        now = incoming.now or datetime.now(UTC)
+        if incoming.now is None and last is not None and now <= last:
+            now = last + timedelta(microseconds=1)  # each file posted after the one before
+        last = now
+        sets.extend(_Set(index, item, digest, now) for item in prepared)
+    outcomes: list[list[Outcome]] = [[] for _ in files]
+    if not sets:
+        return outcomes
+
+    inserted = {
+        row[0]
+        for row in await session.execute(
+            _INSERT_REMITTANCES,
+            _columns([_remittance_row(s, files[s.file]) for s in sets]),
+        )
+    }
+    new = [s for s in sets if s.id in inserted]
+    if len(new) < len(sets):
+        dupes = [s for s in sets if s.id not in inserted]
+        rows = await session.execute(
+            _EXISTING_REMITTANCES,
             {
-                "id": remittance_id,
-                "payer": item.payer_id,
-                "trace": r.trace_number,
-                "orig": r.trace_originator,
-                "ctl": r.control_number,
-                "handling": r.handling_code,
-                "method": r.method,
-                "amount": r.amount,
-                "cd": r.credit_debit,
-                "paid_date": r.paid_date,
-                "prod": r.production_date,
-                "claims_paid": r.claims_paid,
-                "plb": r.provider_adjustment_total,
-                "warnings": json.dumps([_warning(w) for w in r.warnings]),
-                "source": source,
-                "actor": actor,
-                "now": now,
+                "payer": [s.item.payer_id for s in dupes],
+                "trace": [s.item.remittance.trace_number for s in dupes],
             },
         )
-    ).first()
-    if inserted is None:
-        existing = (
-            await session.execute(
-                text("SELECT id FROM remittances WHERE payer_id = :p AND trace_number = :t"),
-                {"p": item.payer_id, "t": r.trace_number},
-            )
-        ).one()
-        return Outcome(existing.id, duplicate=True)
+        existing = {(r.payer_id, r.trace_number): r.id for r in rows}
+    for s in sets:
+        if s.id in inserted:
+            outcomes[s.file].append(Outcome(s.id, duplicate=False))
+        else:
+            key = (s.item.payer_id, s.item.remittance.trace_number)
+            outcomes[s.file].append(Outcome(existing[key], duplicate=True))
+    if not new:
+        return outcomes
 
     await session.execute(
-        text("INSERT INTO remittance_files (remittance_id, sha256, x12) VALUES (:id, :sha, :x12)"),
-        {"id": remittance_id, "sha": digest, "x12": x12_text},
+        _INSERT_FILES,
+        {
+            "id": [s.id for s in new],
+            "sha": [s.digest for s in new],
+            "x12": [files[s.file].x12_text for s in new],
+        },
     )
-    if r.provider_adjustments:
-        await session.execute(
-            text(
-                "INSERT INTO provider_adjustments (remittance_id, provider_id, fiscal_period_date, "
-                "reason_code, reference, amount) VALUES (:rid, :prov, :fiscal, :reason, :ref, :amount)"
-            ),
-            [
-                {
-                    "rid": remittance_id,
-                    "prov": p.provider_id,
-                    "fiscal": p.fiscal_period_date,
-                    "reason": p.reason_code,
-                    "ref": p.reference,
-                    "amount": p.amount,
-                }
-                for p in r.provider_adjustments
-            ],
-        )
-    ref = RemittanceRef(remittance_id, item.payer_id, r.trace_number, r.method)
-    copies = await find_claims(session, [c.patient_control_number for c in r.claims], item.payer_id)
-    fees = await current_fee_schedule(session, item.payer_id)
-    batch = PostingBatch(now=now)
+    plb = [
+        {
+            "rid": s.id,
+            "prov": p.provider_id,
+            "fiscal": p.fiscal_period_date,
+            "reason": p.reason_code,
+            "ref": p.reference,
+            "amount": p.amount,
+        }
+        for s in new
+        for p in s.item.remittance.provider_adjustments
+    ]
+    if plb:
+        await session.execute(_INSERT_PROVIDER_ADJUSTMENTS, _columns(plb))
+    copies = await find_claims_by_payer(
+        session, [(c.patient_control_number, s.item.payer_id) for s in new for c in s.item.remittance.claims]
+    )
+    fees = await current_fee_schedules(session, sorted({s.item.payer_id for s in new}))
+
+    batch = PostingBatch(now=new[0].now)
     unmatched: list[dict[str, Any]] = []
-    for claim in r.claims:
-        copy = copies.get(claim.patient_control_number)
-        if claim.status_code != REVERSAL and (copy is None or copy.payer_id != item.payer_id):
-            reason = (
-                "no claim with this patient control number"
-                if copy is None
-                else "the claim with this patient control number was sent to another payer"
+    for s in new:
+        event = files[s.file].event
+        if event is not None:
+            context.start(event.correlation_id, event.traceparent)
+        r, payer_id, now = s.item.remittance, s.item.payer_id, s.now
+        batch.now = now
+        ref = RemittanceRef(s.id, payer_id, r.trace_number, r.method)
+        for claim in r.claims:
+            copy = copies.get((claim.patient_control_number, payer_id))
+            if claim.status_code != REVERSAL and (copy is None or copy.payer_id != payer_id):
+                reason = (
+                    "no claim with this patient control number"
+                    if copy is None
+                    else "the claim with this patient control number was sent to another payer"
+                )
+                unmatched.append(_unmatched_row(s.id, claim, reason, now))
+                continue
+            reason = await post_claim(
+                session, batch, ref, claim, copy, fees.get(payer_id, {}), matched_by="auto"
             )
-            unmatched.append(_unmatched_row(remittance_id, claim, reason, now))
-            continue
-        reason = await post_claim(session, batch, ref, claim, copy, fees, matched_by="auto")
-        if reason is not None:
-            unmatched.append(_unmatched_row(remittance_id, claim, reason, now))
+            if reason is not None:
+                unmatched.append(_unmatched_row(s.id, claim, reason, now))
     await batch.flush(session)
     if unmatched:
-        await session.execute(
-            text(
-                "INSERT INTO unmatched_claims (id, remittance_id, patient_control_number, "
-                "payer_claim_control_number, status_code, charge, paid, "
-                "patient_responsibility, reason, claim, "
-                "created_at) VALUES (:id, :rid, :pcn, :pccn, :status, :charge, :paid, :pr, :reason, "
-                "CAST(:claim AS jsonb), :now)"
-            ),
-            unmatched,
-        )
-    return Outcome(remittance_id, duplicate=False)
+        await session.execute(_INSERT_UNMATCHED, _columns(unmatched))
+    return outcomes
+
+
+def _remittance_row(s: _Set, incoming: Incoming) -> dict[str, Any]:
+    r = s.item.remittance
+    return {
+        "id": s.id,
+        "payer": s.item.payer_id,
+        "trace": r.trace_number,
+        "orig": r.trace_originator,
+        "ctl": r.control_number,
+        "handling": r.handling_code,
+        "method": r.method,
+        "amount": r.amount,
+        "cd": r.credit_debit,
+        "paid_date": r.paid_date,
+        "prod": r.production_date,
+        "claims_paid": r.claims_paid,
+        "plb": r.provider_adjustment_total,
+        "warnings": json.dumps([_warning(w) for w in r.warnings]),
+        "source": incoming.source,
+        "actor": incoming.actor,
+        "now": s.now,
+    }
 
 
 def _warning(error: X12Error) -> dict[str, str]:
@@ -276,25 +360,31 @@ def _unmatched_row(remittance_id: uuid.UUID, claim: Claim835, reason: str, now: 
     }
 
 
-async def find_claims(session: AsyncSession, pcns: list[str], payer_id: str) -> dict[str, ClaimCopy]:
-    """Our claim for each patient control number (this payer's first, then the newest)."""
-    if not pcns:
+async def find_claims_by_payer(
+    session: AsyncSession, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], ClaimCopy]:
+    """Our claim for each (patient control number, payer of the 835) with one query: that
+    payer's claim first, then the newest with the PCN."""
+    if not keys:
         return {}
+    unique = list(dict.fromkeys(keys))
     rows = (
         await session.execute(
             text(
-                "SELECT DISTINCT ON (patient_control_number) claim_id, patient_control_number, account_id, "
-                "payer_id, coverage_order, total_charge, date_of_service FROM claim_copies "
-                "WHERE patient_control_number = ANY(:pcns) "
-                "ORDER BY patient_control_number, (payer_id = :payer) DESC, submitted_at DESC"
+                "SELECT k.pcn, k.payer, c.claim_id, c.account_id, c.payer_id, c.coverage_order, "
+                "c.total_charge, c.date_of_service "
+                "FROM unnest(CAST(:pcns AS text[]), CAST(:payers AS text[])) AS k(pcn, payer) "
+                "CROSS JOIN LATERAL (SELECT claim_id, account_id, payer_id, coverage_order, total_charge, "
+                "date_of_service FROM claim_copies WHERE patient_control_number = k.pcn "
+                "ORDER BY (payer_id = k.payer) DESC, submitted_at DESC LIMIT 1) AS c"
             ),
-            {"pcns": list(set(pcns)), "payer": payer_id},
+            {"pcns": [k[0] for k in unique], "payers": [k[1] for k in unique]},
         )
     ).all()
     return {
-        r.patient_control_number: ClaimCopy(
+        (r.pcn, r.payer): ClaimCopy(
             r.claim_id,
-            r.patient_control_number,
+            r.pcn,
             r.account_id,
             r.payer_id,
             r.coverage_order,
@@ -310,11 +400,13 @@ async def find_claims(session: AsyncSession, pcns: list[str], payer_id: str) -> 
 
 @dataclass
 class PostingBatch:
-    """Rows of many claims, written with one statement per table."""
+    """Rows of many claims, written with one statement per table. `now` is when the claims
+    staged next are posted (several remittances in one batch each keep their own)."""
 
     now: datetime
     postings: list[dict[str, Any]] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
+    entry_times: list[datetime] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     underpayments: list[dict[str, Any]] = field(default_factory=list)
 
@@ -337,7 +429,7 @@ class PostingBatch:
                 ),
                 {k: [p[k] for p in self.postings] for k in self.postings[0]},
             )
-        await ledger.append(session, self.entries, self.now)
+        await ledger.append(session, self.entries, times=self.entry_times)
         if self.underpayments:
             await session.execute(
                 text(
@@ -348,7 +440,11 @@ class PostingBatch:
                 self.underpayments,
             )
         await add_events(session, self.events)
-        self.postings, self.entries, self.events, self.underpayments = [], [], [], []
+        self.postings, self.entries, self.entry_times, self.events, self.underpayments = [], [], [], [], []
+
+    def add_entries(self, entries: list[Entry]) -> None:
+        self.entries.extend(entries)
+        self.entry_times.extend([self.now] * len(entries))
 
 
 async def post_claim(
@@ -386,7 +482,7 @@ async def post_claim(
         assert copy is not None
         claim_id, account_id = copy.claim_id, copy.account_id
         entries = _entries_for(claim, copy, posting_id)
-    batch.entries.extend(entries)
+    batch.add_entries(entries)
     adjustments = claim.adjustment_totals()
     batch.postings.append(
         {

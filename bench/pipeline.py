@@ -142,7 +142,7 @@ class Watcher:
         if r.topic == "claim.submitted":
             cid = headers.get("ce_correlationid", b"").decode()
             if cid in self.sent_at:
-                claim_id = json.loads(r.value)["claim_id"]
+                claim_id = r.key.decode()  # claim.submitted is keyed by claim id (its payload is large)
                 self._claim_cid[claim_id] = cid
                 for event_id, when in self._early_postings.pop(claim_id, []):
                     self._posted(cid, event_id, when)

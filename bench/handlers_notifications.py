@@ -58,7 +58,7 @@ from sqlalchemy import text
 from services.notifications.service import SERVICE
 from shared import context
 from shared.config import Settings, asyncpg_dsn, service_database_url
-from shared.consumer import EventConsumer
+from shared.consumer import EventConsumer, records_of
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import (
@@ -76,7 +76,7 @@ from shared.events.catalogue import (
     RejectionReason,
     StatementIssued,
 )
-from shared.events.envelope import Event, encode
+from shared.events.envelope import Event
 from shared.migrate import migrate
 
 PAYERS = ("SBX001", "SBX002", "SBX003")
@@ -258,16 +258,6 @@ def events_of(payloads: Sequence[BaseModel], scenario: str, now: datetime) -> li
         events.append(replace(event, id=uuid.uuid5(uuid.NAMESPACE_URL, f"{scenario}/{i}"), time=now))
     context.reset()
     return events
-
-
-def records_of(events: Sequence[Event]) -> list[ConsumerRecord]:
-    records = []
-    for offset, event in enumerate(events):
-        topic, key, value, headers = encode(event)
-        records.append(
-            ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key or b""), len(value), headers)
-        )
-    return records
 
 
 # --- the directory --------------------------------------------------------------------------

@@ -50,9 +50,9 @@ from deploy.payer_sandbox.testing import SampleLine, sample_837
 from services.payments.service import SERVICE
 from shared import context
 from shared.config import Settings, asyncpg_dsn, service_database_url
-from shared.consumer import EventConsumer, batched
+from shared.consumer import EventConsumer, batched, records_of
 from shared.db import Database
-from shared.events import Event, encode, new_event
+from shared.events import Event, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
 from shared.migrate import migrate
 
@@ -137,14 +137,6 @@ async def remittance_events(claims: list[Event], poll: int, seed: int) -> list[E
     return out
 
 
-def records(events: Sequence[Event]) -> list[ConsumerRecord]:
-    out = []
-    for offset, event in enumerate(events):
-        topic, key, value, headers = encode(event)
-        out.append(ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key), len(value), headers))
-    return out
-
-
 async def _noop(session: Any, events: Sequence[Event]) -> None:
     return None
 
@@ -206,8 +198,8 @@ async def dump(db: Database) -> dict[str, list[Any]]:
 async def main(args: argparse.Namespace) -> None:
     claims = claim_events(args.claims, args.seed)
     remits = await remittance_events(claims, args.poll, args.seed)
-    claim_polls = [records(claims[i : i + args.poll]) for i in range(0, len(claims), args.poll)]
-    remit_polls = [records(remits[i : i + args.poll]) for i in range(0, len(remits), args.poll)]
+    claim_polls = [records_of(claims[i : i + args.poll]) for i in range(0, len(claims), args.poll)]
+    remit_polls = [records_of(remits[i : i + args.poll]) for i in range(0, len(remits), args.poll)]
     clps = sum(e.data.x12_835.count("CLP*") for e in remits)  # type: ignore[attr-defined]
     print(
         f"{len(claims)} claim.submitted in {len(claim_polls)} polls; {len(remits)} remittance.received "

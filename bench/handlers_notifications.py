@@ -47,7 +47,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -55,6 +55,7 @@ from pydantic import BaseModel
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
+from bench.common import fresh_database
 from services.notifications.service import SERVICE
 from shared import context
 from shared.config import Settings, asyncpg_dsn, service_database_url
@@ -104,18 +105,7 @@ class _NoDlq:
 def bench_database(admin_url: str) -> str:
     parts = urlsplit(admin_url)
     base = os.environ.get("TEST_DATABASE_NAME") or parts.path.lstrip("/") or "postgres"
-    name = f"{base}_bench_handlers_notifications"
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return asyncio.run(fresh_database(admin_url, f"{base}_bench_handlers_notifications"))
 
 
 # --- events -------------------------------------------------------------------------------

@@ -36,12 +36,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import event as sa_event
 
+from bench.common import drop_database, fresh_database
 from deploy.payer_sandbox import ehr
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import default_tables
@@ -49,7 +49,7 @@ from deploy.payer_sandbox.pipeline import ClaimPipeline
 from deploy.payer_sandbox.testing import SampleLine, sample_837
 from services.payments.service import SERVICE
 from shared import context
-from shared.config import Settings, asyncpg_dsn, service_database_url
+from shared.config import Settings, service_database_url
 from shared.consumer import EventConsumer, batched, records_of
 from shared.db import Database
 from shared.events import Event, new_event
@@ -207,15 +207,8 @@ async def main(args: argparse.Namespace) -> None:
     )
 
     base = os.environ.get("DATABASE_URL", "postgresql://revcycle:revcycle@127.0.0.1:55432/revcycle")
-    parts = urlsplit(base)
-    name = f"{parts.path.lstrip('/') or 'revcycle'}_bench_handlers_payments"
-    admin = await asyncpg.connect(asyncpg_dsn(base))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    settings = Settings(database_url=urlunsplit(parts._replace(path=f"/{name}")), log_level="WARNING")
+    name = f"{urlsplit(base).path.lstrip('/') or 'revcycle'}_bench_handlers_payments"
+    settings = Settings(database_url=await fresh_database(base, name), log_level="WARNING")
     await asyncio.to_thread(migrate, ["payments"], settings, topics=False)
     db = Database(service_database_url("payments", settings), "payments", pool_size=2)
     try:
@@ -244,11 +237,7 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.to_thread(Path(args.dump).write_text, json.dumps(rows, indent=0, sort_keys=True))
     finally:
         await db.dispose()
-        admin = await asyncpg.connect(asyncpg_dsn(base))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(base, name)
 
     def row(label: str, n: int, cpu: float, stmts: int, floor_cpu: float, floor_stmts: int) -> str:
         return (

@@ -123,7 +123,7 @@ async def remittance_events(claims: list[Event], poll: int, seed: int) -> list[E
     )
     out: list[Event] = []
 
-    async def capture(payload: Any, attempts: int = 5) -> None:
+    async def capture(payload: Any, on_failure: Any = None) -> None:
         if isinstance(payload, RemittanceReceived):
             out.append(new_event(payload, source="payer-sandbox"))
 
@@ -132,7 +132,7 @@ async def remittance_events(claims: list[Event], poll: int, seed: int) -> list[E
         for event in claims[start : start + poll]:
             context.start(event.correlation_id, event.traceparent)
             await pipeline.handle(event)
-        await pipeline.flush(force=True)
+        await pipeline.flush(force=True, wait=False)  # nothing is queued: capture took it
     context.reset()
     return out
 

@@ -32,12 +32,12 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import uvicorn
 
+from bench.common import fresh_database
 from services.claims import scrubber
 from services.claims.schemas import ClaimData, strict_errors
 from services.claims.service import SERVICE
@@ -45,7 +45,7 @@ from services.claims.settings import get_claims_settings
 from services.claims.x12_837 import generate
 from shared.app import create_app
 from shared.auth import mint_token
-from shared.config import Settings, asyncpg_dsn
+from shared.config import Settings
 from shared.migrate import migrate
 from tests.claims_fixtures import clean_claim
 
@@ -73,18 +73,6 @@ def bench_pipeline_in_process(n: int) -> dict[str, float]:
         ClaimData.model_validate(body)
     baseline = n / (time.perf_counter() - start)
     return {"claims_per_s": pipeline, "baseline_validate_per_s": baseline, "ratio": pipeline / baseline}
-
-
-async def fresh_database(admin_url: str) -> str:
-    parts = urlsplit(admin_url)
-    name = (parts.path.lstrip("/") or "postgres") + "_bench_claims"
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @contextlib.asynccontextmanager
@@ -204,7 +192,8 @@ def main() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     admin = os.environ.get("DATABASE_URL", Settings().database_url)
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", Settings().kafka_bootstrap_servers)
-    url = asyncio.run(fresh_database(admin))
+    name = (urlsplit(admin).path.lstrip("/") or "postgres") + "_bench_claims"
+    url = asyncio.run(fresh_database(admin, name))
     settings = Settings(
         database_url=url,
         kafka_bootstrap_servers=kafka,

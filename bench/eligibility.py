@@ -35,14 +35,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 
+from bench.common import fresh_database
 from services.eligibility import edi
 from shared.auth import mint_token
-from shared.config import Settings, asyncpg_dsn
+from shared.config import Settings
 from shared.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,16 +53,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def fresh_database(admin_url: str, name: str) -> str:
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
 
 
 @contextlib.contextmanager

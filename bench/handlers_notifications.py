@@ -47,7 +47,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 from aiokafka import ConsumerRecord
@@ -55,10 +55,11 @@ from pydantic import BaseModel
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
+from bench.common import fresh_database
 from services.notifications.service import SERVICE
 from shared import context
 from shared.config import Settings, asyncpg_dsn, service_database_url
-from shared.consumer import EventConsumer
+from shared.consumer import EventConsumer, records_of
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import (
@@ -76,7 +77,7 @@ from shared.events.catalogue import (
     RejectionReason,
     StatementIssued,
 )
-from shared.events.envelope import Event, encode
+from shared.events.envelope import Event
 from shared.migrate import migrate
 
 PAYERS = ("SBX001", "SBX002", "SBX003")
@@ -104,18 +105,7 @@ class _NoDlq:
 def bench_database(admin_url: str) -> str:
     parts = urlsplit(admin_url)
     base = os.environ.get("TEST_DATABASE_NAME") or parts.path.lstrip("/") or "postgres"
-    name = f"{base}_bench_handlers_notifications"
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return asyncio.run(fresh_database(admin_url, f"{base}_bench_handlers_notifications"))
 
 
 # --- events -------------------------------------------------------------------------------
@@ -258,16 +248,6 @@ def events_of(payloads: Sequence[BaseModel], scenario: str, now: datetime) -> li
         events.append(replace(event, id=uuid.uuid5(uuid.NAMESPACE_URL, f"{scenario}/{i}"), time=now))
     context.reset()
     return events
-
-
-def records_of(events: Sequence[Event]) -> list[ConsumerRecord]:
-    records = []
-    for offset, event in enumerate(events):
-        topic, key, value, headers = encode(event)
-        records.append(
-            ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key or b""), len(value), headers)
-        )
-    return records
 
 
 # --- the directory --------------------------------------------------------------------------

@@ -36,12 +36,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import event as sa_event
 
+from bench.common import drop_database, fresh_database
 from deploy.payer_sandbox import ehr
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import default_tables
@@ -49,10 +49,10 @@ from deploy.payer_sandbox.pipeline import ClaimPipeline
 from deploy.payer_sandbox.testing import SampleLine, sample_837
 from services.payments.service import SERVICE
 from shared import context
-from shared.config import Settings, asyncpg_dsn, service_database_url
-from shared.consumer import EventConsumer, batched
+from shared.config import Settings, service_database_url
+from shared.consumer import EventConsumer, batched, records_of
 from shared.db import Database
-from shared.events import Event, encode, new_event
+from shared.events import Event, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
 from shared.migrate import migrate
 
@@ -123,7 +123,7 @@ async def remittance_events(claims: list[Event], poll: int, seed: int) -> list[E
     )
     out: list[Event] = []
 
-    async def capture(payload: Any, attempts: int = 5) -> None:
+    async def capture(payload: Any, on_failure: Any = None) -> None:
         if isinstance(payload, RemittanceReceived):
             out.append(new_event(payload, source="payer-sandbox"))
 
@@ -132,16 +132,8 @@ async def remittance_events(claims: list[Event], poll: int, seed: int) -> list[E
         for event in claims[start : start + poll]:
             context.start(event.correlation_id, event.traceparent)
             await pipeline.handle(event)
-        await pipeline.flush(force=True)
+        await pipeline.flush(force=True, wait=False)  # nothing is queued: capture took it
     context.reset()
-    return out
-
-
-def records(events: Sequence[Event]) -> list[ConsumerRecord]:
-    out = []
-    for offset, event in enumerate(events):
-        topic, key, value, headers = encode(event)
-        out.append(ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key), len(value), headers))
     return out
 
 
@@ -206,8 +198,8 @@ async def dump(db: Database) -> dict[str, list[Any]]:
 async def main(args: argparse.Namespace) -> None:
     claims = claim_events(args.claims, args.seed)
     remits = await remittance_events(claims, args.poll, args.seed)
-    claim_polls = [records(claims[i : i + args.poll]) for i in range(0, len(claims), args.poll)]
-    remit_polls = [records(remits[i : i + args.poll]) for i in range(0, len(remits), args.poll)]
+    claim_polls = [records_of(claims[i : i + args.poll]) for i in range(0, len(claims), args.poll)]
+    remit_polls = [records_of(remits[i : i + args.poll]) for i in range(0, len(remits), args.poll)]
     clps = sum(e.data.x12_835.count("CLP*") for e in remits)  # type: ignore[attr-defined]
     print(
         f"{len(claims)} claim.submitted in {len(claim_polls)} polls; {len(remits)} remittance.received "
@@ -215,15 +207,8 @@ async def main(args: argparse.Namespace) -> None:
     )
 
     base = os.environ.get("DATABASE_URL", "postgresql://revcycle:revcycle@127.0.0.1:55432/revcycle")
-    parts = urlsplit(base)
-    name = f"{parts.path.lstrip('/') or 'revcycle'}_bench_handlers_payments"
-    admin = await asyncpg.connect(asyncpg_dsn(base))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    settings = Settings(database_url=urlunsplit(parts._replace(path=f"/{name}")), log_level="WARNING")
+    name = f"{urlsplit(base).path.lstrip('/') or 'revcycle'}_bench_handlers_payments"
+    settings = Settings(database_url=await fresh_database(base, name), log_level="WARNING")
     await asyncio.to_thread(migrate, ["payments"], settings, topics=False)
     db = Database(service_database_url("payments", settings), "payments", pool_size=2)
     try:
@@ -252,11 +237,7 @@ async def main(args: argparse.Namespace) -> None:
             await asyncio.to_thread(Path(args.dump).write_text, json.dumps(rows, indent=0, sort_keys=True))
     finally:
         await db.dispose()
-        admin = await asyncpg.connect(asyncpg_dsn(base))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await drop_database(base, name)
 
     def row(label: str, n: int, cpu: float, stmts: int, floor_cpu: float, floor_stmts: int) -> str:
         return (

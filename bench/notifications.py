@@ -36,13 +36,14 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aiosmtplib
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from bench.common import fresh_database
 from bench.run import delete_topics, percentile
 from deploy import infra
 from services.notifications import handlers
@@ -105,19 +106,8 @@ def sink_process() -> Any:
 
 
 def bench_database(admin_url: str) -> str:
-    parts = urlsplit(admin_url)
-    name = f"{parts.path.lstrip('/') or 'postgres'}_bench_notifications"
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    name = f"{urlsplit(admin_url).path.lstrip('/') or 'postgres'}_bench_notifications"
+    return asyncio.run(fresh_database(admin_url, name))
 
 
 async def sink_messages(client: httpx.AsyncClient) -> list[dict[str, Any]]:

@@ -27,18 +27,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 
+from bench.common import drop_database, fresh_database
 from services.payments.remittances.posting import receive
 from services.payments.remittances.x835 import parse_835
 from services.payments.service import SERVICE
 from shared import x12
 from shared.app import create_app
 from shared.auth import mint_token
-from shared.config import Settings, asyncpg_dsn, service_database_url
+from shared.config import Settings, service_database_url
 from shared.db import Database
 from shared.migrate import migrate
 
@@ -189,15 +189,8 @@ async def bench_posting(text: str, pcns: list[str], http_text: str, http_pcns: l
     """D: `posting.receive()` in one transaction; E: the same through `POST /v1/remittances`
     (the real app over in-process ASGI, without its relay: events stay in the outbox)."""
     base = os.environ.get("DATABASE_URL", "postgresql://revcycle:revcycle@127.0.0.1:55432/revcycle")
-    parts = urlsplit(base)
-    name = f"{parts.path.lstrip('/') or 'revcycle'}_bench_payments"
-    conn = await asyncpg.connect(asyncpg_dsn(base))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = urlunsplit(parts._replace(path=f"/{name}"))
+    name = f"{urlsplit(base).path.lstrip('/') or 'revcycle'}_bench_payments"
+    url = await fresh_database(base, name)
     settings = Settings(database_url=url, log_level="WARNING")
     await asyncio.to_thread(migrate, ["payments"], settings, topics=False)
     db = Database(service_database_url("payments", settings), "payments", pool_size=4)
@@ -232,11 +225,7 @@ async def bench_posting(text: str, pcns: list[str], http_text: str, http_pcns: l
         return Posted(elapsed, http_elapsed, response.status_code, counts)
     finally:
         await db.dispose()
-        conn = await asyncpg.connect(asyncpg_dsn(base))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(base, name)
 
 
 def main() -> None:

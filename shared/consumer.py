@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared import context, metrics
 from shared.db import Database
 from shared.events.catalogue import dlq_topic
-from shared.events.envelope import Event, InvalidEvent, decode
+from shared.events.envelope import Event, InvalidEvent, decode, encode
 from shared.kafka import started_producer
 from shared.resilience import run_forever
 
@@ -293,6 +293,33 @@ def describe(error: Exception | None) -> str:
     if isinstance(error, PermanentError):
         return f"handler: {error}"
     return f"handler: {type(error).__name__}"
+
+
+def records_of(events: Sequence[Event], *, partition: int = 0, first_offset: int = 0) -> list[ConsumerRecord]:
+    """The Kafka records a producer would write for `events` (as `encode` makes them), on one
+    partition at consecutive offsets.
+
+    For replaying events through `EventConsumer.process` without a broker: tests and benchmarks
+    drive the real decode, inbox and handlers with these instead of a poll."""
+    records = []
+    for offset, event in enumerate(events, start=first_offset):
+        topic, key, value, headers = encode(event)
+        records.append(
+            ConsumerRecord(
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                timestamp=0,
+                timestamp_type=0,
+                key=key,
+                value=value,
+                checksum=None,
+                serialized_key_size=len(key),
+                serialized_value_size=len(value),
+                headers=headers,
+            )
+        )
+    return records
 
 
 def dead_letter_headers(record: Any, *, group: str, error: str, attempts: int) -> list[tuple[str, bytes]]:

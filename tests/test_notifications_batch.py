@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiokafka import ConsumerRecord
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -21,7 +20,7 @@ from services.notifications.handlers import on_event, on_events
 from services.notifications.service import SERVICE
 from shared import context
 from shared.config import service_database_url
-from shared.consumer import EventConsumer
+from shared.consumer import EventConsumer, records_of
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import (
@@ -31,7 +30,7 @@ from shared.events.catalogue import (
     EligibilityChecked,
     PaymentPosted,
 )
-from shared.events.envelope import Event, encode
+from shared.events.envelope import Event
 from tests.conftest import unique
 
 NOW = datetime.now(UTC)
@@ -174,14 +173,6 @@ def _events(payloads: list[BaseModel], tag: str) -> list[Event]:
     return events
 
 
-def _records(events: list[Event]) -> list[ConsumerRecord]:
-    records = []
-    for offset, event in enumerate(events):
-        topic, key, value, headers = encode(event)
-        records.append(ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, 0, len(value), headers))
-    return records
-
-
 async def _effects(db: Database, events: list[Event]) -> dict[str, Any]:
     """What the events caused, by event position, with the random ids left out."""
     position = {e.id: i for i, e in enumerate(events)}
@@ -255,7 +246,7 @@ async def test_a_poll_at_once_has_the_effect_of_each_event_alone_and_a_replay_ad
         handlers=SERVICE.handlers,
         dlq_producer=dlq,  # type: ignore[arg-type]
     )
-    await consumer.process(_records(polled))
+    await consumer.process(records_of(polled))
     assert dlq.sent == []
     for event in alone:
         async with db.session() as session, session.begin():

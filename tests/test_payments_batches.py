@@ -18,9 +18,9 @@ from services.payments.remittances import handlers
 from services.payments.service import SERVICE
 from shared import context
 from shared.config import service_database_url
-from shared.consumer import EventConsumer, dlq_headers
+from shared.consumer import EventConsumer, dlq_headers, records_of
 from shared.db import Database
-from shared.events import encode, new_event
+from shared.events import new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
 from tests.test_payments_helpers import build_835, clp
 
@@ -138,15 +138,7 @@ class Scenario:
             # A second reversal of B in the same poll finds nothing left to reverse: parked.
             self.remittance("6", [clp(p + "B", "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-B")]),
         ]
-        return [records(first), records(second)]
-
-
-def records(events: list[Any]) -> list[ConsumerRecord]:
-    out = []
-    for offset, event in enumerate(events):
-        topic, key, value, headers = encode(event)
-        out.append(ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, 0, 0, headers))
-    return out
+        return [records_of(first), records_of(second)]
 
 
 async def outcome(admin, s: Scenario) -> list[Any]:
@@ -263,7 +255,7 @@ async def test_a_malformed_835_in_a_poll_is_dead_lettered_and_the_others_post(se
     good2 = s.remittance("3", [clp(s.p + "Z", "1", "30", "30")])
     try:
         c, dlq = consumer(db, dict(SERVICE.handlers))
-        await c.process(records([s.claim("X", "X", "100.00"), good1, bad, good2]))
+        await c.process(records_of([s.claim("X", "X", "100.00"), good1, bad, good2]))
     finally:
         await db.dispose()
     (parked,) = dlq.parked

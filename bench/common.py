@@ -1,0 +1,38 @@
+"""What the benchmarks share.
+
+Each benchmark works in a database of its own, recreated on every run, so running services,
+tests and other benchmarks on the same PostgreSQL are not disturbed and a run never starts from
+a previous run's rows.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from shared.config import asyncpg_dsn
+
+
+async def fresh_database(admin_url: str, name: str) -> str:
+    """Drop database `name` if it exists (disconnecting whoever still uses it, such as a run
+    that was killed), create it empty, and return `admin_url` pointing at it.
+
+    `admin_url` must be allowed to create databases; the caller migrates the new one."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop database `name` (disconnecting whoever still uses it), for a benchmark that cleans up
+    after itself instead of leaving its rows for inspection."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

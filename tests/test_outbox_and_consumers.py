@@ -21,6 +21,14 @@ from shared.outbox import OutboxRelay, add_event, add_events
 from tests.conftest import connect_as, end_offsets, eventually, read_from, unique
 
 
+def followup(payer: str) -> ClaimFollowupDue:
+    """A follow-up of a new claim id, whose payer id tells the test handlers what to do."""
+    now = datetime.now(UTC)
+    return ClaimFollowupDue(
+        claim_id=uuid.uuid4(), payer_id=payer, submitted_at=now, days_outstanding=45, due_at=now
+    )
+
+
 def posted(account: str, amount: str = "10.00") -> PaymentPosted:
     return PaymentPosted(
         payment_id=uuid.uuid4(),
@@ -239,12 +247,6 @@ async def test_handler_failures_are_retried_then_dead_lettered(settings, servers
         # retried record by record runs this handler again, but commits it once.
         sa_event.listen(session.sync_session, "after_commit", lambda _s: handled.append(claim), once=True)
 
-    def followup(payer: str) -> ClaimFollowupDue:
-        now = datetime.now(UTC)
-        return ClaimFollowupDue(
-            claim_id=uuid.uuid4(), payer_id=payer, submitted_at=now, days_outstanding=45, due_at=now
-        )
-
     failing, permanent, fine = followup("always-fails"), followup("never-valid"), followup("payer-ok")
     dlq_start = await end_offsets(servers.kafka_bootstrap, "claim.followup_due.dlq")
     for payload in (failing, permanent, fine):
@@ -302,12 +304,6 @@ async def test_a_batched_handler_gets_the_poll_at_once_and_a_failure_is_replayed
                 raise RuntimeError("boom")
         ids = [str(e.data.claim_id) for e in events]
         sa_event.listen(session.sync_session, "after_commit", lambda _s: committed.extend(ids), once=True)
-
-    def followup(payer: str) -> ClaimFollowupDue:
-        now = datetime.now(UTC)
-        return ClaimFollowupDue(
-            claim_id=uuid.uuid4(), payer_id=payer, submitted_at=now, days_outstanding=45, due_at=now
-        )
 
     fine = [followup("payer-ok") for _ in range(4)]
     failing = followup("always-fails")

@@ -1,7 +1,7 @@
 """The whole pipeline under load: encounter.completed → claim → 837P → payer sandbox → 835 →
 payment.posted → the patient's notification, on the platform `make up` runs.
 
-    python -m bench.pipeline [--rates 50,100,150,200,300,400,600,800] [--stage-seconds 10] [--label before]
+    python -m bench.pipeline [--rates 100,200,...,1000] [--stage-seconds 30] [--label before]
     make bench-pipeline BENCH_ARGS="--label after"
 
 For each rate (encounters/s), the EHR partner publishes `rate x stage-seconds` encounters,
@@ -21,8 +21,10 @@ and written to bench/results/pipeline-<label>.json.
 In the same run, the raw ceilings of bench/run.py: aiokafka produce→consume of the same
 encounter records, and asyncpg single-row transactions; the table prints the ratios.
 
-Each encounter gets its own patient and generated member id (the sandbox adjudicates it like
-SBX10001), without a secondary coverage: one claim per encounter. Patients are not in the
+Each encounter gets its own patient and a generated member id never used before in the run (the
+sandbox adjudicates it like SBX10001; a reused member, day and code would be denied as a
+duplicate, CO-18, and a denied claim sends the patient nothing), on a random recent visit day
+of the run, without a secondary coverage: one claim per encounter. Patients are not in the
 notifications directory, so their notification is the in-app one (no SMTP in the path).
 """
 
@@ -38,6 +40,7 @@ import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -268,12 +271,29 @@ class CpuMeter:
         return dict(sorted(((k, round(v, 3)) for k, v in used.items() if v > 0.0005), key=lambda kv: -kv[1]))
 
 
-def build(stage_no: int, count: int, run_id: str) -> list[tuple[str, tuple[str, bytes, bytes, list]]]:
+@dataclass
+class Members:
+    """Member ids and a visit day for one run. Each encounter of the run gets a member id of its
+    own (consecutive from a random start), and the run's visits share a random recent day: the
+    sandbox denies a second claim for the same member, day and code as a duplicate (CO-18),
+    and its memory outlives a run, so reusing members would turn some claims into denials."""
+
+    next: int = field(default_factory=lambda: random.randrange(1_000_000))
+    day: date = field(default_factory=lambda: date.today() - timedelta(days=random.randint(1, 90)))
+
+    def take(self) -> str:
+        member, self.next = f"SBXG{self.next % 1_000_000:06d}", self.next + 1
+        return member
+
+
+def build(
+    stage_no: int, count: int, run_id: str, members: Members
+) -> list[tuple[str, tuple[str, bytes, bytes, list]]]:
     """Encounters of one stage, encoded ahead of the clock: (correlation id, record)."""
-    base = random.randrange(1_000_000)
     out = []
-    for i, enc in enumerate(ehr.encounters(stage_no, count, run_id=f"{run_id}s{stage_no}")):
-        member = f"SBXG{(base + i) % 1_000_000:06d}"
+    encounters = ehr.encounters(stage_no, count, run_id=f"{run_id}s{stage_no}", day=members.day)
+    for i, enc in enumerate(encounters):
+        member = members.take()
         primary = enc.coverages[0].model_copy(update={"member_id": member})
         # As a coder would: an E/M visit billed with other services carries modifier 25, so no
         # claim stops at the scrubber's NCCI edit (the generator adds it only beyond two codes).
@@ -299,11 +319,18 @@ def build(stage_no: int, count: int, run_id: str) -> list[tuple[str, tuple[str, 
 
 
 async def run_stage(
-    stage_no: int, rate: float, seconds: float, run_id: str, watcher: Watcher, bootstrap: str, drain: float
+    stage_no: int,
+    rate: float,
+    seconds: float,
+    run_id: str,
+    watcher: Watcher,
+    bootstrap: str,
+    drain: float,
+    members: Members,
 ) -> Stage:
     count = max(1, int(rate * seconds))
     stage = Stage(rate=rate, encounters=count)
-    records = build(stage_no, count, run_id)
+    records = build(stage_no, count, run_id, members)
     meter = CpuMeter()
     cpu_before = meter.snapshot()
     producer = await started_producer(bootstrap, client_id="bench-pipeline-ehr")
@@ -475,10 +502,13 @@ async def main(args: argparse.Namespace) -> int:
     await watcher.start()
     sampler.start()
     stages: list[Stage] = []
+    members = Members()
     try:
         for n, rate in enumerate(rates, start=1):
             print(f"stage {n}: {rate:g} encounters/s for {args.stage_seconds:g} s ...", flush=True)
-            stage = await run_stage(n, rate, args.stage_seconds, run_id, watcher, bootstrap, args.drain)
+            stage = await run_stage(
+                n, rate, args.stage_seconds, run_id, watcher, bootstrap, args.drain, members
+            )
             stages.append(stage)
             print(
                 f"  posted {stage.posted}/{stage.encounters} ({stage.posted_per_second:.1f}/s), notified "
@@ -494,7 +524,7 @@ async def main(args: argparse.Namespace) -> int:
         await watcher.stop()
     raw: dict[str, Any] = {}
     if not args.skip_baselines:
-        sample = [rec for _, rec in build(0, 5000, run_id + "raw")]
+        sample = [rec for _, rec in build(0, 5000, run_id + "raw", Members())]
         raw = await ceilings(bootstrap, sample, run_id)
     report = table(stages, raw)
     print()
@@ -524,9 +554,14 @@ async def main(args: argparse.Namespace) -> int:
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--rates", default="50,100,150,200,300,400,600,800", help="encounters/s per stage, rising"
+        "--rates", default="100,200,300,400,500,600,700,800,900,1000", help="encounters/s per stage, rising"
     )
-    parser.add_argument("--stage-seconds", type=float, default=10)
+    parser.add_argument(
+        "--stage-seconds",
+        type=float,
+        default=30,
+        help="long enough that queues cannot hide a shortfall: a 5 s tail absorbs at most a few %%",
+    )
     parser.add_argument("--drain", type=float, default=30, help="seconds to wait for a stage to complete")
     parser.add_argument("--label", default="latest", help="names the PNG/JSON in bench/results/")
     parser.add_argument("--skip-baselines", action="store_true")

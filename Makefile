@@ -71,9 +71,10 @@ logs: ## Tail the logs: make logs [NAME=claims] [FOLLOW=1]
 token: install ## Print a development JWT: make token [SCOPES="claims:read claims:write"] (empty = all)
 	@$(VPY) -m shared.auth --scopes "$(SCOPES)"
 
+# Kafka is left to the suite: one it starts itself logs into a scratch directory and is stopped
+# afterwards (tests/conftest.py), so the platform's event history never slows the tests down.
 test: install ## Run the test suite: make test [PYTEST_ARGS="-k claims -x"]
 	$(INFRA) pg-up
-	$(INFRA) kafka-up
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: install ## ruff check . and ruff format --check .

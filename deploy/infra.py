@@ -858,6 +858,11 @@ def _kafka_pid() -> int | None:
     return _read_pid(KAFKA_PID, ("kafka.Kafka",))
 
 
+def kafka_running() -> bool:
+    """True when the broker infra.py starts is up (its pid alive and its port open)."""
+    return _kafka_pid() is not None and _port_open(KAFKA_HOST, KAFKA_PORT)
+
+
 def kafka_is_local() -> bool:
     """True when Kafka is (or will be) the broker infra.py runs, so it may be stopped/started."""
     env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()

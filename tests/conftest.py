@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -93,15 +94,31 @@ def _choose_infra() -> Infra:
     if _docker_reachable():
         return _from_testcontainers()
     url = infra.ensure_postgres()
-    bootstrap = infra.ensure_kafka()
     local_kafka = infra.kafka_is_local()
-    return Infra(
+    scratch = local_kafka and not infra.kafka_running()
+    if scratch:
+        _use_scratch_kafka_data()
+    bootstrap = infra.ensure_kafka()
+    result = Infra(
         url,
         bootstrap,
         "local",
         _stop_kafka=infra.stop_kafka if local_kafka else None,
         _start_kafka=(lambda: infra.start_kafka() and None) if local_kafka else None,
     )
+    if scratch:
+        result.cleanups.append(infra.stop_kafka)
+    return result
+
+
+def _use_scratch_kafka_data() -> None:
+    """A broker the suite starts itself logs into an empty directory of its own, stopped after
+    the session: the suite's fresh consumer groups read their topics from the start, and the
+    platform's history (a benchmark leaves hundreds of thousands of events) would make every
+    such test replay it. `make up` afterwards starts the platform's broker on its own data."""
+    scratch = infra.STATE / "kafka-test" / "data"
+    shutil.rmtree(scratch, ignore_errors=True)
+    infra.KAFKA_DATA = scratch
 
 
 async def _test_database(url: str) -> str:

@@ -691,3 +691,60 @@ async def test_encounters_in_one_consumer_batch_see_each_other_as_duplicates(cla
         messages = [f["message"] for f in scrubs[three["id"]]["findings"] if f["edit"] == "duplicate_claim"]
         assert one["patient_control_number"] in " ".join(messages)
         assert two["patient_control_number"] in " ".join(messages)
+
+
+async def test_acknowledgments_of_one_poll_are_applied_as_one_at_a_time_would(claims, settings):
+    """The acknowledgment handler takes a poll at once in plain SQL: the first answer per claim
+    counts, a claim matched by patient control number alone is found, a claim the payer already
+    paid (earlier in the same transaction, through the ORM) stays paid, an unknown one is
+    ignored; a rejection later in that transaction sees the accepted status."""
+    from services.claims.handlers import on_claims_acknowledged, on_claims_rejected, on_payments_posted
+
+    async with claims(events=False) as (app, client):
+        a, b, c, d = [await submitted_claim(client, settings, clean_claim(unique("pat"))) for _ in range(4)]
+
+        def ack(claim: dict[str, Any] | None, pccn: str, *, by_id: bool = True) -> Any:
+            return new_event(
+                ClaimAcknowledged(
+                    claim_id=uuid.UUID(claim["id"]) if claim and by_id else None,
+                    patient_control_number=claim["patient_control_number"] if claim else unique("PCN")[:17],
+                    payer_claim_control_number=pccn,
+                    acknowledged_at=datetime.now(UTC),
+                ),
+                source="/tests/payer",
+            )
+
+        paid_c = new_event(payment(c, paid="90.00", adjustments=[("CO", "45", "35.00")]), source="/tests")
+        reject_d = new_event(
+            ClaimRejected(
+                claim_id=uuid.UUID(d["id"]),
+                patient_control_number=d["patient_control_number"],
+                reasons=[RejectionReason(code="A7:21", message="late front-end edit")],
+                rejected_at=datetime.now(UTC),
+            ),
+            source="/tests/payer",
+        )
+        async with app.state.db.session() as session, session.begin():
+            # d is loaded into the session first (a reversal changes no status), so the
+            # rejection below must read it again after the acknowledgments' UPDATE.
+            reversal_d = new_event(payment(d, paid="0.00", adjustments=[], status_code="22"), source="/tests")
+            await on_payments_posted(session, [paid_c, reversal_d])
+            await on_claims_acknowledged(
+                session,
+                [
+                    ack(a, "ICN-A1"),
+                    ack(a, "ICN-A2"),
+                    ack(b, "ICN-B", by_id=False),
+                    ack(c, "ICN-C"),
+                    ack(d, "ICN-D"),
+                    ack(None, "ICN-X"),
+                ],
+            )
+            await on_claims_rejected(session, [reject_d])
+        got = {k: await get(client, v["id"]) for k, v in {"a": a, "b": b, "c": c, "d": d}.items()}
+    assert [h["to_status"] for h in got["a"]["history"]] == ["draft", "ready", "submitted", "accepted"]
+    assert got["a"]["payer_claim_control_number"] == "ICN-A1"
+    assert got["b"]["status"] == "accepted" and got["b"]["payer_claim_control_number"] == "ICN-B"
+    assert got["c"]["status"] == "paid" and "accepted" not in [h["to_status"] for h in got["c"]["history"]]
+    assert [h["to_status"] for h in got["d"]["history"]][-2:] == ["accepted", "rejected"]
+    assert got["d"]["history"][-1]["from_status"] == "accepted"

@@ -212,16 +212,15 @@ async def on_authorization_recorded(session: AsyncSession, event: Event) -> None
 
 
 async def on_claims_acknowledged(session: AsyncSession, events: Sequence[Event]) -> None:
-    """Submitted claims the payer accepted (277CA); one lookup for the poll."""
-    acks = [e.data for e in events]
-    claims = await lifecycle.find_claims(session, [(a.claim_id, a.patient_control_number) for a in acks])  # type: ignore[union-attr]
-    for event, ack, claim in zip(events, acks, claims, strict=True):
+    """Submitted claims the payer accepted (277CA), the poll's in two statements."""
+    answers = []
+    for event in events:
+        ack = event.data
         assert isinstance(ack, ClaimAcknowledged)
-        if claim is None or claim.status not in ("submitted",):
-            continue
-        if ack.payer_claim_control_number:
-            claim.payer_claim_control_number = ack.payer_claim_control_number
-        lifecycle.set_status(session, claim, "accepted", _actor(event), "277CA accepted")
+        answers.append(
+            (ack.claim_id, ack.patient_control_number, ack.payer_claim_control_number, _actor(event))
+        )
+    await lifecycle.accept_claims(session, answers)
 
 
 async def on_claims_rejected(session: AsyncSession, events: Sequence[Event]) -> None:

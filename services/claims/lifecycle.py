@@ -419,11 +419,70 @@ async def find_claims(
             )
             .options(defer(Claim.x12_837), defer(Claim.scrub))  # type: ignore[arg-type]
             .with_for_update()
+            # Claims already in the session are read again: a set-based UPDATE earlier in
+            # the transaction (accept_claims) may have moved them since they were loaded.
+            .execution_options(populate_existing=True)
         )
     ).all()
     by_id = {c.id: c for c in found}
     by_pcn = {c.patient_control_number: c for c in found}
     return [by_id.get(i) if i in by_id else by_pcn.get(p) if p else None for i, p in keys]
+
+
+_MATCH = text(
+    "SELECT id, patient_control_number FROM claims "
+    "WHERE id = ANY(CAST(:ids AS uuid[])) OR patient_control_number = ANY(CAST(:pcns AS text[]))"
+)
+
+# Acknowledged claims that are still `submitted` become `accepted`, with their history rows, in
+# one statement; a claim already answered (paid, rejected, ...) is left as it is.
+_ACCEPT = text(
+    """
+    WITH answer AS (
+        SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:pccns AS text[]), CAST(:actors AS text[]))
+            AS a(id, pccn, actor)
+    ), moved AS (
+        UPDATE claims c
+           SET status = 'accepted', updated_at = :now,
+               payer_claim_control_number = COALESCE(NULLIF(answer.pccn, ''), c.payer_claim_control_number)
+          FROM answer
+         WHERE c.id = answer.id AND c.status = 'submitted'
+        RETURNING c.id, answer.actor
+    )
+    INSERT INTO claim_status_history (claim_id, from_status, to_status, actor, reason, changed_at)
+    SELECT id, 'submitted', 'accepted', actor, '277CA accepted', :now FROM moved
+    """
+)
+
+
+async def accept_claims(
+    session: AsyncSession, answers: Sequence[tuple[uuid.UUID | None, str | None, str | None, str]]
+) -> None:
+    """Payers' acknowledgments (claim id, patient control number, payer claim control number,
+    actor) for a whole poll: matched as find_claims matches, the first per claim counting (a
+    second finds it accepted already), in two statements and without ORM objects."""
+    if not answers:
+        return
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # plain SQL below: what other handlers changed goes first
+    ids = [i for i, _, _, _ in answers if i is not None]
+    pcns = [p for _, p, _, _ in answers if p]
+    rows = (await session.execute(_MATCH, {"ids": ids, "pcns": pcns})).all()
+    by_id = {r.id: r.id for r in rows}
+    by_pcn = {r.patient_control_number: r.id for r in rows}
+    chosen: dict[uuid.UUID, tuple[str | None, str]] = {}
+    for claim_id, pcn, pccn, actor in answers:
+        match = by_id.get(claim_id) if claim_id in by_id else by_pcn.get(pcn) if pcn else None
+        if match is not None and match not in chosen:
+            chosen[match] = (pccn, actor)
+    if chosen:
+        params = {
+            "ids": list(chosen),
+            "pccns": [pccn for pccn, _ in chosen.values()],
+            "actors": [actor for _, actor in chosen.values()],
+            "now": now(),
+        }
+        await session.execute(_ACCEPT, params)
 
 
 def is_denial(adj: Adjustment | AdjustmentIn) -> bool:

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from services.payments.reconciliation import check_range
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.problems import FieldError, ProblemError
 
 router = APIRouter(tags=["reconciliation"])
 CONTRACTUAL = ("45", "253")
@@ -54,15 +54,7 @@ async def collections(
 ) -> Collections:
     end = date_to or date.today()
     start = date_from or end
-    if end < start:
-        raise ProblemError(
-            422,
-            "invalid-range",
-            "The range ends before it starts",
-            errors=[
-                FieldError(field="query.to", rule="after_from", message="Use a date on or after `from`.")
-            ],
-        )
+    check_range(start, end)
     row = (
         await session.execute(
             text(

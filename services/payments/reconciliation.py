@@ -20,6 +20,19 @@ router = APIRouter(tags=["reconciliation"])
 ZERO = Decimal("0.00")
 
 
+def check_range(date_from: date, date_to: date) -> None:
+    """A report's `from`..`to` range must not end before it starts."""
+    if date_to < date_from:
+        raise ProblemError(
+            422,
+            "invalid-range",
+            "The range ends before it starts",
+            errors=[
+                FieldError(field="query.to", rule="after_from", message="Use a date on or after `from`.")
+            ],
+        )
+
+
 class Deposit(BaseModel):
     remittance_id: str
     payer_id: str
@@ -56,15 +69,7 @@ async def reconciliation(
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
 ) -> Reconciliation:
-    if date_to < date_from:
-        raise ProblemError(
-            422,
-            "invalid-range",
-            "The range ends before it starts",
-            errors=[
-                FieldError(field="query.to", rule="after_from", message="Use a date on or after `from`.")
-            ],
-        )
+    check_range(date_from, date_to)
     rows = (
         await session.execute(
             text(

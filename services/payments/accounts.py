@@ -4,20 +4,18 @@ aging, all derived from the append-only ledger; plus manual charges and adjustme
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments import ledger
 from services.payments.ledger import Entry
-from services.payments.patient_payments import AccountIdPath, Amount
+from services.payments.patient_payments import AccountIdPath, Amount, idempotent_write
 from shared import idempotency
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
@@ -126,26 +124,6 @@ class Written(BaseModel):
     entry_type: str
 
 
-async def _idempotent_write(
-    session: AsyncSession,
-    scope: str,
-    key: str | None,
-    payload: dict[str, Any],
-    write: Callable[[], Awaitable[Written]],
-) -> JSONResponse:
-    """Money-moving writes answer a retry with the first response (Idempotency-Key)."""
-    key = idempotency.require_key(key)
-    async with session.begin():
-        claimed = await idempotency.claim(
-            session, scope=scope, key=key, request_hash=idempotency.fingerprint(payload)
-        )
-        if claimed.replay is not None:
-            return claimed.replay
-        result = (await write()).model_dump(mode="json")
-        await idempotency.store(session, claimed, status.HTTP_201_CREATED, result)
-    return JSONResponse(result, status_code=status.HTTP_201_CREATED)
-
-
 @router.post(
     "/{account_id}/charges",
     status_code=status.HTTP_201_CREATED,
@@ -179,7 +157,7 @@ async def add_charge(
         )
         return Written(account_id=account_id, item_id=item, amount=body.amount, entry_type="charge")
 
-    return await _idempotent_write(
+    return await idempotent_write(
         session, f"charge:{account_id}", idempotency_key, body.model_dump(mode="json"), write
     )
 
@@ -228,6 +206,6 @@ async def add_adjustment(
         )
         return Written(account_id=account_id, item_id=item, amount=amount, entry_type="adjustment")
 
-    return await _idempotent_write(
+    return await idempotent_write(
         session, f"adjustment:{account_id}", idempotency_key, body.model_dump(mode="json"), write
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -168,6 +169,27 @@ async def allocate(
     if left > 0:
         result.append((None, left))
     return result
+
+
+async def idempotent_write(
+    session: AsyncSession,
+    scope: str,
+    key: str | None,
+    payload: dict[str, Any],
+    write: Callable[[], Awaitable[BaseModel]],
+) -> JSONResponse:
+    """Money-moving writes answer a retry with the first response (Idempotency-Key): the
+    key, the change and the stored 201 response commit in one transaction."""
+    key = idempotency.require_key(key)
+    async with session.begin():
+        claimed = await idempotency.claim(
+            session, scope=scope, key=key, request_hash=idempotency.fingerprint(payload)
+        )
+        if claimed.replay is not None:
+            return claimed.replay
+        result = (await write()).model_dump(mode="json")
+        await idempotency.store(session, claimed, status.HTTP_201_CREATED, result)
+    return JSONResponse(result, status_code=status.HTTP_201_CREATED)
 
 
 async def create(
@@ -342,16 +364,8 @@ async def refund_payment(
     trail: Annotated[AuditTrail, audited("refund", "create", require_scopes("payments:write"))],
     idempotency_key: idempotency.IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    key = idempotency.require_key(idempotency_key)
-    async with session.begin():
-        claimed = await idempotency.claim(
-            session,
-            scope=f"refund:{payment_id}",
-            key=key,
-            request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
-        )
-        if claimed.replay is not None:
-            return claimed.replay
+
+    async def write() -> RefundOut:
         payment = await _payment(session, payment_id)
         trail.patient_id = payment.account_id
         await ledger.lock_account(session, payment.account_id)
@@ -403,13 +417,15 @@ async def refund_payment(
             )
             left -= take
         await ledger.append(session, entries, now)
-        result = RefundOut(
+        trail.resource_id = str(refund_id)
+        return RefundOut(
             id=refund_id,
             payment_id=payment_id,
             account_id=payment.account_id,
             amount=body.amount,
             refunded_at=now,
-        ).model_dump(mode="json")
-        await idempotency.store(session, claimed, status.HTTP_201_CREATED, result)
-    trail.resource_id = str(refund_id)
-    return JSONResponse(result, status_code=status.HTTP_201_CREATED)
+        )
+
+    return await idempotent_write(
+        session, f"refund:{payment_id}", idempotency_key, body.model_dump(mode="json"), write
+    )

@@ -19,6 +19,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.payments.models import LedgerEntry
+from shared.bulk import insert_many
+
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -40,17 +43,6 @@ class Entry:
     service_date: date | None = None
 
 
-_INSERT = text(
-    "INSERT INTO ledger_entries (account_id, entry_type, amount, bucket, description, item_id, claim_id, "
-    "posting_id, payment_id, refund_id, group_code, reason_code, service_date, occurred_at) "
-    "SELECT * FROM unnest(CAST(:account AS text[]), CAST(:type AS text[]), "
-    "CAST(:amount AS numeric[]), CAST(:bucket AS text[]), CAST(:description AS text[]), "
-    "CAST(:item AS uuid[]), CAST(:claim AS uuid[]), CAST(:posting AS uuid[]), CAST(:payment AS uuid[]), "
-    "CAST(:refund AS uuid[]), CAST(:grp AS text[]), CAST(:reason AS text[]), CAST(:sdate AS date[]), "
-    "CAST(:at AS timestamptz[]))"
-)
-
-
 async def append(
     session: AsyncSession,
     entries: list[Entry],
@@ -64,26 +56,8 @@ async def append(
         return
     if times is None:
         times = [now or datetime.now(UTC)] * len(entries)
-    assert len(times) == len(entries)
-    await session.execute(
-        _INSERT,
-        {
-            "at": times,
-            "account": [e.account_id for e in entries],
-            "type": [e.entry_type for e in entries],
-            "amount": [e.amount for e in entries],
-            "bucket": [e.bucket for e in entries],
-            "description": [e.description for e in entries],
-            "item": [e.item_id for e in entries],
-            "claim": [e.claim_id for e in entries],
-            "posting": [e.posting_id for e in entries],
-            "payment": [e.payment_id for e in entries],
-            "refund": [e.refund_id for e in entries],
-            "grp": [e.group_code for e in entries],
-            "reason": [e.reason_code for e in entries],
-            "sdate": [e.service_date for e in entries],
-        },
-    )
+    rows = [{**entry.__dict__, "occurred_at": at} for entry, at in zip(entries, times, strict=True)]
+    await insert_many(session, LedgerEntry.__table__, rows)  # type: ignore[attr-defined]
 
 
 async def lock_account(session: AsyncSession, account_id: str) -> None:

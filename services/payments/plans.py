@@ -15,12 +15,12 @@ import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments import ledger
@@ -275,6 +275,26 @@ async def _refer(
     return True
 
 
+async def _flag_installments(
+    session: AsyncSession, flag: str, when: str, params: dict[str, Any]
+) -> list[Row[Any]]:
+    """Unpaid installments of active plans that match `when` and are not yet flagged
+    (`flag` is due_notified_at or late_notified_at): flag them at :now and return them,
+    oldest due date first. Finding and flagging is one statement, so each is notified once."""
+    rows = (
+        await session.execute(
+            text(
+                f"UPDATE plan_installments i SET {flag} = :now FROM payment_plans p "  # noqa: S608 (our own names)
+                f"WHERE p.id = i.plan_id AND p.status = 'active' AND i.paid < i.amount AND i.{flag} IS NULL "
+                f"AND {when} "
+                "RETURNING i.plan_id, i.number, i.due_date, i.amount - i.paid AS owed, p.account_id"
+            ),
+            params,
+        )
+    ).all()
+    return sorted(rows, key=lambda r: r.due_date)
+
+
 async def run_cycle(session: AsyncSession, as_of: date) -> CycleResult:
     """One pass of reminders, late notices and collections for `as_of`; the caller commits.
     Only one replica runs it at a time (transaction-scoped advisory lock)."""
@@ -287,17 +307,12 @@ async def run_cycle(session: AsyncSession, as_of: date) -> CycleResult:
         result.ran = False
         return result
     now = datetime.now(UTC)
-    due = (
-        await session.execute(
-            text(
-                "SELECT i.plan_id, i.number, i.due_date, i.amount - i.paid AS owed, p.account_id "
-                "FROM plan_installments i JOIN payment_plans p ON p.id = i.plan_id "
-                "WHERE p.status = 'active' AND i.paid < i.amount AND i.due_notified_at IS NULL "
-                "AND i.due_date BETWEEN :as_of AND :horizon ORDER BY i.due_date"
-            ),
-            {"as_of": as_of, "horizon": as_of + timedelta(days=settings.installment_reminder_days)},
-        )
-    ).all()
+    due = await _flag_installments(
+        session,
+        "due_notified_at",
+        "i.due_date BETWEEN :as_of AND :horizon",
+        {"as_of": as_of, "horizon": as_of + timedelta(days=settings.installment_reminder_days), "now": now},
+    )
     for row in due:
         add_event(
             session,
@@ -312,22 +327,10 @@ async def run_cycle(session: AsyncSession, as_of: date) -> CycleResult:
                 source=SOURCE,
             ),
         )
-        await session.execute(
-            text("UPDATE plan_installments SET due_notified_at = :now WHERE plan_id = :p AND number = :n"),
-            {"now": now, "p": row.plan_id, "n": row.number},
-        )
     result.installments_due = len(due)
-    late = (
-        await session.execute(
-            text(
-                "SELECT i.plan_id, i.number, i.due_date, i.amount - i.paid AS owed, p.account_id "
-                "FROM plan_installments i JOIN payment_plans p ON p.id = i.plan_id "
-                "WHERE p.status = 'active' AND i.paid < i.amount AND i.late_notified_at IS NULL "
-                "AND i.due_date < :as_of ORDER BY i.due_date"
-            ),
-            {"as_of": as_of},
-        )
-    ).all()
+    late = await _flag_installments(
+        session, "late_notified_at", "i.due_date < :as_of", {"as_of": as_of, "now": now}
+    )
     for row in late:
         add_event(
             session,
@@ -342,10 +345,6 @@ async def run_cycle(session: AsyncSession, as_of: date) -> CycleResult:
                 ),
                 source=SOURCE,
             ),
-        )
-        await session.execute(
-            text("UPDATE plan_installments SET late_notified_at = :now WHERE plan_id = :p AND number = :n"),
-            {"now": now, "p": row.plan_id, "n": row.number},
         )
     result.installments_late = len(late)
     # Plans that broke the policy.

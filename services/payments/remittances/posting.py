@@ -580,41 +580,24 @@ def _entries_for(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> lis
         if not adj.amount:
             continue
         label = f"{adj.group_code}-{adj.reason_code}"
-        if adj.group_code == "PR":
-            entries.append(
-                Entry(
-                    entry_type="transfer",
-                    amount=-adj.amount,
-                    bucket="insurance",
-                    description=f"Patient responsibility {label}",
-                    group_code=adj.group_code,
-                    reason_code=adj.reason_code,
-                    **common,
-                )
-            )
-            entries.append(
-                Entry(
-                    entry_type="transfer",
-                    amount=adj.amount,
-                    bucket="patient",
-                    description=f"Patient responsibility {label}",
-                    group_code=adj.group_code,
-                    reason_code=adj.reason_code,
-                    **common,
-                )
-            )
+        if adj.group_code == "PR":  # the patient's share moves from insurance to patient
+            description = f"Patient responsibility {label}"
+            moves = [("transfer", -adj.amount, "insurance"), ("transfer", adj.amount, "patient")]
         else:
-            entries.append(
-                Entry(
-                    entry_type="adjustment",
-                    amount=-adj.amount,
-                    bucket="insurance",
-                    description=f"Adjustment {label}",
-                    group_code=adj.group_code,
-                    reason_code=adj.reason_code,
-                    **common,
-                )
+            description = f"Adjustment {label}"
+            moves = [("adjustment", -adj.amount, "insurance")]
+        entries += [
+            Entry(
+                entry_type=entry_type,
+                amount=amount,
+                bucket=to,
+                description=description,
+                group_code=adj.group_code,
+                reason_code=adj.reason_code,
+                **common,
             )
+            for entry_type, amount, to in moves
+        ]
     return entries
 
 

@@ -158,13 +158,21 @@ async def allocate(
     items = [i for i in await ledger.open_items(session, account_id) if i.patient_due > 0]
     if apply_to is not None:
         items.sort(key=lambda i: i.item_id != apply_to)
+    return _spread(amount, [(i.item_id, i.patient_due) for i in items])
+
+
+def _spread(
+    amount: Decimal, available: list[tuple[uuid.UUID | None, Decimal]]
+) -> list[tuple[uuid.UUID | None, Decimal]]:
+    """Take `amount` from each (item, available) in turn until it is used up; a rest that
+    fits nowhere comes back last as (None, rest): unapplied."""
     result: list[tuple[uuid.UUID | None, Decimal]] = []
     left = amount
-    for item in items:
+    for item, most in available:
         if left <= 0:
             break
-        take = min(left, item.patient_due)
-        result.append((item.item_id, take))
+        take = min(left, most)
+        result.append((item, take))
         left -= take
     if left > 0:
         result.append((None, left))
@@ -397,25 +405,21 @@ async def refund_payment(
             },
         )
         # Unapplied credit first, then the most recently paid items (they owe again).
+        # Never a rest: the amount is at most what is applied.
         order = sorted(applied, key=lambda x: x[0] is not None)
-        entries, left = [], body.amount
-        for item, amount in order:
-            if left <= 0:
-                break
-            take = min(left, amount)
-            entries.append(
-                Entry(
-                    account_id=payment.account_id,
-                    entry_type="refund",
-                    amount=take,
-                    bucket="patient",
-                    item_id=item,
-                    payment_id=payment_id,
-                    refund_id=refund_id,
-                    description="Refund of patient payment",
-                )
+        entries = [
+            Entry(
+                account_id=payment.account_id,
+                entry_type="refund",
+                amount=take,
+                bucket="patient",
+                item_id=item,
+                payment_id=payment_id,
+                refund_id=refund_id,
+                description="Refund of patient payment",
             )
-            left -= take
+            for item, take in _spread(body.amount, order)
+        ]
         await ledger.append(session, entries, now)
         trail.resource_id = str(refund_id)
         return RefundOut(

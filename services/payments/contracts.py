@@ -34,26 +34,11 @@ PayerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
 router = APIRouter(tags=["contracts"])
 
 
-async def current_fee_schedule(session: AsyncSession, payer_id: str) -> dict[tuple[str, str], Decimal]:
-    """The payer's newest effective fee schedule as {(code, modifier): allowed}."""
-    rows = (
-        await session.execute(
-            text(
-                "SELECT e.code, e.modifier, e.allowed FROM fee_schedule_entries e WHERE e.fee_schedule_id = "
-                "(SELECT id FROM fee_schedules WHERE payer_id = :p AND effective_date <= current_date "
-                "ORDER BY effective_date DESC, loaded_at DESC LIMIT 1)"
-            ),
-            {"p": payer_id},
-        )
-    ).all()
-    return {(r.code, r.modifier): Decimal(r.allowed) for r in rows}
-
-
 async def current_fee_schedules(
     session: AsyncSession, payer_ids: list[str]
 ) -> dict[str, dict[tuple[str, str], Decimal]]:
-    """`current_fee_schedule` of several payers with one query (a poll's remittances);
-    payers without a schedule are absent."""
+    """Each payer's newest effective fee schedule as {(code, modifier): allowed}, with one
+    query for all (a poll's remittances); payers without a schedule are absent."""
     if not payer_ids:
         return {}
     rows = (

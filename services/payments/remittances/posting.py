@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments import ledger
-from services.payments.contracts import check_underpayments, current_fee_schedule, current_fee_schedules
+from services.payments.contracts import check_underpayments, current_fee_schedules
 from services.payments.ledger import Entry
 from services.payments.remittances.x835 import (
     Adjustment835,
@@ -732,7 +732,7 @@ async def match_unmatched(
     now = datetime.now(UTC)
     ref = RemittanceRef(row.remittance_id, row.payer_id, row.trace_number, row.method)
     batch = PostingBatch(now=now)
-    fees = await current_fee_schedule(session, row.payer_id)
+    fees = (await current_fee_schedules(session, [row.payer_id])).get(row.payer_id, {})
     reason = await post_claim(session, batch, ref, claim, copy, fees, matched_by=matched_by)
     if reason is not None:
         return None

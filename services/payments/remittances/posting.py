@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +28,6 @@ from services.payments import ledger
 from services.payments.contracts import check_underpayments, current_fee_schedules
 from services.payments.ledger import Entry
 from services.payments.remittances.x835 import (
-    Adjustment835,
     Claim835,
     Line835,
     Remittance835,
@@ -656,44 +656,12 @@ def claim_to_json(claim: Claim835) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(claim), default=str))
 
 
-def claim_from_json(data: dict[str, Any]) -> Claim835:
-    def adj(a: dict[str, Any]) -> Adjustment835:
-        return Adjustment835(
-            a["group_code"],
-            a["reason_code"],
-            Decimal(a["amount"]),
-            Decimal(a["quantity"]) if a["quantity"] else None,
-        )
+_CLAIM = TypeAdapter(Claim835)
 
-    lines = [
-        Line835(
-            qualifier=line["qualifier"],
-            code=line["code"],
-            modifiers=line["modifiers"],
-            charge=Decimal(line["charge"]),
-            paid=Decimal(line["paid"]),
-            units=Decimal(line["units"]) if line["units"] else None,
-            adjustments=[adj(a) for a in line["adjustments"]],
-            allowed=Decimal(line["allowed"]) if line["allowed"] else None,
-            remark_codes=line["remark_codes"],
-            service_date=date.fromisoformat(line["service_date"]) if line["service_date"] else None,
-            position=line["position"],
-        )
-        for line in data["lines"]
-    ]
-    return Claim835(
-        patient_control_number=data["patient_control_number"],
-        status_code=data["status_code"],
-        charge=Decimal(data["charge"]),
-        paid=Decimal(data["paid"]),
-        patient_responsibility=Decimal(data["patient_responsibility"]),
-        filing_indicator=data["filing_indicator"],
-        payer_claim_control_number=data["payer_claim_control_number"],
-        adjustments=[adj(a) for a in data["adjustments"]],
-        lines=lines,
-        remark_codes=data["remark_codes"],
-        position=data["position"],
-    )
+
+def claim_from_json(data: dict[str, Any]) -> Claim835:
+    """`claim_to_json` read back: amounts, dates and the nested lines and adjustments typed again."""
+    return _CLAIM.validate_python(data)
 
 
 def _line_json(line: Line835) -> dict[str, Any]:

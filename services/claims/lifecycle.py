@@ -188,21 +188,27 @@ def other_claim(o: Claim) -> scrubber.OtherClaim:
     )
 
 
-# Keyed by (patient, payer): every pair of a batch in one statement each.
+# Keyed by (patient, payer): every pair of a batch in one statement each (params: _pair_params).
+_PAIRS = (
+    "(patient_id, payer_id) IN (SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[])))"
+)
+
+
+def _pair_params(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    return {"patients": [p for p, _ in pairs], "payers": [q for _, q in pairs]}
+
+
 _ELIGIBILITY = text(
-    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end "
-    "FROM eligibility_copies WHERE (patient_id, payer_id) IN "
-    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) ORDER BY checked_at"
+    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end "  # noqa: S608 - constant
+    f"FROM eligibility_copies WHERE {_PAIRS} ORDER BY checked_at"
 )
 _AUTHORIZATIONS = text(
-    "SELECT patient_id, payer_id, number, service_codes, start_date, end_date, visits_allowed, visits_used "
-    "FROM authorization_copies WHERE (patient_id, payer_id) IN "
-    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[])))"
+    "SELECT patient_id, payer_id, number, service_codes, start_date, end_date, visits_allowed, visits_used "  # noqa: S608 - constant
+    f"FROM authorization_copies WHERE {_PAIRS}"
 ).columns(service_codes=JSONB)
 _CANDIDATES = text(
-    "SELECT id, patient_id, payer_id, patient_control_number, frequency_code, status, date_of_service, "
-    "data->'lines' AS lines FROM claims WHERE (patient_id, payer_id) IN "
-    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) "
+    "SELECT id, patient_id, payer_id, patient_control_number, frequency_code, status, date_of_service, "  # noqa: S608 - constant
+    f"data->'lines' AS lines FROM claims WHERE {_PAIRS} "
     "AND frequency_code = '1' AND status <> 'closed' AND date_of_service BETWEEN :first AND :last"
 ).columns(lines=JSONB)
 
@@ -219,8 +225,7 @@ async def scrub_contexts(
         return []
     if session.new or session.dirty or session.deleted:
         await session.flush()  # the statements below are plain SQL: no autoflush
-    pairs = sorted({(data.patient_id, data.payer_id) for _, data in items})
-    keys = {"patients": [p for p, _ in pairs], "payers": [q for _, q in pairs]}
+    keys = _pair_params(sorted({(data.patient_id, data.payer_id) for _, data in items}))
     dates = [line.date_of_service for _, data in items for line in data.lines]
     eligibility: dict[tuple[str, str], list[scrubber.EligibilityFact]] = {}
     for r in await session.execute(_ELIGIBILITY, keys):
@@ -597,10 +602,8 @@ async def apply_payment(
 
 
 _LATEST_CHECKS = text(
-    "SELECT DISTINCT ON (patient_id, payer_id) patient_id, payer_id, other_payers FROM eligibility_copies "
-    "WHERE (patient_id, payer_id) IN "
-    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) "
-    "ORDER BY patient_id, payer_id, checked_at DESC"
+    "SELECT DISTINCT ON (patient_id, payer_id) patient_id, payer_id, other_payers FROM eligibility_copies "  # noqa: S608 - constant
+    f"WHERE {_PAIRS} ORDER BY patient_id, payer_id, checked_at DESC"
 ).columns(other_payers=JSONB)
 
 OtherPayers = dict[tuple[str, str], list[dict[str, Any]]]
@@ -612,8 +615,8 @@ async def latest_other_payers(session: AsyncSession, claims: Sequence[Claim]) ->
     pairs = sorted({(c.patient_id, c.payer_id) for c in claims})
     if not pairs:
         return {}
-    params = {"patients": [p for p, _ in pairs], "payers": [q for _, q in pairs]}
-    return {(r.patient_id, r.payer_id): r.other_payers for r in await session.execute(_LATEST_CHECKS, params)}
+    rows = await session.execute(_LATEST_CHECKS, _pair_params(pairs))
+    return {(r.patient_id, r.payer_id): r.other_payers for r in rows}
 
 
 async def next_coverage(

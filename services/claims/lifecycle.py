@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import String, Uuid, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -30,6 +30,7 @@ from shared.outbox import add_event
 from shared.problems import FieldError, ProblemError
 
 SOURCE = "/services/claims"
+_T = TypeVar("_T")
 EDITABLE = ("draft", "ready", "rejected")
 OPEN_STATUSES = ("submitted", "accepted", "partial", "denied", "appealed")
 # Where each status may go next; events from partners can skip a step (an 835 may arrive
@@ -409,8 +410,7 @@ async def find_claims(
     """Match partners' answers, locked for update, in one statement for a whole batch: each
     (claim id, patient control number) by our claim id when echoed and ours, else by patient
     control number. The 837 text and the scrub are not loaded: answers do not need them."""
-    ids = [i for i, _ in keys if i is not None]
-    pcns = [p for _, p in keys if p]
+    ids, pcns = _match_keys(keys)
     if not ids and not pcns:
         return [None] * len(keys)
     found = (
@@ -431,7 +431,21 @@ async def find_claims(
     ).all()
     by_id = {c.id: c for c in found}
     by_pcn = {c.patient_control_number: c for c in found}
-    return [by_id.get(i) if i in by_id else by_pcn.get(p) if p else None for i, p in keys]
+    return [_match(by_id, by_pcn, i, p) for i, p in keys]
+
+
+def _match_keys(keys: Sequence[tuple[uuid.UUID | None, str | None]]) -> tuple[list[uuid.UUID], list[str]]:
+    """The claim ids and patient control numbers to look up for partners' answers."""
+    return [i for i, _ in keys if i is not None], [p for _, p in keys if p]
+
+
+def _match(
+    by_id: dict[uuid.UUID, _T], by_pcn: dict[str, _T], claim_id: uuid.UUID | None, pcn: str | None
+) -> _T | None:
+    """An answer's claim: by our claim id when echoed and ours, else by patient control number."""
+    if claim_id in by_id:
+        return by_id[claim_id]
+    return by_pcn.get(pcn) if pcn else None
 
 
 _MATCH = text(
@@ -470,14 +484,13 @@ async def accept_claims(
         return
     if session.new or session.dirty or session.deleted:
         await session.flush()  # plain SQL below: what other handlers changed goes first
-    ids = [i for i, _, _, _ in answers if i is not None]
-    pcns = [p for _, p, _, _ in answers if p]
+    ids, pcns = _match_keys([(i, p) for i, p, _, _ in answers])
     rows = (await session.execute(_MATCH, {"ids": ids, "pcns": pcns})).all()
     by_id = {r.id: r.id for r in rows}
     by_pcn = {r.patient_control_number: r.id for r in rows}
     chosen: dict[uuid.UUID, tuple[str | None, str]] = {}
     for claim_id, pcn, pccn, actor in answers:
-        match = by_id.get(claim_id) if claim_id in by_id else by_pcn.get(pcn) if pcn else None
+        match = _match(by_id, by_pcn, claim_id, pcn)
         if match is not None and match not in chosen:
             chosen[match] = (pccn, actor)
     if chosen:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from services.claims import lifecycle
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
@@ -18,6 +19,7 @@ from shared.problems import FieldError, ProblemError
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
+_OPEN = "status IN ({})".format(", ".join(f"'{s}'" for s in lifecycle.OPEN_STATUSES))  # open A/R
 
 
 class Bucket(BaseModel):
@@ -60,8 +62,8 @@ async def ar_aging(
     rows = (
         await session.execute(
             text(
-                "SELECT payer_id, date_of_service, total_charge - coalesce(paid_amount, 0) AS balance "
-                "FROM claims WHERE status IN ('submitted','accepted','partial','denied','appealed') "
+                "SELECT payer_id, date_of_service, total_charge - coalesce(paid_amount, 0) AS balance "  # noqa: S608
+                f"FROM claims WHERE {_OPEN} "
                 "AND date_of_service <= :day"
             ),
             {"day": day},
@@ -194,8 +196,8 @@ async def kpis(
     open_ar = (
         await session.execute(
             text(
-                "SELECT coalesce(sum(total_charge - coalesce(paid_amount, 0)), 0) FROM claims "
-                "WHERE status IN ('submitted','accepted','partial','denied','appealed') "
+                "SELECT coalesce(sum(total_charge - coalesce(paid_amount, 0)), 0) FROM claims "  # noqa: S608
+                f"WHERE {_OPEN} "
                 "AND (CAST(:payer AS text) IS NULL OR payer_id = :payer)"
             ),
             {"payer": payer_id},

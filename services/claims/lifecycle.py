@@ -116,18 +116,12 @@ def new_claim(data: ClaimData, actor: str, *, encounter_id: str | None = None, *
 
 
 async def create(session: AsyncSession, data: ClaimData, actor: str, **links: Any) -> Claim:
+    """A new claim and its first history row (the claim is flushed first: the row references it)."""
     claim = new_claim(data, actor, **links)
     session.add(claim)
     await session.flush()
-    add_created(session, claim, actor)
-    return claim
-
-
-def add_created(session: AsyncSession, claim: Claim, actor: str) -> None:
-    """The claim and its first history row, pending in the session (the claim is added first,
-    so a flush inserts it before the row that references it)."""
-    session.add(claim)
     session.add(StatusChange(**created_row(claim, actor)))
+    return claim
 
 
 def created_row(claim: Claim, actor: str) -> dict[str, Any]:
@@ -270,21 +264,10 @@ async def scrub_contexts(
     return contexts
 
 
-async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) -> scrubber.ScrubContext:
-    """scrub_contexts() for one claim."""
-    return (await scrub_contexts(session, [(claim, data)]))[0]
-
-
 async def run_scrub(session: AsyncSession, claim: Claim, actor: str) -> list[scrubber.Finding]:
     """Scrub and record the result; a clean draft becomes ready, a dirty ready claim a draft."""
     data = data_of(claim)
-    return record_scrub(session, claim, actor, data, await scrub_context(session, claim, data))
-
-
-def record_scrub(
-    session: AsyncSession, claim: Claim, actor: str, data: ClaimData, context: scrubber.ScrubContext
-) -> list[scrubber.Finding]:
-    """run_scrub without its queries: for a caller that read the context already."""
+    (context,) = await scrub_contexts(session, [(claim, data)])
     findings = scrubber.scrub(data, context)
     for row in apply_scrub(claim, actor, findings):
         session.add(StatusChange(**row))

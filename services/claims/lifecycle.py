@@ -282,7 +282,7 @@ def apply_scrub(claim: Claim, actor: str, findings: list[scrubber.Finding]) -> l
     claim.scrub = {"at": now().isoformat(), "clean": clean, "findings": [f.as_dict() for f in findings]}
     if claim.first_scrub_clean is None:
         claim.first_scrub_clean = clean
-    if claim.status in ("draft", "ready", "rejected"):
+    if claim.status in EDITABLE:
         target = "ready" if clean else "draft"
         if target != claim.status:
             return [transition(claim, target, actor, "scrubbed clean" if clean else "scrub found errors")]

@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.claims import lifecycle
+from services.claims import lifecycle, scrubber
 from services.claims.models import Claim, Denial, StatusChange
 from services.claims.schemas import ClaimData, ClaimPatch, strict_errors
 from services.claims.settings import get_claims_settings
@@ -280,7 +280,7 @@ async def scrub_claim(
     return ScrubResult(
         claim_id=claim.id,
         status=claim.status,
-        clean=not any(f.severity == "error" for f in findings),
+        clean=not scrubber.has_errors(findings),
         findings=[Finding(**f.as_dict()) for f in findings],  # type: ignore[arg-type]
     )
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+from shared.events import new_event
+from shared.events.envelope import encode
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaProducer
+    from pydantic import BaseModel
 
 BILLING_NPI = "1234567893"
 RENDERING_NPI = "1245319599"
@@ -109,6 +117,22 @@ async def _commit_end_offsets(bootstrap: str, group_id: str, topics: list[str]) 
 
 
 TEST_EHR_SOURCE = f"/partners/test-ehr-{uuid.uuid4().hex[:8]}"
+
+
+async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
+    """An event from this session's test EHR source (the claims consumer takes only those)."""
+    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+
+async def event_for(bootstrap: str, topic: str, start: Any, key: str, timeout: float = 20.0) -> Any:
+    """The decoded first record of `topic` after the offsets `start` whose key is `key`."""
+    from tests.conftest import read_from  # not at import: bench/claims.py imports this module
+
+    records = await read_from(
+        bootstrap, topic, start, until=lambda rs: any(r.key == key.encode() for r in rs), timeout=timeout
+    )
+    return json.loads(next(r for r in records if r.key == key.encode()).value)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -12,9 +11,10 @@ from tests.claims_fixtures import (
     claims_consumer_from_now,  # noqa: F401 - fixture
     claims_fixture,  # noqa: F401 - fixture "claims"
     clean_claim,
+    event_for,
     spoiled,
 )
-from tests.conftest import connect_as, end_offsets, read_from, token, unique
+from tests.conftest import connect_as, end_offsets, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
@@ -227,13 +227,7 @@ async def test_submit_refuses_error_edits_with_409_then_sends_the_837p(claims, s
         ]
         assert history == ["draft", "draft", "ready", "submitted"]
 
-        records = await read_from(
-            servers.kafka_bootstrap,
-            "claim.submitted",
-            start,
-            until=lambda rs: any(r.key == claim["id"].encode() for r in rs),
-        )
-    event = json.loads(next(r for r in records if r.key == claim["id"].encode()).value)
+        event = await event_for(servers.kafka_bootstrap, "claim.submitted", start, claim["id"])
     assert event["patient_control_number"] == claim["patient_control_number"]
     assert event["account_id"] == patient and event["coverage_order"] == "primary"
     assert event["date_of_service"] == body["lines"][0]["date_of_service"]

@@ -11,8 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
-from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.claims import followups
@@ -40,17 +38,14 @@ from tests.claims_fixtures import (
     claims_consumer_from_now,  # noqa: F401 - fixture
     claims_fixture,  # noqa: F401 - fixture "claims"
     clean_claim,
+    event_for,
+    publish,
     recent,
 )
-from tests.conftest import connect_as, end_offsets, eventually, read_from, token, unique
+from tests.conftest import connect_as, end_offsets, eventually, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
-
-
-async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
-    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
-    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
 
 async def claim_where(client, **params: Any) -> list[dict[str, Any]]:
@@ -225,13 +220,7 @@ async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
         ).json()
         assert denial["id"] in [d["id"] for d in mine]
 
-        records = await read_from(
-            servers.kafka_bootstrap,
-            "claim.denied",
-            denied_start,
-            until=lambda rs: any(r.key == claim["id"].encode() for r in rs),
-        )
-        event = json.loads(next(r for r in records if r.key == claim["id"].encode()).value)
+        event = await event_for(servers.kafka_bootstrap, "claim.denied", denied_start, claim["id"])
         assert event["action"] == "appeal" and event["remark_codes"] == ["N54"]
         assert event["adjustments"] == [{"group_code": "CO", "reason_code": "197", "amount": "145.00"}]
 
@@ -441,13 +430,7 @@ async def test_primary_balance_bills_the_secondary_with_cob_automatically(
         assert [s[1] for s in svd] == ["SBX001", "SBX001"] and sum(Decimal(s[2]) for s in svd) == Decimal(
             "100"
         )
-        records = await read_from(
-            servers.kafka_bootstrap,
-            "claim.submitted",
-            start,
-            until=lambda rs: any(r.key == secondary["id"].encode() for r in rs),
-        )
-        event = json.loads(next(r for r in records if r.key == secondary["id"].encode()).value)
+        event = await event_for(servers.kafka_bootstrap, "claim.submitted", start, secondary["id"])
         assert event["coverage_order"] == "secondary" and event["payer_id"] == "SBX002"
 
 
@@ -514,13 +497,7 @@ async def test_followups_aging_and_kpis(claims, settings, servers, producer):
         assert claim["id"] not in [f["claim_id"] for f in now_due]
         assert await followups.step(app, now=later) >= 1
         assert await followups.step(app, now=later) == 0  # once per submission
-        records = await read_from(
-            servers.kafka_bootstrap,
-            "claim.followup_due",
-            start,
-            until=lambda rs: any(r.key == claim["id"].encode() for r in rs),
-        )
-        event = json.loads(next(r for r in records if r.key == claim["id"].encode()).value)
+        event = await event_for(servers.kafka_bootstrap, "claim.followup_due", start, claim["id"])
         assert event["days_outstanding"] == 31 and event["payer_id"] == "SBX003"
 
         after = (await client.get("/v1/reports/ar-aging", headers=RW)).json()

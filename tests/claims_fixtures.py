@@ -135,6 +135,27 @@ async def event_for(bootstrap: str, topic: str, start: Any, key: str, timeout: f
     return json.loads(next(r for r in records if r.key == key.encode()).value)
 
 
+async def eligible(
+    settings, patient_id: str, payer_id: str, dos: str, other_payers: list | None = None
+) -> None:
+    """Our copy of an active eligibility check, as the eligibility.checked handler would store it."""
+    from tests.conftest import connect_as  # not at import: bench/claims.py imports this module
+
+    conn = await connect_as("claims", settings)
+    try:
+        await conn.execute(
+            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service,"
+            " coverage_start, coverage_end, other_payers, checked_at) VALUES (gen_random_uuid(), $1, $2,"
+            " 'active', $3::text::date, '2020-01-01', '2099-12-31', $4::text::jsonb, now())",
+            patient_id,
+            payer_id,
+            dos,
+            json.dumps(other_payers or []),
+        )
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def claims_consumer_from_now(settings: Any) -> Iterator[None]:
     """Start the claims consumer group of this test session at the end of its topics, and take

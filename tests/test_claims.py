@@ -11,6 +11,7 @@ from tests.claims_fixtures import (
     claims_consumer_from_now,  # noqa: F401 - fixture
     claims_fixture,  # noqa: F401 - fixture "claims"
     clean_claim,
+    eligible,
     event_for,
     spoiled,
 )
@@ -30,23 +31,6 @@ async def count_rows(settings, patient_id: str) -> tuple[int, int]:
             patient_id,
         )
         return claims, history
-    finally:
-        await conn.close()
-
-
-async def eligible(settings, patient_id: str, body: dict[str, Any], status: str = "active") -> None:
-    """Our copy of an eligibility check, as the eligibility.checked handler would store it."""
-    conn = await connect_as("claims", settings)
-    try:
-        await conn.execute(
-            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service, "
-            "coverage_start, coverage_end, checked_at) VALUES (gen_random_uuid(), $1, $2, $3, "
-            "$4::text::date, '2020-01-01', '2099-12-31', now())",
-            patient_id,
-            body["payer_id"],
-            status,
-            body["lines"][0]["date_of_service"],
-        )
     finally:
         await conn.close()
 
@@ -204,7 +188,7 @@ async def test_submit_refuses_error_edits_with_409_then_sends_the_837p(claims, s
             preview.status_code == 200 and "CLM*" + claim["patient_control_number"] + "*175*" in preview.text
         )
 
-        await eligible(settings, patient, body)
+        await eligible(settings, patient, body["payer_id"], body["lines"][0]["date_of_service"])
         fixed = await client.patch(f"/v1/claims/{claim['id']}", json={"place_of_service": "11"}, headers=RW)
         assert fixed.status_code == 200
         sent = await client.post(f"/v1/claims/{claim['id']}/submit", headers=RW)

@@ -4,7 +4,6 @@ follow-ups fire, and the reports count it all."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -38,6 +37,7 @@ from tests.claims_fixtures import (
     claims_consumer_from_now,  # noqa: F401 - fixture
     claims_fixture,  # noqa: F401 - fixture "claims"
     clean_claim,
+    eligible,
     event_for,
     publish,
     recent,
@@ -59,24 +59,6 @@ async def get(client, claim_id: str) -> dict[str, Any]:
 async def status_is(client, claim_id: str, status: str) -> dict[str, Any] | None:
     claim = await get(client, claim_id)
     return claim if claim["status"] == status else None
-
-
-async def eligible(
-    settings, patient_id: str, payer_id: str, dos: str, other_payers: list | None = None
-) -> None:
-    conn = await connect_as("claims", settings)
-    try:
-        await conn.execute(
-            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service,"
-            " coverage_start, coverage_end, other_payers, checked_at) VALUES (gen_random_uuid(), $1, $2,"
-            " 'active', $3::text::date, '2020-01-01', '2099-12-31', $4::text::jsonb, now())",
-            patient_id,
-            payer_id,
-            dos,
-            json.dumps(other_payers or []),
-        )
-    finally:
-        await conn.close()
 
 
 async def submitted_claim(client, settings, body: dict[str, Any]) -> dict[str, Any]:

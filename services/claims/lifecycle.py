@@ -552,11 +552,10 @@ async def apply_payment(
         "trace_number": posted.trace_number,
         "trace_numbers": seen,
     }
-    codes = ",".join(f"{a.group_code}-{a.reason_code}" for a in posted.adjustments) or "none"
-    target = status if status in TRANSITIONS[claim.status] else None
-    if target is None:
+    if status not in TRANSITIONS[claim.status]:
         return
-    set_status(session, claim, target, actor, f"paid {paid}; adjustments {codes}")
+    codes = ",".join(f"{a.group_code}-{a.reason_code}" for a in posted.adjustments) or "none"
+    set_status(session, claim, status, actor, f"paid {paid}; adjustments {codes}")
     if denials:
         action = action_for(denials)
         main = max(denials, key=lambda a: a.amount)

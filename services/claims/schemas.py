@@ -149,18 +149,16 @@ class ClaimPatch(Strict):
 # --- strict checks ------------------------------------------------------------------------
 
 
-def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:
+def strict_errors(data: ClaimData) -> list[FieldError]:
     """Rules a claim posted by a person must meet before anything is stored."""
     errors: list[FieldError] = []
     if data.payer_id not in reference.payers():
-        errors.append(
-            FieldError(field=f"{prefix}.payer_id", rule="unknown_payer", message="Unknown payer id.")
-        )
+        errors.append(FieldError(field="body.payer_id", rule="unknown_payer", message="Unknown payer id."))
     for other_index, other in enumerate(data.other_coverages):
         if other.payer_id not in reference.payers():
             errors.append(
                 FieldError(
-                    field=f"{prefix}.other_coverages.{other_index}.payer_id",
+                    field=f"body.other_coverages.{other_index}.payer_id",
                     rule="unknown_payer",
                     message="Unknown payer id.",
                 )
@@ -170,7 +168,7 @@ def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:
         if provider is not None and not npi_is_valid(provider.npi):
             errors.append(
                 FieldError(
-                    field=f"{prefix}.{name}.npi",
+                    field=f"body.{name}.npi",
                     rule="npi_check_digit",
                     message="The NPI's check digit is wrong; re-enter it from NPPES.",
                 )
@@ -180,7 +178,7 @@ def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:
             if not 1 <= pointer <= len(data.diagnoses):
                 errors.append(
                     FieldError(
-                        field=f"{prefix}.lines.{line_index}.diagnosis_pointers.{pointer_index}",
+                        field=f"body.lines.{line_index}.diagnosis_pointers.{pointer_index}",
                         rule="pointer_to_missing_diagnosis",
                         message=f"Points at diagnosis {pointer}; the claim has {len(data.diagnoses)}.",
                     )
@@ -188,19 +186,19 @@ def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:
     if data.frequency_code in ("7", "8") and not data.original_payer_claim_control_number:
         errors.append(
             FieldError(
-                field=f"{prefix}.original_payer_claim_control_number",
+                field="body.original_payer_claim_control_number",
                 rule="missing",
                 message="A replacement (7) or void (8) needs the original claim's payer control number.",
             )
         )
     if data.subscriber is None:
         errors.append(
-            FieldError(field=f"{prefix}.subscriber", rule="missing", message="The subscriber and member id.")
+            FieldError(field="body.subscriber", rule="missing", message="The subscriber and member id.")
         )
     if data.patient is None and data.relationship_code != "18":
         errors.append(
             FieldError(
-                field=f"{prefix}.patient",
+                field="body.patient",
                 rule="missing",
                 message="The patient's demographics (the patient is not the subscriber).",
             )

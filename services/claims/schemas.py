@@ -24,6 +24,8 @@ Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Npi = Annotated[str, Field(pattern=r"^\d{10}$", description="National Provider Identifier (10 digits).")]
 Text = Annotated[str, Field(min_length=1, max_length=60)]
 CoverageOrder = Literal["primary", "secondary", "tertiary"]
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]  # patient, payer
+MemberId = Annotated[str, Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")]
 
 
 class Strict(BaseModel):
@@ -45,7 +47,7 @@ class PersonIn(Person):
 
 
 class SubscriberIn(PersonIn):
-    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")
+    member_id: MemberId
     group_number: str | None = Field(default=None, max_length=50)
 
 
@@ -78,8 +80,8 @@ class OtherCoverage(Strict):
     For a secondary claim the primary's adjudication is filled in (paid amount, CAS
     adjustments, per-line results); for a primary claim it only names the next payer."""
 
-    payer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
-    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")
+    payer_id: Ident
+    member_id: MemberId
     order: CoverageOrder
     relationship_code: str = Field(default="18", pattern=r"^\d{2}$")
     subscriber: PersonIn | None = None
@@ -103,13 +105,13 @@ class LineIn(Strict):
 class ClaimData(Strict):
     """Everything the 837P needs; stored as the claim's content."""
 
-    patient_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    patient_id: Ident
     patient: PersonIn | None = None
     subscriber: SubscriberIn | None = None
     relationship_code: str = Field(
         default="18", pattern=r"^\d{2}$", description="Patient to subscriber: 18 self, 01 spouse, 19 child."
     )
-    payer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    payer_id: Ident
     coverage_order: CoverageOrder = "primary"
     billing_provider: ProviderIn
     rendering_provider: ProviderIn | None = None
@@ -136,7 +138,7 @@ class ClaimPatch(Strict):
     patient: PersonIn | None = None
     subscriber: SubscriberIn | None = None
     relationship_code: str | None = Field(default=None, pattern=r"^\d{2}$")
-    payer_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    payer_id: Ident | None = None
     billing_provider: ProviderIn | None = None
     rendering_provider: ProviderIn | None = None
     place_of_service: str | None = Field(default=None, pattern=r"^\d{2}$")

@@ -289,17 +289,8 @@ def apply_scrub(claim: Claim, actor: str, findings: list[scrubber.Finding]) -> l
     return []
 
 
-async def submit(
-    session: AsyncSession,
-    claim: Claim,
-    actor: str,
-    *,
-    findings: list[scrubber.Finding] | None = None,
-) -> Claim:
-    """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted.
-
-    `findings`: the caller scrubbed this claim in the same transaction, unchanged since, so
-    the edits' queries and the scrub are not run twice."""
+async def submit(session: AsyncSession, claim: Claim, actor: str) -> Claim:
+    """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted."""
     if claim.status not in EDITABLE:
         raise ProblemError(
             409,
@@ -307,8 +298,7 @@ async def submit(
             "The claim was already sent",
             f"A {claim.status} claim cannot be submitted.",
         )
-    if findings is None:
-        findings = await run_scrub(session, claim, actor)
+    findings = await run_scrub(session, claim, actor)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise ProblemError(

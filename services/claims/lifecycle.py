@@ -497,7 +497,7 @@ async def apply_payment(
     claim: Claim,
     posted: PaymentPosted,
     actor: str,
-    other_payers: OtherPayers | None = None,
+    other_payers: OtherPayers,
 ) -> None:
     """An insurer's adjudication: paid, partial or denied; denials go to the queue and out as
     claim.denied; a balance left with another payer on file bills that payer next.
@@ -604,20 +604,16 @@ async def latest_other_payers(session: AsyncSession, claims: Sequence[Claim]) ->
     return {(r.patient_id, r.payer_id): r.other_payers for r in rows}
 
 
-async def next_coverage(
-    session: AsyncSession, claim: Claim, other_payers: OtherPayers | None = None
-) -> OtherCoverage | None:
+def next_coverage(claim: Claim, other_payers: OtherPayers) -> OtherCoverage | None:
     """The payer after this one: from the claim's own coverage list (the encounter's), else from
     the latest eligibility check's other payers (member id then taken from this claim).
-    `other_payers`: those checks, read for a whole batch (else read here)."""
+    `other_payers`: those checks, read for a whole batch (latest_other_payers)."""
     order = {"primary": "secondary", "secondary": "tertiary"}.get(claim.data.get("coverage_order", ""))
     if order is None:
         return None
     for other in claim.data.get("other_coverages") or []:
         if other.get("order") == order:
             return OtherCoverage.model_validate(other)
-    if other_payers is None:
-        other_payers = await latest_other_payers(session, [claim])
     for other in other_payers.get((claim.patient_id, claim.payer_id), []):
         if other.get("order") == order and other.get("payer_id") in reference.payers():
             data = data_of(claim)
@@ -636,7 +632,7 @@ async def bill_next_payer(
     claim: Claim,
     posted: PaymentPosted,
     actor: str,
-    other_payers: OtherPayers | None = None,
+    other_payers: OtherPayers,
 ) -> Claim | None:
     """Secondary (or tertiary) billing: a new claim carrying this payer's adjudication (2320/2430)."""
     # What is left for someone else to pay: the patient's share as the payer stated it, else the
@@ -648,7 +644,7 @@ async def bill_next_payer(
         balance = claim.total_charge - posted.amount - written_off
     if balance <= 0:
         return None
-    nxt = await next_coverage(session, claim, other_payers)
+    nxt = next_coverage(claim, other_payers)
     if nxt is None:
         return None
     data = data_of(claim)

@@ -175,11 +175,12 @@ async def kpis(
             params,
         )
     ).all()
-    per_payer = (
+    # Claims per payer and status: where the range's claims are now, and each payer's adjudicated.
+    counts = (
         await session.execute(
             text(
-                "SELECT payer_id, count(*) FROM claims "  # noqa: S608
-                f"WHERE {_IN_RANGE} AND adjudicated_at IS NOT NULL GROUP BY payer_id"
+                "SELECT payer_id, status, count(*), count(*) FILTER (WHERE adjudicated_at IS NOT NULL) "  # noqa: S608
+                f"FROM claims WHERE {_IN_RANGE} GROUP BY payer_id, status"
             ),
             params,
         )
@@ -203,21 +204,16 @@ async def kpis(
             {"payer": payer_id},
         )
     ).scalar_one()
-    by_status = (
-        await session.execute(
-            text(
-                "SELECT status, count(*) FROM claims "  # noqa: S608
-                f"WHERE {_IN_RANGE} GROUP BY status ORDER BY status"
-            ),
-            params,
-        )
-    ).all()
     by_reason: dict[str, int] = {}
     by_payer: dict[str, int] = {}
     for reason, payer, n in denials:
         by_reason[reason] = by_reason.get(reason, 0) + n
         by_payer[payer] = by_payer.get(payer, 0) + n
-    adjudicated_by_payer = {p: n for p, n in per_payer}
+    by_status: dict[str, int] = {}
+    adjudicated_by_payer: dict[str, int] = {}
+    for payer, status, n, adjudicated in counts:
+        by_status[status] = by_status.get(status, 0) + n
+        adjudicated_by_payer[payer] = adjudicated_by_payer.get(payer, 0) + adjudicated
     days = (end - start).days + 1
     daily = Decimal(row.charges) / days if days else Decimal(0)
     return Kpis(
@@ -234,5 +230,5 @@ async def kpis(
         days_in_ar=round(float(Decimal(open_ar) / daily), 1) if daily else None,
         open_ar=Decimal(open_ar),
         claims_submitted=row.submitted,
-        claims_by_status={status: n for status, n in by_status},
+        claims_by_status=dict(sorted(by_status.items())),
     )

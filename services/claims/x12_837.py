@@ -74,6 +74,11 @@ def _procedure(code: str, modifiers: list[str]) -> str:
     return ":".join(["HC", code, *modifiers])
 
 
+def _units(units: Decimal) -> str:
+    """Whole units without decimals (SV104, SVD05), fractional ones as an amount."""
+    return str(int(units)) if units == units.to_integral() else amount(units)
+
+
 def claim_segments(
     data: ClaimData, patient_control_number: str, reference_id: str, now: datetime, settings: ClaimsSettings
 ) -> list[list[str]]:
@@ -186,7 +191,7 @@ def claim_segments(
                 _procedure(line.code, line.modifiers),
                 amount(line.charge),
                 "UN",
-                amount(line.units) if line.units != line.units.to_integral() else str(int(line.units)),
+                _units(line.units),
                 None,
                 None,
                 ":".join(str(p) for p in line.diagnosis_pointers),
@@ -204,9 +209,7 @@ def claim_segments(
                         amount(adj.paid),
                         _procedure(line.code, line.modifiers),
                         None,
-                        str(int(line.units))
-                        if line.units == line.units.to_integral()
-                        else amount(line.units),
+                        _units(line.units),
                     )
                 )
                 out += _cas(adj.adjustments)
@@ -230,8 +233,7 @@ def _other_payer(data: ClaimData, other: OtherCoverage) -> list[list[str]]:
             _filing_indicator(other.payer_id),
         )
     ]
-    claim_level = [a for a in other.adjustments]
-    out += _cas(claim_level)
+    out += _cas(other.adjustments)
     if other.paid is not None:
         out.append(seg("AMT", "D", amount(other.paid)))
         remaining = data.total_charge - other.paid

@@ -60,9 +60,11 @@ def _cas(adjustments: list[AdjustmentIn]) -> list[list[str]]:
     return out
 
 
-def _payer_name(payer_id: str) -> str:
+def _payer_nm1(payer_id: str) -> list[str]:
+    """The payer's name segment (2010BB, 2330B)."""
     payer = reference.payers().get(payer_id)
-    return clean(payer.name if payer else payer_id, 60)
+    name = clean(payer.name if payer else payer_id, 60)
+    return seg("NM1", "PR", "2", name, None, None, None, None, "PI", payer_id)
 
 
 def _filing_indicator(payer_id: str) -> str:
@@ -125,7 +127,7 @@ def claim_segments(
         out += _address(sub.address)
         if patient_is_subscriber:
             out.append(seg("DMG", "D8", d8(sub.birth_date), sub.gender))
-    out.append(seg("NM1", "PR", "2", _payer_name(data.payer_id), None, None, None, None, "PI", data.payer_id))
+    out.append(_payer_nm1(data.payer_id))
 
     # 2000C patient, when not the subscriber
     if not patient_is_subscriber and data.patient is not None:
@@ -246,9 +248,7 @@ def _other_payer(data: ClaimData, other: OtherCoverage) -> list[list[str]]:
         out.append(_person_nm1("IL", person, "MI", other.member_id))
     else:
         out.append(seg("NM1", "IL", "1", "UNKNOWN", None, None, None, None, "MI", other.member_id))
-    out.append(
-        seg("NM1", "PR", "2", _payer_name(other.payer_id), None, None, None, None, "PI", other.payer_id)
-    )
+    out.append(_payer_nm1(other.payer_id))
     if other.adjudication_date is not None and other.paid is not None:
         out.append(seg("DTP", "573", "D8", d8(other.adjudication_date)))
     if other.payer_claim_control_number:

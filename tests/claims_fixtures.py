@@ -5,15 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+from shared.events import new_event
+from shared.events.envelope import encode
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaProducer
+    from pydantic import BaseModel
 
 BILLING_NPI = "1234567893"
 RENDERING_NPI = "1245319599"
@@ -109,6 +117,43 @@ async def _commit_end_offsets(bootstrap: str, group_id: str, topics: list[str]) 
 
 
 TEST_EHR_SOURCE = f"/partners/test-ehr-{uuid.uuid4().hex[:8]}"
+
+
+async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
+    """An event from this session's test EHR source (the claims consumer takes only those)."""
+    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+
+async def event_for(bootstrap: str, topic: str, start: Any, key: str, timeout: float = 20.0) -> Any:
+    """The decoded first record of `topic` after the offsets `start` whose key is `key`."""
+    from tests.conftest import read_from  # not at import: bench/claims.py imports this module
+
+    records = await read_from(
+        bootstrap, topic, start, until=lambda rs: any(r.key == key.encode() for r in rs), timeout=timeout
+    )
+    return json.loads(next(r for r in records if r.key == key.encode()).value)
+
+
+async def eligible(
+    settings, patient_id: str, payer_id: str, dos: str, other_payers: list | None = None
+) -> None:
+    """Our copy of an active eligibility check, as the eligibility.checked handler would store it."""
+    from tests.conftest import connect_as  # not at import: bench/claims.py imports this module
+
+    conn = await connect_as("claims", settings)
+    try:
+        await conn.execute(
+            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service,"
+            " coverage_start, coverage_end, other_payers, checked_at) VALUES (gen_random_uuid(), $1, $2,"
+            " 'active', $3::text::date, '2020-01-01', '2099-12-31', $4::text::jsonb, now())",
+            patient_id,
+            payer_id,
+            dos,
+            json.dumps(other_payers or []),
+        )
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -12,9 +11,11 @@ from tests.claims_fixtures import (
     claims_consumer_from_now,  # noqa: F401 - fixture
     claims_fixture,  # noqa: F401 - fixture "claims"
     clean_claim,
+    eligible,
+    event_for,
     spoiled,
 )
-from tests.conftest import connect_as, end_offsets, read_from, token, unique
+from tests.conftest import connect_as, end_offsets, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
@@ -30,23 +31,6 @@ async def count_rows(settings, patient_id: str) -> tuple[int, int]:
             patient_id,
         )
         return claims, history
-    finally:
-        await conn.close()
-
-
-async def eligible(settings, patient_id: str, body: dict[str, Any], status: str = "active") -> None:
-    """Our copy of an eligibility check, as the eligibility.checked handler would store it."""
-    conn = await connect_as("claims", settings)
-    try:
-        await conn.execute(
-            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service, "
-            "coverage_start, coverage_end, checked_at) VALUES (gen_random_uuid(), $1, $2, $3, "
-            "$4::text::date, '2020-01-01', '2099-12-31', now())",
-            patient_id,
-            body["payer_id"],
-            status,
-            body["lines"][0]["date_of_service"],
-        )
     finally:
         await conn.close()
 
@@ -204,7 +188,7 @@ async def test_submit_refuses_error_edits_with_409_then_sends_the_837p(claims, s
             preview.status_code == 200 and "CLM*" + claim["patient_control_number"] + "*175*" in preview.text
         )
 
-        await eligible(settings, patient, body)
+        await eligible(settings, patient, body["payer_id"], body["lines"][0]["date_of_service"])
         fixed = await client.patch(f"/v1/claims/{claim['id']}", json={"place_of_service": "11"}, headers=RW)
         assert fixed.status_code == 200
         sent = await client.post(f"/v1/claims/{claim['id']}/submit", headers=RW)
@@ -227,13 +211,7 @@ async def test_submit_refuses_error_edits_with_409_then_sends_the_837p(claims, s
         ]
         assert history == ["draft", "draft", "ready", "submitted"]
 
-        records = await read_from(
-            servers.kafka_bootstrap,
-            "claim.submitted",
-            start,
-            until=lambda rs: any(r.key == claim["id"].encode() for r in rs),
-        )
-    event = json.loads(next(r for r in records if r.key == claim["id"].encode()).value)
+        event = await event_for(servers.kafka_bootstrap, "claim.submitted", start, claim["id"])
     assert event["patient_control_number"] == claim["patient_control_number"]
     assert event["account_id"] == patient and event["coverage_order"] == "primary"
     assert event["date_of_service"] == body["lines"][0]["date_of_service"]

@@ -4,15 +4,12 @@ follow-ups fire, and the reports count it all."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
-from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.claims import followups
@@ -40,17 +37,15 @@ from tests.claims_fixtures import (
     claims_consumer_from_now,  # noqa: F401 - fixture
     claims_fixture,  # noqa: F401 - fixture "claims"
     clean_claim,
+    eligible,
+    event_for,
+    publish,
     recent,
 )
-from tests.conftest import connect_as, end_offsets, eventually, read_from, token, unique
+from tests.conftest import connect_as, end_offsets, eventually, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
-
-
-async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
-    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
-    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
 
 async def claim_where(client, **params: Any) -> list[dict[str, Any]]:
@@ -64,24 +59,6 @@ async def get(client, claim_id: str) -> dict[str, Any]:
 async def status_is(client, claim_id: str, status: str) -> dict[str, Any] | None:
     claim = await get(client, claim_id)
     return claim if claim["status"] == status else None
-
-
-async def eligible(
-    settings, patient_id: str, payer_id: str, dos: str, other_payers: list | None = None
-) -> None:
-    conn = await connect_as("claims", settings)
-    try:
-        await conn.execute(
-            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service,"
-            " coverage_start, coverage_end, other_payers, checked_at) VALUES (gen_random_uuid(), $1, $2,"
-            " 'active', $3::text::date, '2020-01-01', '2099-12-31', $4::text::jsonb, now())",
-            patient_id,
-            payer_id,
-            dos,
-            json.dumps(other_payers or []),
-        )
-    finally:
-        await conn.close()
 
 
 async def submitted_claim(client, settings, body: dict[str, Any]) -> dict[str, Any]:
@@ -225,13 +202,7 @@ async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
         ).json()
         assert denial["id"] in [d["id"] for d in mine]
 
-        records = await read_from(
-            servers.kafka_bootstrap,
-            "claim.denied",
-            denied_start,
-            until=lambda rs: any(r.key == claim["id"].encode() for r in rs),
-        )
-        event = json.loads(next(r for r in records if r.key == claim["id"].encode()).value)
+        event = await event_for(servers.kafka_bootstrap, "claim.denied", denied_start, claim["id"])
         assert event["action"] == "appeal" and event["remark_codes"] == ["N54"]
         assert event["adjustments"] == [{"group_code": "CO", "reason_code": "197", "amount": "145.00"}]
 
@@ -441,13 +412,7 @@ async def test_primary_balance_bills_the_secondary_with_cob_automatically(
         assert [s[1] for s in svd] == ["SBX001", "SBX001"] and sum(Decimal(s[2]) for s in svd) == Decimal(
             "100"
         )
-        records = await read_from(
-            servers.kafka_bootstrap,
-            "claim.submitted",
-            start,
-            until=lambda rs: any(r.key == secondary["id"].encode() for r in rs),
-        )
-        event = json.loads(next(r for r in records if r.key == secondary["id"].encode()).value)
+        event = await event_for(servers.kafka_bootstrap, "claim.submitted", start, secondary["id"])
         assert event["coverage_order"] == "secondary" and event["payer_id"] == "SBX002"
 
 
@@ -514,13 +479,7 @@ async def test_followups_aging_and_kpis(claims, settings, servers, producer):
         assert claim["id"] not in [f["claim_id"] for f in now_due]
         assert await followups.step(app, now=later) >= 1
         assert await followups.step(app, now=later) == 0  # once per submission
-        records = await read_from(
-            servers.kafka_bootstrap,
-            "claim.followup_due",
-            start,
-            until=lambda rs: any(r.key == claim["id"].encode() for r in rs),
-        )
-        event = json.loads(next(r for r in records if r.key == claim["id"].encode()).value)
+        event = await event_for(servers.kafka_bootstrap, "claim.followup_due", start, claim["id"])
         assert event["days_outstanding"] == 31 and event["payer_id"] == "SBX003"
 
         after = (await client.get("/v1/reports/ar-aging", headers=RW)).json()

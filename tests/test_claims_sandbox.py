@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from deploy.payer_sandbox.testing import running_sandbox
 from services.claims import reference
 from shared import x12
-from shared.events import new_event
 from shared.events.catalogue import (
     Adjustment,
     Coverage,
@@ -34,24 +32,18 @@ from shared.events.catalogue import (
     PaymentPosted,
     Person,
 )
-from shared.events.envelope import encode
 from tests.claims_fixtures import (
     BILLING_NPI,
     RENDERING_NPI,
-    TEST_EHR_SOURCE,
     claims_consumer_from_now,  # noqa: F401 - fixture
     claims_fixture,  # noqa: F401 - fixture "claims"
+    publish,
 )
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
 SANDBOX_DATA = Path(__file__).resolve().parents[1] / "deploy" / "payer_sandbox" / "data"
-
-
-async def publish(producer: AIOKafkaProducer, payload: Any) -> None:
-    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
-    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
 
 def encounter(

@@ -29,11 +29,13 @@ WAITING = ("submitted", "accepted")
 router = APIRouter(prefix="/v1/followups", tags=["follow-up"])
 
 
-def due_at(claim: Claim) -> datetime | None:
-    payer = reference.payers().get(claim.payer_id)
+def overdue(claim: Claim, now: datetime) -> tuple[datetime, datetime, int] | None:
+    """(submitted at, due at, days outstanding) of a claim past its payer's window at `now`."""
     if claim.submitted_at is None:
         return None
-    return claim.submitted_at + timedelta(days=payer.followup_days if payer else 30)
+    payer = reference.payers().get(claim.payer_id)
+    due = claim.submitted_at + timedelta(days=payer.followup_days if payer else 30)
+    return (claim.submitted_at, due, (now - claim.submitted_at).days) if due <= now else None
 
 
 async def publish_due(session: AsyncSession, now: datetime, limit: int = 500) -> int:
@@ -55,9 +57,9 @@ async def publish_due(session: AsyncSession, now: datetime, limit: int = 500) ->
     ).all()
     published = 0
     for claim in rows:
-        due = due_at(claim)
-        if due is None or due > now or claim.submitted_at is None:
+        if (late := overdue(claim, now)) is None:
             continue
+        submitted_at, due, days = late
         claim.followup_published_at = now
         session.add(claim)
         add_event(
@@ -66,8 +68,8 @@ async def publish_due(session: AsyncSession, now: datetime, limit: int = 500) ->
                 ClaimFollowupDue(
                     claim_id=claim.id,
                     payer_id=claim.payer_id,
-                    submitted_at=claim.submitted_at,
-                    days_outstanding=(now - claim.submitted_at).days,
+                    submitted_at=submitted_at,
+                    days_outstanding=days,
                     due_at=due,
                 ),
                 source=lifecycle.SOURCE,
@@ -110,9 +112,9 @@ async def list_followups(
     rows = (await session.exec(stmt.order_by(col(Claim.submitted_at)).limit(limit * 5))).all()
     out = []
     for claim in rows:
-        due = due_at(claim)
-        if due is None or due > now or claim.submitted_at is None:
+        if (late := overdue(claim, now)) is None:
             continue
+        submitted_at, due, days = late
         out.append(
             FollowupOut(
                 claim_id=claim.id,
@@ -120,9 +122,9 @@ async def list_followups(
                 payer_id=claim.payer_id,
                 status=claim.status,
                 total_charge=claim.total_charge,
-                submitted_at=claim.submitted_at,
+                submitted_at=submitted_at,
                 due_at=due,
-                days_outstanding=(now - claim.submitted_at).days,
+                days_outstanding=days,
                 notified=claim.followup_published_at is not None,
             )
         )

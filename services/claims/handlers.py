@@ -245,7 +245,7 @@ async def on_payments_posted(session: AsyncSession, events: Sequence[Event]) -> 
     for event, claim in zip(in_context(mine), claims, strict=True):
         posted = event.data
         assert isinstance(posted, PaymentPosted)
-        if claim is None or claim.status in ("draft", "ready", "rejected"):
+        if claim is None or claim.status in lifecycle.EDITABLE:
             continue
         await lifecycle.apply_payment(session, claim, posted, _actor(event), other_payers)
 

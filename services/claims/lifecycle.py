@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import String, Uuid, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -30,6 +30,7 @@ from shared.outbox import add_event
 from shared.problems import FieldError, ProblemError
 
 SOURCE = "/services/claims"
+_T = TypeVar("_T")
 EDITABLE = ("draft", "ready", "rejected")
 OPEN_STATUSES = ("submitted", "accepted", "partial", "denied", "appealed")
 # Where each status may go next; events from partners can skip a step (an 835 may arrive
@@ -115,18 +116,12 @@ def new_claim(data: ClaimData, actor: str, *, encounter_id: str | None = None, *
 
 
 async def create(session: AsyncSession, data: ClaimData, actor: str, **links: Any) -> Claim:
+    """A new claim and its first history row (the claim is flushed first: the row references it)."""
     claim = new_claim(data, actor, **links)
     session.add(claim)
     await session.flush()
-    add_created(session, claim, actor)
-    return claim
-
-
-def add_created(session: AsyncSession, claim: Claim, actor: str) -> None:
-    """The claim and its first history row, pending in the session (the claim is added first,
-    so a flush inserts it before the row that references it)."""
-    session.add(claim)
     session.add(StatusChange(**created_row(claim, actor)))
+    return claim
 
 
 def created_row(claim: Claim, actor: str) -> dict[str, Any]:
@@ -188,21 +183,27 @@ def other_claim(o: Claim) -> scrubber.OtherClaim:
     )
 
 
-# Keyed by (patient, payer): every pair of a batch in one statement each.
+# Keyed by (patient, payer): every pair of a batch in one statement each (params: _pair_params).
+_PAIRS = (
+    "(patient_id, payer_id) IN (SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[])))"
+)
+
+
+def _pair_params(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    return {"patients": [p for p, _ in pairs], "payers": [q for _, q in pairs]}
+
+
 _ELIGIBILITY = text(
-    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end "
-    "FROM eligibility_copies WHERE (patient_id, payer_id) IN "
-    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) ORDER BY checked_at"
+    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end "  # noqa: S608 - constant
+    f"FROM eligibility_copies WHERE {_PAIRS} ORDER BY checked_at"
 )
 _AUTHORIZATIONS = text(
-    "SELECT patient_id, payer_id, number, service_codes, start_date, end_date, visits_allowed, visits_used "
-    "FROM authorization_copies WHERE (patient_id, payer_id) IN "
-    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[])))"
+    "SELECT patient_id, payer_id, number, service_codes, start_date, end_date, visits_allowed, visits_used "  # noqa: S608 - constant
+    f"FROM authorization_copies WHERE {_PAIRS}"
 ).columns(service_codes=JSONB)
 _CANDIDATES = text(
-    "SELECT id, patient_id, payer_id, patient_control_number, frequency_code, status, date_of_service, "
-    "data->'lines' AS lines FROM claims WHERE (patient_id, payer_id) IN "
-    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) "
+    "SELECT id, patient_id, payer_id, patient_control_number, frequency_code, status, date_of_service, "  # noqa: S608 - constant
+    f"data->'lines' AS lines FROM claims WHERE {_PAIRS} "
     "AND frequency_code = '1' AND status <> 'closed' AND date_of_service BETWEEN :first AND :last"
 ).columns(lines=JSONB)
 
@@ -219,8 +220,7 @@ async def scrub_contexts(
         return []
     if session.new or session.dirty or session.deleted:
         await session.flush()  # the statements below are plain SQL: no autoflush
-    pairs = sorted({(data.patient_id, data.payer_id) for _, data in items})
-    keys = {"patients": [p for p, _ in pairs], "payers": [q for _, q in pairs]}
+    keys = _pair_params(sorted({(data.patient_id, data.payer_id) for _, data in items}))
     dates = [line.date_of_service for _, data in items for line in data.lines]
     eligibility: dict[tuple[str, str], list[scrubber.EligibilityFact]] = {}
     for r in await session.execute(_ELIGIBILITY, keys):
@@ -264,21 +264,10 @@ async def scrub_contexts(
     return contexts
 
 
-async def scrub_context(session: AsyncSession, claim: Claim, data: ClaimData) -> scrubber.ScrubContext:
-    """scrub_contexts() for one claim."""
-    return (await scrub_contexts(session, [(claim, data)]))[0]
-
-
 async def run_scrub(session: AsyncSession, claim: Claim, actor: str) -> list[scrubber.Finding]:
     """Scrub and record the result; a clean draft becomes ready, a dirty ready claim a draft."""
     data = data_of(claim)
-    return record_scrub(session, claim, actor, data, await scrub_context(session, claim, data))
-
-
-def record_scrub(
-    session: AsyncSession, claim: Claim, actor: str, data: ClaimData, context: scrubber.ScrubContext
-) -> list[scrubber.Finding]:
-    """run_scrub without its queries: for a caller that read the context already."""
+    (context,) = await scrub_contexts(session, [(claim, data)])
     findings = scrubber.scrub(data, context)
     for row in apply_scrub(claim, actor, findings):
         session.add(StatusChange(**row))
@@ -293,24 +282,15 @@ def apply_scrub(claim: Claim, actor: str, findings: list[scrubber.Finding]) -> l
     claim.scrub = {"at": now().isoformat(), "clean": clean, "findings": [f.as_dict() for f in findings]}
     if claim.first_scrub_clean is None:
         claim.first_scrub_clean = clean
-    if claim.status in ("draft", "ready", "rejected"):
+    if claim.status in EDITABLE:
         target = "ready" if clean else "draft"
         if target != claim.status:
             return [transition(claim, target, actor, "scrubbed clean" if clean else "scrub found errors")]
     return []
 
 
-async def submit(
-    session: AsyncSession,
-    claim: Claim,
-    actor: str,
-    *,
-    findings: list[scrubber.Finding] | None = None,
-) -> Claim:
-    """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted.
-
-    `findings`: the caller scrubbed this claim in the same transaction, unchanged since, so
-    the edits' queries and the scrub are not run twice."""
+async def submit(session: AsyncSession, claim: Claim, actor: str) -> Claim:
+    """Scrub, refuse with the error edits (409), else write the 837P and publish claim.submitted."""
     if claim.status not in EDITABLE:
         raise ProblemError(
             409,
@@ -318,8 +298,7 @@ async def submit(
             "The claim was already sent",
             f"A {claim.status} claim cannot be submitted.",
         )
-    if findings is None:
-        findings = await run_scrub(session, claim, actor)
+    findings = await run_scrub(session, claim, actor)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise ProblemError(
@@ -404,8 +383,7 @@ async def find_claims(
     """Match partners' answers, locked for update, in one statement for a whole batch: each
     (claim id, patient control number) by our claim id when echoed and ours, else by patient
     control number. The 837 text and the scrub are not loaded: answers do not need them."""
-    ids = [i for i, _ in keys if i is not None]
-    pcns = [p for _, p in keys if p]
+    ids, pcns = _match_keys(keys)
     if not ids and not pcns:
         return [None] * len(keys)
     found = (
@@ -426,7 +404,21 @@ async def find_claims(
     ).all()
     by_id = {c.id: c for c in found}
     by_pcn = {c.patient_control_number: c for c in found}
-    return [by_id.get(i) if i in by_id else by_pcn.get(p) if p else None for i, p in keys]
+    return [_match(by_id, by_pcn, i, p) for i, p in keys]
+
+
+def _match_keys(keys: Sequence[tuple[uuid.UUID | None, str | None]]) -> tuple[list[uuid.UUID], list[str]]:
+    """The claim ids and patient control numbers to look up for partners' answers."""
+    return [i for i, _ in keys if i is not None], [p for _, p in keys if p]
+
+
+def _match(
+    by_id: dict[uuid.UUID, _T], by_pcn: dict[str, _T], claim_id: uuid.UUID | None, pcn: str | None
+) -> _T | None:
+    """An answer's claim: by our claim id when echoed and ours, else by patient control number."""
+    if claim_id in by_id:
+        return by_id[claim_id]
+    return by_pcn.get(pcn) if pcn else None
 
 
 _MATCH = text(
@@ -465,14 +457,13 @@ async def accept_claims(
         return
     if session.new or session.dirty or session.deleted:
         await session.flush()  # plain SQL below: what other handlers changed goes first
-    ids = [i for i, _, _, _ in answers if i is not None]
-    pcns = [p for _, p, _, _ in answers if p]
+    ids, pcns = _match_keys([(i, p) for i, p, _, _ in answers])
     rows = (await session.execute(_MATCH, {"ids": ids, "pcns": pcns})).all()
     by_id = {r.id: r.id for r in rows}
     by_pcn = {r.patient_control_number: r.id for r in rows}
     chosen: dict[uuid.UUID, tuple[str | None, str]] = {}
     for claim_id, pcn, pccn, actor in answers:
-        match = by_id.get(claim_id) if claim_id in by_id else by_pcn.get(pcn) if pcn else None
+        match = _match(by_id, by_pcn, claim_id, pcn)
         if match is not None and match not in chosen:
             chosen[match] = (pccn, actor)
     if chosen:
@@ -506,7 +497,7 @@ async def apply_payment(
     claim: Claim,
     posted: PaymentPosted,
     actor: str,
-    other_payers: OtherPayers | None = None,
+    other_payers: OtherPayers,
 ) -> None:
     """An insurer's adjudication: paid, partial or denied; denials go to the queue and out as
     claim.denied; a balance left with another payer on file bills that payer next.
@@ -551,11 +542,10 @@ async def apply_payment(
         "trace_number": posted.trace_number,
         "trace_numbers": seen,
     }
-    codes = ",".join(f"{a.group_code}-{a.reason_code}" for a in posted.adjustments) or "none"
-    target = status if status in TRANSITIONS[claim.status] else None
-    if target is None:
+    if status not in TRANSITIONS[claim.status]:
         return
-    set_status(session, claim, target, actor, f"paid {paid}; adjustments {codes}")
+    codes = ",".join(f"{a.group_code}-{a.reason_code}" for a in posted.adjustments) or "none"
+    set_status(session, claim, status, actor, f"paid {paid}; adjustments {codes}")
     if denials:
         action = action_for(denials)
         main = max(denials, key=lambda a: a.amount)
@@ -597,10 +587,8 @@ async def apply_payment(
 
 
 _LATEST_CHECKS = text(
-    "SELECT DISTINCT ON (patient_id, payer_id) patient_id, payer_id, other_payers FROM eligibility_copies "
-    "WHERE (patient_id, payer_id) IN "
-    "(SELECT * FROM unnest(CAST(:patients AS text[]), CAST(:payers AS text[]))) "
-    "ORDER BY patient_id, payer_id, checked_at DESC"
+    "SELECT DISTINCT ON (patient_id, payer_id) patient_id, payer_id, other_payers FROM eligibility_copies "  # noqa: S608 - constant
+    f"WHERE {_PAIRS} ORDER BY patient_id, payer_id, checked_at DESC"
 ).columns(other_payers=JSONB)
 
 OtherPayers = dict[tuple[str, str], list[dict[str, Any]]]
@@ -612,24 +600,20 @@ async def latest_other_payers(session: AsyncSession, claims: Sequence[Claim]) ->
     pairs = sorted({(c.patient_id, c.payer_id) for c in claims})
     if not pairs:
         return {}
-    params = {"patients": [p for p, _ in pairs], "payers": [q for _, q in pairs]}
-    return {(r.patient_id, r.payer_id): r.other_payers for r in await session.execute(_LATEST_CHECKS, params)}
+    rows = await session.execute(_LATEST_CHECKS, _pair_params(pairs))
+    return {(r.patient_id, r.payer_id): r.other_payers for r in rows}
 
 
-async def next_coverage(
-    session: AsyncSession, claim: Claim, other_payers: OtherPayers | None = None
-) -> OtherCoverage | None:
+def next_coverage(claim: Claim, other_payers: OtherPayers) -> OtherCoverage | None:
     """The payer after this one: from the claim's own coverage list (the encounter's), else from
     the latest eligibility check's other payers (member id then taken from this claim).
-    `other_payers`: those checks, read for a whole batch (else read here)."""
+    `other_payers`: those checks, read for a whole batch (latest_other_payers)."""
     order = {"primary": "secondary", "secondary": "tertiary"}.get(claim.data.get("coverage_order", ""))
     if order is None:
         return None
     for other in claim.data.get("other_coverages") or []:
         if other.get("order") == order:
             return OtherCoverage.model_validate(other)
-    if other_payers is None:
-        other_payers = await latest_other_payers(session, [claim])
     for other in other_payers.get((claim.patient_id, claim.payer_id), []):
         if other.get("order") == order and other.get("payer_id") in reference.payers():
             data = data_of(claim)
@@ -648,7 +632,7 @@ async def bill_next_payer(
     claim: Claim,
     posted: PaymentPosted,
     actor: str,
-    other_payers: OtherPayers | None = None,
+    other_payers: OtherPayers,
 ) -> Claim | None:
     """Secondary (or tertiary) billing: a new claim carrying this payer's adjudication (2320/2430)."""
     # What is left for someone else to pay: the patient's share as the payer stated it, else the
@@ -660,7 +644,7 @@ async def bill_next_payer(
         balance = claim.total_charge - posted.amount - written_off
     if balance <= 0:
         return None
-    nxt = await next_coverage(session, claim, other_payers)
+    nxt = next_coverage(claim, other_payers)
     if nxt is None:
         return None
     data = data_of(claim)

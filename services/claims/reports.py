@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from services.claims import lifecycle
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
@@ -18,6 +19,13 @@ from shared.problems import FieldError, ProblemError
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
+# The KPIs' claims: created in [:start, :end] (dates), of :payer if given; as `claims`, as `c`.
+_RANGE = (
+    "{c}created_at >= :start AND {c}created_at < CAST(:end AS date) + 1 "
+    "AND (CAST(:payer AS text) IS NULL OR {c}payer_id = :payer)"
+)
+_IN_RANGE, _C_IN_RANGE = _RANGE.format(c=""), _RANGE.format(c="c.")
+_OPEN = "status IN ({})".format(", ".join(f"'{s}'" for s in lifecycle.OPEN_STATUSES))  # open A/R
 
 
 class Bucket(BaseModel):
@@ -60,8 +68,8 @@ async def ar_aging(
     rows = (
         await session.execute(
             text(
-                "SELECT payer_id, date_of_service, total_charge - coalesce(paid_amount, 0) AS balance "
-                "FROM claims WHERE status IN ('submitted','accepted','partial','denied','appealed') "
+                "SELECT payer_id, date_of_service, total_charge - coalesce(paid_amount, 0) AS balance "  # noqa: S608
+                f"FROM claims WHERE {_OPEN} "
                 "AND date_of_service <= :day"
             ),
             {"day": day},
@@ -140,7 +148,7 @@ async def kpis(
     row = (
         await session.execute(
             text(
-                """
+                f"""
                 SELECT count(*) AS created,
                        count(*) FILTER (WHERE first_scrub_clean IS NOT NULL) AS scrubbed,
                        count(*) FILTER (WHERE first_scrub_clean) AS clean,
@@ -151,9 +159,8 @@ async def kpis(
                            SELECT 1 FROM claim_status_history h WHERE h.claim_id = claims.id
                            AND h.to_status IN ('rejected', 'denied', 'partial'))) AS first_pass,
                        coalesce(sum(total_charge), 0) AS charges
-                FROM claims WHERE created_at >= :start AND created_at < CAST(:end AS date) + 1
-                AND (CAST(:payer AS text) IS NULL OR payer_id = :payer)
-                """
+                FROM claims WHERE {_IN_RANGE}
+                """  # noqa: S608 - constant
             ),
             params,
         )
@@ -161,22 +168,19 @@ async def kpis(
     denials = (
         await session.execute(
             text(
-                "SELECT d.reason_code, d.payer_id, count(DISTINCT d.claim_id) FROM denials d "
+                "SELECT d.reason_code, d.payer_id, count(DISTINCT d.claim_id) FROM denials d "  # noqa: S608
                 "JOIN claims c ON c.id = d.claim_id "
-                "WHERE c.created_at >= :start AND c.created_at < CAST(:end AS date) + 1 "
-                "AND (CAST(:payer AS text) IS NULL OR c.payer_id = :payer) "
-                "GROUP BY d.reason_code, d.payer_id"
+                f"WHERE {_C_IN_RANGE} GROUP BY d.reason_code, d.payer_id"
             ),
             params,
         )
     ).all()
-    per_payer = (
+    # Claims per payer and status: where the range's claims are now, and each payer's adjudicated.
+    counts = (
         await session.execute(
             text(
-                "SELECT payer_id, count(*) FROM claims "
-                "WHERE created_at >= :start AND created_at < CAST(:end AS date) + 1 "
-                "AND (CAST(:payer AS text) IS NULL OR payer_id = :payer) "
-                "AND adjudicated_at IS NOT NULL GROUP BY payer_id"
+                "SELECT payer_id, status, count(*), count(*) FILTER (WHERE adjudicated_at IS NOT NULL) "  # noqa: S608
+                f"FROM claims WHERE {_IN_RANGE} GROUP BY payer_id, status"
             ),
             params,
         )
@@ -184,9 +188,8 @@ async def kpis(
     denied_claims = (
         await session.execute(
             text(
-                "SELECT count(DISTINCT d.claim_id) FROM denials d JOIN claims c ON c.id = d.claim_id "
-                "WHERE c.created_at >= :start AND c.created_at < CAST(:end AS date) + 1 "
-                "AND (CAST(:payer AS text) IS NULL OR c.payer_id = :payer)"
+                "SELECT count(DISTINCT d.claim_id) FROM denials d JOIN claims c ON c.id = d.claim_id "  # noqa: S608
+                f"WHERE {_C_IN_RANGE}"
             ),
             params,
         )
@@ -194,29 +197,23 @@ async def kpis(
     open_ar = (
         await session.execute(
             text(
-                "SELECT coalesce(sum(total_charge - coalesce(paid_amount, 0)), 0) FROM claims "
-                "WHERE status IN ('submitted','accepted','partial','denied','appealed') "
+                "SELECT coalesce(sum(total_charge - coalesce(paid_amount, 0)), 0) FROM claims "  # noqa: S608
+                f"WHERE {_OPEN} "
                 "AND (CAST(:payer AS text) IS NULL OR payer_id = :payer)"
             ),
             {"payer": payer_id},
         )
     ).scalar_one()
-    by_status = (
-        await session.execute(
-            text(
-                "SELECT status, count(*) FROM claims "
-                "WHERE created_at >= :start AND created_at < CAST(:end AS date) + 1 "
-                "AND (CAST(:payer AS text) IS NULL OR payer_id = :payer) GROUP BY status ORDER BY status"
-            ),
-            params,
-        )
-    ).all()
     by_reason: dict[str, int] = {}
     by_payer: dict[str, int] = {}
     for reason, payer, n in denials:
         by_reason[reason] = by_reason.get(reason, 0) + n
         by_payer[payer] = by_payer.get(payer, 0) + n
-    adjudicated_by_payer = {p: n for p, n in per_payer}
+    by_status: dict[str, int] = {}
+    adjudicated_by_payer: dict[str, int] = {}
+    for payer, status, n, adjudicated in counts:
+        by_status[status] = by_status.get(status, 0) + n
+        adjudicated_by_payer[payer] = adjudicated_by_payer.get(payer, 0) + adjudicated
     days = (end - start).days + 1
     daily = Decimal(row.charges) / days if days else Decimal(0)
     return Kpis(
@@ -233,5 +230,5 @@ async def kpis(
         days_in_ar=round(float(Decimal(open_ar) / daily), 1) if daily else None,
         open_ar=Decimal(open_ar),
         claims_submitted=row.submitted,
-        claims_by_status={status: n for status, n in by_status},
+        claims_by_status=dict(sorted(by_status.items())),
     )

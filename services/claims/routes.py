@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.claims import lifecycle
+from services.claims import lifecycle, scrubber
 from services.claims.models import Claim, Denial, StatusChange
 from services.claims.schemas import ClaimData, ClaimPatch, strict_errors
 from services.claims.settings import get_claims_settings
@@ -112,8 +112,9 @@ async def load(session: AsyncSession, claim_id: uuid.UUID, *, lock: bool = False
     return claim
 
 
-def _reject(errors: list[FieldError]) -> None:
-    if errors:
+def _reject_invalid(data: ClaimData) -> None:
+    """422 naming each field that breaks a rule of strict_errors()."""
+    if errors := strict_errors(data):
         raise ProblemError(
             422,
             "validation-error",
@@ -138,7 +139,7 @@ async def create_claim(
     trail: Annotated[AuditTrail, audited("claim", "create", require_scopes("claims:write"))],
 ) -> ClaimOut:
     trail.patient_id = body.patient_id
-    _reject(strict_errors(body))
+    _reject_invalid(body)
     async with session.begin():
         claim = await lifecycle.create(session, body, trail.actor)
     trail.resource_id = str(claim.id)
@@ -260,7 +261,7 @@ async def patch_claim(
             )
         changes = body.model_dump(mode="json", exclude_unset=True)
         merged = ClaimData.model_validate({**claim.data, **changes})
-        _reject(strict_errors(merged))
+        _reject_invalid(merged)
         lifecycle.replace_data(claim, merged)
         lifecycle.set_status(session, claim, "draft", trail.actor, "edited: " + ", ".join(sorted(changes)))
     return await claim_out(session, claim)
@@ -280,7 +281,7 @@ async def scrub_claim(
     return ScrubResult(
         claim_id=claim.id,
         status=claim.status,
-        clean=not any(f.severity == "error" for f in findings),
+        clean=not scrubber.has_errors(findings),
         findings=[Finding(**f.as_dict()) for f in findings],  # type: ignore[arg-type]
     )
 
@@ -363,7 +364,7 @@ async def _follow_on(
             "original_payer_claim_control_number": claim.payer_claim_control_number,
         }
     )
-    _reject(strict_errors(merged))
+    _reject_invalid(merged)
     new = await lifecycle.create(session, merged, actor, original_claim_id=claim.id)
     await lifecycle.submit(session, new, actor)
     for denial in (

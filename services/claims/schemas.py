@@ -24,6 +24,8 @@ Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Npi = Annotated[str, Field(pattern=r"^\d{10}$", description="National Provider Identifier (10 digits).")]
 Text = Annotated[str, Field(min_length=1, max_length=60)]
 CoverageOrder = Literal["primary", "secondary", "tertiary"]
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]  # patient, payer
+MemberId = Annotated[str, Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")]
 
 
 class Strict(BaseModel):
@@ -45,7 +47,7 @@ class PersonIn(Person):
 
 
 class SubscriberIn(PersonIn):
-    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")
+    member_id: MemberId
     group_number: str | None = Field(default=None, max_length=50)
 
 
@@ -78,8 +80,8 @@ class OtherCoverage(Strict):
     For a secondary claim the primary's adjudication is filled in (paid amount, CAS
     adjustments, per-line results); for a primary claim it only names the next payer."""
 
-    payer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
-    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")
+    payer_id: Ident
+    member_id: MemberId
     order: CoverageOrder
     relationship_code: str = Field(default="18", pattern=r"^\d{2}$")
     subscriber: PersonIn | None = None
@@ -103,13 +105,13 @@ class LineIn(Strict):
 class ClaimData(Strict):
     """Everything the 837P needs; stored as the claim's content."""
 
-    patient_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    patient_id: Ident
     patient: PersonIn | None = None
     subscriber: SubscriberIn | None = None
     relationship_code: str = Field(
         default="18", pattern=r"^\d{2}$", description="Patient to subscriber: 18 self, 01 spouse, 19 child."
     )
-    payer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    payer_id: Ident
     coverage_order: CoverageOrder = "primary"
     billing_provider: ProviderIn
     rendering_provider: ProviderIn | None = None
@@ -136,7 +138,7 @@ class ClaimPatch(Strict):
     patient: PersonIn | None = None
     subscriber: SubscriberIn | None = None
     relationship_code: str | None = Field(default=None, pattern=r"^\d{2}$")
-    payer_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")
+    payer_id: Ident | None = None
     billing_provider: ProviderIn | None = None
     rendering_provider: ProviderIn | None = None
     place_of_service: str | None = Field(default=None, pattern=r"^\d{2}$")
@@ -149,18 +151,16 @@ class ClaimPatch(Strict):
 # --- strict checks ------------------------------------------------------------------------
 
 
-def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:
+def strict_errors(data: ClaimData) -> list[FieldError]:
     """Rules a claim posted by a person must meet before anything is stored."""
     errors: list[FieldError] = []
     if data.payer_id not in reference.payers():
-        errors.append(
-            FieldError(field=f"{prefix}.payer_id", rule="unknown_payer", message="Unknown payer id.")
-        )
+        errors.append(FieldError(field="body.payer_id", rule="unknown_payer", message="Unknown payer id."))
     for other_index, other in enumerate(data.other_coverages):
         if other.payer_id not in reference.payers():
             errors.append(
                 FieldError(
-                    field=f"{prefix}.other_coverages.{other_index}.payer_id",
+                    field=f"body.other_coverages.{other_index}.payer_id",
                     rule="unknown_payer",
                     message="Unknown payer id.",
                 )
@@ -170,7 +170,7 @@ def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:
         if provider is not None and not npi_is_valid(provider.npi):
             errors.append(
                 FieldError(
-                    field=f"{prefix}.{name}.npi",
+                    field=f"body.{name}.npi",
                     rule="npi_check_digit",
                     message="The NPI's check digit is wrong; re-enter it from NPPES.",
                 )
@@ -180,7 +180,7 @@ def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:
             if not 1 <= pointer <= len(data.diagnoses):
                 errors.append(
                     FieldError(
-                        field=f"{prefix}.lines.{line_index}.diagnosis_pointers.{pointer_index}",
+                        field=f"body.lines.{line_index}.diagnosis_pointers.{pointer_index}",
                         rule="pointer_to_missing_diagnosis",
                         message=f"Points at diagnosis {pointer}; the claim has {len(data.diagnoses)}.",
                     )
@@ -188,19 +188,19 @@ def strict_errors(data: ClaimData, prefix: str = "body") -> list[FieldError]:
     if data.frequency_code in ("7", "8") and not data.original_payer_claim_control_number:
         errors.append(
             FieldError(
-                field=f"{prefix}.original_payer_claim_control_number",
+                field="body.original_payer_claim_control_number",
                 rule="missing",
                 message="A replacement (7) or void (8) needs the original claim's payer control number.",
             )
         )
     if data.subscriber is None:
         errors.append(
-            FieldError(field=f"{prefix}.subscriber", rule="missing", message="The subscriber and member id.")
+            FieldError(field="body.subscriber", rule="missing", message="The subscriber and member id.")
         )
     if data.patient is None and data.relationship_code != "18":
         errors.append(
             FieldError(
-                field=f"{prefix}.patient",
+                field="body.patient",
                 rule="missing",
                 message="The patient's demographics (the patient is not the subscriber).",
             )

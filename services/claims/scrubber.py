@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import simple_icd_10_cm as icd
 
@@ -79,10 +79,6 @@ Hit = tuple[str, str]  # (field, message)
 Check = Callable[[ClaimData, ScrubContext], Iterator[Hit]]
 
 
-def _lines(data: ClaimData) -> Iterator[tuple[int, Any]]:
-    return iter(enumerate(data.lines))
-
-
 # --- the checks ---------------------------------------------------------------------------
 
 
@@ -133,7 +129,7 @@ def icd10cm_valid(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
 
 def procedure_code(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
     known = reference.procedure_codes()
-    for i, line in _lines(data):
+    for i, line in enumerate(data.lines):
         code = line.code.upper()
         if not (CPT_FORMAT.match(code) or HCPCS_FORMAT.match(code)):
             yield f"lines.{i}.code", f"Line {i + 1}: not a CPT or HCPCS code format."
@@ -153,7 +149,7 @@ def modifier_rules(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
     valid = set(table["modifiers"])
     conflicts = [frozenset(pair) for pair in table["conflicting_modifiers"]]
     em_only = set(table["em_only_modifiers"])
-    for i, line in _lines(data):
+    for i, line in enumerate(data.lines):
         mods = [m.upper() for m in line.modifiers]
         for j, mod in enumerate(mods):
             if not MODIFIER_FORMAT.match(mod) or mod not in valid:
@@ -173,8 +169,7 @@ def modifier_rules(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
 
 def diagnosis_pointers(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
     count = len(data.diagnoses)
-    pointed: set[int] = set()
-    for i, line in _lines(data):
+    for i, line in enumerate(data.lines):
         if len(set(line.diagnosis_pointers)) != len(line.diagnosis_pointers):
             yield f"lines.{i}.diagnosis_pointers", f"Line {i + 1}: a diagnosis pointer is repeated."
         for j, pointer in enumerate(line.diagnosis_pointers):
@@ -183,7 +178,6 @@ def diagnosis_pointers(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
                     f"lines.{i}.diagnosis_pointers.{j}",
                     (f"Line {i + 1}: pointer {pointer} points at no diagnosis (the claim has {count})."),
                 )
-            pointed.add(pointer)
 
 
 def place_of_service(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
@@ -192,7 +186,7 @@ def place_of_service(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
 
 
 def date_rules(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
-    for i, line in _lines(data):
+    for i, line in enumerate(data.lines):
         if line.date_of_service > ctx.today:
             yield f"lines.{i}.date_of_service", f"Line {i + 1}: the service date is in the future."
     people = [("subscriber", data.subscriber), ("patient", data.patient)]
@@ -232,7 +226,7 @@ def prior_authorization(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
         return
     checks = [e for e in ctx.eligibility if e.status == "active"]
     types_needing_auth = set(checks[-1].prior_auth_service_types) if checks else set()
-    for i, line in _lines(data):
+    for i, line in enumerate(data.lines):
         if line.code not in payer.prior_auth_codes and service_type_of(line.code) not in types_needing_auth:
             continue
         auths = [a for a in ctx.authorizations if not a.service_codes or line.code in a.service_codes]
@@ -311,8 +305,8 @@ def _bypassed(modifiers: list[str]) -> bool:
 
 def ncci_ptp(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
     pairs = reference.ncci_pairs()
-    for i, first in _lines(data):
-        for j, second in _lines(data):
+    for i, first in enumerate(data.lines):
+        for j, second in enumerate(data.lines):
             if i == j or first.date_of_service != second.date_of_service:
                 continue
             indicator = pairs.get((first.code, second.code))
@@ -339,7 +333,7 @@ def ncci_ptp(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
 def mue_units(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
     limits = reference.mue_limits()
     totals: dict[tuple[str, date], list[int]] = {}
-    for i, line in _lines(data):
+    for i, line in enumerate(data.lines):
         totals.setdefault((line.code, line.date_of_service), []).append(i)
     for (code, _), indexes in totals.items():
         limit = limits.get(code)

@@ -60,9 +60,11 @@ def _cas(adjustments: list[AdjustmentIn]) -> list[list[str]]:
     return out
 
 
-def _payer_name(payer_id: str) -> str:
+def _payer_nm1(payer_id: str) -> list[str]:
+    """The payer's name segment (2010BB, 2330B)."""
     payer = reference.payers().get(payer_id)
-    return clean(payer.name if payer else payer_id, 60)
+    name = clean(payer.name if payer else payer_id, 60)
+    return seg("NM1", "PR", "2", name, None, None, None, None, "PI", payer_id)
 
 
 def _filing_indicator(payer_id: str) -> str:
@@ -72,6 +74,11 @@ def _filing_indicator(payer_id: str) -> str:
 
 def _procedure(code: str, modifiers: list[str]) -> str:
     return ":".join(["HC", code, *modifiers])
+
+
+def _units(units: Decimal) -> str:
+    """Whole units without decimals (SV104, SVD05), fractional ones as an amount."""
+    return str(int(units)) if units == units.to_integral() else amount(units)
 
 
 def claim_segments(
@@ -120,7 +127,7 @@ def claim_segments(
         out += _address(sub.address)
         if patient_is_subscriber:
             out.append(seg("DMG", "D8", d8(sub.birth_date), sub.gender))
-    out.append(seg("NM1", "PR", "2", _payer_name(data.payer_id), None, None, None, None, "PI", data.payer_id))
+    out.append(_payer_nm1(data.payer_id))
 
     # 2000C patient, when not the subscriber
     if not patient_is_subscriber and data.patient is not None:
@@ -186,7 +193,7 @@ def claim_segments(
                 _procedure(line.code, line.modifiers),
                 amount(line.charge),
                 "UN",
-                amount(line.units) if line.units != line.units.to_integral() else str(int(line.units)),
+                _units(line.units),
                 None,
                 None,
                 ":".join(str(p) for p in line.diagnosis_pointers),
@@ -204,9 +211,7 @@ def claim_segments(
                         amount(adj.paid),
                         _procedure(line.code, line.modifiers),
                         None,
-                        str(int(line.units))
-                        if line.units == line.units.to_integral()
-                        else amount(line.units),
+                        _units(line.units),
                     )
                 )
                 out += _cas(adj.adjustments)
@@ -230,8 +235,7 @@ def _other_payer(data: ClaimData, other: OtherCoverage) -> list[list[str]]:
             _filing_indicator(other.payer_id),
         )
     ]
-    claim_level = [a for a in other.adjustments]
-    out += _cas(claim_level)
+    out += _cas(other.adjustments)
     if other.paid is not None:
         out.append(seg("AMT", "D", amount(other.paid)))
         remaining = data.total_charge - other.paid
@@ -244,9 +248,7 @@ def _other_payer(data: ClaimData, other: OtherCoverage) -> list[list[str]]:
         out.append(_person_nm1("IL", person, "MI", other.member_id))
     else:
         out.append(seg("NM1", "IL", "1", "UNKNOWN", None, None, None, None, "MI", other.member_id))
-    out.append(
-        seg("NM1", "PR", "2", _payer_name(other.payer_id), None, None, None, None, "PI", other.payer_id)
-    )
+    out.append(_payer_nm1(other.payer_id))
     if other.adjudication_date is not None and other.paid is not None:
         out.append(seg("DTP", "573", "D8", d8(other.adjudication_date)))
     if other.payer_claim_control_number:

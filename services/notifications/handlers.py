@@ -300,12 +300,7 @@ def _plan(event: Event, topic: str) -> _Job | None:
     plan = plan_for(topic, event.data)
     if plan is None:
         return None
-    settings = _settings()
-    rendered = render(
-        plan.template,
-        {**plan.context, "practice": settings.practice_name, "sign_in_url": settings.sign_in_url},
-    )
-    return _Job(event, plan, rendered, datetime.now(UTC))
+    return _Job(event, plan, render(plan.template, plan.template_context(_settings())), datetime.now(UTC))
 
 
 async def notify_all(session: AsyncSession, jobs: Sequence[_Job]) -> int:

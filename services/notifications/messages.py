@@ -50,6 +50,10 @@ class Plan:
     staff: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def template_context(self, settings: Any) -> dict[str, Any]:
+        """What the template renders: the plan's context, the practice and where to sign in."""
+        return {**self.context, "practice": settings.practice_name, "sign_in_url": settings.sign_in_url}
+
 
 def ref(value: UUID | str | None) -> str:
     """A short internal reference staff can search for; never a payer's or a patient's number."""

@@ -194,7 +194,23 @@ async def directory(session: AsyncSession, plans: Sequence[Plan]) -> _Directory:
     return found
 
 
-def _failed_event(row: dict[str, Any], reason: str, attempts: int, at: datetime) -> Event:
+def sent_event(row: dict[str, Any], at: datetime) -> Event:
+    """`notification.sent` for a delivery row (or the in-app copy's columns)."""
+    return new_event(
+        NotificationSent(
+            notification_id=row["notification_id"],
+            recipient_id=row["recipient_id"],
+            channel=row["channel"],
+            template=row["template"],
+            template_version=row["template_version"],
+            cause_event_id=row["cause_event_id"],
+            sent_at=at,
+        ),
+        source=SOURCE,
+    )
+
+
+def failed_event(row: dict[str, Any], reason: str, attempts: int, at: datetime) -> Event:
     return new_event(
         NotificationFailed(
             notification_id=row["notification_id"],
@@ -349,6 +365,7 @@ async def notify_all(session: AsyncSession, jobs: Sequence[_Job]) -> int:
             ids = {
                 "notification_id": message.id,
                 "recipient_id": message.recipient_id,
+                "channel": "inbox",
                 "template": job.plan.template,
             }
             new = False
@@ -357,21 +374,11 @@ async def notify_all(session: AsyncSession, jobs: Sequence[_Job]) -> int:
                     continue  # this event already notified this recipient
                 new = True
                 if channel == "inbox":
-                    events.append(
-                        new_event(
-                            NotificationSent(
-                                **ids,
-                                channel="inbox",
-                                template_version=job.rendered.version,
-                                cause_event_id=event.id,
-                                sent_at=job.now,
-                            ),
-                            source=SOURCE,
-                        )
-                    )
+                    inbox = {**ids, "template_version": job.rendered.version, "cause_event_id": event.id}
+                    events.append(sent_event(inbox, job.now))
                 elif status == "failed":
                     assert reason is not None
-                    events.append(_failed_event({**ids, "channel": channel}, reason, 1, job.now))
+                    events.append(failed_event({**ids, "channel": channel}, reason, 1, job.now))
             created += new
     await add_events(session, events)
     return created

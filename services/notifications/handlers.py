@@ -74,19 +74,15 @@ class Target:
 # Everyone a poll's plans may name, in one statement: the patients by id, and the staff whose
 # roles or payer subscriptions match any staff plan (each plan picks its own below), with their
 # preferences for every category of the poll.
-_PATIENTS = (
+_RECIPIENTS = (
     "SELECT r.id, r.kind, r.email, r.phone, r.timezone, r.roles, r.payer_ids, "
     "p.category, p.channel, p.opt_in, p.quiet_start, p.quiet_end "
     "FROM recipients r LEFT JOIN preferences p "
     "ON p.recipient_id = r.id AND p.category = ANY (CAST(:categories AS text[])) "
-    "WHERE r.kind = 'patient' AND r.id = ANY (CAST(:patients AS text[]))"
 )
+_PATIENTS = f"{_RECIPIENTS}WHERE r.kind = 'patient' AND r.id = ANY (CAST(:patients AS text[]))"
 _STAFF = (
-    "SELECT r.id, r.kind, r.email, r.phone, r.timezone, r.roles, r.payer_ids, "
-    "p.category, p.channel, p.opt_in, p.quiet_start, p.quiet_end "
-    "FROM recipients r LEFT JOIN preferences p "
-    "ON p.recipient_id = r.id AND p.category = ANY (CAST(:categories AS text[])) "
-    "WHERE r.kind = 'staff' "
+    f"{_RECIPIENTS}WHERE r.kind = 'staff' "
     "AND (r.roles && CAST(:roles AS text[]) OR r.payer_ids && CAST(:payers AS text[]))"
 )
 _DIRECTORY = {

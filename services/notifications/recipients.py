@@ -155,14 +155,9 @@ async def put_recipient(
 async def _existing(session: SessionDep, recipient_id: str) -> Recipient:
     found = await session.get(Recipient, recipient_id)
     if found is None:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            "Create the recipient with PUT /v1/recipients/{id} first.",
-            errors=[
-                FieldError(field="path.recipient_id", rule="unknown_recipient", message="No such recipient.")
-            ],
+        raise invalid(
+            ("path.recipient_id", "unknown_recipient", "No such recipient."),
+            detail="Create the recipient with PUT /v1/recipients/{id} first.",
         )
     return found
 

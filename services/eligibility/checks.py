@@ -27,12 +27,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.eligibility import edi
 from services.eligibility.payers import BreakerOpen, PayerFailure, PayerTimeout, TransientReply
 from services.eligibility.runtime import Runtime, runtime
-from services.eligibility.validation import Id, MemberId, Npi, PatientIn, ServiceTypeCode
+from services.eligibility.validation import MemberId, Npi, PatientIn, ServiceTypeCode
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import Database, SessionDep
 from shared.events import new_event
-from shared.events.catalogue import BenefitSummary, EligibilityChecked, OtherPayer
+from shared.events.catalogue import BenefitSummary, EligibilityChecked, Id, OtherPayer
 from shared.outbox import add_event
 from shared.problems import FieldError, Problem, ProblemError
 

@@ -32,6 +32,7 @@ from services.notifications.channels import (
     SmsAdapter,
 )
 from services.notifications.handlers import failed_event, sent_event
+from services.notifications.rules import PUSH_CHANNELS
 from services.notifications.settings import NotificationSettings, notification_settings
 from shared.db import Database
 from shared.outbox import add_events
@@ -98,7 +99,7 @@ class Sender:
         self.settings = settings
         self.email = EmailAdapter(settings)
         # Per channel: a hanging provider can only tie up its own channel's slots.
-        self.limits = {channel: asyncio.Semaphore(settings.send_concurrency) for channel in ("email", "sms")}
+        self.limits = {channel: asyncio.Semaphore(settings.send_concurrency) for channel in PUSH_CHANNELS}
 
     def deadline(self, channel: str) -> float:
         """The most one send may take: twice the provider timeout (SMTP is several exchanges,

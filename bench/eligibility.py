@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.common import fresh_database
+from bench.run import percentile
 from services.eligibility import edi
 from shared.auth import mint_token
 from shared.config import Settings
@@ -133,8 +134,7 @@ async def run_load(
 
 
 def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+    return percentile(sorted(values), p)
 
 
 def members(prefix_base: int, n: int) -> list[str]:

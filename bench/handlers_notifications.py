@@ -56,6 +56,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
 from bench.common import fresh_database
+from services.notifications.samples import SAMPLE_EVENTS
 from services.notifications.service import SERVICE
 from shared import context
 from shared.config import Settings, asyncpg_dsn, service_database_url
@@ -63,19 +64,8 @@ from shared.consumer import EventConsumer, records_of
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import (
-    AccountSentToCollections,
     Adjustment,
-    AuthorizationExpiring,
-    ClaimDenied,
-    ClaimFollowupDue,
-    ClaimRejected,
-    EligibilityChecked,
-    InstallmentDue,
-    PaymentLate,
     PaymentPosted,
-    PaymentUnderpaid,
-    RejectionReason,
-    StatementIssued,
 )
 from shared.events.envelope import Event
 from shared.migrate import migrate
@@ -145,95 +135,80 @@ def pipeline_payloads(n: int, now: datetime) -> list[BaseModel]:
 
 
 def mixed_payloads(n: int, now: datetime) -> list[BaseModel]:
+    """Every template's sample event (services/notifications/samples.py) with this run's ids,
+    directory patients, payers and times."""
     today = now.date()
+
+    def sample(template: str, **update: Any) -> BaseModel:
+        return SAMPLE_EVENTS[template][1].model_copy(update=update)
+
+    def uid(tag: int, i: int) -> uuid.UUID:
+        return uuid.UUID(int=(tag << 64) + i)
+
+    def patient(i: int) -> str:
+        return f"DIR-{i % 40:03d}"
+
     makers: list[Callable[[int], BaseModel]] = [
-        lambda i: insurer_payment(i, f"DIR-{i % 40:03d}", now),
-        lambda i: PaymentPosted(
-            payment_id=uuid.UUID(int=(3 << 64) + i),
-            source="patient",
-            account_id=f"DIR-{i % 40:03d}",
+        lambda i: insurer_payment(i, patient(i), now),
+        lambda i: sample(
+            "payment_receipt",
+            payment_id=uid(3, i),
+            account_id=patient(i),
             amount=Decimal("25.00") + i % 7,
-            method="card",
             posted_at=now,
             receipt_number=f"R-BENCH-{i:06d}",
         ),
-        lambda i: StatementIssued(
-            statement_id=uuid.UUID(int=(4 << 64) + i),
-            account_id=f"DIR-{i % 40:03d}",
-            balance=Decimal("245.10"),
+        lambda i: sample(
+            "statement_ready",
+            statement_id=uid(4, i),
+            account_id=patient(i),
             due_date=today + timedelta(days=30),
             issued_at=now,
         ),
-        lambda i: InstallmentDue(
-            plan_id=uuid.UUID(int=(5 << 64) + i),
-            account_id=f"DIR-{i % 40:03d}",
-            installment_number=2,
-            amount=Decimal("50.00"),
+        lambda i: sample(
+            "installment_reminder",
+            plan_id=uid(5, i),
+            account_id=patient(i),
             due_date=today + timedelta(days=5),
         ),
-        lambda i: PaymentLate(
-            plan_id=uuid.UUID(int=(5 << 64) + i),
-            account_id=f"DIR-{i % 40:03d}",
-            installment_number=2,
-            amount=Decimal("50.00"),
-            due_date=today - timedelta(days=10),
-            days_late=10,
+        lambda i: sample(
+            "payment_late", plan_id=uid(5, i), account_id=patient(i), due_date=today - timedelta(days=10)
         ),
-        lambda i: EligibilityChecked(
-            check_id=uuid.UUID(int=(6 << 64) + i),
-            patient_id=f"DIR-{i % 40:03d}",
-            payer_id="SBX001",
+        lambda i: sample(
+            "coverage_problem",
+            check_id=uid(6, i),
+            patient_id=patient(i),
             status="inactive" if i % 2 else "active",  # an active check plans nothing
             date_of_service=today + timedelta(days=3),
             checked_at=now,
         ),
-        lambda i: AccountSentToCollections(
-            account_id=f"DIR-{i % 40:03d}",
+        lambda i: sample(
+            "collections_notice",
+            account_id=patient(i),
             # Every other notice names its agency with what the PHI guard reads as a member id.
             agency="Acme Recovery Services" if i % 2 else "Acme member id ZX12345",
-            balance=Decimal("612.40"),
             referred_at=now,
         ),
-        lambda i: ClaimDenied(
-            claim_id=uuid.UUID(int=(7 << 64) + i),
-            payer_id=PAYERS[i % 3],
-            patient_id=f"DIR-{i % 40:03d}",
-            adjustments=[Adjustment(group_code="CO", reason_code="50", amount=Decimal("300.00"))],
-            remark_codes=["N130"],
-            action="appeal",
-            denied_at=now,
-            denied_amount=Decimal("300.00"),
+        lambda i: sample(
+            "claim_denied", claim_id=uid(7, i), payer_id=PAYERS[i % 3], patient_id=patient(i), denied_at=now
         ),
-        lambda i: ClaimRejected(
-            claim_id=uuid.UUID(int=(8 << 64) + i),
+        lambda i: sample(
+            "claim_rejected",
+            claim_id=uid(8, i),
             patient_control_number=f"PCN{i:08d}",
-            reasons=[RejectionReason(code="A7:562", message="Entity's National Provider Identifier")],
             rejected_at=now,
             payer_id=PAYERS[i % 3],
         ),
-        lambda i: ClaimFollowupDue(
-            claim_id=uuid.UUID(int=(9 << 64) + i),
-            payer_id=PAYERS[i % 3],
-            submitted_at=now,
-            days_outstanding=45,
-            due_at=now,
+        lambda i: sample(
+            "claim_followup", claim_id=uid(9, i), payer_id=PAYERS[i % 3], submitted_at=now, due_at=now
         ),
-        lambda i: PaymentUnderpaid(
-            claim_id=uuid.UUID(int=(10 << 64) + i),
-            payer_id=PAYERS[i % 3],
-            code="99213",
-            expected_allowed=Decimal("92.00"),
-            actual_allowed=Decimal("80.00"),
-            variance=Decimal("12.00"),
-            detected_at=now,
-        ),
-        lambda i: AuthorizationExpiring(
-            authorization_id=uuid.UUID(int=(11 << 64) + i),
-            patient_id=f"DIR-{i % 40:03d}",
+        lambda i: sample("payment_underpaid", claim_id=uid(10, i), payer_id=PAYERS[i % 3], detected_at=now),
+        lambda i: sample(
+            "authorization_expiring",
+            authorization_id=uid(11, i),
+            patient_id=patient(i),
             payer_id=PAYERS[i % 3],
             end_date=today + timedelta(days=5),
-            days_left=5,
-            visits_left=1,
         ),
     ]
     return [makers[i % len(makers)](i) for i in range(n)]

@@ -22,12 +22,11 @@ from sqlalchemy import text
 
 from services.eligibility.checks import SOURCE, unknown_payer
 from services.eligibility.runtime import runtime
-from services.eligibility.validation import Id
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import Database, SessionDep
 from shared.events import new_event
-from shared.events.catalogue import AuthorizationExpiring, AuthorizationRecorded
+from shared.events.catalogue import AuthorizationExpiring, AuthorizationRecorded, Id
 from shared.outbox import add_event
 from shared.problems import ProblemError
 

@@ -27,12 +27,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.eligibility import edi
 from services.eligibility.payers import BreakerOpen, PayerFailure, PayerTimeout, TransientReply
 from services.eligibility.runtime import Runtime, runtime
-from services.eligibility.validation import Id, MemberId, Npi, PatientIn, ServiceTypeCode
+from services.eligibility.validation import MemberId, Npi, PatientIn, ServiceTypeCode
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import Database, SessionDep
 from shared.events import new_event
-from shared.events.catalogue import BenefitSummary, EligibilityChecked, OtherPayer
+from shared.events.catalogue import BenefitSummary, EligibilityChecked, Id, OtherPayer
 from shared.outbox import add_event
 from shared.problems import FieldError, Problem, ProblemError
 
@@ -307,11 +307,17 @@ async def run_check(
     row = dict(row)
     if row["payer_id"] not in rt.payers.payers:  # taken out of the payer table since it was queued
         error = {"code": "unknown-payer", "detail": "The payer is no longer configured.", "retryable": False}
-        return await _finish(db, rt, row, "failed", None, None, error, None, None, None)
+        return await _finish(db, rt, row, "failed", error=error)
     config = rt.payers.config(row["payer_id"])
     if row["hit_id"] is not None:
         return await _finish(
-            db, rt, row, "done", row["hit_status"], row["hit_result"], None, row["hit_id"], None, None
+            db,
+            rt,
+            row,
+            "done",
+            status_=row["hit_status"],
+            result=row["hit_result"],
+            cached_from=row["hit_id"],
         )
 
     request = rt.vault.open_json(row["request_enc"])
@@ -344,20 +350,24 @@ async def run_check(
         if defer_when_paused and row["attempts"] < MAX_DEFERRALS:
             await _defer(db, check_id, failure.retry_after or 1.0)
             return None
-        error = {"code": failure.code, "detail": failure.detail, "retryable": failure.retryable}
-        await _finish(db, rt, row, "failed", None, None, error, None, None, None)
+        await _finish(db, rt, row, "failed", error=_error(failure))  # nothing was sent
         raise
     except PayerFailure as failure:
-        error = {"code": failure.code, "detail": failure.detail, "retryable": failure.retryable}
-        await _finish(
-            db, rt, row, "failed", None, None, error, None, x12_270, raw_271[-1] if raw_271 else None
-        )
+        reply = raw_271[-1] if raw_271 else None
+        await _finish(db, rt, row, "failed", error=_error(failure), x12_270=x12_270, x12_271=reply)
         raise
     result = result_of(response, list(row["service_type_codes"]))
-    return await _finish(db, rt, row, "done", response.status, result, None, None, x12_270, raw_271[-1])
+    return await _finish(
+        db, rt, row, "done", status_=response.status, result=result, x12_270=x12_270, x12_271=raw_271[-1]
+    )
 
 
 MAX_DEFERRALS = 20
+
+
+def _error(failure: PayerFailure) -> dict[str, Any]:
+    """A payer failure as the check's `error` column keeps it."""
+    return {"code": failure.code, "detail": failure.detail, "retryable": failure.retryable}
 
 
 async def _defer(db: Database, check_id: uuid.UUID, seconds: float) -> None:
@@ -376,12 +386,13 @@ async def _finish(
     rt: Runtime,
     row: dict[str, Any],
     state: str,
-    status_: str | None,
-    result: dict[str, Any] | None,
-    error: dict[str, Any] | None,
-    cached_from: uuid.UUID | None,
-    x12_270: str | None,
-    x12_271: str | None,
+    *,
+    status_: str | None = None,
+    result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    cached_from: uuid.UUID | None = None,
+    x12_270: str | None = None,
+    x12_271: str | None = None,
 ) -> Any:
     at = datetime.now(UTC)
     async with db.session() as session, session.begin():

@@ -197,9 +197,6 @@ class PayerClient:
     def config(self, payer_id: str) -> PayerConfig:
         return self.payers[payer_id]
 
-    def breaker(self, payer_id: str) -> CircuitBreaker:
-        return self._state[payer_id].breaker
-
     async def close(self) -> None:
         await self.http.aclose()
 

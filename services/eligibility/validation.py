@@ -15,7 +15,6 @@ from pydantic_core import PydanticCustomError
 
 from shared.identifiers import npi_is_valid
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 ServiceTypeCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,2}$", description="X12 service type code.")]
 
 

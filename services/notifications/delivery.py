@@ -31,11 +31,10 @@ from services.notifications.channels import (
     SendError,
     SmsAdapter,
 )
-from services.notifications.handlers import SOURCE, _failed_event
+from services.notifications.handlers import failed_event, sent_event
+from services.notifications.rules import PUSH_CHANNELS
 from services.notifications.settings import NotificationSettings, notification_settings
 from shared.db import Database
-from shared.events import new_event
-from shared.events.catalogue import NotificationSent
 from shared.outbox import add_events
 
 log = logging.getLogger(__name__)
@@ -100,7 +99,7 @@ class Sender:
         self.settings = settings
         self.email = EmailAdapter(settings)
         # Per channel: a hanging provider can only tie up its own channel's slots.
-        self.limits = {channel: asyncio.Semaphore(settings.send_concurrency) for channel in ("email", "sms")}
+        self.limits = {channel: asyncio.Semaphore(settings.send_concurrency) for channel in PUSH_CHANNELS}
 
     def deadline(self, channel: str) -> float:
         """The most one send may take: twice the provider timeout (SMTP is several exchanges,
@@ -154,25 +153,12 @@ class Sender:
             if error is None:
                 sent.append(row.id)
                 SEND_ATTEMPTS.labels(row.channel, "sent").inc()
-                events.append(
-                    new_event(
-                        NotificationSent(
-                            notification_id=row.notification_id,
-                            recipient_id=row.recipient_id,
-                            channel=row.channel,
-                            template=row.template,
-                            template_version=row.template_version,
-                            cause_event_id=row.cause_event_id,
-                            sent_at=now,
-                        ),
-                        source=SOURCE,
-                    )
-                )
+                events.append(sent_event(row._asdict(), now))
             elif error.startswith("permanent:") or row.attempts >= s.max_attempts:
                 failed["ids"].append(row.id)
                 SEND_ATTEMPTS.labels(row.channel, "failed").inc()
                 failed["errors"].append(error[:200])
-                events.append(_failed_event(row._asdict(), error[:200], row.attempts, now))
+                events.append(failed_event(row._asdict(), error[:200], row.attempts, now))
             else:
                 retry["ids"].append(row.id)
                 SEND_ATTEMPTS.labels(row.channel, "retry").inc()

@@ -74,19 +74,15 @@ class Target:
 # Everyone a poll's plans may name, in one statement: the patients by id, and the staff whose
 # roles or payer subscriptions match any staff plan (each plan picks its own below), with their
 # preferences for every category of the poll.
-_PATIENTS = (
+_RECIPIENTS = (
     "SELECT r.id, r.kind, r.email, r.phone, r.timezone, r.roles, r.payer_ids, "
     "p.category, p.channel, p.opt_in, p.quiet_start, p.quiet_end "
     "FROM recipients r LEFT JOIN preferences p "
     "ON p.recipient_id = r.id AND p.category = ANY (CAST(:categories AS text[])) "
-    "WHERE r.kind = 'patient' AND r.id = ANY (CAST(:patients AS text[]))"
 )
+_PATIENTS = f"{_RECIPIENTS}WHERE r.kind = 'patient' AND r.id = ANY (CAST(:patients AS text[]))"
 _STAFF = (
-    "SELECT r.id, r.kind, r.email, r.phone, r.timezone, r.roles, r.payer_ids, "
-    "p.category, p.channel, p.opt_in, p.quiet_start, p.quiet_end "
-    "FROM recipients r LEFT JOIN preferences p "
-    "ON p.recipient_id = r.id AND p.category = ANY (CAST(:categories AS text[])) "
-    "WHERE r.kind = 'staff' "
+    f"{_RECIPIENTS}WHERE r.kind = 'staff' "
     "AND (r.roles && CAST(:roles AS text[]) OR r.payer_ids && CAST(:payers AS text[]))"
 )
 _DIRECTORY = {
@@ -194,7 +190,23 @@ async def directory(session: AsyncSession, plans: Sequence[Plan]) -> _Directory:
     return found
 
 
-def _failed_event(row: dict[str, Any], reason: str, attempts: int, at: datetime) -> Event:
+def sent_event(row: dict[str, Any], at: datetime) -> Event:
+    """`notification.sent` for a delivery row (or the in-app copy's columns)."""
+    return new_event(
+        NotificationSent(
+            notification_id=row["notification_id"],
+            recipient_id=row["recipient_id"],
+            channel=row["channel"],
+            template=row["template"],
+            template_version=row["template_version"],
+            cause_event_id=row["cause_event_id"],
+            sent_at=at,
+        ),
+        source=SOURCE,
+    )
+
+
+def failed_event(row: dict[str, Any], reason: str, attempts: int, at: datetime) -> Event:
     return new_event(
         NotificationFailed(
             notification_id=row["notification_id"],
@@ -300,12 +312,7 @@ def _plan(event: Event, topic: str) -> _Job | None:
     plan = plan_for(topic, event.data)
     if plan is None:
         return None
-    settings = _settings()
-    rendered = render(
-        plan.template,
-        {**plan.context, "practice": settings.practice_name, "sign_in_url": settings.sign_in_url},
-    )
-    return _Job(event, plan, rendered, datetime.now(UTC))
+    return _Job(event, plan, render(plan.template, plan.template_context(_settings())), datetime.now(UTC))
 
 
 async def notify_all(session: AsyncSession, jobs: Sequence[_Job]) -> int:
@@ -354,6 +361,7 @@ async def notify_all(session: AsyncSession, jobs: Sequence[_Job]) -> int:
             ids = {
                 "notification_id": message.id,
                 "recipient_id": message.recipient_id,
+                "channel": "inbox",
                 "template": job.plan.template,
             }
             new = False
@@ -362,21 +370,11 @@ async def notify_all(session: AsyncSession, jobs: Sequence[_Job]) -> int:
                     continue  # this event already notified this recipient
                 new = True
                 if channel == "inbox":
-                    events.append(
-                        new_event(
-                            NotificationSent(
-                                **ids,
-                                channel="inbox",
-                                template_version=job.rendered.version,
-                                cause_event_id=event.id,
-                                sent_at=job.now,
-                            ),
-                            source=SOURCE,
-                        )
-                    )
+                    inbox = {**ids, "template_version": job.rendered.version, "cause_event_id": event.id}
+                    events.append(sent_event(inbox, job.now))
                 elif status == "failed":
                     assert reason is not None
-                    events.append(_failed_event({**ids, "channel": channel}, reason, 1, job.now))
+                    events.append(failed_event({**ids, "channel": channel}, reason, 1, job.now))
             created += new
     await add_events(session, events)
     return created

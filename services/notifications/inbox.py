@@ -157,10 +157,13 @@ async def list_notifications(
 NotificationId = Annotated[uuid.UUID, Path(description="Notification id.")]
 
 
-async def _notification(session: AsyncSession, notification_id: uuid.UUID) -> InboxMessage:
+async def _notification(session: AsyncSession, notification_id: uuid.UUID, trail: AuditTrail) -> InboxMessage:
+    """The notification, with the audit trail naming it and its recipient."""
+    trail.resource_id = str(notification_id)
     found = await session.get(InboxMessage, notification_id)
     if found is None:
         raise ProblemError(404, "not-found", "Not found", "No such notification.")
+    trail.patient_id = found.recipient_id
     return found
 
 
@@ -174,9 +177,7 @@ async def get_notification(
     session: SessionDep,
     trail: Annotated[AuditTrail, audited("notification", "read", require_scopes("notifications:read"))],
 ) -> NotificationOut:
-    trail.resource_id = str(notification_id)
-    found = await _notification(session, notification_id)
-    trail.patient_id = found.recipient_id
+    found = await _notification(session, notification_id, trail)
     return _out(found, await _deliveries(session, [found.id], with_history=True))
 
 
@@ -190,9 +191,7 @@ async def mark_read(
     session: SessionDep,
     trail: Annotated[AuditTrail, audited("notification", "update", require_scopes("notifications:write"))],
 ) -> NotificationOut:
-    trail.resource_id = str(notification_id)
-    found = await _notification(session, notification_id)
-    trail.patient_id = found.recipient_id
+    found = await _notification(session, notification_id, trail)
     if found.read_at is None:
         found.read_at = datetime.now(UTC)
         session.add(found)

@@ -10,7 +10,7 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -48,7 +48,10 @@ class Plan:
     patient_id: str | None = None
     payer_id: str | None = None
     staff: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    def template_context(self, settings: Any) -> dict[str, Any]:
+        """What the template renders: the plan's context, the practice and where to sign in."""
+        return {**self.context, "practice": settings.practice_name, "sign_in_url": settings.sign_in_url}
 
 
 def ref(value: UUID | str | None) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlmodel import delete, select
 
 from services.notifications.models import Preference, Recipient
-from services.notifications.rules import CATEGORIES, STAFF_ROLES
+from services.notifications.rules import CATEGORIES, RecipientKind, StaffRole
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
@@ -39,8 +39,6 @@ CategoryName = Literal[
     "denials", "rejections", "followups", "underpayments", "authorizations",
 ]  # fmt: skip
 assert set(CategoryName.__args__) == set(CATEGORIES)  # type: ignore[attr-defined]
-Role = Literal["billing", "coding", "front_desk", "manager"]
-assert set(Role.__args__) == set(STAFF_ROLES)  # type: ignore[attr-defined]
 
 
 class RecipientIn(BaseModel):
@@ -48,11 +46,11 @@ class RecipientIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["patient", "staff"]
+    kind: RecipientKind
     email: Annotated[str, Field(max_length=254, pattern=EMAIL)] | None = None
     phone: Annotated[str, Field(pattern=E164, description="E.164, e.g. +15555550123.")] | None = None
     timezone: str = Field(default="UTC", max_length=64, description="IANA zone for quiet hours.")
-    roles: list[Role] = Field(default_factory=list, max_length=4)
+    roles: list[StaffRole] = Field(default_factory=list, max_length=4)
     payer_ids: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]] = Field(
         default_factory=list,
         max_length=50,
@@ -157,14 +155,9 @@ async def put_recipient(
 async def _existing(session: SessionDep, recipient_id: str) -> Recipient:
     found = await session.get(Recipient, recipient_id)
     if found is None:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            "Create the recipient with PUT /v1/recipients/{id} first.",
-            errors=[
-                FieldError(field="path.recipient_id", rule="unknown_recipient", message="No such recipient.")
-            ],
+        raise invalid(
+            ("path.recipient_id", "unknown_recipient", "No such recipient."),
+            detail="Create the recipient with PUT /v1/recipients/{id} first.",
         )
     return found
 

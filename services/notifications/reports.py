@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from services.notifications.recipients import invalid
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.problems import FieldError, ProblemError
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -40,12 +40,7 @@ async def deliveries(
     end = date_to or date.today()
     start = date_from or end
     if start > end:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            errors=[FieldError(field="query.date_from", rule="range", message="date_from is after date_to.")],
-        )
+        raise invalid(("query.date_from", "range", "date_from is after date_to."))
     params = {"start": start, "end": end + timedelta(days=1)}
     where = "created_at >= :start AND created_at < :end"
     by_channel: dict[str, dict[str, int]] = {}

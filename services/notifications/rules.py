@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 Channel = Literal["email", "sms", "inbox"]
-CHANNELS: tuple[Channel, ...] = ("email", "sms", "inbox")
 # Push channels a worker delivers through a provider; the inbox is written in the handler.
 PUSH_CHANNELS: tuple[Channel, ...] = ("email", "sms")
 
 RecipientKind = Literal["patient", "staff"]
 StaffRole = Literal["billing", "coding", "front_desk", "manager"]
-STAFF_ROLES: tuple[str, ...] = ("billing", "coding", "front_desk", "manager")
 
 
 @dataclass(frozen=True)

@@ -193,4 +193,4 @@ def sample_context(template: str, settings: Any) -> dict[str, Any]:
     topic, payload = SAMPLE_EVENTS[template]
     plan = plan_for(topic, payload)
     assert plan is not None and plan.template == template
-    return {**plan.context, "practice": settings.practice_name, "sign_in_url": settings.sign_in_url}
+    return plan.template_context(settings)

@@ -355,7 +355,7 @@ def _primary_lines(claim: Claim837, tables: Tables, payer: PayerRules, scenario:
 def _prior_adjudication(claim: Claim837) -> list[tuple[Decimal, list[Cas]]]:
     """Per line: (prior payer paid, prior payer's adjustments). Line-level data (2430)
     wins; otherwise claim-level (2320) amounts are spread over lines by charge."""
-    if any(line.other_paid is not None or line.other_adjustments for line in claim.lines):
+    if claim.prior_lines_adjudicated:
         return [(line.other_paid or ZERO, list(line.other_adjustments)) for line in claim.lines]
     total = sum((line.charge for line in claim.lines), ZERO)
     out: list[tuple[Decimal, list[Cas]]] = []
@@ -384,7 +384,7 @@ def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
     amount minus the prior payment; with claim-level data only (2320), the whole claim's
     allowed minus the prior payment is the budget, spent line by line."""
     prior = _prior_adjudication(claim)
-    line_level = any(line.other_paid is not None or line.other_adjustments for line in claim.lines)
+    line_level = claim.prior_lines_adjudicated
     covered = [
         (line, paid)
         for line, (paid, _) in zip(claim.lines, prior, strict=True)

@@ -70,6 +70,16 @@ class Claim837:
         dates = [line.date_of_service for line in self.lines if line.date_of_service]
         return min(dates) if dates else None
 
+    @property
+    def prior_lines_adjudicated(self) -> bool:
+        """Whether the prior payer's adjudication comes per line (loop 2430)."""
+        return any(line.other_paid is not None or line.other_adjustments for line in self.lines)
+
+    @property
+    def prior_adjudicated(self) -> bool:
+        """Whether the claim carries the prior payer's adjudication (loop 2320 or 2430)."""
+        return self.other_paid is not None or bool(self.other_adjustments) or self.prior_lines_adjudicated
+
 
 def _cas(seg: x12.Segment) -> list[Cas]:
     """A CAS segment: a group code then up to six reason/amount/quantity triples."""

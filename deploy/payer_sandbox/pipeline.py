@@ -260,11 +260,7 @@ class ClaimPipeline:
             problems.append(
                 claim837.Rejection("A7:21", "NM1*PR payer id does not match the submission's payer")
             )
-        if claim.payer_responsibility in ("S", "T") and not (
-            claim.other_paid is not None
-            or claim.other_adjustments
-            or any(line.other_paid is not None or line.other_adjustments for line in claim.lines)
-        ):
+        if claim.payer_responsibility in ("S", "T") and not claim.prior_adjudicated:
             problems.append(
                 claim837.Rejection("A7:21", "secondary claim without the prior payer's adjudication")
             )

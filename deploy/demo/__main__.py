@@ -31,8 +31,6 @@ from tqdm import tqdm
 
 from deploy.payer_sandbox import ehr
 from shared.auth import mint_token
-from shared.events.envelope import encode, new_event
-from shared.kafka import started_producer
 
 ROOT = Path(__file__).resolve().parents[2]
 URLS = {
@@ -103,28 +101,17 @@ async def register(http: httpx.AsyncClient, patients: list[str]) -> None:
 
 async def send_encounters(args: argparse.Namespace, run_id: str, bootstrap: str) -> None:
     """The EHR's day, paced at --rate (encounter i is due at i / rate from the start)."""
-    records = [
-        encode(new_event(e, source=ehr.SOURCE))
-        for e in ehr.encounters(
-            args.seed,
+    with tqdm(total=args.encounters, desc="encounters sent     ", unit=" enc") as bar:
+        await ehr.publish(
+            bootstrap,
             args.encounters,
+            rate=args.rate,
+            seed=args.seed,
             patients=args.patients,
             run_id=run_id,
             scenario_share=args.scenario_share,
+            on_sent=bar.update,
         )
-    ]
-    producer = await started_producer(bootstrap, client_id="demo-ehr")
-    try:
-        started = time.perf_counter()
-        with tqdm(total=len(records), desc="encounters sent     ", unit=" enc") as bar:
-            for i, (topic, key, value, headers) in enumerate(records):
-                delay = started + i / args.rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await producer.send_and_wait(topic, value, key=key, headers=headers)
-                bar.update()
-    finally:
-        await producer.stop()
 
 
 def status_counts(kpis: dict[str, Any]) -> Counter[str]:

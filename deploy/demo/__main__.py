@@ -29,18 +29,13 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
+from deploy import infra
 from deploy.payer_sandbox import ehr
 from shared.auth import mint_token
 
 ROOT = Path(__file__).resolve().parents[2]
-URLS = {
-    "eligibility": "http://127.0.0.1:8001",
-    "claims": "http://127.0.0.1:8002",
-    "payments": "http://127.0.0.1:8003",
-    "notifications": "http://127.0.0.1:8004",
-    "payer sandbox": "http://127.0.0.1:8010",
-    "smtp sink": "http://127.0.0.1:8025",
-}
+# What `make up` runs (deploy/infra.py's one list): services, payer sandbox, SMTP sink.
+URLS = {p.name: f"http://127.0.0.1:{p.port}" for p in infra.PROCESSES}
 SCOPES = [
     *(f"{s}:{v}" for s in ("claims", "payments", "notifications") for v in ("read", "write")),
     "payments:admin",
@@ -55,14 +50,14 @@ class PlatformDown(RuntimeError):
 
 
 async def check_platform(http: httpx.AsyncClient) -> None:
-    for name, base in URLS.items():
-        path = "/health" if name == "payer sandbox" else "/health/ready"
+    for p in infra.PROCESSES:
+        base = URLS[p.name]
         try:
-            ok = (await http.get(base + path, timeout=3)).status_code == 200
+            ok = (await http.get(base + p.health, timeout=3)).status_code == 200
         except httpx.HTTPError:
             ok = False
         if not ok:
-            raise PlatformDown(f"{name} is not ready at {base}: start the platform with `make up` first")
+            raise PlatformDown(f"{p.name} is not ready at {base}: start the platform with `make up` first")
 
 
 async def get(http: httpx.AsyncClient, service: str, path: str, **params: Any) -> Any:

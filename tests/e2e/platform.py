@@ -18,6 +18,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from deploy import infra
 from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS
 from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
 from shared.auth import mint_token
@@ -26,15 +27,9 @@ from shared.events.envelope import Event, decode, encode, new_event
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA = "127.0.0.1:9092"
-URLS = {
-    "eligibility": "http://127.0.0.1:8001",
-    "claims": "http://127.0.0.1:8002",
-    "payments": "http://127.0.0.1:8003",
-    "notifications": "http://127.0.0.1:8004",
-    "sandbox": "http://127.0.0.1:8010",
-    "sink": "http://127.0.0.1:8025",
-}
-HEALTH = {name: "/health" if name == "sandbox" else "/health/ready" for name in URLS}
+# What `make up` runs (deploy/infra.py's one list): services, payer sandbox, SMTP sink.
+URLS = {p.name: f"http://127.0.0.1:{p.port}" for p in infra.PROCESSES}
+HEALTH = {p.name: p.health for p in infra.PROCESSES}
 SCENARIOS: dict[str, Any] = json.loads((ROOT / "deploy/payer_sandbox/data/scenarios.json").read_text())[
     "members"
 ]
@@ -293,7 +288,7 @@ async def mail_to(
     """Emails the SMTP sink received for `address` that match, once there are `count`."""
 
     async def check() -> list[dict[str, Any]] | None:
-        resp = await http.get(f"{URLS['sink']}/messages", params={"to": address})
+        resp = await http.get(f"{URLS['smtp-sink']}/messages", params={"to": address})
         found = [m for m in resp.json() if match(m)]
         return found if len(found) >= count else None
 

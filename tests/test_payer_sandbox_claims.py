@@ -9,7 +9,6 @@ reads only its own events, because the broker is shared with other suites.
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from collections.abc import Iterable
@@ -18,8 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import pyx12.params
-import pyx12.x12n_document
 from aiokafka import AIOKafkaProducer
 from x12sdk.io import X12ModelReader
 
@@ -32,7 +29,7 @@ from shared import x12
 from shared.consumer import dlq_headers
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from shared.events.envelope import encode, new_event
-from tests.conftest import end_offsets, read_from
+from tests.conftest import end_offsets, pyx12_errors, read_from
 
 TABLES = default_tables()
 MEMBERS = scenario_table()["members"]
@@ -49,16 +46,6 @@ def fee(payer_id: str, code: str) -> Decimal:
 
 
 # --- independent checks of an 835 ---------------------------------------------------------
-
-
-def pyx12_errors(text: str) -> list[str]:
-    out = io.StringIO()
-    ok = pyx12.x12n_document.x12n_document(
-        param=pyx12.params.params(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=out
-    )
-    if ok:
-        return []
-    return [line for line in out.getvalue().splitlines() if "err_str" in line] or ["pyx12: not valid"]
 
 
 def _cas_total(segments: Iterable[Any] | None) -> Decimal:

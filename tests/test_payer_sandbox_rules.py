@@ -10,10 +10,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from deploy.payer_sandbox import claim837
 from deploy.payer_sandbox.adjudication import ClaimPayment, Context, Memory, adjudicate, price
 from deploy.payer_sandbox.data import default_tables
-from deploy.payer_sandbox.remit835 import build_835, check_balanced
+from deploy.payer_sandbox.remit835 import Unbalanced, build_835, check_balanced
 from deploy.payer_sandbox.testing import SampleLine, sample_837
 from tests.conftest import pyx12_errors
 
@@ -53,6 +55,13 @@ def _valid_835(payments: list[ClaimPayment]) -> str:
     assert not errors, errors
     check_balanced(text)
     return text
+
+
+def test_an_unbalanced_835_is_caught() -> None:
+    text = _valid_835(_run(sample_837("TAMPER1", "SBX10001", [SampleLine("99213", "150.00")])))
+    check_balanced(text)
+    with pytest.raises(Unbalanced):
+        check_balanced(text.replace("SVC*HC:99213*150*", "SVC*HC:99213*151*"))
 
 
 def test_public_837p_samples_are_read_and_edited() -> None:

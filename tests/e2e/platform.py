@@ -24,6 +24,7 @@ from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
 from shared.auth import mint_token
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import Event, decode, encode, new_event
+from tests.conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA = "127.0.0.1:9092"
@@ -88,10 +89,6 @@ async def wait_until_drained(timeout: float = 180.0) -> int:
         await asyncio.sleep(0.5)
         left = await backlog()
     return left
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 async def eventually(check: Callable[[], Any], *, timeout: float = DEADLINE, what: str = "condition") -> Any:

@@ -252,8 +252,10 @@ async def connect_as(service: str, settings: Settings) -> asyncpg.Connection:
     return await asyncpg.connect(asyncpg_dsn(url))
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1) -> Any:
-    """Poll an async or sync check until it returns something truthy."""
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"
+) -> Any:
+    """Poll an async or sync check until it returns something truthy, or fail naming `what`."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = check()
@@ -262,7 +264,7 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, interva
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(interval)
 
 

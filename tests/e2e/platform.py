@@ -4,6 +4,7 @@ EHR's encounters, and polling with deadlines (never sleeps as assertions)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import urllib.request
@@ -24,6 +25,7 @@ from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
 from shared.auth import mint_token
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import Event, decode, encode, new_event
+from tests import conftest
 from tests.conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,19 +93,8 @@ async def wait_until_drained(timeout: float = 180.0) -> int:
     return left
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = DEADLINE, what: str = "condition") -> Any:
-    """Poll an async check until it returns something truthy, or fail naming what."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"{what}: not met within {timeout:.0f} s")
-        await asyncio.sleep(0.1)
+# tests/conftest.py's poll, with a story step's deadline.
+eventually = functools.partial(conftest.eventually, timeout=DEADLINE)
 
 
 # --- the EHR partner ---------------------------------------------------------------------------

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import socket
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -35,9 +33,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 
 from bench.common import fresh_database
+from deploy.serving import serving
 from services.claims import scrubber
 from services.claims.schemas import ClaimData, strict_errors
 from services.claims.service import SERVICE
@@ -73,32 +71,6 @@ def bench_pipeline_in_process(n: int) -> dict[str, float]:
         ClaimData.model_validate(body)
     baseline = n / (time.perf_counter() - start)
     return {"claims_per_s": pipeline, "baseline_validate_per_s": baseline, "ratio": pipeline / baseline}
-
-
-@contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[str]:
-    definition = replace(SERVICE, handlers={}, workers=[])
-    app = create_app(definition, settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit this: without it small responses wait ~40 ms on delayed ACKs.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 30)
-        sock.close()
 
 
 async def closed_loop(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
@@ -174,7 +146,8 @@ async def bench_http(base: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def run_http(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    async with serving(settings) as base:
+    app = create_app(replace(SERVICE, handlers={}, workers=[]), settings)
+    async with serving(app) as base:
         return await bench_http(base, args)
 
 

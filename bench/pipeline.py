@@ -57,7 +57,6 @@ from shared.events.envelope import encode, new_event
 from shared.kafka import started_producer
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SERVICES = {"eligibility": 8001, "claims": 8002, "payments": 8003, "notifications": 8004}
 LAG = re.compile(r'^consumer_lag\{partition="\d+",service="(\w+)",topic="[^"]+"\} ([0-9.e+]+)$', re.M)
 BACKLOG = re.compile(r'^outbox_backlog\{service="(\w+)"\} ([0-9.e+]+)$', re.M)
 TARGET = 500  # claims/s end to end: the issue's goal for this 2-core machine
@@ -195,7 +194,7 @@ class Sampler:
         async with httpx.AsyncClient(timeout=2) as http:
             while True:
                 sample: dict[str, Any] = {"t": time.time(), "lag": {}, "backlog": {}}
-                for name, port in SERVICES.items():
+                for name, port in infra.SERVICES.items():
                     with contextlib.suppress(httpx.HTTPError):
                         text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
                         sample["lag"][name] = sum(float(v) for s, v in LAG.findall(text) if s == name)
@@ -429,7 +428,7 @@ def plot(stages: list[Stage], samples: list[dict[str, Any]], path: Path, title: 
     ax.set_yscale("log")
     ax.set_ylabel("encounter → notification (ms)")
     ax = axes[2]
-    for name in SERVICES:
+    for name in infra.SERVICES:
         xs = [x["t"] - t0 for x in samples if name in x["lag"]]
         ax.plot(xs, [x["lag"][name] for x in samples if name in x["lag"]], label=f"{name} consumer lag")
         ax.plot(

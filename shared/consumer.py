@@ -231,8 +231,7 @@ class EventConsumer:
                     context.start(group[0].correlation_id, group[0].traceparent)
                     await handler.handle(session, group)
                 else:
-                    for event in group:
-                        context.start(event.correlation_id, event.traceparent)
+                    for event in in_context(group):
                         await handler(session, event)
                 outcomes[topic, "handled"] += len(group)
         for (topic, outcome), n in outcomes.items():

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -37,18 +38,21 @@ from shared.tables import OutboxRow
 log = logging.getLogger(__name__)
 
 
+def _row(event: Event) -> dict[str, Any]:
+    """The outbox columns of an event."""
+    return {
+        "event_id": event.id,
+        "topic": event.topic,
+        "event_key": event.key,
+        "event_type": event.type,
+        "headers": headers_of(event),
+        "payload": payload_bytes(event),
+    }
+
+
 def add_event(session: AsyncSession, event: Event) -> None:
     """Stage an event in the caller's transaction; it is published only if that commits."""
-    session.add(
-        OutboxRow(
-            event_id=event.id,
-            topic=event.topic,
-            event_key=event.key,
-            event_type=event.type,
-            headers=headers_of(event),
-            payload=payload_bytes(event),
-        )
-    )
+    session.add(OutboxRow(**_row(event)))
 
 
 async def add_events(session: AsyncSession, events: Sequence[Event]) -> None:
@@ -58,18 +62,7 @@ async def add_events(session: AsyncSession, events: Sequence[Event]) -> None:
         return
     if session.new:
         await session.flush()
-    rows = [
-        {
-            "event_id": e.id,
-            "topic": e.topic,
-            "event_key": e.key,
-            "event_type": e.type,
-            "headers": headers_of(e),
-            "payload": payload_bytes(e),
-        }
-        for e in events
-    ]
-    await insert_many(session, OutboxRow.__table__, rows)  # type: ignore[attr-defined]
+    await insert_many(session, OutboxRow.__table__, [_row(e) for e in events])  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import shutil
 import uuid
@@ -23,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+import pyx12.params
+import pyx12.x12n_document
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 
@@ -249,8 +252,10 @@ async def connect_as(service: str, settings: Settings) -> asyncpg.Connection:
     return await asyncpg.connect(asyncpg_dsn(url))
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1) -> Any:
-    """Poll an async or sync check until it returns something truthy."""
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"
+) -> Any:
+    """Poll an async or sync check until it returns something truthy, or fail naming `what`."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = check()
@@ -259,7 +264,7 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, interva
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"{what} not met within {timeout}s")
         await asyncio.sleep(interval)
 
 
@@ -311,6 +316,18 @@ async def producer(servers: Infra) -> AsyncIterator[AIOKafkaProducer]:
     await p.start()
     yield p
     await p.stop()
+
+
+def pyx12_errors(text: str) -> list[str]:
+    """pyx12's strict validator on an X12 document (it has the 5010 maps for 271 and 835):
+    the errors it reports, empty when the document is valid."""
+    out = io.StringIO()
+    ok = pyx12.x12n_document.x12n_document(
+        param=pyx12.params.params(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=out
+    )
+    if ok:
+        return []
+    return [line for line in out.getvalue().splitlines() if "err_str" in line] or ["pyx12: not valid"]
 
 
 def unique(prefix: str) -> str:

@@ -4,21 +4,20 @@ adjudication arithmetic against payers.json and the 271 benefits, claim-level CO
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import pyx12.params
-import pyx12.x12n_document
+import pytest
 
 from deploy.payer_sandbox import claim837
 from deploy.payer_sandbox.adjudication import ClaimPayment, Context, Memory, adjudicate, price
 from deploy.payer_sandbox.data import default_tables
-from deploy.payer_sandbox.remit835 import build_835, check_balanced
+from deploy.payer_sandbox.remit835 import Unbalanced, build_835, check_balanced
 from deploy.payer_sandbox.testing import SampleLine, sample_837
+from tests.conftest import pyx12_errors
 
 SAMPLES = Path(__file__).resolve().parents[1] / "deploy" / "payer_sandbox" / "data" / "samples"
 TABLES = default_tables()
@@ -52,13 +51,17 @@ def _valid_835(payments: list[ClaimPayment]) -> str:
         control_number=3,
         now=datetime(2026, 11, 21, 9, 0),
     )
-    out = io.StringIO()
-    ok = pyx12.x12n_document.x12n_document(
-        param=pyx12.params.params(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=out
-    )
-    assert ok, out.getvalue()[:3000]
+    errors = pyx12_errors(text)
+    assert not errors, errors
     check_balanced(text)
     return text
+
+
+def test_an_unbalanced_835_is_caught() -> None:
+    text = _valid_835(_run(sample_837("TAMPER1", "SBX10001", [SampleLine("99213", "150.00")])))
+    check_balanced(text)
+    with pytest.raises(Unbalanced):
+        check_balanced(text.replace("SVC*HC:99213*150*", "SVC*HC:99213*151*"))
 
 
 def test_public_837p_samples_are_read_and_edited() -> None:

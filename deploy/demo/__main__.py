@@ -29,20 +29,13 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
+from deploy import infra
 from deploy.payer_sandbox import ehr
 from shared.auth import mint_token
-from shared.events.envelope import encode, new_event
-from shared.kafka import started_producer
 
 ROOT = Path(__file__).resolve().parents[2]
-URLS = {
-    "eligibility": "http://127.0.0.1:8001",
-    "claims": "http://127.0.0.1:8002",
-    "payments": "http://127.0.0.1:8003",
-    "notifications": "http://127.0.0.1:8004",
-    "payer sandbox": "http://127.0.0.1:8010",
-    "smtp sink": "http://127.0.0.1:8025",
-}
+# What `make up` runs (deploy/infra.py's one list): services, payer sandbox, SMTP sink.
+URLS = {p.name: f"http://127.0.0.1:{p.port}" for p in infra.PROCESSES}
 SCOPES = [
     *(f"{s}:{v}" for s in ("claims", "payments", "notifications") for v in ("read", "write")),
     "payments:admin",
@@ -57,14 +50,14 @@ class PlatformDown(RuntimeError):
 
 
 async def check_platform(http: httpx.AsyncClient) -> None:
-    for name, base in URLS.items():
-        path = "/health" if name == "payer sandbox" else "/health/ready"
+    for p in infra.PROCESSES:
+        base = URLS[p.name]
         try:
-            ok = (await http.get(base + path, timeout=3)).status_code == 200
+            ok = (await http.get(base + p.health, timeout=3)).status_code == 200
         except httpx.HTTPError:
             ok = False
         if not ok:
-            raise PlatformDown(f"{name} is not ready at {base}: start the platform with `make up` first")
+            raise PlatformDown(f"{p.name} is not ready at {base}: start the platform with `make up` first")
 
 
 async def get(http: httpx.AsyncClient, service: str, path: str, **params: Any) -> Any:
@@ -103,28 +96,17 @@ async def register(http: httpx.AsyncClient, patients: list[str]) -> None:
 
 async def send_encounters(args: argparse.Namespace, run_id: str, bootstrap: str) -> None:
     """The EHR's day, paced at --rate (encounter i is due at i / rate from the start)."""
-    records = [
-        encode(new_event(e, source=ehr.SOURCE))
-        for e in ehr.encounters(
-            args.seed,
+    with tqdm(total=args.encounters, desc="encounters sent     ", unit=" enc") as bar:
+        await ehr.publish(
+            bootstrap,
             args.encounters,
+            rate=args.rate,
+            seed=args.seed,
             patients=args.patients,
             run_id=run_id,
             scenario_share=args.scenario_share,
+            on_sent=bar.update,
         )
-    ]
-    producer = await started_producer(bootstrap, client_id="demo-ehr")
-    try:
-        started = time.perf_counter()
-        with tqdm(total=len(records), desc="encounters sent     ", unit=" enc") as bar:
-            for i, (topic, key, value, headers) in enumerate(records):
-                delay = started + i / args.rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await producer.send_and_wait(topic, value, key=key, headers=headers)
-                bar.update()
-    finally:
-        await producer.stop()
 
 
 def status_counts(kpis: dict[str, Any]) -> Counter[str]:

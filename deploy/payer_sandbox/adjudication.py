@@ -266,18 +266,26 @@ def _deny_all(base: ClaimPayment, claim: Claim837, reason: str, group: str = "CO
     return replace(base, status="4", lines=lines)
 
 
-def _denied_line(line: Line, reason: str, group: str = "CO") -> PaidLine:
+def _paid_line(
+    line: Line, paid: Decimal, allowed: Decimal | None, adjustments: list[Adj], remarks: tuple[str, ...] = ()
+) -> PaidLine:
+    """The 835 line (SVC) for a submitted 837 line: its identity and charge, and the outcome."""
     return PaidLine(
         number=line.number,
         code=line.code,
         modifiers=tuple(line.modifiers),
         charge=line.charge,
         units=line.units,
-        paid=ZERO,
-        allowed=None,
-        adjustments=(Adj(group, reason, line.charge),),
+        paid=paid,
+        allowed=allowed,
+        adjustments=tuple(adjustments),
         date_of_service=line.date_of_service,
+        remarks=remarks,
     )
+
+
+def _denied_line(line: Line, reason: str, group: str = "CO", remarks: tuple[str, ...] = ()) -> PaidLine:
+    return _paid_line(line, ZERO, None, [Adj(group, reason, line.charge)], remarks)
 
 
 def price(payer: PayerRules, line: Line) -> Decimal:
@@ -316,7 +324,7 @@ def _primary_lines(claim: Claim837, tables: Tables, payer: PayerRules, scenario:
         reason = _line_denial(line, claim, payer, scenario)
         if reason:
             remark = tables.remark_codes.get(reason)
-            out.append(replace(_denied_line(line, reason), remarks=(remark,) if remark else ()))
+            out.append(_denied_line(line, reason, remarks=(remark,) if remark else ()))
             continue
         allowed = price(payer, line)
         responsibility: list[tuple[str, Decimal]] = []
@@ -340,26 +348,14 @@ def _primary_lines(claim: Claim837, tables: Tables, payer: PayerRules, scenario:
             if amount > 0:
                 adjustments.append(Adj("PR", code, amount))
         paid = allowed - sum((a.amount for a in adjustments if a.group == "PR"), ZERO)
-        out.append(
-            PaidLine(
-                line.number,
-                line.code,
-                tuple(line.modifiers),
-                line.charge,
-                line.units,
-                paid,
-                allowed,
-                tuple(adjustments),
-                line.date_of_service,
-            )
-        )
+        out.append(_paid_line(line, paid, allowed, adjustments))
     return out
 
 
 def _prior_adjudication(claim: Claim837) -> list[tuple[Decimal, list[Cas]]]:
     """Per line: (prior payer paid, prior payer's adjustments). Line-level data (2430)
     wins; otherwise claim-level (2320) amounts are spread over lines by charge."""
-    if any(line.other_paid is not None or line.other_adjustments for line in claim.lines):
+    if claim.prior_lines_adjudicated:
         return [(line.other_paid or ZERO, list(line.other_adjustments)) for line in claim.lines]
     total = sum((line.charge for line in claim.lines), ZERO)
     out: list[tuple[Decimal, list[Cas]]] = []
@@ -388,7 +384,7 @@ def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
     amount minus the prior payment; with claim-level data only (2320), the whole claim's
     allowed minus the prior payment is the budget, spent line by line."""
     prior = _prior_adjudication(claim)
-    line_level = any(line.other_paid is not None or line.other_adjustments for line in claim.lines)
+    line_level = claim.prior_lines_adjudicated
     covered = [
         (line, paid)
         for line, (paid, _) in zip(claim.lines, prior, strict=True)
@@ -421,17 +417,5 @@ def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
             budget -= paid
         prior_share = line.charge - paid - sum((a.amount for a in leftover), ZERO)
         adjustments = ([Adj("OA", "23", prior_share)] if prior_share > 0 else []) + leftover
-        out.append(
-            PaidLine(
-                line.number,
-                line.code,
-                tuple(line.modifiers),
-                line.charge,
-                line.units,
-                paid,
-                allowed,
-                tuple(adjustments),
-                line.date_of_service,
-            )
-        )
+        out.append(_paid_line(line, paid, allowed, adjustments))
     return out

@@ -60,8 +60,7 @@ class Claim837:
     prior_auth: str | None = None
     original_reference: str | None = None
     diagnoses: list[str] = field(default_factory=list)
-    # Loops 2320/2330B: other payers and their claim-level adjudication.
-    other_payer_ids: list[str] = field(default_factory=list)
+    # Loop 2320: the prior payer's claim-level adjudication.
     other_paid: Decimal | None = None
     other_adjustments: list[Cas] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
@@ -72,9 +71,14 @@ class Claim837:
         return min(dates) if dates else None
 
     @property
-    def last_date(self) -> date | None:
-        dates = [line.date_of_service for line in self.lines if line.date_of_service]
-        return max(dates) if dates else None
+    def prior_lines_adjudicated(self) -> bool:
+        """Whether the prior payer's adjudication comes per line (loop 2430)."""
+        return any(line.other_paid is not None or line.other_adjustments for line in self.lines)
+
+    @property
+    def prior_adjudicated(self) -> bool:
+        """Whether the claim carries the prior payer's adjudication (loop 2320 or 2430)."""
+        return self.other_paid is not None or bool(self.other_adjustments) or self.prior_lines_adjudicated
 
 
 def _cas(seg: x12.Segment) -> list[Cas]:
@@ -140,8 +144,6 @@ def parse_837(text: str) -> Claim837:
                 c.other_adjustments.extend(_cas(s))
             elif sid == "AMT" and s.get(1) == "D":
                 c.other_paid = x12.read_amount(s, 2)
-            elif sid == "NM1" and s.get(1) == "PR":
-                c.other_payer_ids.append(s.get(9))
         elif line is None and sid == "REF" and s.get(1) == "G1":
             c.prior_auth = s.get(2)
         elif line is None and sid == "REF" and s.get(1) == "F8":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -55,6 +55,3 @@ class SandboxConfig:
             or None,
             log_level=_env("LOG_LEVEL", "INFO") or "INFO",
         )
-
-    def with_(self, **changes: object) -> SandboxConfig:
-        return replace(self, **changes)  # type: ignore[arg-type]

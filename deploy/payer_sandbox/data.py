@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -87,7 +87,6 @@ class Scenario:
     prior_auth_required_service_types: list[str]
     prior_auth_codes: list[str]
     other_payers: list[OtherPayer]
-    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def active_on(self, day: date) -> bool:
         """Whether the coverage covers `day`: status active and inside the coverage dates."""
@@ -156,8 +155,7 @@ class Tables:
             return self.members[member_id]
         for pattern, like in self.patterns:
             if pattern.fullmatch(member_id):
-                base = self.members[like]
-                return Scenario(**{**base.__dict__, "member_id": member_id})
+                return replace(self.members[like], member_id=member_id)
         return None
 
     def well_formed(self, member_id: str) -> bool:
@@ -227,7 +225,6 @@ def _scenario(member_id: str, raw: dict[str, Any], members_raw: dict[str, Any]) 
             OtherPayer(o["payer_id"], o["name"], o["order"], o.get("member_id"))
             for o in raw.get("other_payers") or []
         ],
-        raw=raw,
     )
 
 

@@ -18,7 +18,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -191,12 +191,14 @@ async def publish(
     run_id: str | None = None,
     topic: str | None = None,
     scenario_share: float = 0.0,
+    on_sent: Callable[[], None] | None = None,
 ) -> RunResult:
     """Publish `count` encounters at `rate` per second (0 = bulk, as fast as possible).
 
     Pacing is against the start time (encounter i is due at i / rate), so a slow moment
     is caught up instead of lowering the whole run's rate; the clock stops when the broker
-    has acknowledged the last one. `topic` overrides encounter.completed (benchmarks)."""
+    has acknowledged the last one. `topic` overrides encounter.completed (benchmarks);
+    `on_sent` is called after each encounter is handed to the producer (progress bars)."""
     # Encode ahead, so the paced loop only sends.
     records = [
         encode(new_event(e, source=SOURCE))
@@ -215,6 +217,8 @@ async def publish(
                 if delay > 0:
                     await asyncio.sleep(delay)
             pending.append(await producer.send(topic or event_topic, value, key=key, headers=headers))
+            if on_sent is not None:
+                on_sent()
         await producer.flush()
         await asyncio.gather(*pending)
         elapsed = time.perf_counter() - started

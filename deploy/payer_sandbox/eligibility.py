@@ -85,7 +85,6 @@ class Answer:
     delay_ms: int
     body: str | None
     outcome: str  # active | inactive | error | http_error
-    aaa_code: str | None = None
 
 
 def answer(
@@ -101,9 +100,11 @@ def answer(
     member_id = inquiry.member_id
     scenario = tables.scenario(member_id) if member_id else None
     if not tables.well_formed(member_id):
-        return _aaa_answer(inquiry, tables, None, "2100C", tables.malformed_aaa, "C", now, control_number)
+        body = _aaa_271(inquiry, tables, None, "2100C", tables.malformed_aaa, "C", now, control_number)
+        return Answer(200, 0, body, "error")
     if scenario is None:
-        return _aaa_answer(inquiry, tables, None, "2100C", tables.unknown_aaa, "C", now, control_number)
+        body = _aaa_271(inquiry, tables, None, "2100C", tables.unknown_aaa, "C", now, control_number)
+        return Answer(200, 0, body, "error")
     delay = scenario.delay_ms
     if delay is None:
         delay = slow_delay_ms if slow_delay_ms is not None else tables.slow_delay_ms
@@ -111,15 +112,15 @@ def answer(
         return Answer(scenario.http_status, delay, None, "http_error")
     if scenario.aaa:
         a = scenario.aaa
-        result = _aaa_answer(inquiry, tables, scenario, a.loop, a.code, a.follow_up, now, control_number)
-        return Answer(200, delay, result.body, "error", a.code)
+        body = _aaa_271(inquiry, tables, scenario, a.loop, a.code, a.follow_up, now, control_number)
+        return Answer(200, delay, body, "error")
     dos = inquiry.date_of_service or today
     active = scenario.active_on(dos)
     body = build_271(inquiry, tables, scenario, active=active, now=now, control_number=control_number)
     return Answer(200, delay, body, "active" if active else "inactive")
 
 
-def _aaa_answer(
+def _aaa_271(
     inquiry: Inquiry,
     tables: Tables,
     scenario: Scenario | None,
@@ -128,7 +129,8 @@ def _aaa_answer(
     follow_up: str,
     now: datetime,
     control_number: int,
-) -> Answer:
+) -> str:
+    """A 271 that answers the inquiry with an AAA rejection in the given loop."""
     aaa = x12.seg("AAA", "Y", "", code, follow_up)
     payer_id, payer_name = _payer(inquiry, tables, scenario)
     body = _header(inquiry, payer_id, payer_name, now)
@@ -138,7 +140,7 @@ def _aaa_answer(
     body += _subscriber_name(inquiry, scenario=None)
     if loop == "2100C":
         body.append(aaa)
-    return Answer(200, 0, _envelope(body, inquiry, payer_id, now, control_number), "error", code)
+    return _envelope(body, inquiry, payer_id, now, control_number)
 
 
 def _payer(inquiry: Inquiry, tables: Tables, scenario: Scenario | None) -> tuple[str, str]:

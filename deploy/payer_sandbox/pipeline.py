@@ -84,6 +84,7 @@ class ClaimPipeline:
         self.config = config
         self.tables = tables
         self.accept = accept
+        self._payers = _payers_run(config, tables)
         self.memory: dict[str, Memory] = {}
         # The latest 835s, for tests and operators (bounded: volume runs send many).
         self.remittances: deque[Remittance] = deque(maxlen=REMITTANCES_KEPT)
@@ -228,28 +229,13 @@ class ClaimPipeline:
             self.config.receiver_ids is None or receiver_id is None or receiver_id in self.config.receiver_ids
         )
 
-    def _payer_rules(self, payer_id: str) -> PayerRules | None:
-        rules = self.tables.payer(payer_id)
-        if rules is None or (self.config.payers is not None and payer_id not in self.config.payers):
-            return None
-        changes: dict[str, Any] = {}
-        if self.config.remittance_mode:
-            changes["remittance_mode"] = self.config.remittance_mode
-        if self.config.cycle_seconds is not None:
-            changes["cycle_seconds"] = self.config.cycle_seconds
-        if self.config.random_denial_share is not None:
-            changes["random_denial_share"] = Decimal(self.config.random_denial_share)
-        if changes:
-            rules = replace(rules, **changes)
-        return rules
-
     async def handle(self, event: Event) -> None:
         """One claim: edits, acknowledgment or rejection, adjudication, remittance."""
         submitted: ClaimSubmitted = event.data  # type: ignore[assignment]
         if self.accept is not None and not self.accept(submitted):
             self.counts["not_accepted"] += 1
             return
-        payer = self._payer_rules(submitted.payer_id)
+        payer = self._payers.get(submitted.payer_id)
         if payer is None:
             self.counts["ignored_other_payer"] += 1
             return
@@ -274,11 +260,7 @@ class ClaimPipeline:
             problems.append(
                 claim837.Rejection("A7:21", "NM1*PR payer id does not match the submission's payer")
             )
-        if claim.payer_responsibility in ("S", "T") and not (
-            claim.other_paid is not None
-            or claim.other_adjustments
-            or any(line.other_paid is not None or line.other_adjustments for line in claim.lines)
-        ):
+        if claim.payer_responsibility in ("S", "T") and not claim.prior_adjudicated:
             problems.append(
                 claim837.Rejection("A7:21", "secondary claim without the prior payer's adjudication")
             )
@@ -380,7 +362,7 @@ class ClaimPipeline:
             now = loop.time()
             due = []
             for payer_id, payee in list(self._pending):
-                rules = self._payer_rules(payer_id)
+                rules = self._payers.get(payer_id)
                 if rules is None or rules.remittance_mode != "batched":
                     continue
                 started = last.setdefault(payer_id, now)
@@ -404,8 +386,7 @@ class ClaimPipeline:
             chosen = list(self._pending) if keys is None or force else keys
             batches = [(k, self._pending.pop(k)) for k in chosen if self._pending.get(k)]
         for (payer_id, payee_npi), payments in batches:
-            rules = self._payer_rules(payer_id)
-            assert rules is not None
+            rules = self._payers[payer_id]
             pccns = sorted(p.pccn + p.status for p in payments)
             trace = f"SBX{derive(self.config.seed, 'trace', payer_id, *pccns) % 10**15:015d}"
             text = build_835(
@@ -449,6 +430,23 @@ class _Flight:
     value: bytes
     headers: list[tuple[str, bytes]]
     on_failure: Callable[[], Awaitable[None]] | None
+
+
+def _payers_run(config: SandboxConfig, tables: Tables) -> dict[str, PayerRules]:
+    """The payers this instance adjudicates, with the config's overrides of payers.json applied
+    (once, not per claim)."""
+    changes: dict[str, Any] = {}
+    if config.remittance_mode:
+        changes["remittance_mode"] = config.remittance_mode
+    if config.cycle_seconds is not None:
+        changes["cycle_seconds"] = config.cycle_seconds
+    if config.random_denial_share is not None:
+        changes["random_denial_share"] = Decimal(config.random_denial_share)
+    return {
+        payer_id: replace(rules, **changes)
+        for payer_id, rules in tables.payers.items()
+        if config.payers is None or payer_id in config.payers
+    }
 
 
 def _receiver_of(text: str) -> str | None:

@@ -16,20 +16,18 @@ shared: to answer only your own claims, pass
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 
 from deploy.payer_sandbox.app import create_app
 from deploy.payer_sandbox.config import SandboxConfig
+from deploy.serving import serving
 from shared.events.catalogue import ClaimSubmitted
 
 
@@ -90,25 +88,8 @@ async def running_sandbox(
     )
     app = create_app(config)
     app.state.accept = accept
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the test runner owns signals
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # re-raise why it could not start
-                raise RuntimeError("the payer sandbox stopped during startup")
-            await asyncio.sleep(0.02)
-        yield SandboxHandle(f"http://127.0.0.1:{port}", app, config)
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 30)
-        sock.close()
+    async with serving(app) as base_url:
+        yield SandboxHandle(base_url, app, config)
 
 
 def sample_270(

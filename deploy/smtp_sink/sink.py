@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -24,17 +25,12 @@ KEEP = 50_000
 
 @dataclass
 class Store:
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    sms: list[dict[str, Any]] = field(default_factory=list)
+    messages: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=KEEP))
+    sms: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=KEEP))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
         return next(self._ids)
-
-    def keep(self, box: list[dict[str, Any]], record: dict[str, Any]) -> None:
-        box.append(record)
-        if len(box) > KEEP:
-            del box[: len(box) - KEEP]
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -54,8 +50,7 @@ class MailHandler:
             raw = raw.encode()
         parsed = message_from_bytes(raw, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.store.keep(
-            self.store.messages,
+        self.store.messages.append(
             {
                 "id": self.store.next_id(),
                 "mail_from": envelope.mail_from,
@@ -103,7 +98,7 @@ def http_app(store: Store) -> FastAPI:
             "reference": body.reference,
             "received_at": datetime.now(UTC).isoformat(),
         }
-        store.keep(store.sms, record)
+        store.sms.append(record)
         return record
 
     @app.get("/sms")
@@ -142,7 +137,3 @@ class SmtpServer:
             server, self._server = self._server, None
             server.close()
             await server.wait_closed()
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 
+from deploy.serving import serving
 from deploy.smtp_sink.sink import SmtpServer, Store, http_app
 
 
@@ -49,28 +48,14 @@ class SinkHandle:
             return resp.json()
 
 
-class _QuietServer(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the test runner owns the signals
-        return None
-
-
 @contextlib.asynccontextmanager
 async def running_sink(host: str = "127.0.0.1") -> AsyncIterator[SinkHandle]:
     """SMTP and HTTP on ephemeral ports of `host`, on the caller's loop."""
     store = Store()
     smtp = SmtpServer(store, host, 0)
     await smtp.start()
-    config = uvicorn.Config(http_app(store), host=host, port=0, log_level="warning", lifespan="off")
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield SinkHandle(smtp, f"http://{host}:{port}", store)
+        async with serving(http_app(store), host=host, lifespan="off") as base_url:
+            yield SinkHandle(smtp, base_url, store)
     finally:
-        server.should_exit = True
-        await task
         await smtp.stop()

@@ -4,6 +4,7 @@ EHR's encounters, and polling with deadlines (never sleeps as assertions)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import urllib.request
@@ -18,23 +19,20 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from deploy import infra
 from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS
 from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
 from shared.auth import mint_token
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import Event, decode, encode, new_event
+from tests import conftest
+from tests.conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA = "127.0.0.1:9092"
-URLS = {
-    "eligibility": "http://127.0.0.1:8001",
-    "claims": "http://127.0.0.1:8002",
-    "payments": "http://127.0.0.1:8003",
-    "notifications": "http://127.0.0.1:8004",
-    "sandbox": "http://127.0.0.1:8010",
-    "sink": "http://127.0.0.1:8025",
-}
-HEALTH = {name: "/health" if name == "sandbox" else "/health/ready" for name in URLS}
+# What `make up` runs (deploy/infra.py's one list): services, payer sandbox, SMTP sink.
+URLS = {p.name: f"http://127.0.0.1:{p.port}" for p in infra.PROCESSES}
+HEALTH = {p.name: p.health for p in infra.PROCESSES}
 SCENARIOS: dict[str, Any] = json.loads((ROOT / "deploy/payer_sandbox/data/scenarios.json").read_text())[
     "members"
 ]
@@ -95,23 +93,8 @@ async def wait_until_drained(timeout: float = 180.0) -> int:
     return left
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-async def eventually(check: Callable[[], Any], *, timeout: float = DEADLINE, what: str = "condition") -> Any:
-    """Poll an async check until it returns something truthy, or fail naming what."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"{what}: not met within {timeout:.0f} s")
-        await asyncio.sleep(0.1)
+# tests/conftest.py's poll, with a story step's deadline.
+eventually = functools.partial(conftest.eventually, timeout=DEADLINE)
 
 
 # --- the EHR partner ---------------------------------------------------------------------------
@@ -293,7 +276,7 @@ async def mail_to(
     """Emails the SMTP sink received for `address` that match, once there are `count`."""
 
     async def check() -> list[dict[str, Any]] | None:
-        resp = await http.get(f"{URLS['sink']}/messages", params={"to": address})
+        resp = await http.get(f"{URLS['smtp-sink']}/messages", params={"to": address})
         found = [m for m in resp.json() if match(m)]
         return found if len(found) >= count else None
 

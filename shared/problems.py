@@ -71,6 +71,21 @@ class ProblemError(Exception):
         self.headers = headers
 
 
+def invalid(*errors: FieldError | tuple[str, str, str], detail: str | None = None) -> ProblemError:
+    """A 422 problem naming each field, the rule it broke and what to do, as (field, rule,
+    message) or FieldError; never the rejected value (it may be PHI)."""
+    return ProblemError(
+        422,
+        "validation-error",
+        "The request is not valid",
+        detail,
+        errors=[
+            e if isinstance(e, FieldError) else FieldError(field=e[0], rule=e[1], message=e[2])
+            for e in errors
+        ],
+    )
+
+
 def problem_response(request: Request, problem: ProblemError) -> JSONResponse:
     """Build the response; the only place a problem document is serialised."""
     ctx = context.peek()

@@ -15,7 +15,7 @@ from services.claims import lifecycle
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.problems import FieldError, ProblemError
+from shared.problems import invalid
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
@@ -134,16 +134,7 @@ async def kpis(
     end = date_to or date.today()
     start = date_from or end - timedelta(days=90)
     if start > end:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            errors=[
-                FieldError(
-                    field="query.date_from", rule="range", message="date_from must not be after date_to."
-                )
-            ],
-        )
+        raise invalid(("query.date_from", "range", "date_from must not be after date_to."))
     params: dict[str, Any] = {"start": start, "end": end, "payer": payer_id}
     row = (
         await session.execute(

@@ -22,7 +22,7 @@ from services.claims.x12_837 import generate
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.problems import FieldError, Problem, ProblemError
+from shared.problems import Problem, ProblemError, invalid
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
 
@@ -115,13 +115,7 @@ async def load(session: AsyncSession, claim_id: uuid.UUID, *, lock: bool = False
 def _reject_invalid(data: ClaimData) -> None:
     """422 naming each field that breaks a rule of strict_errors()."""
     if errors := strict_errors(data):
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            f"{len(errors)} field(s) broke a rule; see `errors`.",
-            errors=errors,
-        )
+        raise invalid(*errors, detail=f"{len(errors)} field(s) broke a rule; see `errors`.")
 
 
 @router.post(
@@ -174,16 +168,7 @@ def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         created, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return datetime.fromisoformat(created), uuid.UUID(ident)
     except Exception:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            errors=[
-                FieldError(
-                    field="query.cursor", rule="cursor", message="Use next_cursor from a previous page."
-                )
-            ],
-        ) from None
+        raise invalid(("query.cursor", "cursor", "Use next_cursor from a previous page.")) from None
 
 
 @router.get("", response_model=ClaimPage, summary="List claims, newest first, with filters and a cursor")

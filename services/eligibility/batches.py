@@ -35,7 +35,7 @@ from shared import idempotency
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import Database, SessionDep
-from shared.problems import FieldError, ProblemError
+from shared.problems import ProblemError, invalid
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +152,9 @@ async def create_batch(
 ) -> JSONResponse:
     rt = runtime(request.app)
     if len(body.checks) > rt.settings.max_batch_size:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            f"A batch holds at most {rt.settings.max_batch_size} checks.",
-            errors=[FieldError(field="body.checks", rule="too_long", message="Split the batch.")],
+        raise invalid(
+            ("body.checks", "too_long", "Split the batch."),
+            detail=f"A batch holds at most {rt.settings.max_batch_size} checks.",
         )
     for i, check in enumerate(body.checks):
         unknown_payer(rt, check.payer_id, f"body.checks.{i}.payer_id")

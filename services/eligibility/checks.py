@@ -34,7 +34,7 @@ from shared.db import Database, SessionDep
 from shared.events import new_event
 from shared.events.catalogue import BenefitSummary, EligibilityChecked, Id, OtherPayer
 from shared.outbox import add_event
-from shared.problems import FieldError, Problem, ProblemError
+from shared.problems import Problem, ProblemError, invalid
 
 SOURCE = "/services/eligibility"
 X12_SCOPE = "eligibility:x12"
@@ -557,14 +557,9 @@ async def load_check(session: AsyncSession, check_id: uuid.UUID) -> Any:
 
 def unknown_payer(rt: Runtime, payer_id: str, field: str) -> None:
     if payer_id not in rt.payers.payers:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            "1 field(s) broke a rule; see `errors`.",
-            errors=[
-                FieldError(field=field, rule="unknown_payer", message="No payer with this id is configured.")
-            ],
+        raise invalid(
+            (field, "unknown_payer", "No payer with this id is configured."),
+            detail="1 field(s) broke a rule; see `errors`.",
         )
 
 

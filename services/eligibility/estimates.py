@@ -37,7 +37,7 @@ from shared.auth import require_scopes
 from shared.db import SessionDep
 from shared.events.catalogue import FeeScheduleUpdated
 from shared.events.envelope import Event
-from shared.problems import FieldError, ProblemError
+from shared.problems import invalid
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -231,14 +231,9 @@ def _benefits(check: Any, code: str, in_network: bool) -> tuple[Benefits, list[s
     by_code = {b.service_type_code: b for b in check.benefits}
     chosen = by_code.get(code) or by_code.get("30")
     if chosen is None:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            "The check reported no benefits for this service type.",
-            errors=[
-                FieldError(field="body.service_type_code", rule="no_benefits", message="No benefits on file.")
-            ],
+        raise invalid(
+            ("body.service_type_code", "no_benefits", "No benefits on file."),
+            detail="The check reported no benefits for this service type.",
         )
     net = "in_network" if in_network else "out_of_network"
     notes = [
@@ -279,26 +274,15 @@ async def create_estimate(
 ) -> dict[str, Any]:
     row = await load_check(session, body.check_id)
     if row is None:
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            "No such coverage check.",
-            errors=[FieldError(field="body.check_id", rule="not_found", message="No check with this id.")],
+        raise invalid(
+            ("body.check_id", "not_found", "No check with this id."), detail="No such coverage check."
         )
     check = check_out(row)
     trail.patient_id, trail.resource_id = check.patient_id, str(check.id)
     if check.state != "done" or check.status != "active":
-        raise ProblemError(
-            422,
-            "validation-error",
-            "The request is not valid",
-            "Estimates need a check whose payer answered: active.",
-            errors=[
-                FieldError(
-                    field="body.check_id", rule="coverage_not_active", message="Coverage not verified."
-                )
-            ],
+        raise invalid(
+            ("body.check_id", "coverage_not_active", "Coverage not verified."),
+            detail="Estimates need a check whose payer answered: active.",
         )
     benefits, notes = _benefits(check, body.service_type_code, body.in_network)
     schedule = runtime(request.app).settings.fee_schedule_file

@@ -20,11 +20,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.models import Delivery, DeliveryAttempt, InboxMessage, Recipient
-from services.notifications.recipients import RecipientId, invalid
+from services.notifications.recipients import RecipientId
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.problems import ProblemError
+from shared.problems import ProblemError, invalid
 
 
 class AttemptOut(BaseModel):

@@ -22,7 +22,7 @@ from services.notifications.rules import CATEGORIES, RecipientKind, StaffRole
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.problems import FieldError, ProblemError
+from shared.problems import ProblemError, invalid
 
 RecipientId = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$", description="Patient/account id, or a staff id.")
@@ -110,17 +110,6 @@ class PreferencesOut(PreferencesIn):
 
 
 router = APIRouter(prefix="/v1/recipients", tags=["recipients"])
-
-
-def invalid(*errors: tuple[str, str, str], detail: str | None = None) -> ProblemError:
-    """A 422 problem naming each (field, rule, message); never the rejected value."""
-    return ProblemError(
-        422,
-        "validation-error",
-        "The request is not valid",
-        detail,
-        errors=[FieldError(field=f, rule=r, message=m) for f, r, m in errors],
-    )
 
 
 def _out(r: Recipient) -> RecipientOut:

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from services.notifications.recipients import invalid
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.problems import invalid
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

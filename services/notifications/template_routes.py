@@ -13,12 +13,11 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 
 from services.notifications.phi import find_phi
-from services.notifications.recipients import invalid
 from services.notifications.samples import SAMPLE_EVENTS, sample_context
 from services.notifications.settings import notification_settings
 from services.notifications.templating import UnknownTemplate, render, versions
 from shared.auth import require_scopes
-from shared.problems import ProblemError
+from shared.problems import ProblemError, invalid
 
 
 class TemplateOut(BaseModel):

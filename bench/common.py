@@ -7,6 +7,8 @@ a previous run's rows.
 
 from __future__ import annotations
 
+import socket
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -36,3 +38,21 @@ async def drop_database(admin_url: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a server a benchmark starts in its own process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ParkingDlq:
+    """Stands in for the consumer's dead-letter producer when records are pushed through
+    `EventConsumer.process` without a broker: keeps (topic, headers) of what would be parked."""
+
+    def __init__(self) -> None:
+        self.parked: list[tuple[str, Any]] = []
+
+    async def send_and_wait(self, topic: str, *, value: bytes, key: bytes | None, headers: Any) -> None:
+        self.parked.append((topic, headers))

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.common import fresh_database
+from bench.common import free_port, fresh_database
 from bench.run import percentile
 from services.eligibility import edi
 from shared.auth import mint_token
@@ -48,12 +47,6 @@ from shared.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 NPI = "1234567893"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -55,7 +55,7 @@ from pydantic import BaseModel
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 
-from bench.common import fresh_database
+from bench.common import ParkingDlq, fresh_database
 from services.notifications.samples import SAMPLE_EVENTS
 from services.notifications.service import SERVICE
 from shared import context
@@ -80,16 +80,6 @@ STAFF = [
     ("staff-front", ["front_desk"], []),
     ("staff-payer-sbx003", [], ["SBX003"]),
 ]
-
-
-class _NoDlq:
-    """Stands in for the DLQ producer: counts what would be dead-lettered."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    async def send_and_wait(self, *args: Any, **kwargs: Any) -> None:
-        self.sent += 1
 
 
 def bench_database(admin_url: str) -> str:
@@ -285,7 +275,7 @@ class Counted:
 async def run_through(
     db: Database, counted: Counted, handlers: dict[str, Any], records: list[ConsumerRecord], poll: int
 ) -> dict[str, float]:
-    dlq = _NoDlq()
+    dlq = ParkingDlq()
     consumer = EventConsumer(
         db,
         "unused:9092",
@@ -303,7 +293,7 @@ async def run_through(
     return {
         "cpu_ms_per_event": 1000 * cpu / n,
         "statements_per_event": (counted.n - statements) / n,
-        "dead_lettered": dlq.sent,
+        "dead_lettered": len(dlq.parked),
     }
 
 

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import event as sa_event
 
-from bench.common import drop_database, fresh_database
+from bench.common import ParkingDlq, drop_database, fresh_database
 from deploy.payer_sandbox import ehr
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import default_tables
@@ -55,16 +55,6 @@ from shared.db import Database
 from shared.events import Event, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
 from shared.migrate import migrate
-
-
-class _NoDlq:
-    """Stands in for the dead-letter producer: records what would have been parked."""
-
-    def __init__(self) -> None:
-        self.parked: list[tuple[str, list[tuple[str, bytes]]]] = []
-
-    async def send_and_wait(self, topic: str, *, value: bytes, key: bytes, headers: Any) -> None:
-        self.parked.append((topic, headers))
 
 
 def claim_events(count: int, seed: int) -> list[Event]:
@@ -143,9 +133,9 @@ async def _noop(session: Any, events: Sequence[Event]) -> None:
 
 async def run_through(
     db: Database, group: str, handlers: dict[str, Any], polls: list[list[ConsumerRecord]]
-) -> tuple[float, int, _NoDlq]:
+) -> tuple[float, int, ParkingDlq]:
     """CPU seconds and statements for these polls through a fresh consumer group."""
-    dlq = _NoDlq()
+    dlq = ParkingDlq()
     consumer = EventConsumer(db, "unused:9092", service="payments", handlers=handlers, group_id=group)
     consumer._producer = dlq  # type: ignore[assignment]
     statements = 0

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -43,7 +42,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.common import fresh_database
+from bench.common import free_port, fresh_database
 from bench.run import delete_topics, percentile
 from deploy import infra
 from services.notifications import handlers
@@ -73,12 +72,6 @@ def register(run_id: str) -> EventSpec:
     catalogue.CATALOGUE[spec.type] = spec
     catalogue._BY_PAYLOAD[BenchPayment] = spec
     return spec
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +18,7 @@ from services.claims.models import Claim, Denial, StatusChange
 from services.claims.schemas import ClaimData, ClaimPatch, strict_errors
 from services.claims.settings import get_claims_settings
 from services.claims.x12_837 import generate
+from shared import cursor as cursor_of
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
@@ -158,16 +158,10 @@ async def get_claim(
     return await claim_out(session, claim)
 
 
-def _cursor(claim: Claim) -> str:
-    raw = f"{claim.created_at.isoformat()}|{claim.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+def _parse_cursor(value: str) -> tuple[datetime, uuid.UUID]:
     try:
-        created, ident = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), uuid.UUID(ident)
-    except Exception:
+        return cursor_of.decode(value)
+    except ValueError:
         raise invalid(("query.cursor", "cursor", "Use next_cursor from a previous page.")) from None
 
 
@@ -218,7 +212,10 @@ async def list_claims(
     rows = list((await session.exec(stmt)).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return ClaimPage(items=[summary(c) for c in rows], next_cursor=_cursor(rows[-1]) if more else None)
+    return ClaimPage(
+        items=[summary(c) for c in rows],
+        next_cursor=cursor_of.encode(rows[-1].created_at, rows[-1].id) if more else None,
+    )
 
 
 @router.patch(

@@ -8,7 +8,6 @@ the backbone's original route, kept for existing clients.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -21,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.models import Delivery, DeliveryAttempt, InboxMessage, Recipient
 from services.notifications.recipients import RecipientId
+from shared import cursor as cursor_of
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
@@ -76,14 +76,9 @@ class MessageOut(BaseModel):
     read_at: datetime | None
 
 
-def _cursor(m: InboxMessage) -> str:
-    return base64.urlsafe_b64encode(f"{m.created_at.isoformat()}|{m.id}".encode()).decode()
-
-
 def _parse_cursor(value: str) -> tuple[datetime, uuid.UUID]:
     try:
-        at, ident = base64.urlsafe_b64decode(value.encode()).decode().split("|")
-        return datetime.fromisoformat(at), uuid.UUID(ident)
+        return cursor_of.decode(value)
     except ValueError as exc:
         raise invalid(("query.cursor", "invalid_cursor", "Use next_cursor as given.")) from exc
 
@@ -150,7 +145,7 @@ async def list_notifications(
     deliveries = await _deliveries(session, [m.id for m in page])
     return NotificationPage(
         items=[_out(m, deliveries) for m in page],
-        next_cursor=_cursor(page[-1]) if len(rows) > limit else None,
+        next_cursor=cursor_of.encode(page[-1].created_at, page[-1].id) if len(rows) > limit else None,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import overload
 
 ISA_LENGTH = 106
 
@@ -267,12 +268,22 @@ def d8(value: date) -> str:
     return value.strftime("%Y%m%d")
 
 
-def read_d8(seg: Segment, index: int) -> date:
+@overload
+def read_d8(seg: Segment, index: int) -> date: ...
+@overload
+def read_d8(seg: Segment, index: int, *, optional: bool) -> date | None: ...
+def read_d8(seg: Segment, index: int, *, optional: bool = False) -> date | None:
+    """A CCYYMMDD element; `optional`: an empty one is None. Parsed without strptime (a tenth
+    of its cost: an 835 carries thousands of dates)."""
     raw = seg.get(index)
-    try:
-        return datetime.strptime(raw, "%Y%m%d").date()
-    except ValueError:
-        raise seg.error("not a CCYYMMDD date", index) from None
+    if optional and not raw:
+        return None
+    if len(raw) == 8 and raw.isdigit():
+        try:
+            return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+        except ValueError:
+            pass
+    raise seg.error("not a CCYYMMDD date", index)
 
 
 def clean(value: str | None, max_len: int | None = None) -> str:

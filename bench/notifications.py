@@ -45,8 +45,8 @@ from aiokafka import AIOKafkaProducer
 from bench.common import free_port, fresh_database
 from bench.run import delete_topics, percentile
 from deploy import infra
-from services.notifications import handlers
-from services.notifications.delivery import deliver_due
+from services.notifications.deliveries.workers import deliver_due
+from services.notifications.messages import usecases as handlers
 from services.notifications.settings import NotificationSettings
 from shared.app import ServiceDefinition, Worker, create_app
 from shared.config import Settings, asyncpg_dsn

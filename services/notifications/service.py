@@ -1,6 +1,6 @@
 """What the notifications service is: its routes, the events it consumes, its delivery workers."""
 
-from services.notifications.deliveries.workers import deliver_due
+from services.notifications.deliveries.workers import deliver_due, sender
 from services.notifications.inbox import api as inbox
 from services.notifications.messages.domain import PLANNERS
 from services.notifications.messages.events import on_events
@@ -24,6 +24,7 @@ SERVICE = ServiceDefinition(
         {"name": "templates", "description": "Versioned message templates and previews."},
         {"name": "reports", "description": "What was sent, counted per channel, status and template."},
     ],
+    lifespan=sender,
     workers=[
         Worker(f"{channel}-deliveries", deliver_due(channel), every_seconds=0.2) for channel in PUSH_CHANNELS
     ],

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import aiosmtplib
 import httpx
 
-from services.notifications.channels.domain import Outgoing, PermanentSendError, SendError, email_message
+from services.notifications.channels.domain import (
+    Adapter,
+    Outgoing,
+    PermanentSendError,
+    SendError,
+    email_message,
+)
 from services.notifications.settings import NotificationSettings
 
 
@@ -65,3 +74,12 @@ class SmsAdapter:
             raise PermanentSendError(f"sms: http {response.status_code}")
         if response.status_code >= 300:
             raise SendError(f"sms: http {response.status_code}")
+
+
+@contextlib.asynccontextmanager
+async def open_channels(settings: NotificationSettings) -> AsyncIterator[dict[str, Adapter]]:
+    """The adapters by channel, for as long as the service runs: the SMS provider's HTTP client
+    (and its connection pool) is closed on exit, so no connection outlives the app. SMTP opens a
+    connection per message (aiosmtplib.send), as providers expect of a low-volume sender."""
+    async with httpx.AsyncClient() as http:
+        yield {"email": EmailAdapter(settings), "sms": SmsAdapter(settings, http)}

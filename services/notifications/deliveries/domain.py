@@ -10,8 +10,7 @@ from typing import Any
 from services.notifications.settings import NotificationSettings
 from shared.events import Event, new_event
 from shared.events.catalogue import NotificationFailed, NotificationSent
-
-SOURCE = "/services/notifications"
+from shared.retry import backoff
 
 
 def sent_event(row: dict[str, Any], at: datetime) -> Event:
@@ -25,8 +24,7 @@ def sent_event(row: dict[str, Any], at: datetime) -> Event:
             template_version=row["template_version"],
             cause_event_id=row["cause_event_id"],
             sent_at=at,
-        ),
-        source=SOURCE,
+        )
     )
 
 
@@ -41,14 +39,14 @@ def failed_event(row: dict[str, Any], reason: str, attempts: int, at: datetime) 
             reason=reason,
             attempts=attempts,
             failed_at=at,
-        ),
-        source=SOURCE,
+        )
     )
 
 
-def backoff(settings: NotificationSettings, attempts: int) -> float:
-    """Seconds before try `attempts + 1`: base * 2^(attempts-1), capped."""
-    return min(settings.retry_base_seconds * 2 ** (attempts - 1), settings.retry_max_seconds)
+def retry_in(settings: NotificationSettings, attempts: int) -> float:
+    """Seconds before try `attempts + 1`: base * 2^(attempts-1), capped, without jitter (as
+    the schedule always was)."""
+    return backoff(attempts, base=settings.retry_base_seconds, cap=settings.retry_max_seconds)
 
 
 def deadline(settings: NotificationSettings, channel: str) -> float:

@@ -8,26 +8,23 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, and_, func, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.deliveries.tables import Delivery, DeliveryAttempt
 from shared.bulk import insert_many
+from shared.due import claim_due
 
-_CLAIM = text(
-    """
-    UPDATE deliveries d
-       SET next_attempt_at = now() + make_interval(secs => :lease), attempts = d.attempts + 1
-     WHERE d.id IN (SELECT id FROM deliveries
-                     WHERE status = 'pending' AND channel = :channel AND next_attempt_at <= now()
-                     ORDER BY next_attempt_at
-                     LIMIT :n
-                     FOR UPDATE SKIP LOCKED)
-    RETURNING d.id, d.notification_id, d.recipient_id, d.channel, d.address, d.template,
-              d.template_version, d.subject, d.body, d.cause_event_id, d.attempts
-    """
-)
+_DELIVERIES = Delivery.__table__
+# What a round needs of a claimed delivery (to send it and to tell how it went).
+_CLAIMED = [
+    _DELIVERIES.c[name]  # type: ignore[attr-defined]
+    for name in (
+        "id notification_id recipient_id channel address template template_version subject body "
+        "cause_event_id attempts"
+    ).split()
+]
 _SENT = text(
     "UPDATE deliveries SET status = 'sent', sent_at = :at, reason = NULL, last_error = NULL "
     "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'"
@@ -44,13 +41,23 @@ _FAILED = text(
 
 async def add_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """New deliveries (one statement for a whole poll's)."""
-    await insert_many(session, Delivery.__table__, rows)  # type: ignore[arg-type]
+    await insert_many(session, _DELIVERIES, rows)  # type: ignore[arg-type]
 
 
 async def claim(session: AsyncSession, channel: str, *, lease: float, limit: int) -> Sequence[Row[Any]]:
     """Up to `limit` due pending deliveries of `channel`, oldest due first, taken for `lease`
     seconds (rows other rounds or replicas hold are skipped) with the attempt counted."""
-    return (await session.execute(_CLAIM, {"lease": lease, "n": limit, "channel": channel})).all()
+    c = _DELIVERIES.c  # type: ignore[attr-defined]
+    return await claim_due(
+        session,
+        _DELIVERIES,
+        due=and_(c.status == "pending", c.channel == channel, c.next_attempt_at <= func.now()),
+        order_by=[c.next_attempt_at],
+        limit=limit,
+        lease=(c.next_attempt_at, lease),
+        values={"attempts": c.attempts + 1},
+        returning=_CLAIMED,
+    )
 
 
 async def record_outcomes(

@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from prometheus_client import Counter, Histogram
 
 from services.notifications.channels.domain import Adapter, Outgoing, PermanentSendError, SendError
-from services.notifications.channels.usecases import EmailAdapter, SmsAdapter
 from services.notifications.deliveries import store
-from services.notifications.deliveries.domain import backoff, deadline, failed_event, lease, sent_event
+from services.notifications.deliveries.domain import deadline, failed_event, lease, retry_in, sent_event
 from services.notifications.recipients.domain import PUSH_CHANNELS
 from services.notifications.settings import NotificationSettings
 from shared.db import Database
@@ -61,21 +59,21 @@ class _Outcomes:
 class Sender:
     """The adapters of one app, and the rounds that use them."""
 
-    def __init__(self, db: Database, settings: NotificationSettings) -> None:
+    def __init__(self, db: Database, settings: NotificationSettings, adapters: dict[str, Adapter]) -> None:
         self.db = db
         self.settings = settings
-        self.email = EmailAdapter(settings)
+        self.adapters = adapters
         # Per channel: a hanging provider can only tie up its own channel's slots.
         self.limits = {channel: asyncio.Semaphore(settings.send_concurrency) for channel in PUSH_CHANNELS}
 
-    async def _send(self, adapters: dict[str, Adapter], row: Any) -> str | None:
+    async def _send(self, row: Any) -> str | None:
         """None when sent, else the error; 'permanent:' prefix when retrying cannot help."""
         message = Outgoing(str(row.id), row.channel, row.address, row.subject, row.body)
         async with self.limits[row.channel]:
             try:
                 with SEND_SECONDS.labels(row.channel).time():
                     async with asyncio.timeout(deadline(self.settings, row.channel)):
-                        await adapters[row.channel].send(message)
+                        await self.adapters[row.channel].send(message)
             except PermanentSendError as exc:
                 return f"permanent: {exc}"
             except SendError as exc:
@@ -100,7 +98,7 @@ class Sender:
                 SEND_ATTEMPTS.labels(row.channel, "failed").inc()
                 out.events.append(failed_event(row._asdict(), error[:200], row.attempts, out.at))
             else:
-                next_at = out.at + timedelta(seconds=backoff(s, row.attempts))
+                next_at = out.at + timedelta(seconds=retry_in(s, row.attempts))
                 out.retries.append({"id": row.id, "next": next_at, "error": error[:200]})
                 SEND_ATTEMPTS.labels(row.channel, "retry").inc()
         return out
@@ -112,10 +110,7 @@ class Sender:
             rows = await store.claim(session, channel, lease=lease(s, channel), limit=s.worker_batch_size)
         if not rows:
             return 0
-        # A client per round: no connection outlives the app, and rounds are short.
-        async with httpx.AsyncClient() as http:
-            adapters: dict[str, Adapter] = {"email": self.email, "sms": SmsAdapter(s, http)}
-            errors = await asyncio.gather(*(self._send(adapters, r) for r in rows))
+        errors = await asyncio.gather(*(self._send(r) for r in rows))
         out = self._outcomes(rows, errors)
         async with self.db.session() as session, session.begin():
             await store.record_outcomes(

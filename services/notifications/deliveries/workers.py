@@ -1,23 +1,30 @@
-"""The delivery workers: one loop per push channel, so a slow SMS provider never holds up
-email, nor the reverse."""
+"""The delivery workers, one loop per push channel (so a slow SMS provider never holds up email,
+nor the reverse), and the sender they share, made when the service starts and closed when it
+stops."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 
+from services.notifications.channels.usecases import open_channels
 from services.notifications.deliveries.usecases import Sender
 from services.notifications.settings import notification_settings
 
 
-def _sender(app: FastAPI) -> Sender:
-    sender: Sender | None = getattr(app.state, "notification_sender", None)
-    if sender is None:
-        sender = Sender(app.state.db, notification_settings(app))
-        app.state.notification_sender = sender
-    return sender
+@contextlib.asynccontextmanager
+async def sender(app: FastAPI) -> AsyncIterator[None]:
+    """The service's lifespan resource: the channel adapters and the sender on app.state."""
+    settings = notification_settings(app)
+    async with open_channels(settings) as adapters:
+        app.state.notification_sender = Sender(app.state.db, settings, adapters)
+        try:
+            yield
+        finally:
+            del app.state.notification_sender
 
 
 def deliver_due(channel: str) -> Callable[[FastAPI], Awaitable[None]]:
@@ -25,7 +32,7 @@ def deliver_due(channel: str) -> Callable[[FastAPI], Awaitable[None]]:
     sleep."""
 
     async def step(app: FastAPI) -> None:
-        sender = _sender(app)
+        sender: Sender = app.state.notification_sender
 
         async def drain() -> None:
             while await sender.round(channel) >= sender.settings.worker_batch_size:

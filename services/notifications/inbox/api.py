@@ -14,12 +14,13 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.inbox import usecases
-from services.notifications.inbox.schemas import MessageOut, NotificationId, NotificationOut, NotificationPage
+from services.notifications.inbox.schemas import MessageOut, NotificationId, NotificationOut
 from services.notifications.inbox.tables import InboxMessage
 from services.notifications.recipients.schemas import RecipientId
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.paging import CursorPage, PageQuery
 
 router = APIRouter(tags=["inbox"])
 
@@ -52,22 +53,35 @@ async def get_notification_to_update(
     return await _named(session, notification_id, trail)
 
 
+def get_page(
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50,
+) -> PageQuery:
+    """shared.paging's `cursor` + `limit` (default 50, at most 200). In place of shared.paging.Page,
+    whose closure-built annotations FastAPI cannot resolve (every request answers 500)."""
+    return PageQuery(cursor, limit)
+
+
+Page = Annotated[PageQuery, Depends(get_page)]
 CurrentNotification = Annotated[InboxMessage, Depends(get_current_notification)]
 NotificationToUpdate = Annotated[InboxMessage, Depends(get_notification_to_update)]
 
 
 @router.get(
-    "/v1/notifications", response_model=NotificationPage, summary="A recipient's notifications, newest first"
+    "/v1/notifications",
+    response_model=CursorPage[NotificationOut],
+    summary="A recipient's notifications, newest first",
 )
 async def list_notifications(
     recipient: Annotated[str, Query(pattern=r"^[A-Za-z0-9._:\-]{1,64}$", description="Recipient id.")],
     session: SessionDep,
     trail: ReadNotification,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> NotificationPage:
+    page: Page,
+) -> CursorPage[NotificationOut]:
     trail.resource_id = trail.patient_id = recipient
-    return await usecases.notifications_page(session, recipient, cursor, limit)
+    return await usecases.notifications_page(session, recipient, page)
 
 
 @router.get(

@@ -46,11 +46,6 @@ class NotificationOut(BaseModel):
     deliveries: list[DeliveryOut]
 
 
-class NotificationPage(BaseModel):
-    items: list[NotificationOut]
-    next_cursor: str | None
-
-
 class MessageOut(BaseModel):
     id: uuid.UUID
     template: str

@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text, tuple_
+from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.inbox.tables import InboxMessage
 from shared.bulk import insert_many
+from shared.paging import PageQuery, paginate
 
 _EXISTING = text(
     "SELECT cause_event_id, recipient_id, template FROM inbox_messages "
@@ -38,14 +39,16 @@ async def get(session: AsyncSession, notification_id: uuid.UUID) -> InboxMessage
 
 
 async def page(
-    session: AsyncSession, recipient_id: str, *, before: tuple[datetime, uuid.UUID] | None, limit: int
-) -> Sequence[InboxMessage]:
-    """Up to `limit` of the recipient's notifications, newest first, older than `before`."""
-    query = select(InboxMessage).where(InboxMessage.recipient_id == recipient_id)
-    if before is not None:
-        query = query.where(tuple_(col(InboxMessage.created_at), col(InboxMessage.id)) < tuple_(*before))
-    query = query.order_by(col(InboxMessage.created_at).desc(), col(InboxMessage.id).desc()).limit(limit)
-    return (await session.exec(query)).all()
+    session: AsyncSession, recipient_id: str, page: PageQuery
+) -> tuple[Sequence[InboxMessage], str | None]:
+    """One page of the recipient's notifications, newest first, and the next page's cursor."""
+    return await paginate(
+        session,
+        select(InboxMessage).where(InboxMessage.recipient_id == recipient_id),
+        page,
+        col(InboxMessage.created_at),
+        col(InboxMessage.id),
+    )
 
 
 async def latest(session: AsyncSession, recipient_id: str, limit: int) -> Sequence[InboxMessage]:

@@ -15,19 +15,11 @@ from services.notifications.inbox.schemas import (
     DeliveryOut,
     MessageOut,
     NotificationOut,
-    NotificationPage,
 )
 from services.notifications.inbox.tables import InboxMessage
 from services.notifications.recipients.usecases import is_known
-from shared import cursor as cursor_of
+from shared.paging import CursorPage, PageQuery
 from shared.problems import ProblemError, invalid
-
-
-def _parse_cursor(value: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        return cursor_of.decode(value)
-    except ValueError as exc:
-        raise invalid(("query.cursor", "invalid_cursor", "Use next_cursor as given.")) from exc
 
 
 async def _deliveries(
@@ -56,20 +48,15 @@ def _out(m: InboxMessage, deliveries: dict[uuid.UUID, list[DeliveryOut]]) -> Not
 
 
 async def notifications_page(
-    session: AsyncSession, recipient_id: str, cursor: str | None, limit: int
-) -> NotificationPage:
+    session: AsyncSession, recipient_id: str, page: PageQuery
+) -> CursorPage[NotificationOut]:
     """A page of the recipient's notifications, newest first; 422 for an unknown recipient
     (on the first page) or a cursor this service did not make."""
-    before = _parse_cursor(cursor) if cursor else None
-    rows = await store.page(session, recipient_id, before=before, limit=limit + 1)
-    if not rows and cursor is None and not await is_known(session, recipient_id):
+    rows, next_cursor = await store.page(session, recipient_id, page)
+    if not rows and page.cursor is None and not await is_known(session, recipient_id):
         raise invalid(("query.recipient", "unknown_recipient", "No such recipient."))
-    page = list(rows[:limit])
-    found = await _deliveries(session, [m.id for m in page])
-    return NotificationPage(
-        items=[_out(m, found) for m in page],
-        next_cursor=cursor_of.encode(page[-1].created_at, page[-1].id) if len(rows) > limit else None,
-    )
+    found = await _deliveries(session, [m.id for m in rows])
+    return CursorPage[NotificationOut](items=[_out(m, found) for m in rows], next_cursor=next_cursor)
 
 
 async def notification_or_404(session: AsyncSession, notification_id: uuid.UUID) -> InboxMessage:

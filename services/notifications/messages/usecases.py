@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2 import Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.notifications.deliveries import store as deliveries
@@ -46,18 +46,23 @@ from services.notifications.messages.domain import (
 from services.notifications.recipients.domain import CATEGORIES, Target
 from services.notifications.recipients.usecases import directory
 from services.notifications.settings import NotificationSettings
+from shared import templates
 from shared.consumer import in_context
 from shared.events import Event
 from shared.outbox import add_events
 
-# --- templates: `templates/<name>/v<N>.j2`, one file per version ----------------------------
+# --- templates: `messages/templates/<name>/v<N>.j2`, one file per version -------------------
 # A file never changes once messages were sent with it: a new wording is a new file `v<N+1>`,
 # and the highest version is the one in use. Every message records (template, version), and
 # old versions stay previewable. Each file defines four blocks: `subject`, `email` (plain
-# text), `sms` and `inbox`. StrictUndefined turns a misspelt field into an error, not a blank.
+# text), `sms` and `inbox`. They render in the one Jinja environment (shared.templates: plain
+# text for .j2 files, StrictUndefined turns a misspelt field into an error, not a blank).
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+_PREFIX = "notifications"
 _VERSION_FILE = re.compile(r"^v(\d+)\.j2$")
+templates.add_template_dir(_PREFIX, TEMPLATE_DIR)
+templates.add_filters(money=money, day=day, iso=iso)
 
 
 class UnknownTemplate(LookupError):
@@ -65,23 +70,10 @@ class UnknownTemplate(LookupError):
 
 
 @cache
-def environment() -> Environment:
-    # Plain text (email text/plain, SMS, inbox JSON), never HTML: escaping would garble it.
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
-        undefined=StrictUndefined,
-        autoescape=False,  # noqa: S701
-        keep_trailing_newline=False,
-    )
-    env.filters.update(money=money, day=day, iso=iso)
-    return env
-
-
-@cache
 def versions() -> dict[str, list[int]]:
     """Every template and its versions, ascending (read from the files once)."""
     found: dict[str, list[int]] = {}
-    for folder in sorted(p for p in TEMPLATE_DIR.iterdir() if p.is_dir() and not p.name.startswith("_")):
+    for folder in sorted(p for p in TEMPLATE_DIR.iterdir() if p.is_dir()):
         numbers = sorted(int(m.group(1)) for f in folder.iterdir() if (m := _VERSION_FILE.match(f.name)))
         if numbers:
             found[folder.name] = numbers
@@ -101,7 +93,7 @@ def _compiled(name: str, version: int) -> tuple[Template, dict[str, Any]]:
     merges the globals into every context)."""
     if version not in versions().get(name, []):
         raise UnknownTemplate(f"{name} v{version}")
-    template = environment().get_template(f"{name}/v{version}.j2")
+    template = templates.template(f"{_PREFIX}/{name}/v{version}.j2")
     return template, dict(template.globals)
 
 

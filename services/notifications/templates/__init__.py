@@ -1,7 +1,8 @@
-"""Templates: the versioned message templates, `<name>/v<N>.j2` in this folder, one file per
-version, listed and previewed over the API with a sample event each.
+"""Templates: the catalogue of versioned message templates over the API, listed with their
+versions and previewed with a sample event each.
 
-A file never changes once messages were sent with it: a new wording is a new file `v<N+1>`,
-and the highest version is the one in use. Rendering them for events is the messages
-sub-domain's work (`messages.usecases.render`); the previews here go through it too.
+The files are `messages/templates/<name>/v<N>.j2`, one per version, rendered by the messages
+sub-domain (`messages.usecases.render`), which the previews go through too. A file never
+changes once messages were sent with it: a new wording is a new file `v<N+1>`, and the highest
+version is the one in use.
 """

@@ -29,6 +29,7 @@ _SENT = text(
     "UPDATE deliveries SET status = 'sent', sent_at = :at, reason = NULL, last_error = NULL "
     "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'"
 )
+# Per row (executemany): each row has its own next try and error.
 _RETRY = text(
     "UPDATE deliveries SET next_attempt_at = :next, last_error = :error, reason = 'retrying' "
     "WHERE id = :id AND status = 'pending'"

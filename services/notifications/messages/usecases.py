@@ -43,7 +43,7 @@ from services.notifications.messages.domain import (
     push_status,
     targets,
 )
-from services.notifications.recipients.domain import CATEGORIES, Target
+from services.notifications.recipients.domain import CATEGORIES, Directory, Target
 from services.notifications.recipients.usecases import directory
 from services.notifications.settings import NotificationSettings
 from shared import templates
@@ -204,7 +204,9 @@ def _plan(event: Event, topic: str, settings: NotificationSettings) -> _Job | No
     return _Job(event, plan, render(plan.template, plan.template_context(settings)), datetime.now(UTC))
 
 
-async def _directory_for(session: AsyncSession, plans: Sequence[Plan]) -> Any:
+async def _directory_for(session: AsyncSession, plans: Sequence[Plan]) -> Directory:
+    """Everyone the poll's plans may name (their patients, and the staff of their categories'
+    roles or payers), in one query; each plan picks its own from it."""
     staff_plans = [p for p in plans if p.staff]
     return await directory(
         session,

@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from shared import x12
 from tests.conftest import unique
-from tests.test_payments_helpers import ALL, build_835, clp, resumable, submit_claim, wait_for_charge
-
-
-@pytest.fixture(scope="session")
-def settings(settings):
-    return resumable(settings)
-
+from tests.payments.helpers import ALL, make_835, make_clp, submit_claim, wait_for_charge
 
 D = Decimal
 X12 = {**ALL, "Content-Type": "application/edi-x12"}
@@ -30,18 +22,18 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
         await wait_for_charge(client, account, "200.00")
         trace_a, trace_b = unique("TRN"), unique("TRN")
         # A: one claim matched (80), one unknown (50) → deposit 130.
-        a = build_835(
+        a = make_835(
             trace_a,
             [
-                clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")]),
-                clp(unique("UNK")[:17], "1", "60", "50", "", [("CO", "45", "10")]),
+                make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")]),
+                make_clp(unique("UNK")[:17], "1", "60", "50", "", [("CO", "45", "10")]),
             ],
             paid_date=day,
         )
         # B: one claim (100) less a provider-level recoupment of 5 → deposit 95.
-        b = build_835(
+        b = make_835(
             trace_b,
-            [clp(pcn2, "1", "100", "100")],
+            [make_clp(pcn2, "1", "100", "100")],
             plb=x12.seg("PLB", "1234567893", "20311231", "WO:OVERPAY1", "5"),
             paid_date=day,
         )

@@ -1,0 +1,88 @@
+"""How a statement reads, without I/O: its lines from the ledger sums, and its HTML and
+PDF renderings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fpdf import FPDF
+from jinja2 import Environment, select_autoescape
+
+HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Statement {{ s.statement_date }}</title>
+<style>body{font-family:sans-serif;max-width:48em;margin:2em auto}td,th{padding:.3em .6em;text-align:left}
+td.n,th.n{text-align:right}tfoot td{font-weight:bold;border-top:1px solid #000}</style></head>
+<body>
+<h1>Patient statement</h1>
+<p>Account {{ s.account_id }} &middot; statement date {{ s.statement_date }} &middot;
+<strong>amount due {{ "%.2f"|format(s.amount_due) }} by {{ s.due_date }}</strong></p>
+<table>
+<thead><tr><th>Service date</th><th>Item</th><th class="n">Charges</th><th class="n">Insurance paid</th>
+<th class="n">Adjustments</th><th class="n">Your payments</th><th class="n">You owe</th></tr></thead>
+<tbody>{% for line in s.content.lines %}<tr><td>{{ line.service_date or "" }}</td>
+<td>{{ line.description }}</td>
+<td class="n">{{ line.charges }}</td><td class="n">{{ line.insurance_paid }}</td>
+<td class="n">{{ line.adjustments }}</td><td class="n">{{ line.patient_paid }}</td>
+<td class="n">{{ line.due }}</td></tr>
+{% endfor %}</tbody>
+<tfoot><tr><td colspan="6">Amount due by {{ s.due_date }}</td>
+<td class="n">{{ "%.2f"|format(s.amount_due) }}</td></tr></tfoot>
+</table>
+</body></html>"""
+
+TEMPLATE = Environment(autoescape=select_autoescape(default=True)).from_string(HTML)
+
+
+def line(row: Any) -> dict[str, Any]:
+    """One statement line (as stored in the statement's content) from an item's sums."""
+    return {
+        "item_id": str(row.item_id) if row.item_id else None,
+        "service_date": row.service_date.isoformat() if row.service_date else None,
+        "description": row.description or ("Unapplied credit" if row.item_id is None else "Services"),
+        "charges": str(Decimal(row.charges)),
+        "insurance_paid": str(Decimal(row.insurance_paid)),
+        "adjustments": str(Decimal(row.adjustments)),
+        "patient_paid": str(Decimal(row.patient_paid)),
+        "due": str(Decimal(row.due)),
+    }
+
+
+def render_html(statement: Any) -> str:
+    return TEMPLATE.render(s=statement)
+
+
+def render_pdf(statement: Any) -> bytes:
+    """A one-page table of the statement's lines (fpdf2, Helvetica)."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 10, "Patient statement", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    heading = f"Account {statement.account_id}   Statement date {statement.statement_date}"
+    pdf.cell(0, 6, heading, new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 6, f"Amount due {statement.amount_due:.2f} by {statement.due_date}", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.ln(4)
+    widths = (24, 46, 22, 24, 24, 24, 22)
+    headers = ("Date", "Item", "Charges", "Ins. paid", "Adjust.", "You paid", "You owe")
+    pdf.set_font("Helvetica", "B", 9)
+    for w, h in zip(widths, headers, strict=True):
+        pdf.cell(w, 7, h, border=1)
+    pdf.ln()
+    pdf.set_font("Helvetica", size=9)
+    for item in statement.content["lines"]:
+        values = (
+            item["service_date"] or "",
+            item["description"][:28],
+            item["charges"],
+            item["insurance_paid"],
+            item["adjustments"],
+            item["patient_paid"],
+            item["due"],
+        )
+        for w, v in zip(widths, values, strict=True):
+            pdf.cell(w, 7, str(v), border=1)
+        pdf.ln()
+    return bytes(pdf.output())

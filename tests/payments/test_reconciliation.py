@@ -40,7 +40,7 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
         for text in (a, b):
             resp = await client.post("/v1/remittances", content=text, headers=X12)
             assert resp.status_code == 201, resp.text
-        params = {"from": "2031-03-15", "to": "2031-03-15"}
+        params = {"date_from": "2031-03-15", "date_to": "2031-03-15"}
         before = (await client.get("/v1/reports/reconciliation", params=params, headers=ALL)).json()
         await client.post(
             "/v1/payments",
@@ -48,7 +48,9 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
             headers={**ALL, "Idempotency-Key": unique("key")},
         )
         report = await client.get(
-            "/v1/reports/reconciliation", params={"from": "2031-03-15", "to": "2031-03-15"}, headers=ALL
+            "/v1/reports/reconciliation",
+            params={"date_from": "2031-03-15", "date_to": "2031-03-15"},
+            headers=ALL,
         )
         assert report.status_code == 200, report.text
         body = report.json()
@@ -69,6 +71,12 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
         # A walk-in payment with nothing to pay yet is unapplied cash.
         assert D(body["unapplied_patient_credit"]) - D(before["unapplied_patient_credit"]) == D("12.34")
         bad = await client.get(
-            "/v1/reports/reconciliation", params={"from": "2031-03-16", "to": "2031-03-15"}, headers=ALL
+            "/v1/reports/reconciliation",
+            params={"date_from": "2031-03-16", "date_to": "2031-03-15"},
+            headers=ALL,
         )
-        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.to"
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.date_from"
+        missing = await client.get(
+            "/v1/reports/reconciliation", params={"date_from": "2031-03-15"}, headers=ALL
+        )
+        assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "query.date_to"

@@ -17,11 +17,10 @@ from services.payments.accounts.schemas import (
     Ledger,
     Written,
 )
-from services.payments.patient_payments.usecases import idempotent_write
-from shared import idempotency
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.idempotency import IdempotencyKeyHeader, idempotent_write
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -61,16 +60,18 @@ async def add_charge(
     body: ChargeIn,
     session: SessionDep,
     trail: CreateCharge,
-    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     trail.patient_id = trail.resource_id = account_id
-    return await idempotent_write(
+    outcome = await idempotent_write(
         session,
-        f"charge:{account_id}",
-        idempotency_key,
-        body.model_dump(mode="json"),
-        lambda: usecases.add_charge(session, account_id, body),
+        scope=f"charge:{account_id}",
+        actor=trail.actor,
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        write=lambda: usecases.add_charge(session, account_id, body),
     )
+    return outcome.response()
 
 
 @router.post(
@@ -84,13 +85,15 @@ async def add_adjustment(
     body: AdjustmentIn,
     session: SessionDep,
     trail: CreateAdjustment,
-    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     trail.patient_id = trail.resource_id = account_id
-    return await idempotent_write(
+    outcome = await idempotent_write(
         session,
-        f"adjustment:{account_id}",
-        idempotency_key,
-        body.model_dump(mode="json"),
-        lambda: usecases.add_adjustment(session, account_id, body),
+        scope=f"adjustment:{account_id}",
+        actor=trail.actor,
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        write=lambda: usecases.add_adjustment(session, account_id, body),
     )
+    return outcome.response()

@@ -19,10 +19,10 @@ from services.payments.patient_payments.schemas import (
     RefundOut,
 )
 from services.payments.patient_payments.tables import PatientPayment
-from shared import idempotency
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.idempotency import IdempotencyKeyHeader, idempotent_write
 from shared.problems import Problem
 
 router = APIRouter(tags=["patient payments"])
@@ -57,24 +57,18 @@ async def _take_payment(
 ) -> JSONResponse:
     """Both payment routes: one idempotency scope, so the alias replays what the new route took."""
     trail.patient_id = account_id
-    key = idempotency.require_key(idempotency_key)
-    async with session.begin():
-        claimed = await idempotency.claim(
-            session,
-            scope="patient-payment",
-            key=key,
-            request_hash=idempotency.fingerprint({"account_id": account_id, **body.model_dump(mode="json")}),
-        )
-        if claimed.replay is not None:
-            trail.resource_id = str(claimed.stored_body.get("id"))
-            return claimed.replay
-        payment = await usecases.post_payment(session, account_id, body, trail.actor)
-        result = payment.model_dump(mode="json")
-        await idempotency.store(session, claimed, status.HTTP_201_CREATED, result)
-    trail.resource_id = str(payment.id)
-    return JSONResponse(
-        result, status_code=status.HTTP_201_CREATED, headers={"Location": f"/v1/payments/{payment.id}"}
+    outcome = await idempotent_write(
+        session,
+        scope="patient-payment",
+        actor=trail.actor,
+        key=idempotency_key,
+        request={"account_id": account_id, **body.model_dump(mode="json")},
+        write=lambda: usecases.post_payment(session, account_id, body, trail.actor),
     )
+    trail.resource_id = str(outcome.body.get("id"))
+    if outcome.replayed:
+        return outcome.response()
+    return outcome.response(headers={"Location": f"/v1/payments/{outcome.body['id']}"})
 
 
 @router.post(
@@ -89,7 +83,7 @@ async def create_payment(
     body: NewPaymentIn,
     session: SessionDep,
     trail: CreatePayment,
-    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     fields = body.model_dump(exclude={"account_id"})
     return await _take_payment(session, trail, body.account_id, PaymentIn(**fields), idempotency_key)
@@ -109,7 +103,7 @@ async def create_account_payment(
     body: PaymentIn,
     session: SessionDep,
     trail: CreatePayment,
-    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     return await _take_payment(session, trail, account_id, body, idempotency_key)
 
@@ -133,7 +127,7 @@ async def refund_payment(
     body: RefundIn,
     session: SessionDep,
     trail: CreateRefund,
-    idempotency_key: idempotency.IdempotencyKeyHeader = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
 
     async def write() -> RefundOut:
@@ -144,6 +138,12 @@ async def refund_payment(
         trail.resource_id = str(refunded.id)
         return refunded
 
-    return await usecases.idempotent_write(
-        session, f"refund:{payment_id}", idempotency_key, body.model_dump(mode="json"), write
+    outcome = await idempotent_write(
+        session,
+        scope=f"refund:{payment_id}",
+        actor=trail.actor,
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        write=write,
     )
+    return outcome.response()

@@ -5,14 +5,9 @@ the caller (the idempotent write) owns."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
-from fastapi import status
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts import store as ledger
@@ -29,13 +24,10 @@ from services.payments.patient_payments.schemas import (
 )
 from services.payments.patient_payments.tables import PatientPayment
 from services.payments.plans import usecases as plans
-from shared import idempotency
 from shared.events import new_event
 from shared.events.catalogue import PaymentPosted
 from shared.outbox import add_event
 from shared.problems import FieldError, ProblemError
-
-SOURCE = "/services/payments"
 
 
 async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, posted_by: str) -> PaymentOut:
@@ -78,7 +70,7 @@ async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, 
         posted_at=now,
         receipt_number=payment.receipt_number,
     )
-    add_event(session, new_event(posted, source=SOURCE))
+    add_event(session, new_event(posted))
     return PaymentOut(
         id=payment.id,
         account_id=account_id,
@@ -174,24 +166,3 @@ async def refund(
         amount=body.amount,
         refunded_at=now,
     )
-
-
-async def idempotent_write(
-    session: AsyncSession,
-    scope: str,
-    key: str | None,
-    payload: dict[str, Any],
-    write: Callable[[], Awaitable[BaseModel]],
-) -> JSONResponse:
-    """Money-moving writes answer a retry with the first response (Idempotency-Key): the
-    key, the change and the stored 201 response commit in one transaction."""
-    key = idempotency.require_key(key)
-    async with session.begin():
-        claimed = await idempotency.claim(
-            session, scope=scope, key=key, request_hash=idempotency.fingerprint(payload)
-        )
-        if claimed.replay is not None:
-            return claimed.replay
-        result = (await write()).model_dump(mode="json")
-        await idempotency.store(session, claimed, status.HTTP_201_CREATED, result)
-    return JSONResponse(result, status_code=status.HTTP_201_CREATED)

@@ -8,13 +8,15 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from services.payments.plans import usecases
 from services.payments.plans.schemas import CycleResult, PlanIn, PlanOut
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.idempotency import IdempotencyKeyHeader, idempotent_write
+from shared.paging import Dates
 
 router = APIRouter(tags=["payment plans"])
 
@@ -42,13 +44,28 @@ CurrentPlan = Annotated[PlanOut, Depends(get_current_plan)]
     status_code=status.HTTP_201_CREATED,
     response_model=PlanOut,
     summary="Put a patient balance on a payment plan (one active plan per account)",
+    description="Requires `payments:write`. An optional `Idempotency-Key` makes a retry return the first "
+    "answer instead of a 409 for the plan it created.",
 )
-async def create_plan(body: PlanIn, session: SessionDep, trail: CreatePlan) -> PlanOut:
+async def create_plan(
+    body: PlanIn, session: SessionDep, trail: CreatePlan, idempotency_key: IdempotencyKeyHeader = None
+) -> JSONResponse:
     trail.patient_id = body.account_id
-    async with session.begin():
-        plan_id = await usecases.create_plan(session, body)
-    trail.resource_id = str(plan_id)
-    return await usecases.load_plan(session, plan_id)
+
+    async def write() -> PlanOut:
+        return await usecases.load_plan(session, await usecases.create_plan(session, body))
+
+    outcome = await idempotent_write(
+        session,
+        scope="payment-plan",
+        actor=trail.actor,
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        write=write,
+        required=False,
+    )
+    trail.resource_id = str(outcome.body["id"])
+    return outcome.response()
 
 
 @router.get("/v1/payment-plans/{plan_id}", response_model=PlanOut, summary="A plan and its installments")
@@ -75,7 +92,5 @@ async def run_cycle_now(
     response_class=PlainTextResponse,
     summary="Accounts referred to collections, as CSV for the agency",
 )
-async def export_collections(
-    session: SessionDep, _: ExportCollections, since: Annotated[date | None, Query()] = None
-) -> PlainTextResponse:
-    return PlainTextResponse(await usecases.collections_csv(session, since), media_type="text/csv")
+async def export_collections(session: SessionDep, _: ExportCollections, dates: Dates) -> PlainTextResponse:
+    return PlainTextResponse(await usecases.collections_csv(session, dates), media_type="text/csv")

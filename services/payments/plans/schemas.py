@@ -43,4 +43,4 @@ class CycleResult(BaseModel):
     installments_late: int = 0
     balances_late: int = 0
     sent_to_collections: list[str] = Field(default_factory=list)
-    ran: bool = True
+    ran: bool = True  # always true since replicas share the cycle (SKIP LOCKED); kept for callers

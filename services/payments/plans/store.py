@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, insert, text
+from sqlalchemy import ColumnElement, Row, and_, exists, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.plans.tables import CollectionsReferral, PaymentPlan, PlanInstallment
 from shared.bulk import insert_many
+from shared.due import claim_due
 
 
 async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Row[Any] | None:
@@ -99,36 +100,56 @@ async def set_status(session: AsyncSession, plan_id: uuid.UUID, status: str) -> 
     )
 
 
-async def flag_installments(
-    session: AsyncSession, flag: str, when: str, params: dict[str, Any]
-) -> list[Row[Any]]:
-    """Unpaid installments of active plans that match `when` and are not yet flagged
-    (`flag` is due_notified_at or late_notified_at): flag them at :now and return them,
-    oldest due date first. Finding and flagging is one statement, so each is notified once."""
-    rows = (
-        await session.execute(
-            text(
-                f"UPDATE plan_installments i SET {flag} = :now FROM payment_plans p "  # noqa: S608 (our own names)
-                f"WHERE p.id = i.plan_id AND p.status = 'active' AND i.paid < i.amount AND i.{flag} IS NULL "
-                f"AND {when} "
-                "RETURNING i.plan_id, i.number, i.due_date, i.amount - i.paid AS owed, p.account_id"
-            ),
-            params,
-        )
-    ).all()
-    return sorted(rows, key=lambda r: r.due_date)
+async def claim_installments(
+    session: AsyncSession, flag: str, window: ColumnElement[bool], now: datetime, limit: int
+) -> Sequence[Row[Any]]:
+    """Take up to `limit` unpaid installments of active plans in `window` whose `flag`
+    (due_notified_at or late_notified_at) is not set, and set it to `now`, in one statement
+    (SKIP LOCKED: replicas never take the same one, and once committed it is never due again,
+    so each is notified once). (plan_id, number, due_date, owed, account_id), oldest due first."""
+    i = PlanInstallment.__table__.c  # type: ignore[attr-defined]
+    p = PaymentPlan.__table__.c  # type: ignore[attr-defined]
+    active = exists().where(p.id == i.plan_id, p.status == "active")
+    account = select(p.account_id).where(p.id == i.plan_id).scalar_subquery()
+    return await claim_due(
+        session,
+        PlanInstallment,
+        due=and_(i.paid < i.amount, i[flag].is_(None), window, active),
+        order_by=[i.due_date, i.plan_id, i.number],
+        limit=limit,
+        values={flag: now},
+        returning=[
+            i.plan_id,
+            i.number,
+            i.due_date,
+            (i.amount - i.paid).label("owed"),
+            account.label("account_id"),
+        ],
+    )
+
+
+def due_between(first: date, last: date) -> ColumnElement[bool]:
+    """Installments due from `first` through `last` (the reminder window)."""
+    return PlanInstallment.__table__.c.due_date.between(first, last)  # type: ignore[attr-defined]
+
+
+def due_before(day: date) -> ColumnElement[bool]:
+    """Installments due before `day` (late on it)."""
+    return PlanInstallment.__table__.c.due_date < day  # type: ignore[attr-defined]
 
 
 async def broken_plans(session: AsyncSession, as_of: date, missed: int, cutoff: date) -> Sequence[Row[Any]]:
     """Active plans with at least `missed` unpaid installments past due, or one due on or
-    before `cutoff`: (id, account_id, missed, oldest)."""
+    before `cutoff`: (id, account_id, missed, oldest), by account."""
     return (
         await session.execute(
             text(
                 "SELECT p.id, p.account_id, count(*) AS missed, min(i.due_date) AS oldest "
                 "FROM payment_plans p JOIN plan_installments i ON i.plan_id = p.id "
                 "WHERE p.status = 'active' AND i.paid < i.amount AND i.due_date < :as_of "
-                "GROUP BY p.id, p.account_id HAVING count(*) >= :missed OR min(i.due_date) <= :cutoff"
+                "GROUP BY p.id, p.account_id HAVING count(*) >= :missed OR min(i.due_date) <= :cutoff "
+                # One order for every replica: two cycles referring the same accounts wait, not deadlock.
+                "ORDER BY p.account_id"
             ),
             {"as_of": as_of, "missed": missed, "cutoff": cutoff},
         )
@@ -147,22 +168,18 @@ async def add_referral(session: AsyncSession, **values: Any) -> bool:
     return (await session.execute(stmt)).first() is not None
 
 
-async def referrals(session: AsyncSession, since: date | None) -> Sequence[Row[Any]]:
-    """Referrals made on or after `since` (all without), oldest first."""
+async def referrals(
+    session: AsyncSession, date_from: date | None, date_to: date | None
+) -> Sequence[Row[Any]]:
+    """Referrals made from `date_from` through `date_to` (either end open), oldest first."""
     return (
         await session.execute(
             text(
                 "SELECT account_id, balance, reason, agency, plan_id, referred_at FROM collections_referrals "
-                "WHERE (CAST(:since AS date) IS NULL OR referred_at >= "
-                ":since) ORDER BY referred_at, account_id"
+                "WHERE (CAST(:f AS date) IS NULL OR referred_at >= :f) "
+                "AND (CAST(:t AS date) IS NULL OR referred_at < CAST(:t AS date) + 1) "
+                "ORDER BY referred_at, account_id"
             ),
-            {"since": since},
+            {"f": date_from, "t": date_to},
         )
     ).all()
-
-
-async def try_cycle_lock(session: AsyncSession) -> bool:
-    """Only one replica runs the cycle at a time (held until the transaction ends)."""
-    return (
-        await session.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('payments-plan-cycle'))"))
-    ).scalar_one()

@@ -4,9 +4,12 @@ collections referrals. The caller owns the transaction."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts.usecases import account_summary
@@ -25,9 +28,10 @@ from services.payments.statements import store as statements
 from shared.events import new_event
 from shared.events.catalogue import AccountSentToCollections, InstallmentDue, PaymentLate
 from shared.outbox import add_event
+from shared.paging import DateRange
 from shared.problems import ProblemError
 
-SOURCE = "/services/payments"
+BATCH = 500  # due rows taken per statement
 
 
 async def load_plan(session: AsyncSession, plan_id: uuid.UUID) -> PlanOut:
@@ -109,35 +113,43 @@ async def refer(
     referred = AccountSentToCollections(
         account_id=account_id, agency=agency, balance=balance, referred_at=now
     )
-    add_event(session, new_event(referred, source=SOURCE))
+    add_event(session, new_event(referred))
     return True
 
 
 async def run_cycle(session: AsyncSession, as_of: date) -> CycleResult:
-    """One pass of reminders, late notices and collections for `as_of`.
-    Only one replica runs it at a time (transaction-scoped advisory lock)."""
+    """One pass of reminders, late notices and collections for `as_of`. Replicas may run it at
+    the same time: notices take their rows with SKIP LOCKED and flag them in the same
+    statement, referrals are once per account, so each notice and referral happens once."""
     result = CycleResult(as_of=as_of)
-    if not await store.try_cycle_lock(session):
-        result.ran = False
-        return result
     now = datetime.now(UTC)
     result.installments_due = await _remind_due(session, as_of, now)
     result.installments_late = await _flag_late(session, as_of, now)
     result.sent_to_collections += await _refer_broken_plans(session, as_of, now)
-    late, referred = await _late_statement_balances(session, as_of, now)
-    result.balances_late = late
-    result.sent_to_collections += referred
+    result.balances_late = await _late_statements(session, as_of, now)
+    result.sent_to_collections += await _refer_late_balances(session, as_of, now)
     return result
+
+
+async def _claim_all(
+    session: AsyncSession, claim: Callable[[], Awaitable[Sequence[Row[Any]]]]
+) -> list[Row[Any]]:
+    """Every row a claim takes, batch after batch (a claimed row is flagged, so it is not
+    taken again), oldest first."""
+    rows: list[Row[Any]] = []
+    while True:
+        batch = await claim()
+        rows.extend(batch)
+        if len(batch) < BATCH:
+            return rows
 
 
 async def _remind_due(session: AsyncSession, as_of: date, now: datetime) -> int:
     """`payment_plan.installment_due` once per installment due within the reminder window."""
     horizon = as_of + timedelta(days=payments_settings().installment_reminder_days)
-    due = await store.flag_installments(
-        session,
-        "due_notified_at",
-        "i.due_date BETWEEN :as_of AND :horizon",
-        {"as_of": as_of, "horizon": horizon, "now": now},
+    window = store.due_between(as_of, horizon)
+    due = await _claim_all(
+        session, lambda: store.claim_installments(session, "due_notified_at", window, now, BATCH)
     )
     for row in due:
         event = InstallmentDue(
@@ -147,14 +159,15 @@ async def _remind_due(session: AsyncSession, as_of: date, now: datetime) -> int:
             amount=row.owed,
             due_date=row.due_date,
         )
-        add_event(session, new_event(event, source=SOURCE))
+        add_event(session, new_event(event))
     return len(due)
 
 
 async def _flag_late(session: AsyncSession, as_of: date, now: datetime) -> int:
     """`payment.late` (with the plan) once per installment unpaid after its due date."""
-    late = await store.flag_installments(
-        session, "late_notified_at", "i.due_date < :as_of", {"as_of": as_of, "now": now}
+    window = store.due_before(as_of)
+    late = await _claim_all(
+        session, lambda: store.claim_installments(session, "late_notified_at", window, now, BATCH)
     )
     for row in late:
         event = PaymentLate(
@@ -165,7 +178,23 @@ async def _flag_late(session: AsyncSession, as_of: date, now: datetime) -> int:
             due_date=row.due_date,
             days_late=(as_of - row.due_date).days,
         )
-        add_event(session, new_event(event, source=SOURCE))
+        add_event(session, new_event(event))
+    return len(late)
+
+
+async def _late_statements(session: AsyncSession, as_of: date, now: datetime) -> int:
+    """`payment.late` without a plan, once per account's oldest statement past due while the
+    account owes and has no active plan."""
+    late = await _claim_all(session, lambda: statements.claim_late(session, as_of, now, BATCH))
+    for row in late:
+        owed = (await account_summary(session, row.account_id, as_of)).patient_due
+        days = (as_of - row.due_date).days
+        add_event(
+            session,
+            new_event(
+                PaymentLate(account_id=row.account_id, amount=owed, due_date=row.due_date, days_late=days)
+            ),
+        )
     return len(late)
 
 
@@ -181,28 +210,17 @@ async def _refer_broken_plans(session: AsyncSession, as_of: date, now: datetime)
     return referred
 
 
-async def _late_statement_balances(
-    session: AsyncSession, as_of: date, now: datetime
-) -> tuple[int, list[str]]:
-    """Statement balances past due on accounts without an active plan: `payment.late` once
-    per statement, collections after the policy's days past due. (late count, referred)."""
+async def _refer_late_balances(session: AsyncSession, as_of: date, now: datetime) -> list[str]:
+    """Accounts without a plan whose oldest statement is the policy's days past due go to collections."""
     days_limit = payments_settings().collections_days_past_due
-    late, referred = 0, []
-    for row in await statements.overdue_without_plan(session, as_of):
-        owed = (await account_summary(session, row.account_id, as_of)).patient_due
-        if owed <= 0:
-            continue
+    referred = []
+    for row in await statements.late_accounts(session, as_of):
         days = (as_of - row.due_date).days
-        if row.late_notified_at is None:
-            event = PaymentLate(account_id=row.account_id, amount=owed, due_date=row.due_date, days_late=days)
-            add_event(session, new_event(event, source=SOURCE))
-            await statements.mark_late_notified(session, row.id, now)
-            late += 1
         if days >= days_limit and await refer(session, row.account_id, None, f"{days} days past due", now):
             referred.append(row.account_id)
-    return late, referred
+    return referred
 
 
-async def collections_csv(session: AsyncSession, since: date | None) -> str:
-    """The agency's CSV of the accounts referred on or after `since` (all without)."""
-    return export_csv(await store.referrals(session, since))
+async def collections_csv(session: AsyncSession, dates: DateRange) -> str:
+    """The agency's CSV of the accounts referred in the range (either end open)."""
+    return export_csv(await store.referrals(session, dates.date_from, dates.date_to))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from services.payments.reconciliation import usecases
+from services.payments.reconciliation.domain import required
 from services.payments.reconciliation.schemas import Reconciliation
-from services.payments.reports.domain import check_range
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.paging import Dates
 
 router = APIRouter(tags=["reconciliation"])
 
@@ -23,12 +23,8 @@ ReadReconciliation = Annotated[AuditTrail, audited("reconciliation", "read", req
     "/v1/reports/reconciliation",
     response_model=Reconciliation,
     summary="Deposits against postings for a date range (by paid date), and unapplied cash",
+    description="Both `date_from` and `date_to` (BPR paid dates, inclusive) are required.",
 )
-async def reconciliation(
-    session: SessionDep,
-    _: ReadReconciliation,
-    date_from: Annotated[date, Query(alias="from")],
-    date_to: Annotated[date, Query(alias="to")],
-) -> Reconciliation:
-    check_range(date_from, date_to)
+async def reconciliation(session: SessionDep, _: ReadReconciliation, dates: Dates) -> Reconciliation:
+    date_from, date_to = required(dates)
     return await usecases.reconcile(session, date_from, date_to)

@@ -1,5 +1,4 @@
-"""Report rules without I/O: which adjustments are contractual, the net collection rate,
-and a report's date range.
+"""Report rules without I/O: which adjustments are contractual, and the net collection rate:
 
     net collection rate = (insurance payments + patient payments - refunds)
                           / (charges - contractual adjustments)
@@ -9,10 +8,7 @@ not, so money lost to denials lowers the rate, as it should."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
-
-from shared.problems import FieldError, ProblemError
 
 CONTRACTUAL = ("45", "253")
 
@@ -24,16 +20,3 @@ def net_collection_rate(
     collectible = charges - contractual
     collected = insurance + patient - refunds
     return round(float(collected / collectible), 4) if collectible > 0 else None
-
-
-def check_range(date_from: date, date_to: date) -> None:
-    """A report's `from`..`to` range must not end before it starts."""
-    if date_to < date_from:
-        raise ProblemError(
-            422,
-            "invalid-range",
-            "The range ends before it starts",
-            errors=[
-                FieldError(field="query.to", rule="after_from", message="Use a date on or after `from`.")
-            ],
-        )

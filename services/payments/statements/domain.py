@@ -4,34 +4,14 @@ PDF renderings."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
-from jinja2 import Environment, select_autoescape
 
-HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Statement {{ s.statement_date }}</title>
-<style>body{font-family:sans-serif;max-width:48em;margin:2em auto}td,th{padding:.3em .6em;text-align:left}
-td.n,th.n{text-align:right}tfoot td{font-weight:bold;border-top:1px solid #000}</style></head>
-<body>
-<h1>Patient statement</h1>
-<p>Account {{ s.account_id }} &middot; statement date {{ s.statement_date }} &middot;
-<strong>amount due {{ "%.2f"|format(s.amount_due) }} by {{ s.due_date }}</strong></p>
-<table>
-<thead><tr><th>Service date</th><th>Item</th><th class="n">Charges</th><th class="n">Insurance paid</th>
-<th class="n">Adjustments</th><th class="n">Your payments</th><th class="n">You owe</th></tr></thead>
-<tbody>{% for line in s.content.lines %}<tr><td>{{ line.service_date or "" }}</td>
-<td>{{ line.description }}</td>
-<td class="n">{{ line.charges }}</td><td class="n">{{ line.insurance_paid }}</td>
-<td class="n">{{ line.adjustments }}</td><td class="n">{{ line.patient_paid }}</td>
-<td class="n">{{ line.due }}</td></tr>
-{% endfor %}</tbody>
-<tfoot><tr><td colspan="6">Amount due by {{ s.due_date }}</td>
-<td class="n">{{ "%.2f"|format(s.amount_due) }}</td></tr></tfoot>
-</table>
-</body></html>"""
+from shared.templates import add_template_dir, template
 
-TEMPLATE = Environment(autoescape=select_autoescape(default=True)).from_string(HTML)
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def line(row: Any) -> dict[str, Any]:
@@ -49,7 +29,9 @@ def line(row: Any) -> dict[str, Any]:
 
 
 def render_html(statement: Any) -> str:
-    return TEMPLATE.render(s=statement)
+    """The statement as a web page (templates/statement.html; every value escaped)."""
+    add_template_dir("payments-statements", TEMPLATES)
+    return template("payments-statements/statement.html").render(s=statement)
 
 
 def render_pdf(statement: Any) -> bytes:

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, and_, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.statements.tables import Statement
+from shared.due import claim_due
 
 
 async def item_sums(session: AsyncSession, account_id: str) -> Sequence[Row[Any]]:
@@ -69,23 +70,46 @@ async def get_statement(session: AsyncSession, statement_id: uuid.UUID) -> Row[A
     ).first()
 
 
-async def overdue_without_plan(session: AsyncSession, as_of: date) -> Sequence[Row[Any]]:
-    """Per account without an active plan and not yet in collections, its oldest statement
-    past due on `as_of`: (id, account_id, due_date, late_notified_at)."""
+# A statement is late for the cycle when it is its account's oldest, past due, the account
+# owes on its patient balance, has no active plan and was not referred to collections.
+_LATE = (
+    "statements.due_date < :as_of "
+    "AND NOT EXISTS (SELECT 1 FROM statements o WHERE o.account_id = statements.account_id "
+    "AND (o.due_date, o.id) < (statements.due_date, statements.id)) "
+    "AND NOT EXISTS (SELECT 1 FROM payment_plans p WHERE p.account_id = statements.account_id "
+    "AND p.status = 'active') "
+    "AND NOT EXISTS (SELECT 1 FROM collections_referrals c WHERE c.account_id = statements.account_id) "
+    "AND (SELECT sum(l.amount) FROM ledger_entries l WHERE l.account_id = statements.account_id "
+    "AND l.bucket = 'patient') > 0"
+)
+
+
+async def claim_late(session: AsyncSession, as_of: date, now: datetime, limit: int) -> Sequence[Row[Any]]:
+    """Take up to `limit` late statements not yet notified and mark them notified at `now`,
+    in one statement (SKIP LOCKED: each late notice goes out once, whichever replica runs).
+    (id, account_id, due_date), by account."""
+    table = Statement.__table__  # type: ignore[attr-defined]
+    return await claim_due(
+        session,
+        Statement,
+        due=and_(table.c.late_notified_at.is_(None), text(_LATE).bindparams(as_of=as_of)),
+        order_by=[table.c.account_id, table.c.due_date],
+        limit=limit,
+        values={"late_notified_at": now},
+        returning=[table.c.id, table.c.account_id, table.c.due_date],
+    )
+
+
+async def late_accounts(session: AsyncSession, as_of: date) -> Sequence[Row[Any]]:
+    """(account_id, due_date of its oldest statement) of every account whose statement is late
+    on `as_of` (notified or not), for the collections policy."""
     return (
         await session.execute(
             text(
-                "SELECT DISTINCT ON (s.account_id) s.id, s.account_id, s.due_date, s.late_notified_at "
-                "FROM statements s WHERE s.due_date < :as_of AND NOT EXISTS (SELECT 1 FROM payment_plans p "
-                "WHERE p.account_id = s.account_id AND p.status = 'active') AND NOT EXISTS (SELECT 1 FROM "
-                "collections_referrals c WHERE c.account_id = s.account_id) ORDER BY s.account_id, s.due_date"
+                "SELECT statements.account_id, statements.due_date FROM statements WHERE "  # noqa: S608 (our own text)
+                + _LATE
+                + " ORDER BY statements.account_id"
             ),
             {"as_of": as_of},
         )
     ).all()
-
-
-async def mark_late_notified(session: AsyncSession, statement_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        text("UPDATE statements SET late_notified_at = :now WHERE id = :id"), {"now": now, "id": statement_id}
-    )

@@ -16,8 +16,6 @@ from shared.events.catalogue import StatementIssued
 from shared.outbox import add_event
 from shared.problems import ProblemError
 
-SOURCE = "/services/payments"
-
 
 async def run_statement_cycle(
     session: AsyncSession, statement_date: date, account_id: str | None = None
@@ -49,7 +47,7 @@ async def run_statement_cycle(
             due_date=due_date,
             issued_at=now,
         )
-        add_event(session, new_event(event, source=SOURCE))
+        add_event(session, new_event(event))
         issued.append(statement_id)
     return issued
 

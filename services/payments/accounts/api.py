@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from services.payments.accounts import usecases
 from services.payments.accounts.schemas import (
@@ -30,6 +33,28 @@ CreateCharge = Annotated[AuditTrail, audited("account_charge", "create", require
 CreateAdjustment = Annotated[
     AuditTrail, audited("account_adjustment", "create", require_scopes("payments:write"))
 ]
+
+
+async def _write_once(
+    session: SessionDep,
+    trail: AuditTrail,
+    kind: str,
+    account_id: str,
+    body: BaseModel,
+    key: str | None,
+    write: Callable[[], Awaitable[Written]],
+) -> JSONResponse:
+    """A manual ledger entry: audited on its account, written once per Idempotency-Key."""
+    trail.patient_id = trail.resource_id = account_id
+    outcome = await idempotent_write(
+        session,
+        scope=f"{kind}:{account_id}",
+        actor=trail.actor,
+        key=key,
+        request=body.model_dump(mode="json"),
+        write=write,
+    )
+    return outcome.response()
 
 
 @router.get("/{account_id}", response_model=AccountOut, summary="An account's balances and aging")
@@ -62,16 +87,8 @@ async def add_charge(
     trail: CreateCharge,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    trail.patient_id = trail.resource_id = account_id
-    outcome = await idempotent_write(
-        session,
-        scope=f"charge:{account_id}",
-        actor=trail.actor,
-        key=idempotency_key,
-        request=body.model_dump(mode="json"),
-        write=lambda: usecases.add_charge(session, account_id, body),
-    )
-    return outcome.response()
+    write = partial(usecases.add_charge, session, account_id, body)
+    return await _write_once(session, trail, "charge", account_id, body, idempotency_key, write)
 
 
 @router.post(
@@ -87,13 +104,5 @@ async def add_adjustment(
     trail: CreateAdjustment,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    trail.patient_id = trail.resource_id = account_id
-    outcome = await idempotent_write(
-        session,
-        scope=f"adjustment:{account_id}",
-        actor=trail.actor,
-        key=idempotency_key,
-        request=body.model_dump(mode="json"),
-        write=lambda: usecases.add_adjustment(session, account_id, body),
-    )
-    return outcome.response()
+    write = partial(usecases.add_adjustment, session, account_id, body)
+    return await _write_once(session, trail, "adjustment", account_id, body, idempotency_key, write)

@@ -11,13 +11,15 @@ Corrections are new rows, never updates (a trigger and the role's grants forbid 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+K = TypeVar("K")
 
 AGING_BUCKETS = (
     ("0-30", 0, 30),
@@ -74,3 +76,20 @@ def aging(items: Iterable[OpenItem], as_of: date) -> dict[str, Decimal]:
         else:
             result["0-30"] += owed
     return {name: owed.quantize(CENT) for name, owed in result.items()}
+
+
+def spread(amount: Decimal, available: Sequence[tuple[K, Decimal]]) -> list[tuple[K | None, Decimal]]:
+    """Take `amount` from each (item, available) in turn until it is used up; a rest that
+    fits nowhere comes back last as (None, rest): unapplied. Payments spread over open items,
+    refunds over what a payment paid, plan payments over installments."""
+    result: list[tuple[K | None, Decimal]] = []
+    left = amount
+    for item, most in available:
+        if left <= 0:
+            break
+        take = min(left, most)
+        result.append((item, take))
+        left -= take
+    if left > 0:
+        result.append((None, left))
+    return result

@@ -1,4 +1,5 @@
-"""Money math of patient payments, without I/O: how an amount spreads over open items."""
+"""Rules of patient payments without I/O: what a refund takes back first, receipt numbers.
+(How an amount spreads over open items is `accounts.domain.spread`.)"""
 
 from __future__ import annotations
 
@@ -8,23 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 ZERO = Decimal("0.00")
-Split = list[tuple[uuid.UUID | None, Decimal]]
-
-
-def spread(amount: Decimal, available: Split) -> Split:
-    """Take `amount` from each (item, available) in turn until it is used up; a rest that
-    fits nowhere comes back last as (None, rest): unapplied."""
-    result: Split = []
-    left = amount
-    for item, most in available:
-        if left <= 0:
-            break
-        take = min(left, most)
-        result.append((item, take))
-        left -= take
-    if left > 0:
-        result.append((None, left))
-    return result
+Split = list[tuple[uuid.UUID | None, Decimal]]  # (item or None = unapplied, amount)
 
 
 def refund_order(applied: Split) -> Split:

@@ -11,9 +11,9 @@ from decimal import Decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts import store as ledger
-from services.payments.accounts.domain import Entry
+from services.payments.accounts.domain import Entry, spread
 from services.payments.patient_payments import store
-from services.payments.patient_payments.domain import ZERO, Split, receipt_number, refund_order, spread
+from services.payments.patient_payments.domain import ZERO, Split, receipt_number, refund_order
 from services.payments.patient_payments.schemas import (
     Allocation,
     PaymentIn,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+
+from services.payments.accounts.domain import spread
+from shared.events.catalogue import InstallmentDue, PaymentLate
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -40,17 +43,10 @@ def split(total: Decimal, count: int) -> list[Decimal]:
     return [part] * (count - 1) + [total - part * (count - 1)]
 
 
-def pay_installments(amount: Decimal, unpaid: Iterable[tuple[int, Decimal]]) -> list[tuple[int, Decimal]]:
-    """(number, take) per installment an amount pays, earliest first, from (number, owed)."""
-    result = []
-    left = amount
-    for number, owed in unpaid:
-        if left <= 0:
-            break
-        take = min(left, owed)
-        result.append((number, take))
-        left -= take
-    return result
+def pay_installments(amount: Decimal, unpaid: Sequence[tuple[int, Decimal]]) -> list[tuple[int, Decimal]]:
+    """(number, take) per installment an amount pays, earliest first, from (number, owed);
+    what is left over pays no installment."""
+    return [(number, take) for number, take in spread(amount, unpaid) if number is not None]
 
 
 def broken_plan_reason(missed: int, oldest: date, as_of: date, missed_limit: int) -> str:
@@ -72,3 +68,26 @@ def export_csv(rows: Iterable[Any]) -> str:
             [r.account_id, r.balance, r.reason, r.agency, r.plan_id or "", r.referred_at.isoformat()]
         )
     return out.getvalue()
+
+
+def installment_due(row: Any) -> InstallmentDue:
+    """The reminder of a claimed installment (plan_id, number, due_date, owed, account_id)."""
+    return InstallmentDue(
+        plan_id=row.plan_id,
+        account_id=row.account_id,
+        installment_number=row.number,
+        amount=row.owed,
+        due_date=row.due_date,
+    )
+
+
+def installment_late(as_of: date, row: Any) -> PaymentLate:
+    """The late notice of a claimed installment, counting days late on `as_of`."""
+    return PaymentLate(
+        plan_id=row.plan_id,
+        account_id=row.account_id,
+        installment_number=row.number,
+        amount=row.owed,
+        due_date=row.due_date,
+        days_late=(as_of - row.due_date).days,
+    )

@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import ColumnElement, Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts.usecases import account_summary
@@ -19,6 +20,8 @@ from services.payments.plans.domain import (
     broken_plan_reason,
     due_dates,
     export_csv,
+    installment_due,
+    installment_late,
     pay_installments,
     split,
 )
@@ -26,7 +29,7 @@ from services.payments.plans.schemas import CycleResult, InstallmentOut, PlanIn,
 from services.payments.settings import payments_settings
 from services.payments.statements import store as statements
 from shared.events import new_event
-from shared.events.catalogue import AccountSentToCollections, InstallmentDue, PaymentLate
+from shared.events.catalogue import AccountSentToCollections, Payload, PaymentLate
 from shared.outbox import add_event
 from shared.paging import DateRange
 from shared.problems import ProblemError
@@ -148,38 +151,29 @@ async def _remind_due(session: AsyncSession, as_of: date, now: datetime) -> int:
     """`payment_plan.installment_due` once per installment due within the reminder window."""
     horizon = as_of + timedelta(days=payments_settings().installment_reminder_days)
     window = store.due_between(as_of, horizon)
-    due = await _claim_all(
-        session, lambda: store.claim_installments(session, "due_notified_at", window, now, BATCH)
-    )
-    for row in due:
-        event = InstallmentDue(
-            plan_id=row.plan_id,
-            account_id=row.account_id,
-            installment_number=row.number,
-            amount=row.owed,
-            due_date=row.due_date,
-        )
-        add_event(session, new_event(event))
-    return len(due)
+    return await _notify_installments(session, "due_notified_at", window, now, installment_due)
 
 
 async def _flag_late(session: AsyncSession, as_of: date, now: datetime) -> int:
     """`payment.late` (with the plan) once per installment unpaid after its due date."""
     window = store.due_before(as_of)
-    late = await _claim_all(
-        session, lambda: store.claim_installments(session, "late_notified_at", window, now, BATCH)
+    return await _notify_installments(
+        session, "late_notified_at", window, now, partial(installment_late, as_of)
     )
-    for row in late:
-        event = PaymentLate(
-            plan_id=row.plan_id,
-            account_id=row.account_id,
-            installment_number=row.number,
-            amount=row.owed,
-            due_date=row.due_date,
-            days_late=(as_of - row.due_date).days,
-        )
-        add_event(session, new_event(event))
-    return len(late)
+
+
+async def _notify_installments(
+    session: AsyncSession,
+    flag: str,
+    window: ColumnElement[bool],
+    now: datetime,
+    event: Callable[[Row[Any]], Payload],
+) -> int:
+    """Take every installment in `window` not yet flagged, flag it, publish its event."""
+    rows = await _claim_all(session, lambda: store.claim_installments(session, flag, window, now, BATCH))
+    for row in rows:
+        add_event(session, new_event(event(row)))
+    return len(rows)
 
 
 async def _late_statements(session: AsyncSession, as_of: date, now: datetime) -> int:

@@ -13,13 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from tests.conftest import running_service, unique
-from tests.test_payments_helpers import ALL, resumable
-
-
-@pytest.fixture(scope="session")
-def settings(settings):
-    return resumable(settings)
-
+from tests.payments.helpers import ALL, make_headers
 
 D = Decimal
 
@@ -28,10 +22,6 @@ D = Decimal
 async def payments(settings):
     async with running_service("payments", settings) as (_, client):
         yield client
-
-
-def key() -> dict[str, str]:
-    return {**ALL, "Idempotency-Key": unique("key")}
 
 
 async def ledger_sum_sql(admin, account: str) -> Decimal:
@@ -66,14 +56,14 @@ async def test_balance_always_equals_the_sum_of_the_ledger(payments, admin, ops)
             resp = await payments.post(
                 f"/v1/accounts/{account}/charges",
                 json={"amount": str(op[1]), "description": "Office visit", "service_date": "2026-01-02"},
-                headers=key(),
+                headers=make_headers(),
             )
             expected += op[1]
         elif op[0] == "pay":
             resp = await payments.post(
                 "/v1/payments",
                 json={"account_id": account, "amount": str(op[1]), "method": "card"},
-                headers=key(),
+                headers=make_headers(),
             )
             paid.append((resp.json()["id"], op[1]))
             expected -= op[1]
@@ -81,7 +71,7 @@ async def test_balance_always_equals_the_sum_of_the_ledger(payments, admin, ops)
             resp = await payments.post(
                 f"/v1/accounts/{account}/adjustments",
                 json={"amount": str(op[1]), "direction": op[2], "reason": "courtesy"},
-                headers=key(),
+                headers=make_headers(),
             )
             expected += -op[1] if op[2] == "credit" else op[1]
         else:
@@ -93,7 +83,7 @@ async def test_balance_always_equals_the_sum_of_the_ledger(payments, admin, ops)
             if amount <= 0:
                 continue
             resp = await payments.post(
-                f"/v1/payments/{payment_id}/refunds", json={"amount": str(amount)}, headers=key()
+                f"/v1/payments/{payment_id}/refunds", json={"amount": str(amount)}, headers=make_headers()
             )
             paid[index] = (payment_id, left - amount)
             expected += amount
@@ -108,7 +98,9 @@ async def test_balance_always_equals_the_sum_of_the_ledger(payments, admin, ops)
     if paid:
         payment_id, left = paid[0]
         resp = await payments.post(
-            f"/v1/payments/{payment_id}/refunds", json={"amount": str(left + D("0.01"))}, headers=key()
+            f"/v1/payments/{payment_id}/refunds",
+            json={"amount": str(left + D("0.01"))},
+            headers=make_headers(),
         )
         assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "body.amount"
         assert await ledger_sum_sql(admin, account) == expected
@@ -142,14 +134,16 @@ async def test_payment_applies_to_the_oldest_open_balance_unless_told(payments):
         resp = await payments.post(
             f"/v1/accounts/{account}/charges",
             json={"amount": amount, "description": "Visit", "service_date": when.isoformat()},
-            headers=key(),
+            headers=make_headers(),
         )
         return resp.json()["item_id"]
 
     newer = await charge("50.00", date(2026, 3, 1))
     older = await charge("40.00", date(2026, 1, 15))
     first = await payments.post(
-        "/v1/payments", json={"account_id": account, "amount": "60.00", "method": "cash"}, headers=key()
+        "/v1/payments",
+        json={"account_id": account, "amount": "60.00", "method": "cash"},
+        headers=make_headers(),
     )
     assert first.status_code == 201
     assert [(a["item_id"], a["amount"]) for a in first.json()["allocations"]] == [
@@ -167,7 +161,7 @@ async def test_payment_applies_to_the_oldest_open_balance_unless_told(payments):
             "reference": "1042",
             "apply_to": newest,
         },
-        headers=key(),
+        headers=make_headers(),
     )
     assert [(a["item_id"], a["amount"]) for a in second.json()["allocations"]] == [
         (newest, "10.00"),
@@ -180,7 +174,7 @@ async def test_payment_applies_to_the_oldest_open_balance_unless_told(payments):
     refund = await payments.post(
         f"/v1/payments/{second.json()['id']}/refunds",
         json={"amount": "30.00", "reason": "overpaid"},
-        headers=key(),
+        headers=make_headers(),
     )
     assert refund.status_code == 201
     receipt = (await payments.get(f"/v1/payments/{second.json()['id']}/receipt", headers=ALL)).json()

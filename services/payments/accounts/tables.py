@@ -1,6 +1,4 @@
-"""ORM models of the two core tables (schema `payments`): patient payments and the
-append-only account ledger. The other tables (remittances, postings, plans, ...) are
-written with SQL next to their domain code; migration 0003 is their definition."""
+"""The table the accounts sub-domain owns: the append-only ledger (schema `payments`)."""
 
 from __future__ import annotations
 
@@ -10,21 +8,6 @@ from uuid import UUID
 
 from sqlalchemy import Column, DateTime, Numeric
 from sqlmodel import Field, SQLModel
-
-
-class PatientPayment(SQLModel, table=True):
-    """Money a patient paid toward an account."""
-
-    __tablename__ = "patient_payments"
-
-    id: UUID = Field(primary_key=True)
-    account_id: str = Field(index=True)
-    amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
-    method: str
-    reference: str | None = None
-    receipt_number: str = Field(unique=True)
-    posted_by: str
-    posted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class LedgerEntry(SQLModel, table=True):

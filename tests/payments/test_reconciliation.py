@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from shared import x12
 from tests.conftest import unique
-from tests.test_payments_helpers import ALL, build_835, clp, resumable, submit_claim, wait_for_charge
-
-
-@pytest.fixture(scope="session")
-def settings(settings):
-    return resumable(settings)
-
+from tests.payments.helpers import ALL, make_835, make_clp, submit_claim, wait_for_charge
 
 D = Decimal
 X12 = {**ALL, "Content-Type": "application/edi-x12"}
@@ -30,25 +22,25 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
         await wait_for_charge(client, account, "200.00")
         trace_a, trace_b = unique("TRN"), unique("TRN")
         # A: one claim matched (80), one unknown (50) → deposit 130.
-        a = build_835(
+        a = make_835(
             trace_a,
             [
-                clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")]),
-                clp(unique("UNK")[:17], "1", "60", "50", "", [("CO", "45", "10")]),
+                make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")]),
+                make_clp(unique("UNK")[:17], "1", "60", "50", "", [("CO", "45", "10")]),
             ],
             paid_date=day,
         )
         # B: one claim (100) less a provider-level recoupment of 5 → deposit 95.
-        b = build_835(
+        b = make_835(
             trace_b,
-            [clp(pcn2, "1", "100", "100")],
+            [make_clp(pcn2, "1", "100", "100")],
             plb=x12.seg("PLB", "1234567893", "20311231", "WO:OVERPAY1", "5"),
             paid_date=day,
         )
         for text in (a, b):
             resp = await client.post("/v1/remittances", content=text, headers=X12)
             assert resp.status_code == 201, resp.text
-        params = {"from": "2031-03-15", "to": "2031-03-15"}
+        params = {"date_from": "2031-03-15", "date_to": "2031-03-15"}
         before = (await client.get("/v1/reports/reconciliation", params=params, headers=ALL)).json()
         await client.post(
             "/v1/payments",
@@ -56,7 +48,9 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
             headers={**ALL, "Idempotency-Key": unique("key")},
         )
         report = await client.get(
-            "/v1/reports/reconciliation", params={"from": "2031-03-15", "to": "2031-03-15"}, headers=ALL
+            "/v1/reports/reconciliation",
+            params={"date_from": "2031-03-15", "date_to": "2031-03-15"},
+            headers=ALL,
         )
         assert report.status_code == 200, report.text
         body = report.json()
@@ -77,6 +71,12 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
         # A walk-in payment with nothing to pay yet is unapplied cash.
         assert D(body["unapplied_patient_credit"]) - D(before["unapplied_patient_credit"]) == D("12.34")
         bad = await client.get(
-            "/v1/reports/reconciliation", params={"from": "2031-03-16", "to": "2031-03-15"}, headers=ALL
+            "/v1/reports/reconciliation",
+            params={"date_from": "2031-03-16", "date_to": "2031-03-15"},
+            headers=ALL,
         )
-        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.to"
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.date_from"
+        missing = await client.get(
+            "/v1/reports/reconciliation", params={"date_from": "2031-03-15"}, headers=ALL
+        )
+        assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "query.date_to"

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from x12sdk.io import X12ModelReader
 
-from services.eligibility import edi
-from services.eligibility.estimates import Benefits, LineIn, compute
-from services.eligibility.payers import CircuitBreaker
-from services.eligibility.validation import npi_is_valid
+from services.eligibility.checks.x12 import Inquiry, build_270
+from services.eligibility.coverage.domain import VERSION, summarize
+from services.eligibility.coverage.x12 import parse_271
+from services.eligibility.estimates.domain import Benefits, LineIn, compute
+from services.eligibility.payers.domain import CircuitBreaker
+from shared.identifiers import npi_is_valid
 from shared.x12 import X12Error
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "x12"
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "x12"
 if not SAMPLES.exists():
     SAMPLES = Path("/work/shared/samples/x12")
 S271 = SAMPLES / "271_005010X279A1"
@@ -29,7 +31,7 @@ def read(name: str) -> str:
 
 
 def test_subscriber_sample_271_reads_into_the_right_values():
-    response = edi.parse_271(read("subscriber-health-benefit-check.271"))
+    response = parse_271(read("subscriber-health-benefit-check.271"))
     assert response.status == "active"
     assert response.payer_id == "841610001" and response.payer_name == "ABC COMPANY"
     assert response.plan_name == "GOLD 123 PLAN"
@@ -41,7 +43,7 @@ def test_subscriber_sample_271_reads_into_the_right_values():
         (Decimal("10.00"), "Y", "27", tuple(COPAY_TYPES)),
         (Decimal("30.00"), "N", "27", tuple(COPAY_TYPES)),
     ]
-    by_code = {s.service_type_code: s for s in edi.summarize(response, ["30", "98"])}
+    by_code = {s.service_type_code: s for s in summarize(response, ["30", "98"])}
     assert set(by_code) == {"30", *COPAY_TYPES}
     for code in COPAY_TYPES:
         assert by_code[code].copay_in_network == Decimal("10.00")
@@ -52,20 +54,20 @@ def test_subscriber_sample_271_reads_into_the_right_values():
 
 
 def test_dependent_sample_271_is_about_the_dependent():
-    response = edi.parse_271(read("dependent-health-benefit-check.271"))
+    response = parse_271(read("dependent-health-benefit-check.271"))
     assert response.status == "active"
     assert response.relationship_code == "19"  # child
     assert response.coverage_start == date(2006, 1, 1)
-    office = {s.service_type_code: s for s in edi.summarize(response, ["98"])}["98"]
+    office = {s.service_type_code: s for s in summarize(response, ["98"])}["98"]
     assert (office.copay_in_network, office.copay_out_of_network) == (Decimal("10.00"), Decimal("30.00"))
 
 
 def test_error_sample_271_gives_reason_and_follow_up_and_warns_about_se02():
     text = read("subscriber-health-benefit-check-error.271")
     with pytest.raises(X12Error) as strict:
-        edi.parse_271(text)
+        parse_271(text)
     assert strict.value.segment == "SE" and strict.value.element == 2
-    response = edi.parse_271(text, strict=False)
+    response = parse_271(text, strict=False)
     assert response.warnings == ["SE02 does not match ST02 (segment 10, SE02)"]
     assert response.status == "error"
     [rejection] = response.rejections
@@ -111,17 +113,17 @@ def test_deductibles_oop_coinsurance_prior_auth_and_cob_from_a_full_271():
         [[line.split("*") for line in body]],
         transaction_code="271",
         functional_id="HB",
-        version=edi.VERSION,
+        version=VERSION,
         sender_id="SBX001",
         receiver_id="REVCYCLE",
         control_number=7,
         now=datetime(2026, 1, 5, 12, 0),
     )
-    response = edi.parse_271(text)
+    response = parse_271(text)
     assert response.group_number == "GRP-777" and response.plan_name == "GOLD PPO"
     assert (response.coverage_start, response.coverage_end) == (date(2026, 1, 1), date(2026, 12, 31))
     assert [(p.payer_id, p.order) for p in response.other_payers] == [("SBX002", "secondary")]
-    by_code = {s.service_type_code: s for s in edi.summarize(response, ["98", "MR"])}
+    by_code = {s.service_type_code: s for s in summarize(response, ["98", "MR"])}
     office = by_code["98"]
     assert office.copay_in_network == Decimal("25.00")
     assert (office.coinsurance_in_network, office.coinsurance_out_of_network) == (Decimal(20), Decimal(40))
@@ -136,7 +138,7 @@ def test_deductibles_oop_coinsurance_prior_auth_and_cob_from_a_full_271():
 
 
 def test_our_270_reads_back_through_x12sdk():
-    inquiry = edi.Inquiry(
+    inquiry = Inquiry(
         payer_id="SBX001",
         payer_name="Sandbox Health Plan",
         provider_npi="1234567893",
@@ -149,7 +151,7 @@ def test_our_270_reads_back_through_x12sdk():
         service_type_codes=("30", "98", "MH"),
         trace_number="abc123",
     )
-    text = edi.build_270(inquiry, sender_id="REVCYCLE", control_number=42, now=datetime(2026, 3, 1, 9, 30))
+    text = build_270(inquiry, sender_id="REVCYCLE", control_number=42, now=datetime(2026, 3, 1, 9, 30))
     with X12ModelReader(text) as reader:
         [model] = list(reader.models())
     assert model.header.st_segment.transaction_set_identifier_code == "270"

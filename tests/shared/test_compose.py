@@ -25,7 +25,7 @@ import pytest
 import yaml
 from compose_spec import PyCompose
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 INFRA_FILE = ROOT / "deploy" / "infra.py"

@@ -18,7 +18,7 @@ from shared.events.asyncapi import render
 from shared.events.catalogue import PaymentPosted
 from tests.conftest import unique
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # The topic table of the platform backbone issue: topic -> (publisher, consumers).
 CONTRACT = {

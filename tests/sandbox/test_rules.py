@@ -19,7 +19,7 @@ from deploy.payer_sandbox.remit835 import Unbalanced, build_835, check_balanced
 from deploy.payer_sandbox.testing import SampleLine, sample_837
 from tests.conftest import pyx12_errors
 
-SAMPLES = Path(__file__).resolve().parents[1] / "deploy" / "payer_sandbox" / "data" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "payer_sandbox" / "data" / "samples"
 TABLES = default_tables()
 TODAY = date(2026, 11, 21)
 DOS = (TODAY - timedelta(days=2)).strftime("%Y%m%d")
@@ -189,7 +189,7 @@ def test_ehr_cli_publishes_at_a_rate(servers: object) -> None:
         text=True,
         timeout=60,
         check=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         env={**__import__("os").environ, "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap},  # type: ignore[attr-defined]
     )
     assert "published 20 encounter.completed" in result.stdout

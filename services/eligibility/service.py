@@ -3,7 +3,6 @@ and the per-process resources its lifespan makes and closes."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -38,20 +37,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-async def _hold(app: FastAPI) -> None:
-    # TODO(ServiceDefinition.lifespan): until shared.app runs `lifespan` itself.
-    async with lifespan(app):
-        await asyncio.Event().wait()
-
-
 SERVICE = ServiceDefinition(
     name="eligibility",
     title="Eligibility service",
     description="Coverage checks over X12 270/271, patient estimates, referrals and prior authorizations.",
     routers=[checks_api.router, batches_api.router, estimates_api.router, authorizations_api.router],
     handlers={"fee_schedule.updated": estimates_events.on_fee_schedule_updated},
+    lifespan=lifespan,
     workers=[
-        Worker("runtime", _hold, every_seconds=1.0),
         Worker("checks", checks_workers.run_pending, every_seconds=_settings.worker_interval_seconds),
         Worker(
             "authorization-alerts",

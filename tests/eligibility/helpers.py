@@ -61,6 +61,10 @@ async def post_authorization(client: httpx.AsyncClient, body: dict[str, Any]) ->
     return await client.post("/v1/authorizations", json=body, headers=WRITE)
 
 
+async def get_authorizations(client: httpx.AsyncClient, **params: Any) -> httpx.Response:
+    return await client.get("/v1/authorizations", params=params, headers=READ)
+
+
 async def get_member_calls(sandbox: Any, member_id: str) -> int:
     """How many 270s the sandbox answered for this member so far."""
     return (await sandbox.stats())["by_member"].get(member_id, 0)

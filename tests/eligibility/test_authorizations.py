@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from services.eligibility.authorizations.workers import alert_step
 from tests.conftest import end_offsets, read_from, unique
-from tests.eligibility.helpers import READ, WRITE, post_authorization
+from tests.eligibility.helpers import WRITE, get_authorizations, post_authorization
 
 
 async def test_authorizations_are_recorded_announced_and_warned_about_once(
@@ -34,8 +34,20 @@ async def test_authorizations_are_recorded_announced_and_warned_about_once(
         other = (await post_authorization(client, later)).json()
         dup = await post_authorization(client, soon)
         assert dup.status_code == 409
-        listed = (await client.get(f"/v1/authorizations?patient_id={patient}", headers=READ)).json()
-        assert [a["number"] for a in listed] == [soon["number"], later["number"]]
+        listed = (await get_authorizations(client, patient_id=patient)).json()
+        newest_first = [later["number"], soon["number"]]
+        assert [a["number"] for a in listed["items"]] == newest_first and listed["next_cursor"] is None
+        first = (await get_authorizations(client, patient_id=patient, limit=1)).json()
+        rest = (await get_authorizations(client, patient_id=patient, cursor=first["next_cursor"])).json()
+        assert [a["number"] for a in first["items"] + rest["items"]] == newest_first
+        # date_from/date_to keep those valid at some time in the range.
+        after_soon = {"date_from": (today + timedelta(days=10)).isoformat()}
+        valid = (await get_authorizations(client, patient_id=patient, **after_soon)).json()
+        assert [a["number"] for a in valid["items"]] == [later["number"]]
+        backwards = {**after_soon, "date_to": today.isoformat()}
+        refused = await get_authorizations(client, patient_id=patient, **backwards)
+        assert refused.status_code == 422
+        assert [e["field"] for e in refused.json()["errors"]] == ["query.date_from"]
 
         await alert_step(app, today)  # the 5-days-left one is due (days threshold 10)
         await alert_step(app, today)  # ...and only once

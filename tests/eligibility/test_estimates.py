@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
+from services.eligibility.estimates.domain import Benefits, LineIn, compute
 from shared.events import new_event
 from shared.events.catalogue import FeeScheduleEntry, FeeScheduleUpdated
 from shared.events.envelope import encode
@@ -95,3 +96,37 @@ async def test_estimate_from_a_check_and_fee_schedule_event_matches_the_hand_com
     assert estimate["totals"]["allowed"] == "107.86"
     assert (estimate["patient_responsibility"], estimate["payer_responsibility"]) == ("28.79", "79.07")
     print("\n[estimate] " + "\n  ".join(first["steps"] + second["steps"] + estimate["steps"]))
+
+
+def test_estimate_matches_a_hand_computed_example():
+    # Office visit 99213 (charge 150.00, allowed 92.50) and a venipuncture 36415 (charge 20.00,
+    # allowed 3.10 x 2 units = 6.20), copay 25.00, deductible remaining 50.00, coinsurance 20%.
+    #   line 1: allowed 92.50; copay 25.00; deductible min(50.00, 67.50) = 50.00;
+    #           coinsurance 20% x 17.50 = 3.50; patient 78.50, payer 14.00
+    #   line 2: allowed 6.20; copay 0 (used); deductible 0 (met); coinsurance 20% x 6.20 = 1.24
+    #   total:  allowed 98.70, patient 79.74, payer 18.96
+    lines = [
+        LineIn("99213", [], 1, Decimal("150.00"), Decimal("92.50"), "fee schedule"),
+        LineIn("36415", [], 2, Decimal("20.00"), Decimal("3.10"), "fee schedule"),
+    ]
+    result = compute(lines, Benefits(Decimal("25.00"), Decimal("50.00"), Decimal("20"), Decimal("4000.00")))
+    first, second = result["lines"]
+    assert (first["allowed"], first["copay"], first["deductible"], first["coinsurance"]) == (
+        "92.50",
+        "25.00",
+        "50.00",
+        "3.50",
+    )
+    assert (first["patient_share"], first["payer_share"]) == ("78.50", "14.00")
+    assert (second["allowed"], second["copay"], second["deductible"], second["coinsurance"]) == (
+        "6.20",
+        "0.00",
+        "0.00",
+        "1.24",
+    )
+    assert result["patient_responsibility"] == "79.74" and result["payer_responsibility"] == "18.96"
+    assert result["deductible_remaining_after"] == "0.00"
+    assert "coinsurance = 20% x (67.50 - 50.00 = 17.50) = 3.50" in first["steps"]
+    # The out-of-pocket maximum caps the patient's share.
+    capped = compute(lines, Benefits(Decimal("25.00"), Decimal("50.00"), Decimal("20"), Decimal("60.00")))
+    assert capped["patient_responsibility"] == "60.00" and capped["payer_responsibility"] == "38.70"

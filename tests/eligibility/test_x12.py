@@ -1,6 +1,5 @@
-"""Eligibility's X12 and arithmetic, without servers: the shared 271 samples read into the
-right numbers, our 270s read back through an independent parser (x12sdk), NPI check
-digits, the circuit breaker's states, and an estimate against a hand-computed example."""
+"""Eligibility's X12, without servers: the shared 271 samples read into the right numbers,
+our 270s read back through an independent parser (x12sdk), and NPI check digits."""
 
 from __future__ import annotations
 
@@ -14,8 +13,6 @@ from x12sdk.io import X12ModelReader
 from services.eligibility.checks.x12 import Inquiry, build_270
 from services.eligibility.coverage.domain import VERSION, summarize
 from services.eligibility.coverage.x12 import parse_271
-from services.eligibility.estimates.domain import Benefits, LineIn, compute
-from services.eligibility.payers.domain import CircuitBreaker
 from shared.identifiers import npi_is_valid
 from shared.x12 import X12Error
 
@@ -179,57 +176,3 @@ def test_npi_check_digit_luhn_with_80840_prefix():
     assert not npi_is_valid("1234567890")
     assert npi_is_valid("1245319599") and not npi_is_valid("1245319598")
     assert not npi_is_valid("12345678")
-
-
-def test_circuit_breaker_opens_fails_fast_then_probes_once():
-    now = [0.0]
-    breaker = CircuitBreaker(threshold=3, reset_seconds=10, clock=lambda: now[0])
-    for _ in range(2):
-        assert breaker.allow()
-        breaker.failure()
-    assert breaker.state == "closed"
-    breaker.failure()
-    assert breaker.state == "open" and not breaker.allow() and breaker.retry_after() == 10
-    now[0] = 10.0
-    assert breaker.state == "half_open"
-    assert breaker.allow() and not breaker.allow()  # one probe at a time
-    breaker.failure()
-    assert breaker.state == "open"
-    now[0] = 20.0
-    assert breaker.allow()
-    breaker.success()
-    assert breaker.state == "closed" and breaker.allow()
-
-
-def test_estimate_matches_a_hand_computed_example():
-    # Office visit 99213 (charge 150.00, allowed 92.50) and a venipuncture 36415 (charge 20.00,
-    # allowed 3.10 x 2 units = 6.20), copay 25.00, deductible remaining 50.00, coinsurance 20%.
-    #   line 1: allowed 92.50; copay 25.00; deductible min(50.00, 67.50) = 50.00;
-    #           coinsurance 20% x 17.50 = 3.50; patient 78.50, payer 14.00
-    #   line 2: allowed 6.20; copay 0 (used); deductible 0 (met); coinsurance 20% x 6.20 = 1.24
-    #   total:  allowed 98.70, patient 79.74, payer 18.96
-    lines = [
-        LineIn("99213", [], 1, Decimal("150.00"), Decimal("92.50"), "fee schedule"),
-        LineIn("36415", [], 2, Decimal("20.00"), Decimal("3.10"), "fee schedule"),
-    ]
-    result = compute(lines, Benefits(Decimal("25.00"), Decimal("50.00"), Decimal("20"), Decimal("4000.00")))
-    first, second = result["lines"]
-    assert (first["allowed"], first["copay"], first["deductible"], first["coinsurance"]) == (
-        "92.50",
-        "25.00",
-        "50.00",
-        "3.50",
-    )
-    assert (first["patient_share"], first["payer_share"]) == ("78.50", "14.00")
-    assert (second["allowed"], second["copay"], second["deductible"], second["coinsurance"]) == (
-        "6.20",
-        "0.00",
-        "0.00",
-        "1.24",
-    )
-    assert result["patient_responsibility"] == "79.74" and result["payer_responsibility"] == "18.96"
-    assert result["deductible_remaining_after"] == "0.00"
-    assert "coinsurance = 20% x (67.50 - 50.00 = 17.50) = 3.50" in first["steps"]
-    # The out-of-pocket maximum caps the patient's share.
-    capped = compute(lines, Benefits(Decimal("25.00"), Decimal("50.00"), Decimal("20"), Decimal("60.00")))
-    assert capped["patient_responsibility"] == "60.00" and capped["payer_responsibility"] == "38.70"

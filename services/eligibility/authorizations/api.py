@@ -15,6 +15,7 @@ from services.eligibility.payers.usecases import PayerClient, request_client, re
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.paging import CursorPage, Dates, Page
 from shared.problems import ProblemError
 
 router = APIRouter(prefix="/v1/authorizations", tags=["authorizations"])
@@ -60,15 +61,23 @@ async def create_authorization(
     )
 
 
-@router.get("", response_model=list[AuthorizationOut], summary="A patient's authorizations")
+@router.get(
+    "",
+    response_model=CursorPage[AuthorizationOut],
+    summary="A patient's authorizations",
+    description="Newest first, a page at a time. `active_on` keeps those valid on that day; "
+    "`date_from`/`date_to` those valid at some time in that range.",
+)
 async def list_authorizations(
     session: SessionDep,
     trail: ReadAuthorization,
     patient_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")],
+    page: Page,
+    dates: Dates,
     active_on: date | None = None,
-) -> list[AuthorizationOut]:
+) -> CursorPage[AuthorizationOut]:
     trail.patient_id = patient_id
-    return await usecases.for_patient(session, patient_id, active_on)
+    return await usecases.page_for_patient(session, patient_id, active_on, dates, page)
 
 
 @router.get("/{authorization_id}", response_model=AuthorizationOut, summary="One authorization")

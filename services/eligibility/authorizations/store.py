@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import Row, RowMapping, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.eligibility.authorizations.tables import authorizations
+from shared.paging import DateRange, PageQuery, paginate
 
 COLUMNS = (
     "id, patient_id, payer_id, number, kind, service_codes, start_date, end_date, visits_allowed, "
@@ -19,10 +23,6 @@ _INSERT = text(
     "start_date, end_date, visits_allowed, visits_used, recorded_by) VALUES (:id, :p, "
     ":payer, :n, :k, CAST(:codes AS jsonb), :s, :e, :va, :vu, :by) "
     f"ON CONFLICT (payer_id, number) DO NOTHING RETURNING {COLUMNS}"
-)
-_FOR_PATIENT = text(
-    f"SELECT {COLUMNS} FROM authorizations WHERE patient_id = :p AND "  # noqa: S608 - constant
-    "(CAST(:on AS date) IS NULL OR (start_date <= :on AND end_date >= :on)) ORDER BY end_date"
 )
 _BY_ID = text(f"SELECT {COLUMNS} FROM authorizations WHERE id = :id")  # noqa: S608 - constant
 _USE_VISITS = text(
@@ -63,9 +63,20 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> RowMapping | 
     return (await session.execute(_INSERT, params)).mappings().one_or_none()
 
 
-async def for_patient(session: AsyncSession, patient_id: str, active_on: date | None) -> list[RowMapping]:
-    """The patient's authorizations (valid on `active_on`, when given), soonest end first."""
-    return list((await session.execute(_FOR_PATIENT, {"p": patient_id, "on": active_on})).mappings())
+async def page_for_patient(
+    session: AsyncSession, patient_id: str, active_on: date | None, dates: DateRange, page: PageQuery
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """One page of the patient's authorizations, newest first: those valid on `active_on`, and
+    valid at some time between `dates` (either end open), when given."""
+    a = authorizations.c
+    stmt = select(*[a[name] for name in COLUMNS.split(", ")]).where(a.patient_id == patient_id)
+    if active_on is not None:
+        stmt = stmt.where(a.start_date <= active_on, a.end_date >= active_on)
+    if dates.date_from is not None:
+        stmt = stmt.where(a.end_date >= dates.date_from)
+    if dates.date_to is not None:
+        stmt = stmt.where(a.start_date <= dates.date_to)
+    return await paginate(session, stmt, page, a.created_at, a.id)
 
 
 async def load(session: AsyncSession, authorization_id: uuid.UUID) -> RowMapping | None:

@@ -13,12 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.eligibility.authorizations import store
 from services.eligibility.authorizations.domain import thresholds_reached, visits_left
 from services.eligibility.authorizations.schemas import AuthorizationIn, AuthorizationOut
-from services.eligibility.checks.domain import SOURCE
 from services.eligibility.settings import EligibilitySettings
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import AuthorizationExpiring, AuthorizationRecorded
 from shared.outbox import add_event
+from shared.paging import CursorPage, DateRange, PageQuery
 from shared.problems import ProblemError
 
 
@@ -59,14 +59,15 @@ async def record(session: AsyncSession, body: AuthorizationIn, recorded_by: str)
             visits_allowed=body.visits_allowed,
             visits_used=body.visits_used,
         )
-        add_event(session, new_event(recorded, source=SOURCE))
+        add_event(session, new_event(recorded))
     return authorization_out(row)
 
 
-async def for_patient(
-    session: AsyncSession, patient_id: str, active_on: date | None
-) -> list[AuthorizationOut]:
-    return [authorization_out(r) for r in await store.for_patient(session, patient_id, active_on)]
+async def page_for_patient(
+    session: AsyncSession, patient_id: str, active_on: date | None, dates: DateRange, page: PageQuery
+) -> CursorPage[AuthorizationOut]:
+    rows, cursor = await store.page_for_patient(session, patient_id, active_on, dates, page)
+    return CursorPage(items=[authorization_out(r._mapping) for r in rows], next_cursor=cursor)
 
 
 async def load(session: AsyncSession, authorization_id: uuid.UUID) -> RowMapping | None:
@@ -104,6 +105,6 @@ async def send_expiring_alerts(db: Database, settings: EligibilitySettings, toda
                     days_left=row["days_left"],
                     visits_left=visits_left(row["visits_allowed"], row["visits_used"]),
                 )
-                add_event(session, new_event(expiring, source=SOURCE))
+                add_event(session, new_event(expiring))
                 sent += 1
     return sent

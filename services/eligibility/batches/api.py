@@ -58,11 +58,9 @@ async def create_batch(
     idempotency_key: idempotency.IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     usecases.validate(rt, body)
-    out, replay = await usecases.create_batch(session, rt, body, trail.actor, idempotency_key)
-    trail.resource_id = str(out.get("id"))
-    if replay is not None:
-        return replay
-    return JSONResponse(out, status_code=202, headers={"Location": usecases.location_of(out["id"])})
+    outcome = await usecases.create_batch(session, rt, body, trail.actor, idempotency_key)
+    trail.resource_id = str(outcome.body["id"])
+    return outcome.response(headers={"Location": usecases.location_of(outcome.body["id"])})
 
 
 @router.get("/{batch_id}", response_model=BatchOut, summary="A batch's progress and per-patient results")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi.responses import JSONResponse
 from sqlalchemy import RowMapping
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,7 +14,7 @@ from services.eligibility.checks import store as checks_store
 from services.eligibility.checks.domain import new_row
 from services.eligibility.checks.usecases import CheckRuntime
 from services.eligibility.payers.usecases import require_known
-from shared import idempotency
+from shared.idempotency import Outcome, idempotent_write
 from shared.problems import invalid
 
 
@@ -36,26 +35,17 @@ def validate(rt: CheckRuntime, body: BatchIn) -> None:
 
 async def create_batch(
     session: AsyncSession, rt: CheckRuntime, body: BatchIn, requested_by: str, key: str | None
-) -> tuple[dict[str, Any], JSONResponse | None]:
+) -> Outcome:
     """Queue the batch's checks (one statement) with the batch row, in one transaction. With an
-    Idempotency-Key, a retried POST answers the first batch instead of queueing it again:
-    returns (body, the stored response to replay or None)."""
-    batch_id = uuid.uuid4()
-    rows = [new_row(rt.vault, check, requested_by, batch_id=batch_id) for check in body.checks]
-    async with session.begin():
-        claimed = None
-        if key is not None:  # optional: a retried POST then never queues the batch twice
-            claimed = await idempotency.claim(
-                session,
-                scope="eligibility-batch",
-                key=idempotency.require_key(key),
-                request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
-            )
-            if claimed.replay is not None:
-                return claimed.stored_body, claimed.replay
+    Idempotency-Key (optional here), a retried POST answers the first batch instead of queueing
+    it again."""
+
+    async def write() -> dict[str, Any]:
+        batch_id = uuid.uuid4()
+        rows = [new_row(rt.vault, check, requested_by, batch_id=batch_id) for check in body.checks]
         created = await store.insert_batch(session, batch_id, requested_by, len(rows))
         await checks_store.insert_checks(session, rows)
-        out = BatchOut(
+        return BatchOut(
             id=batch_id,
             total=len(rows),
             done=0,
@@ -65,9 +55,17 @@ async def create_batch(
             created_at=created,
             links={"self": location_of(batch_id)},
         ).model_dump(mode="json")
-        if claimed is not None:
-            await idempotency.store(session, claimed, 202, out)
-    return out, None
+
+    return await idempotent_write(
+        session,
+        scope="eligibility-batch",
+        actor=requested_by,
+        key=key,
+        request=body.model_dump(mode="json"),
+        write=write,
+        status_code=202,
+        required=False,
+    )
 
 
 def _result(row: RowMapping) -> BatchResult:

@@ -25,8 +25,6 @@ from services.eligibility.payers.domain import PayerFailure
 from services.eligibility.settings import EligibilitySettings
 from shared.events.catalogue import BenefitSummary, EligibilityChecked, OtherPayer
 
-SOURCE = "/services/eligibility"
-
 # A check claimed this many times without finishing (a payer paused for long, a bug, a key
 # that no longer decrypts) is failed instead of being retried for ever.
 MAX_ATTEMPTS = 30

@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping, func, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.eligibility.checks.tables import checks
 from shared.bulk import insert_many
+from shared.due import claim_due
 
 CHECK_COLUMNS = (
     "id, state, status, patient_id, payer_id, member_hint, date_of_service, service_type_codes, result, "
@@ -50,12 +51,6 @@ _LATEST = text(
     "ORDER BY completed_at DESC LIMIT 1"
 )
 _RAW = text("SELECT x12_270, x12_271 FROM raw_x12 WHERE check_id = :id")
-_CLAIM = text(
-    "UPDATE checks SET lease_until = clock_timestamp() + make_interval(secs => :lease), "
-    "attempts = attempts + 1 WHERE id IN (SELECT id FROM checks WHERE state = 'pending' "
-    "AND (lease_until IS NULL OR lease_until < clock_timestamp()) ORDER BY created_at "
-    "LIMIT :n FOR UPDATE SKIP LOCKED) RETURNING id"
-)
 _GIVE_UP = text(
     "UPDATE checks SET state = 'failed', error = CAST(:error AS jsonb), request_enc = NULL, "
     "completed_at = clock_timestamp(), lease_until = NULL WHERE state = 'pending' AND attempts >= :max "
@@ -140,6 +135,17 @@ async def give_up(session: AsyncSession, max_attempts: int, error: dict[str, Any
 
 
 async def claim_pending(session: AsyncSession, *, lease_seconds: float, limit: int) -> list[uuid.UUID]:
-    """Lease up to `limit` pending checks nobody holds (oldest first), counting the attempt."""
-    found = await session.execute(_CLAIM, {"lease": lease_seconds, "n": limit})
-    return list(found.scalars())
+    """Lease up to `limit` pending checks nobody holds (oldest first), counting the attempt; a
+    check whose lease ran out (its process died) is due again."""
+    c = checks.c
+    rows = await claim_due(
+        session,
+        checks,
+        due=(c.state == "pending") & (c.lease_until.is_(None) | (c.lease_until < func.clock_timestamp())),
+        order_by=[c.created_at],
+        limit=limit,
+        lease=(c.lease_until, lease_seconds),
+        values={"attempts": c.attempts + 1},
+        returning=[c.id, c.created_at],
+    )
+    return [row.id for row in rows]

@@ -27,7 +27,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.eligibility.checks import store
 from services.eligibility.checks.domain import (
     MAX_DEFERRALS,
-    SOURCE,
     Vault,
     error_of,
     event_of,
@@ -294,7 +293,7 @@ async def _finish(
             sealed_271 = rt.vault.seal(x12_271) if x12_271 is not None else None
             await store.insert_raw_x12(session, row["id"], rt.vault.seal(x12_270), sealed_271)
         if result is not None:
-            add_event(session, new_event(event_of(row["id"], row, result, at), source=SOURCE))
+            add_event(session, new_event(event_of(row["id"], row, result, at)))
     return finished
 
 

@@ -8,6 +8,8 @@ Syntax errors surface as located `X12Error`s from shared.x12 and never quote the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -82,129 +84,155 @@ def _benefit(seg: Segment, repetition: str) -> Benefit:
     )
 
 
+@dataclass
+class _Reader:
+    """What the 271 said so far, as its segments are read in order (one method per segment)."""
+
+    repetition: str
+    level: str = "payer"  # the HL level the segments belong to
+    payer_id: str = ""
+    payer_name: str = ""
+    trace: str | None = None
+    plan_name: str | None = None
+    group_number: str | None = None
+    relationship: str | None = None
+    coverage_start: date | None = None
+    coverage_end: date | None = None
+    benefits: list[Benefit] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    other_payers: list[OtherPayerInfo] = field(default_factory=list)
+    current: Benefit | None = None  # the EB whose 2110 loop is being read
+    in_2120: bool = False  # inside its LS/LE (2120: benefit related entities)
+
+    def hl(self, seg: Segment) -> None:
+        self.level = _LEVELS.get(seg.get(3), "unknown")
+        self.current, self.in_2120 = None, False
+        if self.level == "dependent":
+            # The patient is the dependent: what the subscriber level said is not theirs.
+            self.benefits, self.coverage_start, self.coverage_end = [], None, None
+
+    def eb(self, seg: Segment) -> None:
+        self.current, self.in_2120 = _benefit(seg, self.repetition), False
+        self.benefits.append(self.current)
+
+    def ls(self, seg: Segment) -> None:
+        self.in_2120 = True
+
+    def le(self, seg: Segment) -> None:
+        self.in_2120 = False
+
+    def aaa(self, seg: Segment) -> None:
+        self.rejections.append(_rejection(seg, "benefit" if self.current is not None else self.level))
+
+    def nm1(self, seg: Segment) -> None:
+        entity, current = seg.get(1), self.current
+        if self.in_2120 and current is not None:
+            if entity in COB_ORDER or entity == "PR":
+                info = OtherPayerInfo(
+                    payer_id=seg.get(9),
+                    name=seg.get(3),
+                    order=COB_ORDER.get(entity),
+                    member_id=next(
+                        (current.references[q] for q in ("1W", "IG", "18") if q in current.references),
+                        None,
+                    ),
+                )
+                current.related.append(info)
+                if current.info_code == "R":
+                    self.other_payers.append(info)
+            return
+        if entity == "PR" and self.level == "payer":
+            self.payer_id, self.payer_name = seg.get(9), seg.get(3)
+
+    def trn(self, seg: Segment) -> None:
+        if self.level in ("subscriber", "dependent") and (seg.get(1) == "2" or self.trace is None):
+            self.trace = seg.get(2)
+
+    def ins(self, seg: Segment) -> None:
+        if self.level in ("subscriber", "dependent"):
+            self.relationship = seg.get(2)
+
+    def ref(self, seg: Segment) -> None:
+        if self.current is not None:
+            self.current.references[seg.get(1)] = seg.get(2)
+            if seg.get(1) == "6P" and self.current.info_code in ACTIVE_CODES and not self.group_number:
+                self.group_number = seg.get(2) or None  # 2110C may carry the group number too
+        elif seg.get(1) == "6P" and self.level in ("subscriber", "dependent"):
+            self.group_number = seg.get(2) or None
+            if not self.plan_name and seg.get(3):
+                self.plan_name = seg.get(3)
+
+    def dtp(self, seg: Segment) -> None:
+        if self.current is not None or self.level not in ("subscriber", "dependent"):
+            return
+        qualifier = seg.get(1)
+        start, end = _dates(seg)
+        if qualifier in ("346", "356"):
+            self.coverage_start = start
+        elif qualifier in ("347", "357"):
+            self.coverage_end = end
+        elif qualifier in ("291", "307"):
+            self.coverage_start = self.coverage_start or start
+            if seg.get(2) == "RD8":
+                self.coverage_end = self.coverage_end or end
+
+    def msg(self, seg: Segment) -> None:
+        if self.current is not None:
+            self.current.messages.append(seg.get(1))
+
+    def response(self, warnings: list[str]) -> Response271:
+        """The answer once every segment is read."""
+        if not self.payer_id:
+            raise X12Error("the 271 names no payer (NM1*PR in loop 2100A)", segment="NM1")
+        info_codes = {b.info_code for b in self.benefits}
+        if info_codes & ACTIVE_CODES:
+            status = "active"
+        elif info_codes & INACTIVE_CODES:
+            status = "inactive"
+        else:
+            status = "error"
+        coverage_row = next(
+            (b for b in self.benefits if b.info_code in ACTIVE_CODES | INACTIVE_CODES and b.plan), None
+        )
+        return Response271(
+            trace_number=self.trace,
+            payer_id=self.payer_id,
+            payer_name=self.payer_name,
+            status=status,
+            plan_name=coverage_row.plan if coverage_row is not None else self.plan_name,
+            group_number=self.group_number,
+            coverage_start=self.coverage_start,
+            coverage_end=self.coverage_end,
+            relationship_code=self.relationship,
+            benefits=self.benefits,
+            rejections=self.rejections,
+            other_payers=self.other_payers,
+            warnings=warnings,
+        )
+
+
+_SEGMENTS: dict[str, Callable[[_Reader, Segment], None]] = {
+    "HL": _Reader.hl,
+    "EB": _Reader.eb,
+    "LS": _Reader.ls,
+    "LE": _Reader.le,
+    "AAA": _Reader.aaa,
+    "NM1": _Reader.nm1,
+    "TRN": _Reader.trn,
+    "INS": _Reader.ins,
+    "REF": _Reader.ref,
+    "DTP": _Reader.dtp,
+    "MSG": _Reader.msg,
+}
+
+
 def parse_271(text: str, *, strict: bool = True) -> Response271:
     """Read the first 271 of an interchange. With `strict=False`, envelope control-number
     mismatches become `warnings` (located, without data) instead of errors."""
     inter = x12.parse(text, expect="271", strict=strict)
-    transaction = inter.transactions[0]
-    warnings = [str(w) for w in inter.warnings]
-    repetition = inter.delimiters.repetition
-
-    level = "payer"
-    payer_id = payer_name = ""
-    trace: str | None = None
-    plan_name = group_number = relationship = None
-    coverage_start: date | None = None
-    coverage_end: date | None = None
-    benefits: list[Benefit] = []
-    rejections: list[Rejection] = []
-    other_payers: list[OtherPayerInfo] = []
-    current: Benefit | None = None
-    in_2120 = False
-
-    for seg in transaction.segments:
-        sid = seg.id
-        if sid == "HL":
-            level = _LEVELS.get(seg.get(3), "unknown")
-            current, in_2120 = None, False
-            if level == "dependent":
-                # The patient is the dependent: what the subscriber level said is not theirs.
-                benefits, coverage_start, coverage_end = [], None, None
-            continue
-        if sid == "BHT":
-            continue
-        if sid == "EB":
-            current, in_2120 = _benefit(seg, repetition), False
-            benefits.append(current)
-            continue
-        if sid == "LS":
-            in_2120 = True
-            continue
-        if sid == "LE":
-            in_2120 = False
-            continue
-        if sid == "AAA":
-            rejections.append(_rejection(seg, "benefit" if current is not None else level))
-            continue
-        if sid == "NM1":
-            entity = seg.get(1)
-            if in_2120 and current is not None:
-                if entity in COB_ORDER or entity == "PR":
-                    info = OtherPayerInfo(
-                        payer_id=seg.get(9),
-                        name=seg.get(3),
-                        order=COB_ORDER.get(entity),
-                        member_id=next(
-                            (current.references[q] for q in ("1W", "IG", "18") if q in current.references),
-                            None,
-                        ),
-                    )
-                    current.related.append(info)
-                    if current.info_code == "R":
-                        other_payers.append(info)
-                continue
-            if entity == "PR" and level == "payer":
-                payer_id, payer_name = seg.get(9), seg.get(3)
-            continue
-        if sid == "TRN" and level in ("subscriber", "dependent"):
-            if seg.get(1) == "2" or trace is None:
-                trace = seg.get(2)
-            continue
-        if sid == "INS" and level in ("subscriber", "dependent"):
-            relationship = seg.get(2)
-            continue
-        if sid == "REF":
-            if current is not None:
-                current.references[seg.get(1)] = seg.get(2)
-                if seg.get(1) == "6P" and current.info_code in ACTIVE_CODES and not group_number:
-                    group_number = seg.get(2) or None  # 2110C may carry the group number too
-            elif seg.get(1) == "6P" and level in ("subscriber", "dependent"):
-                group_number = seg.get(2) or None
-                if not plan_name and seg.get(3):
-                    plan_name = seg.get(3)
-            continue
-        if sid == "DTP" and current is None and level in ("subscriber", "dependent"):
-            qualifier = seg.get(1)
-            start, end = _dates(seg)
-            if qualifier in ("346", "356"):
-                coverage_start = start
-            elif qualifier in ("347", "357"):
-                coverage_end = end
-            elif qualifier in ("291", "307"):
-                coverage_start = coverage_start or start
-                if seg.get(2) == "RD8":
-                    coverage_end = coverage_end or end
-            continue
-        if sid == "MSG" and current is not None:
-            current.messages.append(seg.get(1))
-            continue
-
-    if not payer_id:
-        raise X12Error("the 271 names no payer (NM1*PR in loop 2100A)", segment="NM1")
-    info_codes = {b.info_code for b in benefits}
-    if info_codes & ACTIVE_CODES:
-        status = "active"
-    elif info_codes & INACTIVE_CODES:
-        status = "inactive"
-    else:
-        status = "error"
-    coverage_row = next(
-        (b for b in benefits if b.info_code in ACTIVE_CODES | INACTIVE_CODES and b.plan), None
-    )
-    if coverage_row is not None:
-        plan_name = coverage_row.plan
-    return Response271(
-        trace_number=trace,
-        payer_id=payer_id,
-        payer_name=payer_name,
-        status=status,
-        plan_name=plan_name,
-        group_number=group_number,
-        coverage_start=coverage_start,
-        coverage_end=coverage_end,
-        relationship_code=relationship,
-        benefits=benefits,
-        rejections=rejections,
-        other_payers=other_payers,
-        warnings=warnings,
-    )
+    reader = _Reader(inter.delimiters.repetition)
+    for seg in inter.transactions[0].segments:
+        read = _SEGMENTS.get(seg.id)
+        if read is not None:
+            read(reader, seg)
+    return reader.response([str(w) for w in inter.warnings])

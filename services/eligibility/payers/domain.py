@@ -8,13 +8,7 @@ jitter for transient failures only (connection errors, timeouts, HTTP 429/5xx an
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable
-
 from pydantic import BaseModel, ConfigDict, Field
-
-from services.eligibility.settings import EligibilitySettings
 
 
 class PayerConfig(BaseModel):
@@ -36,15 +30,6 @@ class PayerConfig(BaseModel):
     rate_limit_per_second: float = Field(default=50.0, gt=0)
     rate_limit_burst: int = Field(default=10, ge=1)
     cache_ttl_seconds: float = Field(default=900, ge=0)
-
-
-def load_payers(settings: EligibilitySettings) -> dict[str, PayerConfig]:
-    """The connectivity table: the data file, with the environment's overrides merged in."""
-    table: dict[str, dict] = json.loads(settings.payers_file.read_text())["payers"]
-    if settings.payers_override:
-        for payer_id, changes in json.loads(settings.payers_override).items():
-            table[payer_id] = {**table.get(payer_id, {}), **changes}
-    return {payer_id: PayerConfig(**values) for payer_id, values in table.items()}
 
 
 # --- failures ----------------------------------------------------------------------------
@@ -93,54 +78,5 @@ class TransientReply(Exception):
         self.result = result
 
 
-# --- circuit breaker ---------------------------------------------------------------------
-
-
-class CircuitBreaker:
-    """Closed → open after N consecutive failures → half-open after a cool-down, where one
-    probe call closes it again (success) or re-opens it (failure)."""
-
-    def __init__(
-        self, threshold: int, reset_seconds: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.threshold = threshold
-        self.reset_seconds = reset_seconds
-        self.clock = clock
-        self.failures = 0
-        self.opened_at: float | None = None
-        self._probing = False
-
-    @property
-    def state(self) -> str:
-        if self.opened_at is None:
-            return "closed"
-        if self.clock() - self.opened_at >= self.reset_seconds:
-            return "half_open"
-        return "open"
-
-    def retry_after(self) -> float:
-        if self.opened_at is None:
-            return 0.0
-        return max(0.0, self.reset_seconds - (self.clock() - self.opened_at))
-
-    def allow(self) -> bool:
-        """May a call go out now? In half-open state only one probe at a time."""
-        state = self.state
-        if state == "closed":
-            return True
-        if state == "half_open" and not self._probing:
-            self._probing = True
-            return True
-        return False
-
-    def success(self) -> None:
-        self.failures, self.opened_at, self._probing = 0, None, False
-
-    def failure(self) -> None:
-        self._probing = False
-        self.failures += 1
-        if self.opened_at is not None or self.failures >= self.threshold:
-            self.opened_at = self.clock()
-
-
+# HTTP answers that mean "try again later" (the payer or a proxy is overloaded or down).
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})

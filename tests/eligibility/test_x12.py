@@ -1,6 +1,5 @@
-"""Eligibility's X12 and arithmetic, without servers: the shared 271 samples read into the
-right numbers, our 270s read back through an independent parser (x12sdk), NPI check
-digits, the circuit breaker's states, and an estimate against a hand-computed example."""
+"""Eligibility's X12, without servers: the shared 271 samples read into the right numbers,
+our 270s read back through an independent parser (x12sdk), and NPI check digits."""
 
 from __future__ import annotations
 
@@ -11,13 +10,13 @@ from pathlib import Path
 import pytest
 from x12sdk.io import X12ModelReader
 
-from services.eligibility import edi
-from services.eligibility.estimates import Benefits, LineIn, compute
-from services.eligibility.payers import CircuitBreaker
-from services.eligibility.validation import npi_is_valid
+from services.eligibility.checks.x12 import Inquiry, build_270
+from services.eligibility.coverage.domain import VERSION, summarize
+from services.eligibility.coverage.x12 import parse_271
+from shared.identifiers import npi_is_valid
 from shared.x12 import X12Error
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "x12"
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "x12"
 if not SAMPLES.exists():
     SAMPLES = Path("/work/shared/samples/x12")
 S271 = SAMPLES / "271_005010X279A1"
@@ -29,7 +28,7 @@ def read(name: str) -> str:
 
 
 def test_subscriber_sample_271_reads_into_the_right_values():
-    response = edi.parse_271(read("subscriber-health-benefit-check.271"))
+    response = parse_271(read("subscriber-health-benefit-check.271"))
     assert response.status == "active"
     assert response.payer_id == "841610001" and response.payer_name == "ABC COMPANY"
     assert response.plan_name == "GOLD 123 PLAN"
@@ -41,7 +40,7 @@ def test_subscriber_sample_271_reads_into_the_right_values():
         (Decimal("10.00"), "Y", "27", tuple(COPAY_TYPES)),
         (Decimal("30.00"), "N", "27", tuple(COPAY_TYPES)),
     ]
-    by_code = {s.service_type_code: s for s in edi.summarize(response, ["30", "98"])}
+    by_code = {s.service_type_code: s for s in summarize(response, ["30", "98"])}
     assert set(by_code) == {"30", *COPAY_TYPES}
     for code in COPAY_TYPES:
         assert by_code[code].copay_in_network == Decimal("10.00")
@@ -52,20 +51,20 @@ def test_subscriber_sample_271_reads_into_the_right_values():
 
 
 def test_dependent_sample_271_is_about_the_dependent():
-    response = edi.parse_271(read("dependent-health-benefit-check.271"))
+    response = parse_271(read("dependent-health-benefit-check.271"))
     assert response.status == "active"
     assert response.relationship_code == "19"  # child
     assert response.coverage_start == date(2006, 1, 1)
-    office = {s.service_type_code: s for s in edi.summarize(response, ["98"])}["98"]
+    office = {s.service_type_code: s for s in summarize(response, ["98"])}["98"]
     assert (office.copay_in_network, office.copay_out_of_network) == (Decimal("10.00"), Decimal("30.00"))
 
 
 def test_error_sample_271_gives_reason_and_follow_up_and_warns_about_se02():
     text = read("subscriber-health-benefit-check-error.271")
     with pytest.raises(X12Error) as strict:
-        edi.parse_271(text)
+        parse_271(text)
     assert strict.value.segment == "SE" and strict.value.element == 2
-    response = edi.parse_271(text, strict=False)
+    response = parse_271(text, strict=False)
     assert response.warnings == ["SE02 does not match ST02 (segment 10, SE02)"]
     assert response.status == "error"
     [rejection] = response.rejections
@@ -111,17 +110,17 @@ def test_deductibles_oop_coinsurance_prior_auth_and_cob_from_a_full_271():
         [[line.split("*") for line in body]],
         transaction_code="271",
         functional_id="HB",
-        version=edi.VERSION,
+        version=VERSION,
         sender_id="SBX001",
         receiver_id="REVCYCLE",
         control_number=7,
         now=datetime(2026, 1, 5, 12, 0),
     )
-    response = edi.parse_271(text)
+    response = parse_271(text)
     assert response.group_number == "GRP-777" and response.plan_name == "GOLD PPO"
     assert (response.coverage_start, response.coverage_end) == (date(2026, 1, 1), date(2026, 12, 31))
     assert [(p.payer_id, p.order) for p in response.other_payers] == [("SBX002", "secondary")]
-    by_code = {s.service_type_code: s for s in edi.summarize(response, ["98", "MR"])}
+    by_code = {s.service_type_code: s for s in summarize(response, ["98", "MR"])}
     office = by_code["98"]
     assert office.copay_in_network == Decimal("25.00")
     assert (office.coinsurance_in_network, office.coinsurance_out_of_network) == (Decimal(20), Decimal(40))
@@ -136,7 +135,7 @@ def test_deductibles_oop_coinsurance_prior_auth_and_cob_from_a_full_271():
 
 
 def test_our_270_reads_back_through_x12sdk():
-    inquiry = edi.Inquiry(
+    inquiry = Inquiry(
         payer_id="SBX001",
         payer_name="Sandbox Health Plan",
         provider_npi="1234567893",
@@ -149,7 +148,7 @@ def test_our_270_reads_back_through_x12sdk():
         service_type_codes=("30", "98", "MH"),
         trace_number="abc123",
     )
-    text = edi.build_270(inquiry, sender_id="REVCYCLE", control_number=42, now=datetime(2026, 3, 1, 9, 30))
+    text = build_270(inquiry, sender_id="REVCYCLE", control_number=42, now=datetime(2026, 3, 1, 9, 30))
     with X12ModelReader(text) as reader:
         [model] = list(reader.models())
     assert model.header.st_segment.transaction_set_identifier_code == "270"
@@ -177,57 +176,3 @@ def test_npi_check_digit_luhn_with_80840_prefix():
     assert not npi_is_valid("1234567890")
     assert npi_is_valid("1245319599") and not npi_is_valid("1245319598")
     assert not npi_is_valid("12345678")
-
-
-def test_circuit_breaker_opens_fails_fast_then_probes_once():
-    now = [0.0]
-    breaker = CircuitBreaker(threshold=3, reset_seconds=10, clock=lambda: now[0])
-    for _ in range(2):
-        assert breaker.allow()
-        breaker.failure()
-    assert breaker.state == "closed"
-    breaker.failure()
-    assert breaker.state == "open" and not breaker.allow() and breaker.retry_after() == 10
-    now[0] = 10.0
-    assert breaker.state == "half_open"
-    assert breaker.allow() and not breaker.allow()  # one probe at a time
-    breaker.failure()
-    assert breaker.state == "open"
-    now[0] = 20.0
-    assert breaker.allow()
-    breaker.success()
-    assert breaker.state == "closed" and breaker.allow()
-
-
-def test_estimate_matches_a_hand_computed_example():
-    # Office visit 99213 (charge 150.00, allowed 92.50) and a venipuncture 36415 (charge 20.00,
-    # allowed 3.10 x 2 units = 6.20), copay 25.00, deductible remaining 50.00, coinsurance 20%.
-    #   line 1: allowed 92.50; copay 25.00; deductible min(50.00, 67.50) = 50.00;
-    #           coinsurance 20% x 17.50 = 3.50; patient 78.50, payer 14.00
-    #   line 2: allowed 6.20; copay 0 (used); deductible 0 (met); coinsurance 20% x 6.20 = 1.24
-    #   total:  allowed 98.70, patient 79.74, payer 18.96
-    lines = [
-        LineIn("99213", [], 1, Decimal("150.00"), Decimal("92.50"), "fee schedule"),
-        LineIn("36415", [], 2, Decimal("20.00"), Decimal("3.10"), "fee schedule"),
-    ]
-    result = compute(lines, Benefits(Decimal("25.00"), Decimal("50.00"), Decimal("20"), Decimal("4000.00")))
-    first, second = result["lines"]
-    assert (first["allowed"], first["copay"], first["deductible"], first["coinsurance"]) == (
-        "92.50",
-        "25.00",
-        "50.00",
-        "3.50",
-    )
-    assert (first["patient_share"], first["payer_share"]) == ("78.50", "14.00")
-    assert (second["allowed"], second["copay"], second["deductible"], second["coinsurance"]) == (
-        "6.20",
-        "0.00",
-        "0.00",
-        "1.24",
-    )
-    assert result["patient_responsibility"] == "79.74" and result["payer_responsibility"] == "18.96"
-    assert result["deductible_remaining_after"] == "0.00"
-    assert "coinsurance = 20% x (67.50 - 50.00 = 17.50) = 3.50" in first["steps"]
-    # The out-of-pocket maximum caps the patient's share.
-    capped = compute(lines, Benefits(Decimal("25.00"), Decimal("50.00"), Decimal("20"), Decimal("60.00")))
-    assert capped["patient_responsibility"] == "60.00" and capped["payer_responsibility"] == "38.70"

@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 import httpx
-import tenacity
 from aiolimiter import AsyncLimiter
 from fastapi import FastAPI, Request
 from prometheus_client import Counter, Histogram
@@ -99,9 +98,8 @@ class PayerClient:
             cap=config.backoff_max_seconds,
             jitter=True,
             on=_Retry,
+            budget_seconds=config.timeout_seconds,  # never sleeps past the payer's budget
         )
-        # Never sleep past the budget: stop when the next pause would end beyond it.
-        policy = policy.copy(stop=policy.stop | tenacity.stop_before_delay(config.timeout_seconds))
         try:
             async for attempt in policy:
                 with attempt:
@@ -132,11 +130,11 @@ class PayerClient:
             ):
                 response = await self._post(payer_id, config, body, deadline - loop.time())
                 outcome = self._read(payer_id, response, parse)
-        except CircuitOpen:
+        except CircuitOpen as open_:
             raise BreakerOpen(
                 payer_id,
                 "The payer failed repeatedly; calls are paused for a while.",
-                retry_after=config.breaker_reset_seconds,
+                retry_after=open_.retry_after,
             ) from None
         if isinstance(outcome, PayerRejectedRequest):
             raise outcome

@@ -15,95 +15,37 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from shared.events.payloads import (
-    Id as Id,
-    Money as Money,
     AccountSentToCollections as AccountSentToCollections,
-)
-from shared.events.payloads import (
     Address as Address,
-)
-from shared.events.payloads import (
     Adjustment as Adjustment,
-)
-from shared.events.payloads import (
     AuthorizationExpiring as AuthorizationExpiring,
-)
-from shared.events.payloads import (
     AuthorizationRecorded as AuthorizationRecorded,
-)
-from shared.events.payloads import (
     BenefitSummary as BenefitSummary,
-)
-from shared.events.payloads import (
     ClaimAcknowledged as ClaimAcknowledged,
-)
-from shared.events.payloads import (
     ClaimDenied as ClaimDenied,
-)
-from shared.events.payloads import (
     ClaimFollowupDue as ClaimFollowupDue,
-)
-from shared.events.payloads import (
     ClaimLineSummary as ClaimLineSummary,
-)
-from shared.events.payloads import (
     ClaimRejected as ClaimRejected,
-)
-from shared.events.payloads import (
     ClaimSubmitted as ClaimSubmitted,
-)
-from shared.events.payloads import (
     Coverage as Coverage,
-)
-from shared.events.payloads import (
     EligibilityChecked as EligibilityChecked,
-)
-from shared.events.payloads import (
     EncounterCompleted as EncounterCompleted,
-)
-from shared.events.payloads import (
     EncounterLine as EncounterLine,
-)
-from shared.events.payloads import (
     FeeScheduleEntry as FeeScheduleEntry,
-)
-from shared.events.payloads import (
     FeeScheduleUpdated as FeeScheduleUpdated,
-)
-from shared.events.payloads import (
+    Id as Id,
     InstallmentDue as InstallmentDue,
-)
-from shared.events.payloads import (
+    Money as Money,
     NotificationFailed as NotificationFailed,
-)
-from shared.events.payloads import (
     NotificationSent as NotificationSent,
-)
-from shared.events.payloads import (
     OtherPayer as OtherPayer,
-)
-from shared.events.payloads import (
     Payload as Payload,
-)
-from shared.events.payloads import (
     PaymentLate as PaymentLate,
-)
-from shared.events.payloads import (
     PaymentPosted as PaymentPosted,
-)
-from shared.events.payloads import (
     PaymentUnderpaid as PaymentUnderpaid,
-)
-from shared.events.payloads import (
     Person as Person,
-)
-from shared.events.payloads import (
     RejectionReason as RejectionReason,
-)
-from shared.events.payloads import (
     RemittanceReceived as RemittanceReceived,
-)
-from shared.events.payloads import (
     StatementIssued as StatementIssued,
 )
 

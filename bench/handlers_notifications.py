@@ -52,8 +52,7 @@ from urllib.parse import urlsplit
 import asyncpg
 from aiokafka import ConsumerRecord
 from pydantic import BaseModel
-from sqlalchemy import event as sa_event
-from sqlalchemy import text
+from sqlalchemy import event as sa_event, text
 
 from bench.common import ParkingDlq, fresh_database
 from services.notifications.service import SERVICE

@@ -20,7 +20,7 @@ from services.notifications.recipients.schemas import RecipientId
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.paging import CursorPage, PageQuery
+from shared.paging import CursorPage, Page
 
 router = APIRouter(tags=["inbox"])
 
@@ -53,18 +53,6 @@ async def get_notification_to_update(
     return await _named(session, notification_id, trail)
 
 
-def get_page(
-    cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50,
-) -> PageQuery:
-    """shared.paging's `cursor` + `limit` (default 50, at most 200). In place of shared.paging.Page,
-    whose closure-built annotations FastAPI cannot resolve (every request answers 500)."""
-    return PageQuery(cursor, limit)
-
-
-Page = Annotated[PageQuery, Depends(get_page)]
 CurrentNotification = Annotated[InboxMessage, Depends(get_current_notification)]
 NotificationToUpdate = Annotated[InboxMessage, Depends(get_notification_to_update)]
 

@@ -1,5 +1,6 @@
 """Sample events for every template: the preview API renders them, and the PHI test renders
-every template version with them plus `PHI_TRAPS`, values a careless template could print."""
+every template version with them plus `PHI_TRAPS`, values a careless template could print.
+Pure data and the context the handlers would build from it; no I/O."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from services.notifications.messages import plan_for
+from services.notifications.messages.domain import plan_for
 from shared.events.catalogue import (
     AccountSentToCollections,
     Adjustment,

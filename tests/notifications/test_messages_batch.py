@@ -12,14 +12,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from services.notifications.handlers import on_event, on_events
+from services.notifications.messages.events import on_event, on_events
 from services.notifications.service import SERVICE
 from shared import context
-from shared.config import service_database_url
 from shared.consumer import EventConsumer, records_of
 from shared.db import Database
 from shared.events import new_event
@@ -36,7 +34,7 @@ from tests.conftest import unique
 NOW = datetime.now(UTC)
 
 
-class _NoDlq:
+class NoDlq:
     """The consumer's dead-letter producer; nothing here may be dead-lettered."""
 
     def __init__(self) -> None:
@@ -46,14 +44,7 @@ class _NoDlq:
         self.sent.append(args)
 
 
-@pytest.fixture
-async def db(settings):
-    database = Database(service_database_url("notifications", settings), "notifications", pool_size=2)
-    yield database
-    await database.dispose()
-
-
-async def _directory(db: Database, *, patient: str, payer: str) -> list[str]:
+async def make_directory(db: Database, *, patient: str, payer: str) -> list[str]:
     """A patient with email and SMS (SMS receipts off, email receipts in all-day quiet hours,
     collections email off) and two staff members subscribed to `payer` only; their ids."""
     staff = [unique("staff-a"), unique("staff-b")]
@@ -99,7 +90,7 @@ def local_now(hours: int) -> time:
     return (datetime.now(ZoneInfo("America/Chicago")) + timedelta(hours=hours)).time().replace(microsecond=0)
 
 
-def _payloads(patient: str, stranger: str, payer: str) -> list[BaseModel]:
+def make_payloads(patient: str, stranger: str, payer: str) -> list[BaseModel]:
     def insurer(amount: str) -> PaymentPosted:
         return PaymentPosted(
             payment_id=uuid.uuid4(),
@@ -164,7 +155,7 @@ def _payloads(patient: str, stranger: str, payer: str) -> list[BaseModel]:
     ]
 
 
-def _events(payloads: list[BaseModel], tag: str) -> list[Event]:
+def make_events(payloads: list[BaseModel], tag: str) -> list[Event]:
     events = []
     for i, payload in enumerate(payloads):
         context.start(f"{tag}-{i}")
@@ -173,7 +164,7 @@ def _events(payloads: list[BaseModel], tag: str) -> list[Event]:
     return events
 
 
-async def _effects(db: Database, events: list[Event]) -> dict[str, Any]:
+async def effects_of(db: Database, events: list[Event]) -> dict[str, Any]:
     """What the events caused, by event position, with the random ids left out."""
     position = {e.id: i for i, e in enumerate(events)}
     async with db.session() as session:
@@ -232,12 +223,12 @@ async def _effects(db: Database, events: list[Event]) -> dict[str, Any]:
 
 async def test_a_poll_at_once_has_the_effect_of_each_event_alone_and_a_replay_adds_nothing(settings, db):
     patient, stranger, payer = unique("pat"), unique("stranger"), unique("PAYER")
-    staff = await _directory(db, patient=patient, payer=payer)
-    payloads = _payloads(patient, stranger, payer)
+    staff = await make_directory(db, patient=patient, payer=payer)
+    payloads = make_payloads(patient, stranger, payer)
     # The same events twice over (new ids): once through the consumer, a poll at a time (each
     # topic's events in one handler call), once event by event on their own.
-    polled, alone = _events(payloads, "polled"), _events(payloads, "alone")
-    dlq = _NoDlq()
+    polled, alone = make_events(payloads, "polled"), make_events(payloads, "alone")
+    dlq = NoDlq()
     consumer = EventConsumer(
         db,
         "unused:9092",
@@ -252,7 +243,7 @@ async def test_a_poll_at_once_has_the_effect_of_each_event_alone_and_a_replay_ad
         async with db.session() as session, session.begin():
             await on_event(session, event)
 
-    together, one_by_one = await _effects(db, polled), await _effects(db, alone)
+    together, one_by_one = await effects_of(db, polled), await effects_of(db, alone)
     for part in ("messages", "deliveries", "events"):
         assert together[part] == one_by_one[part], part
     # Events of one poll are staged in event order (the outbox relays them in that order).
@@ -288,7 +279,7 @@ async def test_a_poll_at_once_has_the_effect_of_each_event_alone_and_a_replay_ad
         await on_events(session, polled)
     async with db.session() as session, session.begin():
         await on_event(session, polled[0])
-    again = await _effects(db, polled)
+    again = await effects_of(db, polled)
     assert {k: again[k] for k in ("messages", "deliveries", "events")} == {
         k: together[k] for k in ("messages", "deliveries", "events")
     }

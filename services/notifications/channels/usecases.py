@@ -1,42 +1,21 @@
-"""Channel adapters: one small class per provider, all with `send(delivery) -> None`.
-
-A send raises `SendError` (retryable) or `PermanentSendError` (retrying cannot help, e.g. the
-provider refused the address). Error texts name the failure kind and status, never the
-message or the address, because they end up in the delivery history and logs.
-"""
+"""The channel adapters (email over SMTP, SMS over HTTP) and their lifetime."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import make_msgid
-from typing import Protocol
+import contextlib
+from collections.abc import AsyncIterator
 
 import aiosmtplib
 import httpx
 
+from services.notifications.channels.domain import (
+    Adapter,
+    Outgoing,
+    PermanentSendError,
+    SendError,
+    email_message,
+)
 from services.notifications.settings import NotificationSettings
-
-
-class SendError(Exception):
-    """The provider did not take the message; try again later."""
-
-
-class PermanentSendError(SendError):
-    """The provider refused the message for good."""
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    id: str
-    channel: str
-    address: str
-    subject: str
-    body: str
-
-
-class Adapter(Protocol):
-    async def send(self, message: Outgoing) -> None: ...
 
 
 class EmailAdapter:
@@ -45,22 +24,11 @@ class EmailAdapter:
     def __init__(self, settings: NotificationSettings) -> None:
         self.settings = settings
 
-    def build(self, message: Outgoing) -> EmailMessage:
-        email = EmailMessage()
-        email["From"] = self.settings.email_from
-        email["To"] = message.address
-        email["Subject"] = message.subject
-        # Stable per delivery, so a receiving system can drop a resend after a lost reply.
-        email["Message-ID"] = make_msgid(idstring=message.id, domain="notifications.revcycle")
-        email["X-Revcycle-Delivery"] = message.id
-        email.set_content(message.body)
-        return email
-
     async def send(self, message: Outgoing) -> None:
         s = self.settings
         try:
             await aiosmtplib.send(
-                self.build(message),
+                email_message(message, s.email_from),
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username,
@@ -106,3 +74,12 @@ class SmsAdapter:
             raise PermanentSendError(f"sms: http {response.status_code}")
         if response.status_code >= 300:
             raise SendError(f"sms: http {response.status_code}")
+
+
+@contextlib.asynccontextmanager
+async def open_channels(settings: NotificationSettings) -> AsyncIterator[dict[str, Adapter]]:
+    """The adapters by channel, for as long as the service runs: the SMS provider's HTTP client
+    (and its connection pool) is closed on exit, so no connection outlives the app. SMTP opens a
+    connection per message (aiosmtplib.send), as providers expect of a low-volume sender."""
+    async with httpx.AsyncClient() as http:
+        yield {"email": EmailAdapter(settings), "sms": SmsAdapter(settings, http)}

@@ -1,21 +1,28 @@
-"""What each event means to whom: the template, the category, and a PHI-free context.
+"""What each event means to whom, and what a message may say: pure rules, no I/O.
 
 One function per event type turns the payload into a `Plan`. The context holds only what a
 message may say (amounts, dates, the practice, a sign-in link, short internal references,
 payer ids, reason and action codes), so a template cannot print what it was never given.
 Events that concern nobody (an active eligibility check, a payment with no account) plan
-nothing.
+nothing. `find_phi` is the last check on the text of an email or SMS before it is recorded
+for sending; `push_status` decides, per recipient and channel, whether it is sent, held for
+quiet hours or suppressed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from services.notifications.recipients.domain import Directory, Target, quiet_until
 from shared.events.catalogue import (
     AccountSentToCollections,
     AuthorizationExpiring,
@@ -29,6 +36,11 @@ from shared.events.catalogue import (
     PaymentUnderpaid,
     StatementIssued,
 )
+
+with warnings.catch_warnings():
+    # The code set loads its data through a deprecated importlib.resources call.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import simple_icd_10_cm as icd10
 
 ACTION_LABELS = {
     "correct_and_resubmit": "Correct and resubmit",
@@ -181,3 +193,97 @@ PLANNERS: dict[str, Callable[[Any], Plan | None]] = {
 
 def plan_for(topic: str, payload: BaseModel) -> Plan | None:
     return PLANNERS[topic](payload)
+
+
+def targets(directory: Directory, plan: Plan) -> list[Target]:
+    """Who hears about `plan`: its patient (known or not), or the subscribed staff."""
+    if plan.staff:
+        return directory.staff_for(plan.category, plan.payer_id)
+    assert plan.patient_id is not None
+    return [directory.patient(plan.patient_id, plan.category)]
+
+
+# --- rendered text ---------------------------------------------------------------------------
+
+BLOCKS = ("subject", "email", "sms", "inbox")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Every block of one template version, rendered for one event."""
+
+    template: str
+    version: int
+    subject: str
+    email: str
+    sms: str
+    inbox: str
+
+    def text_for(self, channel: str) -> str:
+        return {"email": self.email, "sms": self.sms, "inbox": self.inbox}[channel]
+
+
+def money(value: Decimal | int | str) -> str:
+    return f"${Decimal(value):,.2f}"
+
+
+def day(value: date | datetime) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def iso(value: date | datetime) -> str:
+    return f"{value:%Y-%m-%d}"
+
+
+# --- the PHI guard ---------------------------------------------------------------------------
+# Email and SMS leave the practice's systems, so they may carry an amount, a date, the
+# practice's name and a sign-in link, never a diagnosis, a procedure code or a full member id.
+# The templates are written that way and a test proves it for every template; this scan is
+# also the last check before a send (a hit fails the delivery instead of sending it).
+# It reports the kind of leak, never the leaked value, so its output is safe to log.
+# ICD-10-CM shape (letter, digit, digit or letter, optional dot and 1-4 more); a token of
+# that shape counts only when the code set knows it, so "R-2026" or "SBX001" do not.
+_ICD10_SHAPE = re.compile(r"\b[A-TV-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?\b")
+# CPT (five digits, category II/III end in F/T) and HCPCS level II (a letter and four digits).
+_CPT = re.compile(r"(?<![\d$,.])\b\d{4}[0-9FT]\b(?![.,]\d)")
+_HCPCS = re.compile(r"\b[A-V]\d{4}\b")
+# Member ids: the sandbox payers' format, and anything introduced as a member/subscriber id.
+_MEMBER_ID = re.compile(
+    r"\bSBX\d{5}S?\b|\b(?:member|subscriber|policy)\s*(?:id|number|#)\s*[:#]?\s*[A-Z0-9\-]{4,}", re.I
+)
+_DOB = re.compile(r"\b(?:date of birth|DOB|born)\b", re.I)
+
+
+def find_phi(text: str, forbidden: Iterable[str] = ()) -> list[str]:
+    """The kinds of PHI found in `text` (empty when clean).
+
+    `forbidden` adds exact values that must not appear (e.g. the sample patient's name and
+    birth date in tests).
+    """
+    kinds: list[str] = []
+    if any(icd10.is_valid_item(m.group(0)) for m in _ICD10_SHAPE.finditer(text)):
+        kinds.append("diagnosis_code")
+    if _CPT.search(text) or _HCPCS.search(text):
+        kinds.append("procedure_code")
+    if _MEMBER_ID.search(text):
+        kinds.append("member_id")
+    if _DOB.search(text):
+        kinds.append("birth_date")
+    lowered = text.lower()
+    if any(value and value.lower() in lowered for value in forbidden):
+        kinds.append("forbidden_value")
+    return kinds
+
+
+def push_status(
+    target: Target, channel: str, leaks: list[str], required: bool, now: datetime
+) -> tuple[str, str | None, datetime]:
+    """(status, reason, not before) of one email or SMS: the PHI guard's finding on its text,
+    opt-out (unless the category is required), quiet hours."""
+    if leaks:
+        return "failed", "phi_guard: " + ",".join(leaks), now
+    opt_in, quiet_start, quiet_end = target.prefs.get(channel, (True, None, None))
+    if not opt_in and not required:
+        return "suppressed", "opted_out", now
+    until = quiet_until(now, quiet_start, quiet_end, target.timezone)
+    return ("pending", "quiet_hours", until) if until else ("pending", None, now)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from services.claims.claims import domain, usecases
-from services.claims.claims.schemas import ClaimData, ClaimOut, ClaimPatch, ClaimSummary, Status
+from services.claims.claims.schemas import ClaimData, ClaimFilters, ClaimOut, ClaimPatch, ClaimSummary
 from services.claims.claims.tables import Claim
 from services.claims.scrubbing import usecases as scrubbing
 from services.claims.scrubbing.domain import has_errors
@@ -103,30 +103,13 @@ async def get_claim(claim: ClaimToRead, session: SessionDep) -> ClaimOut:
 async def list_claims(
     session: SessionDep,
     trail: ListTrail,
-    page: Page,
+    filters: Annotated[ClaimFilters, Depends()],
     dates: Dates,
-    status_: Annotated[list[Status] | None, Query(alias="status")] = None,
-    payer_id: Annotated[str | None, Query(max_length=64)] = None,
-    patient_id: Annotated[str | None, Query(max_length=64)] = None,
-    encounter_id: Annotated[str | None, Query(max_length=64)] = None,
-    min_age_days: Annotated[
-        int | None, Query(ge=0, description="Created at least this many days ago.")
-    ] = None,
-    max_age_days: Annotated[int | None, Query(ge=0)] = None,
+    page: Page,
 ) -> CursorPage[ClaimSummary]:
     # date_from/date_to bound the date of service.
-    trail.patient_id = patient_id
-    return await usecases.list_claims(
-        session,
-        page,
-        dates,
-        statuses=status_,
-        payer_id=payer_id,
-        patient_id=patient_id,
-        encounter_id=encounter_id,
-        min_age_days=min_age_days,
-        max_age_days=max_age_days,
-    )
+    trail.patient_id = filters.patient_id
+    return await usecases.list_claims(session, filters, dates, page)
 
 
 @router.patch(

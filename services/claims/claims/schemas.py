@@ -10,10 +10,12 @@ point at a diagnosis), so bad input gets a 422 naming the field and nothing is w
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.catalogue import Address, Person
@@ -187,3 +189,17 @@ class ClaimOut(ClaimSummary):
     scrub: dict[str, Any] | None
     adjudication: dict[str, Any] | None
     history: list[HistoryEntry]
+
+
+@dataclass(frozen=True)
+class ClaimFilters:
+    """The claims list's filters (query parameters); each applies only when given."""
+
+    status: Annotated[list[Status] | None, Query()] = None
+    payer_id: Annotated[str | None, Query(max_length=64)] = None
+    patient_id: Annotated[str | None, Query(max_length=64)] = None
+    encounter_id: Annotated[str | None, Query(max_length=64)] = None
+    min_age_days: Annotated[int | None, Query(ge=0, description="Created at least this many days ago.")] = (
+        None
+    )
+    max_age_days: Annotated[int | None, Query(ge=0)] = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import String, Uuid, any_, bindparam, text
@@ -19,8 +19,10 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from services.claims.claims.schemas import ClaimFilters
 from services.claims.claims.tables import Claim, StatusChange
 from shared.bulk import insert_many
+from shared.paging import DateRange
 
 _T = TypeVar("_T")
 _CLAIM_COLUMNS = [(c.name, c.key) for c in Claim.__table__.columns]  # type: ignore[attr-defined]
@@ -62,36 +64,28 @@ async def insert_new(session: AsyncSession, claims: Sequence[Claim], rows: Seque
     await insert_many(session, StatusChange.__table__, rows)  # type: ignore[attr-defined]
 
 
-def list_statement(
-    *,
-    statuses: Sequence[str] | None,
-    payer_id: str | None,
-    patient_id: str | None,
-    encounter_id: str | None,
-    date_from: date | None,
-    date_to: date | None,
-    created_before: datetime | None,
-    created_after: datetime | None,
-) -> SelectOfScalar[Claim]:
-    """Claims matching the list's filters (each applies only when given); paging is the caller's."""
+def list_statement(filters: ClaimFilters, dates: DateRange, now: datetime) -> SelectOfScalar[Claim]:
+    """Claims matching the list's filters at `now` (dates are dates of service, ages count from
+    creation); paging is the caller's."""
     stmt = select(Claim)
-    if statuses:
-        stmt = stmt.where(col(Claim.status).in_(statuses))
-    for column, value in (
-        (Claim.payer_id, payer_id),
-        (Claim.patient_id, patient_id),
-        (Claim.encounter_id, encounter_id),
-    ):
+    if filters.status:
+        stmt = stmt.where(col(Claim.status).in_(filters.status))
+    equal = [
+        (Claim.payer_id, filters.payer_id),
+        (Claim.patient_id, filters.patient_id),
+        (Claim.encounter_id, filters.encounter_id),
+    ]
+    for column, value in equal:
         if value:
             stmt = stmt.where(column == value)
-    if date_from:
-        stmt = stmt.where(col(Claim.date_of_service) >= date_from)
-    if date_to:
-        stmt = stmt.where(col(Claim.date_of_service) <= date_to)
-    if created_before is not None:
-        stmt = stmt.where(col(Claim.created_at) <= created_before)
-    if created_after is not None:
-        stmt = stmt.where(col(Claim.created_at) >= created_after)
+    if dates.date_from:
+        stmt = stmt.where(col(Claim.date_of_service) >= dates.date_from)
+    if dates.date_to:
+        stmt = stmt.where(col(Claim.date_of_service) <= dates.date_to)
+    if filters.min_age_days is not None:
+        stmt = stmt.where(col(Claim.created_at) <= now - timedelta(days=filters.min_age_days))
+    if filters.max_age_days is not None:
+        stmt = stmt.where(col(Claim.created_at) >= now - timedelta(days=filters.max_age_days))
     return stmt
 
 

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.claims import domain, store
-from services.claims.claims.schemas import ClaimData, ClaimOut, ClaimPatch, ClaimSummary, HistoryEntry, Status
+from services.claims.claims.schemas import (
+    ClaimData,
+    ClaimFilters,
+    ClaimOut,
+    ClaimPatch,
+    ClaimSummary,
+    HistoryEntry,
+)
 from services.claims.claims.tables import Claim
 from services.claims.denials import store as denials_store
 from services.claims.reference import store as reference
@@ -53,29 +59,10 @@ async def describe(session: AsyncSession, claim: Claim) -> ClaimOut:
 
 
 async def list_claims(
-    session: AsyncSession,
-    page: PageQuery,
-    dates: DateRange,
-    *,
-    statuses: Sequence[Status] | None,
-    payer_id: str | None,
-    patient_id: str | None,
-    encounter_id: str | None,
-    min_age_days: int | None,
-    max_age_days: int | None,
+    session: AsyncSession, filters: ClaimFilters, dates: DateRange, page: PageQuery
 ) -> CursorPage[ClaimSummary]:
-    """One page of claims, newest first; dates are dates of service, ages count from creation."""
-    now = domain.now()
-    stmt = store.list_statement(
-        statuses=statuses,
-        payer_id=payer_id,
-        patient_id=patient_id,
-        encounter_id=encounter_id,
-        date_from=dates.date_from,
-        date_to=dates.date_to,
-        created_before=None if min_age_days is None else now - timedelta(days=min_age_days),
-        created_after=None if max_age_days is None else now - timedelta(days=max_age_days),
-    )
+    """One page of claims, newest first."""
+    stmt = store.list_statement(filters, dates, domain.now())
     rows, cursor = await paginate(session, stmt, page, Claim.created_at, Claim.id)
     items = [ClaimSummary.model_validate(c, from_attributes=True) for c in rows]
     return CursorPage[ClaimSummary](items=items, next_cursor=cursor)

@@ -5,20 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 
 from services.claims.claims import usecases as claims
 from services.claims.claims.domain import now
 from services.claims.claims.tables import Claim
 from services.claims.denials import usecases
 from services.claims.denials.schemas import (
-    Action,
     AppealIn,
     AppealOut,
     AppealOutcomeIn,
     AssignIn,
+    DenialFilters,
     DenialOut,
-    DenialStatus,
     ResolveIn,
 )
 from services.claims.denials.tables import Appeal, Denial
@@ -93,30 +92,9 @@ AppealToDecide = Annotated[Appeal, Depends(get_current_appeal)]
     "/v1/denials", response_model=CursorPage[DenialOut], summary="The denials work queue, newest first"
 )
 async def list_denials(
-    session: SessionDep,
-    trail: QueueTrail,
-    page: QueuePage,
-    reason: Annotated[str | None, Query(max_length=5, description="CARC reason code.")] = None,
-    payer_id: Annotated[str | None, Query(max_length=64)] = None,
-    status_: Annotated[DenialStatus | None, Query(alias="status")] = None,
-    action: Annotated[Action | None, Query()] = None,
-    assignee: Annotated[str | None, Query(max_length=128)] = None,
-    min_age_days: Annotated[int | None, Query(ge=0)] = None,
-    max_age_days: Annotated[int | None, Query(ge=0)] = None,
-    claim_id: uuid.UUID | None = None,
+    session: SessionDep, trail: QueueTrail, filters: Annotated[DenialFilters, Depends()], page: QueuePage
 ) -> CursorPage[DenialOut]:
-    return await usecases.queue(
-        session,
-        page,
-        reason=reason,
-        payer_id=payer_id,
-        status=status_,
-        action=action,
-        assignee=assignee,
-        claim_id=claim_id,
-        min_age_days=min_age_days,
-        max_age_days=max_age_days,
-    )
+    return await usecases.queue(session, filters, page)
 
 
 @router.post("/v1/denials/{denial_id}/assign", response_model=DenialOut, summary="Give a denial to someone")

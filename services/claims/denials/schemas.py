@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 Action = Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off"]
 DenialStatus = Literal["open", "assigned", "resolved"]
+
+
+@dataclass(frozen=True)
+class DenialFilters:
+    """The queue's filters (query parameters); each applies only when given. Without a status,
+    the queue is what is not resolved yet."""
+
+    reason: Annotated[str | None, Query(max_length=5, description="CARC reason code.")] = None
+    payer_id: Annotated[str | None, Query(max_length=64)] = None
+    status: Annotated[DenialStatus | None, Query()] = None
+    action: Annotated[Action | None, Query()] = None
+    assignee: Annotated[str | None, Query(max_length=128)] = None
+    min_age_days: Annotated[int | None, Query(ge=0)] = None
+    max_age_days: Annotated[int | None, Query(ge=0)] = None
+    claim_id: Annotated[uuid.UUID | None, Query()] = None
 
 
 class DenialOut(BaseModel):

@@ -3,43 +3,36 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from services.claims.denials.schemas import DenialFilters
 from services.claims.denials.tables import Appeal, Denial
 
 
-def queue_statement(
-    *,
-    reason: str | None,
-    payer_id: str | None,
-    status: str | None,
-    action: str | None,
-    assignee: str | None,
-    claim_id: uuid.UUID | None,
-    denied_before: datetime | None,
-    denied_after: datetime | None,
-) -> SelectOfScalar[Denial]:
-    """Denials matching the queue's filters (each applies only when given; without a status,
-    the ones not resolved yet); paging is the caller's."""
-    stmt = select(Denial).where(Denial.status == status if status else Denial.status != "resolved")
+def queue_statement(filters: DenialFilters, now: datetime) -> SelectOfScalar[Denial]:
+    """Denials matching the queue's filters at `now` (ages count from the denial); paging is
+    the caller's."""
+    stmt = select(Denial).where(
+        Denial.status == filters.status if filters.status else Denial.status != "resolved"
+    )
     equal = [
-        (Denial.reason_code, reason),
-        (Denial.payer_id, payer_id),
-        (Denial.action, action),
-        (Denial.assignee, assignee),
-        (Denial.claim_id, claim_id),
+        (Denial.reason_code, filters.reason),
+        (Denial.payer_id, filters.payer_id),
+        (Denial.action, filters.action),
+        (Denial.assignee, filters.assignee),
+        (Denial.claim_id, filters.claim_id),
     ]
     for column, value in equal:
         if value:
             stmt = stmt.where(column == value)
-    if denied_before is not None:
-        stmt = stmt.where(col(Denial.denied_at) <= denied_before)
-    if denied_after is not None:
-        stmt = stmt.where(col(Denial.denied_at) >= denied_after)
+    if filters.min_age_days is not None:
+        stmt = stmt.where(col(Denial.denied_at) <= now - timedelta(days=filters.min_age_days))
+    if filters.max_age_days is not None:
+        stmt = stmt.where(col(Denial.denied_at) >= now - timedelta(days=filters.max_age_days))
     return stmt
 
 

@@ -4,7 +4,7 @@ appeals from filing (with the generated letter) to the payer's decision."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +14,7 @@ from services.claims.claims.domain import now
 from services.claims.claims.tables import Claim
 from services.claims.denials import store
 from services.claims.denials.domain import render_letter
-from services.claims.denials.schemas import AppealIn, AppealOut, DenialOut, ResolveIn
+from services.claims.denials.schemas import AppealIn, AppealOut, DenialFilters, DenialOut, ResolveIn
 from services.claims.denials.tables import Appeal, Denial
 from shared.events.catalogue import Adjustment, PaymentPosted
 from shared.paging import CursorPage, PageQuery, paginate
@@ -34,31 +34,10 @@ async def get_denial(session: AsyncSession, denial_id: uuid.UUID, *, lock: bool 
     return denial
 
 
-async def queue(
-    session: AsyncSession,
-    page: PageQuery,
-    *,
-    reason: str | None,
-    payer_id: str | None,
-    status: str | None,
-    action: str | None,
-    assignee: str | None,
-    claim_id: uuid.UUID | None,
-    min_age_days: int | None,
-    max_age_days: int | None,
-) -> CursorPage[DenialOut]:
-    """One page of the work queue (open and assigned denials unless a status is asked for)."""
+async def queue(session: AsyncSession, filters: DenialFilters, page: PageQuery) -> CursorPage[DenialOut]:
+    """One page of the work queue, newest first."""
     when = now()
-    stmt = store.queue_statement(
-        reason=reason,
-        payer_id=payer_id,
-        status=status,
-        action=action,
-        assignee=assignee,
-        claim_id=claim_id,
-        denied_before=None if min_age_days is None else when - timedelta(days=min_age_days),
-        denied_after=None if max_age_days is None else when - timedelta(days=max_age_days),
-    )
+    stmt = store.queue_statement(filters, when)
     rows, cursor = await paginate(
         session, stmt, page, Denial.denied_at, Denial.id, key=lambda d: (d.denied_at, d.id)
     )

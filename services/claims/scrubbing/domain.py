@@ -1,10 +1,9 @@
 """The claim scrubber: named edits, each saying severity, field and what to do about it.
 
-Which edits run, and how severe each is, comes from data/edits.json; the tables they
-consult (payers, code sets, NCCI pairs, MUE limits, place-of-service codes) are data
-files too. The checks are plain functions of the claim and a `ScrubContext` (today's
-date, our copies of eligibility and authorization events, other claims that may be
-duplicates), so they are easy to test one by one.
+Which edits run, and how severe each is, comes from data/edits.json; the tables they consult
+(payers, code sets, NCCI pairs, MUE limits, place-of-service codes) are data files too. The
+checks are plain functions of the claim and a `ScrubContext` (today's date, our copies of
+eligibility and authorization events, possible duplicates), so each is easy to test alone.
 """
 
 from __future__ import annotations

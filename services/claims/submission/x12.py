@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from services.claims.claims.schemas import AddressIn, AdjustmentIn, ClaimData, OtherCoverage, PersonIn
+from services.claims.claims.schemas import AddressIn, AdjustmentIn, ClaimData, LineIn, OtherCoverage, PersonIn
 from services.claims.reference import store as reference
 from services.claims.settings import ClaimsSettings
 from shared.x12 import amount, build, clean, d8, seg
@@ -84,17 +84,34 @@ def _units(units: Decimal) -> str:
 def claim_segments(
     data: ClaimData, patient_control_number: str, reference_id: str, now: datetime, settings: ClaimsSettings
 ) -> list[list[str]]:
-    """The body of one 837P transaction set (between ST and SE)."""
+    """The body of one 837P transaction set (between ST and SE), loop by loop."""
+    out = _header(reference_id, now, settings)
+    out += _billing_provider(data)  # 2000A
+    out += _subscriber(data)  # 2000B
+    out += _patient(data)  # 2000C, when the patient is not the subscriber
+    out += _claim(data, patient_control_number)  # 2300, 2310B
+    for other in data.other_coverages:
+        out += _other_payer(data, other)  # 2320/2330
+    for n, line in enumerate(data.lines, start=1):
+        out += _line(data, n, line)  # 2400, 2430
+    return out
+
+
+def _header(reference_id: str, now: datetime, settings: ClaimsSettings) -> list[list[str]]:
+    """BHT, 1000A submitter and 1000B receiver."""
     s = settings
-    out: list[list[str]] = [
+    return [
         seg("BHT", "0019", "00", reference_id, d8(now.date()), now.strftime("%H%M"), "CH"),
         seg("NM1", "41", "2", clean(s.submitter_name, 60), None, None, None, None, "46", s.submitter_id),
         seg("PER", "IC", clean(s.submitter_contact, 60), "TE", s.submitter_phone),
         seg("NM1", "40", "2", clean(s.receiver_name, 60), None, None, None, None, "46", s.receiver_id),
     ]
-    # 2000A billing provider
+
+
+def _billing_provider(data: ClaimData) -> list[list[str]]:
+    """2000A/2010AA billing provider."""
     bp = data.billing_provider
-    out.append(seg("HL", "1", None, "20", "1"))
+    out = [seg("HL", "1", None, "20", "1")]
     if bp.taxonomy:
         out.append(seg("PRV", "BI", "PXC", bp.taxonomy))
     out.append(
@@ -103,11 +120,14 @@ def claim_segments(
     out += _address(bp.address)
     if bp.tax_id:
         out.append(seg("REF", "EI", bp.tax_id))
+    return out
 
-    # 2000B subscriber
+
+def _subscriber(data: ClaimData) -> list[list[str]]:
+    """2000B/2010BA subscriber and 2010BB payer."""
     patient_is_subscriber = data.relationship_code == "18"
     sub = data.subscriber
-    out.append(seg("HL", "2", "1", "22", "0" if patient_is_subscriber else "1"))
+    out = [seg("HL", "2", "1", "22", "0" if patient_is_subscriber else "1")]
     out.append(
         seg(
             "SBR",
@@ -128,18 +148,26 @@ def claim_segments(
         if patient_is_subscriber:
             out.append(seg("DMG", "D8", d8(sub.birth_date), sub.gender))
     out.append(_payer_nm1(data.payer_id))
+    return out
 
-    # 2000C patient, when not the subscriber
-    if not patient_is_subscriber and data.patient is not None:
-        out.append(seg("HL", "3", "2", "23", "0"))
-        out.append(seg("PAT", data.relationship_code))
-        out.append(_person_nm1("QC", data.patient, None, None))
-        # The guide requires the patient's address here; a dependent usually lives with the subscriber.
-        out += _address(data.patient.address or (sub.address if sub else None))
-        out.append(seg("DMG", "D8", d8(data.patient.birth_date), data.patient.gender))
 
-    # 2300 claim
-    out.append(
+def _patient(data: ClaimData) -> list[list[str]]:
+    """2000C/2010CA patient, when the patient is not the subscriber."""
+    if data.relationship_code == "18" or data.patient is None:
+        return []
+    sub = data.subscriber
+    out = [seg("HL", "3", "2", "23", "0"), seg("PAT", data.relationship_code)]
+    out.append(_person_nm1("QC", data.patient, None, None))
+    # The guide requires the patient's address here; a dependent usually lives with the subscriber.
+    out += _address(data.patient.address or (sub.address if sub else None))
+    out.append(seg("DMG", "D8", d8(data.patient.birth_date), data.patient.gender))
+    return out
+
+
+def _claim(data: ClaimData, patient_control_number: str) -> list[list[str]]:
+    """2300 claim (CLM, REF*F8 original number for 7/8, REF*G1 prior auth, HI diagnoses) and
+    2310B rendering provider when it is not the billing provider."""
+    out = [
         seg(
             "CLM",
             patient_control_number,
@@ -152,7 +180,7 @@ def claim_segments(
             "Y",
             "Y",
         )
-    )
+    ]
     if data.frequency_code in ("7", "8") and data.original_payer_claim_control_number:
         out.append(seg("REF", "F8", clean(data.original_payer_claim_control_number, 50)))
     if data.prior_authorization_number:
@@ -162,60 +190,32 @@ def claim_segments(
         hi.append(f"{'ABK' if i == 0 else 'ABF'}:{code.replace('.', '').upper()}")
     out.append(hi)
     rp = data.rendering_provider
-    if rp is not None and rp.npi != bp.npi:
+    if rp is not None and rp.npi != data.billing_provider.npi:
+        name = clean(rp.name or "RENDERING", 60)
         out.append(
-            seg(
-                "NM1",
-                "82",
-                "1",
-                clean(rp.name or "RENDERING", 60),
-                clean(rp.first_name, 35) or None,
-                None,
-                None,
-                None,
-                "XX",
-                rp.npi,
-            )
+            seg("NM1", "82", "1", name, clean(rp.first_name, 35) or None, None, None, None, "XX", rp.npi)
         )
         if rp.taxonomy:
             out.append(seg("PRV", "PE", "PXC", rp.taxonomy))
+    return out
 
-    # 2320/2330 other payers
+
+def _line(data: ClaimData, n: int, line: LineIn) -> list[list[str]]:
+    """2400 service line n, and 2430 each prior payer's adjudication of it."""
+    procedure = _procedure(line.code, line.modifiers)
+    pointers = ":".join(str(p) for p in line.diagnosis_pointers)
+    out = [
+        seg("LX", str(n)),
+        seg("SV1", procedure, amount(line.charge), "UN", _units(line.units), None, None, pointers),
+        seg("DTP", "472", "D8", d8(line.date_of_service)),
+    ]
     for other in data.other_coverages:
-        out += _other_payer(data, other)
-
-    # 2400 lines
-    for n, line in enumerate(data.lines, start=1):
-        out.append(seg("LX", str(n)))
-        out.append(
-            seg(
-                "SV1",
-                _procedure(line.code, line.modifiers),
-                amount(line.charge),
-                "UN",
-                _units(line.units),
-                None,
-                None,
-                ":".join(str(p) for p in line.diagnosis_pointers),
-            )
-        )
-        out.append(seg("DTP", "472", "D8", d8(line.date_of_service)))
-        for other in data.other_coverages:
-            for adj in other.lines:
-                if adj.line_number != n:
-                    continue
-                out.append(
-                    seg(
-                        "SVD",
-                        other.payer_id,
-                        amount(adj.paid),
-                        _procedure(line.code, line.modifiers),
-                        None,
-                        _units(line.units),
-                    )
-                )
-                out += _cas(adj.adjustments)
-                out.append(seg("DTP", "573", "D8", d8(other.adjudication_date or line.date_of_service)))
+        for adj in other.lines:
+            if adj.line_number != n:
+                continue
+            out.append(seg("SVD", other.payer_id, amount(adj.paid), procedure, None, _units(line.units)))
+            out += _cas(adj.adjustments)
+            out.append(seg("DTP", "573", "D8", d8(other.adjudication_date or line.date_of_service)))
     return out
 
 

@@ -10,13 +10,13 @@ from fastapi import FastAPI
 
 from services.claims.adjudication import events as adjudication_events
 from services.claims.claims import api as claims_api
-from services.claims.claims import events as claims_events
 from services.claims.denials import api as denials_api
 from services.claims.followups import api as followups_api
 from services.claims.followups.workers import WORKERS
 from services.claims.reference import store as reference
 from services.claims.reports import api as reports_api
 from services.claims.scrubbing import events as scrubbing_events
+from services.claims.submission import events as submission_events
 from shared.app import ServiceDefinition
 from shared.consumer import Batched, Handler
 
@@ -33,7 +33,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 HANDLERS: dict[str, Handler | Batched] = {
-    **claims_events.HANDLERS,
+    **submission_events.HANDLERS,
     **scrubbing_events.HANDLERS,
     **adjudication_events.HANDLERS,
 }

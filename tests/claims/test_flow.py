@@ -591,7 +591,7 @@ async def test_encounters_in_one_consumer_batch_see_each_other_as_duplicates(cla
     """The encounter handler takes a consumer batch at once and inserts its claims together at
     the end; a second encounter for the same visit in the same batch must still find the
     first claim as a possible duplicate, and a later batch in the same transaction both."""
-    from services.claims.claims.events import on_encounters_completed
+    from services.claims.submission.events import on_encounters_completed
 
     patient = unique("pat")
     dos = date.today() - timedelta(days=2)
@@ -644,7 +644,11 @@ async def test_acknowledgments_of_one_poll_are_applied_as_one_at_a_time_would(cl
     counts, a claim matched by patient control number alone is found, a claim the payer already
     paid (earlier in the same transaction, through the ORM) stays paid, an unknown one is
     ignored; a rejection later in that transaction sees the accepted status."""
-    from services.claims.adjudication.events import on_claims_acknowledged, on_claims_rejected, on_payments_posted
+    from services.claims.adjudication.events import (
+        on_claims_acknowledged,
+        on_claims_rejected,
+        on_payments_posted,
+    )
 
     async with claims(events=False) as (app, client):
         a, b, c, d = [

@@ -31,11 +31,6 @@ from shared.outbox import add_event
 from shared.problems import ProblemError
 
 
-def actor_of(event: Event) -> str:
-    """Who moved the claim: the event, by type and id."""
-    return f"event:{event.type}:{event.id}"
-
-
 async def accept_claims(session: AsyncSession, events: Sequence[Event]) -> None:
     """Payers' acknowledgments for a whole poll: matched as find_claims matches, the first per
     claim counting (a second finds it accepted already), in three statements and without ORM
@@ -46,7 +41,7 @@ async def accept_claims(session: AsyncSession, events: Sequence[Event]) -> None:
     chosen: dict[uuid.UUID, tuple[str | None, str]] = {}
     for event, ack, claim_id in zip(events, acks, matched, strict=True):
         if claim_id is not None and claim_id not in chosen:
-            chosen[claim_id] = (ack.payer_claim_control_number, actor_of(event))  # type: ignore[union-attr]
+            chosen[claim_id] = (ack.payer_claim_control_number, claims_domain.event_actor(event))  # type: ignore[union-attr]
     if not chosen:
         return
     when = claims_domain.now()
@@ -75,7 +70,9 @@ async def reject_claims(session: AsyncSession, events: Sequence[Event]) -> None:
         if claim is None or claim.status not in ("submitted", "accepted"):
             continue
         reasons = "; ".join(f"{r.code}: {r.message}" for r in rejection.reasons)[:500]
-        claims.set_status(session, claim, "rejected", actor_of(event), f"277CA rejected: {reasons}")
+        claims.set_status(
+            session, claim, "rejected", claims_domain.event_actor(event), f"277CA rejected: {reasons}"
+        )
 
 
 async def apply_payments(session: AsyncSession, events: Sequence[Event]) -> None:
@@ -94,7 +91,7 @@ async def apply_payments(session: AsyncSession, events: Sequence[Event]) -> None
         assert isinstance(posted, PaymentPosted)
         if claim is None or claim.status in claims_domain.EDITABLE:
             continue
-        await apply_payment(session, claim, posted, actor_of(event), other_payers)
+        await apply_payment(session, claim, posted, claims_domain.event_actor(event), other_payers)
 
 
 async def apply_payment(

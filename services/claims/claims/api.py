@@ -13,9 +13,7 @@ from services.claims.claims.tables import Claim
 from services.claims.scrubbing import usecases as scrubbing
 from services.claims.scrubbing.domain import has_errors
 from services.claims.scrubbing.schemas import Finding, ScrubResult
-from services.claims.settings import get_claims_settings
 from services.claims.submission import usecases as submission
-from services.claims.submission.x12 import generate
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
@@ -167,11 +165,7 @@ async def get_837(
     ] = False,
 ) -> Response:
     if preview:
-        settings = get_claims_settings()
-        text = generate(
-            domain.data_of(claim), claim.patient_control_number, control_number=0, settings=settings
-        )
-        return Response(text, media_type="application/edi-x12")
+        return Response(submission.preview(claim), media_type="application/edi-x12")
     if not claim.x12_837:
         raise ProblemError(404, "not-submitted", "No 837P yet", "The claim has not been submitted.")
     return Response(claim.x12_837, media_type="application/edi-x12")
@@ -188,7 +182,7 @@ async def correct_claim(
     claim: ClaimToCorrect, body: ClaimPatch, session: SessionDep, trail: CorrectTrail
 ) -> ClaimOut:
     changes = body.model_dump(mode="json", exclude_unset=True)
-    new = await usecases.follow_on(session, claim, "7", changes, trail.actor)
+    new = await submission.follow_on(session, claim, "7", changes, trail.actor)
     await session.commit()
     return await usecases.describe(session, new)
 
@@ -201,6 +195,6 @@ async def correct_claim(
     responses={409: {"model": Problem}},
 )
 async def void_claim(claim: ClaimToVoid, session: SessionDep, trail: VoidTrail) -> ClaimOut:
-    new = await usecases.follow_on(session, claim, "8", {}, trail.actor)
+    new = await submission.follow_on(session, claim, "8", {}, trail.actor)
     await session.commit()
     return await usecases.describe(session, new)

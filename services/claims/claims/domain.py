@@ -22,6 +22,7 @@ from services.claims.claims.schemas import (
 )
 from services.claims.claims.tables import Claim
 from services.claims.reference import store as reference
+from shared.events import Event
 from shared.events.catalogue import EncounterCompleted, Person
 from shared.identifiers import npi_is_valid
 from shared.problems import FieldError, ProblemError, invalid
@@ -52,6 +53,11 @@ def now() -> datetime:
 def new_pcn() -> str:
     """Patient control number: 17 characters, unique (CLM01, echoed in CLP01)."""
     return "C" + uuid.uuid4().hex[:16].upper()
+
+
+def event_actor(event: Event) -> str:
+    """Who moved a claim when an event did: the event, by type and id (history `actor`)."""
+    return f"event:{event.type}:{event.id}"
 
 
 def data_of(claim: Claim) -> ClaimData:

@@ -1,5 +1,6 @@
-"""What is done to a claim: created (by a person, or from a batch of encounters), read,
-listed, changed, moved, corrected and voided.
+"""What is done to a claim: created, read, listed, changed and moved. (Sending it, and the
+claims that are made to be sent at once — from encounters, corrections, voids — are the
+submission's.)
 
 Plain functions over a session; callers (routes and event handlers) own the transaction,
 so a claim's change, its status history rows and its outbox events commit together.
@@ -8,10 +9,8 @@ so a claim's change, its status history rows and its outbox events commit togeth
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.claims import domain, store
@@ -24,14 +23,6 @@ from services.claims.claims.schemas import (
     HistoryEntry,
 )
 from services.claims.claims.tables import Claim
-from services.claims.denials import store as denials_store
-from services.claims.reference import store as reference
-from services.claims.settings import get_claims_settings
-from services.claims.submission import usecases as submission
-from shared.consumer import PermanentError
-from shared.events import Event
-from shared.events.catalogue import EncounterCompleted
-from shared.outbox import add_events
 from shared.paging import CursorPage, DateRange, PageQuery, paginate
 from shared.problems import ProblemError
 
@@ -96,56 +87,3 @@ async def update(session: AsyncSession, claim: Claim, patch: ClaimPatch, actor: 
     domain.reject_invalid(merged)
     domain.replace_data(claim, merged)
     set_status(session, claim, "draft", actor, "edited: " + ", ".join(sorted(changes)))
-
-
-async def follow_on(
-    session: AsyncSession, claim: Claim, frequency: Literal["7", "8"], changes: dict[str, Any], actor: str
-) -> Claim:
-    """A replacement (7) or void (8) of a claim the payer has: a new claim pointing at the
-    original's payer control number, submitted at once; the original is closed and its open
-    denials are worked off."""
-    merged = domain.follow_on_data(claim, frequency, changes)
-    domain.reject_invalid(merged)
-    new = await create(session, merged, actor, original_claim_id=claim.id)
-    await submission.submit_claim(session, new, actor)
-    verb = "corrected" if frequency == "7" else "voided"
-    await denials_store.resolve_open(session, claim.id, f"{verb}: {new.patient_control_number}", domain.now())
-    reason = f"{'replaced' if frequency == '7' else 'voided'} by {new.patient_control_number}"
-    set_status(session, claim, "closed", actor, reason)
-    return new
-
-
-def _actor(event: Event) -> str:
-    return f"event:{event.type}:{event.id}"
-
-
-async def create_from_encounters(session: AsyncSession, events: Sequence[Event]) -> None:
-    """A claim per encounter (once: the encounter id is unique), scrubbed, and submitted when
-    clean if the practice's policy says so; encounters from EHRs this practice does not take
-    claims from are ignored.
-
-    A poll's encounters cost a fixed handful of statements (known encounters, the scrubber's
-    three lookups, control numbers, one INSERT per table), not a handful each."""
-    sources = [s.strip() for s in get_claims_settings().encounter_sources.split(",") if s.strip()]
-    ours = [e for e in events if not sources or e.source in sources]
-    if not ours:
-        return
-    known = await store.known_encounters(session, [e.data.encounter_id for e in ours])  # type: ignore[attr-defined]
-    items: list[submission.Submission] = []
-    for event in ours:
-        enc = event.data
-        assert isinstance(enc, EncounterCompleted)
-        if enc.encounter_id in known:
-            continue
-        known.add(enc.encounter_id)
-        try:
-            data = domain.claim_data_from_encounter(enc)
-        except ValidationError as exc:
-            where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
-            raise PermanentError(f"encounter cannot become a claim: {where}") from None
-        claim = domain.new_claim(data, _actor(event), encounter_id=enc.encounter_id)
-        items.append(submission.Submission(claim, data, _actor(event), cause=event))
-    created = [domain.created_row(item.claim, item.actor) for item in items]
-    outcome = await submission.submit_claims(session, items, send=reference.auto_submit_encounter_claims())
-    await store.insert_new(session, [item.claim for item in items], created + outcome.rows)
-    await add_events(session, outcome.events)

@@ -1,31 +1,37 @@
 """The one submission path: scrub, hold back what has errors, number the interchanges, write
 each 837P, move the claim to submitted and publish claim.submitted.
 
-`submit_claims` does it for a batch (the encounter handler's new claims: a fixed handful of
-statements for the whole poll); `submit_claim` is the same path for one stored claim (the
+`submit_claims` does it for a batch (the claims a poll of encounters makes: a fixed handful
+of statements for the whole poll); `submit_claim` is the same path for one stored claim (the
 API's submit, corrections and voids, secondary claims), refusing with a 409 what cannot go.
+Claims made to be sent at once are made here too: from encounters, corrections and voids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.claims import domain as claims_domain
 from services.claims.claims import store as claims_store
+from services.claims.claims import usecases as claims
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
+from services.claims.denials import store as denials_store
+from services.claims.reference import store as reference
 from services.claims.scrubbing import usecases as scrubbing
 from services.claims.scrubbing.domain import Finding, has_errors
 from services.claims.settings import ClaimsSettings, get_claims_settings
 from services.claims.submission import store
 from services.claims.submission.x12 import generate
 from shared import context
+from shared.consumer import PermanentError
 from shared.events import Event, new_event
-from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
+from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, EncounterCompleted
 from shared.outbox import add_events
 from shared.problems import FieldError, ProblemError
 
@@ -88,6 +94,12 @@ async def submit_claim(session: AsyncSession, claim: Claim, actor: str) -> None:
         )
 
 
+def preview(claim: Claim) -> str:
+    """The 837P the claim would be sent as now (interchange control number 0), without sending."""
+    data = claims_domain.data_of(claim)
+    return generate(data, claim.patient_control_number, control_number=0, settings=get_claims_settings())
+
+
 def _mark_submitted(item: Submission, control: int, settings: ClaimsSettings) -> dict[str, Any]:
     """Write the 837P onto the claim and move it to submitted; returns the history row."""
     claim, when = item.claim, claims_domain.now()
@@ -130,3 +142,54 @@ def _submitted_event(claim: Claim, data: ClaimData) -> Event:
             original_payer_claim_control_number=data.original_payer_claim_control_number,
         )
     )
+
+
+async def follow_on(
+    session: AsyncSession, claim: Claim, frequency: Literal["7", "8"], changes: dict[str, Any], actor: str
+) -> Claim:
+    """A replacement (7) or void (8) of a claim the payer has: a new claim pointing at the
+    original's payer control number, submitted at once; the original is closed and its open
+    denials are worked off."""
+    merged = claims_domain.follow_on_data(claim, frequency, changes)
+    claims_domain.reject_invalid(merged)
+    new = await claims.create(session, merged, actor, original_claim_id=claim.id)
+    await submit_claim(session, new, actor)
+    verb = "corrected" if frequency == "7" else "voided"
+    await denials_store.resolve_open(
+        session, claim.id, f"{verb}: {new.patient_control_number}", claims_domain.now()
+    )
+    reason = f"{'replaced' if frequency == '7' else 'voided'} by {new.patient_control_number}"
+    claims.set_status(session, claim, "closed", actor, reason)
+    return new
+
+
+async def create_from_encounters(session: AsyncSession, events: Sequence[Event]) -> None:
+    """A claim per encounter (once: the encounter id is unique), scrubbed, and submitted when
+    clean if the practice's policy says so; encounters from EHRs this practice does not take
+    claims from are ignored.
+
+    A poll's encounters cost a fixed handful of statements (known encounters, the scrubber's
+    three lookups, control numbers, one INSERT per table), not a handful each."""
+    sources = [s.strip() for s in get_claims_settings().encounter_sources.split(",") if s.strip()]
+    ours = [e for e in events if not sources or e.source in sources]
+    if not ours:
+        return
+    known = await claims_store.known_encounters(session, [e.data.encounter_id for e in ours])  # type: ignore[attr-defined]
+    items: list[Submission] = []
+    for event in ours:
+        enc = event.data
+        assert isinstance(enc, EncounterCompleted)
+        if enc.encounter_id in known:
+            continue
+        known.add(enc.encounter_id)
+        try:
+            data = claims_domain.claim_data_from_encounter(enc)
+        except ValidationError as exc:
+            where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
+            raise PermanentError(f"encounter cannot become a claim: {where}") from None
+        claim = claims_domain.new_claim(data, claims_domain.event_actor(event), encounter_id=enc.encounter_id)
+        items.append(Submission(claim, data, claims_domain.event_actor(event), cause=event))
+    created = [claims_domain.created_row(item.claim, item.actor) for item in items]
+    outcome = await submit_claims(session, items, send=reference.auto_submit_encounter_claims())
+    await claims_store.insert_new(session, [item.claim for item in items], created + outcome.rows)
+    await add_events(session, outcome.events)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.claims.claims import usecases
+from services.claims.submission import usecases
 from shared.consumer import Batched, batched
 from shared.events import Event
 

@@ -16,9 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.adjudication import domain
 from services.claims.adjudication.domain import OtherPayers
-from services.claims.claims import domain as claims_domain
-from services.claims.claims import store as claims_store
-from services.claims.claims import usecases as claims
+from services.claims.claims import domain as claims_domain, store as claims_store, usecases as claims
 from services.claims.claims.tables import Claim
 from services.claims.denials import usecases as denials
 from services.claims.reference import store as reference

@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.claims.claims import domain as claims_domain
-from services.claims.claims import store as claims_store
+from services.claims.claims import domain as claims_domain, store as claims_store
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
 from services.claims.scrubbing import store

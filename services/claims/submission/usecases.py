@@ -16,9 +16,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.claims.claims import domain as claims_domain
-from services.claims.claims import store as claims_store
-from services.claims.claims import usecases as claims
+from services.claims.claims import domain as claims_domain, store as claims_store, usecases as claims
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
 from services.claims.denials import store as denials_store

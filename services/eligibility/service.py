@@ -8,14 +8,10 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.eligibility.authorizations import api as authorizations_api
-from services.eligibility.authorizations import workers as authorizations_workers
+from services.eligibility.authorizations import api as authorizations_api, workers as authorizations_workers
 from services.eligibility.batches import api as batches_api
-from services.eligibility.checks import api as checks_api
-from services.eligibility.checks import usecases as checks
-from services.eligibility.checks import workers as checks_workers
-from services.eligibility.estimates import api as estimates_api
-from services.eligibility.estimates import events as estimates_events
+from services.eligibility.checks import api as checks_api, usecases as checks, workers as checks_workers
+from services.eligibility.estimates import api as estimates_api, events as estimates_events
 from services.eligibility.estimates.usecases import load_default_schedule
 from services.eligibility.payers.usecases import open_client
 from services.eligibility.settings import get_eligibility_settings

@@ -6,8 +6,7 @@ from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.plans.workers import cycle_worker
 from services.payments.reconciliation import api as reconciliation
-from services.payments.remittances import handlers
-from services.payments.remittances import routes as remittances
+from services.payments.remittances import handlers, routes as remittances
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
 from services.payments.statements import api as statements

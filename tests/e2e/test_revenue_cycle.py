@@ -18,8 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from deploy.payer_sandbox.ehr import BILLING_NPI
-from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
+from deploy.payer_sandbox.ehr import BILLING_NPI, SOURCE as EHR_SOURCE
 from shared import x12
 from tests.e2e.platform import (
     AUTH,

@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import event as sa_event
-from sqlalchemy import text
+from sqlalchemy import event as sa_event, text
 
 from shared.consumer import EventConsumer, PermanentError, dlq_headers
 from shared.db import Database

@@ -141,6 +141,16 @@ async def test_cursor_pages_walk_every_row_once_newest_first(db):
             created, _ = decode_cursor(cursor)
             assert created.tzinfo is not None
     assert seen == list(reversed(ids))
+    seen, cursor = [], None
+    async with db.session() as session:  # a work queue: oldest first
+        while True:
+            items, cursor = await paginate(
+                session, select(WORK), PageQuery(cursor, 2), WORK.c.created_at, WORK.c.id, oldest_first=True
+            )
+            seen += [r.id for r in items]
+            if cursor is None:
+                break
+    assert seen == ids
     with pytest.raises(ProblemError) as bad:
         decode_cursor("not-a-cursor")
     assert bad.value.errors[0].field == "query.cursor"

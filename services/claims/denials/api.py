@@ -89,7 +89,7 @@ AppealToDecide = Annotated[Appeal, Depends(get_current_appeal)]
 
 
 @router.get(
-    "/v1/denials", response_model=CursorPage[DenialOut], summary="The denials work queue, newest first"
+    "/v1/denials", response_model=CursorPage[DenialOut], summary="The denials work queue, oldest first"
 )
 async def list_denials(
     session: SessionDep, trail: QueueTrail, filters: Annotated[DenialFilters, Depends()], page: QueuePage

@@ -35,11 +35,11 @@ async def get_denial(session: AsyncSession, denial_id: uuid.UUID, *, lock: bool 
 
 
 async def queue(session: AsyncSession, filters: DenialFilters, page: PageQuery) -> CursorPage[DenialOut]:
-    """One page of the work queue, newest first."""
+    """One page of the work queue, oldest first (worked in the order denials came)."""
     when = now()
     stmt = store.queue_statement(filters, when)
     rows, cursor = await paginate(
-        session, stmt, page, Denial.denied_at, Denial.id, key=lambda d: (d.denied_at, d.id)
+        session, stmt, page, Denial.denied_at, Denial.id, key=lambda d: (d.denied_at, d.id), oldest_first=True
     )
     return CursorPage[DenialOut](items=[denial_out(d, when) for d in rows], next_cursor=cursor)
 
@@ -114,10 +114,10 @@ async def file_appeal(session: AsyncSession, claim: Claim, body: AppealIn, actor
 
 
 async def appeals(session: AsyncSession, claim: Claim, page: PageQuery) -> CursorPage[AppealOut]:
-    """One page of a claim's appeals, newest first."""
+    """One page of a claim's appeals, in the order filed."""
     stmt = store.appeals_statement(claim.id)
     rows, cursor = await paginate(
-        session, stmt, page, Appeal.filed_at, Appeal.id, key=lambda a: (a.filed_at, a.id)
+        session, stmt, page, Appeal.filed_at, Appeal.id, key=lambda a: (a.filed_at, a.id), oldest_first=True
     )
     items = [AppealOut.model_validate(a, from_attributes=True) for a in rows]
     return CursorPage[AppealOut](items=items, next_cursor=cursor)

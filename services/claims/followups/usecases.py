@@ -54,9 +54,15 @@ def followup_out(claim: Claim, now: datetime) -> FollowupOut:
 async def overdue_page(
     session: AsyncSession, page: PageQuery, now: datetime, payer_id: str | None
 ) -> CursorPage[FollowupOut]:
-    """One page of the claims overdue at `now`, most recently submitted first."""
+    """One page of the claims overdue at `now`, longest waiting first (submitted earliest)."""
     stmt = store.overdue_statement(now, payer_id)
     rows, cursor = await paginate(
-        session, stmt, page, Claim.submitted_at, Claim.id, key=lambda c: (c.submitted_at, c.id)
+        session,
+        stmt,
+        page,
+        Claim.submitted_at,
+        Claim.id,
+        key=lambda c: (c.submitted_at, c.id),
+        oldest_first=True,
     )
     return CursorPage[FollowupOut](items=[followup_out(c, now) for c in rows], next_cursor=cursor)

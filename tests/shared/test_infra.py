@@ -1,9 +1,11 @@
 """deploy/infra.py's supervisord configuration, read back by supervisor's own parser (no servers,
-no supervisord started), and the dependencies it needs."""
+no supervisord started), and the dependency split around the mail sink."""
 
 from __future__ import annotations
 
+import ast
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +123,20 @@ def test_supervisorctl_status_lines_are_parsed(monkeypatch: pytest.MonkeyPatch) 
     assert supervision.pids() == {"kafka": 101, "claims": 202}
     payments = supervision.state("payments")
     assert payments is not None and payments.state == "FATAL" and payments.pid is None
+
+
+def test_aiosmtpd_is_a_development_dependency_only() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = [d.split(">")[0].split("=")[0].split("[")[0].strip() for d in project["dependencies"]]
+    assert "aiosmtpd" not in names and "supervisor" in names
+    extras = project["optional-dependencies"]
+    assert "revcycle[sink]" in extras["dev"] and any(d.startswith("aiosmtpd") for d in extras["sink"])
+    # docker compose runs the sink from the one application image, which installs that extra.
+    assert "['optional-dependencies']['sink']" in (ROOT / "Dockerfile").read_text()
+    for path in [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                modules = (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                )
+                assert not any(m.split(".")[0] == "aiosmtpd" for m in modules), path

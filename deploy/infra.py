@@ -39,7 +39,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from deploy import broker, postgres, supervision
+from deploy import broker, pg_cluster, postgres, supervision
 from deploy.broker import (  # noqa: F401 - the public API
     KAFKA_HOST,
     KAFKA_PORT,
@@ -116,8 +116,8 @@ def stop_kafka() -> None:
 
 def install_system_deps() -> None:
     """Install missing system packages (PostgreSQL server, JDK, Maven) with apt-get."""
-    if not postgres.bindir_candidates():
-        postgres.install_postgresql()
+    if not pg_cluster.bindir_candidates():
+        pg_cluster.install_postgresql()
     broker.install_java_maven()
     if not shutil.which("jq"):
         # Only the README's curl walkthrough uses it: nice to have, never a reason to fail.

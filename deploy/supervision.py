@@ -291,7 +291,7 @@ def ctl(*args: str, check: bool = True, timeout: float = 300) -> str:
         timeout=timeout,
         what=f"supervisorctl {' '.join(args)}",
     )
-    if check and out.returncode != 0 and "ERROR" in out.stdout:
+    if check and out.returncode != 0:
         raise InfraError(f"supervisorctl {' '.join(args)}: {out.stdout.strip()}")
     return out.stdout
 

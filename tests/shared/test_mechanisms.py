@@ -183,12 +183,13 @@ async def test_breaker_opens_per_key_and_closes_after_a_good_probe():
         with pytest.raises(OSError):
             async with breaker.guard("payer-a"):
                 raise OSError
-    with pytest.raises(CircuitOpen):
+    with pytest.raises(CircuitOpen) as opened:
         async with breaker.guard("payer-a"):
             raise AssertionError("an open breaker must not call out")
+    assert 0 < opened.value.retry_after <= 0.2
     async with breaker.guard("payer-b"):  # another payer is not affected
         pass
-    for _ in range(3):  # excluded errors (the partner answered) never open it
+    for _ in range(3):  # excluded errors (the partner answered) never open it, and reset the count
         with pytest.raises(LookupError):
             async with breaker.guard("payer-b"):
                 raise LookupError

@@ -46,7 +46,7 @@ from tests.claims.helpers import (
 )
 from tests.conftest import connect_as, end_offsets, eventually, token, unique
 
-pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
+pytestmark = pytest.mark.usefixtures("claims_consumer_from_now", "practice_providers")
 RW = token("claims:read", "claims:write")
 
 

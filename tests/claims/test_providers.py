@@ -298,7 +298,7 @@ async def test_a_record_the_837p_cannot_use_is_422_naming_the_field(claims, case
     npi = make_npi()
     async with claims(events=False) as (_, client):
         body = spoil(npi)
-        resp = await client.put(f"/v1/providers/{npi}", json=body, headers=RW)
+        resp = await client.put(f"/v1/providers/{body['npi']}", json=body, headers=RW)
         assert resp.status_code == 422, resp.text
         assert {(e["field"], e["rule"]) for e in resp.json()["errors"]} == {(field, rule)}
         assert (await client.get(f"/v1/providers/{npi}", headers=RW)).status_code == 404
@@ -398,6 +398,7 @@ def test_a_person_billing_with_an_ssn_and_an_organization_rendering_are_valid_83
         "npi": body["rendering_provider"]["npi"],
         "entity_type": "organization",
         "name": "Lab Group",
+        "taxonomy": "291U00000X",
     }
     assert held(body) == set()
     text = generate(
@@ -407,4 +408,4 @@ def test_a_person_billing_with_an_ssn_and_an_organization_rendering_are_valid_83
     loops = provider_segments(text)
     npi, rnpi = body["billing_provider"]["npi"], body["rendering_provider"]["npi"]
     assert f"NM1*85*1*JONES*PAT****XX*{npi}" in loops["2000A"] and "REF*SY*123456789" in loops["2000A"]
-    assert loops["2310B"] == [f"NM1*82*2*LAB GROUP*****XX*{rnpi}"]
+    assert loops["2310B"] == [f"NM1*82*2*LAB GROUP*****XX*{rnpi}", "PRV*PE*PXC*291U00000X"]

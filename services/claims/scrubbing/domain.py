@@ -17,6 +17,7 @@ from typing import Literal
 import simple_icd_10_cm as icd
 
 from services.claims.claims.schemas import ClaimData
+from services.claims.providers.domain import provider_data
 from services.claims.reference import store as reference
 from shared.identifiers import npi_is_valid
 
@@ -366,6 +367,7 @@ CHECKS: dict[str, Check] = {
     f.__name__: f
     for f in (
         required_data,
+        provider_data,
         npi_check_digit,
         icd10cm_valid,
         procedure_code,

@@ -29,7 +29,7 @@ from shared.health import router as health_router
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.problems import Problem, install_problem_handlers
-from shared.resilience import run_forever
+from shared.retry import run_forever
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,10 @@ class ServiceDefinition:
     handlers: dict[str, Handler | Batched] = field(default_factory=dict)
     tags: list[dict[str, str]] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
+    # Per-service resources (HTTP clients, senders, caches): made on enter, closed on exit, kept
+    # on app.state. Entered after the database is ready and before any consumer or worker starts,
+    # left after they stopped, so no module-level cache or placeholder worker is needed.
+    lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             application_name=definition.name,
         )
         app.state.db = db
+        resources = contextlib.AsyncExitStack()
+        if definition.lifespan is not None:
+            await resources.enter_async_context(definition.lifespan(app))
         relay = OutboxRelay(
             db,
             settings.kafka_bootstrap_servers,
@@ -172,6 +179,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             await relay.close()
             if consumer is not None:
                 await consumer.close()
+            await resources.aclose()
             await db.dispose()
             log.info("service stopped")
 

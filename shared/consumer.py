@@ -34,7 +34,7 @@ from shared.db import Database
 from shared.events.catalogue import dlq_topic
 from shared.events.envelope import Event, InvalidEvent, decode, encode
 from shared.kafka import started_producer
-from shared.resilience import run_forever
+from shared.retry import backoff, run_forever
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class EventConsumer:
         while attempts < self.max_attempts and not isinstance(error, PermanentError):
             if attempts:
                 metrics.EVENTS_RETRIED.labels(self.service, record.topic).inc()
-                await asyncio.sleep(self.retry_base_seconds * (2 ** (attempts - 1)))
+                await asyncio.sleep(backoff(attempts, base=self.retry_base_seconds, cap=30.0))
             attempts += 1
             try:
                 await self._handle_batch([(record, event)])

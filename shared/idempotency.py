@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -131,3 +132,54 @@ async def store(session: AsyncSession, claimed: Claim, status_code: int, body: A
             "key": claimed.key,
         },
     )
+
+
+@dataclass
+class Outcome:
+    """What an idempotent write answered: the first time, or replayed from the stored key."""
+
+    body: Any
+    status_code: int
+    replayed: bool
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        extra = {"Idempotent-Replayed": "true"} if self.replayed else {}
+        return JSONResponse(self.body, status_code=self.status_code, headers={**extra, **(headers or {})})
+
+
+async def idempotent_write(
+    session: AsyncSession,
+    *,
+    scope: str,
+    actor: str,
+    key: str | None,
+    request: Any,
+    write: Callable[[], Awaitable[Any]],
+    status_code: int = 201,
+    required: bool = True,
+) -> Outcome:
+    """The one idempotent write: claim the key → replay, or write → store, in one transaction.
+
+    The key is scoped to the operation and to the caller (`actor`), so two clients that happen
+    to pick the same key never see each other's answers. `write()` makes the change and returns
+    the JSON-able body; the body is stored with the key in the same transaction, so a crash
+    leaves either both or neither. Without a key, `required=False` writes without protection
+    (for creating POSTs where the header is optional); `required=True` answers 400."""
+    if key is None and not required:
+        async with session.begin():
+            body = jsonable(await write())
+        return Outcome(body, status_code, replayed=False)
+    key = require_key(key)
+    async with session.begin():
+        claimed = await claim(session, scope=f"{scope}:{actor}", key=key, request_hash=fingerprint(request))
+        if claimed.replay is not None:
+            return Outcome(claimed.stored_body, claimed.replay.status_code, replayed=True)
+        body = jsonable(await write())
+        await store(session, claimed, status_code, body)
+    return Outcome(body, status_code, replayed=False)
+
+
+def jsonable(body: Any) -> Any:
+    """Pydantic models become their JSON form; anything else must already be JSON-able."""
+    dump = getattr(body, "model_dump", None)
+    return dump(mode="json") if callable(dump) else body

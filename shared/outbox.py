@@ -32,7 +32,7 @@ from shared.bulk import insert_many
 from shared.db import Database
 from shared.events.envelope import Event, headers_of, payload_bytes
 from shared.kafka import started_producer
-from shared.resilience import run_forever
+from shared.retry import run_forever
 from shared.tables import OutboxRow
 
 log = logging.getLogger(__name__)

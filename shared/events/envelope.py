@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from shared import context
-from shared.events.catalogue import EventSpec, spec_for_payload, spec_for_type
+from shared.events.catalogue import PARTNER, EventSpec, spec_for_payload, spec_for_type
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -61,9 +61,16 @@ class Event:
         return self.spec.topic
 
 
-def new_event(data: BaseModel, *, source: str, subject: str | None = None) -> Event:
-    """Wrap a payload from the catalogue, inheriting the current correlation and trace."""
+def new_event(data: BaseModel, *, source: str | None = None, subject: str | None = None) -> Event:
+    """Wrap a payload from the catalogue, inheriting the current correlation and trace.
+
+    A service's events name it as their source (`/services/<publisher>`, from the catalogue), so
+    no module keeps its own SOURCE string; a partner's events must say who sends them."""
     spec = spec_for_payload(type(data))
+    if source is None:
+        if spec.publisher == PARTNER:
+            raise ValueError(f"{spec.type} is a partner event: pass the partner's source")
+        source = f"/services/{spec.publisher}"
     ctx = context.current()
     key = spec.key_of(data)
     return Event(

@@ -1,0 +1,120 @@
+"""Lists: one cursor page shape, one way to page, one date-range parameter style.
+
+Every list endpoint answers `{"items": [...], "next_cursor": ...}`, newest first by
+(created_at, id), and takes `cursor`, `limit`, and where it filters by date, `date_from` and
+`date_to`. The cursor is opaque (base64 of the last row's created_at and id): keyset paging
+stays fast on big tables and never skips or repeats a row while new ones arrive, and the
+cursor carries no patient data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, tuple_
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.problems import invalid
+
+T = TypeVar("T")
+
+
+class CursorPage(BaseModel, Generic[T]):
+    """One page of a list, newest first."""
+
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+def encode_cursor(created_at: datetime, ident: uuid.UUID | str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{ident}".encode()).decode()
+
+
+def decode_cursor(value: str) -> tuple[datetime, uuid.UUID]:
+    """(created_at, id) of a cursor made by encode_cursor(); a 422 naming `query.cursor` for
+    anything else."""
+    try:
+        created, ident = base64.urlsafe_b64decode(value.encode()).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid(("query.cursor", "cursor", "Use next_cursor from a previous page.")) from None
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """Where a page starts and how long it is."""
+
+    cursor: str | None
+    limit: int
+
+
+def page_query(default: int = 50, maximum: int = 200) -> Callable[..., PageQuery]:
+    """A `cursor` + `limit` dependency; lists differ only in their default and maximum size."""
+
+    def dependency(
+        cursor: Annotated[
+            str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=maximum, description="Items per page.")] = default,
+    ) -> PageQuery:
+        return PageQuery(cursor, limit)
+
+    return dependency
+
+
+Page = Annotated[PageQuery, Depends(page_query())]
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """An inclusive range of dates; either end may be open."""
+
+    date_from: date | None
+    date_to: date | None
+
+
+def date_range(
+    date_from: Annotated[date | None, Query(description="On or after this date (inclusive).")] = None,
+    date_to: Annotated[date | None, Query(description="On or before this date (inclusive).")] = None,
+) -> DateRange:
+    if date_from and date_to and date_from > date_to:
+        raise invalid(("query.date_from", "range", "date_from must not be after date_to."))
+    return DateRange(date_from, date_to)
+
+
+Dates = Annotated[DateRange, Depends(date_range)]
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    page: PageQuery,
+    created_col: Any,
+    id_col: Any,
+    *,
+    key: Callable[[Any], tuple[datetime, Any]] | None = None,
+) -> tuple[Sequence[Any], str | None]:
+    """Run `stmt` for one page, newest first by (created_col, id_col); returns the page's items
+    (entities for a single-entity select, rows otherwise) and the next cursor or None.
+    `key(item)` gives an item's (created_at, id) when they are not attributes of that name."""
+    if page.cursor:
+        stmt = stmt.where(tuple_(created_col, id_col) < tuple_(*decode_cursor(page.cursor)))
+    stmt = stmt.order_by(created_col.desc(), id_col.desc()).limit(page.limit + 1)
+    result = await session.execute(stmt)
+    descriptions = stmt.column_descriptions
+    single = len(descriptions) == 1 and descriptions[0].get("entity") is descriptions[0].get("expr")
+    items = list(result.scalars().all() if single else result.all())
+    if len(items) <= page.limit:
+        return items, None
+    items = items[: page.limit]
+    last = items[-1]
+    created, ident = key(last) if key else (last.created_at, last.id)
+    return items, encode_cursor(created, ident)

@@ -1,0 +1,134 @@
+"""Retries, backoff and circuit breakers: the one way every service waits and gives up.
+
+Built on two well-kept libraries instead of hand-written loops: tenacity for retry policies
+(stop, wait, which exceptions, async, hooks), and purgatory for per-key async circuit breakers
+(threshold, reset time, half-open probe). A service never writes its own `2 ** attempt`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import tenacity
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
+
+log = logging.getLogger(__name__)
+
+
+def _wait(base: float, cap: float, jitter: bool) -> tenacity.wait.wait_base:
+    if jitter:  # "full jitter": uniform in [0, the exponential ceiling]
+        return tenacity.wait_random_exponential(multiplier=base, max=cap)
+    return tenacity.wait_exponential(multiplier=base, max=cap)
+
+
+def backoff(attempt: int, *, base: float, cap: float, jitter: bool = False) -> float:
+    """Seconds to wait before try `attempt + 1` after `attempt` failures (1-based): base, 2·base,
+    4·base … capped at `cap`. For schedules kept in a table (a row's next_attempt_at), where the
+    wait has to be computed rather than slept."""
+    if attempt < 1:
+        return 0.0
+    state = tenacity.RetryCallState(retry_object=tenacity.AsyncRetrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    return float(_wait(base, cap, jitter)(state))
+
+
+def retrying(
+    *,
+    attempts: int | None,
+    base: float,
+    cap: float,
+    on: type[BaseException] | tuple[type[BaseException], ...] = Exception,
+    jitter: bool = False,
+    budget_seconds: float | None = None,
+    before_sleep: Callable[[tenacity.RetryCallState], Awaitable[None] | None] | None = None,
+) -> tenacity.AsyncRetrying:
+    """An async retry policy: `async for attempt in retrying(...): with attempt: ...`.
+
+    `attempts=None` retries until cancelled; `budget_seconds` gives up once that much time has
+    passed. The last exception is re-raised, never wrapped, so callers see what really failed."""
+    stops: list[tenacity.stop.stop_base] = []
+    if attempts is not None:
+        stops.append(tenacity.stop_after_attempt(attempts))
+    if budget_seconds is not None:
+        stops.append(tenacity.stop_after_delay(budget_seconds))
+    stop: tenacity.stop.stop_base = tenacity.stop_never
+    for s in stops:
+        stop = s if stop is tenacity.stop_never else stop | s
+    return tenacity.AsyncRetrying(
+        stop=stop,
+        wait=_wait(base, cap, jitter),
+        retry=tenacity.retry_if_exception_type(on),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+
+
+async def run_forever(
+    step: Callable[[], Awaitable[None]],
+    *,
+    what: str,
+    recover: Callable[[], Awaitable[None]],
+    first_delay: float,
+    max_delay: float,
+) -> None:
+    """Run `step` again and again until cancelled (the outbox relay, consumers, workers).
+
+    A failure (database or broker gone, a rebalance) is logged by its type only, because library
+    messages can quote data; `recover` drops the broken clients, and the next try waits with
+    exponential backoff. A success starts the backoff again from `first_delay`."""
+
+    async def failed(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = state.upcoming_sleep
+        log.warning(f"{what} failed; retrying", extra={"error_type": type(exc).__name__, "retry_in_s": delay})
+        await recover()
+
+    while True:
+        async for attempt in retrying(attempts=None, base=first_delay, cap=max_delay, before_sleep=failed):
+            with attempt:
+                await step()
+
+
+class CircuitOpen(Exception):
+    """Calls to `key` fail at once: it failed too often lately (the breaker is open)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"circuit open: {key}")
+        self.key = key
+
+
+class CircuitBreaker:
+    """Circuit breakers by key (one per payer, per endpoint …), on purgatory.
+
+    After `threshold` consecutive failures a key's breaker opens and `guard(key)` raises
+    CircuitOpen at once, without calling out, until `reset_seconds` have passed; then a probe
+    call decides whether it closes again. Exceptions in `exclude` (the partner answered, just
+    not what we hoped) neither count as failures nor reset the count."""
+
+    def __init__(
+        self, *, threshold: int, reset_seconds: float, exclude: tuple[type[BaseException], ...] = ()
+    ) -> None:
+        self._factory = AsyncCircuitBreakerFactory(
+            default_threshold=threshold, default_ttl=reset_seconds, exclude=list(exclude)
+        )
+
+    @contextlib.asynccontextmanager
+    async def guard(
+        self, key: str, *, threshold: int | None = None, reset_seconds: float | None = None
+    ) -> AsyncIterator[None]:
+        """Run the body under `key`'s breaker; raise CircuitOpen instead while it is open."""
+        breaker = await self._factory.get_breaker(key, threshold, reset_seconds)
+        try:
+            async with breaker:
+                yield
+        except OpenedState as exc:
+            raise CircuitOpen(key) from exc
+
+    async def state(self, key: str) -> str:
+        """`closed`, `opened` or `half-opened` (for health pages and tests)."""
+        async with self._factory.uow as uow:
+            ctx = await uow.contexts.get(key)
+        return "closed" if ctx is None else str(ctx.state)

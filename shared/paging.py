@@ -7,8 +7,6 @@ stays fast on big tables and never skips or repeats a row while new ones arrive,
 cursor carries no patient data.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import uuid
@@ -57,7 +55,9 @@ class PageQuery:
 
 
 def page_query(default: int = 50, maximum: int = 200) -> Callable[..., PageQuery]:
-    """A `cursor` + `limit` dependency; lists differ only in their default and maximum size."""
+    """A `cursor` + `limit` dependency; lists differ only in their default and maximum size.
+    (This module has no `from __future__ import annotations`: FastAPI must see the closure's
+    `maximum` in the annotation as a value, not as a name it cannot resolve.)"""
 
     def dependency(
         cursor: Annotated[

@@ -1,12 +1,16 @@
 """shared.bulk.insert_many's options that the remittance and claim-copy batches rely on:
 rows that hit a unique constraint are skipped (`on_conflict`), and `returning` reads back
-only the rows that were inserted. Plain inserts behave as before (nothing returned)."""
+only the rows that were inserted; a JSON column takes objects, or bytes already encoded.
+Plain inserts behave as before (nothing returned)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import Column, MetaData, Table, Text, text
+from sqlalchemy import Column, Date, DateTime, MetaData, Numeric, Table, Text, Uuid, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.bulk import insert_many
 from shared.config import service_database_url
@@ -14,6 +18,18 @@ from shared.db import Database
 
 # The columns of payments.payers that these tests write (identifiers keeps its default).
 PAYERS = Table("payers", MetaData(), Column("payer_id", Text, primary_key=True), Column("name", Text))
+# payments.claim_copies, for a JSON column.
+COPIES = Table(
+    "claim_copies",
+    MetaData(),
+    Column("claim_id", Uuid, primary_key=True),
+    *(Column(name, Text) for name in ("patient_control_number", "patient_id", "account_id", "payer_id")),
+    *(Column(name, Text) for name in ("coverage_order", "frequency_code")),
+    Column("total_charge", Numeric(14, 2)),
+    Column("date_of_service", Date),
+    Column("lines", JSONB),
+    Column("submitted_at", DateTime(timezone=True)),
+)
 
 
 async def test_conflicting_rows_are_skipped_and_only_inserted_rows_come_back(settings):
@@ -40,3 +56,42 @@ async def test_conflicting_rows_are_skipped_and_only_inserted_rows_come_back(set
             await session.rollback()
     finally:
         await db.dispose()
+
+
+async def test_json_columns_take_objects_or_json_already_encoded_as_bytes(settings):
+    db = Database(service_database_url("payments", settings), "payments", pool_size=1)
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    lines = [{"code": "99213", "charge": "50.00"}]
+    try:
+        async with db.session() as session, session.begin():
+            await insert_many(
+                session,
+                COPIES,
+                [
+                    _copy(ids[0], lines=lines),
+                    _copy(ids[1], lines=b'[{"code": "99213", "charge": "50.00"}]'),
+                ],
+            )
+            stored = await session.execute(
+                text("SELECT lines FROM claim_copies WHERE claim_id = ANY(:ids)"), {"ids": ids}
+            )
+            assert [r.lines for r in stored] == [lines, lines]
+            await session.rollback()
+    finally:
+        await db.dispose()
+
+
+def _copy(claim_id: uuid.UUID, *, lines: object) -> dict[str, object]:
+    return {
+        "claim_id": claim_id,
+        "patient_control_number": "BULK",
+        "patient_id": "bulk",
+        "account_id": "bulk",
+        "payer_id": "SBX001",
+        "coverage_order": "primary",
+        "frequency_code": "1",
+        "total_charge": Decimal("50.00"),
+        "date_of_service": None,
+        "lines": lines,
+        "submitted_at": datetime.now(UTC),
+    }

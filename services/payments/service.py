@@ -3,14 +3,16 @@
 from services.payments import (
     accounts,
     collections_report,
-    contracts,
     patient_payments,
     plans,
     reconciliation,
     statements,
 )
-from services.payments.remittances import handlers
-from services.payments.remittances import routes as remittances
+from services.payments.claimcopies import events as claimcopies_events
+from services.payments.contracts import api as contracts_api
+from services.payments.postings import api as postings_api
+from services.payments.remittances import api as remittances_api
+from services.payments.remittances import events as remittances_events
 from services.payments.settings import payments_settings
 from shared.app import ServiceDefinition, Worker
 from shared.consumer import batched
@@ -21,10 +23,11 @@ SERVICE = ServiceDefinition(
     description="Posts insurer (835) and patient payments to append-only ledgers, checks them against "
     "contracts, issues statements, runs payment plans and refers accounts to collections.",
     routers=[
-        remittances.router,
+        remittances_api.router,
+        postings_api.router,
         patient_payments.router,
         accounts.router,
-        contracts.router,
+        contracts_api.router,
         statements.router,
         plans.router,
         reconciliation.router,
@@ -32,8 +35,8 @@ SERVICE = ServiceDefinition(
     ],
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
-        "claim.submitted": batched(handlers.on_claims_submitted),
-        "remittance.received": batched(handlers.on_remittances_received),
+        "claim.submitted": batched(claimcopies_events.on_claims_submitted),
+        "remittance.received": batched(remittances_events.on_remittances_received),
     },
     workers=[Worker("plan-cycle", plans.cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
     tags=[

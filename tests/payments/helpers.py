@@ -1,0 +1,184 @@
+"""Helpers of the payments tests: claims as claims publishes them, 835s built with the
+shared X12 writer (so a test controls every amount), and reading the events payments
+published. Builders are `make_<thing>`, HTTP shortcuts `post_<thing>`/`get_<thing>`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from shared import x12
+from shared.events import encode, new_event
+from shared.events.catalogue import ClaimSubmitted
+from tests.conftest import end_offsets, eventually, read_from, token, unique
+
+ALL = token("payments:read", "payments:write", "payments:admin", "ops:read")
+
+
+async def submit_claim(
+    producer,
+    *,
+    pcn: str,
+    account: str,
+    payer: str,
+    charge: str,
+    coverage_order: str = "primary",
+    date_of_service: date = date(2026, 1, 5),
+    frequency_code: str = "1",
+    original_payer_claim_control_number: str | None = None,
+) -> uuid.UUID:
+    """Publish `claim.submitted` as the claims service would."""
+    claim_id = uuid.uuid4()
+    event = new_event(
+        ClaimSubmitted(
+            claim_id=claim_id,
+            patient_control_number=pcn,
+            patient_id=account,
+            account_id=account,
+            payer_id=payer,
+            total_charge=Decimal(charge),
+            x12_837="ISA*...",
+            submitted_at=datetime.now(UTC),
+            coverage_order=coverage_order,
+            date_of_service=date_of_service,
+            frequency_code=frequency_code,
+            original_payer_claim_control_number=original_payer_claim_control_number,
+        ),
+        source="/tests/claims",
+    )
+    topic, key, value, headers = encode(event)
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    return claim_id
+
+
+async def wait_for_charge(client, account: str, amount: str) -> None:
+    async def charged():
+        body = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        return body["insurance_pending"] == amount
+
+    await eventually(charged, timeout=60)
+
+
+def make_clp(
+    pcn: str,
+    status: str,
+    charge: str,
+    paid: str,
+    pr: str = "",
+    cas: list[tuple[str, str, str]] | None = None,
+    pccn: str = "PCCN1",
+) -> list[list[str]]:
+    segs = [x12.seg("CLP", pcn, status, charge, paid, pr, "12", pccn)]
+    for group, reason, amount in cas or []:
+        segs.append(x12.seg("CAS", group, reason, amount))
+    return segs
+
+
+def make_835(
+    trace: str,
+    claims: list[list[list[str]]],
+    *,
+    payer_ref: str = "SBX001",
+    amount: str | None = None,
+    plb: list[str] | None = None,
+    paid_date: str = "20260110",
+) -> str:
+    """A small 835: BPR (ACH), TRN, N1*PR with REF*2U, N1*PE, the claims, optional PLB."""
+    body: list[list[str]] = []
+    total = sum(Decimal(c[0][4]) for c in claims) - (Decimal(plb[4]) if plb else 0)
+    bpr_amount = amount if amount is not None else x12.amount(total)
+    body.append(
+        x12.seg(
+            "BPR",
+            "I",
+            bpr_amount,
+            "C",
+            "ACH",
+            "CCP",
+            "01",
+            "999",
+            "DA",
+            "1",
+            "1",
+            "",
+            "01",
+            "9",
+            "DA",
+            "2",
+            paid_date,
+        )
+    )
+    body.append(x12.seg("TRN", "1", trace, "1999999999"))
+    body.append(x12.seg("DTM", "405", paid_date))
+    body.append(x12.seg("N1", "PR", "SANDBOX HEALTH PLAN"))
+    body.append(x12.seg("REF", "2U", payer_ref))
+    body.append(x12.seg("N1", "PE", "TEST CLINIC", "XX", "1234567893"))
+    body.append(x12.seg("LX", "1"))
+    for claim in claims:
+        body.extend(claim)
+    if plb:
+        body.append(plb)
+    return x12.build(
+        [body],
+        transaction_code="835",
+        functional_id="HP",
+        version="005010X221A1",
+        sender_id="SBX001",
+        receiver_id="CLINIC",
+        control_number=1,
+    )
+
+
+def make_headers() -> dict[str, str]:
+    """Every payments scope and a fresh Idempotency-Key (one logical operation)."""
+    return {**ALL, "Idempotency-Key": unique("key")}
+
+
+async def kafka_offsets(servers: Any, topics: tuple[str, ...]) -> dict[str, dict[TopicPartition, int]]:
+    """Where each topic ends now, to read only what a test causes."""
+    return {t: await end_offsets(servers.kafka_bootstrap, t) for t in topics}
+
+
+async def read_events(
+    servers: Any, start: dict[str, dict[TopicPartition, int]], topic: str, account: str, count: int
+) -> list[dict[str, Any]]:
+    """The payloads of `topic` keyed by `account` since `start`, once there are `count`."""
+    records = await read_from(
+        servers.kafka_bootstrap,
+        topic,
+        start[topic],
+        until=lambda rs: sum(r.key == account.encode() for r in rs) >= count,
+    )
+    return [json.loads(r.value) for r in records if r.key == account.encode()]
+
+
+X12 = {"Content-Type": "application/edi-x12"}
+
+
+def make_svc(
+    code: str, charge: str, paid: str, cas: list[tuple[str, str, str]], allowed: str | None = None
+) -> list[list[str]]:
+    """An 835 service line (SVC, its CAS, optional AMT*B6 allowed) to add to a `make_clp` claim."""
+    segs = [x12.seg("SVC", code, charge, paid, "", "1")]
+    segs += [x12.seg("CAS", g, r, a) for g, r, a in cas]
+    if allowed:
+        segs.append(x12.seg("AMT", "B6", allowed))
+    return segs
+
+
+async def post_835(client, text: str | bytes, *, content_type: str = "application/edi-x12") -> Any:
+    """Upload an 835 as its raw body."""
+    return await client.post("/v1/remittances", content=text, headers={**ALL, "Content-Type": content_type})
+
+
+async def get_account(client, account: str) -> dict[str, Any]:
+    return (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+
+
+async def get_ledger(client, account: str) -> dict[str, Any]:
+    return (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()

@@ -18,9 +18,9 @@ RUN groupadd --system --gid 10001 app \
        --shell /usr/sbin/nologin app
 
 # Dependency layer: depends only on pyproject.toml, so editing source code does not
-# reinstall the third-party packages.
+# reinstall the third-party packages. The `sink` extra (aiosmtpd) is for the smtp-sink container.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['sink']))" \
         > /tmp/requirements.txt \
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt

@@ -1,8 +1,9 @@
 # revcycle developer entry points.  `make` lists the targets.
 #
-#   make up            PostgreSQL + Kafka + migrations + the four services (local, no Docker)
+#   make up            PostgreSQL + Kafka + migrations + the four services (local, no Docker;
+#                      Kafka and the services run under supervisord, .state/supervisord.conf)
 #   make test          the test suite (PostgreSQL and Kafka are started on demand)
-#   make down          stop everything `make up` / `make test` started
+#   make down          stop everything `make up` / `make test` started, supervisord included
 #
 # Variables: PYTHON (interpreter used to create .venv, default python3), SCOPES (make token),
 # PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs), COUNT/RATE/SEED (make ehr),
@@ -56,16 +57,16 @@ $(STAMP): pyproject.toml
 	$(VPY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-up: install ## Start PostgreSQL, Kafka, run migrations, start the services; print the URLs
+up: install ## Start PostgreSQL, Kafka, run migrations, start the services under supervisord; print the URLs
 	$(INFRA) up
 
-down: ## Stop everything infra.py started (services, Kafka, local PostgreSQL)
+down: ## Stop everything infra.py started (services, Kafka, supervisord, local PostgreSQL)
 	$(INFRA) down
 
-status: ## One line per component: running/stopped, pid, port, ready
+status: ## PostgreSQL, then supervisorctl status: state, pid, uptime, address, ready
 	@$(INFRA) status
 
-logs: ## Tail the logs: make logs [NAME=claims] [FOLLOW=1]
+logs: ## Tail the logs in .state/logs: make logs [NAME=claims] [FOLLOW=1]
 	@$(INFRA) logs $(NAME) $(if $(FOLLOW),-f)
 
 token: install ## Print a development JWT: make token [SCOPES="claims:read claims:write"] (empty = all)

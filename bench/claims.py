@@ -36,16 +36,17 @@ import httpx
 
 from bench.common import fresh_database
 from deploy.serving import serving
-from services.claims import scrubber
-from services.claims.schemas import ClaimData, strict_errors
+from services.claims.claims.domain import strict_errors
+from services.claims.claims.schemas import ClaimData
+from services.claims.scrubbing import domain as scrubber
 from services.claims.service import SERVICE
 from services.claims.settings import get_claims_settings
-from services.claims.x12_837 import generate
+from services.claims.submission.x12 import generate
 from shared.app import create_app
 from shared.auth import mint_token
 from shared.config import Settings
 from shared.migrate import migrate
-from tests.claims_fixtures import clean_claim
+from tests.claims.helpers import make_claim
 
 RESULTS = Path(__file__).resolve().parent / "results" / "claims.json"
 
@@ -56,7 +57,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def bench_pipeline_in_process(n: int) -> dict[str, float]:
-    bodies = [clean_claim() for _ in range(n)]
+    bodies = [make_claim() for _ in range(n)]
     settings = get_claims_settings()
     ctx = scrubber.ScrubContext(today=date.today())
     start = time.perf_counter()
@@ -112,7 +113,7 @@ async def bench_http(base: str, args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as client:
 
         async def pipeline(_: int) -> None:
-            created = await client.post("/v1/claims", json=clean_claim())
+            created = await client.post("/v1/claims", json=make_claim())
             created.raise_for_status()
             claim_id = created.json()["id"]
             (await client.post(f"/v1/claims/{claim_id}/scrub")).raise_for_status()
@@ -128,7 +129,7 @@ async def bench_http(base: str, args: argparse.Namespace) -> dict[str, Any]:
         live_rate = await closed_loop(args.claims * 3, args.concurrency, live)
 
         async def post_claim() -> None:
-            (await client.post("/v1/claims", json=clean_claim())).raise_for_status()
+            (await client.post("/v1/claims", json=make_claim())).raise_for_status()
 
         post_ms = await open_loop(args.rate, args.seconds, post_claim)
         live_ms = await open_loop(args.rate, args.seconds, live)

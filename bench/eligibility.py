@@ -40,7 +40,7 @@ import httpx
 
 from bench.common import free_port, fresh_database
 from bench.run import percentile
-from services.eligibility import edi
+from services.eligibility.checks import x12 as edi
 from shared.auth import mint_token
 from shared.config import Settings
 from shared.migrate import migrate

@@ -52,12 +52,11 @@ from urllib.parse import urlsplit
 import asyncpg
 from aiokafka import ConsumerRecord
 from pydantic import BaseModel
-from sqlalchemy import event as sa_event
-from sqlalchemy import text
+from sqlalchemy import event as sa_event, text
 
 from bench.common import ParkingDlq, fresh_database
-from services.notifications.samples import SAMPLE_EVENTS
 from services.notifications.service import SERVICE
+from services.notifications.templates.domain import SAMPLE_EVENTS
 from shared import context
 from shared.config import Settings, asyncpg_dsn, service_database_url
 from shared.consumer import EventConsumer, records_of

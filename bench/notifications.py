@@ -45,8 +45,8 @@ from aiokafka import AIOKafkaProducer
 from bench.common import free_port, fresh_database
 from bench.run import delete_topics, percentile
 from deploy import infra
-from services.notifications import handlers
-from services.notifications.delivery import deliver_due
+from services.notifications.deliveries.workers import deliver_due, sender
+from services.notifications.messages import usecases as handlers
 from services.notifications.settings import NotificationSettings
 from shared.app import ServiceDefinition, Worker, create_app
 from shared.config import Settings, asyncpg_dsn
@@ -162,6 +162,7 @@ async def end_to_end(
         title="bench",
         description="bench",
         handlers={spec.topic: batched(on_bench)},  # as the service registers its handler
+        lifespan=sender,
         workers=[Worker("email-deliveries", deliver_due("email"), every_seconds=0.05)],
     )
     settings = Settings(

@@ -214,7 +214,7 @@ class Sampler:
 
 class CpuMeter:
     """CPU seconds used by each part of the platform, from /proc (Linux): the four services, the
-    payer sandbox, Kafka and the mail sink by their pid files under .state/run, PostgreSQL's
+    payer sandbox, Kafka and the mail sink by the pids supervisord gives (supervisorctl), PostgreSQL's
     server processes split by the role each backend serves, and this benchmark itself.
 
     Divided by the claims of a stage it says where the machine's time per claim goes, which
@@ -233,10 +233,9 @@ class CpuMeter:
         out: dict[str, float] = {}
         if not self.available():
             return out
-        for pidfile in infra.RUN_DIR.glob("*.pid"):
+        for name, pid in infra.process_pids().items():
             with contextlib.suppress(OSError, ValueError, IndexError):
-                name = pidfile.stem.replace("payer-sandbox", "sandbox")
-                out[name] = self._seconds(int(pidfile.read_text().split()[0]))
+                out[name.replace("payer-sandbox", "sandbox")] = self._seconds(pid)
         database = urlsplit(infra.database_url()).path.lstrip("/")
         with contextlib.suppress(OSError, ValueError, IndexError):
             postmaster = int((infra.PG_DATA / "postmaster.pid").read_text().split()[0])

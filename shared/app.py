@@ -127,9 +127,50 @@ async def _repeat(app: FastAPI, worker: Worker) -> None:
     )
 
 
-def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
-    """Build a service's app; background work starts with the app's lifespan."""
-    settings = settings or get_settings()
+Runner = tuple[str, Callable[[], Awaitable[None]]]
+CallNext = Callable[[Request], Awaitable[Response]]
+
+
+def _background(
+    app: FastAPI, definition: ServiceDefinition, settings: Settings, db: Database
+) -> tuple[list[Runner], list[Any]]:
+    """The outbox relay, the consumer (when the service handles events) and the workers: the
+    tasks to start, and the clients to close after they stopped."""
+    relay = OutboxRelay(
+        db,
+        settings.kafka_bootstrap_servers,
+        service=definition.name,
+        batch_size=settings.outbox_batch_size,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    app.state.relay = relay
+    app.state.consumer = None
+    runners: list[Runner] = [("outbox-relay", relay.run)]
+    closers: list[Any] = [relay]
+    if definition.handlers:
+        consumer = EventConsumer(
+            db,
+            settings.kafka_bootstrap_servers,
+            service=definition.name,
+            handlers=definition.handlers,
+            group_id=settings.consumer_group_prefix + definition.name,
+            batch_size=settings.consumer_batch_size,
+            max_attempts=settings.consumer_max_attempts,
+            retry_base_seconds=settings.consumer_retry_base_seconds,
+        )
+        app.state.consumer = consumer
+        runners.append(("consumer", consumer.run))
+        closers.append(consumer)
+    for worker in definition.workers:
+        runners.append((worker.name, lambda w=worker: _repeat(app, w)))
+    return runners, closers
+
+
+def _lifespan(
+    definition: ServiceDefinition, settings: Settings
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """Start order: database, the service's own resources, then relay, consumer and workers;
+    stop in reverse, so no background task ever sees a closed sender or pool."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -141,66 +182,31 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             application_name=definition.name,
         )
         app.state.db = db
-        resources = contextlib.AsyncExitStack()
-        if definition.lifespan is not None:
-            await resources.enter_async_context(definition.lifespan(app))
-        relay = OutboxRelay(
-            db,
-            settings.kafka_bootstrap_servers,
-            service=definition.name,
-            batch_size=settings.outbox_batch_size,
-            poll_seconds=settings.outbox_poll_seconds,
-        )
-        app.state.relay = relay
-        tasks = [asyncio.create_task(relay.run(), name=f"{definition.name}-outbox-relay")]
-        consumer = None
-        if definition.handlers:
-            consumer = EventConsumer(
-                db,
-                settings.kafka_bootstrap_servers,
-                service=definition.name,
-                handlers=definition.handlers,
-                group_id=settings.consumer_group_prefix + definition.name,
-                batch_size=settings.consumer_batch_size,
-                max_attempts=settings.consumer_max_attempts,
-                retry_base_seconds=settings.consumer_retry_base_seconds,
-            )
-            tasks.append(asyncio.create_task(consumer.run(), name=f"{definition.name}-consumer"))
-        app.state.consumer = consumer
-        for worker in definition.workers:
-            tasks.append(asyncio.create_task(_repeat(app, worker), name=f"{definition.name}-{worker.name}"))
-        log.info("service started")
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await relay.close()
-            if consumer is not None:
-                await consumer.close()
-            await resources.aclose()
-            await db.dispose()
-            log.info("service stopped")
+        async with contextlib.AsyncExitStack() as resources:
+            resources.push_async_callback(db.dispose)
+            if definition.lifespan is not None:
+                await resources.enter_async_context(definition.lifespan(app))
+            runners, closers = _background(app, definition, settings, db)
+            for client in closers:
+                resources.push_async_callback(client.close)
+            tasks = [asyncio.create_task(run(), name=f"{definition.name}-{name}") for name, run in runners]
+            log.info("service started")
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("service stopped")
 
-    app = FastAPI(
-        title=definition.title,
-        description=definition.description,
-        version="1.0.0",
-        lifespan=lifespan,
-        openapi_tags=[
-            *definition.tags,
-            {"name": "audit", "description": "HIPAA audit trail (ops:read)."},
-            {"name": "operations", "description": "Health, metrics and the event contract."},
-        ],
-    )
-    app.state.service = definition.name
-    app.state.settings = settings
-    app.state.verifier = TokenVerifier(settings)
-    install_problem_handlers(app)
+    return lifespan
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+
+def _observe(service: str) -> Callable[[Request, CallNext], Awaitable[Response]]:
+    """Correlation, metrics and one log line per request (route template only: never a path
+    with ids in it, never a body)."""
+
+    async def observe(request: Request, call_next: CallNext) -> Response:
         ctx = context.start(request.headers.get("x-correlation-id"), request.headers.get("traceparent"))
         started = time.perf_counter()
         status = 500
@@ -211,8 +217,8 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             route = request.scope.get("route")
             template = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
-            metrics.HTTP_REQUESTS.labels(definition.name, request.method, template, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(definition.name, request.method, template).observe(elapsed)
+            metrics.HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(service, request.method, template).observe(elapsed)
             if not template.startswith(("/health", "/metrics")):
                 log.info(
                     "request",
@@ -227,16 +233,44 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
         response.headers["traceparent"] = ctx.traceparent
         return response
 
-    app.include_router(health_router)
+    return observe
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi", tags=["operations"], summary="AsyncAPI 3.0 document of every event and topic")
+    @router.get("/asyncapi", summary="AsyncAPI 3.0 document of every event and topic")
     async def asyncapi() -> JSONResponse:
         return JSONResponse(asyncapi_document())
 
+    return router
+
+
+def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
+    """Build a service's app; background work starts with the app's lifespan."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version="1.0.0",
+        lifespan=_lifespan(definition, settings),
+        openapi_tags=[
+            *definition.tags,
+            {"name": "audit", "description": "HIPAA audit trail (ops:read)."},
+            {"name": "operations", "description": "Health, metrics and the event contract."},
+        ],
+    )
+    app.state.service = definition.name
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+    app.middleware("http")(_observe(definition.name))
+    app.include_router(health_router)
+    app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     app.include_router(_audit_router())

@@ -83,6 +83,13 @@ async def grant(admin_url: str, service: str) -> None:
 
 def upgrade(admin_url: str, service: str, revision: str = "head") -> None:
     """Run the service's Alembic migrations (its own folder, its own version table)."""
+    config = alembic_config(service)
+    config.attributes["url"] = admin_url
+    command.upgrade(config, revision)
+
+
+def alembic_config(service: str) -> Config:
+    """The service's Alembic configuration: the shared backbone revision, then its own history."""
     config = Config()
     service_dir = ROOT / "services" / service / "migrations"
     config.set_main_option("script_location", str(service_dir))
@@ -91,8 +98,7 @@ def upgrade(admin_url: str, service: str, revision: str = "head") -> None:
     config.set_main_option(
         "version_locations", os.pathsep.join([str(BACKBONE_VERSIONS), str(service_dir / "versions")])
     )
-    config.attributes["url"] = admin_url
-    command.upgrade(config, revision)
+    return config
 
 
 def migrate(services: list[str], settings: Settings, *, topics: bool = True) -> None:

@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 class CursorPage(BaseModel, Generic[T]):
-    """One page of a list, newest first."""
+    """One page of a list, in the list's order (newest first unless it says otherwise)."""
 
     items: list[T]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
@@ -101,13 +101,17 @@ async def paginate(
     id_col: Any,
     *,
     key: Callable[[Any], tuple[datetime, Any]] | None = None,
+    oldest_first: bool = False,
 ) -> tuple[Sequence[Any], str | None]:
-    """Run `stmt` for one page, newest first by (created_col, id_col); returns the page's items
-    (entities for a single-entity select, rows otherwise) and the next cursor or None.
-    `key(item)` gives an item's (created_at, id) when they are not attributes of that name."""
+    """Run `stmt` for one page, newest first by (created_col, id_col) — or oldest first, for
+    work queues worked in the order work arrived; returns the page's items (entities for a
+    single-entity select, rows otherwise) and the next cursor or None. `key(item)` gives an
+    item's (created_at, id) when they are not attributes of that name."""
     if page.cursor:
-        stmt = stmt.where(tuple_(created_col, id_col) < tuple_(*decode_cursor(page.cursor)))
-    stmt = stmt.order_by(created_col.desc(), id_col.desc()).limit(page.limit + 1)
+        here, after = tuple_(created_col, id_col), tuple_(*decode_cursor(page.cursor))
+        stmt = stmt.where(here > after if oldest_first else here < after)
+    order = (created_col, id_col) if oldest_first else (created_col.desc(), id_col.desc())
+    stmt = stmt.order_by(*order).limit(page.limit + 1)
     result = await session.execute(stmt)
     descriptions = stmt.column_descriptions
     single = len(descriptions) == 1 and descriptions[0].get("entity") is descriptions[0].get("expr")

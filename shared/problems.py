@@ -138,65 +138,65 @@ _STATUS_SLUGS = {
 }
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Make every error path of the app answer with problem+json."""
+async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+    return problem_response(request, exc)
 
-    @app.exception_handler(ProblemError)
-    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(request, exc)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = field_errors(list(exc.errors()))
-        if any(e.rule == "json_invalid" for e in errors):
-            return problem_response(
-                request,
-                ProblemError(
-                    400,
-                    "malformed-json",
-                    "The body is not valid JSON",
-                    "Send a JSON document with Content-Type: application/json.",
-                    errors=errors,
-                ),
-            )
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = field_errors(list(exc.errors()))
+    if any(e.rule == "json_invalid" for e in errors):
         return problem_response(
             request,
             ProblemError(
-                422,
-                "validation-error",
-                "The request is not valid",
-                f"{len(errors)} field(s) broke a rule; see `errors`.",
+                400,
+                "malformed-json",
+                "The body is not valid JSON",
+                "Send a JSON document with Content-Type: application/json.",
                 errors=errors,
             ),
         )
+    return problem_response(
+        request,
+        ProblemError(
+            422,
+            "validation-error",
+            "The request is not valid",
+            f"{len(errors)} field(s) broke a rule; see `errors`.",
+            errors=errors,
+        ),
+    )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug, title = _STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-        return problem_response(
-            request, ProblemError(exc.status_code, slug, title, detail, headers=exc.headers)
-        )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Type, route template and code locations are logged; the message and the raw path
-        # are not, because either may quote patient data.
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        frames = [
-            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}"
-            for f in traceback.extract_tb(exc.__traceback__)[-8:]
-        ]
-        log.error(
-            "unhandled error", extra={"error_type": type(exc).__name__, "route": route, "frames": frames}
-        )
-        return problem_response(
-            request,
-            ProblemError(
-                500,
-                "internal-error",
-                "Internal error",
-                "The request failed on our side; nothing was saved. Quote the correlation id.",
-                retryable=True,
-            ),
-        )
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    slug, title = _STATUS_SLUGS.get(exc.status_code, ("error", "Error"))
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    return problem_response(request, ProblemError(exc.status_code, slug, title, detail, headers=exc.headers))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Type, route template and code locations are logged; the message and the raw path
+    # are not, because either may quote patient data.
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    frames = [
+        f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}"
+        for f in traceback.extract_tb(exc.__traceback__)[-8:]
+    ]
+    log.error("unhandled error", extra={"error_type": type(exc).__name__, "route": route, "frames": frames})
+    return problem_response(
+        request,
+        ProblemError(
+            500,
+            "internal-error",
+            "Internal error",
+            "The request failed on our side; nothing was saved. Quote the correlation id.",
+            retryable=True,
+        ),
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error path of the app answer with problem+json."""
+    app.add_exception_handler(ProblemError, _problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)  # type: ignore[arg-type]

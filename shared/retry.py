@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import tenacity
@@ -47,13 +48,14 @@ def retrying(
 ) -> tenacity.AsyncRetrying:
     """An async retry policy: `async for attempt in retrying(...): with attempt: ...`.
 
-    `attempts=None` retries until cancelled; `budget_seconds` gives up once that much time has
-    passed. The last exception is re-raised, never wrapped, so callers see what really failed."""
+    `attempts=None` retries until cancelled; with `budget_seconds` it never starts a pause that
+    would end beyond the budget. The last exception is re-raised, never wrapped, so callers see
+    what really failed."""
     stops: list[tenacity.stop.stop_base] = []
     if attempts is not None:
         stops.append(tenacity.stop_after_attempt(attempts))
     if budget_seconds is not None:
-        stops.append(tenacity.stop_after_delay(budget_seconds))
+        stops.append(tenacity.stop_before_delay(budget_seconds))
     stop: tenacity.stop.stop_base = tenacity.stop_never
     for s in stops:
         stop = s if stop is tenacity.stop_never else stop | s
@@ -93,11 +95,13 @@ async def run_forever(
 
 
 class CircuitOpen(Exception):
-    """Calls to `key` fail at once: it failed too often lately (the breaker is open)."""
+    """Calls to `key` fail at once: it failed too often lately (the breaker is open).
+    `retry_after` is the seconds until the breaker lets a probe through (for Retry-After)."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, retry_after: float) -> None:
         super().__init__(f"circuit open: {key}")
         self.key = key
+        self.retry_after = retry_after
 
 
 class CircuitBreaker:
@@ -105,8 +109,9 @@ class CircuitBreaker:
 
     After `threshold` consecutive failures a key's breaker opens and `guard(key)` raises
     CircuitOpen at once, without calling out, until `reset_seconds` have passed; then a probe
-    call decides whether it closes again. Exceptions in `exclude` (the partner answered, just
-    not what we hoped) neither count as failures nor reset the count."""
+    call decides whether it closes again (purgatory lets every call through while half-open).
+    Exceptions in `exclude` (the partner answered, just not what we hoped) count as answers:
+    they do not open the breaker, and like a success they reset the failure count."""
 
     def __init__(
         self, *, threshold: int, reset_seconds: float, exclude: tuple[type[BaseException], ...] = ()
@@ -125,7 +130,9 @@ class CircuitBreaker:
             async with breaker:
                 yield
         except OpenedState as exc:
-            raise CircuitOpen(key) from exc
+            ctx = breaker.context
+            opened = ctx.opened_at or time.time()
+            raise CircuitOpen(key, max(0.0, ctx.ttl - (time.time() - opened))) from exc
 
     async def state(self, key: str) -> str:
         """`closed`, `opened` or `half-opened` (for health pages and tests)."""

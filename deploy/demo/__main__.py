@@ -152,7 +152,7 @@ def money(value: Any) -> str:
 async def report(http: httpx.AsyncClient) -> str:
     kpis = await get(http, "claims", "/v1/reports/kpis")  # claims created in the last 90 days
     aging = await get(http, "claims", "/v1/reports/ar-aging")
-    queue = await get(http, "claims", "/v1/denials", limit=500)
+    queue = (await get(http, "claims", "/v1/denials", limit=500))["items"]
     collections = await get(http, "payments", "/v1/reports/collections")
     deliveries = await get(http, "notifications", "/v1/reports/deliveries")
     by_status = status_counts(kpis)

@@ -1,17 +1,52 @@
-"""What the claims service is: its routes, the events it consumes and its background work."""
+"""What the claims service is: its routes, the events it consumes, its background work and the
+resources it holds while it runs."""
 
-from services.claims import denials, followups, reports, routes
-from services.claims.handlers import HANDLERS
-from shared.app import ServiceDefinition, Worker
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from services.claims.adjudication import events as adjudication_events
+from services.claims.claims import api as claims_api
+from services.claims.denials import api as denials_api
+from services.claims.followups import api as followups_api
+from services.claims.followups.workers import WORKERS
+from services.claims.reference import store as reference
+from services.claims.reports import api as reports_api
+from services.claims.scrubbing import events as scrubbing_events
+from services.claims.submission import events as submission_events
+from shared.app import ServiceDefinition
+from shared.consumer import Batched, Handler
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The reference data files, read when the service starts (a broken file stops it there,
+    not at the first claim) and forgotten when it stops."""
+    reference.load()
+    try:
+        yield
+    finally:
+        reference.reload()
+
+
+HANDLERS: dict[str, Handler | Batched] = {
+    **submission_events.HANDLERS,
+    **scrubbing_events.HANDLERS,
+    **adjudication_events.HANDLERS,
+}
 
 SERVICE = ServiceDefinition(
     name="claims",
     title="Claims service",
     description="Claim creation, scrubbing, 837P submission, follow-up, denials, appeals "
     "and secondary billing.",
-    routers=[routes.router, denials.appeals_router, denials.denials_router, followups.router, reports.router],
+    routers=[claims_api.router, denials_api.router, followups_api.router, reports_api.router],
     handlers=HANDLERS,
-    workers=[Worker("followups", followups.step, every_seconds=60.0)],
+    workers=WORKERS,
+    lifespan=lifespan,
     tags=[
         {"name": "claims", "description": "Create, scrub, submit (837P), correct and void claims."},
         {"name": "denials", "description": "The denials work queue and appeals."},

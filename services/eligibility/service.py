@@ -1,23 +1,50 @@
-"""What the eligibility service is: its routes, the events it consumes and its background work."""
+"""What the eligibility service is: its routes, the events it consumes, its background work,
+and the per-process resources its lifespan makes and closes."""
 
-from services.eligibility import authorizations, batches, checks, estimates, runtime
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from services.eligibility.authorizations import api as authorizations_api, workers as authorizations_workers
+from services.eligibility.batches import api as batches_api
+from services.eligibility.checks import api as checks_api, usecases as checks, workers as checks_workers
+from services.eligibility.estimates import api as estimates_api, events as estimates_events
+from services.eligibility.estimates.usecases import load_default_schedule
+from services.eligibility.payers.usecases import open_client
 from services.eligibility.settings import get_eligibility_settings
 from shared.app import ServiceDefinition, Worker
 
 _settings = get_eligibility_settings()
 
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The payer client (HTTP connections, a breaker and a rate limiter per payer), the checks
+    runtime (vault, checks still running for requests that stopped waiting) and the default fee
+    schedule, for the life of the app; closed when it stops."""
+    settings = getattr(app.state, "eligibility_settings", None) or get_eligibility_settings()
+    app.state.eligibility_settings = settings
+    app.state.fee_schedule = load_default_schedule(settings.fee_schedule_file)
+    async with open_client(settings) as payers, checks.running(settings, payers) as runtime:
+        app.state.payers, app.state.checks = payers, runtime
+        yield
+
+
 SERVICE = ServiceDefinition(
     name="eligibility",
     title="Eligibility service",
     description="Coverage checks over X12 270/271, patient estimates, referrals and prior authorizations.",
-    routers=[checks.router, batches.router, estimates.router, authorizations.router],
-    handlers={"fee_schedule.updated": estimates.on_fee_schedule_updated},
+    routers=[checks_api.router, batches_api.router, estimates_api.router, authorizations_api.router],
+    handlers={"fee_schedule.updated": estimates_events.on_fee_schedule_updated},
+    lifespan=lifespan,
     workers=[
-        Worker("runtime", runtime.hold, every_seconds=1.0),
-        Worker("checks", batches.run_pending, every_seconds=_settings.worker_interval_seconds),
+        Worker("checks", checks_workers.run_pending, every_seconds=_settings.worker_interval_seconds),
         Worker(
             "authorization-alerts",
-            authorizations.alert_worker,
+            authorizations_workers.alert_worker,
             every_seconds=_settings.authorization_interval_seconds,
         ),
     ],

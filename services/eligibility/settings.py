@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -57,3 +58,9 @@ class EligibilitySettings(BaseSettings):
 @lru_cache
 def get_eligibility_settings() -> EligibilitySettings:
     return EligibilitySettings()
+
+
+def app_settings(app: FastAPI) -> EligibilitySettings:
+    """The settings an app runs with: the service's lifespan puts them on the app (tests set
+    `app.state.eligibility_settings` before it starts, to run with their own)."""
+    return app.state.eligibility_settings

@@ -1,19 +1,17 @@
 """What the payments service is: its routes, the events it consumes and its background work."""
 
-from services.payments import (
-    accounts,
-    collections_report,
-    patient_payments,
-    plans,
-    reconciliation,
-    statements,
-)
+from services.payments.accounts import api as accounts
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.contracts import api as contracts_api
+from services.payments.patient_payments import api as patient_payments
+from services.payments.plans import api as plans
+from services.payments.plans.workers import cycle_worker
 from services.payments.postings import api as postings_api
-from services.payments.remittances import api as remittances_api
-from services.payments.remittances import events as remittances_events
+from services.payments.reconciliation import api as reconciliation
+from services.payments.remittances import api as remittances_api, events as remittances_events
+from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
+from services.payments.statements import api as statements
 from shared.app import ServiceDefinition, Worker
 from shared.consumer import batched
 
@@ -31,14 +29,14 @@ SERVICE = ServiceDefinition(
         statements.router,
         plans.router,
         reconciliation.router,
-        collections_report.router,
+        reports.router,
     ],
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
         "claim.submitted": batched(claimcopies_events.on_claims_submitted),
         "remittance.received": batched(remittances_events.on_remittances_received),
     },
-    workers=[Worker("plan-cycle", plans.cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
+    workers=[Worker("plan-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
     tags=[
         {"name": "remittances", "description": "835 posting, the unmatched queue, payers."},
         {

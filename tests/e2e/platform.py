@@ -20,8 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy import infra
-from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS
-from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
+from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS, SOURCE as EHR_SOURCE
 from shared.auth import mint_token
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import Event, decode, encode, new_event

@@ -77,7 +77,7 @@ async def test_report_ranges_are_validated(http: httpx.AsyncClient) -> None:
 
     for service, path, params in (
         ("notifications", "/v1/reports/deliveries", {"date_from": "2026-02-01", "date_to": "2026-01-01"}),
-        ("payments", "/v1/reports/collections", {"from": "2026-02-01", "to": "2026-01-01"}),
+        ("payments", "/v1/reports/collections", {"date_from": "2026-02-01", "date_to": "2026-01-01"}),
     ):
         resp = await http.get(URLS[service] + path, params=params, headers=AUTH)
         assert resp.status_code == 422, resp.text

@@ -18,8 +18,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from deploy.payer_sandbox.ehr import BILLING_NPI
-from deploy.payer_sandbox.ehr import SOURCE as EHR_SOURCE
+from deploy.payer_sandbox.ehr import BILLING_NPI, SOURCE as EHR_SOURCE
 from shared import x12
 from tests.e2e.platform import (
     AUTH,
@@ -181,7 +180,7 @@ async def test_story2_prior_auth_denial_worked_corrected_and_paid(
         assert claim["status"] == "denied", claim
 
         # In the work queue with its action, and on Kafka.
-        (denial,) = await get_json(http, "claims", "/v1/denials", claim_id=claim["id"])
+        (denial,) = (await get_json(http, "claims", "/v1/denials", claim_id=claim["id"]))["items"]
         assert (denial["reason_code"], denial["action"]) == ("197", CARC_ACTIONS["197"])
         (denied,) = await kafka.events("claim.denied", lambda e: str(e.data.claim_id) == claim["id"])
         assert denied.data.action == denial["action"]
@@ -230,7 +229,7 @@ async def test_story2_prior_auth_denial_worked_corrected_and_paid(
         assert ("CO", "197") not in reasons
         assert posted.data.allowed and posted.data.allowed > 0
         assert posted.data.amount + posted.data.patient_responsibility == posted.data.allowed
-        assert await get_json(http, "claims", "/v1/denials", claim_id=claim["id"]) == []
+        assert (await get_json(http, "claims", "/v1/denials", claim_id=claim["id"]))["items"] == []
 
 
 async def test_story3_primary_pays_part_and_the_secondary_goes_out_with_cob(

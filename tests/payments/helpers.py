@@ -157,9 +157,6 @@ async def read_events(
     return [json.loads(r.value) for r in records if r.key == account.encode()]
 
 
-X12 = {"Content-Type": "application/edi-x12"}
-
-
 def make_svc(
     code: str, charge: str, paid: str, cas: list[tuple[str, str, str]], allowed: str | None = None
 ) -> list[list[str]]:

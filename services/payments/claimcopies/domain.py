@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from services.payments.ledger import Entry
+from services.payments.accounts.domain import Entry
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 
 CORRECTED_OR_VOID = ("7", "8")

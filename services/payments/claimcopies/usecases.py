@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments import ledger
+from services.payments.accounts import store as ledger
 from services.payments.claimcopies import domain, store
 from services.payments.claimcopies.domain import CORRECTED_OR_VOID
 from services.payments.postings import store as postings

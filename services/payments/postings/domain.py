@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from services.payments.accounts.domain import Entry
 from services.payments.claimcopies.domain import ClaimCopy
-from services.payments.ledger import Entry
 from services.payments.remittances.domain import Claim835, Line835
 from shared.events import Event, new_event
 from shared.events.catalogue import Adjustment, PaymentPosted

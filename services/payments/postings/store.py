@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.ledger import Entry
+from services.payments.accounts.domain import Entry
 from services.payments.postings.tables import claim_postings, unmatched_claims
 from shared.bulk import insert_many
 from shared.paging import DateRange, PageQuery, paginate
@@ -164,7 +164,7 @@ async def list_unmatched(
     remittance_id: uuid.UUID | None,
     include_resolved: bool,
 ) -> tuple[Sequence[Any], str | None]:
-    """One page of the unmatched queue, newest first, filtered."""
+    """One page of the unmatched queue, oldest first (the order it is worked in), filtered."""
     t = unmatched_claims.c
     stmt = select(unmatched_claims)
     if remittance_id is not None:
@@ -175,4 +175,4 @@ async def list_unmatched(
         stmt = stmt.where(t.created_at >= datetime.combine(dates.date_from, time.min, UTC))
     if dates.date_to:
         stmt = stmt.where(t.created_at < datetime.combine(dates.date_to + timedelta(days=1), time.min, UTC))
-    return await paginate(session, stmt, page, t.created_at, t.id)
+    return await paginate(session, stmt, page, t.created_at, t.id, oldest_first=True)

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments import ledger
+from services.payments.accounts import store as ledger
+from services.payments.accounts.domain import Entry
 from services.payments.claimcopies import store as claimcopies
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.contracts import store as contracts
 from services.payments.contracts.domain import FeeSchedule, check_underpayments
-from services.payments.ledger import Entry
 from services.payments.postings import domain, store
 from services.payments.postings.domain import REVERSAL, RemittanceRef, Target
 from services.payments.remittances.domain import Claim835, Remittance835

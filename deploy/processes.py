@@ -1,0 +1,206 @@
+"""The platform's processes: the four services, the payer sandbox and the mail sink, run as the
+supervisord group `platform` (deploy/supervision.py), and the migrations that run before them.
+
+`make up` starts them after PostgreSQL, Kafka and the migrations, and waits until each health
+URL answers 200; `make down` stops them first. PROCESSES is the one list: the supervisord
+configuration, `make status`, `make logs`, the demo and the end-to-end tests follow it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from deploy import supervision
+from deploy.broker import kafka_bootstrap
+from deploy.postgres import database_url
+from deploy.system import (
+    LOG_DIR,
+    ROOT,
+    START_TIMEOUT,
+    InfraError,
+    http_status,
+    lock,
+    mark_log,
+    port_open,
+    rel,
+    say,
+    tail,
+)
+
+# The services.  Keep this the single list: `up`, `down`, `status` and `logs` follow it.
+SERVICES = {"eligibility": 8001, "claims": 8002, "payments": 8003, "notifications": 8004}
+
+
+class Proc(NamedTuple):
+    """A process of the platform (a supervisord program): argv may use {python} and {port}."""
+
+    name: str
+    argv: tuple[str, ...]
+    port: int
+    health: str = "/health/ready"
+
+
+def _uvicorn(app: str) -> tuple[str, ...]:
+    return ("{python}", "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "{port}")
+
+
+PROCESSES: list[Proc] = [
+    # Local SMTP sink on 127.0.0.1:1025 with its HTTP API (and SMS sink) on 8025 (first: the
+    # notifications service sends to it).
+    Proc(
+        "smtp-sink",
+        ("{python}", "-m", "deploy.smtp_sink", "--smtp-port", "1025", "--http-port", "{port}"),
+        8025,
+    ),
+    *(Proc(name, _uvicorn(f"services.{name}.main:app"), port) for name, port in SERVICES.items()),
+    # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka).
+    Proc("payer-sandbox", _uvicorn("deploy.payer_sandbox.main:app"), 8010, "/health"),
+    # More background processes go here, one line each.
+]
+GROUP = "platform"  # the supervisord group of PROCESSES: `supervisorctl status platform:*`
+
+
+# --------------------------------------------------------------------------------------
+# Migrations and the platform's processes
+# --------------------------------------------------------------------------------------
+
+
+def venv_python() -> str:
+    venv = ROOT / ".venv" / "bin" / "python"
+    if venv.exists():
+        return str(venv)
+    say("no .venv found (run `make install`); using the current Python")
+    return sys.executable
+
+
+def child_env() -> dict[str, str]:
+    """The environment for migrate and the services: os.environ plus where the servers are."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url()
+    env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap()
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def migrate() -> None:
+    say("running migrations (python -m shared.migrate)")
+    proc = subprocess.run(  # noqa: S603 - fixed argv
+        [venv_python(), "-m", "shared.migrate"], cwd=ROOT, env=child_env(), check=False
+    )
+    if proc.returncode != 0:
+        raise InfraError(f"migrations failed (shared.migrate exit {proc.returncode})")
+
+
+def logfile(name: str) -> Path:
+    return LOG_DIR / f"{name}.log"
+
+
+def url(p: Proc, path: str = "") -> str:
+    return f"http://127.0.0.1:{p.port}{path}"
+
+
+def _proc(name: str) -> Proc:
+    for p in PROCESSES:
+        if p.name == name:
+            return p
+    raise InfraError(f"unknown service {name!r}; known: {', '.join(p.name for p in PROCESSES)}")
+
+
+def _programs() -> list[supervision.Program]:
+    """PROCESSES as supervisord programs, with this command's environment (`make up`'s)."""
+    python, env = venv_python(), child_env()
+    return [
+        supervision.Program(
+            p.name, [a.format(python=python, port=p.port) for a in p.argv], priority=20 + i, environment=env
+        )
+        for i, p in enumerate(PROCESSES)
+    ]
+
+
+def _start_programs(procs: list[Proc]) -> set[str]:
+    """Start the processes not running yet under supervisord; returns the names supervisord
+    runs (a port already served by someone else's process is left alone, as before)."""
+    states = {s.program: s.state for s in supervision.status()}
+    managed, todo = set(), []
+    for p in procs:
+        if states.get(p.name) in ("RUNNING", "STARTING"):
+            managed.add(p.name)
+            continue
+        if port_open("127.0.0.1", p.port):
+            if http_status(url(p, p.health)) == 200:
+                say(f"{p.name}: port {p.port} already served by a process infra.py did not start; leaving it")
+                continue
+            raise InfraError(f"{p.name}: port {p.port} is in use by another process")
+        mark_log(logfile(p.name))
+        todo.append(p)
+    if todo:
+        say(f"starting {', '.join(p.name for p in todo)} (supervisord group {GROUP})")
+        # A whole group starts in parallel; programs named one by one start one after another.
+        whole = len(todo) + len(managed) == len(PROCESSES)
+        failed = supervision.start([f"{GROUP}:*"] if whole else [f"{GROUP}:{p.name}" for p in todo])
+        if failed:
+            supervision.stop(f"{GROUP}:{name}" for name in failed)  # no retries in the background
+            name = next(iter(failed))
+            raise InfraError(
+                f"{', '.join(failed)} did not start ({failed[name]}); {rel(logfile(name))} (tail):\n"
+                + tail(logfile(name), this_run=True)
+            )
+    return managed | {p.name for p in todo}
+
+
+def _wait_ready(procs: list[Proc], managed: set[str]) -> None:
+    """Until every health URL answers 200; fails early when a program supervisord runs exits."""
+    deadline = time.monotonic() + START_TIMEOUT
+    waiting = {p.name: p for p in procs}
+    while waiting:
+        states = {s.program: s for s in supervision.status()}
+        for name, p in list(waiting.items()):
+            found = states.get(name)
+            if name in managed and (found is None or found.state not in ("RUNNING", "STARTING")):
+                how = f"{found.state} ({found.description})" if found else "gone"
+                raise InfraError(
+                    f"{name} is {how}; {rel(logfile(name))} (tail):\n" + tail(logfile(name), this_run=True)
+                )
+            if http_status(url(p, p.health)) == 200:
+                pid = f" (pid {found.pid})" if found is not None and found.pid else ""
+                say(f"{name} ready at {url(p)}{pid}")
+                del waiting[name]
+        if waiting and time.monotonic() > deadline:
+            name = next(iter(waiting))
+            raise InfraError(
+                f"{', '.join(waiting)} not ready within {START_TIMEOUT:.0f}s "
+                f"({url(waiting[name], waiting[name].health)}); "
+                f"{rel(logfile(name))} (tail):\n" + tail(logfile(name), this_run=True)
+            )
+        if waiting:
+            time.sleep(0.5)
+
+
+def services_up(names: Sequence[str] | None = None) -> None:
+    """Start the platform's processes under supervisord (idempotent) and wait until each health
+    URL answers 200. The group's configuration carries this command's environment: when that
+    changed since the last `up`, supervisord restarts the group with the new one."""
+    procs = [_proc(n) for n in names] if names else list(PROCESSES)
+    supervision.install_group(GROUP, _programs())
+    with lock("services"):
+        managed = _start_programs(procs)
+    _wait_ready(procs, managed)
+
+
+def services_down() -> None:
+    """Stop the platform's processes (the broker stays); supervisord exits when idle."""
+    if supervision.running():
+        say(f"stopping supervisord group {GROUP}")
+        supervision.stop([f"{GROUP}:*"])
+        supervision.shutdown_if_idle()
+
+
+def process_pids() -> dict[str, int]:
+    """name -> pid of each process supervisord runs (kafka and PROCESSES), from supervisorctl."""
+    return supervision.pids()

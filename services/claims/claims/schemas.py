@@ -1,0 +1,205 @@
+"""The claim as the API and the 837P see it.
+
+`ClaimData` is the claim's content (what goes into the 837P). Its field rules are
+structural (lengths, counts, signs), so a claim made from a partner's encounter is stored
+even when it is not yet billable; the scrubber then says what to fix. A claim posted to
+the API must also pass `domain.strict_errors` (known payer, NPI check digit, pointers that
+point at a diagnosis), so bad input gets a 422 naming the field and nothing is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.catalogue import Address, Person
+
+Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
+Npi = Annotated[str, Field(pattern=r"^\d{10}$", description="National Provider Identifier (10 digits).")]
+Text = Annotated[str, Field(min_length=1, max_length=60)]
+CoverageOrder = Literal["primary", "secondary", "tertiary"]
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]  # patient, payer
+MemberId = Annotated[str, Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressIn(Address):
+    """The catalogue's address, refusing unknown fields (a typo is a 422, not silently lost)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class PersonIn(Person):
+    """Patient or subscriber demographics (PHI), with the catalogue's field rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    address: AddressIn | None = None
+
+
+class SubscriberIn(PersonIn):
+    member_id: MemberId
+    group_number: str | None = Field(default=None, max_length=50)
+
+
+class ProviderIn(Strict):
+    npi: Npi
+    name: str | None = Field(default=None, max_length=60, description="Organization or last name.")
+    first_name: str | None = Field(default=None, max_length=35)
+    taxonomy: str | None = Field(default=None, pattern=r"^[0-9A-Z]{9}X$", description="NUCC taxonomy code.")
+    tax_id: str | None = Field(default=None, pattern=r"^\d{9}$", description="EIN (9 digits).")
+    address: AddressIn | None = None
+
+
+class AdjustmentIn(Strict):
+    group_code: Literal["CO", "PR", "OA", "PI", "CR"]
+    reason_code: str = Field(min_length=1, max_length=5, pattern=r"^[A-Z0-9]+$")
+    amount: Money
+
+
+class LineAdjudication(Strict):
+    """What a prior payer did with one service line (837P loop 2430)."""
+
+    line_number: int = Field(ge=1)
+    paid: Money
+    adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=15)
+
+
+class OtherCoverage(Strict):
+    """Another payer on the claim: who pays before or after this one (837P loops 2320/2330).
+
+    For a secondary claim the primary's adjudication is filled in (paid amount, CAS
+    adjustments, per-line results); for a primary claim it only names the next payer."""
+
+    payer_id: Ident
+    member_id: MemberId
+    order: CoverageOrder
+    relationship_code: str = Field(default="18", pattern=r"^\d{2}$")
+    subscriber: PersonIn | None = None
+    paid: Money | None = None
+    patient_responsibility: Money | None = None
+    adjudication_date: date | None = None
+    payer_claim_control_number: str | None = Field(default=None, max_length=50)
+    adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=15)
+    lines: list[LineAdjudication] = Field(default_factory=list, max_length=50)
+
+
+class LineIn(Strict):
+    code: str = Field(min_length=5, max_length=5, description="CPT or HCPCS code.")
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: Decimal = Field(default=Decimal(1), gt=0, max_digits=7, decimal_places=3)
+    charge: Money = Field(ge=0)
+    date_of_service: date
+    diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], min_length=1, max_length=4)
+
+
+class ClaimData(Strict):
+    """Everything the 837P needs; stored as the claim's content."""
+
+    patient_id: Ident
+    patient: PersonIn | None = None
+    subscriber: SubscriberIn | None = None
+    relationship_code: str = Field(
+        default="18", pattern=r"^\d{2}$", description="Patient to subscriber: 18 self, 01 spouse, 19 child."
+    )
+    payer_id: Ident
+    coverage_order: CoverageOrder = "primary"
+    billing_provider: ProviderIn
+    rendering_provider: ProviderIn | None = None
+    place_of_service: str = Field(pattern=r"^\d{2}$")
+    diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first.")
+    lines: list[LineIn] = Field(min_length=1, max_length=50)
+    prior_authorization_number: str | None = Field(default=None, max_length=50)
+    frequency_code: Literal["1", "7", "8"] = "1"
+    original_payer_claim_control_number: str | None = Field(default=None, max_length=50)
+    other_coverages: list[OtherCoverage] = Field(default_factory=list, max_length=2)
+
+    @property
+    def total_charge(self) -> Decimal:
+        return sum((line.charge for line in self.lines), Decimal("0.00"))
+
+    @property
+    def first_date_of_service(self) -> date:
+        return min(line.date_of_service for line in self.lines)
+
+
+class ClaimPatch(Strict):
+    """Fields a draft or rejected claim may change; what is sent replaces what was there."""
+
+    patient: PersonIn | None = None
+    subscriber: SubscriberIn | None = None
+    relationship_code: str | None = Field(default=None, pattern=r"^\d{2}$")
+    payer_id: Ident | None = None
+    billing_provider: ProviderIn | None = None
+    rendering_provider: ProviderIn | None = None
+    place_of_service: str | None = Field(default=None, pattern=r"^\d{2}$")
+    diagnoses: list[str] | None = Field(default=None, min_length=1, max_length=12)
+    lines: list[LineIn] | None = Field(default=None, min_length=1, max_length=50)
+    prior_authorization_number: str | None = Field(default=None, max_length=50)
+    other_coverages: list[OtherCoverage] | None = Field(default=None, max_length=2)
+
+
+# --- answers ------------------------------------------------------------------------------
+
+Status = Literal[
+    "draft", "ready", "submitted", "accepted", "rejected", "paid", "partial", "denied", "appealed", "closed"
+]
+
+
+class HistoryEntry(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor: str = Field(description="The user (token subject) or the event that changed it.")
+    reason: str | None
+    changed_at: datetime
+
+
+class ClaimSummary(BaseModel):
+    id: uuid.UUID
+    patient_control_number: str
+    status: str
+    patient_id: str
+    payer_id: str
+    coverage_order: str
+    frequency_code: str
+    total_charge: Decimal
+    date_of_service: date
+    payer_claim_control_number: str | None
+    paid_amount: Decimal | None
+    patient_responsibility: Decimal | None
+    encounter_id: str | None
+    original_claim_id: uuid.UUID | None
+    primary_claim_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+
+
+class ClaimOut(ClaimSummary):
+    data: ClaimData
+    scrub: dict[str, Any] | None
+    adjudication: dict[str, Any] | None
+    history: list[HistoryEntry]
+
+
+@dataclass(frozen=True)
+class ClaimFilters:
+    """The claims list's filters (query parameters); each applies only when given."""
+
+    status: Annotated[list[Status] | None, Query()] = None
+    payer_id: Annotated[str | None, Query(max_length=64)] = None
+    patient_id: Annotated[str | None, Query(max_length=64)] = None
+    encounter_id: Annotated[str | None, Query(max_length=64)] = None
+    min_age_days: Annotated[int | None, Query(ge=0, description="Created at least this many days ago.")] = (
+        None
+    )
+    max_age_days: Annotated[int | None, Query(ge=0)] = None

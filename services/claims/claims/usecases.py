@@ -1,0 +1,89 @@
+"""What is done to a claim: created, read, listed, changed and moved. (Sending it, and the
+claims that are made to be sent at once — from encounters, corrections, voids — are the
+submission's.)
+
+Plain functions over a session; callers (routes and event handlers) own the transaction,
+so a claim's change, its status history rows and its outbox events commit together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.claims.claims import domain, store
+from services.claims.claims.schemas import (
+    ClaimData,
+    ClaimFilters,
+    ClaimOut,
+    ClaimPatch,
+    ClaimSummary,
+    HistoryEntry,
+)
+from services.claims.claims.tables import Claim
+from shared.paging import CursorPage, DateRange, PageQuery, paginate
+from shared.problems import ProblemError
+
+
+async def get_claim(session: AsyncSession, claim_id: uuid.UUID, *, lock: bool = False) -> Claim:
+    """The claim, or a 404 problem; locked for update when the caller is about to change it."""
+    claim = await store.get_claim(session, claim_id, lock=lock)
+    if claim is None:
+        raise ProblemError(404, "not-found", "Claim not found", "No claim has this id.")
+    return claim
+
+
+async def describe(session: AsyncSession, claim: Claim) -> ClaimOut:
+    """A claim as the API shows it: its content and its whole status history."""
+    return ClaimOut(
+        **ClaimSummary.model_validate(claim, from_attributes=True).model_dump(),
+        data=domain.data_of(claim),
+        scrub=claim.scrub,
+        adjudication=claim.adjudication,
+        history=[
+            HistoryEntry.model_validate(h, from_attributes=True)
+            for h in await store.history(session, claim.id)
+        ],
+    )
+
+
+async def list_claims(
+    session: AsyncSession, filters: ClaimFilters, dates: DateRange, page: PageQuery
+) -> CursorPage[ClaimSummary]:
+    """One page of claims, newest first."""
+    stmt = store.list_statement(filters, dates, domain.now())
+    rows, cursor = await paginate(session, stmt, page, Claim.created_at, Claim.id)
+    items = [ClaimSummary.model_validate(c, from_attributes=True) for c in rows]
+    return CursorPage[ClaimSummary](items=items, next_cursor=cursor)
+
+
+async def create(session: AsyncSession, data: ClaimData, actor: str, **links: Any) -> Claim:
+    """A new draft claim and its first history row."""
+    claim = domain.new_claim(data, actor, **links)
+    await store.add_claim(session, claim, domain.created_row(claim, actor))
+    return claim
+
+
+def set_status(
+    session: AsyncSession, claim: Claim, to_status: str, actor: str, reason: str | None = None
+) -> None:
+    """Move the claim (409 if the lifecycle forbids it) and stage it with its history row."""
+    store.stage(session, claim, [domain.transition(claim, to_status, actor, reason)])
+
+
+async def update(session: AsyncSession, claim: Claim, patch: ClaimPatch, actor: str) -> None:
+    """Change an editable claim: what is sent replaces what was there; it is a draft again."""
+    if claim.status not in domain.EDITABLE:
+        raise ProblemError(
+            409,
+            "not-editable",
+            "The claim can no longer be changed",
+            f"A {claim.status} claim is with the payer; send a correction (POST .../corrections).",
+        )
+    changes = patch.model_dump(mode="json", exclude_unset=True)
+    merged = ClaimData.model_validate({**claim.data, **changes})
+    domain.reject_invalid(merged)
+    domain.replace_data(claim, merged)
+    set_status(session, claim, "draft", actor, "edited: " + ", ".join(sorted(changes)))

@@ -1,0 +1,145 @@
+"""Working denials: the queue, giving a denial to someone, closing it with how it ended, and
+appeals from filing (with the generated letter) to the payer's decision."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.claims.claims import usecases as claims
+from services.claims.claims.domain import now
+from services.claims.claims.tables import Claim
+from services.claims.denials import store
+from services.claims.denials.domain import render_letter
+from services.claims.denials.schemas import AppealIn, AppealOut, DenialFilters, DenialOut, ResolveIn
+from services.claims.denials.tables import Appeal, Denial
+from shared.events.catalogue import Adjustment, PaymentPosted
+from shared.paging import CursorPage, PageQuery, paginate
+from shared.problems import ProblemError
+
+
+def denial_out(denial: Denial, when: datetime) -> DenialOut:
+    """A denial as the API shows it, with its age in days at `when`."""
+    return DenialOut.model_validate({**denial.model_dump(), "age_days": (when - denial.denied_at).days})
+
+
+async def get_denial(session: AsyncSession, denial_id: uuid.UUID, *, lock: bool = False) -> Denial:
+    """The denial, or a 404 problem."""
+    denial = await store.get_denial(session, denial_id, lock=lock)
+    if denial is None:
+        raise ProblemError(404, "not-found", "Denial not found")
+    return denial
+
+
+async def queue(session: AsyncSession, filters: DenialFilters, page: PageQuery) -> CursorPage[DenialOut]:
+    """One page of the work queue, oldest first (worked in the order denials came)."""
+    when = now()
+    stmt = store.queue_statement(filters, when)
+    rows, cursor = await paginate(
+        session, stmt, page, Denial.denied_at, Denial.id, key=lambda d: (d.denied_at, d.id), oldest_first=True
+    )
+    return CursorPage[DenialOut](items=[denial_out(d, when) for d in rows], next_cursor=cursor)
+
+
+def queue_denial(
+    session: AsyncSession,
+    claim: Claim,
+    posted: PaymentPosted,
+    adjustments: list[Adjustment],
+    action: str,
+    denied_amount: Decimal,
+    when: datetime,
+) -> None:
+    """A denied (or partly denied) claim into the work queue, under its largest adjustment."""
+    main = max(adjustments, key=lambda a: a.amount)
+    denial = Denial(
+        id=uuid.uuid4(),
+        claim_id=claim.id,
+        payer_id=claim.payer_id,
+        patient_id=claim.patient_id,
+        reason_code=main.reason_code,
+        group_code=main.group_code,
+        adjustments=[a.model_dump(mode="json") for a in adjustments],
+        remark_codes=list(posted.remark_codes),
+        action=action,
+        denied_amount=denied_amount,
+        payer_claim_control_number=posted.payer_claim_control_number,
+        denied_at=when,
+    )
+    store.add(session, denial)
+
+
+def assign(session: AsyncSession, denial: Denial, assignee: str) -> None:
+    if denial.status == "resolved":
+        raise ProblemError(409, "resolved", "The denial is already resolved")
+    denial.assignee, denial.status = assignee, "assigned"
+    store.add(session, denial)
+
+
+async def resolve(session: AsyncSession, denial: Denial, body: ResolveIn, actor: str) -> None:
+    """Close a denial; writing it off or billing the patient closes its claim too."""
+    denial.status, denial.resolved_at = "resolved", now()
+    denial.resolution = body.resolution + (f": {body.note}" if body.note else "")
+    store.add(session, denial)
+    if body.resolution in ("written_off", "billed_patient"):
+        claim = await claims.get_claim(session, denial.claim_id, lock=True)
+        if claim.status in ("denied", "partial", "appealed"):
+            claims.set_status(session, claim, "closed", actor, f"denial resolved: {body.resolution}")
+
+
+async def file_appeal(session: AsyncSession, claim: Claim, body: AppealIn, actor: str) -> Appeal:
+    """Appeal the claim's latest open denial (or the one named) with a generated letter; the
+    denial is resolved as appealed and the claim becomes appealed."""
+    if claim.status not in ("denied", "partial"):
+        raise ProblemError(409, "not-denied", "Nothing to appeal", f"The claim is {claim.status}.")
+    denial = await store.latest_open_denial(session, claim.id, body.denial_id)
+    if denial is None:
+        raise ProblemError(409, "no-open-denial", "No open denial on this claim")
+    appeal = Appeal(
+        id=uuid.uuid4(),
+        claim_id=claim.id,
+        denial_id=denial.id,
+        letter=render_letter(claim, denial, body.facts, body.signer),
+        filed_by=actor,
+        filed_at=now(),
+    )
+    store.add(session, appeal)
+    denial.status, denial.resolved_at, denial.resolution = "resolved", appeal.filed_at, "appealed"
+    store.add(session, denial)
+    claims.set_status(session, claim, "appealed", actor, f"appeal {appeal.id} filed")
+    return appeal
+
+
+async def appeals(session: AsyncSession, claim: Claim, page: PageQuery) -> CursorPage[AppealOut]:
+    """One page of a claim's appeals, in the order filed."""
+    stmt = store.appeals_statement(claim.id)
+    rows, cursor = await paginate(
+        session, stmt, page, Appeal.filed_at, Appeal.id, key=lambda a: (a.filed_at, a.id), oldest_first=True
+    )
+    items = [AppealOut.model_validate(a, from_attributes=True) for a in rows]
+    return CursorPage[AppealOut](items=items, next_cursor=cursor)
+
+
+async def get_appeal(session: AsyncSession, claim: Claim, appeal_id: uuid.UUID) -> Appeal:
+    """The claim's appeal, locked, or a 404 problem."""
+    appeal = await store.get_appeal(session, appeal_id, lock=True)
+    if appeal is None or appeal.claim_id != claim.id:
+        raise ProblemError(404, "not-found", "Appeal not found")
+    return appeal
+
+
+async def decide_appeal(
+    session: AsyncSession, appeal: Appeal, outcome: str, note: str | None, actor: str
+) -> None:
+    """The payer's decision on a filed appeal; a lost appeal closes the claim, a won one waits
+    for the payer's new payment (payment.posted moves the claim on)."""
+    if appeal.status != "filed":
+        raise ProblemError(409, "decided", "The appeal already has an outcome")
+    appeal.status, appeal.outcome_note, appeal.decided_at = outcome, note, now()
+    store.add(session, appeal)
+    claim = await claims.get_claim(session, appeal.claim_id)  # loaded (and locked) with the appeal
+    if outcome == "lost" and claim.status == "appealed":
+        claims.set_status(session, claim, "closed", actor, "appeal lost")

@@ -1,0 +1,1 @@
+"""Follow-up: claims the payer has not answered inside its window."""

@@ -1,0 +1,50 @@
+"""The follow-up's SQL: unanswered claims past their payer's window, for the worker (taken with
+SKIP LOCKED, so replicas share the work) and for the list a person works from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, case, func, literal
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from services.claims.claims.tables import Claim
+from services.claims.followups.domain import DEFAULT_WINDOW_DAYS, WAITING, windows
+from shared.due import claim_due
+
+
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    """Waiting claims whose payer's window (in whole days, as seconds) has passed at `now`."""
+    days: Any = literal(DEFAULT_WINDOW_DAYS)
+    if by_payer := windows():
+        days = case(by_payer, value=col(Claim.payer_id), else_=DEFAULT_WINDOW_DAYS)
+    window = func.make_interval(0, 0, 0, 0, 0, 0, days * 86400)
+    return and_(
+        col(Claim.status).in_(WAITING),
+        col(Claim.submitted_at).is_not(None),
+        col(Claim.submitted_at) + window <= now,
+    )
+
+
+async def take_due(session: AsyncSession, now: datetime, limit: int) -> Sequence[Row[Any]]:
+    """Overdue claims not announced since their last submission, marked announced at `now` in
+    the same statement; (id, payer_id, submitted_at) each, oldest submission first."""
+    return await claim_due(
+        session,
+        Claim,
+        due=and_(_overdue(now), col(Claim.followup_published_at).is_(None)),
+        order_by=[col(Claim.submitted_at)],
+        limit=limit,
+        values={"followup_published_at": now},
+        returning=[col(Claim.id), col(Claim.payer_id), col(Claim.submitted_at)],
+    )
+
+
+def overdue_statement(now: datetime, payer_id: str | None) -> SelectOfScalar[Claim]:
+    """Overdue claims at `now` (of one payer, if given); paging is the caller's."""
+    stmt = select(Claim).where(_overdue(now))
+    return stmt.where(Claim.payer_id == payer_id) if payer_id else stmt

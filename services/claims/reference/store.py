@@ -1,0 +1,137 @@
+"""Reference data the claims service reads from files: payers, code sets, edit tables, policy.
+
+Everything a billing office tunes (a new payer, a new NCCI pair, a CARC's action) is a
+file under data/, read on first use and kept until `reload()` (tests, operators). The
+service's lifespan reads them all at start (`load()`) and forgets them at stop, so a broken
+file stops the service at start and a new app in the same process reads the files afresh.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from services.claims.settings import get_claims_settings
+
+
+@dataclass(frozen=True)
+class Payer:
+    id: str
+    name: str
+    timely_filing_days: int
+    followup_days: int
+    claim_filing_indicator: str
+    prior_auth_codes: frozenset[str]
+    requires_eligibility: bool
+
+
+def _path(name: str) -> Path:
+    return get_claims_settings().data_dir / name
+
+
+def _json(name: str) -> dict[str, Any]:
+    return json.loads(_path(name).read_text())
+
+
+def _csv(name: str) -> list[dict[str, str]]:
+    lines = [
+        line for line in _path(name).read_text().splitlines() if line.strip() and not line.startswith("#")
+    ]
+    return list(csv.DictReader(lines))
+
+
+@cache
+def payers() -> dict[str, Payer]:
+    result = {}
+    for payer_id, rule in _json("payers.json").items():
+        if payer_id.startswith("_"):
+            continue
+        result[payer_id] = Payer(
+            id=payer_id,
+            name=rule["name"],
+            timely_filing_days=int(rule["timely_filing_days"]),
+            followup_days=int(rule["followup_days"]),
+            claim_filing_indicator=rule.get("claim_filing_indicator", "CI"),
+            prior_auth_codes=frozenset(rule.get("prior_auth_codes", [])),
+            requires_eligibility=bool(rule.get("requires_eligibility", False)),
+        )
+    return result
+
+
+@cache
+def codes() -> dict[str, Any]:
+    return _json("codes.json")
+
+
+@cache
+def procedure_codes() -> frozenset[str]:
+    """Shipped demo codes plus the operator's licensed file (CLAIMS_CODE_SET_FILE)."""
+    known = set(codes()["procedure_codes"])
+    extra = get_claims_settings().code_set_file
+    if extra is not None:
+        for line in Path(extra).read_text().splitlines():
+            code = line.replace("\t", ",").split(",")[0].strip().upper()
+            if code and not code.startswith("#"):
+                known.add(code)
+    return frozenset(known)
+
+
+@cache
+def pos_codes() -> dict[str, str]:
+    return {k: v for k, v in _json("pos_codes.json").items() if not k.startswith("_")}
+
+
+@cache
+def ncci_pairs() -> dict[tuple[str, str], str]:
+    return {(r["column1"], r["column2"]): r["modifier_indicator"] for r in _csv("ncci_ptp.csv")}
+
+
+@cache
+def mue_limits() -> dict[str, int]:
+    return {r["code"]: int(r["max_units"]) for r in _csv("mue.csv")}
+
+
+@cache
+def edits() -> list[dict[str, Any]]:
+    return list(_json("edits.json")["edits"])
+
+
+@cache
+def carc() -> dict[str, Any]:
+    return _json("carc_actions.json")
+
+
+@cache
+def policy() -> dict[str, Any]:
+    return _json("policy.json")
+
+
+def auto_submit_encounter_claims() -> bool:
+    configured = get_claims_settings().auto_submit_encounter_claims
+    return bool(policy()["auto_submit_encounter_claims"]) if configured is None else configured
+
+
+def auto_submit_secondary() -> bool:
+    configured = get_claims_settings().auto_submit_secondary
+    return bool(policy()["auto_submit_secondary"]) if configured is None else configured
+
+
+_LOADERS = (payers, codes, procedure_codes, pos_codes, ncci_pairs, mue_limits, edits, carc, policy)
+
+
+def load() -> None:
+    """Read every file now (settings afresh), instead of at first use."""
+    reload()
+    for loader in _LOADERS:
+        loader()
+
+
+def reload() -> None:
+    """Forget cached files and settings (after an operator replaces a data file)."""
+    for loader in _LOADERS:
+        loader.cache_clear()
+    get_claims_settings.cache_clear()

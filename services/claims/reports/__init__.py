@@ -1,0 +1,1 @@
+"""Billing-office measures: A/R aging per payer and the KPIs."""

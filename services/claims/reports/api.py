@@ -1,0 +1,41 @@
+"""Reports API: A/R aging and the billing KPIs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.claims.reports import usecases
+from services.claims.reports.schemas import Aging, Kpis
+from shared.audit import AuditTrail, audited
+from shared.auth import require_scopes
+from shared.db import SessionDep
+from shared.paging import Dates
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+AgingTrail = Annotated[AuditTrail, audited("report", "ar_aging", require_scopes("claims:read"))]
+KpisTrail = Annotated[AuditTrail, audited("report", "kpis", require_scopes("claims:read"))]
+
+
+@router.get("/ar-aging", response_model=Aging, summary="Open A/R per payer in 0-30 ... 120+ day buckets")
+async def ar_aging(session: SessionDep, trail: AgingTrail, as_of: date | None = None) -> Aging:
+    """Age counts from the date of service; the balance is what the payer has not paid yet."""
+    return await usecases.ar_aging(session, as_of or date.today())
+
+
+@router.get(
+    "/kpis", response_model=Kpis, summary="Clean-claim rate, first-pass resolution, denials, days in A/R"
+)
+async def kpis(
+    session: SessionDep,
+    trail: KpisTrail,
+    dates: Dates,
+    payer_id: Annotated[str | None, Query(max_length=64, description="One payer's claims only.")] = None,
+) -> Kpis:
+    """Over claims created in the range: clean = no error edit on the first scrub; first pass =
+    paid on the first submission with no rejection or denial; denial rate = adjudicated claims
+    with a denial; days in A/R = open balance ÷ average daily charges of the range."""
+    return await usecases.kpis(session, dates, payer_id)

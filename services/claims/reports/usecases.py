@@ -1,0 +1,87 @@
+"""Billing-office measures from the claims and denials tables: A/R aging per payer and the
+KPIs (clean-claim rate, first-pass resolution, denial rates, days in A/R)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.claims.reports import store
+from services.claims.reports.schemas import Aging, Bucket, Kpis, PayerAging, Rate
+from shared.paging import DateRange
+from shared.problems import invalid
+
+BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
+
+
+def bucket_of(age_days: int) -> str:
+    if age_days <= 30:
+        return "0-30"
+    if age_days <= 60:
+        return "31-60"
+    if age_days <= 90:
+        return "61-90"
+    if age_days <= 120:
+        return "91-120"
+    return "120+"
+
+
+def rate(n: int, d: int) -> Rate:
+    return Rate(numerator=n, denominator=d, rate=round(n / d, 4) if d else None)
+
+
+async def ar_aging(session: AsyncSession, day: date) -> Aging:
+    """Age counts from the date of service; the balance is what the payer has not paid yet."""
+    per: dict[str, PayerAging] = {}
+    total = Bucket()
+    for payer_id, dos, balance in await store.open_balances(session, day):
+        entry = per.setdefault(
+            payer_id, PayerAging(payer_id=payer_id, buckets={b: Bucket() for b in BUCKETS}, total=Bucket())
+        )
+        b = entry.buckets[bucket_of((day - dos).days)]
+        for target in (b, entry.total, total):
+            target.claims += 1
+            target.balance += balance
+    return Aging(as_of=day, payers=sorted(per.values(), key=lambda p: p.payer_id), total=total)
+
+
+async def kpis(session: AsyncSession, dates: DateRange, payer_id: str | None) -> Kpis:
+    """Over claims created in the range (default: the 90 days up to today): clean = no error
+    edit on the first scrub; first pass = paid on the first submission with no rejection or
+    denial; denial rate = adjudicated claims with a denial; days in A/R = open balance ÷
+    average daily charges of the range."""
+    end = dates.date_to or date.today()
+    start = dates.date_from or end - timedelta(days=90)
+    if start > end:
+        raise invalid(("query.date_from", "range", "date_from must not be after date_to."))
+    row, denials, counts, denied_claims, open_ar = await store.kpi_counts(session, start, end, payer_id)
+    by_reason: dict[str, int] = {}
+    by_payer: dict[str, int] = {}
+    for reason, payer, n in denials:
+        by_reason[reason] = by_reason.get(reason, 0) + n
+        by_payer[payer] = by_payer.get(payer, 0) + n
+    by_status: dict[str, int] = {}
+    adjudicated_by_payer: dict[str, int] = {}
+    for payer, status, n, adjudicated in counts:
+        by_status[status] = by_status.get(status, 0) + n
+        adjudicated_by_payer[payer] = adjudicated_by_payer.get(payer, 0) + adjudicated
+    days = (end - start).days + 1
+    daily = Decimal(row.charges) / days if days else Decimal(0)
+    return Kpis(
+        date_from=start,
+        date_to=end,
+        claims_created=row.created,
+        clean_claim_rate=rate(row.clean, row.scrubbed),
+        first_pass_resolution_rate=rate(row.first_pass, row.adjudicated),
+        denial_rate=rate(denied_claims, row.adjudicated),
+        denial_rate_by_reason={r: rate(n, row.adjudicated) for r, n in sorted(by_reason.items())},
+        denial_rate_by_payer={
+            p: rate(n, adjudicated_by_payer.get(p, 0)) for p, n in sorted(by_payer.items())
+        },
+        days_in_ar=round(float(open_ar / daily), 1) if daily else None,
+        open_ar=open_ar,
+        claims_submitted=row.submitted,
+        claims_by_status=dict(sorted(by_status.items())),
+    )

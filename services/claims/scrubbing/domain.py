@@ -1,0 +1,400 @@
+"""The claim scrubber: named edits, each saying severity, field and what to do about it.
+
+Which edits run, and how severe each is, comes from data/edits.json; the tables they consult
+(payers, code sets, NCCI pairs, MUE limits, place-of-service codes) are data files too. The
+checks are plain functions of the claim and a `ScrubContext` (today's date, our copies of
+eligibility and authorization events, possible duplicates), so each is easy to test alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+import simple_icd_10_cm as icd
+
+from services.claims.claims.schemas import ClaimData
+from services.claims.reference import store as reference
+from shared.identifiers import npi_is_valid
+
+Severity = Literal["error", "warning"]
+
+CPT_FORMAT = re.compile(r"^(\d{5}|\d{4}[FTU])$")
+HCPCS_FORMAT = re.compile(r"^[A-V]\d{4}$")
+MODIFIER_FORMAT = re.compile(r"^[0-9A-Z]{2}$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    edit: str
+    severity: Severity
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"edit": self.edit, "severity": self.severity, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class EligibilityFact:
+    status: str
+    date_of_service: date
+    coverage_start: date | None
+    coverage_end: date | None
+    prior_auth_service_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuthorizationFact:
+    number: str
+    service_codes: tuple[str, ...]
+    start_date: date
+    end_date: date
+    visits_allowed: int | None
+    visits_used: int
+
+
+@dataclass(frozen=True)
+class OtherClaim:
+    """Another claim for the same patient and payer (duplicate detection)."""
+
+    patient_control_number: str
+    codes: tuple[str, ...]
+    dates: tuple[date, ...]
+
+
+@dataclass
+class ScrubContext:
+    today: date
+    eligibility: list[EligibilityFact] = field(default_factory=list)
+    authorizations: list[AuthorizationFact] = field(default_factory=list)
+    other_claims: list[OtherClaim] = field(default_factory=list)
+
+
+Hit = tuple[str, str]  # (field, message)
+Check = Callable[[ClaimData, ScrubContext], Iterator[Hit]]
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+
+def required_data(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    if data.subscriber is None:
+        yield "subscriber", "Add the subscriber's name, birth date and member id from the insurance card."
+    if data.relationship_code != "18" and data.patient is None:
+        yield "patient", "The patient is not the subscriber: add the patient's name and birth date."
+    if data.payer_id not in reference.payers():
+        yield "payer_id", "The payer is not set up; choose a payer from the payer list."
+    patient_address = (data.patient.address if data.patient else None) or (
+        data.subscriber.address if data.subscriber else None
+    )
+    if data.subscriber is not None and patient_address is None:
+        yield "subscriber.address", "Add the patient's address; payers require it on every claim."
+    if data.frequency_code in ("7", "8") and not data.original_payer_claim_control_number:
+        yield (
+            "original_payer_claim_control_number",
+            "Add the payer's control number of the claim being replaced.",
+        )
+
+
+def npi_check_digit(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    for name, provider in (
+        ("billing_provider", data.billing_provider),
+        ("rendering_provider", data.rendering_provider),
+    ):
+        if provider is not None and not npi_is_valid(provider.npi):
+            yield f"{name}.npi", "The NPI fails its check digit; copy it again from NPPES."
+
+
+def icd10cm_valid(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    for i, code in enumerate(data.diagnoses):
+        if not icd.is_valid_item(code):
+            yield f"diagnoses.{i}", f"Diagnosis {i + 1} is not an ICD-10-CM code."
+        elif not icd.is_leaf(code):
+            yield (
+                f"diagnoses.{i}",
+                f"Diagnosis {i + 1} is a category, not billable; code it to the highest specificity.",
+            )
+    seen: set[str] = set()
+    for i, code in enumerate(data.diagnoses):
+        key = code.replace(".", "").upper()
+        if key in seen:
+            yield f"diagnoses.{i}", f"Diagnosis {i + 1} repeats an earlier diagnosis; remove it."
+        seen.add(key)
+
+
+def procedure_code(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    known = reference.procedure_codes()
+    for i, line in enumerate(data.lines):
+        code = line.code.upper()
+        if not (CPT_FORMAT.match(code) or HCPCS_FORMAT.match(code)):
+            yield f"lines.{i}.code", f"Line {i + 1}: not a CPT or HCPCS code format."
+        elif code not in known:
+            yield (
+                f"lines.{i}.code",
+                f"Line {i + 1}: the code is not in the loaded code set; check it or load the full set.",
+            )
+
+
+def _is_em(code: str) -> bool:
+    return any(low <= code <= high for low, high in reference.codes()["evaluation_management_ranges"])
+
+
+def modifier_rules(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    table = reference.codes()
+    valid = set(table["modifiers"])
+    conflicts = [frozenset(pair) for pair in table["conflicting_modifiers"]]
+    em_only = set(table["em_only_modifiers"])
+    for i, line in enumerate(data.lines):
+        mods = [m.upper() for m in line.modifiers]
+        for j, mod in enumerate(mods):
+            if not MODIFIER_FORMAT.match(mod) or mod not in valid:
+                yield (
+                    f"lines.{i}.modifiers.{j}",
+                    f"Line {i + 1}: modifier {j + 1} is not a recognised modifier.",
+                )
+            elif mod in em_only and not _is_em(line.code):
+                yield f"lines.{i}.modifiers.{j}", f"Line {i + 1}: modifier {mod} belongs on an E/M code only."
+        if len(set(mods)) != len(mods):
+            yield f"lines.{i}.modifiers", f"Line {i + 1}: a modifier is repeated; list each once."
+        for pair in conflicts:
+            if pair <= set(mods):
+                a, b = sorted(pair)
+                yield f"lines.{i}.modifiers", f"Line {i + 1}: modifiers {a} and {b} contradict each other."
+
+
+def diagnosis_pointers(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    count = len(data.diagnoses)
+    for i, line in enumerate(data.lines):
+        if len(set(line.diagnosis_pointers)) != len(line.diagnosis_pointers):
+            yield f"lines.{i}.diagnosis_pointers", f"Line {i + 1}: a diagnosis pointer is repeated."
+        for j, pointer in enumerate(line.diagnosis_pointers):
+            if not 1 <= pointer <= count:
+                yield (
+                    f"lines.{i}.diagnosis_pointers.{j}",
+                    (f"Line {i + 1}: pointer {pointer} points at no diagnosis (the claim has {count})."),
+                )
+
+
+def place_of_service(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    if data.place_of_service not in reference.pos_codes():
+        yield "place_of_service", "Not a CMS place-of-service code; use e.g. 11 for an office."
+
+
+def date_rules(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    for i, line in enumerate(data.lines):
+        if line.date_of_service > ctx.today:
+            yield f"lines.{i}.date_of_service", f"Line {i + 1}: the service date is in the future."
+    people = [("subscriber", data.subscriber), ("patient", data.patient)]
+    for name, person in people:
+        if person is not None and person.birth_date > data.first_date_of_service:
+            yield f"{name}.birth_date", "The birth date is after the date of service."
+        if person is not None and person.birth_date > ctx.today:
+            yield f"{name}.birth_date", "The birth date is in the future."
+
+
+def timely_filing(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    payer = reference.payers().get(data.payer_id)
+    if payer is None:
+        return
+    deadline = data.first_date_of_service + timedelta(days=payer.timely_filing_days)
+    if ctx.today > deadline:
+        yield (
+            "lines.0.date_of_service",
+            (
+                f"The payer's {payer.timely_filing_days}-day filing limit passed on {deadline.isoformat()}; "
+                "file only with proof of timely filing."
+            ),
+        )
+
+
+def service_type_of(code: str) -> str | None:
+    """The X12 service type a procedure falls under (data/codes.json), for prior-auth rules."""
+    for rule in reference.codes().get("service_type_by_code", []):
+        if rule["from"] <= code <= rule["to"]:
+            return str(rule["service_type"])
+    return None
+
+
+def prior_authorization(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    payer = reference.payers().get(data.payer_id)
+    if payer is None:
+        return
+    checks = [e for e in ctx.eligibility if e.status == "active"]
+    types_needing_auth = set(checks[-1].prior_auth_service_types) if checks else set()
+    for i, line in enumerate(data.lines):
+        if line.code not in payer.prior_auth_codes and service_type_of(line.code) not in types_needing_auth:
+            continue
+        auths = [a for a in ctx.authorizations if not a.service_codes or line.code in a.service_codes]
+        if data.prior_authorization_number:
+            auths = [a for a in auths if a.number == data.prior_authorization_number] or auths
+        valid = [
+            a
+            for a in auths
+            if a.start_date <= line.date_of_service <= a.end_date
+            and (a.visits_allowed is None or a.visits_used < a.visits_allowed)
+        ]
+        if valid:
+            continue
+        if auths:
+            yield (
+                f"lines.{i}.code",
+                (
+                    f"Line {i + 1}: the authorization on file does not cover this date (expired or used up); "
+                    "get an extension or a new authorization."
+                ),
+            )
+        else:
+            yield (
+                f"lines.{i}.code",
+                f"Line {i + 1}: the payer requires prior authorization and none is on file.",
+            )
+
+
+def _coverage_for(data: ClaimData, ctx: ScrubContext) -> EligibilityFact | None:
+    dos = data.first_date_of_service
+    same_day = [e for e in ctx.eligibility if e.date_of_service == dos and e.status != "error"]
+    if same_day:
+        return same_day[-1]
+    covering = [
+        e
+        for e in ctx.eligibility
+        if e.status != "error"
+        and (e.coverage_start or e.coverage_end)
+        and (e.coverage_start is None or e.coverage_start <= dos)
+        and (e.coverage_end is None or dos <= e.coverage_end)
+    ]
+    return covering[-1] if covering else None
+
+
+def coverage_inactive(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    dos = data.first_date_of_service
+    fact = _coverage_for(data, ctx)
+    if fact is None:
+        # No check for this date: a check for another date can still say the policy ended before.
+        ended = [e for e in ctx.eligibility if e.coverage_end is not None and e.coverage_end < dos]
+        if ended:
+            yield (
+                "payer_id",
+                "Coverage ended before the date of service; find the patient's current insurance.",
+            )
+        return
+    if fact.status == "inactive":
+        yield "payer_id", "The eligibility check says coverage was inactive on the date of service."
+    elif fact.coverage_end is not None and fact.coverage_end < dos:
+        yield "payer_id", "Coverage ended before the date of service; find the patient's current insurance."
+    elif fact.coverage_start is not None and dos < fact.coverage_start:
+        yield "payer_id", "Coverage had not started on the date of service."
+
+
+def coverage_not_verified(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    payer = reference.payers().get(data.payer_id)
+    if payer is None or not payer.requires_eligibility or data.coverage_order != "primary":
+        return
+    if not [e for e in ctx.eligibility if e.status != "error"]:
+        yield "payer_id", "No eligibility check is on file for this payer; verify coverage before sending."
+
+
+def _bypassed(modifiers: list[str]) -> bool:
+    return bool(set(m.upper() for m in modifiers) & set(reference.codes()["ncci_bypass_modifiers"]))
+
+
+def ncci_ptp(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    pairs = reference.ncci_pairs()
+    for i, first in enumerate(data.lines):
+        for j, second in enumerate(data.lines):
+            if i == j or first.date_of_service != second.date_of_service:
+                continue
+            indicator = pairs.get((first.code, second.code))
+            if indicator is None or indicator == "9":
+                continue
+            if indicator == "0":
+                yield (
+                    f"lines.{j}.code",
+                    (
+                        f"Line {j + 1} ({second.code}) is bundled into line {i + 1} ({first.code}) and never "
+                        "billed with it; remove it."
+                    ),
+                )
+            elif indicator == "1" and not _bypassed(second.modifiers):
+                yield (
+                    f"lines.{j}.modifiers",
+                    (
+                        f"Line {j + 1} ({second.code}) is bundled into line {i + 1} ({first.code}); "
+                        "if it was a distinct service, add 59 or an X modifier, otherwise remove it."
+                    ),
+                )
+
+
+def mue_units(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    limits = reference.mue_limits()
+    totals: dict[tuple[str, date], list[int]] = {}
+    for i, line in enumerate(data.lines):
+        totals.setdefault((line.code, line.date_of_service), []).append(i)
+    for (code, _), indexes in totals.items():
+        limit = limits.get(code)
+        if limit is None:
+            continue
+        units = sum(data.lines[i].units for i in indexes)
+        if units > limit:
+            yield (
+                f"lines.{indexes[-1]}.units",
+                (f"{units} units of {code} on one day exceed the limit of {limit}; check the units."),
+            )
+
+
+def duplicate_claim(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    if data.frequency_code != "1":
+        return
+    mine = {(line.code, line.date_of_service) for line in data.lines}
+    for other in ctx.other_claims:
+        theirs = set(zip(other.codes, other.dates, strict=False))
+        if mine & theirs:
+            yield (
+                "lines",
+                (
+                    f"Claim {other.patient_control_number} already bills the same service on the same date "
+                    "for this patient and payer; send a replacement (frequency 7) instead."
+                ),
+            )
+
+
+CHECKS: dict[str, Check] = {
+    f.__name__: f
+    for f in (
+        required_data,
+        npi_check_digit,
+        icd10cm_valid,
+        procedure_code,
+        modifier_rules,
+        diagnosis_pointers,
+        place_of_service,
+        date_rules,
+        timely_filing,
+        prior_authorization,
+        coverage_inactive,
+        coverage_not_verified,
+        ncci_ptp,
+        mue_units,
+        duplicate_claim,
+    )
+}
+
+
+def scrub(data: ClaimData, ctx: ScrubContext) -> list[Finding]:
+    """Run every enabled edit; findings in edit order."""
+    findings: list[Finding] = []
+    for edit in reference.edits():
+        if not edit.get("enabled", True):
+            continue
+        check = CHECKS[edit["check"]]
+        for field_name, message in check(data, ctx):
+            findings.append(Finding(edit["name"], edit["severity"], field_name, message))
+    return findings
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)

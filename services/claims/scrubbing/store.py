@@ -1,0 +1,97 @@
+"""All SQL on the scrubber's copies of eligibility checks and authorizations.
+
+Lookups take many (patient, payer) pairs at once (a batch of encounters or payments): they
+filter by the pairs' patients and payers with `= ANY` (the tables' indexes lead with both)
+and keep the exact pairs here, so a batch costs one statement per table, not one per claim.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.claims.scrubbing.domain import AuthorizationFact, EligibilityFact
+from services.claims.scrubbing.tables import AuthorizationCopy, EligibilityCopy
+
+Pair = tuple[str, str]  # (patient id, payer id)
+_PAIRS = "patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[]))"
+
+_ELIGIBILITY = text(
+    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end "  # noqa: S608 - constant
+    f"FROM eligibility_copies WHERE {_PAIRS} ORDER BY checked_at"
+)
+_AUTHORIZATIONS = text(
+    "SELECT patient_id, payer_id, number, service_codes, start_date, end_date, visits_allowed, visits_used "  # noqa: S608 - constant
+    f"FROM authorization_copies WHERE {_PAIRS}"
+).columns(service_codes=JSONB)
+_LATEST_CHECKS = text(
+    "SELECT DISTINCT ON (patient_id, payer_id) patient_id, payer_id, other_payers FROM eligibility_copies "  # noqa: S608 - constant
+    f"WHERE {_PAIRS} ORDER BY patient_id, payer_id, checked_at DESC"
+).columns(other_payers=JSONB)
+
+
+def _params(pairs: Sequence[Pair]) -> dict[str, list[str]]:
+    return {"patients": sorted({p for p, _ in pairs}), "payers": sorted({q for _, q in pairs})}
+
+
+async def eligibility_facts(
+    session: AsyncSession, pairs: Sequence[Pair]
+) -> dict[Pair, list[EligibilityFact]]:
+    """Our copies of each pair's eligibility checks, oldest first."""
+    wanted, facts = set(pairs), {}
+    for r in await session.execute(_ELIGIBILITY, _params(pairs)):
+        if (r.patient_id, r.payer_id) in wanted:
+            fact = EligibilityFact(r.status, r.date_of_service, r.coverage_start, r.coverage_end)
+            facts.setdefault((r.patient_id, r.payer_id), []).append(fact)
+    return facts
+
+
+async def authorization_facts(
+    session: AsyncSession, pairs: Sequence[Pair]
+) -> dict[Pair, list[AuthorizationFact]]:
+    """Our copies of each pair's authorizations."""
+    wanted, facts = set(pairs), {}
+    for r in await session.execute(_AUTHORIZATIONS, _params(pairs)):
+        if (r.patient_id, r.payer_id) in wanted:
+            fact = AuthorizationFact(
+                r.number, tuple(r.service_codes), r.start_date, r.end_date, r.visits_allowed, r.visits_used
+            )
+            facts.setdefault((r.patient_id, r.payer_id), []).append(fact)
+    return facts
+
+
+async def latest_other_payers(
+    session: AsyncSession, pairs: Sequence[Pair]
+) -> dict[Pair, list[dict[str, Any]]]:
+    """The other payers named by each pair's latest eligibility check (secondary billing)."""
+    if not pairs:
+        return {}
+    wanted = set(pairs)
+    rows = await session.execute(_LATEST_CHECKS, _params(pairs))
+    return {(r.patient_id, r.payer_id): r.other_payers for r in rows if (r.patient_id, r.payer_id) in wanted}
+
+
+async def eligibility_copy_exists(session: AsyncSession, check_id: uuid.UUID) -> bool:
+    return await session.get(EligibilityCopy, check_id) is not None
+
+
+def add_eligibility_copy(session: AsyncSession, values: dict[str, Any]) -> None:
+    session.add(EligibilityCopy(**values))
+
+
+async def save_authorization_copy(
+    session: AsyncSession, authorization_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    """Insert the authorization, or update our copy when the payer changed it (same id)."""
+    row = await session.get(AuthorizationCopy, authorization_id)
+    if row is None:
+        session.add(AuthorizationCopy(authorization_id=authorization_id, **values))
+        return
+    for key, value in values.items():
+        setattr(row, key, value)
+    session.add(row)

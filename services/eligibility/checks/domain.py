@@ -1,0 +1,168 @@
+"""Rules of a coverage check, without I/O: sealing its PHI (the `Vault`), the keyed cache key,
+how long a request waits for the payer, when background work gives up, and the event a
+finished check publishes.
+
+Encryption at rest covers what holds PHI in clear: the raw 270/271 and queued check requests.
+Fernet (AES-128-CBC + HMAC-SHA256, from the `cryptography` package) with keys from
+ELIGIBILITY_X12_KEYS, newest first: MultiFernet encrypts with the first and decrypts with
+any, so a key can be rotated without losing what was written with the previous one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from cryptography.fernet import Fernet, MultiFernet
+
+from services.eligibility.checks.schemas import CheckIn
+from services.eligibility.payers.domain import PayerFailure
+from services.eligibility.settings import EligibilitySettings
+from shared.events.catalogue import BenefitSummary, EligibilityChecked, OtherPayer
+
+# A check claimed this many times without finishing (a payer paused for long, a bug, a key
+# that no longer decrypts) is failed instead of being retried for ever.
+MAX_ATTEMPTS = 30
+GAVE_UP = {"code": "gave-up", "detail": f"Not finished after {MAX_ATTEMPTS} attempts.", "retryable": True}
+# Background work puts a check back this many times while its payer's breaker is open, then
+# fails it like a request would.
+MAX_DEFERRALS = 20
+
+
+class Vault:
+    """Seals and opens PHI with the service's Fernet keys, and hashes the cache key with the
+    newest one, so the cache can be looked up without storing the member id in clear."""
+
+    def __init__(self, settings: EligibilitySettings) -> None:
+        keys = [k.strip() for k in settings.x12_keys.split(",") if k.strip()]
+        if not keys:
+            raise ValueError("ELIGIBILITY_X12_KEYS must hold at least one Fernet key")
+        self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        self._hash_key = settings.x12_keys.split(",")[0].encode()
+
+    def seal(self, text: str) -> bytes:
+        return self._fernet.encrypt(text.encode())
+
+    def open(self, token: bytes) -> str:
+        return self._fernet.decrypt(bytes(token)).decode()
+
+    def seal_json(self, value: Any) -> bytes:
+        return self.seal(json.dumps(value, default=str))
+
+    def open_json(self, token: bytes) -> Any:
+        return json.loads(self.open(token))
+
+    def cache_key(self, payer_id: str, member_id: str, service_types: list[str], date_of_service: str) -> str:
+        """The same question (member, payer, service types, date) gives the same key."""
+        material = "|".join([payer_id, member_id.upper(), ",".join(sorted(service_types)), date_of_service])
+        return hmac.new(self._hash_key, material.encode(), hashlib.sha256).hexdigest()
+
+
+def new_row(
+    vault: Vault,
+    body: CheckIn,
+    requested_by: str,
+    *,
+    batch_id: uuid.UUID | None = None,
+    lease_until: datetime | None = None,
+) -> dict[str, Any]:
+    """The `checks` row for a request: PHI sealed, the cache key hashed."""
+    return {
+        "id": uuid.uuid4(),
+        "patient_id": body.patient_id,
+        "payer_id": body.payer_id,
+        "provider_npi": body.provider_npi,
+        "service_type_codes": body.service_type_codes,
+        "date_of_service": body.date_of_service,
+        "member_hint": body.member_id[-4:],
+        "cache_key": vault.cache_key(
+            body.payer_id, body.member_id, body.service_type_codes, body.date_of_service.isoformat()
+        ),
+        "request_enc": vault.seal_json(
+            {
+                "member_id": body.member_id,
+                "first_name": body.patient.first_name,
+                "last_name": body.patient.last_name,
+                "birth_date": body.patient.birth_date.isoformat(),
+            }
+        ),
+        "batch_id": batch_id,
+        "lease_until": lease_until,
+        "requested_by": requested_by,
+    }
+
+
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
+
+
+def request_budget(settings: EligibilitySettings, prefer: str | None) -> float:
+    """Seconds to wait for the payer before answering 202: RFC 7240 `Prefer: wait=N` or
+    `respond-async` (0), else the configured budget; never more than the maximum."""
+    budget = settings.request_budget_seconds
+    if prefer:
+        if "respond-async" in prefer:
+            budget = 0.0
+        match = _PREFER_WAIT.search(prefer)
+        if match:
+            budget = float(match.group(1))
+    return min(budget, settings.max_request_budget_seconds)
+
+
+def error_of(failure: PayerFailure) -> dict[str, Any]:
+    """A payer failure as the check's `error` column keeps it."""
+    return {"code": failure.code, "detail": failure.detail, "retryable": failure.retryable}
+
+
+def event_of(
+    check_id: uuid.UUID, row: dict[str, Any], result: dict[str, Any], at: datetime
+) -> EligibilityChecked:
+    """The event: coverage summary and benefits, no names, birth dates or member ids."""
+    benefits = []
+    for b in result["benefits"]:
+        for net in ("in_network", "out_of_network"):
+            copay = b["copay"][net]
+            coins = b["coinsurance_percent"][net]
+            ded = (b["deductible"].get("individual") or {}).get(net) or {}
+            oop = (b["out_of_pocket"].get("individual") or {}).get(net) or {}
+            if net == "out_of_network" and not any(
+                [copay, coins, ded.get("remaining"), oop.get("remaining")]
+            ):
+                continue
+            benefits.append(
+                BenefitSummary(
+                    service_type_code=b["service_type_code"],
+                    in_network=net == "in_network",
+                    copay=copay,
+                    coinsurance_percent=coins,
+                    deductible_remaining=ded.get("remaining"),
+                    out_of_pocket_remaining=oop.get("remaining"),
+                    prior_auth_required=b["prior_auth_required"],
+                )
+            )
+    rejection = next(iter(result["rejections"]), None)
+    return EligibilityChecked(
+        check_id=check_id,
+        patient_id=row["patient_id"],
+        payer_id=row["payer_id"],
+        status=result["status"],
+        date_of_service=row["date_of_service"],
+        service_type_codes=list(row["service_type_codes"]),
+        coverage_start=result["coverage_start"],
+        coverage_end=result["coverage_end"],
+        prior_auth_required_service_types=[
+            b["service_type_code"] for b in result["benefits"] if b["prior_auth_required"]
+        ],
+        error_code=rejection["reason_code"] if rejection and result["status"] == "error" else None,
+        checked_at=at,
+        other_payers=[
+            OtherPayer(payer_id=p["payer_id"], order=p["order"])
+            for p in result["other_payers"]
+            if p["order"] and re.fullmatch(r"[A-Za-z0-9._:\-]{1,64}", p["payer_id"] or "")
+        ],
+        benefits=benefits,
+    )

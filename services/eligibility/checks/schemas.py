@@ -1,0 +1,163 @@
+"""The API's models of a coverage check, and the input rules shared by single checks and batches.
+
+Rule names become `errors[].rule` in the 422 problem document, so a client can tell a bad
+NPI check digit from a malformed member id without reading prose (and without the value
+being echoed back: it may be PHI).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from shared.events.catalogue import Id
+from shared.identifiers import npi_is_valid
+
+ServiceTypeCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,2}$", description="X12 service type code.")]
+
+
+def _npi(value: str) -> str:
+    if len(value) != 10 or not value.isdigit():
+        raise PydanticCustomError("npi_format", "An NPI is exactly 10 digits.")
+    if not npi_is_valid(value):
+        raise PydanticCustomError(
+            "npi_check_digit", "The NPI's check digit is wrong (Luhn with prefix 80840)."
+        )
+    return value
+
+
+def _member_id(value: str) -> str:
+    if not (2 <= len(value) <= 80) or not all(c.isalnum() or c == "-" for c in value) or not value.isascii():
+        raise PydanticCustomError(
+            "member_id_format", "A member id is 2-80 letters, digits or hyphens, as printed on the card."
+        )
+    return value
+
+
+def _not_future(value: date) -> date:
+    if value > date.today():
+        raise PydanticCustomError("date_in_future", "The date of birth cannot be in the future.")
+    return value
+
+
+Npi = Annotated[str, AfterValidator(_npi), Field(description="10-digit NPI with a valid check digit.")]
+MemberId = Annotated[str, AfterValidator(_member_id), Field(description="Member id on the insurance card.")]
+BirthDate = Annotated[date, AfterValidator(_not_future)]
+
+
+class PatientIn(BaseModel):
+    """Who the check is for (PHI: kept encrypted, never logged or put in events)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    birth_date: BirthDate
+
+
+class CheckIn(BaseModel):
+    """One coverage check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: Id = Field(description="The practice's patient (account) id.")
+    patient: PatientIn
+    member_id: MemberId
+    payer_id: Id
+    provider_npi: Npi
+    service_type_codes: list[ServiceTypeCode] = Field(
+        default_factory=lambda: ["30"], min_length=1, max_length=99
+    )
+    date_of_service: date = Field(default_factory=date.today)
+
+
+class Money2(BaseModel):
+    in_network: Decimal | None = None
+    out_of_network: Decimal | None = None
+
+
+class AccumulatorOut(BaseModel):
+    total: Decimal | None = None
+    met: Decimal | None = None
+    remaining: Decimal | None = None
+
+
+class NetworkAccumulators(BaseModel):
+    in_network: AccumulatorOut | None = None
+    out_of_network: AccumulatorOut | None = None
+
+
+class LevelAccumulators(BaseModel):
+    individual: NetworkAccumulators | None = None
+    family: NetworkAccumulators | None = None
+
+
+class ServiceBenefitsOut(BaseModel):
+    service_type_code: str
+    copay: Money2
+    coinsurance_percent: Money2
+    deductible: LevelAccumulators
+    out_of_pocket: LevelAccumulators
+    prior_auth_required: bool
+    messages: list[str] = Field(default_factory=list)
+
+
+class RejectionOut(BaseModel):
+    level: str
+    reason_code: str
+    reason: str
+    follow_up_code: str
+    follow_up_action: str
+    transient: bool
+
+
+class OtherPayerOut(BaseModel):
+    payer_id: str
+    name: str
+    order: str | None
+    member_id: str | None = None
+
+
+class CheckError(BaseModel):
+    code: str
+    detail: str
+    retryable: bool
+
+
+class CheckOut(BaseModel):
+    id: uuid.UUID
+    state: Literal["pending", "done", "failed"]
+    status: Literal["active", "inactive", "error"] | None = None
+    patient_id: str
+    payer_id: str
+    member_hint: str = Field(description="Last characters of the member id, for display.")
+    date_of_service: date
+    service_type_codes: list[str]
+    plan_name: str | None = None
+    group_number: str | None = None
+    coverage_start: date | None = None
+    coverage_end: date | None = None
+    benefits: list[ServiceBenefitsOut] = Field(default_factory=list)
+    other_payers: list[OtherPayerOut] = Field(default_factory=list)
+    rejections: list[RejectionOut] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    error: CheckError | None = None
+    cached: bool = False
+    batch_id: uuid.UUID | None = None
+    created_at: datetime
+    completed_at: datetime | None = None
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class RawX12(BaseModel):
+    check_id: uuid.UUID
+    source_check_id: uuid.UUID = Field(
+        description="The check that called the payer (differs for cache hits)."
+    )
+    x12_270: str
+    x12_271: str | None

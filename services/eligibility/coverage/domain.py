@@ -1,0 +1,311 @@
+"""The meaning of a coverage answer, without I/O: the X12 code lists a 271 uses, the answer as
+plain data (`Response271` and its benefit rows, rejections and other payers), the front desk's
+per-service-type summary (`summarize`), and the JSON a check keeps (`result_of`).
+
+`coverage.x12` reads a 271 into these types; checks store and publish what `result_of` makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+VERSION = "005010X279A1"
+
+# AAA03: why the payer could not answer (X12 901), and AAA04: what to do next (X12 889).
+REJECT_REASONS: dict[str, str] = {
+    "04": "Authorized quantity exceeded",
+    "15": "Required application data missing",
+    "33": "Input errors",
+    "35": "Out of network",
+    "41": "Authorization/access restrictions",
+    "42": "Unable to respond at current time",
+    "43": "Invalid/missing provider identification",
+    "44": "Invalid/missing provider name",
+    "45": "Invalid/missing provider specialty",
+    "46": "Invalid/missing provider phone number",
+    "47": "Invalid/missing provider state",
+    "48": "Invalid/missing referring provider identification number",
+    "49": "Provider is not primary care physician",
+    "50": "Provider ineligible for inquiries",
+    "51": "Provider not on file",
+    "52": "Service dates not within provider plan enrollment",
+    "53": "Inquired benefit inconsistent with provider type",
+    "54": "Inappropriate product/service ID qualifier",
+    "55": "Inappropriate product/service ID",
+    "56": "Inappropriate date",
+    "57": "Invalid/missing date(s) of service",
+    "58": "Invalid/missing date-of-birth",
+    "60": "Date of birth follows date(s) of service",
+    "61": "Date of death precedes date(s) of service",
+    "62": "Date of service not within allowable inquiry period",
+    "63": "Date of service in future",
+    "64": "Invalid/missing patient ID",
+    "65": "Invalid/missing patient name",
+    "66": "Invalid/missing patient gender code",
+    "67": "Patient not found",
+    "68": "Duplicate patient ID number",
+    "69": "Inconsistent with patient's age",
+    "70": "Inconsistent with patient's gender",
+    "71": "Patient birth date does not match that for the patient on the database",
+    "72": "Invalid/missing subscriber/insured ID",
+    "73": "Invalid/missing subscriber/insured name",
+    "74": "Invalid/missing subscriber/insured gender code",
+    "75": "Subscriber/insured not found",
+    "76": "Duplicate subscriber/insured ID number",
+    "77": "Subscriber found, patient not found",
+    "78": "Subscriber/insured not in group/plan identified",
+    "79": "Invalid participant identification",
+    "80": "No response received - transaction terminated",
+    "97": "Invalid or missing provider address",
+    "T4": "Payer name or identifier missing",
+}
+
+FOLLOW_UP_ACTIONS: dict[str, str] = {
+    "C": "Correct the request and resubmit",
+    "N": "Do not resubmit; the inquiry cannot be answered",
+    "P": "Resubmit the original transaction",
+    "R": "Resubmission allowed",
+    "S": "Do not resubmit; the payer asked a third party",
+    "W": "Wait 30 days and resubmit",
+    "X": "Wait 10 days and resubmit",
+    "Y": "Do not resubmit; the payer will respond later",
+}
+
+# Reasons that mean "try again later", not "fix the request".
+TRANSIENT_REJECTIONS = frozenset({"42", "80"})
+
+ACTIVE_CODES = frozenset({"1", "2", "3", "4", "5"})
+INACTIVE_CODES = frozenset({"6", "7", "8"})
+# EB06 time periods that mean "what is left" rather than "the total for the period".
+REMAINING_PERIODS = frozenset({"29"})
+MET_PERIODS = frozenset({"24"})  # year to date
+COB_ORDER = {"PRP": "primary", "SEP": "secondary", "TTP": "tertiary"}
+COVERAGE_LEVELS = {"IND": "individual", "FAM": "family", "EMP": "individual", "ESP": "family"}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An AAA segment: the payer could not (fully) answer."""
+
+    level: str  # "payer", "receiver", "subscriber", "dependent" or "benefit"
+    valid_request: bool
+    reason_code: str
+    reason: str
+    follow_up_code: str
+    follow_up_action: str
+
+    @property
+    def transient(self) -> bool:
+        return self.reason_code in TRANSIENT_REJECTIONS
+
+
+@dataclass(frozen=True)
+class OtherPayerInfo:
+    payer_id: str
+    name: str
+    order: str | None  # primary, secondary, tertiary, or None when the 271 does not say
+    member_id: str | None = None
+
+
+@dataclass
+class Benefit:
+    """One EB segment with the segments of its 2110 loop."""
+
+    info_code: str  # EB01: 1 active, 6 inactive, A coinsurance, B copay, C deductible, G out of pocket...
+    coverage_level: str  # EB02: IND, FAM, ...
+    service_types: tuple[str, ...]  # EB03
+    insurance_type: str  # EB04
+    plan: str  # EB05
+    time_period: str  # EB06: 29 remaining, 23 calendar year, 27 visit...
+    amount: Decimal | None  # EB07
+    percent: Decimal | None  # EB08, as a fraction (0.2 = 20%)
+    auth_required: str  # EB11: Y, N, U
+    in_network: str  # EB12: Y, N, W (not applicable: both), U
+    procedure: tuple[str, ...] = ()  # EB13 composite (qualifier, code, modifiers...)
+    messages: list[str] = field(default_factory=list)
+    related: list[OtherPayerInfo] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)
+
+    def network_flags(self) -> tuple[bool, ...]:
+        """Which network this row applies to: (True,), (False,), or both."""
+        if self.in_network == "Y":
+            return (True,)
+        if self.in_network == "N":
+            return (False,)
+        return (True, False)
+
+
+@dataclass
+class Response271:
+    """What the payer said about one patient."""
+
+    trace_number: str | None
+    payer_id: str
+    payer_name: str
+    status: str  # active, inactive, error
+    plan_name: str | None
+    group_number: str | None
+    coverage_start: date | None
+    coverage_end: date | None
+    relationship_code: str | None
+    benefits: list[Benefit]
+    rejections: list[Rejection]
+    other_payers: list[OtherPayerInfo]
+    warnings: list[str]
+
+    @property
+    def transient_rejection(self) -> Rejection | None:
+        return next((r for r in self.rejections if r.transient), None)
+
+
+@dataclass
+class Accumulator:
+    """A deductible or out-of-pocket maximum for one coverage level and network."""
+
+    total: Decimal | None = None
+    met: Decimal | None = None
+    remaining: Decimal | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {k: None if v is None else str(v) for k, v in vars(self).items()}
+
+
+@dataclass
+class ServiceBenefits:
+    """Benefits of one service type code, as a billing specialist reads them."""
+
+    service_type_code: str
+    copay_in_network: Decimal | None = None
+    copay_out_of_network: Decimal | None = None
+    coinsurance_in_network: Decimal | None = None  # percent, e.g. 20
+    coinsurance_out_of_network: Decimal | None = None
+    # [level][network] -> Accumulator, level in individual/family, network in in/out
+    deductible: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
+    out_of_pocket: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
+    prior_auth_required: bool = False
+    messages: list[str] = field(default_factory=list)
+
+
+def _percent(fraction: Decimal) -> Decimal:
+    return (fraction * 100).quantize(Decimal("0.01")).normalize() + Decimal(0)
+
+
+def _apply(benefit: Benefit, target: ServiceBenefits) -> None:
+    """Fold one EB row into a service type's summary."""
+    for in_network in benefit.network_flags():
+        net = "in_network" if in_network else "out_of_network"
+        code = benefit.info_code
+        if code in ("C", "G") and benefit.amount is not None:
+            level = COVERAGE_LEVELS.get(benefit.coverage_level or "IND", "individual")
+            book = target.deductible if code == "C" else target.out_of_pocket
+            acc = book.setdefault(level, {}).setdefault(net, Accumulator())
+            if benefit.time_period in REMAINING_PERIODS:
+                acc.remaining = benefit.amount
+            elif benefit.time_period in MET_PERIODS:
+                acc.met = benefit.amount
+            else:
+                acc.total = benefit.amount
+            continue
+        if code == "B" and benefit.amount is not None:
+            if in_network:
+                target.copay_in_network = benefit.amount
+            else:
+                target.copay_out_of_network = benefit.amount
+        elif code == "A" and benefit.percent is not None:
+            if in_network:
+                target.coinsurance_in_network = _percent(benefit.percent)
+            else:
+                target.coinsurance_out_of_network = _percent(benefit.percent)
+    if benefit.auth_required == "Y":
+        target.prior_auth_required = True
+    target.messages.extend(m for m in benefit.messages if m not in target.messages)
+
+
+def summarize(response: Response271, service_type_codes: Iterable[str]) -> list[ServiceBenefits]:
+    """Per service type: copay, coinsurance, deductible and OOP (individual/family, in/out of
+    network, total/met/remaining) and prior auth. What the payer reported for the plan as a
+    whole (service type 30, or no service type) — deductible, out-of-pocket and coinsurance —
+    applies to every service type that has none of its own; copays never carry over."""
+    codes = list(dict.fromkeys(service_type_codes))
+    for benefit in response.benefits:
+        if benefit.info_code in ("A", "B", "C", "G") or benefit.auth_required == "Y":
+            codes.extend(c for c in benefit.service_types if c not in codes)
+    general = ServiceBenefits("30")
+    for benefit in response.benefits:
+        if not benefit.service_types or "30" in benefit.service_types:
+            _apply(benefit, general)
+    result = []
+    for code in codes:
+        summary = ServiceBenefits(code)
+        for benefit in response.benefits:
+            if code in benefit.service_types:
+                _apply(benefit, summary)
+        if code != "30":
+            for name in (
+                "deductible",
+                "out_of_pocket",
+                "coinsurance_in_network",
+                "coinsurance_out_of_network",
+            ):
+                if not getattr(summary, name):
+                    setattr(summary, name, getattr(general, name))
+        result.append(summary)
+    return result
+
+
+# --- what a check keeps ------------------------------------------------------------------
+
+
+def _acc_dict(book: dict[str, dict[str, Accumulator]]) -> dict[str, Any]:
+    return {level: {net: acc.as_dict() for net, acc in nets.items()} for level, nets in book.items()}
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def result_of(response: Response271, service_type_codes: list[str]) -> dict[str, Any]:
+    """The JSON kept in `checks.result` (and shown by the API)."""
+    benefits = [
+        {
+            "service_type_code": s.service_type_code,
+            "copay": {"in_network": _s(s.copay_in_network), "out_of_network": _s(s.copay_out_of_network)},
+            "coinsurance_percent": {
+                "in_network": _s(s.coinsurance_in_network),
+                "out_of_network": _s(s.coinsurance_out_of_network),
+            },
+            "deductible": _acc_dict(s.deductible),
+            "out_of_pocket": _acc_dict(s.out_of_pocket),
+            "prior_auth_required": s.prior_auth_required,
+            "messages": s.messages,
+        }
+        for s in summarize(response, service_type_codes)
+    ]
+    return {
+        "status": response.status,
+        "plan_name": response.plan_name,
+        "group_number": response.group_number,
+        "coverage_start": response.coverage_start.isoformat() if response.coverage_start else None,
+        "coverage_end": response.coverage_end.isoformat() if response.coverage_end else None,
+        "benefits": benefits,
+        "other_payers": [
+            {"payer_id": p.payer_id, "name": p.name, "order": p.order, "member_id": p.member_id}
+            for p in response.other_payers
+        ],
+        "rejections": [
+            {
+                "level": r.level,
+                "reason_code": r.reason_code,
+                "reason": r.reason,
+                "follow_up_code": r.follow_up_code,
+                "follow_up_action": r.follow_up_action,
+                "transient": r.transient,
+            }
+            for r in response.rejections
+        ],
+        "warnings": response.warnings,
+    }

@@ -1,0 +1,104 @@
+"""All of the deliveries' SQL: writing new deliveries, claiming due ones, recording outcomes and
+attempts, and reading a notification's deliveries with their history."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.notifications.deliveries.tables import Delivery, DeliveryAttempt
+from shared.bulk import insert_many
+from shared.due import claim_due
+
+_DELIVERIES = Delivery.__table__
+# What a round needs of a claimed delivery (to send it and to tell how it went).
+_CLAIMED = [
+    _DELIVERIES.c[name]  # type: ignore[attr-defined]
+    for name in (
+        "id notification_id recipient_id channel address template template_version subject body "
+        "cause_event_id attempts"
+    ).split()
+]
+_SENT = text(
+    "UPDATE deliveries SET status = 'sent', sent_at = :at, reason = NULL, last_error = NULL "
+    "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'"
+)
+# Per row (executemany): each row has its own next try and error.
+_RETRY = text(
+    "UPDATE deliveries SET next_attempt_at = :next, last_error = :error, reason = 'retrying' "
+    "WHERE id = :id AND status = 'pending'"
+)
+_FAILED = text(
+    "UPDATE deliveries SET status = 'failed', last_error = :error, reason = :error "
+    "WHERE id = :id AND status = 'pending'"
+)
+
+
+async def add_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """New deliveries (one statement for a whole poll's)."""
+    await insert_many(session, _DELIVERIES, rows)  # type: ignore[arg-type]
+
+
+async def claim(session: AsyncSession, channel: str, *, lease: float, limit: int) -> Sequence[Row[Any]]:
+    """Up to `limit` due pending deliveries of `channel`, oldest due first, taken for `lease`
+    seconds (rows other rounds or replicas hold are skipped) with the attempt counted."""
+    c = _DELIVERIES.c  # type: ignore[attr-defined]
+    return await claim_due(
+        session,
+        _DELIVERIES,
+        due=and_(c.status == "pending", c.channel == channel, c.next_attempt_at <= func.now()),
+        order_by=[c.next_attempt_at],
+        limit=limit,
+        lease=(c.next_attempt_at, lease),
+        values={"attempts": c.attempts + 1},
+        returning=_CLAIMED,
+    )
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    sent: Sequence[uuid.UUID],
+    retries: Sequence[Mapping[str, Any]],
+    failures: Sequence[Mapping[str, Any]],
+) -> None:
+    """Sent rows, rows to retry (`id`, `next`, `error`) and rows that failed for good (`id`,
+    `error`); rows no longer pending (another round's outcome) are left alone."""
+    if sent:
+        await session.execute(_SENT, {"ids": list(sent), "at": at})
+    if retries:
+        await session.execute(_RETRY, list(retries))
+    if failures:
+        await session.execute(_FAILED, list(failures))
+
+
+async def add_attempts(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append tries to the history (`delivery_id`, `attempt`, `at`, `outcome`, `error`)."""
+    await insert_many(session, DeliveryAttempt.__table__, rows)  # type: ignore[arg-type]
+
+
+async def of_notifications(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[Delivery]:
+    """The deliveries of these notifications, by channel."""
+    return (
+        await session.exec(
+            select(Delivery).where(col(Delivery.notification_id).in_(ids)).order_by(col(Delivery.channel))
+        )
+    ).all()
+
+
+async def attempts_of(session: AsyncSession, delivery_ids: Sequence[uuid.UUID]) -> Sequence[DeliveryAttempt]:
+    """Every try of these deliveries, in order."""
+    return (
+        await session.exec(
+            select(DeliveryAttempt)
+            .where(col(DeliveryAttempt.delivery_id).in_(delivery_ids))
+            .order_by(col(DeliveryAttempt.delivery_id), col(DeliveryAttempt.attempt))
+        )
+    ).all()

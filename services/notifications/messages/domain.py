@@ -1,0 +1,289 @@
+"""What each event means to whom, and what a message may say: pure rules, no I/O.
+
+One function per event type turns the payload into a `Plan`. The context holds only what a
+message may say (amounts, dates, the practice, a sign-in link, short internal references,
+payer ids, reason and action codes), so a template cannot print what it was never given.
+Events that concern nobody (an active eligibility check, a payment with no account) plan
+nothing. `find_phi` is the last check on the text of an email or SMS before it is recorded
+for sending; `push_status` decides, per recipient and channel, whether it is sent, held for
+quiet hours or suppressed.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from services.notifications.recipients.domain import Directory, Target, quiet_until
+from shared.events.catalogue import (
+    AccountSentToCollections,
+    AuthorizationExpiring,
+    ClaimDenied,
+    ClaimFollowupDue,
+    ClaimRejected,
+    EligibilityChecked,
+    InstallmentDue,
+    PaymentLate,
+    PaymentPosted,
+    PaymentUnderpaid,
+    StatementIssued,
+)
+
+with warnings.catch_warnings():
+    # The code set loads its data through a deprecated importlib.resources call.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import simple_icd_10_cm as icd10
+
+ACTION_LABELS = {
+    "correct_and_resubmit": "Correct and resubmit",
+    "appeal": "Appeal",
+    "bill_patient": "Bill the patient",
+    "write_off": "Write off",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Tell `patient_id` (a patient's account) or the staff subscribed to `category`/`payer_id`."""
+
+    template: str
+    category: str
+    context: dict[str, Any]
+    patient_id: str | None = None
+    payer_id: str | None = None
+    staff: bool = False
+
+    def template_context(self, settings: Any) -> dict[str, Any]:
+        """What the template renders: the plan's context, the practice and where to sign in."""
+        return {**self.context, "practice": settings.practice_name, "sign_in_url": settings.sign_in_url}
+
+
+def ref(value: UUID | str | None) -> str:
+    """A short internal reference staff can search for; never a payer's or a patient's number."""
+    return str(value)[:8] if value else "unknown"
+
+
+def payment_posted(p: PaymentPosted) -> Plan | None:
+    if p.account_id is None:
+        return None  # an insurer payment not tied to an account here: nobody to tell
+    if p.source == "patient":
+        ctx = {"amount": p.amount, "posted_at": p.posted_at, "receipt_number": p.receipt_number}
+        return Plan("payment_receipt", "receipts", ctx, patient_id=p.account_id)
+    if p.claim_status_code in ("4", "22"):
+        # A denial is staff work (claim.denied); a reversal is followed by the corrected posting,
+        # which is what the patient hears about.
+        return None
+    ctx = {"amount": p.amount, "patient_responsibility": p.patient_responsibility}
+    return Plan("insurance_processed", "receipts", ctx, patient_id=p.account_id)
+
+
+def statement_issued(s: StatementIssued) -> Plan:
+    return Plan(
+        "statement_ready",
+        "statements",
+        {"balance": s.balance, "due_date": s.due_date},
+        patient_id=s.account_id,
+    )
+
+
+def installment_due(i: InstallmentDue) -> Plan:
+    ctx = {"installment_number": i.installment_number, "amount": i.amount, "due_date": i.due_date}
+    return Plan("installment_reminder", "payment_plans", ctx, patient_id=i.account_id)
+
+
+def payment_late(p: PaymentLate) -> Plan:
+    ctx = {
+        "installment_number": p.installment_number,
+        "amount": p.amount,
+        "due_date": p.due_date,
+        "days_late": p.days_late,
+    }
+    return Plan("payment_late", "late_payments", ctx, patient_id=p.account_id)
+
+
+def eligibility_checked(e: EligibilityChecked) -> Plan | None:
+    # Only a coverage problem before the visit is worth a message; errors are staff work.
+    if e.status != "inactive" or e.date_of_service < e.checked_at.date():
+        return None
+    return Plan(
+        "coverage_problem", "coverage", {"date_of_service": e.date_of_service}, patient_id=e.patient_id
+    )
+
+
+def sent_to_collections(a: AccountSentToCollections) -> Plan:
+    ctx = {"balance": a.balance, "agency": a.agency, "referred_at": a.referred_at}
+    return Plan("collections_notice", "collections", ctx, patient_id=a.account_id)
+
+
+def claim_denied(d: ClaimDenied) -> Plan:
+    ctx = {
+        "claim_ref": ref(d.claim_id),
+        "payer_id": d.payer_id,
+        "denied_amount": d.denied_amount,
+        "reasons": [f"{a.group_code}-{a.reason_code}" for a in d.adjustments],
+        "action": d.action,
+        "action_label": ACTION_LABELS[d.action],
+    }
+    return Plan("claim_denied", "denials", ctx, staff=True, payer_id=d.payer_id)
+
+
+def claim_rejected(r: ClaimRejected) -> Plan:
+    ctx = {
+        "claim_ref": ref(r.claim_id or r.patient_control_number),
+        "payer_id": r.payer_id,
+        "reason_codes": [x.code for x in r.reasons],
+    }
+    return Plan("claim_rejected", "rejections", ctx, staff=True, payer_id=r.payer_id)
+
+
+def claim_followup_due(f: ClaimFollowupDue) -> Plan:
+    ctx = {
+        "claim_ref": ref(f.claim_id),
+        "payer_id": f.payer_id,
+        "days_outstanding": f.days_outstanding,
+        "due_at": f.due_at,
+    }
+    return Plan("claim_followup", "followups", ctx, staff=True, payer_id=f.payer_id)
+
+
+def payment_underpaid(u: PaymentUnderpaid) -> Plan:
+    ctx = {
+        "claim_ref": ref(u.claim_id),
+        "payer_id": u.payer_id,
+        "expected_allowed": u.expected_allowed,
+        "actual_allowed": u.actual_allowed,
+        "variance": u.variance,
+    }
+    return Plan("payment_underpaid", "underpayments", ctx, staff=True, payer_id=u.payer_id)
+
+
+def authorization_expiring(a: AuthorizationExpiring) -> Plan:
+    ctx = {
+        "authorization_ref": ref(a.authorization_id),
+        "payer_id": a.payer_id,
+        "end_date": a.end_date,
+        "days_left": a.days_left,
+        "visits_left": a.visits_left,
+    }
+    return Plan("authorization_expiring", "authorizations", ctx, staff=True, payer_id=a.payer_id)
+
+
+PLANNERS: dict[str, Callable[[Any], Plan | None]] = {
+    "payment.posted": payment_posted,
+    "statement.issued": statement_issued,
+    "payment_plan.installment_due": installment_due,
+    "payment.late": payment_late,
+    "eligibility.checked": eligibility_checked,
+    "account.sent_to_collections": sent_to_collections,
+    "claim.denied": claim_denied,
+    "claim.rejected": claim_rejected,
+    "claim.followup_due": claim_followup_due,
+    "payment.underpaid": payment_underpaid,
+    "authorization.expiring": authorization_expiring,
+}
+
+
+def plan_for(topic: str, payload: BaseModel) -> Plan | None:
+    return PLANNERS[topic](payload)
+
+
+def targets(directory: Directory, plan: Plan) -> list[Target]:
+    """Who hears about `plan`: its patient (known or not), or the subscribed staff."""
+    if plan.staff:
+        return directory.staff_for(plan.category, plan.payer_id)
+    assert plan.patient_id is not None
+    return [directory.patient(plan.patient_id, plan.category)]
+
+
+# --- rendered text ---------------------------------------------------------------------------
+
+BLOCKS = ("subject", "email", "sms", "inbox")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Every block of one template version, rendered for one event."""
+
+    template: str
+    version: int
+    subject: str
+    email: str
+    sms: str
+    inbox: str
+
+    def text_for(self, channel: str) -> str:
+        return {"email": self.email, "sms": self.sms, "inbox": self.inbox}[channel]
+
+
+def money(value: Decimal | int | str) -> str:
+    return f"${Decimal(value):,.2f}"
+
+
+def day(value: date | datetime) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def iso(value: date | datetime) -> str:
+    return f"{value:%Y-%m-%d}"
+
+
+# --- the PHI guard ---------------------------------------------------------------------------
+# Email and SMS leave the practice's systems, so they may carry an amount, a date, the
+# practice's name and a sign-in link, never a diagnosis, a procedure code or a full member id.
+# The templates are written that way and a test proves it for every template; this scan is
+# also the last check before a send (a hit fails the delivery instead of sending it).
+# It reports the kind of leak, never the leaked value, so its output is safe to log.
+# ICD-10-CM shape (letter, digit, digit or letter, optional dot and 1-4 more); a token of
+# that shape counts only when the code set knows it, so "R-2026" or "SBX001" do not.
+_ICD10_SHAPE = re.compile(r"\b[A-TV-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?\b")
+# CPT (five digits, category II/III end in F/T) and HCPCS level II (a letter and four digits).
+_CPT = re.compile(r"(?<![\d$,.])\b\d{4}[0-9FT]\b(?![.,]\d)")
+_HCPCS = re.compile(r"\b[A-V]\d{4}\b")
+# Member ids: the sandbox payers' format, and anything introduced as a member/subscriber id.
+_MEMBER_ID = re.compile(
+    r"\bSBX\d{5}S?\b|\b(?:member|subscriber|policy)\s*(?:id|number|#)\s*[:#]?\s*[A-Z0-9\-]{4,}", re.I
+)
+_DOB = re.compile(r"\b(?:date of birth|DOB|born)\b", re.I)
+
+
+def find_phi(text: str, forbidden: Iterable[str] = ()) -> list[str]:
+    """The kinds of PHI found in `text` (empty when clean).
+
+    `forbidden` adds exact values that must not appear (e.g. the sample patient's name and
+    birth date in tests).
+    """
+    kinds: list[str] = []
+    if any(icd10.is_valid_item(m.group(0)) for m in _ICD10_SHAPE.finditer(text)):
+        kinds.append("diagnosis_code")
+    if _CPT.search(text) or _HCPCS.search(text):
+        kinds.append("procedure_code")
+    if _MEMBER_ID.search(text):
+        kinds.append("member_id")
+    if _DOB.search(text):
+        kinds.append("birth_date")
+    lowered = text.lower()
+    if any(value and value.lower() in lowered for value in forbidden):
+        kinds.append("forbidden_value")
+    return kinds
+
+
+def push_status(
+    target: Target, channel: str, leaks: list[str], required: bool, now: datetime
+) -> tuple[str, str | None, datetime]:
+    """(status, reason, not before) of one email or SMS: the PHI guard's finding on its text,
+    opt-out (unless the category is required), quiet hours."""
+    if leaks:
+        return "failed", "phi_guard: " + ",".join(leaks), now
+    opt_in, quiet_start, quiet_end = target.prefs.get(channel, (True, None, None))
+    if not opt_in and not required:
+        return "suppressed", "opted_out", now
+    until = quiet_until(now, quiet_start, quiet_end, target.timezone)
+    return ("pending", "quiet_hours", until) if until else ("pending", None, now)

@@ -1,0 +1,106 @@
+"""All of the ledger's SQL: writing rows, serialising writers per account, and the sums
+that balances, open items and the ledger view are derived from."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments.accounts.domain import Entry, OpenItem
+from services.payments.accounts.tables import LedgerEntry
+from shared.bulk import insert_many
+
+
+async def append(
+    session: AsyncSession,
+    entries: list[Entry],
+    now: datetime | None = None,
+    *,
+    times: list[datetime] | None = None,
+) -> None:
+    """Write entries with one INSERT, in the caller's transaction, all at `now`, or each at
+    its own time from `times` (many remittances posted in one statement keep their own)."""
+    if not entries:
+        return
+    if times is None:
+        times = [now or datetime.now(UTC)] * len(entries)
+    rows = [{**entry.__dict__, "occurred_at": at} for entry, at in zip(entries, times, strict=True)]
+    await insert_many(session, LedgerEntry.__table__, rows)  # type: ignore[attr-defined]
+
+
+async def lock_account(session: AsyncSession, account_id: str) -> None:
+    """Serialise writers that allocate against open items of one account (payments,
+    refunds), so two of them never spend the same open balance."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('payments-account'), hashtext(:a))"), {"a": account_id}
+    )
+
+
+async def open_items(session: AsyncSession, account_id: str) -> list[OpenItem]:
+    """Items with money still owed, oldest service date first (the order payments apply in)."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT item_id, max(claim_id::text) AS claim_id, "
+                "coalesce(sum(amount) FILTER (WHERE bucket = 'patient'), 0) AS patient_due, "
+                "coalesce(sum(amount) FILTER (WHERE bucket = 'insurance'), 0) AS insurance_pending, "
+                "min(service_date) AS service_date, min(id) AS first_id "
+                "FROM ledger_entries WHERE account_id = :a AND item_id IS NOT NULL "
+                "GROUP BY item_id HAVING sum(amount) <> 0 "
+                "ORDER BY min(service_date) NULLS LAST, min(id)"
+            ),
+            {"a": account_id},
+        )
+    ).all()
+    return [
+        OpenItem(
+            r.item_id,
+            uuid.UUID(r.claim_id) if r.claim_id else None,
+            Decimal(r.patient_due),
+            Decimal(r.insurance_pending),
+            r.service_date,
+        )
+        for r in rows
+    ]
+
+
+async def totals(session: AsyncSession, account_id: str) -> Row[Any]:
+    """(balance, entries, insurance, patient, unapplied) summed over the account's ledger."""
+    return (
+        await session.execute(
+            text(
+                "SELECT coalesce(sum(amount), 0) AS balance, count(*) AS entries, "
+                "coalesce(sum(amount) FILTER (WHERE bucket = 'insurance'), 0) AS insurance, "
+                "coalesce(sum(amount) FILTER (WHERE bucket = 'patient'), 0) AS patient, "
+                "coalesce(sum(amount) FILTER (WHERE item_id IS NULL), 0) AS unapplied "
+                "FROM ledger_entries WHERE account_id = :a"
+            ),
+            {"a": account_id},
+        )
+    ).one()
+
+
+async def entries(session: AsyncSession, account_id: str) -> Sequence[Row[Any]]:
+    """Every row of the account's ledger, in the order written."""
+    return (
+        await session.execute(
+            text("SELECT * FROM ledger_entries WHERE account_id = :a ORDER BY id"), {"a": account_id}
+        )
+    ).all()
+
+
+async def balance(session: AsyncSession, account_id: str) -> Decimal:
+    """The sum of the account's ledger."""
+    total = (
+        await session.execute(
+            text("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = :a"),
+            {"a": account_id},
+        )
+    ).scalar_one()
+    return Decimal(total)

@@ -1,0 +1,46 @@
+"""Request and response models of payment plans and the plan cycle."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account_id: str = Field(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")
+    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    installments: int = Field(ge=1, le=120)
+    frequency: Literal["weekly", "biweekly", "monthly"] = "monthly"
+    first_due_date: date
+
+
+class InstallmentOut(BaseModel):
+    number: int
+    due_date: date
+    amount: Decimal
+    paid: Decimal
+
+
+class PlanOut(BaseModel):
+    id: uuid.UUID
+    account_id: str
+    total: Decimal
+    installment_count: int
+    frequency: str
+    first_due_date: date
+    status: str
+    installments: list[InstallmentOut]
+
+
+class CycleResult(BaseModel):
+    as_of: date
+    installments_due: int = 0
+    installments_late: int = 0
+    balances_late: int = 0
+    sent_to_collections: list[str] = Field(default_factory=list)
+    ran: bool = True  # always true since replicas share the cycle (SKIP LOCKED); kept for callers

@@ -1,0 +1,15 @@
+"""The plans' background step: today's cycle of reminders, late notices and collections."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import FastAPI
+
+from services.payments.plans.usecases import run_cycle
+
+
+async def cycle_worker(app: FastAPI) -> None:
+    """Today's cycle, in its own transaction."""
+    async with app.state.db.session() as session, session.begin():
+        await run_cycle(session, date.today())

@@ -1,0 +1,51 @@
+"""The reports' SQL: sums over the ledger."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments.reports.domain import CONTRACTUAL
+
+
+async def collection_sums(session: AsyncSession, start: date, end: date) -> Row[Any]:
+    """Charges, adjustments (contractual and other), payments, refunds and transfers over
+    ledger rows written from `start` through `end` (inclusive days)."""
+    return (
+        await session.execute(
+            text(
+                """
+                SELECT
+                  coalesce(sum(amount) FILTER (WHERE entry_type = 'charge'), 0) AS charges,
+                  coalesce(-sum(amount) FILTER (WHERE entry_type = 'adjustment'
+                      AND group_code = 'CO' AND reason_code = ANY(:contractual)), 0) AS contractual,
+                  coalesce(-sum(amount) FILTER (WHERE entry_type = 'adjustment'
+                      AND NOT (coalesce(group_code, '') = 'CO'
+                               AND coalesce(reason_code, '') = ANY(:contractual))), 0) AS other,
+                  coalesce(-sum(amount) FILTER (WHERE entry_type = 'insurance_payment'), 0) AS insurance,
+                  coalesce(-sum(amount) FILTER (WHERE entry_type = 'payment'), 0) AS patient,
+                  coalesce(sum(amount) FILTER (WHERE entry_type = 'refund'), 0) AS refunds,
+                  coalesce(sum(amount) FILTER (WHERE entry_type = 'transfer' AND bucket = 'patient'), 0)
+                      AS transferred
+                FROM ledger_entries WHERE occurred_at >= :start AND occurred_at < :end
+                """
+            ),
+            {"start": start, "end": end + timedelta(days=1), "contractual": list(CONTRACTUAL)},
+        )
+    ).one()
+
+
+async def receivables(session: AsyncSession) -> Row[Any]:
+    """(insurance, patient): what is open now with payers and with patients."""
+    return (
+        await session.execute(
+            text(
+                "SELECT coalesce(sum(amount) FILTER (WHERE bucket = 'insurance'), 0) AS insurance, "
+                "coalesce(sum(amount) FILTER (WHERE bucket = 'patient'), 0) AS patient "
+                "FROM ledger_entries"
+            )
+        )
+    ).one()

@@ -1,0 +1,372 @@
+"""The payloads of every event: small immutable records, one class per event type, and the
+value types they share. `shared.events.catalogue` says which topic each travels on."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, description="Amount in USD, two decimals.")]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+class Payload(BaseModel):
+    """Base of every event payload: immutable; unknown fields are tolerated (additive changes)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+# --- eligibility -------------------------------------------------------------------------
+
+
+class OtherPayer(Payload):
+    payer_id: Id
+    order: Literal["primary", "secondary", "tertiary"] = Field(
+        description="This payer's place in coordination of benefits."
+    )
+
+
+class BenefitSummary(Payload):
+    """What a service type costs the patient, as the 271 reported it (in network unless said)."""
+
+    service_type_code: str = Field(min_length=1, max_length=2)
+    in_network: bool = True
+    copay: Money | None = None
+    coinsurance_percent: Decimal | None = Field(default=None, ge=0, le=100)
+    deductible_remaining: Money | None = None
+    out_of_pocket_remaining: Money | None = None
+    prior_auth_required: bool = False
+
+
+class EligibilityChecked(Payload):
+    """A coverage check finished (verified, inactive, or failed with a reason)."""
+
+    check_id: UUID
+    patient_id: Id
+    payer_id: Id
+    status: Literal["active", "inactive", "error"]
+    date_of_service: date
+    service_type_codes: list[str] = Field(default_factory=list)
+    coverage_start: date | None = None
+    coverage_end: date | None = None
+    prior_auth_required_service_types: list[str] = Field(default_factory=list)
+    error_code: str | None = Field(default=None, description="AAA reject reason code when status is error.")
+    checked_at: datetime
+    other_payers: list[OtherPayer] = Field(
+        default_factory=list, description="Other coverage on file, with its COB order."
+    )
+    benefits: list[BenefitSummary] = Field(default_factory=list)
+
+
+class AuthorizationRecorded(Payload):
+    """A referral or prior authorization is on file."""
+
+    authorization_id: UUID
+    patient_id: Id
+    payer_id: Id
+    number: str = Field(min_length=1, max_length=50)
+    kind: Literal["prior_authorization", "referral"] = "prior_authorization"
+    service_codes: list[str] = Field(default_factory=list)
+    start_date: date
+    end_date: date
+    visits_allowed: int | None = Field(default=None, ge=0)
+    visits_used: int = Field(default=0, ge=0)
+
+
+class AuthorizationExpiring(Payload):
+    """An authorization ends soon or is running out of visits."""
+
+    authorization_id: UUID
+    patient_id: Id
+    payer_id: Id
+    end_date: date
+    days_left: int
+    visits_left: int | None = None
+
+
+# --- partner: EHR ------------------------------------------------------------------------
+
+
+class Address(Payload):
+    line1: str = Field(min_length=1, max_length=55)
+    line2: str | None = Field(default=None, max_length=55)
+    city: str = Field(min_length=1, max_length=30)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    postal_code: str = Field(pattern=r"^\d{5}(\d{4})?$")
+
+
+class Person(Payload):
+    """PHI: travels only from the EHR to the claims service, which needs it for the 837P."""
+
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    birth_date: date
+    gender: Literal["F", "M", "U"] = "U"
+    address: Address | None = None
+
+
+class Coverage(Payload):
+    """A policy the EHR has on file for the patient (PHI: the member id)."""
+
+    payer_id: Id
+    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")
+    order: Literal["primary", "secondary", "tertiary"] = "primary"
+    relationship_code: str = Field(
+        default="18",
+        pattern=r"^\d{2}$",
+        description="Patient to subscriber (X12 1069): 18 self, 01 spouse, 19 child.",
+    )
+    subscriber: Person | None = Field(default=None, description="When the patient is not the subscriber.")
+    group_number: str | None = Field(default=None, max_length=50)
+
+
+class EncounterLine(Payload):
+    code: str = Field(min_length=5, max_length=5, description="CPT/HCPCS code.")
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: int = Field(default=1, ge=1)
+    charge: Money = Field(gt=0)
+    diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], min_length=1, max_length=4)
+
+
+class EncounterCompleted(Payload):
+    """The EHR closed an encounter; its charges become a claim."""
+
+    encounter_id: Id
+    patient_id: Id
+    payer_id: Id
+    billing_provider_npi: str = Field(pattern=r"^\d{10}$")
+    rendering_provider_npi: str | None = Field(default=None, pattern=r"^\d{10}$")
+    date_of_service: date
+    place_of_service: str = Field(pattern=r"^\d{2}$")
+    diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM codes.")
+    lines: list[EncounterLine] = Field(min_length=1, max_length=50)
+    prior_authorization_number: str | None = None
+    patient: Person | None = Field(default=None, description="Demographics for the claim (PHI).")
+    coverages: list[Coverage] = Field(
+        default_factory=list,
+        max_length=3,
+        description="Primary first; the primary's payer_id matches payer_id.",
+    )
+
+
+# --- claims ------------------------------------------------------------------------------
+
+
+class ClaimLineSummary(Payload):
+    line_number: int = Field(ge=1)
+    code: str = Field(min_length=5, max_length=5)
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: Decimal = Field(default=Decimal(1), gt=0)
+    charge: Money
+    date_of_service: date
+
+
+class ClaimSubmitted(Payload):
+    """A claim went out to the clearinghouse; the 837P travels with it."""
+
+    claim_id: UUID
+    patient_control_number: str = Field(min_length=1, max_length=17)
+    patient_id: Id
+    payer_id: Id
+    frequency_code: Literal["1", "7", "8"] = "1"
+    total_charge: Money
+    x12_837: str = Field(min_length=1, description="The X12 005010X222A2 837P interchange.")
+    submitted_at: datetime
+    coverage_order: Literal["primary", "secondary", "tertiary"] = "primary"
+    account_id: Id | None = Field(default=None, description="The patient's account; patient_id when absent.")
+    date_of_service: date | None = Field(default=None, description="Earliest date of service on the claim.")
+    lines: list[ClaimLineSummary] = Field(
+        default_factory=list, description="Charges, for the patient account."
+    )
+    original_payer_claim_control_number: str | None = Field(
+        default=None, description="For frequency 7 and 8: the payer's number of the claim replaced or voided."
+    )
+
+
+class ClaimAcknowledged(Payload):
+    """The clearinghouse/payer accepted the claim for adjudication (277CA accepted)."""
+
+    claim_id: UUID | None = None
+    patient_control_number: str = Field(min_length=1, max_length=17)
+    payer_claim_control_number: str | None = None
+    acknowledged_at: datetime
+    payer_id: Id | None = None
+
+
+class RejectionReason(Payload):
+    code: str = Field(min_length=1, max_length=30)
+    message: str = Field(max_length=500)
+
+
+class ClaimRejected(Payload):
+    """The claim failed front-end edits (277CA rejected); it must be corrected."""
+
+    claim_id: UUID | None = None
+    patient_control_number: str = Field(min_length=1, max_length=17)
+    reasons: list[RejectionReason] = Field(min_length=1)
+    rejected_at: datetime
+    payer_id: Id | None = None
+
+
+class Adjustment(Payload):
+    group_code: Literal["CO", "PR", "OA", "PI", "CR"]
+    reason_code: str = Field(min_length=1, max_length=5)
+    amount: Money
+
+
+class ClaimDenied(Payload):
+    """A payer denied all or part of a claim; someone has to work it."""
+
+    claim_id: UUID
+    payer_id: Id
+    patient_id: Id
+    adjustments: list[Adjustment] = Field(min_length=1)
+    remark_codes: list[str] = Field(default_factory=list)
+    action: Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off"]
+    denied_at: datetime
+    patient_control_number: str | None = None
+    payer_claim_control_number: str | None = None
+    denied_amount: Money | None = None
+
+
+class ClaimFollowupDue(Payload):
+    """No answer from the payer inside its window."""
+
+    claim_id: UUID
+    payer_id: Id
+    submitted_at: datetime
+    days_outstanding: int = Field(ge=0)
+    due_at: datetime
+
+
+# --- partner: clearinghouse / payer --------------------------------------------------------
+
+
+class RemittanceReceived(Payload):
+    """An 835 remittance advice arrived; the trace number (TRN02) identifies it."""
+
+    trace_number: str = Field(min_length=1, max_length=50)
+    payer_id: Id
+    x12_835: str = Field(min_length=1, description="The X12 005010X221A1 835 interchange.")
+    received_at: datetime
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+class PaymentPosted(Payload):
+    """Money was posted: an insurer payment to a claim, or a patient payment to an account."""
+
+    payment_id: UUID
+    source: Literal["insurer", "patient"]
+    claim_id: UUID | None = None
+    account_id: Id | None = None
+    amount: Money
+    method: Literal["eft", "check", "card", "cash", "ach", "other"]
+    posted_at: datetime
+    receipt_number: str | None = None
+    # Insurer postings carry the claim's adjudication from the 835 (CLP/CAS/SVC):
+    payer_id: Id | None = None
+    patient_control_number: str | None = Field(default=None, max_length=17)
+    payer_claim_control_number: str | None = None
+    claim_status_code: str | None = Field(
+        default=None,
+        description="CLP02: 1/2/3 processed as primary/secondary/tertiary, 4 denied, 22 reversal.",
+    )
+    charge: Money | None = None
+    allowed: Money | None = None
+    patient_responsibility: Money | None = None
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    remark_codes: list[str] = Field(default_factory=list)
+    trace_number: str | None = Field(default=None, description="TRN02 of the remittance.")
+
+
+class PaymentUnderpaid(Payload):
+    """An insurer paid less than the contract allows, beyond tolerance."""
+
+    claim_id: UUID
+    payer_id: Id
+    code: str
+    expected_allowed: Money
+    actual_allowed: Money
+    variance: Money
+    detected_at: datetime
+
+
+class StatementIssued(Payload):
+    statement_id: UUID
+    account_id: Id
+    balance: Money
+    due_date: date
+    issued_at: datetime
+
+
+class InstallmentDue(Payload):
+    plan_id: UUID
+    account_id: Id
+    installment_number: int = Field(ge=1)
+    amount: Money
+    due_date: date
+
+
+class PaymentLate(Payload):
+    """A missed installment (plan_id set) or a balance past due (no plan)."""
+
+    plan_id: UUID | None = None
+    account_id: Id
+    installment_number: int | None = Field(default=None, ge=1)
+    amount: Money
+    due_date: date
+    days_late: int = Field(ge=1)
+
+
+class AccountSentToCollections(Payload):
+    account_id: Id
+    agency: str
+    balance: Money
+    referred_at: datetime
+
+
+class FeeScheduleEntry(Payload):
+    code: str = Field(min_length=5, max_length=5)
+    modifier: str | None = Field(default=None, min_length=2, max_length=2)
+    allowed: Money
+
+
+class FeeScheduleUpdated(Payload):
+    """A payer's contracted allowed amounts changed; estimates use them."""
+
+    payer_id: Id
+    fee_schedule_id: UUID
+    effective_date: date
+    entries: list[FeeScheduleEntry]
+
+
+# --- notifications -----------------------------------------------------------------------
+
+
+class NotificationSent(Payload):
+    notification_id: UUID
+    recipient_id: Id
+    channel: Literal["email", "sms", "inbox"]
+    template: str
+    template_version: int = Field(ge=1)
+    cause_event_id: UUID | None = None
+    sent_at: datetime
+
+
+class NotificationFailed(Payload):
+    notification_id: UUID
+    recipient_id: Id
+    channel: Literal["email", "sms", "inbox"]
+    template: str
+    reason: str = Field(max_length=200)
+    attempts: int = Field(ge=1)
+    failed_at: datetime
+
+
+# --- the catalogue -----------------------------------------------------------------------

@@ -1,0 +1,167 @@
+"""Helpers of the claims tests: builders (`make_...`), HTTP shortcuts (`get_...`, `post_...`),
+and publishing and reading events. Importable without pytest's fixtures (bench/claims.py uses
+make_claim)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared.events import new_event
+from shared.events.envelope import encode
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaProducer
+    from pydantic import BaseModel
+
+BILLING_NPI = "1234567893"
+RENDERING_NPI = "1245319599"
+
+
+def make_recent_date(days_ago: int = 3) -> str:
+    return (date.today() - timedelta(days=days_ago)).isoformat()
+
+
+def make_claim(patient_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A claim every edit passes (given an active eligibility check for its date)."""
+    dos = make_recent_date()
+    body: dict[str, Any] = {
+        "patient_id": patient_id or f"pat-{uuid.uuid4().hex[:10]}",
+        "subscriber": {
+            "first_name": "Jane",
+            "last_name": "Doe",
+            "birth_date": "1980-02-03",
+            "gender": "F",
+            "member_id": "SBX10001",
+            "group_number": "GRP100",
+            "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+        },
+        "relationship_code": "18",
+        "payer_id": "SBX001",
+        "billing_provider": {
+            "npi": BILLING_NPI,
+            "name": "Springfield Family Clinic",
+            "taxonomy": "207Q00000X",
+            "tax_id": "123456789",
+            "address": {"line1": "2 Oak Ave", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+        },
+        "rendering_provider": {
+            "npi": RENDERING_NPI,
+            "name": "Smith",
+            "first_name": "Ann",
+            "taxonomy": "207Q00000X",
+        },
+        "place_of_service": "11",
+        "diagnoses": ["E11.9", "I10"],
+        "lines": [
+            {
+                "code": "99213",
+                "modifiers": ["25"],
+                "units": "1",
+                "charge": "125.00",
+                "date_of_service": dos,
+                "diagnosis_pointers": [1, 2],
+            },
+            {
+                "code": "93000",
+                "modifiers": ["59"],
+                "units": "1",
+                "charge": "50.00",
+                "date_of_service": dos,
+                "diagnosis_pointers": [2],
+            },
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def make_spoiled(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `body` with the dotted `path` set to `value`."""
+    result = copy.deepcopy(body)
+    target: Any = result
+    parts = path.split(".")
+    for part in parts[:-1]:
+        target = target[int(part)] if part.isdigit() else target[part]
+    last = parts[-1]
+    if last.isdigit():
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return result
+
+
+TEST_EHR_SOURCE = f"/partners/test-ehr-{uuid.uuid4().hex[:8]}"
+
+
+async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
+    """An event from this session's test EHR source (the claims consumer takes only those)."""
+    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+
+async def read_event(bootstrap: str, topic: str, start: Any, key: str, timeout: float = 20.0) -> Any:
+    """The decoded first record of `topic` after the offsets `start` whose key is `key`."""
+    from tests.conftest import read_from  # not at import: bench/claims.py imports this module
+
+    records = await read_from(
+        bootstrap, topic, start, until=lambda rs: any(r.key == key.encode() for r in rs), timeout=timeout
+    )
+    return json.loads(next(r for r in records if r.key == key.encode()).value)
+
+
+async def make_eligibility(
+    settings, patient_id: str, payer_id: str, dos: str, other_payers: list | None = None
+) -> None:
+    """Our copy of an active eligibility check, as the eligibility.checked handler would store it."""
+    from tests.conftest import connect_as  # not at import: bench/claims.py imports this module
+
+    conn = await connect_as("claims", settings)
+    try:
+        await conn.execute(
+            "INSERT INTO eligibility_copies (check_id, patient_id, payer_id, status, date_of_service,"
+            " coverage_start, coverage_end, other_payers, checked_at) VALUES (gen_random_uuid(), $1, $2,"
+            " 'active', $3::text::date, '2020-01-01', '2099-12-31', $4::text::jsonb, now())",
+            patient_id,
+            payer_id,
+            dos,
+            json.dumps(other_payers or []),
+        )
+    finally:
+        await conn.close()
+
+
+def read_write() -> dict[str, str]:
+    """The Authorization header with claims:read and claims:write."""
+    from tests.conftest import token  # not at import: bench/claims.py imports this module
+
+    return token("claims:read", "claims:write")
+
+
+async def get_claim(client: Any, claim_id: str) -> dict[str, Any]:
+    return (await client.get(f"/v1/claims/{claim_id}", headers=read_write())).json()
+
+
+async def get_claims(client: Any, **params: Any) -> list[dict[str, Any]]:
+    """The first page of `GET /v1/claims` with these filters."""
+    return (await client.get("/v1/claims", params=params, headers=read_write())).json()["items"]
+
+
+async def get_claim_if(client: Any, claim_id: str, *statuses: str) -> dict[str, Any] | None:
+    """The claim if its status is one of `statuses`, else None (for `eventually`)."""
+    claim = await get_claim(client, claim_id)
+    return claim if claim["status"] in statuses else None
+
+
+async def post_submitted_claim(client: Any, settings: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """Create the claim with an eligibility check on file for it, and submit it."""
+    await make_eligibility(
+        settings, body["patient_id"], body["payer_id"], body["lines"][0]["date_of_service"]
+    )
+    claim = (await client.post("/v1/claims", json=body, headers=read_write())).json()
+    sent = await client.post(f"/v1/claims/{claim['id']}/submit", headers=read_write())
+    assert sent.status_code == 200, sent.text
+    return sent.json()

@@ -1,0 +1,103 @@
+"""Eligibility's test helpers: the sandbox's scenario table, request builders (`make_`), HTTP
+shortcuts (`post_`/`get_`) and the checks of what the scenario table promises.
+
+Expected values come from the sandbox's scenario table (deploy/payer_sandbox/data/
+scenarios.json), never from numbers written here.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import token, unique
+
+SCENARIOS = json.loads(
+    (Path(__file__).resolve().parents[2] / "deploy/payer_sandbox/data/scenarios.json").read_text()
+)
+MEMBERS: dict[str, Any] = SCENARIOS["members"]
+NPI = "1234567893"
+WRITE = token("eligibility:write", "eligibility:read")
+READ = token("eligibility:read")
+
+
+def make_payers_override(base_url: str, **changes: Any) -> str:
+    """Point every sandbox payer at the test sandbox, with per-test changes for all of them."""
+    fast = {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2}
+    return json.dumps(
+        {p: {"endpoint": f"{base_url}/x12/270", **fast, **changes} for p in ("SBX001", "SBX002", "SBX003")}
+    )
+
+
+def make_check_body(member_id: str, *, payer_id: str = "SBX001", **extra: Any) -> dict[str, Any]:
+    return {
+        "patient_id": extra.pop("patient_id", unique("pat")),
+        "patient": {"first_name": "Jane", "last_name": "Doe", "birth_date": "1980-01-15"},
+        "member_id": member_id,
+        "payer_id": payer_id,
+        "provider_npi": NPI,
+        "service_type_codes": extra.pop("service_type_codes", ["30", "98"]),
+        **extra,
+    }
+
+
+async def post_check(
+    client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return await client.post("/v1/eligibility/checks", json=body, headers=headers or WRITE)
+
+
+async def post_batch(
+    client: httpx.AsyncClient, checks: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return await client.post("/v1/eligibility/batches", json={"checks": checks}, headers=headers or WRITE)
+
+
+async def post_authorization(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+    return await client.post("/v1/authorizations", json=body, headers=WRITE)
+
+
+async def get_authorizations(client: httpx.AsyncClient, **params: Any) -> httpx.Response:
+    return await client.get("/v1/authorizations", params=params, headers=READ)
+
+
+async def get_member_calls(sandbox: Any, member_id: str) -> int:
+    """How many 270s the sandbox answered for this member so far."""
+    return (await sandbox.stats())["by_member"].get(member_id, 0)
+
+
+def benefits_of(member: dict[str, Any]) -> dict[str, Any]:
+    benefits = member["benefits"]
+    return MEMBERS[benefits]["benefits"] if isinstance(benefits, str) else benefits
+
+
+def by_code(check: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {b["service_type_code"]: b for b in check["benefits"]}
+
+
+def assert_benefits(check: dict[str, Any], member: dict[str, Any]) -> None:
+    """Every number the scenario table promises, as the API shows it."""
+    expected = benefits_of(member)
+    codes = by_code(check)
+    for network in ("in_network", "out_of_network"):
+        tier = expected.get(network)
+        if tier is None:
+            continue
+        for stc, copay in tier["copays"].items():
+            assert Decimal(codes[stc]["copay"][network]) == Decimal(copay), (stc, network)
+        office = codes["98"] if "98" in codes else codes["30"]
+        assert Decimal(office["coinsurance_percent"][network]) == Decimal(tier["coinsurance_percent"])
+        for book in ("deductible", "out_of_pocket"):
+            for level in ("individual", "family"):
+                shown = office[book][level][network]
+                for part in ("total", "met", "remaining"):
+                    assert Decimal(shown[part]) == Decimal(tier[book][level][part]), (
+                        book,
+                        level,
+                        network,
+                        part,
+                    )

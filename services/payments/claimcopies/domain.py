@@ -37,6 +37,7 @@ def account_of(claim: ClaimSubmitted) -> str:
 
 
 def copy_of(claim: ClaimSubmitted) -> ClaimCopy:
+    """What payments keeps of a submitted claim, to match 835 claims to it."""
     return ClaimCopy(
         claim.claim_id,
         claim.patient_control_number,

@@ -42,6 +42,7 @@ async def insert_copies(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
 
 
 async def get(session: AsyncSession, claim_id: uuid.UUID) -> ClaimCopy | None:
+    """The copy of one claim, or None (a claim.submitted never seen)."""
     row = (
         await session.execute(
             text(f"SELECT {_COPY_COLUMNS} FROM claim_copies WHERE claim_id = :c"),  # noqa: S608 (constant)

@@ -79,6 +79,7 @@ async def insert_fee_schedule(
 
 
 async def insert_underpayments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """The underpayments a poll's postings found, with one INSERT."""
     await insert_many(session, underpayments, rows)
 
 

@@ -54,4 +54,5 @@ async def list_underpayments(
     payer_id: str | None,
     claim_id: uuid.UUID | None,
 ) -> tuple[Sequence[Any], str | None]:
+    """One page of the lines paid below contract, newest first."""
     return await store.list_underpayments(session, page, dates, payer_id=payer_id, claim_id=claim_id)

@@ -214,6 +214,7 @@ def _json(value: Any) -> bytes:
 
 
 def claim_to_json(claim: Claim835) -> dict[str, Any]:
+    """A parked claim as JSON (amounts and dates as strings), to post it later."""
     return json.loads(json.dumps(asdict(claim), default=str))
 
 

@@ -19,10 +19,12 @@ from shared.paging import DateRange, PageQuery, paginate
 
 
 async def insert_postings(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """A poll's claim postings, with one INSERT (the table is append-only)."""
     await insert_many(session, claim_postings, rows)
 
 
 async def insert_unmatched(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """A poll's parked claims, with one INSERT."""
     await insert_many(session, unmatched_claims, rows)
 
 
@@ -124,6 +126,7 @@ async def lock_unmatched(session: AsyncSession, unmatched_id: uuid.UUID) -> Any:
 async def resolve_unmatched(
     session: AsyncSession, unmatched_id: uuid.UUID, posting_id: uuid.UUID, actor: str, now: datetime
 ) -> None:
+    """Mark a parked claim posted (by whom, when, which posting); it leaves the open queue."""
     await session.execute(
         text(
             "UPDATE unmatched_claims SET resolved_posting_id = :p, resolved_by = :actor, resolved_at = :now "

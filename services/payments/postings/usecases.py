@@ -194,6 +194,7 @@ async def list_unmatched(
     remittance_id: uuid.UUID | None,
     include_resolved: bool,
 ) -> tuple[Sequence[Any], str | None]:
+    """One page of the unmatched queue, oldest first."""
     return await store.list_unmatched(
         session, page, dates, remittance_id=remittance_id, include_resolved=include_resolved
     )

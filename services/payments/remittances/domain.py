@@ -16,6 +16,8 @@ PAYMENT_METHODS = {"ACH": "ach", "CHK": "check", "BOP": "other", "FWT": "eft", "
 
 @dataclass
 class Adjustment835:
+    """One CAS reason: group, reason code, amount (and quantity)."""
+
     group_code: str
     reason_code: str
     amount: Decimal
@@ -24,6 +26,8 @@ class Adjustment835:
 
 @dataclass
 class Line835:
+    """A service line (SVC) with its adjustments, allowed amount (AMT*B6) and remarks."""
+
     qualifier: str
     code: str
     modifiers: list[str]
@@ -39,6 +43,8 @@ class Line835:
 
 @dataclass
 class Claim835:
+    """A claim payment (CLP) with its claim-level adjustments and service lines."""
+
     patient_control_number: str
     status_code: str
     charge: Decimal
@@ -77,6 +83,8 @@ class Claim835:
 
 @dataclass
 class ProviderAdjustment:
+    """One provider-level adjustment (PLB reason and amount)."""
+
     provider_id: str
     fiscal_period_date: date | None
     reason_code: str
@@ -86,6 +94,8 @@ class ProviderAdjustment:
 
 @dataclass
 class Remittance835:
+    """One 835 transaction set: the payment (BPR/TRN), payer and payee, claims and PLB."""
+
     control_number: str
     handling_code: str
     amount: Decimal

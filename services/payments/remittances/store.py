@@ -29,6 +29,7 @@ async def payers_by_identifier(session: AsyncSession, identifiers: Sequence[str]
 
 
 async def put_payer(session: AsyncSession, payer_id: str, name: str, identifiers: list[str]) -> None:
+    """Add a payer, or replace its name and identifiers."""
     await session.execute(
         text(
             "INSERT INTO payers (payer_id, name, identifiers) VALUES (:p, :n, :i) ON CONFLICT (payer_id) "
@@ -62,10 +63,12 @@ async def remittance_ids(
 
 
 async def insert_files(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """The raw 835s of a poll's new remittances, with one INSERT."""
     await insert_many(session, remittance_files, rows)
 
 
 async def insert_provider_adjustments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """A poll's PLB lines, with one INSERT."""
     await insert_many(session, provider_adjustments, rows)
 
 
@@ -83,6 +86,7 @@ async def remittance(session: AsyncSession, remittance_id: uuid.UUID) -> Any:
 
 
 async def provider_adjustments_of(session: AsyncSession, remittance_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A remittance's PLB lines, as the summary shows them."""
     rows = await session.execute(
         text(
             "SELECT provider_id, reason_code, reference, amount FROM "
@@ -94,6 +98,7 @@ async def provider_adjustments_of(session: AsyncSession, remittance_id: uuid.UUI
 
 
 async def raw_file(session: AsyncSession, remittance_id: uuid.UUID) -> str | None:
+    """The 835 exactly as received, or None."""
     row = (
         await session.execute(
             text("SELECT x12 FROM remittance_files WHERE remittance_id = :id"), {"id": remittance_id}

@@ -273,4 +273,5 @@ async def list_remittances(
     payer_id: str | None,
     trace_number: str | None,
 ) -> tuple[Sequence[Any], str | None]:
+    """One page of remittances, newest received first."""
     return await store.list_remittances(session, page, dates, payer_id=payer_id, trace_number=trace_number)

@@ -1,15 +1,9 @@
-"""The practice's provider registry: billing and rendering providers by NPI.
-
-Revision ID: 0003_provider_registry
-Revises: 0002
-"""
+"""The practice's provider registry: billing and rendering providers by NPI."""
 
 from alembic import op
 
 revision = "0003_provider_registry"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -60,11 +60,17 @@ REGISTRY: list[dict[str, Any]] = [
 ]
 
 
-async def register(claims_url: str = CLAIMS_URL, *, subject: str = "practice-setup") -> list[int]:
+async def register(
+    claims_url: str = CLAIMS_URL,
+    *,
+    subject: str = "practice-setup",
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[int]:
     """PUT every provider of the sandbox practice into the registry; the status of each
-    (201 registered, 200 already there and replaced). Raises on any other answer."""
+    (201 registered, 200 already there and replaced). Raises on any other answer. `transport`
+    reaches an app in the same process (tests)."""
     headers = {"Authorization": f"Bearer {mint_token(['claims:write'], subject=subject)}"}
-    async with httpx.AsyncClient(base_url=claims_url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=claims_url, timeout=10, transport=transport) as http:
         statuses = []
         for record in REGISTRY:
             resp = await http.put(f"/v1/providers/{record['npi']}", json=record, headers=headers)

@@ -21,15 +21,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
+from deploy.payer_sandbox import ehr, practice
 from services.claims.claims.schemas import ClaimData
 from services.claims.scrubbing import domain as scrubber
 from services.claims.settings import ClaimsSettings
 from services.claims.submission.x12 import generate
 from shared import x12
+from shared.events import new_event
 from shared.events.catalogue import Coverage, EncounterCompleted, EncounterLine, Person
 from tests.claims.helpers import (
+    TEST_EHR_SOURCE,
     get_claim,
     get_claims,
     make_claim,
@@ -409,3 +413,29 @@ def test_a_person_billing_with_an_ssn_and_an_organization_rendering_are_valid_83
     npi, rnpi = body["billing_provider"]["npi"], body["rendering_provider"]["npi"]
     assert f"NM1*85*1*JONES*PAT****XX*{npi}" in loops["2000A"] and "REF*SY*123456789" in loops["2000A"]
     assert loops["2310B"] == [f"NM1*82*2*LAB GROUP*****XX*{rnpi}", "PRV*PE*PXC*291U00000X"]
+
+
+async def test_the_sandbox_practice_registers_every_npi_its_ehr_sends_and_their_claims_make_valid_837p(
+    claims,
+):
+    """What `make up` and `make demo` do before the sandbox EHR's clinic day: the practice's
+    providers go into the registry through the API, and the claims of the EHR's encounters
+    then lack nothing the 837P needs of their providers."""
+    from services.claims.submission.events import on_encounters_completed
+
+    visits = list(ehr.encounters(7, 20, run_id=unique("practice")))
+    sent = {npi for v in visits for npi in (v.billing_provider_npi, v.rendering_provider_npi)}
+    assert sent <= {record["npi"] for record in practice.REGISTRY}
+    async with claims(events=False) as (app, client):
+        statuses = await practice.register("http://claims", transport=httpx.ASGITransport(app=app))
+        assert set(statuses) <= {200, 201} and len(statuses) == len(practice.REGISTRY)
+        async with app.state.db.session() as session, session.begin():
+            await on_encounters_completed(session, [new_event(v, source=TEST_EHR_SOURCE) for v in visits])
+        for visit in visits:
+            (listed,) = await get_claims(client, encounter_id=visit.encounter_id)
+            claim = await get_claim(client, listed["id"])
+            assert [f for f in claim["scrub"]["findings"] if f["edit"] == "provider_data"] == []
+            preview = await client.get(
+                f"/v1/claims/{claim['id']}/837", params={"preview": "true"}, headers=RW
+            )
+            assert x12_837_errors(preview.text) == [], visit.encounter_id

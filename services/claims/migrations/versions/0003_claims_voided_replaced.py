@@ -1,16 +1,10 @@
 """Claim statuses `voided` (the payer confirmed a void of the claim) and `replaced` (the payer
-paid its replacement): final states, so a late copy of an old 835 cannot reopen the claim.
-
-Revision ID: 0003_voided_replaced
-Revises: 0002
-"""
+paid its replacement): final states, so a late copy of an old 835 cannot reopen the claim."""
 
 from alembic import op
 
 revision = "0003_voided_replaced"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 BEFORE = "'draft','ready','submitted','accepted','rejected','paid','partial','denied','appealed','closed'"
 AFTER = f"{BEFORE},'voided','replaced'"

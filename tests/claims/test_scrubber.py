@@ -295,7 +295,9 @@ def test_a_valid_authorization_or_a_distinct_service_modifier_keeps_them_quiet()
         )
         == {}
     )
-    assert fired(make_spoiled(make_claim(), "lines.0.modifiers", ["XU"])) == {}
+    # A distinct-service modifier unbundles a procedure (98940 with 97140-XS, below), but an E/M
+    # bundled with a same-day procedure needs 25: XU on the E/M does not keep it quiet.
+    assert "ncci_ptp" in fired(make_spoiled(make_claim(), "lines.0.modifiers", ["XU"]))
 
 
 def test_an_edit_can_be_turned_off_and_reseverity_is_data(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
-"""Scrubbing claims: gather what the edits read (our event copies, duplicates on file) for a
-whole batch in three statements, run the edits, record the result on each claim; and keep our
-copies of eligibility checks and authorizations up to date.
+"""Scrubbing claims: gather what the edits read (our event copies, duplicates on file, the code
+data in effect) for a whole batch in a few statements, run the edits, record the result on each
+claim; and keep our copies of eligibility checks and authorizations up to date.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.claims.claims import domain as claims_domain, store as claims_store
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
+from services.claims.codesets import usecases as codesets
 from services.claims.scrubbing import store
 from services.claims.scrubbing.domain import Finding, OtherClaim, ScrubContext, has_errors, scrub
 from shared.events.catalogue import AuthorizationRecorded, EligibilityChecked
@@ -48,8 +49,9 @@ def other_claim(other: Claim) -> OtherClaim:
 async def scrub_contexts(
     session: AsyncSession, items: Sequence[tuple[Claim, ClaimData]]
 ) -> list[ScrubContext]:
-    """Our copies of eligibility and authorizations, and possible duplicates, for each claim:
-    three statements for the whole list (a batch of encounters), not three per claim.
+    """Our copies of eligibility and authorizations, possible duplicates and the code data in
+    effect, for each claim: a few statements for the whole list (a batch of encounters), not a
+    few per claim.
 
     A claim of the list that is not stored yet (a batch's new claims) is on file for the
     claims after it, so two encounters of one visit in one batch still meet the duplicate edit."""
@@ -62,9 +64,10 @@ async def scrub_contexts(
     eligibility = await store.eligibility_facts(session, pairs)
     authorizations = await store.authorization_facts(session, pairs)
     on_file = await claims_store.duplicate_candidates(session, pairs, min(dates), max(dates))
+    code_data = await codesets.code_data_for(session, [data for _, data in items])
     today = date.today()
     contexts = []
-    for claim, data in items:
+    for (claim, data), codes in zip(items, code_data, strict=True):
         pair = (data.patient_id, data.payer_id)
         mates = on_file.setdefault(pair, [])
         others = [
@@ -72,7 +75,9 @@ async def scrub_contexts(
             for o in mates
             if possible_duplicate(o, claim, data) and o.id != claim.original_claim_id
         ]
-        contexts.append(ScrubContext(today, eligibility.get(pair, []), authorizations.get(pair, []), others))
+        contexts.append(
+            ScrubContext(today, eligibility.get(pair, []), authorizations.get(pair, []), others, codes)
+        )
         if all(o.id != claim.id for o in mates):
             mates.append(claim)
     return contexts

@@ -61,16 +61,15 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _covers(spec: str, code: str) -> bool:
-    """Whether an ICD-10-CM item or range FIRST-LAST covers `code` (compared on the bounds'
-    length, dots ignored: "D07.0-D07.3" covers D07.39)."""
-    low, _, high = spec.replace(".", "").upper().partition("-")
-    key = code.replace(".", "").upper()[: len(low)]
-    return low <= key <= (high or low)
-
-
 def _rules(kind: str, code: str) -> list[dict[str, Any]]:
-    return [rule for rule in reference.icd10cm_conflicts()[kind] if _covers(rule["codes"], code)]
+    """The rules whose ICD-10-CM item or range covers `code`, compared on the bounds' length
+    with dots ignored ("D07.0-D07.3" covers D07.39)."""
+    key = code.replace(".", "").upper()
+    return [
+        rule
+        for rule in reference.icd10cm_conflicts()[kind]
+        if rule["bounds"][0] <= key[: len(rule["bounds"][0])] <= rule["bounds"][1]
+    ]
 
 
 def diagnosis_sex_conflict(data: ClaimData, codes: CodeData) -> Iterator[Hit]:

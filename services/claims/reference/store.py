@@ -85,7 +85,15 @@ def pos_codes() -> dict[str, str]:
 def icd10cm_conflicts() -> dict[str, list[dict[str, Any]]]:
     """ICD-10-CM age and sex conflicts (data/icd10cm_conflicts.json)."""
     rules = _json("icd10cm_conflicts.json")
-    return {"sex": list(rules["sex"]), "age": list(rules["age"])}
+    return {
+        kind: [{**rule, "bounds": _bounds(rule["codes"])} for rule in rules[kind]] for kind in ("sex", "age")
+    }
+
+
+def _bounds(spec: str) -> tuple[str, str]:
+    """An ICD-10-CM item or range FIRST-LAST as comparable keys (no dots, upper case)."""
+    low, _, high = spec.replace(".", "").upper().partition("-")
+    return low, high or low
 
 
 @cache

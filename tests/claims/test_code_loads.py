@@ -21,7 +21,7 @@ from services.claims.claims import domain as claims_domain
 from services.claims.claims.schemas import ClaimData
 from services.claims.codesets.usecases import STARTER, starter_text
 from services.claims.scrubbing import usecases as scrubbing
-from tests.claims.helpers import make_claim, make_eligibility, make_recent_date
+from tests.claims.helpers import get_claim, make_claim, make_eligibility, make_recent_date
 from tests.conftest import connect_as, token, unique
 
 RW = token("claims:read", "claims:write")
@@ -118,6 +118,9 @@ async def test_a_cms_code_data_load_changes_what_the_scrubber_catches_with_no_co
             )
             versions.append(await load(settings, "ncci-ptp", added, dos - timedelta(days=7)))
             assert await scrub(client, claim_id) == {"ncci_ptp": ["lines.1.code"]}
+            # The claim says which version it was checked against.
+            used = (await get_claim(client, claim_id))["scrub"]["code_data"]["ncci-ptp"]
+            assert used == {"version": versions[0], "effective_date": (dos - timedelta(days=7)).isoformat()}
 
             deleted = starter_plus(
                 tmp_path,

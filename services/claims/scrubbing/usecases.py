@@ -15,6 +15,7 @@ from services.claims.claims import domain as claims_domain, store as claims_stor
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
 from services.claims.codesets import usecases as codesets
+from services.claims.codesets.domain import CodeData
 from services.claims.scrubbing import store
 from services.claims.scrubbing.domain import Finding, OtherClaim, ScrubContext, has_errors, scrub
 from shared.events.catalogue import AuthorizationRecorded, EligibilityChecked
@@ -83,15 +84,22 @@ async def scrub_contexts(
     return contexts
 
 
-def record_scrub(claim: Claim, actor: str, findings: list[Finding]) -> list[dict[str, Any]]:
-    """Record the findings on the claim and move it (clean: ready, else draft); returns the
-    history rows of the move, if any."""
+def record_scrub(
+    claim: Claim, actor: str, findings: list[Finding], codes: CodeData | None = None
+) -> list[dict[str, Any]]:
+    """Record the findings (and the code data versions they were checked against) on the claim
+    and move it (clean: ready, else draft); returns the history rows of the move, if any."""
     clean = not has_errors(findings)
     claim.scrub = {
         "at": claims_domain.now().isoformat(),
         "clean": clean,
         "findings": [f.as_dict() for f in findings],
     }
+    if codes is not None:
+        claim.scrub["code_data"] = {
+            kind: {"version": v.id, "effective_date": v.effective_date.isoformat()}
+            for kind, v in codes.versions.items()
+        }
     if claim.first_scrub_clean is None:
         claim.first_scrub_clean = clean
     if claim.status in claims_domain.EDITABLE:
@@ -112,7 +120,7 @@ async def scrub_claims(
     rows: list[dict[str, Any]] = []
     for (claim, data, actor), context in zip(items, contexts, strict=True):
         found = scrub(data, context)
-        rows += record_scrub(claim, actor, found)
+        rows += record_scrub(claim, actor, found, context.codes)
         findings.append(found)
     return findings, rows
 

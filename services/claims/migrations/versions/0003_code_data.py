@@ -19,8 +19,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute(
-        """
+    for statement in DDL:
+        op.execute(statement)
+    bind = op.get_bind()
+    for load, rows in starter_loads():
+        load_id = bind.execute(
+            insert(CodeDataLoad.__table__).values(**load).returning(CodeDataLoad.__table__.c.id)
+        ).scalar()
+        op.bulk_insert(ROW_TABLES[load["kind"]].__table__, [{**row, "load_id": load_id} for row in rows])
+
+
+DDL = [
+    """
         CREATE TABLE code_data_loads (
             id             bigserial PRIMARY KEY,
             kind           text        NOT NULL CHECK (kind IN ('ncci-ptp','mue','hcpcs','cpt')),
@@ -32,10 +42,8 @@ def upgrade() -> None:
             loaded_at      timestamptz NOT NULL,
             UNIQUE (kind, effective_date, sha256)
         )
-        """
-    )
-    op.execute(
-        """
+    """,
+    """
         CREATE TABLE ncci_ptp_edits (
             load_id            bigint  NOT NULL REFERENCES code_data_loads (id) ON DELETE CASCADE,
             column1            text    NOT NULL,
@@ -47,10 +55,8 @@ def upgrade() -> None:
             rationale          text,
             PRIMARY KEY (load_id, column1, column2, effective_date)
         )
-        """
-    )
-    op.execute(
-        """
+    """,
+    """
         CREATE TABLE mue_edits (
             load_id   bigint   NOT NULL REFERENCES code_data_loads (id) ON DELETE CASCADE,
             code      text     NOT NULL,
@@ -59,10 +65,8 @@ def upgrade() -> None:
             rationale text,
             PRIMARY KEY (load_id, code)
         )
-        """
-    )
-    op.execute(
-        """
+    """,
+    """
         CREATE TABLE hcpcs_codes (
             load_id           bigint  NOT NULL REFERENCES code_data_loads (id) ON DELETE CASCADE,
             code              text    NOT NULL,
@@ -75,14 +79,8 @@ def upgrade() -> None:
             action_code       text,
             PRIMARY KEY (load_id, code, is_modifier)
         )
-        """
-    )
-    bind = op.get_bind()
-    for load, rows in starter_loads():
-        load_id = bind.execute(
-            insert(CodeDataLoad.__table__).values(**load).returning(CodeDataLoad.__table__.c.id)
-        ).scalar()
-        op.bulk_insert(ROW_TABLES[load["kind"]].__table__, [{**row, "load_id": load_id} for row in rows])
+    """,
+]
 
 
 def downgrade() -> None:

@@ -1,10 +1,6 @@
 """Code data the operator loads from CMS files (NCCI PTP and MUE practitioner edits, HCPCS Level
 II, the practice's CPT list), each load a version effective from a date; and the shipped starter
-set (services/claims/data/codes/) loaded as the first version of each kind.
-
-Revision ID: 0003
-Revises: 0002
-"""
+set (services/claims/data/codes/) loaded as the first version of each kind."""
 
 from alembic import op
 from sqlalchemy import insert
@@ -14,8 +10,6 @@ from services.claims.codesets.usecases import starter_loads
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

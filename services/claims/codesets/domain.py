@@ -185,7 +185,9 @@ def _records(
     raise LayoutError("no header row in the layout of this kind was found")
 
 
-def _columns(header: list[str], wanted: Mapping[str, Callable[[str], bool]], optional: set[str]) -> dict:
+def _columns(
+    header: list[str], wanted: Mapping[str, Callable[[str], bool]], optional: set[str]
+) -> dict[str, int | None]:
     found = {}
     for key, matches in wanted.items():
         index = next((i for i, name in enumerate(header) if matches(name)), None)
@@ -227,7 +229,7 @@ def _code(value: str, pattern: re.Pattern[str] = CODE) -> str:
     return code
 
 
-def _read_ncci(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
+def _read_ncci(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, Row]]:
     col = _columns(
         header,
         {
@@ -258,7 +260,7 @@ def _read_ncci(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iter
         yield line, row
 
 
-def _read_mue(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
+def _read_mue(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, Row]]:
     col = _columns(
         header,
         {
@@ -286,7 +288,7 @@ def _read_mue(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Itera
         yield line, row
 
 
-def _read_hcpcs(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
+def _read_hcpcs(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, Row]]:
     col = _columns(
         header,
         {
@@ -318,7 +320,9 @@ def _read_hcpcs(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Ite
         yield record.pop("_line"), record
 
 
-def _hcpcs_record(line: int, raw: str, recid: str, text: str, cells: list[str], col: dict) -> Row:
+def _hcpcs_record(
+    line: int, raw: str, recid: str, text: str, cells: list[str], col: dict[str, int | None]
+) -> Row:
     if recid not in ("", "3", "7"):
         raise ValueError(f"record id {recid!r} is not 3, 4, 7 or 8")
     is_modifier = recid == "7" or (not recid and len(raw) == 2)
@@ -335,7 +339,7 @@ def _hcpcs_record(line: int, raw: str, recid: str, text: str, cells: list[str], 
     }
 
 
-def _read_cpt(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
+def _read_cpt(header: list[str], rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, Row]]:
     for line, cells in rows:
         description = cells[1] if len(cells) > 1 and cells[1] else None
         with _at(line):

@@ -2,8 +2,8 @@
 
 from alembic import op
 
-revision = "0003_provider_registry"
-down_revision = "0002"
+revision = "0005_provider_registry"
+down_revision = "0004_code_data"
 
 
 def upgrade() -> None:

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from services.claims.denials.domain import DenialRules
 from services.claims.settings import get_claims_settings
 
 
@@ -101,8 +102,23 @@ def edits() -> list[dict[str, Any]]:
 
 
 @cache
-def carc() -> dict[str, Any]:
-    return _json("carc_actions.json")
+def denial_rules() -> DenialRules:
+    """What to do about a denial by group code, CARC and RARC (checked: a bad row stops the
+    service at start)."""
+    return DenialRules.from_rows(_csv("denial_actions.csv"))
+
+
+@cache
+def carc_descriptions() -> dict[str, str]:
+    """Claim adjustment reason codes and their published descriptions (a subset; the operator
+    may drop in the full list)."""
+    return {r["code"]: r["description"] for r in _csv("carc.csv")}
+
+
+@cache
+def rarc_descriptions() -> dict[str, str]:
+    """Remittance advice remark codes and their published descriptions (a subset, likewise)."""
+    return {r["code"]: r["description"] for r in _csv("rarc.csv")}
 
 
 @cache
@@ -120,7 +136,19 @@ def auto_submit_secondary() -> bool:
     return bool(policy()["auto_submit_secondary"]) if configured is None else configured
 
 
-_LOADERS = (payers, codes, procedure_codes, pos_codes, ncci_pairs, mue_limits, edits, carc, policy)
+_LOADERS = (
+    payers,
+    codes,
+    procedure_codes,
+    pos_codes,
+    ncci_pairs,
+    mue_limits,
+    edits,
+    denial_rules,
+    carc_descriptions,
+    rarc_descriptions,
+    policy,
+)
 
 
 def load() -> None:

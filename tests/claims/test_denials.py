@@ -20,6 +20,7 @@ from services.payments.postings import domain as postings
 from services.payments.remittances.x12 import parse_835
 from shared import x12
 from shared.events.catalogue import Adjustment, PaymentPosted
+from tests.claims.conftest import claims_service
 from tests.claims.helpers import (
     get_claim_if,
     make_claim,
@@ -119,9 +120,10 @@ async def test_a_contractual_denial_is_not_billed_to_the_patient(claims, setting
 
 
 async def test_a_timely_filing_appeal_letter_finds_the_claim_and_argues_the_filing(
-    claims, settings, producer
+    settings, producer, capsys
 ):
-    async with claims() as (_, client):
+    logging_settings = settings.model_copy(update={"log_level": "INFO"})
+    async with claims_service(logging_settings) as (_, client):
         claim = await post_submitted_claim(client, settings, make_claim(unique("pat")))
         await publish(
             producer, make_payment(claim, [("CO", "29", "175.00")], payer_claim_control_number="ICN-TF-29")
@@ -149,3 +151,7 @@ async def test_a_timely_filing_appeal_letter_finds_the_claim_and_argues_the_fili
         ):
             assert cited in letter, (cited, letter)
         assert "medically necessary" not in letter
+    # The PHI in the letter is for the payer, never for the logs.
+    logged = capsys.readouterr().out
+    assert '"route": "/v1/claims/{claim_id}/appeals"' in logged
+    assert "SBX10001" not in logged and "1980-02-03" not in logged and "Doe" not in logged

@@ -164,6 +164,13 @@ def test_fuller_271_keeps_ref_ej_plan_number_messages_and_the_pcp_with_npi_and_t
     assert pcp.address is not None and (pcp.address.line1, pcp.address.city) == ("9 CLINIC RD", "SPRINGFIELD")
 
 
+def test_a_birth_date_that_is_no_date_is_a_warning_not_a_lost_answer():
+    response = parse_271(make_271([line.replace("DMG*D8*19790704", "DMG*D8*19791304") for line in HMO_271]))
+    assert response.status == "active" and response.subscriber is not None
+    assert response.subscriber.birth_date is None
+    assert response.warnings == ["not a CCYYMMDD date (segment 16, DMG02)"]
+
+
 def test_a_subscribers_pcp_is_not_the_dependents():
     """2120C under the subscriber, then a 2000D: the dependent has no PCP of their own."""
     body = [line for line in HMO_271 if not line.startswith("EB*B")] + [
@@ -233,7 +240,7 @@ def test_a_270_about_a_dependent_asks_in_loop_2000d_and_validates():
         "HL*3*2*22*1",
         "NM1*IL*1*ACTIVE*ALEX****MI*SBX10001",  # 2100C: the subscriber's id (no TRN, DMG or EQ here)
         "HL*4*3*23*0",
-        "TRN*1*abc123*9REVCYCLE",
+        "TRN*1*abc123*90REVCYCLE",
         "NM1*03*1*ACTIVE*ROBIN",  # 2100D: the patient; NM108/NM109 are not used
         "REF*EJ*PAT-1001",
         "DMG*D8*20120403*F",
@@ -254,7 +261,7 @@ def test_a_270_about_the_subscriber_carries_the_patient_account_number_and_valid
     )
     assert x279_errors(text) == []
     assert (
-        "HL*3*2*22*0~\nTRN*1*abc123*9REVCYCLE~\nNM1*IL*1*ACTIVE*ALEX****MI*SBX10001~\nREF*EJ*PAT-1001~\n"
+        "HL*3*2*22*0~\nTRN*1*abc123*90REVCYCLE~\nNM1*IL*1*ACTIVE*ALEX****MI*SBX10001~\nREF*EJ*PAT-1001~\n"
         in text
     )
     # REF02 is at most 50 characters: a longer account id is not sent rather than cut.
@@ -265,3 +272,11 @@ def test_a_270_about_the_subscriber_carries_the_patient_account_number_and_valid
         now=datetime(2026, 3, 1),
     )
     assert "REF*EJ" not in long and x279_errors(long) == []
+    # Nor one holding a delimiter (":" is the component separator): the echo must match it.
+    colon = build_270(
+        make_inquiry(patient_account="PAT:1"),
+        sender_id="REVCYCLE",
+        control_number=10,
+        now=datetime(2026, 3, 1),
+    )
+    assert "REF*EJ" not in colon and x279_errors(colon) == []

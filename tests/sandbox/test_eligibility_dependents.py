@@ -123,7 +123,7 @@ async def test_2100c_carries_the_address_and_echoes_the_patient_account_number(s
     sub = model.loop_2000a[0].loop_2000b[0].loop_2000c[0].loop_2100c
     address = MEMBERS["SBX10001"]["subscriber"]["address"]
     assert sub.n3_segment.address_information_1 == address["line1"]
-    assert (sub.n4_segment.city_name, sub.n4_segment.state_or_province_code, sub.n4_segment.postal_code) == (
+    assert (sub.n4_segment.city_name, sub.n4_segment.state_province_code, sub.n4_segment.postal_code) == (
         address["city"],
         address["state"],
         address["postal_code"],
@@ -144,7 +144,7 @@ async def test_an_hmo_reports_plan_number_type_messages_and_the_primary_care_pro
     coverage = sub.loop_2110c[0]
     assert coverage.eb_segment.eligibility_benefit_information == "1"
     assert coverage.eb_segment.insurance_type_code == member["plan"]["insurance_type"] == "HM"
-    assert [m.free_form_message_text for m in coverage.msg_segment] == member["plan"]["messages"]
+    assert [m.free_form_text for m in coverage.msg_segment] == member["plan"]["messages"]
     [pcp_row] = [item for item in sub.loop_2110c if item.eb_segment.eligibility_benefit_information == "L"]
     [entity] = pcp_row.loop_2120c
     pcp = member["primary_care_provider"]

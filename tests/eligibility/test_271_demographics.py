@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from services.eligibility.checks.x12 import Dependent, Inquiry, build_270
 from services.eligibility.coverage.domain import VERSION, result_of
@@ -280,3 +281,78 @@ def test_a_270_about_the_subscriber_carries_the_patient_account_number_and_valid
         now=datetime(2026, 3, 1),
     )
     assert "REF*EJ" not in colon and x279_errors(colon) == []
+
+
+# --- every 271 the payer sandbox writes, through our reader --------------------------------
+
+
+def _sandbox_271(member_id: str, dependent: dict[str, Any] | None = None) -> str:
+    from deploy.payer_sandbox import eligibility as payer
+    from deploy.payer_sandbox.data import default_tables
+
+    asked = None
+    if dependent is not None:
+        asked = Dependent(
+            first_name=dependent["first_name"],
+            last_name=dependent["last_name"],
+            birth_date=date.fromisoformat(dependent["birth_date"]),
+            relationship_code=dependent["relationship"],
+        )
+    text = build_270(
+        make_inquiry(
+            member_id=member_id, patient_account="PAT-9", dependent=asked, date_of_service=date(2026, 11, 20)
+        ),
+        sender_id="REVCYCLE",
+        control_number=11,
+        now=datetime(2026, 11, 20, 9, 0),
+    )
+    now = datetime(2026, 11, 20, 9, 0)
+    answer = payer.answer(
+        payer.parse_270(text), default_tables(), today=now.date(), now=now, control_number=5
+    )
+    assert answer.body is not None
+    return answer.body
+
+
+def _assert_person(shown: Any, table: dict[str, Any]) -> None:
+    assert shown is not None
+    assert (shown.last_name, shown.first_name) == (table["last_name"], table["first_name"])
+    assert shown.birth_date == date.fromisoformat(table["birth_date"])
+    assert shown.gender == (table["gender"] if table["gender"] in ("F", "M") else None)
+
+
+def test_every_sandbox_271_gives_the_people_of_its_scenario_table():
+    members = json.loads(
+        (Path(__file__).resolve().parents[2] / "deploy/payer_sandbox/data/scenarios.json").read_text()
+    )["members"]
+    seen_dependents = 0
+    for member_id, member in members.items():
+        if member["expected"]["outcome"] not in ("active", "inactive"):
+            continue
+        response = parse_271(_sandbox_271(member_id))
+        _assert_person(response.subscriber, member["subscriber"])
+        address = member["subscriber"]["address"]
+        assert response.subscriber is not None and response.subscriber.address is not None
+        assert (response.subscriber.address.line1, response.subscriber.address.postal_code) == (
+            address["line1"],
+            address["postal_code"],
+        ), member_id
+        assert response.subscriber.member_id == member_id
+        assert response.patient_account_number == "PAT-9"
+        assert response.plan_type == member["plan"]["insurance_type"]
+        assert response.plan_number == member["plan"].get("plan_number")
+        pcp = member.get("primary_care_provider")
+        shown = response.primary_care_provider
+        assert (shown.identifier if shown else None) == (pcp["npi"] if pcp else None), member_id
+        for dependent in member.get("dependents", []):
+            seen_dependents += 1
+            answer = parse_271(_sandbox_271(member_id, dependent))
+            _assert_person(answer.dependent, dependent)
+            assert (
+                answer.dependent is not None
+                and answer.dependent.relationship_code == dependent["relationship"]
+            )
+            _assert_person(answer.subscriber, member["subscriber"])
+            assert answer.patient_account_number == "PAT-9" and answer.primary_care_provider is None
+            assert answer.status == response.status and answer.benefits
+    assert seen_dependents >= 3

@@ -1,7 +1,9 @@
-"""Reference data the claims service reads from files: payers, code sets, edit tables, policy.
+"""Reference data the claims service reads from files: payers, modifiers, diagnosis conflicts,
+edits, denial actions with the CARC/RARC descriptions, policy.
 
-Everything a billing office tunes (a new payer, a new NCCI pair, a CARC's action) is a
-file under data/, read on first use and kept until `reload()` (tests, operators). The
+Everything a billing office tunes (a new payer, an edit's severity, a CARC's action) is a
+file under data/, read on first use and kept until `reload()` (tests, operators). Code sets
+and the NCCI and MUE edit tables are loaded versions in the database (services.claims.codesets). The
 service's lifespan reads them all at start (`load()`) and forgets them at stop, so a broken
 file stops the service at start and a new app in the same process reads the files afresh.
 """
@@ -39,9 +41,8 @@ def _json(name: str) -> dict[str, Any]:
 
 
 def _csv(name: str) -> list[dict[str, str]]:
-    lines = [
-        line for line in _path(name).read_text().splitlines() if line.strip() and not line.startswith("#")
-    ]
+    """A CSV table with a header row; lines starting with # are comments."""
+    lines = [line for line in _path(name).read_text().splitlines() if line.strip() and line[:1] != "#"]
     return list(csv.DictReader(lines))
 
 
@@ -69,15 +70,17 @@ def codes() -> dict[str, Any]:
 
 
 @cache
-def procedure_codes() -> frozenset[str]:
-    """Shipped demo codes plus the operator's licensed file (CLAIMS_CODE_SET_FILE)."""
-    known = set(codes()["procedure_codes"])
+def operator_codes() -> frozenset[str]:
+    """Codes the operator names in CLAIMS_CODE_SET_FILE (one per line), valid on any date. The
+    code sets proper are loaded versions (services.claims.codesets); this is a quick addition."""
     extra = get_claims_settings().code_set_file
-    if extra is not None:
-        for line in Path(extra).read_text().splitlines():
-            code = line.replace("\t", ",").split(",")[0].strip().upper()
-            if code and not code.startswith("#"):
-                known.add(code)
+    if extra is None:
+        return frozenset()
+    known = set()
+    for line in Path(extra).read_text().splitlines():
+        code = line.replace("\t", ",").split(",")[0].strip().upper()
+        if code and not code.startswith("#"):
+            known.add(code)
     return frozenset(known)
 
 
@@ -87,13 +90,18 @@ def pos_codes() -> dict[str, str]:
 
 
 @cache
-def ncci_pairs() -> dict[tuple[str, str], str]:
-    return {(r["column1"], r["column2"]): r["modifier_indicator"] for r in _csv("ncci_ptp.csv")}
+def icd10cm_conflicts() -> dict[str, list[dict[str, Any]]]:
+    """ICD-10-CM age and sex conflicts (data/icd10cm_conflicts.json)."""
+    rules = _json("icd10cm_conflicts.json")
+    return {
+        kind: [{**rule, "bounds": _bounds(rule["codes"])} for rule in rules[kind]] for kind in ("sex", "age")
+    }
 
 
-@cache
-def mue_limits() -> dict[str, int]:
-    return {r["code"]: int(r["max_units"]) for r in _csv("mue.csv")}
+def _bounds(spec: str) -> tuple[str, str]:
+    """An ICD-10-CM item or range FIRST-LAST as comparable keys (no dots, upper case)."""
+    low, _, high = spec.replace(".", "").upper().partition("-")
+    return low, high or low
 
 
 @cache
@@ -139,10 +147,9 @@ def auto_submit_secondary() -> bool:
 _LOADERS = (
     payers,
     codes,
-    procedure_codes,
+    operator_codes,
     pos_codes,
-    ncci_pairs,
-    mue_limits,
+    icd10cm_conflicts,
     edits,
     denial_rules,
     carc_descriptions,

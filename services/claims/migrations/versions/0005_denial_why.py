@@ -3,8 +3,8 @@ it), and may recommend billing another payer (CARC 22, 109: another payer is lia
 
 from alembic import op
 
-revision = "0003_denial_why"
-down_revision = "0002"
+revision = "0005_denial_why"
+down_revision = "0004_code_data"
 
 BEFORE = "'correct_and_resubmit','appeal','bill_patient','write_off'"
 AFTER = f"{BEFORE},'bill_other_payer'"

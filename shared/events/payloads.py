@@ -28,6 +28,14 @@ class OtherPayer(Payload):
     order: Literal["primary", "secondary", "tertiary"] = Field(
         description="This payer's place in coordination of benefits."
     )
+    member_id: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9\-]+$",
+        description="The member id on that coverage (271 loop 2110C REF*1W/IG/18), when the 271 gave"
+        " one: the next payer's claim is billed with it (PHI: for the claims service).",
+    )
 
 
 class BenefitSummary(Payload):
@@ -258,6 +266,24 @@ class RemittanceReceived(Payload):
 # --- payments ----------------------------------------------------------------------------
 
 
+class AdjudicatedLine(Payload):
+    """One service line as the payer adjudicated it (835 loop 2110: SVC, its CAS, REF*6R), for
+    the next payer's claim (837P loop 2430)."""
+
+    line_item_control_number: str | None = Field(
+        default=None, max_length=50, description="REF*6R: the 837 line it answers, if echoed."
+    )
+    procedure_qualifier: str = Field(default="HC", min_length=2, max_length=2, description="SVC01-1.")
+    code: str = Field(min_length=1, max_length=48, description="SVC01-2: the procedure as adjudicated.")
+    modifiers: list[str] = Field(default_factory=list, max_length=4, description="SVC01-3..6.")
+    charge: Money = Field(description="SVC02: the line charge.")
+    paid: Money = Field(description="SVC03: what the payer paid for the line.")
+    units: Decimal | None = Field(default=None, description="SVC05: units paid (1 when absent).")
+    allowed: Money | None = Field(default=None, description="AMT*B6.")
+    adjustments: list[Adjustment] = Field(default_factory=list, description="The line's CAS.")
+    service_date: date | None = Field(default=None, description="DTM*472.")
+
+
 class PaymentPosted(Payload):
     """Money was posted: an insurer payment to a claim, or a patient payment to an account."""
 
@@ -280,9 +306,20 @@ class PaymentPosted(Payload):
     charge: Money | None = None
     allowed: Money | None = None
     patient_responsibility: Money | None = None
-    adjustments: list[Adjustment] = Field(default_factory=list)
+    adjustments: list[Adjustment] = Field(
+        default_factory=list, description="Claim- and line-level CAS, summed by group and reason."
+    )
     remark_codes: list[str] = Field(default_factory=list)
     trace_number: str | None = Field(default=None, description="TRN02 of the remittance.")
+    claim_adjustments: list[Adjustment] = Field(
+        default_factory=list,
+        description="The claim-level CAS only (835 loop 2100); with `lines` it restates the 835 exactly.",
+    )
+    lines: list[AdjudicatedLine] = Field(
+        default_factory=list,
+        description="The service lines (835 loop 2110); empty when the 835 adjudicated the claim as a whole.",
+    )
+    remittance_date: date | None = Field(default=None, description="BPR16: the check or EFT date.")
 
 
 class PaymentUnderpaid(Payload):

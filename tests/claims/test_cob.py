@@ -6,6 +6,7 @@ rules (tests/claims/cob.py). Pure: no servers."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -290,6 +291,13 @@ def test_the_tertiary_claim_carries_both_prior_payers_adjudication():
     ]
 
 
+def respliced(text: str, old: str, new: str) -> str:
+    """`text` with `old` replaced by `new`, SE01 counting the segments added."""
+    added = new.count("~") - old.count("~")
+    text = text.replace(old, new)
+    return re.sub(r"SE\*(\d+)\*", lambda m: f"SE*{int(m.group(1)) + added}*", text)
+
+
 def test_the_balancing_check_catches_what_the_guide_forbids():
     """The check itself: a file that reports adjustments at both levels, a line that does not
     balance, and a 2430 naming no 2330B payer are each caught."""
@@ -301,7 +309,7 @@ def test_the_balancing_check_catches_what_the_guide_forbids():
         settings=ClaimsSettings(),
     )
     assert cob_errors(text) == []
-    doubled = text.replace("AMT*D*106~", "CAS*CO*45*150~CAS*PR*1*39~AMT*D*106~")
+    doubled = respliced(text, "AMT*D*106~", "CAS*CO*45*150~CAS*PR*1*39~AMT*D*106~")
     assert cob_errors(doubled) == [
         "claim CCOB1 payer SBX001: CLM02 295 - AMT*D 106 - 2320 CAS 189 - 2430 CAS 189 = -189, not 0"
     ]

@@ -410,7 +410,9 @@ async def test_primary_balance_bills_the_secondary_with_cob_automatically(
         edi = (await client.get(f"/v1/claims/{secondary['id']}/837", headers=RW)).text
         assert x12_837_errors(edi) == []
         segs = [[s.id, *s.elements] for s in x12.parse(edi).transactions[0].segments]
-        assert ["SBR", "S", "18", "GRP100", "", "", "", "", "", "CI"] in segs
+        # 2000B: the secondary's coverage (no group number given for it); 2320: the primary's.
+        assert ["SBR", "S", "18", "", "", "", "", "", "", "CI"] in segs
+        assert ["SBR", "P", "18", "GRP100", "", "", "", "", "", "CI"] in segs
         il = [s[9] for s in segs if s[:2] == ["NM1", "IL"]]
         assert il == ["SBX40002S", "SBX40002"]  # 2010BA: the secondary's member; 2330A: the primary's
         assert ["AMT", "D", "100"] in segs and ["AMT", "EAF", "30"] in segs

@@ -244,6 +244,7 @@ def claim_data_from_encounter(enc: EncounterCompleted) -> ClaimData:
             order=c.order,
             relationship_code=c.relationship_code,
             subscriber=_person(c.subscriber) if c.subscriber else None,
+            group_number=c.group_number,
         )
         for c in enc.coverages
         if c is not primary

@@ -319,3 +319,53 @@ def test_the_balancing_check_catches_what_the_guide_forbids():
     )
     stranger = text.replace("SVD*SBX001*8*", "SVD*SBX009*8*")
     assert "claim CCOB1 line 2: SVD01 SBX009 names no 2330B payer" in cob_errors(stranger)
+
+
+def test_a_secondary_posted_by_a_person_must_balance_as_the_guide_says():
+    """POST /v1/claims takes other payers' adjudication as typed; what the guide's COB
+    balancing forbids is refused (422) before anything is stored, naming the loop."""
+    from services.claims.claims.domain import strict_errors
+
+    body = make_claim(payer_id="SBX002", coverage_order="secondary")  # 125.00 + 50.00
+    primary = {
+        "payer_id": "SBX001",
+        "member_id": "SBX40002",
+        "order": "primary",
+        "paid": "100.00",
+        "patient_responsibility": "30.00",
+        "adjustments": [],
+        "lines": [
+            {
+                "line_number": 1,
+                "paid": "80.00",
+                "adjustments": [
+                    {"group_code": "CO", "reason_code": "45", "amount": "25.00"},
+                    {"group_code": "PR", "reason_code": "2", "amount": "20.00"},
+                ],
+            },
+            {
+                "line_number": 2,
+                "paid": "20.00",
+                "adjustments": [
+                    {"group_code": "CO", "reason_code": "45", "amount": "20.00"},
+                    {"group_code": "PR", "reason_code": "2", "amount": "10.00"},
+                ],
+            },
+        ],
+    }
+    assert strict_errors(ClaimData.model_validate({**body, "other_coverages": [primary]})) == []
+    doubled = {**primary, "adjustments": [{"group_code": "CO", "reason_code": "45", "amount": "45.00"}]}
+    wrong_line = {**primary, "lines": [{**primary["lines"][0], "paid": "81.00"}, primary["lines"][1]]}
+    no_line = {**primary, "lines": [primary["lines"][0], {**primary["lines"][1], "line_number": 3}]}
+    found = {
+        name: [
+            (e.field, e.rule)
+            for e in strict_errors(ClaimData.model_validate({**body, "other_coverages": [o]}))
+        ]
+        for name, o in (("doubled", doubled), ("wrong_line", wrong_line), ("no_line", no_line))
+    }
+    assert found == {
+        "doubled": [("body.other_coverages.0", "cob_unbalanced")],  # CLM02 - AMT*D - 45 - 75 = -45
+        "wrong_line": [("body.other_coverages.0.lines.0", "cob_unbalanced")],  # 125 - 81 - 45 = -1
+        "no_line": [("body.other_coverages.0.lines.1.line_number", "no_such_line")],
+    }

@@ -28,13 +28,8 @@ class OtherPayer(Payload):
     order: Literal["primary", "secondary", "tertiary"] = Field(
         description="This payer's place in coordination of benefits."
     )
-    member_id: str | None = Field(
-        default=None,
-        min_length=2,
-        max_length=80,
-        pattern=r"^[A-Za-z0-9\-]+$",
-        description="The member id on that coverage (271 loop 2110C REF*1W/IG/18), when the 271 gave"
-        " one: the next payer's claim is billed with it (PHI: for the claims service).",
+    member_id: str | None = Field(  # PHI, for the claims service: it bills that payer with it
+        default=None, pattern=r"^[A-Za-z0-9\-]{2,80}$", description="Its member id (271 2110C REF*1W)."
     )
 
 
@@ -270,9 +265,7 @@ class AdjudicatedLine(Payload):
     """One service line as the payer adjudicated it (835 loop 2110: SVC, its CAS, REF*6R), for
     the next payer's claim (837P loop 2430)."""
 
-    line_item_control_number: str | None = Field(
-        default=None, max_length=50, description="REF*6R: the 837 line it answers, if echoed."
-    )
+    line_item_control_number: str | None = Field(default=None, max_length=50, description="REF*6R if echoed")
     procedure_qualifier: str = Field(default="HC", min_length=2, max_length=2, description="SVC01-1.")
     code: str = Field(min_length=1, max_length=48, description="SVC01-2: the procedure as adjudicated.")
     modifiers: list[str] = Field(default_factory=list, max_length=4, description="SVC01-3..6.")
@@ -306,19 +299,12 @@ class PaymentPosted(Payload):
     charge: Money | None = None
     allowed: Money | None = None
     patient_responsibility: Money | None = None
-    adjustments: list[Adjustment] = Field(
-        default_factory=list, description="Claim- and line-level CAS, summed by group and reason."
-    )
+    adjustments: list[Adjustment] = Field(default_factory=list, description="All CAS by group+reason.")
     remark_codes: list[str] = Field(default_factory=list)
     trace_number: str | None = Field(default=None, description="TRN02 of the remittance.")
-    claim_adjustments: list[Adjustment] = Field(
-        default_factory=list,
-        description="The claim-level CAS only (835 loop 2100); with `lines` it restates the 835 exactly.",
-    )
-    lines: list[AdjudicatedLine] = Field(
-        default_factory=list,
-        description="The service lines (835 loop 2110); empty when the 835 adjudicated the claim as a whole.",
-    )
+    # The 835 as it was, for the next payer's claim (837P 2320 claim-level CAS, 2430 per line):
+    claim_adjustments: list[Adjustment] = Field(default_factory=list, description="Claim-level CAS only.")
+    lines: list[AdjudicatedLine] = Field(default_factory=list, description="835 loop 2110 (SVC), if any.")
     remittance_date: date | None = Field(default=None, description="BPR16: the check or EFT date.")
 
 

@@ -28,6 +28,9 @@ class OtherPayer(Payload):
     order: Literal["primary", "secondary", "tertiary"] = Field(
         description="This payer's place in coordination of benefits."
     )
+    member_id: str | None = Field(  # PHI, for the claims service: it bills that payer with it
+        default=None, pattern=r"^[A-Za-z0-9\-]{2,80}$", description="Its member id (271 2110C REF*1W)."
+    )
 
 
 class BenefitSummary(Payload):
@@ -270,6 +273,22 @@ class RemittanceReceived(Payload):
 # --- payments ----------------------------------------------------------------------------
 
 
+class AdjudicatedLine(Payload):
+    """One service line as the payer adjudicated it (835 loop 2110: SVC, its CAS, REF*6R), for
+    the next payer's claim (837P loop 2430)."""
+
+    line_item_control_number: str | None = Field(default=None, max_length=50, description="REF*6R if echoed")
+    procedure_qualifier: str = Field(default="HC", min_length=2, max_length=2, description="SVC01-1.")
+    code: str = Field(min_length=1, max_length=48, description="SVC01-2: the procedure as adjudicated.")
+    modifiers: list[str] = Field(default_factory=list, max_length=4, description="SVC01-3..6.")
+    charge: Money = Field(description="SVC02: the line charge.")
+    paid: Money = Field(description="SVC03: what the payer paid for the line.")
+    units: Decimal | None = Field(default=None, description="SVC05: units paid (1 when absent).")
+    allowed: Money | None = Field(default=None, description="AMT*B6.")
+    adjustments: list[Adjustment] = Field(default_factory=list, description="The line's CAS.")
+    service_date: date | None = Field(default=None, description="DTM*472.")
+
+
 class PaymentPosted(Payload):
     """Money was posted: an insurer payment to a claim, or a patient payment to an account."""
 
@@ -292,7 +311,7 @@ class PaymentPosted(Payload):
     charge: Money | None = None
     allowed: Money | None = None
     patient_responsibility: Money | None = None
-    adjustments: list[Adjustment] = Field(default_factory=list)
+    adjustments: list[Adjustment] = Field(default_factory=list, description="All CAS by group+reason.")
     remark_codes: list[str] = Field(
         default_factory=list, description="The claim's RARCs: 835 loop 2100 MOA03-07, MIA05 and MIA20-23."
     )
@@ -301,6 +320,10 @@ class PaymentPosted(Payload):
         default_factory=list,
         description="The service lines' RARCs (835 loop 2110 LQ*HE), in line order, each once.",
     )
+    # The 835 as it was, for the next payer's claim (837P 2320 claim-level CAS, 2430 per line):
+    claim_adjustments: list[Adjustment] = Field(default_factory=list, description="Claim-level CAS only.")
+    lines: list[AdjudicatedLine] = Field(default_factory=list, description="835 loop 2110 (SVC), if any.")
+    remittance_date: date | None = Field(default=None, description="BPR16: the check or EFT date.")
 
 
 class PaymentUnderpaid(Payload):

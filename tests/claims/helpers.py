@@ -194,14 +194,6 @@ async def put_provider(client: Any, body: dict[str, Any]) -> Any:
     return await client.put(f"/v1/providers/{body['npi']}", json=body, headers=read_write())
 
 
-def x12_837_errors(text: str) -> list[str]:
-    """pyx12's strict validator on an 837P. It ships the 5010 837P map for X222A1 only; A2 is an
-    errata of A1 with the same loops and segments, so the file is relabelled for the check."""
-    from tests.conftest import pyx12_errors  # not at import: bench/claims.py imports this module
-
-    return pyx12_errors(text.replace("005010X222A2", "005010X222A1"))
-
-
 async def get_claim(client: Any, claim_id: str) -> dict[str, Any]:
     return (await client.get(f"/v1/claims/{claim_id}", headers=read_write())).json()
 

@@ -32,6 +32,7 @@ from services.claims.submission.x12 import generate
 from shared import x12
 from shared.events import new_event
 from shared.events.catalogue import Coverage, EncounterCompleted, EncounterLine, Person
+from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     TEST_EHR_SOURCE,
     get_claim,
@@ -44,7 +45,6 @@ from tests.claims.helpers import (
     make_spoiled,
     publish,
     put_provider,
-    x12_837_errors,
 )
 from tests.conftest import connect_as, eventually, token, unique
 

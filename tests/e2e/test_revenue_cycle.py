@@ -22,6 +22,7 @@ from deploy.payer_sandbox.ehr import BILLING_NPI, SOURCE as EHR_SOURCE
 from services.claims.reference import store as reference
 from shared import x12
 from shared.events.catalogue import Adjustment
+from tests.claims.cob import cob_errors
 from tests.e2e.platform import (
     AUTH,
     SCENARIOS,
@@ -278,6 +279,14 @@ async def test_story3_primary_pays_part_and_the_secondary_goes_out_with_cob(
         assert any(s[:2] == ["SBR", "P"] for s in segments)  # loop 2320: the primary as the other payer
         amt_d = [s for s in segments if s[:2] == ["AMT", "D"]]  # the primary's payment (loop 2320)
         assert [Decimal(s[2]) for s in amt_d] == [money(primary["paid_amount"])]
+        # The guide's COB balancing. (pyx12 on an EHR-built claim waits for the provider registry,
+        # issue 14 item 2: 2010AA N3/N4/REF are missing until then.)
+        assert cob_errors(sent.data.x12_837) == []
+        # Loop 2430 restates the primary's 835 line by line (SVC03 as SVD02), in the claim's order.
+        of_primary = lambda e: str(e.data.claim_id) == primary["id"]  # noqa: E731
+        (primary_posted,) = await kafka.events("payment.posted", of_primary)
+        svd = [Decimal(s[2]) for s in segments if s[0] == "SVD"]
+        assert svd == [line.paid for line in primary_posted.data.lines] and len(svd) == 1 + len(extras)
 
         (posted,) = await kafka.events("payment.posted", lambda e: str(e.data.claim_id) == secondary["id"])
         assert posted.data.claim_status_code == "2"  # processed as secondary

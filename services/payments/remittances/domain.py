@@ -39,6 +39,7 @@ class Line835:
     remark_codes: list[str] = field(default_factory=list)
     service_date: date | None = None
     position: int = 0
+    control_number: str | None = None  # REF*6R: the line item control number of the 837 line
 
 
 @dataclass

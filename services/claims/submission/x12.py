@@ -201,7 +201,8 @@ def _claim(data: ClaimData, patient_control_number: str) -> list[list[str]]:
 
 
 def _line(data: ClaimData, n: int, line: LineIn) -> list[list[str]]:
-    """2400 service line n, and 2430 each prior payer's adjudication of it."""
+    """2400 service line n (REF*G1 when its authorization differs from the claim's), and 2430
+    each prior payer's adjudication of it."""
     procedure = _procedure(line.code, line.modifiers)
     pointers = ":".join(str(p) for p in line.diagnosis_pointers)
     out = [
@@ -209,6 +210,9 @@ def _line(data: ClaimData, n: int, line: LineIn) -> list[list[str]]:
         seg("SV1", procedure, amount(line.charge), "UN", _units(line.units), None, None, pointers),
         seg("DTP", "472", "D8", d8(line.date_of_service)),
     ]
+    number = line.prior_authorization_number
+    if number and number != data.prior_authorization_number:
+        out.append(seg("REF", "G1", clean(number, 50)))  # the line's own prior authorization
     for other in data.other_coverages:
         for adj in other.lines:
             if adj.line_number != n:

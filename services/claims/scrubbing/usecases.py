@@ -31,7 +31,7 @@ def possible_duplicate(other: Claim, claim: Claim, data: ClaimData) -> bool:
         and other.payer_id == data.payer_id
         and other.id != claim.id
         and other.frequency_code == "1"
-        and other.status != "closed"
+        and other.status not in claims_domain.DONE
         and other.date_of_service is not None
         and min(dates) <= other.date_of_service <= max(dates)
     )

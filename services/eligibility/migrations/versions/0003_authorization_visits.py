@@ -1,17 +1,11 @@
 """Authorizations name service types too (X12 EB03, e.g. PT); the visits claims bill against
 them are kept, one row per first claim of a chain, authorization and date of service, so a
-claim sent again or corrected counts its visit once.
-
-Revision ID: 0003_authorization_visits
-Revises: 0002
-"""
+claim sent again or corrected counts its visit once."""
 
 from alembic import op
 
 revision = "0003_authorization_visits"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,15 +1,9 @@
-"""Authorization copies learn the service types an authorization covers (X12 EB03, e.g. PT).
-
-Revision ID: 0003_auth_service_types
-Revises: 0002
-"""
+"""Authorization copies learn the service types an authorization covers (X12 EB03, e.g. PT)."""
 
 from alembic import op
 
-revision = "0003_auth_service_types"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision = "0004_auth_service_types"
+down_revision = "0003_voided_replaced"
 
 
 def upgrade() -> None:

@@ -5,7 +5,6 @@ and the circuit breaker's threshold, fail-fast and reset."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -70,10 +69,11 @@ async def test_retries_never_sleep_past_the_time_budget():
         backoff_base_seconds=0.1,
         backoff_max_seconds=0.1,
     )
-    started = time.perf_counter()
     with pytest.raises(PayerBadGateway):
         await client.exchange("P1", "270", str)
-    assert time.perf_counter() - started < 0.3 + 0.05
+    # The 0.3 s budget, not the 50 retries, ends it (jittered pauses of at most 0.1 s). That no
+    # pause is started past the budget is shared.retry's rule, tested without a wall clock in
+    # tests/shared/test_mechanisms.py; timing assertions do not belong in tests.
     assert 1 < len(calls) < 51
 
 

@@ -23,9 +23,9 @@ Pair = tuple[str, str]  # (patient id, payer id)
 _PAIRS = "patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[]))"
 
 _ELIGIBILITY = text(
-    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end, "  # noqa: S608 - constant
+    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end, other_payers, "  # noqa: S608 - constant
     f"prior_auth_service_types FROM eligibility_copies WHERE {_PAIRS} ORDER BY checked_at"
-).columns(prior_auth_service_types=JSONB)
+).columns(other_payers=JSONB, prior_auth_service_types=JSONB)
 _LATEST_CHECKS = text(
     "SELECT DISTINCT ON (patient_id, payer_id) patient_id, payer_id, other_payers FROM eligibility_copies "  # noqa: S608 - constant
     f"WHERE {_PAIRS} ORDER BY patient_id, payer_id, checked_at DESC"
@@ -49,6 +49,7 @@ async def eligibility_facts(
                 r.coverage_start,
                 r.coverage_end,
                 tuple(r.prior_auth_service_types),
+                other_payers=tuple((p.get("payer_id", ""), p.get("order", "")) for p in r.other_payers),
             )
             facts.setdefault((r.patient_id, r.payer_id), []).append(fact)
     return facts

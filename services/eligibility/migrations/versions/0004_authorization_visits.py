@@ -4,8 +4,8 @@ claim sent again or corrected counts its visit once."""
 
 from alembic import op
 
-revision = "0003_authorization_visits"
-down_revision = "0002"
+revision = "0004_authorization_visits"
+down_revision = "0003_check_demographics"
 
 
 def upgrade() -> None:

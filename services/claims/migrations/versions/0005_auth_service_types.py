@@ -2,8 +2,8 @@
 
 from alembic import op
 
-revision = "0004_auth_service_types"
-down_revision = "0003_voided_replaced"
+revision = "0005_auth_service_types"
+down_revision = "0004_code_data"
 
 
 def upgrade() -> None:

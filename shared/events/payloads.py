@@ -236,6 +236,9 @@ class Adjustment(Payload):
     amount: Money
 
 
+DenialAction = Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off", "bill_other_payer"]
+
+
 class ClaimDenied(Payload):
     """A payer denied all or part of a claim; someone has to work it."""
 
@@ -243,12 +246,21 @@ class ClaimDenied(Payload):
     payer_id: Id
     patient_id: Id
     adjustments: list[Adjustment] = Field(min_length=1)
-    remark_codes: list[str] = Field(default_factory=list)
-    action: Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off"]
+    remark_codes: list[str] = Field(
+        default_factory=list,
+        description="RARCs of the adjudication: the claim's (MOA/MIA) first, then its lines' (LQ*HE).",
+    )
+    action: DenialAction = Field(
+        description="Recommended from the group code, CARC and RARC; bill_patient only for PR (patient "
+        "responsibility), write_off only for CO, bill_other_payer when another payer is liable."
+    )
     denied_at: datetime
     patient_control_number: str | None = None
     payer_claim_control_number: str | None = None
     denied_amount: Money | None = None
+    why: str | None = Field(
+        default=None, max_length=500, description="Why that action, naming the codes that decided it."
+    )
 
 
 class ClaimFollowupDue(Payload):
@@ -299,8 +311,14 @@ class PaymentPosted(Payload):
     allowed: Money | None = None
     patient_responsibility: Money | None = None
     adjustments: list[Adjustment] = Field(default_factory=list)
-    remark_codes: list[str] = Field(default_factory=list)
+    remark_codes: list[str] = Field(
+        default_factory=list, description="The claim's RARCs: 835 loop 2100 MOA03-07, MIA05 and MIA20-23."
+    )
     trace_number: str | None = Field(default=None, description="TRN02 of the remittance.")
+    line_remark_codes: list[str] = Field(
+        default_factory=list,
+        description="The service lines' RARCs (835 loop 2110 LQ*HE), in line order, each once.",
+    )
 
 
 class PaymentUnderpaid(Payload):

@@ -210,7 +210,10 @@ async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
             BILLING_NPI,
         ):
             assert cited in letter, cited
-        assert "Lee" not in letter and "SBX10001" not in letter  # no more PHI than needed
+        # What the payer files the claim by (the letter's recipient is the payer: PHI for it).
+        for cited in ("Lee, Ann", "1970-03-04", "SBX10001", "N54: Claim information is inconsistent"):
+            assert cited in letter, cited
+        assert "Authorization." in letter and "medically necessary" not in letter  # CO-197's argument
         assert (await get_claim(client, claim["id"]))["status"] == "appealed"
         won = await client.post(
             f"/v1/claims/{claim['id']}/appeals/{appeal.json()['id']}/outcome",

@@ -194,7 +194,13 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
         denied, denied_835 = results[denied_visit.encounter_id]
         assert denied["status"] == "denied"
         assert ("CO", "197") in {(a.group_code, a.reason_code) for a in denied_835.adjustments}
-        expected_action = reference.carc()["reasons"]["197"]
+        # The sandbox sends CO-197 with LQ*HE*M62 (the authorization number is missing from the
+        # claim): data/denial_actions.csv says correct (2300 REF*G1) and resubmit.
+        rules = reference.denial_rules()
+        advice = rules.recommend(
+            [a for a in denied_835.adjustments if rules.is_denial(a)], denied_835.remark_codes
+        )
+        expected_action = advice.action
         records = await read_from(
             servers.kafka_bootstrap,
             "claim.denied",
@@ -203,7 +209,8 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
             timeout=30,
         )
         event = json.loads(next(r for r in records if r.key == denied["id"].encode()).value)
-        assert event["action"] == expected_action == "appeal"
+        assert event["action"] == expected_action == "correct_and_resubmit"
+        assert "M62" in event["remark_codes"] and event["why"] == advice.why
         assert event["patient_control_number"] == denied["patient_control_number"]
         assert {(a["group_code"], a["reason_code"]) for a in event["adjustments"]} >= {("CO", "197")}
         assert not [r for r in records if r.key == paid["id"].encode()]  # the paid claim has no denial
@@ -243,7 +250,7 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
         queue = (await client.get("/v1/denials", params={"claim_id": denied["id"]}, headers=RW)).json()[
             "items"
         ]
-        assert [(d["reason_code"], d["action"]) for d in queue] == [("197", "appeal")]
+        assert [(d["reason_code"], d["action"]) for d in queue] == [("197", "correct_and_resubmit")]
         appeal = await client.post(
             f"/v1/claims/{denied['id']}/appeals",
             json={"facts": ["Authorization was requested before the first therapy visit."]},

@@ -16,6 +16,7 @@ from services.claims.claims.schemas import (
     SubscriberIn,
 )
 from services.claims.claims.tables import Claim
+from services.claims.denials.domain import Recommendation, all_remark_codes
 from services.claims.reference import store as reference
 from shared.events.catalogue import Adjustment, PaymentPosted
 
@@ -23,19 +24,20 @@ OtherPayers = dict[tuple[str, str], list[dict[str, Any]]]  # latest checks' othe
 
 
 def is_denial(adj: Adjustment | AdjustmentIn) -> bool:
-    """Contractual write-downs and ordinary cost sharing are not denials; everything else is."""
-    exempt = reference.carc()["not_denials"].get(adj.group_code, [])
-    return adj.reason_code not in exempt and adj.amount > 0
+    """Contractual write-downs and ordinary cost sharing are not denials; everything else is
+    (data/denial_actions.csv, rows `not_a_denial`)."""
+    return reference.denial_rules().is_denial(adj)
 
 
-def action_for(adjustments: list[Adjustment]) -> str:
-    """The recommended action for a denial, from data/carc_actions.json (largest amount first)."""
-    table = reference.carc()
-    for adj in sorted(adjustments, key=lambda a: a.amount, reverse=True):
-        if adj.reason_code in table["reasons"]:
-            return str(table["reasons"][adj.reason_code])
-    first = max(adjustments, key=lambda a: a.amount)
-    return str(table["group_defaults"].get(first.group_code, "appeal"))
+def recommend(denied: list[Adjustment], posted: PaymentPosted) -> Recommendation:
+    """What to do about a denial and why, from data/denial_actions.csv: group code + CARC,
+    and the remark codes (claim and line) where one decides."""
+    return reference.denial_rules().recommend(denied, remark_codes(posted))
+
+
+def remark_codes(posted: PaymentPosted) -> list[str]:
+    """Every RARC of the adjudication: the claim's (MOA/MIA) first, then its lines' (LQ*HE)."""
+    return all_remark_codes(posted.remark_codes, posted.line_remark_codes)
 
 
 def status_after(posted: PaymentPosted, denials: list[Adjustment]) -> str:
@@ -60,6 +62,7 @@ def adjudication_record(posted: PaymentPosted, trace_numbers: list[str]) -> dict
         "patient_responsibility": text(posted.patient_responsibility),
         "adjustments": [a.model_dump(mode="json") for a in posted.adjustments],
         "remark_codes": list(posted.remark_codes),
+        "line_remark_codes": list(posted.line_remark_codes),
         "payer_claim_control_number": posted.payer_claim_control_number,
         "trace_number": posted.trace_number,
         "trace_numbers": trace_numbers,

@@ -184,6 +184,7 @@ def payment_posted(
                 for (g, c), a in claim.adjustment_totals().items()
             ],
             remark_codes=claim.remark_codes,
+            line_remark_codes=claim.line_remark_codes,
             trace_number=remittance.trace_number,
         )
     )

@@ -62,6 +62,11 @@ class Claim835:
         return self.adjustments + [a for line in self.lines for a in line.adjustments]
 
     @property
+    def line_remark_codes(self) -> list[str]:
+        """The lines' remark codes (loop 2110 LQ*HE), in line order, each once."""
+        return list(dict.fromkeys(code for line in self.lines for code in line.remark_codes))
+
+    @property
     def pr_total(self) -> Decimal:
         return sum((a.amount for a in self.all_adjustments if a.group_code == "PR"), ZERO)
 

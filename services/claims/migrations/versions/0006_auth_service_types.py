@@ -2,8 +2,8 @@
 
 from alembic import op
 
-revision = "0005_auth_service_types"
-down_revision = "0004_code_data"
+revision = "0006_auth_service_types"
+down_revision = "0005_denial_why"
 
 
 def upgrade() -> None:

@@ -103,7 +103,7 @@ _SPECS = [
         ("claims", "notifications"),
     ),
     _spec("encounter.completed", EncounterCompleted, "encounter_id", PARTNER, ("claims",)),
-    _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (PARTNER, "payments")),
+    _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (PARTNER, "payments", "eligibility")),
     _spec(
         "claim.acknowledged",
         ClaimAcknowledged,

@@ -66,7 +66,10 @@ class EligibilityChecked(Payload):
 
 
 class AuthorizationRecorded(Payload):
-    """A referral or prior authorization is on file."""
+    """A referral or prior authorization is on file, or it changed (extended, visits used).
+
+    Each event carries the authorization's whole current state; a later one for the same
+    authorization_id replaces an earlier one (they share the patient's key, so arrive in order)."""
 
     authorization_id: UUID
     patient_id: Id
@@ -78,6 +81,11 @@ class AuthorizationRecorded(Payload):
     end_date: date
     visits_allowed: int | None = Field(default=None, ge=0)
     visits_used: int = Field(default=0, ge=0)
+    service_type_codes: list[str] = Field(
+        default_factory=list,
+        description="X12 service types it covers (271 EB03, e.g. PT), besides its service_codes; "
+        "neither list: any service.",
+    )
 
 
 class AuthorizationExpiring(Payload):
@@ -166,6 +174,11 @@ class ClaimLineSummary(Payload):
     units: Decimal = Field(default=Decimal(1), gt=0)
     charge: Money
     date_of_service: date
+    prior_authorization_number: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The prior authorization sent for this line (837P REF*G1, loop 2400 or 2300).",
+    )
 
 
 class ClaimSubmitted(Payload):
@@ -187,6 +200,11 @@ class ClaimSubmitted(Payload):
     )
     original_payer_claim_control_number: str | None = Field(
         default=None, description="For frequency 7 and 8: the payer's number of the claim replaced or voided."
+    )
+    first_claim_id: UUID | None = Field(
+        default=None,
+        description="For frequency 7 and 8: the first claim of the chain it replaces or voids (the "
+        "visit they all bill); absent for an original claim, which is its own first claim.",
     )
 
 

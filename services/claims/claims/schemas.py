@@ -122,6 +122,12 @@ class LineIn(Strict):
     charge: Money = Field(ge=0)
     date_of_service: date
     diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], min_length=1, max_length=4)
+    prior_authorization_number: str | None = Field(
+        default=None,
+        max_length=50,
+        description="This line's prior authorization (837P loop 2400 REF*G1) when it differs from the "
+        "claim's; set when the claim is sent from the authorizations on file.",
+    )
 
 
 class ClaimData(Strict):
@@ -140,7 +146,12 @@ class ClaimData(Strict):
     place_of_service: str = Field(pattern=r"^\d{2}$")
     diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first.")
     lines: list[LineIn] = Field(min_length=1, max_length=50)
-    prior_authorization_number: str | None = Field(default=None, max_length=50)
+    prior_authorization_number: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The claim's prior authorization (837P loop 2300 REF*G1); when empty, the claim "
+        "is sent with the valid authorization on file that covers its services.",
+    )
     frequency_code: Literal["1", "7", "8"] = "1"
     original_payer_claim_control_number: str | None = Field(default=None, max_length=50)
     other_coverages: list[OtherCoverage] = Field(default_factory=list, max_length=2)

@@ -223,18 +223,22 @@ def _claim(data: ClaimData, patient_control_number: str) -> list[list[str]]:
 
 
 def _line(data: ClaimData, n: int, line: LineIn) -> list[list[str]]:
-    """2400 service line n (REF*6R: its line item control number, which the payer's 835
-    echoes so that its answer finds this line), and 2430 each prior payer's adjudication of
-    it as that payer's 835 gave it: SVD paid amount, procedure and units, the line's CAS, and
-    the adjudication date (DTP*573)."""
+    """2400 service line n (REF*G1 when its authorization differs from the claim's; REF*6R its
+    line item control number, which the payer's 835 echoes so that its answer finds this line;
+    the guide orders 2400's REFs G1 before 6R), and 2430 each prior payer's adjudication of it
+    as that payer's 835 gave it: SVD paid amount, procedure and units, the line's CAS, and the
+    adjudication date (DTP*573)."""
     procedure = _procedure(line.code, line.modifiers)
     pointers = ":".join(str(p) for p in line.diagnosis_pointers)
     out = [
         seg("LX", str(n)),
         seg("SV1", procedure, amount(line.charge), "UN", _units(line.units), None, None, pointers),
         seg("DTP", "472", "D8", d8(line.date_of_service)),
-        seg("REF", "6R", str(n)),
     ]
+    number = line.prior_authorization_number
+    if number and number != data.prior_authorization_number:
+        out.append(seg("REF", "G1", clean(number, 50)))  # the line's own prior authorization
+    out.append(seg("REF", "6R", str(n)))
     for other in data.other_coverages:
         for adj in other.lines:
             if adj.line_number != n:

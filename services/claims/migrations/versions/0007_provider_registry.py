@@ -2,8 +2,8 @@
 
 from alembic import op
 
-revision = "0006_provider_registry"
-down_revision = "0005_denial_why"
+revision = "0007_provider_registry"
+down_revision = "0006_auth_service_types"
 
 
 def upgrade() -> None:

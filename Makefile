@@ -61,7 +61,7 @@ $(STAMP): pyproject.toml
 	$(VPY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-up: install ## Start PostgreSQL, Kafka, run migrations, start the services under supervisord; print the URLs
+up: install ## Start PostgreSQL, Kafka, run migrations, start the services under supervisord, register the sandbox practice's providers; print the URLs
 	$(INFRA) up
 
 down: ## Stop everything infra.py started (services, Kafka, supervisord, local PostgreSQL)

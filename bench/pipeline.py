@@ -50,7 +50,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench import run as backbone
 from deploy import infra
-from deploy.payer_sandbox import ehr
+from deploy.payer_sandbox import ehr, practice
 from shared import context
 from shared.config import asyncpg_dsn
 from shared.events.envelope import encode, new_event
@@ -501,6 +501,7 @@ async def main(args: argparse.Namespace) -> int:
     sampler.start()
     stages: list[Stage] = []
     members = Members()
+    await practice.register(subject="bench-pipeline")  # the EHR's encounters name providers by NPI only
     try:
         for n, rate in enumerate(rates, start=1):
             print(f"stage {n}: {rate:g} encounters/s for {args.stage_seconds:g} s ...", flush=True)

@@ -64,6 +64,7 @@ from deploy.processes import (  # noqa: F401 - the public API
     logfile,
     migrate,
     process_pids,
+    register_practice,
     services_down,
     services_up,
     url,
@@ -255,7 +256,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="infra.py", description="Local PostgreSQL, Kafka and services for revcycle."
     )
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="command")
-    sub.add_parser("up", help="pg-up, kafka-up, migrate, services-up, then print where things are")
+    sub.add_parser(
+        "up",
+        help="pg-up, kafka-up, migrate, services-up, register the sandbox practice, print where things are",
+    )
     sub.add_parser("down", help="stop everything infra.py started, supervisord included")
     sub.add_parser("status", help="PostgreSQL, then supervisorctl status with readiness")
     sub.add_parser("pg-up", help="start the private PostgreSQL (or wait for DATABASE_URL)")
@@ -282,6 +286,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             ensure_kafka()
             migrate()
             services_up()
+            register_practice()
             print(_summary())
         case "down":
             stop_all()

@@ -97,6 +97,18 @@ def migrate() -> None:
         raise InfraError(f"migrations failed (shared.migrate exit {proc.returncode})")
 
 
+def register_practice() -> None:
+    """The sandbox practice's providers into the claims service's provider registry, through
+    its API (deploy/payer_sandbox/practice.py): the EHR's encounters name them by NPI only.
+    A failure is reported, not fatal: the platform runs, and `make demo` registers them too."""
+    say("registering the sandbox practice's providers (python -m deploy.payer_sandbox.practice)")
+    proc = subprocess.run(  # noqa: S603 - fixed argv
+        [venv_python(), "-m", "deploy.payer_sandbox.practice"], cwd=ROOT, env=child_env(), check=False
+    )
+    if proc.returncode != 0:
+        say(f"the provider registry was not filled (exit {proc.returncode}); `make demo` tries again")
+
+
 def logfile(name: str) -> Path:
     return LOG_DIR / f"{name}.log"
 

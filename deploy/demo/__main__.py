@@ -2,7 +2,9 @@
 
     python -m deploy.demo [--encounters 300] [--rate 50] [--scenario-share 0.2] [--seed 7]
 
-1. registers the practice's billing manager and the day's patients in notifications;
+1. registers the sandbox practice's providers in the claims service's provider registry (the
+   EHR's encounters name them by NPI only), and the practice's billing manager and the day's
+   patients in notifications;
 2. the sandbox EHR sends the day's encounters (`encounter.completed`), with a share of
    patients on scenario members so there are denials and secondary claims;
 3. waits until the pipeline settles: every encounter became a claim, no claim is still
@@ -30,7 +32,7 @@ import httpx
 from tqdm import tqdm
 
 from deploy import infra
-from deploy.payer_sandbox import ehr
+from deploy.payer_sandbox import ehr, practice
 from shared.auth import mint_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -260,6 +262,8 @@ async def main(args: argparse.Namespace) -> int:
             f"A clinic day: {args.encounters} encounters for {patients} patients at {args.rate:g}/s, "
             f"{100 * args.scenario_share:.0f}% on scenario members (run {run_id})"
         )
+        # The practice's providers in the claims service's registry: the EHR sends NPIs only.
+        await practice.register(URLS["claims"], subject="demo-billing-manager")
         await register(http, [f"pat-{run_id}-{i:06d}" for i in range(patients)])
         before = await get(http, "claims", "/v1/reports/kpis")
         await send_encounters(args, run_id, args.bootstrap)

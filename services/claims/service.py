@@ -14,6 +14,7 @@ from services.claims.claims import api as claims_api
 from services.claims.denials import api as denials_api
 from services.claims.followups import api as followups_api
 from services.claims.followups.workers import WORKERS
+from services.claims.providers import api as providers_api
 from services.claims.reference import store as reference
 from services.claims.reports import api as reports_api
 from services.claims.scrubbing import events as scrubbing_events
@@ -45,7 +46,13 @@ SERVICE = ServiceDefinition(
     title="Claims service",
     description="Claim creation, scrubbing, 837P submission, follow-up, denials, appeals "
     "and secondary billing.",
-    routers=[claims_api.router, denials_api.router, followups_api.router, reports_api.router],
+    routers=[
+        claims_api.router,
+        denials_api.router,
+        followups_api.router,
+        reports_api.router,
+        providers_api.router,
+    ],
     handlers=HANDLERS,
     workers=WORKERS,
     lifespan=lifespan,
@@ -54,5 +61,9 @@ SERVICE = ServiceDefinition(
         {"name": "denials", "description": "The denials work queue and appeals."},
         {"name": "follow-up", "description": "Claims the payer has not answered in time."},
         {"name": "reports", "description": "A/R aging and billing KPIs."},
+        {
+            "name": "providers",
+            "description": "The practice's provider registry: billing and rendering providers by NPI.",
+        },
     ],
 )

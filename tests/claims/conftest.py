@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.claims.helpers import TEST_EHR_SOURCE
+from tests.claims.helpers import BILLING_NPI, RENDERING_NPI, TEST_EHR_SOURCE, make_provider, put_provider
 from tests.conftest import start_group_at_end
 
 
@@ -65,3 +65,19 @@ async def claims_service(
 def claims_fixture(settings: Any) -> Any:
     """`async with claims() as (app, client)`; `claims(events=False)` for API-only tests."""
     return lambda events=True: claims_service(settings, events=events)
+
+
+@pytest.fixture(scope="session")
+def practice_providers(settings: Any) -> None:
+    """The provider registry knows the providers the tests' encounters name (BILLING_NPI, an
+    organization that bills; RENDERING_NPI, a person who renders), registered as a practice
+    does, through the API: an encounter carries NPIs only, and a claim whose providers the
+    registry lacks is held by the scrubber."""
+
+    async def register() -> None:
+        async with claims_service(settings, events=False) as (_, client):
+            for body in (make_provider(BILLING_NPI), make_provider(RENDERING_NPI, "person")):
+                resp = await put_provider(client, body)
+                assert resp.status_code in (200, 201), resp.text
+
+    asyncio.run(register())

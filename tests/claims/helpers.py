@@ -46,7 +46,13 @@ def make_claim(patient_id: str | None = None, **overrides: Any) -> dict[str, Any
             "name": "Springfield Family Clinic",
             "taxonomy": "207Q00000X",
             "tax_id": "123456789",
-            "address": {"line1": "2 Oak Ave", "city": "Springfield", "state": "IL", "postal_code": "62701"},
+            # 837P 2010AA N403: the billing provider's full nine-digit ZIP code.
+            "address": {
+                "line1": "2 Oak Ave",
+                "city": "Springfield",
+                "state": "IL",
+                "postal_code": "627011234",
+            },
         },
         "rendering_provider": {
             "npi": RENDERING_NPI,
@@ -139,6 +145,53 @@ def read_write() -> dict[str, str]:
     from tests.conftest import token  # not at import: bench/claims.py imports this module
 
     return token("claims:read", "claims:write")
+
+
+def make_npi() -> str:
+    """A valid NPI (check digit right) no other test uses: registry records of one test stay
+    apart from another's in the shared test database."""
+    from shared.identifiers import npi_check_digit
+
+    first_nine = f"1{uuid.uuid4().int % 10**8:08d}"
+    return f"{first_nine}{npi_check_digit(first_nine)}"
+
+
+def make_provider(npi: str, kind: str = "organization", **overrides: Any) -> dict[str, Any]:
+    """A provider registry record with all that the 837P needs of it: an organization that
+    bills (2010AA: name, street address with ZIP+4, EIN, taxonomy) or a person who renders
+    (2310B: last and first name, taxonomy)."""
+    if kind == "organization":
+        body: dict[str, Any] = {
+            "npi": npi,
+            "entity_type": "organization",
+            "name": "Springfield Family Clinic",
+            "taxonomy": "207Q00000X",
+            "tax_id": "123456789",
+            "tax_id_type": "EI",
+            "address": {
+                "line1": "2 Oak Ave",
+                "city": "Springfield",
+                "state": "IL",
+                "postal_code": "627011234",
+            },
+            "roles": ["billing"],
+        }
+    else:
+        body = {
+            "npi": npi,
+            "entity_type": "person",
+            "name": "Smith",
+            "first_name": "Ann",
+            "taxonomy": "207Q00000X",
+            "roles": ["rendering"],
+        }
+    body.update(overrides)
+    return body
+
+
+async def put_provider(client: Any, body: dict[str, Any]) -> Any:
+    """`PUT /v1/providers/{npi}`: the record as the practice maintains it (the response)."""
+    return await client.put(f"/v1/providers/{body['npi']}", json=body, headers=read_write())
 
 
 async def get_claim(client: Any, claim_id: str) -> dict[str, Any]:

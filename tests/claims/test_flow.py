@@ -48,7 +48,7 @@ from tests.claims.helpers import (
 )
 from tests.conftest import connect_as, end_offsets, eventually, token, unique
 
-pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
+pytestmark = pytest.mark.usefixtures("claims_consumer_from_now", "practice_providers")
 RW = token("claims:read", "claims:write")
 
 
@@ -158,6 +158,8 @@ async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
         )  # policy: clean → auto-submit
         assert [h["actor"].split(":")[1] for h in claim["history"]] == ["encounter.completed.v1"] * 3
         assert claim["scrub"]["clean"] is True
+        sent_837 = (await client.get(f"/v1/claims/{claim['id']}/837", headers=RW)).text
+        assert x12_837_errors(sent_837) == []  # the registry's providers: 2010AA N3, N4, REF
 
         await publish(
             producer,

@@ -37,7 +37,7 @@ from tests.claims.cob import cob_errors
 from tests.claims.helpers import BILLING_NPI, RENDERING_NPI, get_claim_if, get_claims, publish
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
-pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
+pytestmark = pytest.mark.usefixtures("claims_consumer_from_now", "practice_providers")
 RW = token("claims:read", "claims:write")
 SANDBOX_DATA = Path(__file__).resolve().parents[2] / "deploy" / "payer_sandbox" / "data"
 

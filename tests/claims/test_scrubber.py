@@ -75,6 +75,18 @@ CASES: list[tuple[str, Callable[[], dict[str, Any]], Callable[[], scrubber.Scrub
         make_context,
         "subscriber.address",
     ),
+    (  # 837P 2010AA N3/N4 (more in test_providers.py)
+        "provider_data",
+        lambda: make_spoiled(make_claim(), "billing_provider.address", None),
+        make_context,
+        "billing_provider.address",
+    ),
+    (  # 837P 2310B NM104
+        "provider_data",
+        lambda: make_spoiled(make_claim(), "rendering_provider.first_name", None),
+        make_context,
+        "rendering_provider.first_name",
+    ),
     (
         "npi_check_digit",
         lambda: make_spoiled(make_claim(), "billing_provider.npi", "1234567890"),

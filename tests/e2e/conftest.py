@@ -20,6 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from deploy.payer_sandbox import practice
 from tests.e2e.platform import KAFKA, URLS, platform_ready, wait_until_drained
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,10 @@ def platform() -> Iterator[None]:
 @pytest.fixture(scope="package")
 async def settled(platform: None) -> None:
     """The platform has caught up with what is already on its topics (bounded wait), so each
-    story's deadlines measure the story, not someone else's backlog."""
+    story's deadlines measure the story, not someone else's backlog; and the sandbox practice's
+    providers are in the claims service's registry (the EHR's encounters name them by NPI
+    only), as `make up` leaves them, also when the platform was started another way."""
+    await practice.register(URLS["claims"], subject="e2e-suite")
     left = await wait_until_drained()
     if left:
         print(f"\n[e2e: the platform still had {left} records to consume after the wait]")

@@ -1,5 +1,6 @@
 """The claim's rules, with no I/O: the state machine, a new claim's row and first history row,
-the strict checks a person's claim must pass, and an encounter read as claim content.
+the strict checks a person's claim must pass, an encounter read as claim content, and a
+claim's providers completed from the provider registry.
 
 The functions here change claims in memory and return history rows (columns of
 claim_status_history), so a batch handler can store many at once and a route one.
@@ -8,6 +9,7 @@ claim_status_history), so a batch handler can store many at once and a route one
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -23,6 +25,7 @@ from services.claims.claims.schemas import (
     SubscriberIn,
 )
 from services.claims.claims.tables import Claim
+from services.claims.providers import domain as providers
 from services.claims.reference import store as reference
 from shared.events import Event
 from shared.events.catalogue import EncounterCompleted, Person
@@ -267,10 +270,9 @@ def claim_data_from_encounter(enc: EncounterCompleted) -> ClaimData:
         relationship_code=relationship,
         payer_id=enc.payer_id,
         coverage_order=primary.order if primary else "primary",
-        billing_provider=ProviderIn(npi=enc.billing_provider_npi, name="BILLING PROVIDER"),
-        rendering_provider=ProviderIn(npi=enc.rendering_provider_npi, name="RENDERING PROVIDER")
-        if enc.rendering_provider_npi
-        else None,
+        # NPIs only: the rest comes from the provider registry (with_registry).
+        billing_provider=ProviderIn(npi=enc.billing_provider_npi),
+        rendering_provider=ProviderIn(npi=enc.rendering_provider_npi) if enc.rendering_provider_npi else None,
         place_of_service=enc.place_of_service,
         diagnoses=list(enc.diagnoses),
         lines=[
@@ -287,6 +289,27 @@ def claim_data_from_encounter(enc: EncounterCompleted) -> ClaimData:
         prior_authorization_number=enc.prior_authorization_number,
         other_coverages=others[:2],
     )
+
+
+def provider_npis(data: ClaimData) -> set[str]:
+    """The NPIs of the claim's billing and rendering providers."""
+    return {p.npi for p in (data.billing_provider, data.rendering_provider) if p is not None}
+
+
+def with_registry(data: ClaimData, registry: Mapping[str, Mapping[str, Any]]) -> ClaimData:
+    """The claim with each provider's unset fields taken from its registry record (by NPI);
+    an NPI the registry does not have stays as it is, for the scrubber to hold."""
+    changes = {
+        name: providers.fill(provider.model_dump(mode="json"), registry[provider.npi])
+        for name, provider in (
+            ("billing_provider", data.billing_provider),
+            ("rendering_provider", data.rendering_provider),
+        )
+        if provider is not None and provider.npi in registry
+    }
+    if not changes:
+        return data
+    return ClaimData.model_validate({**data.model_dump(mode="json"), **changes})
 
 
 def cob_errors(data: ClaimData, other: OtherCoverage, at: str) -> list[FieldError]:

@@ -52,11 +52,20 @@ class SubscriberIn(PersonIn):
 
 
 class ProviderIn(Strict):
+    """A claim's billing or rendering provider. Fields left out are taken from the practice's
+    provider registry (/v1/providers) by NPI; what the caller sends wins, field by field."""
+
     npi: Npi
+    entity_type: Literal["person", "organization"] | None = Field(
+        default=None, description="NM102: unset, billing is an organization and rendering a person."
+    )
     name: str | None = Field(default=None, max_length=60, description="Organization or last name.")
     first_name: str | None = Field(default=None, max_length=35)
     taxonomy: str | None = Field(default=None, pattern=r"^[0-9A-Z]{9}X$", description="NUCC taxonomy code.")
-    tax_id: str | None = Field(default=None, pattern=r"^\d{9}$", description="EIN (9 digits).")
+    tax_id: str | None = Field(default=None, pattern=r"^\d{9}$", description="EIN or SSN (9 digits).")
+    tax_id_type: Literal["EI", "SY"] | None = Field(
+        default=None, description="REF01: EI (unset) or SY (SSN)."
+    )
     address: AddressIn | None = None
 
 

@@ -23,6 +23,7 @@ from services.claims.claims.schemas import (
     HistoryEntry,
 )
 from services.claims.claims.tables import Claim
+from services.claims.providers import usecases as providers
 from shared.paging import CursorPage, DateRange, PageQuery, paginate
 from shared.problems import ProblemError
 
@@ -59,9 +60,15 @@ async def list_claims(
     return CursorPage[ClaimSummary](items=items, next_cursor=cursor)
 
 
+async def with_providers(session: AsyncSession, data: ClaimData) -> ClaimData:
+    """The claim's providers completed from the practice's provider registry by NPI: what the
+    caller left out (everything, when it sent only the NPI) is the registry's."""
+    return domain.with_registry(data, await providers.registry(session, domain.provider_npis(data)))
+
+
 async def create(session: AsyncSession, data: ClaimData, actor: str, **links: Any) -> Claim:
-    """A new draft claim and its first history row."""
-    claim = domain.new_claim(data, actor, **links)
+    """A new draft claim, its providers completed from the registry, and its first history row."""
+    claim = domain.new_claim(await with_providers(session, data), actor, **links)
     await store.add_claim(session, claim, domain.created_row(claim, actor))
     return claim
 
@@ -85,5 +92,5 @@ async def update(session: AsyncSession, claim: Claim, patch: ClaimPatch, actor: 
     changes = patch.model_dump(mode="json", exclude_unset=True)
     merged = ClaimData.model_validate({**claim.data, **changes})
     domain.reject_invalid(merged)
-    domain.replace_data(claim, merged)
+    domain.replace_data(claim, await with_providers(session, merged))
     set_status(session, claim, "draft", actor, "edited: " + ", ".join(sorted(changes)))

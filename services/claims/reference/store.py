@@ -30,6 +30,7 @@ class Payer:
     claim_filing_indicator: str
     prior_auth_codes: frozenset[str]
     requires_eligibility: bool
+    taxonomy_required: bool = False  # 837P PRV*BI / PRV*PE: the payer adjudicates by taxonomy
 
 
 def _path(name: str) -> Path:
@@ -60,6 +61,7 @@ def payers() -> dict[str, Payer]:
             claim_filing_indicator=rule.get("claim_filing_indicator", "CI"),
             prior_auth_codes=frozenset(rule.get("prior_auth_codes", [])),
             requires_eligibility=bool(rule.get("requires_eligibility", False)),
+            taxonomy_required=bool(rule.get("taxonomy_required", False)),
         )
     return result
 

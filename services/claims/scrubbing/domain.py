@@ -20,6 +20,7 @@ from services.claims.authorizations.domain import AuthorizationFact
 from services.claims.claims.schemas import ClaimData
 from services.claims.codesets.domain import CodeData
 from services.claims.coding import domain as coding
+from services.claims.providers.domain import provider_data
 from services.claims.reference import store as reference
 from shared.identifiers import npi_is_valid
 
@@ -255,7 +256,7 @@ def _with_codes(check: coding.CodingCheck) -> Check:
 
 
 CHECKS: dict[str, Check] = {
-    **{f.__name__: f for f in (required_data, npi_check_digit)},
+    **{f.__name__: f for f in (required_data, provider_data, npi_check_digit)},
     **{f.__name__: _with_codes(f) for f in coding.CHECKS},
     **{
         f.__name__: f

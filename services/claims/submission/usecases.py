@@ -21,6 +21,7 @@ from services.claims.claims import domain as claims_domain, store as claims_stor
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
 from services.claims.denials import store as denials_store
+from services.claims.providers import usecases as providers
 from services.claims.reference import store as reference
 from services.claims.scrubbing import usecases as scrubbing
 from services.claims.scrubbing.domain import Finding, has_errors, with_authorizations
@@ -199,13 +200,17 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
     clean if the practice's policy says so; encounters from EHRs this practice does not take
     claims from are ignored.
 
-    A poll's encounters cost a fixed handful of statements (known encounters, the scrubber's
-    three lookups, control numbers, one INSERT per table), not a handful each."""
+    The encounter names its providers by NPI only; the rest is the provider registry's, and
+    a claim whose providers the registry lacks is held by the scrubber. A poll's encounters
+    cost a fixed handful of statements (known encounters, the registry, the scrubber's three
+    lookups, control numbers, one INSERT per table), not a handful each."""
     sources = [s.strip() for s in get_claims_settings().encounter_sources.split(",") if s.strip()]
     ours = [e for e in events if not sources or e.source in sources]
     if not ours:
         return
     known = await claims_store.known_encounters(session, [e.data.encounter_id for e in ours])  # type: ignore[attr-defined]
+    npis = {npi for e in ours for npi in (e.data.billing_provider_npi, e.data.rendering_provider_npi) if npi}  # type: ignore[attr-defined]
+    registry = await providers.registry(session, npis)
     items: list[Submission] = []
     for event in ours:
         enc = event.data
@@ -214,7 +219,7 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
             continue
         known.add(enc.encounter_id)
         try:
-            data = claims_domain.claim_data_from_encounter(enc)
+            data = claims_domain.with_registry(claims_domain.claim_data_from_encounter(enc), registry)
         except ValidationError as exc:
             where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
             raise PermanentError(f"encounter cannot become a claim: {where}") from None

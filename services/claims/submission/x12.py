@@ -14,7 +14,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from services.claims.claims.schemas import AddressIn, AdjustmentIn, ClaimData, LineIn, OtherCoverage, PersonIn
+from services.claims.claims.schemas import (
+    AddressIn,
+    AdjustmentIn,
+    ClaimData,
+    LineIn,
+    OtherCoverage,
+    PersonIn,
+    ProviderIn,
+)
 from services.claims.reference import store as reference
 from services.claims.settings import ClaimsSettings
 from shared.x12 import amount, build, clean, d8, seg
@@ -42,6 +50,24 @@ def _person_nm1(entity: str, person: PersonIn, id_qualifier: str | None, ident: 
         None,
         id_qualifier,
         ident,
+    )
+
+
+def _provider_nm1(entity: str, provider: ProviderIn, *, person: bool) -> list[str]:
+    """NM1 of a billing (85) or rendering (82) provider: a person (NM102 1, first name in
+    NM104) or an organization (NM102 2, no first name)."""
+    first = clean(provider.first_name, 35) if person and provider.first_name else None
+    return seg(
+        "NM1",
+        entity,
+        "1" if person else "2",
+        clean(provider.name, 60),
+        first,
+        None,
+        None,
+        None,
+        "XX",
+        provider.npi,
     )
 
 
@@ -110,17 +136,15 @@ def _header(reference_id: str, now: datetime, settings: ClaimsSettings) -> list[
 
 
 def _billing_provider(data: ClaimData) -> list[list[str]]:
-    """2000A/2010AA billing provider."""
+    """2000A/2010AA billing provider (the scrubber holds a claim that lacks any of it)."""
     bp = data.billing_provider
     out = [seg("HL", "1", None, "20", "1")]
     if bp.taxonomy:
         out.append(seg("PRV", "BI", "PXC", bp.taxonomy))
-    out.append(
-        seg("NM1", "85", "2", clean(bp.name or "BILLING PROVIDER", 60), None, None, None, None, "XX", bp.npi)
-    )
+    out.append(_provider_nm1("85", bp, person=bp.entity_type == "person"))
     out += _address(bp.address)
     if bp.tax_id:
-        out.append(seg("REF", "EI", bp.tax_id))
+        out.append(seg("REF", bp.tax_id_type or "EI", bp.tax_id))
     return out
 
 
@@ -192,10 +216,7 @@ def _claim(data: ClaimData, patient_control_number: str) -> list[list[str]]:
     out.append(hi)
     rp = data.rendering_provider
     if rp is not None and rp.npi != data.billing_provider.npi:
-        name = clean(rp.name or "RENDERING", 60)
-        out.append(
-            seg("NM1", "82", "1", name, clean(rp.first_name, 35) or None, None, None, None, "XX", rp.npi)
-        )
+        out.append(_provider_nm1("82", rp, person=rp.entity_type != "organization"))
         if rp.taxonomy:
             out.append(seg("PRV", "PE", "PXC", rp.taxonomy))
     return out

@@ -60,7 +60,8 @@ async def test_estimate_from_a_check_and_fee_schedule_event_matches_the_hand_com
                 "service_type_code": "98",
                 "lines": [
                     {"code": "99213", "units": 1, "charge": "150.00"},
-                    {"code": "80053", "units": 1, "charge": "40.00"},
+                    # A lab panel is not an office visit: the plan-level benefits (30) apply.
+                    {"code": "80053", "units": 1, "charge": "40.00", "service_type_code": "30"},
                 ],
             },
             headers=READ,
@@ -69,7 +70,8 @@ async def test_estimate_from_a_check_and_fee_schedule_event_matches_the_hand_com
     estimate = response.json()
     # By hand: copay 20.00, deductible met, coinsurance 10%.
     #   99213: allowed 97.30 (event); copay 20.00; deductible 0.00; 10% x 77.30 = 7.73 -> 27.73
-    #   80053: allowed 10.56 (default file, SBX001); copay 0.00 (used); 10% x 10.56 = 1.056 -> 1.06
+    #   80053: allowed 10.56 (default file, SBX001); service type 30: no copay, deductible met,
+    #          10% x 10.56 = 1.056 -> 1.06
     #   patient 28.79, payer 107.86 - 28.79 = 79.07
     first, second = estimate["lines"]
     assert (

@@ -7,7 +7,8 @@
 #
 # Variables: PYTHON (interpreter used to create .venv, default python3), SCOPES (make token),
 # PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs), COUNT/RATE/SEED (make ehr),
-# DEMO_ARGS (make demo, e.g. DEMO_ARGS="--encounters 1000 --rate 100"), BENCH_ARGS (make bench-pipeline).
+# DEMO_ARGS (make demo, e.g. DEMO_ARGS="--encounters 1000 --rate 100"), BENCH_ARGS (make bench-pipeline),
+# KIND/FILE/EFFECTIVE (make codes-load).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -27,8 +28,11 @@ DEMO_ARGS ?=
 BENCH_ARGS ?=
 NAME ?=
 FOLLOW ?=
+KIND ?=
+FILE ?=
+EFFECTIVE ?=
 
-.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline
+.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline codes codes-load
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -95,6 +99,13 @@ demo: install ## A clinic day through the running platform (after make up) and t
 
 bench-pipeline: install ## Encounter -> payment -> notification throughput at rising rates (after make up)
 	$(VPY) -m bench.pipeline $(BENCH_ARGS)
+
+codes: install ## The code data versions loaded in claims (NCCI PTP, MUE, HCPCS, CPT)
+	@$(VPY) -m services.claims.codesets.usecases list
+
+codes-load: install ## Load a CMS file: make codes-load KIND=ncci-ptp|mue|hcpcs|cpt FILE=x.csv EFFECTIVE=2026-01-01
+	@test -n "$(KIND)" -a -n "$(FILE)" -a -n "$(EFFECTIVE)" || { echo "usage: make codes-load KIND=ncci-ptp FILE=path.csv EFFECTIVE=YYYY-MM-DD" >&2; exit 2; }
+	$(VPY) -m services.claims.codesets.usecases load --kind $(KIND) "$(FILE)" --effective $(EFFECTIVE)
 
 clean-state: down ## Stop everything and delete .state (database, Kafka data, logs)
 	rm -rf .state

@@ -38,6 +38,7 @@ from bench.common import fresh_database
 from deploy.serving import serving
 from services.claims.claims.domain import strict_errors
 from services.claims.claims.schemas import ClaimData
+from services.claims.codesets.usecases import shipped_code_data
 from services.claims.scrubbing import domain as scrubber
 from services.claims.service import SERVICE
 from services.claims.settings import get_claims_settings
@@ -59,7 +60,7 @@ def pct(values: list[float], q: float) -> float:
 def bench_pipeline_in_process(n: int) -> dict[str, float]:
     bodies = [make_claim() for _ in range(n)]
     settings = get_claims_settings()
-    ctx = scrubber.ScrubContext(today=date.today())
+    ctx = scrubber.ScrubContext(today=date.today(), codes=shipped_code_data())
     start = time.perf_counter()
     for i, body in enumerate(bodies):
         data = ClaimData.model_validate(body)

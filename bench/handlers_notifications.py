@@ -91,7 +91,7 @@ def bench_database(admin_url: str) -> str:
 
 
 def insurer_payment(i: int, account: str, now: datetime) -> PaymentPosted:
-    """A `payment.posted` as payments posts one 835 claim (remittances/posting.py)."""
+    """A `payment.posted` as payments posts one 835 claim (services/payments/postings)."""
     charge = Decimal(150 + (i % 17) * 25)
     allowed = (charge * Decimal("0.8")).quantize(Decimal("0.01"))
     pr = Decimal(20 + i % 3 * 10)

@@ -2,10 +2,10 @@
 
 `python -m bench.payments [--claims 10000] [--repeat 3] [--no-pyx12]` measures, in one run:
 
-  A. parse only, our parser (`services.payments.remittances.x835.parse_835`, on shared/x12);
+  A. parse only, our parser (`services.payments.remittances.x12.parse_835`, on shared/x12);
   B. parse only, x12sdk (`X12ModelReader(...).models()`, typed pydantic 005010X221A1 models);
   C. parse + validate with pyx12 (`x12n_document` against its 835 map; the full walk it does);
-  D. posting: the real `posting.receive()` in one transaction on PostgreSQL (payments schema,
+  D. posting: the real `remittances.usecases.receive()` in one transaction on PostgreSQL (payments schema,
      as the payments_svc role): matching by patient control number, ledger rows, claim
      postings, unmatched rows and one `payment.posted` outbox row per claim, then COMMIT.
 
@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.common import drop_database, fresh_database
-from services.payments.remittances.posting import receive
-from services.payments.remittances.x835 import parse_835
+from services.payments.remittances.usecases import receive
+from services.payments.remittances.x12 import parse_835
 from services.payments.service import SERVICE
 from shared import x12
 from shared.app import create_app
@@ -186,7 +186,7 @@ async def _claim_copies(db: Database, pcns: list[str]) -> None:
 
 
 async def bench_posting(text: str, pcns: list[str], http_text: str, http_pcns: list[str]) -> Posted:
-    """D: `posting.receive()` in one transaction; E: the same through `POST /v1/remittances`
+    """D: `remittances.usecases.receive()` in one transaction; E: the same through `POST /v1/remittances`
     (the real app over in-process ASGI, without its relay: events stay in the outbox)."""
     base = os.environ.get("DATABASE_URL", "postgresql://revcycle:revcycle@127.0.0.1:55432/revcycle")
     name = f"{urlsplit(base).path.lstrip('/') or 'revcycle'}_bench_payments"
@@ -239,7 +239,7 @@ def main() -> None:
     print(f"835: {args.claims} CLPs, {text.count('~')} segments, {len(text) / 1e6:.1f} MB")
     ours = best_of(args.repeat, lambda: parse_ours(text))
     sdk = best_of(args.repeat, lambda: parse_x12sdk(text))
-    rows = [("A our parser (shared/x12 + x835)", ours, 1.0), ("B x12sdk models", sdk, sdk / ours)]
+    rows = [("A our parser (shared/x12 + remittances/x12)", ours, 1.0), ("B x12sdk models", sdk, sdk / ours)]
     if not args.no_pyx12:
         py = best_of(1, lambda: parse_pyx12(text))
         rows.append(("C pyx12 x12n_document (validate)", py, py / ours))

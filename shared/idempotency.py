@@ -28,7 +28,8 @@ IdempotencyKeyHeader = Annotated[
     Header(
         alias="Idempotency-Key",
         description="Unique per logical operation (a UUID is ideal). Retries with the same key and body "
-        "within 24 hours return the first response and move no money.",
+        "within 24 hours return the first response and do nothing again (no second payment, claim, "
+        "void or appeal).",
     ),
 ]
 

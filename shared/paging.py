@@ -1,10 +1,15 @@
-"""Lists: one cursor page shape, one way to page, one date-range parameter style.
+"""Lists: one cursor page shape, one way to page, one date-range parameter style, one way to
+take a moment in a query.
 
 Every list endpoint answers `{"items": [...], "next_cursor": ...}`, newest first by
 (created_at, id), and takes `cursor`, `limit`, and where it filters by date, `date_from` and
 `date_to`. The cursor is opaque (base64 of the last row's created_at and id): keyset paging
 stays fast on big tables and never skips or repeats a row while new ones arrive, and the
 cursor carries no patient data.
+
+A query parameter that is a moment (a datetime) is a `Moment` or an `AsOfMoment`: both take a
+plain date as people type it (`?as_of=2027-01-10`) and are always timezone-aware, so a route
+never compares a naive datetime with the database's aware ones.
 """
 
 import base64
@@ -12,11 +17,11 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 from sqlalchemy import Select, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -91,6 +96,54 @@ def date_range(
 
 
 Dates = Annotated[DateRange, Depends(date_range)]
+
+
+def _day_as_moment(at: time) -> Callable[[Any], Any]:
+    """A plain date (`2027-01-10`, or a date object) becomes that day at `at`, in UTC; anything
+    else goes on to the ordinary datetime parsing."""
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError:
+                return value
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, at, UTC)
+        return value
+
+    return parse
+
+
+def _aware(value: datetime) -> datetime:
+    """A datetime without an offset is read as UTC (the platform's one clock)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _moment_schema(day_reads_as: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
+            "description": f"A date-time (no offset: UTC) or a plain date, read as {day_reads_as} in UTC.",
+        }
+    )
+
+
+# Where something starts (`?since=2027-01-10`): a plain date is 00:00 of that day, UTC.
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_day_as_moment(time.min)),
+    AfterValidator(_aware),
+    _moment_schema("the start of that day"),
+]
+# "As of" a day (`?as_of=2027-01-10`): a plain date is the end of that day, UTC — what was
+# true by the close of it, as a billing office reads "overdue as of January 10th".
+AsOfMoment = Annotated[
+    datetime,
+    BeforeValidator(_day_as_moment(time.max)),
+    AfterValidator(_aware),
+    _moment_schema("the end of that day"),
+]
 
 
 async def paginate(

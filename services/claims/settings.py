@@ -33,8 +33,9 @@ class ClaimsSettings(BaseSettings):
     # Sources (CloudEvents `source`) of encounter.completed this practice takes claims from,
     # comma-separated; empty takes every source. Other EHRs' encounters on the broker are ignored.
     encounter_sources: str = ""
-    # A full CPT/HCPCS list the operator is licensed for: one code per line (text after a
-    # comma or tab is ignored). Added to the few codes shipped in data/codes.json.
+    # Codes valid on any date, one per line (text after a comma or tab is ignored), on top of
+    # the code set versions loaded from CMS files (services.claims.codesets): a quick addition;
+    # the practice's licensed CPT list is better loaded as a version (make codes-load KIND=cpt).
     code_set_file: Path | None = None
     data_dir: Path = DATA_DIR
 

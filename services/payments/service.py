@@ -1,12 +1,14 @@
 """What the payments service is: its routes, the events it consumes and its background work."""
 
-from services.payments import contracts
 from services.payments.accounts import api as accounts
+from services.payments.claimcopies import events as claimcopies_events
+from services.payments.contracts import api as contracts_api
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.plans.workers import cycle_worker
+from services.payments.postings import api as postings_api
 from services.payments.reconciliation import api as reconciliation
-from services.payments.remittances import handlers, routes as remittances
+from services.payments.remittances import api as remittances_api, events as remittances_events
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
 from services.payments.statements import api as statements
@@ -19,10 +21,11 @@ SERVICE = ServiceDefinition(
     description="Posts insurer (835) and patient payments to append-only ledgers, checks them against "
     "contracts, issues statements, runs payment plans and refers accounts to collections.",
     routers=[
-        remittances.router,
+        remittances_api.router,
+        postings_api.router,
         patient_payments.router,
         accounts.router,
-        contracts.router,
+        contracts_api.router,
         statements.router,
         plans.router,
         reconciliation.router,
@@ -30,8 +33,8 @@ SERVICE = ServiceDefinition(
     ],
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
-        "claim.submitted": batched(handlers.on_claims_submitted),
-        "remittance.received": batched(handlers.on_remittances_received),
+        "claim.submitted": batched(claimcopies_events.on_claims_submitted),
+        "remittance.received": batched(remittances_events.on_remittances_received),
     },
     workers=[Worker("plan-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
     tags=[

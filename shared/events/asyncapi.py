@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from shared.events.catalogue import _SPECS, PARTNER, dlq_topic
+from shared.events.catalogue import _SPECS, PARTNER, EventSpec, dlq_topic
 
 CE_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -66,6 +66,88 @@ def _who(name: str) -> str:
     return "partner systems (EHR, clearinghouse, payer)" if name == PARTNER else f"the {name} service"
 
 
+def _message(spec: EventSpec) -> dict[str, Any]:
+    return {
+        "name": spec.type,
+        "title": spec.payload.__name__,
+        "summary": spec.summary,
+        "contentType": "application/json",
+        "headers": {"$ref": "#/components/schemas/CloudEventsKafkaHeaders"},
+        "payload": {"$ref": f"#/components/schemas/{spec.payload.__name__}"},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": f"Aggregate id: {' or '.join(spec.key_fields)}."},
+                "bindingVersion": "0.5.0",
+            }
+        },
+    }
+
+
+def _channels(spec: EventSpec) -> dict[str, Any]:
+    """The topic and its dead-letter topic."""
+    return {
+        spec.topic: {
+            "address": spec.topic,
+            "description": f"{spec.summary} Published by {_who(spec.publisher)}; consumed by "
+            + ", ".join(_who(c) for c in spec.consumers)
+            + ".",
+            "messages": {spec.type: {"$ref": f"#/components/messages/{spec.type}"}},
+        },
+        dlq_topic(spec.topic): {
+            "address": dlq_topic(spec.topic),
+            "description": f"Dead letters of {spec.topic}: records a consumer could not handle.",
+            "messages": {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
+        },
+    }
+
+
+def _operations(spec: EventSpec) -> dict[str, Any]:
+    """Who sends the event and who receives it."""
+    message = [{"$ref": f"#/channels/{spec.topic}/messages/{spec.type}"}]
+    channel = {"$ref": f"#/channels/{spec.topic}"}
+    operations: dict[str, Any] = {
+        f"{spec.topic}.publish": {
+            "action": "send",
+            "channel": channel,
+            "summary": f"{_who(spec.publisher).capitalize()} publishes {spec.type}.",
+            "messages": message,
+        }
+    }
+    for consumer in spec.consumers:
+        operations[f"{spec.topic}.receive.{consumer}"] = {
+            "action": "receive",
+            "channel": channel,
+            "summary": f"{_who(consumer).capitalize()} consumes {spec.type}.",
+            "messages": message,
+        }
+    return operations
+
+
+_INFO = {
+    "title": "Revenue-cycle platform events",
+    "version": "1.0.0",
+    "description": (
+        "Integration events between the eligibility, claims, payments and notifications "
+        "services and partner systems. CloudEvents 1.0 in Kafka binary mode; JSON payloads; "
+        "money as decimal strings. Each aggregate's events share a key, so they stay in order. "
+        "Consumers must de-duplicate on `ce_id`."
+    ),
+}
+_SERVERS = {
+    "local": {
+        "host": "127.0.0.1:9092",
+        "protocol": "kafka",
+        "description": "Development broker started by `make up`.",
+    }
+}
+_DEAD_LETTER = {
+    "name": "deadLetter",
+    "summary": "A record parked by a consumer, with the reason in its headers.",
+    "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
+    "payload": {"description": "The original record value, unchanged."},
+}
+
+
 @lru_cache
 def document() -> dict[str, Any]:
     """The whole AsyncAPI document, deterministic so the committed copy can be compared."""
@@ -79,75 +161,15 @@ def document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for spec in _SPECS:
-        message_id = spec.type
-        messages[message_id] = {
-            "name": spec.type,
-            "title": spec.payload.__name__,
-            "summary": spec.summary,
-            "contentType": "application/json",
-            "headers": {"$ref": "#/components/schemas/CloudEventsKafkaHeaders"},
-            "payload": {"$ref": f"#/components/schemas/{spec.payload.__name__}"},
-            "bindings": {
-                "kafka": {
-                    "key": {
-                        "type": "string",
-                        "description": f"Aggregate id: {' or '.join(spec.key_fields)}.",
-                    },
-                    "bindingVersion": "0.5.0",
-                }
-            },
-        }
-        channels[spec.topic] = {
-            "address": spec.topic,
-            "description": f"{spec.summary} Published by {_who(spec.publisher)}; consumed by "
-            + ", ".join(_who(c) for c in spec.consumers)
-            + ".",
-            "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
-        }
-        channels[dlq_topic(spec.topic)] = {
-            "address": dlq_topic(spec.topic),
-            "description": f"Dead letters of {spec.topic}: records a consumer could not handle.",
-            "messages": {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
-        }
-        operations[f"{spec.topic}.publish"] = {
-            "action": "send",
-            "channel": {"$ref": f"#/channels/{spec.topic}"},
-            "summary": f"{_who(spec.publisher).capitalize()} publishes {spec.type}.",
-            "messages": [{"$ref": f"#/channels/{spec.topic}/messages/{message_id}"}],
-        }
-        for consumer in spec.consumers:
-            operations[f"{spec.topic}.receive.{consumer}"] = {
-                "action": "receive",
-                "channel": {"$ref": f"#/channels/{spec.topic}"},
-                "summary": f"{_who(consumer).capitalize()} consumes {spec.type}.",
-                "messages": [{"$ref": f"#/channels/{spec.topic}/messages/{message_id}"}],
-            }
-    messages["deadLetter"] = {
-        "name": "deadLetter",
-        "summary": "A record parked by a consumer, with the reason in its headers.",
-        "headers": {"$ref": "#/components/schemas/DeadLetterHeaders"},
-        "payload": {"description": "The original record value, unchanged."},
-    }
+        messages[spec.type] = _message(spec)
+        channels |= _channels(spec)
+        operations |= _operations(spec)
+    messages["deadLetter"] = _DEAD_LETTER
     return {
         "asyncapi": "3.0.0",
-        "info": {
-            "title": "Revenue-cycle platform events",
-            "version": "1.0.0",
-            "description": (
-                "Integration events between the eligibility, claims, payments and notifications "
-                "services and partner systems. CloudEvents 1.0 in Kafka binary mode; JSON payloads; "
-                "money as decimal strings. Each aggregate's events share a key, so they stay in order. "
-                "Consumers must de-duplicate on `ce_id`."
-            ),
-        },
+        "info": _INFO,
         "defaultContentType": "application/json",
-        "servers": {
-            "local": {
-                "host": "127.0.0.1:9092",
-                "protocol": "kafka",
-                "description": "Development broker started by `make up`.",
-            }
-        },
+        "servers": _SERVERS,
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},

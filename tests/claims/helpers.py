@@ -165,3 +165,65 @@ async def post_submitted_claim(client: Any, settings: Any, body: dict[str, Any])
     sent = await client.post(f"/v1/claims/{claim['id']}/submit", headers=read_write())
     assert sent.status_code == 200, sent.text
     return sent.json()
+
+
+def make_insurer_payment(
+    claim: dict[str, Any],
+    *,
+    paid: str,
+    adjustments: list[tuple[str, str, str]] | None = None,
+    status_code: str = "1",
+    ccn: str | None = None,
+    charge: str | None = None,
+) -> Any:
+    """payment.posted for one CLP of an 835 about `claim` (CLP01 its PCN, CLP02 `status_code`,
+    CLP07 `ccn`), as the payments service publishes it, with a trace number of its own."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from shared.events.catalogue import Adjustment, PaymentPosted
+
+    return PaymentPosted(
+        payment_id=uuid.uuid4(),
+        source="insurer",
+        claim_id=uuid.UUID(claim["id"]),
+        account_id=claim["patient_id"],
+        amount=Decimal(paid),
+        method="eft",
+        posted_at=datetime.now(UTC),
+        payer_id=claim["payer_id"],
+        patient_control_number=claim["patient_control_number"],
+        payer_claim_control_number=ccn or f"ICN{uuid.uuid4().hex[:10].upper()}",
+        claim_status_code=status_code,
+        charge=Decimal(charge or claim["total_charge"]),
+        patient_responsibility=Decimal("0.00"),
+        adjustments=[
+            Adjustment(group_code=g, reason_code=r, amount=Decimal(a)) for g, r, a in adjustments or []
+        ],
+        trace_number=f"TRN{uuid.uuid4().hex[:12].upper()}",
+    )
+
+
+def make_acknowledgment(claim: dict[str, Any], ccn: str) -> Any:
+    """The payer's 277CA acceptance of `claim`, numbering it `ccn`."""
+    from datetime import UTC, datetime
+
+    from shared.events.catalogue import ClaimAcknowledged
+
+    return ClaimAcknowledged(
+        claim_id=uuid.UUID(claim["id"]),
+        patient_control_number=claim["patient_control_number"],
+        payer_claim_control_number=ccn,
+        acknowledged_at=datetime.now(UTC),
+    )
+
+
+async def count_claims(settings: Any, patient_id: str) -> int:
+    """How many claims the patient has in the claims table."""
+    from tests.conftest import connect_as  # not at import: bench/claims.py imports this module
+
+    conn = await connect_as("claims", settings)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM claims WHERE patient_id = $1", patient_id))
+    finally:
+        await conn.close()

@@ -155,3 +155,27 @@ async def read_events(
         until=lambda rs: sum(r.key == account.encode() for r in rs) >= count,
     )
     return [json.loads(r.value) for r in records if r.key == account.encode()]
+
+
+def make_svc(
+    code: str, charge: str, paid: str, cas: list[tuple[str, str, str]], allowed: str | None = None
+) -> list[list[str]]:
+    """An 835 service line (SVC, its CAS, optional AMT*B6 allowed) to add to a `make_clp` claim."""
+    segs = [x12.seg("SVC", code, charge, paid, "", "1")]
+    segs += [x12.seg("CAS", g, r, a) for g, r, a in cas]
+    if allowed:
+        segs.append(x12.seg("AMT", "B6", allowed))
+    return segs
+
+
+async def post_835(client, text: str | bytes, *, content_type: str = "application/edi-x12") -> Any:
+    """Upload an 835 as its raw body."""
+    return await client.post("/v1/remittances", content=text, headers={**ALL, "Content-Type": content_type})
+
+
+async def get_account(client, account: str) -> dict[str, Any]:
+    return (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+
+
+async def get_ledger(client, account: str) -> dict[str, Any]:
+    return (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()

@@ -96,11 +96,17 @@ async def apply_payment(
     session: AsyncSession, claim: Claim, posted: PaymentPosted, actor: str, other_payers: OtherPayers
 ) -> None:
     """An insurer's adjudication: paid, partial or denied; denials go to the queue and out as
-    claim.denied; a balance left with another payer on file bills that payer next.
+    claim.denied; a balance left with another payer on file bills that payer next. A void's
+    answer and a reversal settle voids; a paid replacement retires its original; a voided or
+    replaced claim takes no answer any more.
     `other_payers`: the latest eligibility checks' other payers, read for a whole batch."""
+    if claim.frequency_code == "8" and posted.claim_status_code != "4":
+        await answer_void(session, claim, posted, actor)
+        return
     if posted.claim_status_code == "22":
-        claim.adjudication = {**(claim.adjudication or {}), "reversed_by": str(posted.payment_id)}
-        claims_store.stage(session, claim)
+        await take_reversal(session, claim, posted, actor)
+        return
+    if claim.status in claims_domain.FINAL:
         return
     # The same remittance (trace number) posted twice, e.g. republished by a partner: once only.
     seen = list((claim.adjudication or {}).get("trace_numbers", []))
@@ -123,7 +129,60 @@ async def apply_payment(
     claims.set_status(session, claim, status, actor, f"paid {posted.amount}; adjustments {codes}")
     if denied:
         _queue_denial(session, claim, posted, denied, when)
-    await bill_next_payer(session, claim, posted, actor, other_payers)
+    if claim.frequency_code == "7" and status != "denied":
+        await retire_replaced(session, claim, posted, actor)
+    if claim.frequency_code != "8":  # a void the payer refused (CLP02 4) bills nobody
+        await bill_next_payer(session, claim, posted, actor, other_payers)
+
+
+async def take_reversal(session: AsyncSession, claim: Claim, posted: PaymentPosted, actor: str) -> None:
+    """CLP02 = 22: the payer took back what it paid on this claim (835 005010X221A1, claim
+    reversals: CLP01 and CLP07 are the reversed claim's). When a void of the claim waits, this
+    is that void's answer; otherwise (a replacement's, or the payer's own reversal and
+    correction) the new adjudication follows on a claim of its own."""
+    claim.adjudication = {**(claim.adjudication or {}), "reversed_by": str(posted.payment_id)}
+    claims_store.stage(session, claim)
+    waiting = [
+        c
+        for c in await claims_store.follow_ons(session, claim.id, lock=True)
+        if c.frequency_code == "8" and c.status in claims_domain.WAITING
+    ]
+    if waiting:
+        await answer_void(session, waiting[-1], posted, actor, original=claim)
+
+
+async def answer_void(
+    session: AsyncSession, void: Claim, posted: PaymentPosted, actor: str, original: Claim | None = None
+) -> None:
+    """The payer's answer to a void (837P CLM05-3 = 8): the reversal of the original, or a
+    (zero) payment on the void itself. The void is done (closed) and the original voided for
+    good; neither waits in follow-ups nor counts in A/R. A void answered already, or not sent,
+    is left as it is."""
+    if void.status not in claims_domain.WAITING:
+        return
+    traces = [posted.trace_number] if posted.trace_number else []
+    void.adjudication = domain.adjudication_record(posted, traces)
+    void.payer_claim_control_number = void.payer_claim_control_number or posted.payer_claim_control_number
+    answer = f"835 CLP02 {posted.claim_status_code}, payer claim {posted.payer_claim_control_number or '-'}"
+    claims.set_status(session, void, "closed", actor, f"void confirmed: {answer}")
+    if original is None and void.original_claim_id is not None:
+        original = await claims_store.get_claim(session, void.original_claim_id, lock=True)
+    if original is not None and "voided" in claims_domain.TRANSITIONS[original.status]:
+        reason = f"voided by {void.patient_control_number}: {answer}"
+        claims.set_status(session, original, "voided", actor, reason)
+
+
+async def retire_replaced(
+    session: AsyncSession, replacement: Claim, posted: PaymentPosted, actor: str
+) -> None:
+    """A replacement (837P CLM05-3 = 7) the payer paid: its original is replaced for good, so a
+    late copy of the original's old 835 cannot reopen it."""
+    if replacement.original_claim_id is None:
+        return
+    original = await claims_store.get_claim(session, replacement.original_claim_id, lock=True)
+    if original is not None and "replaced" in claims_domain.TRANSITIONS[original.status]:
+        reason = f"replaced by {replacement.patient_control_number}, paid {posted.amount}"
+        claims.set_status(session, original, "replaced", actor, reason)
 
 
 def _queue_denial(

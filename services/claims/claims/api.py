@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import JSONResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.claims import domain, usecases
 from services.claims.claims.schemas import ClaimData, ClaimFilters, ClaimOut, ClaimPatch, ClaimSummary
@@ -17,6 +19,7 @@ from services.claims.submission import usecases as submission
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.idempotency import IdempotencyKeyHeader, idempotent_write
 from shared.paging import CursorPage, Dates, Page
 from shared.problems import Problem, ProblemError
 
@@ -58,9 +61,9 @@ ClaimFor837 = Annotated[Claim, _current_claim(_read_837, lock=False)]
 ClaimToUpdate = Annotated[Claim, _current_claim(_update, lock=True)]
 ClaimToScrub = Annotated[Claim, _current_claim(_scrub, lock=True)]
 ClaimToSubmit = Annotated[Claim, _current_claim(_submit, lock=True)]
-ClaimToCorrect = Annotated[Claim, _current_claim(_correct, lock=True)]
-ClaimToVoid = Annotated[Claim, _current_claim(_void, lock=True)]
 # Routes taking a locked claim run in the transaction its SELECT ... FOR UPDATE began, and commit it.
+# Creating POSTs (a claim, a correction, a void) honour an optional Idempotency-Key: the key is
+# claimed in the transaction that creates, so corrections and voids load their claim inside it.
 
 
 @router.post(
@@ -69,18 +72,29 @@ ClaimToVoid = Annotated[Claim, _current_claim(_void, lock=True)]
     response_model=ClaimOut,
     summary="Create a claim (draft)",
     description="Validated strictly: unknown payer, NPI check digit, diagnosis pointers, counts and signs "
-    "give a 422 naming each field, and nothing is stored.",
+    "give a 422 naming each field, and nothing is stored. An optional `Idempotency-Key` makes a retry "
+    "answer the first claim instead of creating a second one.",
 )
 async def create_claim(
-    body: ClaimData, session: SessionDep, response: Response, trail: CreateTrail
-) -> ClaimOut:
+    body: ClaimData, session: SessionDep, trail: CreateTrail, idempotency_key: IdempotencyKeyHeader = None
+) -> JSONResponse:
     trail.patient_id = body.patient_id
     domain.reject_invalid(body)
-    async with session.begin():
-        claim = await usecases.create(session, body, trail.actor)
-    trail.resource_id = str(claim.id)
-    response.headers["Location"] = f"/v1/claims/{claim.id}"
-    return await usecases.describe(session, claim)
+
+    async def write() -> ClaimOut:
+        return await usecases.describe(session, await usecases.create(session, body, trail.actor))
+
+    outcome = await idempotent_write(
+        session,
+        scope="claim",
+        actor=trail.actor,
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        write=write,
+        required=False,
+    )
+    trail.resource_id = str(outcome.body["id"])
+    return outcome.response(headers={"Location": f"/v1/claims/{outcome.body['id']}"})
 
 
 @router.get(
@@ -171,20 +185,56 @@ async def get_837(
     return Response(claim.x12_837, media_type="application/edi-x12")
 
 
+async def _follow_on(
+    session: AsyncSession,
+    trail: AuditTrail,
+    claim_id: uuid.UUID,
+    frequency: Literal["7", "8"],
+    changes: dict[str, Any],
+    key: str | None,
+) -> JSONResponse:
+    """A correction or void, once per Idempotency-Key when one is given (the claim is loaded and
+    locked inside the key's transaction); the audit entry names the original claim."""
+    trail.resource_id = str(claim_id)
+
+    async def write() -> ClaimOut:
+        claim = await usecases.get_claim(session, claim_id, lock=True)
+        trail.patient_id = claim.patient_id
+        return await usecases.describe(
+            session, await submission.follow_on(session, claim, frequency, changes, trail.actor)
+        )
+
+    outcome = await idempotent_write(
+        session,
+        scope=f"claim-{'correction' if frequency == '7' else 'void'}:{claim_id}",
+        actor=trail.actor,
+        key=key,
+        request=changes,
+        write=write,
+        required=False,
+    )
+    trail.patient_id = outcome.body["patient_id"]
+    return outcome.response(headers={"Location": f"/v1/claims/{outcome.body['id']}"})
+
+
 @router.post(
     "/{claim_id}/corrections",
     status_code=status.HTTP_201_CREATED,
     response_model=ClaimOut,
     summary="Send a corrected claim (frequency 7) carrying the original's payer control number",
-    responses={409: {"model": Problem}},
+    description="One per claim (a second is a 409 naming the first). An optional `Idempotency-Key` makes "
+    "a retry answer the first replacement.",
+    responses={404: {"model": Problem}, 409: {"model": Problem}},
 )
 async def correct_claim(
-    claim: ClaimToCorrect, body: ClaimPatch, session: SessionDep, trail: CorrectTrail
-) -> ClaimOut:
+    claim_id: uuid.UUID,
+    body: ClaimPatch,
+    session: SessionDep,
+    trail: CorrectTrail,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
     changes = body.model_dump(mode="json", exclude_unset=True)
-    new = await submission.follow_on(session, claim, "7", changes, trail.actor)
-    await session.commit()
-    return await usecases.describe(session, new)
+    return await _follow_on(session, trail, claim_id, "7", changes, idempotency_key)
 
 
 @router.post(
@@ -192,9 +242,11 @@ async def correct_claim(
     status_code=status.HTTP_201_CREATED,
     response_model=ClaimOut,
     summary="Void a claim the payer has (frequency 8)",
-    responses={409: {"model": Problem}},
+    description="One per claim (a second is a 409 naming the first). The payer's answer closes the void "
+    "and leaves the original `voided`. An optional `Idempotency-Key` makes a retry answer the first void.",
+    responses={404: {"model": Problem}, 409: {"model": Problem}},
 )
-async def void_claim(claim: ClaimToVoid, session: SessionDep, trail: VoidTrail) -> ClaimOut:
-    new = await submission.follow_on(session, claim, "8", {}, trail.actor)
-    await session.commit()
-    return await usecases.describe(session, new)
+async def void_claim(
+    claim_id: uuid.UUID, session: SessionDep, trail: VoidTrail, idempotency_key: IdempotencyKeyHeader = None
+) -> JSONResponse:
+    return await _follow_on(session, trail, claim_id, "8", {}, idempotency_key)

@@ -29,19 +29,27 @@ from shared.problems import FieldError, ProblemError, invalid
 
 EDITABLE = ("draft", "ready", "rejected")
 OPEN_STATUSES = ("submitted", "accepted", "partial", "denied", "appealed")
+WAITING = ("submitted", "accepted")  # sent, no adjudication yet
+# The payer took the claim back (a void it confirmed) or paid its replacement: nothing moves
+# it again, not even a late copy of an old 835.
+FINAL = ("voided", "replaced")
+DONE = ("closed", *FINAL)  # no longer billed: not a duplicate of a new claim
+_ANSWERS = {"paid", "partial", "denied", "closed", *FINAL}
 # Where each status may go next; events from partners can skip a step (an 835 may arrive
 # before the 277CA), so the answer statuses are reachable from every sent state.
 TRANSITIONS: dict[str, set[str]] = {
     "draft": {"draft", "ready", "closed"},
     "ready": {"draft", "ready", "submitted", "closed"},
-    "submitted": {"accepted", "rejected", "paid", "partial", "denied", "closed"},
-    "accepted": {"accepted", "rejected", "paid", "partial", "denied", "closed"},
+    "submitted": {"accepted", "rejected", *_ANSWERS},
+    "accepted": {"accepted", "rejected", *_ANSWERS},
     "rejected": {"draft", "ready", "submitted", "closed"},
-    "paid": {"paid", "partial", "denied", "closed"},
-    "partial": {"paid", "partial", "denied", "appealed", "closed"},
-    "denied": {"paid", "partial", "denied", "appealed", "closed"},
-    "appealed": {"paid", "partial", "denied", "closed"},
-    "closed": {"paid", "partial", "denied"},
+    "paid": set(_ANSWERS),
+    "partial": {"appealed", *_ANSWERS},
+    "denied": {"appealed", *_ANSWERS},
+    "appealed": set(_ANSWERS),
+    "closed": {"paid", "partial", "denied", *FINAL},
+    "voided": set(),
+    "replaced": set(),
 }
 
 
@@ -143,7 +151,7 @@ def follow_on_data(claim: Claim, frequency: Literal["7", "8"], changes: dict[str
             "Only a claim the payer accepted or adjudicated can be replaced or voided; "
             "a rejected claim is fixed with PATCH and submitted again.",
         )
-    if claim.status in EDITABLE or claim.frequency_code == "8":
+    if claim.status in EDITABLE or claim.status in FINAL or claim.frequency_code == "8":
         raise ProblemError(409, "not-correctable", "This claim cannot be corrected", f"It is {claim.status}.")
     return ClaimData.model_validate(
         {

@@ -151,7 +151,18 @@ class ClaimPatch(Strict):
 # --- answers ------------------------------------------------------------------------------
 
 Status = Literal[
-    "draft", "ready", "submitted", "accepted", "rejected", "paid", "partial", "denied", "appealed", "closed"
+    "draft",
+    "ready",
+    "submitted",
+    "accepted",
+    "rejected",
+    "paid",
+    "partial",
+    "denied",
+    "appealed",
+    "closed",
+    "voided",
+    "replaced",
 ]
 
 

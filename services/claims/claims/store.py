@@ -103,7 +103,8 @@ _CANDIDATES = text(
     "SELECT id, patient_id, payer_id, patient_control_number, frequency_code, status, date_of_service, "
     "data->'lines' AS lines FROM claims "
     "WHERE patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[])) "
-    "AND frequency_code = '1' AND status <> 'closed' AND date_of_service BETWEEN :first AND :last"
+    "AND frequency_code = '1' AND status NOT IN ('closed', 'voided', 'replaced') "
+    "AND date_of_service BETWEEN :first AND :last"
 ).columns(lines=JSONB)
 
 
@@ -130,6 +131,18 @@ async def duplicate_candidates(
         )
         found.setdefault((r.patient_id, r.payer_id), []).append(on_file)
     return found
+
+
+async def follow_ons(session: AsyncSession, claim_id: uuid.UUID, *, lock: bool = False) -> Sequence[Claim]:
+    """The replacements (7) and voids (8) made of this claim, oldest first; locked when the
+    caller is about to move them."""
+    stmt = (
+        select(Claim)
+        .where(Claim.original_claim_id == claim_id)
+        .order_by(col(Claim.created_at), col(Claim.id))
+        .options(defer(Claim.x12_837), defer(Claim.scrub))  # type: ignore[arg-type]
+    )
+    return (await session.exec(stmt.with_for_update() if lock else stmt)).all()
 
 
 async def has_next_payer_claim(session: AsyncSession, claim_id: uuid.UUID) -> bool:

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
+from fastapi.responses import JSONResponse
 
 from services.claims.claims import usecases as claims
 from services.claims.claims.domain import now
@@ -24,6 +25,7 @@ from services.claims.denials.tables import Appeal, Denial
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.idempotency import IdempotencyKeyHeader, idempotent_write
 from shared.paging import CursorPage, Page, PageQuery, page_query
 from shared.problems import Problem
 
@@ -69,7 +71,6 @@ AppealsTrail = Annotated[AuditTrail, _appeals]
 DecideTrail = Annotated[AuditTrail, audited("appeal", "decide", require_scopes("claims:write"))]
 DenialToAssign = Annotated[Denial, _current_denial(_assign)]
 DenialToResolve = Annotated[Denial, _current_denial(_resolve)]
-ClaimToAppeal = Annotated[Claim, _current_claim(_file, lock=True)]
 ClaimWithAppeals = Annotated[Claim, _current_claim(_appeals, lock=False)]
 QueuePage = Annotated[PageQuery, Depends(page_query(default=100, maximum=500))]
 # Routes taking a locked row run in the transaction its SELECT ... FOR UPDATE began, and commit it.
@@ -120,15 +121,37 @@ async def resolve_denial(
     status_code=status.HTTP_201_CREATED,
     response_model=AppealOut,
     summary="Appeal a denial; the letter is generated",
-    responses={409: {"model": Problem}},
+    description="An optional `Idempotency-Key` makes a retry answer the first appeal (the claim is "
+    "loaded and locked inside the key's transaction).",
+    responses={404: {"model": Problem}, 409: {"model": Problem}},
 )
 async def file_appeal(
-    claim: ClaimToAppeal, body: AppealIn, session: SessionDep, trail: FileTrail
-) -> AppealOut:
-    appeal = await usecases.file_appeal(session, claim, body, trail.actor)
-    await session.commit()
-    trail.resource_id = str(appeal.id)
-    return AppealOut.model_validate(appeal, from_attributes=True)
+    claim_id: uuid.UUID,
+    body: AppealIn,
+    session: SessionDep,
+    trail: FileTrail,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+
+    async def write() -> AppealOut:
+        claim = await claims.get_claim(session, claim_id, lock=True)
+        trail.patient_id = claim.patient_id
+        appeal = await usecases.file_appeal(session, claim, body, trail.actor)
+        return AppealOut.model_validate(appeal, from_attributes=True)
+
+    outcome = await idempotent_write(
+        session,
+        scope=f"appeal:{claim_id}",
+        actor=trail.actor,
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        write=write,
+        required=False,
+    )
+    trail.resource_id = str(outcome.body["id"])
+    if outcome.replayed:  # the letter is PHI: the audit entry names its patient on a replay too
+        trail.patient_id = (await claims.get_claim(session, claim_id)).patient_id
+    return outcome.response()
 
 
 @router.get(

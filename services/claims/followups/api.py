@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -13,7 +12,7 @@ from services.claims.followups.schemas import FollowupOut
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.paging import CursorPage, PageQuery, page_query
+from shared.paging import AsOfMoment, CursorPage, PageQuery, page_query
 
 router = APIRouter(prefix="/v1/followups", tags=["follow-up"])
 
@@ -31,6 +30,8 @@ async def list_followups(
     trail: ListTrail,
     page: FollowupPage,
     payer_id: Annotated[str | None, Query(max_length=64)] = None,
-    as_of: datetime | None = None,
+    as_of: Annotated[
+        AsOfMoment | None, Query(description="Overdue by this moment (default now); a date: by its end.")
+    ] = None,
 ) -> CursorPage[FollowupOut]:
     return await usecases.overdue_page(session, page, as_of or now(), payer_id)

@@ -1,14 +1,15 @@
-"""Reference data the claims service reads from files: payers, code sets, edit tables, policy.
+"""Reference data the claims service reads from files: payers, modifiers, diagnosis conflicts,
+edits, CARC actions, policy.
 
-Everything a billing office tunes (a new payer, a new NCCI pair, a CARC's action) is a
-file under data/, read on first use and kept until `reload()` (tests, operators). The
+Everything a billing office tunes (a new payer, an edit's severity, a CARC's action) is a
+file under data/, read on first use and kept until `reload()` (tests, operators). Code sets
+and the NCCI and MUE edit tables are loaded versions in the database (services.claims.codesets). The
 service's lifespan reads them all at start (`load()`) and forgets them at stop, so a broken
 file stops the service at start and a new app in the same process reads the files afresh.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -37,13 +38,6 @@ def _json(name: str) -> dict[str, Any]:
     return json.loads(_path(name).read_text())
 
 
-def _csv(name: str) -> list[dict[str, str]]:
-    lines = [
-        line for line in _path(name).read_text().splitlines() if line.strip() and not line.startswith("#")
-    ]
-    return list(csv.DictReader(lines))
-
-
 @cache
 def payers() -> dict[str, Payer]:
     result = {}
@@ -68,15 +62,17 @@ def codes() -> dict[str, Any]:
 
 
 @cache
-def procedure_codes() -> frozenset[str]:
-    """Shipped demo codes plus the operator's licensed file (CLAIMS_CODE_SET_FILE)."""
-    known = set(codes()["procedure_codes"])
+def operator_codes() -> frozenset[str]:
+    """Codes the operator names in CLAIMS_CODE_SET_FILE (one per line), valid on any date. The
+    code sets proper are loaded versions (services.claims.codesets); this is a quick addition."""
     extra = get_claims_settings().code_set_file
-    if extra is not None:
-        for line in Path(extra).read_text().splitlines():
-            code = line.replace("\t", ",").split(",")[0].strip().upper()
-            if code and not code.startswith("#"):
-                known.add(code)
+    if extra is None:
+        return frozenset()
+    known = set()
+    for line in Path(extra).read_text().splitlines():
+        code = line.replace("\t", ",").split(",")[0].strip().upper()
+        if code and not code.startswith("#"):
+            known.add(code)
     return frozenset(known)
 
 
@@ -86,13 +82,18 @@ def pos_codes() -> dict[str, str]:
 
 
 @cache
-def ncci_pairs() -> dict[tuple[str, str], str]:
-    return {(r["column1"], r["column2"]): r["modifier_indicator"] for r in _csv("ncci_ptp.csv")}
+def icd10cm_conflicts() -> dict[str, list[dict[str, Any]]]:
+    """ICD-10-CM age and sex conflicts (data/icd10cm_conflicts.json)."""
+    rules = _json("icd10cm_conflicts.json")
+    return {
+        kind: [{**rule, "bounds": _bounds(rule["codes"])} for rule in rules[kind]] for kind in ("sex", "age")
+    }
 
 
-@cache
-def mue_limits() -> dict[str, int]:
-    return {r["code"]: int(r["max_units"]) for r in _csv("mue.csv")}
+def _bounds(spec: str) -> tuple[str, str]:
+    """An ICD-10-CM item or range FIRST-LAST as comparable keys (no dots, upper case)."""
+    low, _, high = spec.replace(".", "").upper().partition("-")
+    return low, high or low
 
 
 @cache
@@ -120,7 +121,7 @@ def auto_submit_secondary() -> bool:
     return bool(policy()["auto_submit_secondary"]) if configured is None else configured
 
 
-_LOADERS = (payers, codes, procedure_codes, pos_codes, ncci_pairs, mue_limits, edits, carc, policy)
+_LOADERS = (payers, codes, operator_codes, pos_codes, icd10cm_conflicts, edits, carc, policy)
 
 
 def load() -> None:

@@ -18,7 +18,8 @@ _RANGE = (
     "AND (CAST(:payer AS text) IS NULL OR {c}payer_id = :payer)"
 )
 _IN_RANGE, _C_IN_RANGE = _RANGE.format(c=""), _RANGE.format(c="c.")
-_OPEN = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_STATUSES))  # open A/R
+# Open A/R: claims the payer still owes an answer on; a void (frequency 8) asks for no money.
+_OPEN = "status IN ({}) AND frequency_code <> '8'".format(", ".join(f"'{s}'" for s in OPEN_STATUSES))
 
 _OPEN_BALANCES = text(
     "SELECT payer_id, date_of_service, total_charge - coalesce(paid_amount, 0) AS balance "  # noqa: S608

@@ -1,30 +1,27 @@
 """The claim scrubber: named edits, each saying severity, field and what to do about it.
 
 Which edits run, and how severe each is, comes from data/edits.json; the tables they consult
-(payers, code sets, NCCI pairs, MUE limits, place-of-service codes) are data files too. The
-checks are plain functions of the claim and a `ScrubContext` (today's date, our copies of
-eligibility and authorization events, possible duplicates), so each is easy to test alone.
+are data too (payers and place-of-service codes as files; code sets, NCCI pairs and MUE limits
+as loaded versions). The checks are plain functions of the claim and a `ScrubContext` (today's
+date, our copies of eligibility and authorization events, possible duplicates, the code data in
+effect on the date of service), so each is easy to test alone. The coding edits (diagnoses,
+procedure codes, modifiers, NCCI, MUE) are in services.claims.coding.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-import simple_icd_10_cm as icd
-
 from services.claims.claims.schemas import ClaimData
+from services.claims.codesets.domain import CodeData
+from services.claims.coding import domain as coding
 from services.claims.reference import store as reference
 from shared.identifiers import npi_is_valid
 
 Severity = Literal["error", "warning"]
-
-CPT_FORMAT = re.compile(r"^(\d{5}|\d{4}[FTU])$")
-HCPCS_FORMAT = re.compile(r"^[A-V]\d{4}$")
-MODIFIER_FORMAT = re.compile(r"^[0-9A-Z]{2}$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,8 @@ class EligibilityFact:
     coverage_start: date | None
     coverage_end: date | None
     prior_auth_service_types: tuple[str, ...] = ()
+    # The check's other payers, (payer id, order): 271 loop 2120C, NM1*PRP/SEP/TTP.
+    other_payers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,7 @@ class ScrubContext:
     eligibility: list[EligibilityFact] = field(default_factory=list)
     authorizations: list[AuthorizationFact] = field(default_factory=list)
     other_claims: list[OtherClaim] = field(default_factory=list)
+    codes: CodeData = field(default_factory=CodeData)
 
 
 Hit = tuple[str, str]  # (field, message)
@@ -107,63 +107,6 @@ def npi_check_digit(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
     ):
         if provider is not None and not npi_is_valid(provider.npi):
             yield f"{name}.npi", "The NPI fails its check digit; copy it again from NPPES."
-
-
-def icd10cm_valid(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
-    for i, code in enumerate(data.diagnoses):
-        if not icd.is_valid_item(code):
-            yield f"diagnoses.{i}", f"Diagnosis {i + 1} is not an ICD-10-CM code."
-        elif not icd.is_leaf(code):
-            yield (
-                f"diagnoses.{i}",
-                f"Diagnosis {i + 1} is a category, not billable; code it to the highest specificity.",
-            )
-    seen: set[str] = set()
-    for i, code in enumerate(data.diagnoses):
-        key = code.replace(".", "").upper()
-        if key in seen:
-            yield f"diagnoses.{i}", f"Diagnosis {i + 1} repeats an earlier diagnosis; remove it."
-        seen.add(key)
-
-
-def procedure_code(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
-    known = reference.procedure_codes()
-    for i, line in enumerate(data.lines):
-        code = line.code.upper()
-        if not (CPT_FORMAT.match(code) or HCPCS_FORMAT.match(code)):
-            yield f"lines.{i}.code", f"Line {i + 1}: not a CPT or HCPCS code format."
-        elif code not in known:
-            yield (
-                f"lines.{i}.code",
-                f"Line {i + 1}: the code is not in the loaded code set; check it or load the full set.",
-            )
-
-
-def _is_em(code: str) -> bool:
-    return any(low <= code <= high for low, high in reference.codes()["evaluation_management_ranges"])
-
-
-def modifier_rules(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
-    table = reference.codes()
-    valid = set(table["modifiers"])
-    conflicts = [frozenset(pair) for pair in table["conflicting_modifiers"]]
-    em_only = set(table["em_only_modifiers"])
-    for i, line in enumerate(data.lines):
-        mods = [m.upper() for m in line.modifiers]
-        for j, mod in enumerate(mods):
-            if not MODIFIER_FORMAT.match(mod) or mod not in valid:
-                yield (
-                    f"lines.{i}.modifiers.{j}",
-                    f"Line {i + 1}: modifier {j + 1} is not a recognised modifier.",
-                )
-            elif mod in em_only and not _is_em(line.code):
-                yield f"lines.{i}.modifiers.{j}", f"Line {i + 1}: modifier {mod} belongs on an E/M code only."
-        if len(set(mods)) != len(mods):
-            yield f"lines.{i}.modifiers", f"Line {i + 1}: a modifier is repeated; list each once."
-        for pair in conflicts:
-            if pair <= set(mods):
-                a, b = sorted(pair)
-                yield f"lines.{i}.modifiers", f"Line {i + 1}: modifiers {a} and {b} contradict each other."
 
 
 def diagnosis_pointers(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
@@ -298,52 +241,20 @@ def coverage_not_verified(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
         yield "payer_id", "No eligibility check is on file for this payer; verify coverage before sending."
 
 
-def _bypassed(modifiers: list[str]) -> bool:
-    return bool(set(m.upper() for m in modifiers) & set(reference.codes()["ncci_bypass_modifiers"]))
-
-
-def ncci_ptp(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
-    pairs = reference.ncci_pairs()
-    for i, first in enumerate(data.lines):
-        for j, second in enumerate(data.lines):
-            if i == j or first.date_of_service != second.date_of_service:
-                continue
-            indicator = pairs.get((first.code, second.code))
-            if indicator is None or indicator == "9":
-                continue
-            if indicator == "0":
-                yield (
-                    f"lines.{j}.code",
-                    (
-                        f"Line {j + 1} ({second.code}) is bundled into line {i + 1} ({first.code}) and never "
-                        "billed with it; remove it."
-                    ),
-                )
-            elif indicator == "1" and not _bypassed(second.modifiers):
-                yield (
-                    f"lines.{j}.modifiers",
-                    (
-                        f"Line {j + 1} ({second.code}) is bundled into line {i + 1} ({first.code}); "
-                        "if it was a distinct service, add 59 or an X modifier, otherwise remove it."
-                    ),
-                )
-
-
-def mue_units(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
-    limits = reference.mue_limits()
-    totals: dict[tuple[str, date], list[int]] = {}
-    for i, line in enumerate(data.lines):
-        totals.setdefault((line.code, line.date_of_service), []).append(i)
-    for (code, _), indexes in totals.items():
-        limit = limits.get(code)
-        if limit is None:
-            continue
-        units = sum(data.lines[i].units for i in indexes)
-        if units > limit:
+def wrong_primary(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    """Coordination of benefits: the eligibility check for the date of service names another
+    payer as primary (271 loop 2120C NM1*PRP), so this payer pays second, after that one's 835."""
+    fact = _coverage_for(data, ctx)
+    if data.coverage_order != "primary" or fact is None:
+        return
+    for payer_id, order in fact.other_payers:
+        if order == "primary" and payer_id != data.payer_id:
             yield (
-                f"lines.{indexes[-1]}.units",
-                (f"{units} units of {code} on one day exceed the limit of {limit}; check the units."),
+                "coverage_order",
+                f"The eligibility check of {fact.date_of_service} says {payer_id} is the primary payer: bill "
+                f"{payer_id} first, then this payer as secondary with {payer_id}'s adjudication.",
             )
+            return
 
 
 def duplicate_claim(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
@@ -362,25 +273,32 @@ def duplicate_claim(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
             )
 
 
+def _with_codes(check: coding.CodingCheck) -> Check:
+    """A coding edit as a scrubber check: it reads the context's code data."""
+
+    def run(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+        return check(data, ctx.codes)
+
+    return run
+
+
 CHECKS: dict[str, Check] = {
-    f.__name__: f
-    for f in (
-        required_data,
-        npi_check_digit,
-        icd10cm_valid,
-        procedure_code,
-        modifier_rules,
-        diagnosis_pointers,
-        place_of_service,
-        date_rules,
-        timely_filing,
-        prior_authorization,
-        coverage_inactive,
-        coverage_not_verified,
-        ncci_ptp,
-        mue_units,
-        duplicate_claim,
-    )
+    **{f.__name__: f for f in (required_data, npi_check_digit)},
+    **{f.__name__: _with_codes(f) for f in coding.CHECKS},
+    **{
+        f.__name__: f
+        for f in (
+            diagnosis_pointers,
+            place_of_service,
+            date_rules,
+            timely_filing,
+            prior_authorization,
+            coverage_inactive,
+            coverage_not_verified,
+            wrong_primary,
+            duplicate_claim,
+        )
+    },
 }
 
 

@@ -22,9 +22,9 @@ Pair = tuple[str, str]  # (patient id, payer id)
 _PAIRS = "patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[]))"
 
 _ELIGIBILITY = text(
-    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end "  # noqa: S608 - constant
+    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end, other_payers "  # noqa: S608 - constant
     f"FROM eligibility_copies WHERE {_PAIRS} ORDER BY checked_at"
-)
+).columns(other_payers=JSONB)
 _AUTHORIZATIONS = text(
     "SELECT patient_id, payer_id, number, service_codes, start_date, end_date, visits_allowed, visits_used "  # noqa: S608 - constant
     f"FROM authorization_copies WHERE {_PAIRS}"
@@ -46,7 +46,13 @@ async def eligibility_facts(
     wanted, facts = set(pairs), {}
     for r in await session.execute(_ELIGIBILITY, _params(pairs)):
         if (r.patient_id, r.payer_id) in wanted:
-            fact = EligibilityFact(r.status, r.date_of_service, r.coverage_start, r.coverage_end)
+            fact = EligibilityFact(
+                r.status,
+                r.date_of_service,
+                r.coverage_start,
+                r.coverage_end,
+                other_payers=tuple((p.get("payer_id", ""), p.get("order", "")) for p in r.other_payers),
+            )
             facts.setdefault((r.patient_id, r.payer_id), []).append(fact)
     return facts
 

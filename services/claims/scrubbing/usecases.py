@@ -1,6 +1,6 @@
-"""Scrubbing claims: gather what the edits read (our event copies, duplicates on file) for a
-whole batch in three statements, run the edits, record the result on each claim; and keep our
-copies of eligibility checks and authorizations up to date.
+"""Scrubbing claims: gather what the edits read (our event copies, duplicates on file, the code
+data in effect) for a whole batch in a few statements, run the edits, record the result on each
+claim; and keep our copies of eligibility checks and authorizations up to date.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.claims.claims import domain as claims_domain, store as claims_store
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
+from services.claims.codesets import usecases as codesets
+from services.claims.codesets.domain import CodeData
 from services.claims.scrubbing import store
 from services.claims.scrubbing.domain import Finding, OtherClaim, ScrubContext, has_errors, scrub
 from shared.events.catalogue import AuthorizationRecorded, EligibilityChecked
@@ -30,7 +32,7 @@ def possible_duplicate(other: Claim, claim: Claim, data: ClaimData) -> bool:
         and other.payer_id == data.payer_id
         and other.id != claim.id
         and other.frequency_code == "1"
-        and other.status != "closed"
+        and other.status not in claims_domain.DONE
         and other.date_of_service is not None
         and min(dates) <= other.date_of_service <= max(dates)
     )
@@ -48,8 +50,9 @@ def other_claim(other: Claim) -> OtherClaim:
 async def scrub_contexts(
     session: AsyncSession, items: Sequence[tuple[Claim, ClaimData]]
 ) -> list[ScrubContext]:
-    """Our copies of eligibility and authorizations, and possible duplicates, for each claim:
-    three statements for the whole list (a batch of encounters), not three per claim.
+    """Our copies of eligibility and authorizations, possible duplicates and the code data in
+    effect, for each claim: a few statements for the whole list (a batch of encounters), not a
+    few per claim.
 
     A claim of the list that is not stored yet (a batch's new claims) is on file for the
     claims after it, so two encounters of one visit in one batch still meet the duplicate edit."""
@@ -62,9 +65,10 @@ async def scrub_contexts(
     eligibility = await store.eligibility_facts(session, pairs)
     authorizations = await store.authorization_facts(session, pairs)
     on_file = await claims_store.duplicate_candidates(session, pairs, min(dates), max(dates))
+    code_data = await codesets.code_data_for(session, [data for _, data in items])
     today = date.today()
     contexts = []
-    for claim, data in items:
+    for (claim, data), codes in zip(items, code_data, strict=True):
         pair = (data.patient_id, data.payer_id)
         mates = on_file.setdefault(pair, [])
         others = [
@@ -72,21 +76,30 @@ async def scrub_contexts(
             for o in mates
             if possible_duplicate(o, claim, data) and o.id != claim.original_claim_id
         ]
-        contexts.append(ScrubContext(today, eligibility.get(pair, []), authorizations.get(pair, []), others))
+        contexts.append(
+            ScrubContext(today, eligibility.get(pair, []), authorizations.get(pair, []), others, codes)
+        )
         if all(o.id != claim.id for o in mates):
             mates.append(claim)
     return contexts
 
 
-def record_scrub(claim: Claim, actor: str, findings: list[Finding]) -> list[dict[str, Any]]:
-    """Record the findings on the claim and move it (clean: ready, else draft); returns the
-    history rows of the move, if any."""
+def record_scrub(
+    claim: Claim, actor: str, findings: list[Finding], codes: CodeData | None = None
+) -> list[dict[str, Any]]:
+    """Record the findings (and the code data versions they were checked against) on the claim
+    and move it (clean: ready, else draft); returns the history rows of the move, if any."""
     clean = not has_errors(findings)
     claim.scrub = {
         "at": claims_domain.now().isoformat(),
         "clean": clean,
         "findings": [f.as_dict() for f in findings],
     }
+    if codes is not None:
+        claim.scrub["code_data"] = {
+            kind: {"version": v.id, "effective_date": v.effective_date.isoformat()}
+            for kind, v in codes.versions.items()
+        }
     if claim.first_scrub_clean is None:
         claim.first_scrub_clean = clean
     if claim.status in claims_domain.EDITABLE:
@@ -107,7 +120,7 @@ async def scrub_claims(
     rows: list[dict[str, Any]] = []
     for (claim, data, actor), context in zip(items, contexts, strict=True):
         found = scrub(data, context)
-        rows += record_scrub(claim, actor, found)
+        rows += record_scrub(claim, actor, found, context.codes)
         findings.append(found)
     return findings, rows
 

@@ -147,8 +147,21 @@ async def follow_on(
 ) -> Claim:
     """A replacement (7) or void (8) of a claim the payer has: a new claim pointing at the
     original's payer control number, submitted at once; the original is closed and its open
-    denials are worked off."""
+    denials are worked off. The payer's answer settles it (adjudication: the original becomes
+    voided, or replaced once the replacement is paid). One per claim: a second would be a
+    duplicate at the payer, so a 409 names the first, which is the one to work."""
     merged = claims_domain.follow_on_data(claim, frequency, changes)
+    if earlier := await claims_store.follow_ons(session, claim.id):
+        last = earlier[-1]
+        kind, does = ("replaced", "replaces") if last.frequency_code == "7" else ("voided", "voids")
+        raise ProblemError(
+            409,
+            "already-followed-on",
+            f"This claim was already {kind}",
+            f"Claim {last.patient_control_number} ({last.status}) {does} it: work that claim "
+            "(a rejected one is fixed with PATCH and submitted again; a replacement is corrected "
+            "or voided in turn).",
+        )
     claims_domain.reject_invalid(merged)
     new = await claims.create(session, merged, actor, original_claim_id=claim.id)
     await submit_claim(session, new, actor)
@@ -156,7 +169,7 @@ async def follow_on(
     await denials_store.resolve_open(
         session, claim.id, f"{verb}: {new.patient_control_number}", claims_domain.now()
     )
-    reason = f"{'replaced' if frequency == '7' else 'voided'} by {new.patient_control_number}"
+    reason = f"{'replacement' if frequency == '7' else 'void'} {new.patient_control_number} sent"
     claims.set_status(session, claim, "closed", actor, reason)
     return new
 

@@ -1,8 +1,4 @@
-"""Claims, append-only status history, denials, appeals, eligibility and authorization copies.
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""Claims, append-only status history, denials, appeals, eligibility and authorization copies."""
 
 from alembic import op
 
@@ -10,8 +6,6 @@ from shared.tables import append_only
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 STATUSES = "'draft','ready','submitted','accepted','rejected','paid','partial','denied','appealed','closed'"
 

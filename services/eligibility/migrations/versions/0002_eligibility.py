@@ -1,15 +1,9 @@
-"""Coverage checks, raw X12 (encrypted, separate table), batches, fee schedules, authorizations.
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""Coverage checks, raw X12 (encrypted, separate table), batches, fee schedules, authorizations."""
 
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,15 +1,9 @@
-"""In-app inbox messages.
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""In-app inbox messages."""
 
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""Recipients directory, preferences, and the delivery pipeline (deliveries and their attempts).
-
-Revision ID: 0003
-Revises: 0002
-"""
+"""Recipients directory, preferences, and the delivery pipeline (deliveries and their attempts)."""
 
 from alembic import op
 
@@ -10,8 +6,6 @@ from shared.tables import append_only
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""Patient payments and the append-only account ledger.
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""Patient payments and the append-only account ledger."""
 
 from alembic import op
 
@@ -10,8 +6,6 @@ from shared.tables import append_only
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

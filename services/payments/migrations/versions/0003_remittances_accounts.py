@@ -1,8 +1,5 @@
 """835 remittances and postings, claim copies, payers, fee schedules, refunds, statements,
 payment plans and collections; the ledger learns buckets (insurance/patient) and items.
-
-Revision ID: 0003
-Revises: 0002
 """
 
 from alembic import op
@@ -11,8 +8,6 @@ from shared.tables import append_only
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 STATEMENTS = [
     "ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_entry_type_check",

@@ -6,29 +6,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import pytest
-
-from shared import x12
 from tests.conftest import end_offsets, read_from, unique
-from tests.test_payments_helpers import ALL, build_835, clp, resumable, submit_claim, wait_for_charge
-
-
-@pytest.fixture(scope="session")
-def settings(settings):
-    return resumable(settings)
-
+from tests.payments.helpers import ALL, make_835, make_clp, make_svc, post_835, submit_claim, wait_for_charge
 
 D = Decimal
-
-
-def svc(
-    code: str, charge: str, paid: str, cas: list[tuple[str, str, str]], allowed: str | None = None
-) -> list[list[str]]:
-    segs = [x12.seg("SVC", code, charge, paid, "", "1")]
-    segs += [x12.seg("CAS", g, r, a) for g, r, a in cas]
-    if allowed:
-        segs.append(x12.seg("AMT", "B6", allowed))
-    return segs
 
 
 async def test_fee_schedule_and_underpayment(service, producer, servers):
@@ -79,21 +60,19 @@ async def test_fee_schedule_and_underpayment(service, producer, servers):
         account, pcn = unique("acct"), unique("P")[:17]
         claim_id = await submit_claim(producer, pcn=pcn, account=account, payer=payer, charge="300.00")
         await wait_for_charge(client, account, "300.00")
-        claim = clp(pcn, "1", "300", "200", "40")
+        claim = make_clp(pcn, "1", "300", "200", "40")
         # 99213: allowed = paid 70 + PR 20 = 90 < 100 contracted (beyond tolerance max(1.00, 2%)).
-        claim += svc("HC:99213", "120", "70", [("PR", "1", "20"), ("CO", "45", "30")])
+        claim += make_svc("HC:99213", "120", "70", [("PR", "1", "20"), ("CO", "45", "30")])
         # 99214-25: AMT*B6 150 = contract: fine.
-        claim += svc("HC:99214:25", "180", "130", [("PR", "2", "20"), ("CO", "45", "30")], allowed="150")
-        text = build_835(unique("TRN"), [claim], payer_ref=ident)
-        resp = await client.post(
-            "/v1/remittances", content=text, headers={**ALL, "Content-Type": "application/edi-x12"}
-        )
+        claim += make_svc("HC:99214:25", "180", "130", [("PR", "2", "20"), ("CO", "45", "30")], allowed="150")
+        text = make_835(unique("TRN"), [claim], payer_ref=ident)
+        resp = await post_835(client, text)
         assert resp.status_code == 201, resp.text
         posting = resp.json()["remittances"][0]["matched"][0]
 
         listed = (
             await client.get("/v1/underpayments", params={"claim_id": str(claim_id)}, headers=ALL)
-        ).json()
+        ).json()["items"]
         assert [
             (u["code"], D(u["expected_allowed"]), D(u["actual_allowed"]), D(u["variance"])) for u in listed
         ] == [("99213", D("100.00"), D("90.00"), D("10.00"))]

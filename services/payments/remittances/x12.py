@@ -1,4 +1,4 @@
-"""The 835 (005010X221A1) read into plain dataclasses, on top of the shared X12 syntax layer.
+"""The 835 (005010X221A1) read into the dataclasses of `domain.py`, on top of the shared X12 syntax layer.
 
 Only meaning lives here; `shared.x12` does delimiters, envelopes and segment counts. A file
 is read completely and checked before anything is posted: the claim and line amounts must
@@ -15,121 +15,24 @@ warning instead of refused, because the money in them still balances:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from services.payments.remittances.domain import (
+    PAYMENT_METHODS,
+    ZERO,
+    Adjustment835,
+    Claim835,
+    Line835,
+    ProviderAdjustment,
+    Remittance835,
+)
 from shared import x12
 from shared.x12 import Segment, X12Error, read_d8
 
-ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 GROUP_CODES = {"CO", "PR", "OA", "PI", "CR"}
 SVC_QUALIFIERS = {"AD", "ER", "HC", "HP", "IV", "N4", "NU", "WK", "ZZ"}
-PAYMENT_METHODS = {"ACH": "ach", "CHK": "check", "BOP": "other", "FWT": "eft", "NON": "other"}
-
-
-@dataclass
-class Adjustment835:
-    group_code: str
-    reason_code: str
-    amount: Decimal
-    quantity: Decimal | None = None
-
-
-@dataclass
-class Line835:
-    qualifier: str
-    code: str
-    modifiers: list[str]
-    charge: Decimal
-    paid: Decimal
-    units: Decimal | None
-    adjustments: list[Adjustment835] = field(default_factory=list)
-    allowed: Decimal | None = None  # AMT*B6
-    remark_codes: list[str] = field(default_factory=list)
-    service_date: date | None = None
-    position: int = 0
-
-
-@dataclass
-class Claim835:
-    patient_control_number: str
-    status_code: str
-    charge: Decimal
-    paid: Decimal
-    patient_responsibility: Decimal
-    filing_indicator: str
-    payer_claim_control_number: str
-    adjustments: list[Adjustment835] = field(default_factory=list)
-    lines: list[Line835] = field(default_factory=list)
-    remark_codes: list[str] = field(default_factory=list)
-    position: int = 0
-
-    @property
-    def all_adjustments(self) -> list[Adjustment835]:
-        return self.adjustments + [a for line in self.lines for a in line.adjustments]
-
-    @property
-    def pr_total(self) -> Decimal:
-        return sum((a.amount for a in self.all_adjustments if a.group_code == "PR"), ZERO)
-
-    @property
-    def allowed(self) -> Decimal:
-        """Sum of the lines' AMT*B6 when every line has one, else paid plus patient share."""
-        if self.lines and all(line.allowed is not None for line in self.lines):
-            return sum((line.allowed or ZERO for line in self.lines), ZERO)
-        return self.paid + self.patient_responsibility
-
-    def adjustment_totals(self) -> dict[tuple[str, str], Decimal]:
-        """Claim and line adjustments summed by (group, reason)."""
-        totals: dict[tuple[str, str], Decimal] = {}
-        for adj in self.all_adjustments:
-            key = (adj.group_code, adj.reason_code)
-            totals[key] = totals.get(key, ZERO) + adj.amount
-        return totals
-
-
-@dataclass
-class ProviderAdjustment:
-    provider_id: str
-    fiscal_period_date: date | None
-    reason_code: str
-    reference: str
-    amount: Decimal  # positive reduces the payment, negative adds to it (guide convention)
-
-
-@dataclass
-class Remittance835:
-    control_number: str
-    handling_code: str
-    amount: Decimal
-    credit_debit: str
-    method_code: str
-    paid_date: date | None
-    trace_number: str
-    trace_originator: str
-    production_date: date | None
-    payer_name: str
-    payer_identifiers: list[str]
-    payee_name: str
-    payee_id: str
-    payer_position: int = 0
-    claims: list[Claim835] = field(default_factory=list)
-    provider_adjustments: list[ProviderAdjustment] = field(default_factory=list)
-    warnings: list[X12Error] = field(default_factory=list)
-
-    @property
-    def method(self) -> str:
-        return PAYMENT_METHODS.get(self.method_code, "other")
-
-    @property
-    def claims_paid(self) -> Decimal:
-        return sum((c.paid for c in self.claims), ZERO)
-
-    @property
-    def provider_adjustment_total(self) -> Decimal:
-        return sum((p.amount for p in self.provider_adjustments), ZERO)
 
 
 def parse_835(text: str) -> list[Remittance835]:
@@ -192,71 +95,18 @@ def _read_transaction(control_number: str, segments: list[Segment]) -> Remittanc
     end = (segments[-1].position + 1) if segments else 0
     cur = _Cursor(segments, end)
     bpr = cur.require("BPR", "the 835 must start with the financial information")
-    handling = bpr.get(1)
-    if handling not in {"C", "D", "H", "I", "P", "U", "X"}:
-        raise bpr.error("unknown transaction handling code", 1)
-    amount = _money(bpr, 2)
-    credit_debit = bpr.get(3)
-    if credit_debit not in {"C", "D"}:
-        raise bpr.error("credit/debit flag must be C or D", 3)
-    method = bpr.get(4)
-    if method not in PAYMENT_METHODS:
-        raise bpr.error("unknown payment method code", 4)
-    paid_date: date | None = None
-    try:
-        paid_date = read_d8(bpr, 16, optional=True)
-    except X12Error as exc:
-        deferred_warnings = [exc]
-    else:
-        deferred_warnings = []
+    remittance = _read_bpr(bpr, control_number)
     trn = cur.require("TRN", "the reassociation trace number must follow BPR")
     if not trn.get(2):
         raise trn.error("the trace number is missing", 2)
+    remittance.trace_number, remittance.trace_originator = trn.get(2), trn.get(3)
     header = list(cur.until("N1"))
-    production = next(
+    remittance.production_date = next(
         (read_d8(s, 2, optional=True) for s in header if s.id == "DTM" and s.get(1) == "405"), None
     )
-
-    payer_name, payer_ids, payee_name, payee_id = "", [], "", ""
-    seen_payer, payer_position = False, 0
-    while cur.peek_id() == "N1":
-        n1 = cur.take()
-        details = list(cur.until("N1", "LX", "CLP", "PLB"))
-        if n1.get(1) == "PR":
-            seen_payer, payer_position = True, n1.position
-            payer_name = n1.get(2)
-            payer_ids = [n1.get(4)] if n1.get(4) else []
-            payer_ids += [s.get(2) for s in details if s.id == "REF" and s.get(1) in ("2U", "EO", "HI", "NF")]
-        elif n1.get(1) == "PE":
-            payee_name, payee_id = n1.get(2), n1.get(4)
-    if not seen_payer:
-        raise X12Error(
-            "the payer identification loop (N1*PR, loop 1000A) is missing",
-            position=cur.peek().position if cur.peek() else end,
-            segment="N1",
-        )
-    if trn.get(3):
-        payer_ids.append(trn.get(3))
-
-    remittance = Remittance835(
-        control_number=control_number,
-        handling_code=handling,
-        amount=amount,
-        credit_debit=credit_debit,
-        method_code=method,
-        paid_date=paid_date,
-        trace_number=trn.get(2),
-        trace_originator=trn.get(3),
-        production_date=production,
-        payer_name=payer_name,
-        payer_identifiers=[p for p in payer_ids if p],
-        payee_name=payee_name,
-        payee_id=payee_id,
-        payer_position=payer_position,
-        warnings=deferred_warnings,
-    )
+    _read_parties(cur, remittance)
     if remittance.paid_date is None:
-        remittance.paid_date = production
+        remittance.paid_date = remittance.production_date
         remittance.warnings.append(
             bpr.error("no valid payment date in BPR16; the production date is used", 16)
         )
@@ -271,6 +121,68 @@ def _read_transaction(control_number: str, segments: list[Segment]) -> Remittanc
             raise seg.error("unexpected segment in the 835 detail")
     _check_balance(remittance, bpr)
     return remittance
+
+
+def _read_bpr(bpr: Segment, control_number: str) -> Remittance835:
+    """The financial information; a bad payment date is a warning (the production date
+    stands in), anything else wrong refuses the file."""
+    handling = bpr.get(1)
+    if handling not in {"C", "D", "H", "I", "P", "U", "X"}:
+        raise bpr.error("unknown transaction handling code", 1)
+    amount = _money(bpr, 2)
+    credit_debit = bpr.get(3)
+    if credit_debit not in {"C", "D"}:
+        raise bpr.error("credit/debit flag must be C or D", 3)
+    method = bpr.get(4)
+    if method not in PAYMENT_METHODS:
+        raise bpr.error("unknown payment method code", 4)
+    paid_date: date | None = None
+    warnings: list[X12Error] = []
+    try:
+        paid_date = read_d8(bpr, 16, optional=True)
+    except X12Error as exc:
+        warnings.append(exc)
+    return Remittance835(
+        control_number=control_number,
+        handling_code=handling,
+        amount=amount,
+        credit_debit=credit_debit,
+        method_code=method,
+        paid_date=paid_date,
+        trace_number="",
+        trace_originator="",
+        production_date=None,
+        payer_name="",
+        payer_identifiers=[],
+        payee_name="",
+        payee_id="",
+        warnings=warnings,
+    )
+
+
+def _read_parties(cur: _Cursor, remittance: Remittance835) -> None:
+    """Loops 1000A (payer: name, N104 and REF identifiers, then TRN03) and 1000B (payee)."""
+    payer_ids: list[str] = []
+    seen_payer = False
+    while cur.peek_id() == "N1":
+        n1 = cur.take()
+        details = list(cur.until("N1", "LX", "CLP", "PLB"))
+        if n1.get(1) == "PR":
+            seen_payer, remittance.payer_position = True, n1.position
+            remittance.payer_name = n1.get(2)
+            payer_ids = [n1.get(4)] if n1.get(4) else []
+            payer_ids += [s.get(2) for s in details if s.id == "REF" and s.get(1) in ("2U", "EO", "HI", "NF")]
+        elif n1.get(1) == "PE":
+            remittance.payee_name, remittance.payee_id = n1.get(2), n1.get(4)
+    if not seen_payer:
+        raise X12Error(
+            "the payer identification loop (N1*PR, loop 1000A) is missing",
+            position=cur.peek().position if cur.peek() else cur.end_position,
+            segment="N1",
+        )
+    if remittance.trace_originator:
+        payer_ids.append(remittance.trace_originator)
+    remittance.payer_identifiers = [p for p in payer_ids if p]
 
 
 def _read_adjustments(cas: Segment) -> list[Adjustment835]:

@@ -9,20 +9,13 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import pytest
 from x12sdk.io import X12ModelReader
 
 from deploy.payer_sandbox.testing import SampleLine, running_sandbox, sample_837
 from shared.events import encode, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from tests.conftest import end_offsets, eventually, read_from, unique
-from tests.test_payments_helpers import ALL, resumable
-
-
-@pytest.fixture(scope="session")
-def settings(settings):
-    return resumable(settings)
-
+from tests.payments.helpers import ALL, get_account
 
 D = Decimal
 
@@ -90,14 +83,14 @@ async def test_sandbox_remittance_is_posted_to_the_claim(service, producer, serv
         assert posted["payer_claim_control_number"] == clp.payer_claim_control_number
 
         async def settled():
-            view = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+            view = await get_account(client, account)
             return view if D(view["insurance_pending"]) == 0 else None
 
         view = await eventually(settled, timeout=30)
         assert D(view["patient_due"]) == (clp.patient_responsibility_amount or 0)
         listed = (
             await client.get("/v1/remittances", params={"trace_number": remittance.trace_number}, headers=ALL)
-        ).json()
+        ).json()["items"]
         summary = (await client.get(f"/v1/remittances/{listed[0]['id']}", headers=ALL)).json()
         totals = summary["totals"]
         assert D(totals["posted"]) + D(totals["unmatched"]) == D(totals["deposit"])

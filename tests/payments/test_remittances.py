@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,18 +14,20 @@ import pytest
 from shared.events import encode, new_event
 from shared.events.catalogue import RemittanceReceived
 from tests.conftest import end_offsets, eventually, read_from, token, unique
-from tests.test_payments_helpers import ALL, build_835, clp, resumable, submit_claim, wait_for_charge
+from tests.payments.helpers import (
+    ALL,
+    get_account,
+    get_ledger,
+    make_835,
+    make_clp,
+    post_835,
+    submit_claim,
+    wait_for_charge,
+)
 
 SAMPLES = Path("/work/shared/samples/x12/835_005010X221A1")
 if not SAMPLES.exists():  # the repository's own copy when run outside the workspace
     SAMPLES = Path(__file__).resolve().parents[2] / "shared/samples/x12/835_005010X221A1"
-X12 = {"Content-Type": "application/edi-x12"}
-
-
-@pytest.fixture(scope="session")
-def settings(settings):
-    return resumable(settings)
-
 
 D = Decimal
 
@@ -123,9 +126,7 @@ async def test_sample_835_posts_and_ties_out(name, service, producer):
         for pcn, account in accounts.items():
             await wait_for_charge(client, account, expected["claims"][pcn][0])
 
-        resp = await client.post(
-            "/v1/remittances", content=(SAMPLES / name).read_bytes(), headers={**ALL, **X12}
-        )
+        resp = await post_835(client, (SAMPLES / name).read_bytes())
         assert resp.status_code in (200, 201), resp.text
         (summary,) = resp.json()["remittances"]
         assert summary["payer_id"] == expected["payer"]
@@ -149,7 +150,7 @@ async def test_sample_835_posts_and_ties_out(name, service, producer):
                 assert line["claim_id"] == str(claims[pcn])
                 assert adjustments(line) == {k: str(D(v)) for k, v in adj.items()}
                 # The account: insurance owes nothing more; the patient owes the PR share.
-                account = (await client.get(f"/v1/accounts/{accounts[pcn]}", headers=ALL)).json()
+                account = await get_account(client, accounts[pcn])
                 assert D(account["insurance_pending"]) == 0
                 assert D(account["patient_due"]) == D(pr)
                 assert D(account["balance"]) == D(pr)
@@ -164,7 +165,7 @@ async def test_sample_835_posts_and_ties_out(name, service, producer):
             await wait_for_charge(client, account, charge)
             queue = (
                 await client.get("/v1/unmatched", params={"remittance_id": summary["id"]}, headers=ALL)
-            ).json()
+            ).json()["items"]
             (item,) = [q for q in queue if q["patient_control_number"] == pcn]
             done = await client.post(
                 f"/v1/unmatched/{item['id']}/match", json={"claim_id": str(claim_id)}, headers=ALL
@@ -177,7 +178,7 @@ async def test_sample_835_posts_and_ties_out(name, service, producer):
             after = (await client.get(f"/v1/remittances/{summary['id']}", headers=ALL)).json()
             assert after["unmatched"] == [] and D(after["totals"]["unmatched"]) == 0
             assert D(after["totals"]["posted"]) == D(expected["bpr"])
-            account_now = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+            account_now = await get_account(client, account)
             assert D(account_now["insurance_pending"]) == 0
 
 
@@ -186,16 +187,16 @@ async def test_same_835_twice_by_http_posts_once(service, producer):
     async with service("payments") as (_, client):
         await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="130.00")
         await wait_for_charge(client, account, "130.00")
-        text = build_835(trace, [clp(pcn, "1", "130", "80", "30", [("CO", "45", "20"), ("PR", "1", "30")])])
-        first = await client.post("/v1/remittances", content=text, headers={**ALL, **X12})
-        second = await client.post(
-            "/v1/remittances", content=text, headers={**ALL, "Content-Type": "text/plain"}
+        text = make_835(
+            trace, [make_clp(pcn, "1", "130", "80", "30", [("CO", "45", "20"), ("PR", "1", "30")])]
         )
+        first = await post_835(client, text)
+        second = await post_835(client, text, content_type="text/plain")
         assert first.status_code == 201 and second.status_code == 200
         one, two = first.json()["remittances"][0], second.json()["remittances"][0]
         assert two["duplicate"] is True and one["duplicate"] is False
         assert two["id"] == one["id"] and two["matched"] == one["matched"]
-        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        ledger = await get_ledger(client, account)
         # charge, payment, CO-45 write-off, PR-1 out of insurance and into patient: once.
         assert [e["entry_type"] for e in ledger["entries"]] == [
             "charge",
@@ -205,7 +206,9 @@ async def test_same_835_twice_by_http_posts_once(service, producer):
             "transfer",
         ]
         assert D(ledger["balance"]) == D("30.00")
-        listed = (await client.get("/v1/remittances", params={"trace_number": trace}, headers=ALL)).json()
+        listed = (await client.get("/v1/remittances", params={"trace_number": trace}, headers=ALL)).json()[
+            "items"
+        ]
         assert len(listed) == 1
 
 
@@ -215,7 +218,7 @@ async def test_same_835_delivered_twice_through_kafka_posts_once(service, produc
     async with service("payments") as (_, client):
         claim_id = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="200.00")
         await wait_for_charge(client, account, "200.00")
-        text = build_835(trace, [clp(pcn, "1", "200", "150", "50", [("PR", "2", "50")], pccn="PAYER-77")])
+        text = make_835(trace, [make_clp(pcn, "1", "200", "150", "50", [("PR", "2", "50")], pccn="PAYER-77")])
         events = [
             new_event(
                 RemittanceReceived(
@@ -236,11 +239,13 @@ async def test_same_835_delivered_twice_through_kafka_posts_once(service, produc
             return len(rows) == 2
 
         await eventually(both_handled, timeout=30)
-        listed = (await client.get("/v1/remittances", params={"trace_number": trace}, headers=ALL)).json()
+        listed = (await client.get("/v1/remittances", params={"trace_number": trace}, headers=ALL)).json()[
+            "items"
+        ]
         assert len(listed) == 1 and listed[0]["source"] == "kafka"
-        account_now = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        account_now = await get_account(client, account)
         assert D(account_now["insurance_pending"]) == 0 and D(account_now["patient_due"]) == D("50.00")
-        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        ledger = await get_ledger(client, account)
         assert [e["entry_type"] for e in ledger["entries"]].count("insurance_payment") == 1
 
         # One payment.posted for the claim, keyed by the claim, with its adjudication.
@@ -266,26 +271,26 @@ async def test_reversal_undoes_its_original(service, producer):
         claim_id = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="130.00")
         await wait_for_charge(client, account, "130.00")
         cas = [("CO", "45", "20"), ("PR", "1", "30")]
-        original = build_835(unique("TRN"), [clp(pcn, "1", "130", "80", "30", cas, pccn="ICN-1")])
-        resp = await client.post("/v1/remittances", content=original, headers={**ALL, **X12})
+        original = make_835(unique("TRN"), [make_clp(pcn, "1", "130", "80", "30", cas, pccn="ICN-1")])
+        resp = await post_835(client, original)
         first_posting = resp.json()["remittances"][0]["matched"][0]["posting_id"]
-        before = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        before = await get_account(client, account)
         assert D(before["patient_due"]) == 30 and D(before["insurance_pending"]) == 0
 
         negated = [(g, r, "-" + a) for g, r, a in cas]
-        reversal = build_835(unique("TRN"), [clp(pcn, "22", "-130", "-80", "-30", negated, pccn="ICN-1")])
-        resp = await client.post("/v1/remittances", content=reversal, headers={**ALL, **X12})
+        reversal = make_835(unique("TRN"), [make_clp(pcn, "22", "-130", "-80", "-30", negated, pccn="ICN-1")])
+        resp = await post_835(client, reversal)
         assert resp.status_code == 201, resp.text
         summary = resp.json()["remittances"][0]
         assert D(summary["amount"]) == D("-80") or D(summary["totals"]["deposit"]) == D("-80")
         (line,) = summary["matched"]
         assert line["status_code"] == "22" and line["claim_id"] == str(claim_id)
 
-        after = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        after = await get_account(client, account)
         # Back to where the claim was before the payer answered: all of it with insurance.
         assert D(after["insurance_pending"]) == D("130.00")
         assert D(after["patient_due"]) == 0 and D(after["balance"]) == D("130.00")
-        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        ledger = await get_ledger(client, account)
         by_posting = {}
         for e in ledger["entries"]:
             by_posting.setdefault(e["posting_id"], D(0))
@@ -293,8 +298,8 @@ async def test_reversal_undoes_its_original(service, producer):
         assert by_posting[first_posting] == -by_posting[line["posting_id"]]
 
         # A second reversal of the same claim finds nothing left to reverse: parked, not posted.
-        again = build_835(unique("TRN"), [clp(pcn, "22", "-130", "-80", "-30", negated, pccn="ICN-1")])
-        resp = await client.post("/v1/remittances", content=again, headers={**ALL, **X12})
+        again = make_835(unique("TRN"), [make_clp(pcn, "22", "-130", "-80", "-30", negated, pccn="ICN-1")])
+        resp = await post_835(client, again)
         parked = resp.json()["remittances"][0]
         assert parked["matched"] == [] and parked["unmatched"][0]["reason"].startswith("reversal")
         assert D(parked["totals"]["posted"]) + D(parked["totals"]["unmatched"]) == D(
@@ -304,18 +309,18 @@ async def test_reversal_undoes_its_original(service, producer):
 
 def _malformed(pcn: str, trace: str) -> dict[str, tuple[str, str, str]]:
     """name → (file, expected error field, words the detail must contain)."""
-    good = build_835(trace, [clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])])
+    good = make_835(trace, [make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])])
     segments = good.split("~\n")
     truncated = "~\n".join(segments[:9]) + "~\n"
     se_index = next(i for i, s in enumerate(segments) if s.startswith("SE*"))
     bad_count = list(segments)
     bad_count[se_index] = bad_count[se_index].replace("SE*11*", "SE*12*")
-    unknown = build_835(
-        trace, [clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])], payer_ref="NOPE-PAYER"
+    unknown = make_835(
+        trace, [make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])], payer_ref="NOPE-PAYER"
     )
     unknown = unknown.replace("TRN*1*" + trace + "*1999999999", "TRN*1*" + trace)
-    unbalanced = build_835(trace, [clp(pcn, "1", "100", "80", "20", [("PR", "1", "15")])])
-    bad_bpr = build_835(trace, [clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])], amount="81")
+    unbalanced = make_835(trace, [make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "15")])])
+    bad_bpr = make_835(trace, [make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])], amount="81")
     return {
         "truncated": (truncated, "SE", "ends inside a transaction set"),
         "segment count": ("~\n".join(bad_count), "segment[13].SE01", "SE01 says 12 segments, the set has 11"),
@@ -331,26 +336,24 @@ async def test_malformed_835_is_refused_with_where_and_nothing_posted(service, p
         await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="100.00")
         await wait_for_charge(client, account, "100.00")
         for name, (text, field, words) in _malformed(pcn, unique("TRN")).items():
-            resp = await client.post("/v1/remittances", content=text, headers={**ALL, **X12})
+            resp = await post_835(client, text)
             assert resp.status_code == 422, (name, resp.text)
             assert resp.headers["content-type"] == "application/problem+json"
             problem = resp.json()
             assert problem["errors"][0]["field"] == field, (name, problem)
             assert words in problem["detail"], (name, problem)
             assert "Nothing from this file was posted" in problem["detail"]
-        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        ledger = await get_ledger(client, account)
         assert [e["entry_type"] for e in ledger["entries"]] == ["charge"]
-        wrong_type = await client.post(
-            "/v1/remittances", content="{}", headers={**ALL, "Content-Type": "application/json"}
-        )
+        wrong_type = await post_835(client, "{}", content_type="application/json")
         assert wrong_type.status_code == 415
 
 
 async def test_raw_835_needs_its_own_scope_and_every_read_is_audited(service):
     trace = unique("TRN")
-    text = build_835(trace, [clp(unique("P")[:17], "1", "10", "10")])
+    text = make_835(trace, [make_clp(unique("P")[:17], "1", "10", "10")])
     async with service("payments") as (_, client):
-        posted = (await client.post("/v1/remittances", content=text, headers={**ALL, **X12})).json()
+        posted = (await post_835(client, text)).json()
         rid = posted["remittances"][0]["id"]
         refused = await client.get(f"/v1/remittances/{rid}/x12", headers=token("payments:read"))
         assert refused.status_code == 403
@@ -371,13 +374,11 @@ async def test_concurrent_uploads_of_one_835_post_once(service, producer):
     async with service("payments") as (_, client):
         await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="90.00")
         await wait_for_charge(client, account, "90.00")
-        text = build_835(unique("TRN"), [clp(pcn, "1", "90", "90")])
-        responses = await asyncio.gather(
-            *[client.post("/v1/remittances", content=text, headers={**ALL, **X12}) for _ in range(10)]
-        )
+        text = make_835(unique("TRN"), [make_clp(pcn, "1", "90", "90")])
+        responses = await asyncio.gather(*[post_835(client, text) for _ in range(10)])
         assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
         assert len({r.json()["remittances"][0]["id"] for r in responses}) == 1
-        ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+        ledger = await get_ledger(client, account)
         assert [e["entry_type"] for e in ledger["entries"]] == ["charge", "insurance_payment"]
         assert D(ledger["balance"]) == 0
 
@@ -385,10 +386,8 @@ async def test_concurrent_uploads_of_one_835_post_once(service, producer):
 async def test_remittance_before_its_claim_is_posted_when_the_claim_arrives(service, producer):
     account, pcn = unique("acct"), unique("P")[:17]
     async with service("payments") as (_, client):
-        text = build_835(unique("TRN"), [clp(pcn, "1", "70", "50", "20", [("PR", "3", "20")])])
-        first = (await client.post("/v1/remittances", content=text, headers={**ALL, **X12})).json()[
-            "remittances"
-        ][0]
+        text = make_835(unique("TRN"), [make_clp(pcn, "1", "70", "50", "20", [("PR", "3", "20")])])
+        first = (await post_835(client, text)).json()["remittances"][0]
         assert first["matched"] == [] and D(first["totals"]["unmatched"]) == D("50.00")
         await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="70.00")
 
@@ -398,7 +397,7 @@ async def test_remittance_before_its_claim_is_posted_when_the_claim_arrives(serv
 
         view = await eventually(posted, timeout=30)
         assert view["unmatched"] == [] and D(view["totals"]["posted"]) == D("50.00")
-        account_view = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        account_view = await get_account(client, account)
         assert account_view["insurance_pending"] == "0.00" and account_view["patient_due"] == "20.00"
 
 
@@ -406,7 +405,7 @@ async def test_remittance_before_its_claim_is_posted_when_the_claim_arrives(serv
 def test_our_parser_agrees_with_x12sdk_on_every_sample(name):
     from x12sdk.io import X12ModelReader
 
-    from services.payments.remittances.x835 import parse_835
+    from services.payments.remittances.x12 import parse_835
 
     text = (SAMPLES / name).read_text()
     with X12ModelReader(text) as reader:
@@ -438,7 +437,7 @@ async def test_malformed_835_from_kafka_goes_to_the_dead_letter_topic_with_where
     from shared.events.envelope import H_ID
 
     trace = unique("TRN")
-    text = build_835(trace, [clp(unique("P")[:17], "1", "100", "80", "15", [("PR", "1", "15")])])
+    text = make_835(trace, [make_clp(unique("P")[:17], "1", "100", "80", "15", [("PR", "1", "15")])])
     start = await end_offsets(servers.kafka_bootstrap, "remittance.received.dlq")
     async with service("payments"):
         event = new_event(
@@ -470,14 +469,14 @@ async def test_corrected_and_voided_claims_with_the_payers_reversals_net_out(ser
         original = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="100.00")
         voided = await submit_claim(producer, pcn=void_pcn, account=account, payer="SBX001", charge="50.00")
         await wait_for_charge(client, account, "150.00")
-        paid = build_835(
+        paid = make_835(
             unique("TRN"),
             [
-                clp(pcn, "1", "100", "60", "20", [("CO", "45", "20"), ("PR", "1", "20")], pccn="ICN-A"),
-                clp(void_pcn, "1", "50", "40", "", [("CO", "45", "10")], pccn="ICN-V"),
+                make_clp(pcn, "1", "100", "60", "20", [("CO", "45", "20"), ("PR", "1", "20")], pccn="ICN-A"),
+                make_clp(void_pcn, "1", "50", "40", "", [("CO", "45", "10")], pccn="ICN-V"),
             ],
         )
-        assert (await client.post("/v1/remittances", content=paid, headers={**ALL, **X12})).status_code == 201
+        assert (await post_835(client, paid)).status_code == 201
 
         # The practice corrects the first claim (same PCN, frequency 7) and voids the second (8).
         corrected = await submit_claim(
@@ -511,15 +510,17 @@ async def test_corrected_and_voided_claims_with_the_payers_reversals_net_out(ser
 
         await eventually(retired, timeout=60)
         # The payer reverses both originals and pays the corrected claim, in one file.
-        answer = build_835(
+        answer = make_835(
             unique("TRN"),
             [
-                clp(pcn, "22", "-100", "-60", "-20", [("CO", "45", "-20"), ("PR", "1", "-20")], pccn="ICN-A"),
-                clp(pcn, "1", "120", "90", "20", [("CO", "45", "10"), ("PR", "1", "20")], pccn="ICN-B"),
-                clp(void_pcn, "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-V"),
+                make_clp(
+                    pcn, "22", "-100", "-60", "-20", [("CO", "45", "-20"), ("PR", "1", "-20")], pccn="ICN-A"
+                ),
+                make_clp(pcn, "1", "120", "90", "20", [("CO", "45", "10"), ("PR", "1", "20")], pccn="ICN-B"),
+                make_clp(void_pcn, "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-V"),
             ],
         )
-        resp = await client.post("/v1/remittances", content=answer, headers={**ALL, **X12})
+        resp = await post_835(client, answer)
         summary = resp.json()["remittances"][0]
         assert summary["unmatched"] == []
         assert {
@@ -529,7 +530,7 @@ async def test_corrected_and_voided_claims_with_the_payers_reversals_net_out(ser
             ("ICN-B", "1"): str(corrected),
             ("ICN-V", "22"): str(voided),
         }
-        view = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        view = await get_account(client, account)
         assert (view["insurance_pending"], view["patient_due"], view["balance"]) == ("0.00", "20.00", "20.00")
         items = await admin.fetch(
             "SELECT item_id, sum(amount) AS total FROM payments.ledger_entries "
@@ -544,9 +545,65 @@ async def test_a_claim_sent_to_another_payer_is_not_posted_by_this_payers_835(se
     async with service("payments") as (_, client):
         await submit_claim(producer, pcn=pcn, account=account, payer="SBX002", charge="40.00")
         await wait_for_charge(client, account, "40.00")
-        text = build_835(unique("TRN"), [clp(pcn, "1", "40", "40")], payer_ref="SBX001")
-        summary = (await client.post("/v1/remittances", content=text, headers={**ALL, **X12})).json()
+        text = make_835(unique("TRN"), [make_clp(pcn, "1", "40", "40")], payer_ref="SBX001")
+        summary = (await post_835(client, text)).json()
         (parked,) = summary["remittances"][0]["unmatched"]
         assert parked["reason"] == "the claim with this patient control number was sent to another payer"
-        view = (await client.get(f"/v1/accounts/{account}", headers=ALL)).json()
+        view = await get_account(client, account)
         assert view["insurance_pending"] == "40.00"
+
+
+async def test_remittance_and_unmatched_lists_page_by_cursor_and_filter_by_date(service):
+    payer, ident = unique("PAGE")[:20], unique("ID")[:20]
+    pcn = unique("P")[:15]
+    async with service("payments") as (_, client):
+        await client.put(
+            f"/v1/payers/{payer}", json={"name": "Paging payer", "identifiers": [ident]}, headers=ALL
+        )
+        ids = []
+        for day in ("01", "02", "03"):
+            claims = [make_clp(f"{pcn}{day}", "1", "10", "10"), make_clp(f"{pcn}{day}X", "1", "5", "5")]
+            resp = await post_835(
+                client, make_835(unique("TRN"), claims, payer_ref=ident, paid_date=f"202601{day}")
+            )
+            ids.append(resp.json()["remittances"][0]["id"])
+
+        async def listed(path: str, **params: str) -> dict:
+            resp = await client.get(path, params=params, headers=ALL)
+            assert resp.status_code == 200, resp.text
+            return resp.json()
+
+        first = await listed("/v1/remittances", payer_id=payer, limit="2")
+        assert [r["id"] for r in first["items"]] == [ids[2], ids[1]] and first["next_cursor"]
+        rest = await listed("/v1/remittances", payer_id=payer, limit="2", cursor=first["next_cursor"])
+        assert [r["id"] for r in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
+        one_day = await listed(
+            "/v1/remittances", payer_id=payer, date_from="2026-01-02", date_to="2026-01-02"
+        )
+        assert [r["id"] for r in one_day["items"]] == [ids[1]]
+        from_day = await listed("/v1/remittances", payer_id=payer, date_from="2026-01-02")
+        assert [r["id"] for r in from_day["items"]] == [ids[2], ids[1]]
+        backwards = await client.get(
+            "/v1/remittances", params={"date_from": "2026-01-03", "date_to": "2026-01-01"}, headers=ALL
+        )
+        assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "query.date_from"
+
+        page = await listed("/v1/unmatched", remittance_id=ids[0], limit="1")
+        more = await listed("/v1/unmatched", remittance_id=ids[0], limit="1", cursor=page["next_cursor"])
+        assert more["next_cursor"] is None
+        parked = {u["patient_control_number"] for u in page["items"] + more["items"]}
+        assert parked == {f"{pcn}01", f"{pcn}01X"}
+        assert (await listed("/v1/underpayments", payer_id=payer)) == {"items": [], "next_cursor": None}
+
+
+async def test_an_unknown_remittance_is_404_and_the_read_is_audited(service):
+    missing = str(uuid.uuid4())
+    async with service("payments") as (_, client):
+        resp = await client.get(f"/v1/remittances/{missing}", headers=ALL)
+        assert resp.status_code == 404 and resp.json()["type"].endswith("not-found")
+        trail = (
+            await client.get(
+                "/v1/audit", params={"resource_id": missing, "resource_type": "remittance"}, headers=ALL
+            )
+        ).json()
+        assert [(e["action"], e["outcome"], e["status_code"]) for e in trail] == [("read", "not_found", 404)]

@@ -14,7 +14,8 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
-from services.payments.remittances import handlers
+from services.payments.claimcopies.events import on_claim_submitted
+from services.payments.remittances.events import on_remittance_received
 from services.payments.service import SERVICE
 from shared import context
 from shared.config import service_database_url
@@ -22,7 +23,7 @@ from shared.consumer import EventConsumer, dlq_headers, records_of
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
-from tests.test_payments_helpers import build_835, clp
+from tests.payments.helpers import make_835, make_clp
 
 D = Decimal
 
@@ -88,7 +89,7 @@ class Scenario:
             RemittanceReceived(
                 trace_number=trace,
                 payer_id="SBX001",
-                x12_835=build_835(trace, clps),
+                x12_835=make_835(trace, clps),
                 received_at=datetime.now(UTC),
             ),
             "/partners/payer",
@@ -99,7 +100,7 @@ class Scenario:
         a = self.claim("A", "A", "100.00")
         cas_a = [("CO", "45", "20"), ("PR", "1", "20")]
         neg_a = [(g, r, "-" + x) for g, r, x in cas_a]
-        t1 = self.remittance("1", [clp(p + "A", "1", "100", "60", "20", cas_a, pccn="ICN-A")])
+        t1 = self.remittance("1", [make_clp(p + "A", "1", "100", "60", "20", cas_a, pccn="ICN-A")])
         first = [
             a,
             self._event(a.data, "/services/claims"),  # the same claim delivered again
@@ -107,12 +108,12 @@ class Scenario:
             self.claim("D", "D", "40.00", payer="SBX002"),
             t1,
             self._event(t1.data, "/partners/payer"),  # the same trace number again
-            self.remittance("2", [clp(p + "C", "1", "70", "50", "20", [("PR", "3", "20")])]),
+            self.remittance("2", [make_clp(p + "C", "1", "70", "50", "20", [("PR", "3", "20")])]),
             self.remittance(
                 "3",
                 [
-                    clp(p + "B", "1", "50", "40", "", [("CO", "45", "10")], pccn="ICN-B"),
-                    clp(p + "D", "1", "40", "40"),  # sent to SBX002: parked
+                    make_clp(p + "B", "1", "50", "40", "", [("CO", "45", "10")], pccn="ICN-B"),
+                    make_clp(p + "D", "1", "40", "40"),  # sent to SBX002: parked
                 ],
             ),
         ]
@@ -122,8 +123,8 @@ class Scenario:
             self.remittance(
                 "4",
                 [
-                    clp(p + "A", "22", "-100", "-60", "-20", neg_a, pccn="ICN-A"),
-                    clp(
+                    make_clp(p + "A", "22", "-100", "-60", "-20", neg_a, pccn="ICN-A"),
+                    make_clp(
                         p + "A",
                         "1",
                         "120",
@@ -134,9 +135,13 @@ class Scenario:
                     ),
                 ],
             ),
-            self.remittance("5", [clp(p + "B", "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-B")]),
+            self.remittance(
+                "5", [make_clp(p + "B", "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-B")]
+            ),
             # A second reversal of B in the same poll finds nothing left to reverse: parked.
-            self.remittance("6", [clp(p + "B", "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-B")]),
+            self.remittance(
+                "6", [make_clp(p + "B", "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-B")]
+            ),
         ]
         return [records_of(first), records_of(second)]
 
@@ -215,8 +220,8 @@ async def test_a_poll_in_one_call_leaves_what_its_events_one_at_a_time_leave(set
         alone, dlq2 = consumer(
             db,
             {
-                "claim.submitted": handlers.on_claim_submitted,
-                "remittance.received": handlers.on_remittance_received,
+                "claim.submitted": on_claim_submitted,
+                "remittance.received": on_remittance_received,
             },
         )
         for poll in one_by_one.polls():
@@ -250,9 +255,9 @@ async def test_a_poll_in_one_call_leaves_what_its_events_one_at_a_time_leave(set
 async def test_a_malformed_835_in_a_poll_is_dead_lettered_and_the_others_post(settings, admin):
     db = Database(service_database_url("payments", settings), "payments", pool_size=2)
     s = Scenario()
-    good1 = s.remittance("1", [clp(s.p + "X", "1", "100", "80", "20", [("PR", "1", "20")])])
-    bad = s.remittance("2", [clp(s.p + "Y", "1", "100", "80", "15", [("PR", "1", "15")])])
-    good2 = s.remittance("3", [clp(s.p + "Z", "1", "30", "30")])
+    good1 = s.remittance("1", [make_clp(s.p + "X", "1", "100", "80", "20", [("PR", "1", "20")])])
+    bad = s.remittance("2", [make_clp(s.p + "Y", "1", "100", "80", "15", [("PR", "1", "15")])])
+    good2 = s.remittance("3", [make_clp(s.p + "Z", "1", "30", "30")])
     try:
         c, dlq = consumer(db, dict(SERVICE.handlers))
         await c.process(records_of([s.claim("X", "X", "100.00"), good1, bad, good2]))

@@ -1,0 +1,119 @@
+"""All of the claim copies' SQL: keeping them (once per claim id), finding the claim an
+835's patient control number means, and what a corrected or voided claim retires."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments.claimcopies.domain import ClaimCopy
+from services.payments.claimcopies.tables import claim_copies
+from shared.bulk import insert_many
+
+_COPY_COLUMNS = (
+    "claim_id, patient_control_number, account_id, payer_id, coverage_order, total_charge, date_of_service"
+)
+
+
+def _copy(row: Any) -> ClaimCopy:
+    return ClaimCopy(
+        row.claim_id,
+        row.patient_control_number,
+        row.account_id,
+        row.payer_id,
+        row.coverage_order,
+        Decimal(row.total_charge),
+        row.date_of_service,
+    )
+
+
+async def insert_copies(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Keep the copies whose claim id is new (a redelivered claim is skipped); returns those ids."""
+    inserted = await insert_many(
+        session, claim_copies, rows, on_conflict=["claim_id"], returning=["claim_id"]
+    )
+    return {r.claim_id for r in inserted}
+
+
+async def get(session: AsyncSession, claim_id: uuid.UUID) -> ClaimCopy | None:
+    """The copy of one claim, or None (a claim.submitted never seen)."""
+    row = (
+        await session.execute(
+            text(f"SELECT {_COPY_COLUMNS} FROM claim_copies WHERE claim_id = :c"),  # noqa: S608 (constant)
+            {"c": claim_id},
+        )
+    ).first()
+    return None if row is None else _copy(row)
+
+
+# Per patient control number, each payer's newest claim with it (the claim_copies_pcn index).
+_NEWEST_PER_PAYER = text(
+    f"SELECT DISTINCT ON (patient_control_number, payer_id) {_COPY_COLUMNS}, submitted_at "  # noqa: S608
+    "FROM claim_copies WHERE patient_control_number = ANY(:pcns) "
+    "ORDER BY patient_control_number, payer_id, submitted_at DESC"
+)
+
+
+async def for_835(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ClaimCopy]:
+    """Our claim for each (patient control number, payer of the 835) with one query: that
+    payer's newest claim with the PCN, else the newest claim with it (which the posting
+    then parks as sent to another payer)."""
+    unique = list(dict.fromkeys(keys))
+    if not unique:
+        return {}
+    rows = await session.execute(_NEWEST_PER_PAYER, {"pcns": list({pcn for pcn, _ in unique})})
+    by_pcn: dict[str, dict[str, tuple[datetime, ClaimCopy]]] = {}
+    for r in rows:
+        by_pcn.setdefault(r.patient_control_number, {})[r.payer_id] = (r.submitted_at, _copy(r))
+    found = {}
+    for pcn, payer in unique:
+        payers = by_pcn.get(pcn)
+        if payers:
+            found[pcn, payer] = (
+                payers[payer][1] if payer in payers else max(payers.values(), key=lambda v: v[0])[1]
+            )
+    return found
+
+
+async def payers_with_claims(session: AsyncSession, payer_ids: Sequence[str]) -> set[str]:
+    """Which of these ids are payers our claims were sent to."""
+    rows = await session.execute(
+        text("SELECT DISTINCT payer_id FROM claim_copies WHERE payer_id = ANY(:ids)"),
+        {"ids": list(payer_ids)},
+    )
+    return {r.payer_id for r in rows}
+
+
+async def previous(session: AsyncSession, claim_id: uuid.UUID, pcn: str, before: datetime) -> Any:
+    """The newest other claim with this PCN submitted up to `before` (claim_id, account_id), or None."""
+    return (
+        await session.execute(
+            text(
+                "SELECT claim_id, account_id FROM claim_copies WHERE patient_control_number = :pcn "
+                "AND claim_id <> :new AND submitted_at <= :at ORDER BY submitted_at DESC LIMIT 1"
+            ),
+            {"pcn": pcn, "new": claim_id, "at": before},
+        )
+    ).first()
+
+
+async def item_charges(session: AsyncSession, item_id: uuid.UUID) -> tuple[Decimal, bool, date | None]:
+    """A claim's charges on the ledger, whether they were retired already, and its first
+    service date (read from `ledger_entries`, which the accounts side owns)."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT coalesce(sum(amount) FILTER (WHERE entry_type = 'charge'), 0) AS charges, "
+                "count(*) FILTER (WHERE reason_code = 'RETIRED') AS retired, min(service_date) AS dos "
+                "FROM ledger_entries WHERE item_id = :item"
+            ),
+            {"item": item_id},
+        )
+    ).one()
+    return Decimal(row.charges), bool(row.retired), row.dos

@@ -1,0 +1,119 @@
+"""Keeping submitted claims: the copy, the charges of a new primary claim, the original's
+charges retired by a corrected or voided claim, and parked remittance claims that waited
+for it posted now (the 835 arrived first). One claim at a time (`record_claim`) or a
+poll's claims with a few statements (`record_claims`), with the same effects."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments.accounts import store as ledger
+from services.payments.claimcopies import domain, store
+from services.payments.claimcopies.domain import CORRECTED_OR_VOID
+from services.payments.postings import store as postings
+from services.payments.postings.usecases import match_unmatched
+from shared.consumer import in_context
+from shared.events import Event
+from shared.events.catalogue import ClaimSubmitted
+
+log = logging.getLogger(__name__)
+LATE_MATCH = "system:late-match"
+
+
+async def _keep(session: AsyncSession, claims: Sequence[ClaimSubmitted]) -> set[uuid.UUID]:
+    """The copies of claims not kept yet, and the charges of those; returns their ids."""
+    if not claims:
+        return set()
+    new = await store.insert_copies(session, [domain.copy_row(c) for c in claims])
+    charges = [entry for c in claims if c.claim_id in new for entry in domain.charges(c)]
+    await ledger.append(session, charges, datetime.now(UTC))
+    return new
+
+
+async def record_claim(session: AsyncSession, claim: ClaimSubmitted) -> None:
+    """Keep the claim (PCN → claim, account, payer, charges); a primary claim puts its
+    charges on the patient's account, with insurance. Parked remittance claims with this
+    PCN and payer are posted now. A claim kept before is a no-op."""
+    if not await _keep(session, [claim]):
+        return
+    key = (claim.patient_control_number, claim.payer_id)
+    waiting = (await postings.waiting(session, [key])).get(key, [])
+    if claim.frequency_code in CORRECTED_OR_VOID:
+        await retire_original(session, claim)
+    copy = domain.copy_of(claim)
+    for unmatched_id in waiting:
+        await match_unmatched(session, unmatched_id, copy, actor=LATE_MATCH, matched_by="late")
+
+
+async def record_claims(session: AsyncSession, events: Sequence[Event]) -> None:
+    """`record_claim` for a poll's claims, with a few statements for all of them in the
+    usual case. A claim id seen earlier in the poll is a no-op (its copy exists by then,
+    as it would one event later). Corrected and voided claims, and claims a parked
+    remittance claim waits for, take the one-claim path in their place in the order,
+    after the claims before them are written."""
+    seen: set[uuid.UUID] = set()
+    by_claim: dict[uuid.UUID, Event] = {}
+    run: list[ClaimSubmitted] = []
+    for event in in_context(events):
+        claim = event.data
+        assert isinstance(claim, ClaimSubmitted)
+        if claim.claim_id in seen:
+            continue
+        seen.add(claim.claim_id)
+        by_claim[claim.claim_id] = event
+        if claim.frequency_code in CORRECTED_OR_VOID:
+            await _record_run(session, run, by_claim)
+            run = []
+            await record_claim(session, claim)
+        else:
+            run.append(claim)
+    await _record_run(session, run, by_claim)
+
+
+async def _record_run(
+    session: AsyncSession, claims: list[ClaimSubmitted], by_claim: dict[uuid.UUID, Event]
+) -> None:
+    """Original claims in a row: kept together unless a parked claim waits for one. Then
+    (rare: the 835 came first) they are kept in order, each waited-for one on its own,
+    posting what waits for it with its own event's correlation id."""
+    if not claims:
+        return
+    waiting = await postings.waiting(session, [(c.patient_control_number, c.payer_id) for c in claims])
+    run: list[ClaimSubmitted] = []
+    for claim in claims:
+        if (claim.patient_control_number, claim.payer_id) not in waiting:
+            run.append(claim)
+            continue
+        await _keep(session, run)
+        run = []
+        for _ in in_context([by_claim[claim.claim_id]]):
+            await record_claim(session, claim)
+    await _keep(session, run)
+
+
+async def retire_original(session: AsyncSession, claim: ClaimSubmitted) -> None:
+    """A corrected (7) or voided (8) claim takes the original's charges off the account, as
+    one adjustment on the original item (once). The original: the claim the payer paid
+    under the original payer claim control number, else the newest earlier claim with this
+    patient control number."""
+    original = None
+    if claim.original_payer_claim_control_number:
+        original = await postings.latest_by_payer_ccn(session, claim.original_payer_claim_control_number)
+    if original is None:
+        original = await store.previous(
+            session, claim.claim_id, claim.patient_control_number, claim.submitted_at
+        )
+    if original is None:
+        log.warning("corrected or void claim without an original on file; nothing retired")
+        return
+    charged, retired, dos = await store.item_charges(session, original.claim_id)
+    if retired or not charged:
+        return
+    await ledger.append(
+        session, [domain.retirement(claim, original.claim_id, original.account_id, charged, dos)]
+    )

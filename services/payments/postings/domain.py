@@ -1,0 +1,242 @@
+"""Posting rules without I/O: which ledger entries a remittance claim makes, what its
+posting row and `payment.posted` event say, why a claim is parked, and how a parked claim
+is kept (JSON) until it can be posted."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from services.payments.accounts.domain import Entry
+from services.payments.claimcopies.domain import ClaimCopy
+from services.payments.remittances.domain import Claim835, Line835
+from shared.events import Event, new_event
+from shared.events.catalogue import Adjustment, PaymentPosted
+
+REVERSAL = "22"
+
+
+@dataclass(frozen=True)
+class RemittanceRef:
+    """What a claim posting needs to know of its remittance."""
+
+    id: uuid.UUID
+    payer_id: str
+    trace_number: str
+    method: str  # ach, check, eft, other
+
+
+def why_parked(claim: Claim835, copy: ClaimCopy | None, payer_id: str) -> str | None:
+    """Why a remittance claim cannot be posted to the claim found for it (None: it can; a
+    reversal finds its original posting instead)."""
+    if claim.status_code == REVERSAL or (copy is not None and copy.payer_id == payer_id):
+        return None
+    if copy is None:
+        return "no claim with this patient control number"
+    return "the claim with this patient control number was sent to another payer"
+
+
+def ledger_entries(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> list[Entry]:
+    """Payer money and write-offs leave the insurance bucket; the patient's share moves to
+    the patient bucket. A secondary/tertiary claim's charge was never added again, so its
+    payment reduces what the patient was left owing, and its adjustments are informational."""
+    primary = copy.coverage_order == "primary"
+    common = {
+        "account_id": copy.account_id,
+        "item_id": copy.claim_id,
+        "claim_id": copy.claim_id,
+        "posting_id": posting_id,
+        "service_date": copy.date_of_service,
+    }
+    bucket = "insurance" if primary else "patient"
+    entries = []
+    if claim.paid:
+        entries.append(
+            Entry(
+                entry_type="insurance_payment",
+                amount=-claim.paid,
+                bucket=bucket,
+                description="Insurance payment",
+                **common,
+            )
+        )
+    if not primary:
+        return entries
+    for adj in claim.all_adjustments:
+        if not adj.amount:
+            continue
+        label = f"{adj.group_code}-{adj.reason_code}"
+        if adj.group_code == "PR":  # the patient's share moves from insurance to patient
+            description = f"Patient responsibility {label}"
+            moves = [("transfer", -adj.amount, "insurance"), ("transfer", adj.amount, "patient")]
+        else:
+            description = f"Adjustment {label}"
+            moves = [("adjustment", -adj.amount, "insurance")]
+        entries += [
+            Entry(
+                entry_type=entry_type,
+                amount=amount,
+                bucket=to,
+                description=description,
+                group_code=adj.group_code,
+                reason_code=adj.reason_code,
+                **common,
+            )
+            for entry_type, amount, to in moves
+        ]
+    return entries
+
+
+def negated(original: list[Entry], posting_id: uuid.UUID) -> list[Entry]:
+    """The exact opposite of a posting's ledger entries, for the posting that reverses it."""
+    return [
+        Entry(
+            account_id=e.account_id,
+            entry_type=e.entry_type,
+            amount=-e.amount,
+            bucket=e.bucket,
+            description=f"Reversal: {e.description}",
+            item_id=e.item_id,
+            claim_id=e.claim_id,
+            posting_id=posting_id,
+            group_code=e.group_code,
+            reason_code=e.reason_code,
+            service_date=e.service_date,
+        )
+        for e in original
+    ]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a claim's posting goes: its claim and account, and the posting it reverses."""
+
+    claim_id: uuid.UUID
+    account_id: str
+    reverses: uuid.UUID | None = None
+
+
+def posting_row(
+    posting_id: uuid.UUID,
+    remittance: RemittanceRef,
+    claim: Claim835,
+    target: Target,
+    *,
+    matched_by: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The claim's `claim_postings` row."""
+    return {
+        "id": posting_id,
+        "remittance_id": remittance.id,
+        "claim_id": target.claim_id,
+        "account_id": target.account_id,
+        "payer_id": remittance.payer_id,
+        "patient_control_number": claim.patient_control_number,
+        "payer_claim_control_number": claim.payer_claim_control_number or None,
+        "status_code": claim.status_code,
+        "charge": claim.charge,
+        "paid": claim.paid,
+        "allowed": claim.allowed,
+        "patient_responsibility": claim.patient_responsibility,
+        "adjustments": _json(
+            [
+                {"group_code": g, "reason_code": c, "amount": str(a)}
+                for (g, c), a in claim.adjustment_totals().items()
+            ]
+        ),
+        "remark_codes": _json(claim.remark_codes),
+        "lines": _json([_line_json(line) for line in claim.lines]),
+        "reverses_posting_id": target.reverses,
+        "matched_by": matched_by,
+        "clp_position": claim.position,
+        "posted_at": now,
+    }
+
+
+def payment_posted(
+    posting_id: uuid.UUID, remittance: RemittanceRef, claim: Claim835, target: Target, now: datetime
+) -> Event:
+    """The claim's `payment.posted` (claims and notifications hear of the adjudication)."""
+    return new_event(
+        PaymentPosted(
+            payment_id=posting_id,
+            source="insurer",
+            claim_id=target.claim_id,
+            account_id=target.account_id,
+            amount=claim.paid,
+            method=remittance.method if remittance.method in ("eft", "check", "ach") else "other",
+            posted_at=now,
+            payer_id=remittance.payer_id,
+            patient_control_number=claim.patient_control_number[:17],
+            payer_claim_control_number=claim.payer_claim_control_number or None,
+            claim_status_code=claim.status_code,
+            charge=claim.charge,
+            allowed=claim.allowed,
+            patient_responsibility=claim.patient_responsibility,
+            adjustments=[
+                Adjustment(group_code=g, reason_code=c[:5], amount=a)  # type: ignore[arg-type]
+                for (g, c), a in claim.adjustment_totals().items()
+            ],
+            remark_codes=claim.remark_codes,
+            trace_number=remittance.trace_number,
+        )
+    )
+
+
+def unmatched_row(remittance_id: uuid.UUID, claim: Claim835, reason: str, now: datetime) -> dict[str, Any]:
+    """A parked claim's `unmatched_claims` row; the whole claim is kept to post it later."""
+    return {
+        "id": uuid.uuid4(),
+        "remittance_id": remittance_id,
+        "patient_control_number": claim.patient_control_number,
+        "payer_claim_control_number": claim.payer_claim_control_number or None,
+        "status_code": claim.status_code,
+        "charge": claim.charge,
+        "paid": claim.paid,
+        "patient_responsibility": claim.patient_responsibility,
+        "reason": reason,
+        "claim": claim_to_json(claim),
+        "created_at": now,
+    }
+
+
+def _json(value: Any) -> bytes:
+    """JSON text for a JSON column, encoded now: a poll's rows wait for one INSERT, and
+    thousands of small lists and dicts kept alive until then cost the garbage collector
+    more than the encoding (insert_many takes bytes as JSON already encoded)."""
+    return json.dumps(value).encode()
+
+
+def claim_to_json(claim: Claim835) -> dict[str, Any]:
+    """A parked claim as JSON (amounts and dates as strings), to post it later."""
+    return json.loads(json.dumps(asdict(claim), default=str))
+
+
+_CLAIM = TypeAdapter(Claim835)
+
+
+def claim_from_json(data: dict[str, Any]) -> Claim835:
+    """`claim_to_json` read back: amounts, dates and the nested lines and adjustments typed again."""
+    return _CLAIM.validate_python(data)
+
+
+def _line_json(line: Line835) -> dict[str, Any]:
+    return {
+        "code": line.code,
+        "modifiers": line.modifiers,
+        "charge": str(line.charge),
+        "paid": str(line.paid),
+        "units": str(line.units) if line.units is not None else None,
+        "allowed": str(line.allowed) if line.allowed is not None else None,
+        "adjustments": [
+            {"group_code": a.group_code, "reason_code": a.reason_code, "amount": str(a.amount)}
+            for a in line.adjustments
+        ],
+        "remark_codes": line.remark_codes,
+    }

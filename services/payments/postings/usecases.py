@@ -1,0 +1,200 @@
+"""The one posting path: every remittance claim of a poll's 835s (or of one upload) posted
+to its claim or parked, with one statement per table; parked claims posted later by hand
+or when their claim arrives, through the same `post_claim`.
+
+A claim posting is one `claim_postings` row, its ledger entries, one `payment.posted`, and
+the underpayments its lines show against the payer's fee schedule. So for every remittance
+`posted + unmatched = BPR amount` holds by construction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments.accounts import store as ledger
+from services.payments.accounts.domain import Entry
+from services.payments.claimcopies import store as claimcopies
+from services.payments.claimcopies.domain import ClaimCopy
+from services.payments.contracts import store as contracts
+from services.payments.contracts.domain import FeeSchedule, check_underpayments
+from services.payments.postings import domain, store
+from services.payments.postings.domain import REVERSAL, RemittanceRef, Target
+from services.payments.remittances.domain import Claim835, Remittance835
+from shared import context
+from shared.events import Event
+from shared.outbox import add_events
+from shared.paging import DateRange, PageQuery
+
+
+@dataclass
+class PostingBatch:
+    """Rows of many claims, written with one statement per table. `now` is when the claims
+    staged next are posted (several remittances in one batch each keep their own)."""
+
+    now: datetime
+    postings: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    entry_times: list[datetime] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    underpayments: list[dict[str, Any]] = field(default_factory=list)
+
+    async def flush(self, session: AsyncSession) -> None:
+        await store.insert_postings(session, self.postings)
+        await ledger.append(session, self.entries, times=self.entry_times)
+        await contracts.insert_underpayments(session, self.underpayments)
+        await add_events(session, self.events)
+        self.postings, self.entries, self.entry_times, self.events, self.underpayments = [], [], [], [], []
+
+    def add_entries(self, entries: list[Entry]) -> None:
+        self.entries.extend(entries)
+        self.entry_times.extend([self.now] * len(entries))
+
+
+@dataclass
+class Arrived:
+    """A remittance just stored, whose claims are to be posted. `event`: the event it came
+    in; what its posting causes carries that event's correlation id and trace."""
+
+    id: uuid.UUID
+    payer_id: str
+    remittance: Remittance835
+    now: datetime
+    event: Event | None = None
+
+
+async def post_remittances(session: AsyncSession, arrived: Sequence[Arrived]) -> None:
+    """Post or park every claim of these remittances, in order, each as if alone."""
+    if not arrived:
+        return
+    copies = await claimcopies.for_835(
+        session, [(c.patient_control_number, a.payer_id) for a in arrived for c in a.remittance.claims]
+    )
+    fees = await contracts.current_fee_schedules(session, sorted({a.payer_id for a in arrived}))
+    batch = PostingBatch(now=arrived[0].now)
+    unmatched: list[dict[str, Any]] = []
+    for a in arrived:
+        if a.event is not None:
+            context.start(a.event.correlation_id, a.event.traceparent)
+        batch.now = a.now
+        ref = RemittanceRef(a.id, a.payer_id, a.remittance.trace_number, a.remittance.method)
+        for claim in a.remittance.claims:
+            copy = copies.get((claim.patient_control_number, a.payer_id))
+            reason = domain.why_parked(claim, copy, a.payer_id)
+            if reason is None:
+                reason = await post_claim(
+                    session, batch, ref, claim, copy, fees.get(a.payer_id, {}), matched_by="auto"
+                )
+            if reason is not None:
+                unmatched.append(domain.unmatched_row(a.id, claim, reason, a.now))
+    await batch.flush(session)
+    await store.insert_unmatched(session, unmatched)
+
+
+async def post_claim(
+    session: AsyncSession,
+    batch: PostingBatch,
+    remittance: RemittanceRef,
+    claim: Claim835,
+    copy: ClaimCopy | None,
+    fees: FeeSchedule,
+    *,
+    matched_by: str,
+) -> str | None:
+    """Stage one claim's posting; returns why it cannot be posted (it is then parked).
+
+    A reversal (CLP02 = 22) posts against the posting it reverses, found by patient control
+    number and payer claim control number (or, matched by hand, by the claim chosen): a
+    corrected claim (frequency 7) often reuses the PCN, so the newest claim with that PCN is
+    not necessarily the one that was paid."""
+    posting_id = uuid.uuid4()
+    if claim.status_code == REVERSAL:
+        await batch.flush(session)  # the original may be earlier in this same file
+        original = await store.original_posting(
+            session,
+            pcn=claim.patient_control_number,
+            payer_ccn=claim.payer_claim_control_number,
+            claim_id=copy.claim_id if copy and matched_by == "manual" else None,
+            payer_id=remittance.payer_id,
+        )
+        if original is None:
+            return "reversal of a claim with no posting to reverse"
+        target = Target(original.claim_id, original.account_id, reverses=original.id)
+        entries = domain.negated(await store.posting_entries(session, original.id), posting_id)
+    else:
+        assert copy is not None
+        target = Target(copy.claim_id, copy.account_id)
+        entries = domain.ledger_entries(claim, copy, posting_id)
+    batch.add_entries(entries)
+    batch.postings.append(
+        domain.posting_row(posting_id, remittance, claim, target, matched_by=matched_by, now=batch.now)
+    )
+    batch.events.append(domain.payment_posted(posting_id, remittance, claim, target, batch.now))
+    if claim.status_code != REVERSAL and fees:
+        found = check_underpayments(
+            claim, fees, payer_id=remittance.payer_id, claim_id=target.claim_id, posting_id=posting_id
+        )
+        for under in found:
+            batch.underpayments.append(under.row(batch.now))
+            batch.events.append(under.event(batch.now))
+    return None
+
+
+async def match_unmatched(
+    session: AsyncSession, unmatched_id: uuid.UUID, copy: ClaimCopy, actor: str, matched_by: str = "manual"
+) -> uuid.UUID | None:
+    """Post a parked claim against a claim chosen by hand (or found later); returns the
+    posting id, or None when it was already resolved or still cannot be posted."""
+    row = await store.lock_unmatched(session, unmatched_id)
+    if row is None or row.resolved_at is not None:
+        return None
+    claim = domain.claim_from_json(row.claim)
+    now = datetime.now(UTC)
+    ref = RemittanceRef(row.remittance_id, row.payer_id, row.trace_number, row.method)
+    batch = PostingBatch(now=now)
+    fees = (await contracts.current_fee_schedules(session, [row.payer_id])).get(row.payer_id, {})
+    reason = await post_claim(session, batch, ref, claim, copy, fees, matched_by=matched_by)
+    if reason is not None:
+        return None
+    posting_id = batch.postings[0]["id"]
+    await batch.flush(session)
+    await store.resolve_unmatched(session, unmatched_id, posting_id, actor, now)
+    return posting_id
+
+
+@dataclass(frozen=True)
+class HandMatch:
+    """What matching by hand did: `copy` None = no such claim; `posting_id` None = the item
+    is resolved already (or unknown), or cannot be posted to that claim."""
+
+    copy: ClaimCopy | None
+    posting_id: uuid.UUID | None = None
+
+
+async def match_by_hand(
+    session: AsyncSession, unmatched_id: uuid.UUID, claim_id: uuid.UUID, actor: str
+) -> HandMatch:
+    """Post a parked claim to the claim a person chose, in one transaction."""
+    async with session.begin():
+        copy = await claimcopies.get(session, claim_id)
+        if copy is None:
+            return HandMatch(None)
+        return HandMatch(copy, await match_unmatched(session, unmatched_id, copy, actor))
+
+
+async def list_unmatched(
+    session: AsyncSession,
+    page: PageQuery,
+    dates: DateRange,
+    *,
+    remittance_id: uuid.UUID | None,
+    include_resolved: bool,
+) -> tuple[Sequence[Any], str | None]:
+    """One page of the unmatched queue, oldest first."""
+    return await store.list_unmatched(
+        session, page, dates, remittance_id=remittance_id, include_resolved=include_resolved
+    )

@@ -1,0 +1,83 @@
+"""Request and response models of the remittances API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+PayerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
+RemittanceId = Annotated[uuid.UUID, Path()]
+X12_TYPES = ("application/edi-x12", "text/plain")
+
+
+class Warning835(BaseModel):
+    field: str
+    message: str
+
+
+class ClaimLine(BaseModel):
+    patient_control_number: str
+    payer_claim_control_number: str | None
+    status_code: str
+    charge: Decimal
+    paid: Decimal
+    patient_responsibility: Decimal
+    claim_id: uuid.UUID | None = None
+    posting_id: uuid.UUID | None = None
+    unmatched_id: uuid.UUID | None = None
+    reason: str | None = None
+    adjustments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Totals(BaseModel):
+    deposit: Decimal = Field(description="BPR02, signed (D = debit is negative).")
+    claims_paid: Decimal
+    provider_adjustments: Decimal = Field(description="PLB total; positive amounts reduced the deposit.")
+    posted: Decimal = Field(description="Matched claim payments less provider adjustments.")
+    unmatched: Decimal = Field(description="Payments of claims waiting in the unmatched queue.")
+
+
+class RemittanceSummary(BaseModel):
+    id: uuid.UUID
+    payer_id: str
+    payer_name: str | None
+    trace_number: str
+    method: str
+    amount: Decimal
+    credit_debit: str
+    paid_date: date | None
+    received_at: datetime
+    source: str
+    duplicate: bool = False
+    matched: list[ClaimLine]
+    unmatched: list[ClaimLine]
+    totals: Totals
+    provider_level_adjustments: list[dict[str, Any]]
+    warnings: list[Warning835]
+
+
+class Posting(BaseModel):
+    remittances: list[RemittanceSummary]
+
+
+class PayerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    identifiers: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+        default_factory=list, description="What the payer's 835s carry: N1*PR N104, REF*2U, or TRN03."
+    )
+
+
+class RemittanceRef(BaseModel):
+    id: uuid.UUID
+    payer_id: str
+    trace_number: str
+    amount: Decimal
+    paid_date: date | None
+    source: str
+    received_at: datetime

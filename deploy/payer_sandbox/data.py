@@ -86,9 +86,9 @@ class Scenario:
     http_status: int
     delay_ms: int | None
     aaa: Aaa | None
-    subscriber: dict[str, str] | None
+    subscriber: dict[str, Any] | None  # names, birth_date, gender, address (N3/N4)
     status: str | None
-    plan: dict[str, str] | None
+    plan: dict[str, Any] | None  # name, group_number, insurance_type, plan_number, messages
     coverage_start: date | None
     coverage_end: date | None
     service_types: list[str]
@@ -97,6 +97,17 @@ class Scenario:
     prior_auth_required_service_types: list[str]
     prior_auth_codes: list[str]
     other_payers: list[OtherPayer]
+    # Dependents without an id of their own (answered in 2000D when a 270 asks about one).
+    dependents: list[dict[str, str]] = field(default_factory=list)
+    primary_care_provider: dict[str, str] | None = None  # EB*L, 2120C NM1*P3 with PRV
+
+    def dependent(self, first_name: str, birth_date: str) -> dict[str, str] | None:
+        """The dependent a 270's 2100D names: same first name and birth date (CCYYMMDD), as
+        payers search for dependents."""
+        for dep in self.dependents:
+            if dep["first_name"] == first_name.upper() and dep["birth_date"].replace("-", "") == birth_date:
+                return dep
+        return None
 
     def active_on(self, day: date) -> bool:
         """Whether the coverage covers `day`: status active and inside the coverage dates."""
@@ -236,6 +247,8 @@ def _scenario(member_id: str, raw: dict[str, Any], members_raw: dict[str, Any]) 
             OtherPayer(o["payer_id"], o["name"], o["order"], o.get("member_id"))
             for o in raw.get("other_payers") or []
         ],
+        dependents=list(raw.get("dependents") or []),
+        primary_care_provider=raw.get("primary_care_provider"),
     )
 
 

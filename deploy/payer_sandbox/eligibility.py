@@ -1,8 +1,11 @@
 """Eligibility as a payer answers it: read an X12 270 (005010X279A1), answer a 271.
 
 The answer comes from the scenario table (data/scenarios.json) keyed by the member id in
-the 270's subscriber loop. The syntax (envelopes, counts, delimiters) is shared/x12.py's;
-this module only knows which segments a 270 carries and which a 271 must carry.
+the 270's subscriber loop. A 270 about a dependent (loop 2000D/2100D) is answered for the
+dependent on file with the same first name and birth date, in the 271's 2000D/2100D/2110D;
+one not on file gets AAA 67 (patient not found) in 2100D. The syntax (envelopes, counts,
+delimiters) is shared/x12.py's; this module only knows which segments a 270 carries and
+which a 271 must carry.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from deploy.payer_sandbox.data import ZERO, NetworkBenefits, Scenario, Tables
 from shared import x12
@@ -18,8 +22,19 @@ VERSION = "005010X279A1"
 
 
 @dataclass
+class DependentAsked:
+    """The 270's loop 2100D: the patient is the subscriber's dependent."""
+
+    last_name: str = ""
+    first_name: str = ""
+    birth_date: str = ""  # CCYYMMDD
+    gender: str = ""
+    relationship: str = ""
+
+
+@dataclass
 class Inquiry:
-    """What a 270 asks, as far as the sandbox cares (one subscriber per real-time inquiry)."""
+    """What a 270 asks, as far as the sandbox cares (one patient per real-time inquiry)."""
 
     submitter_reference: str = "0"
     payer_name: str = ""
@@ -37,10 +52,25 @@ class Inquiry:
     service_types: list[str] = field(default_factory=list)
     sender_id: str = ""
     receiver_id: str = ""
+    patient_account: str = ""  # REF*EJ of the patient's loop, echoed in the 271
+    dependent: DependentAsked | None = None
+
+
+def _patient_segment(q: Inquiry, s: x12.Segment, level: str) -> None:
+    """REF, DMG and INS of the subscriber's (22) or the dependent's (23) name loop."""
+    dep = q.dependent if level == "23" else None
+    if s.id == "REF" and s.get(1) == "EJ":
+        q.patient_account = s.get(2)
+    elif s.id == "DMG" and dep is not None:
+        dep.birth_date, dep.gender = s.get(2), s.get(3)
+    elif s.id == "DMG" and level == "22":
+        q.birth_date = s.get(2)
+    elif s.id == "INS" and dep is not None:
+        dep.relationship = s.get(2)
 
 
 def parse_270(text: str) -> Inquiry:
-    """Read the first subscriber inquiry of a 270; raises x12.X12Error with a location."""
+    """Read the first patient inquiry of a 270; raises x12.X12Error with a location."""
     inter = x12.parse(text, expect="270")
     tx = inter.transactions[0]
     q = Inquiry(sender_id=inter.sender_id, receiver_id=inter.receiver_id)
@@ -51,19 +81,23 @@ def parse_270(text: str) -> Inquiry:
         elif s.id == "HL":
             level = s.get(3)
             if level == "23":
-                break  # dependents: the sandbox answers for the subscriber
+                if q.dependent is not None:
+                    break  # one patient per real-time inquiry
+                q.dependent = DependentAsked()
+        elif s.id in ("REF", "DMG", "INS"):
+            _patient_segment(q, s, level)
+        elif s.id == "NM1" and s.get(1) == "03" and q.dependent is not None:
+            q.dependent.last_name, q.dependent.first_name = s.get(3), s.get(4)
         elif s.id == "NM1" and s.get(1) == "PR":
             q.payer_name, q.payer_id = s.get(3), s.get(9)
         elif s.id == "NM1" and s.get(1) == "1P":
             q.provider_name = s.get(3) or " ".join(p for p in (s.get(4), s.get(3)) if p)
             q.provider_id_qualifier, q.provider_id = s.get(8, "XX"), s.get(9)
-        elif s.id == "TRN" and level == "22" and not q.trace_number:
+        elif s.id == "TRN" and level in ("22", "23") and not q.trace_number:
             q.trace_number, q.trace_originator = s.get(2), s.get(3)
         elif s.id == "NM1" and s.get(1) == "IL":
             q.last_name, q.first_name = s.get(3), s.get(4)
             q.member_id = s.get(9).strip() if s.get(8) == "MI" else ""
-        elif s.id == "DMG":
-            q.birth_date = s.get(2)
         elif s.id == "DTP" and s.get(1) == "291":
             raw = s.get(3)
             try:
@@ -114,9 +148,17 @@ def answer(
         a = scenario.aaa
         body = _aaa_271(inquiry, tables, scenario, a.loop, a.code, a.follow_up, now, control_number)
         return Answer(200, delay, body, "error")
+    dependent = None
+    if inquiry.dependent is not None:
+        dependent = scenario.dependent(inquiry.dependent.first_name, inquiry.dependent.birth_date)
+        if dependent is None:
+            body = _unknown_dependent_271(inquiry, tables, scenario, now, control_number)
+            return Answer(200, delay, body, "error")
     dos = inquiry.date_of_service or today
     active = scenario.active_on(dos)
-    body = build_271(inquiry, tables, scenario, active=active, now=now, control_number=control_number)
+    body = build_271(
+        inquiry, tables, scenario, active=active, now=now, control_number=control_number, dependent=dependent
+    )
     return Answer(200, delay, body, "active" if active else "inactive")
 
 
@@ -140,6 +182,18 @@ def _aaa_271(
     body += _subscriber_name(inquiry, scenario=None)
     if loop == "2100C":
         body.append(aaa)
+    return _envelope(body, inquiry, payer_id, now, control_number)
+
+
+def _unknown_dependent_271(
+    inquiry: Inquiry, tables: Tables, scenario: Scenario, now: datetime, control_number: int
+) -> str:
+    """The subscriber is on file, the dependent asked about is not: AAA*Y**67*C in 2100D."""
+    payer_id, payer_name = _payer(inquiry, tables, scenario)
+    body = _header(inquiry, payer_id, payer_name, now) + _receiver(inquiry, dependent=True)
+    body += _subscriber_name(inquiry, scenario, trace=False)
+    body += _dependent_name(inquiry)
+    body.append(x12.seg("AAA", "Y", "", "67", "C"))
     return _envelope(body, inquiry, payer_id, now, control_number)
 
 
@@ -167,7 +221,8 @@ def _header(inquiry: Inquiry, payer_id: str, payer_name: str, now: datetime) -> 
     ]
 
 
-def _receiver(inquiry: Inquiry) -> list[list[str]]:
+def _receiver(inquiry: Inquiry, *, dependent: bool = False) -> list[list[str]]:
+    """2000B/2100B, and the subscriber's HL (HL04 = 1 when a dependent HL follows)."""
     return [
         x12.seg("HL", "2", "1", "21", "1"),
         x12.seg(
@@ -182,16 +237,19 @@ def _receiver(inquiry: Inquiry) -> list[list[str]]:
             inquiry.provider_id_qualifier or "XX",
             x12.clean(inquiry.provider_id, 80) or "1234567893",
         ),
-        x12.seg("HL", "3", "2", "22", "0"),
+        x12.seg("HL", "3", "2", "22", "1" if dependent else "0"),
     ]
 
 
-def _subscriber_name(inquiry: Inquiry, scenario: Scenario | None) -> list[list[str]]:
-    out: list[list[str]] = []
-    if inquiry.trace_number:
-        out.append(
-            x12.seg("TRN", "2", x12.clean(inquiry.trace_number, 50), x12.clean(inquiry.trace_originator, 10))
-        )
+def _trace(inquiry: Inquiry) -> list[list[str]]:
+    if not inquiry.trace_number:
+        return []
+    return [x12.seg("TRN", "2", x12.clean(inquiry.trace_number, 50), x12.clean(inquiry.trace_originator, 10))]
+
+
+def _subscriber_name(inquiry: Inquiry, scenario: Scenario | None, *, trace: bool = True) -> list[list[str]]:
+    """TRN (when the subscriber is the patient) and 2100C NM1*IL."""
+    out = _trace(inquiry) if trace else []
     sub = scenario.subscriber if scenario and scenario.subscriber else None
     last = sub["last_name"] if sub else inquiry.last_name
     first = sub["first_name"] if sub else inquiry.first_name
@@ -205,6 +263,58 @@ def _subscriber_name(inquiry: Inquiry, scenario: Scenario | None) -> list[list[s
     return out
 
 
+def _dependent_name(inquiry: Inquiry, dependent: dict[str, str] | None = None) -> list[list[str]]:
+    """2000D HL and TRN, and 2100D NM1*03 (no id in 5010): the name on file, else as asked."""
+    asked = inquiry.dependent or DependentAsked()
+    last = dependent["last_name"] if dependent else asked.last_name
+    first = dependent["first_name"] if dependent else asked.first_name
+    return [
+        x12.seg("HL", "4", "3", "23", "0"),
+        *_trace(inquiry),
+        x12.seg("NM1", "03", "1", x12.clean(last, 60), x12.clean(first, 35)),
+    ]
+
+
+def _demographics(person: dict[str, Any], address: dict[str, str] | None) -> list[list[str]]:
+    """N3/N4 and DMG of a name loop (DMG03 only for F/M)."""
+    out = []
+    if address:
+        out.append(
+            x12.seg(
+                "N3",
+                x12.clean(address["line1"], 55),
+                *([x12.clean(address["line2"], 55)] if address.get("line2") else []),
+            )
+        )
+        out.append(x12.seg("N4", x12.clean(address["city"], 30), address["state"], address["postal_code"]))
+    if person.get("birth_date"):
+        gender = person.get("gender") if person.get("gender") in ("F", "M") else ""
+        out.append(x12.seg("DMG", "D8", person["birth_date"].replace("-", ""), gender))
+    return out
+
+
+def _patient_loop(
+    inquiry: Inquiry, scenario: Scenario, person: dict[str, Any], relationship: str | None
+) -> list[list[str]]:
+    """The patient's name loop after NM1: REF*18 (plan number), REF*EJ (the 270's, echoed),
+    N3/N4, DMG, INS (a dependent's relationship), DTP*346/347 (coverage dates)."""
+    out = []
+    plan_number = (scenario.plan or {}).get("plan_number")
+    if plan_number:
+        out.append(x12.seg("REF", "18", x12.clean(plan_number, 50)))
+    if inquiry.patient_account:
+        out.append(x12.seg("REF", "EJ", inquiry.patient_account[:50]))
+    address = (scenario.subscriber or {}).get("address")
+    out += _demographics(person, address)
+    if relationship:
+        out.append(x12.seg("INS", "N", relationship))
+    if scenario.coverage_start:
+        out.append(x12.seg("DTP", "346", "D8", x12.d8(scenario.coverage_start)))
+    if scenario.coverage_end:
+        out.append(x12.seg("DTP", "347", "D8", x12.d8(scenario.coverage_end)))
+    return out
+
+
 def build_271(
     inquiry: Inquiry,
     tables: Tables,
@@ -213,30 +323,60 @@ def build_271(
     active: bool,
     now: datetime,
     control_number: int,
+    dependent: dict[str, str] | None = None,
 ) -> str:
-    """A full 271 for a known member: coverage status, dates, benefits, prior auth, COB."""
+    """A full 271 for a known member: coverage status, dates, benefits, prior auth, COB, and
+    the patient's demographics; for a dependent, in 2000D/2100D/2110D under the subscriber."""
     payer_id, payer_name = _payer(inquiry, tables, scenario)
-    body = _header(inquiry, payer_id, payer_name, now) + _receiver(inquiry)
-    body += _subscriber_name(inquiry, scenario)
+    body = _header(inquiry, payer_id, payer_name, now) + _receiver(inquiry, dependent=dependent is not None)
     sub = scenario.subscriber or {}
-    if sub.get("birth_date"):
-        gender = sub.get("gender") if sub.get("gender") in ("F", "M") else ""  # DMG03 is F or M only
-        body.append(x12.seg("DMG", "D8", sub["birth_date"].replace("-", ""), gender))
-    if scenario.coverage_start:
-        body.append(x12.seg("DTP", "346", "D8", x12.d8(scenario.coverage_start)))
-    if scenario.coverage_end:
-        body.append(x12.seg("DTP", "347", "D8", x12.d8(scenario.coverage_end)))
+    if dependent is None:
+        body += _subscriber_name(inquiry, scenario)
+        body += _patient_loop(inquiry, scenario, sub, None)
+        pcp = scenario.primary_care_provider
+    else:
+        body += _subscriber_name(inquiry, scenario, trace=False)
+        body += _demographics(sub, sub.get("address"))
+        body += _dependent_name(inquiry, dependent)
+        body += _patient_loop(inquiry, scenario, dependent, dependent.get("relationship"))
+        pcp = None  # the table's primary care provider is the subscriber's
+    body += _eligibility(scenario, active, pcp)
+    return _envelope(body, inquiry, payer_id, now, control_number)
+
+
+def _eligibility(scenario: Scenario, active: bool, pcp: dict[str, str] | None) -> list[list[str]]:
+    """The 2110C/2110D loops: the coverage row (EB*1 or EB*6) with its group number and
+    messages, the primary care provider (EB*L, 2120 NM1*P3 + PRV), benefits, prior auth, COB."""
     plan = scenario.plan or {}
     insurance_type = plan.get("insurance_type", "")
     plan_name = x12.clean(plan.get("name", ""), 50)
     rep = "^"
     if not active:
-        body.append(x12.seg("EB", "6", "", "30", insurance_type, plan_name))
-        return _envelope(body, inquiry, payer_id, now, control_number)
+        return [x12.seg("EB", "6", "", "30", insurance_type, plan_name)]
     types = scenario.service_types or ["30"]
-    body.append(x12.seg("EB", "1", "", rep.join(types), insurance_type, plan_name))
+    body = [x12.seg("EB", "1", "", rep.join(types), insurance_type, plan_name)]
     if plan.get("group_number"):
         body.append(x12.seg("REF", "6P", x12.clean(plan["group_number"], 50)))
+    body += [x12.seg("MSG", x12.clean(text, 264)) for text in plan.get("messages", [])]
+    if pcp:
+        body += [
+            x12.seg("EB", "L"),
+            x12.seg("LS", "2120"),
+            x12.seg(
+                "NM1",
+                "P3",
+                "1",
+                x12.clean(pcp["last_name"], 60),
+                x12.clean(pcp["first_name"], 35),
+                "",
+                "",
+                "",
+                "XX",
+                pcp["npi"],
+            ),
+            x12.seg("PRV", "PC", "PXC", pcp["taxonomy"]),
+            x12.seg("LE", "2120"),
+        ]
     for network, in_plan in ((scenario.in_network, "Y"), (scenario.out_of_network, "N")):
         if network is not None:
             body += _benefit_segments(network, in_plan, insurance_type)
@@ -253,7 +393,7 @@ def build_271(
             x12.seg("NM1", entity, "2", x12.clean(other.name, 60), "", "", "", "", "PI", other.payer_id)
         )
         body.append(x12.seg("LE", "2120"))
-    return _envelope(body, inquiry, payer_id, now, control_number)
+    return body
 
 
 def _benefit_segments(n: NetworkBenefits, in_plan: str, insurance_type: str) -> list[list[str]]:

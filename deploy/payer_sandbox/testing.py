@@ -92,6 +92,16 @@ async def running_sandbox(
         yield SandboxHandle(base_url, app, config)
 
 
+@dataclass(frozen=True)
+class SampleDependent:
+    """The patient of a sample 270 when they are the subscriber's dependent (loop 2100D)."""
+
+    first_name: str
+    last_name: str
+    birth_date: str  # CCYYMMDD
+    relationship: str = "19"
+
+
 def sample_270(
     member_id: str | None,
     *,
@@ -100,9 +110,12 @@ def sample_270(
     payer_id: str = "SBX001",
     trace_number: str = "TRACE0001",
     control_number: int = 1,
+    patient_account: str = "",
+    dependent: SampleDependent | None = None,
 ) -> str:
-    """A minimal valid 005010X279A1 270 for one subscriber (for tests and curl examples).
-    `date_of_service` is CCYYMMDD; empty means no DTP (the sandbox then uses today)."""
+    """A minimal valid 005010X279A1 270 for one subscriber, or one of their dependents (loop
+    2000D/2100D), for tests and curl examples. `date_of_service` is CCYYMMDD; empty means no
+    DTP (the sandbox then uses today). `patient_account` goes in REF*EJ."""
     from datetime import datetime
 
     from shared import x12
@@ -110,17 +123,28 @@ def sample_270(
     nm1 = x12.seg("NM1", "IL", "1", "DOE", "JANE")
     if member_id is not None:
         nm1 += ["", "", "", "MI", member_id]
+    ref = [x12.seg("REF", "EJ", patient_account)] if patient_account else []
     body = [
         x12.seg("BHT", "0022", "13", f"REF{control_number}", "20260101", "1200"),
         x12.seg("HL", "1", "", "20", "1"),
         x12.seg("NM1", "PR", "2", "SANDBOX HEALTH PLAN", "", "", "", "", "PI", payer_id),
         x12.seg("HL", "2", "1", "21", "1"),
         x12.seg("NM1", "1P", "2", "SANDBOX CLINIC", "", "", "", "", "XX", "1234567893"),
-        x12.seg("HL", "3", "2", "22", "0"),
-        x12.seg("TRN", "1", trace_number, "9SANDBOXTS"),
-        nm1,
-        x12.seg("DMG", "D8", "19800115"),
     ]
+    trn = x12.seg("TRN", "1", trace_number, "9SANDBOXTS")
+    if dependent is None:
+        body += [x12.seg("HL", "3", "2", "22", "0"), trn, nm1, *ref, x12.seg("DMG", "D8", "19800115")]
+    else:
+        body += [
+            x12.seg("HL", "3", "2", "22", "1"),
+            nm1,
+            x12.seg("HL", "4", "3", "23", "0"),
+            trn,
+            x12.seg("NM1", "03", "1", dependent.last_name, dependent.first_name),
+            *ref,
+            x12.seg("DMG", "D8", dependent.birth_date),
+            x12.seg("INS", "N", dependent.relationship),
+        ]
     if date_of_service:
         body.append(x12.seg("DTP", "291", "D8", date_of_service))
     body.append(x12.seg("EQ", "^".join(service_types)))

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pydantic
+from x12sdk.io import X12ModelReader
 
 from tests.conftest import token, unique
 
@@ -112,3 +114,17 @@ def assert_benefits(check: dict[str, Any], member: dict[str, Any]) -> None:
                 assert Decimal(row["coinsurance_percent"][network]) == 0, stc
                 own = row["deductible"]["individual"][network]
                 assert (Decimal(own["total"]), Decimal(own["remaining"])) == (0, 0), stc
+
+
+def x279_errors(text: str) -> list[str]:
+    """x12sdk's typed 005010X279A1 models on a 270 or 271: what they reject (loop structure,
+    HL parents, required elements, code lists, SE01 counts), empty when the file is valid.
+    pyx12 4.0.0 has no 005010X279A1 map, so this is the independent validator of 270/271s."""
+    try:
+        with X12ModelReader(text) as reader:
+            models = list(reader.models())
+    except pydantic.ValidationError as exc:
+        return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+    except (KeyError, TypeError, ValueError) as exc:  # a segment x12sdk cannot place
+        return [f"{type(exc).__name__}: {exc}"]
+    return [] if len(models) == 1 else [f"{len(models)} transaction sets, expected 1"]

@@ -5,7 +5,6 @@ and the circuit breaker's threshold, fail-fast and reset."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -70,11 +69,12 @@ async def test_retries_never_sleep_past_the_time_budget():
         backoff_base_seconds=0.1,
         backoff_max_seconds=0.1,
     )
-    started = time.perf_counter()
     with pytest.raises(PayerBadGateway):
         await client.exchange("P1", "270", str)
-    assert time.perf_counter() - started < 0.3 + 0.05
-    assert 1 < len(calls) < 51
+    # The 0.3 s budget, not the 50 retries, ends it: with 0.1 s pauses, a pause that would end
+    # past the budget is never started, so at most 1 + 3 tries happen (no wall-clock assertion:
+    # a loaded machine slows the calls, never adds tries).
+    assert 1 < len(calls) <= 4
 
 
 async def test_breaker_opens_after_the_threshold_fails_fast_and_a_probe_closes_it():

@@ -134,7 +134,7 @@ async def create_check(
     location = f"/v1/eligibility/checks/{submitted.check_id}"
     if submitted.failure is not None:
         raise failure_problem(submitted.failure, submitted.check_id)
-    out = usecases.check_out(submitted.row).model_dump(mode="json")
+    out = usecases.check_out(submitted.row, rt.vault).model_dump(mode="json")
     if submitted.pending:
         return JSONResponse(
             out, status_code=status.HTTP_202_ACCEPTED, headers={"Location": location, "Retry-After": "1"}
@@ -143,8 +143,8 @@ async def create_check(
 
 
 @router.get("/eligibility/checks/{check_id}", response_model=CheckOut, summary="One coverage check")
-async def get_check(check: CurrentCheck) -> CheckOut:
-    return usecases.check_out(check)
+async def get_check(check: CurrentCheck, rt: Runtime) -> CheckOut:
+    return usecases.check_out(check, rt.vault)
 
 
 @router.get(
@@ -155,10 +155,10 @@ async def get_check(check: CurrentCheck) -> CheckOut:
     "(optionally for one payer).",
 )
 async def get_coverage(
-    patient_id: PatientId, session: SessionDep, trail: ReadCoverage, payer_id: str | None = None
+    patient_id: PatientId, session: SessionDep, trail: ReadCoverage, rt: Runtime, payer_id: str | None = None
 ) -> CheckOut:
     trail.patient_id = trail.resource_id = patient_id
-    coverage = await usecases.latest_coverage(session, patient_id, payer_id)
+    coverage = await usecases.latest_coverage(session, rt.vault, patient_id, payer_id)
     if coverage is None:
         raise ProblemError(
             404, "not-found", "No verified coverage", "No completed coverage check for this patient."

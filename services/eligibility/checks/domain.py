@@ -2,7 +2,8 @@
 how long a request waits for the payer, when background work gives up, and the event a
 finished check publishes.
 
-Encryption at rest covers what holds PHI in clear: the raw 270/271 and queued check requests.
+Encryption at rest covers what holds PHI in clear: the raw 270/271, queued check requests and
+the people a 271 names (`checks.demographics_enc`).
 Fernet (AES-128-CBC + HMAC-SHA256, from the `cryptography` package) with keys from
 ELIGIBILITY_X12_KEYS, newest first: MultiFernet encrypts with the first and decrypts with
 any, so a key can be rotated without losing what was written with the previous one.
@@ -21,6 +22,7 @@ from typing import Any
 from cryptography.fernet import Fernet, MultiFernet
 
 from services.eligibility.checks.schemas import CheckIn
+from services.eligibility.demographics.domain import RELATIONSHIPS
 from services.eligibility.payers.domain import PayerFailure
 from services.eligibility.settings import EligibilitySettings
 from shared.events.catalogue import BenefitSummary, EligibilityChecked, OtherPayer
@@ -57,10 +59,44 @@ class Vault:
     def open_json(self, token: bytes) -> Any:
         return json.loads(self.open(token))
 
-    def cache_key(self, payer_id: str, member_id: str, service_types: list[str], date_of_service: str) -> str:
-        """The same question (member, payer, service types, date) gives the same key."""
-        material = "|".join([payer_id, member_id.upper(), ",".join(sorted(service_types)), date_of_service])
+    def cache_key(
+        self,
+        payer_id: str,
+        member_id: str,
+        service_types: list[str],
+        date_of_service: str,
+        dependent: str = "",
+    ) -> str:
+        """The same question (member, payer, service types, date, and the dependent asked
+        about, if any) gives the same key; a dependent's check is never a subscriber's."""
+        parts = [payer_id, member_id.upper(), ",".join(sorted(service_types)), date_of_service]
+        material = "|".join(parts + ([dependent.upper()] if dependent else []))
         return hmac.new(self._hash_key, material.encode(), hashlib.sha256).hexdigest()
+
+
+def sealed_request(body: CheckIn) -> dict[str, Any]:
+    """The request's PHI as `checks.request_enc` keeps it until the check ends."""
+    request: dict[str, Any] = {
+        "member_id": body.member_id,
+        "first_name": body.patient.first_name,
+        "last_name": body.patient.last_name,
+        "birth_date": body.patient.birth_date.isoformat(),
+    }
+    if body.dependent is not None:
+        dep = body.dependent
+        request["dependent"] = {
+            "first_name": dep.first_name,
+            "last_name": dep.last_name,
+            "birth_date": dep.birth_date.isoformat(),
+            "gender": dep.gender,
+            "relationship_code": RELATIONSHIPS[dep.relationship] if dep.relationship else None,
+        }
+    return request
+
+
+def _dependent_key(body: CheckIn) -> str:
+    dep = body.dependent
+    return "" if dep is None else "|".join([dep.first_name, dep.last_name, dep.birth_date.isoformat()])
 
 
 def new_row(
@@ -81,16 +117,13 @@ def new_row(
         "date_of_service": body.date_of_service,
         "member_hint": body.member_id[-4:],
         "cache_key": vault.cache_key(
-            body.payer_id, body.member_id, body.service_type_codes, body.date_of_service.isoformat()
+            body.payer_id,
+            body.member_id,
+            body.service_type_codes,
+            body.date_of_service.isoformat(),
+            _dependent_key(body),
         ),
-        "request_enc": vault.seal_json(
-            {
-                "member_id": body.member_id,
-                "first_name": body.patient.first_name,
-                "last_name": body.patient.last_name,
-                "birth_date": body.patient.birth_date.isoformat(),
-            }
-        ),
+        "request_enc": vault.seal_json(sealed_request(body)),
         "batch_id": batch_id,
         "lease_until": lease_until,
         "requested_by": requested_by,

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from services.eligibility.demographics.schemas import PersonOut, PlanTypeOut, ProviderOut
 from shared.events.catalogue import Id
 from shared.identifiers import npi_is_valid
 
@@ -60,13 +61,33 @@ class PatientIn(BaseModel):
     birth_date: BirthDate
 
 
+class DependentIn(BaseModel):
+    """The patient, when they are the subscriber's dependent without a member id of their own
+    (asked about in the 270's loop 2100D). PHI: kept encrypted, never logged or put in events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    birth_date: BirthDate
+    gender: Literal["F", "M"] | None = Field(None, description="DMG03 as the 270 allows it.")
+    relationship: Literal["spouse", "child", "other_adult"] | None = Field(
+        None, description="To the subscriber (270 INS02: 01, 19 or 34)."
+    )
+
+
 class CheckIn(BaseModel):
     """One coverage check."""
 
     model_config = ConfigDict(extra="forbid")
 
     patient_id: Id = Field(description="The practice's patient (account) id.")
-    patient: PatientIn
+    patient: PatientIn = Field(
+        description="The subscriber (card holder): the patient, unless `dependent` is given."
+    )
+    dependent: DependentIn | None = Field(
+        None, description="The patient when they are the subscriber's dependent without their own member id."
+    )
     member_id: MemberId
     payer_id: Id
     provider_npi: Npi
@@ -140,6 +161,17 @@ class CheckOut(BaseModel):
     service_type_codes: list[str]
     plan_name: str | None = None
     group_number: str | None = None
+    plan_type: PlanTypeOut | None = Field(None, description="EB04 of the coverage: HM, PR, C1, MB...")
+    plan_number: str | None = Field(None, description="REF*18.")
+    plan_messages: list[str] = Field(default_factory=list, description="MSG text of the coverage rows.")
+    subscriber: PersonOut | None = Field(None, description="As the payer has them (271 loop 2100C).")
+    dependent: PersonOut | None = Field(None, description="As the payer has them (271 loop 2100D).")
+    patient_account_number: str | None = Field(None, description="REF*EJ as the payer returned it.")
+    primary_care_provider: ProviderOut | None = None
+    demographics_mismatches: list[str] = Field(
+        default_factory=list,
+        description="Request fields the payer's answer contradicts (e.g. `patient.birth_date`), to correct.",
+    )
     coverage_start: date | None = None
     coverage_end: date | None = None
     benefits: list[ServiceBenefitsOut] = Field(default_factory=list)

@@ -17,7 +17,7 @@ from shared.due import claim_due
 
 CHECK_COLUMNS = (
     "id, state, status, patient_id, payer_id, member_hint, date_of_service, service_type_codes, result, "
-    "error, cached_from, batch_id, created_at, completed_at"
+    "error, cached_from, batch_id, created_at, completed_at, demographics_enc"
 )
 
 # The check and, in the same round trip, the freshest reusable answer for the same question
@@ -25,7 +25,8 @@ CHECK_COLUMNS = (
 _LOAD = text(
     "SELECT c.id, c.patient_id, c.payer_id, c.provider_npi, c.service_type_codes, c.date_of_service, "
     "c.cache_key, c.request_enc, c.state, c.attempts, h.id AS hit_id, h.status AS hit_status, "
-    "h.result AS hit_result FROM checks c LEFT JOIN LATERAL (SELECT id, status, result FROM checks h "
+    "h.result AS hit_result, h.demographics_enc AS hit_demographics FROM checks c LEFT JOIN LATERAL "
+    "(SELECT id, status, result, demographics_enc FROM checks h "
     "WHERE :use_cache AND h.cache_key = c.cache_key AND h.state = 'done' "
     "AND h.status IN ('active', 'inactive') AND h.id <> c.id AND h.completed_at > clock_timestamp() - "
     "make_interval(secs => COALESCE(CAST(CAST(:ttls AS jsonb) ->> c.payer_id AS float8), 0)) "
@@ -34,6 +35,7 @@ _LOAD = text(
 _FINISH = text(
     "UPDATE checks SET state = :state, status = :status, result = CAST(:result AS jsonb), "  # noqa: S608
     "error = CAST(:error AS jsonb), cached_from = :cached_from, completed_at = :at, lease_until = NULL, "
+    "demographics_enc = :demographics, "
     f"request_enc = NULL WHERE id = :id AND state = 'pending' RETURNING {CHECK_COLUMNS}"
 )
 _INSERT_RAW = text(
@@ -85,9 +87,12 @@ async def finish(
     result: dict[str, Any] | None,
     error: dict[str, Any] | None,
     cached_from: uuid.UUID | None,
+    demographics: bytes | None = None,
 ) -> RowMapping | None:
-    """Move a pending check to its end state; None when it was no longer pending."""
+    """Move a pending check to its end state (with the sealed people of its 271); None when it
+    was no longer pending."""
     params = {
+        "demographics": demographics,
         "id": check_id,
         "state": state,
         "status": status,

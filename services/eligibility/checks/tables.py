@@ -1,4 +1,4 @@
-"""Metadata of the tables checks own (migration 0002 is the authoritative DDL): `checks`, one row
+"""Metadata of the tables checks own (migrations 0002 and 0003 are the authoritative DDL): `checks`, one row
 per coverage check, and `raw_x12`, the encrypted interchanges kept apart so that reading a
 check never loads them. `shared.bulk.insert_many` reads column types from here."""
 
@@ -25,6 +25,7 @@ checks = Table(
     Column("state", Text, nullable=False),
     Column("status", Text),
     Column("result", JSONB),
+    Column("demographics_enc", LargeBinary),  # the 271's people (demographics.domain), sealed
     Column("error", JSONB),
     Column("cached_from", Uuid),
     Column("attempts", Integer, nullable=False),

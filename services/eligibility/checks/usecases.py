@@ -17,7 +17,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,9 +33,10 @@ from services.eligibility.checks.domain import (
     new_row,
 )
 from services.eligibility.checks.schemas import CheckIn, CheckOut, RawX12
-from services.eligibility.checks.x12 import Inquiry, build_270
+from services.eligibility.checks.x12 import build_270, inquiry_of
 from services.eligibility.coverage.domain import Response271, result_of
 from services.eligibility.coverage.x12 import parse_271
+from services.eligibility.demographics.domain import mismatches
 from services.eligibility.payers.domain import BreakerOpen, PayerFailure, TransientReply
 from services.eligibility.payers.usecases import PayerClient
 from services.eligibility.settings import EligibilitySettings
@@ -204,35 +205,34 @@ async def run_check(
     if row["payer_id"] not in rt.payers.payers:  # taken out of the payer table since it was queued
         return await _finish(db, rt, row, "failed", error=UNKNOWN_PAYER)
     if row["hit_id"] is not None:
+        # The payer's answer is reused; what it contradicts is this request's own.
+        sealed = row["hit_demographics"]
+        people = rt.vault.open_json(sealed) if sealed is not None else {}
+        request = rt.vault.open_json(row["request_enc"])
+        result = {**_decoded(row["hit_result"]), "demographics_mismatches": mismatches(request, people)}
         return await _finish(
-            db, rt, row, "done", status=row["hit_status"], result=row["hit_result"], cached_from=row["hit_id"]
+            db,
+            rt,
+            row,
+            "done",
+            status=row["hit_status"],
+            result=result,
+            cached_from=row["hit_id"],
+            demographics=sealed,
         )
     return await _ask_payer(db, rt, row, defer_when_paused=defer_when_paused)
 
 
-def _inquiry(rt: CheckRuntime, row: dict[str, Any]) -> Inquiry:
-    """The 270's content: the check's row and its sealed request PHI."""
-    request = rt.vault.open_json(row["request_enc"])
-    return Inquiry(
-        payer_id=row["payer_id"],
-        payer_name=rt.payers.config(row["payer_id"]).name,
-        provider_npi=row["provider_npi"],
-        provider_name=rt.settings.provider_name,
-        member_id=request["member_id"],
-        first_name=request["first_name"],
-        last_name=request["last_name"],
-        birth_date=date.fromisoformat(request["birth_date"]),
-        date_of_service=row["date_of_service"],
-        service_type_codes=tuple(row["service_type_codes"]),
-        trace_number=row["id"].hex[:30],
-    )
-
-
 async def _ask_payer(db: Database, rt: CheckRuntime, row: dict[str, Any], *, defer_when_paused: bool) -> Any:
     """Send the 270, read the 271, finish the check (failed too, with what was exchanged)."""
-    x12_270 = build_270(
-        _inquiry(rt, row), sender_id=rt.settings.sender_id, control_number=rt.control_number()
+    request = rt.vault.open_json(row["request_enc"])
+    inquiry = inquiry_of(
+        row,
+        request,
+        payer_name=rt.payers.config(row["payer_id"]).name,
+        provider_name=rt.settings.provider_name,
     )
+    x12_270 = build_270(inquiry, sender_id=rt.settings.sender_id, control_number=rt.control_number())
     raw_271: list[str] = []
 
     def parse(reply: str) -> Response271:
@@ -256,8 +256,18 @@ async def _ask_payer(db: Database, rt: CheckRuntime, row: dict[str, Any], *, def
         await _finish(db, rt, row, "failed", error=error_of(failure), x12_270=x12_270, x12_271=reply)
         raise
     result = result_of(response, list(row["service_type_codes"]))
+    people = response.demographics.as_dict()
+    result["demographics_mismatches"] = mismatches(request, people)
     return await _finish(
-        db, rt, row, "done", status=response.status, result=result, x12_270=x12_270, x12_271=raw_271[-1]
+        db,
+        rt,
+        row,
+        "done",
+        status=response.status,
+        result=result,
+        x12_270=x12_270,
+        x12_271=raw_271[-1],
+        demographics=rt.vault.seal_json(people),
     )
 
 
@@ -273,8 +283,10 @@ async def _finish(
     cached_from: uuid.UUID | None = None,
     x12_270: str | None = None,
     x12_271: str | None = None,
+    demographics: bytes | None = None,
 ) -> Any:
-    """The end state, the sealed raw X12 and `eligibility.checked` in one transaction."""
+    """The end state, the sealed raw X12 and people, and `eligibility.checked` in one
+    transaction."""
     at = datetime.now(UTC)
     async with db.session() as session, session.begin():
         finished = await store.finish(
@@ -286,6 +298,7 @@ async def _finish(
             result=result,
             error=error,
             cached_from=cached_from,
+            demographics=demographics,
         )
         if finished is None:
             return None
@@ -305,9 +318,12 @@ def _decoded(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def check_out(row: Any) -> CheckOut:
-    """A `checks` row as the API shows it, with its links."""
+def check_out(row: Any, vault: Vault | None = None) -> CheckOut:
+    """A `checks` row as the API shows it, with its links; with the vault, also the people its
+    271 names (PHI, opened only for the API's check routes)."""
     result = _decoded(row["result"]) or {}
+    sealed = row.get("demographics_enc") if vault is not None else None
+    people = vault.open_json(sealed) if vault is not None and sealed is not None else {}
     links = {"self": f"/v1/eligibility/checks/{row['id']}"}
     if row["state"] != "pending":
         links["x12"] = f"/v1/eligibility/checks/{row['id']}/x12"
@@ -322,6 +338,14 @@ def check_out(row: Any) -> CheckOut:
         service_type_codes=_decoded(row["service_type_codes"]),
         plan_name=result.get("plan_name"),
         group_number=result.get("group_number"),
+        plan_type=result.get("plan_type"),
+        plan_number=result.get("plan_number"),
+        plan_messages=result.get("plan_messages", []),
+        subscriber=people.get("subscriber"),
+        dependent=people.get("dependent"),
+        patient_account_number=people.get("patient_account_number"),
+        primary_care_provider=people.get("primary_care_provider"),
+        demographics_mismatches=result.get("demographics_mismatches", []),
         coverage_start=result.get("coverage_start"),
         coverage_end=result.get("coverage_end"),
         benefits=result.get("benefits", []),
@@ -343,13 +367,16 @@ async def load_check(session: AsyncSession, check_id: uuid.UUID) -> RowMapping |
 
 
 async def find_check(session: AsyncSession, check_id: uuid.UUID) -> CheckOut | None:
+    """The check without the people its 271 names (what estimates need)."""
     row = await store.load_check(session, check_id)
     return None if row is None else check_out(row)
 
 
-async def latest_coverage(session: AsyncSession, patient_id: str, payer_id: str | None) -> CheckOut | None:
+async def latest_coverage(
+    session: AsyncSession, vault: Vault, patient_id: str, payer_id: str | None
+) -> CheckOut | None:
     row = await store.latest_coverage(session, patient_id, payer_id)
-    return None if row is None else check_out(row)
+    return None if row is None else check_out(row, vault)
 
 
 async def raw_x12(

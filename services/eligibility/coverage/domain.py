@@ -1,6 +1,7 @@
 """The meaning of a coverage answer, without I/O: the X12 code lists a 271 uses, the answer as
-plain data (`Response271` and its benefit rows, rejections and other payers), the front desk's
-per-service-type summary (`summarize`), and the JSON a check keeps (`result_of`).
+plain data (`Response271` and its benefit rows, rejections, other payers, plan type, and the
+people it names), the front desk's per-service-type summary (`summarize`), and the JSON a
+check keeps in clear (`result_of`; the people are PHI and sealed apart, see `demographics`).
 
 `coverage.x12` reads a 271 into these types; checks store and publish what `result_of` makes.
 """
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
+
+from services.eligibility.demographics.domain import Demographics, Person, Provider
 
 VERSION = "005010X279A1"
 
@@ -86,6 +89,55 @@ MET_PERIODS = frozenset({"24"})  # year to date
 COB_ORDER = {"PRP": "primary", "SEP": "secondary", "TTP": "tertiary"}
 COVERAGE_LEVELS = {"IND": "individual", "FAM": "family", "EMP": "individual", "ESP": "family"}
 
+# EB04 insurance type codes (X12 1336) as the 005010X279A1 guide lists them: the plan type.
+INSURANCE_TYPES: dict[str, str] = {
+    "12": "Medicare Secondary Working Aged Beneficiary or Spouse with Employer Group Health Plan",
+    "13": "Medicare Secondary End-Stage Renal Disease Beneficiary in the Mandated Coordination Period",
+    "14": "Medicare Secondary, No-fault Insurance including Auto is Primary",
+    "15": "Medicare Secondary Worker's Compensation",
+    "16": "Medicare Secondary Public Health Service (PHS) or Other Federal Agency",
+    "41": "Medicare Secondary Black Lung",
+    "42": "Medicare Secondary Veteran's Administration",
+    "43": "Medicare Secondary Disabled Beneficiary Under Age 65 with Large Group Health Plan (LGHP)",
+    "47": "Medicare Secondary, Other Liability Insurance is Primary",
+    "AP": "Auto Insurance Policy",
+    "C1": "Commercial",
+    "CO": "Consolidated Omnibus Budget Reconciliation Act (COBRA)",
+    "CP": "Medicare Conditionally Primary",
+    "D": "Disability",
+    "DB": "Disability Benefits",
+    "EP": "Exclusive Provider Organization",
+    "FF": "Family or Friends",
+    "GP": "Group Policy",
+    "HM": "Health Maintenance Organization (HMO)",
+    "HN": "Health Maintenance Organization (HMO) - Medicare Risk",
+    "HS": "Special Low Income Medicare Beneficiary",
+    "IN": "Indemnity",
+    "IP": "Individual Policy",
+    "LC": "Long Term Care",
+    "LD": "Long Term Policy",
+    "LI": "Life Insurance",
+    "LT": "Litigation",
+    "MA": "Medicare Part A",
+    "MB": "Medicare Part B",
+    "MC": "Medicaid",
+    "MH": "Medigap Part A",
+    "MI": "Medigap Part B",
+    "MP": "Medicare Primary",
+    "OT": "Other",
+    "PE": "Property Insurance - Personal",
+    "PL": "Personal",
+    "PP": "Personal Payment (Cash - No Insurance)",
+    "PR": "Preferred Provider Organization (PPO)",
+    "PS": "Point of Service (POS)",
+    "QM": "Qualified Medicare Beneficiary",
+    "RP": "Property Insurance - Real",
+    "SP": "Supplemental Policy",
+    "TF": "Tax Equity Fiscal Responsibility Act (TEFRA)",
+    "WC": "Workers Compensation",
+    "WU": "Wrap Up Policy",
+}
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -156,10 +208,30 @@ class Response271:
     rejections: list[Rejection]
     other_payers: list[OtherPayerInfo]
     warnings: list[str]
+    plan_type: str | None = None  # EB04 of the coverage row (else of the plan's other rows)
+    plan_number: str | None = None  # REF*18 in 2100C/2100D, or in the coverage row's 2110
+    plan_messages: list[str] = field(default_factory=list)  # MSG of the coverage rows
+    demographics: Demographics = field(default_factory=Demographics)  # PHI: sealed apart
 
     @property
     def transient_rejection(self) -> Rejection | None:
         return next((r for r in self.rejections if r.transient), None)
+
+    @property
+    def subscriber(self) -> Person | None:
+        return self.demographics.subscriber
+
+    @property
+    def dependent(self) -> Person | None:
+        return self.demographics.dependent
+
+    @property
+    def primary_care_provider(self) -> Provider | None:
+        return self.demographics.primary_care_provider
+
+    @property
+    def patient_account_number(self) -> str | None:
+        return self.demographics.patient_account_number
 
 
 @dataclass
@@ -297,10 +369,19 @@ def result_of(response: Response271, service_type_codes: list[str]) -> dict[str,
         }
         for s in summarize(response, service_type_codes)
     ]
+    plan_type = response.plan_type
     return {
         "status": response.status,
         "plan_name": response.plan_name,
         "group_number": response.group_number,
+        "plan_type": {
+            "code": plan_type,
+            "description": INSURANCE_TYPES.get(plan_type, "Unknown insurance type"),
+        }
+        if plan_type
+        else None,
+        "plan_number": response.plan_number,
+        "plan_messages": response.plan_messages,
         "coverage_start": response.coverage_start.isoformat() if response.coverage_start else None,
         "coverage_end": response.coverage_end.isoformat() if response.coverage_end else None,
         "benefits": benefits,

@@ -1,7 +1,10 @@
 """Reading a payer's 271 (X12 005010X279A1) into `coverage.domain.Response271`, on top of
-`shared.x12`: active or not, plan and group, coverage dates, every benefit row (EB) with its
-amounts, the other payers on file with their coordination-of-benefits order, and AAA
-rejections with the reason and the follow-up action the payer asks for.
+`shared.x12`: active or not, plan, group, plan type (EB04) and plan number (REF*18), coverage
+dates, every benefit row (EB) with its amounts and messages, the other payers on file with
+their coordination-of-benefits order, AAA rejections with the reason and the follow-up action
+the payer asks for, and the people it names: the subscriber (2100C) and the dependent (2100D)
+with address, birth date, relationship and REF*EJ, and the primary care provider (2120C/2120D
+NM1*P3 with PRV), read by `demographics.x12`.
 
 Syntax errors surface as located `X12Error`s from shared.x12 and never quote the data.
 """
@@ -23,6 +26,14 @@ from services.eligibility.coverage.domain import (
     OtherPayerInfo,
     Rejection,
     Response271,
+)
+from services.eligibility.demographics import x12 as people
+from services.eligibility.demographics.domain import (
+    PLAN_NUMBER,
+    PRIMARY_CARE_PROVIDER,
+    Demographics,
+    Person,
+    Provider,
 )
 from shared import x12
 from shared.x12 import Segment, X12Error
@@ -103,13 +114,26 @@ class _Reader:
     other_payers: list[OtherPayerInfo] = field(default_factory=list)
     current: Benefit | None = None  # the EB whose 2110 loop is being read
     in_2120: bool = False  # inside its LS/LE (2120: benefit related entities)
+    plan_number: str | None = None
+    people: Demographics = field(default_factory=Demographics)
+    entity: Provider | None = None  # the 2120 entity whose N3/N4/PRV are being read
+    notes: list[str] = field(default_factory=list)  # located warnings, never the data
 
     def hl(self, seg: Segment) -> None:
         self.level = _LEVELS.get(seg.get(3), "unknown")
-        self.current, self.in_2120 = None, False
+        self.current, self.in_2120, self.entity = None, False, None
         if self.level == "dependent":
             # The patient is the dependent: what the subscriber level said is not theirs.
             self.benefits, self.coverage_start, self.coverage_end = [], None, None
+            self.people.primary_care_provider = None
+
+    def person(self) -> Person | None:
+        """The person whose name loop (2100C/2100D) is being read, before its first EB."""
+        if self.current is not None:
+            return None
+        if self.level == "subscriber":
+            return self.people.subscriber
+        return self.people.dependent if self.level == "dependent" else None
 
     def eb(self, seg: Segment) -> None:
         self.current, self.in_2120 = _benefit(seg, self.repetition), False
@@ -127,7 +151,11 @@ class _Reader:
     def nm1(self, seg: Segment) -> None:
         entity, current = seg.get(1), self.current
         if self.in_2120 and current is not None:
-            if entity in COB_ORDER or entity == "PR":
+            self.entity = None
+            if entity == PRIMARY_CARE_PROVIDER:
+                self.entity = people.provider(seg)
+                self.people.primary_care_provider = self.people.primary_care_provider or self.entity
+            elif entity in COB_ORDER or entity == "PR":
                 info = OtherPayerInfo(
                     payer_id=seg.get(9),
                     name=seg.get(3),
@@ -143,6 +171,33 @@ class _Reader:
             return
         if entity == "PR" and self.level == "payer":
             self.payer_id, self.payer_name = seg.get(9), seg.get(3)
+        elif entity == "IL" and self.level == "subscriber" and current is None:
+            self.people.subscriber = people.person(seg)
+        elif entity == "03" and self.level == "dependent" and current is None:
+            self.people.dependent = people.person(seg)
+
+    def n3(self, seg: Segment) -> None:
+        if self.in_2120 and self.entity is not None:
+            self.entity.address = people.n3(seg, self.entity.address)
+        elif (who := self.person()) is not None:
+            who.address = people.n3(seg, who.address)
+
+    def n4(self, seg: Segment) -> None:
+        if self.in_2120 and self.entity is not None:
+            self.entity.address = people.n4(seg, self.entity.address)
+        elif (who := self.person()) is not None:
+            who.address = people.n4(seg, who.address)
+
+    def dmg(self, seg: Segment) -> None:
+        if (who := self.person()) is not None:
+            try:
+                people.dmg(seg, who)
+            except X12Error as exc:  # a bad birth date does not cost the coverage answer
+                self.notes.append(str(exc))
+
+    def prv(self, seg: Segment) -> None:
+        if self.in_2120 and self.entity is not None:
+            people.prv(seg, self.entity)
 
     def trn(self, seg: Segment) -> None:
         if self.level in ("subscriber", "dependent") and (seg.get(1) == "2" or self.trace is None):
@@ -151,14 +206,26 @@ class _Reader:
     def ins(self, seg: Segment) -> None:
         if self.level in ("subscriber", "dependent"):
             self.relationship = seg.get(2)
+            if (who := self.person()) is not None:
+                who.relationship_code = seg.get(2) or None
 
     def ref(self, seg: Segment) -> None:
+        qualifier, value = seg.get(1), seg.get(2)
         if self.current is not None:
-            self.current.references[seg.get(1)] = seg.get(2)
-            if seg.get(1) == "6P" and self.current.info_code in ACTIVE_CODES and not self.group_number:
-                self.group_number = seg.get(2) or None  # 2110C may carry the group number too
-        elif seg.get(1) == "6P" and self.level in ("subscriber", "dependent"):
-            self.group_number = seg.get(2) or None
+            self.current.references[qualifier] = value
+            coverage_row = self.current.info_code in ACTIVE_CODES | INACTIVE_CODES
+            if qualifier == "6P" and self.current.info_code in ACTIVE_CODES and not self.group_number:
+                self.group_number = value or None  # 2110C may carry the group number too
+            elif qualifier == PLAN_NUMBER and coverage_row and not self.plan_number:
+                self.plan_number = value or None
+            return
+        if (who := self.person()) is not None and value:
+            who.references[qualifier] = value
+        if qualifier in ("6P", PLAN_NUMBER) and self.level in ("subscriber", "dependent"):
+            if qualifier == "6P":
+                self.group_number = value or None
+            else:
+                self.plan_number = value or None
             if not self.plan_name and seg.get(3):
                 self.plan_name = seg.get(3)
 
@@ -191,9 +258,9 @@ class _Reader:
             status = "inactive"
         else:
             status = "error"
-        coverage_row = next(
-            (b for b in self.benefits if b.info_code in ACTIVE_CODES | INACTIVE_CODES and b.plan), None
-        )
+        coverage_rows = [b for b in self.benefits if b.info_code in ACTIVE_CODES | INACTIVE_CODES]
+        coverage_row = next((b for b in coverage_rows if b.plan), None)
+        plan_type = next((b.insurance_type for b in coverage_rows + self.benefits if b.insurance_type), None)
         return Response271(
             trace_number=self.trace,
             payer_id=self.payer_id,
@@ -207,7 +274,11 @@ class _Reader:
             benefits=self.benefits,
             rejections=self.rejections,
             other_payers=self.other_payers,
-            warnings=warnings,
+            warnings=warnings + self.notes,
+            plan_type=plan_type,
+            plan_number=self.plan_number,
+            plan_messages=[m for b in coverage_rows for m in b.messages],
+            demographics=self.people,
         )
 
 
@@ -218,6 +289,10 @@ _SEGMENTS: dict[str, Callable[[_Reader, Segment], None]] = {
     "LE": _Reader.le,
     "AAA": _Reader.aaa,
     "NM1": _Reader.nm1,
+    "N3": _Reader.n3,
+    "N4": _Reader.n4,
+    "DMG": _Reader.dmg,
+    "PRV": _Reader.prv,
     "TRN": _Reader.trn,
     "INS": _Reader.ins,
     "REF": _Reader.ref,

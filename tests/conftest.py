@@ -281,6 +281,22 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
+async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
+    """Commit the end of `topics` as `group_id`'s position, so a test's fresh consumer group
+    skips what the shared broker already holds (other runs' and the platform's events)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # or partitions_for_topic knows nothing yet
+        partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
+        if partitions:
+            ends = await consumer.end_offsets(partitions)
+            consumer.assign(partitions)
+            await consumer.commit({tp: offset for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()
+
+
 async def read_from(
     bootstrap: str,
     topic: str,

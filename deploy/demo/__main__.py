@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import csv
 import sys
 import time
 import uuid
@@ -42,7 +42,12 @@ SCOPES = [
 ]
 AUTH = {"Authorization": f"Bearer {mint_token(SCOPES, subject='demo-billing-manager')}"}
 IN_FLIGHT = ("submitted", "accepted")
-CARC = json.loads((ROOT / "services/claims/data/carc_actions.json").read_text()).get("descriptions", {})
+CARC = {
+    row["code"]: row["description"]
+    for row in csv.DictReader(
+        line for line in (ROOT / "services/claims/data/carc.csv").read_text().splitlines() if line[:1] != "#"
+    )
+}
 
 
 class PlatformDown(RuntimeError):

@@ -235,6 +235,8 @@ def sample_837(
             x12.seg("NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", member_id.rstrip("S")),
             x12.seg("NM1", "PR", "2", "PRIOR PAYER", "", "", "", "", "PI", prior_payer_id or "SBX001"),
         ]
+        if not any(line.prior_paid is not None for line in lines):
+            body.append(x12.seg("DTP", "573", "D8", date_of_service))  # 2330B: no 2430 carries it
     for n, line in enumerate(lines, start=1):
         proc = ":".join(["HC", line.code, *line.modifiers])
         body += [

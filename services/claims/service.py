@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from services.claims.adjudication import events as adjudication_events
+from services.claims.authorizations import events as authorizations_events
 from services.claims.claims import api as claims_api
 from services.claims.denials import api as denials_api
 from services.claims.followups import api as followups_api
@@ -35,6 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 HANDLERS: dict[str, Handler | Batched] = {
     **submission_events.HANDLERS,
     **scrubbing_events.HANDLERS,
+    **authorizations_events.HANDLERS,
     **adjudication_events.HANDLERS,
 }
 

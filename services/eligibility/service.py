@@ -8,7 +8,11 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.eligibility.authorizations import api as authorizations_api, workers as authorizations_workers
+from services.eligibility.authorizations import (
+    api as authorizations_api,
+    events as authorizations_events,
+    workers as authorizations_workers,
+)
 from services.eligibility.batches import api as batches_api
 from services.eligibility.checks import api as checks_api, usecases as checks, workers as checks_workers
 from services.eligibility.estimates import api as estimates_api, events as estimates_events
@@ -38,7 +42,10 @@ SERVICE = ServiceDefinition(
     title="Eligibility service",
     description="Coverage checks over X12 270/271, patient estimates, referrals and prior authorizations.",
     routers=[checks_api.router, batches_api.router, estimates_api.router, authorizations_api.router],
-    handlers={"fee_schedule.updated": estimates_events.on_fee_schedule_updated},
+    handlers={
+        "fee_schedule.updated": estimates_events.on_fee_schedule_updated,
+        **authorizations_events.HANDLERS,
+    },
     lifespan=lifespan,
     workers=[
         Worker("checks", checks_workers.run_pending, every_seconds=_settings.worker_interval_seconds),

@@ -5,7 +5,9 @@ served at /asyncapi). Contracts only grow: a new optional field keeps the versio
 other change is a new `type` version (`.v2`) published beside the old one.
 
 Money is a decimal string in JSON ("125.00"), never a float. Events carry internal ids;
-names, birth dates and member ids stay in the owning service.
+names, birth dates and member ids stay in the owning service, except where the claims
+service needs them to bill: encounter.completed's patient and coverages (from the EHR) and
+the member ids of eligibility.checked's other payers (the next payer is billed with them).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import BaseModel
 from shared.events.payloads import (
     AccountSentToCollections as AccountSentToCollections,
     Address as Address,
+    AdjudicatedLine as AdjudicatedLine,
     Adjustment as Adjustment,
     AuthorizationExpiring as AuthorizationExpiring,
     AuthorizationRecorded as AuthorizationRecorded,
@@ -100,7 +103,7 @@ _SPECS = [
         ("claims", "notifications"),
     ),
     _spec("encounter.completed", EncounterCompleted, "encounter_id", PARTNER, ("claims",)),
-    _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (PARTNER, "payments")),
+    _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (PARTNER, "payments", "eligibility")),
     _spec(
         "claim.acknowledged",
         ClaimAcknowledged,

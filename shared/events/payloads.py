@@ -28,6 +28,9 @@ class OtherPayer(Payload):
     order: Literal["primary", "secondary", "tertiary"] = Field(
         description="This payer's place in coordination of benefits."
     )
+    member_id: str | None = Field(  # PHI, for the claims service: it bills that payer with it
+        default=None, pattern=r"^[A-Za-z0-9\-]{2,80}$", description="Its member id (271 2110C REF*1W)."
+    )
 
 
 class BenefitSummary(Payload):
@@ -63,7 +66,10 @@ class EligibilityChecked(Payload):
 
 
 class AuthorizationRecorded(Payload):
-    """A referral or prior authorization is on file."""
+    """A referral or prior authorization is on file, or it changed (extended, visits used).
+
+    Each event carries the authorization's whole current state; a later one for the same
+    authorization_id replaces an earlier one (they share the patient's key, so arrive in order)."""
 
     authorization_id: UUID
     patient_id: Id
@@ -75,6 +81,11 @@ class AuthorizationRecorded(Payload):
     end_date: date
     visits_allowed: int | None = Field(default=None, ge=0)
     visits_used: int = Field(default=0, ge=0)
+    service_type_codes: list[str] = Field(
+        default_factory=list,
+        description="X12 service types it covers (271 EB03, e.g. PT), besides its service_codes; "
+        "neither list: any service.",
+    )
 
 
 class AuthorizationExpiring(Payload):
@@ -163,6 +174,11 @@ class ClaimLineSummary(Payload):
     units: Decimal = Field(default=Decimal(1), gt=0)
     charge: Money
     date_of_service: date
+    prior_authorization_number: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The prior authorization sent for this line (837P REF*G1, loop 2400 or 2300).",
+    )
 
 
 class ClaimSubmitted(Payload):
@@ -184,6 +200,11 @@ class ClaimSubmitted(Payload):
     )
     original_payer_claim_control_number: str | None = Field(
         default=None, description="For frequency 7 and 8: the payer's number of the claim replaced or voided."
+    )
+    first_claim_id: UUID | None = Field(
+        default=None,
+        description="For frequency 7 and 8: the first claim of the chain it replaces or voids (the "
+        "visit they all bill); absent for an original claim, which is its own first claim.",
     )
 
 
@@ -218,6 +239,9 @@ class Adjustment(Payload):
     amount: Money
 
 
+DenialAction = Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off", "bill_other_payer"]
+
+
 class ClaimDenied(Payload):
     """A payer denied all or part of a claim; someone has to work it."""
 
@@ -225,12 +249,21 @@ class ClaimDenied(Payload):
     payer_id: Id
     patient_id: Id
     adjustments: list[Adjustment] = Field(min_length=1)
-    remark_codes: list[str] = Field(default_factory=list)
-    action: Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off"]
+    remark_codes: list[str] = Field(
+        default_factory=list,
+        description="RARCs of the adjudication: the claim's (MOA/MIA) first, then its lines' (LQ*HE).",
+    )
+    action: DenialAction = Field(
+        description="Recommended from the group code, CARC and RARC; bill_patient only for PR (patient "
+        "responsibility), write_off only for CO, bill_other_payer when another payer is liable."
+    )
     denied_at: datetime
     patient_control_number: str | None = None
     payer_claim_control_number: str | None = None
     denied_amount: Money | None = None
+    why: str | None = Field(
+        default=None, max_length=500, description="Why that action, naming the codes that decided it."
+    )
 
 
 class ClaimFollowupDue(Payload):
@@ -258,6 +291,22 @@ class RemittanceReceived(Payload):
 # --- payments ----------------------------------------------------------------------------
 
 
+class AdjudicatedLine(Payload):
+    """One service line as the payer adjudicated it (835 loop 2110: SVC, its CAS, REF*6R), for
+    the next payer's claim (837P loop 2430)."""
+
+    line_item_control_number: str | None = Field(default=None, max_length=50, description="REF*6R if echoed")
+    procedure_qualifier: str = Field(default="HC", min_length=2, max_length=2, description="SVC01-1.")
+    code: str = Field(min_length=1, max_length=48, description="SVC01-2: the procedure as adjudicated.")
+    modifiers: list[str] = Field(default_factory=list, max_length=4, description="SVC01-3..6.")
+    charge: Money = Field(description="SVC02: the line charge.")
+    paid: Money = Field(description="SVC03: what the payer paid for the line.")
+    units: Decimal | None = Field(default=None, description="SVC05: units paid (1 when absent).")
+    allowed: Money | None = Field(default=None, description="AMT*B6.")
+    adjustments: list[Adjustment] = Field(default_factory=list, description="The line's CAS.")
+    service_date: date | None = Field(default=None, description="DTM*472.")
+
+
 class PaymentPosted(Payload):
     """Money was posted: an insurer payment to a claim, or a patient payment to an account."""
 
@@ -280,9 +329,19 @@ class PaymentPosted(Payload):
     charge: Money | None = None
     allowed: Money | None = None
     patient_responsibility: Money | None = None
-    adjustments: list[Adjustment] = Field(default_factory=list)
-    remark_codes: list[str] = Field(default_factory=list)
+    adjustments: list[Adjustment] = Field(default_factory=list, description="All CAS by group+reason.")
+    remark_codes: list[str] = Field(
+        default_factory=list, description="The claim's RARCs: 835 loop 2100 MOA03-07, MIA05 and MIA20-23."
+    )
     trace_number: str | None = Field(default=None, description="TRN02 of the remittance.")
+    line_remark_codes: list[str] = Field(
+        default_factory=list,
+        description="The service lines' RARCs (835 loop 2110 LQ*HE), in line order, each once.",
+    )
+    # The 835 as it was, for the next payer's claim (837P 2320 claim-level CAS, 2430 per line):
+    claim_adjustments: list[Adjustment] = Field(default_factory=list, description="Claim-level CAS only.")
+    lines: list[AdjudicatedLine] = Field(default_factory=list, description="835 loop 2110 (SVC), if any.")
+    remittance_date: date | None = Field(default=None, description="BPR16: the check or EFT date.")
 
 
 class PaymentUnderpaid(Payload):

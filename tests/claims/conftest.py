@@ -14,22 +14,7 @@ import httpx
 import pytest
 
 from tests.claims.helpers import TEST_EHR_SOURCE
-
-
-async def _commit_end_offsets(bootstrap: str, group_id: str, topics: list[str]) -> None:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer._client.force_metadata_update()  # or partitions_for_topic knows nothing yet
-        partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
-        if partitions:
-            ends = await consumer.end_offsets(partitions)
-            consumer.assign(partitions)
-            await consumer.commit({tp: offset for tp, offset in ends.items()})
-    finally:
-        await consumer.stop()
+from tests.conftest import start_group_at_end
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +29,7 @@ def claims_consumer_from_now(settings: Any) -> Iterator[None]:
     from services.claims.service import HANDLERS
 
     group = settings.consumer_group_prefix + "claims"
-    asyncio.run(_commit_end_offsets(settings.kafka_bootstrap_servers, group, list(HANDLERS)))
+    asyncio.run(start_group_at_end(settings.kafka_bootstrap_servers, group, list(HANDLERS)))
     previous = os.environ.get("CLAIMS_ENCOUNTER_SOURCES")
     os.environ["CLAIMS_ENCOUNTER_SOURCES"] = TEST_EHR_SOURCE
     reference.reload()

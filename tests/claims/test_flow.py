@@ -16,6 +16,7 @@ from services.claims.followups import workers as followups
 from shared import x12
 from shared.events import new_event
 from shared.events.catalogue import (
+    AdjudicatedLine,
     Adjustment,
     AuthorizationRecorded,
     ClaimAcknowledged,
@@ -30,6 +31,7 @@ from shared.events.catalogue import (
     RejectionReason,
 )
 from shared.events.envelope import encode
+from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     BILLING_NPI,
     RENDERING_NPI,
@@ -59,7 +61,24 @@ def make_payment(
     patient_resp: str = "0.00",
     ccn: str | None = None,
     remarks: list[str] | None = None,
+    lines: list[tuple[str, str, str, str, list[tuple[str, str, str]]]] | None = None,
 ) -> PaymentPosted:
+    """An insurer's payment.posted; `lines` (code, modifier, charge, paid, CAS) are the 835's
+    SVC lines, and then `adjustments` are their totals (no claim-level CAS)."""
+    detail: dict[str, Any] = {}
+    if lines is not None:
+        detail["claim_adjustments"] = []
+        detail["lines"] = [
+            AdjudicatedLine(
+                line_item_control_number=str(n),
+                code=code,
+                modifiers=[modifier] if modifier else [],
+                charge=Decimal(charge),
+                paid=Decimal(line_paid),
+                adjustments=[Adjustment(group_code=g, reason_code=r, amount=Decimal(a)) for g, r, a in cas],
+            )
+            for n, (code, modifier, charge, line_paid, cas) in enumerate(lines, start=1)
+        ]
     return PaymentPosted(
         payment_id=uuid.uuid4(),
         source="insurer",
@@ -77,6 +96,7 @@ def make_payment(
         adjustments=[Adjustment(group_code=g, reason_code=r, amount=Decimal(a)) for g, r, a in adjustments],
         remark_codes=remarks or [],
         trace_number=unique("trn"),
+        **detail,
     )
 
 
@@ -210,7 +230,10 @@ async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
             BILLING_NPI,
         ):
             assert cited in letter, cited
-        assert "Lee" not in letter and "SBX10001" not in letter  # no more PHI than needed
+        # What the payer files the claim by (the letter's recipient is the payer: PHI for it).
+        for cited in ("Lee, Ann", "1970-03-04", "SBX10001", "N54: Claim information is inconsistent"):
+            assert cited in letter, cited
+        assert "Authorization." in letter and "medically necessary" not in letter  # CO-197's argument
         assert (await get_claim(client, claim["id"]))["status"] == "appealed"
         won = await client.post(
             f"/v1/claims/{claim['id']}/appeals/{appeal.json()['id']}/outcome",
@@ -364,6 +387,11 @@ async def test_primary_balance_bills_the_secondary_with_cob_automatically(
         body["subscriber"]["member_id"] = "SBX40002"
         body["other_coverages"] = [{"payer_id": "SBX002", "member_id": "SBX40002S", "order": "secondary"}]
         claim = await post_submitted_claim(client, settings, body)
+        # The primary's 835 adjudicated each line (SVC/CAS): the 2430 loops restate exactly that.
+        lines = [
+            ("99213", "25", "125.00", "80.00", [("CO", "45", "25.00"), ("PR", "2", "20.00")]),
+            ("93000", "59", "50.00", "20.00", [("CO", "45", "20.00"), ("PR", "2", "10.00")]),
+        ]
         await publish(
             producer,
             make_payment(
@@ -372,6 +400,7 @@ async def test_primary_balance_bills_the_secondary_with_cob_automatically(
                 patient_resp="30.00",
                 ccn="ICN-P-1",
                 adjustments=[("CO", "45", "45.00"), ("PR", "2", "30.00")],
+                lines=lines,
             ),
         )
         await eventually(lambda: get_claim_if(client, claim["id"], "paid"))
@@ -382,19 +411,26 @@ async def test_primary_balance_bills_the_secondary_with_cob_automatically(
             "submitted",
         )
         edi = (await client.get(f"/v1/claims/{secondary['id']}/837", headers=RW)).text
+        assert x12_837_errors(edi) == []
         segs = [[s.id, *s.elements] for s in x12.parse(edi).transactions[0].segments]
-        assert ["SBR", "S", "18", "GRP100", "", "", "", "", "", "CI"] in segs
-        assert ["NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", "SBX40002S"] in segs
-        assert (
-            ["AMT", "D", "100"] in segs
-            and ["CAS", "CO", "45", "45"] in segs
-            and ["CAS", "PR", "2", "30"] in segs
-        )
+        # 2000B: the secondary's coverage (no group number given for it); 2320: the primary's.
+        assert ["SBR", "S", "18", "", "", "", "", "", "", "CI"] in segs
+        assert ["SBR", "P", "18", "GRP100", "", "", "", "", "", "CI"] in segs
+        il = [s[9] for s in segs if s[:2] == ["NM1", "IL"]]
+        assert il == ["SBX40002S", "SBX40002"]  # 2010BA: the secondary's member; 2330A: the primary's
+        assert ["AMT", "D", "100"] in segs and ["AMT", "EAF", "30"] in segs
         assert ["NM1", "PR", "2", "SANDBOX HEALTH PLAN", "", "", "", "", "PI", "SBX001"] in segs
-        svd = [s for s in segs if s[0] == "SVD"]
-        assert [s[1] for s in svd] == ["SBX001", "SBX001"] and sum(Decimal(s[2]) for s in svd) == Decimal(
-            "100"
-        )
+        # Every adjustment was at line level: the 2320 has none, the 2430s have each line's.
+        lx = segs.index(["LX", "1"])
+        assert [s for s in segs[:lx] if s[0] == "CAS"] == []
+        assert [s for s in segs[lx:] if s[0] in ("SVD", "CAS")] == [
+            ["SVD", "SBX001", "80", "HC:99213:25", "", "1"],
+            ["CAS", "CO", "45", "25"],
+            ["CAS", "PR", "2", "20"],
+            ["SVD", "SBX001", "20", "HC:93000:59", "", "1"],
+            ["CAS", "CO", "45", "20"],
+            ["CAS", "PR", "2", "10"],
+        ]
         event = await read_event(servers.kafka_bootstrap, "claim.submitted", start, secondary["id"])
         assert event["coverage_order"] == "secondary" and event["payer_id"] == "SBX002"
 
@@ -412,8 +448,10 @@ async def test_secondary_payer_can_come_from_the_eligibility_check(claims, setti
             body["patient_id"],
             "SBX001",
             body["lines"][0]["date_of_service"],
-            [OtherPayer(payer_id="SBX002", order="secondary").model_dump()],
+            # 271 loop 2110C EB*R with REF*1W: the other payer's own member id.
+            [OtherPayer(payer_id="SBX002", order="secondary", member_id="SBX40002S").model_dump()],
         )
+        body["subscriber"]["member_id"] = "SBX40002"
         claim = (await client.post("/v1/claims", json=body, headers=RW)).json()
         assert (await client.post(f"/v1/claims/{claim['id']}/submit", headers=RW)).status_code == 200
         await publish(
@@ -422,6 +460,10 @@ async def test_secondary_payer_can_come_from_the_eligibility_check(claims, setti
         )
         (secondary,) = await eventually(lambda: get_secondaries(client, claim))
         assert secondary["status"] == "submitted"
+        edi = (await client.get(f"/v1/claims/{secondary['id']}/837", headers=RW)).text
+        assert x12_837_errors(edi) == []
+        segs = [[s.id, *s.elements] for s in x12.parse(edi).transactions[0].segments]
+        assert [s[9] for s in segs if s[:2] == ["NM1", "IL"]] == ["SBX40002S", "SBX40002"]
         # A second posting for the same primary does not bill the secondary twice.
         await publish(
             producer,

@@ -3,9 +3,9 @@
 encounter.completed → claim → scrub → submit (837P) → the sandbox's claim.acknowledged →
 its 835 (remittance.received) → payment.posted → paid, or denied → claim.denied with the action.
 
-The payments service (which turns an 835 into payment.posted) is built in parallel by
-another part, so this test plays it: it reads the sandbox's 835 for our claim and publishes
-the payment.posted payments would, built from that 835's CLP/CAS segments. Should a running
+This test plays the payments service (which turns an 835 into payment.posted) without running
+it: it reads the sandbox's 835 for our claim and publishes the payment.posted payments would,
+made by payments' own 835 reader and posting event (CLP/CAS and SVC/CAS). Should a running
 payments service post the same 835 first, the claim takes it once (same trace number). Expected codes
 come from the sandbox's own tables (deploy/payer_sandbox/data), not from numbers typed here.
 """
@@ -23,15 +23,17 @@ import pytest
 
 from deploy.payer_sandbox.testing import running_sandbox
 from services.claims.reference import store as reference
+from services.payments.postings.domain import RemittanceRef, Target, payment_posted
+from services.payments.remittances.x12 import parse_835
 from shared import x12
 from shared.events.catalogue import (
-    Adjustment,
     Coverage,
     EncounterCompleted,
     EncounterLine,
     PaymentPosted,
     Person,
 )
+from tests.claims.cob import cob_errors
 from tests.claims.helpers import BILLING_NPI, RENDERING_NPI, get_claim_if, get_claims, publish
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
@@ -71,47 +73,17 @@ def make_encounter(
 
 
 def make_payment_from_835(text: str, pcn: str, claim_id: str, account_id: str) -> PaymentPosted:
-    """What the payments service publishes for one CLP of an 835 (it is written concurrently)."""
-    segments = x12.parse(text, expect="835").transactions[0].segments
-    trace = next(s.get(2) for s in segments if s.id == "TRN")
-    payer = next(s.get(4) for s in segments if s.id == "N1" and s.get(1) == "PR") or "SBX001"
-    start = next(i for i, s in enumerate(segments) if s.id == "CLP" and s.get(1) == pcn)
-    clp = segments[start]
-    adjustments: list[Adjustment] = []
-    remarks: list[str] = []
-    for seg in segments[start + 1 :]:
-        if seg.id in ("CLP", "SE", "PLB"):
-            break
-        if seg.id == "CAS":
-            for k in range(2, 19, 3):
-                if seg.get(k):
-                    adjustments.append(
-                        Adjustment(
-                            group_code=seg.get(1), reason_code=seg.get(k), amount=Decimal(seg.get(k + 1))
-                        )
-                    )
-        elif seg.id == "LQ" and seg.get(1) == "HE":
-            remarks.append(seg.get(2))
-        elif seg.id in ("MOA", "MIA"):
-            remarks += [seg.get(k) for k in range(3, 8) if seg.get(k) and not seg.get(k)[0].isdigit()]
-    return PaymentPosted(
-        payment_id=uuid.uuid4(),
-        source="insurer",
-        claim_id=uuid.UUID(claim_id),
-        account_id=account_id,
-        amount=Decimal(clp.get(4)),
-        method="eft",
-        posted_at=datetime.now(UTC),
-        payer_id=payer if payer.startswith("SBX") else "SBX001",
-        patient_control_number=pcn,
-        payer_claim_control_number=clp.get(7),
-        claim_status_code=clp.get(2),
-        charge=Decimal(clp.get(3)),
-        patient_responsibility=Decimal(clp.get(5) or "0"),
-        adjustments=adjustments,
-        remark_codes=remarks,
-        trace_number=trace,
-    )
+    """What the payments service publishes for one CLP of an 835, made by its own code (the
+    835 reader and the posting's event), so the claim hears what it would hear in production:
+    the claim-level CAS and each SVC line with its CAS."""
+    (remittance,) = parse_835(text)
+    claim = next(c for c in remittance.claims if c.patient_control_number == pcn)
+    payer = next((p for p in remittance.payer_identifiers if p.startswith("SBX")), "SBX001")
+    ref = RemittanceRef(uuid.uuid4(), payer, remittance.trace_number, remittance.method, remittance.paid_date)
+    target = Target(uuid.UUID(claim_id), account_id)
+    event = payment_posted(uuid.uuid4(), ref, claim, target, datetime.now(UTC))
+    assert isinstance(event.data, PaymentPosted)
+    return event.data
 
 
 async def the_835_for(sandbox: Any, pcn: str) -> str | None:
@@ -194,7 +166,14 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
         denied, denied_835 = results[denied_visit.encounter_id]
         assert denied["status"] == "denied"
         assert ("CO", "197") in {(a.group_code, a.reason_code) for a in denied_835.adjustments}
-        expected_action = reference.carc()["reasons"]["197"]
+        # The sandbox sends CO-197 with LQ*HE*M62 (the authorization number is missing from the
+        # claim): data/denial_actions.csv says correct (2300 REF*G1) and resubmit.
+        rules = reference.denial_rules()
+        advice = rules.recommend(
+            [a for a in denied_835.adjustments if rules.is_denial(a)],
+            [*denied_835.remark_codes, *denied_835.line_remark_codes],  # M62 is a line's LQ*HE
+        )
+        expected_action = advice.action
         records = await read_from(
             servers.kafka_bootstrap,
             "claim.denied",
@@ -203,7 +182,8 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
             timeout=30,
         )
         event = json.loads(next(r for r in records if r.key == denied["id"].encode()).value)
-        assert event["action"] == expected_action == "appeal"
+        assert event["action"] == expected_action == "correct_and_resubmit"
+        assert "M62" in event["remark_codes"] and event["why"] == advice.why
         assert event["patient_control_number"] == denied["patient_control_number"]
         assert {(a["group_code"], a["reason_code"]) for a in event["adjustments"]} >= {("CO", "197")}
         assert not [r for r in records if r.key == paid["id"].encode()]  # the paid claim has no denial
@@ -225,6 +205,12 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
         await eventually(lambda: get_claim_if(client, secondary["id"], "accepted"), timeout=40)
         edi = (await client.get(f"/v1/claims/{secondary['id']}/837", headers=RW)).text
         assert f"AMT*D*{x12.amount(primary_835.amount)}~" in edi and f"MI*{cob['member_id']}~" in edi
+        # The guide's COB balancing. (pyx12 on an EHR-built claim waits for the provider registry,
+        # issue 14 item 2: 2010AA N3/N4/REF are missing until then.)
+        assert cob_errors(edi) == []
+        # 2430 restates the primary's 835 lines: what each line was paid, in order.
+        svd = [s for s in x12.parse(edi).transactions[0].segments if s.id == "SVD"]
+        assert [Decimal(s.get(2)) for s in svd] == [line.paid for line in primary_835.lines]
         text = await eventually(lambda: the_835_for(sandbox, secondary["patient_control_number"]), timeout=40)
         second = make_payment_from_835(
             text, secondary["patient_control_number"], secondary["id"], secondary["patient_id"]
@@ -243,7 +229,7 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
         queue = (await client.get("/v1/denials", params={"claim_id": denied["id"]}, headers=RW)).json()[
             "items"
         ]
-        assert [(d["reason_code"], d["action"]) for d in queue] == [("197", "appeal")]
+        assert [(d["reason_code"], d["action"]) for d in queue] == [("197", "correct_and_resubmit")]
         appeal = await client.post(
             f"/v1/claims/{denied['id']}/appeals",
             json={"facts": ["Authorization was requested before the first therapy visit."]},

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -15,7 +16,17 @@ from services.eligibility.service import SERVICE
 from services.eligibility.settings import EligibilitySettings
 from shared.app import create_app
 from shared.config import Settings
+from tests.conftest import start_group_at_end
 from tests.eligibility.helpers import make_payers_override
+
+
+@pytest.fixture(scope="session", autouse=True)
+def eligibility_reads_claims_from_now(settings: Settings) -> None:
+    """Eligibility counts authorized visits from claim.submitted: its consumer group of this
+    session starts at the end of that topic, so it does not first read every claim anyone
+    ever sent on the shared broker."""
+    group = settings.consumer_group_prefix + "eligibility"
+    asyncio.run(start_group_at_end(settings.kafka_bootstrap_servers, group, ["claim.submitted"]))
 
 
 @pytest.fixture(scope="module")

@@ -71,10 +71,10 @@ async def test_retries_never_sleep_past_the_time_budget():
     )
     with pytest.raises(PayerBadGateway):
         await client.exchange("P1", "270", str)
-    # The 0.3 s budget, not the 50 retries, ends it: with 0.1 s pauses, a pause that would end
-    # past the budget is never started, so at most 1 + 3 tries happen (no wall-clock assertion:
-    # a loaded machine slows the calls, never adds tries).
-    assert 1 < len(calls) <= 4
+    # The 0.3 s budget, not the 50 retries, ends it (jittered pauses of at most 0.1 s). That no
+    # pause is started past the budget is shared.retry's rule, tested without a wall clock in
+    # tests/shared/test_mechanisms.py; timing assertions do not belong in tests.
+    assert 1 < len(calls) < 51
 
 
 async def test_breaker_opens_after_the_threshold_fails_fast_and_a_probe_closes_it():

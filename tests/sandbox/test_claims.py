@@ -28,6 +28,7 @@ from shared import x12
 from shared.consumer import dlq_headers
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from shared.events.envelope import encode, new_event
+from tests.claims.cob import cob_errors
 from tests.conftest import end_offsets, pyx12_errors, read_from
 
 TABLES = default_tables()
@@ -443,7 +444,7 @@ async def test_denials_replacement_void_and_secondary(
             ),
             submission(
                 p[8],
-                sample_837(
+                secondary_837 := sample_837(
                     p[8],
                     "SBX40002S",
                     sec_lines,
@@ -456,6 +457,7 @@ async def test_denials_replacement_void_and_secondary(
                 coverage_order="secondary",
             ),
         ]
+        assert cob_errors(secondary_837) == []  # the 837P guide's COB balancing
         await outbox.mark()
         await publish(producer, *second)
         remits2 = await outbox.collect("remittance.received", {p[7], p[6], p[2], p[8]})

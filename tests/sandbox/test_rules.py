@@ -17,6 +17,7 @@ from deploy.payer_sandbox.adjudication import ClaimPayment, Context, Memory, adj
 from deploy.payer_sandbox.data import default_tables
 from deploy.payer_sandbox.remit835 import Unbalanced, build_835, check_balanced
 from deploy.payer_sandbox.testing import SampleLine, sample_837
+from tests.claims.cob import cob_errors
 from tests.conftest import pyx12_errors
 
 SAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "payer_sandbox" / "data" / "samples"
@@ -135,6 +136,7 @@ def test_secondary_from_claim_level_cob_only() -> None:
         prior_claim_paid="200",
         prior_claim_adjustments=(("PR", "2", "40"), ("CO", "45", "60")),
     )
+    assert cob_errors(rebuilt) == []  # the 837P guide's COB balancing (claim level only)
     claim = claim837.parse_837(rebuilt)
     assert claim.other_paid == Decimal(200) and [a.reason for a in claim.other_adjustments] == ["2", "45"]
     (payment,) = _run(rebuilt, order="secondary")

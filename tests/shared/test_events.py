@@ -26,7 +26,7 @@ CONTRACT = {
     "authorization.recorded": ("eligibility", {"claims", "notifications"}),
     "authorization.expiring": ("eligibility", {"claims", "notifications"}),
     "encounter.completed": ("partner", {"claims"}),
-    "claim.submitted": ("claims", {"partner", "payments"}),
+    "claim.submitted": ("claims", {"partner", "payments", "eligibility"}),
     "claim.acknowledged": ("partner", {"claims", "notifications"}),
     "claim.rejected": ("partner", {"claims", "notifications"}),
     "remittance.received": ("partner", {"payments"}),

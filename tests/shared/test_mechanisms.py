@@ -187,6 +187,16 @@ async def test_retrying_gives_up_after_the_attempts_and_reraises_the_real_error(
     assert tries == 1
 
 
+async def test_a_budget_never_starts_a_pause_that_would_end_past_it():
+    tries = 0
+    with pytest.raises(ConnectionError):
+        async for attempt in retrying(attempts=None, base=10, cap=10, on=ConnectionError, budget_seconds=5):
+            with attempt:
+                tries += 1
+                raise ConnectionError("down")
+    assert tries == 1  # the first pause (10 s) would end past the 5 s budget: no second try
+
+
 async def test_breaker_opens_per_key_and_closes_after_a_good_probe():
     breaker = CircuitBreaker(threshold=2, reset_seconds=0.2, exclude=(LookupError,))
     for _ in range(2):

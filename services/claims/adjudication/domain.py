@@ -1,9 +1,10 @@
 """The rules of a payer's answer, with no I/O: which adjustments are denials and what to do
 about them, what status a payment leaves the claim in, and what the next payer is billed
-(the balance, and the prior payer's adjudication per claim and per line)."""
+(the balance, and the prior payers' adjudication per claim and per line, as their 835s said)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,30 +13,38 @@ from services.claims.claims.schemas import (
     AdjustmentIn,
     ClaimData,
     LineAdjudication,
+    LineIn,
     OtherCoverage,
+    PersonIn,
     SubscriberIn,
 )
 from services.claims.claims.tables import Claim
+from services.claims.denials.domain import Recommendation, all_remark_codes
 from services.claims.reference import store as reference
-from shared.events.catalogue import Adjustment, PaymentPosted
+from shared.events.catalogue import AdjudicatedLine, Adjustment, PaymentPosted
 
 OtherPayers = dict[tuple[str, str], list[dict[str, Any]]]  # latest checks' other payers by (patient, payer)
+ORDER = ["primary", "secondary", "tertiary"]
+NEXT_ORDER = {"primary": "secondary", "secondary": "tertiary"}
+Lines = list[LineAdjudication]
+Placed = list[tuple[int, AdjudicatedLine]]  # (our line number, the 835 line that answers it)
 
 
 def is_denial(adj: Adjustment | AdjustmentIn) -> bool:
-    """Contractual write-downs and ordinary cost sharing are not denials; everything else is."""
-    exempt = reference.carc()["not_denials"].get(adj.group_code, [])
-    return adj.reason_code not in exempt and adj.amount > 0
+    """Contractual write-downs and ordinary cost sharing are not denials; everything else is
+    (data/denial_actions.csv, rows `not_a_denial`)."""
+    return reference.denial_rules().is_denial(adj)
 
 
-def action_for(adjustments: list[Adjustment]) -> str:
-    """The recommended action for a denial, from data/carc_actions.json (largest amount first)."""
-    table = reference.carc()
-    for adj in sorted(adjustments, key=lambda a: a.amount, reverse=True):
-        if adj.reason_code in table["reasons"]:
-            return str(table["reasons"][adj.reason_code])
-    first = max(adjustments, key=lambda a: a.amount)
-    return str(table["group_defaults"].get(first.group_code, "appeal"))
+def recommend(denied: list[Adjustment], posted: PaymentPosted) -> Recommendation:
+    """What to do about a denial and why, from data/denial_actions.csv: group code + CARC,
+    and the remark codes (claim and line) where one decides."""
+    return reference.denial_rules().recommend(denied, remark_codes(posted))
+
+
+def remark_codes(posted: PaymentPosted) -> list[str]:
+    """Every RARC of the adjudication: the claim's (MOA/MIA) first, then its lines' (LQ*HE)."""
+    return all_remark_codes(posted.remark_codes, posted.line_remark_codes)
 
 
 def status_after(posted: PaymentPosted, denials: list[Adjustment]) -> str:
@@ -60,9 +69,13 @@ def adjudication_record(posted: PaymentPosted, trace_numbers: list[str]) -> dict
         "patient_responsibility": text(posted.patient_responsibility),
         "adjustments": [a.model_dump(mode="json") for a in posted.adjustments],
         "remark_codes": list(posted.remark_codes),
+        "line_remark_codes": list(posted.line_remark_codes),
         "payer_claim_control_number": posted.payer_claim_control_number,
         "trace_number": posted.trace_number,
         "trace_numbers": trace_numbers,
+        "claim_adjustments": [a.model_dump(mode="json") for a in posted.claim_adjustments],
+        "lines": [line.model_dump(mode="json") for line in posted.lines],
+        "remittance_date": posted.remittance_date.isoformat() if posted.remittance_date else None,
     }
 
 
@@ -77,55 +90,65 @@ def balance_left(claim: Claim, posted: PaymentPosted) -> Decimal:
 
 def next_coverage(claim: Claim, other_payers: OtherPayers) -> OtherCoverage | None:
     """The payer after this one: from the claim's own coverage list (the encounter's), else from
-    the latest eligibility check's other payers (member id then taken from this claim).
-    `other_payers`: those checks, read for a whole batch."""
-    order = {"primary": "secondary", "secondary": "tertiary"}.get(claim.data.get("coverage_order", ""))
+    the latest eligibility check's other payers, with the member id that coverage has (271
+    2110C REF*1W). Without one the next payer is not billed: this claim's member id is
+    another payer's and would be denied. `other_payers`: those checks, read for a whole batch."""
+    order = NEXT_ORDER.get(claim.data.get("coverage_order", ""))
     if order is None:
         return None
     for other in claim.data.get("other_coverages") or []:
         if other.get("order") == order:
             return OtherCoverage.model_validate(other)
     for other in other_payers.get((claim.patient_id, claim.payer_id), []):
-        if other.get("order") == order and other.get("payer_id") in reference.payers():
-            data = data_of(claim)
-            member = data.subscriber.member_id if data.subscriber else data.patient_id
+        known = other.get("payer_id") in reference.payers()
+        if other.get("order") == order and known and other.get("member_id"):
             return OtherCoverage(
                 payer_id=other["payer_id"],
-                member_id=member,
+                member_id=other["member_id"],
                 order=order,
-                relationship_code=data.relationship_code,
+                relationship_code=data_of(claim).relationship_code,
             )
     return None
 
 
 def next_payer_data(claim: Claim, posted: PaymentPosted, nxt: OtherCoverage) -> ClaimData:
-    """Secondary (or tertiary) claim content: this claim to the next payer, carrying this
-    payer's adjudication (loops 2320/2430) as its other coverage."""
+    """Secondary (or tertiary) claim content: this claim to the next payer, with every prior
+    payer's adjudication (a 2320/2330 each: those this claim carried, then this payer's, from
+    its 835) and the payers after the next one, still to adjudicate."""
     data = data_of(claim)
+    claim_level, lines = prior_adjudication(data, posted)
+    sub = data.subscriber
     this_payer = OtherCoverage(
         payer_id=claim.payer_id,
-        member_id=data.subscriber.member_id if data.subscriber else nxt.member_id,
+        member_id=sub.member_id if sub else nxt.member_id,
         order=data.coverage_order,
         relationship_code=data.relationship_code,
+        subscriber=PersonIn(**sub.model_dump(exclude={"member_id", "group_number"})) if sub else None,
+        group_number=sub.group_number if sub else None,
         paid=posted.amount,
         patient_responsibility=posted.patient_responsibility,
-        adjudication_date=posted.posted_at.date(),
+        adjudication_date=posted.remittance_date or posted.posted_at.date(),
         payer_claim_control_number=posted.payer_claim_control_number,
-        adjustments=[AdjustmentIn(**a.model_dump()) for a in posted.adjustments],
-        lines=line_adjudications(data, posted),
+        adjustments=claim_level,
+        lines=lines,
     )
-    subscriber = data.subscriber
+    place = ORDER.index(nxt.order)
+    prior = [o for o in data.other_coverages if o.paid is not None and ORDER.index(o.order) < place]
+    later = [o for o in data.other_coverages if o.paid is None and ORDER.index(o.order) > place]
+    # The next payer's own member id and group number (never this payer's).
+    subscriber = sub
+    coverage = {"member_id": nxt.member_id, "group_number": nxt.group_number}
     if nxt.subscriber is not None:
-        subscriber = SubscriberIn(**nxt.subscriber.model_dump(), member_id=nxt.member_id)
+        subscriber = SubscriberIn(**nxt.subscriber.model_dump(), **coverage)
     elif subscriber is not None:
-        subscriber = subscriber.model_copy(update={"member_id": nxt.member_id})
+        subscriber = subscriber.model_copy(update=coverage)
     secondary = data.model_copy(
         update={
             "payer_id": nxt.payer_id,
             "coverage_order": nxt.order,
             "subscriber": subscriber,
             "relationship_code": nxt.relationship_code,
-            "other_coverages": [this_payer],
+            "other_coverages": [*prior, this_payer, *later],
             "frequency_code": "1",
             "original_payer_claim_control_number": None,
         }
@@ -133,29 +156,53 @@ def next_payer_data(claim: Claim, posted: PaymentPosted, nxt: OtherCoverage) -> 
     return ClaimData.model_validate(secondary.model_dump(mode="json"))
 
 
-def line_adjudications(data: ClaimData, posted: PaymentPosted) -> list[LineAdjudication]:
-    """Loop 2430 per line. payment.posted carries the adjudication at claim level only, so the
-    paid amount and each adjustment are spread over the lines in proportion to their charge,
-    the last line taking the rounding, so the lines add up to the claim-level 2320 amounts."""
-    total = data.total_charge
-    if total <= 0:
-        return []
-    cent = Decimal("0.01")
-    paid_left = posted.amount
-    adj_left = [a.amount for a in posted.adjustments]
-    out: list[LineAdjudication] = []
-    for n, line in enumerate(data.lines, start=1):
-        last = n == len(data.lines)
-        share = line.charge / total
-        paid = paid_left if last else (posted.amount * share).quantize(cent)
-        paid_left -= paid
-        adjustments = []
-        for k, adj in enumerate(posted.adjustments):
-            amount = adj_left[k] if last else (adj.amount * share).quantize(cent)
-            adj_left[k] -= amount
-            if amount > 0:
-                adjustments.append(
-                    AdjustmentIn(group_code=adj.group_code, reason_code=adj.reason_code, amount=amount)
-                )
-        out.append(LineAdjudication(line_number=n, paid=paid, adjustments=adjustments))
-    return out
+def prior_adjudication(data: ClaimData, posted: PaymentPosted) -> tuple[list[AdjustmentIn], Lines]:
+    """This payer's adjudication as loops 2320 (claim-level CAS) and 2430 (per line) report it,
+    taken from its 835 as payment.posted carries it: each SVC on the 837 line it answers, with
+    its paid amount, units and CAS, and only the claim-level CAS at claim level, so that every
+    adjustment is reported once. Without line detail, or when an 835 line cannot be placed on
+    one of ours (or one of ours has none), everything is reported at claim level instead:
+    nothing is spread or made up per line."""
+    placed = match_lines(data.lines, posted.lines) if posted.lines else None
+    if placed is None:
+        return [_adjustment(a) for a in posted.adjustments], []
+    lines = [_line_adjudication(n, data.lines[n - 1], paid) for n, paid in placed]
+    return [_adjustment(a) for a in posted.claim_adjustments], lines
+
+
+def _line_adjudication(n: int, billed: LineIn, paid: AdjudicatedLine) -> LineAdjudication:
+    """One 2430: the procedure and units as adjudicated (the billed ones when the 835's are not
+    an HCPCS code we can restate), what was paid, and the line's CAS."""
+    same = paid.procedure_qualifier == "HC" and re.fullmatch(r"[A-Z0-9]{5}", paid.code) is not None
+    modifiers = [m for m in paid.modifiers if re.fullmatch(r"[A-Z0-9]{2}", m)]
+    return LineAdjudication(
+        line_number=n,
+        paid=paid.paid,
+        adjustments=[_adjustment(a) for a in paid.adjustments],
+        code=paid.code if same else billed.code,
+        modifiers=modifiers if same else billed.modifiers,
+        units=paid.units if paid.units is not None and paid.units > 0 else billed.units,
+    )
+
+
+def match_lines(billed: list[LineIn], paid: list[AdjudicatedLine]) -> Placed | None:
+    """Which of our lines (1-based) each 835 line answers: the line item control number we sent
+    (REF*6R, echoed), else the first line not yet answered with the same code and charge, then
+    the same code. None unless every 835 line is placed and every one of ours is answered."""
+    placed: Placed = []
+    used: set[int] = set()
+    for line in paid:
+        ref = line.line_item_control_number or ""
+        n = int(ref) if ref.isdigit() and 1 <= int(ref) <= len(billed) else None
+        if n is None:
+            free = [i for i in range(1, len(billed) + 1) if i not in used and billed[i - 1].code == line.code]
+            n = next((i for i in free if billed[i - 1].charge == line.charge), free[0] if free else None)
+        if n is None:
+            return None
+        used.add(n)
+        placed.append((n, line))
+    return placed if used == set(range(1, len(billed) + 1)) else None
+
+
+def _adjustment(adj: Adjustment) -> AdjustmentIn:
+    return AdjustmentIn(group_code=adj.group_code, reason_code=adj.reason_code, amount=adj.amount)

@@ -188,10 +188,11 @@ async def retire_replaced(
 def _queue_denial(
     session: AsyncSession, claim: Claim, posted: PaymentPosted, denied: list[Adjustment], when: datetime
 ) -> None:
-    """The denial into the work queue, and out as claim.denied."""
-    action = domain.action_for(denied)
+    """The denial into the work queue, and out as claim.denied, with what to do and why."""
+    advice = domain.recommend(denied, posted)
+    remarks = domain.remark_codes(posted)
     denied_amount = sum((a.amount for a in denied), Decimal("0.00"))
-    denials.queue_denial(session, claim, posted, denied, action, denied_amount, when)
+    denials.queue_denial(session, claim, posted, denied, advice, remarks, denied_amount, when)
     add_event(
         session,
         new_event(
@@ -200,12 +201,13 @@ def _queue_denial(
                 payer_id=claim.payer_id,
                 patient_id=claim.patient_id,
                 adjustments=denied,
-                remark_codes=list(posted.remark_codes),
-                action=action,  # type: ignore[arg-type]
+                remark_codes=remarks,
+                action=advice.action,  # type: ignore[arg-type]
                 denied_at=when,
                 patient_control_number=claim.patient_control_number,
                 payer_claim_control_number=posted.payer_claim_control_number,
                 denied_amount=denied_amount,
+                why=advice.why[:500],
             )
         ),
     )

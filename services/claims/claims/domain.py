@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from services.claims.claims.schemas import (
     AddressIn,
+    AdjustmentIn,
     ClaimData,
     LineIn,
     OtherCoverage,
@@ -177,6 +179,7 @@ def strict_errors(data: ClaimData) -> list[FieldError]:
                     message="Unknown payer id.",
                 )
             )
+        errors += cob_errors(data, other, f"body.other_coverages.{other_index}")
     providers = [("billing_provider", data.billing_provider), ("rendering_provider", data.rendering_provider)]
     for name, provider in providers:
         if provider is not None and not npi_is_valid(provider.npi):
@@ -252,6 +255,7 @@ def claim_data_from_encounter(enc: EncounterCompleted) -> ClaimData:
             order=c.order,
             relationship_code=c.relationship_code,
             subscriber=_person(c.subscriber) if c.subscriber else None,
+            group_number=c.group_number,
         )
         for c in enc.coverages
         if c is not primary
@@ -283,6 +287,44 @@ def claim_data_from_encounter(enc: EncounterCompleted) -> ClaimData:
         prior_authorization_number=enc.prior_authorization_number,
         other_coverages=others[:2],
     )
+
+
+def cob_errors(data: ClaimData, other: OtherCoverage, at: str) -> list[FieldError]:
+    """The 837P's COB balancing for one other payer's adjudication (loops 2320/2430): per line
+    it adjudicated, SV102 - SVD02 - its CAS = 0; for the claim, CLM02 - AMT*D - 2320 CAS -
+    every 2430 CAS = 0. So an adjustment is reported at claim or at line level, never both."""
+    if other.paid is None:
+        if other.adjustments or other.lines:
+            message = "Adjustments need the paid amount."
+            return [FieldError(field=f"{at}.paid", rule="missing", message=message)]
+        return []
+    errors: list[FieldError] = []
+    left: dict[int, tuple[int, Decimal]] = {}  # line number: (first index, charge - paid - CAS)
+    for index, line in enumerate(other.lines):
+        if not 1 <= line.line_number <= len(data.lines):
+            field = f"{at}.lines.{index}.line_number"
+            message = f"The claim has {len(data.lines)} lines."
+            errors.append(FieldError(field=field, rule="no_such_line", message=message))
+            continue
+        first, rest = left.get(line.line_number, (index, data.lines[line.line_number - 1].charge))
+        left[line.line_number] = (first, rest - line.paid - _total(line.adjustments))
+    for first, rest in left.values():
+        if rest != 0:
+            message = f"The line's charge, less what was paid and its CAS, is {rest}, not 0 (837P 2430)."
+            errors.append(FieldError(field=f"{at}.lines.{first}", rule="cob_unbalanced", message=message))
+    rest = data.total_charge - other.paid - _total(other.adjustments)
+    rest -= sum((_total(line.adjustments) for line in other.lines), Decimal(0))
+    if rest != 0:
+        message = (
+            "The claim's charge, less what this payer paid and its claim- and line-level adjustments,"
+            f" is {rest}, not 0 (837P 2320): report each adjustment once."
+        )
+        errors.append(FieldError(field=at, rule="cob_unbalanced", message=message))
+    return errors
+
+
+def _total(adjustments: list[AdjustmentIn]) -> Decimal:
+    return sum((a.amount for a in adjustments), Decimal(0))
 
 
 def reject_invalid(data: ClaimData) -> None:

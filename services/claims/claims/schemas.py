@@ -67,30 +67,43 @@ class AdjustmentIn(Strict):
 
 
 class LineAdjudication(Strict):
-    """What a prior payer did with one service line (837P loop 2430)."""
+    """What a prior payer did with one service line (837P loop 2430, from its 835's SVC/CAS):
+    SV102 - paid - sum(adjustments) = 0 for each line the payer adjudicated."""
 
     line_number: int = Field(ge=1)
     paid: Money
-    adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=15)
+    adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=30)
+    code: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z0-9]{5}$",
+        description="SVD03: the procedure as the payer adjudicated it; the billed one when absent.",
+    )
+    modifiers: list[str] = Field(default_factory=list, max_length=4)
+    units: Decimal | None = Field(
+        default=None, gt=0, description="SVD05: units paid; the billed ones when absent."
+    )
 
 
 class OtherCoverage(Strict):
     """Another payer on the claim: who pays before or after this one (837P loops 2320/2330).
 
     For a secondary claim the primary's adjudication is filled in (paid amount, CAS
-    adjustments, per-line results); for a primary claim it only names the next payer."""
+    adjustments, per-line results); for a primary claim it only names the next payer.
+    `adjustments` are the claim-level ones only (2320 CAS): an adjustment of a line goes in
+    that line's `lines` entry (2430 CAS), never in both."""
 
     payer_id: Ident
     member_id: MemberId
     order: CoverageOrder
     relationship_code: str = Field(default="18", pattern=r"^\d{2}$")
     subscriber: PersonIn | None = None
+    group_number: str | None = Field(default=None, max_length=50, description="That coverage's group number.")
     paid: Money | None = None
     patient_responsibility: Money | None = None
     adjudication_date: date | None = None
     payer_claim_control_number: str | None = Field(default=None, max_length=50)
-    adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=15)
-    lines: list[LineAdjudication] = Field(default_factory=list, max_length=50)
+    adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=30)
+    lines: list[LineAdjudication] = Field(default_factory=list, max_length=100)
 
 
 class LineIn(Strict):
@@ -100,6 +113,12 @@ class LineIn(Strict):
     charge: Money = Field(ge=0)
     date_of_service: date
     diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], min_length=1, max_length=4)
+    prior_authorization_number: str | None = Field(
+        default=None,
+        max_length=50,
+        description="This line's prior authorization (837P loop 2400 REF*G1) when it differs from the "
+        "claim's; set when the claim is sent from the authorizations on file.",
+    )
 
 
 class ClaimData(Strict):
@@ -118,7 +137,12 @@ class ClaimData(Strict):
     place_of_service: str = Field(pattern=r"^\d{2}$")
     diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first.")
     lines: list[LineIn] = Field(min_length=1, max_length=50)
-    prior_authorization_number: str | None = Field(default=None, max_length=50)
+    prior_authorization_number: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The claim's prior authorization (837P loop 2300 REF*G1); when empty, the claim "
+        "is sent with the valid authorization on file that covers its services.",
+    )
     frequency_code: Literal["1", "7", "8"] = "1"
     original_payer_claim_control_number: str | None = Field(default=None, max_length=50)
     other_coverages: list[OtherCoverage] = Field(default_factory=list, max_length=2)

@@ -133,6 +133,26 @@ async def duplicate_candidates(
     return found
 
 
+# Each claim's chain of originals (a correction of a correction...) walked back to its first.
+_FIRST_CLAIMS = text(
+    "WITH RECURSIVE chain (start_id, id, original_claim_id) AS ("
+    " SELECT id, id, original_claim_id FROM claims WHERE id = ANY(CAST(:ids AS uuid[]))"
+    " UNION ALL SELECT chain.start_id, c.id, c.original_claim_id FROM claims c"
+    " JOIN chain ON c.id = chain.original_claim_id"
+    ") SELECT start_id, id FROM chain WHERE original_claim_id IS NULL"
+)
+
+
+async def first_claim_ids(
+    session: AsyncSession, claim_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The first claim of each given claim's chain of replacements (itself when it replaces none)."""
+    if not claim_ids:
+        return {}
+    rows = await session.execute(_FIRST_CLAIMS, {"ids": list(set(claim_ids))})
+    return {r.start_id: r.id for r in rows}
+
+
 async def follow_ons(session: AsyncSession, claim_id: uuid.UUID, *, lock: bool = False) -> Sequence[Claim]:
     """The replacements (7) and voids (8) made of this claim, oldest first; locked when the
     caller is about to move them."""

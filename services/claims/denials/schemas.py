@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
-Action = Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off"]
+Action = Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off", "bill_other_payer"]
 DenialStatus = Literal["open", "assigned", "resolved"]
 
 
@@ -39,7 +39,11 @@ class DenialOut(BaseModel):
     group_code: str
     adjustments: list[dict[str, Any]]
     remark_codes: list[str]
-    action: str
+    action: str = Field(
+        description="Recommended from the group code, CARC and RARC (data/denial_actions.csv): "
+        "bill_patient only for PR, write_off only for CO."
+    )
+    why: str | None = Field(description="Why that action, naming the codes that decided it.")
     denied_amount: Decimal
     payer_claim_control_number: str | None
     status: str
@@ -57,7 +61,9 @@ class AssignIn(BaseModel):
 
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    resolution: Literal["corrected", "appealed", "billed_patient", "written_off", "paid"]
+    resolution: Literal[
+        "corrected", "appealed", "billed_patient", "written_off", "paid", "billed_other_payer"
+    ]
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -28,6 +28,7 @@ class Denial(SQLModel, table=True):
     adjustments: list[Any] = Field(sa_column=Column(JSONB, nullable=False))
     remark_codes: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     action: str
+    why: str | None = None  # why that action, naming the codes that decided it (None before it was kept)
     denied_amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
     payer_claim_control_number: str | None = None
     status: str = "open"

@@ -4,21 +4,26 @@ appeals from filing (with the generated letter) to the payer's decision."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.claims.claims import usecases as claims
-from services.claims.claims.domain import now
+from services.claims.claims import store as claims_store, usecases as claims
+from services.claims.claims.domain import data_of, now
 from services.claims.claims.tables import Claim
-from services.claims.denials import store
-from services.claims.denials.domain import render_letter
+from services.claims.denials import domain, store
+from services.claims.denials.domain import Recommendation
 from services.claims.denials.schemas import AppealIn, AppealOut, DenialFilters, DenialOut, ResolveIn
 from services.claims.denials.tables import Appeal, Denial
+from services.claims.reference import store as reference
+from shared import templates
 from shared.events.catalogue import Adjustment, PaymentPosted
 from shared.paging import CursorPage, PageQuery, paginate
 from shared.problems import ProblemError
+
+TEMPLATES = ("claims-denials", Path(__file__).parent / "templates")
 
 
 def denial_out(denial: Denial, when: datetime) -> DenialOut:
@@ -49,11 +54,13 @@ def queue_denial(
     claim: Claim,
     posted: PaymentPosted,
     adjustments: list[Adjustment],
-    action: str,
+    advice: Recommendation,
+    remark_codes: list[str],
     denied_amount: Decimal,
     when: datetime,
 ) -> None:
-    """A denied (or partly denied) claim into the work queue, under its largest adjustment."""
+    """A denied (or partly denied) claim into the work queue, under its largest adjustment,
+    with the recommended action and why."""
     main = max(adjustments, key=lambda a: a.amount)
     denial = Denial(
         id=uuid.uuid4(),
@@ -63,8 +70,9 @@ def queue_denial(
         reason_code=main.reason_code,
         group_code=main.group_code,
         adjustments=[a.model_dump(mode="json") for a in adjustments],
-        remark_codes=list(posted.remark_codes),
-        action=action,
+        remark_codes=remark_codes,
+        action=advice.action,
+        why=advice.why,
         denied_amount=denied_amount,
         payer_claim_control_number=posted.payer_claim_control_number,
         denied_at=when,
@@ -80,11 +88,12 @@ def assign(session: AsyncSession, denial: Denial, assignee: str) -> None:
 
 
 async def resolve(session: AsyncSession, denial: Denial, body: ResolveIn, actor: str) -> None:
-    """Close a denial; writing it off or billing the patient closes its claim too."""
+    """Close a denial; writing it off or billing the patient or another payer closes its claim
+    too (what is left is the patient's, or another payer's claim's)."""
     denial.status, denial.resolved_at = "resolved", now()
     denial.resolution = body.resolution + (f": {body.note}" if body.note else "")
     store.add(session, denial)
-    if body.resolution in ("written_off", "billed_patient"):
+    if body.resolution in ("written_off", "billed_patient", "billed_other_payer"):
         claim = await claims.get_claim(session, denial.claim_id, lock=True)
         if claim.status in ("denied", "partial", "appealed"):
             claims.set_status(session, claim, "closed", actor, f"denial resolved: {body.resolution}")
@@ -98,11 +107,13 @@ async def file_appeal(session: AsyncSession, claim: Claim, body: AppealIn, actor
     denial = await store.latest_open_denial(session, claim.id, body.denial_id)
     if denial is None:
         raise ProblemError(409, "no-open-denial", "No open denial on this claim")
+    history = await claims_store.history(session, claim.id)
+    accepted_at = next((h.changed_at for h in history if h.to_status == "accepted"), None)
     appeal = Appeal(
         id=uuid.uuid4(),
         claim_id=claim.id,
         denial_id=denial.id,
-        letter=render_letter(claim, denial, body.facts, body.signer),
+        letter=render_letter(claim, denial, body.facts, body.signer, accepted_at=accepted_at),
         filed_by=actor,
         filed_at=now(),
     )
@@ -143,3 +154,57 @@ async def decide_appeal(
     claim = await claims.get_claim(session, appeal.claim_id)  # loaded (and locked) with the appeal
     if outcome == "lost" and claim.status == "appealed":
         claims.set_status(session, claim, "closed", actor, "appeal lost")
+
+
+def render_letter(
+    claim: Claim, denial: Denial, facts: list[str], signer: str, *, accepted_at: datetime | None
+) -> str:
+    """The appeal letter, for the payer (its recipient; PHI in it is for the payer and never
+    logged): what the payer files the claim by (patient, date of birth, member id, its claim
+    number, dates of service, codes billed), the denial's codes with their descriptions, and
+    an argument answering each reason denied. `accepted_at`: the payer's 277CA acceptance."""
+    data = data_of(claim)
+    payer = reference.payers().get(claim.payer_id)
+    carcs, rarcs = reference.carc_descriptions(), reference.rarc_descriptions()
+    first_submitted = claim.first_submitted_at or claim.submitted_at
+    templates.add_template_dir(*TEMPLATES)
+    letter = templates.template(f"{TEMPLATES[0]}/appeal_letter.txt.j2").render(
+        **domain.letter_parties(data),
+        **domain.filing_facts(
+            data, first_submitted, accepted_at, payer.timely_filing_days if payer else None
+        ),
+        today=date.today().isoformat(),
+        payer_name=payer.name if payer else claim.payer_id,
+        patient_control_number=claim.patient_control_number,
+        payer_claim_control_number=denial.payer_claim_control_number or claim.payer_claim_control_number,
+        dates_of_service=", ".join(sorted({line.date_of_service.isoformat() for line in data.lines})),
+        total_charge=f"{data.total_charge:.2f}",
+        denied_amount=f"{denial.denied_amount:.2f}",
+        denied_on=denial.denied_at.date().isoformat(),
+        adjustments=[{**a, "description": carcs.get(a["reason_code"], "")} for a in denial.adjustments],
+        remarks=domain.described(denial.remark_codes, rarcs),
+        arguments=domain.arguments_for(denial.adjustments),
+        diagnoses=data.diagnoses,
+        lines=[
+            {
+                "code": line.code,
+                "modifiers": line.modifiers,
+                "units": line.units,
+                "date_of_service": line.date_of_service.isoformat(),
+                "charge": f"{line.charge:.2f}",
+            }
+            for line in data.lines
+        ],
+        prior_authorization_number=data.prior_authorization_number,
+        coverage_order=data.coverage_order,
+        other_payers=[
+            reference.payers()[o.payer_id].name if o.payer_id in reference.payers() else o.payer_id
+            for o in data.other_coverages
+        ],
+        original_payer_claim_control_number=data.original_payer_claim_control_number,
+        facts=facts,
+        signer=signer,
+        provider_name=data.billing_provider.name or "Billing provider",
+        provider_npi=data.billing_provider.npi,
+    )
+    return letter + "\n"  # the file's last newline, which the shared environment drops

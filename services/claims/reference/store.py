@@ -1,5 +1,5 @@
 """Reference data the claims service reads from files: payers, modifiers, diagnosis conflicts,
-edits, CARC actions, policy.
+edits, denial actions with the CARC/RARC descriptions, policy.
 
 Everything a billing office tunes (a new payer, an edit's severity, a CARC's action) is a
 file under data/, read on first use and kept until `reload()` (tests, operators). Code sets
@@ -10,12 +10,14 @@ file stops the service at start and a new app in the same process reads the file
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from services.claims.denials.domain import DenialRules
 from services.claims.settings import get_claims_settings
 
 
@@ -36,6 +38,12 @@ def _path(name: str) -> Path:
 
 def _json(name: str) -> dict[str, Any]:
     return json.loads(_path(name).read_text())
+
+
+def _csv(name: str) -> list[dict[str, str]]:
+    """A CSV table with a header row; lines starting with # are comments."""
+    lines = [line for line in _path(name).read_text().splitlines() if line.strip() and line[:1] != "#"]
+    return list(csv.DictReader(lines))
 
 
 @cache
@@ -102,8 +110,23 @@ def edits() -> list[dict[str, Any]]:
 
 
 @cache
-def carc() -> dict[str, Any]:
-    return _json("carc_actions.json")
+def denial_rules() -> DenialRules:
+    """What to do about a denial by group code, CARC and RARC (checked: a bad row stops the
+    service at start)."""
+    return DenialRules.from_rows(_csv("denial_actions.csv"))
+
+
+@cache
+def carc_descriptions() -> dict[str, str]:
+    """Claim adjustment reason codes and their published descriptions (a subset; the operator
+    may drop in the full list)."""
+    return {r["code"]: r["description"] for r in _csv("carc.csv")}
+
+
+@cache
+def rarc_descriptions() -> dict[str, str]:
+    """Remittance advice remark codes and their published descriptions (a subset, likewise)."""
+    return {r["code"]: r["description"] for r in _csv("rarc.csv")}
 
 
 @cache
@@ -121,7 +144,18 @@ def auto_submit_secondary() -> bool:
     return bool(policy()["auto_submit_secondary"]) if configured is None else configured
 
 
-_LOADERS = (payers, codes, operator_codes, pos_codes, icd10cm_conflicts, edits, carc, policy)
+_LOADERS = (
+    payers,
+    codes,
+    operator_codes,
+    pos_codes,
+    icd10cm_conflicts,
+    edits,
+    denial_rules,
+    carc_descriptions,
+    rarc_descriptions,
+    policy,
+)
 
 
 def load() -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
+from services.claims.authorizations import domain as authorizations
+from services.claims.authorizations.domain import AuthorizationFact
 from services.claims.claims.schemas import ClaimData
 from services.claims.codesets.domain import CodeData
 from services.claims.coding import domain as coding
@@ -47,16 +49,6 @@ class EligibilityFact:
 
 
 @dataclass(frozen=True)
-class AuthorizationFact:
-    number: str
-    service_codes: tuple[str, ...]
-    start_date: date
-    end_date: date
-    visits_allowed: int | None
-    visits_used: int
-
-
-@dataclass(frozen=True)
 class OtherClaim:
     """Another claim for the same patient and payer (duplicate detection)."""
 
@@ -72,6 +64,7 @@ class ScrubContext:
     authorizations: list[AuthorizationFact] = field(default_factory=list)
     other_claims: list[OtherClaim] = field(default_factory=list)
     codes: CodeData = field(default_factory=CodeData)
+    visit_counted: bool = False  # sent before, or a correction: its visit is counted already
 
 
 Hit = tuple[str, str]  # (field, message)
@@ -154,47 +147,26 @@ def timely_filing(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
         )
 
 
-def service_type_of(code: str) -> str | None:
-    """The X12 service type a procedure falls under (data/codes.json), for prior-auth rules."""
-    for rule in reference.codes().get("service_type_by_code", []):
-        if rule["from"] <= code <= rule["to"]:
-            return str(rule["service_type"])
-    return None
+def authorization_rules(data: ClaimData, ctx: ScrubContext) -> authorizations.Rules:
+    """What needs authorization for this claim: the payer's codes and the service types the
+    latest active eligibility check flagged (271 EB11 = Y)."""
+    payer = reference.payers().get(data.payer_id)
+    checks = [e for e in ctx.eligibility if e.status == "active"]
+    return authorizations.Rules(
+        payer.prior_auth_codes if payer else frozenset(),
+        frozenset(checks[-1].prior_auth_service_types) if checks else frozenset(),
+        ctx.visit_counted,
+    )
 
 
 def prior_authorization(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
-    payer = reference.payers().get(data.payer_id)
-    if payer is None:
-        return
-    checks = [e for e in ctx.eligibility if e.status == "active"]
-    types_needing_auth = set(checks[-1].prior_auth_service_types) if checks else set()
-    for i, line in enumerate(data.lines):
-        if line.code not in payer.prior_auth_codes and service_type_of(line.code) not in types_needing_auth:
-            continue
-        auths = [a for a in ctx.authorizations if not a.service_codes or line.code in a.service_codes]
-        if data.prior_authorization_number:
-            auths = [a for a in auths if a.number == data.prior_authorization_number] or auths
-        valid = [
-            a
-            for a in auths
-            if a.start_date <= line.date_of_service <= a.end_date
-            and (a.visits_allowed is None or a.visits_used < a.visits_allowed)
-        ]
-        if valid:
-            continue
-        if auths:
-            yield (
-                f"lines.{i}.code",
-                (
-                    f"Line {i + 1}: the authorization on file does not cover this date (expired or used up); "
-                    "get an extension or a new authorization."
-                ),
-            )
-        else:
-            yield (
-                f"lines.{i}.code",
-                f"Line {i + 1}: the payer requires prior authorization and none is on file.",
-            )
+    if data.payer_id in reference.payers():
+        yield from authorizations.missing(data, ctx.authorizations, authorization_rules(data, ctx))
+
+
+def with_authorizations(data: ClaimData, ctx: ScrubContext) -> ClaimData:
+    """The claim as it is sent, with the numbers of the valid authorizations on file."""
+    return authorizations.attach(data, ctx.authorizations, authorization_rules(data, ctx))
 
 
 def _coverage_for(data: ClaimData, ctx: ScrubContext) -> EligibilityFact | None:

@@ -1,5 +1,5 @@
-"""Events the scrubber keeps copies of: eligibility checks and authorizations (another
-service's tables are never read; these copies are what the coverage and prior-auth edits see)."""
+"""Events the scrubber keeps copies of: eligibility checks (another service's tables are never
+read; these copies are what the coverage and prior-auth edits see)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.claims.scrubbing import usecases
 from shared.consumer import Handler
 from shared.events import Event
-from shared.events.catalogue import AuthorizationRecorded, EligibilityChecked
+from shared.events.catalogue import EligibilityChecked
 
 
 async def on_eligibility_checked(session: AsyncSession, event: Event) -> None:
@@ -17,14 +17,5 @@ async def on_eligibility_checked(session: AsyncSession, event: Event) -> None:
     await usecases.record_eligibility(session, check)
 
 
-async def on_authorization_recorded(session: AsyncSession, event: Event) -> None:
-    auth = event.data
-    assert isinstance(auth, AuthorizationRecorded)
-    await usecases.record_authorization(session, auth)
-
-
 # Keyed by topic (service.py subscribes the consumer to these).
-HANDLERS: dict[str, Handler] = {
-    "eligibility.checked": on_eligibility_checked,
-    "authorization.recorded": on_authorization_recorded,
-}
+HANDLERS: dict[str, Handler] = {"eligibility.checked": on_eligibility_checked}

@@ -1,4 +1,5 @@
-"""All SQL on the scrubber's copies of eligibility checks and authorizations.
+"""All SQL on the scrubber's copies of eligibility checks (authorizations: the authorizations
+sub-domain).
 
 Lookups take many (patient, payer) pairs at once (a batch of encounters or payments): they
 filter by the pairs' patients and payers with `= ANY` (the tables' indexes lead with both)
@@ -15,20 +16,16 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.claims.scrubbing.domain import AuthorizationFact, EligibilityFact
-from services.claims.scrubbing.tables import AuthorizationCopy, EligibilityCopy
+from services.claims.scrubbing.domain import EligibilityFact
+from services.claims.scrubbing.tables import EligibilityCopy
 
 Pair = tuple[str, str]  # (patient id, payer id)
 _PAIRS = "patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[]))"
 
 _ELIGIBILITY = text(
-    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end, other_payers "  # noqa: S608 - constant
-    f"FROM eligibility_copies WHERE {_PAIRS} ORDER BY checked_at"
-).columns(other_payers=JSONB)
-_AUTHORIZATIONS = text(
-    "SELECT patient_id, payer_id, number, service_codes, start_date, end_date, visits_allowed, visits_used "  # noqa: S608 - constant
-    f"FROM authorization_copies WHERE {_PAIRS}"
-).columns(service_codes=JSONB)
+    "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end, other_payers, "  # noqa: S608 - constant
+    f"prior_auth_service_types FROM eligibility_copies WHERE {_PAIRS} ORDER BY checked_at"
+).columns(other_payers=JSONB, prior_auth_service_types=JSONB)
 _LATEST_CHECKS = text(
     "SELECT DISTINCT ON (patient_id, payer_id) patient_id, payer_id, other_payers FROM eligibility_copies "  # noqa: S608 - constant
     f"WHERE {_PAIRS} ORDER BY patient_id, payer_id, checked_at DESC"
@@ -51,21 +48,8 @@ async def eligibility_facts(
                 r.date_of_service,
                 r.coverage_start,
                 r.coverage_end,
+                tuple(r.prior_auth_service_types),
                 other_payers=tuple((p.get("payer_id", ""), p.get("order", "")) for p in r.other_payers),
-            )
-            facts.setdefault((r.patient_id, r.payer_id), []).append(fact)
-    return facts
-
-
-async def authorization_facts(
-    session: AsyncSession, pairs: Sequence[Pair]
-) -> dict[Pair, list[AuthorizationFact]]:
-    """Our copies of each pair's authorizations."""
-    wanted, facts = set(pairs), {}
-    for r in await session.execute(_AUTHORIZATIONS, _params(pairs)):
-        if (r.patient_id, r.payer_id) in wanted:
-            fact = AuthorizationFact(
-                r.number, tuple(r.service_codes), r.start_date, r.end_date, r.visits_allowed, r.visits_used
             )
             facts.setdefault((r.patient_id, r.payer_id), []).append(fact)
     return facts
@@ -88,16 +72,3 @@ async def eligibility_copy_exists(session: AsyncSession, check_id: uuid.UUID) ->
 
 def add_eligibility_copy(session: AsyncSession, values: dict[str, Any]) -> None:
     session.add(EligibilityCopy(**values))
-
-
-async def save_authorization_copy(
-    session: AsyncSession, authorization_id: uuid.UUID, values: dict[str, Any]
-) -> None:
-    """Insert the authorization, or update our copy when the payer changed it (same id)."""
-    row = await session.get(AuthorizationCopy, authorization_id)
-    if row is None:
-        session.add(AuthorizationCopy(authorization_id=authorization_id, **values))
-        return
-    for key, value in values.items():
-        setattr(row, key, value)
-    session.add(row)

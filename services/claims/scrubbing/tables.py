@@ -1,5 +1,6 @@
-"""The scrubber's own copies of other services' events (schema `claims`): eligibility checks and
-authorizations, read by the coverage and prior-authorization edits and by secondary billing."""
+"""The scrubber's own copies of eligibility checks (schema `claims`), read by the coverage and
+prior-authorization edits and by secondary billing. (Authorization copies: the authorizations
+sub-domain.)"""
 
 from __future__ import annotations
 
@@ -29,20 +30,3 @@ class EligibilityCopy(SQLModel, table=True):
     other_payers: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     prior_auth_service_types: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     checked_at: datetime = timestamp_column(False)
-
-
-class AuthorizationCopy(SQLModel, table=True):
-    """Our copy of authorization.recorded."""
-
-    __tablename__ = "authorization_copies"
-
-    authorization_id: UUID = Field(primary_key=True)
-    patient_id: str
-    payer_id: str
-    number: str
-    kind: str
-    service_codes: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    start_date: date = Field(sa_column=Column(Date, nullable=False))
-    end_date: date = Field(sa_column=Column(Date, nullable=False))
-    visits_allowed: int | None = None
-    visits_used: int = 0

@@ -1,6 +1,6 @@
 """Scrubbing claims: gather what the edits read (our event copies, duplicates on file, the code
 data in effect) for a whole batch in a few statements, run the edits, record the result on each
-claim; and keep our copies of eligibility checks and authorizations up to date.
+claim; and keep our copies of eligibility checks up to date.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.claims.authorizations import store as authorizations_store
 from services.claims.claims import domain as claims_domain, store as claims_store
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
@@ -18,7 +19,7 @@ from services.claims.codesets import usecases as codesets
 from services.claims.codesets.domain import CodeData
 from services.claims.scrubbing import store
 from services.claims.scrubbing.domain import Finding, OtherClaim, ScrubContext, has_errors, scrub
-from shared.events.catalogue import AuthorizationRecorded, EligibilityChecked
+from shared.events.catalogue import EligibilityChecked
 
 Scrubbing = tuple[Claim, ClaimData, str]  # a claim, its content, who or what asked
 
@@ -63,7 +64,7 @@ async def scrub_contexts(
     pairs = sorted({(data.patient_id, data.payer_id) for _, data in items})
     dates = [line.date_of_service for _, data in items for line in data.lines]
     eligibility = await store.eligibility_facts(session, pairs)
-    authorizations = await store.authorization_facts(session, pairs)
+    authorizations = await authorizations_store.authorization_facts(session, pairs)
     on_file = await claims_store.duplicate_candidates(session, pairs, min(dates), max(dates))
     code_data = await codesets.code_data_for(session, [data for _, data in items])
     today = date.today()
@@ -76,8 +77,11 @@ async def scrub_contexts(
             for o in mates
             if possible_duplicate(o, claim, data) and o.id != claim.original_claim_id
         ]
+        counted = bool(claim.submission_count) or claim.original_claim_id is not None
         contexts.append(
-            ScrubContext(today, eligibility.get(pair, []), authorizations.get(pair, []), others, codes)
+            ScrubContext(
+                today, eligibility.get(pair, []), authorizations.get(pair, []), others, codes, counted
+            )
         )
         if all(o.id != claim.id for o in mates):
             mates.append(claim)
@@ -112,9 +116,10 @@ def record_scrub(
 
 async def scrub_claims(
     session: AsyncSession, items: Sequence[Scrubbing]
-) -> tuple[list[list[Finding]], list[dict[str, Any]]]:
+) -> tuple[list[list[Finding]], list[dict[str, Any]], list[ScrubContext]]:
     """Scrub many claims at once and record each result on its claim; returns each claim's
-    findings and the history rows of their moves (for the caller to store with the claims)."""
+    findings, the history rows of their moves (for the caller to store with the claims), and
+    what each was scrubbed against (the submission sends the authorizations it found)."""
     contexts = await scrub_contexts(session, [(claim, data) for claim, data, _ in items])
     findings: list[list[Finding]] = []
     rows: list[dict[str, Any]] = []
@@ -122,13 +127,13 @@ async def scrub_claims(
         found = scrub(data, context)
         rows += record_scrub(claim, actor, found, context.codes)
         findings.append(found)
-    return findings, rows
+    return findings, rows, contexts
 
 
 async def scrub_claim(session: AsyncSession, claim: Claim, actor: str) -> list[Finding]:
     """Scrub one stored claim and stage the result; a clean draft becomes ready, a dirty ready
     claim a draft."""
-    (findings,), rows = await scrub_claims(session, [(claim, claims_domain.data_of(claim), actor)])
+    (findings,), rows, _ = await scrub_claims(session, [(claim, claims_domain.data_of(claim), actor)])
     claims_store.stage(session, claim, rows)
     return findings
 
@@ -152,19 +157,3 @@ async def record_eligibility(session: AsyncSession, check: EligibilityChecked) -
             "checked_at": check.checked_at,
         },
     )
-
-
-async def record_authorization(session: AsyncSession, auth: AuthorizationRecorded) -> None:
-    """Our copy of an authorization; a later event for the same id (an extension) replaces it."""
-    values = {
-        "patient_id": auth.patient_id,
-        "payer_id": auth.payer_id,
-        "number": auth.number,
-        "kind": auth.kind,
-        "service_codes": list(auth.service_codes),
-        "start_date": auth.start_date,
-        "end_date": auth.end_date,
-        "visits_allowed": auth.visits_allowed,
-        "visits_used": auth.visits_used,
-    }
-    await store.save_authorization_copy(session, auth.authorization_id, values)

@@ -9,6 +9,7 @@ Claims made to be sent at once are made here too: from encounters, corrections a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from services.claims.claims.tables import Claim
 from services.claims.denials import store as denials_store
 from services.claims.reference import store as reference
 from services.claims.scrubbing import usecases as scrubbing
-from services.claims.scrubbing.domain import Finding, has_errors
+from services.claims.scrubbing.domain import Finding, has_errors, with_authorizations
 from services.claims.settings import ClaimsSettings, get_claims_settings
 from services.claims.submission import store
 from services.claims.submission.x12 import generate
@@ -55,16 +56,30 @@ class Outcome:
 
 
 async def submit_claims(session: AsyncSession, items: Sequence[Submission], *, send: bool = True) -> Outcome:
-    """Scrub every claim and record its findings; with `send`, submit the clean ones."""
-    findings, rows = await scrubbing.scrub_claims(session, [(i.claim, i.data, i.actor) for i in items])
-    clean = [item for item, found in zip(items, findings, strict=True) if send and not has_errors(found)]
+    """Scrub every claim and record its findings; with `send`, submit the clean ones, each with
+    the valid authorizations on file that cover it (kept on the claim as sent)."""
+    findings, rows, contexts = await scrubbing.scrub_claims(
+        session, [(i.claim, i.data, i.actor) for i in items]
+    )
+    clean = [
+        (item, ctx)
+        for item, found, ctx in zip(items, findings, contexts, strict=True)
+        if send and not has_errors(found)
+    ]
     outcome = Outcome(findings, rows)
     settings = get_claims_settings()
-    for item, control in zip(clean, await store.control_numbers(session, len(clean)), strict=True):
+    controls = await store.control_numbers(session, len(clean))
+    firsts = await claims_store.first_claim_ids(
+        session, [item.claim.original_claim_id for item, _ in clean if item.claim.original_claim_id]
+    )
+    for (item, ctx), control in zip(clean, controls, strict=True):
         if item.cause is not None:
             context.start(item.cause.correlation_id, item.cause.traceparent)
+        item.data = with_authorizations(item.data, ctx)
+        item.claim.data = item.data.model_dump(mode="json")
         outcome.rows.append(_mark_submitted(item, control, settings))
-        outcome.events.append(_submitted_event(item.claim, item.data))
+        first = firsts.get(item.claim.original_claim_id) if item.claim.original_claim_id else None
+        outcome.events.append(_submitted_event(item.claim, item.data, first))
     return outcome
 
 
@@ -111,8 +126,10 @@ def _mark_submitted(item: Submission, control: int, settings: ClaimsSettings) ->
     return claims_domain.transition(claim, "submitted", item.actor, f"837P interchange {control:09d}")
 
 
-def _submitted_event(claim: Claim, data: ClaimData) -> Event:
-    """claim.submitted for a claim just marked submitted (in the current correlation context)."""
+def _submitted_event(claim: Claim, data: ClaimData, first_claim_id: uuid.UUID | None) -> Event:
+    """claim.submitted for a claim just marked submitted (in the current correlation context):
+    each line with the authorization sent for it, and a replacement or void with the first
+    claim of its chain (eligibility counts an authorized visit once per chain)."""
     return new_event(
         ClaimSubmitted(
             claim_id=claim.id,
@@ -134,10 +151,13 @@ def _submitted_event(claim: Claim, data: ClaimData) -> Event:
                     units=line.units,
                     charge=line.charge,
                     date_of_service=line.date_of_service,
+                    prior_authorization_number=line.prior_authorization_number
+                    or data.prior_authorization_number,
                 )
                 for n, line in enumerate(data.lines, start=1)
             ],
             original_payer_claim_control_number=data.original_payer_claim_control_number,
+            first_claim_id=first_claim_id,
         )
     )
 

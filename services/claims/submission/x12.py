@@ -4,9 +4,9 @@ One claim per interchange: the clearinghouse answers per claim, and the patient 
 number (CLM01) ties each answer back. Loops written: 1000A/B submitter and receiver,
 2000A/2010AA billing provider, 2000B/2010BA/BB subscriber and payer, 2000C/2010CA patient
 when the patient is not the subscriber, 2300 claim (REF*F8 original number for 7/8, REF*G1
-prior auth, HI diagnoses), 2310B rendering provider, 2320/2330A/2330B other payers (with the
-prior payer's paid amount and CAS adjustments on a secondary claim), 2400 lines and 2430
-line adjudication.
+prior auth, HI diagnoses), 2310B rendering provider, 2320/2330A/2330B other payers (with each
+prior payer's paid amount and claim-level CAS on a secondary or tertiary claim), 2400 lines
+(REF*6R line item control number) and 2430 line adjudication (the prior payers' SVC/CAS).
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def _filing_indicator(payer_id: str) -> str:
 
 
 def _procedure(code: str, modifiers: list[str]) -> str:
+    """SV101/SVD03: HC, the code, its modifiers."""
     return ":".join(["HC", code, *modifiers])
 
 
@@ -201,7 +202,11 @@ def _claim(data: ClaimData, patient_control_number: str) -> list[list[str]]:
 
 
 def _line(data: ClaimData, n: int, line: LineIn) -> list[list[str]]:
-    """2400 service line n, and 2430 each prior payer's adjudication of it."""
+    """2400 service line n (REF*G1 when its authorization differs from the claim's; REF*6R its
+    line item control number, which the payer's 835 echoes so that its answer finds this line;
+    the guide orders 2400's REFs G1 before 6R), and 2430 each prior payer's adjudication of it
+    as that payer's 835 gave it: SVD paid amount, procedure and units, the line's CAS, and the
+    adjudication date (DTP*573)."""
     procedure = _procedure(line.code, line.modifiers)
     pointers = ":".join(str(p) for p in line.diagnosis_pointers)
     out = [
@@ -209,24 +214,33 @@ def _line(data: ClaimData, n: int, line: LineIn) -> list[list[str]]:
         seg("SV1", procedure, amount(line.charge), "UN", _units(line.units), None, None, pointers),
         seg("DTP", "472", "D8", d8(line.date_of_service)),
     ]
+    number = line.prior_authorization_number
+    if number and number != data.prior_authorization_number:
+        out.append(seg("REF", "G1", clean(number, 50)))  # the line's own prior authorization
+    out.append(seg("REF", "6R", str(n)))
     for other in data.other_coverages:
         for adj in other.lines:
             if adj.line_number != n:
                 continue
-            out.append(seg("SVD", other.payer_id, amount(adj.paid), procedure, None, _units(line.units)))
+            paid_as = _procedure(adj.code, adj.modifiers) if adj.code else procedure
+            units = _units(adj.units if adj.units is not None else line.units)
+            out.append(seg("SVD", other.payer_id, amount(adj.paid), paid_as, None, units))
             out += _cas(adj.adjustments)
             out.append(seg("DTP", "573", "D8", d8(other.adjudication_date or line.date_of_service)))
     return out
 
 
 def _other_payer(data: ClaimData, other: OtherCoverage) -> list[list[str]]:
-    """Loop 2320 (other subscriber), 2330A (its subscriber) and 2330B (its payer)."""
+    """Loop 2320 (other subscriber), 2330A (its subscriber) and 2330B (its payer). For a payer
+    that adjudicated the claim: its claim-level CAS only (line ones are in 2430), AMT*D what
+    it paid, AMT*EAF the patient's liability it stated (CLP05), and the remittance date in
+    2330B only when no 2430 carries it (837P 2330B DTP*573: when 2430 is not used)."""
     out: list[list[str]] = [
         seg(
             "SBR",
             SBR_ORDER[other.order],
             other.relationship_code,
-            None,
+            clean(other.group_number, 50) if other.group_number else None,
             None,
             None,
             None,
@@ -238,10 +252,8 @@ def _other_payer(data: ClaimData, other: OtherCoverage) -> list[list[str]]:
     out += _cas(other.adjustments)
     if other.paid is not None:
         out.append(seg("AMT", "D", amount(other.paid)))
-        remaining = data.total_charge - other.paid
         if other.patient_responsibility is not None:
-            remaining = other.patient_responsibility
-        out.append(seg("AMT", "EAF", amount(max(remaining, Decimal(0)))))
+            out.append(seg("AMT", "EAF", amount(max(other.patient_responsibility, Decimal(0)))))
     out.append(seg("OI", None, None, "Y", None, None, "Y"))
     person = other.subscriber or data.subscriber or data.patient
     if person is not None:
@@ -249,7 +261,7 @@ def _other_payer(data: ClaimData, other: OtherCoverage) -> list[list[str]]:
     else:
         out.append(seg("NM1", "IL", "1", "UNKNOWN", None, None, None, None, "MI", other.member_id))
     out.append(_payer_nm1(other.payer_id))
-    if other.adjudication_date is not None and other.paid is not None:
+    if other.adjudication_date is not None and other.paid is not None and not other.lines:
         out.append(seg("DTP", "573", "D8", d8(other.adjudication_date)))
     if other.payer_claim_control_number:
         out.append(seg("REF", "F8", clean(other.payer_claim_control_number, 50)))

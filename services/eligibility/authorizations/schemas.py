@@ -19,7 +19,13 @@ class AuthorizationIn(BaseModel):
     number: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9\-]+$")
     kind: Literal["prior_authorization", "referral"] = "prior_authorization"
     service_codes: list[Annotated[str, Field(pattern=r"^[A-Z0-9]{5}$")]] = Field(
-        default_factory=list, max_length=50
+        default_factory=list, max_length=50, description="CPT/HCPCS codes it covers."
+    )
+    service_type_codes: list[Annotated[str, Field(pattern=r"^[A-Z0-9]{1,2}$")]] = Field(
+        default_factory=list,
+        max_length=30,
+        description="X12 service types it covers (271 EB03, e.g. PT, 62), besides service_codes; "
+        "with neither, it covers any service.",
     )
     start_date: date
     end_date: date
@@ -42,10 +48,11 @@ class AuthorizationOut(BaseModel):
     number: str
     kind: str
     service_codes: list[str]
+    service_type_codes: list[str]
     start_date: date
     end_date: date
     visits_allowed: int | None
-    visits_used: int
+    visits_used: int = Field(description="Visits recorded by hand plus those claims billed against it.")
     visits_left: int | None
     created_at: datetime
 

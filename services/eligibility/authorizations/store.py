@@ -15,13 +15,13 @@ from services.eligibility.authorizations.tables import authorizations
 from shared.paging import DateRange, PageQuery, paginate
 
 COLUMNS = (
-    "id, patient_id, payer_id, number, kind, service_codes, start_date, end_date, visits_allowed, "
-    "visits_used, created_at"
+    "id, patient_id, payer_id, number, kind, service_codes, service_type_codes, start_date, end_date, "
+    "visits_allowed, visits_used, created_at"
 )
 _INSERT = text(
     "INSERT INTO authorizations (id, patient_id, payer_id, number, kind, service_codes, "  # noqa: S608
-    "start_date, end_date, visits_allowed, visits_used, recorded_by) VALUES (:id, :p, "
-    ":payer, :n, :k, CAST(:codes AS jsonb), :s, :e, :va, :vu, :by) "
+    "service_type_codes, start_date, end_date, visits_allowed, visits_used, recorded_by) VALUES (:id, "
+    ":p, :payer, :n, :k, CAST(:codes AS jsonb), CAST(:types AS jsonb), :s, :e, :va, :vu, :by) "
     f"ON CONFLICT (payer_id, number) DO NOTHING RETURNING {COLUMNS}"
 )
 _BY_ID = text(f"SELECT {COLUMNS} FROM authorizations WHERE id = :id")  # noqa: S608 - constant
@@ -39,6 +39,34 @@ _DUE = text(
     "   SELECT 1 FROM authorization_alerts x WHERE x.authorization_id = a.id AND x.threshold = 'visits'))"
     ") ORDER BY end_date LIMIT 500"
 )
+# The visits claims billed (authorization_visits), read and changed for many claims at once.
+_BY_NUMBERS = text(
+    "SELECT id, payer_id, patient_id, number FROM authorizations "
+    "WHERE number = ANY(CAST(:numbers AS text[])) AND payer_id = ANY(CAST(:payers AS text[]))"
+)
+_CHAIN_VISITS = text(
+    "SELECT claim_id, authorization_id, date_of_service FROM authorization_visits "
+    "WHERE claim_id = ANY(CAST(:chains AS uuid[]))"
+)
+_VISITS = (
+    "jsonb_to_recordset(CAST(:rows AS jsonb)) "
+    "AS r (claim_id uuid, authorization_id uuid, date_of_service date)"
+)
+_ADD_VISITS = text(
+    "INSERT INTO authorization_visits (claim_id, authorization_id, date_of_service) "  # noqa: S608 - constant
+    f"SELECT claim_id, authorization_id, date_of_service FROM {_VISITS} "
+    "ON CONFLICT DO NOTHING RETURNING authorization_id"
+)
+_REMOVE_VISITS = text(
+    f"DELETE FROM authorization_visits v USING {_VISITS} WHERE v.claim_id = r.claim_id "  # noqa: S608 - constant
+    "AND v.authorization_id = r.authorization_id AND v.date_of_service = r.date_of_service "
+    "RETURNING v.authorization_id"
+)
+_COUNT_VISITS = text(
+    "UPDATE authorizations a SET visits_used = GREATEST(a.visits_used + d.delta, 0) "  # noqa: S608 - constant
+    "FROM jsonb_to_recordset(CAST(:deltas AS jsonb)) AS d (id uuid, delta integer) WHERE a.id = d.id "
+    f"RETURNING {', '.join('a.' + c for c in COLUMNS.split(', '))}"
+)
 _CLAIM_ALERT = text(
     "INSERT INTO authorization_alerts (authorization_id, threshold) VALUES (:id, :t) "
     "ON CONFLICT DO NOTHING RETURNING authorization_id"
@@ -54,6 +82,7 @@ async def insert(session: AsyncSession, values: dict[str, Any]) -> RowMapping | 
         "n": values["number"],
         "k": values["kind"],
         "codes": json.dumps(values["service_codes"]),
+        "types": json.dumps(values["service_type_codes"]),
         "s": values["start_date"],
         "e": values["end_date"],
         "va": values["visits_allowed"],
@@ -99,3 +128,55 @@ async def claim_alert(session: AsyncSession, authorization_id: uuid.UUID, thresh
     """Take the one alert of this authorization and threshold; False if it went out already."""
     claimed = await session.execute(_CLAIM_ALERT, {"id": authorization_id, "t": threshold})
     return claimed.first() is not None
+
+
+async def ids_by_number(
+    session: AsyncSession, keys: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], uuid.UUID]:
+    """The authorizations on file for these (payer, patient, number) keys."""
+    if not keys:
+        return {}
+    params = {"numbers": sorted({k[2] for k in keys}), "payers": sorted({k[0] for k in keys})}
+    found = {}
+    for r in await session.execute(_BY_NUMBERS, params):
+        if (key := (r.payer_id, r.patient_id, r.number)) in keys:
+            found[key] = r.id
+    return found
+
+
+async def chain_visits(
+    session: AsyncSession, chains: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, set[tuple[uuid.UUID, date]]]:
+    """The visits on file for each chain (first claim id): (authorization id, date of service)."""
+    found: dict[uuid.UUID, set[tuple[uuid.UUID, date]]] = {chain: set() for chain in chains}
+    for r in await session.execute(_CHAIN_VISITS, {"chains": list(found)}):
+        found[r.claim_id].add((r.authorization_id, r.date_of_service))
+    return found
+
+
+def _visit_rows(visits: Sequence[tuple[uuid.UUID, uuid.UUID, date]]) -> str:
+    keys = ("claim_id", "authorization_id", "date_of_service")
+    return json.dumps([dict(zip(keys, (str(c), str(a), d.isoformat()), strict=True)) for c, a, d in visits])
+
+
+async def change_visits(
+    session: AsyncSession,
+    added: Sequence[tuple[uuid.UUID, uuid.UUID, date]],
+    removed: Sequence[tuple[uuid.UUID, uuid.UUID, date]],
+) -> dict[uuid.UUID, int]:
+    """Keep and forget visits (chain, authorization, date); returns, per authorization, how many
+    visits this really added less removed (a visit already kept, or already gone, counts 0)."""
+    deltas: dict[uuid.UUID, int] = {}
+    for statement, rows, sign in ((_ADD_VISITS, added, 1), (_REMOVE_VISITS, removed, -1)):
+        if rows:
+            for auth_id in (await session.execute(statement, {"rows": _visit_rows(rows)})).scalars():
+                deltas[auth_id] = deltas.get(auth_id, 0) + sign
+    return deltas
+
+
+async def count_visits(session: AsyncSession, deltas: dict[uuid.UUID, int]) -> list[RowMapping]:
+    """Add each authorization's delta to its visits used (never below 0); their new rows."""
+    changed = [{"id": str(auth_id), "delta": delta} for auth_id, delta in deltas.items() if delta]
+    if not changed:
+        return []
+    return list((await session.execute(_COUNT_VISITS, {"deltas": json.dumps(changed)})).mappings())

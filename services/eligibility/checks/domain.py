@@ -151,10 +151,16 @@ def error_of(failure: PayerFailure) -> dict[str, Any]:
     return {"code": failure.code, "detail": failure.detail, "retryable": failure.retryable}
 
 
+def _member_id(value: str | None) -> str | None:
+    """Another coverage's member id as the 271 gave it, when it is one a claim can carry."""
+    return value if value and re.fullmatch(r"[A-Za-z0-9\-]{2,80}", value) else None
+
+
 def event_of(
     check_id: uuid.UUID, row: dict[str, Any], result: dict[str, Any], at: datetime
 ) -> EligibilityChecked:
-    """The event: coverage summary and benefits, no names, birth dates or member ids."""
+    """The event: coverage summary and benefits, no names, birth dates or the checked member's
+    id; other payers carry their own member id, which their claims are billed with."""
     benefits = []
     for b in result["benefits"]:
         for net in ("in_network", "out_of_network"):
@@ -193,7 +199,7 @@ def event_of(
         error_code=rejection["reason_code"] if rejection and result["status"] == "error" else None,
         checked_at=at,
         other_payers=[
-            OtherPayer(payer_id=p["payer_id"], order=p["order"])
+            OtherPayer(payer_id=p["payer_id"], order=p["order"], member_id=_member_id(p.get("member_id")))
             for p in result["other_payers"]
             if p["order"] and re.fullmatch(r"[A-Za-z0-9._:\-]{1,64}", p["payer_id"] or "")
         ],

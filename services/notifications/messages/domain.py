@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "appeal": "Appeal",
     "bill_patient": "Bill the patient",
     "write_off": "Write off",
+    "bill_other_payer": "Bill the other payer",
 }
 
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from services.payments.accounts.domain import Entry
 from services.payments.claimcopies.domain import ClaimCopy
-from services.payments.remittances.domain import Claim835, Line835
+from services.payments.remittances.domain import Adjustment835, Claim835, Line835
 from shared.events import Event, new_event
-from shared.events.catalogue import Adjustment, PaymentPosted
+from shared.events.catalogue import AdjudicatedLine, Adjustment, PaymentPosted
 
 REVERSAL = "22"
 
@@ -29,6 +29,7 @@ class RemittanceRef:
     payer_id: str
     trace_number: str
     method: str  # ach, check, eft, other
+    paid_date: date | None = None  # BPR16
 
 
 def why_parked(claim: Claim835, copy: ClaimCopy | None, payer_id: str) -> str | None:
@@ -162,7 +163,9 @@ def posting_row(
 def payment_posted(
     posting_id: uuid.UUID, remittance: RemittanceRef, claim: Claim835, target: Target, now: datetime
 ) -> Event:
-    """The claim's `payment.posted` (claims and notifications hear of the adjudication)."""
+    """The claim's `payment.posted` (claims and notifications hear of the adjudication): the
+    totals by group and reason, and the 835 as it was (claim-level CAS, each SVC with its
+    CAS), which the next payer's claim restates in its loops 2320 and 2430."""
     return new_event(
         PaymentPosted(
             payment_id=posting_id,
@@ -184,8 +187,35 @@ def payment_posted(
                 for (g, c), a in claim.adjustment_totals().items()
             ],
             remark_codes=claim.remark_codes,
+            line_remark_codes=claim.line_remark_codes,
             trace_number=remittance.trace_number,
+            claim_adjustments=_adjustments(claim.adjustments),
+            lines=[_adjudicated_line(line) for line in claim.lines],
+            remittance_date=remittance.paid_date,
         )
+    )
+
+
+def _adjustments(adjustments: list[Adjustment835]) -> list[Adjustment]:
+    return [
+        Adjustment(group_code=a.group_code, reason_code=a.reason_code[:5], amount=a.amount)  # type: ignore[arg-type]
+        for a in adjustments
+    ]
+
+
+def _adjudicated_line(line: Line835) -> AdjudicatedLine:
+    """One SVC of the 835 for the event; REF*6R is the 837 line it answers, when echoed."""
+    return AdjudicatedLine(
+        line_item_control_number=line.control_number,
+        procedure_qualifier=line.qualifier[:2] or "HC",
+        code=line.code[:48],
+        modifiers=line.modifiers[:4],
+        charge=line.charge,
+        paid=line.paid,
+        units=line.units,
+        allowed=line.allowed,
+        adjustments=_adjustments(line.adjustments),
+        service_date=line.service_date,
     )
 
 

@@ -110,12 +110,12 @@ async def parked_of(session: AsyncSession, remittance_id: uuid.UUID) -> Sequence
 
 
 async def lock_unmatched(session: AsyncSession, unmatched_id: uuid.UUID) -> Any:
-    """A parked claim with its remittance's trace number, method and payer, locked for
-    posting; None when there is no such item."""
+    """A parked claim with its remittance's trace number, method, payer and payment date,
+    locked for posting; None when there is no such item."""
     return (
         await session.execute(
             text(
-                "SELECT u.*, r.trace_number, r.method, r.payer_id FROM unmatched_claims u "
+                "SELECT u.*, r.trace_number, r.method, r.payer_id, r.paid_date FROM unmatched_claims u "
                 "JOIN remittances r ON r.id = u.remittance_id WHERE u.id = :id FOR UPDATE OF u"
             ),
             {"id": unmatched_id},

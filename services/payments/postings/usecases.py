@@ -81,7 +81,9 @@ async def post_remittances(session: AsyncSession, arrived: Sequence[Arrived]) ->
         if a.event is not None:
             context.start(a.event.correlation_id, a.event.traceparent)
         batch.now = a.now
-        ref = RemittanceRef(a.id, a.payer_id, a.remittance.trace_number, a.remittance.method)
+        ref = RemittanceRef(
+            a.id, a.payer_id, a.remittance.trace_number, a.remittance.method, a.remittance.paid_date
+        )
         for claim in a.remittance.claims:
             copy = copies.get((claim.patient_control_number, a.payer_id))
             reason = domain.why_parked(claim, copy, a.payer_id)
@@ -154,7 +156,7 @@ async def match_unmatched(
         return None
     claim = domain.claim_from_json(row.claim)
     now = datetime.now(UTC)
-    ref = RemittanceRef(row.remittance_id, row.payer_id, row.trace_number, row.method)
+    ref = RemittanceRef(row.remittance_id, row.payer_id, row.trace_number, row.method, row.paid_date)
     batch = PostingBatch(now=now)
     fees = (await contracts.current_fee_schedules(session, [row.payer_id])).get(row.payer_id, {})
     reason = await post_claim(session, batch, ref, claim, copy, fees, matched_by=matched_by)

@@ -39,6 +39,7 @@ class Line835:
     remark_codes: list[str] = field(default_factory=list)
     service_date: date | None = None
     position: int = 0
+    control_number: str | None = None  # REF*6R: the line item control number of the 837 line
 
 
 @dataclass
@@ -60,6 +61,11 @@ class Claim835:
     @property
     def all_adjustments(self) -> list[Adjustment835]:
         return self.adjustments + [a for line in self.lines for a in line.adjustments]
+
+    @property
+    def line_remark_codes(self) -> list[str]:
+        """The lines' remark codes (loop 2110 LQ*HE), in line order, each once."""
+        return list(dict.fromkeys(code for line in self.lines for code in line.remark_codes))
 
     @property
     def pr_total(self) -> Decimal:

@@ -239,6 +239,8 @@ def _read_claim(cur: _Cursor, warnings: list[X12Error]) -> Claim835:
             line.allowed = _money(seg, 2)
         elif seg.id == "LQ" and seg.get(1) == "HE" and line is not None:
             line.remark_codes.append(seg.get(2))
+        elif seg.id == "REF" and seg.get(1) == "6R" and line is not None:
+            line.control_number = seg.get(2)[:50] or None
         elif seg.id == "DTM" and seg.get(1) == "472" and line is not None:
             line.service_date = read_d8(seg, 2, optional=True)
         elif seg.id == "MOA" and line is None:

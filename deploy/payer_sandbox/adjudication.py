@@ -11,7 +11,8 @@ Plain functions over plain data, so every rule can be read (and tested) on its o
   timely-filing limit, CO-18 duplicate of an adjudicated claim (same member, payer, first
   date of service and codes), and a configurable random share (volume runs);
 - patient responsibility from the same benefits the 271 reports for the member id:
-  copay PR-3 (once per service type per claim, instead of deductible/coinsurance),
+  copay PR-3 (once per service type per claim; instead of deductible/coinsurance, unless the
+  tier lists the service type in cost_share_after_copay: then they apply to the rest),
   deductible PR-1 (remaining, capped by the family's), coinsurance PR-2, all capped by
   the remaining out-of-pocket maximum;
 - secondary claims pay what the prior payer left to the patient (its PR adjustments from
@@ -329,16 +330,18 @@ def _primary_lines(claim: Claim837, tables: Tables, payer: PayerRules, scenario:
         allowed = price(payer, line)
         responsibility: list[tuple[str, Decimal]] = []
         service_type = tables.service_type(line.code)
-        copay = benefits.copays.get(service_type) if benefits else None
-        if copay is not None and copay > 0:
-            if service_type not in copays_taken:
-                copays_taken.add(service_type)
-                responsibility.append(("3", min(copay, allowed)))
-        else:
-            deductible = min(deductible_left, allowed)
+        copay = benefits.copays.get(service_type, ZERO) if benefits else ZERO
+        rest = allowed
+        if copay > 0 and service_type not in copays_taken:
+            copays_taken.add(service_type)
+            responsibility.append(("3", min(copay, allowed)))
+            rest = allowed - min(copay, allowed)
+        if benefits is None or not benefits.copay_only(service_type):
+            # No copay, or a plan whose deductible and coinsurance apply after the copay.
+            deductible = min(deductible_left, rest)
             deductible_left -= deductible
             responsibility.append(("1", deductible))
-            responsibility.append(("2", money((allowed - deductible) * coinsurance / Decimal(100))))
+            responsibility.append(("2", money((rest - deductible) * coinsurance / Decimal(100))))
         adjustments: list[Adj] = []
         if line.charge > allowed:
             adjustments.append(Adj("CO", "45", line.charge - allowed))

@@ -33,7 +33,11 @@ class Accumulator:
 
 @dataclass(frozen=True)
 class NetworkBenefits:
-    """What the 271 reports for one network tier, and what adjudication applies."""
+    """What the 271 reports for one network tier, and what adjudication applies.
+
+    A service type with a copay is copay-only (no deductible or coinsurance on it) unless it
+    is in `cost_share_after_copay`: then the deductible and the coinsurance apply to what is
+    left of the allowed amount after the copay."""
 
     coinsurance_percent: Decimal
     copays: dict[str, Decimal]
@@ -41,6 +45,12 @@ class NetworkBenefits:
     deductible_family: Accumulator
     oop_individual: Accumulator
     oop_family: Accumulator
+    cost_share_after_copay: frozenset[str] = frozenset()
+
+    def copay_only(self, service_type: str) -> bool:
+        """Whether the service type's copay is all the patient pays for it (before the
+        out-of-pocket maximum)."""
+        return self.copays.get(service_type, ZERO) > 0 and service_type not in self.cost_share_after_copay
 
     @property
     def deductible_remaining(self) -> Decimal:
@@ -201,6 +211,7 @@ def _network(raw: dict[str, Any] | None) -> NetworkBenefits | None:
         deductible_family=_acc(raw["deductible"]["family"]),
         oop_individual=_acc(raw["out_of_pocket"]["individual"]),
         oop_family=_acc(raw["out_of_pocket"]["family"]),
+        cost_share_after_copay=frozenset(raw.get("cost_share_after_copay", [])),
     )
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from deploy.payer_sandbox.data import NetworkBenefits, Scenario, Tables
+from deploy.payer_sandbox.data import ZERO, NetworkBenefits, Scenario, Tables
 from shared import x12
 
 VERSION = "005010X279A1"
@@ -399,7 +399,10 @@ def _eligibility(scenario: Scenario, active: bool, pcp: dict[str, str] | None) -
 def _benefit_segments(n: NetworkBenefits, in_plan: str, insurance_type: str) -> list[list[str]]:
     """EB segments for one network tier: deductible (C) and out-of-pocket (G) with total
     (EB06=23 calendar year), met (24 year to date) and remaining (29); coinsurance (A,
-    EB08 as a fraction); copays (B) per service type per visit (27)."""
+    EB08 as a fraction); copays (B) per service type per visit (27). A copay-only service
+    type says so with rows of its own, which govern it instead of the plan-level (30) ones:
+    deductible 0 (total and remaining) and coinsurance 0. The out-of-pocket maximum stays
+    the plan's: copays count toward it."""
     out: list[list[str]] = []
 
     def eb(
@@ -424,6 +427,10 @@ def _benefit_segments(n: NetworkBenefits, in_plan: str, insurance_type: str) -> 
     eb("A", "IND", "30", "", None, format(fraction, "f"))
     for service_type, copay in sorted(n.copays.items()):
         eb("B", "IND", service_type, "27", copay)
+        if n.copay_only(service_type):
+            eb("C", "IND", service_type, "23", ZERO)
+            eb("C", "IND", service_type, "29", ZERO)
+            eb("A", "IND", service_type, "", None, "0")
     return out
 
 

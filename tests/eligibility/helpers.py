@@ -82,20 +82,20 @@ def by_code(check: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def assert_benefits(check: dict[str, Any], member: dict[str, Any]) -> None:
-    """Every number the scenario table promises, as the API shows it."""
+    """Every number the scenario table promises, as the API shows it: the plan-level rows (30),
+    the copays, and a copay-only service type's own rows (deductible 0, coinsurance 0) in its
+    network, with the plan's rows where it has none of its own."""
     expected = benefits_of(member)
     codes = by_code(check)
     for network in ("in_network", "out_of_network"):
         tier = expected.get(network)
         if tier is None:
             continue
-        for stc, copay in tier["copays"].items():
-            assert Decimal(codes[stc]["copay"][network]) == Decimal(copay), (stc, network)
-        office = codes["98"] if "98" in codes else codes["30"]
-        assert Decimal(office["coinsurance_percent"][network]) == Decimal(tier["coinsurance_percent"])
+        plan = codes["30"]
+        assert Decimal(plan["coinsurance_percent"][network]) == Decimal(tier["coinsurance_percent"])
         for book in ("deductible", "out_of_pocket"):
             for level in ("individual", "family"):
-                shown = office[book][level][network]
+                shown = plan[book][level][network]
                 for part in ("total", "met", "remaining"):
                     assert Decimal(shown[part]) == Decimal(tier[book][level][part]), (
                         book,
@@ -103,6 +103,17 @@ def assert_benefits(check: dict[str, Any], member: dict[str, Any]) -> None:
                         network,
                         part,
                     )
+        for stc, copay in tier["copays"].items():
+            row = codes[stc]
+            assert Decimal(row["copay"][network]) == Decimal(copay), (stc, network)
+            assert row["out_of_pocket"] == plan["out_of_pocket"], stc  # copays count toward it
+            if stc in tier.get("cost_share_after_copay", []):
+                assert row["coinsurance_percent"][network] == plan["coinsurance_percent"][network]
+                assert row["deductible"] == plan["deductible"], stc
+            else:
+                assert Decimal(row["coinsurance_percent"][network]) == 0, stc
+                own = row["deductible"]["individual"][network]
+                assert (Decimal(own["total"]), Decimal(own["remaining"])) == (0, 0), stc
 
 
 def x279_errors(text: str) -> list[str]:

@@ -211,10 +211,14 @@ async def test_eligibility_checked_on_kafka_with_benefits_and_no_phi(eligibility
     # secondary with it. That is the only member id the event carries.
     assert event["other_payers"] == [{"payer_id": "SBX002", "order": "secondary", "member_id": "SBX40002S"}]
     expected = benefits_of(MEMBERS["SBX40002"])["in_network"]
-    office = next(b for b in event["benefits"] if b["service_type_code"] == "98" and b["in_network"])
+    in_network = {b["service_type_code"]: b for b in event["benefits"] if b["in_network"]}
+    plan, office = in_network["30"], in_network["98"]
+    assert Decimal(plan["coinsurance_percent"]) == Decimal(expected["coinsurance_percent"])
+    assert plan["deductible_remaining"] == expected["deductible"]["individual"]["remaining"]
+    # Office visits are copay-only on this plan: the 271's own office-visit rows say
+    # deductible 0 and coinsurance 0; the out-of-pocket maximum is the plan's.
     assert office["copay"] == expected["copays"]["98"]
-    assert Decimal(office["coinsurance_percent"]) == Decimal(expected["coinsurance_percent"])
-    assert office["deductible_remaining"] == expected["deductible"]["individual"]["remaining"]
+    assert (Decimal(office["coinsurance_percent"]), Decimal(office["deductible_remaining"])) == (0, 0)
     assert office["out_of_pocket_remaining"] == expected["out_of_pocket"]["individual"]["remaining"]
     rest = record.value.upper().replace(b'"MEMBER_ID":"SBX40002S"', b"")
     for phi in (b"SBX40002", b"JANE", b"DOE", b"1980-01-15", b"GRAY", b"PRIMARY"):

@@ -60,17 +60,21 @@ async def test_estimate_from_a_check_and_fee_schedule_event_matches_the_hand_com
                 "service_type_code": "98",
                 "lines": [
                     {"code": "99213", "units": 1, "charge": "150.00"},
-                    {"code": "80053", "units": 1, "charge": "40.00"},
+                    # A lab panel is not an office visit: the plan-level benefits (30) apply.
+                    {"code": "80053", "units": 1, "charge": "40.00", "service_type_code": "30"},
                 ],
             },
             headers=READ,
         )
     assert response.status_code == 200, response.text
     estimate = response.json()
-    # By hand: copay 20.00, deductible met, coinsurance 10%.
-    #   99213: allowed 97.30 (event); copay 20.00; deductible 0.00; 10% x 77.30 = 7.73 -> 27.73
-    #   80053: allowed 10.56 (default file, SBX001); copay 0.00 (used); 10% x 10.56 = 1.056 -> 1.06
-    #   patient 28.79, payer 107.86 - 28.79 = 79.07
+    # By hand: SBX10002's office visits (98) are copay-only: the 271 reports the $20 copay and
+    # office-visit rows of their own, deductible 0 and coinsurance 0. The plan (30): deductible
+    # met (individual remaining 0.00), coinsurance 10%.
+    #   99213: allowed 97.30 (event); copay 20.00; deductible 0.00; 0% x 77.30 = 0.00 -> 20.00
+    #   80053: allowed 10.56 (default file, SBX001); service type 30: no copay, deductible met,
+    #          10% x 10.56 = 1.056 -> 1.06
+    #   patient 21.06, payer 107.86 - 21.06 = 86.80
     first, second = estimate["lines"]
     assert (
         first["allowed"],
@@ -82,8 +86,8 @@ async def test_estimate_from_a_check_and_fee_schedule_event_matches_the_hand_com
         "97.30",
         "20.00",
         "0.00",
-        "7.73",
-        "27.73",
+        "0.00",
+        "20.00",
     )
     assert str(schedule.fee_schedule_id) in first["steps"][0]
     assert (second["allowed"], second["copay"], second["coinsurance"], second["patient_share"]) == (
@@ -94,7 +98,7 @@ async def test_estimate_from_a_check_and_fee_schedule_event_matches_the_hand_com
     )
     assert "default fee schedule (SBX001)" in second["steps"][0]
     assert estimate["totals"]["allowed"] == "107.86"
-    assert (estimate["patient_responsibility"], estimate["payer_responsibility"]) == ("28.79", "79.07")
+    assert (estimate["patient_responsibility"], estimate["payer_responsibility"]) == ("21.06", "86.80")
     print("\n[estimate] " + "\n  ".join(first["steps"] + second["steps"] + estimate["steps"]))
 
 

@@ -60,7 +60,7 @@ def _eb(loop: Any) -> list[Any]:
 
 
 def _assert_network(ebs: list[Any], tier: dict[str, Any], in_plan: str) -> None:
-    def amount(code: str, level: str, period: str) -> Decimal:
+    def amount(code: str, level: str, period: str, service_type: str = "30") -> Decimal:
         found = [
             e.benefit_amount
             for e in ebs
@@ -68,8 +68,9 @@ def _assert_network(ebs: list[Any], tier: dict[str, Any], in_plan: str) -> None:
             and e.coverage_level_code == level
             and e.time_period_qualifier == period
             and e.inplan_network_indicator == in_plan
+            and e.service_type_code == [service_type]
         ]
-        assert len(found) == 1, (code, level, period, in_plan)
+        assert len(found) == 1, (code, level, period, in_plan, service_type)
         return Decimal(str(found[0]))
 
     for code, key in (("C", "deductible"), ("G", "out_of_pocket")):
@@ -79,11 +80,17 @@ def _assert_network(ebs: list[Any], tier: dict[str, Any], in_plan: str) -> None:
             assert amount(code, level, "24") == Decimal(acc["met"])
             assert amount(code, level, "29") == Decimal(acc["remaining"])
             assert Decimal(acc["total"]) - Decimal(acc["met"]) == Decimal(acc["remaining"])
-    coins = [
-        e for e in ebs if e.eligibility_benefit_information == "A" and e.inplan_network_indicator == in_plan
-    ]
-    assert len(coins) == 1
-    assert Decimal(str(coins[0].benefit_percent)) * 100 == Decimal(tier["coinsurance_percent"])
+    coins = {
+        e.service_type_code[0]: Decimal(str(e.benefit_percent)) * 100
+        for e in ebs
+        if e.eligibility_benefit_information == "A" and e.inplan_network_indicator == in_plan
+    }
+    # A copay-only service type reports its own coinsurance 0 and deductible 0 (total and
+    # remaining); one whose deductible and coinsurance apply after the copay reports none.
+    copay_only = {s for s in tier["copays"] if s not in tier.get("cost_share_after_copay", [])}
+    assert coins == {"30": Decimal(tier["coinsurance_percent"])} | dict.fromkeys(copay_only, Decimal(0))
+    for service_type in copay_only:
+        assert amount("C", "IND", "23", service_type) == amount("C", "IND", "29", service_type) == 0
     copays = {
         e.service_type_code[0]: Decimal(str(e.benefit_amount))
         for e in ebs

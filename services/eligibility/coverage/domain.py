@@ -301,7 +301,8 @@ def summarize(response: Response271, service_type_codes: Iterable[str]) -> list[
     """Per service type: copay, coinsurance, deductible and OOP (individual/family, in/out of
     network, total/met/remaining) and prior auth. What the payer reported for the plan as a
     whole (service type 30, or no service type) — deductible, out-of-pocket and coinsurance —
-    applies to every service type that has none of its own; copays never carry over."""
+    applies to every service type that has none of its own in that network; copays never
+    carry over."""
     codes = list(dict.fromkeys(service_type_codes))
     for benefit in response.benefits:
         if benefit.info_code in ("A", "B", "C", "G") or benefit.auth_required == "Y":
@@ -317,16 +318,27 @@ def summarize(response: Response271, service_type_codes: Iterable[str]) -> list[
             if code in benefit.service_types:
                 _apply(benefit, summary)
         if code != "30":
-            for name in (
-                "deductible",
-                "out_of_pocket",
-                "coinsurance_in_network",
-                "coinsurance_out_of_network",
-            ):
-                if not getattr(summary, name):
-                    setattr(summary, name, getattr(general, name))
+            _inherit(summary, general)
         result.append(summary)
     return result
+
+
+def _inherit(summary: ServiceBenefits, general: ServiceBenefits) -> None:
+    """The plan-level rows apply where the service type reported none of its own, network by
+    network: office visits' own in-network deductible of 0 (copay-only) does not hide the
+    plan's out-of-network deductible, and an own coinsurance of 0% is a coinsurance, not a
+    missing one."""
+    for book in ("deductible", "out_of_pocket"):
+        own, plan = getattr(summary, book), getattr(general, book)
+        for net in ("in_network", "out_of_network"):
+            if any(net in nets for nets in own.values()):
+                continue
+            for level, nets in plan.items():
+                if net in nets:
+                    own.setdefault(level, {})[net] = nets[net]
+    for name in ("coinsurance_in_network", "coinsurance_out_of_network"):
+        if getattr(summary, name) is None:
+            setattr(summary, name, getattr(general, name))
 
 
 # --- what a check keeps ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Estimate route: what the patient will likely owe, with the arithmetic line by line."""
+"""Estimate route: what the patient will likely owe, with the arithmetic line by line: from a
+completed check's benefits, or from the self-pay fee schedule."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ DefaultSchedule = Annotated[dict[str, Any], Depends(usecases.default_schedule)]
 async def create_estimate(
     body: EstimateIn, session: SessionDep, trail: CreateEstimate, schedule: DefaultSchedule
 ) -> dict[str, Any]:
+    if body.self_pay:
+        trail.patient_id = body.patient_id
+        return await usecases.self_pay_estimate(session, schedule, body)
     check = await usecases.verified_check(session, body.check_id)
     trail.patient_id, trail.resource_id = check.patient_id, str(check.id)
     usecases.require_active(check)

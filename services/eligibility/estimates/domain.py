@@ -1,21 +1,36 @@
 """The estimate's arithmetic, without I/O, so each step can be checked by hand.
 
-The model, applied in line order:
+The benefits are those the 271 reports for the line's service type (EB03) and network (EB12):
+copay (EB01=B), deductible (C) and coinsurance (A), each the service type's own rows where the
+payer reported some, else the plan-level ones (30). A copay-only service type is one whose own
+rows say deductible 0 and coinsurance 0. Applied in line order, with Decimal, half-up to the cent:
+
   allowed(line)  = min(charge, allowed amount per unit x units)
-  copay          = the service type's copay, once per visit, taken from the first lines
-  deductible     = what is left of the allowed amount after copay, up to the deductible remaining
-  coinsurance    = coinsurance % x (allowed - copay - deductible), rounded half-up to the cent
-  patient share  = copay + deductible + coinsurance, capped by the out-of-pocket remaining
+  copay          = the service type's copay, once per service type per visit
+  deductible     = what is left of the allowed amount after the copay, up to the deductible
+                   remaining (the least of the individual's and the family's: an embedded
+                   family deductible), shared by the lines that draw on the same deductible
+  coinsurance    = coinsurance % x (allowed - copay - deductible)
+  out-of-pocket  = the out-of-pocket remaining caps copay, then deductible, then coinsurance,
+                   line by line (copays count toward the maximum, 45 CFR 155.20, 156.130)
+  patient share  = copay + deductible + coinsurance after the cap
+
+Self-pay: the practice's self-pay price, min(charge, price x units), or the charge when the
+self-pay schedule has no price for the code; nobody else shares it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# The payer id the practice's self-pay fee schedule is loaded under (PUT /v1/fee-schedules/SELF
+# on payments, then `fee_schedule.updated`; data/fee_schedule.json's "SELF" until then).
+SELF_PAY = "SELF"
+PLAN_LEVEL = "30"
 
 
 def cents(value: Decimal) -> Decimal:
@@ -30,12 +45,14 @@ class Allowed:
     source: str
 
 
-def allowed_from_file(schedule: dict[str, Any], payer_id: str, code: str, modifiers: list[str]) -> Allowed:
-    """The default fee schedule file's amount: the payer's, then any payer's ('*'); with the
-    first modifier, then without."""
+def allowed_from_file(
+    schedule: dict[str, Any], payer_id: str, code: str, modifiers: list[str], *, any_payer: bool = True
+) -> Allowed:
+    """The default fee schedule file's amount: the payer's, then any payer's ('*', unless
+    `any_payer` is off, as for self-pay prices); with the first modifier, then without."""
     tries = [modifiers[0], ""] if modifiers else [""]
     payers = schedule["payers"]
-    for who in (payer_id, "*"):
+    for who in (payer_id, "*") if any_payer else (payer_id,):
         table = payers.get(who, {})
         for modifier in tries:
             key = f"{code}:{modifier}" if modifier else code
@@ -43,15 +60,22 @@ def allowed_from_file(schedule: dict[str, Any], payer_id: str, code: str, modifi
                 return Allowed(
                     Decimal(table[key]), f"default fee schedule ({'any payer' if who == '*' else who})"
                 )
+    if payer_id == SELF_PAY:
+        return Allowed(None, "no self-pay price on file: the charge is used")
     return Allowed(None, "no allowed amount on file: the charge is used")
 
 
 @dataclass
 class Benefits:
+    """One service type's benefits in one network, as the check reported them."""
+
     copay: Decimal
     deductible_remaining: Decimal
     coinsurance_percent: Decimal
     out_of_pocket_remaining: Decimal | None
+    service_type: str = PLAN_LEVEL
+    # Which deductible the service type draws on: the plan's (30) or one of its own.
+    deductible_pool: str = PLAN_LEVEL
 
 
 @dataclass
@@ -62,51 +86,103 @@ class LineIn:
     charge: Decimal
     allowed_per_unit: Decimal | None
     allowed_source: str
+    benefits: Benefits | None = None  # the line's service type's; None: the visit's
 
 
 @dataclass
 class _Left:
-    """What is left of the visit's copay and the deductible as the lines use them up."""
+    """What the visit has used up as the lines go: copays taken (per service type), what is
+    left of each deductible, and of the out-of-pocket maximum (None: not reported)."""
 
-    copay: Decimal
-    deductible: Decimal
+    out_of_pocket: Decimal | None
+    copays_taken: set[str] = field(default_factory=set)
+    deductibles: dict[str, Decimal] = field(default_factory=dict)
 
 
-def _line(number: int, line: LineIn, left: _Left, coinsurance_percent: Decimal) -> dict[str, Any]:
-    """One line's shares, each step written out; uses up `left`."""
-    steps: list[str] = []
+def _allowed(line: LineIn, label: str = "allowed") -> tuple[Decimal, str]:
     if line.allowed_per_unit is None:
         allowed = cents(line.charge)
-        steps.append(f"allowed = charge {line.charge} ({line.allowed_source})")
-    else:
-        by_schedule = cents(line.allowed_per_unit * line.units)
-        allowed = min(by_schedule, cents(line.charge))
-        steps.append(
-            f"allowed = min(charge {line.charge}, {line.allowed_per_unit} x {line.units} unit(s) = "
-            f"{by_schedule}) = {allowed} [{line.allowed_source}]"
+        return allowed, f"{label} = charge {line.charge} ({line.allowed_source})"
+    by_schedule = cents(line.allowed_per_unit * line.units)
+    allowed = min(by_schedule, cents(line.charge))
+    return allowed, (
+        f"{label} = min(charge {line.charge}, {line.allowed_per_unit} x {line.units} unit(s) = "
+        f"{by_schedule}) = {allowed} [{line.allowed_source}]"
+    )
+
+
+def _copay(b: Benefits, allowed: Decimal, left: _Left, steps: list[str]) -> Decimal:
+    if b.copay <= 0:
+        steps.append(f"copay = 0.00 (none for service type {b.service_type})")
+        return ZERO
+    if b.service_type in left.copays_taken:
+        steps.append(f"copay = 0.00 (service type {b.service_type}'s copay is already taken on this visit)")
+        return ZERO
+    left.copays_taken.add(b.service_type)
+    copay = min(b.copay, allowed)
+    steps.append(
+        f"copay = min(copay {b.copay} of service type {b.service_type}, allowed {allowed}) = {copay}"
+    )
+    return copay
+
+
+def _cap(shares: list[Decimal], left: _Left, steps: list[str]) -> list[Decimal]:
+    """The out-of-pocket maximum takes copay, deductible and coinsurance in that order."""
+    if left.out_of_pocket is None:
+        return shares
+    before = left.out_of_pocket
+    capped = []
+    for amount in shares:
+        take = min(amount, left.out_of_pocket)
+        left.out_of_pocket -= take
+        capped.append(take)
+    if capped != shares:
+        names = ("copay", "deductible", "coinsurance")
+        changed = ", ".join(
+            f"{n} {a} -> {c}" for n, a, c in zip(names, shares, capped, strict=True) if a != c
         )
-    copay = min(left.copay, allowed)
-    left.copay -= copay
-    steps.append(f"copay = min(copay left {copay + left.copay}, allowed {allowed}) = {copay}")
+        steps.append(f"out-of-pocket remaining {before} caps the shares: {changed}")
+    return capped
+
+
+def _line(number: int, line: LineIn, b: Benefits, left: _Left) -> dict[str, Any]:
+    """One line's shares, each step written out; uses up `left`."""
+    allowed, step = _allowed(line)
+    steps = [step]
+    copay = _copay(b, allowed, left, steps)
     after_copay = allowed - copay
-    deductible = min(left.deductible, after_copay)
+    pool = left.deductibles.setdefault(b.deductible_pool, b.deductible_remaining)
+    deductible = min(pool, after_copay)
     steps.append(
-        f"deductible = min(deductible remaining {left.deductible}, {allowed} - {copay} = {after_copay}) "
-        f"= {deductible}"
+        f"deductible = min(deductible remaining {pool}, {allowed} - {copay} = {after_copay}) = {deductible}"
     )
-    left.deductible -= deductible
+    left.deductibles[b.deductible_pool] = pool - deductible
     base = after_copay - deductible
-    coinsurance = cents(base * (coinsurance_percent / Decimal(100)))
+    coinsurance = cents(base * (b.coinsurance_percent / Decimal(100)))
     steps.append(
-        f"coinsurance = {coinsurance_percent}% x ({after_copay} - {deductible} = {base}) = {coinsurance}"
+        f"coinsurance = {b.coinsurance_percent}% x ({after_copay} - {deductible} = {base}) = {coinsurance}"
     )
+    copay, deductible, coinsurance = _cap([copay, deductible, coinsurance], left, steps)
     share = copay + deductible + coinsurance
     steps.append(f"patient share = {copay} + {deductible} + {coinsurance} = {share}")
+    return _line_out(number, line, allowed, (copay, deductible, coinsurance), share, steps)
+
+
+def _line_out(
+    number: int,
+    line: LineIn,
+    allowed: Decimal,
+    parts: tuple[Decimal, Decimal, Decimal],
+    share: Decimal,
+    steps: list[str],
+) -> dict[str, Any]:
+    copay, deductible, coinsurance = parts
     return {
         "line": number,
         "code": line.code,
         "modifiers": line.modifiers,
         "units": line.units,
+        "service_type_code": line.benefits.service_type if line.benefits else None,
         "charge": str(cents(line.charge)),
         "allowed": str(allowed),
         "copay": str(copay),
@@ -118,29 +194,50 @@ def _line(number: int, line: LineIn, left: _Left, coinsurance_percent: Decimal) 
     }
 
 
-def compute(lines: list[LineIn], benefits: Benefits) -> dict[str, Any]:
-    """The estimate, line by line, each step written out. Pure, so it is tested by hand."""
-    left = _Left(benefits.copay, benefits.deductible_remaining)
-    out_lines = [_line(n, line, left, benefits.coinsurance_percent) for n, line in enumerate(lines, start=1)]
-    totals = {
+def _totals(out_lines: list[dict[str, Any]]) -> dict[str, Decimal]:
+    return {
         name: sum((Decimal(line[name]) for line in out_lines), ZERO)
-        for name in ("charge", "allowed", "copay", "deductible", "coinsurance")
+        for name in ("charge", "allowed", "copay", "deductible", "coinsurance", "patient_share")
     }
-    subtotal = totals["copay"] + totals["deductible"] + totals["coinsurance"]
+
+
+def compute(lines: list[LineIn], benefits: Benefits) -> dict[str, Any]:
+    """The estimate, line by line, each step written out. Pure, so it is tested by hand.
+    `benefits` are the visit's; a line with benefits of its own (its service type) uses those."""
+    left = _Left(benefits.out_of_pocket_remaining)
+    out_lines = [_line(n, line, line.benefits or benefits, left) for n, line in enumerate(lines, start=1)]
+    totals = _totals(out_lines)
+    patient = totals.pop("patient_share")
     summary = [
-        f"patient subtotal = copay {totals['copay']} + deductible {totals['deductible']} + "
-        f"coinsurance {totals['coinsurance']} = {subtotal}"
+        f"patient = copay {totals['copay']} + deductible {totals['deductible']} + "
+        f"coinsurance {totals['coinsurance']} = {patient}",
+        f"payer = allowed {totals['allowed']} - patient {patient} = {totals['allowed'] - patient}",
     ]
-    patient = subtotal
-    if benefits.out_of_pocket_remaining is not None and subtotal > benefits.out_of_pocket_remaining:
-        patient = benefits.out_of_pocket_remaining
-        summary.append(f"capped by out-of-pocket remaining {benefits.out_of_pocket_remaining}: {patient}")
-    summary.append(f"payer = allowed {totals['allowed']} - patient {patient} = {totals['allowed'] - patient}")
+    after = left.deductibles.get(benefits.deductible_pool, benefits.deductible_remaining)
     return {
         "lines": out_lines,
         "totals": {k: str(v) for k, v in totals.items()},
         "patient_responsibility": str(patient),
         "payer_responsibility": str(totals["allowed"] - patient),
-        "deductible_remaining_after": str(left.deductible),
+        "deductible_remaining_after": str(after),
         "steps": summary,
+    }
+
+
+def compute_self_pay(lines: list[LineIn]) -> dict[str, Any]:
+    """A self-pay visit: each line's self-pay price is the patient's share; no payer shares it."""
+    out_lines = []
+    for n, line in enumerate(lines, start=1):
+        price, step = _allowed(line, "self-pay price")
+        steps = [step, f"patient share = self-pay price {price}"]
+        out_lines.append(_line_out(n, line, price, (ZERO, ZERO, ZERO), price, steps))
+    totals = _totals(out_lines)
+    patient = totals.pop("patient_share")
+    return {
+        "lines": out_lines,
+        "totals": {k: str(v) for k, v in totals.items()},
+        "patient_responsibility": str(patient),
+        "payer_responsibility": str(ZERO),
+        "deductible_remaining_after": None,
+        "steps": [f"patient = self-pay prices {totals['allowed']}", "payer = none (self-pay)"],
     }

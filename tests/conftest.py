@@ -174,18 +174,23 @@ def settings(servers: Infra) -> Settings:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The end-to-end suite runs after the others, because it brings up the whole platform
     (`make up`), whose payer sandbox answers every claim on the broker, the tests' own too.
-    Tests that stop a server run last of all, so they cannot disturb the others."""
+    Tests that stop a server run last of all, so they cannot disturb the others. A `sweep` test
+    checks what all the tests before it made, so it runs after them (and before the e2e suite,
+    which runs on the platform's database, not the session's)."""
 
     def order(item: pytest.Item) -> int:
         if item.get_closest_marker("disruptive"):
+            return 3
+        if "e2e" in item.path.parts:
             return 2
-        return 1 if "e2e" in item.path.parts else 0
+        return 1 if item.get_closest_marker("sweep") else 0
 
     items.sort(key=order)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "disruptive: stops or restarts a shared server; runs last")
+    config.addinivalue_line("markers", "sweep: checks what the tests before it made; runs after them")
 
 
 # --- helpers the tests share -------------------------------------------------------------

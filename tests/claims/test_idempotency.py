@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     count_claims,
     get_claim_if,
@@ -20,23 +21,10 @@ from tests.claims.helpers import (
     post_submitted_claim,
     publish,
 )
-from tests.conftest import eventually, pyx12_errors, token, unique
+from tests.conftest import eventually, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
-
-
-def x12_837_errors(text: str) -> list[str]:
-    """pyx12 ships the 5010 837P map for X222A1 only; A2 is its errata with the same loops and
-    segments, so the file is relabelled for the check."""
-    return pyx12_errors(text.replace("005010X222A2", "005010X222A1"))
-
-
-def make_sendable_claim(patient_id: str) -> dict:
-    """make_claim with the billing provider's nine-digit ZIP code (837P 2010AA N403)."""
-    body = make_claim(patient_id)
-    body["billing_provider"]["address"]["postal_code"] = "627011234"
-    return body
 
 
 def with_key(key: str, headers: dict[str, str] = RW) -> dict[str, str]:
@@ -45,7 +33,7 @@ def with_key(key: str, headers: dict[str, str] = RW) -> dict[str, str]:
 
 async def test_two_identical_claim_posts_with_one_key_make_one_claim(claims, settings):
     async with claims(events=False) as (_, client):
-        body = make_sendable_claim(unique("pat"))
+        body = make_claim(unique("pat"))
         key = unique("key")
         first = await client.post("/v1/claims", json=body, headers=with_key(key))
         again = await client.post("/v1/claims", json=body, headers=with_key(key))
@@ -70,7 +58,7 @@ async def test_two_identical_claim_posts_with_one_key_make_one_claim(claims, set
 
 async def test_appeal_correction_and_void_posts_with_one_key_happen_once(claims, settings, producer):
     async with claims() as (_, client):
-        claim = await post_submitted_claim(client, settings, make_sendable_claim(unique("pat")))
+        claim = await post_submitted_claim(client, settings, make_claim(unique("pat")))
         ccn = unique("ICN").upper()
         await publish(
             producer,

@@ -33,7 +33,7 @@ from shared.events.catalogue import (
     PaymentPosted,
     Person,
 )
-from tests.claims.cob import cob_errors
+from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import BILLING_NPI, RENDERING_NPI, get_claim_if, get_claims, publish
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
@@ -207,7 +207,7 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
         assert f"AMT*D*{x12.amount(primary_835.amount)}~" in edi and f"MI*{cob['member_id']}~" in edi
         # The guide's COB balancing. (pyx12 on an EHR-built claim waits for the provider registry,
         # issue 14 item 2: 2010AA N3/N4/REF are missing until then.)
-        assert cob_errors(edi) == []
+        assert x12_837_errors(edi) == []
         # 2430 restates the primary's 835 lines: what each line was paid, in order.
         svd = [s for s in x12.parse(edi).transactions[0].segments if s.id == "SVD"]
         assert [Decimal(s.get(2)) for s in svd] == [line.paid for line in primary_835.lines]

@@ -22,6 +22,7 @@ import pytest
 from deploy.payer_sandbox.testing import running_sandbox
 from shared import x12
 from shared.events.catalogue import Adjustment, PaymentPosted
+from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     get_claim,
     get_claim_if,
@@ -31,23 +32,10 @@ from tests.claims.helpers import (
     post_submitted_claim,
     publish,
 )
-from tests.conftest import eventually, pyx12_errors, token, unique
+from tests.conftest import eventually, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
-
-
-def x12_837_errors(text: str) -> list[str]:
-    """pyx12 ships the 5010 837P map for X222A1 only; A2 is its errata with the same loops and
-    segments, so the file is relabelled for the check."""
-    return pyx12_errors(text.replace("005010X222A2", "005010X222A1"))
-
-
-def make_sendable_claim(patient_id: str) -> dict:
-    """make_claim with the billing provider's nine-digit ZIP code (837P 2010AA N403)."""
-    body = make_claim(patient_id)
-    body["billing_provider"]["address"]["postal_code"] = "627011234"
-    return body
 
 
 async def get_open_ar(client: Any) -> Decimal:
@@ -72,7 +60,7 @@ async def post_void(client: Any, claim: dict[str, Any]) -> dict[str, Any]:
 
 
 async def post_paid_claim(client: Any, settings: Any, producer: Any, ccn: str) -> dict[str, Any]:
-    claim = await post_submitted_claim(client, settings, make_sendable_claim(unique("pat")))
+    claim = await post_submitted_claim(client, settings, make_claim(unique("pat")))
     await publish(producer, make_acknowledgment(claim, ccn))
     await publish(
         producer, make_insurer_payment(claim, paid="140.00", ccn=ccn, adjustments=[("CO", "45", "35.00")])
@@ -126,7 +114,7 @@ async def test_a_zero_payment_on_the_voids_own_number_answers_it_too(claims, set
 
 async def test_a_paid_replacement_leaves_the_original_replaced_for_good(claims, settings, producer):
     async with claims() as (_, client):
-        claim = await post_submitted_claim(client, settings, make_sendable_claim(unique("pat")))
+        claim = await post_submitted_claim(client, settings, make_claim(unique("pat")))
         ccn = unique("ICN").upper()
         first_835 = make_insurer_payment(
             claim, paid="80.00", ccn=ccn, adjustments=[("CO", "45", "45.00"), ("CO", "16", "50.00")]
@@ -231,7 +219,7 @@ async def test_a_void_through_the_payer_sandbox_closes_it_and_voids_the_original
     prefix = unique("void")
     accept = lambda submitted: submitted.patient_id.startswith(prefix)  # noqa: E731 - only our claims
     async with claims() as (_, client), running_sandbox(servers.kafka_bootstrap, accept=accept) as sandbox:
-        claim = await post_submitted_claim(client, settings, make_sendable_claim(f"{prefix}-pat"))
+        claim = await post_submitted_claim(client, settings, make_claim(f"{prefix}-pat"))
         pcn = claim["patient_control_number"]
         await eventually(lambda: get_claim_if(client, claim["id"], "accepted"), timeout=40)
         paid_835 = await eventually(lambda: the_835_with(sandbox, f"CLP*{pcn}*1*"), timeout=40)

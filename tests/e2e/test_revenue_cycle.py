@@ -22,7 +22,7 @@ from deploy.payer_sandbox.ehr import BILLING_NPI, SOURCE as EHR_SOURCE
 from services.claims.reference import store as reference
 from shared import x12
 from shared.events.catalogue import Adjustment
-from tests.claims.cob import cob_errors
+from tests.claims.cob import x12_837_errors
 from tests.e2e.platform import (
     AUTH,
     SCENARIOS,
@@ -281,7 +281,7 @@ async def test_story3_primary_pays_part_and_the_secondary_goes_out_with_cob(
         assert [Decimal(s[2]) for s in amt_d] == [money(primary["paid_amount"])]
         # The guide's COB balancing. (pyx12 on an EHR-built claim waits for the provider registry,
         # issue 14 item 2: 2010AA N3/N4/REF are missing until then.)
-        assert cob_errors(sent.data.x12_837) == []
+        assert x12_837_errors(sent.data.x12_837) == []
         # Loop 2430 restates the primary's 835 line by line (SVC03 as SVD02), in the claim's order.
         of_primary = lambda e: str(e.data.claim_id) == primary["id"]  # noqa: E731
         (primary_posted,) = await kafka.events("payment.posted", of_primary)

@@ -48,7 +48,8 @@ FIRST = [
 LAST = ["SMITH", "JOHNSON", "GARCIA", "BROWN", "NGUYEN", "PATEL", "KIM", "MARTIN", "LOPEZ", "CLARK", "WRIGHT"]
 STREETS = ["MAIN ST", "OAK AVE", "PINE RD", "MAPLE DR", "CEDAR LN", "ELM ST"]
 CITIES = [("SPRINGFIELD", "IL", "62701"), ("MADISON", "WI", "53703"), ("AUSTIN", "TX", "78701")]
-# ICD-10-CM (public): common primary-care diagnoses.
+# ICD-10-CM (public): common primary-care diagnoses. Z00.00 (adult exam) is for ages 15 and up;
+# a child's routine exam is Z00.129 (ICD-10-CM tabular list, Z00.0 and Z00.12).
 DIAGNOSES = ["I10", "E119", "J069", "Z0000", "M5450", "R051", "K219", "F419", "E785", "N390", "J029", "R109"]
 # Charge master: the clinic's price per code (above every payer's allowed amount).
 CHARGES = {
@@ -121,6 +122,13 @@ def make_patients(rng: random.Random, n: int, run_id: str, scenario_share: float
     return patients
 
 
+def _for_age(diagnoses: list[str], birth_date: date, day: date) -> list[str]:
+    """A real EHR codes a child's checkup as a child's: swap the adult exam for the pediatric
+    one (the claims scrubber's age edit holds an adult exam on a patient under 15)."""
+    age = day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+    return ["Z00129" if code == "Z0000" and age < 15 else code for code in diagnoses]
+
+
 def encounters(
     seed: int,
     count: int,
@@ -143,7 +151,7 @@ def encounters(
             if rng.random() < probability:
                 codes.extend(extra)
         n_dx = rng.choice([1, 1, 2, 3])
-        diagnoses = rng.sample(DIAGNOSES, n_dx)
+        diagnoses = _for_age(rng.sample(DIAGNOSES, n_dx), patient.person.birth_date, visit_day)
         lines = [
             EncounterLine(
                 code=code,

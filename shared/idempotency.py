@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.audit import AuditTrail
 from shared.problems import FieldError, ProblemError
 
 IdempotencyKeyHeader = Annotated[
@@ -184,3 +185,24 @@ def jsonable(body: Any) -> Any:
     """Pydantic models become their JSON form; anything else must already be JSON-able."""
     dump = getattr(body, "model_dump", None)
     return dump(mode="json") if callable(dump) else body
+
+
+async def audited_create(
+    session: AsyncSession,
+    trail: AuditTrail,
+    *,
+    scope: str,
+    key: str | None,
+    request: Any,
+    write: Callable[[], Awaitable[Any]],
+    required: bool = True,
+    location: str | None = None,
+) -> JSONResponse:
+    """A creating POST answered through `idempotent_write`: the audit entry names what was made
+    (first time or replayed), and `location` (a path with `{id}`) points at it."""
+    outcome = await idempotent_write(
+        session, scope=scope, actor=trail.actor, key=key, request=request, write=write, required=required
+    )
+    trail.resource_id = str(outcome.body["id"])
+    headers = {"Location": location.format(id=outcome.body["id"])} if location else None
+    return outcome.response(headers=headers)

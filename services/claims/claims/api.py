@@ -19,7 +19,7 @@ from services.claims.submission import usecases as submission
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.idempotency import IdempotencyKeyHeader, idempotent_write
+from shared.idempotency import IdempotencyKeyHeader, audited_create, idempotent_write
 from shared.paging import CursorPage, Dates, Page
 from shared.problems import Problem, ProblemError
 
@@ -84,17 +84,16 @@ async def create_claim(
     async def write() -> ClaimOut:
         return await usecases.describe(session, await usecases.create(session, body, trail.actor))
 
-    outcome = await idempotent_write(
+    return await audited_create(
         session,
+        trail,
         scope="claim",
-        actor=trail.actor,
         key=idempotency_key,
         request=body.model_dump(mode="json"),
         write=write,
         required=False,
+        location="/v1/claims/{id}",
     )
-    trail.resource_id = str(outcome.body["id"])
-    return outcome.response(headers={"Location": f"/v1/claims/{outcome.body['id']}"})
 
 
 @router.get(

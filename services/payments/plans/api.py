@@ -15,7 +15,7 @@ from services.payments.plans.schemas import CycleResult, PlanIn, PlanOut
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.idempotency import IdempotencyKeyHeader, idempotent_write
+from shared.idempotency import IdempotencyKeyHeader, audited_create
 from shared.paging import Dates
 
 router = APIRouter(tags=["payment plans"])
@@ -55,17 +55,15 @@ async def create_plan(
     async def write() -> PlanOut:
         return await usecases.load_plan(session, await usecases.create_plan(session, body))
 
-    outcome = await idempotent_write(
+    return await audited_create(
         session,
+        trail,
         scope="payment-plan",
-        actor=trail.actor,
         key=idempotency_key,
         request=body.model_dump(mode="json"),
         write=write,
         required=False,
     )
-    trail.resource_id = str(outcome.body["id"])
-    return outcome.response()
 
 
 @router.get("/v1/payment-plans/{plan_id}", response_model=PlanOut, summary="A plan and its installments")

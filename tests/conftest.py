@@ -18,6 +18,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -40,6 +41,9 @@ from shared.migrate import migrate
 # clearinghouse id, so a `make up` platform on the same broker neither answers them nor gets
 # answers meant for them. The end-to-end suite starts the platform without this variable.
 os.environ["CLAIMS_RECEIVER_ID"] = TEST_RECEIVER_ID
+
+# The public X12 samples beside the project (../shared, read-only), as CI lays them out too.
+X12_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "x12"
 
 
 @dataclass

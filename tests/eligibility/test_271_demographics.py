@@ -26,11 +26,10 @@ from services.eligibility.coverage.domain import VERSION, result_of
 from services.eligibility.coverage.x12 import parse_271
 from services.eligibility.demographics.domain import demographics_of, mismatches
 from shared import x12
+from tests.conftest import X12_SAMPLES
 from tests.eligibility.helpers import x279_errors
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "x12"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/samples/x12")
+SAMPLES = X12_SAMPLES
 
 
 def sample(folder: str, name: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from x12sdk.io import X12ModelReader
@@ -15,10 +14,9 @@ from services.eligibility.coverage.domain import VERSION, summarize
 from services.eligibility.coverage.x12 import parse_271
 from shared.identifiers import npi_is_valid
 from shared.x12 import X12Error
+from tests.conftest import X12_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "x12"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/samples/x12")
+SAMPLES = X12_SAMPLES
 S271 = SAMPLES / "271_005010X279A1"
 COPAY_TYPES = ["1", "33", "35", "47", "86", "88", "98", "AL", "MH", "UC"]
 

@@ -8,15 +8,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
-from pathlib import Path
 
 from services.payments.postings.domain import RemittanceRef, Target, payment_posted
 from services.payments.remittances.x12 import parse_835
 from shared.events.catalogue import PaymentPosted
+from tests.conftest import X12_SAMPLES
 
-SAMPLES = Path("/work/shared/samples/x12/835_005010X221A1")
-if not SAMPLES.exists():  # the repository's own copy when run outside the workspace
-    SAMPLES = Path(__file__).resolve().parents[2] / "shared/samples/x12/835_005010X221A1"
+SAMPLES = X12_SAMPLES / "835_005010X221A1"
 
 
 def make_events(name: str) -> dict[str, PaymentPosted]:

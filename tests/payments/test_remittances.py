@@ -7,13 +7,12 @@ import asyncio
 import json
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from shared.events import encode, new_event
 from shared.events.catalogue import RemittanceReceived
-from tests.conftest import end_offsets, eventually, read_from, token, unique
+from tests.conftest import X12_SAMPLES, end_offsets, eventually, read_from, token, unique
 from tests.payments.helpers import (
     ALL,
     get_account,
@@ -25,9 +24,7 @@ from tests.payments.helpers import (
     wait_for_charge,
 )
 
-SAMPLES = Path("/work/shared/samples/x12/835_005010X221A1")
-if not SAMPLES.exists():  # the repository's own copy when run outside the workspace
-    SAMPLES = Path(__file__).resolve().parents[2] / "shared/samples/x12/835_005010X221A1"
+SAMPLES = X12_SAMPLES / "835_005010X221A1"
 
 D = Decimal
 

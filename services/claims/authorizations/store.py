@@ -15,13 +15,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.authorizations.domain import AuthorizationFact
 from services.claims.authorizations.tables import AuthorizationCopy
-
-Pair = tuple[str, str]  # (patient id, payer id)
+from services.claims.claims.store import PAIRS_WHERE, Pair, pair_params
 
 _AUTHORIZATIONS = text(
-    "SELECT patient_id, payer_id, number, kind, service_codes, service_type_codes, start_date, "
+    "SELECT patient_id, payer_id, number, kind, service_codes, service_type_codes, start_date, "  # noqa: S608 - constant
     "end_date, visits_allowed, visits_used FROM authorization_copies "
-    "WHERE patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[]))"
+    f"WHERE {PAIRS_WHERE}"
 ).columns(service_codes=JSONB, service_type_codes=JSONB)
 
 
@@ -29,9 +28,8 @@ async def authorization_facts(
     session: AsyncSession, pairs: Sequence[Pair]
 ) -> dict[Pair, list[AuthorizationFact]]:
     """Our copies of each pair's authorizations."""
-    params = {"patients": sorted({p for p, _ in pairs}), "payers": sorted({q for _, q in pairs})}
     wanted, facts = set(pairs), {}
-    for r in await session.execute(_AUTHORIZATIONS, params):
+    for r in await session.execute(_AUTHORIZATIONS, pair_params(pairs)):
         if (r.patient_id, r.payer_id) in wanted:
             fact = AuthorizationFact(
                 r.number,

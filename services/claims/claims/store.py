@@ -97,26 +97,36 @@ async def known_encounters(session: AsyncSession, encounter_ids: Sequence[str]) 
     return set((await session.execute(_KNOWN_ENCOUNTERS, {"ids": list(encounter_ids)})).scalars())
 
 
-# Duplicates on file for many (patient, payer) pairs in one statement: filtered by patients and
-# payers, and matched to exact pairs by the caller (a cross pair costs a row read, no wrong answer).
+Pair = tuple[str, str]  # (patient id, payer id)
+
+# Many (patient, payer) pairs in one statement: rows are filtered by patients and payers, and the
+# caller keeps the exact pairs (a cross pair costs a row read, never a wrong answer). Duplicates,
+# scrubbing's eligibility copies and the authorization copies are all read this way.
+PAIRS_WHERE = "patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[]))"
+
+
+def pair_params(pairs: Sequence[Pair]) -> dict[str, list[str]]:
+    """The :patients and :payers parameters of PAIRS_WHERE."""
+    return {"patients": sorted({p for p, _ in pairs}), "payers": sorted({q for _, q in pairs})}
+
+
 _CANDIDATES = text(
-    "SELECT id, patient_id, payer_id, patient_control_number, frequency_code, status, date_of_service, "
+    "SELECT id, patient_id, payer_id, patient_control_number, frequency_code, status, date_of_service, "  # noqa: S608 - constant
     "data->'lines' AS lines FROM claims "
-    "WHERE patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[])) "
+    f"WHERE {PAIRS_WHERE} "
     "AND frequency_code = '1' AND status NOT IN ('closed', 'voided', 'replaced') "
     "AND date_of_service BETWEEN :first AND :last"
 ).columns(lines=JSONB)
 
 
 async def duplicate_candidates(
-    session: AsyncSession, pairs: Sequence[tuple[str, str]], first: date, last: date
-) -> dict[tuple[str, str], list[Claim]]:
+    session: AsyncSession, pairs: Sequence[Pair], first: date, last: date
+) -> dict[Pair, list[Claim]]:
     """Open original claims of each (patient, payer) with a first date of service in [first,
     last], as partial Claims (the lines only in `data`), keyed by the pair."""
-    params = {"patients": sorted({p for p, _ in pairs}), "payers": sorted({q for _, q in pairs})}
     wanted = set(pairs)
-    found: dict[tuple[str, str], list[Claim]] = {}
-    for r in await session.execute(_CANDIDATES, {**params, "first": first, "last": last}):
+    found: dict[Pair, list[Claim]] = {}
+    for r in await session.execute(_CANDIDATES, {**pair_params(pairs), "first": first, "last": last}):
         if (r.patient_id, r.payer_id) not in wanted:
             continue
         on_file = Claim.model_construct(

@@ -16,11 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.claims.claims.store import PAIRS_WHERE, Pair, pair_params
 from services.claims.scrubbing.domain import EligibilityFact
 from services.claims.scrubbing.tables import EligibilityCopy
 
-Pair = tuple[str, str]  # (patient id, payer id)
-_PAIRS = "patient_id = ANY(CAST(:patients AS text[])) AND payer_id = ANY(CAST(:payers AS text[]))"
+_PAIRS = PAIRS_WHERE
 
 _ELIGIBILITY = text(
     "SELECT patient_id, payer_id, status, date_of_service, coverage_start, coverage_end, other_payers, "  # noqa: S608 - constant
@@ -32,16 +32,12 @@ _LATEST_CHECKS = text(
 ).columns(other_payers=JSONB)
 
 
-def _params(pairs: Sequence[Pair]) -> dict[str, list[str]]:
-    return {"patients": sorted({p for p, _ in pairs}), "payers": sorted({q for _, q in pairs})}
-
-
 async def eligibility_facts(
     session: AsyncSession, pairs: Sequence[Pair]
 ) -> dict[Pair, list[EligibilityFact]]:
     """Our copies of each pair's eligibility checks, oldest first."""
     wanted, facts = set(pairs), {}
-    for r in await session.execute(_ELIGIBILITY, _params(pairs)):
+    for r in await session.execute(_ELIGIBILITY, pair_params(pairs)):
         if (r.patient_id, r.payer_id) in wanted:
             fact = EligibilityFact(
                 r.status,
@@ -62,7 +58,7 @@ async def latest_other_payers(
     if not pairs:
         return {}
     wanted = set(pairs)
-    rows = await session.execute(_LATEST_CHECKS, _params(pairs))
+    rows = await session.execute(_LATEST_CHECKS, pair_params(pairs))
     return {(r.patient_id, r.payer_id): r.other_payers for r in rows if (r.patient_id, r.payer_id) in wanted}
 
 

@@ -223,8 +223,9 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
         except ValidationError as exc:
             where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
             raise PermanentError(f"encounter cannot become a claim: {where}") from None
-        claim = claims_domain.new_claim(data, claims_domain.event_actor(event), encounter_id=enc.encounter_id)
-        items.append(Submission(claim, data, claims_domain.event_actor(event), cause=event))
+        actor = claims_domain.event_actor(event)
+        claim = claims_domain.new_claim(data, actor, encounter_id=enc.encounter_id)
+        items.append(Submission(claim, data, actor, cause=event))
     created = [claims_domain.created_row(item.claim, item.actor) for item in items]
     outcome = await submit_claims(session, items, send=reference.auto_submit_encounter_claims())
     await claims_store.insert_new(session, [item.claim for item in items], created + outcome.rows)

@@ -93,14 +93,3 @@ async def entries(session: AsyncSession, account_id: str) -> Sequence[Row[Any]]:
             text("SELECT * FROM ledger_entries WHERE account_id = :a ORDER BY id"), {"a": account_id}
         )
     ).all()
-
-
-async def balance(session: AsyncSession, account_id: str) -> Decimal:
-    """The sum of the account's ledger."""
-    total = (
-        await session.execute(
-            text("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = :a"),
-            {"a": account_id},
-        )
-    ).scalar_one()
-    return Decimal(total)

@@ -32,11 +32,12 @@ async def account_summary(session: AsyncSession, account_id: str, as_of: date) -
 
 
 async def ledger(session: AsyncSession, account_id: str) -> Ledger:
-    """Every ledger row of the account and their sum."""
+    """Every ledger row of the account and their sum (derived from the rows just read: the
+    balance is the ledger's sum, not a second query)."""
     rows = await store.entries(session, account_id)
     return Ledger(
         account_id=account_id,
-        balance=await store.balance(session, account_id),
+        balance=sum((r.amount for r in rows), Decimal("0")),
         entries=[LedgerLine.model_validate(r, from_attributes=True) for r in rows],
     )
 

@@ -12,7 +12,8 @@ from shared.events.catalogue import ClaimSubmitted
 
 
 async def on_claim_submitted(session: AsyncSession, event: Event) -> None:
-    """One claim (the consumer's replay of a failed poll, one event at a time)."""
+    """One claim, handled as the batched handler handles it (tests and tools; the service
+    registers the batched handler, and the consumer replays a failed poll through it)."""
     claim = event.data
     assert isinstance(claim, ClaimSubmitted)
     await record_claim(session, claim)

@@ -14,8 +14,9 @@ from shared.x12 import X12Error
 
 
 async def on_remittance_received(session: AsyncSession, event: Event) -> None:
-    """One 835; a file that cannot be posted goes to the dead-letter topic with the
-    located reason (no data)."""
+    """One 835, handled as the batched handler handles it (tests and tools; the service
+    registers the batched handler). A file that cannot be posted goes to the dead-letter topic
+    with the located reason (no data)."""
     await on_remittances_received(session, [event])
 
 

@@ -11,6 +11,8 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import lru_cache
+from types import SimpleNamespace
 
 import tenacity
 from purgatory import AsyncCircuitBreakerFactory
@@ -19,6 +21,7 @@ from purgatory.domain.model import OpenedState
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=64)
 def _wait(base: float, cap: float, jitter: bool) -> tenacity.wait.wait_base:
     if jitter:  # "full jitter": uniform in [0, the exponential ceiling]
         return tenacity.wait_random_exponential(multiplier=base, max=cap)
@@ -31,9 +34,9 @@ def backoff(attempt: int, *, base: float, cap: float, jitter: bool = False) -> f
     wait has to be computed rather than slept."""
     if attempt < 1:
         return 0.0
-    state = tenacity.RetryCallState(retry_object=tenacity.AsyncRetrying(), fn=None, args=(), kwargs={})
-    state.attempt_number = attempt
-    return float(_wait(base, cap, jitter)(state))
+    # tenacity's wait strategies read only the attempt number: no retry object per call (this
+    # runs for every failed delivery and every consumer retry).
+    return float(_wait(base, cap, jitter)(SimpleNamespace(attempt_number=attempt)))  # type: ignore[arg-type]
 
 
 def retrying(

@@ -43,6 +43,9 @@ def environment() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml"), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
+        # Template files ship with the code and never change while it runs (add_template_dir
+        # clears the cache): no stat of the file on every render.
+        auto_reload=False,
     )
     env.filters.update(_FILTERS)
     return env

@@ -24,6 +24,7 @@ from shared.paging import CursorPage, PageQuery, paginate
 from shared.problems import ProblemError
 
 TEMPLATES = ("claims-denials", Path(__file__).parent / "templates")
+templates.add_template_dir(*TEMPLATES)  # once, at import (as every sub-domain with templates)
 
 
 def denial_out(denial: Denial, when: datetime) -> DenialOut:
@@ -167,7 +168,6 @@ def render_letter(
     payer = reference.payers().get(claim.payer_id)
     carcs, rarcs = reference.carc_descriptions(), reference.rarc_descriptions()
     first_submitted = claim.first_submitted_at or claim.submitted_at
-    templates.add_template_dir(*TEMPLATES)
     letter = templates.template(f"{TEMPLATES[0]}/appeal_letter.txt.j2").render(
         **domain.letter_parties(data),
         **domain.filing_facts(

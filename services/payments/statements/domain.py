@@ -12,6 +12,7 @@ from fpdf import FPDF
 from shared.templates import add_template_dir, template
 
 TEMPLATES = Path(__file__).parent / "templates"
+add_template_dir("payments-statements", TEMPLATES)  # once, at import
 
 
 def line(row: Any) -> dict[str, Any]:
@@ -30,7 +31,6 @@ def line(row: Any) -> dict[str, Any]:
 
 def render_html(statement: Any) -> str:
     """The statement as a web page (templates/statement.html; every value escaped)."""
-    add_template_dir("payments-statements", TEMPLATES)
     return template("payments-statements/statement.html").render(s=statement)
 
 

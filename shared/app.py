@@ -24,12 +24,13 @@ from shared.auth import TokenVerifier, require_scopes
 from shared.config import Settings, get_settings, service_database_url
 from shared.consumer import Batched, EventConsumer, Handler
 from shared.db import Database
+from shared.deadletters.api import router as dead_letters_router
 from shared.events.asyncapi import document as asyncapi_document
 from shared.health import router as health_router
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.problems import Problem, install_problem_handlers
-from shared.retry import run_forever
+from shared.retry import Outage, run_forever
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +115,21 @@ def _audit_router() -> APIRouter:
     return router
 
 
-async def _repeat(app: FastAPI, worker: Worker) -> None:
+async def _repeat(app: FastAPI, worker: Worker, outage: Outage) -> None:
     async def step() -> None:
         await worker.step(app)
         await asyncio.sleep(worker.every_seconds)
 
-    async def recover() -> None:
+    async def recover(error: BaseException) -> None:
         return None
 
     await run_forever(
-        step, what=f"worker {worker.name}", recover=recover, first_delay=worker.every_seconds, max_delay=30.0
+        step,
+        what=f"worker {worker.name}",
+        recover=recover,
+        first_delay=worker.every_seconds,
+        max_delay=30.0,
+        outage=outage,
     )
 
 
@@ -135,7 +141,8 @@ def _background(
     app: FastAPI, definition: ServiceDefinition, settings: Settings, db: Database
 ) -> tuple[list[Runner], list[Any]]:
     """The outbox relay, the consumer (when the service handles events) and the workers: the
-    tasks to start, and the clients to close after they stopped."""
+    tasks to start, and the clients to close after they stopped. Each loop's Outage is on
+    `app.state.outages` by name, for readiness."""
     relay = OutboxRelay(
         db,
         settings.kafka_bootstrap_servers,
@@ -145,6 +152,7 @@ def _background(
     )
     app.state.relay = relay
     app.state.consumer = None
+    app.state.outages = {"outbox-relay": relay.outage}
     runners: list[Runner] = [("outbox-relay", relay.run)]
     closers: list[Any] = [relay]
     if definition.handlers:
@@ -157,12 +165,15 @@ def _background(
             batch_size=settings.consumer_batch_size,
             max_attempts=settings.consumer_max_attempts,
             retry_base_seconds=settings.consumer_retry_base_seconds,
+            pause_max_seconds=settings.consumer_pause_max_seconds,
         )
         app.state.consumer = consumer
+        app.state.outages["consumer"] = consumer.outage
         runners.append(("consumer", consumer.run))
         closers.append(consumer)
     for worker in definition.workers:
-        runners.append((worker.name, lambda w=worker: _repeat(app, w)))
+        outage = app.state.outages[worker.name] = Outage()
+        runners.append((worker.name, lambda w=worker, o=outage: _repeat(app, w, o)))
     return runners, closers
 
 
@@ -261,11 +272,20 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
         openapi_tags=[
             *definition.tags,
             {"name": "audit", "description": "HIPAA audit trail (ops:read)."},
+            {
+                "name": "dead letters",
+                "description": "Events this service could never handle: list and show (ops:read), replay "
+                "or discard (ops:replay). See docs/runbook-dead-letters.md.",
+            },
             {"name": "operations", "description": "Health, metrics and the event contract."},
         ],
     )
     app.state.service = definition.name
     app.state.settings = settings
+    app.state.outages = {}
+    # Its consumer group's dead letters, on the dead-letter topics of what it consumes.
+    app.state.dead_letter_group = settings.consumer_group_prefix + definition.name
+    app.state.dead_letter_topics = list(definition.handlers)
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     app.middleware("http")(_observe(definition.name))
@@ -274,4 +294,6 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     for router in definition.routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     app.include_router(_audit_router())
+    if definition.handlers:
+        app.include_router(dead_letters_router, responses=PROBLEM_RESPONSES)
     return app

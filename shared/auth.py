@@ -21,14 +21,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from shared.config import SERVICE_NAMES, Settings, get_settings
 from shared.problems import ProblemError
 
-# Scopes for raw PHI files and money administration. A real issuer grants them to few people
-# (auditors, billing managers); the development token carries them so `make token` opens every
-# route.
+# Scopes for raw PHI files, money administration and operations that change what the platform
+# processes. A real issuer grants them to few people (auditors, billing managers, on-call
+# operators); the development token carries them so `make token` opens every route.
+# ops:replay replays or discards dead letters; ops:phi shows a dead letter's payload unredacted.
 PRIVILEGED_SCOPES: tuple[str, ...] = (
     "eligibility:x12",
     "remittances:raw",
     "payments:admin",
     "payments:approve",
+    "ops:replay",
+    "ops:phi",
 )
 
 ALL_SCOPES: tuple[str, ...] = (

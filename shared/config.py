@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     consumer_batch_size: int = Field(default=1000, ge=1)
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_retry_base_seconds: float = Field(default=0.2, ge=0)
+    # A consumer paused by a dependency outage tries again after 0.5 s, doubling up to this.
+    consumer_pause_max_seconds: float = Field(default=10.0, gt=0)
     health_timeout_seconds: float = Field(default=2.0, gt=0)
 
 

@@ -1,4 +1,4 @@
-"""Idempotent event consumers with bounded retries and a dead-letter topic.
+"""Idempotent event consumers: transient failures pause, poison goes to a dead-letter topic.
 
 Each record's effect and its inbox row (consumer group, event id) commit in one database
 transaction, and the Kafka offset is committed only after that (auto-commit is off). A
@@ -9,21 +9,28 @@ transaction and one offset commit for the whole batch when it succeeds. Within a
 fresh events are grouped by topic (topics in order of first appearance, each topic's events
 in record order); a handler marked `batched` gets its topic's whole group in one call, so it
 can read and write for all of them in a few statements instead of a few per event.
-If anything in the batch fails, the batch is rolled back and replayed one record at a
-time, each with bounded retries and backoff; a record that still fails, or one that
-breaks its schema, goes to `<topic>.dlq` with headers saying why, and the consumer moves
-on. Order per key is kept because records are handled in partition order.
+
+Failures are of two kinds (`shared.retry.transient` tells them apart):
+- *Transient*: the database or the broker is away, a transaction lost a race (serialization,
+  deadlock) or timed out. Nothing is wrong with the event, so nothing is dead-lettered: the
+  consumer rewinds to the poll's first records, commits nothing, and tries the poll again
+  with capped backoff until the dependency is back; readiness says why it paused.
+- *Poison*: the event can never succeed. It breaks its schema (`InvalidEvent`), a handler
+  refuses it for a business rule (`PermanentError`), or a handler keeps failing otherwise
+  while the database answers. A failed batch is rolled back and replayed one record at a
+  time, each with bounded retries; one that still fails goes to `<topic>.dlq` with headers
+  saying why (`dlq_reason`: schema, rule or error; see `shared.deadletters`).
+Order per key is kept because records are handled in partition order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
@@ -31,10 +38,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import context, metrics
 from shared.db import Database
+from shared.deadletters.domain import dead_letter_headers, dlq_headers as dlq_headers
 from shared.events.catalogue import dlq_topic
 from shared.events.envelope import Event, InvalidEvent, decode, encode
 from shared.kafka import started_producer
-from shared.retry import backoff, run_forever
+from shared.retry import Outage, backoff, run_forever, transient
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +98,7 @@ class EventConsumer:
         batch_size: int = 1000,
         max_attempts: int = 3,
         retry_base_seconds: float = 0.2,
+        pause_max_seconds: float = 10.0,
         dlq_producer: AIOKafkaProducer | None = None,
     ) -> None:
         self.db = db
@@ -100,6 +109,12 @@ class EventConsumer:
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
+        self.pause_max_seconds = pause_max_seconds
+        # Why consumption is paused, while it is (readiness reports it).
+        self.outage = Outage()
+        # Records parked on a dead-letter topic whose offsets are not committed yet: a poll
+        # replayed after a pause skips them instead of parking them twice.
+        self._parked: set[tuple[str, int, int]] = set()
         self._producer = dlq_producer
         self._owns_producer = dlq_producer is None
         self._consumer: AIOKafkaConsumer | None = None
@@ -132,25 +147,50 @@ class EventConsumer:
         return self._consumer
 
     async def run(self) -> None:
-        """Consume until cancelled, surviving broker and database outages."""
+        """Consume until cancelled, surviving broker and database outages: a paused poll is
+        tried again after capped backoff (0.5 s doubling up to `pause_max_seconds`)."""
         await run_forever(
-            self._poll_once, what="consumer", recover=self._stop_consumer, first_delay=0.5, max_delay=10.0
+            self._poll_once,
+            what="consumer",
+            recover=self._recover,
+            first_delay=0.5,
+            max_delay=self.pause_max_seconds,
+            outage=self.outage,
         )
 
-    async def _poll_once(self) -> None:
+    async def _poll_once(self) -> bool:
+        """One poll handled and committed; False when it brought nothing (an idle poll says
+        nothing about whether the database is back)."""
         consumer = await self._ensure_started()
         batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
         if consumer.assignment():
             self.assigned.set()
         if not batches:
-            return
+            return False
         # Every partition of the poll in one go: one database transaction and one offset
         # commit, instead of one of each per partition.
-        await self.process([record for records in batches.values() for record in records])
+        try:
+            await self.process([record for records in batches.values() for record in records])
+        except Paused:
+            # Nothing of this poll is committed: the next poll fetches the same records (what
+            # was handled meanwhile is skipped by the inbox, what was parked by `_parked`).
+            for tp, records in batches.items():
+                # (a partition revoked meanwhile cannot seek: its new owner starts from the
+                # committed offset anyway)
+                with contextlib.suppress(Exception):
+                    consumer.seek(tp, records[0].offset)
+            raise
         offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
         await consumer.commit(offsets)
+        self._parked = {(t, p, o) for t, p, o in self._parked if o >= offsets.get(TopicPartition(t, p), 0)}
         for tp, next_offset in offsets.items():
             self._record_lag(consumer, tp, next_offset)
+        return True
+
+    async def _recover(self, error: BaseException) -> None:
+        """A paused client stays (rewound); after anything else it is made again."""
+        if not isinstance(error, Paused):
+            await self._stop_consumer()
 
     async def _stop_consumer(self) -> None:
         # Uncommitted work is redelivered after the restart; the inbox makes that harmless.
@@ -177,12 +217,12 @@ class EventConsumer:
     # --- processing -------------------------------------------------------------------
 
     async def process(self, records: list[ConsumerRecord]) -> None:
-        """Handle one poll's records: all in one transaction, or record by record.
-
-        Records keep their order within each partition, which is all the order Kafka has.
-        """
+        """Handle one poll's records: all in one transaction, or record by record. Records keep
+        their order within each partition, which is all the order Kafka has."""
         events: list[tuple[ConsumerRecord, Event]] = []
         for record in records:
+            if (record.topic, record.partition, record.offset) in self._parked:
+                continue
             try:
                 events.append((record, decode(record.topic, record.key, record.value, record.headers)))
             except InvalidEvent as exc:
@@ -193,6 +233,8 @@ class EventConsumer:
             await self._handle_batch(events)
             return
         except Exception as exc:
+            if not poison(exc) and transient(exc):
+                raise Paused(exc) from exc
             # A lone record's failure counts as its first attempt; a batch's failure
             # does not say which record broke it.
             first_error: Exception | None = exc if len(events) == 1 else None
@@ -242,7 +284,7 @@ class EventConsumer:
     ) -> None:
         error = known_error
         attempts = 1 if known_error else 0
-        while attempts < self.max_attempts and not isinstance(error, PermanentError):
+        while attempts < self.max_attempts and not poison(error):
             if attempts:
                 metrics.EVENTS_RETRIED.labels(self.service, record.topic).inc()
                 await asyncio.sleep(backoff(attempts, base=self.retry_base_seconds, cap=30.0))
@@ -250,22 +292,40 @@ class EventConsumer:
             try:
                 await self._handle_batch([(record, event)])
                 return
-            except PermanentError as exc:
-                error = exc
-                break
             except Exception as exc:
+                if not poison(exc) and transient(exc):
+                    raise Paused(exc) from exc
                 error = exc
-        await self.dead_letter(record, describe(error), attempts=attempts, reason="handler")
+        if not poison(error):
+            await self._probe()
+        reason, why = verdict(error)
+        await self.dead_letter(record, why, attempts=attempts, reason=reason)
+
+    async def _probe(self) -> None:
+        """Before an event is parked for an unexpected error: does the database answer? If not,
+        the error was the outage in some unclassified form, and the consumer pauses instead."""
+        try:
+            async with asyncio.timeout(5), self.db.session() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise Paused(exc) from exc
 
     async def dead_letter(self, record: ConsumerRecord, error: str, *, attempts: int, reason: str) -> None:
-        """Park a record on `<topic>.dlq` with why, where it came from and how often it was tried."""
+        """Park a record on `<topic>.dlq` with why (`reason`: schema, rule or error), where it
+        came from and how often it was tried. The broker being away pauses the consumer."""
         assert self._producer is not None
-        await self._producer.send_and_wait(
-            dlq_topic(record.topic),
-            value=record.value,
-            key=record.key,
-            headers=dead_letter_headers(record, group=self.group_id, error=error, attempts=attempts),
+        headers = dead_letter_headers(
+            record, group=self.group_id, error=error, attempts=attempts, reason=reason
         )
+        try:
+            await self._producer.send_and_wait(
+                dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+            )
+        except Exception as exc:
+            if transient(exc):
+                raise Paused(exc) from exc
+            raise
+        self._parked.add((record.topic, record.partition, record.offset))
         metrics.EVENTS_DEAD_LETTERED.labels(self.service, record.topic, reason).inc()
         log.warning(
             "event dead-lettered",
@@ -279,19 +339,36 @@ class EventConsumer:
 
 
 class PermanentError(Exception):
-    """Raised by a handler for an event that can never succeed.
+    """Raised by a handler for an event that can never succeed (a business rule).
 
     It skips the retries and goes straight to the dead-letter topic. Its message is
     written to the DLQ headers, so it must name the rule, never patient data.
     """
 
 
-def describe(error: Exception | None) -> str:
-    """The DLQ reason: our own PermanentError messages are safe; others show only their type,
+class Paused(Exception):
+    """A dependency failed while a poll was handled (see `shared.retry.transient`): the poll
+    is tried again after a pause, and nothing of it is dead-lettered or committed."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"paused: {type(cause).__name__}")
+        self.cause = cause
+
+
+def poison(error: BaseException | None) -> bool:
+    """An event that can never succeed, whatever else is going on."""
+    return isinstance(error, PermanentError | InvalidEvent)
+
+
+def verdict(error: BaseException | None) -> tuple[str, str]:
+    """A dead letter's reason (schema, rule or error) and error text. Our own PermanentError
+    and InvalidEvent messages are safe (they name the rule); others show only their type,
     because library messages can quote the data that failed."""
+    if isinstance(error, InvalidEvent):
+        return "schema", f"schema: {error}"
     if isinstance(error, PermanentError):
-        return f"handler: {error}"
-    return f"handler: {type(error).__name__}"
+        return "rule", f"handler: {error}"
+    return "error", f"handler: {type(error).__name__}"
 
 
 def records_of(events: Sequence[Event], *, partition: int = 0, first_offset: int = 0) -> list[ConsumerRecord]:
@@ -319,24 +396,3 @@ def records_of(events: Sequence[Event], *, partition: int = 0, first_offset: int
             )
         )
     return records
-
-
-def dead_letter_headers(record: Any, *, group: str, error: str, attempts: int) -> list[tuple[str, bytes]]:
-    """The record's own headers plus why it was parked, where it came from and how often it was
-    tried. Every consumer that dead-letters (services and partner sandboxes) writes these."""
-    headers: list[tuple[str, bytes]] = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
-    headers += [
-        ("dlq_original_topic", record.topic.encode()),
-        ("dlq_original_partition", str(record.partition).encode()),
-        ("dlq_original_offset", str(record.offset).encode()),
-        ("dlq_consumer_group", group.encode()),
-        ("dlq_error", error[:1000].encode()),
-        ("dlq_attempts", str(attempts).encode()),
-        ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
-    ]
-    return headers
-
-
-def dlq_headers(record: Any) -> dict[str, str]:
-    """The dead-letter headers of a record, as text (for tests and operators)."""
-    return {k: v.decode() for k, v in (record.headers or ()) if k.startswith("dlq_")}

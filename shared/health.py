@@ -3,7 +3,10 @@
 `/health/ready` answers in the shape of the IETF "Health Check Response Format for HTTP
 APIs" draft (application/health+json): status pass/warn/fail and a `checks` map. It is
 503 when PostgreSQL or Kafka is unreachable; a growing outbox backlog only warns, because
-the service still accepts work and will publish it once Kafka is back.
+the service still accepts work and will publish it once Kafka is back. A background loop
+(relay, consumer, worker) that keeps failing adds `<name>:state` saying since when and why
+("database unreachable since ..."): fail while a dependency is away (the consumer is paused,
+nothing is dead-lettered meanwhile), warn when the loop itself fails.
 """
 
 from __future__ import annotations
@@ -103,6 +106,22 @@ async def _kafka(request: Request, timeout: float) -> dict[str, Any]:
     }
 
 
+def _background(request: Request) -> dict[str, list[dict[str, Any]]]:
+    """The relay's, the consumer's and the workers' outages, while they last."""
+    return {
+        f"{name}:state": [
+            {
+                "componentType": "component",
+                "status": "fail" if outage.transient else "warn",
+                "time": _now(),
+                "output": outage.describe(),
+            }
+        ]
+        for name, outage in getattr(request.app.state, "outages", {}).items()
+        if outage.active
+    }
+
+
 def _overall(checks: dict[str, list[dict[str, Any]]]) -> str:
     statuses = {c["status"] for entries in checks.values() for c in entries}
     return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
@@ -130,6 +149,7 @@ async def ready(request: Request) -> JSONResponse:
     }
     if len(outbox_checks) > 1:
         checks["outbox:oldestAge"] = [outbox_checks[1]]
+    checks.update(_background(request))
     status = _overall(checks)
     body = {
         "status": status,

@@ -15,6 +15,10 @@ from shared.events.catalogue import TOPICS, dlq_topic
 log = logging.getLogger(__name__)
 
 TOPIC_PARTITIONS = 3
+# Dead letters wait for an operator (docs/runbook-dead-letters.md): their topics keep records
+# 90 days instead of the broker's 7, so a letter parked before a long weekend can still be
+# replayed. Set when a topic is created; an older topic keeps what it has.
+DLQ_RETENTION_MS = 90 * 24 * 3600 * 1000
 
 
 def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
@@ -58,14 +62,17 @@ async def ensure_topics(bootstrap: str, topics: list[str] | None = None) -> list
         missing = [t for t in wanted if t not in existing]
         if missing:
             try:
-                await admin.create_topics(
-                    [NewTopic(t, num_partitions=TOPIC_PARTITIONS, replication_factor=1) for t in missing]
-                )
+                await admin.create_topics([_new_topic(t) for t in missing])
             except TopicAlreadyExistsError:
                 pass
         return missing
     finally:
         await admin.close()
+
+
+def _new_topic(name: str) -> NewTopic:
+    configs = {"retention.ms": str(DLQ_RETENTION_MS)} if name.endswith(".dlq") else {}
+    return NewTopic(name, num_partitions=TOPIC_PARTITIONS, replication_factor=1, topic_configs=configs)
 
 
 async def broker_reachable(bootstrap: str, timeout: float) -> str | None:

@@ -61,3 +61,22 @@ def drop_backbone_tables() -> None:
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
     for function in ("forbid_change", "outbox_notify"):
         op.execute(f"DROP FUNCTION IF EXISTS {function}() CASCADE")
+
+
+def create_dead_letter_tables() -> None:
+    """The dead-letter index (shared.deadletters), one revision in every service's history."""
+    from alembic import op
+
+    from shared.deadletters.tables import DEAD_LETTER_DDL
+
+    for statement in DEAD_LETTER_DDL:
+        op.execute(statement)
+
+
+def drop_dead_letter_tables() -> None:
+    from alembic import op
+
+    from shared.deadletters.tables import DEAD_LETTER_TABLES
+
+    for table in DEAD_LETTER_TABLES:
+        op.execute(f"DROP TABLE IF EXISTS {table}")

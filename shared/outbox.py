@@ -32,7 +32,7 @@ from shared.bulk import insert_many
 from shared.db import Database
 from shared.events.envelope import Event, headers_of, payload_bytes
 from shared.kafka import started_producer
-from shared.retry import run_forever
+from shared.retry import Outage, run_forever
 from shared.tables import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,8 @@ class OutboxRelay:
         self._owns_producer = producer is None
         self._conn: asyncpg.Connection | None = None
         self._wakeup = asyncio.Event()
+        # Why publishing stalls, while it does (readiness reports it).
+        self.outage = Outage()
         self._last_purge = 0.0
         self._last_metrics = 0.0
 
@@ -200,7 +202,12 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until cancelled, surviving database and broker outages."""
         await run_forever(
-            self._step, what="outbox relay", recover=self._reset_connection, first_delay=0.2, max_delay=5.0
+            self._step,
+            what="outbox relay",
+            recover=self._reset_connection,
+            first_delay=0.2,
+            max_delay=5.0,
+            outage=self.outage,
         )
 
     async def _step(self) -> None:
@@ -217,7 +224,7 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
 
-    async def _reset_connection(self) -> None:
+    async def _reset_connection(self, error: BaseException | None = None) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:

@@ -3,18 +3,27 @@
 Built on two well-kept libraries instead of hand-written loops: tenacity for retry policies
 (stop, wait, which exceptions, async, hooks), and purgatory for per-key async circuit breakers
 (threshold, reset time, half-open probe). A service never writes its own `2 ** attempt`.
+
+`transient(error)` is the one place that decides whether a failure is a dependency away for a
+while (retry until it is back) or something that can never succeed; `Outage` keeps what a
+background loop's failures say, for readiness.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from functools import lru_cache
-from types import SimpleNamespace
+from types import SimpleNamespace, TracebackType
 
+import httpx
+import sqlalchemy.exc
 import tenacity
+from aiokafka import errors as kafka_errors
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 
@@ -72,29 +81,174 @@ def retrying(
 
 
 async def run_forever(
-    step: Callable[[], Awaitable[None]],
+    step: Callable[[], Awaitable[bool | None]],
     *,
     what: str,
-    recover: Callable[[], Awaitable[None]],
+    recover: Callable[[BaseException], Awaitable[None]],
     first_delay: float,
     max_delay: float,
+    outage: Outage | None = None,
 ) -> None:
     """Run `step` again and again until cancelled (the outbox relay, consumers, workers).
 
     A failure (database or broker gone, a rebalance) is logged by its type only, because library
-    messages can quote data; `recover` drops the broken clients, and the next try waits with
-    exponential backoff. A success starts the backoff again from `first_delay`."""
+    messages can quote data; `recover(error)` drops the broken clients, and the next try waits
+    with exponential backoff. A success starts the backoff again from `first_delay`. `outage`,
+    when given, says meanwhile since when and why the loop fails (readiness shows it); a step
+    that returns False did nothing that tells (an empty poll) and leaves it as it is."""
 
     async def failed(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        delay = state.upcoming_sleep
-        log.warning(f"{what} failed; retrying", extra={"error_type": type(exc).__name__, "retry_in_s": delay})
-        await recover()
+        assert exc is not None
+        if outage is not None:
+            outage.begin(exc)
+        extra = {"error_type": type(root_error(exc)).__name__, "retry_in_s": state.upcoming_sleep}
+        log.warning(f"{what} failed; retrying", extra={**extra, "dependency": transient(exc)})
+        await recover(exc)
 
     while True:
         async for attempt in retrying(attempts=None, base=first_delay, cap=max_delay, before_sleep=failed):
             with attempt:
-                await step()
+                if await step() is not False and outage is not None:
+                    outage.end()
+
+
+# --- transient failures -------------------------------------------------------------------
+
+# SQLSTATEs that say "the database, not the statement": the connection (08), the server going
+# down or not yet up (57P01-57P05), its resources (53), its own system errors (58), and
+# transactions that lost a race (40001 serialization, 40P01 deadlock, 55P03 lock not available)
+# or ran out of time (57014 statement timeout).
+_SQLSTATE_CLASSES = {"08": "database unreachable", "53": "database busy", "58": "database failing"}
+_SQLSTATES = {
+    "40001": "database busy",
+    "40P01": "database busy",
+    "55P03": "database busy",
+    "57014": "database timeout",
+    **{f"57P0{n}": "database unreachable" for n in range(1, 6)},
+}
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EPIPE,
+    errno.ETIMEDOUT,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ENETDOWN,
+    errno.EHOSTDOWN,
+}
+
+
+def transient(exc: BaseException) -> str | None:
+    """What a failure says about a dependency that will come back ("database unreachable",
+    "database busy", "kafka unreachable", "partner unreachable" ...), or None when trying again
+    cannot help: the event, the request or the code is at fault.
+
+    Looks through the exception's causes (SQLAlchemy wraps asyncpg's errors, which carry the
+    SQLSTATE); a definite SQLSTATE decides, whichever it is."""
+    for link in _causes(exc):
+        sqlstate = getattr(link, "sqlstate", None) or getattr(link, "pgcode", None)
+        if isinstance(sqlstate, str) and len(sqlstate) == 5:
+            return _SQLSTATES.get(sqlstate) or _SQLSTATE_CLASSES.get(sqlstate[:2])
+        found = _by_type(link)
+        if found:
+            return found
+    return None
+
+
+def root_error(exc: BaseException) -> BaseException:
+    """The error a wrapper stands for (`cause` of our own wrappers, else itself): what logs and
+    readiness name."""
+    inner = getattr(exc, "cause", None)
+    return inner if isinstance(inner, BaseException) else exc
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        link = todo.pop(0)
+        if link is None or id(link) in seen:
+            continue
+        seen.add(id(link))
+        yield link
+        orig, cause = getattr(link, "orig", None), getattr(link, "cause", None)
+        todo += [x for x in (orig, cause) if isinstance(x, BaseException)]
+        todo.append(link.__cause__)
+        if not link.__suppress_context__:
+            todo.append(link.__context__)
+
+
+def _by_type(exc: BaseException) -> str | None:
+    if isinstance(exc, kafka_errors.KafkaError):
+        retriable = exc.retriable or isinstance(exc, kafka_errors.KafkaTimeoutError)
+        return "kafka unreachable" if retriable else None
+    if isinstance(exc, httpx.TransportError | CircuitOpen):
+        return "partner unreachable"
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return "database unreachable"
+    if isinstance(exc, sqlalchemy.exc.TimeoutError):  # no pooled connection came free in time
+        return "database busy"
+    network = isinstance(exc, ConnectionError | TimeoutError) or (
+        type(exc) is OSError and (exc.errno is None or exc.errno in _NETWORK_ERRNOS)
+    )
+    if network or _closed_connection(exc):
+        return f"{_peer(exc.__traceback__)} unreachable"
+    return None
+
+
+def _closed_connection(exc: BaseException) -> bool:
+    """asyncpg's "connection is closed" (an InterfaceError without a SQLSTATE)."""
+    return type(exc).__module__.startswith("asyncpg") and "closed" in str(exc) and "connection" in str(exc)
+
+
+def _peer(tb: TracebackType | None) -> str:
+    """Whom a bare network error came from, by the library it was raised in."""
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(("asyncpg", "sqlalchemy")):
+            return "database"
+        if module.startswith("aiokafka"):
+            return "kafka"
+        tb = tb.tb_next
+    return "network"
+
+
+class Outage:
+    """Whether a background loop (relay, consumer, worker) is failing, since when and why:
+    what readiness reports ("database unreachable since 2026-01-05T10:00:01Z ...")."""
+
+    def __init__(self) -> None:
+        self.since: datetime | None = None
+        self.reason: str | None = None
+        self.error_type = ""
+        self.failures = 0
+
+    @property
+    def active(self) -> bool:
+        return self.since is not None
+
+    @property
+    def transient(self) -> bool:
+        """A dependency is away (rather than the loop itself failing)."""
+        return self.reason is not None
+
+    def begin(self, exc: BaseException) -> None:
+        """A round failed (the first failure starts the outage; later ones update the reason)."""
+        self.failures += 1
+        self.reason = transient(exc)
+        self.error_type = type(root_error(exc)).__name__
+        if self.since is None:
+            self.since = datetime.now(UTC)
+
+    def end(self) -> None:
+        self.since, self.reason, self.error_type, self.failures = None, None, "", 0
+
+    def describe(self) -> str:
+        since = (self.since or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+        what = self.reason or "failing"
+        return f"{what} since {since} ({self.error_type}; {self.failures} failed tries)"
 
 
 class CircuitOpen(Exception):

@@ -114,12 +114,12 @@ async def records_between(
     from tests.conftest import end_offsets
 
     end = end if end is not None else await end_offsets(bootstrap, topic)
+    wanted = {tp: offset for tp, offset in end.items() if offset > start.get(tp, 0)}
+    if not wanted:
+        return []
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        wanted = {tp: offset for tp, offset in end.items() if offset > start.get(tp, 0)}
-        if not wanted:
-            return []
         consumer.assign(list(wanted))
         for tp in wanted:
             consumer.seek(tp, start.get(tp, 0))

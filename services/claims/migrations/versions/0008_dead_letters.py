@@ -1,0 +1,15 @@
+"""The dead-letter index (shared.deadletters): where each of this service's dead letters is, why
+it was parked, and what an operator did with it."""
+
+from shared.migrations import create_dead_letter_tables, drop_dead_letter_tables
+
+revision = "0008_dead_letters"
+down_revision = "0007_provider_registry"
+
+
+def upgrade() -> None:
+    create_dead_letter_tables()
+
+
+def downgrade() -> None:
+    drop_dead_letter_tables()

@@ -8,7 +8,7 @@
 # Variables: PYTHON (interpreter used to create .venv, default python3), SCOPES (make token),
 # PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs), COUNT/RATE/SEED (make ehr),
 # DEMO_ARGS (make demo, e.g. DEMO_ARGS="--encounters 1000 --rate 100"), BENCH_ARGS (make bench-pipeline),
-# KIND/FILE/EFFECTIVE (make codes-load).
+# KIND/FILE/EFFECTIVE (make codes-load), ARGS (make dlq, e.g. ARGS="--service claims list --reason rule").
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -26,13 +26,14 @@ SEED ?= 7
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+ARGS ?= list
 NAME ?=
 FOLLOW ?=
 KIND ?=
 FILE ?=
 EFFECTIVE ?=
 
-.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline codes codes-load
+.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline codes codes-load dlq
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -106,6 +107,9 @@ codes: install ## The code data versions loaded in claims (NCCI PTP, MUE, HCPCS,
 codes-load: install ## Load a CMS file: make codes-load KIND=ncci-ptp|mue|hcpcs|cpt FILE=x.csv EFFECTIVE=2026-01-01
 	@test -n "$(KIND)" -a -n "$(FILE)" -a -n "$(EFFECTIVE)" || { echo "usage: make codes-load KIND=ncci-ptp FILE=path.csv EFFECTIVE=YYYY-MM-DD" >&2; exit 2; }
 	$(VPY) -m services.claims.codesets.usecases load --kind $(KIND) "$(FILE)" --effective $(EFFECTIVE)
+
+dlq: install ## Dead letters: make dlq ARGS="list" | ARGS="--service claims show ID" | replay ID | replay --all | discard ID --reason "..." (docs/runbook-dead-letters.md)
+	@$(VPY) -m shared.deadletters $(ARGS)
 
 clean-state: down ## Stop everything and delete .state (database, Kafka data, logs)
 	rm -rf .state

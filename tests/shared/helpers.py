@@ -1,15 +1,18 @@
 """Plain helpers of the shared tests: a TCP proxy a test can cut (a real network fault, in front
-of the shared PostgreSQL, which no test may stop), and reading a consumer group's offsets."""
+of the shared PostgreSQL, which no test may stop), reading a consumer group's offsets and a
+topic's records, and the claims service taking encounters from one test EHR."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from pytest import MonkeyPatch
 
 
 class TcpProxy:
@@ -137,3 +140,19 @@ async def records_between(
         return records
     finally:
         await consumer.stop()
+
+
+@contextlib.contextmanager
+def claims_take_encounters_from(source: str) -> Iterator[None]:
+    """Claims takes encounters only from this EHR source meanwhile (the broker is shared: other
+    people's encounters are not the test's)."""
+    from services.claims.reference import store as reference
+
+    with MonkeyPatch.context() as mp:
+        mp.setenv("CLAIMS_ENCOUNTER_SOURCES", source)
+        reference.reload()
+        try:
+            yield
+        finally:
+            mp.undo()
+            reference.reload()

@@ -45,7 +45,7 @@ from tests.conftest import (
     token,
     unique,
 )
-from tests.shared.helpers import TcpProxy, committed_offsets, records_between
+from tests.shared.helpers import TcpProxy, claims_take_encounters_from, committed_offsets, records_between
 
 OUTAGE_SECONDS = float(os.environ.get("REVCYCLE_OUTAGE_SECONDS", "30"))
 EVENTS_PER_SECOND = 10
@@ -208,24 +208,6 @@ async def _prepare(service: str, client: httpx.AsyncClient, load: Load) -> None:
     load.context["number"], load.context["patient"] = body["number"], body["patient_id"]
 
 
-@contextlib.contextmanager
-def _claims_take_our_encounters(service: str) -> Any:
-    """Claims takes encounters only from this test's EHR source (the broker is shared)."""
-    if service != "claims":
-        yield
-        return
-    from services.claims.reference import store as reference
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CLAIMS_ENCOUNTER_SOURCES", SOURCE)
-        reference.reload()
-        try:
-            yield
-        finally:
-            mp.undo()
-            reference.reload()
-
-
 class Publisher:
     """Publishes one event every 1/EVENTS_PER_SECOND s until stopped, as partners do."""
 
@@ -279,7 +261,7 @@ async def test_a_database_outage_mid_consume_pauses_the_group_and_loses_nothing(
         proxied = settings.model_copy(
             update={"database_url": proxy.url(settings.database_url), "consumer_group_prefix": group_prefix}
         )
-        with _claims_take_our_encounters(service):
+        with claims_take_encounters_from(SOURCE) if service == "claims" else contextlib.nullcontext():
             async with running_service(service, proxied) as (app, client):
                 await asyncio.wait_for(app.state.consumer.assigned.wait(), 60)
                 await _prepare(service, client, load)

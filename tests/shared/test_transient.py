@@ -1,0 +1,155 @@
+"""Transient or poison (issue 16, item 1): `shared.retry.transient` on real errors from the real
+servers, and the consumer acting on it: a failure that passes is retried past any attempt
+limit and never dead-lettered; an event that can never succeed is, with its reason."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import event as sa_event, text
+
+from shared.config import service_database_url
+from shared.consumer import EventConsumer, PermanentError, dlq_headers
+from shared.db import Database
+from shared.events import encode, new_event
+from shared.events.catalogue import ClaimFollowupDue
+from shared.retry import Outage, transient
+from tests.conftest import end_offsets, eventually, read_from, unique
+from tests.shared.helpers import records_between
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _failure(db: Database, *statements: str) -> Exception:
+    try:
+        async with db.session() as session, session.begin():
+            for sql in statements:
+                await session.execute(text(sql))
+    except Exception as exc:
+        return exc
+    raise AssertionError(f"{statements} did not fail")
+
+
+def _raise(sqlstate: str) -> str:
+    return f"DO $$ BEGIN RAISE EXCEPTION 'as the server says it' USING ERRCODE = '{sqlstate}'; END $$"
+
+
+async def test_database_and_broker_failures_are_told_apart_from_the_events(settings):
+    db = Database(service_database_url("claims", settings), "claims", pool_size=1)
+    away = Database(
+        service_database_url("claims", settings).replace(
+            settings.database_url.split("@")[1].split("/")[0], f"127.0.0.1:{_closed_port()}"
+        ),
+        "claims",
+        pool_size=1,
+    )
+    try:
+        assert transient(await _failure(db, _raise("40001"))) == "database busy"
+        assert transient(await _failure(db, _raise("40P01"))) == "database busy"
+        assert transient(await _failure(db, _raise("57P01"))) == "database unreachable"
+        assert transient(await _failure(db, _raise("53300"))) == "database busy"
+        timeout = await _failure(db, "SET LOCAL statement_timeout = 50", "SELECT pg_sleep(2)")
+        assert transient(timeout) == "database timeout"
+        assert transient(await _failure(db, "SELECT 1 / 0")) is None
+        assert transient(await _failure(db, "SELECT * FROM no_such_table")) is None
+        assert transient(await _failure(away, "SELECT 1")) == "database unreachable"
+    finally:
+        await db.dispose()
+        await away.dispose()
+    producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{_closed_port()}", request_timeout_ms=2000)
+    try:
+        await producer.start()
+    except Exception as exc:
+        assert transient(exc) == "kafka unreachable"
+    else:
+        raise AssertionError("a producer started without a broker")
+    finally:
+        await producer.stop()
+    assert transient(PermanentError("payer is not contracted")) is None
+    assert transient(ValueError("bad data")) is None
+
+
+async def test_an_outage_records_since_when_and_why():
+    outage = Outage()
+    assert not outage.active
+    outage.begin(ConnectionRefusedError(111, "refused"))
+    outage.begin(ConnectionRefusedError(111, "refused"))
+    assert outage.active and outage.transient
+    assert outage.describe().startswith("network unreachable since ")
+    assert "ConnectionRefusedError; 2 failed tries" in outage.describe()
+    outage.end()
+    outage.begin(RuntimeError("a bug"))
+    assert outage.active and not outage.transient and outage.describe().startswith("failing since ")
+
+
+def _followup(payer: str) -> ClaimFollowupDue:
+    now = datetime.now(UTC)
+    return ClaimFollowupDue(
+        claim_id=uuid.uuid4(), payer_id=payer, submitted_at=now, days_outstanding=45, due_at=now
+    )
+
+
+async def test_a_transient_failure_outlasts_the_attempt_limit_and_poison_still_parks(
+    settings, servers, producer
+):
+    """The handler's transaction loses a serialization race five times in a row (a real 40001
+    from the server), with one attempt allowed: the event waits and is handled once, nothing is
+    parked. A business-rule refusal next to it is parked at once, reason `rule`."""
+    db = Database(service_database_url("claims", settings), "claims", pool_size=2)
+    races: dict[str, int] = {}
+    handled: list[str] = []
+
+    async def handler(session, event):
+        claim = str(event.data.claim_id)
+        if event.data.payer_id == "never-valid":
+            raise PermanentError("payer is not contracted")
+        if event.data.payer_id == "races" and races.get(claim, 0) < 5:
+            races[claim] = races.get(claim, 0) + 1
+            await session.execute(text(_raise("40001")))
+        sa_event.listen(session.sync_session, "after_commit", lambda _s: handled.append(claim), once=True)
+
+    racing, refused = _followup("races"), _followup("never-valid")
+    group = unique("group")
+    dlq_start = await end_offsets(servers.kafka_bootstrap, "claim.followup_due.dlq")
+    for payload in (racing, refused):
+        topic, key, value, headers = encode(new_event(payload, source="/tests"))
+        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    consumer = EventConsumer(
+        db,
+        servers.kafka_bootstrap,
+        service="claims-test",
+        group_id=group,
+        handlers={"claim.followup_due": handler},
+        max_attempts=1,
+        retry_base_seconds=0.01,
+        pause_max_seconds=0.2,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: str(racing.claim_id) in handled, timeout=60)
+        await read_from(
+            servers.kafka_bootstrap,
+            "claim.followup_due.dlq",
+            dlq_start,
+            until=lambda rs: any(r.key == str(refused.claim_id).encode() for r in rs),
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.close()
+        await db.dispose()
+    assert races[str(racing.claim_id)] == 5 and handled.count(str(racing.claim_id)) == 1
+    parked = await records_between(servers.kafka_bootstrap, "claim.followup_due.dlq", dlq_start)
+    ours = [dlq_headers(r) for r in parked if dlq_headers(r)["dlq_consumer_group"] == group]
+    assert {h["dlq_reason"] for h in ours} == {"rule"}
+    assert {h["dlq_error"] for h in ours} == {"handler: payer is not contracted"}
+    assert not consumer.outage.active

@@ -36,9 +36,13 @@ from shared.paging import PageQuery
 def _queue(service: str, settings: Settings) -> usecases.Queue:
     """A service's dead letters. Every catalogue topic is looked at: the index holds only what
     the service's own group parked, which is on the topics it consumes."""
-    db = Database(service_database_url(service, settings), service, pool_size=2, application_name="deadletters")
+    db = Database(
+        service_database_url(service, settings), service, pool_size=2, application_name="deadletters"
+    )
     group = settings.consumer_group_prefix + service
-    return usecases.Queue(db=db, bootstrap=settings.kafka_bootstrap_servers, group=group, service=service, topics=TOPICS)
+    return usecases.Queue(
+        db=db, bootstrap=settings.kafka_bootstrap_servers, group=group, service=service, topics=TOPICS
+    )
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -52,7 +56,9 @@ def _filters(args: argparse.Namespace) -> Filters:
     )
 
 
-async def _audit(queue: usecases.Queue, actor: str, action: str, resource: str, patient: str | None = None) -> None:
+async def _audit(
+    queue: usecases.Queue, actor: str, action: str, resource: str, patient: str | None = None
+) -> None:
     trail = AuditTrail("dead_letter", action, actor, resource_id=resource[:128], patient_id=patient)
     await write_entry(queue.db, trail, "success", None)
 
@@ -75,7 +81,9 @@ async def _one(args: argparse.Namespace, settings: Settings) -> Any:
     try:
         if args.command == "show":
             row, record = await usecases.show(queue, args.id)
-            payload = domain.readable(record.value) if args.phi else domain.redact(row["event_type"], record.value)
+            payload = (
+                domain.readable(record.value) if args.phi else domain.redact(row["event_type"], record.value)
+            )
             action = "read-phi" if args.phi else "read"
             await _audit(queue, args.actor, action, str(args.id), domain.patient_of(record.value))
             headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
@@ -86,8 +94,14 @@ async def _one(args: argparse.Namespace, settings: Settings) -> Any:
             return DeadLetter.of(row).model_dump(mode="json")
         if args.all:
             done = await usecases.replay_matching(queue, _filters(args), args.actor, limit=args.limit)
-            await _audit(queue, args.actor, "replay", f"matching topic={args.topic or '*'} reason={args.reason or '*'}")
-            return {"replayed": len(done.ids), "ids": [str(i) for i in done.ids], "missing": [str(i) for i in done.missing]}
+            await _audit(
+                queue, args.actor, "replay", f"matching topic={args.topic or '*'} reason={args.reason or '*'}"
+            )
+            return {
+                "replayed": len(done.ids),
+                "ids": [str(i) for i in done.ids],
+                "missing": [str(i) for i in done.missing],
+            }
         row = await usecases.replay(queue, args.id, args.actor)
         await _audit(queue, args.actor, "replay", str(args.id))
         return DeadLetter.of(row).model_dump(mode="json")
@@ -101,12 +115,16 @@ def _table(rows: list[dict[str, Any]]) -> str:
     columns = ("service", "id", "topic", "reason", "status", "age_seconds", "attempts", "error")
     lines = [[str(r[c])[:60] for c in columns] for r in rows]
     widths = [max(len(c), *(len(line[i]) for line in lines)) for i, c in enumerate(columns)]
-    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in [list(columns), *lines])
+    return "\n".join(
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)) for line in [list(columns), *lines]
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m shared.deadletters", description=__doc__.splitlines()[0])
-    parser.add_argument("--service", choices=SERVICE_NAMES, help="Whose dead letters (list: all when not given).")
+    parser.add_argument(
+        "--service", choices=SERVICE_NAMES, help="Whose dead letters (list: all when not given)."
+    )
     parser.add_argument("--actor", default=f"cli:{getpass.getuser()}", help="Who acts (for the audit trail).")
     parser.add_argument("--json", action="store_true", help="Print JSON.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -143,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "discard" and len(args.reason.strip()) < 3:
         parser.error("discard needs a reason")
     try:
-        result: Any = asyncio.run(_list(args, get_settings()) if args.command == "list" else _one(args, get_settings()))
+        result: Any = asyncio.run(
+            _list(args, get_settings()) if args.command == "list" else _one(args, get_settings())
+        )
     except (usecases.NotFound, usecases.NotAllowed, usecases.Gone, ValueError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

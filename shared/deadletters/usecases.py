@@ -90,8 +90,15 @@ async def listing(queue: Queue, filters: Filters, page: PageQuery) -> tuple[Sequ
     current = await try_sync(queue)
     async with queue.db.session() as session:
         stmt = store.listing(filters, queue.group, queue.topics)
-        items, cursor = await paginate(session, stmt, page, dead_letters.c.failed_at, dead_letters.c.id)
-    return items, cursor, current
+        items, cursor = await paginate(
+            session,
+            stmt,
+            page,
+            dead_letters.c.failed_at,
+            dead_letters.c.id,
+            key=lambda r: (r.failed_at, r.id),
+        )
+    return [item._mapping for item in items], cursor, current
 
 
 async def show(queue: Queue, letter_id: uuid.UUID) -> tuple[RowMapping, ConsumerRecord]:

@@ -28,7 +28,7 @@ from shared.deadletters.schemas import (
     Status,
 )
 from shared.deadletters.store import Filters
-from shared.paging import PageQuery, page_query
+from shared.paging import DateRange, Dates, PageQuery, page_query
 from shared.problems import Problem, ProblemError, invalid
 from shared.retry import transient
 
@@ -93,6 +93,7 @@ def _filters(
     status: str | None,
     event_id: str | None,
     age: str | None,
+    dates: DateRange | None = None,
 ) -> Filters:
     if topic is not None and topic not in queue.topics:
         raise invalid(("query.topic", "not_consumed", f"This service consumes: {', '.join(queue.topics)}."))
@@ -100,7 +101,9 @@ def _filters(
         older = domain.parse_age(age) if age is not None else None
     except ValueError as exc:
         raise invalid(("query.older_than", "age", str(exc))) from None
-    return Filters(topic=topic, reason=reason, status=status, event_id=event_id, older_than=older)
+    return Filters(
+        topic=topic, reason=reason, status=status, event_id=event_id, older_than=older, dates=dates
+    )
 
 
 @router.get("", response_model=DeadLetterPage, summary="This service's dead letters, newest first")
@@ -108,13 +111,14 @@ async def list_dead_letters(
     queue: QueueDep,
     trail: ListLetters,
     page: LetterPage,
+    dates: Dates,
     topic: Annotated[str | None, Query(max_length=100, description="The original topic.")] = None,
     reason: Reason | None = None,
     status: Annotated[Status | Literal["any"], Query(description="`any` lists every state.")] = "parked",
     older_than: Annotated[str | None, Query(max_length=20, description="An age: 90s, 15m, 2h, 3d.")] = None,
     event_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> DeadLetterPage:
-    filters = _filters(queue, topic, reason, None if status == "any" else status, event_id, older_than)
+    filters = _filters(queue, topic, reason, None if status == "any" else status, event_id, older_than, dates)
     trail.resource_id = topic
     rows, cursor, current = await usecases.listing(queue, filters, page)
     return DeadLetterPage(items=[DeadLetter.of(r) for r in rows], next_cursor=cursor, index_current=current)

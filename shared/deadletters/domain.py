@@ -39,7 +39,7 @@ def dead_letter_headers(
 ) -> list[tuple[str, bytes]]:
     """The record's own headers plus why it was parked, where it came from and how often it was
     tried. Every consumer that dead-letters (services and partner sandboxes) writes these."""
-    reason = reason or ("schema" if error.startswith("schema") else "error")
+    reason = reason or _reason_of(error)
     headers = original_headers(record.headers)
     headers += [
         ("dlq_original_topic", record.topic.encode()),
@@ -52,6 +52,11 @@ def dead_letter_headers(
         ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
     ]
     return headers
+
+
+def _reason_of(error: str) -> str:
+    """The reason of a record parked without one (older records, partners' consumers)."""
+    return "schema" if error.startswith(("schema:", "decode:")) else "error"
 
 
 def dlq_headers(record: Any) -> dict[str, str]:
@@ -76,7 +81,7 @@ def index_row(record: Any) -> dict[str, Any]:
     dlq = dlq_headers(record)
     ce = {k: v.decode(errors="replace") for k, v in (record.headers or ()) if k in ("ce_id", "ce_type")}
     error = dlq.get("dlq_error", "")
-    reason = dlq.get("dlq_reason") or ("schema" if error.startswith("schema") else "error")
+    reason = dlq.get("dlq_reason") or _reason_of(error)
     failed = dlq.get("dlq_failed_at")
     return {
         "id": letter_id(record.topic, record.partition, record.offset),

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.bulk import insert_many
 from shared.deadletters.tables import dead_letters
+from shared.paging import DateRange
 
 _OFFSETS = text(
     "SELECT dlq_topic, dlq_partition, next_offset FROM dead_letter_offsets WHERE consumer_group = :group"
@@ -29,13 +30,15 @@ _ADVANCE = text(
 
 @dataclass(frozen=True)
 class Filters:
-    """Which dead letters: by original topic, reason, status, event id and age."""
+    """Which dead letters: by original topic, reason, status, event id, age and the days they
+    failed on."""
 
     topic: str | None = None
     reason: str | None = None
     status: str | None = "parked"
     event_id: str | None = None
     older_than: timedelta | None = None
+    dates: DateRange | None = None
 
     def apply(self, stmt: Select[Any], group: str, topics: Sequence[str]) -> Select[Any]:
         c = dead_letters.c
@@ -47,7 +50,7 @@ class Filters:
             stmt = stmt.where(c.event_id == self.event_id)
         if self.older_than is not None:
             stmt = stmt.where(c.failed_at < datetime.now(UTC) - self.older_than)
-        return stmt
+        return self.dates.apply(stmt, c.failed_at) if self.dates is not None else stmt
 
 
 async def offsets(session: AsyncSession, group: str) -> dict[tuple[str, int], int]:

@@ -232,6 +232,8 @@ async def test_a_poisoned_event_is_seen_fixed_replayed_and_takes_effect_once(
         assert set(await listed(client, status="any", reason="schema")) >= {str(garbage)}
         assert str(poisoned) not in await listed(client, status="any", reason="schema")
         assert not {str(poisoned), str(garbage)} & set(await listed(client, status="any", older_than="1h"))
+        tomorrow = (date.today() + timedelta(days=1)).isoformat()
+        assert not {str(poisoned), str(garbage)} & set(await listed(client, status="any", date_from=tomorrow))
         assert (await client.get(LETTERS, params={"older_than": "soon"}, headers=OPS_READ)).status_code == 422
         assert (
             await client.get(LETTERS, params={"topic": "payment.late"}, headers=OPS_READ)

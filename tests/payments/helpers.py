@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,15 @@ from aiokafka import TopicPartition
 
 from shared import x12
 from shared.events import encode, new_event
-from shared.events.catalogue import ClaimSubmitted
+from shared.events.catalogue import (
+    Address,
+    ClaimLineSummary,
+    ClaimSubmitted,
+    Coverage,
+    EncounterCompleted,
+    EncounterLine,
+    Person,
+)
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
 ALL = token("payments:read", "payments:write", "payments:admin", "ops:read")
@@ -31,9 +39,14 @@ async def submit_claim(
     date_of_service: date = date(2026, 1, 5),
     frequency_code: str = "1",
     original_payer_claim_control_number: str | None = None,
+    lines: list[tuple[str, str]] | None = None,
 ) -> uuid.UUID:
-    """Publish `claim.submitted` as the claims service would."""
+    """Publish `claim.submitted` as the claims service would; `lines` are (code, charge)."""
     claim_id = uuid.uuid4()
+    summaries = [
+        ClaimLineSummary(line_number=n, code=code, charge=Decimal(amount), date_of_service=date_of_service)
+        for n, (code, amount) in enumerate(lines or [], start=1)
+    ]
     event = new_event(
         ClaimSubmitted(
             claim_id=claim_id,
@@ -48,6 +61,7 @@ async def submit_claim(
             date_of_service=date_of_service,
             frequency_code=frequency_code,
             original_payer_claim_control_number=original_payer_claim_control_number,
+            lines=summaries,
         ),
         source="/tests/claims",
     )
@@ -179,3 +193,81 @@ async def get_account(client, account: str) -> dict[str, Any]:
 
 async def get_ledger(client, account: str) -> dict[str, Any]:
     return (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+
+
+def make_person(first: str, last: str, *, phone: str | None = None, line1: str = "12 Elm St") -> Person:
+    """Someone the EHR knows (PHI): name, birth date, address, phone."""
+    address = Address(line1=line1, city="Springfield", state="IL", postal_code="62701")
+    return Person(
+        first_name=first,
+        last_name=last,
+        birth_date=date(1961, 4, 12),
+        gender="F",
+        address=address,
+        phone=phone,
+    )
+
+
+async def publish_encounter(
+    producer,
+    account: str,
+    patient: Person,
+    *,
+    subscriber: Person | None = None,
+    relationship_code: str = "18",
+    date_of_service: date = date(2026, 1, 5),
+) -> None:
+    """Publish `encounter.completed` as the EHR would, with the patient and their coverage
+    (the subscriber, when it is not the patient, is who the bill goes to)."""
+    coverage = Coverage(
+        payer_id="SBX001", member_id="SBX10001", relationship_code=relationship_code, subscriber=subscriber
+    )
+    encounter = EncounterCompleted(
+        encounter_id=unique("enc"),
+        patient_id=account,
+        payer_id="SBX001",
+        billing_provider_npi="1234567893",
+        date_of_service=date_of_service,
+        place_of_service="11",
+        diagnoses=["E11.9"],
+        lines=[EncounterLine(code="99213", charge=Decimal("150.00"))],
+        patient=patient,
+        coverages=[coverage],
+    )
+    topic, key, value, headers = encode(new_event(encounter, source="/tests/ehr"))
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+
+async def post_statement_run(client, account: str, statement_date: str) -> Any:
+    """Run the statement cycle for one account on a date."""
+    return await client.post(
+        "/v1/statements/run-cycle",
+        params={"statement_date": statement_date, "account_id": account},
+        headers=ALL,
+    )
+
+
+async def post_cycle(client, as_of: str) -> dict[str, Any]:
+    """Run the daily cycle (plan reminders, late installments, dunning steps) for a date."""
+    resp = await client.post("/v1/payment-plans/run-cycle", params={"as_of": as_of}, headers=ALL)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def get_dunning(client, account: str) -> dict[str, Any]:
+    resp = await client.get(f"/v1/accounts/{account}/dunning", headers=ALL)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+# The practice's default dunning sequence (services/payments/settings.py): statements at 0, 30,
+# 60 and 90 days, a final notice 30 days after the last statement, collections 30 days later.
+DUNNING_DAYS = (0, 30, 60, 90, 120, 150)
+
+
+async def dun_to_collections(client, account: str, first: date) -> None:
+    """Take an owing account through the whole default sequence: the statement run starts it,
+    then one daily cycle per step."""
+    assert (await post_statement_run(client, account, str(first))).status_code == 200
+    for days in DUNNING_DAYS[1:]:
+        await post_cycle(client, str(first + timedelta(days=days)))

@@ -86,12 +86,25 @@ async def test_missed_installments_reach_collections_with_events_on_kafka(servic
         await cycle("2026-03-28")  # reminder for #4
         state = (await client.get(f"/v1/payment-plans/{plan['id']}", headers=ALL)).json()
         assert state["status"] == "active"
-        result = await cycle("2026-04-10")  # #4 missed: the third → collections
+        # #4 missed: the third breaks the plan (policy: 3 missed installments). The account gets
+        # the dunning sequence's final notice, and collections only after its waiting period.
+        result = await cycle("2026-04-10")
+        assert account not in result["sent_to_collections"]
+        state = (await client.get(f"/v1/payment-plans/{plan['id']}", headers=ALL)).json()
+        assert state["status"] == "defaulted"
+        early = await cycle("2026-05-09")
+        assert account not in early["sent_to_collections"]
+        result = await cycle("2026-05-10")
         assert result["sent_to_collections"].count(account) == 1
-        again = await cycle("2026-04-11")
+        again = await cycle("2026-05-11")
         assert account not in again["sent_to_collections"]
         state = (await client.get(f"/v1/payment-plans/{plan['id']}", headers=ALL)).json()
         assert state["status"] == "collections"
+        history = (await client.get(f"/v1/accounts/{account}/dunning", headers=ALL)).json()
+        assert [(s["kind"], s["step_date"], s["plan_id"]) for s in history["steps"]] == [
+            ("final_notice", "2026-04-10", plan["id"]),
+            ("collections", "2026-05-10", plan["id"]),
+        ]
 
         due = await read_events(servers, start, "payment_plan.installment_due", account, 3)
         assert [(e["installment_number"], e["due_date"], e["amount"]) for e in due] == [
@@ -116,11 +129,15 @@ async def test_missed_installments_reach_collections_with_events_on_kafka(servic
             "payment_plan.installment_due": 3,
             "payment.late": 3,
             "account.sent_to_collections": 1,
+            # one per cycle that told the patient something: 3 reminders, 2 late notices, the
+            # third late notice with the final notice, the referral
+            "account_notice.issued": 7,
         }
 
         export = await client.get("/v1/collections/export", headers=ALL)
         assert export.headers["content-type"].startswith("text/csv")
-        (row,) = [line for line in export.text.splitlines() if line.startswith(account + ",")]
+        referrals = export.text.split("\n\n")[0]
+        (row,) = [line for line in referrals.splitlines() if line.startswith(account + ",")]
         assert row.split(",")[1:3] == ["225.00", "3 missed installments"]
         today, yesterday = date.today(), date.today() - timedelta(days=1)
         for params, listed in (
@@ -153,7 +170,7 @@ async def test_a_plan_created_again_with_its_idempotency_key_is_the_same_plan(se
 
 async def test_the_worker_runs_the_cycle_for_today(settings, servers):
     """The same cycle, run by the service's background worker for the real date."""
-    from services.payments.plans.workers import cycle_worker
+    from services.payments.dunning.workers import cycle_worker
     from services.payments.service import SERVICE
     from shared.app import Worker, create_app
 

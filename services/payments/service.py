@@ -2,10 +2,13 @@
 
 from services.payments.accounts import api as accounts
 from services.payments.claimcopies import events as claimcopies_events
+from services.payments.collections import api as collections
 from services.payments.contracts import api as contracts_api
+from services.payments.dunning import api as dunning
+from services.payments.dunning.workers import cycle_worker
+from services.payments.parties import events as parties_events
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
-from services.payments.plans.workers import cycle_worker
 from services.payments.postings import api as postings_api
 from services.payments.reconciliation import api as reconciliation
 from services.payments.remittances import api as remittances_api, events as remittances_events
@@ -28,6 +31,8 @@ SERVICE = ServiceDefinition(
         contracts_api.router,
         statements.router,
         plans.router,
+        dunning.router,
+        collections.router,
         reconciliation.router,
         reports.router,
     ],
@@ -35,8 +40,9 @@ SERVICE = ServiceDefinition(
         # A poll's events in one call each: a few statements per poll instead of per event.
         "claim.submitted": batched(claimcopies_events.on_claims_submitted),
         "remittance.received": batched(remittances_events.on_remittances_received),
+        "encounter.completed": batched(parties_events.on_encounters_completed),
     },
-    workers=[Worker("plan-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
+    workers=[Worker("account-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
     tags=[
         {"name": "remittances", "description": "835 posting, the unmatched queue, payers."},
         {
@@ -46,7 +52,11 @@ SERVICE = ServiceDefinition(
         {"name": "accounts", "description": "Balances, aging and the append-only ledger."},
         {"name": "contracts", "description": "Fee schedules and underpayments."},
         {"name": "statements", "description": "Statement cycles; HTML and PDF."},
-        {"name": "payment plans", "description": "Installments, late notices and collections."},
+        {"name": "payment plans", "description": "Installments; the account cycle."},
+        {
+            "name": "collections",
+            "description": "Dunning history, the agency's export, recalls and disputes.",
+        },
         {"name": "reconciliation", "description": "Deposits against postings."},
     ],
 )

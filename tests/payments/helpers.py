@@ -271,3 +271,15 @@ async def dun_to_collections(client, account: str, first: date) -> None:
     assert (await post_statement_run(client, account, str(first))).status_code == 200
     for days in DUNNING_DAYS[1:]:
         await post_cycle(client, str(first + timedelta(days=days)))
+
+
+async def wait_for_parties(admin, account: str) -> None:
+    """Until payments has kept the account's patient and guarantor from `encounter.completed`
+    (a fresh consumer group first reads the topic's history)."""
+
+    async def kept():
+        return await admin.fetchval(
+            "SELECT count(*) FROM payments.encounter_parties WHERE account_id = $1", account
+        )
+
+    await eventually(kept, timeout=120, what="the encounter's parties kept by payments")

@@ -31,6 +31,7 @@ from tests.payments.helpers import (
     read_events,
     submit_claim,
     wait_for_charge,
+    wait_for_parties,
 )
 
 TOPICS = ("account.recalled_from_collections",)
@@ -65,13 +66,16 @@ async def bill_a_visit(client, producer, account: str, pcn: str) -> None:
     assert posted.status_code == 201, posted.text
 
 
-async def test_the_export_has_what_the_agency_needs_and_no_more_and_every_read_is_audited(service, producer):
+async def test_the_export_has_what_the_agency_needs_and_no_more_and_every_read_is_audited(
+    service, producer, admin
+):
     account, pcn = unique("acct"), unique("P")[:17]
     patient = make_person("Timmy", "Doe", line1="12 Elm St")
     guarantor = make_person("Jane", "Doe", phone="+15555550142", line1="12 Elm St")
     async with service("payments") as (_, client):
         # The EHR's encounter names the patient and the subscriber (his mother) who owes the bill.
         await publish_encounter(producer, account, patient, subscriber=guarantor, relationship_code="19")
+        await wait_for_parties(admin, account)
         await bill_a_visit(client, producer, account, pcn)
         await client.post(
             "/v1/payments",

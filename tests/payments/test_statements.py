@@ -35,6 +35,7 @@ from tests.payments.helpers import (
     read_events,
     submit_claim,
     wait_for_charge,
+    wait_for_parties,
 )
 
 TOPICS = ("payment.late", "account.sent_to_collections", "statement.issued", "account_notice.issued")
@@ -183,7 +184,7 @@ async def test_the_dunning_sequence_takes_one_recorded_step_per_cycle_before_col
     assert DUNNING_DAYS == (0, 30, 60, 90, 120, 150)
 
 
-async def test_the_statement_pdf_explains_each_visit_and_how_to_pay(service, producer, servers):
+async def test_the_statement_pdf_explains_each_visit_and_how_to_pay(service, producer, admin):
     """Policy: a statement tells the patient who billed them and how to pay (practice, remit-to,
     portal, phone, a mail-in stub), what each visit was, what the insurer paid and why the
     patient owes the rest (835 CAS group PR: 1 deductible, 2 coinsurance, 3 copay), what they
@@ -192,6 +193,7 @@ async def test_the_statement_pdf_explains_each_visit_and_how_to_pay(service, pro
     account, pcn = unique("acct"), unique("P")[:17]
     async with service("payments") as (_, client):
         await publish_encounter(producer, account, make_person("Jane", "Doe", phone="+15555550142"))
+        await wait_for_parties(admin, account)
         await submit_claim(
             producer,
             pcn=pcn,

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts import store as ledger
 from services.payments.accounts.domain import Entry, spread
+from services.payments.collections import usecases as collections
 from services.payments.patient_payments import store
 from services.payments.patient_payments.domain import ZERO, Split, receipt_number, refund_order
 from services.payments.patient_payments.schemas import (
@@ -61,6 +62,7 @@ async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, 
     ]
     await ledger.append(session, entries, now)
     await plans.apply_payment(session, account_id, body.amount)
+    await collections.recall_paid(session, entries, now)  # a payment after referral recalls the account
     posted = PaymentPosted(
         payment_id=payment.id,
         source="patient",

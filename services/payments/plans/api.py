@@ -1,5 +1,4 @@
-"""HTTP for payment plans: create and read a plan, run the cycle for a date, export the
-accounts referred to collections."""
+"""HTTP for payment plans: create and read a plan, run the account cycle for a date."""
 
 from __future__ import annotations
 
@@ -8,24 +7,22 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 
+from services.payments.dunning import usecases as cycle
+from services.payments.dunning.schemas import CycleResult
 from services.payments.plans import usecases
-from services.payments.plans.schemas import CycleResult, PlanIn, PlanOut
+from services.payments.plans.schemas import PlanIn, PlanOut
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
 from shared.idempotency import IdempotencyKeyHeader, audited_create
-from shared.paging import Dates
 
 router = APIRouter(tags=["payment plans"])
 
 CreatePlan = Annotated[AuditTrail, audited("payment_plan", "create", require_scopes("payments:write"))]
 ReadPlan = Annotated[AuditTrail, audited("payment_plan", "read", require_scopes("payments:read"))]
 RunCycle = Annotated[AuditTrail, audited("payment_plan_cycle", "run", require_scopes("payments:admin"))]
-ExportCollections = Annotated[
-    AuditTrail, audited("collections_export", "read", require_scopes("payments:admin"))
-]
 
 
 async def get_current_plan(plan_id: uuid.UUID, session: SessionDep, trail: ReadPlan) -> PlanOut:
@@ -74,7 +71,11 @@ async def get_plan(plan: CurrentPlan) -> PlanOut:
 @router.post(
     "/v1/payment-plans/run-cycle",
     response_model=CycleResult,
-    summary="Run reminders, late notices and collections for a date (operations; the worker runs it daily)",
+    summary="Run the account cycle for a date (operations; the worker runs it for today)",
+    description="Requires `payments:admin`. Installment reminders and late notices, plans that broke the "
+    "policy (final notice), and one dunning step per account whose time has come (the next statement, the "
+    "final notice, the referral to collections); each account told anything gets one "
+    "`account_notice.issued` with its parts in order.",
 )
 async def run_cycle_now(
     session: SessionDep,
@@ -82,13 +83,4 @@ async def run_cycle_now(
     as_of: Annotated[date | None, Query(description="The date to act as (default today).")] = None,
 ) -> CycleResult:
     async with session.begin():
-        return await usecases.run_cycle(session, as_of or date.today())
-
-
-@router.get(
-    "/v1/collections/export",
-    response_class=PlainTextResponse,
-    summary="Accounts referred to collections, as CSV for the agency",
-)
-async def export_collections(session: SessionDep, _: ExportCollections, dates: Dates) -> PlainTextResponse:
-    return PlainTextResponse(await usecases.collections_csv(session, dates), media_type="text/csv")
+        return await cycle.run_cycle(session, as_of or date.today())

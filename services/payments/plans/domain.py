@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from services.payments.accounts.domain import spread
 from shared.events.catalogue import InstallmentDue, PaymentLate
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-EXPORT_COLUMNS = ("account_id", "balance", "reason", "agency", "plan_id", "referred_at")
 
 
 def due_dates(first: date, count: int, frequency: str) -> list[date]:
@@ -58,19 +56,7 @@ def broken_plan_reason(missed: int, oldest: date, as_of: date, missed_limit: int
     )
 
 
-def export_csv(rows: Iterable[Any]) -> str:
-    """The agency's CSV of referrals (header, then one line per referral)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for r in rows:
-        writer.writerow(
-            [r.account_id, r.balance, r.reason, r.agency, r.plan_id or "", r.referred_at.isoformat()]
-        )
-    return out.getvalue()
-
-
-def installment_due(row: Any) -> InstallmentDue:
+def installment_due(row: Any, notice_id: UUID | None = None) -> InstallmentDue:
     """The reminder of a claimed installment (plan_id, number, due_date, owed, account_id)."""
     return InstallmentDue(
         plan_id=row.plan_id,
@@ -78,10 +64,11 @@ def installment_due(row: Any) -> InstallmentDue:
         installment_number=row.number,
         amount=row.owed,
         due_date=row.due_date,
+        notice_id=notice_id,
     )
 
 
-def installment_late(as_of: date, row: Any) -> PaymentLate:
+def installment_late(as_of: date, row: Any, notice_id: UUID | None = None) -> PaymentLate:
     """The late notice of a claimed installment, counting days late on `as_of`."""
     return PaymentLate(
         plan_id=row.plan_id,
@@ -90,4 +77,5 @@ def installment_late(as_of: date, row: Any) -> PaymentLate:
         amount=row.owed,
         due_date=row.due_date,
         days_late=(as_of - row.due_date).days,
+        notice_id=notice_id,
     )

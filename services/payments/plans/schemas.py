@@ -35,12 +35,3 @@ class PlanOut(BaseModel):
     first_due_date: date
     status: str
     installments: list[InstallmentOut]
-
-
-class CycleResult(BaseModel):
-    as_of: date
-    installments_due: int = 0
-    installments_late: int = 0
-    balances_late: int = 0
-    sent_to_collections: list[str] = Field(default_factory=list)
-    ran: bool = True  # always true since replicas share the cycle (SKIP LOCKED); kept for callers

@@ -1,5 +1,4 @@
-"""All of the plans sub-domain's SQL: plans and installments, the policy's queries, and
-collections referrals."""
+"""All of the plans sub-domain's SQL: plans and installments, and the policy's queries."""
 
 from __future__ import annotations
 
@@ -10,10 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, exists, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.plans.tables import CollectionsReferral, PaymentPlan, PlanInstallment
+from services.payments.plans.tables import PaymentPlan, PlanInstallment
 from shared.bulk import insert_many
 from shared.due import claim_due
 
@@ -94,7 +92,7 @@ async def fully_paid(session: AsyncSession, plan_id: uuid.UUID) -> bool:
 
 
 async def set_status(session: AsyncSession, plan_id: uuid.UUID, status: str) -> None:
-    """completed (paid off) or collections (referred)."""
+    """completed (paid off), defaulted (broke the policy) or collections (referred)."""
     await session.execute(
         text("UPDATE payment_plans SET status = :s WHERE id = :p"), {"s": status, "p": plan_id}
     )
@@ -152,34 +150,5 @@ async def broken_plans(session: AsyncSession, as_of: date, missed: int, cutoff: 
                 "ORDER BY p.account_id"
             ),
             {"as_of": as_of, "missed": missed, "cutoff": cutoff},
-        )
-    ).all()
-
-
-async def add_referral(session: AsyncSession, **values: Any) -> bool:
-    """Refer the account (id, account_id, plan_id, reason, balance, agency, referred_at);
-    False when it already was (once per account)."""
-    stmt = (
-        pg_insert(CollectionsReferral.__table__)  # type: ignore[attr-defined]
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["account_id"])
-        .returning(CollectionsReferral.__table__.c.id)  # type: ignore[attr-defined]
-    )
-    return (await session.execute(stmt)).first() is not None
-
-
-async def referrals(
-    session: AsyncSession, date_from: date | None, date_to: date | None
-) -> Sequence[Row[Any]]:
-    """Referrals made from `date_from` through `date_to` (either end open), oldest first."""
-    return (
-        await session.execute(
-            text(
-                "SELECT account_id, balance, reason, agency, plan_id, referred_at FROM collections_referrals "
-                "WHERE (CAST(:f AS date) IS NULL OR referred_at >= :f) "
-                "AND (CAST(:t AS date) IS NULL OR referred_at < CAST(:t AS date) + 1) "
-                "ORDER BY referred_at, account_id"
-            ),
-            {"f": date_from, "t": date_to},
         )
     ).all()

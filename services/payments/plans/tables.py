@@ -1,5 +1,4 @@
-"""The tables the plans sub-domain owns: plans, their installments, and referrals of
-accounts to a collections agency."""
+"""The tables the plans sub-domain owns: plans and their installments."""
 
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ class PaymentPlan(SQLModel, table=True):
     installment_count: int
     frequency: str  # weekly | biweekly | monthly
     first_due_date: date
-    status: str = "active"  # active | completed | collections | cancelled
+    status: str = "active"  # active | completed | defaulted | collections | cancelled
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -39,17 +38,3 @@ class PlanInstallment(SQLModel, table=True):
     paid: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(14, 2), nullable=False))
     due_notified_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     late_notified_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-
-
-class CollectionsReferral(SQLModel, table=True):
-    """An account handed to the collections agency (once per account)."""
-
-    __tablename__ = "collections_referrals"
-
-    id: UUID = Field(primary_key=True)
-    account_id: str = Field(unique=True)
-    plan_id: UUID | None = None
-    reason: str
-    balance: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
-    agency: str
-    referred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -20,6 +20,7 @@ from services.payments.accounts import store as ledger
 from services.payments.accounts.domain import Entry
 from services.payments.claimcopies import store as claimcopies
 from services.payments.claimcopies.domain import ClaimCopy
+from services.payments.collections import usecases as collections
 from services.payments.contracts import store as contracts
 from services.payments.contracts.domain import FeeSchedule, check_underpayments
 from services.payments.postings import domain, store
@@ -46,6 +47,7 @@ class PostingBatch:
     async def flush(self, session: AsyncSession) -> None:
         await store.insert_postings(session, self.postings)
         await ledger.append(session, self.entries, times=self.entry_times)
+        await collections.recall_paid(session, self.entries, self.now)  # a payment after referral
         await contracts.insert_underpayments(session, self.underpayments)
         await add_events(session, self.events)
         self.postings, self.entries, self.entry_times, self.events, self.underpayments = [], [], [], [], []

@@ -181,6 +181,9 @@ def view(statement: Any) -> dict[str, Any]:
 # --- PDF (fpdf2, core Helvetica: Latin-1 text only) ---------------------------------------
 
 
+STUB_TOP = 228  # mm from the top of a US letter page (279 mm)
+
+
 def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
@@ -196,7 +199,7 @@ class _Pdf:
         self.pdf.add_page()
         self.pdf.set_margins(15, 15, 15)
 
-    def text(self, value: str, *, size: float = 9.5, bold: bool = False, h: float = 5.0, align: str = "L",
+    def text(self, value: str, *, size: float = 9.5, bold: bool = False, h: float = 4.6, align: str = "L",
              w: float = 0) -> None:  # fmt: skip
         self.pdf.set_font("Helvetica", "B" if bold else "", size)
         self.pdf.multi_cell(w, h, _latin1(value), align=align, new_x="LMARGIN", new_y="NEXT")
@@ -205,8 +208,8 @@ class _Pdf:
         """A label and its amount, right-aligned, on one line."""
         self.pdf.set_font("Helvetica", "B" if bold else "", 9.5)
         self.pdf.set_x(15 + indent)
-        self.pdf.cell(150 - indent, 5, _latin1(label))
-        self.pdf.cell(36, 5, _latin1(amount), align="R", new_x="LMARGIN", new_y="NEXT")
+        self.pdf.cell(150 - indent, 4.6, _latin1(label))
+        self.pdf.cell(36, 4.6, _latin1(amount), align="R", new_x="LMARGIN", new_y="NEXT")
 
     def rule(self, dashed: bool = False) -> None:
         y = self.pdf.get_y() + 1.5
@@ -297,7 +300,8 @@ def _visit(p: _Pdf, v: dict[str, Any], patient_name: str | None) -> None:
         p.row("Still with your insurance", usd(v["insurance_pending"]), indent=4)
     if v["your_share"]:
         share = ", ".join(f"{s['label']} {usd(s['amount'])}" for s in v["your_share"])
-        p.text(f"    Your share, as your insurer decided: {share}")
+        p.pdf.set_x(19)
+        p.text(f"Your share, as your insurer decided: {share}")
     if Decimal(v["patient_paid"]):
         p.row("You paid", usd(v["patient_paid"]), indent=4)
     p.row("You owe", usd(v["due"]), bold=True, indent=4)
@@ -307,9 +311,9 @@ def _visit(p: _Pdf, v: dict[str, Any], patient_name: str | None) -> None:
 def _stub(p: _Pdf, statement: Any, c: dict[str, Any], due: str) -> None:
     """The mail-in stub: what the practice needs to apply a mailed check."""
     pdf = p.pdf
-    if pdf.get_y() > 215:
+    if pdf.get_y() > STUB_TOP - 3:
         pdf.add_page()
-    pdf.ln(3)
+    pdf.set_y(STUB_TOP)  # at the foot of the page, where it tears off
     p.text("Detach and return this part with your payment", size=7.5, align="C")
     p.rule(dashed=True)
     top = pdf.get_y()

@@ -244,7 +244,12 @@ async def test_staff_match_and_unmatch_a_deposit_by_hand_with_a_reason(service):
     assert matched["unmatched_deposits"]["items"] == [] == matched["unmatched_remittances"]["items"]
     assert unmatch.status_code == 200, unmatch.text
     assert after["matched"] == [] and len(after["unmatched_deposits"]["items"]) == 1
-    assert sorted(e["action"] for e in audit.json()) == ["match", "unmatch"]
+    # Every attempt is audited, the refused second match too.
+    assert sorted((e["action"], e["outcome"], e["actor"]) for e in audit.json()) == [
+        ("match", "rejected", "test-user"),
+        ("match", "success", "test-user"),
+        ("unmatch", "success", "test-user"),
+    ]
 
 
 async def test_an_eft_deposited_before_its_835_is_matched_when_the_835_arrives(service):

@@ -1,6 +1,7 @@
 """What the payments service is: its routes, the events it consumes and its background work."""
 
 from services.payments.accounts import api as accounts
+from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.contracts import api as contracts_api
 from services.payments.deposits import api as deposits
@@ -33,6 +34,7 @@ SERVICE = ServiceDefinition(
         deposits.router,
         reconciliation.router,
         reports.router,
+        approvals.router,
     ],
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
@@ -56,6 +58,11 @@ SERVICE = ServiceDefinition(
         {
             "name": "reconciliation",
             "description": "Bank deposits (BAI2 or CSV) matched to 835s and card batches; unmatched, aged.",
+        },
+        {
+            "name": "approvals",
+            "description": "Commands waiting for a second person: large adjustments, denial write-offs, "
+            "cross-payer matches. Approving needs `payments:approve` and someone other than the requester.",
         },
     ],
 )

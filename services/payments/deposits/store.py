@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Date, Row, cast, func, select
+from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,12 +59,7 @@ async def list_files(
     """One page of the files received (dates: the day received, UTC), newest first, without
     their content."""
     columns = [c for c in bank_deposit_files.c if c.name != "content"]
-    stmt = select(*columns)
-    received_on = cast(func.timezone("UTC", f.received_at), Date)
+    stmt = dates.apply(select(*columns), f.received_at)
     if status is not None:
         stmt = stmt.where(f.status == status)
-    if dates.date_from is not None:
-        stmt = stmt.where(received_on >= dates.date_from)
-    if dates.date_to is not None:
-        stmt = stmt.where(received_on <= dates.date_to)
     return await paginate(session, stmt, page, f.received_at, f.id, key=lambda r: (r.received_at, r.id))

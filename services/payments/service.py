@@ -1,9 +1,11 @@
 """What the payments service is: its routes, the events it consumes and its background work."""
 
 from services.payments.accounts import api as accounts
+from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.collections import api as collections
 from services.payments.contracts import api as contracts_api
+from services.payments.deposits import api as deposits
 from services.payments.dunning import api as dunning
 from services.payments.dunning.workers import cycle_worker
 from services.payments.parties import events as parties_events
@@ -11,6 +13,7 @@ from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.postings import api as postings_api
 from services.payments.reconciliation import api as reconciliation
+from services.payments.reconciliation.workers import match_worker
 from services.payments.remittances import api as remittances_api, events as remittances_events
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
@@ -33,8 +36,10 @@ SERVICE = ServiceDefinition(
         plans.router,
         dunning.router,
         collections.router,
+        deposits.router,
         reconciliation.router,
         reports.router,
+        approvals.router,
     ],
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
@@ -42,7 +47,10 @@ SERVICE = ServiceDefinition(
         "remittance.received": batched(remittances_events.on_remittances_received),
         "encounter.completed": batched(parties_events.on_encounters_completed),
     },
-    workers=[Worker("account-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
+    workers=[
+        Worker("account-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds),
+        Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
+    ],
     tags=[
         {"name": "remittances", "description": "835 posting, the unmatched queue, payers."},
         {
@@ -57,6 +65,14 @@ SERVICE = ServiceDefinition(
             "name": "collections",
             "description": "Dunning history, the agency's export, recalls and disputes.",
         },
-        {"name": "reconciliation", "description": "Deposits against postings."},
+        {
+            "name": "reconciliation",
+            "description": "Bank deposits (BAI2 or CSV) matched to 835s and card batches; unmatched, aged.",
+        },
+        {
+            "name": "approvals",
+            "description": "Commands waiting for a second person: large adjustments, denial write-offs, "
+            "cross-payer matches. Approving needs `payments:approve` and someone other than the requester.",
+        },
     ],
 )

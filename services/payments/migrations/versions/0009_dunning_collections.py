@@ -6,7 +6,7 @@ disputes that pause dunning, and payments' minimal copy of who the patient and g
 from alembic import op
 
 revision = "0009"
-down_revision = "0003"
+down_revision = "0010"
 
 STATEMENTS = [
     # One sequence per time an account runs through the practice's dunning policy; at most one open.

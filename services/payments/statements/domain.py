@@ -225,28 +225,9 @@ def render_pdf(statement: Any) -> bytes:
     procedures and why the patient owes what they owe, the summary, how to pay, and a stub."""
     c, p = view(statement), _Pdf()
     pdf = p.pdf
-    practice, remit, pay = c["practice"], c["remit_to"], c["how_to_pay"]
+    remit, pay = c["remit_to"], c["how_to_pay"]
     due = c["totals"]["amount_due"]
-    top = pdf.get_y()
-    p.text(practice.get("name", "Patient statement"), size=15, bold=True, h=7, w=110)
-    for value in (
-        practice.get("address"),
-        practice.get("phone") and f"Billing questions: {practice['phone']}",
-    ):
-        if value:
-            p.text(value, w=110)
-    pdf.set_xy(130, top)
-    p.text("STATEMENT", size=15, bold=True, h=7, align="R")
-    for label, value in (
-        ("Statement date", day(statement.statement_date)),
-        ("Due date", day(statement.due_date)),
-        ("Account number", statement.account_id),
-    ):
-        pdf.set_x(110)
-        p.text(f"{label} {value}", align="R")
-    pdf.set_x(110)
-    p.text(f"Amount due {usd(due)}", bold=True, size=12, h=6, align="R")
-    pdf.ln(4)
+    _header(p, statement, c["practice"], due)
     if c["recipient"]:
         p.text(c["recipient"]["name"], bold=True)
         for line in c["recipient"].get("address_lines", []):
@@ -282,6 +263,31 @@ def render_pdf(statement: Any) -> bytes:
         p.text(f"By mail: send the stub below with your check, payable to {remit['name']}.")
     _stub(p, statement, c, due)
     return bytes(pdf.output())
+
+
+def _header(p: _Pdf, statement: Any, practice: dict[str, Any], due: str) -> None:
+    """Who it is from (left) and the statement's dates, account and amount due (right)."""
+    pdf = p.pdf
+    top = pdf.get_y()
+    p.text(practice.get("name", "Patient statement"), size=15, bold=True, h=7, w=110)
+    for value in (
+        practice.get("address"),
+        practice.get("phone") and f"Billing questions: {practice['phone']}",
+    ):
+        if value:
+            p.text(value, w=110)
+    pdf.set_xy(130, top)
+    p.text("STATEMENT", size=15, bold=True, h=7, align="R")
+    for label, value in (
+        ("Statement date", day(statement.statement_date)),
+        ("Due date", day(statement.due_date)),
+        ("Account number", statement.account_id),
+    ):
+        pdf.set_x(110)
+        p.text(f"{label} {value}", align="R")
+    pdf.set_x(110)
+    p.text(f"Amount due {usd(due)}", bold=True, size=12, h=6, align="R")
+    pdf.ln(4)
 
 
 def _visit(p: _Pdf, v: dict[str, Any], patient_name: str | None) -> None:

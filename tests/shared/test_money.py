@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from pydantic import BaseModel, ValidationError
+
 from shared.money import Money, MoneyError, SignedMoney, parse_money
 
 

@@ -30,7 +30,7 @@ def _invalid(error: InvalidFeeSchedule) -> ProblemError:
         "invalid-fee-schedule",
         "The fee schedule cannot be loaded",
         error.message,
-        errors=[FieldError(field=error.field, rule="format", message=error.message)],
+        errors=[FieldError(field=error.field, rule=error.rule, message=error.message)],
     )
 
 

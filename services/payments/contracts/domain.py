@@ -9,13 +9,14 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from services.payments.remittances.domain import Claim835
 from services.payments.settings import payments_settings
 from shared.events import Event, new_event
 from shared.events.catalogue import FeeScheduleEntry, PaymentUnderpaid
+from shared.money import MoneyError, parse_money
 
 CENT = Decimal("0.01")
 FeeSchedule = dict[tuple[str, str], Decimal]  # (code, modifier or "") -> allowed per unit
@@ -24,10 +25,11 @@ FeeSchedule = dict[tuple[str, str], Decimal]  # (code, modifier or "") -> allowe
 class InvalidFeeSchedule(ValueError):
     """A fee schedule file that cannot be loaded: where (`field`) and what to fix."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, rule: str = "format") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.rule = rule
 
 
 def parse_fee_schedule(body: bytes, content_type: str) -> list[FeeScheduleEntry]:
@@ -39,20 +41,19 @@ def parse_fee_schedule(body: bytes, content_type: str) -> list[FeeScheduleEntry]
     seen: set[tuple[str, str]] = set()
     for n, row in enumerate(rows, start=1):
         try:
-            allowed = Decimal(str(row.get("allowed", "")))
+            allowed = parse_money(row.get("allowed", ""))
+        except MoneyError as error:
+            raise InvalidFeeSchedule(f"body.entries[{n}].allowed", f"Row {n}: {error}", error.rule) from None
+        try:
             entry = FeeScheduleEntry(
                 code=str(row.get("code", "")).upper(),
                 modifier=(str(row.get("modifier") or "").upper() or None),
-                allowed=allowed.quantize(CENT),
+                allowed=allowed,
             )
-        except (InvalidOperation, ValueError):
+        except ValueError:
             raise InvalidFeeSchedule(
                 f"body.entries[{n}]", f"Row {n}: code (5 characters), modifier (2) and allowed (amount)."
             ) from None
-        if entry.allowed < 0:
-            raise InvalidFeeSchedule(
-                f"body.entries[{n}].allowed", f"Row {n}: the allowed amount cannot be negative."
-            )
         key = (entry.code, entry.modifier or "")
         if key in seen:
             raise InvalidFeeSchedule(f"body.entries[{n}]", f"Row {n}: code and modifier appear twice.")

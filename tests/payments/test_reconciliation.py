@@ -7,7 +7,15 @@ from decimal import Decimal
 
 from shared import x12
 from tests.conftest import unique
-from tests.payments.helpers import ALL, make_835, make_clp, submit_claim, wait_for_charge
+from tests.payments.helpers import (
+    ALL,
+    make_835,
+    make_clp,
+    post_charge,
+    post_payment,
+    submit_claim,
+    wait_for_charge,
+)
 
 D = Decimal
 X12 = {**ALL, "Content-Type": "application/edi-x12"}
@@ -42,11 +50,9 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
             assert resp.status_code == 201, resp.text
         params = {"date_from": "2031-03-15", "date_to": "2031-03-15"}
         before = (await client.get("/v1/reports/reconciliation", params=params, headers=ALL)).json()
-        await client.post(
-            "/v1/payments",
-            json={"account_id": unique("walkin"), "amount": "12.34", "method": "cash"},
-            headers={**ALL, "Idempotency-Key": unique("key")},
-        )
+        walkin = unique("walkin")  # a 10.00 visit paid with 22.34: 12.34 left unapplied
+        await post_charge(client, walkin, "10.00")
+        await post_payment(client, walkin, "22.34")
         report = await client.get(
             "/v1/reports/reconciliation",
             params={"date_from": "2031-03-15", "date_to": "2031-03-15"},
@@ -68,7 +74,7 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
         ) == (D("95.00"), D("95.00"), D("0.00"))
         assert D(body["deposit_total"]) == D("225.00") and D(body["posted_total"]) == D("175.00")
         assert D(body["unapplied_insurance"]) == D("50.00") and D(body["difference_total"]) == 0
-        # A walk-in payment with nothing to pay yet is unapplied cash.
+        # What a walk-in paid beyond the visit is unapplied cash.
         assert D(body["unapplied_patient_credit"]) - D(before["unapplied_patient_credit"]) == D("12.34")
         bad = await client.get(
             "/v1/reports/reconciliation",

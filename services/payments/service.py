@@ -4,11 +4,13 @@ from services.payments.accounts import api as accounts
 from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.contracts import api as contracts_api
+from services.payments.deposits import api as deposits
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.plans.workers import cycle_worker
 from services.payments.postings import api as postings_api
 from services.payments.reconciliation import api as reconciliation
+from services.payments.reconciliation.workers import match_worker
 from services.payments.remittances import api as remittances_api, events as remittances_events
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
@@ -29,6 +31,7 @@ SERVICE = ServiceDefinition(
         contracts_api.router,
         statements.router,
         plans.router,
+        deposits.router,
         reconciliation.router,
         reports.router,
         approvals.router,
@@ -38,7 +41,10 @@ SERVICE = ServiceDefinition(
         "claim.submitted": batched(claimcopies_events.on_claims_submitted),
         "remittance.received": batched(remittances_events.on_remittances_received),
     },
-    workers=[Worker("plan-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
+    workers=[
+        Worker("plan-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds),
+        Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
+    ],
     tags=[
         {"name": "remittances", "description": "835 posting, the unmatched queue, payers."},
         {
@@ -49,7 +55,10 @@ SERVICE = ServiceDefinition(
         {"name": "contracts", "description": "Fee schedules and underpayments."},
         {"name": "statements", "description": "Statement cycles; HTML and PDF."},
         {"name": "payment plans", "description": "Installments, late notices and collections."},
-        {"name": "reconciliation", "description": "Deposits against postings."},
+        {
+            "name": "reconciliation",
+            "description": "Bank deposits (BAI2 or CSV) matched to 835s and card batches; unmatched, aged.",
+        },
         {
             "name": "approvals",
             "description": "Commands waiting for a second person: large adjustments, denial write-offs, "

@@ -20,6 +20,7 @@ from services.payments.patient_payments.domain import (
     credit_cover_entries,
     receipt_number,
     refund_order,
+    settlement_batch,
 )
 from services.payments.patient_payments.schemas import (
     Allocation,
@@ -52,6 +53,7 @@ async def post_payment(
         amount=body.amount,
         method=body.method,
         reference=body.reference,
+        settlement_batch=settlement_batch(body.method, body.settlement_batch, now),
         receipt_number=receipt_number(now),
         posted_by=posted_by,
         posted_at=now,
@@ -88,6 +90,7 @@ async def post_payment(
         amount=body.amount,
         method=body.method,
         reference=body.reference,
+        settlement_batch=payment.settlement_batch,
         receipt_number=payment.receipt_number,
         posted_at=now,
         allocations=[Allocation(item_id=i, amount=a) for i, a in allocations],
@@ -122,6 +125,7 @@ async def receipt(session: AsyncSession, payment: PatientPayment) -> ReceiptOut:
         amount=payment.amount,
         method=payment.method,
         reference=payment.reference,
+        settlement_batch=payment.settlement_batch,
         posted_at=payment.posted_at,
         applied=[Allocation(item_id=i, amount=a) for i, a in await store.applied(session, payment.id)],
         refunded=sum((Decimal(r.amount) for r in refunds), ZERO),

@@ -29,8 +29,14 @@ async def test_fee_schedule_and_underpayment(service, producer, servers):
         )
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body"
         csv_body = "code,modifier,allowed\n99213,,80.00\n99214,25,150.00\n"
+        # Effective before the claim's date of service (2026-01-05): the version in effect on
+        # that date is what the claim's lines are checked against.
+        in_force = {"effective_date": "2025-07-01"}
         loaded = await client.put(
-            f"/v1/fee-schedules/{payer}", content=csv_body, headers={**ALL, "Content-Type": "text/csv"}
+            f"/v1/fee-schedules/{payer}",
+            content=csv_body,
+            params=in_force,
+            headers={**ALL, "Content-Type": "text/csv"},
         )
         assert loaded.status_code == 200 and loaded.json()["entries"] == 2
         # A newer load (JSON) adds a version that applies from the same date on.
@@ -42,6 +48,7 @@ async def test_fee_schedule_and_underpayment(service, producer, servers):
                     {"code": "99214", "modifier": "25", "allowed": "150.00"},
                 ]
             },
+            params=in_force,
             headers=ALL,
         )
         assert loaded.status_code == 200

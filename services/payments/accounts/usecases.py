@@ -13,11 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.payments.accounts import store
 from services.payments.accounts.domain import CENT, Entry, aging
 from services.payments.accounts.schemas import AccountOut, AdjustmentIn, ChargeIn, Ledger, LedgerLine, Written
+from services.payments.provider_adjustments import store as provider_adjustments
+from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
 from shared.problems import FieldError, ProblemError
 
 
 async def account_summary(session: AsyncSession, account_id: str, as_of: date) -> AccountOut:
-    """Balance, insurance pending, patient due and aging, all summed from the ledger."""
+    """Balance, insurance pending, patient due and aging, all summed from the ledger, and
+    the payers' provider-level adjustments (PLB) that name the account's claims."""
     totals = await store.totals(session, account_id)
     return AccountOut(
         account_id=account_id,
@@ -28,6 +31,10 @@ async def account_summary(session: AsyncSession, account_id: str, as_of: date) -
         entry_count=totals.entries,
         aging=aging(await store.open_items(session, account_id), as_of),
         as_of=as_of,
+        provider_adjustments=[
+            ProviderAdjustmentOut.model_validate(r, from_attributes=True)
+            for r in await provider_adjustments.of_account(session, account_id)
+        ],
     )
 
 

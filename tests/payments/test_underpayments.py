@@ -81,6 +81,8 @@ async def test_dispute_then_recover_or_accept_and_illegal_steps_are_409(service,
         early = await client.post(f"{path}/recover", json={"amount": "10.00"}, headers=ALL)
         assert early.status_code == 409 and early.headers["content-type"].startswith(PROBLEM)
         assert early.json()["type"].endswith("/illegal-transition")
+        early = await client.post(f"{path}/accept", json={"reason": "small"}, headers=ALL)
+        assert early.status_code == 409
 
         disputed = await client.post(
             f"{path}/dispute",
@@ -107,19 +109,6 @@ async def test_dispute_then_recover_or_accept_and_illegal_steps_are_409(service,
         accept_after = await client.post(f"{path}/accept", json={"reason": "late"}, headers=ALL)
         assert accept_after.status_code == 409
 
-        other = await _the_underpayment(client, claim_b)
-        other_path = f"/v1/underpayments/{other['id']}"
-        await client.post(f"{other_path}/dispute", json={"note": "asked for reprocessing"}, headers=ALL)
-        no_reason = await client.post(f"{other_path}/accept", json={}, headers=ALL)
-        assert no_reason.status_code == 422
-        accepted = await client.post(
-            f"{other_path}/accept",
-            json={"reason": "payer upheld its rate; below appeal threshold"},
-            headers=ALL,
-        )
-        assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
-        assert D(accepted.json()["accepted_amount"]) == D("10.00")
-
         # Each step is kept on the item and in the audit trail; a read-only token cannot act.
         detail = (await client.get(path, headers=ALL)).json()
         assert [(h["from_status"], h["to_status"]) for h in detail["history"]] == [
@@ -133,21 +122,54 @@ async def test_dispute_then_recover_or_accept_and_illegal_steps_are_409(service,
         ).json()
         assert {e["action"] for e in trail} >= {"dispute", "recover"}
         refused = await client.post(
-            f"{other_path}/dispute", json={"note": "x"}, headers=token("payments:read")
+            f"/v1/underpayments/{second.json()['items'][0]['id']}/dispute",
+            json={"note": "x"},
+            headers=token("payments:read"),
         )
         assert refused.status_code == 403
         nobody = "/v1/underpayments/00000000-0000-4000-8000-000000000000/dispute"
         assert (await client.post(nobody, json={"note": "x"}, headers=ALL)).status_code == 404
 
+
+async def test_the_report_sums_the_variance_per_payer_and_status(service, producer):
+    """Accepting writes the variance off as accepted (with a reason); recovering may be
+    partial. The report sums, per payer and status, the variance and what was recovered and
+    accepted."""
+    async with service("payments") as (_, client):
+        payer, ident = await _payer_with_contract(client)
+        claims = [(await _underpaid_claim(client, producer, payer, ident))[0] for _ in range(3)]
+        recovered, accepted, _ = [await _the_underpayment(client, c) for c in claims]
+        for item in (recovered, accepted):
+            await client.post(
+                f"/v1/underpayments/{item['id']}/dispute",
+                json={"note": "asked for reprocessing"},
+                headers=ALL,
+            )
+        partly = await client.post(
+            f"/v1/underpayments/{recovered['id']}/recover", json={"amount": "4.00"}, headers=ALL
+        )
+        assert partly.json()["status"] == "recovered" and D(partly.json()["recovered_amount"]) == D("4.00")
+        path = f"/v1/underpayments/{accepted['id']}"
+        assert (await client.post(f"{path}/accept", json={}, headers=ALL)).status_code == 422
+        done = await client.post(
+            f"{path}/accept", json={"reason": "payer upheld its rate; below appeal threshold"}, headers=ALL
+        )
+        assert done.status_code == 200 and done.json()["status"] == "accepted"
+        assert D(done.json()["accepted_amount"]) == D("10.00")
+        assert done.json()["accepted_reason"] == "payer upheld its rate; below appeal threshold"
+
         report = await client.get("/v1/reports/underpayments", params={"payer_id": payer}, headers=ALL)
         assert report.status_code == 200, report.text
-        rows = {(r["payer_id"], r["status"]): r for r in report.json()["rows"]}
-        assert set(rows) == {(payer, "recovered"), (payer, "accepted")}
-        assert (
-            D(rows[payer, "recovered"]["variance"]) == D("10.00") and rows[payer, "recovered"]["count"] == 1
-        )
-        assert D(rows[payer, "recovered"]["recovered"]) == D("10.00")
-        assert D(rows[payer, "accepted"]["variance"]) == D("10.00")
+        rows = {r["status"]: r for r in report.json()["rows"]}
+        assert {r["payer_id"] for r in report.json()["rows"]} == {payer}
+        assert {
+            status: (r["count"], D(r["variance"]), D(r["recovered"]), D(r["accepted"]))
+            for status, r in rows.items()
+        } == {
+            "open": (1, D("10.00"), D(0), D(0)),
+            "recovered": (1, D("10.00"), D("4.00"), D(0)),
+            "accepted": (1, D("10.00"), D(0), D("10.00")),
+        }
 
 
 async def test_a_later_posting_with_a_higher_allowed_amount_recovers_it(service, producer):

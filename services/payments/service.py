@@ -1,14 +1,17 @@
 """What the payments service is: its routes, the events it consumes and its background work."""
 
 from services.payments.accounts import api as accounts
+from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.contracts import api as contracts_api
+from services.payments.deposits import api as deposits
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.plans.workers import cycle_worker
 from services.payments.postings import api as postings_api
 from services.payments.provider_adjustments import api as provider_adjustments_api
 from services.payments.reconciliation import api as reconciliation
+from services.payments.reconciliation.workers import match_worker
 from services.payments.remittances import api as remittances_api, events as remittances_events
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
@@ -32,15 +35,20 @@ SERVICE = ServiceDefinition(
         provider_adjustments_api.router,
         statements.router,
         plans.router,
+        deposits.router,
         reconciliation.router,
         reports.router,
+        approvals.router,
     ],
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
         "claim.submitted": batched(claimcopies_events.on_claims_submitted),
         "remittance.received": batched(remittances_events.on_remittances_received),
     },
-    workers=[Worker("plan-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
+    workers=[
+        Worker("plan-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds),
+        Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
+    ],
     tags=[
         {
             "name": "remittances",
@@ -58,6 +66,14 @@ SERVICE = ServiceDefinition(
         },
         {"name": "statements", "description": "Statement cycles; HTML and PDF."},
         {"name": "payment plans", "description": "Installments, late notices and collections."},
-        {"name": "reconciliation", "description": "Deposits against postings."},
+        {
+            "name": "reconciliation",
+            "description": "Bank deposits (BAI2 or CSV) matched to 835s and card batches; unmatched, aged.",
+        },
+        {
+            "name": "approvals",
+            "description": "Commands waiting for a second person: large adjustments, denial write-offs, "
+            "cross-payer matches. Approving needs `payments:approve` and someone other than the requester.",
+        },
     ],
 )

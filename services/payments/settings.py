@@ -28,6 +28,8 @@ class PaymentsSettings(BaseSettings):
     collections_agency: str = "Default Collections Agency"
     # The background cycle (statements are run by endpoint; plans and late balances by this).
     cycle_every_seconds: float = Field(default=3600.0, gt=0)
+    # Deposits that came before their 835 (or card batch) are matched by a worker this often.
+    match_every_seconds: float = Field(default=300.0, gt=0)
 
 
 @lru_cache

@@ -87,32 +87,17 @@ def make_835(
     amount: str | None = None,
     plb: list[str] | None = None,
     paid_date: str = "20260110",
+    method: str = "ACH",
 ) -> str:
-    """A small 835: BPR (ACH), TRN, N1*PR with REF*2U, N1*PE, the claims, optional PLB."""
+    """A small 835: BPR (ACH, or CHK: then TRN02 is the check number and BPR05-BPR15 are
+    empty, as the guide says), TRN, N1*PR with REF*2U, N1*PE, the claims, optional PLB."""
     body: list[list[str]] = []
     total = sum(Decimal(c[0][4]) for c in claims) - (Decimal(plb[4]) if plb else 0)
     bpr_amount = amount if amount is not None else x12.amount(total)
-    body.append(
-        x12.seg(
-            "BPR",
-            "I",
-            bpr_amount,
-            "C",
-            "ACH",
-            "CCP",
-            "01",
-            "999",
-            "DA",
-            "1",
-            "1",
-            "",
-            "01",
-            "9",
-            "DA",
-            "2",
-            paid_date,
-        )
-    )
+    banking = ["CCP", "01", "999", "DA", "1", "1", "", "01", "9", "DA", "2"]
+    if method == "CHK":
+        banking = [""] * len(banking)
+    body.append(x12.seg("BPR", "I", bpr_amount, "C", method, *banking, paid_date))
     body.append(x12.seg("TRN", "1", trace, "1999999999"))
     body.append(x12.seg("DTM", "405", paid_date))
     body.append(x12.seg("N1", "PR", "SANDBOX HEALTH PLAN"))
@@ -179,3 +164,52 @@ async def get_account(client, account: str) -> dict[str, Any]:
 
 async def get_ledger(client, account: str) -> dict[str, Any]:
     return (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+
+
+def make_bai2(
+    as_of: date,
+    transactions: list[tuple[str, int, str, str, str]],
+    *,
+    account: str = "000123456789",
+) -> str:
+    """A BAI2 (version 2) bank file with one group and one account: 01 file header, 02 group
+    header (as-of date = the bank date), 03 account identifier, one 16 transaction detail per
+    (type code, amount in cents, bank reference, customer reference, text), then 49/98/99
+    trailers with the control totals (sum of the amounts) and record counts the BAI2 spec asks
+    for (each trailer counts the records of its level, itself and its header included)."""
+    day = as_of.strftime("%y%m%d")
+    details = []
+    for type_code, cents, bank_ref, customer_ref, text in transactions:
+        record = f"16,{type_code},{cents},Z,{bank_ref},{customer_ref}"
+        details.append(f"{record},{text}" if text else f"{record}/")
+    total = sum(t[1] for t in transactions)
+    account_records = [f"03,{account},USD,/", *details]
+    account_records.append(f"49,{total},{len(account_records) + 1}/")
+    group = [f"02,CLINIC,BANKUS33,1,{day},0800,USD,2/", *account_records]
+    group.append(f"98,{total},1,{len(group) + 1}/")
+    records = [f"01,BANKUS33,CLINIC,{day},0800,{uuid.uuid4().hex[:8]},,,2/", *group]
+    records.append(f"99,{total},1,{len(records) + 1}/")
+    return "\n".join(records) + "\n"
+
+
+def make_core_trn(trace: str, originator: str = "1999999999") -> str:
+    """What a bank reports as an ACH credit's text under the CORE EFT & ERA reassociation
+    rule: the CCD+ addenda carries the 835's TRN segment (TRN01=1, TRN02 the trace, TRN03 the
+    payer's originating company id)."""
+    return f"HCCLAIMPMT SANDBOX HEALTH TRN*1*{trace}*{originator}\\"
+
+
+async def post_bank_deposits(
+    client, text: str, *, content_type: str = "text/plain", key: str | None = None
+) -> Any:
+    """Upload a bank file (BAI2 as text/plain or application/octet-stream, CSV as text/csv)."""
+    headers = {**ALL, "Content-Type": content_type, "Idempotency-Key": key or unique("key")}
+    return await client.post("/v1/bank-deposits", content=text, headers=headers)
+
+
+async def get_reconciliation(client, day_from: str, day_to: str, *, as_of: str) -> dict[str, Any]:
+    """The reconciliation report for bank and paid dates day_from..day_to, aged as of `as_of`."""
+    params = {"date_from": day_from, "date_to": day_to, "as_of": as_of}
+    resp = await client.get("/v1/reports/reconciliation", params=params, headers=ALL)
+    assert resp.status_code == 200, resp.text
+    return resp.json()

@@ -22,6 +22,13 @@ class PaymentIn(BaseModel):
     reference: str | None = Field(
         default=None, max_length=64, description="Check number or processor reference; no card numbers."
     )
+    settlement_batch: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="Card payments: the processor's settlement batch id, as the terminal or gateway reports "
+        "it. Left out, a card payment is in the day's batch (YYYYMMDD, UTC). The bank deposit of the batch "
+        "is matched by it.",
+    )
     apply_to: uuid.UUID | None = Field(
         default=None,
         description="The open item (claim id or charge id) to pay first; otherwise the oldest open balance.",
@@ -43,6 +50,7 @@ class PaymentOut(BaseModel):
     amount: Decimal
     method: str
     reference: str | None
+    settlement_batch: str | None = None
     receipt_number: str
     posted_at: datetime
     allocations: list[Allocation] = Field(default_factory=list)
@@ -55,6 +63,7 @@ class ReceiptOut(BaseModel):
     amount: Decimal
     method: str
     reference: str | None
+    settlement_batch: str | None = None
     posted_at: datetime
     applied: list[Allocation]
     refunded: Decimal

@@ -13,7 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.payments.accounts import store as ledger
 from services.payments.accounts.domain import Entry, spread
 from services.payments.patient_payments import store
-from services.payments.patient_payments.domain import ZERO, Split, receipt_number, refund_order
+from services.payments.patient_payments.domain import (
+    ZERO,
+    Split,
+    receipt_number,
+    refund_order,
+    settlement_batch,
+)
 from services.payments.patient_payments.schemas import (
     Allocation,
     PaymentIn,
@@ -41,6 +47,7 @@ async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, 
         amount=body.amount,
         method=body.method,
         reference=body.reference,
+        settlement_batch=settlement_batch(body.method, body.settlement_batch, now),
         receipt_number=receipt_number(now),
         posted_by=posted_by,
         posted_at=now,
@@ -77,6 +84,7 @@ async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, 
         amount=body.amount,
         method=body.method,
         reference=body.reference,
+        settlement_batch=payment.settlement_batch,
         receipt_number=payment.receipt_number,
         posted_at=now,
         allocations=[Allocation(item_id=i, amount=a) for i, a in allocations],
@@ -111,6 +119,7 @@ async def receipt(session: AsyncSession, payment: PatientPayment) -> ReceiptOut:
         amount=payment.amount,
         method=payment.method,
         reference=payment.reference,
+        settlement_batch=payment.settlement_batch,
         posted_at=payment.posted_at,
         applied=[Allocation(item_id=i, amount=a) for i, a in await store.applied(session, payment.id)],
         refunded=sum((Decimal(r.amount) for r in refunds), ZERO),

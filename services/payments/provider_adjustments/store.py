@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select, text
@@ -148,11 +147,7 @@ def _filtered(stmt: Any, payer_id: str | None, dates: DateRange) -> Any:
     t = forward_balances.c
     if payer_id is not None:
         stmt = stmt.where(t.payer_id == payer_id)
-    if dates.date_from:
-        stmt = stmt.where(t.opened_at >= datetime.combine(dates.date_from, time.min, UTC))
-    if dates.date_to:
-        stmt = stmt.where(t.opened_at < datetime.combine(dates.date_to + timedelta(days=1), time.min, UTC))
-    return stmt
+    return dates.apply(stmt, t.opened_at)
 
 
 async def list_balances(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -104,15 +104,6 @@ async def history(session: AsyncSession, underpayment_id: uuid.UUID) -> Sequence
     return rows.all()
 
 
-def _detected_in(stmt: Any, dates: DateRange) -> Any:
-    t = underpayments.c
-    if dates.date_from:
-        stmt = stmt.where(t.detected_at >= datetime.combine(dates.date_from, time.min, UTC))
-    if dates.date_to:
-        stmt = stmt.where(t.detected_at < datetime.combine(dates.date_to + timedelta(days=1), time.min, UTC))
-    return stmt
-
-
 async def list_underpayments(
     session: AsyncSession,
     page: PageQuery,
@@ -132,7 +123,7 @@ async def list_underpayments(
         stmt = stmt.where(t.claim_id == claim_id)
     if status is not None:
         stmt = stmt.where(t.status == status)
-    stmt = _detected_in(stmt, dates)
+    stmt = dates.apply(stmt, t.detected_at)
     return await paginate(
         session,
         stmt,
@@ -167,5 +158,5 @@ async def report(session: AsyncSession, dates: DateRange, payer_id: str | None) 
     ).group_by(t.payer_id, t.status)
     if payer_id is not None:
         stmt = stmt.where(t.payer_id == payer_id)
-    stmt = _detected_in(stmt, dates).order_by(t.payer_id, t.status)
+    stmt = dates.apply(stmt, t.detected_at).order_by(t.payer_id, t.status)
     return (await session.execute(stmt)).all()

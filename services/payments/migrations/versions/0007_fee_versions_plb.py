@@ -16,7 +16,8 @@ from alembic import op
 from shared.tables import append_only
 
 revision = "0007"
-down_revision = "0003"
+# The head on this branch after merging main (approvals 0004, bank deposits 0010); the lead re-chains.
+down_revision = "0010"
 
 STATEMENTS = [
     "ALTER TABLE fee_schedules ADD COLUMN version integer",

@@ -70,6 +70,11 @@ class ContractCheck:
             for c in found
         ]
         self.rows += new
+        # A later posting of the claim in the same batch sees them, as it would one poll later.
+        self.standing.setdefault(claim_id, []).extend(
+            Standing(r["id"], r["status"], r["code"], r["modifier"], r["actual_allowed"], r["variance"])
+            for r in new
+        )
         return [domain.underpaid_event(row) for row in new]
 
     async def flush(self, session: AsyncSession) -> None:

@@ -52,6 +52,7 @@ class Entry:
     group_code: str | None = None
     reason_code: str | None = None
     service_date: date | None = None
+    provider_adjustment_id: int | None = None  # the 835 PLB adjustment that wrote it
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
 from shared.money import PositiveMoney
 
 ACCOUNT_ID = r"^[A-Za-z0-9._:\-]{1,64}$"
@@ -37,6 +38,11 @@ class AccountOut(BaseModel):
     )
     aging: dict[str, Decimal] = Field(description="Open balances by days since the date of service.")
     as_of: date
+    provider_adjustments: list[ProviderAdjustmentOut] = Field(
+        default_factory=list,
+        description="835 provider-level adjustments (PLB) whose reference names one of the account's "
+        "claims, oldest first; those with effect `claim_ledger` are also rows of the ledger.",
+    )
 
 
 class LedgerLine(BaseModel):
@@ -52,6 +58,9 @@ class LedgerLine(BaseModel):
     group_code: str | None
     reason_code: str | None
     service_date: date | None
+    provider_adjustment_id: int | None = Field(
+        default=None, description="The 835 provider-level adjustment (PLB) this row came from."
+    )
     description: str
     occurred_at: datetime
 

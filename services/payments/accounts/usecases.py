@@ -19,13 +19,16 @@ from services.payments.approvals import usecases as approvals
 from services.payments.approvals.schemas import ApprovalOut
 from services.payments.approvals.tables import Approval
 from services.payments.claimcopies import store as claimcopies
+from services.payments.provider_adjustments import store as provider_adjustments
+from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
 from services.payments.settings import payments_settings
 from shared.problems import ProblemError, invalid
 
 
 async def account_summary(session: AsyncSession, account_id: str, as_of: date) -> AccountOut:
     """Balance, insurance pending, patient due, credit, refund due and aging, all summed from
-    the ledger; the aging adds up to `aged_balance` (the open items)."""
+    the ledger (the aging adds up to `aged_balance`, the open items), and the payers'
+    provider-level adjustments (PLB) that name the account's claims."""
     totals = await store.totals(session, account_id)
     items = await store.open_items(session, account_id)
     return AccountOut(
@@ -39,6 +42,10 @@ async def account_summary(session: AsyncSession, account_id: str, as_of: date) -
         aged_balance=sum((i.patient_due + i.insurance_pending for i in items), ZERO).quantize(CENT),
         aging=aging(items, as_of),
         as_of=as_of,
+        provider_adjustments=[
+            ProviderAdjustmentOut.model_validate(r, from_attributes=True)
+            for r in await provider_adjustments.of_account(session, account_id)
+        ],
     )
 
 

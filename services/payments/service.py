@@ -12,12 +12,14 @@ from services.payments.parties import events as parties_events
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.postings import api as postings_api
+from services.payments.provider_adjustments import api as provider_adjustments_api
 from services.payments.reconciliation import api as reconciliation
 from services.payments.reconciliation.workers import match_worker
 from services.payments.remittances import api as remittances_api, events as remittances_events
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
 from services.payments.statements import api as statements
+from services.payments.underpayments import api as underpayments_api
 from shared.app import ServiceDefinition, Worker
 from shared.consumer import batched
 
@@ -32,6 +34,8 @@ SERVICE = ServiceDefinition(
         patient_payments.router,
         accounts.router,
         contracts_api.router,
+        underpayments_api.router,
+        provider_adjustments_api.router,
         statements.router,
         plans.router,
         dunning.router,
@@ -52,13 +56,20 @@ SERVICE = ServiceDefinition(
         Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
     ],
     tags=[
-        {"name": "remittances", "description": "835 posting, the unmatched queue, payers."},
+        {
+            "name": "remittances",
+            "description": "835 posting, the unmatched queue, payers, provider-level adjustments and forward "
+            "balances.",
+        },
         {
             "name": "patient payments",
             "description": "Card, check, cash and ACH payments with an Idempotency-Key; refunds; receipts.",
         },
         {"name": "accounts", "description": "Balances, aging and the append-only ledger."},
-        {"name": "contracts", "description": "Fee schedules and underpayments."},
+        {
+            "name": "contracts",
+            "description": "Fee schedule versions and underpayments (work queue, dispute, recovery, report).",
+        },
         {"name": "statements", "description": "Statement cycles; HTML and PDF."},
         {"name": "payment plans", "description": "Installments; the account cycle."},
         {

@@ -41,6 +41,9 @@ class PaymentsSettings(BaseSettings):
     remit_to_address: str = "PO Box 1000, Springfield, IL 62705"
     payment_portal_url: str = "https://pay.practice.example"
     billing_phone: str = "(555) 555-0199"
+    # Manual adjustments and write-offs above this amount wait for a second person's approval
+    # (POST /v1/accounts/{id}/adjustments answers 202 and /v1/approvals/{id} runs it).
+    adjustment_approval_threshold: Decimal = Field(default=Decimal("100.00"), ge=0)
     # The background cycle (statements are run by endpoint; plans and late balances by this).
     cycle_every_seconds: float = Field(default=3600.0, gt=0)
     # Deposits that came before their 835 (or card batch) are matched by a worker this often.

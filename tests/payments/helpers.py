@@ -270,6 +270,39 @@ async def wait_for_parties(admin, account: str) -> None:
     await eventually(kept, timeout=120, what="the encounter's parties kept by payments")
 
 
+async def post_charge(client, account: str, amount: str, service_date: str = "2026-01-02") -> Any:
+    """A self-pay charge on the account (which makes the account known to payments)."""
+    return await client.post(
+        f"/v1/accounts/{account}/charges",
+        json={"amount": amount, "description": "Office visit", "service_date": service_date},
+        headers=make_headers(),
+    )
+
+
+async def post_payment(client, account: str, amount: Any, **extra: Any) -> Any:
+    """A patient payment (card unless `method` says otherwise)."""
+    body = {"account_id": account, "amount": amount, "method": "card", **extra}
+    return await client.post("/v1/payments", json=body, headers=make_headers())
+
+
+async def post_adjustment(client, account: str, amount: Any, direction: str = "credit", **extra: Any) -> Any:
+    """A manual adjustment of the account's patient balance."""
+    body = {"amount": amount, "direction": direction, "reason": "courtesy", **extra}
+    return await client.post(f"/v1/accounts/{account}/adjustments", json=body, headers=make_headers())
+
+
+async def post_refund(client, payment_id: str, amount: Any) -> Any:
+    """A refund of (part of) a patient payment."""
+    return await client.post(
+        f"/v1/payments/{payment_id}/refunds", json={"amount": amount}, headers=make_headers()
+    )
+
+
+def aging_total(account: dict[str, Any]) -> Decimal:
+    """The sum of an account view's aging buckets."""
+    return sum((Decimal(v) for v in account["aging"].values()), Decimal("0.00"))
+
+
 def make_bai2(
     as_of: date,
     transactions: list[tuple[str, int, str, str, str]],

@@ -26,6 +26,7 @@ from tests.payments.helpers import (
     make_headers,
     post_835,
     post_bank_deposits,
+    post_charge,
 )
 
 D = Decimal
@@ -140,6 +141,7 @@ async def test_the_csv_fallback_matches_an_eft_a_check_and_a_card_batch(service)
             make_remittance(check, "70.00", "20320517", method="CHK"),
         )
         account = unique("acct")
+        await post_charge(client, account, "55.00")  # payments takes money for known accounts only
         for amount in ("20.00", "30.00"):
             paid = await client.post(
                 "/v1/payments",
@@ -192,7 +194,7 @@ async def test_a_malformed_bank_file_is_refused_naming_the_record_and_rule_and_k
     for resp, field, rule in (
         (amount, "record[4].16.amount", "amount"),
         (total, "record[5].49", "control_total"),
-        (csv, "row[2].amount", "decimal"),
+        (csv, "row[2].amount", "money_format"),  # shared.money: one rule set for money
     ):
         assert resp.status_code == 422, resp.text
         assert resp.headers["content-type"].startswith("application/problem+json")

@@ -17,6 +17,8 @@ from tests.payments.helpers import (
     make_clp,
     post_835,
     post_bank_deposits,
+    post_charge,
+    post_payment,
     submit_claim,
     wait_for_charge,
 )
@@ -52,11 +54,9 @@ async def test_the_days_835s_unapplied_cash_and_the_range_rules(service, produce
             resp = await post_835(client, text)
             assert resp.status_code == 201, resp.text
         before = await get_reconciliation(client, "2031-03-15", "2031-03-15", as_of="2031-03-20")
-        await client.post(
-            "/v1/payments",
-            json={"account_id": unique("walkin"), "amount": "12.34", "method": "cash"},
-            headers={**ALL, "Idempotency-Key": unique("key")},
-        )
+        walkin = unique("walkin")  # a 10.00 visit paid with 22.34: 12.34 left unapplied
+        await post_charge(client, walkin, "10.00")
+        await post_payment(client, walkin, "22.34")
         body = await get_reconciliation(client, "2031-03-15", "2031-03-15", as_of="2031-03-20")
         bad = await client.get(
             "/v1/reports/reconciliation",
@@ -78,7 +78,7 @@ async def test_the_days_835s_unapplied_cash_and_the_range_rules(service, produce
     assert totals["deposit_count"] == 0 and body["matched"] == []
     # The parked claim's 50 is insurance money received but not applied to a claim.
     assert D(totals["unapplied_insurance"]) == D("50.00")
-    # A walk-in payment with nothing to pay yet is unapplied cash.
+    # What a walk-in paid beyond the visit is unapplied cash.
     credit = D(totals["unapplied_patient_credit"]) - D(before["totals"]["unapplied_patient_credit"])
     assert credit == D("12.34")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.date_from"

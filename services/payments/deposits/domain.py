@@ -32,6 +32,8 @@ from bai2.helpers import IteratorHelper
 from bai2.models import Bai2File
 from bai2.parsers import Bai2FileParser
 
+from shared.money import MoneyError, parse_money
+
 CENT = Decimal("0.01")
 # Credit type codes of EFTs (ACH credits, incoming money transfers), check deposits and card
 # deposits; any other credit or debit is 'other' unless its text names a TRN or a batch.
@@ -240,7 +242,6 @@ def read_bai2(text: str) -> list[BankDeposit]:
 
 CSV_COLUMNS = ("date", "amount", "type", "reference", "check_number", "batch_id", "description")
 CSV_TYPES = {"ach": "eft", "eft": "eft", "wire": "eft", "check": "check", "card": "card", "other": "other"}
-MONEY = re.compile(r"-?\d{1,12}(\.\d{1,2})?")
 
 
 def _csv_row(line: int, row: dict[str, str]) -> tuple[BankDeposit | None, list[tuple[str, str, str]]]:
@@ -253,19 +254,22 @@ def _csv_row(line: int, row: dict[str, str]) -> tuple[BankDeposit | None, list[t
         bank_date = None
     if bank_date is None:
         errors.append((f"row[{line}].date", "date", "Use the bank date as YYYY-MM-DD."))
-    if not MONEY.fullmatch(value["amount"]):
-        errors.append((f"row[{line}].amount", "decimal", "A plain decimal with at most two places."))
+    amount = None
+    try:
+        amount = parse_money(value["amount"], signed=True)
+    except MoneyError as error:
+        errors.append((f"row[{line}].amount", error.rule, error.message))
     kind = CSV_TYPES.get(value["type"].lower())
     if kind is None:
         errors.append((f"row[{line}].type", "type", f"One of {', '.join(CSV_TYPES)}."))
-    if errors or bank_date is None or kind is None:
+    if errors or bank_date is None or kind is None or amount is None:
         return None, errors
     text, reference = value["description"] or None, value["reference"] or None
     found = references({"eft": "165", "check": "175", "card": "147"}.get(kind, ""), text, reference)
     return BankDeposit(
         record=line,
         bank_date=bank_date,
-        amount=Decimal(value["amount"]).quantize(CENT),
+        amount=amount,
         kind=kind,
         type_code=value["type"].lower(),
         trace_number=(reference or found.get("trace_number")) if kind == "eft" else None,

@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.payments.accounts.schemas import AccountIdField, Amount
+from services.payments.accounts.schemas import AccountIdField
+from shared.money import PositiveMoney
 
 
 class PaymentIn(BaseModel):
@@ -17,7 +18,7 @@ class PaymentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: Amount
+    amount: PositiveMoney
     method: Literal["card", "check", "cash", "ach"]
     reference: str | None = Field(
         default=None, max_length=64, description="Check number or processor reference; no card numbers."
@@ -72,7 +73,7 @@ class ReceiptOut(BaseModel):
 
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Amount
+    amount: PositiveMoney
     reason: str | None = Field(default=None, max_length=200)
 
 

@@ -119,12 +119,13 @@ def parse_age(text: str) -> timedelta:
 
 REDACTED = "[redacted]"
 # What of each payload is protected health information. Callers without the PHI scope
-# (`ops:phi`) see these replaced: names, birth dates and addresses (Person), member ids
+# (`ops:phi`) see these replaced: names, birth dates, addresses and phones (Person: patients,
+# subscribers, guarantors), member ids
 # (Coverage, OtherPayer), diagnoses, the raw X12 (an 837P or 835 holds all of the above), and a
 # partner's free-text rejection message (it may quote a name). Fields a payload's schema does
 # not know are redacted too: they could hold anything.
 PHI_FIELDS: dict[type[BaseModel], frozenset[str]] = {
-    Person: frozenset({"first_name", "last_name", "birth_date", "address"}),
+    Person: frozenset({"first_name", "last_name", "birth_date", "address", "phone"}),
     Coverage: frozenset({"member_id"}),
     OtherPayer: frozenset({"member_id"}),
     EncounterCompleted: frozenset({"diagnoses"}),

@@ -37,10 +37,14 @@ DEAD_LETTER_DDL = [
         decided_by         text,
         decided_at         timestamptz,
         note               text,
-        CHECK (status <> 'discarded' OR length(note) > 0),
-        -- A record parked twice (the consumer retried the send) is one dead letter.
-        UNIQUE (consumer_group, topic, original_partition, original_offset)
+        CHECK (status <> 'discarded' OR length(note) > 0)
     )
+    """,
+    # A record parked twice (the consumer retried the send) is one dead letter; one parked
+    # without saying where it came from (-1) is its own.
+    """
+    CREATE UNIQUE INDEX dead_letters_original ON dead_letters
+        (consumer_group, topic, original_partition, original_offset) WHERE original_offset >= 0
     """,
     "CREATE INDEX dead_letters_queue ON dead_letters (status, topic, failed_at, id)",
     "CREATE INDEX dead_letters_event ON dead_letters (event_id)",

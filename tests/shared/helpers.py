@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -156,3 +157,10 @@ def claims_take_encounters_from(source: str) -> Iterator[None]:
         finally:
             mp.undo()
             reference.reload()
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (connecting to it is refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

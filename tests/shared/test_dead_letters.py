@@ -47,7 +47,7 @@ from shared.events.catalogue import (
 from shared.events.envelope import H_ID
 from tests.claims.helpers import make_npi, make_provider, put_provider
 from tests.conftest import end_offsets, eventually, start_group_at_end, token, unique
-from tests.shared.helpers import claims_take_encounters_from, committed_offsets
+from tests.shared.helpers import claims_take_encounters_from, closed_port, committed_offsets
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = f"/partners/dlq-test-{uuid.uuid4().hex[:8]}"
@@ -417,3 +417,46 @@ def test_every_field_that_looks_like_phi_is_redacted():
             if nested is not None:
                 todo.append(nested)
     assert unredacted == []
+
+
+async def test_a_record_parked_twice_is_one_letter_and_kafka_away_leaves_the_index_as_it_stands(
+    settings, servers, producer
+):
+    """The consumer may send a record to the dead-letter topic twice (its send was retried): the
+    index keeps one letter. Without Kafka, the list answers from the index (not current), and
+    showing a letter is a transient failure (the route answers 503)."""
+    from aiokafka.structs import ConsumerRecord
+
+    from shared.config import service_database_url
+    from shared.db import Database
+    from shared.deadletters import usecases
+    from shared.deadletters.domain import dead_letter_headers
+    from shared.deadletters.store import Filters
+    from shared.paging import PageQuery
+    from shared.retry import transient
+
+    group = unique("group")
+    event = new_event(make_encounter(make_npi()), source=SOURCE)
+    topic, key, value, headers = encode(event)
+    original = ConsumerRecord(topic, 1, 4242, 0, 0, key, value, None, len(key), len(value), headers)
+    parked_headers = dead_letter_headers(
+        original, group=group, error="handler: rule", attempts=1, reason="rule"
+    )
+    for _ in range(2):
+        await producer.send_and_wait("encounter.completed.dlq", value=value, key=key, headers=parked_headers)
+    db = Database(service_database_url("claims", settings), "claims", pool_size=2)
+    queue = usecases.Queue(db, servers.kafka_bootstrap, group, "claims", ("encounter.completed",))
+    away = replace(queue, bootstrap=f"127.0.0.1:{closed_port()}")
+    try:
+        rows, _, current = await usecases.listing(queue, Filters(), PageQuery(None, 50))
+        assert current and [r["event_id"] for r in rows] == [str(event.id)]
+        rows, _, current = await usecases.listing(away, Filters(), PageQuery(None, 50))
+        assert not current and [r["event_id"] for r in rows] == [str(event.id)]
+        try:
+            await usecases.show(away, rows[0]["id"])
+        except Exception as exc:
+            assert transient(exc) == "kafka unreachable"
+        else:
+            raise AssertionError("a letter was shown without Kafka")
+    finally:
+        await db.dispose()

@@ -5,7 +5,6 @@ limit and never dead-lettered; an event that can never succeed is, with its reas
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from datetime import UTC, datetime
 
@@ -19,14 +18,7 @@ from shared.events import encode, new_event
 from shared.events.catalogue import ClaimFollowupDue
 from shared.retry import Outage, transient
 from tests.conftest import end_offsets, eventually, read_from, unique
-from tests.shared.helpers import records_between
-
-
-def _closed_port() -> int:
-    """A local port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.shared.helpers import closed_port, records_between
 
 
 async def _failure(db: Database, *statements: str) -> Exception:
@@ -47,7 +39,7 @@ async def test_database_and_broker_failures_are_told_apart_from_the_events(setti
     db = Database(service_database_url("claims", settings), "claims", pool_size=1)
     away = Database(
         service_database_url("claims", settings).replace(
-            settings.database_url.split("@")[1].split("/")[0], f"127.0.0.1:{_closed_port()}"
+            settings.database_url.split("@")[1].split("/")[0], f"127.0.0.1:{closed_port()}"
         ),
         "claims",
         pool_size=1,
@@ -65,7 +57,7 @@ async def test_database_and_broker_failures_are_told_apart_from_the_events(setti
     finally:
         await db.dispose()
         await away.dispose()
-    producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{_closed_port()}", request_timeout_ms=2000)
+    producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{closed_port()}", request_timeout_ms=2000)
     try:
         await producer.start()
     except Exception as exc:

@@ -7,13 +7,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pytest import MonkeyPatch
+
+from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 
 
 class TcpProxy:
@@ -164,3 +169,27 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def make_encounter(npi: str) -> EncounterCompleted:
+    """A visit as an EHR sends it, with everything PHI an encounter carries (names, birth date,
+    address, phone, member id, diagnoses), billed by `npi`."""
+    return EncounterCompleted(
+        encounter_id=f"enc-{uuid.uuid4().hex[:12]}",
+        patient_id=f"dpat-{uuid.uuid4().hex[:12]}",
+        payer_id="SBX001",
+        billing_provider_npi=npi,
+        date_of_service=date.today() - timedelta(days=3),
+        place_of_service="11",
+        diagnoses=["E11.9"],
+        lines=[EncounterLine(code="99213", charge=Decimal("125.00"))],
+        patient=Person(
+            first_name="Annabel",
+            last_name="Leeworth",
+            birth_date=date(1970, 3, 4),
+            gender="F",
+            phone="5035550142",
+            address=Address(line1="9 Elm St", city="Salem", state="OR", postal_code="97301"),
+        ),
+        coverages=[Coverage(payer_id="SBX001", member_id="SBX10001")],
+    )

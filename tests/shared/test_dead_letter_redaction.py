@@ -1,0 +1,112 @@
+"""PHI redaction of dead letters by event schema (issue 16, item 2): what a caller without
+`ops:phi` sees of each payload, and a guard for payload fields added later."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from shared.deadletters.domain import PHI_FIELDS, REDACTED, _model_in, redact
+from shared.events import encode, new_event
+from shared.events.catalogue import (
+    CATALOGUE,
+    ClaimRejected,
+    ClaimSubmitted,
+    Coverage,
+    EligibilityChecked,
+    OtherPayer,
+    Person,
+    RejectionReason,
+    RemittanceReceived,
+)
+from tests.claims.helpers import make_npi
+from tests.shared.helpers import make_encounter
+
+SOURCE = "/partners/redaction-test"
+
+
+def test_redaction_follows_each_event_schema():
+    """What a caller without ops:phi sees of every payload that carries PHI: names, birth
+    dates, addresses, member ids, diagnoses, raw X12 and partners' free text are gone; the
+    ids and codes an operator needs to decide stay."""
+    now = datetime.now(UTC)
+    subscriber = Person(first_name="Robert", last_name="Leeworth", birth_date=date(1968, 1, 2))
+    encounter = make_encounter(make_npi()).model_copy(
+        update={"coverages": [Coverage(payer_id="SBX001", member_id="SBX10001", subscriber=subscriber)]}
+    )
+    payloads = [
+        encounter,
+        ClaimSubmitted(
+            claim_id=uuid.uuid4(),
+            patient_control_number="P1",
+            patient_id="pat-1",
+            payer_id="SBX001",
+            total_charge=Decimal("1.00"),
+            x12_837="NM1*IL*1*LEEWORTH*ANNABEL",
+            submitted_at=now,
+        ),
+        RemittanceReceived(
+            trace_number="T1", payer_id="SBX001", x12_835="NM1*QC*1*LEEWORTH", received_at=now
+        ),
+        EligibilityChecked(
+            check_id=uuid.uuid4(),
+            patient_id="pat-1",
+            payer_id="SBX001",
+            status="active",
+            date_of_service=date.today(),
+            checked_at=now,
+            other_payers=[OtherPayer(payer_id="SBX002", order="secondary", member_id="SBX20002")],
+        ),
+        ClaimRejected(
+            patient_control_number="P1",
+            reasons=[RejectionReason(code="A7", message="subscriber LEEWORTH not found")],
+            rejected_at=now,
+        ),
+    ]
+    secrets = ("Annabel", "ANNABEL", "Leeworth", "LEEWORTH", "Robert", "1970-03-04", "1968-01-02", "9 Elm St")
+    secrets += ("E11.9", "SBX10001", "SBX20002", "5035550142")
+    for payload in payloads:
+        event = new_event(payload, source=SOURCE)
+        _, _, value, _ = encode(event)
+        seen = json.dumps(redact(event.type, value))
+        assert not [s for s in secrets if s in seen], (event.type, seen)
+    shown = redact("encounter.completed.v1", encode(new_event(encounter, source=SOURCE))[2])
+    assert shown["encounter_id"] == encounter.encounter_id and shown["payer_id"] == "SBX001"
+    assert shown["coverages"][0]["subscriber"]["first_name"] == REDACTED
+    assert shown["lines"][0]["code"] == "99213" and shown["patient"]["gender"] == "F"
+    assert redact("encounter.completed.v1", b'{"encounter_id": "e1", "nickname": "Annie"}') == {
+        "encounter_id": "e1",
+        "nickname": REDACTED,
+    }, "a field the schema does not know is redacted"
+    assert redact("no.such.v1", b"{}").startswith("[withheld")
+
+
+PHI_LOOKING = re.compile(r"name|birth|phone|email|address|member|diagnos|x12|ssn|message")
+NOT_PHI = {"EncounterLine.diagnosis_pointers"}  # positions (1-4) in the claim's diagnoses
+
+
+def test_every_field_that_looks_like_phi_is_redacted():
+    """A guard for schemas that grow: every field of every event payload whose name looks like
+    PHI (outside a field redacted whole) is in PHI_FIELDS, so a new `phone` or `email` is not
+    shown to callers without ops:phi until someone decides."""
+    unredacted = []
+    seen: set[type] = set()
+    todo = [spec.payload for spec in CATALOGUE.values()]
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            if name in PHI_FIELDS.get(model, ()):
+                continue
+            looks = PHI_LOOKING.search(name) and not name.endswith(("_id", "_number", "_code", "_codes"))
+            if looks and f"{model.__name__}.{name}" not in NOT_PHI:
+                unredacted.append(f"{model.__name__}.{name}")
+            nested = _model_in(field.annotation)
+            if nested is not None:
+                todo.append(nested)
+    assert unredacted == []

@@ -134,6 +134,8 @@ async def test_a_transient_failure_outlasts_the_attempt_limit_and_poison_still_p
             dlq_start,
             until=lambda rs: any(r.key == str(refused.claim_id).encode() for r in rs),
         )
+        # The pause ends with the first poll handled after the races.
+        await eventually(lambda: not consumer.outage.active, timeout=30, what="outage over")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -144,4 +146,3 @@ async def test_a_transient_failure_outlasts_the_attempt_limit_and_poison_still_p
     ours = [dlq_headers(r) for r in parked if dlq_headers(r)["dlq_consumer_group"] == group]
     assert {h["dlq_reason"] for h in ours} == {"rule"}
     assert {h["dlq_error"] for h in ours} == {"handler: payer is not contracted"}
-    assert not consumer.outage.active

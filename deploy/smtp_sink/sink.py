@@ -28,9 +28,17 @@ class Store:
     messages: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=KEEP))
     sms: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=KEEP))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # While set and not yet released, a message is kept as it arrives but its answer (SMTP 250,
+    # HTTP 201) waits: the window in which a provider has a message and the sender does not
+    # know it yet (tests play a sender that dies in it).
+    hold: asyncio.Event | None = None
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    async def answer_when_released(self) -> None:
+        if self.hold is not None:
+            await self.hold.wait()
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -62,6 +70,7 @@ class MailHandler:
                 "received_at": datetime.now(UTC).isoformat(),
             },
         )
+        await self.store.answer_when_released()
         return "250 Message accepted for delivery"
 
 
@@ -99,6 +108,7 @@ def http_app(store: Store) -> FastAPI:
             "received_at": datetime.now(UTC).isoformat(),
         }
         store.sms.append(record)
+        await store.answer_when_released()
         return record
 
     @app.get("/sms")

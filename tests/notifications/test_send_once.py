@@ -102,7 +102,9 @@ async def test_a_sender_killed_between_sending_and_recording_leaves_one_message_
 async def test_a_send_slower_than_the_lease_is_not_sent_again_while_it_runs(settings, sink, producer, db):
     account = unique("slowsend")
     email, phone = f"{account}@mail.example", "+15555550162"
-    async with running_notifications(settings, sink, LEASE_SECONDS="1") as (_, client):
+    # Timeouts far longer than the held answer: the send is slow, not failed.
+    slow = {"LEASE_SECONDS": "1", "SMTP_TIMEOUT_SECONDS": "30", "SMS_TIMEOUT_SECONDS": "30"}
+    async with running_notifications(settings, sink, **slow) as (_, client):
         await put_recipient(client, account, kind="patient", email=email, phone=phone)
         async with sink.holding_answers():
             await publish(producer, make_payment(account, "27.18"))

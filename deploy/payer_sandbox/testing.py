@@ -9,7 +9,8 @@ pipeline consuming the shared broker.
 
 The consumer group is fresh per call and starts at the end of `claim.submitted`, and the
 context is entered only once the group owns its partitions, so every claim published
-inside the block is seen and nothing published before it is re-answered. The broker is
+inside the block is seen and nothing published before it is re-answered. `sandbox_process`
+runs it as its own process instead (for tests that kill it). The broker is
 shared: to answer only your own claims, pass
 `accept=lambda claim: claim.patient_control_number.startswith(prefix)`.
 """
@@ -76,9 +77,11 @@ async def running_sandbox(
     random_denial_share: str | None = None,
     accept: Callable[[ClaimSubmitted], bool] | None = None,
     receiver_ids: frozenset[str] | None = frozenset({TEST_RECEIVER_ID}),
+    state_path: str | None = None,
 ) -> AsyncIterator[SandboxHandle]:
     """Start the sandbox (HTTP + claim pipeline when `kafka_bootstrap` is given) and stop it
-    on exit. The remittance/denial knobs override payers.json for every payer."""
+    on exit. The remittance/denial knobs override payers.json for every payer; `state_path` is
+    its store (default: in memory, forgotten on exit)."""
     config = SandboxConfig(
         seed=seed,
         kafka_bootstrap=kafka_bootstrap,
@@ -90,10 +93,13 @@ async def running_sandbox(
         random_denial_share=random_denial_share,
         receiver_ids=receiver_ids,
         log_level="WARNING",
+        state_path=state_path,
     )
     app = create_app(config)
     app.state.accept = accept
     async with serving(app) as base_url:
+        if app.state.pipeline is not None:
+            await asyncio.wait_for(app.state.pipeline.ready.wait(), 60)
         yield SandboxHandle(base_url, app, config)
 
 

@@ -75,6 +75,29 @@ async def _kafka_check(bootstrap: str) -> dict[str, Any]:
     return {"componentType": "component", "status": "pass", "time": at}
 
 
+async def _health(config: SandboxConfig, pipeline: Any) -> dict[str, Any]:
+    """The health body: with the claim pipeline configured, Kafka and the consumer. It is not
+    ready until it consumes: a claim published before the group has its partitions could
+    otherwise be missed by a new group that starts at "latest"."""
+    body: dict[str, Any] = {"status": "pass", "claims_pipeline": "off"}
+    if not config.kafka_bootstrap:
+        return body
+    status = pipeline.status if pipeline is not None else "starting"
+    kafka = await _kafka_check(config.kafka_bootstrap)
+    consuming = {
+        "componentType": "component",
+        "status": "pass" if status == "running" else "fail",
+        "time": kafka["time"],
+        "output": status,
+    }
+    body["claims_pipeline"] = status
+    body["checks"] = {"kafka:connection": [kafka], "claims:consumer": [consuming]}
+    body["status"] = "pass" if kafka["status"] == consuming["status"] == "pass" else "fail"
+    if pipeline is not None:
+        body["store"] = pipeline.store.path
+    return body
+
+
 def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
@@ -124,24 +147,7 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
         responses={503: {"description": "Kafka does not answer, or the consumer has no partitions yet"}},
     )
     async def health() -> JSONResponse:
-        pipeline = app.state.pipeline
-        body: dict[str, Any] = {"status": "pass", "claims_pipeline": "off"}
-        if config.kafka_bootstrap:
-            status = pipeline.status if pipeline is not None else "starting"
-            kafka = await _kafka_check(config.kafka_bootstrap)
-            consuming = {
-                "componentType": "component",
-                "status": "pass" if status == "running" else "fail",
-                "time": kafka["time"],
-                "output": status,
-            }
-            body["claims_pipeline"] = status
-            body["checks"] = {"kafka:connection": [kafka], "claims:consumer": [consuming]}
-            # Not ready until it consumes: a claim published before the group has its
-            # partitions could otherwise be missed by a new group that starts at "latest".
-            body["status"] = "pass" if kafka["status"] == consuming["status"] == "pass" else "fail"
-            if pipeline is not None:
-                body["store"] = pipeline.store.path
+        body = await _health(config, app.state.pipeline)
         return JSONResponse(
             body, status_code=503 if body["status"] == "fail" else 200, media_type=HEALTH_JSON
         )

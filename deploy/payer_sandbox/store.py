@@ -39,6 +39,8 @@ from pathlib import Path
 
 from deploy.payer_sandbox.adjudication import Adj, ClaimPayment, Memory, PaidLine
 
+EVENTS_KEPT = 500_000
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (event_id TEXT PRIMARY KEY, claim_id TEXT, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS payments (
@@ -116,6 +118,10 @@ class SandboxStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        # The event ids a redelivery could still bring (loaded into memory at start): the newest.
+        self._db.execute(
+            "DELETE FROM events WHERE rowid <= (SELECT max(rowid) FROM events) - ?", (EVENTS_KEPT,)
+        )
 
     def close(self) -> None:
         self._db.close()

@@ -18,13 +18,15 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from pydantic import BaseModel
 
 from deploy.smtp_sink.testing import SinkHandle
 from shared.events import new_event
 from shared.events.catalogue import PaymentPosted
 from shared.events.envelope import Event, encode
-from tests.conftest import eventually, running_service, token
+from tests.conftest import eventually, running_service, service_definition, token
 
 READ = token("notifications:read")
 WRITE = token("notifications:write", "notifications:read")
@@ -103,6 +105,32 @@ async def notifications_process(
         if proc.returncode is None:
             proc.kill()
         await proc.wait()
+
+
+async def make_group_at_end(settings: Any) -> Any:
+    """Settings with a consumer group of their own that starts at the current end of every topic
+    the service consumes: a test that only needs what it publishes itself does not wait while a
+    new group reads the shared broker's whole history (minutes, on a busy broker)."""
+    fresh = settings.model_copy(update={"consumer_group_prefix": f"test-{uuid.uuid4().hex[:8]}-"})
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"{fresh.consumer_group_prefix}notifications",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # every topic's partitions, not a cache
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in service_definition("notifications").handlers
+            for p in consumer.partitions_for_topic(topic) or ()
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()
+    return fresh
 
 
 async def publish(producer: Any, payload: BaseModel, *, copies: int = 1) -> Event:

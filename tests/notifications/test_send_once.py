@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from tests.conftest import eventually, unique
 from tests.notifications.helpers import (
+    make_group_at_end,
     make_payment,
     notifications_process,
     publish,
@@ -54,6 +55,7 @@ async def deliveries_of(db: Any, recipient_id: str) -> dict[str, Any]:
 async def test_a_sender_killed_between_sending_and_recording_leaves_one_message_per_delivery(
     settings, sink, producer, db
 ):
+    settings = await make_group_at_end(settings)
     account = unique("crash")
     email, phone = f"{account}@mail.example", "+15555550161"
     # First instance: its own process. The sink keeps the email and the SMS as they arrive but
@@ -100,6 +102,7 @@ async def test_a_sender_killed_between_sending_and_recording_leaves_one_message_
 
 
 async def test_a_send_slower_than_the_lease_is_not_sent_again_while_it_runs(settings, sink, producer, db):
+    settings = await make_group_at_end(settings)
     account = unique("slowsend")
     email, phone = f"{account}@mail.example", "+15555550162"
     # Timeouts far longer than the held answer: the send is slow, not failed.

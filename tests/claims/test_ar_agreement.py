@@ -1,0 +1,169 @@
+"""Claims' A/R and payments' insurance A/R agree, to the cent, per payer, after a mixed day
+(issue 15, item 5), through the real interfaces: claims made and sent over HTTP, their
+claim.submitted consumed by payments, 835s uploaded to payments over HTTP, their
+payment.posted consumed by claims, denials worked in payments and told to claims.
+
+The day (835 005010X221A1 loop 2100 CLP02, CAS group codes):
+  * paid with CO-45 and PR-3 (contractual write-down; the copay is the patient's);
+  * partial: paid, with a CO-16 line denial;
+  * CO-197 denied in full (CLP02 = 4);
+  * PR-96 denied (non-covered: the patient's under the plan once billed to them);
+  * paid, then reversed (CLP02 = 22) and paid again in a later 835;
+  * a primary that leaves coinsurance, billed to the secondary payer (SBX002), which then pays
+    part and leaves the rest to the patient.
+Each report counts only from its own `before`: the test database holds other tests' claims.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.claims.helpers import get_claim_if, get_claims, make_claim, post_submitted_claim
+from tests.conftest import eventually, start_group_at_end, token, unique
+from tests.payments.helpers import make_835, make_clp, make_headers, post_835
+
+pytestmark = pytest.mark.usefixtures("claims_consumer_from_now", "payments_consumer_from_now")
+RW = token("claims:read", "claims:write")
+PAY = token("payments:read", "payments:write", "payments:admin")
+D = Decimal
+PAYERS = ("SBX001", "SBX002", "SBX003")
+
+
+@pytest.fixture(scope="session")
+def payments_consumer_from_now(settings: Any) -> None:
+    """Payments' consumer group of this session starts at the end of its topics (the shared
+    broker holds everyone's claims)."""
+    from services.payments.service import SERVICE
+
+    group = settings.consumer_group_prefix + "payments"
+    asyncio.run(start_group_at_end(settings.kafka_bootstrap_servers, group, list(SERVICE.handlers)))
+
+
+async def claims_ar(client: Any) -> dict[str, D]:
+    report = (await client.get("/v1/reports/ar-aging", headers=RW)).json()
+    return {p["payer_id"]: D(p["total"]["balance"]) for p in report["payers"]}
+
+
+async def payments_ar(client: Any) -> dict[str, D]:
+    resp = await client.get("/v1/reports/insurance-ar", headers=PAY)
+    assert resp.status_code == 200, resp.text
+    return {p["payer_id"]: D(p["total"]["balance"]) for p in resp.json()["payers"]}
+
+
+def delta(now: dict[str, D], before: dict[str, D]) -> dict[str, D]:
+    return {p: now.get(p, D(0)) - before.get(p, D(0)) for p in PAYERS}
+
+
+async def charged(pay: Any, account: str, amount: str) -> bool:
+    view = (await pay.get(f"/v1/accounts/{account}", headers=PAY)).json()
+    return view.get("insurance_pending") == amount
+
+
+async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, settings):
+    async with claims() as (_, cl), service("payments") as (_, pay):
+        before_claims, before_payments = await claims_ar(cl), await payments_ar(pay)
+        made: dict[str, dict[str, Any]] = {}
+        for name in ("paid", "partial", "co197", "pr96", "reversed", "cob"):
+            body = make_claim(unique("pat"), payer_id="SBX003" if name == "pr96" else "SBX001")
+            if name == "cob":
+                body["subscriber"]["member_id"] = "SBX40002"
+                body["other_coverages"] = [
+                    {"payer_id": "SBX002", "member_id": "SBX40002S", "order": "secondary"}
+                ]
+            made[name] = await post_submitted_claim(cl, settings, body)
+        for claim in made.values():
+            await eventually(lambda c=claim: charged(pay, c["patient_id"], "175.00"), timeout=60)
+        pcn = {name: c["patient_control_number"] for name, c in made.items()}
+
+        first = make_835(
+            unique("TRN"),
+            [
+                make_clp(
+                    pcn["paid"], "1", "175", "115", "25", [("CO", "45", "35"), ("PR", "3", "25")], pccn="I-1"
+                ),
+                make_clp(
+                    pcn["partial"], "1", "175", "80", "", [("CO", "45", "45"), ("CO", "16", "50")], pccn="I-2"
+                ),
+                make_clp(pcn["co197"], "4", "175", "0", "", [("CO", "197", "175")], pccn="I-3"),
+                make_clp(pcn["reversed"], "1", "175", "140", "", [("CO", "45", "35")], pccn="I-5"),
+                make_clp(
+                    pcn["cob"], "1", "175", "100", "30", [("CO", "45", "45"), ("PR", "2", "30")], pccn="I-6"
+                ),
+            ],
+        )
+        assert (await post_835(pay, first)).status_code == 201
+        medicare = make_835(
+            unique("TRN"),
+            [make_clp(pcn["pr96"], "4", "175", "0", "175", [("PR", "96", "175")], pccn="I-4")],
+            payer_ref="SBX003",
+        )
+        assert (await post_835(pay, medicare)).status_code == 201
+        later = make_835(
+            unique("TRN"),
+            [
+                make_clp(pcn["reversed"], "22", "-175", "-140", "", [("CO", "45", "-35")], pccn="I-5"),
+                make_clp(pcn["reversed"], "1", "175", "150", "", [("CO", "45", "25")], pccn="I-5"),
+            ],
+        )
+        assert (await post_835(pay, later)).status_code == 201
+        for name, status in [
+            ("paid", "paid"),
+            ("partial", "partial"),
+            ("co197", "denied"),
+            ("pr96", "denied"),
+        ]:
+            await eventually(
+                lambda n=name, s=status: get_claim_if(cl, made[n]["id"], s), what=f"{name} {status}"
+            )
+
+        async def repaid() -> bool:
+            claim = await get_claim_if(cl, made["reversed"]["id"], "paid")
+            return bool(claim) and claim["paid_amount"] == "150.00"
+
+        await eventually(repaid, what="the reversed claim paid again")
+        (secondary,) = await eventually(
+            lambda: get_claims(
+                cl, patient_id=made["cob"]["patient_id"], payer_id="SBX002", status="submitted"
+            )
+        )
+        await eventually(
+            lambda: charged(pay, made["cob"]["patient_id"], "30.00"), timeout=60, what="moved to SBX002"
+        )
+
+        expected = {"SBX001": D("225.00"), "SBX002": D("30.00"), "SBX003": D("175.00")}
+        assert delta(await payments_ar(pay), before_payments) == expected
+        assert delta(await claims_ar(cl), before_claims) == expected
+
+        # The secondary pays part of the coinsurance and leaves the rest to the patient (OA-23:
+        # the prior payer's adjudication).
+        text = make_835(
+            unique("TRN"),
+            [
+                make_clp(
+                    secondary["patient_control_number"],
+                    "2",
+                    "175",
+                    "24",
+                    "6",
+                    [("OA", "23", "145"), ("PR", "2", "6")],
+                    pccn="I-7",
+                )
+            ],
+            payer_ref="SBX002",
+        )
+        assert (await post_835(pay, text)).status_code == 201
+        await eventually(lambda: get_claim_if(cl, secondary["id"], "paid"), what="secondary paid")
+        # The PR-96 denial is billed to the patient (payments, told to claims).
+        billed = await pay.post(
+            f"/v1/denials/{made['pr96']['id']}/bill-patient", json={}, headers={**PAY, **make_headers()}
+        )
+        assert billed.status_code == 201, billed.text
+        await eventually(lambda: get_claim_if(cl, made["pr96"]["id"], "closed"), what="pr96 closed")
+
+        expected = {"SBX001": D("225.00"), "SBX002": D("0.00"), "SBX003": D("0.00")}
+        assert delta(await payments_ar(pay), before_payments) == expected
+        assert delta(await claims_ar(cl), before_claims) == expected

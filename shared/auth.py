@@ -24,7 +24,12 @@ from shared.problems import ProblemError
 # Scopes for raw PHI files and money administration. A real issuer grants them to few people
 # (auditors, billing managers); the development token carries them so `make token` opens every
 # route.
-PRIVILEGED_SCOPES: tuple[str, ...] = ("eligibility:x12", "remittances:raw", "payments:admin")
+PRIVILEGED_SCOPES: tuple[str, ...] = (
+    "eligibility:x12",
+    "remittances:raw",
+    "payments:admin",
+    "payments:approve",
+)
 
 ALL_SCOPES: tuple[str, ...] = (
     *(f"{svc}:{action}" for svc in SERVICE_NAMES for action in ("read", "write")),

@@ -17,7 +17,7 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -84,6 +84,19 @@ class DateRange:
 
     date_from: date | None
     date_to: date | None
+
+    def apply(self, stmt: Any, column: Any, *, moments: bool = True) -> Any:
+        """`stmt` limited to the range on `column`: a timestamp column (`moments`) takes whole
+        UTC days, so `date_to` includes its day; a date column compares dates."""
+        if self.date_from is not None:
+            low = datetime.combine(self.date_from, time.min, UTC) if moments else self.date_from
+            stmt = stmt.where(column >= low)
+        if self.date_to is not None:
+            if moments:
+                stmt = stmt.where(column < datetime.combine(self.date_to + timedelta(days=1), time.min, UTC))
+            else:
+                stmt = stmt.where(column <= self.date_to)
+        return stmt
 
 
 def date_range(

@@ -1,6 +1,7 @@
 """What the payments service is: its routes, the events it consumes and its background work."""
 
 from services.payments.accounts import api as accounts
+from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.contracts import api as contracts_api
 from services.payments.patient_payments import api as patient_payments
@@ -30,6 +31,7 @@ SERVICE = ServiceDefinition(
         plans.router,
         reconciliation.router,
         reports.router,
+        approvals.router,
     ],
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
@@ -48,5 +50,10 @@ SERVICE = ServiceDefinition(
         {"name": "statements", "description": "Statement cycles; HTML and PDF."},
         {"name": "payment plans", "description": "Installments, late notices and collections."},
         {"name": "reconciliation", "description": "Deposits against postings."},
+        {
+            "name": "approvals",
+            "description": "Commands waiting for a second person: large adjustments, denial write-offs, "
+            "cross-payer matches. Approving needs `payments:approve` and someone other than the requester.",
+        },
     ],
 )

@@ -1,0 +1,83 @@
+"""HTTP for the approvals queue: what waits for a second person, and approving or rejecting it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from services.payments.approvals import usecases
+from services.payments.approvals.schemas import ApprovalOut, ApprovalStatus, DecisionIn
+from shared.audit import AuditTrail, audited
+from shared.auth import require_scopes
+from shared.db import SessionDep
+from shared.paging import CursorPage, Dates, PageQuery, page_query
+from shared.problems import Problem, ProblemError
+
+router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
+ListApprovals = Annotated[AuditTrail, audited("approval", "list", require_scopes("payments:read"))]
+ReadApproval = Annotated[AuditTrail, audited("approval", "read", require_scopes("payments:read"))]
+Approve = Annotated[AuditTrail, audited("approval", "approve", require_scopes("payments:approve"))]
+Reject = Annotated[AuditTrail, audited("approval", "reject", require_scopes("payments:approve"))]
+ApprovalPage = Annotated[PageQuery, Depends(page_query(100, 500))]
+
+
+def _not_found() -> ProblemError:
+    return ProblemError(404, "not-found", "Approval not found")
+
+
+@router.get("", response_model=CursorPage[ApprovalOut], summary="The approvals queue, oldest first")
+async def list_approvals(
+    session: SessionDep,
+    _: ListApprovals,
+    page: ApprovalPage,
+    dates: Dates,
+    status: ApprovalStatus | None = ApprovalStatus.pending,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+) -> CursorPage[ApprovalOut]:
+    rows, cursor = await usecases.page(session, page, dates, status=status, kind=kind)
+    return CursorPage[ApprovalOut](
+        items=[ApprovalOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=cursor
+    )
+
+
+@router.get("/{approval_id}", response_model=ApprovalOut, summary="One approval")
+async def get_approval(approval_id: uuid.UUID, session: SessionDep, trail: ReadApproval) -> ApprovalOut:
+    trail.resource_id = str(approval_id)
+    row = await usecases.get(session, approval_id)
+    if row is None:
+        raise _not_found()
+    return ApprovalOut.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/{approval_id}/approve",
+    response_model=ApprovalOut,
+    summary="Approve and run a waiting command (needs `payments:approve`; not the requester)",
+    responses={403: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem}},
+)
+async def approve(
+    approval_id: uuid.UUID, session: SessionDep, trail: Approve, body: DecisionIn | None = None
+) -> ApprovalOut:
+    trail.resource_id = str(approval_id)
+    row = await usecases.approve(session, approval_id, trail.actor, body.note if body else None)
+    if row is None:
+        raise _not_found()
+    return ApprovalOut.model_validate(row, from_attributes=True)
+
+
+@router.post(
+    "/{approval_id}/reject",
+    response_model=ApprovalOut,
+    summary="Reject a waiting command; nothing runs",
+    responses={404: {"model": Problem}, 409: {"model": Problem}},
+)
+async def reject(
+    approval_id: uuid.UUID, session: SessionDep, trail: Reject, body: DecisionIn | None = None
+) -> ApprovalOut:
+    trail.resource_id = str(approval_id)
+    row = await usecases.reject(session, approval_id, trail.actor, body.note if body else None)
+    if row is None:
+        raise _not_found()
+    return ApprovalOut.model_validate(row, from_attributes=True)

@@ -21,6 +21,7 @@ from services.claims.claims.schemas import (
 from services.claims.claims.tables import Claim
 from services.claims.denials.domain import Recommendation, all_remark_codes
 from services.claims.reference import store as reference
+from shared import receivables
 from shared.events.catalogue import AdjudicatedLine, Adjustment, PaymentPosted
 
 OtherPayers = dict[tuple[str, str], list[dict[str, Any]]]  # latest checks' other payers by (patient, payer)
@@ -32,8 +33,8 @@ Placed = list[tuple[int, AdjudicatedLine]]  # (our line number, the 835 line tha
 
 def is_denial(adj: Adjustment | AdjustmentIn) -> bool:
     """Contractual write-downs and ordinary cost sharing are not denials; everything else is
-    (data/denial_actions.csv, rows `not_a_denial`)."""
-    return reference.denial_rules().is_denial(adj)
+    (shared.receivables: the one rule payments' ledger follows too)."""
+    return receivables.is_denial(adj.group_code, adj.reason_code, adj.amount)
 
 
 def recommend(denied: list[Adjustment], posted: PaymentPosted) -> Recommendation:

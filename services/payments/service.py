@@ -4,6 +4,7 @@ from services.payments.accounts import api as accounts
 from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.contracts import api as contracts_api
+from services.payments.denials import api as denials_api
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.plans.workers import cycle_worker
@@ -24,6 +25,7 @@ SERVICE = ServiceDefinition(
     routers=[
         remittances_api.router,
         postings_api.router,
+        denials_api.router,
         patient_payments.router,
         accounts.router,
         contracts_api.router,
@@ -46,6 +48,11 @@ SERVICE = ServiceDefinition(
             "description": "Card, check, cash and ACH payments with an Idempotency-Key; refunds; receipts.",
         },
         {"name": "accounts", "description": "Balances, aging and the append-only ledger."},
+        {
+            "name": "denials",
+            "description": "Denied balances kept in insurance A/R until worked: billed to the patient (PR) "
+            "or written off with approval.",
+        },
         {"name": "contracts", "description": "Fee schedules and underpayments."},
         {"name": "statements", "description": "Statement cycles; HTML and PDF."},
         {"name": "payment plans", "description": "Installments, late notices and collections."},

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from tests.conftest import read_from, unique
+from tests.conftest import read_from, token, unique
 from tests.payments.helpers import (
     ALL,
     get_account,
@@ -33,9 +33,10 @@ from tests.payments.helpers import (
 D = Decimal
 
 
-async def get_insurance_ar(client: Any) -> dict[str, D]:
-    """Payments' insurance A/R per payer, today."""
-    resp = await client.get("/v1/reports/insurance-ar", headers=ALL)
+async def get_insurance_ar(client: Any, account: str) -> dict[str, D]:
+    """Payments' insurance A/R per payer, today, of one account (the shared broker brings other
+    people's claims to this test's payments service)."""
+    resp = await client.get("/v1/reports/insurance-ar", params={"account_id": account}, headers=ALL)
     assert resp.status_code == 200, resp.text
     return {p["payer_id"]: D(p["total"]["balance"]) for p in resp.json()["payers"]}
 
@@ -46,7 +47,9 @@ async def test_a_denial_stays_in_insurance_ar_until_billed_to_the_patient_where_
     account = unique("acct")
     pcns = {name: unique(name)[:17] for name in ("paid", "co197", "pr96")}
     async with service("payments") as (_, client):
-        before_report = await client.get("/v1/reports/insurance-ar", headers=ALL)
+        before_report = await client.get(
+            "/v1/reports/insurance-ar", params={"account_id": account}, headers=ALL
+        )
         claims = {
             name: await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge=charge)
             for (name, pcn), charge in zip(pcns.items(), ("150.00", "120.00", "80.00"), strict=True)
@@ -79,7 +82,7 @@ async def test_a_denial_stays_in_insurance_ar_until_billed_to_the_patient_where_
         )
         assert before_report.status_code == 200, before_report.text
         before = {p["payer_id"]: D(p["total"]["balance"]) for p in before_report.json()["payers"]}
-        after = await get_insurance_ar(client)
+        after = await get_insurance_ar(client, account)
         assert after["SBX001"] - before.get("SBX001", D(0)) == D("200.00")
 
         # CO: the provider may not bill the patient.
@@ -119,16 +122,16 @@ async def test_a_denial_stays_in_insurance_ar_until_billed_to_the_patient_where_
             f"/v1/denials/{claims['pr96']}/bill-patient", json={}, headers=make_headers()
         )
         assert again.status_code == 409  # nothing denied is left on it
-        assert (await get_insurance_ar(client))["SBX001"] - before.get("SBX001", D(0)) == D("120.00")
+        assert (await get_insurance_ar(client, account))["SBX001"] - before.get("SBX001", D(0)) == D("120.00")
 
 
 async def test_the_insurance_ar_report_is_the_insurance_ledger_per_payer_as_of_a_date(service, producer):
     account = unique("acct")
     async with service("payments") as (_, client):
-        before = await get_insurance_ar(client)
+        before = await get_insurance_ar(client, account)
         await submit_claim(producer, pcn=unique("A")[:17], account=account, payer="SBX003", charge="99.00")
         await wait_for_charge(client, account, "99.00")
-        after = await get_insurance_ar(client)
+        after = await get_insurance_ar(client, account)
         assert after["SBX003"] - before.get("SBX003", D(0)) == D("99.00")
         report = (
             await client.get("/v1/reports/insurance-ar", params={"as_of": "2000-01-01"}, headers=ALL)
@@ -137,3 +140,51 @@ async def test_the_insurance_ar_report_is_the_insurance_ledger_per_payer_as_of_a
         today = (await client.get("/v1/reports/insurance-ar", headers=ALL)).json()
         assert today["as_of"] == str(date.today())
         assert D(today["total"]["balance"]) == sum((D(p["total"]["balance"]) for p in today["payers"]), D(0))
+
+
+async def test_a_denial_is_written_off_only_with_a_second_persons_approval(service, producer, servers):
+    account, pcn = unique("acct"), unique("W")[:17]
+    clerk = token("payments:read", "payments:write", "payments:approve", subject="clerk-a")
+    manager = token("payments:read", "payments:approve", subject="manager-b")
+    async with service("payments") as (_, client):
+        claim_id = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="120.00")
+        await wait_for_charge(client, account, "120.00")
+        text = make_835(unique("TRN"), [make_clp(pcn, "4", "120", "0", "", [("CO", "197", "120")])])
+        assert (await post_835(client, text)).status_code == 201
+        too_much = await client.post(
+            f"/v1/denials/{claim_id}/write-off", json={"reason": "no auth", "amount": "121.00"}, headers=clerk
+        )
+        assert too_much.status_code == 422
+        asked = await client.post(
+            f"/v1/denials/{claim_id}/write-off", json={"reason": "auth never obtained"}, headers=clerk
+        )
+        assert asked.status_code == 202, asked.text
+        approval = asked.json()
+        assert asked.headers["Location"] == f"/v1/approvals/{approval['id']}"
+        assert (approval["kind"], approval["summary"]["amount"]) == ("denial_write_off", "120.00")
+        assert (await get_account(client, account))["insurance_denied"] == "120.00"  # nothing moved yet
+
+        own = await client.post(f"/v1/approvals/{approval['id']}/approve", headers=clerk)
+        assert own.status_code == 403
+        start = await kafka_offsets(servers, ("denial.resolved",))
+        done = await client.post(f"/v1/approvals/{approval['id']}/approve", headers=manager)
+        assert done.status_code == 200, done.text
+        assert done.json()["result"]["resolution"] == "written_off"
+        view = await get_account(client, account)
+        assert (view["insurance_pending"], view["insurance_denied"], view["balance"]) == (
+            "0.00",
+            "0.00",
+            "0.00",
+        )
+        records = await read_from(
+            servers.kafka_bootstrap,
+            "denial.resolved",
+            start["denial.resolved"],
+            until=lambda rs: any(r.key == str(claim_id).encode() for r in rs),
+        )
+        (event,) = [json.loads(r.value) for r in records if r.key == str(claim_id).encode()]
+        assert (event["resolution"], event["amount"], event["approval_id"]) == (
+            "written_off",
+            "120.00",
+            approval["id"],
+        )

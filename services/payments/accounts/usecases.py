@@ -11,14 +11,37 @@ from decimal import Decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts import store
-from services.payments.accounts.domain import CENT, Entry, aging
-from services.payments.accounts.schemas import AccountOut, AdjustmentIn, ChargeIn, Ledger, LedgerLine, Written
+from services.payments.accounts.domain import CENT, ZERO, Entry, aging
+from services.payments.accounts.schemas import (
+    AccountOut,
+    AdjustmentIn,
+    ChargeIn,
+    ItemOut,
+    Ledger,
+    LedgerLine,
+    Written,
+)
+from services.payments.denials import store as denials
 from shared.problems import FieldError, ProblemError
 
 
 async def account_summary(session: AsyncSession, account_id: str, as_of: date) -> AccountOut:
-    """Balance, insurance pending, patient due and aging, all summed from the ledger."""
+    """Balance, insurance pending (and what of it is denied), patient due, aging and the open
+    items, all summed from the ledger (and the standing 835 postings, for denials)."""
     totals = await store.totals(session, account_id)
+    items = await store.open_items(session, account_id)
+    denied = await denials.denied_items(session, account_id=account_id)
+    shown = [
+        ItemOut(
+            item_id=i.item_id,
+            claim_id=i.claim_id,
+            service_date=i.service_date,
+            insurance_pending=i.insurance_pending.quantize(CENT),
+            insurance_denied=denied[i.item_id].open.quantize(CENT) if i.item_id in denied else ZERO,
+            patient_due=i.patient_due.quantize(CENT),
+        )
+        for i in items
+    ]
     return AccountOut(
         account_id=account_id,
         balance=Decimal(totals.balance).quantize(CENT),
@@ -26,8 +49,10 @@ async def account_summary(session: AsyncSession, account_id: str, as_of: date) -
         patient_due=Decimal(totals.patient).quantize(CENT),
         unapplied_credit=(-Decimal(totals.unapplied)).quantize(CENT),
         entry_count=totals.entries,
-        aging=aging(await store.open_items(session, account_id), as_of),
+        insurance_denied=sum((i.insurance_denied for i in shown), ZERO),
+        aging=aging(items, as_of),
         as_of=as_of,
+        items=shown,
     )
 
 

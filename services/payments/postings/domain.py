@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -15,10 +16,12 @@ from pydantic import TypeAdapter
 from services.payments.accounts.domain import Entry
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.remittances.domain import Adjustment835, Claim835, Line835
+from shared import receivables
 from shared.events import Event, new_event
 from shared.events.catalogue import AdjudicatedLine, Adjustment, PaymentPosted
 
 REVERSAL = "22"
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,15 @@ def why_parked(claim: Claim835, copy: ClaimCopy | None, payer_id: str) -> str | 
     return "the claim with this patient control number was sent to another payer"
 
 
-def ledger_entries(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> list[Entry]:
-    """Payer money and write-offs leave the insurance bucket; the patient's share moves to
-    the patient bucket. A secondary/tertiary claim's charge was never added again, so its
-    payment reduces what the patient was left owing, and its adjustments are informational."""
+def ledger_entries(
+    claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID, open_insurance: Decimal = ZERO
+) -> list[Entry]:
+    """What a claim's adjudication moves, by the rule claims' A/R follows too
+    (shared.receivables): payer money and contractual write-downs leave the insurance bucket,
+    cost sharing moves to the patient, and a denied amount stays with insurance until it is
+    worked. A secondary/tertiary claim's charge was never added again: its insurance bucket
+    holds what the previous payer left to the patient (`open_insurance`), moved to it when it
+    was billed."""
     primary = copy.coverage_order == "primary"
     common = {
         "account_id": copy.account_id,
@@ -54,43 +62,23 @@ def ledger_entries(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> l
         "posting_id": posting_id,
         "service_date": copy.date_of_service,
     }
-    bucket = "insurance" if primary else "patient"
-    entries = []
-    if claim.paid:
-        entries.append(
-            Entry(
-                entry_type="insurance_payment",
-                amount=-claim.paid,
-                bucket=bucket,
-                description="Insurance payment",
-                **common,
-            )
+    moves = receivables.posting_moves(
+        claim.paid, claim.all_adjustments, primary=primary, open_insurance=open_insurance
+    )
+    return [
+        Entry(
+            entry_type=move.entry_type,
+            amount=amount,
+            bucket=bucket,
+            description=move.description,
+            group_code=move.group_code,
+            reason_code=move.reason_code,
+            **common,
         )
-    if not primary:
-        return entries
-    for adj in claim.all_adjustments:
-        if not adj.amount:
-            continue
-        label = f"{adj.group_code}-{adj.reason_code}"
-        if adj.group_code == "PR":  # the patient's share moves from insurance to patient
-            description = f"Patient responsibility {label}"
-            moves = [("transfer", -adj.amount, "insurance"), ("transfer", adj.amount, "patient")]
-        else:
-            description = f"Adjustment {label}"
-            moves = [("adjustment", -adj.amount, "insurance")]
-        entries += [
-            Entry(
-                entry_type=entry_type,
-                amount=amount,
-                bucket=to,
-                description=description,
-                group_code=adj.group_code,
-                reason_code=adj.reason_code,
-                **common,
-            )
-            for entry_type, amount, to in moves
-        ]
-    return entries
+        for move in moves
+        for bucket, amount in (("insurance", move.insurance), ("patient", move.patient))
+        if amount
+    ]
 
 
 def negated(original: list[Entry], posting_id: uuid.UUID) -> list[Entry]:
@@ -192,6 +180,7 @@ def payment_posted(
             claim_adjustments=_adjustments(claim.adjustments),
             lines=[_adjudicated_line(line) for line in claim.lines],
             remittance_date=remittance.paid_date,
+            reverses_payment_id=target.reverses,
         )
     )
 

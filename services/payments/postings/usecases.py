@@ -18,12 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts import store as ledger
 from services.payments.accounts.domain import Entry
-from services.payments.claimcopies import store as claimcopies
+from services.payments.claimcopies import domain as claimcopies_domain, store as claimcopies
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.contracts import store as contracts
 from services.payments.contracts.domain import FeeSchedule, check_underpayments
 from services.payments.postings import domain, store
-from services.payments.postings.domain import REVERSAL, RemittanceRef, Target
+from services.payments.postings.domain import REVERSAL, ZERO, RemittanceRef, Target
 from services.payments.remittances.domain import Claim835, Remittance835
 from shared import context
 from shared.events import Event
@@ -127,10 +127,15 @@ async def post_claim(
             return "reversal of a claim with no posting to reverse"
         target = Target(original.claim_id, original.account_id, reverses=original.id)
         entries = domain.negated(await store.posting_entries(session, original.id), posting_id)
+        entries += await _retired_again(session, target, entries, posting_id)
     else:
         assert copy is not None
         target = Target(copy.claim_id, copy.account_id)
-        entries = domain.ledger_entries(claim, copy, posting_id)
+        open_insurance = ZERO
+        if copy.coverage_order != "primary":  # its insurance bucket holds what was moved to it
+            await batch.flush(session)
+            open_insurance = (await claimcopies.item_insurance(session, copy.claim_id))[0]
+        entries = domain.ledger_entries(claim, copy, posting_id, open_insurance)
     batch.add_entries(entries)
     batch.postings.append(
         domain.posting_row(posting_id, remittance, claim, target, matched_by=matched_by, now=batch.now)
@@ -144,6 +149,21 @@ async def post_claim(
             batch.underpayments.append(under.row(batch.now))
             batch.events.append(under.event(batch.now))
     return None
+
+
+async def _retired_again(
+    session: AsyncSession, target: Target, entries: list[Entry], posting_id: uuid.UUID
+) -> list[Entry]:
+    """A reversal of a claim a corrected or void claim retired puts back with insurance what
+    the payer had settled; that is retired at once too (the replacement carries the visit)."""
+    _, retired, dos, _ = await claimcopies.item_insurance(session, target.claim_id)
+    put_back = sum((e.amount for e in entries if e.bucket == "insurance"), ZERO)
+    if not retired or not put_back:
+        return []
+    what = "reversed by the payer after its replacement or void"
+    return [
+        claimcopies_domain.retirement(target.claim_id, target.account_id, put_back, dos, what, posting_id)
+    ]
 
 
 async def match_unmatched(

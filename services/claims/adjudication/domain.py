@@ -55,7 +55,12 @@ def status_after(posted: PaymentPosted, denials: list[Adjustment]) -> str:
     return "partial" if denials else "paid"
 
 
-def adjudication_record(posted: PaymentPosted, trace_numbers: list[str]) -> dict[str, Any]:
+def applied_payments(claim: Claim) -> list[str]:
+    """The payment.posted ids already applied to the claim (its adjudication keeps them)."""
+    return list((claim.adjudication or {}).get("payment_ids", []))
+
+
+def adjudication_record(posted: PaymentPosted, payment_ids: list[str]) -> dict[str, Any]:
     """What the claim keeps of a payer's adjudication (its `adjudication` column)."""
 
     def text(value: Decimal | None) -> str | None:
@@ -73,7 +78,7 @@ def adjudication_record(posted: PaymentPosted, trace_numbers: list[str]) -> dict
         "line_remark_codes": list(posted.line_remark_codes),
         "payer_claim_control_number": posted.payer_claim_control_number,
         "trace_number": posted.trace_number,
-        "trace_numbers": trace_numbers,
+        "payment_ids": payment_ids,
         "claim_adjustments": [a.model_dump(mode="json") for a in posted.claim_adjustments],
         "lines": [line.model_dump(mode="json") for line in posted.lines],
         "remittance_date": posted.remittance_date.isoformat() if posted.remittance_date else None,

@@ -24,7 +24,11 @@ UnmatchedPage = Annotated[PageQuery, Depends(page_query(200, 1000))]
 @router.get(
     "/v1/unmatched",
     response_model=CursorPage[UnmatchedOut],
-    summary="Remittance claims waiting for a match",
+    summary="Remittance claims waiting for a match, with what finds their claim",
+    description="Each parked 835 claim with the patient (loop 2100 NM1*QC) and insured (NM1*IL) names "
+    "and member ids, the dates of service (DTM*232/233, DTM*472), charge, paid, patient responsibility, "
+    "the adjustments, and the remittance's payer, trace (TRN02) and date (BPR16). This is PHI: the "
+    "list needs `payments:read`, every read is audited, and none of it is logged.",
 )
 async def list_unmatched(
     session: SessionDep,
@@ -34,10 +38,9 @@ async def list_unmatched(
     remittance_id: uuid.UUID | None = None,
     include_resolved: bool = False,
 ) -> CursorPage[UnmatchedOut]:
-    rows, cursor = await usecases.list_unmatched(
+    items, cursor = await usecases.list_unmatched(
         session, page, dates, remittance_id=remittance_id, include_resolved=include_resolved
     )
-    items = [UnmatchedOut.model_validate(r, from_attributes=True) for r in rows]
     return CursorPage[UnmatchedOut](items=items, next_cursor=cursor)
 
 

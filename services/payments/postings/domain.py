@@ -133,12 +133,7 @@ def posting_row(
         "paid": claim.paid,
         "allowed": claim.allowed,
         "patient_responsibility": claim.patient_responsibility,
-        "adjustments": _json(
-            [
-                {"group_code": g, "reason_code": c, "amount": str(a)}
-                for (g, c), a in claim.adjustment_totals().items()
-            ]
-        ),
+        "adjustments": _json(adjustments_json(claim)),
         "remark_codes": _json(claim.remark_codes),
         "lines": _json([_line_json(line) for line in claim.lines]),
         "reverses_posting_id": target.reverses,
@@ -206,6 +201,30 @@ def _adjudicated_line(line: Line835) -> AdjudicatedLine:
         adjustments=_adjustments(line.adjustments),
         service_date=line.service_date,
     )
+
+
+def adjustments_json(claim: Claim835) -> list[dict[str, str]]:
+    """Claim and line CAS summed by (group, reason), as JSON (amounts as strings)."""
+    return [
+        {"group_code": g, "reason_code": c, "amount": str(a)}
+        for (g, c), a in claim.adjustment_totals().items()
+    ]
+
+
+def research(parked: dict[str, Any]) -> dict[str, Any]:
+    """What finds the claim a parked remittance claim pays (835 loop 2100 NM1*QC patient, NM1*IL
+    insured, DTM*232/233 statement dates, else the lines' DTM*472; the CAS; loop 2110 lines).
+    PHI: for the audited worklist only, never for logs."""
+    claim = claim_from_json(parked)
+    dates = sorted(d for d in (line.service_date for line in claim.lines) if d)
+    return {
+        "adjustments": adjustments_json(claim),
+        "patient": asdict(claim.patient) if claim.patient else None,
+        "subscriber": asdict(claim.subscriber) if claim.subscriber else None,
+        "service_date_from": claim.statement_from or (dates[0] if dates else None),
+        "service_date_to": claim.statement_to or (dates[-1] if dates else None),
+        "lines": [{**_line_json(line), "service_date": line.service_date} for line in claim.lines],
+    }
 
 
 def unmatched_row(remittance_id: uuid.UUID, claim: Claim835, reason: str, now: datetime) -> dict[str, Any]:

@@ -179,3 +179,16 @@ async def list_unmatched(
     if dates.date_to:
         stmt = stmt.where(t.created_at < datetime.combine(dates.date_to + timedelta(days=1), time.min, UTC))
     return await paginate(session, stmt, page, t.created_at, t.id, oldest_first=True)
+
+
+async def remittance_refs(session: AsyncSession, remittance_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """(payer_id, trace_number, paid_date) of each of these remittances (the unmatched queue
+    shows them beside each parked claim)."""
+    ids = list(set(remittance_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        text("SELECT id, payer_id, trace_number, paid_date FROM remittances WHERE id = ANY(:ids)"),
+        {"ids": ids},
+    )
+    return {r.id: r for r in rows}

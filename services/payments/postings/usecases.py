@@ -24,6 +24,7 @@ from services.payments.contracts import store as contracts
 from services.payments.contracts.domain import FeeSchedule, check_underpayments
 from services.payments.postings import domain, store
 from services.payments.postings.domain import REVERSAL, ZERO, RemittanceRef, Target
+from services.payments.postings.schemas import UnmatchedOut
 from services.payments.remittances.domain import Claim835, Remittance835
 from shared import context
 from shared.events import Event
@@ -208,6 +209,12 @@ async def match_by_hand(
         return HandMatch(copy, await match_unmatched(session, unmatched_id, copy, actor))
 
 
+def parked_adjustments(parked: dict[str, Any]) -> list[dict[str, str]]:
+    """A parked claim's adjustments (claim and line CAS by group and reason), for the
+    remittance's own view."""
+    return domain.adjustments_json(domain.claim_from_json(parked))
+
+
 async def list_unmatched(
     session: AsyncSession,
     page: PageQuery,
@@ -215,8 +222,22 @@ async def list_unmatched(
     *,
     remittance_id: uuid.UUID | None,
     include_resolved: bool,
-) -> tuple[Sequence[Any], str | None]:
-    """One page of the unmatched queue, oldest first."""
-    return await store.list_unmatched(
+) -> tuple[list[UnmatchedOut], str | None]:
+    """One page of the unmatched queue, oldest first, each with what finds its claim."""
+    rows, cursor = await store.list_unmatched(
         session, page, dates, remittance_id=remittance_id, include_resolved=include_resolved
     )
+    refs = await store.remittance_refs(session, (r.remittance_id for r in rows))
+    items = [
+        UnmatchedOut.model_validate(
+            {
+                **r._mapping,
+                **domain.research(r.claim),
+                "payer_id": refs[r.remittance_id].payer_id,
+                "trace_number": refs[r.remittance_id].trace_number,
+                "remittance_date": refs[r.remittance_id].paid_date,
+            }
+        )
+        for r in rows
+    ]
+    return items, cursor

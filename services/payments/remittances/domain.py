@@ -43,6 +43,15 @@ class Line835:
 
 
 @dataclass
+class Party835:
+    """A person of loop 2100 (NM1*QC the patient, NM1*IL the insured): name and member id (PHI)."""
+
+    last_name: str
+    first_name: str = ""
+    member_id: str = ""  # NM109
+
+
+@dataclass
 class Claim835:
     """A claim payment (CLP) with its claim-level adjustments and service lines."""
 
@@ -57,6 +66,10 @@ class Claim835:
     lines: list[Line835] = field(default_factory=list)
     remark_codes: list[str] = field(default_factory=list)
     position: int = 0
+    patient: Party835 | None = None  # NM1*QC
+    subscriber: Party835 | None = None  # NM1*IL, when the insured is not the patient's own id
+    statement_from: date | None = None  # DTM*232
+    statement_to: date | None = None  # DTM*233
 
     @property
     def all_adjustments(self) -> list[Adjustment835]:

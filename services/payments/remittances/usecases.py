@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.claimcopies import store as claimcopies
 from services.payments.postings import store as postings_store
-from services.payments.postings.usecases import Arrived, post_remittances
+from services.payments.postings.usecases import Arrived, parked_adjustments, post_remittances
 from services.payments.remittances import store
 from services.payments.remittances.domain import Remittance835
 from services.payments.remittances.schemas import ClaimLine, RemittanceSummary, Totals, Warning835
@@ -210,7 +210,7 @@ async def summary(
         for p in await postings_store.postings_of(session, remittance_id)
     ]
     unmatched = [
-        _line(u, unmatched_id=u.id, reason=u.reason)
+        _line(u, unmatched_id=u.id, reason=u.reason, adjustments=parked_adjustments(u.claim))
         for u in await postings_store.parked_of(session, remittance_id)
     ]
     plb = await store.provider_adjustments_of(session, remittance_id)

@@ -24,6 +24,7 @@ from services.payments.remittances.domain import (
     Adjustment835,
     Claim835,
     Line835,
+    Party835,
     ProviderAdjustment,
     Remittance835,
 )
@@ -243,6 +244,18 @@ def _read_claim(cur: _Cursor, warnings: list[X12Error]) -> Claim835:
             line.control_number = seg.get(2)[:50] or None
         elif seg.id == "DTM" and seg.get(1) == "472" and line is not None:
             line.service_date = read_d8(seg, 2, optional=True)
+        elif seg.id == "NM1" and line is None and seg.get(1) in ("QC", "IL"):
+            party = Party835(seg.get(3), seg.get(4), seg.get(9))
+            if seg.get(1) == "QC":
+                claim.patient = party
+            else:
+                claim.subscriber = party
+        elif seg.id == "DTM" and line is None and seg.get(1) in ("232", "233"):
+            when = read_d8(seg, 2, optional=True)
+            if seg.get(1) == "232":
+                claim.statement_from = when
+            else:
+                claim.statement_to = when
         elif seg.id == "MOA" and line is None:
             claim.remark_codes += _remarks_moa(seg)
         elif seg.id == "MIA" and line is None:

@@ -5,6 +5,7 @@ from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.contracts import api as contracts_api
 from services.payments.denials import api as denials_api
+from services.payments.matching import api as matching_api
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.plans.workers import cycle_worker
@@ -25,6 +26,7 @@ SERVICE = ServiceDefinition(
     routers=[
         remittances_api.router,
         postings_api.router,
+        matching_api.router,
         denials_api.router,
         patient_payments.router,
         accounts.router,

@@ -183,7 +183,8 @@ async def outcome(admin, s: Scenario) -> list[Any]:
         ),
         "events": await admin.fetch(
             "SELECT topic, event_key, headers->>'ce_correlationid' AS correlation, "
-            "convert_from(payload, 'UTF8')::jsonb - 'payment_id' - 'posted_at' - 'reverses_payment_id' AS payload "
+            "convert_from(payload, 'UTF8')::jsonb - 'payment_id' - 'posted_at' - 'reverses_payment_id' "
+            "AS payload "
             "FROM payments.outbox WHERE convert_from(payload, 'UTF8')::jsonb->>'account_id' = $1 ORDER BY id",
             s.account,
         ),

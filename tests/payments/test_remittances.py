@@ -156,8 +156,8 @@ async def test_sample_835_posts_and_ties_out(name, service, producer):
             # Matched by hand later: the identity still holds and nothing is lost.
             account = unique("acct")
             charge = expected["claims"][pcn][0]
-            claim_id = await submit_claim(
-                producer, pcn=unique("X")[:17], account=account, payer="SBX001", charge=charge
+            claim_id = await submit_claim(  # the remittance's payer's claim: matching by hand needs it
+                producer, pcn=unique("X")[:17], account=account, payer=expected["payer"], charge=charge
             )
             await wait_for_charge(client, account, charge)
             queue = (

@@ -157,3 +157,47 @@ async def test_a_match_shows_the_amounts_side_by_side_warns_and_audits_both_ids(
         audit = (await client.get("/v1/audit", params={"patient_id": account}, headers=ALL)).json()
         matched = {(e["resource_type"], e["resource_id"]) for e in audit if e["action"] == "match"}
         assert {("unmatched_claim", item["id"]), ("claim", str(claim_id))} <= matched
+
+
+async def test_another_payers_claim_is_matched_only_with_an_approved_override(service, producer):
+    account = unique("acct")
+    clerk = token("payments:read", "payments:write", subject="clerk-a")
+    manager = token("payments:read", "payments:approve", subject="manager-b")
+    async with service("payments") as (_, client):
+        claim_id = await submit_claim(
+            producer, pcn=unique("Q")[:17], account=account, payer="SBX002", charge="200.00"
+        )
+        await wait_for_charge(client, account, "200.00")
+        _, item = await park(client, unique("Z")[:17])
+        body = {"claim_id": str(claim_id), "override_reason": "payer sent it under its parent plan's id"}
+        asked = await client.post(f"/v1/unmatched/{item['id']}/match", json=body, headers=clerk)
+        assert asked.status_code == 202, asked.text
+        approval = asked.json()
+        assert approval["kind"] == "match_override"
+        assert (approval["summary"]["unmatched_id"], approval["summary"]["claim_id"]) == (
+            item["id"],
+            str(claim_id),
+        )
+        assert (
+            approval["summary"]["remittance_payer_id"] == "SBX001"
+            and approval["summary"]["claim_payer_id"] == "SBX002"
+        )
+        assert (await get_account(client, account))["insurance_pending"] == "200.00"  # nothing moved yet
+
+        assert (
+            await client.post(f"/v1/approvals/{approval['id']}/approve", headers=clerk)
+        ).status_code == 403
+        done = await client.post(f"/v1/approvals/{approval['id']}/approve", headers=manager)
+        assert done.status_code == 200, done.text
+        assert uuid.UUID(done.json()["result"]["posting_id"])
+        view = await get_account(client, account)
+        assert (view["insurance_pending"], view["patient_due"]) == ("0.00", "40.00")
+        audit = (await client.get("/v1/audit", params={"patient_id": account}, headers=ALL)).json()
+        overridden = {
+            (e["resource_type"], e["resource_id"]) for e in audit if e["action"] == "match_override"
+        }
+        assert overridden == {("unmatched_claim", item["id"]), ("claim", str(claim_id))}
+        queue = (
+            await client.get("/v1/unmatched", params={"remittance_id": item["remittance_id"]}, headers=ALL)
+        ).json()
+        assert queue["items"] == []

@@ -121,7 +121,7 @@ async def post_claim(
             session,
             pcn=claim.patient_control_number,
             payer_ccn=claim.payer_claim_control_number,
-            claim_id=copy.claim_id if copy and matched_by == "manual" else None,
+            claim_id=copy.claim_id if copy and matched_by in ("manual", "override") else None,
             payer_id=remittance.payer_id,
         )
         if original is None:
@@ -187,26 +187,6 @@ async def match_unmatched(
     await batch.flush(session)
     await store.resolve_unmatched(session, unmatched_id, posting_id, actor, now)
     return posting_id
-
-
-@dataclass(frozen=True)
-class HandMatch:
-    """What matching by hand did: `copy` None = no such claim; `posting_id` None = the item
-    is resolved already (or unknown), or cannot be posted to that claim."""
-
-    copy: ClaimCopy | None
-    posting_id: uuid.UUID | None = None
-
-
-async def match_by_hand(
-    session: AsyncSession, unmatched_id: uuid.UUID, claim_id: uuid.UUID, actor: str
-) -> HandMatch:
-    """Post a parked claim to the claim a person chose, in one transaction."""
-    async with session.begin():
-        copy = await claimcopies.get(session, claim_id)
-        if copy is None:
-            return HandMatch(None)
-        return HandMatch(copy, await match_unmatched(session, unmatched_id, copy, actor))
 
 
 def parked_adjustments(parked: dict[str, Any]) -> list[dict[str, str]]:

@@ -11,7 +11,8 @@ The day (835 005010X221A1 loop 2100 CLP02, CAS group codes):
   * paid, then reversed (CLP02 = 22) and paid again in a later 835;
   * a primary that leaves coinsurance, billed to the secondary payer (SBX002), which then pays
     part and leaves the rest to the patient.
-Each report counts only from its own `before`: the test database holds other tests' claims.
+Both reports are read for the day's patients only: the test database and the shared broker hold
+other tests' claims too.
 """
 
 from __future__ import annotations
@@ -43,19 +44,26 @@ def payments_consumer_from_now(settings: Any) -> None:
     asyncio.run(start_group_at_end(settings.kafka_bootstrap_servers, group, list(SERVICE.handlers)))
 
 
-async def claims_ar(client: Any) -> dict[str, D]:
-    report = (await client.get("/v1/reports/ar-aging", headers=RW)).json()
-    return {p["payer_id"]: D(p["total"]["balance"]) for p in report["payers"]}
+async def claims_ar(client: Any, patients: list[str]) -> dict[str, D]:
+    """Claims' A/R per payer over these patients' claims (the test database and the shared
+    broker hold other tests' claims too)."""
+    total = {p: D(0) for p in PAYERS}
+    for patient in patients:
+        report = (await client.get("/v1/reports/ar-aging", params={"patient_id": patient}, headers=RW)).json()
+        for p in report["payers"]:
+            total[p["payer_id"]] += D(p["total"]["balance"])
+    return total
 
 
-async def payments_ar(client: Any) -> dict[str, D]:
-    resp = await client.get("/v1/reports/insurance-ar", headers=PAY)
-    assert resp.status_code == 200, resp.text
-    return {p["payer_id"]: D(p["total"]["balance"]) for p in resp.json()["payers"]}
-
-
-def delta(now: dict[str, D], before: dict[str, D]) -> dict[str, D]:
-    return {p: now.get(p, D(0)) - before.get(p, D(0)) for p in PAYERS}
+async def payments_ar(client: Any, accounts: list[str]) -> dict[str, D]:
+    """Payments' insurance A/R per payer over these accounts."""
+    total = {p: D(0) for p in PAYERS}
+    for account in accounts:
+        resp = await client.get("/v1/reports/insurance-ar", params={"account_id": account}, headers=PAY)
+        assert resp.status_code == 200, resp.text
+        for p in resp.json()["payers"]:
+            total[p["payer_id"]] += D(p["total"]["balance"])
+    return total
 
 
 async def charged(pay: Any, account: str, amount: str) -> bool:
@@ -65,7 +73,6 @@ async def charged(pay: Any, account: str, amount: str) -> bool:
 
 async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, settings):
     async with claims() as (_, cl), service("payments") as (_, pay):
-        before_claims, before_payments = await claims_ar(cl), await payments_ar(pay)
         made: dict[str, dict[str, Any]] = {}
         for name in ("paid", "partial", "co197", "pr96", "reversed", "cob"):
             body = make_claim(unique("pat"), payer_id="SBX003" if name == "pr96" else "SBX001")
@@ -134,9 +141,10 @@ async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, 
             lambda: charged(pay, made["cob"]["patient_id"], "30.00"), timeout=60, what="moved to SBX002"
         )
 
+        patients = [c["patient_id"] for c in made.values()]
         expected = {"SBX001": D("225.00"), "SBX002": D("30.00"), "SBX003": D("175.00")}
-        assert delta(await payments_ar(pay), before_payments) == expected
-        assert delta(await claims_ar(cl), before_claims) == expected
+        assert await payments_ar(pay, patients) == expected
+        assert await claims_ar(cl, patients) == expected
 
         # The secondary pays part of the coinsurance and leaves the rest to the patient (OA-23:
         # the prior payer's adjudication).
@@ -164,6 +172,19 @@ async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, 
         assert billed.status_code == 201, billed.text
         await eventually(lambda: get_claim_if(cl, made["pr96"]["id"], "closed"), what="pr96 closed")
 
-        expected = {"SBX001": D("225.00"), "SBX002": D("0.00"), "SBX003": D("0.00")}
-        assert delta(await payments_ar(pay), before_payments) == expected
-        assert delta(await claims_ar(cl), before_claims) == expected
+        # The CO-197 denial is written off, approved by a second person (payments, told to claims).
+        clerk = token("payments:read", "payments:write", subject="clerk-a")
+        manager = token("payments:read", "payments:approve", subject="manager-b")
+        asked = await pay.post(
+            f"/v1/denials/{made['co197']['id']}/write-off",
+            json={"reason": "authorization never obtained"},
+            headers=clerk,
+        )
+        assert asked.status_code == 202, asked.text
+        done = await pay.post(f"/v1/approvals/{asked.json()['id']}/approve", headers=manager)
+        assert done.status_code == 200, done.text
+        await eventually(lambda: get_claim_if(cl, made["co197"]["id"], "closed"), what="co197 closed")
+
+        expected = {"SBX001": D("50.00"), "SBX002": D("0.00"), "SBX003": D("0.00")}
+        assert await payments_ar(pay, patients) == expected
+        assert await claims_ar(cl, patients) == expected

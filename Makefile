@@ -32,7 +32,7 @@ KIND ?=
 FILE ?=
 EFFECTIVE ?=
 
-.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline codes codes-load
+.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline codes codes-load statement-sample
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -96,6 +96,9 @@ ehr: install ## Publish simulated EHR encounters: make ehr [COUNT=1000] [RATE=20
 
 demo: install ## A clinic day through the running platform (after make up) and the billing manager's report
 	$(VPY) -m deploy.demo $(DEMO_ARGS)
+
+statement-sample: install ## Re-render docs/statement-sample.png, the sample patient statement (no servers needed)
+	$(VPY) -m deploy.demo.statement_sample
 
 bench-pipeline: install ## Encounter -> payment -> notification throughput at rising rates (after make up)
 	$(VPY) -m bench.pipeline $(BENCH_ARGS)

@@ -3,18 +3,25 @@
 from services.payments.accounts import api as accounts
 from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
+from services.payments.collections import api as collections
 from services.payments.contracts import api as contracts_api
 from services.payments.denials import api as denials_api
+from services.payments.deposits import api as deposits
+from services.payments.dunning import api as dunning
+from services.payments.dunning.workers import cycle_worker
 from services.payments.matching import api as matching_api
+from services.payments.parties import events as parties_events
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
-from services.payments.plans.workers import cycle_worker
 from services.payments.postings import api as postings_api
+from services.payments.provider_adjustments import api as provider_adjustments_api
 from services.payments.reconciliation import api as reconciliation
+from services.payments.reconciliation.workers import match_worker
 from services.payments.remittances import api as remittances_api, events as remittances_events
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
 from services.payments.statements import api as statements
+from services.payments.underpayments import api as underpayments_api
 from shared.app import ServiceDefinition, Worker
 from shared.consumer import batched
 
@@ -31,8 +38,13 @@ SERVICE = ServiceDefinition(
         patient_payments.router,
         accounts.router,
         contracts_api.router,
+        underpayments_api.router,
+        provider_adjustments_api.router,
         statements.router,
         plans.router,
+        dunning.router,
+        collections.router,
+        deposits.router,
         reconciliation.router,
         reports.router,
         approvals.router,
@@ -41,10 +53,18 @@ SERVICE = ServiceDefinition(
         # A poll's events in one call each: a few statements per poll instead of per event.
         "claim.submitted": batched(claimcopies_events.on_claims_submitted),
         "remittance.received": batched(remittances_events.on_remittances_received),
+        "encounter.completed": batched(parties_events.on_encounters_completed),
     },
-    workers=[Worker("plan-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds)],
+    workers=[
+        Worker("account-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds),
+        Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
+    ],
     tags=[
-        {"name": "remittances", "description": "835 posting, the unmatched queue, payers."},
+        {
+            "name": "remittances",
+            "description": "835 posting, the unmatched queue, payers, provider-level adjustments and forward "
+            "balances.",
+        },
         {
             "name": "patient payments",
             "description": "Card, check, cash and ACH payments with an Idempotency-Key; refunds; receipts.",
@@ -55,10 +75,20 @@ SERVICE = ServiceDefinition(
             "description": "Denied balances kept in insurance A/R until worked: billed to the patient (PR) "
             "or written off with approval.",
         },
-        {"name": "contracts", "description": "Fee schedules and underpayments."},
+        {
+            "name": "contracts",
+            "description": "Fee schedule versions and underpayments (work queue, dispute, recovery, report).",
+        },
         {"name": "statements", "description": "Statement cycles; HTML and PDF."},
-        {"name": "payment plans", "description": "Installments, late notices and collections."},
-        {"name": "reconciliation", "description": "Deposits against postings."},
+        {"name": "payment plans", "description": "Installments; the account cycle."},
+        {
+            "name": "collections",
+            "description": "Dunning history, the agency's export, recalls and disputes.",
+        },
+        {
+            "name": "reconciliation",
+            "description": "Bank deposits (BAI2 or CSV) matched to 835s and card batches; unmatched, aged.",
+        },
         {
             "name": "approvals",
             "description": "Commands waiting for a second person: large adjustments, denial write-offs, "

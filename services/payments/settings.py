@@ -22,12 +22,32 @@ class PaymentsSettings(BaseSettings):
     statement_due_days: int = Field(default=30, ge=1)
     # Payment plans: how many days ahead an installment reminder goes out.
     installment_reminder_days: int = Field(default=7, ge=0)
-    # Collections policy: whichever comes first.
+    # A payment plan breaks (and the account gets the final notice) at N missed installments
+    # or one D days past due, whichever comes first.
     collections_missed_installments: int = Field(default=3, ge=1)
     collections_days_past_due: int = Field(default=120, ge=1)
     collections_agency: str = "Default Collections Agency"
+    # The dunning sequence of an account that keeps owing: statements this many days after the
+    # first (one at 0 starts it), a final notice this many days after the last statement, and
+    # collections this many days after the final notice. One step per cycle, each recorded.
+    dunning_statement_days: list[int] = Field(default=[0, 30, 60, 90], min_length=1)
+    dunning_final_notice_days: int = Field(default=30, ge=1)
+    dunning_waiting_days: int = Field(default=30, ge=1)
+    # Who the statement is from and how to pay it.
+    practice_name: str = "Sandbox Family Practice"
+    practice_address: str = "100 Main Street, Springfield, IL 62701"
+    practice_phone: str = "(555) 555-0100"
+    remit_to_name: str = "Sandbox Family Practice Patient Payments"
+    remit_to_address: str = "PO Box 1000, Springfield, IL 62705"
+    payment_portal_url: str = "https://pay.practice.example"
+    billing_phone: str = "(555) 555-0199"
+    # Manual adjustments and write-offs above this amount wait for a second person's approval
+    # (POST /v1/accounts/{id}/adjustments answers 202 and /v1/approvals/{id} runs it).
+    adjustment_approval_threshold: Decimal = Field(default=Decimal("100.00"), ge=0)
     # The background cycle (statements are run by endpoint; plans and late balances by this).
     cycle_every_seconds: float = Field(default=3600.0, gt=0)
+    # Deposits that came before their 835 (or card batch) are matched by a worker this often.
+    match_every_seconds: float = Field(default=300.0, gt=0)
 
 
 @lru_cache

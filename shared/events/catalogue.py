@@ -8,6 +8,8 @@ Money is a decimal string in JSON ("125.00"), never a float. Events carry intern
 names, birth dates and member ids stay in the owning service, except where the claims
 service needs them to bill: encounter.completed's patient and coverages (from the EHR) and
 the member ids of eligibility.checked's other payers (the next payer is billed with them).
+Payments keeps from encounter.completed only the patient's and guarantor's name, address and
+phone (statements and the collections agency need them).
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from shared.events.notices import (
+    AccountNoticeIssued as AccountNoticeIssued,
+    AccountRecalled as AccountRecalled,
+    NoticePart as NoticePart,
+)
 from shared.events.payloads import (
     AccountSentToCollections as AccountSentToCollections,
     Address as Address,
@@ -103,7 +110,7 @@ _SPECS = [
         "eligibility",
         ("claims", "notifications"),
     ),
-    _spec("encounter.completed", EncounterCompleted, "encounter_id", PARTNER, ("claims",)),
+    _spec("encounter.completed", EncounterCompleted, "encounter_id", PARTNER, ("claims", "payments")),
     _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (PARTNER, "payments", "eligibility")),
     _spec(
         "claim.acknowledged",
@@ -133,6 +140,8 @@ _SPECS = [
     _spec(
         "account.sent_to_collections", AccountSentToCollections, "account_id", "payments", ("notifications",)
     ),
+    _spec("account_notice.issued", AccountNoticeIssued, "account_id", "payments", ("notifications",)),
+    _spec("account.recalled_from_collections", AccountRecalled, "account_id", "payments", (PARTNER,)),
     _spec("fee_schedule.updated", FeeScheduleUpdated, "payer_id", "payments", ("eligibility",)),
     _spec("notification.sent", NotificationSent, "recipient_id", "notifications", ("operations",)),
     _spec("notification.failed", NotificationFailed, "recipient_id", "notifications", ("operations",)),

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, description="Amount in USD, two decimals.")]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+# On payments' per-event notices of a cycle: the one account_notice.issued that told the patient.
+NOTICE = "The account_notice.issued that carries this to the patient (who hears it from that one)."
 
 
 class Payload(BaseModel):
@@ -111,13 +113,14 @@ class Address(Payload):
 
 
 class Person(Payload):
-    """PHI: travels only from the EHR to the claims service, which needs it for the 837P."""
+    """PHI: from the EHR to claims (the 837P) and payments (statements, the collections agency)."""
 
     first_name: str = Field(min_length=1, max_length=35)
     last_name: str = Field(min_length=1, max_length=60)
     birth_date: date
     gender: Literal["F", "M", "U"] = "U"
     address: Address | None = None
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{10,15}$", description="For the bill.")
 
 
 class Coverage(Payload):
@@ -161,6 +164,9 @@ class EncounterCompleted(Payload):
         default_factory=list,
         max_length=3,
         description="Primary first; the primary's payer_id matches payer_id.",
+    )
+    guarantor: Person | None = Field(
+        default=None, description="Who owes the patient's share; else the subscriber, else the patient."
     )
 
 
@@ -366,6 +372,7 @@ class StatementIssued(Payload):
     balance: Money
     due_date: date
     issued_at: datetime
+    notice_id: UUID | None = Field(default=None, description=NOTICE)
 
 
 class InstallmentDue(Payload):
@@ -374,6 +381,7 @@ class InstallmentDue(Payload):
     installment_number: int = Field(ge=1)
     amount: Money
     due_date: date
+    notice_id: UUID | None = Field(default=None, description=NOTICE)
 
 
 class PaymentLate(Payload):
@@ -385,6 +393,7 @@ class PaymentLate(Payload):
     amount: Money
     due_date: date
     days_late: int = Field(ge=1)
+    notice_id: UUID | None = Field(default=None, description=NOTICE)
 
 
 class AccountSentToCollections(Payload):
@@ -392,6 +401,7 @@ class AccountSentToCollections(Payload):
     agency: str
     balance: Money
     referred_at: datetime
+    notice_id: UUID | None = Field(default=None, description=NOTICE)
 
 
 class FeeScheduleEntry(Payload):
@@ -407,6 +417,14 @@ class FeeScheduleUpdated(Payload):
     fee_schedule_id: UUID
     effective_date: date
     entries: list[FeeScheduleEntry]
+    version: int | None = Field(
+        default=None, ge=1, description="The payer's version number of this upload (1, 2, ...)."
+    )
+    uploaded_at: datetime | None = Field(
+        default=None,
+        description="When this version was uploaded; among versions with the same effective date "
+        "the latest upload applies.",
+    )
 
 
 # --- notifications -----------------------------------------------------------------------

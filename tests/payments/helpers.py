@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,15 @@ from aiokafka import TopicPartition
 
 from shared import x12
 from shared.events import encode, new_event
-from shared.events.catalogue import ClaimSubmitted
+from shared.events.catalogue import (
+    Address,
+    ClaimLineSummary,
+    ClaimSubmitted,
+    Coverage,
+    EncounterCompleted,
+    EncounterLine,
+    Person,
+)
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
 ALL = token("payments:read", "payments:write", "payments:admin", "ops:read")
@@ -31,9 +39,14 @@ async def submit_claim(
     date_of_service: date = date(2026, 1, 5),
     frequency_code: str = "1",
     original_payer_claim_control_number: str | None = None,
+    lines: list[tuple[str, str]] | None = None,
 ) -> uuid.UUID:
-    """Publish `claim.submitted` as the claims service would."""
+    """Publish `claim.submitted` as the claims service would; `lines` are (code, charge)."""
     claim_id = uuid.uuid4()
+    summaries = [
+        ClaimLineSummary(line_number=n, code=code, charge=Decimal(amount), date_of_service=date_of_service)
+        for n, (code, amount) in enumerate(lines or [], start=1)
+    ]
     event = new_event(
         ClaimSubmitted(
             claim_id=claim_id,
@@ -48,6 +61,7 @@ async def submit_claim(
             date_of_service=date_of_service,
             frequency_code=frequency_code,
             original_payer_claim_control_number=original_payer_claim_control_number,
+            lines=summaries,
         ),
         source="/tests/claims",
     )
@@ -87,32 +101,17 @@ def make_835(
     amount: str | None = None,
     plb: list[str] | None = None,
     paid_date: str = "20260110",
+    method: str = "ACH",
 ) -> str:
-    """A small 835: BPR (ACH), TRN, N1*PR with REF*2U, N1*PE, the claims, optional PLB."""
+    """A small 835: BPR (ACH, or CHK: then TRN02 is the check number and BPR05-BPR15 are
+    empty, as the guide says), TRN, N1*PR with REF*2U, N1*PE, the claims, optional PLB."""
     body: list[list[str]] = []
     total = sum(Decimal(c[0][4]) for c in claims) - (Decimal(plb[4]) if plb else 0)
     bpr_amount = amount if amount is not None else x12.amount(total)
-    body.append(
-        x12.seg(
-            "BPR",
-            "I",
-            bpr_amount,
-            "C",
-            "ACH",
-            "CCP",
-            "01",
-            "999",
-            "DA",
-            "1",
-            "1",
-            "",
-            "01",
-            "9",
-            "DA",
-            "2",
-            paid_date,
-        )
-    )
+    banking = ["CCP", "01", "999", "DA", "1", "1", "", "01", "9", "DA", "2"]
+    if method == "CHK":
+        banking = [""] * len(banking)
+    body.append(x12.seg("BPR", "I", bpr_amount, "C", method, *banking, paid_date))
     body.append(x12.seg("TRN", "1", trace, "1999999999"))
     body.append(x12.seg("DTM", "405", paid_date))
     body.append(x12.seg("N1", "PR", "SANDBOX HEALTH PLAN"))
@@ -179,3 +178,175 @@ async def get_account(client, account: str) -> dict[str, Any]:
 
 async def get_ledger(client, account: str) -> dict[str, Any]:
     return (await client.get(f"/v1/accounts/{account}/ledger", headers=ALL)).json()
+
+
+def make_person(first: str, last: str, *, phone: str | None = None, line1: str = "12 Elm St") -> Person:
+    """Someone the EHR knows (PHI): name, birth date, address, phone."""
+    address = Address(line1=line1, city="Springfield", state="IL", postal_code="62701")
+    return Person(
+        first_name=first,
+        last_name=last,
+        birth_date=date(1961, 4, 12),
+        gender="F",
+        address=address,
+        phone=phone,
+    )
+
+
+async def publish_encounter(
+    producer,
+    account: str,
+    patient: Person,
+    *,
+    subscriber: Person | None = None,
+    relationship_code: str = "18",
+    date_of_service: date = date(2026, 1, 5),
+) -> None:
+    """Publish `encounter.completed` as the EHR would, with the patient and their coverage
+    (the subscriber, when it is not the patient, is who the bill goes to)."""
+    coverage = Coverage(
+        payer_id="SBX001", member_id="SBX10001", relationship_code=relationship_code, subscriber=subscriber
+    )
+    encounter = EncounterCompleted(
+        encounter_id=unique("enc"),
+        patient_id=account,
+        payer_id="SBX001",
+        billing_provider_npi="1234567893",
+        date_of_service=date_of_service,
+        place_of_service="11",
+        diagnoses=["E11.9"],
+        lines=[EncounterLine(code="99213", charge=Decimal("150.00"))],
+        patient=patient,
+        coverages=[coverage],
+    )
+    topic, key, value, headers = encode(new_event(encounter, source="/tests/ehr"))
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
+
+async def post_statement_run(client, account: str, statement_date: str) -> Any:
+    """Run the statement cycle for one account on a date."""
+    return await client.post(
+        "/v1/statements/run-cycle",
+        params={"statement_date": statement_date, "account_id": account},
+        headers=ALL,
+    )
+
+
+async def post_cycle(client, as_of: str) -> dict[str, Any]:
+    """Run the daily cycle (plan reminders, late installments, dunning steps) for a date."""
+    resp = await client.post("/v1/payment-plans/run-cycle", params={"as_of": as_of}, headers=ALL)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def get_dunning(client, account: str) -> dict[str, Any]:
+    resp = await client.get(f"/v1/accounts/{account}/dunning", headers=ALL)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+# The practice's default dunning sequence (services/payments/settings.py): statements at 0, 30,
+# 60 and 90 days, a final notice 30 days after the last statement, collections 30 days later.
+DUNNING_DAYS = (0, 30, 60, 90, 120, 150)
+
+
+async def dun_to_collections(client, account: str, first: date) -> None:
+    """Take an owing account through the whole default sequence: the statement run starts it,
+    then one daily cycle per step."""
+    assert (await post_statement_run(client, account, str(first))).status_code == 200
+    for days in DUNNING_DAYS[1:]:
+        await post_cycle(client, str(first + timedelta(days=days)))
+
+
+async def wait_for_parties(admin, account: str) -> None:
+    """Until payments has kept the account's patient and guarantor from `encounter.completed`
+    (a fresh consumer group first reads the topic's history)."""
+
+    async def kept():
+        return await admin.fetchval(
+            "SELECT count(*) FROM payments.encounter_parties WHERE account_id = $1", account
+        )
+
+    await eventually(kept, timeout=120, what="the encounter's parties kept by payments")
+
+
+async def post_charge(client, account: str, amount: str, service_date: str = "2026-01-02") -> Any:
+    """A self-pay charge on the account (which makes the account known to payments)."""
+    return await client.post(
+        f"/v1/accounts/{account}/charges",
+        json={"amount": amount, "description": "Office visit", "service_date": service_date},
+        headers=make_headers(),
+    )
+
+
+async def post_payment(client, account: str, amount: Any, **extra: Any) -> Any:
+    """A patient payment (card unless `method` says otherwise)."""
+    body = {"account_id": account, "amount": amount, "method": "card", **extra}
+    return await client.post("/v1/payments", json=body, headers=make_headers())
+
+
+async def post_adjustment(client, account: str, amount: Any, direction: str = "credit", **extra: Any) -> Any:
+    """A manual adjustment of the account's patient balance."""
+    body = {"amount": amount, "direction": direction, "reason": "courtesy", **extra}
+    return await client.post(f"/v1/accounts/{account}/adjustments", json=body, headers=make_headers())
+
+
+async def post_refund(client, payment_id: str, amount: Any) -> Any:
+    """A refund of (part of) a patient payment."""
+    return await client.post(
+        f"/v1/payments/{payment_id}/refunds", json={"amount": amount}, headers=make_headers()
+    )
+
+
+def aging_total(account: dict[str, Any]) -> Decimal:
+    """The sum of an account view's aging buckets."""
+    return sum((Decimal(v) for v in account["aging"].values()), Decimal("0.00"))
+
+
+def make_bai2(
+    as_of: date,
+    transactions: list[tuple[str, int, str, str, str]],
+    *,
+    account: str = "000123456789",
+) -> str:
+    """A BAI2 (version 2) bank file with one group and one account: 01 file header, 02 group
+    header (as-of date = the bank date), 03 account identifier, one 16 transaction detail per
+    (type code, amount in cents, bank reference, customer reference, text), then 49/98/99
+    trailers with the control totals (sum of the amounts) and record counts the BAI2 spec asks
+    for (each trailer counts the records of its level, itself and its header included)."""
+    day = as_of.strftime("%y%m%d")
+    details = []
+    for type_code, cents, bank_ref, customer_ref, text in transactions:
+        record = f"16,{type_code},{cents},Z,{bank_ref},{customer_ref}"
+        details.append(f"{record},{text}" if text else f"{record}/")
+    total = sum(t[1] for t in transactions)
+    account_records = [f"03,{account},USD,/", *details]
+    account_records.append(f"49,{total},{len(account_records) + 1}/")
+    group = [f"02,CLINIC,BANKUS33,1,{day},0800,USD,2/", *account_records]
+    group.append(f"98,{total},1,{len(group) + 1}/")
+    records = [f"01,BANKUS33,CLINIC,{day},0800,{uuid.uuid4().hex[:8]},,,2/", *group]
+    records.append(f"99,{total},1,{len(records) + 1}/")
+    return "\n".join(records) + "\n"
+
+
+def make_core_trn(trace: str, originator: str = "1999999999") -> str:
+    """What a bank reports as an ACH credit's text under the CORE EFT & ERA reassociation
+    rule: the CCD+ addenda carries the 835's TRN segment (TRN01=1, TRN02 the trace, TRN03 the
+    payer's originating company id)."""
+    return f"HCCLAIMPMT SANDBOX HEALTH TRN*1*{trace}*{originator}\\"
+
+
+async def post_bank_deposits(
+    client, text: str, *, content_type: str = "text/plain", key: str | None = None
+) -> Any:
+    """Upload a bank file (BAI2 as text/plain or application/octet-stream, CSV as text/csv)."""
+    headers = {**ALL, "Content-Type": content_type, "Idempotency-Key": key or unique("key")}
+    return await client.post("/v1/bank-deposits", content=text, headers=headers)
+
+
+async def get_reconciliation(client, day_from: str, day_to: str, *, as_of: str) -> dict[str, Any]:
+    """The reconciliation report for bank and paid dates day_from..day_to, aged as of `as_of`."""
+    params = {"date_from": day_from, "date_to": day_to, "as_of": as_of}
+    resp = await client.get("/v1/reports/reconciliation", params=params, headers=ALL)
+    assert resp.status_code == 200, resp.text
+    return resp.json()

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from services.notifications.recipients.domain import Directory, Target, quiet_until
 from shared.events.catalogue import (
+    AccountNoticeIssued,
     AccountSentToCollections,
     AuthorizationExpiring,
     ClaimDenied,
@@ -86,7 +87,9 @@ def payment_posted(p: PaymentPosted) -> Plan | None:
     return Plan("insurance_processed", "receipts", ctx, patient_id=p.account_id)
 
 
-def statement_issued(s: StatementIssued) -> Plan:
+def statement_issued(s: StatementIssued) -> Plan | None:
+    if s.notice_id is not None:
+        return None  # told in the cycle's one account notice
     return Plan(
         "statement_ready",
         "statements",
@@ -95,12 +98,16 @@ def statement_issued(s: StatementIssued) -> Plan:
     )
 
 
-def installment_due(i: InstallmentDue) -> Plan:
+def installment_due(i: InstallmentDue) -> Plan | None:
+    if i.notice_id is not None:
+        return None  # told in the cycle's one account notice
     ctx = {"installment_number": i.installment_number, "amount": i.amount, "due_date": i.due_date}
     return Plan("installment_reminder", "payment_plans", ctx, patient_id=i.account_id)
 
 
-def payment_late(p: PaymentLate) -> Plan:
+def payment_late(p: PaymentLate) -> Plan | None:
+    if p.notice_id is not None:
+        return None  # told in the cycle's one account notice
     ctx = {
         "installment_number": p.installment_number,
         "amount": p.amount,
@@ -119,9 +126,33 @@ def eligibility_checked(e: EligibilityChecked) -> Plan | None:
     )
 
 
-def sent_to_collections(a: AccountSentToCollections) -> Plan:
+def sent_to_collections(a: AccountSentToCollections) -> Plan | None:
+    if a.notice_id is not None:
+        return None  # told in the cycle's one account notice
     ctx = {"balance": a.balance, "agency": a.agency, "referred_at": a.referred_at}
     return Plan("collections_notice", "collections", ctx, patient_id=a.account_id)
+
+
+# The category of a combined notice: its weightiest part's (a required collections notice goes
+# out despite an opt-out; a late notice before a statement).
+_NOTICE_CATEGORIES = (
+    ({"final_notice", "sent_to_collections"}, "collections"),
+    ({"installment_late", "past_due_statement"}, "late_payments"),
+    ({"statement"}, "statements"),
+    ({"installment_due"}, "payment_plans"),
+)
+
+
+def account_notice(n: AccountNoticeIssued) -> Plan:
+    """Everything one cycle tells the patient about an account: one message, parts in order."""
+    kinds = {p.kind for p in n.parts}
+    category = next(c for part_kinds, c in _NOTICE_CATEGORIES if kinds & part_kinds)
+    parts = [p.model_dump(include=_PART_FIELDS) for p in n.parts]
+    ctx = {"balance": n.balance, "cycle_date": n.cycle_date, "parts": parts, "count": len(parts)}
+    return Plan("account_notice", category, ctx, patient_id=n.account_id)
+
+
+_PART_FIELDS = {"kind", "amount", "due_date", "installment_number", "days_late", "agency", "collections_on"}
 
 
 def claim_denied(d: ClaimDenied) -> Plan:
@@ -184,6 +215,7 @@ PLANNERS: dict[str, Callable[[Any], Plan | None]] = {
     "payment.late": payment_late,
     "eligibility.checked": eligibility_checked,
     "account.sent_to_collections": sent_to_collections,
+    "account_notice.issued": account_notice,
     "claim.denied": claim_denied,
     "claim.rejected": claim_rejected,
     "claim.followup_due": claim_followup_due,

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from services.notifications.messages.domain import plan_for
 from shared.events.catalogue import (
+    AccountNoticeIssued,
     AccountSentToCollections,
     Adjustment,
     AuthorizationExpiring,
@@ -21,6 +22,7 @@ from shared.events.catalogue import (
     ClaimRejected,
     EligibilityChecked,
     InstallmentDue,
+    NoticePart,
     PaymentLate,
     PaymentPosted,
     PaymentUnderpaid,
@@ -108,6 +110,48 @@ SAMPLE_EVENTS: dict[str, tuple[str, BaseModel]] = {
         "account.sent_to_collections",
         AccountSentToCollections(
             account_id=_ACCOUNT, agency="Acme Recovery Services", balance=Decimal("612.40"), referred_at=_AT
+        ),
+    ),
+    "account_notice": (
+        "account_notice.issued",
+        AccountNoticeIssued(
+            notice_id=UUID(int=7),
+            account_id=_ACCOUNT,
+            cycle_date=date(2026, 3, 25),
+            balance=Decimal("612.40"),
+            parts=[
+                NoticePart(
+                    kind="past_due_statement",
+                    amount=Decimal("512.40"),
+                    due_date=date(2026, 4, 24),
+                    statement_id=UUID(int=8),
+                    days_late=54,
+                    step=3,
+                ),
+                NoticePart(
+                    kind="installment_late",
+                    amount=Decimal("50.00"),
+                    due_date=date(2026, 3, 15),
+                    plan_id=UUID(int=4),
+                    installment_number=2,
+                    days_late=10,
+                ),
+                NoticePart(
+                    kind="installment_due",
+                    amount=Decimal("50.00"),
+                    due_date=date(2026, 4, 1),
+                    plan_id=UUID(int=4),
+                    installment_number=3,
+                ),
+                NoticePart(
+                    kind="final_notice",
+                    amount=Decimal("612.40"),
+                    agency="Acme Recovery Services",
+                    collections_on=date(2026, 4, 24),
+                    step=4,
+                ),
+            ],
+            issued_at=_AT,
         ),
     ),
     "claim_denied": (

@@ -146,3 +146,11 @@ async def copies(session: AsyncSession, claim_ids: Sequence[uuid.UUID]) -> dict[
         {"ids": list(claim_ids)},
     )
     return {r.claim_id: _copy(r) for r in rows}
+
+
+async def has_account(session: AsyncSession, account_id: str) -> bool:
+    """Whether a claim was ever sent for this account (one way payments knows an account)."""
+    found = await session.execute(
+        text("SELECT 1 FROM claim_copies WHERE account_id = :a LIMIT 1"), {"a": account_id}
+    )
+    return found.first() is not None

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.payments.accounts.schemas import Amount
+from shared.money import PositiveMoney
 
 
 class DeniedAdjustment(BaseModel):
@@ -41,7 +41,7 @@ class WriteOffIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=3, max_length=500, description="Why it is written off (for the approver).")
-    amount: Amount | None = Field(default=None, description="Default: all that is denied and open.")
+    amount: PositiveMoney | None = Field(default=None, description="Default: all that is denied and open.")
 
 
 class Worked(BaseModel):

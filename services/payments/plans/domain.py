@@ -2,39 +2,39 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import calendar
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from services.payments.accounts.domain import spread
 from shared.events.catalogue import InstallmentDue, PaymentLate
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-EXPORT_COLUMNS = ("account_id", "balance", "reason", "agency", "plan_id", "referred_at")
 
 
-def due_dates(first: date, count: int, frequency: str) -> list[date]:
-    """Installment dates; monthly keeps the day of month (clamped to the month's end)."""
+def due_dates(first: date, count: int, frequency: str, day: int | None = None) -> list[date]:
+    """Installment dates; monthly keeps the day of month (`day`, else the first date's),
+    clamped to each month's end."""
     if frequency == "weekly":
         return [first + timedelta(weeks=i) for i in range(count)]
     if frequency == "biweekly":
         return [first + timedelta(weeks=2 * i) for i in range(count)]
+    day = day or first.day
     result = []
     for i in range(count):
         month = first.month - 1 + i
-        year, month = first.year + month // 12, month % 12 + 1
-        day = first.day
-        while True:
-            try:
-                result.append(date(year, month, day))
-                break
-            except ValueError:
-                day -= 1
+        result.append(clamped(first.year + month // 12, month % 12 + 1, day))
     return result
+
+
+def clamped(year: int, month: int, day: int) -> date:
+    """That day of the month, or the month's last day when it is shorter."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
 def split(total: Decimal, count: int) -> list[Decimal]:
@@ -58,19 +58,7 @@ def broken_plan_reason(missed: int, oldest: date, as_of: date, missed_limit: int
     )
 
 
-def export_csv(rows: Iterable[Any]) -> str:
-    """The agency's CSV of referrals (header, then one line per referral)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for r in rows:
-        writer.writerow(
-            [r.account_id, r.balance, r.reason, r.agency, r.plan_id or "", r.referred_at.isoformat()]
-        )
-    return out.getvalue()
-
-
-def installment_due(row: Any) -> InstallmentDue:
+def installment_due(row: Any, notice_id: UUID | None = None) -> InstallmentDue:
     """The reminder of a claimed installment (plan_id, number, due_date, owed, account_id)."""
     return InstallmentDue(
         plan_id=row.plan_id,
@@ -78,10 +66,11 @@ def installment_due(row: Any) -> InstallmentDue:
         installment_number=row.number,
         amount=row.owed,
         due_date=row.due_date,
+        notice_id=notice_id,
     )
 
 
-def installment_late(as_of: date, row: Any) -> PaymentLate:
+def installment_late(as_of: date, row: Any, notice_id: UUID | None = None) -> PaymentLate:
     """The late notice of a claimed installment, counting days late on `as_of`."""
     return PaymentLate(
         plan_id=row.plan_id,
@@ -90,4 +79,39 @@ def installment_late(as_of: date, row: Any) -> PaymentLate:
         amount=row.owed,
         due_date=row.due_date,
         days_late=(as_of - row.due_date).days,
+        notice_id=notice_id,
     )
+
+
+@dataclass
+class Terms:
+    """A plan's terms after a change: its total, the rest split into `count` installments from
+    `first` (monthly on `day`)."""
+
+    total: Decimal
+    count: int
+    frequency: str
+    first: date
+    day: int | None
+
+
+def reschedule(
+    installments: Sequence[Any], terms: Terms
+) -> tuple[list[tuple[int, Decimal]], list[tuple[int, date, Decimal]]]:
+    """A changed schedule: (number, amount) of the installments that got money, closed at what
+    they got, and (number, due date, amount) of the new unpaid ones that follow them, splitting
+    what the new total leaves (payments fill installments in order, so the paid ones come first)."""
+    kept = [(r.number, Decimal(r.paid)) for r in installments if Decimal(r.paid) > 0]
+    paid = sum((amount for _, amount in kept), ZERO)
+    after = max((number for number, _ in kept), default=0)
+    dates = due_dates(terms.first, terms.count, terms.frequency, terms.day)
+    amounts = split(terms.total - paid, terms.count)
+    return kept, [(after + i + 1, d, a) for i, (d, a) in enumerate(zip(dates, amounts, strict=True))]
+
+
+def snapshot(installments: Iterable[Any]) -> list[dict[str, str | int]]:
+    """A schedule as a version row keeps it (JSON)."""
+    return [
+        {"number": r.number, "due_date": r.due_date.isoformat(), "amount": str(r.amount), "paid": str(r.paid)}
+        for r in installments
+    ]

@@ -1,6 +1,5 @@
 """All of the remittance intake's SQL: payers, remittance rows (one per payer and trace
-number), raw files and provider-level adjustments, each written with one statement for a
-whole poll."""
+number) and raw files, each written with one statement for a whole poll."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.remittances.tables import provider_adjustments, remittance_files, remittances
+from services.payments.remittances.tables import remittance_files, remittances
 from shared.bulk import insert_many
 from shared.paging import DateRange, PageQuery, paginate
 
@@ -67,11 +66,6 @@ async def insert_files(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     await insert_many(session, remittance_files, rows)
 
 
-async def insert_provider_adjustments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """A poll's PLB lines, with one INSERT."""
-    await insert_many(session, provider_adjustments, rows)
-
-
 async def remittance(session: AsyncSession, remittance_id: uuid.UUID) -> Any:
     """A remittance row with its payer's name, or None."""
     return (
@@ -83,18 +77,6 @@ async def remittance(session: AsyncSession, remittance_id: uuid.UUID) -> Any:
             {"id": remittance_id},
         )
     ).first()
-
-
-async def provider_adjustments_of(session: AsyncSession, remittance_id: uuid.UUID) -> list[dict[str, Any]]:
-    """A remittance's PLB lines, as the summary shows them."""
-    rows = await session.execute(
-        text(
-            "SELECT provider_id, reason_code, reference, amount FROM "
-            "provider_adjustments WHERE remittance_id = :id"
-        ),
-        {"id": remittance_id},
-    )
-    return [dict(r._mapping) for r in rows]
 
 
 async def raw_file(session: AsyncSession, remittance_id: uuid.UUID) -> str | None:

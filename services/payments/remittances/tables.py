@@ -1,6 +1,7 @@
 """Metadata of the tables the remittance intake owns (schema `payments`, defined by
 migration 0003): payers and what their 835s carry, one row per remittance (unique per
-payer and trace number), its raw file, and its provider-level adjustments.
+payer and trace number) and its raw file. Its PLB adjustments belong to
+`provider_adjustments/`.
 
 Core tables on the sub-domain's own MetaData (not SQLModel's global one, where another
 service's table of the same name would clash); `shared.bulk.insert_many` reads the column
@@ -9,7 +10,6 @@ types from here."""
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Date,
     DateTime,
@@ -63,16 +63,4 @@ remittance_files = Table(
     Column("remittance_id", Uuid, ForeignKey("remittances.id"), primary_key=True),
     Column("sha256", Text, nullable=False),
     Column("x12", Text, nullable=False),
-)
-
-provider_adjustments = Table(
-    "provider_adjustments",
-    metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("remittance_id", Uuid, ForeignKey("remittances.id"), nullable=False),
-    Column("provider_id", Text, nullable=False),
-    Column("fiscal_period_date", Date),
-    Column("reason_code", Text, nullable=False),
-    Column("reference", Text, nullable=False),
-    Column("amount", Numeric(14, 2), nullable=False),
 )

@@ -1,8 +1,8 @@
 """The one way an 835 comes in, for an upload and for `remittance.received` alike.
 
 One remittance is one transaction: the remittance row (unique per payer and trace number,
-which is what makes a second delivery a no-op), the raw file, the provider-level
-adjustments, then its claims posted or parked (`postings`). A refused file leaves nothing
+which is what makes a second delivery a no-op), the raw file, its claims posted or parked
+(`postings`), then its provider-level adjustments (`provider_adjustments`). A refused file leaves nothing
 behind. The consumer posts a whole poll of 835s in its one transaction (`receive_many`),
 each exactly as if alone, with one statement per table."""
 
@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.payments.claimcopies import store as claimcopies
 from services.payments.postings import store as postings_store
 from services.payments.postings.usecases import Arrived, parked_adjustments, post_remittances
+from services.payments.provider_adjustments import usecases as provider_adjustments
 from services.payments.remittances import store
 from services.payments.remittances.domain import Remittance835
 from services.payments.remittances.schemas import ClaimLine, RemittanceSummary, Totals, Warning835
@@ -153,24 +154,9 @@ async def receive_many(session: AsyncSession, files: Sequence[Incoming]) -> list
         session,
         [{"remittance_id": s.id, "sha256": s.digest, "x12": files[s.file].x12_text} for s in new],
     )
-    await store.insert_provider_adjustments(
-        session,
-        [
-            {
-                "remittance_id": s.id,
-                "provider_id": p.provider_id,
-                "fiscal_period_date": p.fiscal_period_date,
-                "reason_code": p.reason_code,
-                "reference": p.reference,
-                "amount": p.amount,
-            }
-            for s in new
-            for p in s.remittance.provider_adjustments
-        ],
-    )
-    await post_remittances(
-        session, [Arrived(s.id, s.payer_id, s.remittance, s.now, files[s.file].event) for s in new]
-    )
+    arrived = [Arrived(s.id, s.payer_id, s.remittance, s.now, files[s.file].event) for s in new]
+    await post_remittances(session, arrived)
+    await provider_adjustments.record(session, arrived)  # after the claims: PLB03-2 may name one
     return outcomes
 
 
@@ -213,7 +199,7 @@ async def summary(
         _line(u, unmatched_id=u.id, reason=u.reason, adjustments=parked_adjustments(u.claim))
         for u in await postings_store.parked_of(session, remittance_id)
     ]
-    plb = await store.provider_adjustments_of(session, remittance_id)
+    plb = await provider_adjustments.of_remittance(session, remittance_id)
     plb_total = Decimal(r.provider_adjustments)
     return RemittanceSummary(
         id=r.id,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
+from services.payments.dunning import usecases as cycle
 from services.payments.statements import usecases
 from services.payments.statements.domain import render_html, render_pdf
 from services.payments.statements.schemas import CycleOut, StatementOut
@@ -33,7 +34,15 @@ async def get_current_statement(statement_id: uuid.UUID, session: SessionDep, tr
 CurrentStatement = Annotated[Any, Depends(get_current_statement)]
 
 
-@router.post("/v1/statements/run-cycle", response_model=CycleOut, summary="Issue statements for a date")
+@router.post(
+    "/v1/statements/run-cycle",
+    response_model=CycleOut,
+    summary="Issue statements for a date: start the dunning of accounts that owe, take due steps",
+    description="Requires `payments:admin`. Accounts that owe and are in no dunning sequence get their first "
+    "statement; accounts in one take their next step if its time has come (one step per account). A "
+    "statement is never dated before a date of service on it: 422 naming `query.statement_date` and the "
+    "rule `not_before_date_of_service`, and nothing is written.",
+)
 async def run_cycle(
     session: SessionDep,
     _: RunCycle,
@@ -42,8 +51,8 @@ async def run_cycle(
 ) -> CycleOut:
     when = statement_date or date.today()
     async with session.begin():
-        issued = await usecases.run_statement_cycle(session, when, account_id)
-    return CycleOut(statement_date=when, issued=issued)
+        result = await cycle.run_cycle(session, when, account_id=account_id, start=True, with_plans=False)
+    return CycleOut(statement_date=when, issued=result.statements_issued)
 
 
 @router.get("/v1/statements/{statement_id}", response_model=StatementOut, summary="A statement")
@@ -56,7 +65,11 @@ async def get_statement(statement: CurrentStatement) -> StatementOut:
         amount_due=statement.amount_due,
         lines=statement.content["lines"],
         issued_at=statement.issued_at,
+        **{k: statement.content[k] for k in _MORE if statement.content.get(k) is not None},
     )
+
+
+_MORE = ("visits", "totals", "practice", "remit_to", "how_to_pay", "past_due")
 
 
 @router.get("/v1/statements/{statement_id}/html", response_class=HTMLResponse, summary="A statement as HTML")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class CycleOut(BaseModel):
@@ -23,3 +23,14 @@ class StatementOut(BaseModel):
     amount_due: Decimal
     lines: list[dict[str, Any]]
     issued_at: datetime
+    visits: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Per visit: procedures (code and description), insurer, charges, insurance paid, "
+        "adjustments, the patient's share by reason (deductible, coinsurance, copay), what the patient "
+        "paid (credit not yet applied counts against the oldest visits) and what they owe.",
+    )
+    totals: dict[str, Any] = Field(default_factory=dict)
+    practice: dict[str, Any] = Field(default_factory=dict, description="Who the statement is from.")
+    remit_to: dict[str, Any] = Field(default_factory=dict)
+    how_to_pay: dict[str, Any] = Field(default_factory=dict)
+    past_due: dict[str, Any] | None = None

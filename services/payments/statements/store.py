@@ -1,28 +1,31 @@
-"""All of the statements' SQL: what the ledger says per item, who owes, issuing, reading,
-and the past-due statements the plan cycle acts on."""
+"""All of the statements' SQL: what the ledger says per item, what each claim was (its
+procedures and payer), who owes, issuing and reading statements."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, and_, text
+from sqlalchemy import Row, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.statements.tables import Statement
-from shared.due import claim_due
+
+# The patient's share moved over by an 835 (CAS group PR), by the CARC that says why.
+_PR = "entry_type = 'transfer' AND bucket = 'patient' AND group_code = 'PR'"
 
 
 async def item_sums(session: AsyncSession, account_id: str) -> Sequence[Row[Any]]:
     """Per item (and unapplied money) the patient owes on: charges, insurance paid,
-    adjustments, patient paid and due, oldest service date first."""
+    adjustments, the patient's share by reason (PR-1 deductible, PR-2 coinsurance, PR-3
+    copay, other), patient paid, still with insurance, and due; oldest service date first."""
     return (
         await session.execute(
             text(
-                "SELECT item_id, min(service_date) AS service_date, "
+                "SELECT item_id, min(service_date) AS service_date, "  # noqa: S608 (constant text)
                 "min(description) FILTER (WHERE entry_type = 'charge') AS description, "
                 "coalesce(sum(amount) FILTER (WHERE entry_type = 'charge'), 0) AS charges, "
                 "coalesce(-sum(amount) FILTER (WHERE entry_type = "
@@ -30,6 +33,12 @@ async def item_sums(session: AsyncSession, account_id: str) -> Sequence[Row[Any]
                 "coalesce(-sum(amount) FILTER (WHERE entry_type = 'adjustment'), 0) AS adjustments, "
                 "coalesce(-sum(amount) FILTER (WHERE entry_type IN "
                 "('payment', 'refund')), 0) AS patient_paid, "
+                "coalesce(sum(amount) FILTER (WHERE bucket = 'insurance'), 0) AS insurance_pending, "
+                f"coalesce(sum(amount) FILTER (WHERE {_PR} AND reason_code = '1'), 0) AS deductible, "
+                f"coalesce(sum(amount) FILTER (WHERE {_PR} AND reason_code = '2'), 0) AS coinsurance, "
+                f"coalesce(sum(amount) FILTER (WHERE {_PR} AND reason_code = '3'), 0) AS copay, "
+                f"coalesce(sum(amount) FILTER (WHERE {_PR} AND reason_code NOT IN ('1', '2', '3')), 0) "
+                "AS other_share, "
                 "coalesce(sum(amount) FILTER (WHERE bucket = 'patient'), 0) AS due "
                 "FROM ledger_entries WHERE account_id = :a GROUP BY item_id "
                 "HAVING coalesce(sum(amount) FILTER (WHERE bucket = 'patient'), 0) <> 0 "
@@ -40,17 +49,50 @@ async def item_sums(session: AsyncSession, account_id: str) -> Sequence[Row[Any]
     ).all()
 
 
+async def claims_of(session: AsyncSession, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
+    """What payments' copy says of each claim: its lines (procedures) and its payer's name."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT c.claim_id, c.payer_id, coalesce(p.name, c.payer_id) AS payer_name, c.lines "
+                "FROM claim_copies c LEFT JOIN payers p ON p.payer_id = c.payer_id "
+                "WHERE c.claim_id = ANY(:ids)"
+            ),
+            {"ids": list(claim_ids)},
+        )
+    ).all()
+    return {r.claim_id: r for r in rows}
+
+
 async def owing_accounts(session: AsyncSession, account_id: str | None) -> Sequence[Row[Any]]:
-    """(account_id, due) of every account whose patient balance is positive (or just the one)."""
+    """(account_id, due, last_service_date) of every account whose patient balance is
+    positive (or just the one); the last service date is the latest on an item it owes on."""
     return (
         await session.execute(
             text(
-                "SELECT account_id, sum(amount) AS due FROM ledger_entries WHERE bucket = 'patient' "
-                "AND (CAST(:a AS text) IS NULL OR account_id = :a) GROUP BY account_id HAVING sum(amount) > 0"
+                "SELECT account_id, sum(amount) AS due, max(service_date) AS last_service_date "
+                "FROM ledger_entries WHERE bucket = 'patient' "
+                "AND (CAST(:a AS text) IS NULL OR account_id = :a) "
+                "GROUP BY account_id HAVING sum(amount) > 0 "
+                "ORDER BY account_id"
             ),
             {"a": account_id},
         )
     ).all()
+
+
+async def last_service_dates(session: AsyncSession, account_ids: Sequence[str]) -> dict[str, date | None]:
+    """The latest date of service on each account's ledger (what a statement may not predate)."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT account_id, max(service_date) AS last FROM ledger_entries "
+                "WHERE account_id = ANY(:a) GROUP BY account_id"
+            ),
+            {"a": list(account_ids)},
+        )
+    ).all()
+    return {r.account_id: r.last for r in rows}
 
 
 async def add_statement(session: AsyncSession, **values: Any) -> bool:
@@ -68,48 +110,3 @@ async def get_statement(session: AsyncSession, statement_id: uuid.UUID) -> Row[A
     return (
         await session.execute(text("SELECT * FROM statements WHERE id = :id"), {"id": statement_id})
     ).first()
-
-
-# A statement is late for the cycle when it is its account's oldest, past due, the account
-# owes on its patient balance, has no active plan and was not referred to collections.
-_LATE = (
-    "statements.due_date < :as_of "
-    "AND NOT EXISTS (SELECT 1 FROM statements o WHERE o.account_id = statements.account_id "
-    "AND (o.due_date, o.id) < (statements.due_date, statements.id)) "
-    "AND NOT EXISTS (SELECT 1 FROM payment_plans p WHERE p.account_id = statements.account_id "
-    "AND p.status = 'active') "
-    "AND NOT EXISTS (SELECT 1 FROM collections_referrals c WHERE c.account_id = statements.account_id) "
-    "AND (SELECT sum(l.amount) FROM ledger_entries l WHERE l.account_id = statements.account_id "
-    "AND l.bucket = 'patient') > 0"
-)
-
-
-async def claim_late(session: AsyncSession, as_of: date, now: datetime, limit: int) -> Sequence[Row[Any]]:
-    """Take up to `limit` late statements not yet notified and mark them notified at `now`,
-    in one statement (SKIP LOCKED: each late notice goes out once, whichever replica runs).
-    (id, account_id, due_date), by account."""
-    table = Statement.__table__  # type: ignore[attr-defined]
-    return await claim_due(
-        session,
-        Statement,
-        due=and_(table.c.late_notified_at.is_(None), text(_LATE).bindparams(as_of=as_of)),
-        order_by=[table.c.account_id, table.c.due_date],
-        limit=limit,
-        values={"late_notified_at": now},
-        returning=[table.c.id, table.c.account_id, table.c.due_date],
-    )
-
-
-async def late_accounts(session: AsyncSession, as_of: date) -> Sequence[Row[Any]]:
-    """(account_id, due_date of its oldest statement) of every account whose statement is late
-    on `as_of` (notified or not), for the collections policy."""
-    return (
-        await session.execute(
-            text(
-                "SELECT statements.account_id, statements.due_date FROM statements WHERE "  # noqa: S608 (our own text)
-                + _LATE
-                + " ORDER BY statements.account_id"
-            ),
-            {"as_of": as_of},
-        )
-    ).all()

@@ -1,4 +1,4 @@
-"""The plans' background step: today's cycle of reminders, late notices and collections."""
+"""The account cycle's background run: today's cycle, on every replica (they take turns)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from services.payments.plans.usecases import run_cycle
+from services.payments.dunning.usecases import run_cycle
 
 
 async def cycle_worker(app: FastAPI) -> None:

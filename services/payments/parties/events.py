@@ -1,0 +1,15 @@
+"""`encounter.completed`: payments keeps who the patient and guarantor are (contact only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments.parties.usecases import record_encounters
+from shared.events import Event
+
+
+async def on_encounters_completed(session: AsyncSession, events: Sequence[Event]) -> None:
+    """A poll's encounters, one statement for all."""
+    await record_encounters(session, events)

@@ -212,9 +212,7 @@ class ClaimSubmitted(Payload):
         description="For frequency 7 and 8: the first claim of the chain it replaces or voids (the "
         "visit they all bill); absent for an original claim, which is its own first claim.",
     )
-    primary_claim_id: UUID | None = Field(
-        default=None, description="A secondary or tertiary claim: the previous payer's claim it bills after."
-    )
+    primary_claim_id: UUID | None = Field(default=None, description="The prior payer's claim it bills after.")
 
 
 class ClaimAcknowledged(Payload):
@@ -448,6 +446,3 @@ class NotificationFailed(Payload):
     reason: str = Field(max_length=200)
     attempts: int = Field(ge=1)
     failed_at: datetime
-
-
-# --- the catalogue -----------------------------------------------------------------------

@@ -74,7 +74,7 @@ async def charged(pay: Any, account: str, amount: str) -> bool:
 async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, settings):
     async with claims() as (_, cl), service("payments") as (_, pay):
         made: dict[str, dict[str, Any]] = {}
-        for name in ("paid", "partial", "co197", "pr96", "reversed", "cob"):
+        for name in ("paid", "partial", "co197", "pr96", "reversed", "cob", "corrected"):
             body = make_claim(unique("pat"))
             if name == "cob":
                 body["subscriber"]["member_id"] = "SBX40002"
@@ -96,6 +96,15 @@ async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, 
                     pcn["partial"], "1", "175", "80", "", [("CO", "45", "45"), ("CO", "16", "50")], pccn="I-2"
                 ),
                 make_clp(pcn["co197"], "4", "175", "0", "", [("CO", "197", "175")], pccn="I-3"),
+                make_clp(
+                    pcn["corrected"],
+                    "1",
+                    "175",
+                    "80",
+                    "",
+                    [("CO", "45", "45"), ("CO", "16", "50")],
+                    pccn="I-8",
+                ),
                 make_clp(pcn["reversed"], "1", "175", "140", "", [("CO", "45", "35")], pccn="I-5"),
                 make_clp(
                     pcn["cob"], "1", "175", "100", "30", [("CO", "45", "45"), ("PR", "2", "30")], pccn="I-6"
@@ -140,7 +149,7 @@ async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, 
         )
 
         patients = [c["patient_id"] for c in made.values()]
-        expected = {"SBX001": D("400.00"), "SBX002": D("30.00")}
+        expected = {"SBX001": D("450.00"), "SBX002": D("30.00")}
         assert await payments_ar(pay, patients) == expected
         assert await claims_ar(cl, patients) == expected
 
@@ -170,6 +179,10 @@ async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, 
         assert billed.status_code == 201, billed.text
         await eventually(lambda: get_claim_if(cl, made["pr96"]["id"], "closed"), what="pr96 closed")
 
+        expected = {"SBX001": D("275.00"), "SBX002": D("0.00")}
+        assert await payments_ar(pay, patients) == expected
+        assert await claims_ar(cl, patients) == expected
+
         # The CO-197 denial is written off, approved by a second person (payments, told to claims).
         clerk = token("payments:read", "payments:write", subject="clerk-a")
         manager = token("payments:read", "payments:approve", subject="manager-b")
@@ -182,6 +195,50 @@ async def test_a_mixed_day_leaves_both_reports_equal_per_payer(claims, service, 
         done = await pay.post(f"/v1/approvals/{asked.json()['id']}/approve", headers=manager)
         assert done.status_code == 200, done.text
         await eventually(lambda: get_claim_if(cl, made["co197"]["id"], "closed"), what="co197 closed")
+
+        # The CO-16 claim is corrected (frequency 7): the original's denied 50 is retired and the
+        # replacement owes its 175; the payer reverses the original (CLP02 = 22) and pays the
+        # replacement, in one 835: what the reversal puts back on the original is retired too.
+        corrected = await cl.post(
+            f"/v1/claims/{made['corrected']['id']}/corrections",
+            json={"diagnoses": ["E11.9", "I10", "Z79.4"]},
+            headers=RW,
+        )
+        assert corrected.status_code == 201, corrected.text
+        replacement = corrected.json()
+        account = made["corrected"]["patient_id"]
+        await eventually(lambda: charged(pay, account, "175.00"), timeout=60, what="replacement charged")
+        expected = {"SBX001": D("225.00"), "SBX002": D("0.00")}  # the partial's 50, the replacement's 175
+        assert await payments_ar(pay, patients) == expected
+        assert await claims_ar(cl, patients) == expected
+        answer = make_835(
+            unique("TRN"),
+            [
+                make_clp(
+                    pcn["corrected"],
+                    "22",
+                    "-175",
+                    "-80",
+                    "",
+                    [("CO", "45", "-45"), ("CO", "16", "-50")],
+                    pccn="I-8",
+                ),
+                make_clp(
+                    replacement["patient_control_number"],
+                    "1",
+                    "175",
+                    "140",
+                    "",
+                    [("CO", "45", "35")],
+                    pccn="I-9",
+                ),
+            ],
+        )
+        assert (await post_835(pay, answer)).status_code == 201
+        await eventually(lambda: get_claim_if(cl, replacement["id"], "paid"), what="replacement paid")
+        await eventually(
+            lambda: get_claim_if(cl, made["corrected"]["id"], "replaced"), what="original replaced"
+        )
 
         expected = {"SBX001": D("50.00"), "SBX002": D("0.00")}
         assert await payments_ar(pay, patients) == expected

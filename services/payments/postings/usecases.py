@@ -200,3 +200,28 @@ async def list_unmatched(
     return await store.list_unmatched(
         session, page, dates, remittance_id=remittance_id, include_resolved=include_resolved
     )
+
+
+async def withdraw_remittance(
+    session: AsyncSession, remittance_id: uuid.UUID, *, actor: str, now: datetime
+) -> None:
+    """Undo what a remittance posted, before its replacement posts: each of its claim
+    postings that nothing reversed yet is reversed the way a payer's CLP02=22 reversal is
+    (the exact opposite ledger entries, a posting that points at the original, a
+    `payment.posted` with status 22), under the remittance it undoes; its claims still
+    parked leave the unmatched queue. In the caller's transaction."""
+    batch = PostingBatch(now=now)
+    for original in await store.unreversed_postings(session, remittance_id):
+        posting_id = uuid.uuid4()
+        ref = RemittanceRef(
+            remittance_id, original.payer_id, original.trace_number, original.method, original.paid_date
+        )
+        claim = domain.undoing(original)
+        target = Target(original.claim_id, original.account_id, reverses=original.id)
+        batch.add_entries(domain.negated(await store.posting_entries(session, original.id), posting_id))
+        batch.postings.append(
+            domain.posting_row(posting_id, ref, claim, target, matched_by="replacement", now=now)
+        )
+        batch.events.append(domain.payment_posted(posting_id, ref, claim, target, now))
+    await batch.flush(session)
+    await store.withdraw_parked(session, remittance_id, actor, now)

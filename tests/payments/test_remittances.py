@@ -335,7 +335,7 @@ def _malformed(pcn: str, trace: str) -> dict[str, tuple[str, str, str]]:
         "truncated": (truncated, "SE", "ends inside a transaction set"),
         "segment count": ("~\n".join(bad_count), "segment[13].SE01", "SE01 says 12 segments, the set has 11"),
         "claim not balancing": (unbalanced, "segment[11].CLP04", "claim does not balance"),
-        "deposit not balancing": (bad_bpr, "segment[4].BPR02", "BPR02 is 81.00"),
+        "deposit not balancing": (bad_bpr, "segment[4].BPR02", "BPR02 is not the claim payments"),
     }
 
 

@@ -12,7 +12,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from services.payments.intake.domain import CONFLICT, DUPLICATE, POSTED, answer_status
 from services.payments.intake.usecases import FileResult
 from services.payments.receipts import usecases
-from services.payments.receipts.schemas import FileOutcome, Received, ReceivedFile, ReceivedFileRef, SetOut
+from services.payments.receipts.schemas import (
+    X12_TYPES,
+    FileOutcome,
+    Received,
+    ReceivedFile,
+    ReceivedFileRef,
+    SetOut,
+)
 from services.payments.remittances import usecases as remittances
 from services.payments.remittances.domain import Issue
 from shared.audit import AuditTrail, audited
@@ -28,7 +35,6 @@ ReadFile = Annotated[AuditTrail, audited("received_file", "read", require_scopes
 ListFiles = Annotated[AuditTrail, audited("received_file", "list", require_scopes("payments:read"))]
 ReadRawFile = Annotated[AuditTrail, audited("remittance_file", "read", require_scopes("remittances:raw"))]
 FilePage = Annotated[PageQuery, Depends(page_query(100, 1000))]
-X12_TYPES = ("application/edi-x12", "text/plain")
 ANSWERS = {
     200: {"model": Received, "description": "Every set had been posted before (`duplicate: true`)."},
     202: {"model": Received, "description": "Every set waits for its payer (GET /v1/payer-needed)."},

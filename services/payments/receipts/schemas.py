@@ -11,6 +11,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from services.payments.remittances.schemas import RemittanceSummary
 
+X12_TYPES = ("application/edi-x12", "text/plain")
 FileOutcome = Literal[
     "received", "posted", "partially_posted", "refused", "held", "duplicate", "dismissed", "repaired"
 ]

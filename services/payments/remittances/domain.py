@@ -231,10 +231,11 @@ def balance_issues(
 ) -> list[X12Error]:
     """The guide's balancing rules (005010X221A1 section 1.10.2.1): each service line and
     claim balances with its adjustments, and BPR02 is the claim payments less the
-    provider-level adjustments. Claims at the positions in `unreadable` (an amount could not
-    be read) are skipped, and so is BPR02 unless `total_readable`, so that one bad number is
-    reported once and not again as every sum it feeds. CLP05 that differs from the PR
-    adjustments is a warning on the remittance, not an error."""
+    provider-level adjustments. Messages name elements, never their values. Claims at the
+    positions in `unreadable` (an amount could not be read) are skipped, and so is BPR02
+    unless `total_readable`, so that one bad number is reported once and not again as every
+    sum it feeds. CLP05 that differs from the PR adjustments is a warning on the remittance,
+    not an error."""
     errors: list[X12Error] = []
     for claim in remittance.claims:
         if claim.position not in unreadable:
@@ -245,7 +246,7 @@ def balance_issues(
     if total_readable and expected != remittance.amount:
         errors.append(
             X12Error(
-                f"BPR02 is {remittance.amount} but claim payments less provider adjustments are {expected}",
+                "BPR02 is not the claim payments (CLP04) less the provider-level adjustments (PLB)",
                 position=remittance.bpr_position,
                 segment="BPR",
                 element=2,
@@ -261,8 +262,7 @@ def _claim_balance(remittance: Remittance835, claim: Claim835) -> list[X12Error]
         if line.charge - line.paid - line_adj != 0:
             errors.append(
                 X12Error(
-                    f"service line does not balance: charge - paid - adjustments = "
-                    f"{line.charge - line.paid - line_adj}",
+                    "service line does not balance: SVC02 charge less SVC03 paid less its CAS is not 0",
                     position=line.position,
                     segment="SVC",
                     element=3,
@@ -272,8 +272,7 @@ def _claim_balance(remittance: Remittance835, claim: Claim835) -> list[X12Error]
     if claim.charge - claim.paid - all_adj != 0:
         errors.append(
             X12Error(
-                "claim does not balance: charge - paid - adjustments = "
-                f"{claim.charge - claim.paid - all_adj}",
+                "claim does not balance: CLP03 charge less CLP04 paid less its adjustments is not 0",
                 position=claim.position,
                 segment="CLP",
                 element=4,

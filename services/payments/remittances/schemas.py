@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 PayerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
 RemittanceId = Annotated[uuid.UUID, Path()]
-X12_TYPES = ("application/edi-x12", "text/plain")
 
 
 class Warning835(BaseModel):
@@ -73,10 +72,6 @@ class RemittanceSummary(BaseModel):
     totals: Totals
     provider_level_adjustments: list[dict[str, Any]]
     warnings: list[Warning835]
-
-
-class Posting(BaseModel):
-    remittances: list[RemittanceSummary]
 
 
 class PayerIn(BaseModel):

@@ -4,18 +4,22 @@ from services.payments.accounts import api as accounts
 from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.contracts import api as contracts_api
+from services.payments.deposits import api as deposits
 from services.payments.holds import api as holds_api
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.plans.workers import cycle_worker
 from services.payments.postings import api as postings_api
+from services.payments.provider_adjustments import api as provider_adjustments_api
 from services.payments.receipts import api as receipts_api, events as receipts_events
 from services.payments.receipts.workers import retry_unprocessed
 from services.payments.reconciliation import api as reconciliation
+from services.payments.reconciliation.workers import match_worker
 from services.payments.remittances import api as remittances_api
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
 from services.payments.statements import api as statements
+from services.payments.underpayments import api as underpayments_api
 from shared.app import ServiceDefinition, Worker
 from shared.consumer import batched
 
@@ -32,8 +36,11 @@ SERVICE = ServiceDefinition(
         patient_payments.router,
         accounts.router,
         contracts_api.router,
+        underpayments_api.router,
+        provider_adjustments_api.router,
         statements.router,
         plans.router,
+        deposits.router,
         reconciliation.router,
         reports.router,
         approvals.router,
@@ -48,18 +55,29 @@ SERVICE = ServiceDefinition(
         Worker(
             "intake-retry", retry_unprocessed, every_seconds=payments_settings().intake_retry_every_seconds
         ),
+        Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
     ],
     tags=[
-        {"name": "remittances", "description": "835 posting, the unmatched queue, payers."},
+        {
+            "name": "remittances",
+            "description": "835 posting, the unmatched queue, payers, provider-level adjustments and forward "
+            "balances.",
+        },
         {
             "name": "patient payments",
             "description": "Card, check, cash and ACH payments with an Idempotency-Key; refunds; receipts.",
         },
         {"name": "accounts", "description": "Balances, aging and the append-only ledger."},
-        {"name": "contracts", "description": "Fee schedules and underpayments."},
+        {
+            "name": "contracts",
+            "description": "Fee schedule versions and underpayments (work queue, dispute, recovery, report).",
+        },
         {"name": "statements", "description": "Statement cycles; HTML and PDF."},
         {"name": "payment plans", "description": "Installments, late notices and collections."},
-        {"name": "reconciliation", "description": "Deposits against postings."},
+        {
+            "name": "reconciliation",
+            "description": "Bank deposits (BAI2 or CSV) matched to 835s and card batches; unmatched, aged.",
+        },
         {
             "name": "approvals",
             "description": "Commands waiting for a second person: large adjustments, denial write-offs, "

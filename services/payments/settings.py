@@ -26,12 +26,17 @@ class PaymentsSettings(BaseSettings):
     collections_missed_installments: int = Field(default=3, ge=1)
     collections_days_past_due: int = Field(default=120, ge=1)
     collections_agency: str = "Default Collections Agency"
+    # Manual adjustments and write-offs above this amount wait for a second person's approval
+    # (POST /v1/accounts/{id}/adjustments answers 202 and /v1/approvals/{id} runs it).
+    adjustment_approval_threshold: Decimal = Field(default=Decimal("100.00"), ge=0)
     # The background cycle (statements are run by endpoint; plans and late balances by this).
     cycle_every_seconds: float = Field(default=3600.0, gt=0)
     # Remittance intake: a received file nothing processed this long after it was kept (its
     # processing crashed) is processed again; the worker looks this often.
     intake_retry_after_seconds: float = Field(default=300.0, ge=0)
     intake_retry_every_seconds: float = Field(default=60.0, gt=0)
+    # Deposits that came before their 835 (or card batch) are matched by a worker this often.
+    match_every_seconds: float = Field(default=300.0, gt=0)
 
 
 @lru_cache

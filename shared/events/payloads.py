@@ -403,6 +403,14 @@ class FeeScheduleUpdated(Payload):
     fee_schedule_id: UUID
     effective_date: date
     entries: list[FeeScheduleEntry]
+    version: int | None = Field(
+        default=None, ge=1, description="The payer's version number of this upload (1, 2, ...)."
+    )
+    uploaded_at: datetime | None = Field(
+        default=None,
+        description="When this version was uploaded; among versions with the same effective date "
+        "the latest upload applies.",
+    )
 
 
 # --- notifications -----------------------------------------------------------------------

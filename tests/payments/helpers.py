@@ -93,34 +93,19 @@ def make_835_set(
     payer_n104: str | None = None,
     trace_originator: str | None = "1999999999",
     production_date: str | None = None,
+    method: str = "ACH",
 ) -> list[list[str]]:
-    """The body of one 835 transaction set (ST/SE are added by `make_835_file`): BPR (ACH),
-    TRN, DTM*405, N1*PR (with N104 when given) and REF*2U, N1*PE, LX, the claims, optional
-    PLB. BPR02 is the guide's sum (CLP04 less PLB) unless `amount` says otherwise."""
+    """The body of one 835 transaction set (ST/SE are added by `make_835_file`): BPR (ACH, or
+    CHK: then TRN02 is the check number and BPR05-BPR15 are empty, as the guide says), TRN,
+    DTM*405, N1*PR (with N104 when given) and REF*2U, N1*PE, LX, the claims, optional PLB.
+    BPR02 is the guide's sum (CLP04 less PLB) unless `amount` says otherwise."""
     body: list[list[str]] = []
     total = sum(Decimal(c[0][4]) for c in claims) - (Decimal(plb[4]) if plb else 0)
     bpr_amount = amount if amount is not None else x12.amount(total)
-    body.append(
-        x12.seg(
-            "BPR",
-            "I",
-            bpr_amount,
-            "C",
-            "ACH",
-            "CCP",
-            "01",
-            "999",
-            "DA",
-            "1",
-            "1",
-            "",
-            "01",
-            "9",
-            "DA",
-            "2",
-            paid_date,
-        )
-    )
+    banking = ["CCP", "01", "999", "DA", "1", "1", "", "01", "9", "DA", "2"]
+    if method == "CHK":
+        banking = [""] * len(banking)
+    body.append(x12.seg("BPR", "I", bpr_amount, "C", method, *banking, paid_date))
     body.append(x12.seg("TRN", "1", trace, trace_originator))
     body.append(x12.seg("DTM", "405", production_date or paid_date))
     body.append(x12.seg("N1", "PR", payer_name, "XV" if payer_n104 else None, payer_n104))
@@ -272,3 +257,85 @@ def make_consumer(db: Any, handler_map: dict[str, Any]) -> tuple[EventConsumer, 
         dlq_producer=dlq,  # type: ignore[arg-type]
     )
     return c, dlq
+
+
+async def post_charge(client, account: str, amount: str, service_date: str = "2026-01-02") -> Any:
+    """A self-pay charge on the account (which makes the account known to payments)."""
+    return await client.post(
+        f"/v1/accounts/{account}/charges",
+        json={"amount": amount, "description": "Office visit", "service_date": service_date},
+        headers=make_headers(),
+    )
+
+
+async def post_payment(client, account: str, amount: Any, **extra: Any) -> Any:
+    """A patient payment (card unless `method` says otherwise)."""
+    body = {"account_id": account, "amount": amount, "method": "card", **extra}
+    return await client.post("/v1/payments", json=body, headers=make_headers())
+
+
+async def post_adjustment(client, account: str, amount: Any, direction: str = "credit", **extra: Any) -> Any:
+    """A manual adjustment of the account's patient balance."""
+    body = {"amount": amount, "direction": direction, "reason": "courtesy", **extra}
+    return await client.post(f"/v1/accounts/{account}/adjustments", json=body, headers=make_headers())
+
+
+async def post_refund(client, payment_id: str, amount: Any) -> Any:
+    """A refund of (part of) a patient payment."""
+    return await client.post(
+        f"/v1/payments/{payment_id}/refunds", json={"amount": amount}, headers=make_headers()
+    )
+
+
+def aging_total(account: dict[str, Any]) -> Decimal:
+    """The sum of an account view's aging buckets."""
+    return sum((Decimal(v) for v in account["aging"].values()), Decimal("0.00"))
+
+
+def make_bai2(
+    as_of: date,
+    transactions: list[tuple[str, int, str, str, str]],
+    *,
+    account: str = "000123456789",
+) -> str:
+    """A BAI2 (version 2) bank file with one group and one account: 01 file header, 02 group
+    header (as-of date = the bank date), 03 account identifier, one 16 transaction detail per
+    (type code, amount in cents, bank reference, customer reference, text), then 49/98/99
+    trailers with the control totals (sum of the amounts) and record counts the BAI2 spec asks
+    for (each trailer counts the records of its level, itself and its header included)."""
+    day = as_of.strftime("%y%m%d")
+    details = []
+    for type_code, cents, bank_ref, customer_ref, text in transactions:
+        record = f"16,{type_code},{cents},Z,{bank_ref},{customer_ref}"
+        details.append(f"{record},{text}" if text else f"{record}/")
+    total = sum(t[1] for t in transactions)
+    account_records = [f"03,{account},USD,/", *details]
+    account_records.append(f"49,{total},{len(account_records) + 1}/")
+    group = [f"02,CLINIC,BANKUS33,1,{day},0800,USD,2/", *account_records]
+    group.append(f"98,{total},1,{len(group) + 1}/")
+    records = [f"01,BANKUS33,CLINIC,{day},0800,{uuid.uuid4().hex[:8]},,,2/", *group]
+    records.append(f"99,{total},1,{len(records) + 1}/")
+    return "\n".join(records) + "\n"
+
+
+def make_core_trn(trace: str, originator: str = "1999999999") -> str:
+    """What a bank reports as an ACH credit's text under the CORE EFT & ERA reassociation
+    rule: the CCD+ addenda carries the 835's TRN segment (TRN01=1, TRN02 the trace, TRN03 the
+    payer's originating company id)."""
+    return f"HCCLAIMPMT SANDBOX HEALTH TRN*1*{trace}*{originator}\\"
+
+
+async def post_bank_deposits(
+    client, text: str, *, content_type: str = "text/plain", key: str | None = None
+) -> Any:
+    """Upload a bank file (BAI2 as text/plain or application/octet-stream, CSV as text/csv)."""
+    headers = {**ALL, "Content-Type": content_type, "Idempotency-Key": key or unique("key")}
+    return await client.post("/v1/bank-deposits", content=text, headers=headers)
+
+
+async def get_reconciliation(client, day_from: str, day_to: str, *, as_of: str) -> dict[str, Any]:
+    """The reconciliation report for bank and paid dates day_from..day_to, aged as of `as_of`."""
+    params = {"date_from": day_from, "date_to": day_to, "as_of": as_of}
+    resp = await client.get("/v1/reports/reconciliation", params=params, headers=ALL)
+    assert resp.status_code == 200, resp.text
+    return resp.json()

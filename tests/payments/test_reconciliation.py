@@ -1,19 +1,32 @@
-"""Reconciliation: deposits (BPR amount, trace) against postings for a date range, with
-unmatched claims and provider-level adjustments, and unapplied cash."""
+"""The reconciliation report: bank deposits against the day's 835s (tests/payments/
+test_bank_deposits.py has the matching rules), the money of those 835s not yet applied to a
+claim, unapplied patient cash, paged and aged worklists, and the range rules."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from shared import x12
 from tests.conftest import unique
-from tests.payments.helpers import ALL, make_835, make_clp, submit_claim, wait_for_charge
+from tests.payments.helpers import (
+    ALL,
+    get_reconciliation,
+    make_835,
+    make_bai2,
+    make_clp,
+    post_835,
+    post_bank_deposits,
+    post_charge,
+    post_payment,
+    submit_claim,
+    wait_for_charge,
+)
 
 D = Decimal
-X12 = {**ALL, "Content-Type": "application/edi-x12"}
 
 
-async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
+async def test_the_days_835s_unapplied_cash_and_the_range_rules(service, producer):
     account, pcn, pcn2 = unique("acct"), unique("P")[:17], unique("P")[:17]
     day = "20310315"  # a date no other test uses
     async with service("payments") as (_, client):
@@ -21,7 +34,7 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
         await submit_claim(producer, pcn=pcn2, account=account, payer="SBX001", charge="100.00")
         await wait_for_charge(client, account, "200.00")
         trace_a, trace_b = unique("TRN"), unique("TRN")
-        # A: one claim matched (80), one unknown (50) → deposit 130.
+        # A: one claim matched (80), one unknown (50, parked) → BPR02 130.
         a = make_835(
             trace_a,
             [
@@ -30,7 +43,7 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
             ],
             paid_date=day,
         )
-        # B: one claim (100) less a provider-level recoupment of 5 → deposit 95.
+        # B: one claim (100) less a provider-level recoupment of 5 → BPR02 95.
         b = make_835(
             trace_b,
             [make_clp(pcn2, "1", "100", "100")],
@@ -38,45 +51,66 @@ async def test_deposits_tie_to_postings_and_unapplied_cash(service, producer):
             paid_date=day,
         )
         for text in (a, b):
-            resp = await client.post("/v1/remittances", content=text, headers=X12)
+            resp = await post_835(client, text)
             assert resp.status_code == 201, resp.text
-        params = {"date_from": "2031-03-15", "date_to": "2031-03-15"}
-        before = (await client.get("/v1/reports/reconciliation", params=params, headers=ALL)).json()
-        await client.post(
-            "/v1/payments",
-            json={"account_id": unique("walkin"), "amount": "12.34", "method": "cash"},
-            headers={**ALL, "Idempotency-Key": unique("key")},
-        )
-        report = await client.get(
-            "/v1/reports/reconciliation",
-            params={"date_from": "2031-03-15", "date_to": "2031-03-15"},
-            headers=ALL,
-        )
-        assert report.status_code == 200, report.text
-        body = report.json()
-        deposits = {d["trace_number"]: d for d in body["deposits"]}
-        assert set(deposits) == {trace_a, trace_b}
-        assert (
-            D(deposits[trace_a]["deposit"]),
-            D(deposits[trace_a]["posted"]),
-            D(deposits[trace_a]["unmatched"]),
-        ) == (D("130.00"), D("80.00"), D("50.00"))
-        assert (
-            D(deposits[trace_b]["deposit"]),
-            D(deposits[trace_b]["posted"]),
-            D(deposits[trace_b]["unmatched"]),
-        ) == (D("95.00"), D("95.00"), D("0.00"))
-        assert D(body["deposit_total"]) == D("225.00") and D(body["posted_total"]) == D("175.00")
-        assert D(body["unapplied_insurance"]) == D("50.00") and D(body["difference_total"]) == 0
-        # A walk-in payment with nothing to pay yet is unapplied cash.
-        assert D(body["unapplied_patient_credit"]) - D(before["unapplied_patient_credit"]) == D("12.34")
+        before = await get_reconciliation(client, "2031-03-15", "2031-03-15", as_of="2031-03-20")
+        walkin = unique("walkin")  # a 10.00 visit paid with 22.34: 12.34 left unapplied
+        await post_charge(client, walkin, "10.00")
+        await post_payment(client, walkin, "22.34")
+        body = await get_reconciliation(client, "2031-03-15", "2031-03-15", as_of="2031-03-20")
         bad = await client.get(
             "/v1/reports/reconciliation",
             params={"date_from": "2031-03-16", "date_to": "2031-03-15"},
             headers=ALL,
         )
-        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.date_from"
         missing = await client.get(
             "/v1/reports/reconciliation", params={"date_from": "2031-03-15"}, headers=ALL
         )
-        assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "query.date_to"
+    totals = body["totals"]
+    # No bank file that day: both 835s wait for their deposits, aged from BPR16.
+    assert (totals["remittance_count"], D(totals["remittance_total"])) == (2, D("225.00"))
+    assert (totals["unmatched_remittance_count"], D(totals["unmatched_remittance_total"])) == (2, D("225.00"))
+    waiting = {r["trace_number"]: r for r in body["unmatched_remittances"]["items"]}
+    assert {t: (D(r["amount"]), r["age_days"]) for t, r in waiting.items()} == {
+        trace_a: (D("130.00"), 5),
+        trace_b: (D("95.00"), 5),
+    }
+    assert totals["deposit_count"] == 0 and body["matched"] == []
+    # The parked claim's 50 is insurance money received but not applied to a claim.
+    assert D(totals["unapplied_insurance"]) == D("50.00")
+    # What a walk-in paid beyond the visit is unapplied cash.
+    credit = D(totals["unapplied_patient_credit"]) - D(before["totals"]["unapplied_patient_credit"])
+    assert credit == D("12.34")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.date_from"
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "query.date_to"
+
+
+async def test_the_unmatched_worklists_page_with_a_cursor(service):
+    day = date(2032, 7, 12)
+    deposits = [("195", 1000 + i, unique("B"), unique("WIRE"), "UNKNOWN ORIGINATOR") for i in range(3)]
+    async with service("payments") as (_, client):
+        resp = await post_bank_deposits(client, make_bai2(day, deposits))
+        assert resp.status_code == 201, resp.text
+        for i in range(3):
+            text = make_835(unique("EFT"), [make_clp(unique("P")[:17], "1", "9", "9")], paid_date="20320712")
+            assert (await post_835(client, text)).status_code == 201
+        pages: dict[str, list[str]] = {}
+        for path, ident in (("unmatched-deposits", "deposit_id"), ("unmatched-remittances", "remittance_id")):
+            seen, cursor = [], None
+            while True:
+                params = {"date_from": "2032-07-12", "date_to": "2032-07-12", "limit": 1}
+                resp = await client.get(
+                    f"/v1/reports/reconciliation/{path}",
+                    params={**params, **({"cursor": cursor} if cursor else {})},
+                    headers=ALL,
+                )
+                assert resp.status_code == 200, resp.text
+                page = resp.json()
+                assert len(page["items"]) <= 1
+                seen += [item[ident] for item in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            pages[path] = seen
+    assert len(set(pages["unmatched-deposits"])) == 3
+    assert len(set(pages["unmatched-remittances"])) == 3

@@ -10,12 +10,23 @@ from shared.events.envelope import H_CORRELATION, H_TYPE
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
 
+async def open_account(client, account: str) -> None:
+    """A charge of 15.00, so payments knows the account (it takes money for known accounts only)."""
+    charged = await client.post(
+        f"/v1/accounts/{account}/charges",
+        json={"amount": "15.00", "description": "Visit"},
+        headers={**token("payments:write"), "Idempotency-Key": unique("charge")},
+    )
+    assert charged.status_code == 201, charged.text
+
+
 async def test_patient_payment_reaches_the_inbox_of_another_service(service, settings, servers):
     account = unique("acct")
     correlation = unique("corr")
     start = await end_offsets(servers.kafka_bootstrap, "payment.posted")
     sent_start = await end_offsets(servers.kafka_bootstrap, "notification.sent")
     async with service("payments") as (_, payments), service("notifications") as (_, notifications):
+        await open_account(payments, account)
         created = await payments.post(
             f"/v1/accounts/{account}/payments",
             json={"amount": "40.25", "method": "card"},
@@ -72,6 +83,7 @@ async def test_idempotency_key_replays_and_never_charges_twice(service):
     headers = {**token("payments:write", "payments:read"), "Idempotency-Key": key}
     body = {"amount": "15.00", "method": "cash"}
     async with service("payments") as (_, client):
+        await open_account(client, account)
         first, *concurrent = await asyncio.gather(
             *[client.post(f"/v1/accounts/{account}/payments", json=body, headers=headers) for _ in range(5)]
         )
@@ -86,13 +98,14 @@ async def test_idempotency_key_replays_and_never_charges_twice(service):
         assert reused.json()["errors"][0]["field"] == "header.Idempotency-Key"
 
         ledger = (await client.get(f"/v1/accounts/{account}/ledger", headers=headers)).json()
-        assert len(ledger["entries"]) == 1
-        assert ledger["balance"] == "-15.00"
+        assert len(ledger["entries"]) == 2  # the charge and the one payment
+        assert ledger["balance"] == "0.00"
 
         trail = (
             await client.get("/v1/audit", params={"patient_id": account}, headers=token("ops:read"))
         ).json()
-        creates = [e for e in trail if e["action"] == "create" and e["outcome"] == "success"]
+        payments = [e for e in trail if e["resource_type"] == "patient_payment"]
+        creates = [e for e in payments if e["action"] == "create" and e["outcome"] == "success"]
         assert len(creates) == 5 and {e["resource_id"] for e in creates} == {first.json()["id"]}
 
 
@@ -120,6 +133,7 @@ async def test_idempotency_keys_expire_after_a_day_and_old_outbox_rows_are_purge
     body = {"amount": "12.00", "method": "cash"}
     fresh, stale = unique("key"), unique("key")
     async with service("payments") as (_, client):
+        await open_account(client, account)
         for key in (fresh, stale):
             answer = await client.post(
                 f"/v1/accounts/{account}/payments", json=body, headers={**token(), "Idempotency-Key": key}

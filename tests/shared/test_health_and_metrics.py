@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import eventually, token, unique
@@ -26,9 +28,20 @@ async def test_ready_reports_every_dependency_in_health_json(service):
     assert isinstance(body["checks"]["outbox:backlog"][0]["observedValue"], int)
 
 
+async def open_account(client: Any, account: str) -> None:
+    """A charge, so payments knows the account (it takes money for known accounts only)."""
+    charged = await client.post(
+        f"/v1/accounts/{account}/charges",
+        json={"amount": "10.00", "description": "Visit"},
+        headers={**token("payments:write"), "Idempotency-Key": unique("k")},
+    )
+    assert charged.status_code == 201, charged.text
+
+
 async def test_metrics_count_requests_by_route_and_events_by_topic(service):
     account = unique("acct")
     async with service("payments") as (_, client):
+        await open_account(client, account)
         await client.post(
             f"/v1/accounts/{account}/payments",
             json={"amount": "3.00", "method": "cash"},
@@ -69,6 +82,7 @@ async def test_ready_turns_503_when_kafka_stops_and_200_when_it_is_back(service,
             assert body["checks"]["postgresql:responseTime"][0]["status"] == "pass"
             assert (await client.get("/health/live")).status_code == 200
 
+            await open_account(client, account)
             accepted = await client.post(
                 f"/v1/accounts/{account}/payments",
                 json={"amount": "9.99", "method": "cash"},

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.events.catalogue import Id
+from shared.money import PositiveMoney
 
 ServiceType = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,2}$", description="X12 service type code (EB03).")]
 
@@ -23,7 +23,7 @@ class EstimateLine(BaseModel):
         default_factory=list, max_length=4
     )
     units: int = Field(default=1, ge=1, le=999)
-    charge: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    charge: PositiveMoney
     service_type_code: ServiceType | None = Field(
         default=None,
         description="The service type whose benefits apply to this line (e.g. 30 for a lab panel "

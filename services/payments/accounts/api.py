@@ -20,10 +20,12 @@ from services.payments.accounts.schemas import (
     Ledger,
     Written,
 )
+from services.payments.approvals.schemas import ApprovalOut
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
 from shared.idempotency import IdempotencyKeyHeader, idempotent_write
+from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -42,9 +44,11 @@ async def _write_once(
     account_id: str,
     body: BaseModel,
     key: str | None,
-    write: Callable[[], Awaitable[Written]],
+    write: Callable[[], Awaitable[BaseModel]],
+    status_code: int = status.HTTP_201_CREATED,
 ) -> JSONResponse:
-    """A manual ledger entry: audited on its account, written once per Idempotency-Key."""
+    """A manual ledger entry: audited on its account, written once per Idempotency-Key; a 202
+    (waiting for approval) points at its approval."""
     trail.patient_id = trail.resource_id = account_id
     outcome = await idempotent_write(
         session,
@@ -53,7 +57,10 @@ async def _write_once(
         key=key,
         request=body.model_dump(mode="json"),
         write=write,
+        status_code=status_code,
     )
+    if outcome.status_code == status.HTTP_202_ACCEPTED:
+        return outcome.response(headers={"Location": f"/v1/approvals/{outcome.body['id']}"})
     return outcome.response()
 
 
@@ -95,7 +102,17 @@ async def add_charge(
     "/{account_id}/adjustments",
     status_code=status.HTTP_201_CREATED,
     response_model=Written,
-    summary="Adjust a patient balance (Idempotency-Key required)",
+    summary="Adjust a patient balance (Idempotency-Key required; large ones need a second person)",
+    description="A credit takes at most what the patient owes on the named item (else on the open "
+    "items, oldest first): more is a 422 `within_balance` unless `refund_due` records the rest as a "
+    "refund due. A debit without an item is a new item dated today. Over "
+    "`PAYMENTS_ADJUSTMENT_APPROVAL_THRESHOLD` the answer is **202** with `Location: /v1/approvals/{id}`: "
+    "nothing is written until someone else approves it (checked against the balance again then). "
+    "An account payments does not know is a 404.",
+    responses={
+        202: {"model": ApprovalOut, "description": "Waiting for a second person's approval."},
+        404: {"model": Problem, "description": "No such account."},
+    },
 )
 async def add_adjustment(
     account_id: AccountIdPath,
@@ -104,5 +121,6 @@ async def add_adjustment(
     trail: CreateAdjustment,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    write = partial(usecases.add_adjustment, session, account_id, body)
-    return await _write_once(session, trail, "adjustment", account_id, body, idempotency_key, write)
+    write = partial(usecases.adjust, session, account_id, body, trail.actor)
+    code = status.HTTP_202_ACCEPTED if usecases.needs_approval(body) else status.HTTP_201_CREATED
+    return await _write_once(session, trail, "adjustment", account_id, body, idempotency_key, write, code)

@@ -6,6 +6,11 @@ the 835 moves the patient's share over) and which open item it belongs to (`item
 claim, or a manual charge; NULL for unapplied money). Sums over those two columns give the
 balance, the insurance-pending and patient-due amounts, and each item's open balance.
 Corrections are new rows, never updates (a trigger and the role's grants forbid them).
+
+Every amount owed sits on an item, so the aging (items by date of service) always adds up to
+what it ages: balance = Σ items + unapplied credit + refund due, where the last two are the
+rows without an item (payments not yet applied; `refund_due` rows: credit the practice owes
+back, which is never spent on new charges).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class Entry:
     """A ledger row to write (the store stamps `occurred_at`)."""
 
     account_id: str
-    entry_type: str  # charge, payment, insurance_payment, adjustment, transfer, refund
+    entry_type: str  # charge, payment, insurance_payment, adjustment, transfer, refund, refund_due
     amount: Decimal  # positive: owed to the practice; negative: paid or written off
     bucket: str  # insurance | patient
     description: str
@@ -47,6 +52,7 @@ class Entry:
     group_code: str | None = None
     reason_code: str | None = None
     service_date: date | None = None
+    provider_adjustment_id: int | None = None  # the 835 PLB adjustment that wrote it
 
 
 @dataclass
@@ -62,11 +68,13 @@ class OpenItem:
 
 def aging(items: Iterable[OpenItem], as_of: date) -> dict[str, Decimal]:
     """What is still owed per item (by anyone), in buckets of days since the date of
-    service on `as_of`; an item without a date of service counts as new."""
+    service on `as_of`; an item without a date of service counts as new. Every open item
+    counts, a credit balance on one (an overpaid claim) too, so the buckets add up to the sum
+    of the open items: nothing owed is left out, nothing is counted twice."""
     result = {name: ZERO for name, _, _ in AGING_BUCKETS}
     for item in items:
         owed = item.patient_due + item.insurance_pending
-        if owed <= 0:
+        if owed == 0:
             continue
         age = (as_of - item.service_date).days if item.service_date else 0
         for name, low, high in AGING_BUCKETS:
@@ -93,3 +101,22 @@ def spread(amount: Decimal, available: Sequence[tuple[K, Decimal]]) -> list[tupl
     if left > 0:
         result.append((None, left))
     return result
+
+
+def credit_entries(
+    account_id: str, amount: Decimal, owing: Sequence[tuple[uuid.UUID, Decimal]], description: str
+) -> list[Entry]:
+    """A manual credit spread over what is owed per item (oldest first), never below zero on
+    any; what none can take comes last as a `refund_due` row (the caller decides whether that
+    is allowed)."""
+    return [
+        Entry(
+            account_id=account_id,
+            entry_type="adjustment" if item is not None else "refund_due",
+            amount=-take,
+            bucket="patient",
+            item_id=item,
+            description=description if item is not None else f"Refund due ({description})",
+        )
+        for item, take in spread(amount, owing)
+    ]

@@ -71,19 +71,59 @@ async def open_items(session: AsyncSession, account_id: str) -> list[OpenItem]:
 
 
 async def totals(session: AsyncSession, account_id: str) -> Row[Any]:
-    """(balance, entries, insurance, patient, unapplied) summed over the account's ledger."""
+    """(balance, entries, insurance, patient, unapplied, refund_due) summed over the account's
+    ledger; unapplied and refund_due are the (negative) sums of the rows without an item."""
     return (
         await session.execute(
             text(
                 "SELECT coalesce(sum(amount), 0) AS balance, count(*) AS entries, "
                 "coalesce(sum(amount) FILTER (WHERE bucket = 'insurance'), 0) AS insurance, "
                 "coalesce(sum(amount) FILTER (WHERE bucket = 'patient'), 0) AS patient, "
-                "coalesce(sum(amount) FILTER (WHERE item_id IS NULL), 0) AS unapplied "
+                "coalesce(sum(amount) FILTER (WHERE item_id IS NULL AND entry_type <> 'refund_due'), 0) "
+                "AS unapplied, "
+                "coalesce(sum(amount) FILTER (WHERE entry_type = 'refund_due'), 0) AS refund_due "
                 "FROM ledger_entries WHERE account_id = :a"
             ),
             {"a": account_id},
         )
     ).one()
+
+
+async def has_rows(session: AsyncSession, account_id: str) -> bool:
+    """Whether the account has any ledger row (a charge, a claim's charges, a payment)."""
+    found = await session.execute(
+        text("SELECT 1 FROM ledger_entries WHERE account_id = :a LIMIT 1"), {"a": account_id}
+    )
+    return found.first() is not None
+
+
+async def has_item(session: AsyncSession, account_id: str, item_id: uuid.UUID) -> bool:
+    """Whether the item (a claim or charge) has rows on this account, open or settled."""
+    found = await session.execute(
+        text("SELECT 1 FROM ledger_entries WHERE account_id = :a AND item_id = :i LIMIT 1"),
+        {"a": account_id, "i": item_id},
+    )
+    return found.first() is not None
+
+
+async def credit_sources(
+    session: AsyncSession, account_id: str, excluding: uuid.UUID
+) -> list[tuple[uuid.UUID | None, Decimal]]:
+    """The account's unapplied patient credit per payment it came from (None: credit with no
+    payment), oldest first, leaving out one payment (the one being refunded) and refunds due
+    (money owed back is not credit to spend)."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT payment_id, -sum(amount) AS credit FROM ledger_entries "
+                "WHERE account_id = :a AND item_id IS NULL AND bucket = 'patient' "
+                "AND entry_type <> 'refund_due' AND payment_id IS DISTINCT FROM :p "
+                "GROUP BY payment_id HAVING sum(amount) < 0 ORDER BY min(id)"
+            ),
+            {"a": account_id, "p": excluding},
+        )
+    ).all()
+    return [(r.payment_id, Decimal(r.credit)) for r in rows]
 
 
 async def entries(session: AsyncSession, account_id: str) -> Sequence[Row[Any]]:

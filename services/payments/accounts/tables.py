@@ -30,5 +30,6 @@ class LedgerEntry(SQLModel, table=True):
     group_code: str | None = None  # CAS group (CO, PR, OA, PI, CR)
     reason_code: str | None = None  # CAS reason (CARC)
     service_date: date | None = None
+    provider_adjustment_id: int | None = None  # the 835 PLB adjustment (provider_adjustments.id)
     description: str
     occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,34 +1,65 @@
 """What can be done with an account: read its derived balances and its ledger, add a
-manual charge or adjustment. The caller owns the transaction (the idempotent write opens
-it for the POSTs)."""
+manual charge or adjustment (bounded by the balance; over the practice's threshold, approved
+by a second person), and say whether payments knows an account at all. The caller owns the
+transaction (the idempotent write opens it for the POSTs)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts import store
-from services.payments.accounts.domain import CENT, Entry, aging
+from services.payments.accounts.domain import CENT, ZERO, Entry, aging, credit_entries
 from services.payments.accounts.schemas import AccountOut, AdjustmentIn, ChargeIn, Ledger, LedgerLine, Written
-from shared.problems import FieldError, ProblemError
+from services.payments.approvals import usecases as approvals
+from services.payments.approvals.schemas import ApprovalOut
+from services.payments.approvals.tables import Approval
+from services.payments.claimcopies import store as claimcopies
+from services.payments.provider_adjustments import store as provider_adjustments
+from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
+from services.payments.settings import payments_settings
+from shared.problems import ProblemError, invalid
 
 
 async def account_summary(session: AsyncSession, account_id: str, as_of: date) -> AccountOut:
-    """Balance, insurance pending, patient due and aging, all summed from the ledger."""
+    """Balance, insurance pending, patient due, credit, refund due and aging, all summed from
+    the ledger (the aging adds up to `aged_balance`, the open items), and the payers'
+    provider-level adjustments (PLB) that name the account's claims."""
     totals = await store.totals(session, account_id)
+    items = await store.open_items(session, account_id)
     return AccountOut(
         account_id=account_id,
         balance=Decimal(totals.balance).quantize(CENT),
         insurance_pending=Decimal(totals.insurance).quantize(CENT),
         patient_due=Decimal(totals.patient).quantize(CENT),
         unapplied_credit=(-Decimal(totals.unapplied)).quantize(CENT),
+        refund_due=(-Decimal(totals.refund_due)).quantize(CENT),
         entry_count=totals.entries,
-        aging=aging(await store.open_items(session, account_id), as_of),
+        aged_balance=sum((i.patient_due + i.insurance_pending for i in items), ZERO).quantize(CENT),
+        aging=aging(items, as_of),
         as_of=as_of,
+        provider_adjustments=[
+            ProviderAdjustmentOut.model_validate(r, from_attributes=True)
+            for r in await provider_adjustments.of_account(session, account_id)
+        ],
     )
+
+
+async def require_account(session: AsyncSession, account_id: str, field: str | None = None) -> None:
+    """Refuse money for an account payments does not know: 404, or a 422 naming `field` when the
+    id came in the body. Payments knows an account when it has ledger rows (a claim's charges, a
+    self-pay charge, a payment) or a claim was sent for it (`claim.submitted`, kept as a claim
+    copy: a secondary claim adds no charge)."""
+    if await store.has_rows(session, account_id) or await claimcopies.has_account(session, account_id):
+        return
+    why = "Payments knows an account by its ledger or a claim sent for it."
+    if field is None:
+        raise ProblemError(404, "not-found", "Account not found", why)
+    raise invalid((field, "known_account", f"No such account. {why}"))
 
 
 async def ledger(session: AsyncSession, account_id: str) -> Ledger:
@@ -58,29 +89,98 @@ async def add_charge(session: AsyncSession, account_id: str, body: ChargeIn) -> 
     return Written(account_id=account_id, item_id=item, amount=body.amount, entry_type="charge")
 
 
-async def add_adjustment(session: AsyncSession, account_id: str, body: AdjustmentIn) -> Written:
-    """A manual credit or debit on the named open item, else on the oldest one the patient
-    owes on (else unapplied). Locks the account: it reads open items to choose."""
-    await store.lock_account(session, account_id)
-    item = body.item_id
-    if item is None:
-        owing = [i for i in await store.open_items(session, account_id) if i.patient_due > 0]
-        item = owing[0].item_id if owing else None
-    elif not any(i.item_id == item for i in await store.open_items(session, account_id)):
-        raise ProblemError(
-            422,
-            "unknown-item",
-            "No open item with this id on the account",
-            errors=[FieldError(field="body.item_id", rule="open_item", message="Name an open item.")],
-        )
-    amount = -body.amount if body.direction == "credit" else body.amount
-    entry = Entry(
-        account_id=account_id,
-        entry_type="adjustment",
-        amount=amount,
-        bucket="patient",
-        item_id=item,
-        description=f"Adjustment: {body.reason}",
+def needs_approval(body: AdjustmentIn) -> bool:
+    """Practice policy: an adjustment over PAYMENTS_ADJUSTMENT_APPROVAL_THRESHOLD waits for a
+    second person."""
+    return body.amount > payments_settings().adjustment_approval_threshold
+
+
+async def adjust(
+    session: AsyncSession, account_id: str, body: AdjustmentIn, actor: str
+) -> Written | ApprovalOut:
+    """A manual adjustment, checked now against the balance; written at once, or, over the
+    threshold, stored for a second person's approval (nothing moves until then)."""
+    entries = await adjustment_entries(session, account_id, body)
+    if not needs_approval(body):
+        await store.append(session, entries)
+        return written(account_id, entries)
+    row = await approvals.request_approval(
+        session,
+        kind="adjustment",
+        subject=account_id,
+        command={"account_id": account_id, "body": body.model_dump(mode="json")},
+        summary={
+            "account_id": account_id,
+            "amount": str(body.amount),
+            "direction": body.direction,
+            "item_id": str(body.item_id) if body.item_id else None,
+            "refund_due": body.refund_due,
+        },
+        reason=body.reason,
+        actor=actor,
     )
-    await store.append(session, [entry])
-    return Written(account_id=account_id, item_id=item, amount=amount, entry_type="adjustment")
+    return ApprovalOut.model_validate(row, from_attributes=True)
+
+
+@approvals.executor("adjustment")
+async def _approved(session: AsyncSession, command: dict[str, Any], approval: Approval) -> dict[str, Any]:
+    """An approved adjustment: checked again against the balance as it is now (a payment may
+    have come in meanwhile), then written in the approver's transaction."""
+    body = AdjustmentIn.model_validate(command["body"])
+    entries = await adjustment_entries(session, command["account_id"], body)
+    await store.append(session, entries)
+    return written(command["account_id"], entries).model_dump(mode="json")
+
+
+async def adjustment_entries(session: AsyncSession, account_id: str, body: AdjustmentIn) -> list[Entry]:
+    """The ledger rows an adjustment writes, or the problem that refuses it. Locks the account
+    (it reads open items to choose). A debit goes on the named item, else on a new item of its
+    own dated today (so it is aged like any charge); a credit takes at most what the patient owes
+    on the named item, else on the open items oldest first, and what is left is refused or,
+    marked `refund_due`, recorded as a refund due."""
+    await store.lock_account(session, account_id)
+    await require_account(session, account_id)
+    if body.item_id is not None and not await store.has_item(session, account_id, body.item_id):
+        raise invalid(("body.item_id", "known_item", "Name an item (claim or charge) of this account."))
+    description = f"Adjustment: {body.reason}"
+    if body.direction == "debit":
+        if body.refund_due:
+            raise invalid(("body.refund_due", "credit_only", "Only a credit can leave a refund due."))
+        return [
+            Entry(
+                account_id=account_id,
+                entry_type="adjustment",
+                amount=body.amount,
+                bucket="patient",
+                item_id=body.item_id or uuid.uuid4(),
+                description=description,
+                service_date=None if body.item_id else datetime.now(UTC).date(),
+            )
+        ]
+    owing = [
+        (i.item_id, i.patient_due)
+        for i in await store.open_items(session, account_id)
+        if i.patient_due > 0 and body.item_id in (None, i.item_id)
+    ]
+    entries = credit_entries(account_id, body.amount, owing, description)
+    if entries[-1].entry_type == "refund_due" and not body.refund_due:
+        raise invalid(
+            (
+                "body.amount",
+                "within_balance",
+                "A credit takes at most what the patient owes on what it applies to; mark it "
+                "refund_due to record the rest as a refund due to the patient.",
+            )
+        )
+    return entries
+
+
+def written(account_id: str, entries: list[Entry]) -> Written:
+    """What an adjustment wrote, as the API answers it."""
+    return Written(
+        account_id=account_id,
+        item_id=next((e.item_id for e in entries if e.item_id is not None), None),
+        amount=sum((e.amount for e in entries), ZERO),
+        entry_type="adjustment",
+        refund_due=-sum((e.amount for e in entries if e.entry_type == "refund_due"), ZERO),
+    )

@@ -117,3 +117,11 @@ async def item_charges(session: AsyncSession, item_id: uuid.UUID) -> tuple[Decim
         )
     ).one()
     return Decimal(row.charges), bool(row.retired), row.dos
+
+
+async def has_account(session: AsyncSession, account_id: str) -> bool:
+    """Whether a claim was ever sent for this account (one way payments knows an account)."""
+    found = await session.execute(
+        text("SELECT 1 FROM claim_copies WHERE account_id = :a LIMIT 1"), {"a": account_id}
+    )
+    return found.first() is not None

@@ -1,5 +1,5 @@
-"""Contract rules without I/O: reading a fee schedule file, and which posted service lines
-were paid below contract beyond the practice's tolerance."""
+"""Contract rules without I/O: reading a fee schedule file, and which version of a payer's
+schedule is in effect on a date of service."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ import csv
 import io
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from services.payments.remittances.domain import Claim835
-from services.payments.settings import payments_settings
-from shared.events import Event, new_event
-from shared.events.catalogue import FeeScheduleEntry, PaymentUnderpaid
+from shared.events.catalogue import FeeScheduleEntry
+from shared.money import MoneyError, parse_money
 
 CENT = Decimal("0.01")
 FeeSchedule = dict[tuple[str, str], Decimal]  # (code, modifier or "") -> allowed per unit
@@ -24,10 +23,11 @@ FeeSchedule = dict[tuple[str, str], Decimal]  # (code, modifier or "") -> allowe
 class InvalidFeeSchedule(ValueError):
     """A fee schedule file that cannot be loaded: where (`field`) and what to fix."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, rule: str = "format") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.rule = rule
 
 
 def parse_fee_schedule(body: bytes, content_type: str) -> list[FeeScheduleEntry]:
@@ -39,20 +39,19 @@ def parse_fee_schedule(body: bytes, content_type: str) -> list[FeeScheduleEntry]
     seen: set[tuple[str, str]] = set()
     for n, row in enumerate(rows, start=1):
         try:
-            allowed = Decimal(str(row.get("allowed", "")))
+            allowed = parse_money(row.get("allowed", ""))
+        except MoneyError as error:
+            raise InvalidFeeSchedule(f"body.entries[{n}].allowed", f"Row {n}: {error}", error.rule) from None
+        try:
             entry = FeeScheduleEntry(
                 code=str(row.get("code", "")).upper(),
                 modifier=(str(row.get("modifier") or "").upper() or None),
-                allowed=allowed.quantize(CENT),
+                allowed=allowed,
             )
-        except (InvalidOperation, ValueError):
+        except ValueError:
             raise InvalidFeeSchedule(
                 f"body.entries[{n}]", f"Row {n}: code (5 characters), modifier (2) and allowed (amount)."
             ) from None
-        if entry.allowed < 0:
-            raise InvalidFeeSchedule(
-                f"body.entries[{n}].allowed", f"Row {n}: the allowed amount cannot be negative."
-            )
         key = (entry.code, entry.modifier or "")
         if key in seen:
             raise InvalidFeeSchedule(f"body.entries[{n}]", f"Row {n}: code and modifier appear twice.")
@@ -81,82 +80,50 @@ def _csv_rows(raw: str) -> list[dict[str, Any]]:
     return [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in reader]
 
 
-@dataclass
-class Underpayment:
-    """One service line paid below its contracted allowed amount."""
+@dataclass(frozen=True)
+class FeeVersion:
+    """One upload of a payer's fee schedule. `version` counts a payer's uploads (1, 2, ...)."""
 
-    posting_id: uuid.UUID
-    claim_id: uuid.UUID
+    id: uuid.UUID
     payer_id: str
-    code: str
-    modifier: str
-    units: Decimal
-    expected: Decimal
-    actual: Decimal
-
-    @property
-    def variance(self) -> Decimal:
-        return self.expected - self.actual
-
-    def row(self, detected_at: datetime) -> dict[str, Any]:
-        """Its `underpayments` row."""
-        return {
-            "id": uuid.uuid4(),
-            "posting_id": self.posting_id,
-            "claim_id": self.claim_id,
-            "payer_id": self.payer_id,
-            "code": self.code,
-            "modifier": self.modifier,
-            "units": self.units,
-            "expected_allowed": self.expected,
-            "actual_allowed": self.actual,
-            "variance": self.variance,
-            "detected_at": detected_at,
-        }
-
-    def event(self, now: datetime) -> Event:
-        """Its `payment.underpaid` event."""
-        return new_event(
-            PaymentUnderpaid(
-                claim_id=self.claim_id,
-                payer_id=self.payer_id,
-                code=self.code,
-                expected_allowed=self.expected,
-                actual_allowed=self.actual,
-                variance=self.variance,
-                detected_at=now,
-            )
-        )
+    version: int
+    effective_date: date
+    uploaded_at: datetime
 
 
-def check_underpayments(
-    claim: Claim835,
-    fees: FeeSchedule,
-    *,
-    payer_id: str,
-    claim_id: uuid.UUID,
-    posting_id: uuid.UUID,
-) -> list[Underpayment]:
-    """Lines whose allowed amount (AMT*B6, else paid + patient share) is below the contract
-    by more than the tolerance: max(absolute amount, percent of the contracted amount)."""
-    settings = payments_settings()
-    found = []
-    for line in claim.lines:
-        modifier = line.modifiers[0] if line.modifiers else ""
-        fee = fees.get((line.code, modifier), fees.get((line.code, "")))
-        if fee is None:
-            continue
-        units = line.units if line.units and line.units > 0 else Decimal(1)
-        expected = (fee * units).quantize(CENT)
-        if line.allowed is not None:
-            actual = line.allowed
-        else:
-            actual = line.paid + sum((a.amount for a in line.adjustments if a.group_code == "PR"), Decimal(0))
-        tolerance = max(
-            settings.underpayment_tolerance_amount, expected * settings.underpayment_tolerance_percent / 100
-        )
-        if expected - actual > tolerance:
-            found.append(
-                Underpayment(posting_id, claim_id, payer_id, line.code, modifier, units, expected, actual)
-            )
-    return found
+def in_effect(versions: Iterable[FeeVersion], on: date) -> FeeVersion | None:
+    """The version in effect on a date of service: the latest effective date on or before it,
+    and among equal effective dates the latest upload (the highest version number: numbers
+    are given in upload order). A contract applies to the services given while it is in
+    force, whenever the remittance for them arrives."""
+    chosen = None
+    for v in versions:
+        if v.effective_date <= on and (
+            chosen is None or (v.effective_date, v.version) > (chosen.effective_date, chosen.version)
+        ):
+            chosen = v
+    return chosen
+
+
+@dataclass
+class FeeBook:
+    """What a batch of postings compares its lines with: its payers' versions and the rates
+    of those versions for the codes the batch has."""
+
+    versions: dict[str, list[FeeVersion]] = field(default_factory=dict)
+    rates: dict[uuid.UUID, FeeSchedule] = field(default_factory=dict)
+
+    def fee(self, payer_id: str, on: date, code: str, modifier: str) -> tuple[Decimal, FeeVersion] | None:
+        """Allowed per unit for the code with this modifier (else the code alone) in the
+        version in effect on `on`, and that version; None when there is no such fee."""
+        version = in_effect(self.versions.get(payer_id, ()), on)
+        if version is None:
+            return None
+        rates = self.rates.get(version.id, {})
+        allowed = rates.get((code, modifier), rates.get((code, "")))
+        return None if allowed is None else (allowed, version)
+
+
+def entries_of(rates: Sequence[Any]) -> list[FeeScheduleEntry]:
+    """Stored rates (code, modifier, allowed) as the event and the API show them."""
+    return [FeeScheduleEntry(code=r.code, modifier=r.modifier or None, allowed=r.allowed) for r in rates]

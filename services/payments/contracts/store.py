@@ -1,65 +1,55 @@
-"""All of the contracts' SQL: fee schedules in, the current one per payer out, and the
-underpayments found while posting."""
+"""All of the contracts' SQL: fee schedule versions in (numbered per payer), the versions
+and rates a batch of postings needs, and the versions as the API lists them."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.contracts.domain import FeeSchedule
-from services.payments.contracts.tables import fee_schedule_entries, fee_schedules, underpayments
+from services.payments.contracts.domain import FeeBook, FeeVersion
+from services.payments.contracts.tables import fee_schedule_entries, fee_schedules
 from shared.bulk import insert_many
 from shared.events.catalogue import FeeScheduleEntry
-from shared.paging import DateRange, PageQuery, paginate
+from shared.paging import PageQuery, paginate
 
-# Each payer's newest effective schedule (DISTINCT ON over the (payer, effective, loaded)
-# index), and its entries.
-_CURRENT = text(
-    "WITH s AS (SELECT DISTINCT ON (payer_id) id, payer_id FROM fee_schedules "
-    "WHERE payer_id = ANY(:p) AND effective_date <= current_date "
-    "ORDER BY payer_id, effective_date DESC, loaded_at DESC) "
-    "SELECT s.payer_id, e.code, e.modifier, e.allowed FROM s "
-    "JOIN fee_schedule_entries e ON e.fee_schedule_id = s.id"
-)
+_VERSION_COLUMNS = "id, payer_id, version, effective_date, loaded_at"
 
 
-async def current_fee_schedules(session: AsyncSession, payer_ids: Sequence[str]) -> dict[str, FeeSchedule]:
-    """Each payer's newest effective fee schedule as {(code, modifier): allowed}, with one
-    query for all (a poll's remittances); payers without a schedule are absent."""
-    if not payer_ids:
-        return {}
-    fees: dict[str, FeeSchedule] = {}
-    for r in await session.execute(_CURRENT, {"p": list(payer_ids)}):
-        fees.setdefault(r.payer_id, {})[r.code, r.modifier] = r.allowed
-    return fees
+def _version(row: Any) -> FeeVersion:
+    return FeeVersion(row.id, row.payer_id, row.version, row.effective_date, row.loaded_at)
+
+
+async def next_version(session: AsyncSession, payer_id: str) -> int:
+    """The payer's next version number, with the payer's uploads serialised until commit
+    (two uploads at once get 1 and 2, not 1 twice)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('payments-fee-schedule'), hashtext(:p))"), {"p": payer_id}
+    )
+    row = await session.execute(
+        text("SELECT coalesce(max(version), 0) + 1 FROM fee_schedules WHERE payer_id = :p"), {"p": payer_id}
+    )
+    return int(row.scalar_one())
 
 
 async def insert_fee_schedule(
-    session: AsyncSession,
-    schedule_id: uuid.UUID,
-    payer_id: str,
-    effective: date,
-    entries: Sequence[FeeScheduleEntry],
-    *,
-    actor: str,
-    now: datetime,
+    session: AsyncSession, version: FeeVersion, entries: Sequence[FeeScheduleEntry], *, actor: str
 ) -> None:
-    """A loaded schedule and its entries (it applies from `effective`; older ones stay)."""
+    """A new version and its entries (older versions stay: each applies from its date)."""
     await insert_many(
         session,
         fee_schedules,
         [
             {
-                "id": schedule_id,
-                "payer_id": payer_id,
-                "effective_date": effective,
+                "id": version.id,
+                "payer_id": version.payer_id,
+                "version": version.version,
+                "effective_date": version.effective_date,
                 "loaded_by": actor,
-                "loaded_at": now,
+                "loaded_at": version.uploaded_at,
             }
         ],
     )
@@ -68,7 +58,7 @@ async def insert_fee_schedule(
         fee_schedule_entries,
         [
             {
-                "fee_schedule_id": schedule_id,
+                "fee_schedule_id": version.id,
                 "code": e.code,
                 "modifier": e.modifier or "",
                 "allowed": e.allowed,
@@ -78,28 +68,80 @@ async def insert_fee_schedule(
     )
 
 
-async def insert_underpayments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """The underpayments a poll's postings found, with one INSERT."""
-    await insert_many(session, underpayments, rows)
+async def fee_book(session: AsyncSession, payer_ids: Sequence[str], codes: Sequence[str]) -> FeeBook:
+    """Every version of these payers, and their rates for these codes only (what a poll's
+    lines can be compared with), with two queries for all of them."""
+    book = FeeBook()
+    if not payer_ids or not codes:
+        return book
+    rows = await session.execute(
+        text(f"SELECT {_VERSION_COLUMNS} FROM fee_schedules WHERE payer_id = ANY(:p)"),  # noqa: S608 (constant)
+        {"p": list(payer_ids)},
+    )
+    for r in rows:
+        book.versions.setdefault(r.payer_id, []).append(_version(r))
+    ids = [v.id for versions in book.versions.values() for v in versions]
+    if not ids:
+        return book
+    rates = await session.execute(
+        text(
+            "SELECT fee_schedule_id, code, modifier, allowed FROM fee_schedule_entries "
+            "WHERE fee_schedule_id = ANY(:ids) AND code = ANY(:codes)"
+        ),
+        {"ids": ids, "codes": list(codes)},
+    )
+    for r in rates:
+        book.rates.setdefault(r.fee_schedule_id, {})[r.code, r.modifier] = r.allowed
+    return book
 
 
-async def list_underpayments(
-    session: AsyncSession,
-    page: PageQuery,
-    dates: DateRange,
-    *,
-    payer_id: str | None,
-    claim_id: uuid.UUID | None,
+async def versions(session: AsyncSession, payer_id: str) -> list[FeeVersion]:
+    """All versions of a payer's schedule."""
+    rows = await session.execute(
+        text(f"SELECT {_VERSION_COLUMNS} FROM fee_schedules WHERE payer_id = :p"),  # noqa: S608 (constant)
+        {"p": payer_id},
+    )
+    return [_version(r) for r in rows]
+
+
+async def list_versions(
+    session: AsyncSession, payer_id: str, page: PageQuery
 ) -> tuple[Sequence[Any], str | None]:
-    """One page of underpayments, newest first, filtered."""
-    t = underpayments.c
-    stmt = select(underpayments)
-    if payer_id is not None:
-        stmt = stmt.where(t.payer_id == payer_id)
-    if claim_id is not None:
-        stmt = stmt.where(t.claim_id == claim_id)
-    if dates.date_from:
-        stmt = stmt.where(t.detected_at >= datetime.combine(dates.date_from, time.min, UTC))
-    if dates.date_to:
-        stmt = stmt.where(t.detected_at < datetime.combine(dates.date_to + timedelta(days=1), time.min, UTC))
-    return await paginate(session, stmt, page, t.detected_at, t.id, key=lambda r: (r.detected_at, r.id))
+    """One page of a payer's versions, newest upload first, with their entry counts."""
+    t = fee_schedules.c
+    entries = (
+        select(text("count(*)"))
+        .select_from(fee_schedule_entries)
+        .where(fee_schedule_entries.c.fee_schedule_id == t.id)
+        .scalar_subquery()
+    )
+    stmt = select(
+        t.id, t.payer_id, t.version, t.effective_date, t.loaded_at, t.loaded_by, entries.label("entries")
+    ).where(t.payer_id == payer_id)
+    return await paginate(session, stmt, page, t.loaded_at, t.id, key=lambda r: (r.loaded_at, r.id))
+
+
+async def version(session: AsyncSession, payer_id: str, number: int) -> Any:
+    """One version of a payer's schedule (with who uploaded it), or None."""
+    return (
+        await session.execute(
+            text(
+                "SELECT id, payer_id, version, effective_date, loaded_at, loaded_by, "
+                "(SELECT count(*) FROM fee_schedule_entries e WHERE e.fee_schedule_id = s.id) AS entries "
+                "FROM fee_schedules s WHERE payer_id = :p AND version = :v"
+            ),
+            {"p": payer_id, "v": number},
+        )
+    ).first()
+
+
+async def rates(session: AsyncSession, schedule_id: uuid.UUID) -> Sequence[Any]:
+    """A version's rates, by code and modifier."""
+    rows = await session.execute(
+        text(
+            "SELECT code, modifier, allowed FROM fee_schedule_entries WHERE fee_schedule_id = :id "
+            "ORDER BY code, modifier"
+        ),
+        {"id": schedule_id},
+    )
+    return rows.all()

@@ -1,10 +1,10 @@
-"""Metadata of the contract tables (schema `payments`, migration 0003): fee schedules (the
-newest effective one per payer applies), their entries, and the lines found paid below
-them. `underpayments.posting_id` refers to `postings.tables.claim_postings`."""
+"""Metadata of the fee schedule tables (schema `payments`, migrations 0003 and 0007): one row
+per upload of a payer's schedule (a version: numbered per payer, effective from its date; none
+is ever replaced) and its entries."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, ForeignKey, MetaData, Numeric, Table, Text, Uuid
+from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, MetaData, Numeric, Table, Text, Uuid
 
 metadata = MetaData()
 
@@ -13,9 +13,10 @@ fee_schedules = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("payer_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, ... per payer, in upload order
     Column("effective_date", Date, nullable=False),
-    Column("loaded_by", Text, nullable=False),
-    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("loaded_by", Text, nullable=False),  # the API's uploaded_by
+    Column("loaded_at", DateTime(timezone=True), nullable=False),  # the API's uploaded_at
 )
 
 fee_schedule_entries = Table(
@@ -25,20 +26,4 @@ fee_schedule_entries = Table(
     Column("code", Text, primary_key=True),
     Column("modifier", Text, primary_key=True, server_default=""),
     Column("allowed", Numeric(14, 2), nullable=False),
-)
-
-underpayments = Table(
-    "underpayments",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("posting_id", Uuid, nullable=False),
-    Column("claim_id", Uuid, nullable=False),
-    Column("payer_id", Text, nullable=False),
-    Column("code", Text, nullable=False),
-    Column("modifier", Text, nullable=False),
-    Column("units", Numeric(10, 2), nullable=False),
-    Column("expected_allowed", Numeric(14, 2), nullable=False),
-    Column("actual_allowed", Numeric(14, 2), nullable=False),
-    Column("variance", Numeric(14, 2), nullable=False),
-    Column("detected_at", DateTime(timezone=True), nullable=False),
 )

@@ -17,7 +17,7 @@ from services.payments.holds.schemas import Resolution
 from services.payments.intake import store, usecases as intake
 from services.payments.intake.domain import CONFLICT, DISMISSED, PAYER_NEEDED, POSTED, REPLACED
 from services.payments.intake.usecases import Candidate, Incoming
-from services.payments.postings.usecases import withdraw_remittance
+from services.payments.postings.usecases import why_not_withdrawable, withdraw_remittance
 from services.payments.remittances import usecases as remittances
 from shared.paging import DateRange, PageQuery
 from shared.problems import ProblemError
@@ -70,6 +70,14 @@ async def _replace(session: AsyncSession, remittance_id: uuid.UUID, actor: str, 
     """Undo the remittance a conflict replaces and mark its set replaced; returns its file."""
     if await remittances.replacement_of(session, remittance_id) is not None:
         raise _closed("The remittance it conflicts with was replaced already; review that one's replacement.")
+    why = await why_not_withdrawable(session, remittance_id)
+    if why is not None:
+        raise ProblemError(
+            409,
+            "not-replaceable",
+            "The original remittance cannot be replaced here",
+            f"Its postings cannot be undone: {why}. Post this set as an additional remittance or dismiss it.",
+        )
     await withdraw_remittance(session, remittance_id, actor=actor, now=now)
     (link,) = await store.file_ids_of_remittances(session, [remittance_id])
     await store.update_set(

@@ -47,15 +47,25 @@ CurrentPayment = Annotated[PatientPayment, Depends(get_current_payment)]
 IDEMPOTENT_DOC = (
     "Requires `payments:write` and an `Idempotency-Key`: a retry with the same key and body returns the "
     "first response (`Idempotent-Replayed: true`) and never charges twice; the same key with another body "
-    "is a 422. The payment applies to the oldest open patient balance unless `apply_to` names an item."
+    "is a 422. The payment applies to the oldest open patient balance unless `apply_to` names an item. "
+    "The amount is a plain decimal string with at most two decimal places (a JSON number, an exponent, "
+    "a sign, spaces or non-ASCII digits are a 422 naming `body.amount` and the rule). The account must be "
+    "one payments knows (ledger rows or a claim sent for it): otherwise 422 `known_account` (404 on the "
+    "old route)."
 )
 KEY_PROBLEMS = {400: {"model": Problem, "description": "Idempotency-Key missing or malformed."}}
 
 
 async def _take_payment(
-    session: SessionDep, trail: AuditTrail, account_id: str, body: PaymentIn, idempotency_key: str | None
+    session: SessionDep,
+    trail: AuditTrail,
+    account_id: str,
+    body: PaymentIn,
+    idempotency_key: str | None,
+    account_field: str | None = None,
 ) -> JSONResponse:
-    """Both payment routes: one idempotency scope, so the alias replays what the new route took."""
+    """Both payment routes: one idempotency scope, so the alias replays what the new route took.
+    An unknown account is a 422 naming `account_field` (the body's id), or a 404 (the path's)."""
     trail.patient_id = account_id
     outcome = await idempotent_write(
         session,
@@ -63,7 +73,7 @@ async def _take_payment(
         actor=trail.actor,
         key=idempotency_key,
         request={"account_id": account_id, **body.model_dump(mode="json")},
-        write=lambda: usecases.post_payment(session, account_id, body, trail.actor),
+        write=lambda: usecases.post_payment(session, account_id, body, trail.actor, account_field),
     )
     trail.resource_id = str(outcome.body.get("id"))
     if outcome.replayed:
@@ -86,7 +96,8 @@ async def create_payment(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     fields = body.model_dump(exclude={"account_id"})
-    return await _take_payment(session, trail, body.account_id, PaymentIn(**fields), idempotency_key)
+    payment = PaymentIn(**fields)
+    return await _take_payment(session, trail, body.account_id, payment, idempotency_key, "body.account_id")
 
 
 @router.post(
@@ -120,7 +131,8 @@ async def get_receipt(payment: CurrentPayment, session: SessionDep) -> ReceiptOu
     response_model=RefundOut,
     summary="Refund (part of) a patient payment",
     description="Requires `payments:write` and an `Idempotency-Key`. At most what is left of the payment. "
-    "Unapplied credit is refunded first, then the items it paid, newest first (they owe again).",
+    "Its unapplied credit is refunded first, then the items it paid, newest first; those are paid again "
+    "from the account's other credit while there is any, and owe again only beyond it.",
 )
 async def refund_payment(
     payment_id: uuid.UUID,

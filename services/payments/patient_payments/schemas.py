@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.payments.accounts.schemas import AccountIdField, Amount
+from services.payments.accounts.schemas import AccountIdField
+from shared.money import PositiveMoney
 
 
 class PaymentIn(BaseModel):
@@ -17,10 +18,17 @@ class PaymentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: Amount
+    amount: PositiveMoney
     method: Literal["card", "check", "cash", "ach"]
     reference: str | None = Field(
         default=None, max_length=64, description="Check number or processor reference; no card numbers."
+    )
+    settlement_batch: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="Card payments: the processor's settlement batch id, as the terminal or gateway reports "
+        "it. Left out, a card payment is in the day's batch (YYYYMMDD, UTC). The bank deposit of the batch "
+        "is matched by it.",
     )
     apply_to: uuid.UUID | None = Field(
         default=None,
@@ -43,6 +51,7 @@ class PaymentOut(BaseModel):
     amount: Decimal
     method: str
     reference: str | None
+    settlement_batch: str | None = None
     receipt_number: str
     posted_at: datetime
     allocations: list[Allocation] = Field(default_factory=list)
@@ -55,6 +64,7 @@ class ReceiptOut(BaseModel):
     amount: Decimal
     method: str
     reference: str | None
+    settlement_batch: str | None = None
     posted_at: datetime
     applied: list[Allocation]
     refunded: Decimal
@@ -63,7 +73,7 @@ class ReceiptOut(BaseModel):
 
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount: Amount
+    amount: PositiveMoney
     reason: str | None = Field(default=None, max_length=200)
 
 

@@ -21,6 +21,8 @@ class PatientPayment(SQLModel, table=True):
     amount: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
     method: str
     reference: str | None = None
+    # Card payments: the processor's settlement batch (what the bank's deposit names).
+    settlement_batch: str | None = None
     receipt_number: str = Field(unique=True)
     posted_by: str
     posted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -10,10 +10,18 @@ from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.accounts import store as ledger
+from services.payments.accounts import store as ledger, usecases as accounts
 from services.payments.accounts.domain import Entry, spread
 from services.payments.patient_payments import store
-from services.payments.patient_payments.domain import ZERO, Split, receipt_number, refund_order
+from services.payments.patient_payments.domain import (
+    ZERO,
+    Split,
+    cover,
+    credit_cover_entries,
+    receipt_number,
+    refund_order,
+    settlement_batch,
+)
 from services.payments.patient_payments.schemas import (
     Allocation,
     PaymentIn,
@@ -30,17 +38,22 @@ from shared.outbox import add_event
 from shared.problems import FieldError, ProblemError
 
 
-async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, posted_by: str) -> PaymentOut:
+async def post_payment(
+    session: AsyncSession, account_id: str, body: PaymentIn, posted_by: str, account_field: str | None = None
+) -> PaymentOut:
     """Record the payment, its ledger rows (one per item paid), the plan installments it
-    pays and the event."""
+    pays and the event; for an account payments knows only (else 404, or a 422 naming
+    `account_field` when the id came in the body)."""
     now = datetime.now(UTC)
     await ledger.lock_account(session, account_id)
+    await accounts.require_account(session, account_id, account_field)
     payment = PatientPayment(
         id=uuid.uuid4(),
         account_id=account_id,
         amount=body.amount,
         method=body.method,
         reference=body.reference,
+        settlement_batch=settlement_batch(body.method, body.settlement_batch, now),
         receipt_number=receipt_number(now),
         posted_by=posted_by,
         posted_at=now,
@@ -77,6 +90,7 @@ async def post_payment(session: AsyncSession, account_id: str, body: PaymentIn, 
         amount=body.amount,
         method=body.method,
         reference=body.reference,
+        settlement_batch=payment.settlement_batch,
         receipt_number=payment.receipt_number,
         posted_at=now,
         allocations=[Allocation(item_id=i, amount=a) for i, a in allocations],
@@ -111,6 +125,7 @@ async def receipt(session: AsyncSession, payment: PatientPayment) -> ReceiptOut:
         amount=payment.amount,
         method=payment.method,
         reference=payment.reference,
+        settlement_batch=payment.settlement_batch,
         posted_at=payment.posted_at,
         applied=[Allocation(item_id=i, amount=a) for i, a in await store.applied(session, payment.id)],
         refunded=sum((Decimal(r.amount) for r in refunds), ZERO),
@@ -121,8 +136,11 @@ async def receipt(session: AsyncSession, payment: PatientPayment) -> ReceiptOut:
 async def refund(
     session: AsyncSession, payment: PatientPayment, body: RefundIn, refunded_by: str
 ) -> RefundOut:
-    """Give back at most what is left of the payment: unapplied credit first, then the items
-    it paid, newest first (they owe again)."""
+    """Give back at most what is left of the payment: its unapplied credit first, then the
+    items it paid, newest first; an item it gave back is paid again from the account's other
+    credit (other payments' unapplied money, oldest first), so nothing owes again while credit
+    covers it. The ledger shows both: the refund rows, and the credit moved onto the items
+    (rows of the payments it came from, carrying the refund's id)."""
     await ledger.lock_account(session, payment.account_id)
     applied = await store.applied(session, payment.id)
     refundable = sum((a for _, a in applied), ZERO)
@@ -145,6 +163,7 @@ async def refund(
         refunded_at=now,
     )
     # Never a rest: the amount is at most what is applied.
+    taken = spread(body.amount, refund_order(applied))
     entries = [
         Entry(
             account_id=payment.account_id,
@@ -156,8 +175,11 @@ async def refund(
             refund_id=refund_id,
             description="Refund of patient payment",
         )
-        for item, take in spread(body.amount, refund_order(applied))
+        for item, take in taken
     ]
+    reopened = [(item, take) for item, take in taken if item is not None]
+    sources = await ledger.credit_sources(session, payment.account_id, excluding=payment.id)
+    entries += credit_cover_entries(payment.account_id, refund_id, cover(reopened, sources))
     await ledger.append(session, entries, now)
     return RefundOut(
         id=refund_id,

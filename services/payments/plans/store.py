@@ -1,5 +1,5 @@
-"""All of the plans sub-domain's SQL: plans and installments, the policy's queries, and
-collections referrals."""
+"""All of the plans sub-domain's SQL: plans, their installments and versions, the policy's
+queries, and collections referrals."""
 
 from __future__ import annotations
 
@@ -9,19 +9,57 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, exists, insert, select, text
+from sqlalchemy import ColumnElement, Row, and_, exists, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.plans.tables import CollectionsReferral, PaymentPlan, PlanInstallment
+from services.payments.plans.tables import CollectionsReferral, PaymentPlan, PlanInstallment, PlanVersion
 from shared.bulk import insert_many
 from shared.due import claim_due
 
 
-async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Row[Any] | None:
+async def get_plan(session: AsyncSession, plan_id: uuid.UUID, *, lock: bool = False) -> Row[Any] | None:
+    """One plan; `lock` holds it (FOR UPDATE) while it is changed."""
+    stmt = select(PaymentPlan.__table__).where(PaymentPlan.__table__.c.id == plan_id)  # type: ignore[attr-defined]
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).first()
+
+
+async def update_plan(session: AsyncSession, plan_id: uuid.UUID, **values: Any) -> None:
+    """New terms (total, installment_count, frequency, status, version) of one plan."""
+    await session.execute(
+        update(PaymentPlan.__table__)  # type: ignore[attr-defined]
+        .where(PaymentPlan.__table__.c.id == plan_id)  # type: ignore[attr-defined]
+        .values(**values)
+    )
+
+
+async def replace_unpaid(session: AsyncSession, plan_id: uuid.UUID, new_rows: list[dict[str, Any]]) -> None:
+    """A changed schedule: installments that got money close at what they got, the unpaid
+    ones give way to `new_rows` (the old schedule stays in the plan's versions)."""
+    await session.execute(
+        text("UPDATE plan_installments SET amount = paid WHERE plan_id = :p AND paid > 0 AND paid < amount"),
+        {"p": plan_id},
+    )
+    await session.execute(
+        text("DELETE FROM plan_installments WHERE plan_id = :p AND paid = 0"), {"p": plan_id}
+    )
+    await insert_many(session, PlanInstallment.__table__, new_rows)  # type: ignore[attr-defined]
+
+
+async def add_version(session: AsyncSession, **values: Any) -> None:
+    """Keep the plan as it now stands (append-only)."""
+    await session.execute(insert(PlanVersion.__table__).values(**values))  # type: ignore[attr-defined]
+
+
+async def versions(session: AsyncSession, plan_id: uuid.UUID) -> Sequence[Row[Any]]:
+    """Every version of the plan, oldest first."""
     return (
-        await session.execute(text("SELECT * FROM payment_plans WHERE id = :id"), {"id": plan_id})
-    ).first()
+        await session.execute(
+            text("SELECT * FROM payment_plan_versions WHERE plan_id = :p ORDER BY version"), {"p": plan_id}
+        )
+    ).all()
 
 
 async def installments(session: AsyncSession, plan_id: uuid.UUID) -> Sequence[Row[Any]]:

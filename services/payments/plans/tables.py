@@ -1,13 +1,15 @@
-"""The tables the plans sub-domain owns: plans, their installments, and referrals of
-accounts to a collections agency."""
+"""The tables the plans sub-domain owns: plans, their installments, every version of a
+plan (append-only), and referrals of accounts to a collections agency."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Column, DateTime, Numeric
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -24,6 +26,27 @@ class PaymentPlan(SQLModel, table=True):
     first_due_date: date
     status: str = "active"  # active | completed | collections | cancelled
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    version: int = 1  # the newest row of payment_plan_versions
+
+
+class PlanVersion(SQLModel, table=True):
+    """The plan as it stood after each creation, change or cancellation, with its schedule;
+    never changed (a trigger forbids it), so a plan's history is complete."""
+
+    __tablename__ = "payment_plan_versions"
+
+    plan_id: UUID = Field(primary_key=True, foreign_key="payment_plans.id")
+    version: int = Field(primary_key=True)
+    action: str  # created | changed | cancelled
+    total: Decimal = Field(sa_column=Column(Numeric(14, 2), nullable=False))
+    installment_count: int
+    frequency: str
+    first_due_date: date
+    status: str
+    installments: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    reason: str | None = None
+    actor: str
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class PlanInstallment(SQLModel, table=True):

@@ -1,5 +1,6 @@
-"""Plans, the payments that pay them, and the cycle of reminders, late notices and
-collections referrals. The caller owns the transaction."""
+"""Plans (made for at most what the patient owes, changed or cancelled with every version
+kept), the payments that pay them, and the cycle of reminders, late notices and collections
+referrals. The caller owns the transaction."""
 
 from __future__ import annotations
 
@@ -13,32 +14,45 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.payments.accounts import store as ledger
 from services.payments.accounts.usecases import account_summary
 from services.payments.plans import store
 from services.payments.plans.domain import (
     ZERO,
+    Terms,
     broken_plan_reason,
+    clamped,
     due_dates,
     export_csv,
     installment_due,
     installment_late,
     pay_installments,
+    reschedule,
+    snapshot,
     split,
 )
-from services.payments.plans.schemas import CycleResult, InstallmentOut, PlanIn, PlanOut
+from services.payments.plans.schemas import (
+    CycleResult,
+    InstallmentOut,
+    PlanCancelIn,
+    PlanChangeIn,
+    PlanIn,
+    PlanOut,
+    PlanVersionOut,
+)
 from services.payments.settings import payments_settings
 from services.payments.statements import store as statements
 from shared.events import new_event
 from shared.events.catalogue import AccountSentToCollections, Payload, PaymentLate
 from shared.outbox import add_event
 from shared.paging import DateRange
-from shared.problems import ProblemError
+from shared.problems import ProblemError, invalid
 
 BATCH = 500  # due rows taken per statement
 
 
 async def load_plan(session: AsyncSession, plan_id: uuid.UUID) -> PlanOut:
-    """The plan and its installments; 404 when there is no such plan."""
+    """The plan, its installments and every version of it; 404 when there is no such plan."""
     plan = await store.get_plan(session, plan_id)
     if plan is None:
         raise ProblemError(404, "not-found", "Payment plan not found")
@@ -51,14 +65,22 @@ async def load_plan(session: AsyncSession, plan_id: uuid.UUID) -> PlanOut:
         frequency=plan.frequency,
         first_due_date=plan.first_due_date,
         status=plan.status,
+        version=plan.version,
         installments=[InstallmentOut.model_validate(r, from_attributes=True) for r in rows],
+        history=[
+            PlanVersionOut.model_validate(v, from_attributes=True)
+            for v in await store.versions(session, plan_id)
+        ],
     )
 
 
-async def create_plan(session: AsyncSession, body: PlanIn) -> uuid.UUID:
-    """A new active plan with its installments; 409 when the account already has one."""
+async def create_plan(session: AsyncSession, body: PlanIn, actor: str) -> uuid.UUID:
+    """A new active plan with its installments, for at most what the patient owes now; 409
+    when the account already has one."""
+    await ledger.lock_account(session, body.account_id)
     if await store.has_active_plan(session, body.account_id):
         raise ProblemError(409, "plan-exists", "The account already has an active payment plan")
+    await _covers(session, body.account_id, body.amount)
     plan_id = uuid.uuid4()
     dates = due_dates(body.first_due_date, body.installments, body.frequency)
     amounts = split(body.amount, body.installments)
@@ -76,7 +98,100 @@ async def create_plan(session: AsyncSession, body: PlanIn) -> uuid.UUID:
             for i, (d, a) in enumerate(zip(dates, amounts, strict=True))
         ],
     )
+    await _keep_version(session, plan_id, "created", None, actor)
     return plan_id
+
+
+async def change_plan(session: AsyncSession, plan_id: uuid.UUID, body: PlanChangeIn, actor: str) -> None:
+    """New terms for an active plan: what was paid stays paid, the rest of the new total (at
+    most what the patient owes now) is split again from the first unpaid installment's date
+    (or the date or day the change names). The version before stays in the history."""
+    plan = await _lock_active(session, plan_id)
+    rows = await store.installments(session, plan_id)
+    unpaid = [r for r in rows if r.paid < r.amount]
+    paid = sum((Decimal(r.paid) for r in rows), ZERO)
+    total = body.amount or Decimal(plan.total)
+    if total <= paid:
+        raise invalid(
+            ("body.amount", "at_least_paid", "The new total must be more than what was paid on it.")
+        )
+    await _covers(session, plan.account_id, total - paid)
+    frequency = body.frequency or plan.frequency
+    if body.day is not None and frequency != "monthly":
+        raise invalid(("body.day", "monthly_only", "A day of the month applies to monthly plans."))
+    start = unpaid[0].due_date if unpaid else date.today()
+    first = body.first_due_date or (clamped(start.year, start.month, body.day) if body.day else start)
+    count = body.installments or max(len(unpaid), 1)
+    kept, new = reschedule(rows, Terms(total, count, frequency, first, body.day))
+    await store.replace_unpaid(
+        session, plan_id, [{"plan_id": plan_id, "number": n, "due_date": d, "amount": a} for n, d, a in new]
+    )
+    await store.update_plan(
+        session,
+        plan_id,
+        total=total,
+        installment_count=len(kept) + count,
+        frequency=frequency,
+        version=plan.version + 1,
+    )
+    await _keep_version(session, plan_id, "changed", body.reason, actor)
+
+
+async def cancel_plan(session: AsyncSession, plan_id: uuid.UUID, body: PlanCancelIn, actor: str) -> None:
+    """End an active plan: payments no longer pay its installments, no more notices, and the
+    account may have a new plan. Its versions stay."""
+    plan = await _lock_active(session, plan_id)
+    await store.update_plan(session, plan_id, status="cancelled", version=plan.version + 1)
+    await _keep_version(session, plan_id, "cancelled", body.reason, actor)
+
+
+async def _lock_active(session: AsyncSession, plan_id: uuid.UUID) -> Row[Any]:
+    """The plan to change, locked (its account first, in the order payments lock them); 404
+    unknown, 409 unless active."""
+    plan = await store.get_plan(session, plan_id)
+    if plan is None:
+        raise ProblemError(404, "not-found", "Payment plan not found")
+    await ledger.lock_account(session, plan.account_id)
+    plan = await store.get_plan(session, plan_id, lock=True)
+    assert plan is not None  # plans are never deleted
+    if plan.status != "active":
+        raise ProblemError(
+            409, "plan-not-active", "Only an active plan can be changed", f"It is {plan.status}."
+        )
+    return plan
+
+
+async def _covers(session: AsyncSession, account_id: str, amount: Decimal) -> None:
+    """Practice policy: a plan schedules at most what the patient owes now (patient bucket,
+    less credit); a plan on nothing, or for more, is a 422."""
+    owed = Decimal((await ledger.totals(session, account_id)).patient)
+    if amount > owed:
+        raise invalid(
+            ("body.amount", "within_patient_due", "A plan covers at most what the patient owes now.")
+        )
+
+
+async def _keep_version(
+    session: AsyncSession, plan_id: uuid.UUID, action: str, reason: str | None, actor: str
+) -> None:
+    """Append the plan as it now stands (terms and schedule) to its history."""
+    plan = await store.get_plan(session, plan_id)
+    assert plan is not None
+    await store.add_version(
+        session,
+        plan_id=plan_id,
+        version=plan.version,
+        action=action,
+        total=plan.total,
+        installment_count=plan.installment_count,
+        frequency=plan.frequency,
+        first_due_date=plan.first_due_date,
+        status=plan.status,
+        installments=snapshot(await store.installments(session, plan_id)),
+        reason=reason,
+        actor=actor,
+        at=datetime.now(UTC),
+    )
 
 
 async def apply_payment(session: AsyncSession, account_id: str, amount: Decimal) -> None:

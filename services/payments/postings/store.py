@@ -220,3 +220,45 @@ async def withdrawn_total(session: AsyncSession, remittance_id: uuid.UUID) -> De
         {"id": remittance_id},
     )
     return Decimal(value)
+
+
+async def provider_adjustment_entries(session: AsyncSession, remittance_id: uuid.UUID) -> list[Entry]:
+    """The ledger rows a remittance's PLB adjustments wrote on claims, in order (to undo them
+    when the remittance is replaced)."""
+    rows = await session.execute(
+        text(
+            "SELECT e.account_id, e.entry_type, e.amount, e.bucket, e.description, e.item_id, e.claim_id, "
+            "e.group_code, e.reason_code, e.service_date, e.provider_adjustment_id FROM ledger_entries e "
+            "JOIN provider_adjustments p ON p.id = e.provider_adjustment_id WHERE p.remittance_id = :id "
+            "ORDER BY e.id"
+        ),
+        {"id": remittance_id},
+    )
+    return [
+        Entry(
+            account_id=r.account_id,
+            entry_type=r.entry_type,
+            amount=Decimal(r.amount),
+            bucket=r.bucket,
+            description=r.description,
+            item_id=r.item_id,
+            claim_id=r.claim_id,
+            group_code=r.group_code,
+            reason_code=r.reason_code,
+            service_date=r.service_date,
+            provider_adjustment_id=r.provider_adjustment_id,
+        )
+        for r in rows
+    ]
+
+
+async def forward_balance_adjustments(session: AsyncSession, remittance_id: uuid.UUID) -> int:
+    """How many of a remittance's PLB adjustments opened or recovered a forward balance."""
+    count = await session.scalar(
+        text(
+            "SELECT count(*) FROM provider_adjustments "
+            "WHERE remittance_id = :id AND forward_balance_id IS NOT NULL"
+        ),
+        {"id": remittance_id},
+    )
+    return int(count or 0)

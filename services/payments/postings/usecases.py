@@ -3,14 +3,15 @@ to its claim or parked, with one statement per table; parked claims posted later
 or when their claim arrives, through the same `post_claim`.
 
 A claim posting is one `claim_postings` row, its ledger entries, one `payment.posted`, and
-the underpayments its lines show against the payer's fee schedule. So for every remittance
+the underpayments its lines show against the payer's fee schedule version in effect on their
+dates of service (and the earlier underpayments of the claim it recovers). So for every remittance
 `posted + unmatched = BPR amount` holds by construction."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +21,10 @@ from services.payments.accounts import store as ledger
 from services.payments.accounts.domain import Entry
 from services.payments.claimcopies import store as claimcopies
 from services.payments.claimcopies.domain import ClaimCopy
-from services.payments.contracts import store as contracts
-from services.payments.contracts.domain import FeeSchedule, check_underpayments
 from services.payments.postings import domain, store
 from services.payments.postings.domain import REVERSAL, RemittanceRef, Target
 from services.payments.remittances.domain import Claim835, Remittance835
+from services.payments.underpayments.usecases import ContractCheck, contract_check
 from shared import context
 from shared.events import Event
 from shared.outbox import add_events
@@ -34,21 +34,22 @@ from shared.paging import DateRange, PageQuery
 @dataclass
 class PostingBatch:
     """Rows of many claims, written with one statement per table. `now` is when the claims
-    staged next are posted (several remittances in one batch each keep their own)."""
+    staged next are posted (several remittances in one batch each keep their own);
+    `contract` compares their lines with the payers' fee schedules."""
 
     now: datetime
+    contract: ContractCheck
     postings: list[dict[str, Any]] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     entry_times: list[datetime] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    underpayments: list[dict[str, Any]] = field(default_factory=list)
 
     async def flush(self, session: AsyncSession) -> None:
         await store.insert_postings(session, self.postings)
         await ledger.append(session, self.entries, times=self.entry_times)
-        await contracts.insert_underpayments(session, self.underpayments)
+        await self.contract.flush(session)
         await add_events(session, self.events)
-        self.postings, self.entries, self.entry_times, self.events, self.underpayments = [], [], [], [], []
+        self.postings, self.entries, self.entry_times, self.events = [], [], [], []
 
     def add_entries(self, entries: list[Entry]) -> None:
         self.entries.extend(entries)
@@ -74,8 +75,13 @@ async def post_remittances(session: AsyncSession, arrived: Sequence[Arrived]) ->
     copies = await claimcopies.for_835(
         session, [(c.patient_control_number, a.payer_id) for a in arrived for c in a.remittance.claims]
     )
-    fees = await contracts.current_fee_schedules(session, sorted({a.payer_id for a in arrived}))
-    batch = PostingBatch(now=arrived[0].now)
+    contract = await contract_check(
+        session,
+        [a.payer_id for a in arrived],
+        [line.code for a in arrived for c in a.remittance.claims for line in c.lines],
+        [copy.claim_id for copy in copies.values()],
+    )
+    batch = PostingBatch(now=arrived[0].now, contract=contract)
     unmatched: list[dict[str, Any]] = []
     for a in arrived:
         if a.event is not None:
@@ -88,9 +94,7 @@ async def post_remittances(session: AsyncSession, arrived: Sequence[Arrived]) ->
             copy = copies.get((claim.patient_control_number, a.payer_id))
             reason = domain.why_parked(claim, copy, a.payer_id)
             if reason is None:
-                reason = await post_claim(
-                    session, batch, ref, claim, copy, fees.get(a.payer_id, {}), matched_by="auto"
-                )
+                reason = await post_claim(session, batch, ref, claim, copy, matched_by="auto")
             if reason is not None:
                 unmatched.append(domain.unmatched_row(a.id, claim, reason, a.now))
     await batch.flush(session)
@@ -103,7 +107,6 @@ async def post_claim(
     remittance: RemittanceRef,
     claim: Claim835,
     copy: ClaimCopy | None,
-    fees: FeeSchedule,
     *,
     matched_by: str,
 ) -> str | None:
@@ -136,13 +139,17 @@ async def post_claim(
         domain.posting_row(posting_id, remittance, claim, target, matched_by=matched_by, now=batch.now)
     )
     batch.events.append(domain.payment_posted(posting_id, remittance, claim, target, batch.now))
-    if claim.status_code != REVERSAL and fees:
-        found = check_underpayments(
-            claim, fees, payer_id=remittance.payer_id, claim_id=target.claim_id, posting_id=posting_id
+    if claim.status_code != REVERSAL and copy is not None:
+        # A line without DTM*472 takes the claim's date of service; a claim without one
+        # (claim.submitted has it optional) the payment date, else the posting date.
+        batch.events += batch.contract.check(
+            claim,
+            payer_id=remittance.payer_id,
+            claim_id=target.claim_id,
+            posting_id=posting_id,
+            claim_dos=copy.date_of_service or remittance.paid_date or batch.now.date(),
+            now=batch.now,
         )
-        for under in found:
-            batch.underpayments.append(under.row(batch.now))
-            batch.events.append(under.event(batch.now))
     return None
 
 
@@ -157,9 +164,11 @@ async def match_unmatched(
     claim = domain.claim_from_json(row.claim)
     now = datetime.now(UTC)
     ref = RemittanceRef(row.remittance_id, row.payer_id, row.trace_number, row.method, row.paid_date)
-    batch = PostingBatch(now=now)
-    fees = (await contracts.current_fee_schedules(session, [row.payer_id])).get(row.payer_id, {})
-    reason = await post_claim(session, batch, ref, claim, copy, fees, matched_by=matched_by)
+    contract = await contract_check(
+        session, [row.payer_id], [line.code for line in claim.lines], [copy.claim_id]
+    )
+    batch = PostingBatch(now=now, contract=contract)
+    reason = await post_claim(session, batch, ref, claim, copy, matched_by=matched_by)
     if reason is not None:
         return None
     posting_id = batch.postings[0]["id"]
@@ -208,9 +217,10 @@ async def withdraw_remittance(
     """Undo what a remittance posted, before its replacement posts: each of its claim
     postings that nothing reversed yet is reversed the way a payer's CLP02=22 reversal is
     (the exact opposite ledger entries, a posting that points at the original, a
-    `payment.posted` with status 22), under the remittance it undoes; its claims still
-    parked leave the unmatched queue. In the caller's transaction."""
-    batch = PostingBatch(now=now)
+    `payment.posted` with status 22), under the remittance it undoes; the ledger rows its
+    PLB adjustments wrote on claims are negated; its claims still parked leave the unmatched
+    queue. In the caller's transaction (see `why_not_withdrawable` first)."""
+    batch = PostingBatch(now=now, contract=await contract_check(session, [], [], []))
     for original in await store.unreversed_postings(session, remittance_id):
         posting_id = uuid.uuid4()
         ref = RemittanceRef(
@@ -223,5 +233,16 @@ async def withdraw_remittance(
             domain.posting_row(posting_id, ref, claim, target, matched_by="replacement", now=now)
         )
         batch.events.append(domain.payment_posted(posting_id, ref, claim, target, now))
+    plb = await store.provider_adjustment_entries(session, remittance_id)
+    batch.add_entries([replace(e, amount=-e.amount, description=f"Reversal: {e.description}") for e in plb])
     await batch.flush(session)
     await store.withdraw_parked(session, remittance_id, actor, now)
+
+
+async def why_not_withdrawable(session: AsyncSession, remittance_id: uuid.UUID) -> str | None:
+    """Why a remittance's postings cannot be undone for a replacement, or None. A PLB that
+    opened, added to or recovered a forward balance moved money between remittances; undoing
+    it is the forward balance's business, so such a remittance is not replaced here."""
+    if await store.forward_balance_adjustments(session, remittance_id):
+        return "its provider-level adjustments opened or recovered a forward balance (PLB FB/WO)"
+    return None

@@ -1,2 +1,3 @@
-"""Reconciliation: deposits (BPR amount and trace number) against what was posted, and the
-cash not yet applied (remittance claims still unmatched, patient credit)."""
+"""Reconciliation: the bank's deposits against the 835s (EFTs by the CORE reassociation trace
+and amount, checks by check number) and against patient card settlement batches; matches by
+rule or by hand with a reason; unmatched deposits and 835s aged; cash not yet applied."""

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
+
 PayerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
 RemittanceId = Annotated[uuid.UUID, Path()]
 
@@ -70,7 +72,9 @@ class RemittanceSummary(BaseModel):
     matched: list[ClaimLine]
     unmatched: list[ClaimLine]
     totals: Totals
-    provider_level_adjustments: list[dict[str, Any]]
+    provider_level_adjustments: list[ProviderAdjustmentOut] = Field(
+        description="PLB adjustments in file order, with the claim PLB03-2 names and what was done with each."
+    )
     warnings: list[Warning835]
 
 

@@ -1,6 +1,5 @@
-"""All of the remittances' SQL: payers, remittance rows (one per payer, trace number and
-set content) and provider-level adjustments, each written with one statement for a whole
-poll."""
+"""All of the remittances' SQL: payers and remittance rows (one per payer, trace number and
+set content), each written with one statement for a whole poll."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.remittances.tables import provider_adjustments, remittances
+from services.payments.remittances.tables import remittances
 from shared.bulk import insert_many
 from shared.paging import DateRange, PageQuery, paginate
 
@@ -71,11 +70,6 @@ async def set_digest(session: AsyncSession, remittance_id: uuid.UUID, digest: st
     )
 
 
-async def insert_provider_adjustments(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """A poll's PLB lines, with one INSERT."""
-    await insert_many(session, provider_adjustments, rows)
-
-
 async def remittance(session: AsyncSession, remittance_id: uuid.UUID) -> Any:
     """A remittance row with its payer's name and the remittance that replaced it, or None."""
     return (
@@ -87,18 +81,6 @@ async def remittance(session: AsyncSession, remittance_id: uuid.UUID) -> Any:
             {"id": remittance_id},
         )
     ).first()
-
-
-async def provider_adjustments_of(session: AsyncSession, remittance_id: uuid.UUID) -> list[dict[str, Any]]:
-    """A remittance's PLB lines, as the summary shows them."""
-    rows = await session.execute(
-        text(
-            "SELECT provider_id, reason_code, reference, amount FROM "
-            "provider_adjustments WHERE remittance_id = :id"
-        ),
-        {"id": remittance_id},
-    )
-    return [dict(r._mapping) for r in rows]
 
 
 async def raw_file(session: AsyncSession, remittance_id: uuid.UUID) -> str | None:

@@ -1,8 +1,8 @@
 """Metadata of the tables the remittances own (schema `payments`, migrations 0003 and
-0005): payers and what their 835s carry, one row per remittance posted (unique per payer,
-trace number and transaction-set content; a second one of a trace number is an additional
-remittance or a replacement staff chose), and its provider-level adjustments. The raw
-files are the intake's (`intake.tables.received_files`).
+0005): payers and what their 835s carry, and one row per remittance posted (unique per
+payer, trace number and transaction-set content; a second one of a trace number is an
+additional remittance or a replacement staff chose). The raw files are the intake's
+(`intake.tables.received_files`); the PLB adjustments belong to `provider_adjustments/`.
 
 Core tables on the sub-domain's own MetaData (not SQLModel's global one, where another
 service's table of the same name would clash); `shared.bulk.insert_many` reads the column
@@ -11,7 +11,6 @@ types from here."""
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Date,
     DateTime,
@@ -60,16 +59,4 @@ remittances = Table(
     Column("kind", Text, nullable=False, server_default="original"),  # original | additional | replacement
     Column("replaces", Uuid, ForeignKey("remittances.id"), unique=True),
     UniqueConstraint("payer_id", "trace_number", "set_sha256", name="remittances_content"),
-)
-
-provider_adjustments = Table(
-    "provider_adjustments",
-    metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("remittance_id", Uuid, ForeignKey("remittances.id"), nullable=False),
-    Column("provider_id", Text, nullable=False),
-    Column("fiscal_period_date", Date),
-    Column("reason_code", Text, nullable=False),
-    Column("reference", Text, nullable=False),
-    Column("amount", Numeric(14, 2), nullable=False),
 )

@@ -1,11 +1,12 @@
-"""Remittances: posting a transaction set the intake decided to post (its remittance row,
-its provider-level adjustments, then its claims posted or parked through `postings`), what
-a remittance did, and the payers with the identifiers their 835s carry.
+"""Remittances: posting a transaction set the intake decided to post, what a remittance
+did, and the payers with the identifiers their 835s carry.
 
 Every 835 comes in through the intake (`services.payments.intake`), which keeps the file,
 reads each set and decides whether it is new, a duplicate, a conflict or waits for its
-payer; what it decides to post comes here, a whole poll with one statement per table. So
-for every remittance `posted + unmatched = BPR amount` holds by construction."""
+payer; what it decides to post comes here, a whole poll with one statement per table: the
+remittance rows, the claims posted or parked (`postings`), then the provider-level
+adjustments (`provider_adjustments`, after the claims: PLB03-2 may name one). So for every
+remittance `posted + unmatched = BPR amount` holds by construction."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.payments.claimcopies import store as claimcopies
 from services.payments.postings import store as postings_store
 from services.payments.postings.usecases import Arrived, post_remittances
+from services.payments.provider_adjustments import usecases as provider_adjustments
 from services.payments.remittances import store
 from services.payments.remittances.domain import Remittance835
 from services.payments.remittances.schemas import ClaimLine, RemittanceSummary, Totals, Warning835
@@ -74,22 +76,9 @@ async def post_new(session: AsyncSession, items: Sequence[NewRemittance]) -> Non
     if not items:
         return
     await store.insert_remittances(session, [_remittance_row(i) for i in items])
-    await store.insert_provider_adjustments(
-        session,
-        [
-            {
-                "remittance_id": i.id,
-                "provider_id": p.provider_id,
-                "fiscal_period_date": p.fiscal_period_date,
-                "reason_code": p.reason_code,
-                "reference": p.reference,
-                "amount": p.amount,
-            }
-            for i in items
-            for p in i.remittance.provider_adjustments
-        ],
-    )
-    await post_remittances(session, [Arrived(i.id, i.payer_id, i.remittance, i.now, i.event) for i in items])
+    arrived = [Arrived(i.id, i.payer_id, i.remittance, i.now, i.event) for i in items]
+    await post_remittances(session, arrived)
+    await provider_adjustments.record(session, arrived)  # after the claims: PLB03-2 may name one
 
 
 async def of_traces(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> Sequence[Any]:
@@ -151,7 +140,7 @@ async def summary(
         _line(u, unmatched_id=u.id, reason=u.reason)
         for u in await postings_store.parked_of(session, remittance_id)
     ]
-    plb = await store.provider_adjustments_of(session, remittance_id)
+    plb = await provider_adjustments.of_remittance(session, remittance_id)
     plb_total = Decimal(r.provider_adjustments)
     return RemittanceSummary(
         id=r.id,

@@ -12,7 +12,7 @@ per file received); existing remittances are linked to a received file and set.
 from alembic import op
 
 revision = "0005"
-down_revision = "0004"
+down_revision = "0008"  # the head on this branch after merging main (0010, 0007, 0008); the lead re-chains
 
 FILE_OUTCOMES = (
     "'received', 'posted', 'partially_posted', 'refused', 'held', 'duplicate', 'dismissed', 'repaired'"

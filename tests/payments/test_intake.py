@@ -567,3 +567,55 @@ async def test_an_835_from_an_unknown_payer_waits_for_the_payer_and_posts_when_r
     kept = await get_received_file(client, resp.json()["received_file_id"])
     assert kept["outcome"] == "posted" and money_ties(kept["money"])
     assert kept["sets"][0]["payer_id"] == payer
+
+
+async def test_replacing_undoes_the_originals_plb_on_its_claim_and_refuses_a_forward_balance(
+    payments, producer, admin
+):
+    """A PLB WO naming a claim (PLB03-2 = its CLP07) wrote on that claim's ledger item; the
+    replacement undoes it with the claim postings, so the corrected file's same PLB counts
+    once. A PLB FB moved money to a later remittance (a forward balance): such an original is
+    not replaced here (409), nothing changes."""
+    _, client = payments
+    pcn, account = await claim_for(client, producer, "100.00")
+    trace = unique("TRN")
+    plb = make_plb("WO", "ICN-W", "10")
+    first = make_835(
+        trace, [make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")], pccn="ICN-W")], plb=plb
+    )
+    second = make_835(
+        trace, [make_clp(pcn, "1", "100", "90", "10", [("PR", "1", "10")], pccn="ICN-W")], plb=plb
+    )
+    assert (await post_835(client, first)).status_code == 201
+    held = await post_835(client, second)
+    (review,) = (await get_received_file(client, held.headers["location"].rsplit("/", 1)[-1]))["sets"]
+    done = await client.post(
+        f"/v1/remittance-reviews/{review['id']}/resolve",
+        json={"action": "replace", "reason": "corrected"},
+        headers=ADMIN,
+    )
+    assert done.status_code == 200, done.text
+    plb_rows = await admin.fetch(
+        "SELECT amount FROM payments.ledger_entries WHERE account_id = $1 "
+        "AND provider_adjustment_id IS NOT NULL ORDER BY id",
+        account,
+    )
+    assert [r["amount"] for r in plb_rows] == [D("10.00"), D("-10.00"), D("10.00")]
+
+    pcn2, account2 = await claim_for(client, producer, "100.00")
+    trace2 = unique("TRN")
+    fb = make_plb("FB", unique("FB")[:12], "5")
+    forward = make_835(trace2, [make_clp(pcn2, "1", "100", "80", "20", [("PR", "1", "20")])], plb=fb)
+    corrected = make_835(trace2, [make_clp(pcn2, "1", "100", "90", "10", [("PR", "1", "10")])], plb=fb)
+    assert (await post_835(client, forward)).status_code == 201
+    held = await post_835(client, corrected)
+    (review,) = (await get_received_file(client, held.headers["location"].rsplit("/", 1)[-1]))["sets"]
+    refused = await client.post(
+        f"/v1/remittance-reviews/{review['id']}/resolve",
+        json={"action": "replace", "reason": "corrected"},
+        headers=ADMIN,
+    )
+    assert refused.status_code == 409 and refused.json()["type"].endswith("not-replaceable")
+    assert (await get_account(client, account2))["patient_due"] == "20.00"
+    still = (await client.get(f"/v1/remittance-reviews/{review['id']}", headers=ALL)).json()
+    assert still["outcome"] == "conflict"

@@ -155,5 +155,8 @@ async def payer_needed(
 
 
 async def review(session: AsyncSession, set_id: uuid.UUID) -> Any | None:
+    """A conflict, open or resolved; None for any other set."""
     found = await store.sets_by_ids(session, [set_id])
-    return found[0] if found else None
+    if not found or (found[0].outcome != CONFLICT and found[0].resolution not in set(Resolution)):
+        return None
+    return found[0]

@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from services.payments.claimcopies.events import on_claim_submitted
-from services.payments.remittances.events import on_remittance_received
+from services.payments.receipts.events import on_remittance_received
 from services.payments.service import SERVICE
 from shared import context
 from shared.config import service_database_url

@@ -278,3 +278,46 @@ def _line_json(line: Line835) -> dict[str, Any]:
         ],
         "remark_codes": line.remark_codes,
     }
+
+
+def undoing(posting: Any) -> Claim835:
+    """The claim that undoes a claim posting (a `claim_postings` row), for a remittance's
+    replacement: its amounts negated, status 22 (reversal) — or, undoing a reversal, the
+    status of the posting that reversal undid. Line adjustments stay on their lines; the
+    rest of the posting's adjustment totals were the claim's own."""
+
+    def adjustment(a: dict[str, Any], amount: Decimal) -> Adjustment835:
+        return Adjustment835(a["group_code"], a["reason_code"], -amount)
+
+    lines, on_lines = [], {}
+    for line in posting.lines or []:
+        for a in line["adjustments"]:
+            key = (a["group_code"], a["reason_code"])
+            on_lines[key] = on_lines.get(key, Decimal(0)) + Decimal(a["amount"])
+        lines.append(
+            Line835(
+                qualifier="HC",
+                code=line["code"],
+                modifiers=line["modifiers"],
+                charge=-Decimal(line["charge"]),
+                paid=-Decimal(line["paid"]),
+                units=Decimal(line["units"]) if line.get("units") is not None else None,
+                adjustments=[adjustment(a, Decimal(a["amount"])) for a in line["adjustments"]],
+            )
+        )
+    own = [
+        (a, Decimal(a["amount"]) - on_lines.get((a["group_code"], a["reason_code"]), Decimal(0)))
+        for a in posting.adjustments or []
+    ]
+    return Claim835(
+        patient_control_number=posting.patient_control_number,
+        status_code=posting.reversed_status if posting.status_code == REVERSAL else REVERSAL,
+        charge=-posting.charge,
+        paid=-posting.paid,
+        patient_responsibility=-posting.patient_responsibility,
+        filing_indicator="",
+        payer_claim_control_number=posting.payer_claim_control_number or "",
+        adjustments=[adjustment(a, amount) for a, amount in own if amount],
+        lines=lines,
+        position=posting.clp_position,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -232,3 +232,41 @@ async def list_unmatched(
         for r in rows
     ]
     return items, cursor
+
+
+async def withdraw_remittance(
+    session: AsyncSession, remittance_id: uuid.UUID, *, actor: str, now: datetime
+) -> None:
+    """Undo what a remittance posted, before its replacement posts: each of its claim
+    postings that nothing reversed yet is reversed the way a payer's CLP02=22 reversal is
+    (the exact opposite ledger entries, a posting that points at the original, a
+    `payment.posted` with status 22), under the remittance it undoes; the ledger rows its
+    PLB adjustments wrote on claims are negated; its claims still parked leave the unmatched
+    queue. In the caller's transaction (see `why_not_withdrawable` first)."""
+    batch = PostingBatch(now=now, contract=await contract_check(session, [], [], []))
+    for original in await store.unreversed_postings(session, remittance_id):
+        posting_id = uuid.uuid4()
+        ref = RemittanceRef(
+            remittance_id, original.payer_id, original.trace_number, original.method, original.paid_date
+        )
+        claim = domain.undoing(original)
+        target = Target(original.claim_id, original.account_id, reverses=original.id)
+        entries = domain.negated(await store.posting_entries(session, original.id), posting_id)
+        batch.add_entries(entries + await _retired_again(session, target, entries, posting_id))
+        batch.postings.append(
+            domain.posting_row(posting_id, ref, claim, target, matched_by="replacement", now=now)
+        )
+        batch.events.append(domain.payment_posted(posting_id, ref, claim, target, now))
+    plb = await store.provider_adjustment_entries(session, remittance_id)
+    batch.add_entries([replace(e, amount=-e.amount, description=f"Reversal: {e.description}") for e in plb])
+    await batch.flush(session)
+    await store.withdraw_parked(session, remittance_id, actor, now)
+
+
+async def why_not_withdrawable(session: AsyncSession, remittance_id: uuid.UUID) -> str | None:
+    """Why a remittance's postings cannot be undone for a replacement, or None. A PLB that
+    opened, added to or recovered a forward balance moved money between remittances; undoing
+    it is the forward balance's business, so such a remittance is not replaced here."""
+    if await store.forward_balance_adjustments(session, remittance_id):
+        return "its provider-level adjustments opened or recovered a forward balance (PLB FB/WO)"
+    return None

@@ -17,14 +17,13 @@ other tests' claims too.
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from tests.claims.helpers import get_claim_if, get_claims, make_claim, post_submitted_claim
-from tests.conftest import eventually, start_group_at_end, token, unique
+from tests.conftest import eventually, token, unique
 from tests.payments.helpers import make_835, make_clp, make_headers, post_835
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now", "payments_consumer_from_now")
@@ -32,16 +31,6 @@ RW = token("claims:read", "claims:write")
 PAY = token("payments:read", "payments:write", "payments:admin")
 D = Decimal
 PAYERS = ("SBX001", "SBX002")  # (SBX003 is test_flow's own: its KPIs count every SBX003 claim of the day)
-
-
-@pytest.fixture(scope="session")
-def payments_consumer_from_now(settings: Any) -> None:
-    """Payments' consumer group of this session starts at the end of its topics (the shared
-    broker holds everyone's claims)."""
-    from services.payments.service import SERVICE
-
-    group = settings.consumer_group_prefix + "payments"
-    asyncio.run(start_group_at_end(settings.kafka_bootstrap_servers, group, list(SERVICE.handlers)))
 
 
 async def claims_ar(client: Any, patients: list[str]) -> dict[str, D]:

@@ -31,7 +31,8 @@ COPY shared/ ./shared/
 COPY services/ ./services/
 COPY deploy/ ./deploy/
 RUN pip install --no-cache-dir . \
-    && rm -rf build ./*.egg-info
+    && rm -rf build ./*.egg-info \
+    && mkdir -p /var/lib/payer-sandbox && chown app:app /var/lib/payer-sandbox
 
 USER app:app
 

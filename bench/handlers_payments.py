@@ -43,9 +43,10 @@ from sqlalchemy import event as sa_event
 
 from bench.common import ParkingDlq, drop_database, fresh_database
 from deploy.payer_sandbox import ehr
+from deploy.payer_sandbox.clearinghouse import Clearinghouse
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import default_tables
-from deploy.payer_sandbox.pipeline import ClaimPipeline
+from deploy.payer_sandbox.store import SandboxStore
 from deploy.payer_sandbox.testing import SampleLine, sample_837
 from services.payments.service import SERVICE
 from shared import context
@@ -53,7 +54,8 @@ from shared.config import Settings, service_database_url
 from shared.consumer import EventConsumer, batched, records_of
 from shared.db import Database
 from shared.events import Event, new_event
-from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
+from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
+from shared.events.envelope import decode
 from shared.migrate import migrate
 
 
@@ -106,24 +108,26 @@ def claim_events(count: int, seed: int) -> list[Event]:
 
 
 async def remittance_events(claims: list[Event], poll: int, seed: int) -> list[Event]:
-    """The payer sandbox's 835s for these claims (its pipeline run offline: what it would
-    publish is captured). The batched payer is flushed once per poll of claims."""
-    pipeline = ClaimPipeline(
-        SandboxConfig(seed=seed, receiver_ids=None, log_level="WARNING"), default_tables()
+    """The payer sandbox's 835s for these claims (its clearinghouse run offline over an
+    in-memory store: what it would publish is read from its outbox). The batched payer is
+    flushed once per poll of claims."""
+    store = SandboxStore(None)
+    house = Clearinghouse(
+        SandboxConfig(seed=seed, receiver_ids=None, log_level="WARNING"), default_tables(), store
     )
     out: list[Event] = []
-
-    async def capture(payload: Any, on_failure: Any = None) -> None:
-        if isinstance(payload, RemittanceReceived):
-            out.append(new_event(payload, source="payer-sandbox"))
-
-    pipeline._publish = capture  # type: ignore[method-assign]
     for start in range(0, len(claims), poll):
-        for event in claims[start : start + poll]:
-            context.start(event.correlation_id, event.traceparent)
-            await pipeline.handle(event)
-        await pipeline.flush(force=True, wait=False)  # nothing is queued: capture took it
+        with store.transaction():
+            for event in claims[start : start + poll]:
+                context.start(event.correlation_id, event.traceparent)
+                house.handle(event)
+            house.flush(force=True)
+        rows = store.unpublished(len(claims) * 4 + 100)
+        out += [decode(r.topic, r.key, r.value, r.headers) for r in rows if r.topic == "remittance.received"]
+        with store.transaction():
+            store.published([r.id for r in rows])
     context.reset()
+    store.close()
     return out
 
 

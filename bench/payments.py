@@ -5,7 +5,7 @@
   A. parse only, our parser (`services.payments.remittances.x12.parse_835`, on shared/x12);
   B. parse only, x12sdk (`X12ModelReader(...).models()`, typed pydantic 005010X221A1 models);
   C. parse + validate with pyx12 (`x12n_document` against its 835 map; the full walk it does);
-  D. posting: the real `remittances.usecases.receive()` in one transaction on PostgreSQL (payments schema,
+  D. posting: the real `receipts.usecases.receive()` (kept, then posted) on PostgreSQL (payments schema,
      as the payments_svc role): matching by patient control number, ledger rows, claim
      postings, unmatched rows and one `payment.posted` outbox row per claim, then COMMIT.
 
@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.common import drop_database, fresh_database
-from services.payments.remittances.usecases import receive
+from services.payments.receipts.usecases import receive
 from services.payments.remittances.x12 import parse_835
 from services.payments.service import SERVICE
 from shared import x12
@@ -186,8 +186,9 @@ async def _claim_copies(db: Database, pcns: list[str]) -> None:
 
 
 async def bench_posting(text: str, pcns: list[str], http_text: str, http_pcns: list[str]) -> Posted:
-    """D: `remittances.usecases.receive()` in one transaction; E: the same through `POST /v1/remittances`
-    (the real app over in-process ASGI, without its relay: events stay in the outbox)."""
+    """D: `receipts.usecases.receive()` (the file kept, then posted); E: the same through
+    `POST /v1/remittances` (the real app over in-process ASGI, without its relay: events stay in
+    the outbox)."""
     base = os.environ.get("DATABASE_URL", "postgresql://revcycle:revcycle@127.0.0.1:55432/revcycle")
     name = f"{urlsplit(base).path.lstrip('/') or 'revcycle'}_bench_payments"
     url = await fresh_database(base, name)
@@ -199,8 +200,7 @@ async def bench_posting(text: str, pcns: list[str], http_text: str, http_pcns: l
         await _claim_copies(db, http_pcns)
         async with db.session() as session:
             started = time.perf_counter()
-            async with session.begin():
-                await receive(session, text, source="bench", actor="bench")
+            await receive(session, text, actor="bench")
             elapsed = time.perf_counter() - started
 
         app = create_app(SERVICE, settings)

@@ -96,6 +96,9 @@ class TransactionSet:
     segments: list[Segment]
     st: Segment
     group: FunctionalGroup | None = None
+    # With parse(per_set=True): what is wrong with this set's own ST/SE (SE01 count, ST01
+    # type), as a 999 rejects one set (IK5) and accepts the others.
+    errors: list[X12Error] = field(default_factory=list)
 
 
 @dataclass
@@ -156,13 +159,17 @@ def _split(raw: str, terminator: str) -> Iterator[str]:
             yield chunk
 
 
-def parse(text: str, *, expect: str | None = None, strict: bool = True) -> Interchange:
+def parse(text: str, *, expect: str | None = None, strict: bool = True, per_set: bool = False) -> Interchange:
     """Parse and check the envelopes: ISA/IEA, GS/GE and ST/SE pairs, their control numbers
     and counts. `expect` (e.g. "835") requires every transaction set to be of that type.
 
     Partners do send trailers whose control number does not echo the header (one of the
     public 271 samples does). With `strict=False` such a mismatch is kept in
-    `Interchange.warnings` instead of failing the file; counts are always enforced."""
+    `Interchange.warnings` instead of failing the file; counts are always enforced.
+
+    `per_set`: each transaction set stands on its own, as a 999 acknowledges them: an error
+    of a set's own ST/SE (SE01 count, ST01 type) goes to `TransactionSet.errors` and the set
+    is still returned; only interchange and group errors (ISA/IEA, GS/GE) raise."""
     delims, segments = tokenize(text)
     isa = segments[0]
     inter = Interchange(isa.get(6).strip(), isa.get(8).strip(), isa.get(13), isa.get(15), delims, isa)
@@ -190,15 +197,21 @@ def parse(text: str, *, expect: str | None = None, strict: bool = True) -> Inter
         elif seg.id == "ST":
             if group is None:
                 raise seg.error("ST outside a GS/GE functional group")
-            if expect and seg.get(1) != expect:
-                raise seg.error(f"expected a {expect} transaction set, found {seg.get(1) or 'none'}", 1)
             current = TransactionSet(seg.get(1), seg.get(2), [], seg, group)
+            if expect and seg.get(1) != expect:
+                error = seg.error(f"expected a {expect} transaction set, found {seg.get(1) or 'none'}", 1)
+                if not per_set:
+                    raise error
+                current.errors.append(error)
         elif seg.id == "SE":
             if current is None:
                 raise seg.error("SE without ST")
             counted = len(current.segments) + 2
             if seg.get(1) != str(counted):
-                raise seg.error(f"SE01 says {seg.get(1) or 'nothing'} segments, the set has {counted}", 1)
+                error = seg.error(f"SE01 says {seg.get(1) or 'nothing'} segments, the set has {counted}", 1)
+                if not per_set:
+                    raise error
+                current.errors.append(error)
             if seg.get(2) != current.control_number:
                 mismatch(seg.error("SE02 does not match ST02", 2))
             assert group is not None

@@ -1,8 +1,10 @@
 """The sandbox's HTTP face: POST /x12/270 answers a 271; /health, /stats, /scenarios.
 
 Routes stay thin: the eligibility decision lives in eligibility.py, the claim pipeline in
-pipeline.py. The app owns the pipeline's lifetime (started in the lifespan when Kafka is
-configured), so `uvicorn deploy.payer_sandbox.main:app` is the whole partner.
+pipeline.py. The app owns the pipeline's lifetime (launched in the lifespan when Kafka is
+configured; it joins in the background, retrying while the broker is away, so eligibility
+answers meanwhile), so `uvicorn deploy.payer_sandbox.main:app` is the whole partner. /health
+checks Kafka when the pipeline needs it: 503 while the broker does not answer.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from deploy.payer_sandbox import eligibility
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import Tables, default_tables, scenario_table
 from shared import x12
+from shared.kafka import broker_reachable
 
 log = logging.getLogger("payer_sandbox")
 
 X12_MEDIA_TYPE = "application/edi-x12"
 PROBLEM_JSON = "application/problem+json"
 DELAY_HEADER = "X-Sandbox-Delay-Ms"
+HEALTH_JSON = "application/health+json"
+HEALTH_TIMEOUT_SECONDS = 2.0
 
 
 class Stats:
@@ -56,6 +61,43 @@ class StatsView(BaseModel):
     claims: dict[str, Any] = Field(default_factory=dict, description="Claim pipeline counters.")
 
 
+async def _kafka_check(bootstrap: str) -> dict[str, Any]:
+    """The shared broker check (a fresh metadata request), in the health response format."""
+    problem = await broker_reachable(bootstrap, HEALTH_TIMEOUT_SECONDS)
+    at = datetime.now(UTC).isoformat()
+    if problem:
+        return {
+            "componentType": "component",
+            "status": "fail",
+            "time": at,
+            "output": f"Kafka unreachable ({problem})",
+        }
+    return {"componentType": "component", "status": "pass", "time": at}
+
+
+async def _health(config: SandboxConfig, pipeline: Any) -> dict[str, Any]:
+    """The health body: with the claim pipeline configured, Kafka and the consumer. It is not
+    ready until it consumes: a claim published before the group has its partitions could
+    otherwise be missed by a new group that starts at "latest"."""
+    body: dict[str, Any] = {"status": "pass", "claims_pipeline": "off"}
+    if not config.kafka_bootstrap:
+        return body
+    status = pipeline.status if pipeline is not None else "starting"
+    kafka = await _kafka_check(config.kafka_bootstrap)
+    consuming = {
+        "componentType": "component",
+        "status": "pass" if status == "running" else "fail",
+        "time": kafka["time"],
+        "output": status,
+    }
+    body["claims_pipeline"] = status
+    body["checks"] = {"kafka:connection": [kafka], "claims:consumer": [consuming]}
+    body["status"] = "pass" if kafka["status"] == consuming["status"] == "pass" else "fail"
+    if pipeline is not None:
+        body["store"] = pipeline.store.path
+    return body
+
+
 def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
@@ -74,7 +116,7 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
             from deploy.payer_sandbox.pipeline import ClaimPipeline
 
             pipeline = ClaimPipeline(config, tables, accept=getattr(app.state, "accept", None))
-            await pipeline.start()
+            pipeline.launch()
         app.state.pipeline = pipeline
         try:
             yield
@@ -98,14 +140,25 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
     app.state.stats = stats
     app.state.pipeline = None
 
-    @app.get("/health", tags=["operations"], summary="Liveness, and whether the claim pipeline runs")
-    async def health() -> dict[str, Any]:
-        pipeline = app.state.pipeline
-        return {"status": "ok", "claims_pipeline": "running" if pipeline is not None else "off"}
+    @app.get(
+        "/health",
+        tags=["operations"],
+        summary="Readiness: Kafka and the claim consumer (when the claim pipeline is configured)",
+        responses={503: {"description": "Kafka does not answer, or the consumer has no partitions yet"}},
+    )
+    async def health() -> JSONResponse:
+        body = await _health(config, app.state.pipeline)
+        return JSONResponse(
+            body, status_code=503 if body["status"] == "fail" else 200, media_type=HEALTH_JSON
+        )
 
     @app.get("/health/ready", tags=["operations"], include_in_schema=False)
-    async def ready() -> dict[str, Any]:
+    async def ready() -> JSONResponse:
         return await health()
+
+    @app.get("/health/live", tags=["operations"], include_in_schema=False)
+    async def live() -> dict[str, str]:
+        return {"status": "pass"}
 
     @app.get("/stats", tags=["operations"], response_model=StatsView, summary="Request and claim counts")
     async def get_stats() -> StatsView:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+
+# Where `make up`'s sandbox keeps what it answered and paid (git-ignored, like the rest of .state/).
+DEFAULT_STATE_PATH = Path(__file__).resolve().parents[2] / ".state" / "payer-sandbox.sqlite3"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -35,6 +39,9 @@ class SandboxConfig:
     # lets test suites run their own sandboxes on a broker where `make up`'s sandbox runs too.
     receiver_ids: frozenset[str] | None = field(default=frozenset({"SANDBOXCH"}))
     log_level: str = "INFO"
+    # Its own store (deploy/payer_sandbox/store.py): a SQLite file, so a restart neither pays a
+    # claim twice nor forgets one. None keeps it in memory (in-process test sandboxes).
+    state_path: str | None = None
 
     @classmethod
     def from_env(cls) -> SandboxConfig:
@@ -54,4 +61,5 @@ class SandboxConfig:
             )
             or None,
             log_level=_env("LOG_LEVEL", "INFO") or "INFO",
+            state_path=_env("SANDBOX_STATE_PATH", str(DEFAULT_STATE_PATH)),
         )

@@ -8,12 +8,18 @@ scenario table's generated-member pattern SBXG000000..), their visits and the ch
 each visit (an E/M code, sometimes labs, an ECG, a vaccine or an X-ray) at the clinic's
 charge-master prices. The same seed gives the same sequence of encounters; `--run-id`
 namespaces the ids so two runs with one seed do not collide (default: the seed).
+
+Like a real partner's interface engine it does not give up when the broker is away (not up
+yet, restarting): connecting, and every send that failed, are retried with backoff
+(shared/retry.py) until `--deadline` seconds after the start. A resent encounter is the same
+event (same id), so the claims service's inbox takes it once.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import random
 import sys
@@ -22,14 +28,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from deploy.payer_sandbox.adjudication import derive
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import encode, new_event
 from shared.identifiers import npi_check_digit
 from shared.kafka import started_producer
+from shared.retry import retrying
 
 SOURCE = "ehr-sandbox"
+DEADLINE_SECONDS = 300.0
+# What a broker that is away looks like to the client (refused, timed out, not the leader yet).
+BROKER_AWAY = (KafkaError, OSError)
+
+log = logging.getLogger("ehr_sandbox")
 
 FIRST = [
     "ALEX",
@@ -200,39 +216,91 @@ async def publish(
     topic: str | None = None,
     scenario_share: float = 0.0,
     on_sent: Callable[[], None] | None = None,
+    deadline_seconds: float = DEADLINE_SECONDS,
 ) -> RunResult:
     """Publish `count` encounters at `rate` per second (0 = bulk, as fast as possible).
 
     Pacing is against the start time (encounter i is due at i / rate), so a slow moment
     is caught up instead of lowering the whole run's rate; the clock stops when the broker
     has acknowledged the last one. `topic` overrides encounter.completed (benchmarks);
-    `on_sent` is called after each encounter is handed to the producer (progress bars)."""
-    # Encode ahead, so the paced loop only sends.
+    `on_sent` is called after each encounter is handed to the producer (progress bars).
+    A broker that is away is waited for, up to `deadline_seconds` from the start."""
+    deadline = time.monotonic() + deadline_seconds
+    # Encode ahead, so the paced loop only sends (and a resend is the same event).
     records = [
         encode(new_event(e, source=SOURCE))
         for e in encounters(
             seed, count, patients=patients, day=day, run_id=run_id, scenario_share=scenario_share
         )
     ]
-    producer = await started_producer(bootstrap, client_id="ehr-sandbox")
+    producer = await _connect(bootstrap, deadline)
     try:
         started = time.perf_counter()
-        pending = []
+        pending: list[tuple[int, asyncio.Future[Any]]] = []
+        failed: list[int] = []
         for i, (event_topic, key, value, headers) in enumerate(records):
             if rate > 0:
                 due = started + i / rate
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            pending.append(await producer.send(topic or event_topic, value, key=key, headers=headers))
+            try:
+                pending.append(
+                    (i, await producer.send(topic or event_topic, value, key=key, headers=headers))
+                )
+            except BROKER_AWAY:
+                failed.append(i)  # the producer's buffer refused it: sent again below
             if on_sent is not None:
                 on_sent()
-        await producer.flush()
-        await asyncio.gather(*pending)
+        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        failed += [i for (i, _), r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
+        for i in sorted(failed):
+            event_topic, key, value, headers = records[i]
+            await _send_until(producer, topic or event_topic, key, value, headers, deadline)
         elapsed = time.perf_counter() - started
     finally:
         await producer.stop()
     return RunResult(count, elapsed, rate)
+
+
+def _waiting(what: str, deadline: float) -> Any:
+    """The retry policy while the broker is away: backoff up to 5 s, until the deadline."""
+
+    def before_sleep(state: Any) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s: broker away (%s); retrying in %.1f s", what, type(error).__name__, state.upcoming_sleep
+        )
+
+    return retrying(
+        attempts=None,
+        base=0.5,
+        cap=5.0,
+        on=BROKER_AWAY,
+        budget_seconds=max(0.0, deadline - time.monotonic()),
+        before_sleep=before_sleep,
+    )
+
+
+async def _connect(bootstrap: str, deadline: float) -> AIOKafkaProducer:
+    async for attempt in _waiting("connecting", deadline):
+        with attempt:
+            producer = await started_producer(bootstrap, client_id="ehr-sandbox")
+    return producer
+
+
+async def _send_until(
+    producer: AIOKafkaProducer,
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    headers: list[tuple[str, bytes]],
+    deadline: float,
+) -> None:
+    """One encounter whose first send failed, again until the broker has it."""
+    async for attempt in _waiting("sending", deadline):
+        with attempt:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,11 +326,18 @@ def main(argv: list[str] | None = None) -> int:
         "--run-id", default=None, help="namespace of encounter/patient ids (default: the seed)"
     )
     parser.add_argument(
+        "--deadline",
+        type=float,
+        default=DEADLINE_SECONDS,
+        help=f"seconds to keep retrying while the broker is away (default {DEADLINE_SECONDS:g})",
+    )
+    parser.add_argument(
         "--bootstrap",
         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         help="Kafka bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)",
     )
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     result = asyncio.run(
         publish(
             args.bootstrap,
@@ -273,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             day=args.date,
             run_id=args.run_id,
             scenario_share=args.scenario_share,
+            deadline_seconds=args.deadline,
         )
     )
     target = f"{result.target_rate:g}/s" if result.target_rate > 0 else "bulk"

@@ -9,17 +9,23 @@ pipeline consuming the shared broker.
 
 The consumer group is fresh per call and starts at the end of `claim.submitted`, and the
 context is entered only once the group owns its partitions, so every claim published
-inside the block is seen and nothing published before it is re-answered. The broker is
+inside the block is seen and nothing published before it is re-answered. `sandbox_process`
+runs it as its own process instead (for tests that kill it). The broker is
 shared: to answer only your own claims, pass
 `accept=lambda claim: claim.patient_control_number.startswith(prefix)`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -71,9 +77,11 @@ async def running_sandbox(
     random_denial_share: str | None = None,
     accept: Callable[[ClaimSubmitted], bool] | None = None,
     receiver_ids: frozenset[str] | None = frozenset({TEST_RECEIVER_ID}),
+    state_path: str | None = None,
 ) -> AsyncIterator[SandboxHandle]:
     """Start the sandbox (HTTP + claim pipeline when `kafka_bootstrap` is given) and stop it
-    on exit. The remittance/denial knobs override payers.json for every payer."""
+    on exit. The remittance/denial knobs override payers.json for every payer; `state_path` is
+    its store (default: in memory, forgotten on exit)."""
     config = SandboxConfig(
         seed=seed,
         kafka_bootstrap=kafka_bootstrap,
@@ -85,11 +93,53 @@ async def running_sandbox(
         random_denial_share=random_denial_share,
         receiver_ids=receiver_ids,
         log_level="WARNING",
+        state_path=state_path,
     )
     app = create_app(config)
     app.state.accept = accept
     async with serving(app) as base_url:
+        if app.state.pipeline is not None:
+            await asyncio.wait_for(app.state.pipeline.ready.wait(), 60)
         yield SandboxHandle(base_url, app, config)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.asynccontextmanager
+async def sandbox_process(env: dict[str, str]) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """The sandbox as `make up` runs it: its own process (uvicorn) on a free port, configured by
+    `env` (SANDBOX_* variables). Yields the process (a test may kill -9 it) and its base URL once
+    its claim pipeline runs; the process is killed on exit if still running."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = ROOT
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "uvicorn", "deploy.payer_sandbox.main:app", "--host", "127.0.0.1", "--port", str(port)),
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root), "LOG_LEVEL": "WARNING", **env},
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+            deadline = asyncio.get_running_loop().time() + 90
+            while True:
+                if proc.returncode is not None:
+                    raise RuntimeError(f"the sandbox process exited ({proc.returncode})")
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError("the sandbox process did not start its claim pipeline")
+                with contextlib.suppress(httpx.TransportError):
+                    response = await client.get("/health")
+                    if response.status_code == 200 and response.json().get("claims_pipeline") == "running":
+                        break
+                await asyncio.sleep(0.2)
+        yield proc, base_url
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
 
 
 @dataclass(frozen=True)
@@ -189,6 +239,7 @@ def sample_837(
     control_number: int = 1,
     prior_claim_paid: str | None = None,
     prior_claim_adjustments: tuple[tuple[str, str, str], ...] = (),
+    receiver_id: str = TEST_RECEIVER_ID,
 ) -> str:
     """A minimal valid 005010X222A2 837P with one claim (for tests of the claim path).
     With `responsibility="S"` it carries the prior payer (2320 with `prior_claim_paid` and
@@ -259,7 +310,7 @@ def sample_837(
         functional_id="HC",
         version="005010X222A2",
         sender_id="SUBMITTER1",
-        receiver_id=TEST_RECEIVER_ID,
+        receiver_id=receiver_id,
         control_number=control_number,
         now=datetime(2026, 11, 20, 12, 0),
     )

@@ -2,6 +2,12 @@
 
 Everything runs on one asyncio loop, so the store needs no locks. The SMTP server can be
 stopped and started again on the same port (tests use that to play a provider outage).
+
+Like the real thing, it keeps one message per identity: a second email with a Message-ID it
+already holds is accepted (250) and dropped, as a mailbox drops a resend it already has; a
+second SMS with an `Idempotency-Key` it already took is answered with the first message (200,
+`Idempotent-Replayed: true`) and not stored again, as SMS APIs do. Each kept message counts the
+copies that arrived (`times_received`), so a test can see that a resend came and was one.
 """
 
 from __future__ import annotations
@@ -16,11 +22,19 @@ from email.message import EmailMessage
 from typing import Annotated, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Header, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 # A long `make up` session must not grow without bound: the oldest are forgotten first.
 KEEP = 50_000
+
+
+def _remember(index: dict[str, dict[str, Any]], key: str, record: dict[str, Any]) -> None:
+    """Index `record` by `key`, forgetting the oldest beyond KEEP (as the lists do)."""
+    index[key] = record
+    if len(index) > KEEP:
+        del index[next(iter(index))]
 
 
 @dataclass
@@ -28,9 +42,50 @@ class Store:
     messages: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=KEEP))
     sms: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=KEEP))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # The kept message per identity: email by Message-ID, SMS by Idempotency-Key.
+    _mail_by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _sms_by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # While set and not yet released, a message is kept as it arrives but its answer (SMTP 250,
+    # HTTP 201) waits: the window in which a provider has a message and the sender does not
+    # know it yet (tests play a sender that dies in it).
+    hold: asyncio.Event | None = None
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def keep_mail(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Keep an email unless one with its Message-ID is already kept; returns the kept one."""
+        first = self._mail_by_id.get(record["message_id"]) if record["message_id"] else None
+        if first is not None:
+            first["times_received"] += 1
+            return first
+        record["times_received"] = 1
+        self.messages.append(record)
+        if record["message_id"]:
+            _remember(self._mail_by_id, record["message_id"], record)
+        return record
+
+    def kept_sms(self, key: str | None) -> dict[str, Any] | None:
+        """The SMS taken earlier with this Idempotency-Key, if any."""
+        return self._sms_by_key.get(key) if key else None
+
+    def keep_sms(self, record: dict[str, Any]) -> None:
+        record["times_received"] = 1
+        self.sms.append(record)
+        if record["idempotency_key"]:
+            _remember(self._sms_by_key, record["idempotency_key"], record)
+
+    def clear_messages(self) -> None:
+        self.messages.clear()
+        self._mail_by_id.clear()
+
+    def clear_sms(self) -> None:
+        self.sms.clear()
+        self._sms_by_key.clear()
+
+    async def answer_when_released(self) -> None:
+        if self.hold is not None:
+            await self.hold.wait()
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -39,7 +94,7 @@ def _text_of(message: EmailMessage) -> str:
 
 
 class MailHandler:
-    """aiosmtpd handler: parse and keep every message."""
+    """aiosmtpd handler: parse and keep every message (one per Message-ID)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -50,7 +105,7 @@ class MailHandler:
             raw = raw.encode()
         parsed = message_from_bytes(raw, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.store.messages.append(
+        self.store.keep_mail(
             {
                 "id": self.store.next_id(),
                 "mail_from": envelope.mail_from,
@@ -62,6 +117,7 @@ class MailHandler:
                 "received_at": datetime.now(UTC).isoformat(),
             },
         )
+        await self.store.answer_when_released()
         return "250 Message accepted for delivery"
 
 
@@ -86,19 +142,38 @@ def http_app(store: Store) -> FastAPI:
 
     @app.delete("/messages", status_code=204)
     async def clear_messages() -> None:
-        store.messages.clear()
+        store.clear_messages()
 
     @app.post("/sms", status_code=201)
-    async def receive_sms(body: SmsIn) -> dict[str, Any]:
+    async def receive_sms(
+        body: SmsIn,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    ) -> Any:
+        first = store.kept_sms(idempotency_key)
+        if first is not None:
+            if (first["to"], first["body"]) != (body.to, body.body):
+                return JSONResponse(
+                    {"title": "Idempotency-Key reused for a different message", "status": 422},
+                    status_code=422,
+                    media_type="application/problem+json",
+                )
+            first["times_received"] += 1
+            await store.answer_when_released()
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
+            return first
         record = {
             "id": store.next_id(),
             "from": body.from_,
             "to": body.to,
             "body": body.body,
             "reference": body.reference,
+            "idempotency_key": idempotency_key,
             "received_at": datetime.now(UTC).isoformat(),
         }
-        store.sms.append(record)
+        store.keep_sms(record)
+        await store.answer_when_released()
         return record
 
     @app.get("/sms")
@@ -107,7 +182,7 @@ def http_app(store: Store) -> FastAPI:
 
     @app.delete("/sms", status_code=204)
     async def clear_sms() -> None:
-        store.sms.clear()
+        store.clear_sms()
 
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,6 +34,17 @@ class SinkHandle:
 
     async def start_smtp(self) -> None:
         await self.smtp.start()
+
+    @contextlib.asynccontextmanager
+    async def holding_answers(self) -> AsyncIterator[None]:
+        """Inside the block the sink keeps what arrives but holds its answers (the sender waits
+        for its SMTP 250 or HTTP 201); they go out when the block ends."""
+        self.store.hold = asyncio.Event()
+        try:
+            yield
+        finally:
+            self.store.hold.set()
+            self.store.hold = None
 
     async def messages(self, to: str | None = None) -> list[dict[str, Any]]:
         """What the HTTP API lists (the same view a developer gets on :8025)."""

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.claims.adjudication import events as adjudication_events
 from services.claims.authorizations import events as authorizations_events
 from services.claims.claims import api as claims_api
-from services.claims.denials import api as denials_api
+from services.claims.denials import api as denials_api, events as denials_events
 from services.claims.followups import api as followups_api
 from services.claims.followups.workers import WORKERS
 from services.claims.providers import api as providers_api
@@ -39,6 +39,7 @@ HANDLERS: dict[str, Handler | Batched] = {
     **scrubbing_events.HANDLERS,
     **authorizations_events.HANDLERS,
     **adjudication_events.HANDLERS,
+    **denials_events.HANDLERS,
 }
 
 SERVICE = ServiceDefinition(

@@ -39,9 +39,9 @@ class NotificationSettings(BaseSettings):
     max_attempts: int = Field(default=8, ge=1)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=600.0, gt=0)
-    # A claimed delivery is invisible to other rounds and replicas at least this long (a crashed
-    # sender's work comes back after it); the worker lengthens it to outlast its slowest round.
-    lease_seconds: float = Field(default=60.0, gt=0)
+    # A claimed delivery is invisible to other rounds and replicas this long, renewed every third
+    # of it while its send runs: a crashed sender's work comes back within it.
+    lease_seconds: float = Field(default=10.0, gt=0)
 
     # What messages may say about the sender: the practice, and where to sign in.
     practice_name: str = "Sandbox Family Practice"

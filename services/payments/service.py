@@ -5,17 +5,22 @@ from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.collections import api as collections
 from services.payments.contracts import api as contracts_api
+from services.payments.denials import api as denials_api
 from services.payments.deposits import api as deposits
 from services.payments.dunning import api as dunning
 from services.payments.dunning.workers import cycle_worker
+from services.payments.holds import api as holds_api
+from services.payments.matching import api as matching_api
 from services.payments.parties import events as parties_events
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
 from services.payments.postings import api as postings_api
 from services.payments.provider_adjustments import api as provider_adjustments_api
+from services.payments.receipts import api as receipts_api, events as receipts_events
+from services.payments.receipts.workers import retry_unprocessed
 from services.payments.reconciliation import api as reconciliation
 from services.payments.reconciliation.workers import match_worker
-from services.payments.remittances import api as remittances_api, events as remittances_events
+from services.payments.remittances import api as remittances_api
 from services.payments.reports import api as reports
 from services.payments.settings import payments_settings
 from services.payments.statements import api as statements
@@ -29,8 +34,12 @@ SERVICE = ServiceDefinition(
     description="Posts insurer (835) and patient payments to append-only ledgers, checks them against "
     "contracts, issues statements, runs payment plans and refers accounts to collections.",
     routers=[
+        receipts_api.router,
+        holds_api.router,
         remittances_api.router,
         postings_api.router,
+        matching_api.router,
+        denials_api.router,
         patient_payments.router,
         accounts.router,
         contracts_api.router,
@@ -48,11 +57,14 @@ SERVICE = ServiceDefinition(
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
         "claim.submitted": batched(claimcopies_events.on_claims_submitted),
-        "remittance.received": batched(remittances_events.on_remittances_received),
+        "remittance.received": batched(receipts_events.on_remittances_received),
         "encounter.completed": batched(parties_events.on_encounters_completed),
     },
     workers=[
         Worker("account-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds),
+        Worker(
+            "intake-retry", retry_unprocessed, every_seconds=payments_settings().intake_retry_every_seconds
+        ),
         Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
     ],
     tags=[
@@ -66,6 +78,11 @@ SERVICE = ServiceDefinition(
             "description": "Card, check, cash and ACH payments with an Idempotency-Key; refunds; receipts.",
         },
         {"name": "accounts", "description": "Balances, aging and the append-only ledger."},
+        {
+            "name": "denials",
+            "description": "Denied balances kept in insurance A/R until worked: billed to the patient (PR) "
+            "or written off with approval.",
+        },
         {
             "name": "contracts",
             "description": "Fee schedule versions and underpayments (work queue, dispute, recovery, report).",

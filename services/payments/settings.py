@@ -46,6 +46,10 @@ class PaymentsSettings(BaseSettings):
     adjustment_approval_threshold: Decimal = Field(default=Decimal("100.00"), ge=0)
     # The background cycle (statements are run by endpoint; plans and late balances by this).
     cycle_every_seconds: float = Field(default=3600.0, gt=0)
+    # Remittance intake: a received file nothing processed this long after it was kept (its
+    # processing crashed) is processed again; the worker looks this often.
+    intake_retry_after_seconds: float = Field(default=300.0, ge=0)
+    intake_retry_every_seconds: float = Field(default=60.0, gt=0)
     # Deposits that came before their 835 (or card batch) are matched by a worker this often.
     match_every_seconds: float = Field(default=300.0, gt=0)
 

@@ -58,6 +58,7 @@ from shared.events.payloads import (
     RemittanceReceived as RemittanceReceived,
     StatementIssued as StatementIssued,
 )
+from shared.events.receivables import DenialResolved as DenialResolved
 
 PARTNER = "partner"
 
@@ -131,6 +132,7 @@ _SPECS = [
     ),
     _spec("claim.denied", ClaimDenied, "claim_id", "claims", ("notifications", "payments")),
     _spec("claim.followup_due", ClaimFollowupDue, "claim_id", "claims", ("notifications", "payments")),
+    _spec("denial.resolved", DenialResolved, "claim_id", "payments", ("claims",)),
     _spec("payment.underpaid", PaymentUnderpaid, "claim_id", "payments", ("notifications",)),
     _spec("statement.issued", StatementIssued, "account_id", "payments", ("notifications",)),
     _spec("payment_plan.installment_due", InstallmentDue, "account_id", "payments", ("notifications",)),

@@ -212,6 +212,7 @@ class ClaimSubmitted(Payload):
         description="For frequency 7 and 8: the first claim of the chain it replaces or voids (the "
         "visit they all bill); absent for an original claim, which is its own first claim.",
     )
+    primary_claim_id: UUID | None = Field(default=None, description="The prior payer's claim it bills after.")
 
 
 class ClaimAcknowledged(Payload):
@@ -348,6 +349,7 @@ class PaymentPosted(Payload):
     claim_adjustments: list[Adjustment] = Field(default_factory=list, description="Claim-level CAS only.")
     lines: list[AdjudicatedLine] = Field(default_factory=list, description="835 loop 2110 (SVC), if any.")
     remittance_date: date | None = Field(default=None, description="BPR16: the check or EFT date.")
+    reverses_payment_id: UUID | None = Field(default=None, description="CLP02 22: the payment it reverses.")
 
 
 class PaymentUnderpaid(Payload):
@@ -444,6 +446,3 @@ class NotificationFailed(Payload):
     reason: str = Field(max_length=200)
     attempts: int = Field(ge=1)
     failed_at: datetime
-
-
-# --- the catalogue -----------------------------------------------------------------------

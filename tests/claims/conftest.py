@@ -81,3 +81,13 @@ def practice_providers(settings: Any) -> None:
                 assert resp.status_code in (200, 201), resp.text
 
     asyncio.run(register())
+
+
+@pytest.fixture(scope="session")
+def payments_consumer_from_now(settings: Any) -> None:
+    """Payments' consumer group of this session starts at the end of its topics (the shared
+    broker holds everyone's claims)."""
+    from services.payments.service import SERVICE
+
+    group = settings.consumer_group_prefix + "payments"
+    asyncio.run(start_group_at_end(settings.kafka_bootstrap_servers, group, list(SERVICE.handlers)))

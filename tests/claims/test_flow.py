@@ -22,6 +22,7 @@ from shared.events.catalogue import (
     ClaimAcknowledged,
     ClaimRejected,
     Coverage,
+    DenialResolved,
     EligibilityChecked,
     EncounterCompleted,
     EncounterLine,
@@ -471,11 +472,13 @@ async def test_secondary_payer_can_come_from_the_eligibility_check(claims, setti
             producer,
             make_payment(claim, paid="150.00", patient_resp="25.00", adjustments=[("PR", "1", "25.00")]),
         )
-        # The same remittance (trace number) published twice is taken once: the postings are
+        # The same payment.posted (one payment_id) delivered twice is taken once: the postings are
         # ordered on the claim's partition, so after the last one the history has 7 rows, not 8.
+        # (Dedupe is by payment, not by trace number: one 835 may carry a reversal and its
+        # correction, 835 loop 2100 CLP02 = 22 and then 1, under one TRN02.)
         again = make_payment(claim, paid="150.00", patient_resp="25.00", adjustments=[("PR", "1", "25.00")])
         await publish(producer, again)
-        await publish(producer, again.model_copy(update={"payment_id": uuid.uuid4()}))
+        await publish(producer, again)
         last = make_payment(claim, paid="150.00", patient_resp="25.00", adjustments=[("PR", "1", "25.00")])
         await publish(producer, last)
 
@@ -565,20 +568,32 @@ async def test_followups_aging_and_kpis(claims, settings, servers, producer):
         assert {k: pair(v) for k, v in kpis["denial_rate_by_payer"].items()} == {"SBX003": (1, 2)}
         assert kpis["open_ar"] == "350.00"  # the waiting claim and the denied one
         assert kpis["days_in_ar"] == 0.7  # 350 open ÷ 525 charged in one day
-        # Writing the denial off resolves it and closes the claim.
+        # Writing the denial off moves money, so it is done in payments (approved by a second
+        # person); payments' denial.resolved resolves it here and closes the claim.
         (open_denial,) = (
             await client.get("/v1/denials", params={"claim_id": denied["id"]}, headers=RW)
         ).json()["items"]
-        resolved = await client.post(
+        here = await client.post(
             f"/v1/denials/{open_denial['id']}/resolve",
             json={"resolution": "written_off", "note": "small"},
             headers=RW,
         )
-        assert (resolved.json()["status"], resolved.json()["resolution"]) == (
-            "resolved",
-            "written_off: small",
+        assert here.status_code == 409
+        await publish(
+            producer,
+            DenialResolved(
+                claim_id=uuid.UUID(denied["id"]),
+                account_id=denied["patient_id"],
+                payer_id="SBX003",
+                resolution="written_off",
+                amount=Decimal("175.00"),
+                resolved_at=datetime.now(UTC),
+            ),
         )
-        assert (await get_claim(client, denied["id"]))["status"] == "closed"
+        await eventually(lambda: get_claim_if(client, denied["id"], "closed"))
+        params = {"claim_id": denied["id"], "status": "resolved"}
+        (resolved,) = (await client.get("/v1/denials", params=params, headers=RW)).json()["items"]
+        assert (resolved["status"], resolved["resolution"]) == ("resolved", "written_off: in payments")
         again = await client.post(
             f"/v1/denials/{open_denial['id']}/assign", json={"assignee": "x"}, headers=RW
         )

@@ -11,8 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
 
 from shared import x12
+from shared.consumer import EventConsumer
 from shared.events import encode, new_event
 from shared.events.catalogue import (
     Address,
@@ -93,18 +95,24 @@ def make_clp(
     return segs
 
 
-def make_835(
+def make_835_set(
     trace: str,
     claims: list[list[list[str]]],
     *,
-    payer_ref: str = "SBX001",
+    payer_ref: str | None = "SBX001",
     amount: str | None = None,
     plb: list[str] | None = None,
     paid_date: str = "20260110",
+    payer_name: str = "SANDBOX HEALTH PLAN",
+    payer_n104: str | None = None,
+    trace_originator: str | None = "1999999999",
+    production_date: str | None = None,
     method: str = "ACH",
-) -> str:
-    """A small 835: BPR (ACH, or CHK: then TRN02 is the check number and BPR05-BPR15 are
-    empty, as the guide says), TRN, N1*PR with REF*2U, N1*PE, the claims, optional PLB."""
+) -> list[list[str]]:
+    """The body of one 835 transaction set (ST/SE are added by `make_835_file`): BPR (ACH, or
+    CHK: then TRN02 is the check number and BPR05-BPR15 are empty, as the guide says), TRN,
+    DTM*405, N1*PR (with N104 when given) and REF*2U, N1*PE, LX, the claims, optional PLB.
+    BPR02 is the guide's sum (CLP04 less PLB) unless `amount` says otherwise."""
     body: list[list[str]] = []
     total = sum(Decimal(c[0][4]) for c in claims) - (Decimal(plb[4]) if plb else 0)
     bpr_amount = amount if amount is not None else x12.amount(total)
@@ -112,25 +120,70 @@ def make_835(
     if method == "CHK":
         banking = [""] * len(banking)
     body.append(x12.seg("BPR", "I", bpr_amount, "C", method, *banking, paid_date))
-    body.append(x12.seg("TRN", "1", trace, "1999999999"))
-    body.append(x12.seg("DTM", "405", paid_date))
-    body.append(x12.seg("N1", "PR", "SANDBOX HEALTH PLAN"))
-    body.append(x12.seg("REF", "2U", payer_ref))
+    body.append(x12.seg("TRN", "1", trace, trace_originator))
+    body.append(x12.seg("DTM", "405", production_date or paid_date))
+    body.append(x12.seg("N1", "PR", payer_name, "XV" if payer_n104 else None, payer_n104))
+    if payer_ref:
+        body.append(x12.seg("REF", "2U", payer_ref))
     body.append(x12.seg("N1", "PE", "TEST CLINIC", "XX", "1234567893"))
     body.append(x12.seg("LX", "1"))
     for claim in claims:
         body.extend(claim)
     if plb:
         body.append(plb)
+    return body
+
+
+def make_835_file(sets: list[list[list[str]]], *, control_number: int = 1, newline: bool = True) -> str:
+    """An interchange with one ST..SE per body of `sets` (ST02 0001, 0002, ...)."""
     return x12.build(
-        [body],
+        sets,
         transaction_code="835",
         functional_id="HP",
         version="005010X221A1",
         sender_id="SBX001",
         receiver_id="CLINIC",
-        control_number=1,
+        control_number=control_number,
+        newline=newline,
     )
+
+
+def make_835(trace: str, claims: list[list[list[str]]], **options: Any) -> str:
+    """A small one-set 835 (see `make_835_set`)."""
+    return make_835_file([make_835_set(trace, claims, **options)])
+
+
+def make_plb(reason: str, reference: str, amount: str) -> list[str]:
+    """A provider-level adjustment (PLB) of the test clinic; positive reduces the payment."""
+    return x12.seg("PLB", "1234567893", "20261231", f"{reason}:{reference}", amount)
+
+
+def balance_of_sets(text: str) -> list[tuple[str, Decimal, Decimal]]:
+    """Per transaction set, read with the shared tokenizer only (not the parser under test):
+    (ST02, BPR02 signed by BPR03, sum of CLP04 less the PLB amounts). The 835 guide's
+    balancing rule is that the two are equal (005010X221A1, section 1.10.2.1)."""
+    _, segments = x12.tokenize(text)
+    result: list[tuple[str, Decimal, Decimal]] = []
+    control, bpr, total = "", Decimal(0), Decimal(0)
+    for segment in segments:
+        if segment.id == "ST":
+            control, bpr, total = segment.get(2), Decimal(0), Decimal(0)
+        elif segment.id == "BPR":
+            bpr = Decimal(segment.get(2)) * (-1 if segment.get(3) == "D" else 1)
+        elif segment.id == "CLP":
+            total += Decimal(segment.get(4))
+        elif segment.id == "PLB":
+            total -= sum((Decimal(segment.get(i)) for i in range(4, 15, 2) if segment.get(i)), Decimal(0))
+        elif segment.id == "SE":
+            result.append((control, bpr, total))
+    return result
+
+
+def assert_balanced(text: str, *, except_sets: tuple[str, ...] = ()) -> None:
+    """Every set of `text` but `except_sets` (ST02) balances per the guide."""
+    for control, bpr, total in balance_of_sets(text):
+        if control not in except_sets:
+            assert bpr == total, (control, bpr, total)
 
 
 def make_headers() -> dict[str, str]:
@@ -239,6 +292,19 @@ async def post_cycle(client, as_of: str) -> dict[str, Any]:
     return resp.json()
 
 
+async def put_payer(client, payer_id: str, name: str, identifiers: list[str]) -> Any:
+    """Register (or re-map) a payer and the identifiers its 835s carry."""
+    return await client.put(
+        f"/v1/payers/{payer_id}", json={"name": name, "identifiers": identifiers}, headers=ALL
+    )
+
+
+async def get_received_file(client, file_id: str) -> dict[str, Any]:
+    resp = await client.get(f"/v1/received-files/{file_id}", headers=ALL)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
 async def get_dunning(client, account: str) -> dict[str, Any]:
     resp = await client.get(f"/v1/accounts/{account}/dunning", headers=ALL)
     assert resp.status_code == 200, resp.text
@@ -268,6 +334,33 @@ async def wait_for_parties(admin, account: str) -> None:
         )
 
     await eventually(kept, timeout=120, what="the encounter's parties kept by payments")
+
+
+class FakeDlq:
+    """Stands in for the dead-letter producer of an `EventConsumer` driven by a test."""
+
+    def __init__(self) -> None:
+        self.parked: list[Any] = []
+
+    async def send_and_wait(self, topic: str, *, value: bytes, key: bytes, headers: Any) -> None:
+        self.parked.append(ConsumerRecord(topic, 0, 0, 0, 0, key, value, None, 0, 0, headers))
+
+
+def make_consumer(db: Any, handler_map: dict[str, Any]) -> tuple[EventConsumer, FakeDlq]:
+    """The payments consumer on the test database with a fake dead-letter topic, to drive
+    through `process(records)` without a broker."""
+    dlq = FakeDlq()
+    c = EventConsumer(
+        db,
+        "unused:9092",
+        service="payments",
+        handlers=handler_map,
+        group_id=f"test-batches-{uuid.uuid4().hex[:8]}",
+        max_attempts=2,
+        retry_base_seconds=0.01,
+        dlq_producer=dlq,  # type: ignore[arg-type]
+    )
+    return c, dlq
 
 
 async def post_charge(client, account: str, amount: str, service_date: str = "2026-01-02") -> Any:

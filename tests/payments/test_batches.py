@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from services.payments.claimcopies.events import on_claim_submitted
-from services.payments.remittances.events import on_remittance_received
+from services.payments.receipts.events import on_remittance_received
 from services.payments.service import SERVICE
 from shared import context
 from shared.config import service_database_url
@@ -183,7 +183,8 @@ async def outcome(admin, s: Scenario) -> list[Any]:
         ),
         "events": await admin.fetch(
             "SELECT topic, event_key, headers->>'ce_correlationid' AS correlation, "
-            "convert_from(payload, 'UTF8')::jsonb - 'payment_id' - 'posted_at' AS payload "
+            "convert_from(payload, 'UTF8')::jsonb - 'payment_id' - 'posted_at' - 'reverses_payment_id' "
+            "AS payload "
             "FROM payments.outbox WHERE convert_from(payload, 'UTF8')::jsonb->>'account_id' = $1 ORDER BY id",
             s.account,
         ),

@@ -20,6 +20,7 @@ from tests.payments.helpers import (
     make_835,
     make_clp,
     post_835,
+    put_payer,
     submit_claim,
     wait_for_charge,
 )
@@ -104,12 +105,15 @@ def adjustments(line: dict) -> dict[tuple[str, str], str]:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 async def test_sample_835_posts_and_ties_out(name, service, producer):
+    """Must-show: every public sample 835 posts. Its payer is first unknown (item 3): the file
+    is kept in the "payer needed" queue with the payer's name (N1*PR N102) and identifiers
+    (N104, REF*2U, TRN03); mapping the payer posts it in that same request."""
     expected = EXPECTED[name]
+    payer = expected["payer"]
     async with service("payments") as (_, client):
-        for payer, identifiers in SAMPLE_PAYERS.items():
-            resp = await client.put(
-                f"/v1/payers/{payer}", json={"name": payer, "identifiers": identifiers}, headers=ALL
-            )
+        for other, identifiers in SAMPLE_PAYERS.items():
+            # This file's payer is not mapped yet; the others are.
+            resp = await put_payer(client, other, other, [] if other == payer else identifiers)
             assert resp.status_code == 200
         accounts = {}
         claims = {}
@@ -118,14 +122,25 @@ async def test_sample_835_posts_and_ties_out(name, service, producer):
                 continue
             accounts[pcn] = unique("acct")
             claims[pcn] = await submit_claim(
-                producer, pcn=pcn, account=accounts[pcn], payer=expected["payer"], charge=charge
+                producer, pcn=pcn, account=accounts[pcn], payer=payer, charge=charge
             )
         for pcn, account in accounts.items():
             await wait_for_charge(client, account, expected["claims"][pcn][0])
 
         resp = await post_835(client, (SAMPLES / name).read_bytes())
-        assert resp.status_code in (200, 201), resp.text
-        (summary,) = resp.json()["remittances"]
+        assert resp.status_code == 202, resp.text
+        (waiting,) = resp.json()["sets"]
+        assert waiting["outcome"] == "payer_needed"
+        queue = (await client.get("/v1/payer-needed", headers=ALL)).json()["items"]
+        (item,) = [q for q in queue if q["id"] == waiting["id"]]
+        assert item["payer_name"] and {i["value"] for i in item["payer_identifiers"]} & set(
+            SAMPLE_PAYERS[payer]
+        )
+
+        mapped = await put_payer(client, payer, payer, SAMPLE_PAYERS[payer])
+        (released,) = mapped.json()["released"]
+        assert released["outcome"] == "posted", released
+        summary = (await client.get(f"/v1/remittances/{released['remittance_id']}", headers=ALL)).json()
         assert summary["payer_id"] == expected["payer"]
         assert D(summary["amount"]) == D(expected["bpr"])
         assert D(summary["totals"]["deposit"]) == D(expected["bpr"])
@@ -133,6 +148,8 @@ async def test_sample_835_posts_and_ties_out(name, service, producer):
         # The identity: posted + unmatched = deposit.
         totals = summary["totals"]
         assert D(totals["posted"]) + D(totals["unmatched"]) == D(totals["deposit"])
+        kept = (await client.get(f"/v1/received-files/{resp.json()['received_file_id']}", headers=ALL)).json()
+        assert kept["outcome"] == "posted" and D(kept["money"]["deposit"]) == D(expected["bpr"])
 
         matched = {c["patient_control_number"]: c for c in summary["matched"]}
         unmatched = {c["patient_control_number"]: c for c in summary["unmatched"]}
@@ -156,8 +173,8 @@ async def test_sample_835_posts_and_ties_out(name, service, producer):
             # Matched by hand later: the identity still holds and nothing is lost.
             account = unique("acct")
             charge = expected["claims"][pcn][0]
-            claim_id = await submit_claim(
-                producer, pcn=unique("X")[:17], account=account, payer="SBX001", charge=charge
+            claim_id = await submit_claim(  # the remittance's payer's claim: matching by hand needs it
+                producer, pcn=unique("X")[:17], account=account, payer=expected["payer"], charge=charge
             )
             await wait_for_charge(client, account, charge)
             queue = (
@@ -312,18 +329,13 @@ def _malformed(pcn: str, trace: str) -> dict[str, tuple[str, str, str]]:
     se_index = next(i for i, s in enumerate(segments) if s.startswith("SE*"))
     bad_count = list(segments)
     bad_count[se_index] = bad_count[se_index].replace("SE*11*", "SE*12*")
-    unknown = make_835(
-        trace, [make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])], payer_ref="NOPE-PAYER"
-    )
-    unknown = unknown.replace("TRN*1*" + trace + "*1999999999", "TRN*1*" + trace)
     unbalanced = make_835(trace, [make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "15")])])
     bad_bpr = make_835(trace, [make_clp(pcn, "1", "100", "80", "20", [("PR", "1", "20")])], amount="81")
     return {
         "truncated": (truncated, "SE", "ends inside a transaction set"),
         "segment count": ("~\n".join(bad_count), "segment[13].SE01", "SE01 says 12 segments, the set has 11"),
-        "unknown payer": (unknown, "segment[7].N104", "unknown payer"),
         "claim not balancing": (unbalanced, "segment[11].CLP04", "claim does not balance"),
-        "deposit not balancing": (bad_bpr, "segment[4].BPR02", "BPR02 is 81.00"),
+        "deposit not balancing": (bad_bpr, "segment[4].BPR02", "BPR02 is not the claim payments"),
     }
 
 
@@ -458,6 +470,12 @@ async def test_malformed_835_from_kafka_goes_to_the_dead_letter_topic_with_where
     assert (
         await admin.fetchval("SELECT count(*) FROM payments.remittances WHERE trace_number = $1", trace) == 0
     )
+    # Kept all the same (issue 15 item 2), with its outcome and located errors.
+    kept = await admin.fetchrow(
+        "SELECT source, outcome, errors::text AS errors FROM payments.received_files WHERE event_id = $1",
+        event.id,
+    )
+    assert kept["source"] == "kafka" and kept["outcome"] == "refused" and "CLP04" in kept["errors"]
 
 
 async def test_corrected_and_voided_claims_with_the_payers_reversals_net_out(service, producer, admin):

@@ -257,6 +257,6 @@ async def test_health_and_openapi(sandbox: Any) -> None:
         health = await client.get("/health")
         spec = await client.get("/openapi.json")
         scenarios = await client.get("/scenarios")
-    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert health.status_code == 200 and health.json()["status"] == "pass"
     assert "/x12/270" in spec.json()["paths"]
     assert set(scenarios.json()["members"]) == set(MEMBERS)

@@ -33,6 +33,7 @@ CONTRACT = {
     "payment.posted": ("payments", {"claims", "notifications"}),
     "claim.denied": ("claims", {"notifications", "payments"}),
     "claim.followup_due": ("claims", {"notifications", "payments"}),
+    "denial.resolved": ("payments", {"claims"}),  # issue 15: a denied balance worked in payments
     "payment.underpaid": ("payments", {"notifications"}),
     "statement.issued": ("payments", {"notifications"}),
     "payment_plan.installment_due": ("payments", {"notifications"}),

@@ -12,7 +12,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, selec
 from sqlalchemy.dialects.postgresql import UUID
 
 from shared import templates
-from shared.due import claim_due
+from shared.due import claim_due, kept
 from shared.idempotency import idempotent_write
 from shared.paging import DateRange, PageQuery, date_range, decode_cursor, paginate
 from shared.problems import ProblemError
@@ -83,6 +83,49 @@ async def test_two_replicas_never_take_the_same_row_and_a_lease_hides_it(db):
     async with db.session() as s, s.begin():
         again = await claim_due(s, WORK, due=_due(), order_by=[WORK.c.created_at], limit=10)
         assert [r.id for r in again] == ids[2:]  # leased rows are not due until the lease ends
+
+
+async def test_a_kept_lease_outlives_its_length_while_the_work_runs_and_lapses_after(db):
+    """`kept` renews a short lease while the block runs (a send slower than the lease is not
+    taken by another replica); it says when renewals fail; afterwards the lease runs out."""
+    ids = await _add(db, 2)
+    loop = asyncio.get_running_loop()
+
+    async def take(limit: int, lease: float | None = None) -> list[uuid.UUID]:
+        async with db.session() as s, s.begin():
+            rows = await claim_due(
+                s,
+                WORK,
+                due=_due(),
+                order_by=[WORK.c.created_at],
+                limit=limit,
+                lease=(WORK.c.lease_until, lease) if lease else None,
+            )
+        return [r.id for r in rows]
+
+    async def renew() -> None:
+        async with db.session() as s, s.begin():
+            await s.execute(
+                WORK.update()
+                .where(WORK.c.id == ids[0])
+                .values(lease_until=text("clock_timestamp() + interval '1 second'"))
+            )
+
+    taken_at = loop.time()
+    assert await take(1, lease=1) == ids[:1]
+    async with kept(renew, 1, taken_at=taken_at) as lease:
+        await asyncio.sleep(2.5)  # two and a half leases
+        assert lease.held()
+        assert await take(10) == ids[1:]  # the kept row is not due
+    await asyncio.sleep(1.2)
+    assert await take(10) == ids  # no heartbeat: the lease ran out
+
+    async def broken() -> None:
+        raise ConnectionError("database away")
+
+    async with kept(broken, 0.3, taken_at=loop.time()) as lease:
+        await asyncio.sleep(0.6)
+        assert not lease.held()
 
 
 async def test_idempotent_write_replays_per_caller_and_refuses_a_changed_body(db):

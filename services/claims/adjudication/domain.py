@@ -21,6 +21,7 @@ from services.claims.claims.schemas import (
 from services.claims.claims.tables import Claim
 from services.claims.denials.domain import Recommendation, all_remark_codes
 from services.claims.reference import store as reference
+from shared import receivables
 from shared.events.catalogue import AdjudicatedLine, Adjustment, PaymentPosted
 
 OtherPayers = dict[tuple[str, str], list[dict[str, Any]]]  # latest checks' other payers by (patient, payer)
@@ -32,8 +33,8 @@ Placed = list[tuple[int, AdjudicatedLine]]  # (our line number, the 835 line tha
 
 def is_denial(adj: Adjustment | AdjustmentIn) -> bool:
     """Contractual write-downs and ordinary cost sharing are not denials; everything else is
-    (data/denial_actions.csv, rows `not_a_denial`)."""
-    return reference.denial_rules().is_denial(adj)
+    (shared.receivables: the one rule payments' ledger follows too)."""
+    return receivables.is_denial(adj.group_code, adj.reason_code, adj.amount)
 
 
 def recommend(denied: list[Adjustment], posted: PaymentPosted) -> Recommendation:
@@ -54,7 +55,12 @@ def status_after(posted: PaymentPosted, denials: list[Adjustment]) -> str:
     return "partial" if denials else "paid"
 
 
-def adjudication_record(posted: PaymentPosted, trace_numbers: list[str]) -> dict[str, Any]:
+def applied_payments(claim: Claim) -> list[str]:
+    """The payment.posted ids already applied to the claim (its adjudication keeps them)."""
+    return list((claim.adjudication or {}).get("payment_ids", []))
+
+
+def adjudication_record(posted: PaymentPosted, payment_ids: list[str]) -> dict[str, Any]:
     """What the claim keeps of a payer's adjudication (its `adjudication` column)."""
 
     def text(value: Decimal | None) -> str | None:
@@ -72,7 +78,7 @@ def adjudication_record(posted: PaymentPosted, trace_numbers: list[str]) -> dict
         "line_remark_codes": list(posted.line_remark_codes),
         "payer_claim_control_number": posted.payer_claim_control_number,
         "trace_number": posted.trace_number,
-        "trace_numbers": trace_numbers,
+        "payment_ids": payment_ids,
         "claim_adjustments": [a.model_dump(mode="json") for a in posted.claim_adjustments],
         "lines": [line.model_dump(mode="json") for line in posted.lines],
         "remittance_date": posted.remittance_date.isoformat() if posted.remittance_date else None,

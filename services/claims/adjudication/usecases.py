@@ -18,7 +18,8 @@ from services.claims.adjudication import domain
 from services.claims.adjudication.domain import OtherPayers
 from services.claims.claims import domain as claims_domain, store as claims_store, usecases as claims
 from services.claims.claims.tables import Claim
-from services.claims.denials import usecases as denials
+from services.claims.denials import store as denials_store, usecases as denials
+from services.claims.receivables import usecases as receivables
 from services.claims.reference import store as reference
 from services.claims.scrubbing import store as scrubbing_store
 from services.claims.submission import usecases as submission
@@ -100,20 +101,23 @@ async def apply_payment(
     answer and a reversal settle voids; a paid replacement retires its original; a voided or
     replaced claim takes no answer any more.
     `other_payers`: the latest eligibility checks' other payers, read for a whole batch."""
+    # A payment.posted delivered again (the same payment_id) applies once. Dedupe is by payment,
+    # not by trace number: one 835 (one TRN02) often carries a reversal and its correction.
+    seen = domain.applied_payments(claim)
+    if str(posted.payment_id) in seen:
+        return
+    seen.append(str(posted.payment_id))
+    await receivables.on_posted(session, claim, posted)  # the money, whatever the claim's status
     if claim.frequency_code == "8" and posted.claim_status_code != "4":
         await answer_void(session, claim, posted, actor)
+        claim.adjudication = {**(claim.adjudication or {}), "payment_ids": seen}
         return
     if posted.claim_status_code == "22":
-        await take_reversal(session, claim, posted, actor)
+        await take_reversal(session, claim, posted, actor, seen)
         return
     if claim.status in claims_domain.FINAL:
+        claim.adjudication = {**(claim.adjudication or {}), "payment_ids": seen}
         return
-    # The same remittance (trace number) posted twice, e.g. republished by a partner: once only.
-    seen = list((claim.adjudication or {}).get("trace_numbers", []))
-    if posted.trace_number and posted.trace_number in seen:
-        return
-    if posted.trace_number:
-        seen.append(posted.trace_number)
     denied = [a for a in posted.adjustments if domain.is_denial(a)]
     status = domain.status_after(posted, denied)
     when = claims_domain.now()
@@ -135,20 +139,30 @@ async def apply_payment(
         await bill_next_payer(session, claim, posted, actor, other_payers)
 
 
-async def take_reversal(session: AsyncSession, claim: Claim, posted: PaymentPosted, actor: str) -> None:
+async def take_reversal(
+    session: AsyncSession, claim: Claim, posted: PaymentPosted, actor: str, seen: list[str]
+) -> None:
     """CLP02 = 22: the payer took back what it paid on this claim (835 005010X221A1, claim
     reversals: CLP01 and CLP07 are the reversed claim's). When a void of the claim waits, this
-    is that void's answer; otherwise (a replacement's, or the payer's own reversal and
-    correction) the new adjudication follows on a claim of its own."""
-    claim.adjudication = {**(claim.adjudication or {}), "reversed_by": str(posted.payment_id)}
+    is that void's answer; when a replacement or void was sent, that claim carries the visit.
+    Otherwise the payer reverses and corrects its own adjudication: the claim is open again,
+    awaiting the corrected adjudication (often in the same 835), and counts in A/R again."""
+    reopen = claim.status in claims_domain.REVERSIBLE and claim.adjudication is not None
+    reversed_already = bool((claim.adjudication or {}).get("reversed_by"))
+    claim.adjudication = {
+        **(claim.adjudication or {}),
+        "reversed_by": str(posted.payment_id),
+        "payment_ids": seen,
+    }
     claims_store.stage(session, claim)
-    waiting = [
-        c
-        for c in await claims_store.follow_ons(session, claim.id, lock=True)
-        if c.frequency_code == "8" and c.status in claims_domain.WAITING
-    ]
+    follow_ons = await claims_store.follow_ons(session, claim.id, lock=True)
+    waiting = [c for c in follow_ons if c.frequency_code == "8" and c.status in claims_domain.WAITING]
     if waiting:
         await answer_void(session, waiting[-1], posted, actor, original=claim)
+    elif reopen and not follow_ons and not reversed_already:
+        claim.paid_amount = (claim.paid_amount or Decimal("0.00")) + posted.amount
+        claims.set_status(session, claim, "accepted", actor, "835 reversal")
+        await denials_store.resolve_open(session, claim.id, "reversed: 835 CLP02 22", claims_domain.now())
 
 
 async def answer_void(
@@ -160,8 +174,7 @@ async def answer_void(
     is left as it is."""
     if void.status not in claims_domain.WAITING:
         return
-    traces = [posted.trace_number] if posted.trace_number else []
-    void.adjudication = domain.adjudication_record(posted, traces)
+    void.adjudication = domain.adjudication_record(posted, [str(posted.payment_id)])
     void.payer_claim_control_number = void.payer_claim_control_number or posted.payer_claim_control_number
     answer = f"835 CLP02 {posted.claim_status_code}, payer claim {posted.payer_claim_control_number or '-'}"
     claims.set_status(session, void, "closed", actor, f"void confirmed: {answer}")

@@ -38,6 +38,8 @@ WAITING = ("submitted", "accepted")  # sent, no adjudication yet
 # The payer took the claim back (a void it confirmed) or paid its replacement: nothing moves
 # it again, not even a late copy of an old 835.
 FINAL = ("voided", "replaced")
+# An adjudicated claim a payer's reversal (835 CLP02 = 22) reopens, to await the corrected one.
+REVERSIBLE = ("paid", "partial", "denied", "appealed", "closed")
 DONE = ("closed", *FINAL)  # no longer billed: not a duplicate of a new claim
 _ANSWERS = {"paid", "partial", "denied", "closed", *FINAL}
 # Where each status may go next; events from partners can skip a step (an 835 may arrive
@@ -48,11 +50,11 @@ TRANSITIONS: dict[str, set[str]] = {
     "submitted": {"accepted", "rejected", *_ANSWERS},
     "accepted": {"accepted", "rejected", *_ANSWERS},
     "rejected": {"draft", "ready", "submitted", "closed"},
-    "paid": set(_ANSWERS),
-    "partial": {"appealed", *_ANSWERS},
-    "denied": {"appealed", *_ANSWERS},
-    "appealed": set(_ANSWERS),
-    "closed": {"paid", "partial", "denied", *FINAL},
+    "paid": {"accepted", *_ANSWERS},  # accepted again: the payer reversed its adjudication
+    "partial": {"appealed", "accepted", *_ANSWERS},
+    "denied": {"appealed", "accepted", *_ANSWERS},
+    "appealed": {"accepted", *_ANSWERS},
+    "closed": {"paid", "partial", "denied", "accepted", *FINAL},
     "voided": set(),
     "replaced": set(),
 }

@@ -233,6 +233,15 @@ class ClaimOut(ClaimSummary):
     scrub: dict[str, Any] | None
     adjudication: dict[str, Any] | None
     history: list[HistoryEntry]
+    insurance_balance: Decimal = Field(
+        default=Decimal("0.00"),
+        description="What the payer still owes on the claim (its A/R, as payments' insurance ledger has it).",
+    )
+    insurance_denied: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Of insurance_balance: denied by the payer and not worked yet (appeal, correct, or in "
+        "payments write off with approval or bill the patient for a PR denial).",
+    )
 
 
 @dataclass(frozen=True)

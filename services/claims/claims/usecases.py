@@ -24,6 +24,7 @@ from services.claims.claims.schemas import (
 )
 from services.claims.claims.tables import Claim
 from services.claims.providers import usecases as providers
+from services.claims.receivables import usecases as receivables
 from shared.paging import CursorPage, DateRange, PageQuery, paginate
 from shared.problems import ProblemError
 
@@ -37,7 +38,8 @@ async def get_claim(session: AsyncSession, claim_id: uuid.UUID, *, lock: bool = 
 
 
 async def describe(session: AsyncSession, claim: Claim) -> ClaimOut:
-    """A claim as the API shows it: its content and its whole status history."""
+    """A claim as the API shows it: its content, its whole status history and its A/R."""
+    owed, denied = await receivables.claim_position(session, claim)
     return ClaimOut(
         **ClaimSummary.model_validate(claim, from_attributes=True).model_dump(),
         data=domain.data_of(claim),
@@ -47,6 +49,8 @@ async def describe(session: AsyncSession, claim: Claim) -> ClaimOut:
             HistoryEntry.model_validate(h, from_attributes=True)
             for h in await store.history(session, claim.id)
         ],
+        insurance_balance=owed,
+        insurance_denied=denied,
     )
 
 

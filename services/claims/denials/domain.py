@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from services.claims.claims.schemas import ClaimData
+from shared import receivables
 
 GROUP_CODES = ("CO", "PR", "OA", "PI", "CR")
 ACTIONS = ("correct_and_resubmit", "appeal", "bill_patient", "bill_other_payer", "write_off")
@@ -85,6 +86,13 @@ class DenialRules:
         keys = [(r.group_code, r.carc, r.rarc) for r in self.rules]
         problems += [f"{','.join(k)}: more than one row" for k in sorted(set(keys)) if keys.count(k) > 1]
         problems += [f"{g}: no default row ({g},*,)" for g in GROUP_CODES if (g, ANY, "") not in keys]
+        named = {(r.group_code, r.carc) for r in self.rules if r.action == NOT_A_DENIAL}
+        if named != receivables.NOT_DENIALS:
+            problems.append(
+                "the not_a_denial rows must name exactly shared.receivables.NOT_DENIALS (the rule "
+                f"payments uses too): missing {sorted(receivables.NOT_DENIALS - named)}, "
+                f"extra {sorted(named - receivables.NOT_DENIALS)}"
+            )
         if problems:
             raise ValueError("denial action table: " + "; ".join(problems))
         self._index = dict(zip(keys, self.rules, strict=True))
@@ -112,8 +120,9 @@ class DenialRules:
         return self._index[(group_code, ANY, "")]
 
     def is_denial(self, adj: Adjusted) -> bool:
-        """Cost sharing and contractual write-downs are not denials; any other amount is."""
-        return adj.amount > 0 and self.rule_for(adj.group_code, adj.reason_code, ()).action != NOT_A_DENIAL
+        """Cost sharing and contractual write-downs are not denials; any other amount is (the
+        rule payments applies to its ledger: shared.receivables)."""
+        return receivables.is_denial(adj.group_code, adj.reason_code, adj.amount)
 
     def recommend(self, denied: Sequence[Adjusted], remark_codes: Sequence[str]) -> Recommendation:
         """The action for a denial: the largest adjustment with a rule of its own decides (a

@@ -17,9 +17,10 @@ from services.claims.denials import domain, store
 from services.claims.denials.domain import Recommendation
 from services.claims.denials.schemas import AppealIn, AppealOut, DenialFilters, DenialOut, ResolveIn
 from services.claims.denials.tables import Appeal, Denial
+from services.claims.receivables import usecases as receivables
 from services.claims.reference import store as reference
 from shared import templates
-from shared.events.catalogue import Adjustment, PaymentPosted
+from shared.events.catalogue import Adjustment, DenialResolved, PaymentPosted
 from shared.paging import CursorPage, PageQuery, paginate
 from shared.problems import ProblemError
 
@@ -88,9 +89,23 @@ def assign(session: AsyncSession, denial: Denial, assignee: str) -> None:
     store.add(session, denial)
 
 
+MOVED_IN_PAYMENTS = ("written_off", "billed_patient")
+
+
 async def resolve(session: AsyncSession, denial: Denial, body: ResolveIn, actor: str) -> None:
-    """Close a denial; writing it off or billing the patient or another payer closes its claim
-    too (what is left is the patient's, or another payer's claim's)."""
+    """Close a denial; billing another payer closes its claim too (what is left is another
+    payer's claim's). Writing it off or billing the patient moves money, so it is done in
+    payments (a write-off with a second person's approval), which tells claims (denial.resolved)."""
+    if body.resolution in MOVED_IN_PAYMENTS:
+        raise ProblemError(
+            409,
+            "resolve-in-payments",
+            "Write-offs and patient billing are done in payments",
+            "A denied balance leaves A/R in payments: POST /v1/denials/{claim_id}/write-off (approved by a "
+            "second person) or /bill-patient (PR denials only) on the payments service; claims then closes "
+            "the denial and the claim, so both A/Rs agree.",
+            retryable=False,
+        )
     denial.status, denial.resolved_at = "resolved", now()
     denial.resolution = body.resolution + (f": {body.note}" if body.note else "")
     store.add(session, denial)
@@ -208,3 +223,20 @@ def render_letter(
         provider_npi=data.billing_provider.npi,
     )
     return letter + "\n"  # the file's last newline, which the shared environment drops
+
+
+async def resolved_in_payments(session: AsyncSession, resolved: DenialResolved, actor: str) -> None:
+    """A denied balance worked in payments (denial.resolved): it leaves claims' A/R too, the
+    claim's open denials are resolved so, and a claim its payer no longer owes anything on is
+    closed out of A/R. A claim unknown here is ignored."""
+    claim = await claims_store.get_claim(session, resolved.claim_id, lock=True)
+    if claim is None:
+        return
+    owed = await receivables.on_worked(session, claim, resolved)
+    how = "written off" if resolved.resolution == "written_off" else "billed to the patient"
+    note = f"{resolved.resolution}: in payments" + (
+        f", approval {resolved.approval_id}" if resolved.approval_id else ""
+    )
+    await store.resolve_open(session, claim.id, note, now())
+    if owed <= 0 and claim.status in ("denied", "partial", "appealed"):
+        claims.set_status(session, claim, "closed", actor, f"denial {how} in payments ({resolved.amount})")

@@ -21,9 +21,19 @@ KpisTrail = Annotated[AuditTrail, audited("report", "kpis", require_scopes("clai
 
 
 @router.get("/ar-aging", response_model=Aging, summary="Open A/R per payer in 0-30 ... 120+ day buckets")
-async def ar_aging(session: SessionDep, trail: AgingTrail, as_of: date | None = None) -> Aging:
-    """Age counts from the date of service; the balance is what the payer has not paid yet."""
-    return await usecases.ar_aging(session, as_of or date.today())
+async def ar_aging(
+    session: SessionDep,
+    trail: AgingTrail,
+    as_of: date | None = None,
+    patient_id: Annotated[str | None, Query(max_length=64, description="One patient's claims only.")] = None,
+) -> Aging:
+    """What each payer still owes at the end of `as_of` (default today), per claim, aged from
+    its date of service: the charge less what was paid, written down (CO-45, CO-253) and moved to
+    the patient (PR-1/2/3), following reversals, corrections and voids. Denied amounts stay
+    until worked; a secondary claim holds what the primary left to the patient. The same
+    totals as payments' `GET /v1/reports/insurance-ar`."""
+    trail.patient_id = patient_id
+    return await usecases.ar_aging(session, as_of or date.today(), patient_id)
 
 
 @router.get(

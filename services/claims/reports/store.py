@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, text
 from sqlmodel.ext.asyncio.session import AsyncSession
-
-from services.claims.claims.domain import OPEN_STATUSES
 
 # The KPIs' claims: created in [:start, :end] (dates), of :payer if given; as `claims`, as `c`.
 _RANGE = (
@@ -18,13 +15,6 @@ _RANGE = (
     "AND (CAST(:payer AS text) IS NULL OR {c}payer_id = :payer)"
 )
 _IN_RANGE, _C_IN_RANGE = _RANGE.format(c=""), _RANGE.format(c="c.")
-# Open A/R: claims the payer still owes an answer on; a void (frequency 8) asks for no money.
-_OPEN = "status IN ({}) AND frequency_code <> '8'".format(", ".join(f"'{s}'" for s in OPEN_STATUSES))
-
-_OPEN_BALANCES = text(
-    "SELECT payer_id, date_of_service, total_charge - coalesce(paid_amount, 0) AS balance "  # noqa: S608
-    f"FROM claims WHERE {_OPEN} AND date_of_service <= :day"
-)
 _TOTALS = text(
     f"""
     SELECT count(*) AS created,
@@ -53,27 +43,17 @@ _DENIED_CLAIMS = text(
     "SELECT count(DISTINCT d.claim_id) FROM denials d JOIN claims c ON c.id = d.claim_id "  # noqa: S608
     f"WHERE {_C_IN_RANGE}"
 )
-_OPEN_AR = text(
-    "SELECT coalesce(sum(total_charge - coalesce(paid_amount, 0)), 0) FROM claims "  # noqa: S608
-    f"WHERE {_OPEN} AND (CAST(:payer AS text) IS NULL OR payer_id = :payer)"
-)
-
-
-async def open_balances(session: AsyncSession, day: date) -> Sequence[Row[Any]]:
-    """(payer_id, date_of_service, balance) of every open claim served on or before `day`."""
-    return (await session.execute(_OPEN_BALANCES, {"day": day})).all()
 
 
 async def kpi_counts(
     session: AsyncSession, start: date, end: date, payer_id: str | None
-) -> tuple[Row[Any], Sequence[Row[Any]], Sequence[Row[Any]], int, Decimal]:
+) -> tuple[Row[Any], Sequence[Row[Any]], Sequence[Row[Any]], int]:
     """For claims created in [start, end] (of one payer, if given): the totals row, denials by
-    (reason, payer), claims by (payer, status) with the adjudicated among them, the number of
-    denied claims; and the open A/R of all time (of that payer)."""
+    (reason, payer), claims by (payer, status) with the adjudicated among them, and the number
+    of denied claims. (Open A/R is the receivables' sum.)"""
     params: dict[str, Any] = {"start": start, "end": end, "payer": payer_id}
     totals = (await session.execute(_TOTALS, params)).one()
     denials = (await session.execute(_DENIALS, params)).all()
     by_status = (await session.execute(_BY_STATUS, params)).all()
     denied_claims = (await session.execute(_DENIED_CLAIMS, params)).scalar_one()
-    open_ar = (await session.execute(_OPEN_AR, {"payer": payer_id})).scalar_one()
-    return totals, denials, by_status, denied_claims, Decimal(open_ar)
+    return totals, denials, by_status, denied_claims

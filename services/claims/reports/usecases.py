@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.claims.receivables import store as receivables
 from services.claims.reports import store
 from services.claims.reports.schemas import Aging, Bucket, Kpis, PayerAging, Rate
 from shared.paging import DateRange
@@ -32,11 +33,13 @@ def rate(n: int, d: int) -> Rate:
     return Rate(numerator=n, denominator=d, rate=round(n / d, 4) if d else None)
 
 
-async def ar_aging(session: AsyncSession, day: date) -> Aging:
-    """Age counts from the date of service; the balance is what the payer has not paid yet."""
+async def ar_aging(session: AsyncSession, day: date, patient_id: str | None = None) -> Aging:
+    """What each payer owes at the end of `day` (of one patient's claims, if given), by claim,
+    aged from its date of service: claims' A/R rows, which mirror payments' insurance ledger
+    (so payments' GET /v1/reports/insurance-ar gives the same totals)."""
     per: dict[str, PayerAging] = {}
     total = Bucket()
-    for payer_id, dos, balance in await store.open_balances(session, day):
+    for payer_id, dos, balance in await receivables.by_claim(session, day, patient_id):
         entry = per.setdefault(
             payer_id, PayerAging(payer_id=payer_id, buckets={b: Bucket() for b in BUCKETS}, total=Bucket())
         )
@@ -56,7 +59,8 @@ async def kpis(session: AsyncSession, dates: DateRange, payer_id: str | None) ->
     start = dates.date_from or end - timedelta(days=90)
     if start > end:
         raise invalid(("query.date_from", "range", "date_from must not be after date_to."))
-    row, denials, counts, denied_claims, open_ar = await store.kpi_counts(session, start, end, payer_id)
+    row, denials, counts, denied_claims = await store.kpi_counts(session, start, end, payer_id)
+    open_ar = await receivables.open_total(session, payer_id)
     by_reason: dict[str, int] = {}
     by_payer: dict[str, int] = {}
     for reason, payer, n in denials:

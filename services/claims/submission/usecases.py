@@ -22,6 +22,7 @@ from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
 from services.claims.denials import store as denials_store
 from services.claims.providers import usecases as providers
+from services.claims.receivables import usecases as receivables
 from services.claims.reference import store as reference
 from services.claims.scrubbing import usecases as scrubbing
 from services.claims.scrubbing.domain import Finding, has_errors, with_authorizations
@@ -81,6 +82,7 @@ async def submit_claims(session: AsyncSession, items: Sequence[Submission], *, s
         outcome.rows.append(_mark_submitted(item, control, settings))
         first = firsts.get(item.claim.original_claim_id) if item.claim.original_claim_id else None
         outcome.events.append(_submitted_event(item.claim, item.data, first))
+    await receivables.on_submitted(session, [item.claim for item, _ in clean])
     return outcome
 
 
@@ -159,6 +161,7 @@ def _submitted_event(claim: Claim, data: ClaimData, first_claim_id: uuid.UUID | 
             ],
             original_payer_claim_control_number=data.original_payer_claim_control_number,
             first_claim_id=first_claim_id,
+            primary_claim_id=claim.primary_claim_id,
         )
     )
 

@@ -47,7 +47,10 @@ class EmailAdapter:
 
 
 class SmsAdapter:
-    """SMS through an HTTP provider: POST JSON {from, to, body, reference} with basic auth."""
+    """SMS through an HTTP provider: POST JSON {from, to, body, reference} with basic auth and
+    an `Idempotency-Key` header (the delivery id): a provider that already took a message with
+    that key answers with the first one instead of sending a second (IETF
+    draft-ietf-httpapi-idempotency-key-header)."""
 
     def __init__(self, settings: NotificationSettings, client: httpx.AsyncClient) -> None:
         self.settings = settings
@@ -65,6 +68,7 @@ class SmsAdapter:
                     "body": message.body,
                     "reference": message.id,
                 },
+                headers={"Idempotency-Key": message.id},
                 auth=auth,
                 timeout=s.sms_timeout_seconds,
             )

@@ -1,9 +1,8 @@
 """Delivery rules without I/O: the events that tell operations how a notification went, the
-retry schedule, and how long a claimed batch stays invisible to other rounds."""
+retry schedule, and how long one send may take."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -53,10 +52,3 @@ def deadline(settings: NotificationSettings, channel: str) -> float:
     """The most one send may take: twice the provider timeout (SMTP is several exchanges, and
     the client's timeout applies to each)."""
     return 2 * (settings.smtp_timeout_seconds if channel == "email" else settings.sms_timeout_seconds)
-
-
-def lease(settings: NotificationSettings, channel: str) -> float:
-    """How long claimed rows stay invisible: longer than the slowest possible round (two rounds
-    share the channel's slots), so no other round can claim and resend them."""
-    waves = 2 * math.ceil(settings.worker_batch_size / settings.send_concurrency) + 1
-    return max(settings.lease_seconds, waves * deadline(settings, channel) + 5)

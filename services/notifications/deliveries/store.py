@@ -1,5 +1,10 @@
-"""All of the deliveries' SQL: writing new deliveries, claiming due ones, recording outcomes and
-attempts, and reading a notification's deliveries with their history."""
+"""All of the deliveries' SQL: writing new deliveries, claiming due ones and renewing their lease,
+recording outcomes and attempts, and reading a notification's deliveries with their history.
+
+A claim counts the attempt, and the attempt number is the claim's fence: only the sender that
+holds attempt n may renew the lease, schedule the next try or give up (a sender whose lease ran
+out and whose rows another took cannot overwrite that one's lease). "Sent" needs no fence: the
+provider took the message, whoever asks."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, text
+from sqlalchemy import Row, and_, func, text, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,16 +32,16 @@ _CLAIMED = [
 ]
 _SENT = text(
     "UPDATE deliveries SET status = 'sent', sent_at = :at, reason = NULL, last_error = NULL "
-    "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'"
+    "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending' RETURNING id"
 )
 # Per row (executemany): each row has its own next try and error.
 _RETRY = text(
     "UPDATE deliveries SET next_attempt_at = :next, last_error = :error, reason = 'retrying' "
-    "WHERE id = :id AND status = 'pending'"
+    "WHERE id = :id AND status = 'pending' AND attempts = :attempt"
 )
 _FAILED = text(
     "UPDATE deliveries SET status = 'failed', last_error = :error, reason = :error "
-    "WHERE id = :id AND status = 'pending'"
+    "WHERE id = :id AND status = 'pending' AND attempts = :attempt RETURNING id"
 )
 
 
@@ -61,6 +66,17 @@ async def claim(session: AsyncSession, channel: str, *, lease: float, limit: int
     )
 
 
+async def renew(session: AsyncSession, held: Sequence[tuple[uuid.UUID, int]], *, lease: float) -> None:
+    """Push the lease of the rows this sender still holds (`(id, attempt)` pairs, still pending)
+    `lease` seconds forward again: the heartbeat of a round whose sends are running."""
+    c = _DELIVERIES.c  # type: ignore[attr-defined]
+    await session.execute(
+        update(_DELIVERIES)
+        .where(c.status == "pending", tuple_(c.id, c.attempts).in_(list(held)))
+        .values(next_attempt_at=func.clock_timestamp() + func.make_interval(0, 0, 0, 0, 0, 0, lease))
+    )
+
+
 async def record_outcomes(
     session: AsyncSession,
     *,
@@ -68,15 +84,19 @@ async def record_outcomes(
     sent: Sequence[uuid.UUID],
     retries: Sequence[Mapping[str, Any]],
     failures: Sequence[Mapping[str, Any]],
-) -> None:
-    """Sent rows, rows to retry (`id`, `next`, `error`) and rows that failed for good (`id`,
-    `error`); rows no longer pending (another round's outcome) are left alone."""
+) -> set[uuid.UUID]:
+    """Sent rows, rows to retry (`id`, `attempt`, `next`, `error`) and rows that failed for good
+    (`id`, `attempt`, `error`). Rows no longer pending (another sender's outcome) and retries or
+    failures of a claim another sender has since taken are left alone. Returns the rows whose
+    sent or failed outcome this call recorded (the ones to announce)."""
+    recorded: set[uuid.UUID] = set()
     if sent:
-        await session.execute(_SENT, {"ids": list(sent), "at": at})
+        recorded.update((await session.execute(_SENT, {"ids": list(sent), "at": at})).scalars())
     if retries:
         await session.execute(_RETRY, list(retries))
-    if failures:
-        await session.execute(_FAILED, list(failures))
+    for failure in failures:  # rare: one statement each, to learn which ones took
+        recorded.update((await session.execute(_FAILED, dict(failure))).scalars())
+    return recorded
 
 
 async def add_attempts(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:

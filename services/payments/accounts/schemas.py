@@ -19,10 +19,30 @@ AccountIdPath = Annotated[str, Path(pattern=ACCOUNT_ID, description="Patient acc
 AccountIdField = Annotated[str, Field(pattern=ACCOUNT_ID, description="Patient account id.")]
 
 
+class ItemOut(BaseModel):
+    """An open item (a claim, or a charge the patient owes directly) and who owes what on it."""
+
+    item_id: uuid.UUID
+    claim_id: uuid.UUID | None
+    service_date: date | None
+    insurance_pending: Decimal
+    insurance_denied: Decimal = Field(
+        description="Of insurance_pending: denied by the payer, not worked yet."
+    )
+    patient_due: Decimal
+
+
 class AccountOut(BaseModel):
     account_id: str
     balance: Decimal = Field(description="Sum of the whole ledger: positive means money is owed.")
-    insurance_pending: Decimal = Field(description="Charges still with payers.")
+    insurance_pending: Decimal = Field(
+        description="Charges still with payers (denials not yet worked included)."
+    )
+    insurance_denied: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Of insurance_pending: what payers denied and nobody has worked yet (appeal, correct, "
+        "write off with approval, or bill the patient where the group code is PR).",
+    )
     patient_due: Decimal = Field(
         description="What the patient owes now, less any unapplied credit and refund due."
     )
@@ -38,6 +58,7 @@ class AccountOut(BaseModel):
     )
     aging: dict[str, Decimal] = Field(description="Open balances by days since the date of service.")
     as_of: date
+    items: list[ItemOut] = Field(default_factory=list, description="Open items, oldest service first.")
     provider_adjustments: list[ProviderAdjustmentOut] = Field(
         default_factory=list,
         description="835 provider-level adjustments (PLB) whose reference names one of the account's "

@@ -133,3 +133,18 @@ async def entries(session: AsyncSession, account_id: str) -> Sequence[Row[Any]]:
             text("SELECT * FROM ledger_entries WHERE account_id = :a ORDER BY id"), {"a": account_id}
         )
     ).all()
+
+
+async def item_totals(session: AsyncSession, item_id: uuid.UUID) -> tuple[Decimal, Decimal]:
+    """(insurance, patient) open on one item."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT coalesce(sum(amount) FILTER (WHERE bucket = 'insurance'), 0) AS insurance, "
+                "coalesce(sum(amount) FILTER (WHERE bucket = 'patient'), 0) AS patient "
+                "FROM ledger_entries WHERE item_id = :item"
+            ),
+            {"item": item_id},
+        )
+    ).one()
+    return Decimal(row.insurance), Decimal(row.patient)

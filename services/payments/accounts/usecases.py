@@ -14,11 +14,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts import store
 from services.payments.accounts.domain import CENT, ZERO, Entry, aging, credit_entries
-from services.payments.accounts.schemas import AccountOut, AdjustmentIn, ChargeIn, Ledger, LedgerLine, Written
+from services.payments.accounts.schemas import (
+    AccountOut,
+    AdjustmentIn,
+    ChargeIn,
+    ItemOut,
+    Ledger,
+    LedgerLine,
+    Written,
+)
 from services.payments.approvals import usecases as approvals
 from services.payments.approvals.schemas import ApprovalOut
 from services.payments.approvals.tables import Approval
 from services.payments.claimcopies import store as claimcopies
+from services.payments.denials import store as denials
 from services.payments.provider_adjustments import store as provider_adjustments
 from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
 from services.payments.settings import payments_settings
@@ -26,11 +35,24 @@ from shared.problems import ProblemError, invalid
 
 
 async def account_summary(session: AsyncSession, account_id: str, as_of: date) -> AccountOut:
-    """Balance, insurance pending, patient due, credit, refund due and aging, all summed from
-    the ledger (the aging adds up to `aged_balance`, the open items), and the payers'
-    provider-level adjustments (PLB) that name the account's claims."""
+    """Balance, insurance pending (and what of it payers denied), patient due, credit, refund
+    due, aging and the open items, all summed from the ledger (the aging adds up to
+    `aged_balance`, the open items; denials come from the standing 835 postings), and the
+    payers' provider-level adjustments (PLB) that name the account's claims."""
     totals = await store.totals(session, account_id)
     items = await store.open_items(session, account_id)
+    denied = await denials.denied_items(session, account_id=account_id)
+    shown = [
+        ItemOut(
+            item_id=i.item_id,
+            claim_id=i.claim_id,
+            service_date=i.service_date,
+            insurance_pending=i.insurance_pending.quantize(CENT),
+            insurance_denied=denied[i.item_id].open.quantize(CENT) if i.item_id in denied else ZERO,
+            patient_due=i.patient_due.quantize(CENT),
+        )
+        for i in items
+    ]
     return AccountOut(
         account_id=account_id,
         balance=Decimal(totals.balance).quantize(CENT),
@@ -39,9 +61,11 @@ async def account_summary(session: AsyncSession, account_id: str, as_of: date) -
         unapplied_credit=(-Decimal(totals.unapplied)).quantize(CENT),
         refund_due=(-Decimal(totals.refund_due)).quantize(CENT),
         entry_count=totals.entries,
+        insurance_denied=sum((i.insurance_denied for i in shown), ZERO),
         aged_balance=sum((i.patient_due + i.insurance_pending for i in items), ZERO).quantize(CENT),
         aging=aging(items, as_of),
         as_of=as_of,
+        items=shown,
         provider_adjustments=[
             ProviderAdjustmentOut.model_validate(r, from_attributes=True)
             for r in await provider_adjustments.of_account(session, account_id)

@@ -91,20 +91,62 @@ def charges(claim: ClaimSubmitted) -> list[Entry]:
 
 
 def retirement(
-    claim: ClaimSubmitted, original_claim: uuid.UUID, account_id: str, charged: Decimal, dos: date | None
+    item_id: uuid.UUID,
+    account_id: str,
+    amount: Decimal,
+    dos: date | None,
+    what: str,
+    at: uuid.UUID | None = None,
 ) -> Entry:
-    """The adjustment that takes a corrected (7) or voided (8) claim's original charges off
-    the account, on the original item: the payer's reversal of the original then brings
-    that item back to zero, and a corrected claim carries its own charges."""
-    what = "replaced by a corrected claim" if claim.frequency_code == "7" else "voided"
+    """The adjustment that takes what a corrected (7) or voided (8) claim's original still has
+    with insurance off the account, on the original item (`amount`: that balance, zero too,
+    which marks the item retired). The replacement carries its own charges; a reversal of the
+    original posted later is retired in turn (`at`: that posting), so the original item stays
+    at zero with insurance instead of going negative while the payer's answer is awaited."""
     return Entry(
         account_id=account_id,
         entry_type="adjustment",
-        amount=-charged,
+        amount=-amount,
         bucket="insurance",
-        item_id=original_claim,
-        claim_id=original_claim,
+        item_id=item_id,
+        claim_id=item_id,
+        posting_id=at,
         reason_code="RETIRED",
         service_date=dos,
         description=f"Claim {what}",
     )
+
+
+def retired_what(claim: ClaimSubmitted) -> str:
+    """How a follow-on claim retires its original, for the ledger's description."""
+    return "replaced by a corrected claim" if claim.frequency_code == "7" else "voided"
+
+
+def next_payer_moves(claim: ClaimSubmitted, primary: ClaimCopy, moved: Decimal) -> list[Entry]:
+    """A secondary (tertiary) claim billed: what the previous payer left to the patient moves
+    from the patient to this payer's insurance bucket, on this claim's item (shared.receivables:
+    the patient is not dunned for what another payer may still pay)."""
+    if moved <= 0:
+        return []
+    common = {"entry_type": "transfer", "service_date": primary.date_of_service}
+    what = f"Billed to the next payer ({claim.payer_id})"
+    return [
+        Entry(
+            account_id=primary.account_id,
+            amount=-moved,
+            bucket="patient",
+            item_id=primary.claim_id,
+            claim_id=primary.claim_id,
+            description=what,
+            **common,
+        ),
+        Entry(
+            account_id=account_of(claim),
+            amount=moved,
+            bucket="insurance",
+            item_id=claim.claim_id,
+            claim_id=claim.claim_id,
+            description=what,
+            **common,
+        ),
+    ]

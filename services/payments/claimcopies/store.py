@@ -103,20 +103,49 @@ async def previous(session: AsyncSession, claim_id: uuid.UUID, pcn: str, before:
     ).first()
 
 
-async def item_charges(session: AsyncSession, item_id: uuid.UUID) -> tuple[Decimal, bool, date | None]:
-    """A claim's charges on the ledger, whether they were retired already, and its first
-    service date (read from `ledger_entries`, which the accounts side owns)."""
+async def item_insurance(session: AsyncSession, item_id: uuid.UUID) -> tuple[Decimal, bool, date | None, int]:
+    """A claim item's insurance balance on the ledger, whether it was retired already, its first
+    service date and how many rows it has (read from `ledger_entries`, which the accounts side
+    owns)."""
     row = (
         await session.execute(
             text(
-                "SELECT coalesce(sum(amount) FILTER (WHERE entry_type = 'charge'), 0) AS charges, "
-                "count(*) FILTER (WHERE reason_code = 'RETIRED') AS retired, min(service_date) AS dos "
-                "FROM ledger_entries WHERE item_id = :item"
+                "SELECT coalesce(sum(amount) FILTER (WHERE bucket = 'insurance'), 0) AS insurance, "
+                "count(*) FILTER (WHERE reason_code = 'RETIRED') AS retired, min(service_date) AS dos, "
+                "count(*) AS n FROM ledger_entries WHERE item_id = :item"
             ),
             {"item": item_id},
         )
     ).one()
-    return Decimal(row.charges), bool(row.retired), row.dos
+    return Decimal(row.insurance), bool(row.retired), row.dos, int(row.n)
+
+
+async def cost_sharing_moved(
+    session: AsyncSession, claim_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Decimal]:
+    """Per claim, what its 835 postings moved to the patient (transfers, net of reversals):
+    what the next payer's claim is billed for."""
+    if not claim_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT item_id, sum(amount) AS moved FROM ledger_entries WHERE item_id = ANY(:ids) "
+            "AND bucket = 'patient' AND entry_type = 'transfer' AND posting_id IS NOT NULL GROUP BY item_id"
+        ),
+        {"ids": list(claim_ids)},
+    )
+    return {r.item_id: Decimal(r.moved) for r in rows}
+
+
+async def copies(session: AsyncSession, claim_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ClaimCopy]:
+    """The copies of these claims (those known)."""
+    if not claim_ids:
+        return {}
+    rows = await session.execute(
+        text(f"SELECT {_COPY_COLUMNS} FROM claim_copies WHERE claim_id = ANY(:ids)"),  # noqa: S608 (constant)
+        {"ids": list(claim_ids)},
+    )
+    return {r.claim_id: _copy(r) for r in rows}
 
 
 async def has_account(session: AsyncSession, account_id: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,15 +23,29 @@ from shared.events.catalogue import ClaimSubmitted
 
 log = logging.getLogger(__name__)
 LATE_MATCH = "system:late-match"
+ZERO = Decimal("0.00")
 
 
 async def _keep(session: AsyncSession, claims: Sequence[ClaimSubmitted]) -> set[uuid.UUID]:
-    """The copies of claims not kept yet, and the charges of those; returns their ids."""
+    """The copies of claims not kept yet, the charges of those, and for a later payer's claim
+    the balance the previous payer left to the patient moved to it; returns their ids. Rows
+    are dated when the claim was sent (claims' A/R dates its rows so too)."""
     if not claims:
         return set()
     new = await store.insert_copies(session, [domain.copy_row(c) for c in claims])
-    charges = [entry for c in claims if c.claim_id in new for entry in domain.charges(c)]
-    await ledger.append(session, charges, datetime.now(UTC))
+    kept = [c for c in claims if c.claim_id in new]
+    entries = [(entry, c.submitted_at) for c in kept for entry in domain.charges(c)]
+    later = [c for c in kept if c.primary_claim_id is not None and c.frequency_code == "1"]
+    if later:
+        previous = [c.primary_claim_id for c in later if c.primary_claim_id]
+        primaries = await store.copies(session, previous)
+        moved = await store.cost_sharing_moved(session, previous)
+        for c in later:
+            primary = primaries.get(c.primary_claim_id)  # type: ignore[arg-type]
+            if primary is not None:
+                found = moved.get(primary.claim_id, ZERO)
+                entries += [(e, c.submitted_at) for e in domain.next_payer_moves(c, primary, found)]
+    await ledger.append(session, [e for e, _ in entries], times=[at for _, at in entries])
     return new
 
 
@@ -97,8 +111,9 @@ async def _record_run(
 
 
 async def retire_original(session: AsyncSession, claim: ClaimSubmitted) -> None:
-    """A corrected (7) or voided (8) claim takes the original's charges off the account, as
-    one adjustment on the original item (once). The original: the claim the payer paid
+    """A corrected (7) or voided (8) claim takes what the original still has with insurance off
+    the account (its denied or unanswered charges), as one adjustment on the original item
+    (once; a reversal of the original is retired as it is posted). The original: the claim the payer paid
     under the original payer claim control number, else the newest earlier claim with this
     patient control number."""
     original = None
@@ -111,9 +126,10 @@ async def retire_original(session: AsyncSession, claim: ClaimSubmitted) -> None:
     if original is None:
         log.warning("corrected or void claim without an original on file; nothing retired")
         return
-    charged, retired, dos = await store.item_charges(session, original.claim_id)
-    if retired or not charged:
+    balance, retired, dos, rows = await store.item_insurance(session, original.claim_id)
+    if retired or not rows:
         return
-    await ledger.append(
-        session, [domain.retirement(claim, original.claim_id, original.account_id, charged, dos)]
+    entry = domain.retirement(
+        original.claim_id, original.account_id, balance, dos, domain.retired_what(claim)
     )
+    await ledger.append(session, [entry], claim.submitted_at)

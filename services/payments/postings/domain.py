@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -15,10 +16,12 @@ from pydantic import TypeAdapter
 from services.payments.accounts.domain import Entry
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.remittances.domain import Adjustment835, Claim835, Line835
+from shared import receivables
 from shared.events import Event, new_event
 from shared.events.catalogue import AdjudicatedLine, Adjustment, PaymentPosted
 
 REVERSAL = "22"
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,15 @@ def why_parked(claim: Claim835, copy: ClaimCopy | None, payer_id: str) -> str | 
     return "the claim with this patient control number was sent to another payer"
 
 
-def ledger_entries(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> list[Entry]:
-    """Payer money and write-offs leave the insurance bucket; the patient's share moves to
-    the patient bucket. A secondary/tertiary claim's charge was never added again, so its
-    payment reduces what the patient was left owing, and its adjustments are informational."""
+def ledger_entries(
+    claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID, open_insurance: Decimal = ZERO
+) -> list[Entry]:
+    """What a claim's adjudication moves, by the rule claims' A/R follows too
+    (shared.receivables): payer money and contractual write-downs leave the insurance bucket,
+    cost sharing moves to the patient, and a denied amount stays with insurance until it is
+    worked. A secondary/tertiary claim's charge was never added again: its insurance bucket
+    holds what the previous payer left to the patient (`open_insurance`), moved to it when it
+    was billed."""
     primary = copy.coverage_order == "primary"
     common = {
         "account_id": copy.account_id,
@@ -54,43 +62,23 @@ def ledger_entries(claim: Claim835, copy: ClaimCopy, posting_id: uuid.UUID) -> l
         "posting_id": posting_id,
         "service_date": copy.date_of_service,
     }
-    bucket = "insurance" if primary else "patient"
-    entries = []
-    if claim.paid:
-        entries.append(
-            Entry(
-                entry_type="insurance_payment",
-                amount=-claim.paid,
-                bucket=bucket,
-                description="Insurance payment",
-                **common,
-            )
+    moves = receivables.posting_moves(
+        claim.paid, claim.all_adjustments, primary=primary, open_insurance=open_insurance
+    )
+    return [
+        Entry(
+            entry_type=move.entry_type,
+            amount=amount,
+            bucket=bucket,
+            description=move.description,
+            group_code=move.group_code,
+            reason_code=move.reason_code,
+            **common,
         )
-    if not primary:
-        return entries
-    for adj in claim.all_adjustments:
-        if not adj.amount:
-            continue
-        label = f"{adj.group_code}-{adj.reason_code}"
-        if adj.group_code == "PR":  # the patient's share moves from insurance to patient
-            description = f"Patient responsibility {label}"
-            moves = [("transfer", -adj.amount, "insurance"), ("transfer", adj.amount, "patient")]
-        else:
-            description = f"Adjustment {label}"
-            moves = [("adjustment", -adj.amount, "insurance")]
-        entries += [
-            Entry(
-                entry_type=entry_type,
-                amount=amount,
-                bucket=to,
-                description=description,
-                group_code=adj.group_code,
-                reason_code=adj.reason_code,
-                **common,
-            )
-            for entry_type, amount, to in moves
-        ]
-    return entries
+        for move in moves
+        for bucket, amount in (("insurance", move.insurance), ("patient", move.patient))
+        if amount
+    ]
 
 
 def negated(original: list[Entry], posting_id: uuid.UUID) -> list[Entry]:
@@ -145,12 +133,7 @@ def posting_row(
         "paid": claim.paid,
         "allowed": claim.allowed,
         "patient_responsibility": claim.patient_responsibility,
-        "adjustments": _json(
-            [
-                {"group_code": g, "reason_code": c, "amount": str(a)}
-                for (g, c), a in claim.adjustment_totals().items()
-            ]
-        ),
+        "adjustments": _json(adjustments_json(claim)),
         "remark_codes": _json(claim.remark_codes),
         "lines": _json([_line_json(line) for line in claim.lines]),
         "reverses_posting_id": target.reverses,
@@ -192,6 +175,7 @@ def payment_posted(
             claim_adjustments=_adjustments(claim.adjustments),
             lines=[_adjudicated_line(line) for line in claim.lines],
             remittance_date=remittance.paid_date,
+            reverses_payment_id=target.reverses,
         )
     )
 
@@ -217,6 +201,30 @@ def _adjudicated_line(line: Line835) -> AdjudicatedLine:
         adjustments=_adjustments(line.adjustments),
         service_date=line.service_date,
     )
+
+
+def adjustments_json(claim: Claim835) -> list[dict[str, str]]:
+    """Claim and line CAS summed by (group, reason), as JSON (amounts as strings)."""
+    return [
+        {"group_code": g, "reason_code": c, "amount": str(a)}
+        for (g, c), a in claim.adjustment_totals().items()
+    ]
+
+
+def research(parked: dict[str, Any]) -> dict[str, Any]:
+    """What finds the claim a parked remittance claim pays (835 loop 2100 NM1*QC patient, NM1*IL
+    insured, DTM*232/233 statement dates, else the lines' DTM*472; the CAS; loop 2110 lines).
+    PHI: for the audited worklist only, never for logs."""
+    claim = claim_from_json(parked)
+    dates = sorted(d for d in (line.service_date for line in claim.lines) if d)
+    return {
+        "adjustments": adjustments_json(claim),
+        "patient": asdict(claim.patient) if claim.patient else None,
+        "subscriber": asdict(claim.subscriber) if claim.subscriber else None,
+        "service_date_from": claim.statement_from or (dates[0] if dates else None),
+        "service_date_to": claim.statement_to or (dates[-1] if dates else None),
+        "lines": [{**_line_json(line), "service_date": line.service_date} for line in claim.lines],
+    }
 
 
 def unmatched_row(remittance_id: uuid.UUID, claim: Claim835, reason: str, now: datetime) -> dict[str, Any]:
@@ -270,3 +278,46 @@ def _line_json(line: Line835) -> dict[str, Any]:
         ],
         "remark_codes": line.remark_codes,
     }
+
+
+def undoing(posting: Any) -> Claim835:
+    """The claim that undoes a claim posting (a `claim_postings` row), for a remittance's
+    replacement: its amounts negated, status 22 (reversal) — or, undoing a reversal, the
+    status of the posting that reversal undid. Line adjustments stay on their lines; the
+    rest of the posting's adjustment totals were the claim's own."""
+
+    def adjustment(a: dict[str, Any], amount: Decimal) -> Adjustment835:
+        return Adjustment835(a["group_code"], a["reason_code"], -amount)
+
+    lines, on_lines = [], {}
+    for line in posting.lines or []:
+        for a in line["adjustments"]:
+            key = (a["group_code"], a["reason_code"])
+            on_lines[key] = on_lines.get(key, Decimal(0)) + Decimal(a["amount"])
+        lines.append(
+            Line835(
+                qualifier="HC",
+                code=line["code"],
+                modifiers=line["modifiers"],
+                charge=-Decimal(line["charge"]),
+                paid=-Decimal(line["paid"]),
+                units=Decimal(line["units"]) if line.get("units") is not None else None,
+                adjustments=[adjustment(a, Decimal(a["amount"])) for a in line["adjustments"]],
+            )
+        )
+    own = [
+        (a, Decimal(a["amount"]) - on_lines.get((a["group_code"], a["reason_code"]), Decimal(0)))
+        for a in posting.adjustments or []
+    ]
+    return Claim835(
+        patient_control_number=posting.patient_control_number,
+        status_code=posting.reversed_status if posting.status_code == REVERSAL else REVERSAL,
+        charge=-posting.charge,
+        paid=-posting.paid,
+        patient_responsibility=-posting.patient_responsibility,
+        filing_indicator="",
+        payer_claim_control_number=posting.payer_claim_control_number or "",
+        adjustments=[adjustment(a, amount) for a, amount in own if amount],
+        lines=lines,
+        position=posting.clp_position,
+    )

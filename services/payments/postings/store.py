@@ -179,3 +179,99 @@ async def list_unmatched(
     if dates.date_to:
         stmt = stmt.where(t.created_at < datetime.combine(dates.date_to + timedelta(days=1), time.min, UTC))
     return await paginate(session, stmt, page, t.created_at, t.id, oldest_first=True)
+
+
+async def remittance_refs(session: AsyncSession, remittance_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """(payer_id, trace_number, paid_date) of each of these remittances (the unmatched queue
+    shows them beside each parked claim)."""
+    ids = list(set(remittance_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        text("SELECT id, payer_id, trace_number, paid_date FROM remittances WHERE id = ANY(:ids)"),
+        {"ids": ids},
+    )
+    return {r.id: r for r in rows}
+
+
+async def unreversed_postings(session: AsyncSession, remittance_id: uuid.UUID) -> Sequence[Any]:
+    """A remittance's claim postings that nothing has reversed yet, in file order, with the
+    remittance's trace number, method and payment date, and, for a posting that is itself a
+    reversal, the status code of the posting it reversed (`reversed_status`)."""
+    rows = await session.execute(
+        text(
+            "SELECT p.*, r.trace_number, r.method, r.paid_date, o.status_code AS reversed_status "
+            "FROM claim_postings p JOIN remittances r ON r.id = p.remittance_id "
+            "LEFT JOIN claim_postings o ON o.id = p.reverses_posting_id WHERE p.remittance_id = :id "
+            "AND NOT EXISTS (SELECT 1 FROM claim_postings x WHERE x.reverses_posting_id = p.id) "
+            "ORDER BY p.clp_position, p.posted_at"
+        ),
+        {"id": remittance_id},
+    )
+    return rows.all()
+
+
+async def withdraw_parked(session: AsyncSession, remittance_id: uuid.UUID, actor: str, now: datetime) -> None:
+    """Take a remittance's still-parked claims out of the unmatched queue without posting
+    them (resolved, with no posting): its replacement carries their money now."""
+    await session.execute(
+        text(
+            "UPDATE unmatched_claims SET resolved_by = :actor, resolved_at = :now "
+            "WHERE remittance_id = :id AND resolved_at IS NULL"
+        ),
+        {"id": remittance_id, "actor": actor, "now": now},
+    )
+
+
+async def withdrawn_total(session: AsyncSession, remittance_id: uuid.UUID) -> Decimal:
+    """What of a remittance's parked claims left the queue without a posting (withdrawn)."""
+    value = await session.scalar(
+        text(
+            "SELECT coalesce(sum(paid), 0) FROM unmatched_claims WHERE remittance_id = :id "
+            "AND resolved_at IS NOT NULL AND resolved_posting_id IS NULL"
+        ),
+        {"id": remittance_id},
+    )
+    return Decimal(value)
+
+
+async def provider_adjustment_entries(session: AsyncSession, remittance_id: uuid.UUID) -> list[Entry]:
+    """The ledger rows a remittance's PLB adjustments wrote on claims, in order (to undo them
+    when the remittance is replaced)."""
+    rows = await session.execute(
+        text(
+            "SELECT e.account_id, e.entry_type, e.amount, e.bucket, e.description, e.item_id, e.claim_id, "
+            "e.group_code, e.reason_code, e.service_date, e.provider_adjustment_id FROM ledger_entries e "
+            "JOIN provider_adjustments p ON p.id = e.provider_adjustment_id WHERE p.remittance_id = :id "
+            "ORDER BY e.id"
+        ),
+        {"id": remittance_id},
+    )
+    return [
+        Entry(
+            account_id=r.account_id,
+            entry_type=r.entry_type,
+            amount=Decimal(r.amount),
+            bucket=r.bucket,
+            description=r.description,
+            item_id=r.item_id,
+            claim_id=r.claim_id,
+            group_code=r.group_code,
+            reason_code=r.reason_code,
+            service_date=r.service_date,
+            provider_adjustment_id=r.provider_adjustment_id,
+        )
+        for r in rows
+    ]
+
+
+async def forward_balance_adjustments(session: AsyncSession, remittance_id: uuid.UUID) -> int:
+    """How many of a remittance's PLB adjustments opened or recovered a forward balance."""
+    count = await session.scalar(
+        text(
+            "SELECT count(*) FROM provider_adjustments "
+            "WHERE remittance_id = :id AND forward_balance_id IS NOT NULL"
+        ),
+        {"id": remittance_id},
+    )
+    return int(count or 0)

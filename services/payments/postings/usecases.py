@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +19,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts import store as ledger
 from services.payments.accounts.domain import Entry
-from services.payments.claimcopies import store as claimcopies
+from services.payments.claimcopies import domain as claimcopies_domain, store as claimcopies
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.collections import usecases as collections
 from services.payments.postings import domain, store
-from services.payments.postings.domain import REVERSAL, RemittanceRef, Target
+from services.payments.postings.domain import REVERSAL, ZERO, RemittanceRef, Target
+from services.payments.postings.schemas import UnmatchedOut
 from services.payments.remittances.domain import Claim835, Remittance835
 from services.payments.underpayments.usecases import ContractCheck, contract_check
 from shared import context
@@ -125,17 +126,22 @@ async def post_claim(
             session,
             pcn=claim.patient_control_number,
             payer_ccn=claim.payer_claim_control_number,
-            claim_id=copy.claim_id if copy and matched_by == "manual" else None,
+            claim_id=copy.claim_id if copy and matched_by in ("manual", "override") else None,
             payer_id=remittance.payer_id,
         )
         if original is None:
             return "reversal of a claim with no posting to reverse"
         target = Target(original.claim_id, original.account_id, reverses=original.id)
         entries = domain.negated(await store.posting_entries(session, original.id), posting_id)
+        entries += await _retired_again(session, target, entries, posting_id)
     else:
         assert copy is not None
         target = Target(copy.claim_id, copy.account_id)
-        entries = domain.ledger_entries(claim, copy, posting_id)
+        open_insurance = ZERO
+        if copy.coverage_order != "primary":  # its insurance bucket holds what was moved to it
+            await batch.flush(session)
+            open_insurance = (await claimcopies.item_insurance(session, copy.claim_id))[0]
+        entries = domain.ledger_entries(claim, copy, posting_id, open_insurance)
     batch.add_entries(entries)
     batch.postings.append(
         domain.posting_row(posting_id, remittance, claim, target, matched_by=matched_by, now=batch.now)
@@ -153,6 +159,21 @@ async def post_claim(
             now=batch.now,
         )
     return None
+
+
+async def _retired_again(
+    session: AsyncSession, target: Target, entries: list[Entry], posting_id: uuid.UUID
+) -> list[Entry]:
+    """A reversal of a claim a corrected or void claim retired puts back with insurance what
+    the payer had settled; that is retired at once too (the replacement carries the visit)."""
+    _, retired, dos, _ = await claimcopies.item_insurance(session, target.claim_id)
+    put_back = sum((e.amount for e in entries if e.bucket == "insurance"), ZERO)
+    if not retired or not put_back:
+        return []
+    what = "reversed by the payer after its replacement or void"
+    return [
+        claimcopies_domain.retirement(target.claim_id, target.account_id, put_back, dos, what, posting_id)
+    ]
 
 
 async def match_unmatched(
@@ -179,24 +200,10 @@ async def match_unmatched(
     return posting_id
 
 
-@dataclass(frozen=True)
-class HandMatch:
-    """What matching by hand did: `copy` None = no such claim; `posting_id` None = the item
-    is resolved already (or unknown), or cannot be posted to that claim."""
-
-    copy: ClaimCopy | None
-    posting_id: uuid.UUID | None = None
-
-
-async def match_by_hand(
-    session: AsyncSession, unmatched_id: uuid.UUID, claim_id: uuid.UUID, actor: str
-) -> HandMatch:
-    """Post a parked claim to the claim a person chose, in one transaction."""
-    async with session.begin():
-        copy = await claimcopies.get(session, claim_id)
-        if copy is None:
-            return HandMatch(None)
-        return HandMatch(copy, await match_unmatched(session, unmatched_id, copy, actor))
+def parked_adjustments(parked: dict[str, Any]) -> list[dict[str, str]]:
+    """A parked claim's adjustments (claim and line CAS by group and reason), for the
+    remittance's own view."""
+    return domain.adjustments_json(domain.claim_from_json(parked))
 
 
 async def list_unmatched(
@@ -206,8 +213,60 @@ async def list_unmatched(
     *,
     remittance_id: uuid.UUID | None,
     include_resolved: bool,
-) -> tuple[Sequence[Any], str | None]:
-    """One page of the unmatched queue, oldest first."""
-    return await store.list_unmatched(
+) -> tuple[list[UnmatchedOut], str | None]:
+    """One page of the unmatched queue, oldest first, each with what finds its claim."""
+    rows, cursor = await store.list_unmatched(
         session, page, dates, remittance_id=remittance_id, include_resolved=include_resolved
     )
+    refs = await store.remittance_refs(session, (r.remittance_id for r in rows))
+    items = [
+        UnmatchedOut.model_validate(
+            {
+                **r._mapping,
+                **domain.research(r.claim),
+                "payer_id": refs[r.remittance_id].payer_id,
+                "trace_number": refs[r.remittance_id].trace_number,
+                "remittance_date": refs[r.remittance_id].paid_date,
+            }
+        )
+        for r in rows
+    ]
+    return items, cursor
+
+
+async def withdraw_remittance(
+    session: AsyncSession, remittance_id: uuid.UUID, *, actor: str, now: datetime
+) -> None:
+    """Undo what a remittance posted, before its replacement posts: each of its claim
+    postings that nothing reversed yet is reversed the way a payer's CLP02=22 reversal is
+    (the exact opposite ledger entries, a posting that points at the original, a
+    `payment.posted` with status 22), under the remittance it undoes; the ledger rows its
+    PLB adjustments wrote on claims are negated; its claims still parked leave the unmatched
+    queue. In the caller's transaction (see `why_not_withdrawable` first)."""
+    batch = PostingBatch(now=now, contract=await contract_check(session, [], [], []))
+    for original in await store.unreversed_postings(session, remittance_id):
+        posting_id = uuid.uuid4()
+        ref = RemittanceRef(
+            remittance_id, original.payer_id, original.trace_number, original.method, original.paid_date
+        )
+        claim = domain.undoing(original)
+        target = Target(original.claim_id, original.account_id, reverses=original.id)
+        entries = domain.negated(await store.posting_entries(session, original.id), posting_id)
+        batch.add_entries(entries + await _retired_again(session, target, entries, posting_id))
+        batch.postings.append(
+            domain.posting_row(posting_id, ref, claim, target, matched_by="replacement", now=now)
+        )
+        batch.events.append(domain.payment_posted(posting_id, ref, claim, target, now))
+    plb = await store.provider_adjustment_entries(session, remittance_id)
+    batch.add_entries([replace(e, amount=-e.amount, description=f"Reversal: {e.description}") for e in plb])
+    await batch.flush(session)
+    await store.withdraw_parked(session, remittance_id, actor, now)
+
+
+async def why_not_withdrawable(session: AsyncSession, remittance_id: uuid.UUID) -> str | None:
+    """Why a remittance's postings cannot be undone for a replacement, or None. A PLB that
+    opened, added to or recovered a forward balance moved money between remittances; undoing
+    it is the forward balance's business, so such a remittance is not replaced here."""
+    if await store.forward_balance_adjustments(session, remittance_id):
+        return "its provider-level adjustments opened or recovered a forward balance (PLB FB/WO)"
+    return None

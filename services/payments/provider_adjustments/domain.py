@@ -157,13 +157,14 @@ def claim_entry(adj: ProviderAdjustment, claim: ClaimRef, adjustment_id: int) ->
     take back what it paid on the claim, so the claim owes it again (+); a recoupment of an
     earlier overpayment (the item's credit) brings the item back to zero. Negative: the payer
     paid that much more for the claim (-), like a payment. It is an `insurance_payment` on the
-    claim's item, in the bucket the claim's payments go to: insurance for a primary claim; a
-    secondary claim's payments reduced what the patient was left owing, so the patient bucket."""
+    claim's item, in the insurance bucket, where every payer's payments go (a secondary claim's
+    insurance bucket holds what the primary left to the patient, moved to it when it was
+    billed: shared.receivables)."""
     return Entry(
         account_id=claim.account_id,
         entry_type="insurance_payment",
         amount=adj.amount,
-        bucket="insurance" if claim.coverage_order == "primary" else "patient",
+        bucket="insurance",
         description=f"Provider adjustment {adj.reason_code} ({CLAIM_MONEY[adj.reason_code]})",
         item_id=claim.claim_id,
         claim_id=claim.claim_id,

@@ -14,7 +14,6 @@ from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
 
 PayerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
 RemittanceId = Annotated[uuid.UUID, Path()]
-X12_TYPES = ("application/edi-x12", "text/plain")
 
 
 class Warning835(BaseModel):
@@ -42,6 +41,11 @@ class Totals(BaseModel):
     provider_adjustments: Decimal = Field(description="PLB total; positive amounts reduced the deposit.")
     posted: Decimal = Field(description="Matched claim payments less provider adjustments.")
     unmatched: Decimal = Field(description="Payments of claims waiting in the unmatched queue.")
+    withdrawn: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Parked claims taken out of the unmatched queue when this remittance was replaced. "
+        "posted + unmatched + withdrawn = deposit.",
+    )
 
 
 class RemittanceSummary(BaseModel):
@@ -56,6 +60,15 @@ class RemittanceSummary(BaseModel):
     received_at: datetime
     source: str
     duplicate: bool = False
+    kind: str = Field(
+        default="original",
+        description="`original`: the first of its payer and trace number; `additional` or `replacement`: a "
+        "same-trace remittance with other content that staff chose to post (see /v1/remittance-reviews).",
+    )
+    replaces: uuid.UUID | None = Field(default=None, description="The remittance this one replaced.")
+    replaced_by: uuid.UUID | None = Field(
+        default=None, description="The remittance that replaced this one; its claim postings were reversed."
+    )
     matched: list[ClaimLine]
     unmatched: list[ClaimLine]
     totals: Totals
@@ -63,10 +76,6 @@ class RemittanceSummary(BaseModel):
         description="PLB adjustments in file order, with the claim PLB03-2 names and what was done with each."
     )
     warnings: list[Warning835]
-
-
-class Posting(BaseModel):
-    remittances: list[RemittanceSummary]
 
 
 class PayerIn(BaseModel):

@@ -1,5 +1,5 @@
-"""All of the remittance intake's SQL: payers, remittance rows (one per payer and trace
-number) and raw files, each written with one statement for a whole poll."""
+"""All of the remittances' SQL: payers and remittance rows (one per payer, trace number and
+set content), each written with one statement for a whole poll."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.remittances.tables import remittance_files, remittances
+from services.payments.remittances.tables import remittances
 from shared.bulk import insert_many
 from shared.paging import DateRange, PageQuery, paginate
 
@@ -38,41 +38,45 @@ async def put_payer(session: AsyncSession, payer_id: str, name: str, identifiers
     )
 
 
-async def insert_remittances(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert the remittances whose (payer, trace number) is new, in the database and in
-    `rows` (the first wins); returns the ids of those inserted."""
-    inserted = await insert_many(
-        session, remittances, rows, on_conflict=["payer_id", "trace_number"], returning=["id"]
-    )
-    return {r.id for r in inserted}
+async def insert_remittances(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """A poll's new remittances, with one INSERT (the intake decided they are new, under a
+    lock per payer and trace number)."""
+    await insert_many(session, remittances, rows)
 
 
-async def remittance_ids(
-    session: AsyncSession, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], uuid.UUID]:
-    """The stored remittance of each (payer, trace number)."""
+async def of_traces(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> list[Any]:
+    """Every remittance of these (payer, trace number) pairs, oldest first: id, payer_id,
+    trace_number, set_sha256, received_set_id, kind, and replaced_by (the remittance that
+    replaced it, or None)."""
+    if not keys:
+        return []
     rows = await session.execute(
         text(
-            "SELECT id, payer_id, trace_number FROM remittances "
-            "WHERE payer_id = ANY(:payers) AND trace_number = ANY(:traces)"
+            "SELECT r.id, r.payer_id, r.trace_number, r.set_sha256, r.received_set_id, r.kind, "
+            "x.id AS replaced_by FROM remittances r LEFT JOIN remittances x ON x.replaces = r.id "
+            "WHERE r.payer_id = ANY(:p) AND r.trace_number = ANY(:t) ORDER BY r.received_at, r.id"
         ),
-        {"payers": list({k[0] for k in keys}), "traces": list({k[1] for k in keys})},
+        {"p": list({k[0] for k in keys}), "t": list({k[1] for k in keys})},
     )
-    return {(r.payer_id, r.trace_number): r.id for r in rows}
+    wanted = set(keys)
+    return [r for r in rows if (r.payer_id, r.trace_number) in wanted]
 
 
-async def insert_files(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """The raw 835s of a poll's new remittances, with one INSERT."""
-    await insert_many(session, remittance_files, rows)
+async def set_digest(session: AsyncSession, remittance_id: uuid.UUID, digest: str) -> None:
+    """Record the set digest of a remittance posted before digests were kept."""
+    await session.execute(
+        text("UPDATE remittances SET set_sha256 = :d WHERE id = :id AND set_sha256 IS NULL"),
+        {"d": digest, "id": remittance_id},
+    )
 
 
 async def remittance(session: AsyncSession, remittance_id: uuid.UUID) -> Any:
-    """A remittance row with its payer's name, or None."""
+    """A remittance row with its payer's name and the remittance that replaced it, or None."""
     return (
         await session.execute(
             text(
-                "SELECT r.*, p.name AS payer_name FROM remittances r LEFT JOIN payers p USING (payer_id) "
-                "WHERE r.id = :id"
+                "SELECT r.*, p.name AS payer_name, x.id AS replaced_by FROM remittances r LEFT JOIN payers p "
+                "USING (payer_id) LEFT JOIN remittances x ON x.replaces = r.id WHERE r.id = :id"
             ),
             {"id": remittance_id},
         )
@@ -80,10 +84,14 @@ async def remittance(session: AsyncSession, remittance_id: uuid.UUID) -> Any:
 
 
 async def raw_file(session: AsyncSession, remittance_id: uuid.UUID) -> str | None:
-    """The 835 exactly as received, or None."""
+    """The 835 file a remittance came in, exactly as received (the intake keeps it), or None."""
     row = (
         await session.execute(
-            text("SELECT x12 FROM remittance_files WHERE remittance_id = :id"), {"id": remittance_id}
+            text(
+                "SELECT f.x12 FROM remittances r JOIN received_sets s ON s.id = r.received_set_id "
+                "JOIN received_files f ON f.id = s.file_id WHERE r.id = :id"
+            ),
+            {"id": remittance_id},
         )
     ).first()
     return None if row is None else row.x12

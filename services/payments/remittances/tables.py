@@ -1,7 +1,8 @@
-"""Metadata of the tables the remittance intake owns (schema `payments`, defined by
-migration 0003): payers and what their 835s carry, one row per remittance (unique per
-payer and trace number) and its raw file. Its PLB adjustments belong to
-`provider_adjustments/`.
+"""Metadata of the tables the remittances own (schema `payments`, migrations 0003 and
+0005): payers and what their 835s carry, and one row per remittance posted (unique per
+payer, trace number and transaction-set content; a second one of a trace number is an
+additional remittance or a replacement staff chose). The raw files are the intake's
+(`intake.tables.received_files`); the PLB adjustments belong to `provider_adjustments/`.
 
 Core tables on the sub-domain's own MetaData (not SQLModel's global one, where another
 service's table of the same name would clash); `shared.bulk.insert_many` reads the column
@@ -53,14 +54,9 @@ remittances = Table(
     Column("source", Text, nullable=False),
     Column("received_by", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("payer_id", "trace_number"),
-)
-
-# The raw 835 (PHI): read only through an audited, separately scoped route.
-remittance_files = Table(
-    "remittance_files",
-    metadata,
-    Column("remittance_id", Uuid, ForeignKey("remittances.id"), primary_key=True),
-    Column("sha256", Text, nullable=False),
-    Column("x12", Text, nullable=False),
+    Column("set_sha256", Text),  # the transaction set's digest (NULL: posted before 0005, filled when needed)
+    Column("received_set_id", Uuid),  # intake.tables.received_sets: the set it was posted from
+    Column("kind", Text, nullable=False, server_default="original"),  # original | additional | replacement
+    Column("replaces", Uuid, ForeignKey("remittances.id"), unique=True),
+    UniqueConstraint("payer_id", "trace_number", "set_sha256", name="remittances_content"),
 )

@@ -1,18 +1,19 @@
-"""The one way an 835 comes in, for an upload and for `remittance.received` alike.
+"""Remittances: posting a transaction set the intake decided to post, what a remittance
+did, and the payers with the identifiers their 835s carry.
 
-One remittance is one transaction: the remittance row (unique per payer and trace number,
-which is what makes a second delivery a no-op), the raw file, its claims posted or parked
-(`postings`), then its provider-level adjustments (`provider_adjustments`). A refused file leaves nothing
-behind. The consumer posts a whole poll of 835s in its one transaction (`receive_many`),
-each exactly as if alone, with one statement per table."""
+Every 835 comes in through the intake (`services.payments.intake`), which keeps the file,
+reads each set and decides whether it is new, a duplicate, a conflict or waits for its
+payer; what it decides to post comes here, a whole poll with one statement per table: the
+remittance rows, the claims posted or parked (`postings`), then the provider-level
+adjustments (`provider_adjustments`, after the claims: PLB03-2 may name one). So for every
+remittance `posted + unmatched = BPR amount` holds by construction."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,55 +21,35 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.claimcopies import store as claimcopies
 from services.payments.postings import store as postings_store
-from services.payments.postings.usecases import Arrived, post_remittances
+from services.payments.postings.usecases import Arrived, parked_adjustments, post_remittances
 from services.payments.provider_adjustments import usecases as provider_adjustments
 from services.payments.remittances import store
 from services.payments.remittances.domain import Remittance835
 from services.payments.remittances.schemas import ClaimLine, RemittanceSummary, Totals, Warning835
-from services.payments.remittances.x12 import parse_835
 from shared.events import Event
 from shared.paging import DateRange, PageQuery
-from shared.x12 import X12Error
 
 ZERO = Decimal("0.00")
 
 
 @dataclass
-class Outcome:
-    """The result of receiving one transaction set."""
-
-    remittance_id: uuid.UUID
-    duplicate: bool
-
-
-@dataclass
-class Incoming:
-    """One 835 file to post, and what its remittances record about where it came from.
-    `event`: the event it arrived in; what its posting causes carries that event's
+class NewRemittance:
+    """A transaction set to post as a remittance: what it says, where it was received, and
+    whether it is the first of its trace number or one staff chose to add or replace with.
+    `event`: the event it came in; what its posting causes carries that event's
     correlation id and trace."""
 
-    x12_text: str
+    id: uuid.UUID
+    payer_id: str
+    remittance: Remittance835
+    digest: str
+    received_set_id: uuid.UUID
+    now: datetime
     source: str
     actor: str
-    payer_id: str | None = None
-    now: datetime | None = None
     event: Event | None = None
-
-
-@dataclass
-class _Set:
-    """One transaction set of an incoming file, on its way to the database."""
-
-    file: int
-    remittance: Remittance835
-    payer_id: str
-    digest: str
-    now: datetime
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.payer_id, self.remittance.trace_number)
+    kind: str = "original"  # original | additional | replacement
+    replaces: uuid.UUID | None = None
 
 
 async def resolve_payer(session: AsyncSession, remittance: Remittance835) -> str | None:
@@ -89,82 +70,38 @@ async def resolve_payer(session: AsyncSession, remittance: Remittance835) -> str
     return None
 
 
-async def _prepare(session: AsyncSession, files: Sequence[Incoming]) -> list[_Set]:
-    """Parse and check every file before any write; raises the first located X12Error
-    (an unknown payer included). Each file is posted after the one before (`now`)."""
-    sets: list[_Set] = []
-    last: datetime | None = None
-    for index, incoming in enumerate(files):
-        parsed = parse_835(incoming.x12_text)
-        digest = hashlib.sha256(incoming.x12_text.encode()).hexdigest()
-        now = incoming.now or datetime.now(UTC)
-        if incoming.now is None and last is not None and now <= last:
-            now = last + timedelta(microseconds=1)
-        last = now
-        for remittance in parsed:
-            payer_id = incoming.payer_id or await resolve_payer(session, remittance)
-            if payer_id is None:
-                raise X12Error(
-                    "unknown payer: no registered payer has the identifiers in N1*PR/REF*2U or TRN03",
-                    position=remittance.payer_position,
-                    segment="N1",
-                    element=4,
-                )
-            sets.append(_Set(index, remittance, payer_id, digest, now))
-    return sets
-
-
-async def receive(
-    session: AsyncSession,
-    x12_text: str,
-    *,
-    source: str,
-    actor: str,
-    payer_id: str | None = None,
-    now: datetime | None = None,
-) -> list[Outcome]:
-    """Post every transaction set of an 835 in the caller's transaction."""
-    (outcomes,) = await receive_many(
-        session, [Incoming(x12_text, source=source, actor=actor, payer_id=payer_id, now=now)]
-    )
-    return outcomes
-
-
-async def receive_many(session: AsyncSession, files: Sequence[Incoming]) -> list[list[Outcome]]:
-    """Post every transaction set of many 835s in the caller's transaction, with one
-    statement per table for all of them (a consumer's poll), in file order: each file gets
-    exactly what posting it alone would give, its own `now` included. Every file is parsed
-    and checked before anything is written, so one bad file raises its located X12Error and
-    writes nothing; a trace number seen before, in the database or earlier in `files`, is a
-    duplicate and posts nothing."""
-    sets = await _prepare(session, files)
-    outcomes: list[list[Outcome]] = [[] for _ in files]
-    if not sets:
-        return outcomes
-    inserted = await store.insert_remittances(session, [_remittance_row(s, files[s.file]) for s in sets])
-    new = [s for s in sets if s.id in inserted]
-    old = [s for s in sets if s.id not in inserted]
-    existing = await store.remittance_ids(session, [s.key for s in old]) if old else {}
-    for s in sets:
-        duplicate = s.id not in inserted
-        outcomes[s.file].append(Outcome(existing[s.key] if duplicate else s.id, duplicate=duplicate))
-    if not new:
-        return outcomes
-    await store.insert_files(
-        session,
-        [{"remittance_id": s.id, "sha256": s.digest, "x12": files[s.file].x12_text} for s in new],
-    )
-    arrived = [Arrived(s.id, s.payer_id, s.remittance, s.now, files[s.file].event) for s in new]
+async def post_new(session: AsyncSession, items: Sequence[NewRemittance]) -> None:
+    """Post these sets in the caller's transaction, in order, each as if alone, with one
+    statement per table for all of them."""
+    if not items:
+        return
+    await store.insert_remittances(session, [_remittance_row(i) for i in items])
+    arrived = [Arrived(i.id, i.payer_id, i.remittance, i.now, i.event) for i in items]
     await post_remittances(session, arrived)
     await provider_adjustments.record(session, arrived)  # after the claims: PLB03-2 may name one
-    return outcomes
 
 
-def _remittance_row(s: _Set, incoming: Incoming) -> dict[str, Any]:
-    r = s.remittance
+async def of_traces(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> Sequence[Any]:
+    """Every remittance already posted under these (payer, trace number) pairs, oldest first."""
+    return await store.of_traces(session, keys)
+
+
+async def replacement_of(session: AsyncSession, remittance_id: uuid.UUID) -> uuid.UUID | None:
+    """The remittance that replaced this one, if any."""
+    row = await store.remittance(session, remittance_id)
+    return row.replaced_by if row is not None else None
+
+
+async def record_digest(session: AsyncSession, remittance_id: uuid.UUID, digest: str) -> None:
+    """The set digest of a remittance posted before digests were kept, once computed."""
+    await store.set_digest(session, remittance_id, digest)
+
+
+def _remittance_row(i: NewRemittance) -> dict[str, Any]:
+    r = i.remittance
     return {
-        "id": s.id,
-        "payer_id": s.payer_id,
+        "id": i.id,
+        "payer_id": i.payer_id,
         "trace_number": r.trace_number,
         "trace_originator": r.trace_originator,
         "control_number": r.control_number,
@@ -177,9 +114,13 @@ def _remittance_row(s: _Set, incoming: Incoming) -> dict[str, Any]:
         "claims_paid": r.claims_paid,
         "provider_adjustments": r.provider_adjustment_total,
         "warnings": [{"field": w.pointer, "message": w.message} for w in r.warnings],
-        "source": incoming.source,
-        "received_by": incoming.actor,
-        "received_at": s.now,
+        "source": i.source,
+        "received_by": i.actor,
+        "received_at": i.now,
+        "set_sha256": i.digest,
+        "received_set_id": i.received_set_id,
+        "kind": i.kind,
+        "replaces": i.replaces,
     }
 
 
@@ -191,12 +132,12 @@ async def summary(
     r = await store.remittance(session, remittance_id)
     if r is None:
         return None
-    matched = [
-        _line(p, claim_id=p.claim_id, posting_id=p.id, adjustments=p.adjustments)
-        for p in await postings_store.postings_of(session, remittance_id)
-    ]
+    postings = await postings_store.postings_of(session, remittance_id)
+    matched = [_line(p, claim_id=p.claim_id, posting_id=p.id, adjustments=p.adjustments) for p in postings]
+    # What a replacement reversed is listed (status 22) but was not this remittance's posting.
+    own = sum((p.paid for p in postings if p.matched_by != "replacement"), ZERO)
     unmatched = [
-        _line(u, unmatched_id=u.id, reason=u.reason)
+        _line(u, unmatched_id=u.id, reason=u.reason, adjustments=parked_adjustments(u.claim))
         for u in await postings_store.parked_of(session, remittance_id)
     ]
     plb = await provider_adjustments.of_remittance(session, remittance_id)
@@ -213,14 +154,18 @@ async def summary(
         received_at=r.received_at,
         source=r.source,
         duplicate=duplicate,
+        kind=r.kind,
+        replaces=r.replaces,
+        replaced_by=r.replaced_by,
         matched=matched,
         unmatched=unmatched,
         totals=Totals(
             deposit=Decimal(r.amount) if r.credit_debit == "C" else -Decimal(r.amount),
             claims_paid=Decimal(r.claims_paid),
             provider_adjustments=plb_total,
-            posted=sum((m.paid for m in matched), ZERO) - plb_total,
+            posted=own - plb_total,
             unmatched=sum((u.paid for u in unmatched), ZERO),
+            withdrawn=await postings_store.withdrawn_total(session, remittance_id) if r.replaced_by else ZERO,
         ),
         provider_level_adjustments=plb,
         warnings=[Warning835(**w) for w in r.warnings],
@@ -246,9 +191,9 @@ async def raw_file(session: AsyncSession, remittance_id: uuid.UUID) -> str | Non
 
 
 async def register_payer(session: AsyncSession, payer_id: str, name: str, identifiers: list[str]) -> None:
-    """Add or replace a payer and the identifiers its 835s carry."""
-    async with session.begin():
-        await store.put_payer(session, payer_id, name, identifiers)
+    """Add or replace a payer and the identifiers its 835s carry, in the caller's transaction
+    (the intake then posts the sets that waited for it)."""
+    await store.put_payer(session, payer_id, name, identifiers)
 
 
 async def list_remittances(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,3 +50,23 @@ async def receivables(session: AsyncSession) -> Row[Any]:
             )
         )
     ).one()
+
+
+async def insurance_by_claim(
+    session: AsyncSession, as_of: date, account_id: str | None
+) -> Sequence[Row[Any]]:
+    """(payer_id, date_of_service, balance) of every claim (of one account, if given) with
+    insurance money open at the end of `as_of`: its insurance-bucket ledger rows written by
+    then, by the payer of the claim."""
+    return (
+        await session.execute(
+            text(
+                "SELECT c.payer_id, c.date_of_service, sum(l.amount) AS balance FROM ledger_entries l "
+                "JOIN claim_copies c ON c.claim_id = l.claim_id "
+                "WHERE l.bucket = 'insurance' AND l.occurred_at < :end "
+                "AND (CAST(:account AS text) IS NULL OR l.account_id = :account) "
+                "GROUP BY l.claim_id, c.payer_id, c.date_of_service HAVING sum(l.amount) <> 0"
+            ),
+            {"end": as_of + timedelta(days=1), "account": account_id},
+        )
+    ).all()

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.reports import store
-from services.payments.reports.domain import net_collection_rate
-from services.payments.reports.schemas import Collections
+from services.payments.reports.domain import BUCKETS, bucket_of, net_collection_rate
+from services.payments.reports.schemas import Bucket, Collections, InsuranceAr, PayerAr
 
 
 async def collections(session: AsyncSession, start: date, end: date) -> Collections:
@@ -37,3 +37,18 @@ async def collections(session: AsyncSession, start: date, end: date) -> Collecti
         insurance_ar=ar.insurance,
         patient_ar=ar.patient,
     )
+
+
+async def insurance_ar(session: AsyncSession, as_of: date, account_id: str | None = None) -> InsuranceAr:
+    """Insurance A/R per payer at the end of `as_of` (of one account, if given), aged from each
+    claim's date of service."""
+    payers: dict[str, PayerAr] = {}
+    total = Bucket()
+    for payer_id, dos, balance in await store.insurance_by_claim(session, as_of, account_id):
+        entry = payers.setdefault(
+            payer_id, PayerAr(payer_id=payer_id, buckets={b: Bucket() for b in BUCKETS}, total=Bucket())
+        )
+        for target in (entry.buckets[bucket_of(as_of, dos)], entry.total, total):
+            target.claims += 1
+            target.balance += balance
+    return InsuranceAr(as_of=as_of, payers=sorted(payers.values(), key=lambda p: p.payer_id), total=total)

@@ -8,7 +8,7 @@ from alembic import op
 from shared.tables import append_only
 
 revision = "0008"
-down_revision = "0007"  # this branch's head after merging main (0010, 0007); the lead re-chains
+down_revision = "0007"  # revisions are numbered by branch; the chain is 0004, 0010, 0007, 0008, 0009, 0005
 
 ENTRY_TYPES_BEFORE = "'charge', 'payment', 'insurance_payment', 'adjustment', 'transfer', 'refund'"
 

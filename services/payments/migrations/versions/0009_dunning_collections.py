@@ -6,7 +6,7 @@ disputes that pause dunning, and payments' minimal copy of who the patient and g
 from alembic import op
 
 revision = "0009"
-down_revision = "0008"  # the head on this branch after merging main (0010, 0007, 0008); the lead re-chains
+down_revision = "0008"  # revisions are numbered by branch; the chain is 0004, 0010, 0007, 0008, 0009, 0005
 
 STATEMENTS = [
     # One sequence per time an account runs through the practice's dunning policy; at most one open.

@@ -8,7 +8,7 @@ bank's file says what arrived, and each deposit is matched to what should have a
 from alembic import op
 
 revision = "0010"
-down_revision = "0004"  # the head on this branch after merging main (approvals); the lead re-chains
+down_revision = "0004"  # revisions are numbered by branch; the chain is 0004, 0010, 0007, 0008, 0009, 0005
 
 STATEMENTS = [
     # Every bank file as received, kept before anything acts on it (refused ones too). The

@@ -1,0 +1,270 @@
+"""The sandbox's own store: what it has answered, adjudicated and paid, in a SQLite file.
+
+A partner remembers what it paid. The fault run killed the sandbox and it forgot: it re-read
+claims it had paid (its offsets were auto-committed every few seconds, so the last ones were
+read again) and, with nothing remembered, paid them again in a new 835 under a new trace.
+Here every effect of a poll is written in one SQLite transaction before its offsets are
+committed, and loaded again at start:
+
+- `events`: the claim.submitted event ids it handled (a redelivered one is skipped);
+- `payments`: per payer, each claim payment it adjudicated (the CLP as JSON), its duplicate key,
+  the 835 trace it went out in, and whether a later claim reversed it (what `Memory` holds);
+- `pending`: adjudicated payments waiting for their payer's 835 cycle;
+- `remittances`: the 835s it built (trace, interchange control number, text);
+- `outbox`: the events it has to publish (acknowledgments, rejections, 835s, dead letters),
+  encoded once, so a resend after a crash is the same event with the same id and trace;
+- `meta`: the interchange control number counter.
+
+Why SQLite, not PostgreSQL: the sandbox stands in for a partner outside the platform. It must
+touch no service's schema, need no role or migration in the platform's database, and keep
+answering (and remembering) while the platform's PostgreSQL is down in a fault run. The standard
+library's sqlite3 with WAL and synchronous=FULL makes each commit durable, and one process owns
+the file (`.state/payer-sandbox.sqlite3` under `make up`; `SANDBOX_STATE_PATH`).
+
+All calls are synchronous and short; the pipeline makes them from its event loop without an
+await inside a transaction, so nothing else can interleave with one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from deploy.payer_sandbox.adjudication import Adj, ClaimPayment, Memory, PaidLine
+
+EVENTS_KEPT = 500_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (event_id TEXT PRIMARY KEY, claim_id TEXT, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payments (
+    payer_id TEXT NOT NULL, pccn TEXT NOT NULL, pcn TEXT NOT NULL, claim_id TEXT,
+    status TEXT NOT NULL, dup_key TEXT, payment TEXT NOT NULL, trace TEXT,
+    reversed INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL,
+    PRIMARY KEY (payer_id, pccn)
+);
+CREATE TABLE IF NOT EXISTS pending (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, payer_id TEXT NOT NULL, payee_npi TEXT NOT NULL,
+    payee_name TEXT, payment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS remittances (
+    trace TEXT PRIMARY KEY, payer_id TEXT NOT NULL, control_number INTEGER NOT NULL,
+    x12_835 TEXT NOT NULL, pcns TEXT NOT NULL, at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key BLOB, value BLOB NOT NULL,
+    headers TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An event waiting in the outbox."""
+
+    id: int
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def dump_payment(payment: ClaimPayment) -> str:
+    return json.dumps(dataclasses.asdict(payment), default=str)
+
+
+def load_payment(text: str) -> ClaimPayment:
+    data = json.loads(text)
+    lines = tuple(
+        PaidLine(
+            number=line["number"],
+            code=line["code"],
+            modifiers=tuple(line["modifiers"]),
+            charge=Decimal(line["charge"]),
+            units=Decimal(line["units"]),
+            paid=Decimal(line["paid"]),
+            allowed=Decimal(line["allowed"]) if line["allowed"] is not None else None,
+            adjustments=tuple(
+                Adj(a["group"], a["reason"], Decimal(a["amount"])) for a in line["adjustments"]
+            ),
+            date_of_service=date.fromisoformat(line["date_of_service"]) if line["date_of_service"] else None,
+            remarks=tuple(line["remarks"]),
+        )
+        for line in data.pop("lines")
+    )
+    return ClaimPayment(**data, lines=lines)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class SandboxStore:
+    """One SQLite file (or `:memory:` for a sandbox that may forget, as tests' in-process ones)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path or ":memory:"
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are the explicit BEGIN/COMMIT of `transaction()`.
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        # The event ids a redelivery could still bring (loaded into memory at start): the newest.
+        self._db.execute(
+            "DELETE FROM events WHERE rowid <= (SELECT max(rowid) FROM events) - ?", (EVENTS_KEPT,)
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together (durably) or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """One record's writes inside a poll's transaction: undone alone if it fails."""
+        self._db.execute("SAVEPOINT record")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO record")
+            self._db.execute("RELEASE record")
+            raise
+        self._db.execute("RELEASE record")
+
+    # --- loading at start --------------------------------------------------------------
+
+    def handled_events(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT event_id FROM events")}
+
+    def memories(self) -> dict[str, Memory]:
+        """Each payer's memory as it was: its payments not reversed, with their duplicate keys."""
+        out: dict[str, Memory] = {}
+        rows = self._db.execute(
+            "SELECT payer_id, dup_key, payment FROM payments WHERE reversed = 0 ORDER BY rowid"
+        )
+        for payer_id, dup_key, payment in rows:
+            memory = out.setdefault(payer_id, Memory())
+            memory.remember(load_payment(payment), tuple(json.loads(dup_key)) if dup_key else ())
+        return out
+
+    def pending(self) -> dict[tuple[str, str], list[ClaimPayment]]:
+        out: dict[tuple[str, str], list[ClaimPayment]] = {}
+        rows = self._db.execute("SELECT payer_id, payee_npi, payment FROM pending ORDER BY id")
+        for payer_id, payee_npi, payment in rows:
+            out.setdefault((payer_id, payee_npi), []).append(load_payment(payment))
+        return out
+
+    def payee_names(self) -> dict[str, str]:
+        rows = self._db.execute("SELECT payee_npi, payee_name FROM pending WHERE payee_name IS NOT NULL")
+        return dict(rows.fetchall())
+
+    def recent_remittances(self, limit: int) -> list[tuple[str, str, str, list[str]]]:
+        """(payer, trace, 835, pcns) of the latest `limit` 835s, oldest first."""
+        rows = self._db.execute(
+            "SELECT payer_id, trace, x12_835, pcns FROM remittances ORDER BY rowid DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [(p, t, x, json.loads(pcns)) for p, t, x, pcns in reversed(rows)]
+
+    def next_control_number(self) -> int:
+        """The next interchange control number (never reused across restarts)."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'control_number'").fetchone()
+        number = int(row[0]) + 1 if row else 1
+        self._db.execute(
+            "INSERT INTO meta (name, value) VALUES ('control_number', ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (str(number),),
+        )
+        return number
+
+    # --- a poll's writes (inside `transaction()`) --------------------------------------
+
+    def handled(self, event_id: str, claim_id: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?)", (event_id, claim_id, _now()))
+
+    def adjudicated(self, payments: Iterable[ClaimPayment], dup_key: tuple[str, ...]) -> None:
+        """What `adjudicate` just told a payer's memory: a reversal forgets the original, a new
+        payment is remembered (with the claim's duplicate key when it was paid)."""
+        for p in payments:
+            if p.status == "22":
+                self._db.execute(
+                    "UPDATE payments SET reversed = 1 WHERE payer_id = ? AND pccn = ?", (p.payer_id, p.pccn)
+                )
+                continue
+            key = json.dumps(dup_key) if p.status in ("1", "2", "3") else None
+            self._db.execute(
+                "INSERT OR REPLACE INTO payments (payer_id, pccn, pcn, claim_id, status, dup_key, "
+                "payment, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (p.payer_id, p.pccn, p.pcn, p.claim_id, p.status, key, dump_payment(p), _now()),
+            )
+
+    def queue(self, payer_id: str, payee_npi: str, payee_name: str, payments: Iterable[ClaimPayment]) -> None:
+        for p in payments:
+            self._db.execute(
+                "INSERT INTO pending (payer_id, payee_npi, payee_name, payment) VALUES (?, ?, ?, ?)",
+                (payer_id, payee_npi, payee_name, dump_payment(p)),
+            )
+
+    def remitted(
+        self, key: tuple[str, str], trace: str, control_number: int, text: str, payments: list[ClaimPayment]
+    ) -> None:
+        """An 835 went out for everything pending for (payer, payee): it is no longer pending, and
+        each payment remembers its trace."""
+        payer_id = key[0]
+        self._db.execute("DELETE FROM pending WHERE payer_id = ? AND payee_npi = ?", key)
+        self._db.execute(
+            "INSERT OR REPLACE INTO remittances VALUES (?, ?, ?, ?, ?, ?)",
+            (trace, payer_id, control_number, text, json.dumps([p.pcn for p in payments]), _now()),
+        )
+        self._db.executemany(
+            "UPDATE payments SET trace = ? WHERE payer_id = ? AND pccn = ? AND status = ?",
+            [(trace, payer_id, p.pccn, p.status) for p in payments if p.status != "22"],
+        )
+
+    def to_publish(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO outbox (topic, key, value, headers) VALUES (?, ?, ?, ?)",
+            (topic, key, value, json.dumps([(k, v.decode("latin-1")) for k, v in headers])),
+        )
+
+    # --- the outbox relay --------------------------------------------------------------
+
+    def unpublished(self, limit: int) -> list[Outgoing]:
+        rows = self._db.execute(
+            "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+        return [
+            Outgoing(i, t, k, v, [(name, raw.encode("latin-1")) for name, raw in json.loads(h)])
+            for i, t, k, v, h in rows
+        ]
+
+    def published(self, ids: list[int]) -> None:
+        """The broker has these: forget them (their effects are in the other tables)."""
+        self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
+    def counts(self) -> dict[str, int]:
+        """Sizes, for /stats."""
+        return {
+            "stored_payments": self._db.execute("SELECT count(*) FROM payments").fetchone()[0],
+            "stored_remittances": self._db.execute("SELECT count(*) FROM remittances").fetchone()[0],
+            "outbox": self._db.execute("SELECT count(*) FROM outbox").fetchone()[0],
+        }

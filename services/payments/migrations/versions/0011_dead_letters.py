@@ -4,7 +4,7 @@ it was parked, and what an operator did with it."""
 from shared.migrations import create_dead_letter_tables, drop_dead_letter_tables
 
 revision = "0011_dead_letters"
-down_revision = "0009"  # the head after merging main (0004, 0010, 0007, 0008, 0009); the lead re-chains
+down_revision = "0005"  # the chain on main is 0004, 0010, 0007, 0008, 0009, 0005; then this
 
 
 def upgrade() -> None:

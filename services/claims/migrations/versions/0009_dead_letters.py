@@ -3,8 +3,8 @@ it was parked, and what an operator did with it."""
 
 from shared.migrations import create_dead_letter_tables, drop_dead_letter_tables
 
-revision = "0008_dead_letters"
-down_revision = "0007_provider_registry"
+revision = "0009_dead_letters"
+down_revision = "0008_denied_ar"
 
 
 def upgrade() -> None:

@@ -120,7 +120,7 @@ async def _repeat(app: FastAPI, worker: Worker, outage: Outage) -> None:
         await worker.step(app)
         await asyncio.sleep(worker.every_seconds)
 
-    async def recover(error: BaseException) -> None:
+    async def recover() -> None:
         return None
 
     await run_forever(

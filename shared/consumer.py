@@ -112,9 +112,10 @@ class EventConsumer:
         self.pause_max_seconds = pause_max_seconds
         # Why consumption is paused, while it is (readiness reports it).
         self.outage = Outage()
-        # Records parked on a dead-letter topic whose offsets are not committed yet: a poll
-        # replayed after a pause skips them instead of parking them twice.
+        # Parked records not committed yet (a poll tried again after a pause skips them), and
+        # whether the last failure was a pause (the client stays).
         self._parked: set[tuple[str, int, int]] = set()
+        self._paused = False
         self._producer = dlq_producer
         self._owns_producer = dlq_producer is None
         self._consumer: AIOKafkaConsumer | None = None
@@ -174,9 +175,9 @@ class EventConsumer:
         except Paused:
             # Nothing of this poll is committed: the next poll fetches the same records (what
             # was handled meanwhile is skipped by the inbox, what was parked by `_parked`).
+            self._paused = True
             for tp, records in batches.items():
-                # (a partition revoked meanwhile cannot seek: its new owner starts from the
-                # committed offset anyway)
+                # (a partition revoked meanwhile cannot seek; its new owner starts from the commit)
                 with contextlib.suppress(Exception):
                     consumer.seek(tp, records[0].offset)
             raise
@@ -187,10 +188,10 @@ class EventConsumer:
             self._record_lag(consumer, tp, next_offset)
         return True
 
-    async def _recover(self, error: BaseException) -> None:
-        """A paused client stays (rewound); after anything else it is made again."""
-        if not isinstance(error, Paused):
+    async def _recover(self) -> None:  # a paused client stays (rewound); else it is made again
+        if not self._paused:
             await self._stop_consumer()
+        self._paused = False
 
     async def _stop_consumer(self) -> None:
         # Uncommitted work is redelivered after the restart; the inbox makes that harmless.

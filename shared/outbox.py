@@ -224,7 +224,7 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
 
-    async def _reset_connection(self, error: BaseException | None = None) -> None:
+    async def _reset_connection(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:

@@ -84,7 +84,7 @@ async def run_forever(
     step: Callable[[], Awaitable[bool | None]],
     *,
     what: str,
-    recover: Callable[[BaseException], Awaitable[None]],
+    recover: Callable[[], Awaitable[None]],
     first_delay: float,
     max_delay: float,
     outage: Outage | None = None,
@@ -92,7 +92,7 @@ async def run_forever(
     """Run `step` again and again until cancelled (the outbox relay, consumers, workers).
 
     A failure (database or broker gone, a rebalance) is logged by its type only, because library
-    messages can quote data; `recover(error)` drops the broken clients, and the next try waits
+    messages can quote data; `recover` drops the broken clients, and the next try waits
     with exponential backoff. A success starts the backoff again from `first_delay`. `outage`,
     when given, says meanwhile since when and why the loop fails (readiness shows it); a step
     that returns False did nothing that tells (an empty poll) and leaves it as it is."""
@@ -104,7 +104,7 @@ async def run_forever(
             outage.begin(exc)
         extra = {"error_type": type(root_error(exc)).__name__, "retry_in_s": state.upcoming_sleep}
         log.warning(f"{what} failed; retrying", extra={**extra, "dependency": transient(exc)})
-        await recover(exc)
+        await recover()
 
     while True:
         async for attempt in retrying(attempts=None, base=first_delay, cap=max_delay, before_sleep=failed):

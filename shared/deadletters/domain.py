@@ -77,30 +77,42 @@ def letter_id(dlq_topic: str, partition: int, offset: int) -> uuid.UUID:
 
 
 def index_row(record: Any) -> dict[str, Any]:
-    """The index columns of a parked record (no payload: that stays in Kafka)."""
-    dlq = dlq_headers(record)
-    ce = {k: v.decode(errors="replace") for k, v in (record.headers or ()) if k in ("ce_id", "ce_type")}
-    error = dlq.get("dlq_error", "")
-    reason = dlq.get("dlq_reason") or _reason_of(error)
-    failed = dlq.get("dlq_failed_at")
+    """The index columns of a parked record (no payload: that stays in Kafka). Whoever parked
+    it, a header that cannot be read falls back to a default instead of stopping the index."""
+    h = {k: v.decode(errors="replace") for k, v in (record.headers or ()) if isinstance(v, bytes)}
+    error = h.get("dlq_error", "")
+    reason = h.get("dlq_reason") or _reason_of(error)
     return {
         "id": letter_id(record.topic, record.partition, record.offset),
-        "consumer_group": dlq.get("dlq_consumer_group", ""),
-        "topic": dlq.get("dlq_original_topic") or record.topic.removesuffix(".dlq"),
-        "original_partition": int(dlq.get("dlq_original_partition", "-1")),
-        "original_offset": int(dlq.get("dlq_original_offset", "-1")),
+        "consumer_group": h.get("dlq_consumer_group", ""),
+        "topic": h.get("dlq_original_topic") or record.topic.removesuffix(".dlq"),
+        "original_partition": _number(h.get("dlq_original_partition"), -1),
+        "original_offset": _number(h.get("dlq_original_offset"), -1),
         "dlq_partition": record.partition,
         "dlq_offset": record.offset,
-        "event_id": ce.get("ce_id", "")[:100] or None,
-        "event_type": ce.get("ce_type", "")[:100] or None,
+        "event_id": h.get("ce_id", "")[:100] or None,
+        "event_type": h.get("ce_type", "")[:100] or None,
         "event_key": record.key.decode(errors="replace")[:200] if record.key else None,
         "reason": reason if reason in REASONS else "error",
         "error": error,
-        "attempts": int(dlq.get("dlq_attempts", "1")),
-        "failed_at": datetime.fromisoformat(failed)
-        if failed
-        else datetime.fromtimestamp(record.timestamp / 1000, UTC),
+        "attempts": _number(h.get("dlq_attempts"), 1),
+        "failed_at": _moment(h.get("dlq_failed_at")) or datetime.fromtimestamp(record.timestamp / 1000, UTC),
     }
+
+
+def _number(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+def _moment(text: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _AGE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")

@@ -339,3 +339,24 @@ async def test_a_record_parked_twice_is_one_letter_and_kafka_away_leaves_the_ind
             raise AssertionError("a letter was shown without Kafka")
     finally:
         await db.dispose()
+
+
+def test_a_record_parked_with_unreadable_headers_is_still_indexed():
+    """A partner's consumer, or an older version, may park records with headers missing or
+    malformed: the index takes them with defaults rather than stopping at them."""
+    from aiokafka.structs import ConsumerRecord
+
+    from shared.deadletters.domain import index_row
+
+    headers = [("dlq_attempts", b"many"), ("dlq_failed_at", b"yesterday"), ("dlq_error", b"decode: \xff")]
+    record = ConsumerRecord(
+        "encounter.completed.dlq", 2, 7, 1_700_000_000_000, 0, None, b"x", None, 0, 1, headers
+    )
+    row = index_row(record)
+    assert (row["topic"], row["reason"], row["attempts"], row["original_offset"]) == (
+        "encounter.completed",
+        "schema",
+        1,
+        -1,
+    )
+    assert row["failed_at"].year == 2023 and row["event_id"] is None and row["event_key"] is None

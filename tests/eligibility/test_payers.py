@@ -16,6 +16,7 @@ from services.eligibility.payers.domain import (
     PayerBadGateway,
     PayerConfig,
     PayerRejectedRequest,
+    PayerTimeout,
     TransientReply,
 )
 from services.eligibility.payers.usecases import PayerClient
@@ -65,16 +66,18 @@ async def test_retries_never_sleep_past_the_time_budget():
         lambda _: httpx.Response(500),
         max_retries=50,
         breaker_failure_threshold=100,
-        timeout_seconds=0.3,
+        timeout_seconds=1.0,
         backoff_base_seconds=0.1,
         backoff_max_seconds=0.1,
     )
-    with pytest.raises(PayerBadGateway):
+    # The 1 s budget, not the 50 retries, ends it (jittered pauses of at most 0.1 s): with the
+    # last 500 when a pause would cross the budget, or as a timeout when a busy machine used the
+    # budget up before the next try. That no pause is started past the budget is shared.retry's
+    # rule, tested without a wall clock in tests/shared/test_mechanisms.py; timing assertions do
+    # not belong in tests.
+    with pytest.raises((PayerBadGateway, PayerTimeout)):
         await client.exchange("P1", "270", str)
-    # The 0.3 s budget, not the 50 retries, ends it (jittered pauses of at most 0.1 s). That no
-    # pause is started past the budget is shared.retry's rule, tested without a wall clock in
-    # tests/shared/test_mechanisms.py; timing assertions do not belong in tests.
-    assert 1 < len(calls) < 51
+    assert 1 <= len(calls) < 51
 
 
 async def test_breaker_opens_after_the_threshold_fails_fast_and_a_probe_closes_it():

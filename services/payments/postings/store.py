@@ -58,21 +58,7 @@ async def posting_entries(session: AsyncSession, posting_id: uuid.UUID) -> list[
         ),
         {"p": posting_id},
     )
-    return [
-        Entry(
-            account_id=r.account_id,
-            entry_type=r.entry_type,
-            amount=Decimal(r.amount),
-            bucket=r.bucket,
-            description=r.description,
-            item_id=r.item_id,
-            claim_id=r.claim_id,
-            group_code=r.group_code,
-            reason_code=r.reason_code,
-            service_date=r.service_date,
-        )
-        for r in rows
-    ]
+    return [_entry(r) for r in rows]
 
 
 async def latest_by_payer_ccn(session: AsyncSession, payer_ccn: str) -> Any:
@@ -247,22 +233,7 @@ async def provider_adjustment_entries(session: AsyncSession, remittance_id: uuid
         ),
         {"id": remittance_id},
     )
-    return [
-        Entry(
-            account_id=r.account_id,
-            entry_type=r.entry_type,
-            amount=Decimal(r.amount),
-            bucket=r.bucket,
-            description=r.description,
-            item_id=r.item_id,
-            claim_id=r.claim_id,
-            group_code=r.group_code,
-            reason_code=r.reason_code,
-            service_date=r.service_date,
-            provider_adjustment_id=r.provider_adjustment_id,
-        )
-        for r in rows
-    ]
+    return [_entry(r) for r in rows]
 
 
 async def forward_balance_adjustments(session: AsyncSession, remittance_id: uuid.UUID) -> int:
@@ -275,3 +246,20 @@ async def forward_balance_adjustments(session: AsyncSession, remittance_id: uuid
         {"id": remittance_id},
     )
     return int(count or 0)
+
+
+def _entry(r: Any) -> Entry:
+    """A stored ledger row as an Entry to negate (its PLB tie kept when the query read it)."""
+    return Entry(
+        account_id=r.account_id,
+        entry_type=r.entry_type,
+        amount=Decimal(r.amount),
+        bucket=r.bucket,
+        description=r.description,
+        item_id=r.item_id,
+        claim_id=r.claim_id,
+        group_code=r.group_code,
+        reason_code=r.reason_code,
+        service_date=r.service_date,
+        provider_adjustment_id=r._mapping.get("provider_adjustment_id"),
+    )

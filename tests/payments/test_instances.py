@@ -1,0 +1,159 @@
+"""Two payments instances at once (issue 16, item 4): the 835 and its claim's `claim.submitted`
+copy handled on two replicas, each transaction starting before the other commits.
+
+With one instance the two topics were handled one after the other, so the late match
+(`claimcopies` posts the parked claims waiting for a claim when it arrives) always saw the
+835's parked claim, or the 835 saw the claim. With two, the chaos run stranded 31 paid claims
+as "no claim with this patient control number": each transaction read before the other
+committed. These tests force that interleaving deterministically with PostgreSQL itself:
+replica A handles its event and, before its transaction commits, waits until replica B has
+either finished (committed) or is blocked by a lock A holds (`pg_blocking_pids`); only then
+does A commit. No sleeps decide the order.
+
+Driven through the real consumer (`EventConsumer.process`: decode, inbox, the service's own
+handlers) on two database pools, as two replicas of one consumer group would run them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.payments.service import SERVICE
+from shared.config import service_database_url
+from shared.consumer import Batched, EventConsumer, records_of
+from shared.db import Database
+from shared.events import Event, new_event
+from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
+from tests.conftest import unique
+from tests.payments.helpers import make_835, make_clp, make_consumer
+
+D = Decimal
+DOS = date(2026, 1, 5)
+
+
+class HeldOpen:
+    """Replica A's side of the interleaving: after A's handler ran (its reads and writes are
+    done, its transaction is open), wait until replica B's task has finished or B's backend
+    is blocked by A's (a lock A holds), then let A commit."""
+
+    def __init__(self, admin: Any) -> None:
+        self.admin = admin
+        self.handled = asyncio.Event()
+        self.other: asyncio.Task[None] | None = None
+        self.other_started = asyncio.Event()
+        self.blocked_other = False
+
+    def around(self, handler: Batched) -> Batched:
+        async def held(session: AsyncSession, events: Sequence[Event]) -> None:
+            await handler.handle(session, events)
+            pid = await session.scalar(text("SELECT pg_backend_pid()"))
+            self.handled.set()
+            await self.other_started.wait()
+            while self.other is not None and not self.other.done():
+                waiting = await self.admin.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", pid
+                )
+                if waiting:
+                    self.blocked_other = True
+                    return
+                await asyncio.sleep(0.02)
+
+        return Batched(held)
+
+
+def make_claim_event(pcn: str, account: str, charge: str) -> tuple[uuid.UUID, Event]:
+    claim_id = uuid.uuid4()
+    claim = ClaimSubmitted(
+        claim_id=claim_id,
+        patient_control_number=pcn,
+        patient_id=account,
+        account_id=account,
+        payer_id="SBX001",
+        total_charge=D(charge),
+        x12_837="ISA*...",
+        submitted_at=datetime.now(UTC),
+        date_of_service=DOS,
+        lines=[ClaimLineSummary(line_number=1, code="99213", charge=D(charge), date_of_service=DOS)],
+    )
+    return claim_id, new_event(claim, source="/services/claims")
+
+
+def make_remittance_event(trace: str, clps: list[list[list[str]]]) -> Event:
+    remittance = RemittanceReceived(
+        trace_number=trace, payer_id="SBX001", x12_835=make_835(trace, clps), received_at=datetime.now(UTC)
+    )
+    return new_event(remittance, source="/partners/payer")
+
+
+async def race(
+    settings: Any, admin: Any, held_topic: str, events: dict[str, Event]
+) -> tuple[HeldOpen, list[Any]]:
+    """Replica A handles `events[held_topic]` and holds its transaction open; replica B then
+    handles the other event. Returns the interleaving and both fake dead-letter topics."""
+    other_topic = next(t for t in events if t != held_topic)
+    group = f"test-instances-{uuid.uuid4().hex[:8]}"  # one consumer group, two replicas
+    held = HeldOpen(admin)
+    dbs = [Database(service_database_url("payments", settings), "payments", pool_size=2) for _ in range(2)]
+    try:
+        handlers_a = {**SERVICE.handlers, held_topic: held.around(SERVICE.handlers[held_topic])}  # type: ignore[arg-type]
+        replica_a, dlq_a = make_consumer(dbs[0], handlers_a, group_id=group)
+        replica_b, dlq_b = make_consumer(dbs[1], dict(SERVICE.handlers), group_id=group)
+        task_a = asyncio.create_task(replica_a.process(records_of([events[held_topic]])))
+        await asyncio.wait_for(held.handled.wait(), 30)
+        held.other = asyncio.create_task(_process(replica_b, events[other_topic]))
+        held.other_started.set()
+        await asyncio.wait_for(asyncio.gather(task_a, held.other), 60)
+    finally:
+        for db in dbs:
+            await db.dispose()
+    return held, dlq_a.parked + dlq_b.parked
+
+
+async def _process(replica: EventConsumer, event: Event) -> None:
+    await replica.process(records_of([event], partition=1))
+
+
+@pytest.mark.parametrize("held_topic", ["claim.submitted", "remittance.received"])
+async def test_two_payments_instances_racing_on_one_claim_post_it_once(settings, admin, held_topic):
+    pcn, account, trace = unique("R")[:17], unique("acct-race"), unique("TRN-RACE")
+    claim_id, claim_event = make_claim_event(pcn, account, "100.00")
+    remittance_event = make_remittance_event(
+        trace, [make_clp(pcn, "1", "100.00", "80.00", "20.00", [("PR", "1", "20.00")], pccn="ICN-RACE")]
+    )
+    events = {"claim.submitted": claim_event, "remittance.received": remittance_event}
+
+    held, parked = await race(settings, admin, held_topic, events)
+
+    assert parked == []
+    postings = await admin.fetch(
+        "SELECT claim_id, matched_by FROM payments.claim_postings WHERE patient_control_number = $1", pcn
+    )
+    still_open = await admin.fetchval(
+        "SELECT count(*) FROM payments.unmatched_claims WHERE patient_control_number = $1 "
+        "AND resolved_at IS NULL",
+        pcn,
+    )
+    assert still_open == 0, "the 835's claim was stranded in the unmatched queue"
+    assert [p["claim_id"] for p in postings] == [claim_id]
+    published = await admin.fetchval(
+        "SELECT count(*) FROM payments.outbox WHERE topic = 'payment.posted' AND event_key = $1",
+        str(claim_id),
+    )
+    assert published == 1
+    balances = await admin.fetchrow(
+        "SELECT sum(amount) FILTER (WHERE bucket = 'insurance') AS ins, "
+        "sum(amount) FILTER (WHERE bucket = 'patient') AS pat FROM payments.ledger_entries "
+        "WHERE account_id = $1",
+        account,
+    )
+    assert (balances["ins"], balances["pat"]) == (D("0.00"), D("20.00"))
+    # The fix serialises the two: replica B waited on replica A's lock, not on a timer.
+    assert held.blocked_other

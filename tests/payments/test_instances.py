@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.payments.claimcopies.usecases import rematch_stranded
 from services.payments.service import SERVICE
 from shared.config import service_database_url
 from shared.consumer import Batched, EventConsumer, records_of
@@ -157,3 +158,53 @@ async def test_two_payments_instances_racing_on_one_claim_post_it_once(settings,
     assert (balances["ins"], balances["pat"]) == (D("0.00"), D("20.00"))
     # The fix serialises the two: replica B waited on replica A's lock, not on a timer.
     assert held.blocked_other
+
+
+async def test_a_claim_stranded_before_the_fix_is_posted_once_by_two_sweeping_replicas(settings, admin):
+    """A parked 835 claim whose claim copy was kept without seeing it (what the race left in
+    the data before the lock: the copy row is written here as that code wrote it) is posted by
+    the late-match sweep, once, although two replicas sweep at the same moment and again."""
+    pcn, account, trace = unique("S")[:17], unique("acct-sweep"), unique("TRN-SWEEP")
+    claim_id, claim_event = make_claim_event(pcn, account, "100.00")
+    remittance_event = make_remittance_event(
+        trace, [make_clp(pcn, "1", "100.00", "80.00", "20.00", [("PR", "1", "20.00")], pccn="ICN-SWEEP")]
+    )
+    dbs = [Database(service_database_url("payments", settings), "payments", pool_size=2) for _ in range(2)]
+    try:
+        replica, parked = make_consumer(dbs[0], dict(SERVICE.handlers))
+        await replica.process(records_of([remittance_event]))
+        claim = claim_event.data
+        assert isinstance(claim, ClaimSubmitted)
+        await admin.execute(
+            "INSERT INTO payments.claim_copies (claim_id, patient_control_number, patient_id, account_id, "
+            "payer_id, coverage_order, frequency_code, total_charge, date_of_service, submitted_at) "
+            "VALUES ($1, $2, $3, $3, 'SBX001', 'primary', '1', 100.00, $4, $5)",
+            claim_id,
+            pcn,
+            account,
+            DOS,
+            claim.submitted_at,
+        )
+        first = await asyncio.gather(*(rematch_stranded(db.session) for db in dbs))
+        again = await asyncio.gather(*(rematch_stranded(db.session) for db in dbs))
+    finally:
+        for db in dbs:
+            await db.dispose()
+    assert parked.parked == []
+    assert sum(first) >= 1 and sum(again) == 0
+    postings = await admin.fetch(
+        "SELECT claim_id, matched_by FROM payments.claim_postings WHERE patient_control_number = $1", pcn
+    )
+    assert [(p["claim_id"], p["matched_by"]) for p in postings] == [(claim_id, "late")]
+    resolved = await admin.fetchrow(
+        "SELECT resolved_by, resolved_posting_id FROM payments.unmatched_claims "
+        "WHERE patient_control_number = $1",
+        pcn,
+    )
+    assert resolved["resolved_by"] == "system:late-match-sweep"
+    assert resolved["resolved_posting_id"] is not None
+    published = await admin.fetchval(
+        "SELECT count(*) FROM payments.outbox WHERE topic = 'payment.posted' AND event_key = $1",
+        str(claim_id),
+    )
+    assert published == 1

@@ -9,12 +9,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, and_, exists, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.claimcopies.tables import claim_copies
+from services.payments.postings.domain import NO_CLAIM, OTHER_PAYER, REVERSAL
+from services.payments.postings.tables import unmatched_claims
+from services.payments.remittances.tables import remittances
 from shared.bulk import insert_many
+from shared.due import claim_due
 
 _COPY_COLUMNS = (
     "claim_id, patient_control_number, account_id, payer_id, coverage_order, total_charge, date_of_service"
@@ -39,6 +43,23 @@ async def insert_copies(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
         session, claim_copies, rows, on_conflict=["claim_id"], returning=["claim_id"]
     )
     return {r.claim_id for r in inserted}
+
+
+async def lock_pcns(session: AsyncSession, pcns: Iterable[str]) -> None:
+    """Serialise, until the transaction ends, everything that matches 835 claims and claims by
+    these patient control numbers: keeping a claim's copy (and posting what waits for it) and
+    posting an 835's claims. Without it two replicas each read before the other committed, the
+    835 found no claim and the claim found no parked 835 claim, and the claim stayed parked.
+    Taken in one order in one statement, so two batches never deadlock on each other."""
+    keys = sorted(set(pcns))
+    if keys:
+        await session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtextextended('payments-pcn:' || k, 0)) "
+                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
+            ),
+            {"keys": keys},
+        )
 
 
 async def get(session: AsyncSession, claim_id: uuid.UUID) -> ClaimCopy | None:
@@ -154,3 +175,26 @@ async def has_account(session: AsyncSession, account_id: str) -> bool:
         text("SELECT 1 FROM claim_copies WHERE account_id = :a LIMIT 1"), {"a": account_id}
     )
     return found.first() is not None
+
+
+async def claim_stranded(session: AsyncSession, limit: int) -> Sequence[Row[Any]]:
+    """Open parked claims (not reversals) parked for want of a claim of their remittance's
+    payer that has one now: a match the on-arrival path missed (a race before per-PCN locking,
+    or a crash). Row-locked with SKIP LOCKED (`shared.due.claim_due`), so replicas sweeping at
+    once take different rows and a claim arriving now waits for the sweep or is skipped by it.
+    Reads `unmatched_claims` and `remittances`, which the posting and remittances own: id,
+    patient control number and the remittance's payer."""
+    u, r, c = unmatched_claims.c, remittances.c, claim_copies.c
+    payer = select(r.payer_id).where(r.id == u.remittance_id).correlate(unmatched_claims).scalar_subquery()
+    has_claim = exists().where(c.patient_control_number == u.patient_control_number, c.payer_id == payer)
+    due = and_(
+        u.resolved_at.is_(None), u.status_code != REVERSAL, u.reason.in_([NO_CLAIM, OTHER_PAYER]), has_claim
+    )
+    return await claim_due(
+        session,
+        unmatched_claims,
+        due=due,
+        order_by=[u.created_at, u.id],
+        limit=limit,
+        returning=[u.id, u.patient_control_number, payer.label("payer_id")],
+    )

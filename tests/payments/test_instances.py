@@ -17,67 +17,38 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.claimcopies.usecases import rematch_stranded
+from services.payments.holds.usecases import map_payer
+from services.payments.intake.usecases import Incoming, keep, process
 from services.payments.service import SERVICE
 from shared.config import service_database_url
-from shared.consumer import Batched, EventConsumer, records_of
+from shared.consumer import records_of
 from shared.db import Database
 from shared.events import Event, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
-from tests.conftest import unique
+from tests.conftest import HeldOpen, unique
 from tests.payments.helpers import make_835, make_clp, make_consumer
 
 D = Decimal
 DOS = date(2026, 1, 5)
 
 
-class HeldOpen:
-    """Replica A's side of the interleaving: after A's handler ran (its reads and writes are
-    done, its transaction is open), wait until replica B's task has finished or B's backend
-    is blocked by A's (a lock A holds), then let A commit."""
-
-    def __init__(self, admin: Any) -> None:
-        self.admin = admin
-        self.handled = asyncio.Event()
-        self.other: asyncio.Task[None] | None = None
-        self.other_started = asyncio.Event()
-        self.blocked_other = False
-
-    def around(self, handler: Batched) -> Batched:
-        async def held(session: AsyncSession, events: Sequence[Event]) -> None:
-            await handler.handle(session, events)
-            pid = await session.scalar(text("SELECT pg_backend_pid()"))
-            self.handled.set()
-            await self.other_started.wait()
-            while self.other is not None and not self.other.done():
-                waiting = await self.admin.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", pid
-                )
-                if waiting:
-                    self.blocked_other = True
-                    return
-                await asyncio.sleep(0.02)
-
-        return Batched(held)
-
-
-def make_claim_event(pcn: str, account: str, charge: str) -> tuple[uuid.UUID, Event]:
+def make_claim_event(
+    pcn: str, account: str, charge: str, *, payer: str = "SBX001"
+) -> tuple[uuid.UUID, Event]:
     claim_id = uuid.uuid4()
     claim = ClaimSubmitted(
         claim_id=claim_id,
         patient_control_number=pcn,
         patient_id=account,
         account_id=account,
-        payer_id="SBX001",
+        payer_id=payer,
         total_charge=D(charge),
         x12_837="ISA*...",
         submitted_at=datetime.now(UTC),
@@ -107,19 +78,14 @@ async def race(
         handlers_a = {**SERVICE.handlers, held_topic: held.around(SERVICE.handlers[held_topic])}  # type: ignore[arg-type]
         replica_a, dlq_a = make_consumer(dbs[0], handlers_a, group_id=group)
         replica_b, dlq_b = make_consumer(dbs[1], dict(SERVICE.handlers), group_id=group)
-        task_a = asyncio.create_task(replica_a.process(records_of([events[held_topic]])))
-        await asyncio.wait_for(held.handled.wait(), 30)
-        held.other = asyncio.create_task(_process(replica_b, events[other_topic]))
-        held.other_started.set()
-        await asyncio.wait_for(asyncio.gather(task_a, held.other), 60)
+        await held.run(
+            replica_a.process(records_of([events[held_topic]])),
+            lambda: replica_b.process(records_of([events[other_topic]], partition=1)),
+        )
     finally:
         for db in dbs:
             await db.dispose()
     return held, dlq_a.parked + dlq_b.parked
-
-
-async def _process(replica: EventConsumer, event: Event) -> None:
-    await replica.process(records_of([event], partition=1))
 
 
 @pytest.mark.parametrize("held_topic", ["claim.submitted", "remittance.received"])
@@ -208,3 +174,52 @@ async def test_a_claim_stranded_before_the_fix_is_posted_once_by_two_sweeping_re
         str(claim_id),
     )
     assert published == 1
+
+
+async def test_an_835_parked_for_its_payer_while_another_replica_maps_the_payer_posts(settings, admin):
+    """An upload whose payer is unknown parks its set as waiting for a payer; staff map that
+    payer on another replica meanwhile. The mapping releases the sets waiting for it, so it
+    must see this one (or the upload must see the payer), whatever the interleaving."""
+    payer, pcn, account = unique("RACEPAYER")[:24], unique("P")[:17], unique("acct-payer")
+    n104, ref = unique("N")[:14], unique("R")[:14]
+    claim_id, claim_event = make_claim_event(pcn, account, "120.00", payer=payer)
+    text_835 = make_835(
+        unique("TRN"),
+        [make_clp(pcn, "1", "120", "100", "20", [("PR", "3", "20")])],
+        payer_name="NEW HEALTH PLAN OF SOMEWHERE",
+        payer_n104=n104,
+        payer_ref=ref,
+        trace_originator=unique("9")[:10],
+    )
+    incoming = Incoming(text_835, "http", "test-user")
+    held = HeldOpen(admin)
+    dbs = [Database(service_database_url("payments", settings), "payments", pool_size=2) for _ in range(2)]
+
+    async def upload() -> None:  # what `receipts.receive` does, held open before its commit
+        async with dbs[0].session() as session, session.begin():
+            await keep(session, [incoming])
+        async with dbs[0].session() as session, session.begin():
+            (result,) = await process(session, [incoming])
+            assert result.sets[0].outcome == "payer_needed"
+            await held.hold(session)
+
+    async def map_it() -> Any:
+        async with dbs[1].session() as session:
+            return await map_payer(session, payer, "New Health Plan", [ref], "test-user")
+
+    try:
+        replica, _ = make_consumer(dbs[1], dict(SERVICE.handlers))
+        await replica.process(records_of([claim_event]))
+        await held.run(upload(), map_it)
+    finally:
+        for db in dbs:
+            await db.dispose()
+    outcome = await admin.fetchval(
+        "SELECT outcome FROM payments.received_sets WHERE file_id = $1", incoming.file_id
+    )
+    assert outcome == "posted", "the set waits for a payer that is registered"
+    postings = await admin.fetch(
+        "SELECT claim_id FROM payments.claim_postings WHERE patient_control_number = $1", pcn
+    )
+    assert [p["claim_id"] for p in postings] == [claim_id]
+    assert held.blocked_other

@@ -144,6 +144,21 @@ async def ids_by_number(
     return found
 
 
+async def lock_chains(session: AsyncSession, chains: Sequence[uuid.UUID]) -> None:
+    """Serialise counting the visits of these claim chains until the transaction ends, taken
+    in one order in one statement. A claim and its correction have different ids (so Kafka
+    keys, so partitions) and may be handled on two replicas at once; each read the chain's
+    visits before the other committed and both kept theirs (a visit counted twice)."""
+    if chains:
+        await session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtextextended('eligibility-chain:' || k, 0)) "
+                "FROM unnest(CAST(:chains AS text[])) AS k ORDER BY k"
+            ),
+            {"chains": sorted({str(c) for c in chains})},
+        )
+
+
 async def chain_visits(
     session: AsyncSession, chains: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, set[tuple[uuid.UUID, date]]]:

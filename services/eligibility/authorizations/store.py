@@ -153,9 +153,9 @@ async def lock_chains(session: AsyncSession, chains: Sequence[uuid.UUID]) -> Non
         await session.execute(
             text(
                 "SELECT pg_advisory_xact_lock(hashtextextended('eligibility-chain:' || k, 0)) "
-                "FROM unnest(CAST(:chains AS text[])) AS k ORDER BY k"
+                "FROM jsonb_array_elements_text(CAST(:chains AS jsonb)) AS k ORDER BY k"
             ),
-            {"chains": sorted({str(c) for c in chains})},
+            {"chains": json.dumps(sorted({str(c) for c in chains}))},
         )
 
 

@@ -45,21 +45,16 @@ async def insert_copies(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     return {r.claim_id for r in inserted}
 
 
-async def lock_pcns(session: AsyncSession, pcns: Iterable[str]) -> None:
-    """Serialise, until the transaction ends, everything that matches 835 claims and claims by
-    these patient control numbers: keeping a claim's copy (and posting what waits for it) and
-    posting an 835's claims. Without it two replicas each read before the other committed, the
-    835 found no claim and the claim found no parked 835 claim, and the claim stayed parked.
-    Taken in one order in one statement, so two batches never deadlock on each other."""
-    keys = sorted(set(pcns))
-    if keys:
-        await session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(hashtextextended('payments-pcn:' || k, 0)) "
-                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
-            ),
-            {"keys": keys},
-        )
+async def lock_copies(session: AsyncSession, *, shared: bool) -> None:
+    """Until the transaction ends: keeping claim copies (shared: replicas keep claims side by
+    side) and an 835 claim that found no copy (exclusive, `for_835`) wait for each other.
+    So a claim kept at the same moment on another replica is either seen by the 835, or sees
+    the 835's parked claim (`postings.store.waiting`) and posts it; without it each read
+    before the other committed and the claim stayed parked. One lock, whatever the number of
+    claims (a lock per patient control number would take one lock-table slot each: an 835
+    with 10,000 claims would not fit PostgreSQL's default lock table)."""
+    lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await session.execute(text(f"SELECT {lock}(hashtext('payments-claim-copies'))"))
 
 
 async def get(session: AsyncSession, claim_id: uuid.UUID) -> ClaimCopy | None:
@@ -82,10 +77,21 @@ _NEWEST_PER_PAYER = text(
 
 
 async def for_835(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ClaimCopy]:
-    """Our claim for each (patient control number, payer of the 835) with one query: that
-    payer's newest claim with the PCN, else the newest claim with it (which the posting
-    then parks as sent to another payer)."""
-    unique = list(dict.fromkeys(keys))
+    """Our claim for each (patient control number, payer of the 835): that payer's newest
+    claim with the PCN, else the newest claim with it (which the posting then parks as sent
+    to another payer). A key with no claim of that payer yet (the 835 claim is to be parked)
+    waits for the claims being kept right now (`lock_copies`, held until the caller commits)
+    and is looked up again."""
+    keys = list(dict.fromkeys(keys))
+    found = await _for_835(session, keys)
+    missing = [key for key in keys if key not in found or found[key].payer_id != key[1]]
+    if missing:
+        await lock_copies(session, shared=False)
+        found |= await _for_835(session, missing)
+    return found
+
+
+async def _for_835(session: AsyncSession, unique: list[tuple[str, str]]) -> dict[tuple[str, str], ClaimCopy]:
     if not unique:
         return {}
     rows = await session.execute(_NEWEST_PER_PAYER, {"pcns": list({pcn for pcn, _ in unique})})
@@ -179,7 +185,7 @@ async def has_account(session: AsyncSession, account_id: str) -> bool:
 
 async def claim_stranded(session: AsyncSession, limit: int) -> Sequence[Row[Any]]:
     """Open parked claims (not reversals) parked for want of a claim of their remittance's
-    payer that has one now: a match the on-arrival path missed (a race before per-PCN locking,
+    payer that has one now: a match the on-arrival path missed (a race before `lock_copies`,
     or a crash). Row-locked with SKIP LOCKED (`shared.due.claim_due`), so replicas sweeping at
     once take different rows and a claim arriving now waits for the sweep or is skipped by it.
     Reads `unmatched_claims` and `remittances`, which the posting and remittances own: id,

@@ -4,8 +4,8 @@ for it posted now (the 835 arrived first). One claim at a time (`record_claim`) 
 poll's claims with a few statements (`record_claims`), with the same effects.
 
 With several replicas the claim and its 835 can be handled at the same moment on two of
-them; both paths lock the patient control numbers they match on (`store.lock_pcns`) before
-reading, so one of them always sees the other's row. `rematch_stranded` (a worker) posts
+them; keeping claims and parking an 835 claim for want of one wait for each other
+(`store.lock_copies`), so one of them always sees the other's row. `rematch_stranded` (a worker) posts
 what was stranded before that lock existed, or by anything else that left a parked claim
 with its claim on file."""
 
@@ -62,7 +62,7 @@ async def record_claim(session: AsyncSession, claim: ClaimSubmitted) -> None:
     """Keep the claim (PCN → claim, account, payer, charges); a primary claim puts its
     charges on the patient's account, with insurance. Parked remittance claims with this
     PCN and payer are posted now. A claim kept before is a no-op."""
-    await store.lock_pcns(session, [claim.patient_control_number])
+    await store.lock_copies(session, shared=True)  # an 835 that found no claim commits first
     if not await _keep(session, [claim]):
         return
     key = (claim.patient_control_number, claim.payer_id)
@@ -80,8 +80,7 @@ async def record_claims(session: AsyncSession, events: Sequence[Event]) -> None:
     as it would one event later). Corrected and voided claims, and claims a parked
     remittance claim waits for, take the one-claim path in their place in the order,
     after the claims before them are written."""
-    pcns = [e.data.patient_control_number for e in events if isinstance(e.data, ClaimSubmitted)]
-    await store.lock_pcns(session, pcns)
+    await store.lock_copies(session, shared=True)  # an 835 that found no claim commits first
     seen: set[uuid.UUID] = set()
     by_claim: dict[uuid.UUID, Event] = {}
     run: list[ClaimSubmitted] = []

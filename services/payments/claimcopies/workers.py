@@ -9,6 +9,6 @@ from services.payments.claimcopies.usecases import rematch_stranded
 
 
 async def rematch_worker(app: FastAPI) -> None:
-    """One round: what the match on arrival missed (stranded before the per-PCN lock, or by
+    """One round: what the match on arrival missed (stranded before the claim-copies lock, or by
     a crash) is posted through the one posting path; replicas share the rows (SKIP LOCKED)."""
     await rematch_stranded(app.state.db.session)

@@ -75,9 +75,9 @@ async def post_remittances(session: AsyncSession, arrived: Sequence[Arrived]) ->
     """Post or park every claim of these remittances, in order, each as if alone."""
     if not arrived:
         return
-    keys = [(c.patient_control_number, a.payer_id) for a in arrived for c in a.remittance.claims]
-    await claimcopies.lock_pcns(session, [pcn for pcn, _ in keys])  # vs. a claim kept on another replica
-    copies = await claimcopies.for_835(session, keys)
+    copies = await claimcopies.for_835(
+        session, [(c.patient_control_number, a.payer_id) for a in arrived for c in a.remittance.claims]
+    )
     contract = await contract_check(
         session,
         [a.payer_id for a in arrived],

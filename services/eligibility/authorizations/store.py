@@ -144,19 +144,15 @@ async def ids_by_number(
     return found
 
 
-async def lock_chains(session: AsyncSession, chains: Sequence[uuid.UUID]) -> None:
-    """Serialise counting the visits of these claim chains until the transaction ends, taken
-    in one order in one statement. A claim and its correction have different ids (so Kafka
-    keys, so partitions) and may be handled on two replicas at once; each read the chain's
-    visits before the other committed and both kept theirs (a visit counted twice)."""
-    if chains:
-        await session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(hashtextextended('eligibility-chain:' || k, 0)) "
-                "FROM jsonb_array_elements_text(CAST(:chains AS jsonb)) AS k ORDER BY k"
-            ),
-            {"chains": json.dumps(sorted({str(c) for c in chains}))},
-        )
+async def lock_chains(session: AsyncSession, *, shared: bool) -> None:
+    """Until the transaction ends: counting the visits of claims that start a chain (shared)
+    and of corrections and voids, which join another claim's chain (exclusive), wait for each
+    other. A claim and its correction have different ids (so Kafka keys, so partitions) and
+    may be handled on two replicas at once; each read the chain's visits before the other
+    committed and both kept theirs (a visit counted twice). One lock for a poll of any size
+    (a lock per chain would take a lock-table slot per claim); corrections are rare."""
+    lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await session.execute(text(f"SELECT {lock}(hashtext('eligibility-claim-chains'))"))
 
 
 async def chain_visits(

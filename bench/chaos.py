@@ -33,6 +33,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import time
 import uuid
@@ -257,8 +258,9 @@ def guard() -> None:
     """Refuse to break servers that are not this checkout's own (see the module docstring)."""
     if not (postgres.postgres_is_local() and broker.kafka_is_local() and supervision.running()):
         raise SystemExit("chaos: PostgreSQL, Kafka and supervisord must be this checkout's own (make up)")
-    own, init = os.stat("/proc/self/ns/net").st_ino, os.stat("/proc/1/ns/net").st_ino
-    if own == init and os.environ.get("CHAOS_ALLOW_HOST_NETWORK") != "1":
+    # A network namespace of its own has nothing but loopback (ip netns add / unshare --net).
+    interfaces = {name for _, name in socket.if_nameindex()}
+    if interfaces - {"lo"} and os.environ.get("CHAOS_ALLOW_HOST_NETWORK") != "1":
         raise SystemExit(
             "chaos: refusing to kill PostgreSQL and Kafka in the host's network namespace, where other "
             "people's servers may listen on the same ports. Run it in a namespace of its own "

@@ -76,6 +76,7 @@ class Row:
     converge_seconds: float | None
     converged: bool
     manual: list[str]
+    seen: dict[str, int] = field(default_factory=dict)  # sizes of what was read (the JSON shows them)
 
     @property
     def ok(self) -> bool:
@@ -168,6 +169,14 @@ def count(fault: str, s: Snapshot) -> Row:
         converge_seconds=s.converge_seconds,
         converged=s.converged,
         manual=manual,
+        seen={
+            "postings": len(s.postings),
+            "live_postings": len(live_postings(s.postings)),
+            "deliveries_sent": sum(1 for d in s.deliveries if d["status"] == "sent"),
+            "sink_messages": len(s.sink),
+            "sandbox_payments": len(s.sandbox_payments),
+            "claims_held_by_scrubber": sum(1 for c in s.claims if c["status"] == "draft"),
+        },
     )
 
 

@@ -139,7 +139,7 @@ async def wait_ready(http: httpx.AsyncClient, procs: list[processes.Proc], timeo
 async def register(http: httpx.AsyncClient, run_id: str, patients: int) -> None:
     """Each patient with an email and a phone (the sink shows both), and one billing staff member
     who hears about denials and rejections."""
-    base = processes.url(processes._proc("notifications"))
+    base = next(processes.url(p) for p in processes.PROCESSES if p.name == "notifications")
     staff = {"kind": "staff", "email": "chaos.billing@practice.example", "roles": ["billing", "manager"]}
     (await http.put(f"{base}/v1/recipients/chaos-billing", json=staff, headers=AUTH)).raise_for_status()
     limit = asyncio.Semaphore(16)

@@ -297,7 +297,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     # Its consumer group's dead letters, on the dead-letter topics of what it consumes.
     app.state.dead_letter_group = settings.consumer_group_prefix + definition.name
     app.state.dead_letter_topics = list(definition.handlers)
-    app.state.stuck_probes = list(definition.stuck_work)
+    app.state.stuck_probes = stuckwork.probes_of(
+        definition.name, definition.stuck_work, app.state.dead_letter_group, app.state.dead_letter_topics
+    )
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     app.middleware("http")(_observe(definition.name))

@@ -21,10 +21,11 @@ look (docs/runbook-stuck-work.md says who and how).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -33,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import metrics
 from shared.config import Settings
-from shared.deadletters import usecases as dead_letters
+from shared.deadletters import store as dead_letter_store, usecases as dead_letters
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Probe:
         return (None if count is None else int(count)), (None if age is None else float(age))
 
     def judge(self, count: int, oldest_age: float | None, settings: Settings) -> str:
-        """ "warn" when over a threshold, else "ok". An empty queue is always ok."""
+        """The queue's state: warn when over a threshold, else ok (an empty queue is ok)."""
         warn_count, warn_age = self.thresholds(settings)
         if count <= 0:
             return "ok"
@@ -130,19 +131,29 @@ async def count_and_oldest(
     return int(count), (None if oldest is None else max(float(oldest), 0.0))
 
 
-def dead_letter_probes(service: str) -> list[Probe]:
-    """The two queues every consuming service has: parked dead letters (any is an operator's
-    decision waiting: replay after a fix, or discard) and those parked in the last hour (a
-    burst says something is broken now). Their counts come from the dead-letter index, which
-    each round brings up to date first; the queries are not used (see `_letter_readings`)."""
+def dead_letter_probes(service: str, group: str, topics: Sequence[str]) -> list[Probe]:
+    """The two queues every consuming service has, from its dead-letter index: parked dead
+    letters (any one is an operator's decision waiting: replay after a fix, or discard) and
+    those parked in the last hour (growth: ten in an hour say something is broken now). Each
+    round brings the index up to date from Kafka before it counts."""
 
-    async def unused(session: AsyncSession) -> tuple[int, float | None]:
-        raise NotImplementedError
+    async def parked(session: AsyncSession) -> tuple[int, float | None]:
+        return await dead_letter_store.parked_count(session, group, topics)
 
+    async def last_hour(session: AsyncSession) -> tuple[int, float | None]:
+        return await dead_letter_store.parked_count(session, group, topics, within=timedelta(hours=1))
+
+    if not topics:
+        return []
     return [
-        Probe(f"{service}:dead-letters", unused, warn_count=1, unit="letters"),
-        Probe(f"{service}:dead-letters-last-hour", unused, warn_count=10, unit="letters"),
+        Probe(f"{service}:dead-letters", parked, warn_count=1, unit="letters"),
+        Probe(f"{service}:dead-letters-last-hour", last_hour, warn_count=10, unit="letters"),
     ]
+
+
+def probes_of(service: str, declared: Sequence[Probe], group: str, topics: Sequence[str]) -> list[Probe]:
+    """A service's probes: what it declared, and its dead letters'."""
+    return [*declared, *dead_letter_probes(service, group, topics)]
 
 
 async def _read(app: FastAPI, probe: Probe, previous: Reading | None, timeout: float) -> Reading:
@@ -160,54 +171,44 @@ async def _read(app: FastAPI, probe: Probe, previous: Reading | None, timeout: f
     return Reading(probe.name, count, age, probe.judge(count, age, settings), probe.unit, now)
 
 
-async def _letters(app: FastAPI) -> list[TopicLetters]:
-    """The index brought up to date (a new dead letter is seen within a round), then counted."""
+async def _letters(app: FastAPI, timeout: float) -> list[TopicLetters] | None:
+    """The dead-letter index brought up to date from Kafka (so a new letter is seen within a
+    round; when Kafka cannot be read, the index counts as it stands), then counted per topic.
+    None when the database cannot say."""
     queue = dead_letters.queue_for(app)
     if not queue.topics:
         return []
-    stats = await dead_letters.topic_stats(queue)
+    # In a task of its own, shielded: aiokafka can swallow a cancellation that arrives while
+    # it reads, and a worker whose step returns normally after being cancelled never stops
+    # (the app's shutdown would wait for it forever). Kafka slow: count what the index has.
+    sync = asyncio.ensure_future(dead_letters.try_sync(queue))
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(sync), timeout)
+    except asyncio.CancelledError:
+        sync.cancel()
+        raise
+    try:
+        async with asyncio.timeout(timeout):
+            stats = await dead_letters.topic_stats(queue)
+    except Exception as exc:
+        log.warning("dead-letter counts failed", extra={"error_type": type(exc).__name__})
+        return None
     return [TopicLetters(topic, *stats.get(topic, (0, None, None, 0))) for topic in queue.topics]
 
 
-def _letter_readings(app: FastAPI, letters: Sequence[TopicLetters], now: datetime) -> list[Reading]:
-    settings: Settings = app.state.settings
-    parked, growth = dead_letter_probes(app.state.service)
-    count = sum(t.count for t in letters)
-    ages = [t.oldest_age_seconds for t in letters if t.oldest_age_seconds is not None]
-    oldest = max(ages) if ages else None
-    recent = sum(t.last_hour for t in letters)
-    newest = [t.newest_age_seconds for t in letters if t.last_hour and t.newest_age_seconds is not None]
-    return [
-        Reading(parked.name, count, oldest, parked.judge(count, oldest, settings), parked.unit, now),
-        Reading(
-            growth.name,
-            recent,
-            min(newest) if newest else None,
-            growth.judge(recent, None, settings),
-            growth.unit,
-            now,
-        ),
-    ]
-
-
 async def refresh(app: FastAPI) -> Snapshot:
-    """One round: every probe, the dead letters, the gauges; kept on app.state.stuck_work."""
+    """One round: the dead letters, then every probe, then the gauges; kept on
+    app.state.stuck_work."""
     previous: Snapshot | None = getattr(app.state, "stuck_work", None)
     before = previous.readings if previous else {}
     timeout = min(PROBE_TIMEOUT_SECONDS, app.state.settings.stuck_work_every_seconds * 10)
+    letters = await _letters(app, timeout)
+    if letters is None:
+        letters = previous.dead_letters if previous else []
     probes: list[Probe] = app.state.stuck_probes
     readings = await asyncio.gather(*(_read(app, p, before.get(p.name), timeout) for p in probes))
-    now = datetime.now(UTC)
-    try:
-        async with asyncio.timeout(timeout):
-            letters = await _letters(app)
-        readings += _letter_readings(app, letters, now)
-    except Exception as exc:
-        log.warning("dead-letter counts failed", extra={"error_type": type(exc).__name__})
-        letters = previous.dead_letters if previous else []
-        stale = [r for r in before.values() if r.queue.endswith(("dead-letters", "dead-letters-last-hour"))]
-        readings += [replace(r, error=f"probe failed ({type(exc).__name__})") for r in stale]
-    snapshot = Snapshot({r.queue: r for r in readings}, letters, now)
+    snapshot = Snapshot({r.queue: r for r in readings}, letters, datetime.now(UTC))
     _export(app.state.service, snapshot)
     app.state.stuck_work = snapshot
     return snapshot
@@ -261,7 +262,7 @@ def checks(app: FastAPI) -> dict[str, list[dict[str, Any]]]:
     snapshot: Snapshot | None = getattr(app.state, "stuck_work", None)
     if snapshot is None:
         return {}
-    probes = {p.name: p for p in [*app.state.stuck_probes, *dead_letter_probes(app.state.service)]}
+    probes = {p.name: p for p in app.state.stuck_probes}
     found: dict[str, list[dict[str, Any]]] = {}
     for reading in snapshot.readings.values():
         if reading.state != "warn" and reading.error is None:

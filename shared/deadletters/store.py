@@ -163,3 +163,17 @@ async def topic_stats(session: AsyncSession, group: str, topics: Sequence[str]) 
     return {
         t: (int(n), max(float(new), 0.0), max(float(old), 0.0), int(hour)) for t, n, new, old, hour in rows
     }
+
+
+async def parked_count(
+    session: AsyncSession, group: str, topics: Sequence[str], *, within: timedelta | None = None
+) -> tuple[int, float | None]:
+    """The group's parked dead letters (those parked within `within`, if given): how many, and
+    seconds since the oldest of them was parked. A stuck-work probe's query."""
+    c = dead_letters.c
+    age = func.extract("epoch", func.clock_timestamp() - func.min(c.failed_at))
+    stmt = Filters(status="parked").apply(select(func.count(), age), group, topics)
+    if within is not None:
+        stmt = stmt.where(c.failed_at > func.clock_timestamp() - within)
+    count, oldest = (await session.execute(stmt)).one()
+    return int(count), (None if oldest is None else max(float(oldest), 0.0))

@@ -100,9 +100,7 @@ async def try_sync(queue: Queue) -> bool:
 
 async def topic_stats(queue: Queue) -> dict[str, store.TopicStats]:
     """Parked letters per consumed topic (count, newest and oldest age, parked in the last
-    hour), after indexing what was parked since the last look; raises when Kafka cannot be
-    read, so a caller never mistakes a stale index for an empty one."""
-    await sync(queue)
+    hour), as the index has them (bring it up to date with `try_sync` first)."""
     async with queue.db.session() as session:
         return await store.topic_stats(session, queue.group, queue.topics)
 

@@ -68,6 +68,10 @@ class ServiceDefinition:
     # on app.state. Entered after the database is ready and before any consumer or worker starts,
     # left after they stopped, so no module-level cache or placeholder worker is needed.
     lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None
+    # False for a service that keeps no state of its own (the ops console, which only calls the
+    # other services over HTTP): no database, outbox relay, consumer or audit route, and
+    # readiness checks no datastore. It may have no handlers or workers then.
+    database: bool = True
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,15 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)
+        if not definition.database:
+            app.state.db = None
+            async with contextlib.AsyncExitStack() as resources:
+                if definition.lifespan is not None:
+                    await resources.enter_async_context(definition.lifespan(app))
+                log.info("service started")
+                yield
+            log.info("service stopped")
+            return
         db = Database(
             service_database_url(definition.name, settings),
             definition.name,
@@ -264,6 +277,8 @@ def _operations_router() -> APIRouter:
 def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
     """Build a service's app; background work starts with the app's lifespan."""
     settings = settings or get_settings()
+    if not definition.database and (definition.handlers or definition.workers):
+        raise ValueError(f"{definition.name}: handlers and workers need the service's database")
     app = FastAPI(
         title=definition.title,
         description=definition.description,
@@ -293,7 +308,8 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
-    app.include_router(_audit_router())
+    if definition.database:
+        app.include_router(_audit_router())
     if definition.handlers:
         app.include_router(dead_letters_router, responses=PROBLEM_RESPONSES)
     return app

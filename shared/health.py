@@ -127,17 +127,8 @@ def _overall(checks: dict[str, list[dict[str, Any]]]) -> str:
     return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
 
 
-@router.get("/health/live", summary="Liveness: the process answers (checks no dependency)")
-async def live(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "pass", "serviceId": request.app.state.service}, media_type=HEALTH_JSON)
-
-
-@router.get(
-    "/health/ready",
-    summary="Readiness: PostgreSQL, Kafka and the outbox backlog",
-    responses={200: {"description": "pass or warn"}, 503: {"description": "a dependency is down"}},
-)
-async def ready(request: Request) -> JSONResponse:
+async def _dependencies(request: Request) -> dict[str, list[dict[str, Any]]]:
+    """PostgreSQL, Kafka and the outbox (a service without a database has none of them)."""
     timeout = request.app.state.settings.health_timeout_seconds
     (db_check, outbox_checks), kafka_check = await asyncio.gather(
         _database(request, timeout), _kafka(request, timeout)
@@ -149,6 +140,21 @@ async def ready(request: Request) -> JSONResponse:
     }
     if len(outbox_checks) > 1:
         checks["outbox:oldestAge"] = [outbox_checks[1]]
+    return checks
+
+
+@router.get("/health/live", summary="Liveness: the process answers (checks no dependency)")
+async def live(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "pass", "serviceId": request.app.state.service}, media_type=HEALTH_JSON)
+
+
+@router.get(
+    "/health/ready",
+    summary="Readiness: PostgreSQL, Kafka and the outbox backlog",
+    responses={200: {"description": "pass or warn"}, 503: {"description": "a dependency is down"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    checks = await _dependencies(request) if request.app.state.db is not None else {}
     checks.update(_background(request))
     status = _overall(checks)
     body = {

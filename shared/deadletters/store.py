@@ -142,3 +142,24 @@ async def counts(session: AsyncSession, group: str, topics: Sequence[str]) -> di
         .group_by(c.topic, c.reason, c.status)
     )
     return {(t, r, s): n for t, r, s, n in (await session.execute(stmt)).all()}
+
+
+# (parked, newest age s, oldest age s, parked in the last hour) of one topic.
+TopicStats = tuple[int, float | None, float | None, int]
+
+
+async def topic_stats(session: AsyncSession, group: str, topics: Sequence[str]) -> dict[str, TopicStats]:
+    """The group's parked dead letters per topic: what stuck-work probes and the ops overview
+    show (topics without any are absent)."""
+    c = dead_letters.c
+    age = func.extract("epoch", func.clock_timestamp() - c.failed_at)
+    recent = func.count().filter(c.failed_at > func.clock_timestamp() - timedelta(hours=1))
+    stmt = (
+        Filters(status="parked")
+        .apply(select(c.topic, func.count(), func.min(age), func.max(age), recent), group, topics)
+        .group_by(c.topic)
+    )
+    rows = (await session.execute(stmt)).all()
+    return {
+        t: (int(n), max(float(new), 0.0), max(float(old), 0.0), int(hour)) for t, n, new, old, hour in rows
+    }

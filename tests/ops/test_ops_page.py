@@ -106,6 +106,8 @@ async def test_an_operator_sees_every_service_and_replays_a_dead_letter_by_click
     npi = make_npi()
     encounter = make_encounter(npi)
     operator = mint_token(["ops:read", "ops:replay"], subject=OPERATOR, settings=settings)
+    # Stuck work (dead letters included) is counted every second instead of every 30.
+    settings = settings.model_copy(update={"stuck_work_every_seconds": 1.0})
     with claims_take_encounters_from(SOURCE):
         async with (
             platform(settings, claims=strict_claims()) as urls,

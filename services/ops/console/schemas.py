@@ -27,11 +27,12 @@ class Check(BaseModel):
 class ConsumerLag(BaseModel):
     group: str
     topic: str
-    lag: int
+    lag: int | None = Field(description="Null when Kafka could not say (then `error` says why).")
+    error: str | None = None
 
 
 class Outbox(BaseModel):
-    backlog: int = 0
+    backlog: int | None = Field(default=None, description="Null when its database could not be read.")
     oldest_age_seconds: float | None = None
 
 
@@ -45,7 +46,7 @@ class StuckQueue(BaseModel):
     queue: str
     count: int
     oldest_age_seconds: float | None = None
-    state: Literal["ok", "warn"] = "ok"
+    state: str = Field(default="ok", description="`ok` or `warn` (over its threshold).")
 
 
 class ServiceView(BaseModel):

@@ -77,6 +77,15 @@ function sum(items, field) {
   return items.reduce((total, item) => total + (Number(item[field]) || 0), 0);
 }
 
+// A number a service could not give (Kafka or its database away) is shown as "?".
+function known(value) {
+  return value === null || value === undefined ? "?" : value;
+}
+
+function lagOf(consumers) {
+  return consumers.some((c) => c.lag === null || c.lag === undefined) ? "?" : sum(consumers, "lag");
+}
+
 function serviceRow(view) {
   const up = view.health !== "down" && view.health !== "unknown";
   const outbox = view.outbox || {};
@@ -90,8 +99,8 @@ function serviceRow(view) {
     { "data-service": view.service, "data-health": view.health },
     el("td", {}, el("strong", {}, view.service), el("div", { class: "muted small" }, view.url)),
     el("td", { class: "health" }, badge(view.health)),
-    cell(view.consumers.length ? sum(view.consumers, "lag") : undefined),
-    cell(view.outbox ? outbox.backlog : undefined),
+    cell(view.consumers.length ? lagOf(view.consumers) : undefined),
+    cell(view.outbox ? known(outbox.backlog) : undefined),
     cell(view.outbox ? age(outbox.oldest_age_seconds) : undefined),
     cell(sum(view.dead_letters, "count")),
     cell(view.stuck_work.length ? sum(view.stuck_work, "count") + (warned ? " (" + warned + " warn)" : "") : undefined),
@@ -106,7 +115,7 @@ function drawOverview(overview) {
   for (const view of overview.services) {
     for (const c of view.consumers) {
       lag.push(el("tr", { class: c.lag > 0 ? "behind" : "" }, el("td", {}, view.service), el("td", {}, c.group),
-        el("td", {}, c.topic), el("td", { class: "num" }, c.lag)));
+        el("td", {}, c.topic), el("td", { class: "num", title: c.error || "" }, known(c.lag))));
     }
     for (const q of view.stuck_work) {
       stuck.push(el("tr", { "data-queue": q.queue }, el("td", {}, view.service), el("td", {}, q.queue),

@@ -157,8 +157,22 @@ def letter_row(driver: WebDriver, letter_id: str) -> Any:
     return driver.find_element(By.CSS_SELECTOR, f'#letters tr[data-letter="{letter_id}"]')
 
 
+def refresh_until(driver: WebDriver, check: Callable[[WebDriver], Any], what: str) -> None:
+    """Click Refresh until `check` holds (the services count stuck work in rounds)."""
+
+    def refreshed(d: WebDriver) -> Any:
+        before = refreshes(d)
+        d.find_element(By.ID, "refresh").click()
+        WebDriverWait(d, 10, poll_frequency=0.1).until(lambda d: refreshes(d) > before)
+        return check(d)
+
+    wait_until(driver, refreshed, what)
+
+
 def screenshot(driver: WebDriver, path: Any) -> None:
-    """The whole page, not just the window: grow the window to the document's height first."""
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1440, max(int(height) + 40, 800))
+    """The whole page from its top: the viewport is made as tall as the document first."""
+    driver.execute_script("window.scrollTo(0, 0)")
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    metrics = {"width": 1440, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     driver.save_screenshot(str(path))

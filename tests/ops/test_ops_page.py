@@ -34,6 +34,7 @@ from tests.ops.helpers import (
     platform,
     publish,
     publish_garbage,
+    refresh_until,
     screenshot,
     sign_in,
     strict_claims,
@@ -72,6 +73,7 @@ def read_page(driver: WebDriver) -> dict[str, Any]:
             "outbox": cells[3],
             "dead_letters": cells[5],
             "stuck": cells[6],
+            "why": cells[7],
         }
     letters = {
         row.get_attribute("data-letter"): {
@@ -84,6 +86,15 @@ def read_page(driver: WebDriver) -> dict[str, Any]:
     lag = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#lag tbody tr")]
     stuck = [r.get_attribute("data-queue") for r in driver.find_elements(By.CSS_SELECTOR, "#stuck tbody tr")]
     return {"services": services, "letters": letters, "lag": lag, "stuck": [q for q in stuck if q]}
+
+
+def claims_parked(count: int) -> Any:
+    """A check: the claims row of the health table counts this many dead letters."""
+
+    def check(driver: WebDriver) -> bool:
+        return read_page(driver)["services"]["claims"]["dead_letters"] == str(count)
+
+    return check
 
 
 def click_replay(driver: WebDriver, letter_id: str) -> str:
@@ -125,13 +136,17 @@ async def test_an_operator_sees_every_service_and_replays_a_dead_letter_by_click
             driver = await asyncio.to_thread(make_chromium)
             try:
                 await asyncio.to_thread(sign_in, driver, ops, operator)
+                await asyncio.to_thread(refresh_until, driver, claims_parked(2), "claims: 2 dead letters")
                 page = await asyncio.to_thread(read_page, driver)
                 assert set(page["services"]) == {"eligibility", "claims", "payments", "notifications"}
                 for name, seen in page["services"].items():
                     assert seen["health"] in ("pass", "warn"), (name, seen)
                     assert seen["outbox"].isdigit(), (name, seen)  # the backlog, from the overview
                     assert seen["lag"].isdigit(), (name, seen)
-                assert int(page["services"]["claims"]["dead_letters"]) >= 2
+                # Parked dead letters are stuck work: claims warns, and says why.
+                assert page["services"]["claims"]["health"] == "warn"
+                assert page["services"]["claims"]["stuck"].endswith("queues warn")
+                assert "stuck:claims:dead-letters" in page["services"]["claims"]["why"]
                 assert any(row.startswith("claims ") and "encounter.completed" in row for row in page["lag"])
                 assert page["stuck"], "stuck-work queues are listed"
                 assert page["letters"][rule["id"]]["status"] == "parked"
@@ -166,6 +181,8 @@ async def test_an_operator_sees_every_service_and_replays_a_dead_letter_by_click
                 assert OPERATOR in row
                 after = await asyncio.to_thread(read_page, driver)
                 assert after["letters"][schema["id"]]["status"] == "parked"
+                # Once the services counted again, claims has the undecodable one parked, only.
+                await asyncio.to_thread(refresh_until, driver, claims_parked(1), "claims: 1 dead letter")
                 await asyncio.to_thread(screenshot, driver, SCREENSHOT)
             finally:
                 await asyncio.to_thread(driver.quit)

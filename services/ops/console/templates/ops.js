@@ -86,10 +86,16 @@ function lagOf(consumers) {
   return consumers.some((c) => c.lag === null || c.lag === undefined) ? "?" : sum(consumers, "lag");
 }
 
+// "1 of 5 queues warn" / "5 queues ok": a queue's items are in the stuck-work table (the
+// dead-letter queues count the same letters twice, parked and parked in the last hour).
+function stuckSummary(queues) {
+  const warned = queues.filter((q) => q.state === "warn").length;
+  return warned ? warned + " of " + queues.length + " queues warn" : queues.length + " queues ok";
+}
+
 function serviceRow(view) {
   const up = view.health !== "down" && view.health !== "unknown";
   const outbox = view.outbox || {};
-  const warned = view.stuck_work.filter((q) => q.state === "warn").length;
   const why = [view.problem, ...view.checks.map((c) => c.name + ": " + (c.output || c.status))]
     .filter(Boolean)
     .join(" · ");
@@ -103,7 +109,7 @@ function serviceRow(view) {
     cell(view.outbox ? known(outbox.backlog) : undefined),
     cell(view.outbox ? age(outbox.oldest_age_seconds) : undefined),
     cell(sum(view.dead_letters, "count")),
-    cell(view.stuck_work.length ? sum(view.stuck_work, "count") + (warned ? " (" + warned + " warn)" : "") : undefined),
+    cell(view.stuck_work.length ? stuckSummary(view.stuck_work) : undefined),
     el("td", { class: "why" }, why || "")
   );
 }
@@ -172,7 +178,8 @@ async function refresh() {
     if ($("#message").className !== "ok") say("", "");
     drawOverview(overview);
     drawLetters(letters);
-    $("#updated").textContent = "Updated " + new Date(overview.generated_at).toLocaleTimeString();
+    $("#updated").textContent = "Updated " + new Date(overview.generated_at).toLocaleTimeString() +
+      "; refreshes every " + REFRESH_MS / 1000 + " s";
     document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
   } catch (error) {
     say((error.status === 401 ? "Token refused: " : "Could not load: ") + error.message, "error");
@@ -219,6 +226,7 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.removeItem(TOKEN_KEY);
     say("Token forgotten.", "info");
   });
+  $("#refresh").addEventListener("click", () => refresh());
   if (token()) say("Using the token from this tab.", "info");
   refresh();
   setInterval(() => {

@@ -9,6 +9,7 @@ from services.payments.denials import api as denials_api
 from services.payments.deposits import api as deposits
 from services.payments.dunning import api as dunning
 from services.payments.dunning.workers import cycle_worker
+from services.payments.duplicates import api as duplicates_api
 from services.payments.holds import api as holds_api
 from services.payments.matching import api as matching_api
 from services.payments.parties import events as parties_events
@@ -38,6 +39,7 @@ SERVICE = ServiceDefinition(
         holds_api.router,
         remittances_api.router,
         postings_api.router,
+        duplicates_api.router,
         matching_api.router,
         denials_api.router,
         patient_payments.router,
@@ -70,8 +72,8 @@ SERVICE = ServiceDefinition(
     tags=[
         {
             "name": "remittances",
-            "description": "835 posting, the unmatched queue, payers, provider-level adjustments and forward "
-            "balances.",
+            "description": "835 posting, the unmatched and possible-duplicate queues, payers, provider-level "
+            "adjustments and forward balances.",
         },
         {
             "name": "patient payments",

@@ -87,7 +87,9 @@ async def get_duplicates(client: Any, **params: Any) -> list[dict[str, Any]]:
 async def post_resolution(client: Any, item_id: str, action: str, reason: str = "checked the EOB", **h: Any):
     headers = {**make_headers(), **h}
     return await client.post(
-        f"/v1/possible-duplicates/{item_id}/resolve", json={"action": action, "reason": reason}, headers=headers
+        f"/v1/possible-duplicates/{item_id}/resolve",
+        json={"action": action, "reason": reason},
+        headers=headers,
     )
 
 
@@ -132,9 +134,15 @@ async def test_a_new_trace_repaying_claims_is_parked_with_both_remittances(servi
         assert item["duplicate"]["trace_number"] == second_trace
         assert item["duplicate"]["remittance_id"] == remittance["id"]
         for side in ("original", "duplicate"):
-            assert (D(item[side]["paid"]), D(item[side]["charge"]), item[side]["status_code"]) == (60, 100, "1")
+            assert (D(item[side]["paid"]), D(item[side]["charge"]), item[side]["status_code"]) == (
+                60,
+                100,
+                "1",
+            )
         one = await client.get(f"/v1/possible-duplicates/{item['id']}", headers=ALL)
-        assert one.status_code == 200 and one.json()["original"]["posting_id"] == item["original"]["posting_id"]
+        assert (
+            one.status_code == 200 and one.json()["original"]["posting_id"] == item["original"]["posting_id"]
+        )
 
         # The second file's BPR02 is accounted: parked as a possible duplicate, to the cent.
         money = (await get_received_file(client, second.json()["received_file_id"]))["money"]
@@ -142,7 +150,9 @@ async def test_a_new_trace_repaying_claims_is_parked_with_both_remittances(servi
         assert D(money["posted"]) == 0 and money["balanced"] is True
 
         # Scoped and audited.
-        assert (await client.get("/v1/possible-duplicates", headers=token("payments:write"))).status_code == 403
+        assert (
+            await client.get("/v1/possible-duplicates", headers=token("payments:write"))
+        ).status_code == 403
 
 
 async def test_not_a_duplicate_posts_it_through_the_posting_path(service, producer, admin):
@@ -152,12 +162,18 @@ async def test_not_a_duplicate_posts_it_through_the_posting_path(service, produc
         await post_835(client, paying(pcns, unique("TRN"), icns))
         second = await post_835(client, paying(pcns, unique("TRN"), icns))
         (remittance,) = second.json()["remittances"]
-        items = {i["patient_control_number"]: i for i in await get_duplicates(client, remittance_id=remittance["id"])}
+        items = {
+            i["patient_control_number"]: i
+            for i in await get_duplicates(client, remittance_id=remittance["id"])
+        }
 
         # Reason and admin scope required.
         assert (await post_resolution(client, items[pcns[0]]["id"], "not-a-duplicate", "")).status_code == 422
         forbidden = await post_resolution(
-            client, items[pcns[0]]["id"], "not-a-duplicate", Authorization=token("payments:write")["Authorization"]
+            client,
+            items[pcns[0]]["id"],
+            "not-a-duplicate",
+            Authorization=token("payments:write")["Authorization"],
         )
         assert forbidden.status_code == 403
 
@@ -193,7 +209,10 @@ async def test_payer_paid_twice_opens_a_payer_credit_balance_never_a_second_paym
         await post_835(client, paying(pcns, unique("TRN"), icns))
         second = await post_835(client, paying(pcns, unique("TRN"), icns))
         (remittance,) = second.json()["remittances"]
-        items = {i["patient_control_number"]: i for i in await get_duplicates(client, remittance_id=remittance["id"])}
+        items = {
+            i["patient_control_number"]: i
+            for i in await get_duplicates(client, remittance_id=remittance["id"])
+        }
         before = await get_account(client, account)
 
         resp = await post_resolution(client, items[pcns[0]]["id"], "duplicate-payer-paid-twice")
@@ -210,7 +229,9 @@ async def test_payer_paid_twice_opens_a_payer_credit_balance_never_a_second_paym
         )
         assert await payment_events(admin, ids[0]) == 1
         balances = (
-            await client.get("/v1/forward-balances", params={"payer_id": "SBX001", "status": "open"}, headers=ALL)
+            await client.get(
+                "/v1/forward-balances", params={"payer_id": "SBX001", "status": "open"}, headers=ALL
+            )
         ).json()["items"]
         (credit,) = [b for b in balances if b["id"] == resolved["credit_balance_id"]]
         assert credit["reference"] == icns[0] and D(credit["open_amount"]) == D("-60.00")
@@ -253,7 +274,7 @@ async def test_payer_paid_twice_opens_a_payer_credit_balance_never_a_second_paym
 
 async def test_a_duplicate_file_without_money_is_dismissed(service, producer, admin):
     async with service("payments") as (_, client):
-        account, pcns, ids = await two_claims(client, producer)
+        account, pcns, _ = await two_claims(client, producer)
         icns = (unique("ICN"), unique("ICN"))
         await post_835(client, paying(pcns, unique("TRN"), icns))
         second = await post_835(client, paying(pcns, unique("TRN"), icns))
@@ -271,7 +292,7 @@ async def test_a_duplicate_file_without_money_is_dismissed(service, producer, ad
 
 async def test_reversal_then_readjudication_and_corrected_claims_are_not_parked(service, producer, admin):
     async with service("payments") as (_, client):
-        account, pcns, ids = await two_claims(client, producer)
+        account, pcns, _ = await two_claims(client, producer)
         icns = (unique("ICN"), unique("ICN"))
         await post_835(client, paying(pcns, unique("TRN"), icns))
         # The payer reverses the first adjudication (CLP02 22, the original's CLP07) and
@@ -281,7 +302,9 @@ async def test_reversal_then_readjudication_and_corrected_claims_are_not_parked(
             unique("TRN"),
             [
                 make_clp(pcns[0], "22", "-100", "-60", "-20", negated, pccn=icns[0]),
-                make_clp(pcns[0], "1", "100", "70", "10", [("CO", "45", "20"), ("PR", "1", "10")], pccn=icns[0]),
+                make_clp(
+                    pcns[0], "1", "100", "70", "10", [("CO", "45", "20"), ("PR", "1", "10")], pccn=icns[0]
+                ),
             ],
         )
         resp = await post_835(client, redo)

@@ -386,3 +386,33 @@ async def test_ci_a_duplicate_payment_835_with_a_new_trace_over_kafka(service, p
             mine = [json.loads(r.value) for r in records if r.key == str(claim_id).encode()]
             assert len(mine) == 1, mine
             assert await payment_events(admin, claim_id) == 1
+
+
+async def test_the_same_adjudication_parked_twice_before_its_claim_arrives_posts_once(
+    service, producer, admin
+):
+    """Both files came before the claim's `claim.submitted` (both parked unmatched): when the
+    claim arrives, the first is posted, the second is a possible duplicate, not a second payment."""
+    async with service("payments") as (_, client):
+        account, pcn, icn = unique("acct"), unique("L")[:17], unique("ICN")
+        clp = make_clp(pcn, "1", "100", "60", "20", CAS_A, pccn=icn)
+        answers = [await post_835(client, make_835(unique("TRN"), [clp])) for _ in range(2)]
+        remittances = [a.json()["remittances"][0] for a in answers]
+        assert [len(r["unmatched"]) for r in remittances] == [1, 1]
+
+        claim_id = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="100.00")
+
+        async def posted():
+            return await admin.fetchval(
+                "SELECT count(*) FROM payments.possible_duplicates WHERE claim_id = $1", claim_id
+            )
+
+        await eventually(posted, timeout=60, what="the late match")
+        assert await payment_events(admin, claim_id) == 1
+        view = await get_account(client, account)
+        assert (view["insurance_pending"], view["patient_due"]) == ("0.00", "20.00")
+        (item,) = await get_duplicates(client, claim_id=str(claim_id))
+        assert item["duplicate"]["remittance_id"] == remittances[1]["id"]
+        assert item["original"]["remittance_id"] == remittances[0]["id"]
+        money = (await get_received_file(client, answers[1].json()["received_file_id"]))["money"]
+        assert (D(money["unmatched"]), D(money["possible_duplicate"]), money["balanced"]) == (0, 60, True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -123,17 +122,16 @@ async def open_total(session: AsyncSession, remittance_id: uuid.UUID) -> Decimal
     return Decimal(value)
 
 
-async def open_count(session: AsyncSession, now: datetime) -> tuple[int, float | None]:
-    """Stuck work: how many possible duplicates wait for a person, and the oldest one's age in
-    seconds (None when none waits)."""
+async def open_duplicates(session: AsyncSession) -> tuple[int, float | None]:
+    """Stuck work (the `payments:possible-duplicates` probe, shared.stuckwork's query shape):
+    how many possible duplicates wait for a person, and seconds since the oldest was parked
+    (None when none waits); the partial index `possible_duplicates_open` answers it."""
     row = (
         await session.execute(
             text(
-                "SELECT count(*) AS n, "
-                "extract(epoch FROM (CAST(:now AS timestamptz) - min(created_at))) AS age "
+                "SELECT count(*) AS n, extract(epoch FROM (clock_timestamp() - min(created_at))) AS age "
                 "FROM possible_duplicates WHERE status = 'open'"
-            ),
-            {"now": now},
+            )
         )
     ).one()
     return int(row.n), (float(row.age) if row.age is not None else None)

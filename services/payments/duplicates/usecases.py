@@ -184,8 +184,3 @@ async def _answer(session: AsyncSession, item_id: uuid.UUID) -> PossibleDuplicat
     found = await get(session, item_id)
     assert found is not None
     return found
-
-
-async def waiting(session: AsyncSession) -> tuple[int, float | None]:
-    """Stuck work: open possible duplicates and the oldest one's age in seconds."""
-    return await store.open_count(session, datetime.now(UTC))

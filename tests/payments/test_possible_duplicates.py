@@ -26,7 +26,7 @@ from typing import Any
 
 from shared.events import encode, new_event
 from shared.events.catalogue import RemittanceReceived
-from tests.conftest import end_offsets, eventually, read_from, token, unique
+from tests.conftest import end_offsets, eventually, read_from, running_service, token, unique
 from tests.payments.helpers import (
     ALL,
     get_account,
@@ -416,3 +416,26 @@ async def test_the_same_adjudication_parked_twice_before_its_claim_arrives_posts
         assert item["original"]["remittance_id"] == remittances[0]["id"]
         money = (await get_received_file(client, answers[1].json()["received_file_id"]))["money"]
         assert (D(money["unmatched"]), D(money["possible_duplicate"]), money["balanced"]) == (0, 60, True)
+
+
+async def test_the_queue_is_stuck_work_in_readiness_and_the_ops_overview(settings, producer):
+    """Issue 16 item 7: the possible-duplicate queue is visible (probe payments:possible-duplicates)."""
+    probe = "payments:possible-duplicates"
+    ours = settings.model_copy(
+        update={"stuck_work_every_seconds": 0.3, "stuck_work_thresholds": {probe: {"warn_age_seconds": 0}}}
+    )
+    async with running_service("payments", ours) as (_, client):
+        _, pcns, _ = await two_claims(client, producer)
+        icns = (unique("ICN"), unique("ICN"))
+        await post_835(client, paying(pcns, unique("TRN"), icns))
+        await post_835(client, paying(pcns, unique("TRN"), icns))
+
+        async def listed():
+            body = (await client.get("/v1/ops/overview", headers=ALL)).json()
+            found = next((q for q in body["stuck_work"] if q["queue"] == probe), None)
+            return found if found and found["count"] >= 2 and found["state"] == "warn" else None
+
+        queue = await eventually(listed, timeout=30, what="possible duplicates in the ops overview")
+        assert queue["oldest_age_seconds"] is not None
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200 and ready.json()["checks"][f"stuck:{probe}"][0]["status"] == "warn"

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.payments.duplicates.tables import possible_duplicates
 from shared.bulk import insert_many
 from shared.paging import DateRange, PageQuery, paginate
+from shared.stuckwork import count_and_oldest
 
 # Each item with the original posting and both remittances (trace, payment date, received).
 _SIDE_BY_SIDE = (
@@ -123,15 +124,8 @@ async def open_total(session: AsyncSession, remittance_id: uuid.UUID) -> Decimal
 
 
 async def open_duplicates(session: AsyncSession) -> tuple[int, float | None]:
-    """Stuck work (the `payments:possible-duplicates` probe, shared.stuckwork's query shape):
-    how many possible duplicates wait for a person, and seconds since the oldest was parked
-    (None when none waits); the partial index `possible_duplicates_open` answers it."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT count(*) AS n, extract(epoch FROM (clock_timestamp() - min(created_at))) AS age "
-                "FROM possible_duplicates WHERE status = 'open'"
-            )
-        )
-    ).one()
-    return int(row.n), (float(row.age) if row.age is not None else None)
+    """The queue's size for the `payments:possible-duplicates` stuck-work probe: possible
+    duplicates waiting for a person, and seconds since the oldest was parked (the partial
+    index `possible_duplicates_open` answers it)."""
+    c = possible_duplicates.c
+    return await count_and_oldest(session, possible_duplicates, c.created_at, c.status == "open")

@@ -73,6 +73,11 @@ class ServiceDefinition:
     # Queues of stuck work (shared.stuckwork.Probe): readiness warns, /metrics and the ops
     # overview count them. Dead letters are watched for every service without declaring them.
     stuck_work: list[stuckwork.Probe] = field(default_factory=list)
+    # False for a service that keeps no state of its own (the ops console, which only calls the
+    # other services over HTTP): no database, outbox relay, consumer, stuck-work round, audit or
+    # overview route, and readiness checks no datastore. It may have no handlers, workers or
+    # stuck-work probes then.
+    database: bool = True
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,15 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)
+        if not definition.database:
+            app.state.db = None
+            async with contextlib.AsyncExitStack() as resources:
+                if definition.lifespan is not None:
+                    await resources.enter_async_context(definition.lifespan(app))
+                log.info("service started")
+                yield
+            log.info("service stopped")
+            return
         db = Database(
             service_database_url(definition.name, settings),
             definition.name,
@@ -271,6 +285,8 @@ def _operations_router() -> APIRouter:
 def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
     """Build a service's app; background work starts with the app's lifespan."""
     settings = settings or get_settings()
+    if not definition.database and (definition.handlers or definition.workers or definition.stuck_work):
+        raise ValueError(f"{definition.name}: handlers, workers and stuck work need the service's database")
     app = FastAPI(
         title=definition.title,
         description=definition.description,
@@ -307,8 +323,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
-    app.include_router(_audit_router())
-    app.include_router(overview_router, responses=PROBLEM_RESPONSES)
+    if definition.database:
+        app.include_router(_audit_router())
+        app.include_router(overview_router, responses=PROBLEM_RESPONSES)
     if definition.handlers:
         app.include_router(dead_letters_router, responses=PROBLEM_RESPONSES)
     return app

@@ -150,17 +150,7 @@ async def ready(request: Request) -> JSONResponse:
 async def readiness(app: FastAPI) -> tuple[int, dict[str, Any]]:
     """The readiness answer (status code, health+json body): the route's, and the ops
     overview's `health`."""
-    timeout = app.state.settings.health_timeout_seconds
-    (db_check, outbox_checks), kafka_check = await asyncio.gather(
-        _database(app, timeout), _kafka(app, timeout)
-    )
-    checks = {
-        "postgresql:responseTime": [db_check],
-        "kafka:connection": [kafka_check],
-        "outbox:backlog": [outbox_checks[0]],
-    }
-    if len(outbox_checks) > 1:
-        checks["outbox:oldestAge"] = [outbox_checks[1]]
+    checks = await _dependencies(app) if app.state.db is not None else {}
     checks.update(_background(app))
     checks.update(stuckwork.checks(app))
     status = _overall(checks)
@@ -172,3 +162,20 @@ async def readiness(app: FastAPI) -> tuple[int, dict[str, Any]]:
         "checks": checks,
     }
     return (503 if status == "fail" else 200), body
+
+
+async def _dependencies(app: FastAPI) -> dict[str, list[dict[str, Any]]]:
+    """PostgreSQL, Kafka and the outbox (a service without a database, the ops console, has
+    none of them)."""
+    timeout = app.state.settings.health_timeout_seconds
+    (db_check, outbox_checks), kafka_check = await asyncio.gather(
+        _database(app, timeout), _kafka(app, timeout)
+    )
+    checks = {
+        "postgresql:responseTime": [db_check],
+        "kafka:connection": [kafka_check],
+        "outbox:backlog": [outbox_checks[0]],
+    }
+    if len(outbox_checks) > 1:
+        checks["outbox:oldestAge"] = [outbox_checks[1]]
+    return checks

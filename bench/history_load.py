@@ -79,7 +79,8 @@ FROM (
                     WHEN r < 0.87 THEN 'accepted' WHEN r < 0.92 THEN 'submitted'
                     WHEN r < 0.94 THEN 'rejected' WHEN r < 0.96 THEN 'ready' ELSE 'draft' END AS status
         FROM (
-            SELECT i, CAST($1 AS timestamptz) + (i::float8 / $2::int) * ($3::int * interval '1 day') AS created,
+            SELECT i,
+                   CAST($1 AS timestamptz) + (i::float8 / $2::int) * ($3::int * interval '1 day') AS created,
                    ((i * 2654435761) % 1000003)::float8 / 1000003 AS r
             FROM generate_series(1, $2::bigint) AS i
         ) t

@@ -24,10 +24,22 @@ filter leading with it, then (created_at, id), reads exactly one page; the list 
 would walk back through every other payer's or status's claims to fill a page of a rare one.
 (patient_id has claims_patient; encounter_id its unique index.)
 
+Open A/R (the KPIs' days in A/R) was a sum over every A/R row ever written, millions at a
+million claims. ar_open_totals keeps that sum per payer, added to by a statement trigger on
+ar_entries in the same transaction as the rows, so it is exact by construction: ar_entries is
+append-only (UPDATE, DELETE and TRUNCATE are refused), so INSERT is the only change to follow.
+The trigger adds one row per payer and statement, into one of 16 slots chosen by the backend
+(pg_backend_pid() % 16), so concurrent transactions of the same payer (N claims instances,
+the batched consumers) rarely wait on one row; the report sums the slots. The backfill takes a
+SHARE lock on ar_entries for the seconds the first sum takes, so no row is counted twice or
+missed.
+
 CREATE INDEX CONCURRENTLY (shared.migrations.create_indexes_concurrently): a plain CREATE
 INDEX on a million claims blocks every insert and status change for the minutes the build
 takes, which a billing office would see as an outage.
 """
+
+from alembic import op
 
 from shared.migrations import create_indexes_concurrently, drop_indexes_concurrently
 
@@ -50,7 +62,42 @@ INDEXES = {
 }
 
 
+SLOTS = 16
+
+
 def upgrade() -> None:
+    op.execute(
+        """
+        CREATE TABLE ar_open_totals (
+            payer_id text    NOT NULL,
+            slot     integer NOT NULL,
+            owed     numeric NOT NULL,
+            PRIMARY KEY (payer_id, slot)
+        )
+        """
+    )
+    op.execute(
+        f"""
+        CREATE FUNCTION ar_open_totals_add() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
+        BEGIN
+            INSERT INTO ar_open_totals AS t (payer_id, slot, owed)
+            SELECT payer_id, pg_backend_pid() % {SLOTS}, sum(amount) FROM added
+             GROUP BY payer_id ORDER BY payer_id
+            ON CONFLICT (payer_id, slot) DO UPDATE SET owed = t.owed + excluded.owed;
+            RETURN NULL;
+        END $$
+        """  # noqa: S608 - a constant
+    )
+    op.execute("LOCK TABLE ar_entries IN SHARE MODE")
+    op.execute(
+        "CREATE TRIGGER ar_entries_open_totals AFTER INSERT ON ar_entries "
+        "REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ar_open_totals_add()"
+    )
+    op.execute(
+        "INSERT INTO ar_open_totals (payer_id, slot, owed) "
+        "SELECT payer_id, 0, sum(amount) FROM ar_entries GROUP BY payer_id"
+    )
     create_indexes_concurrently(INDEXES)
     drop_indexes_concurrently(["claims_list"])
 
@@ -58,3 +105,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     create_indexes_concurrently({"claims_list": "ON claims (created_at DESC, id DESC)"})
     drop_indexes_concurrently(list(INDEXES))
+    op.execute("DROP TRIGGER ar_entries_open_totals ON ar_entries")
+    op.execute("DROP FUNCTION ar_open_totals_add()")
+    op.execute("DROP TABLE ar_open_totals")

@@ -184,12 +184,13 @@ async def measure_sql(url: str, year: tuple[date, date], requests: int) -> dict[
         await conn.execute("SET search_path TO claims")
         victim = uuid.uuid4()
         await conn.execute(
-            "INSERT INTO claims SELECT $1, 'X' || substr(md5($1::text), 1, 16), 'draft', patient_id, "
+            "INSERT INTO claims SELECT $1, $2, 'draft', patient_id, "
             "payer_id, 'primary', '1', data, total_charge, date_of_service, "
             "NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, "
             "created_by, created_at, updated_at "
             "FROM claims WHERE patient_control_number = 'H0000000000000001'",
             victim,
+            "X" + victim.hex[:16],
         )
 
         async def delete() -> None:

@@ -8,6 +8,7 @@
 # Variables: PYTHON (interpreter used to create .venv, default python3), SCOPES (make token),
 # PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs), COUNT/RATE/SEED (make ehr),
 # DEMO_ARGS (make demo, e.g. DEMO_ARGS="--encounters 1000 --rate 100"), BENCH_ARGS (make bench-pipeline),
+# CHAOS_ARGS (make chaos, e.g. CHAOS_ARGS="--count 300 --faults none,kill -9 claims"),
 # KIND/FILE/EFFECTIVE (make codes-load), ARGS (make dlq, e.g. ARGS="--service claims list --reason rule").
 
 SHELL := /bin/bash
@@ -26,6 +27,7 @@ SEED ?= 7
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 ARGS ?= list
 NAME ?=
 FOLLOW ?=
@@ -33,7 +35,7 @@ KIND ?=
 FILE ?=
 EFFECTIVE ?=
 
-.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline codes codes-load statement-sample dlq
+.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline codes codes-load statement-sample dlq chaos
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -103,6 +105,9 @@ statement-sample: install ## Re-render docs/statement-sample.png, the sample pat
 
 bench-pipeline: install ## Encounter -> payment -> notification throughput at rising rates (after make up)
 	$(VPY) -m bench.pipeline $(BENCH_ARGS)
+
+chaos: install ## Faults against the running platform, one row each (bench/README.md; own network namespace): make chaos [CHAOS_ARGS="--count 300"]
+	$(VPY) -m bench.chaos $(CHAOS_ARGS)
 
 codes: install ## The code data versions loaded in claims (NCCI PTP, MUE, HCPCS, CPT)
 	@$(VPY) -m services.claims.codesets.usecases list

@@ -7,6 +7,7 @@ Standard library only, so it runs with the system ``python3`` before any virtual
     python3 deploy/infra.py down          # stop everything this tool started
     python3 deploy/infra.py status | env | logs [name] [-f]
     python3 deploy/infra.py pg-up | kafka-up | kafka-stop | kafka-start | migrate | services-up
+    python3 deploy/infra.py replicas-up [--count 2] [names] | replicas-down   # more instances
 
 PostgreSQL runs through pg_ctl (deploy/postgres.py). Kafka (deploy/broker.py), the four
 services, the payer sandbox and the mail sink run under supervisord (deploy/supervision.py):
@@ -65,6 +66,8 @@ from deploy.processes import (  # noqa: F401 - the public API
     migrate,
     process_pids,
     register_practice,
+    replicas_down,
+    replicas_up,
     services_down,
     services_up,
     url,
@@ -270,6 +273,12 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("services-up", help="start the services under supervisord and wait until ready")
     sp.add_argument("names", nargs="*", help="only these services")
     sub.add_parser("services-down", help="stop the services only")
+    rp = sub.add_parser(
+        "replicas-up", help="start instances 2..N of the services (ports +100 each; make chaos uses it)"
+    )
+    rp.add_argument("names", nargs="*", help="only these services (default: the four)")
+    rp.add_argument("--count", type=int, default=2, help="instances per service in all (default 2)")
+    sub.add_parser("replicas-down", help="stop the extra instances replicas-up started")
     lp = sub.add_parser("logs", help="tail the logs (all or one)")
     lp.add_argument("name", nargs="?")
     lp.add_argument("-f", "--follow", action="store_true")
@@ -307,6 +316,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             services_up(args.names)
         case "services-down":
             services_down()
+        case "replicas-up":
+            for p in replicas_up(args.count, args.names or None):
+                say(f"{p.name} ready at {url(p)}")
+        case "replicas-down":
+            replicas_down()
         case "logs":
             return _cmd_logs(args.name, args.follow, args.lines)
         case "env":

@@ -213,6 +213,57 @@ def services_down() -> None:
         supervision.shutdown_if_idle()
 
 
+# --------------------------------------------------------------------------------------
+# More instances of a service (make chaos: two instances of every service, one killed)
+# --------------------------------------------------------------------------------------
+
+REPLICA_GROUP = "replicas"  # the supervisord group of the extra instances
+
+
+def replica(p: Proc, n: int) -> Proc:
+    """Instance n (2, 3, ...) of a process: the same program and environment (so the same
+    database, the same consumer groups and the same outbox) on port + 100 * (n - 1)."""
+    return Proc(f"{p.name}-{n}", p.argv, p.port + 100 * (n - 1), p.health)
+
+
+def replicas(count: int = 2, names: Sequence[str] | None = None) -> list[Proc]:
+    """Instances 2..count of each named service (default: the four services)."""
+    return [replica(_proc(name), n) for name in names or list(SERVICES) for n in range(2, count + 1)]
+
+
+def replicas_up(count: int = 2, names: Sequence[str] | None = None) -> list[Proc]:
+    """Start instances 2..count of the services under supervisord (group `replicas`) and wait
+    until each answers ready; the first instances keep running as they are."""
+    procs = replicas(count, names)
+    if not procs:
+        return []
+    python, env = venv_python(), child_env()
+    programs = [
+        supervision.Program(
+            p.name, [a.format(python=python, port=p.port) for a in p.argv], priority=40 + i, environment=env
+        )
+        for i, p in enumerate(procs)
+    ]
+    supervision.install_group(REPLICA_GROUP, programs)
+    for p in procs:
+        mark_log(logfile(p.name))
+    failed = supervision.start([f"{REPLICA_GROUP}:*"])  # in parallel
+    if failed:
+        name = next(iter(failed))
+        raise InfraError(
+            f"{', '.join(failed)} did not start; {rel(logfile(name))} (tail):\n" + tail(logfile(name))
+        )
+    _wait_ready(procs, {p.name for p in procs})
+    return procs
+
+
+def replicas_down() -> None:
+    """Stop the extra instances and forget their group (the first instances keep running)."""
+    if supervision.running():
+        supervision.stop([f"{REPLICA_GROUP}:*"])
+        supervision.remove_group(REPLICA_GROUP)
+
+
 def process_pids() -> dict[str, int]:
     """name -> pid of each process supervisord runs (kafka and PROCESSES), from supervisorctl."""
     return supervision.pids()

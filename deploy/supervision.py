@@ -306,6 +306,14 @@ def install_group(group: str, programs: Sequence[Program]) -> None:
                 say(f"supervisord: {line.strip()}")
 
 
+def remove_group(group: str) -> None:
+    """Forget a group: its file goes, `update` stops and removes what still runs of it."""
+    with lock("supervisord"):
+        (GROUPS_DIR / f"{group}.conf").unlink(missing_ok=True)
+        if running():
+            ctl("update", check=False)
+
+
 def status() -> list[ProgramStatus]:
     """`supervisorctl status`, parsed; empty when supervisord does not run."""
     if not running():

@@ -76,7 +76,7 @@ async def test_the_days_835s_unapplied_cash_and_the_range_rules(service, produce
         trace_a: (D("130.00"), 5),
         trace_b: (D("95.00"), 5),
     }
-    assert totals["deposit_count"] == 0 and body["matched"] == []
+    assert totals["deposit_count"] == 0 and body["matched"]["items"] == []
     # The parked claim's 50 is insurance money received but not applied to a claim.
     assert D(totals["unapplied_insurance"]) == D("50.00")
     # What a walk-in paid beyond the visit is unapplied cash.

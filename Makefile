@@ -107,9 +107,10 @@ statement-sample: install ## Re-render docs/statement-sample.png, the sample pat
 bench-pipeline: install ## Encounter -> payment -> notification throughput at rising rates (after make up)
 	$(VPY) -m bench.pipeline $(BENCH_ARGS)
 
-bench-history: install ## KPIs and deleting a claim on 1 M claims, before/after the history indexes (bench/README.md; its own database, ~30 min): make bench-history [HISTORY_ARGS="--claims 20000"]
+bench-history: install ## KPIs and deleting a claim on 1 M claims, and the reconciliation report's bytes, before/after (bench/README.md; own databases, ~6 min): make bench-history [HISTORY_ARGS="--claims 20000"]
 	$(INFRA) pg-up
 	$(VPY) -m bench.history_scale $(HISTORY_ARGS)
+	$(VPY) -m bench.reconciliation_pages
 
 chaos: install ## Faults against the running platform, one row each (bench/README.md; own network namespace): make chaos [CHAOS_ARGS="--count 300"]
 	$(VPY) -m bench.chaos $(CHAOS_ARGS)

@@ -12,8 +12,8 @@ blocks new notifications and delivery updates for as long as the build takes.
 
 from shared.migrations import create_indexes_concurrently, drop_indexes_concurrently
 
-revision = "0005_history_indexes"
-down_revision = "0004_dead_letters"
+revision = "0006_history_indexes"
+down_revision = "0005_stuck_work"
 
 INDEXES = {
     "deliveries_created": "ON deliveries (created_at) INCLUDE (channel, status)",

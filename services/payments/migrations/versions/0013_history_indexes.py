@@ -1,5 +1,5 @@
 """Indexes for years of history (issue 16, item 9): every foreign key, and the collections
-report's date range.
+report's date range. (After 0012_possible_duplicates: both were written at once, then chained.)
 
 Foreign keys (tests/shared/test_indexes.py checks every one has an index): without an index on
 the referencing column, deleting or re-keying the referenced row (a remittance replaced, a
@@ -21,7 +21,7 @@ minutes of postings refused.
 from shared.migrations import create_indexes_concurrently, drop_indexes_concurrently
 
 revision = "0013_history_indexes"
-down_revision = "0011_dead_letters"
+down_revision = "0012_possible_duplicates"
 
 INDEXES = {
     "bank_deposits_file": "ON bank_deposits (file_id)",

@@ -71,8 +71,8 @@ def bad_values(doc: dict[str, Any], schema: dict[str, Any]) -> list[tuple[Any, s
         if kind == "array":
             values += bad_values(doc, option.get("items", {}))
         elif kind == "integer":
-            high = option.get("exclusiveMaximum", option.get("maximum", UNBOUNDED_INT - 1) + 1)
-            low = option.get("exclusiveMinimum", option.get("minimum", -UNBOUNDED_INT + 1) - 1)
+            high = int(option.get("exclusiveMaximum", option.get("maximum", UNBOUNDED_INT - 1) + 1))
+            low = int(option.get("exclusiveMinimum", option.get("minimum", -UNBOUNDED_INT + 1) - 1))
             values += [(high, str(high)), (low, str(low))]
         elif kind == "string" and fmt == "date":
             values += [(v, v) for v in DATE_VALUES]

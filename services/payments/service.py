@@ -3,14 +3,15 @@
 from services.payments.accounts import api as accounts
 from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
+from services.payments.claimcopies.workers import rematch_worker
 from services.payments.collections import api as collections
 from services.payments.contracts import api as contracts_api
 from services.payments.denials import api as denials_api
 from services.payments.deposits import api as deposits
 from services.payments.dunning import api as dunning
 from services.payments.dunning.workers import cycle_worker
-from services.payments.holds import api as holds_api
-from services.payments.matching import api as matching_api
+from services.payments.holds import api as holds_api, workers as holds_workers
+from services.payments.matching import api as matching_api, workers as matching_workers
 from services.payments.parties import events as parties_events
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
@@ -66,7 +67,9 @@ SERVICE = ServiceDefinition(
             "intake-retry", retry_unprocessed, every_seconds=payments_settings().intake_retry_every_seconds
         ),
         Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
+        Worker("late-match", rematch_worker, every_seconds=payments_settings().rematch_every_seconds),
     ],
+    stuck_work=[*matching_workers.PROBES, *holds_workers.PROBES],
     tags=[
         {
             "name": "remittances",

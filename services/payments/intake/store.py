@@ -16,6 +16,7 @@ from services.payments.intake.tables import received_files, received_sets
 from shared.bulk import insert_many
 from shared.due import claim_due
 from shared.paging import DateRange, PageQuery, paginate
+from shared.stuckwork import count_and_oldest
 
 
 async def keep_files(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[uuid.UUID, uuid.UUID]:
@@ -288,3 +289,10 @@ async def sets_by_ids(session: AsyncSession, set_ids: Sequence[uuid.UUID]) -> Se
         .order_by(received_sets.c.created_at, received_sets.c.set_index)
     )
     return rows.all()
+
+
+async def held_count(session: AsyncSession, outcome: str) -> tuple[int, float | None]:
+    """Transaction sets held with `outcome` (a conflict for review, or waiting for its payer):
+    how many, and seconds since the oldest was received (index `received_sets_waiting`)."""
+    c = received_sets.c
+    return await count_and_oldest(session, received_sets, c.created_at, c.outcome == outcome)

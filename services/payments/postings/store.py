@@ -16,6 +16,7 @@ from services.payments.accounts.domain import Entry
 from services.payments.postings.tables import claim_postings, unmatched_claims
 from shared.bulk import insert_many
 from shared.paging import DateRange, PageQuery, paginate
+from shared.stuckwork import count_and_oldest
 
 
 async def insert_postings(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -263,3 +264,10 @@ def _entry(r: Any) -> Entry:
         service_date=r.service_date,
         provider_adjustment_id=r._mapping.get("provider_adjustment_id"),
     )
+
+
+async def open_unmatched(session: AsyncSession) -> tuple[int, float | None]:
+    """The unmatched queue's size: claims of posted 835s nobody matched yet, and seconds since
+    the oldest was parked (the partial index `unmatched_open` answers it)."""
+    c = unmatched_claims.c
+    return await count_and_oldest(session, unmatched_claims, c.created_at, c.resolved_at.is_(None))

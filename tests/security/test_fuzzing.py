@@ -37,10 +37,10 @@ PHI = {
     "birth_date": "1931-02-03",
     "member_id": "PHISCAN778899",
 }
-# Bounded: 25 examples per operation of the example and fuzzing phases take about a minute for
+# Bounded: 5 examples per operation of the example and fuzzing phases take 1-3 minutes for
 # all services on two cores. The coverage phase (boundary values of every field) adds minutes
 # (claims alone ~3.5 min), so CI leaves it out; FUZZ_PHASES=examples,coverage,fuzzing runs it.
-MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "25")
+MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "5")
 PHASES = os.environ.get("FUZZ_PHASES", "examples,fuzzing")
 
 

@@ -86,6 +86,11 @@ test: install ## Run the test suite: make test [PYTEST_ARGS="-k claims -x"]
 	$(INFRA) browser
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+ops-screenshot: install ## Re-take docs/ops-page.png with the ops page's headless-Chromium test
+	$(INFRA) pg-up
+	$(INFRA) browser
+	OPS_SCREENSHOT=$(CURDIR)/docs/ops-page.png $(VPY) -m pytest tests/ops/test_ops_page.py -q
+
 lint: install ## ruff check . and ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

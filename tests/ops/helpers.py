@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
@@ -175,4 +176,5 @@ def screenshot(driver: WebDriver, path: Any) -> None:
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     metrics = {"width": 1440, "height": height, "deviceScaleFactor": 1, "mobile": False}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))

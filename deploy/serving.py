@@ -21,7 +21,17 @@ async def serving(app: Any, *, host: str = "127.0.0.1", lifespan: str = "on") ->
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            # log_config=None: uvicorn keeps its hands off logging; the app's PHI-safe JSON
+            # logging (shared.logging) is the only configuration.
+            app,
+            log_level="warning",
+            lifespan=lifespan,
+            access_log=False,
+            log_config=None,
+        )
+    )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # the caller owns signals
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

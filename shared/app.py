@@ -28,30 +28,35 @@ from shared.db import Database
 from shared.deadletters.api import router as dead_letters_router
 from shared.events.asyncapi import document as asyncapi_document
 from shared.health import router as health_router
+from shared.inputs import InputGuard, bound_openapi
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.overview import router as overview_router
-from shared.problems import Problem, install_problem_handlers
+from shared.problems import CatchAll, Problem, install_problem_handlers
 from shared.retry import Outage, run_forever
 
 log = logging.getLogger(__name__)
 
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {"application/problem+json": {}}}
+
+
+# What any /v1 route may answer besides its own successes, as problem+json: listed on every
+# route, so the OpenAPI documents name every status a client can see (a fuzzer checks this).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {
-        "model": Problem,
-        "description": "Missing or invalid bearer token.",
-        "content": {"application/problem+json": {}},
-    },
-    403: {
-        "model": Problem,
-        "description": "The token lacks a required scope.",
-        "content": {"application/problem+json": {}},
-    },
-    422: {
-        "model": Problem,
-        "description": "The request broke a rule; `errors` names each field.",
-        "content": {"application/problem+json": {}},
-    },
+    400: _problem("The body is not valid JSON."),
+    401: _problem("Missing or invalid bearer token."),
+    403: _problem("The token lacks a required scope."),
+    404: _problem("No such record (or not yours to see)."),
+    409: _problem("The request conflicts with the record's state or an earlier request."),
+    413: _problem("The body is larger than this route accepts."),
+    415: _problem("The body's Content-Type is not one this route reads."),
+    422: _problem(
+        "The request broke a rule; `errors` names each field and the rule (text without NUL "
+        "characters, integers and dates within the documented bounds, ...), never the value."
+    ),
+    429: _problem("Too many requests; retry after the Retry-After header's seconds."),
 }
 
 
@@ -282,6 +287,18 @@ def _operations_router() -> APIRouter:
     return router
 
 
+def _bounded_openapi(app: FastAPI) -> None:
+    """The app's OpenAPI document with the storage bounds of shared.inputs, which InputGuard
+    enforces: what clients read is what the service checks."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = bound_openapi(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
     """Build a service's app; background work starts with the app's lifespan."""
     settings = settings or get_settings()
@@ -318,6 +335,11 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     )
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)
+    _bounded_openapi(app)
+    # Innermost first: the input guard, then the catch-all that turns any exception into a
+    # PHI-safe log line and a 500 problem, then correlation and metrics around both.
+    app.add_middleware(InputGuard, document=app.openapi)
+    app.add_middleware(CatchAll)
     app.middleware("http")(_observe(definition.name))
     app.include_router(health_router)
     app.include_router(_operations_router())

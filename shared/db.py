@@ -30,6 +30,8 @@ class Database:
             max_overflow=pool_size,
             pool_pre_ping=True,
             pool_timeout=10,
+            # Statement errors quote their parameters (names, birth dates, member ids): never.
+            hide_parameters=True,
             connect_args={"server_settings": self.server_settings, "timeout": 5},
         )
         self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)

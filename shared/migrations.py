@@ -35,7 +35,7 @@ def run_env(schema: str) -> None:
     url = context.config.attributes["url"]
 
     async def main() -> None:
-        engine = create_async_engine(sqlalchemy_url(url), poolclass=NullPool)
+        engine = create_async_engine(sqlalchemy_url(url), poolclass=NullPool, hide_parameters=True)
         async with engine.connect() as conn:
             await conn.execute(text(f'SET search_path TO "{schema}"'))
             await conn.commit()

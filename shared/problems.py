@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context
 
@@ -86,15 +87,16 @@ def invalid(*errors: FieldError | tuple[str, str, str], detail: str | None = Non
     )
 
 
-def problem_response(request: Request, problem: ProblemError) -> JSONResponse:
-    """Build the response; the only place a problem document is serialised."""
+def problem_response(request: Request, problem: ProblemError, *, instance: str | None = None) -> JSONResponse:
+    """Build the response; the only place a problem document is serialised. `instance` replaces
+    the request's path where the path itself may hold the rejected value."""
     ctx = context.peek()
     body = Problem(
         type=PROBLEM_BASE + problem.slug,
         title=problem.title,
         status=problem.status,
         detail=problem.detail,
-        instance=request.url.path,
+        instance=instance or request.url.path,
         correlation_id=ctx.correlation_id if ctx else None,
         errors=problem.errors,
         retryable=problem.retryable,
@@ -173,30 +175,65 @@ async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return problem_response(request, ProblemError(exc.status_code, slug, title, detail, headers=exc.headers))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Type, route template and code locations are logged; the message and the raw path
-    # are not, because either may quote patient data.
-    route = getattr(request.scope.get("route"), "path", "unmatched")
+def log_unexpected(scope: Scope, exc: BaseException) -> None:
+    """The one log line of an unhandled error: its type, the route template, the code
+    locations and (through the logger) the correlation id. Never the message, the raw path or
+    the chained database error: any of them may quote patient data or SQL parameters."""
+    route = getattr(scope.get("route"), "path", "unmatched")
     frames = [
         f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}"
         for f in traceback.extract_tb(exc.__traceback__)[-8:]
     ]
     log.error("unhandled error", extra={"error_type": type(exc).__name__, "route": route, "frames": frames})
-    return problem_response(
-        request,
-        ProblemError(
-            500,
-            "internal-error",
-            "Internal error",
-            "The request failed on our side; nothing was saved. Quote the correlation id.",
-            retryable=True,
-        ),
-    )
+
+
+INTERNAL_ERROR = ProblemError(
+    500,
+    "internal-error",
+    "Internal error",
+    "The request failed on our side; nothing was saved. Quote the correlation id.",
+    retryable=True,
+)
+
+
+class CatchAll:
+    """ASGI middleware that ends every exception of a request here: logged PHI-safe by
+    `log_unexpected`, answered 500 problem+json without detail.
+
+    Starlette's own last-resort handler answers too but then re-raises, so the server printed
+    "Exception in ASGI application" with the whole traceback, SQL parameters included, past our
+    logger. Nothing escapes this middleware, so the server never sees an exception."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log_unexpected(scope, exc)
+            if not started:  # else the client sees the connection end mid-response
+                template = (
+                    getattr(scope.get("route"), "path", None) or "unmatched"
+                )  # the raw path may hold PHI
+                await problem_response(Request(scope), INTERNAL_ERROR, instance=template)(
+                    scope, receive, send
+                )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    """Make every error path of the app answer with problem+json."""
+    """Make every error path of the app answer with problem+json (unexpected ones through the
+    CatchAll middleware, which create_app installs)."""
     app.add_exception_handler(ProblemError, _problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.catalogue import Address, Person
+from shared.inputs import MAX_DAYS
 
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Npi = Annotated[str, Field(pattern=r"^\d{10}$", description="National Provider Identifier (10 digits).")]
@@ -252,7 +253,7 @@ class ClaimFilters:
     payer_id: Annotated[str | None, Query(max_length=64)] = None
     patient_id: Annotated[str | None, Query(max_length=64)] = None
     encounter_id: Annotated[str | None, Query(max_length=64)] = None
-    min_age_days: Annotated[int | None, Query(ge=0, description="Created at least this many days ago.")] = (
-        None
-    )
-    max_age_days: Annotated[int | None, Query(ge=0)] = None
+    min_age_days: Annotated[
+        int | None, Query(ge=0, le=MAX_DAYS, description="Created at least this many days ago.")
+    ] = None
+    max_age_days: Annotated[int | None, Query(ge=0, le=MAX_DAYS)] = None

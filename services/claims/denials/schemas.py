@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.inputs import MAX_DAYS
+
 Action = Literal["correct_and_resubmit", "appeal", "bill_patient", "write_off", "bill_other_payer"]
 DenialStatus = Literal["open", "assigned", "resolved"]
 
@@ -25,8 +27,8 @@ class DenialFilters:
     status: Annotated[DenialStatus | None, Query()] = None
     action: Annotated[Action | None, Query()] = None
     assignee: Annotated[str | None, Query(max_length=128)] = None
-    min_age_days: Annotated[int | None, Query(ge=0)] = None
-    max_age_days: Annotated[int | None, Query(ge=0)] = None
+    min_age_days: Annotated[int | None, Query(ge=0, le=MAX_DAYS)] = None
+    max_age_days: Annotated[int | None, Query(ge=0, le=MAX_DAYS)] = None
     claim_id: Annotated[uuid.UUID | None, Query()] = None
 
 

@@ -70,6 +70,11 @@ def _json_rows(raw: str) -> list[dict[str, Any]]:
     rows = data.get("entries", []) if isinstance(data, dict) else data
     if not isinstance(rows, list):
         raise InvalidFeeSchedule("body.entries", "Send a list of {code, modifier, allowed}.")
+    for n, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):  # e.g. [null]: a 422, not an AttributeError's 500
+            raise InvalidFeeSchedule(
+                f"body.entries[{n}]", f"Row {n}: send an object {{code, modifier, allowed}}."
+            )
     return rows
 
 

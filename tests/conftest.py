@@ -16,7 +16,7 @@ import io
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,16 @@ import pyx12.params
 import pyx12.x12n_document
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from deploy import infra
 from deploy.payer_sandbox.testing import TEST_RECEIVER_ID
 from shared.app import ServiceDefinition, create_app
 from shared.auth import mint_token
 from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, role_name, role_password, with_credentials
+from shared.consumer import Batched
+from shared.events import Event
 from shared.migrate import migrate
 
 # Claims that this test process's claims service sends are addressed to the test sandboxes'
@@ -357,3 +361,47 @@ def pyx12_errors(text: str) -> list[str]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class HeldOpen:
+    """Two replicas racing, interleaved by PostgreSQL, not by sleeps: replica A does its work
+    and, before its transaction commits (`hold`), waits until replica B's task finished or
+    B's backend is blocked by A's (a lock A holds, seen in `pg_blocking_pids`); then A
+    commits. So each transaction starts before the other commits. `blocked_other`: B waited
+    for A (what a fix that serialises the two shows)."""
+
+    def __init__(self, admin: Any) -> None:
+        self.admin = admin
+        self.handled = asyncio.Event()
+        self.other: asyncio.Task[Any] | None = None
+        self.other_started = asyncio.Event()
+        self.blocked_other = False
+
+    async def hold(self, session: AsyncSession) -> None:
+        """Called in A's open transaction, just before it would commit."""
+        pid = await session.scalar(text("SELECT pg_backend_pid()"))
+        self.handled.set()
+        await self.other_started.wait()
+        while self.other is not None and not self.other.done():
+            waiting = await self.admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", pid
+            )
+            if waiting:
+                self.blocked_other = True
+                return
+            await asyncio.sleep(0.02)
+
+    def around(self, handler: Batched) -> Batched:
+        async def held(session: AsyncSession, events: Sequence[Event]) -> None:
+            await handler.handle(session, events)
+            await self.hold(session)
+
+        return Batched(held)
+
+    async def run(self, first: Awaitable[Any], then: Callable[[], Awaitable[Any]]) -> None:
+        """Start `first` (which calls `hold`), and `then()` once `first` holds its transaction."""
+        task_a = asyncio.ensure_future(first)
+        await asyncio.wait_for(self.handled.wait(), 30)
+        self.other = asyncio.ensure_future(then())
+        self.other_started.set()
+        await asyncio.wait_for(asyncio.gather(task_a, self.other), 60)

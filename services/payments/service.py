@@ -3,6 +3,7 @@
 from services.payments.accounts import api as accounts
 from services.payments.approvals import api as approvals
 from services.payments.claimcopies import events as claimcopies_events
+from services.payments.claimcopies.workers import rematch_worker
 from services.payments.collections import api as collections
 from services.payments.contracts import api as contracts_api
 from services.payments.denials import api as denials_api
@@ -66,6 +67,7 @@ SERVICE = ServiceDefinition(
             "intake-retry", retry_unprocessed, every_seconds=payments_settings().intake_retry_every_seconds
         ),
         Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
+        Worker("late-match", rematch_worker, every_seconds=payments_settings().rematch_every_seconds),
     ],
     tags=[
         {

@@ -52,6 +52,9 @@ class PaymentsSettings(BaseSettings):
     intake_retry_every_seconds: float = Field(default=60.0, gt=0)
     # Deposits that came before their 835 (or card batch) are matched by a worker this often.
     match_every_seconds: float = Field(default=300.0, gt=0)
+    # Parked 835 claims whose claim is on file (the match on arrival missed them) are posted
+    # by a sweep this often.
+    rematch_every_seconds: float = Field(default=60.0, gt=0)
 
 
 @lru_cache

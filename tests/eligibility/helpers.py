@@ -8,6 +8,8 @@ scenarios.json), never from numbers written here.
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import httpx
 import pydantic
 from x12sdk.io import X12ModelReader
 
+from deploy.payer_sandbox.testing import SampleLine, sample_837
+from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from tests.conftest import token, unique
 
 SCENARIOS = json.loads(
@@ -128,3 +132,54 @@ def x279_errors(text: str) -> list[str]:
     except (KeyError, TypeError, ValueError) as exc:  # a segment x12sdk cannot place
         return [f"{type(exc).__name__}: {exc}"]
     return [] if len(models) == 1 else [f"{len(models)} transaction sets, expected 1"]
+
+
+def make_auth_body(patient: str, **changes: Any) -> dict[str, Any]:
+    today = date.today()
+    return {
+        "patient_id": patient,
+        "payer_id": "SBX001",
+        "number": unique("PA").upper(),
+        "service_codes": ["97110"],
+        "start_date": (today - timedelta(days=30)).isoformat(),
+        "end_date": (today + timedelta(days=30)).isoformat(),
+        "visits_allowed": 3,
+        **changes,
+    }
+
+
+def make_submitted(
+    patient: str,
+    number: str | None,
+    *,
+    claim_id: uuid.UUID | None = None,
+    first_claim_id: uuid.UUID | None = None,
+    frequency: str = "1",
+    days_ago: int = 2,
+) -> ClaimSubmitted:
+    """claim.submitted as claims publishes it: one 97110 line whose REF*G1 is `number`."""
+    claim_id = claim_id or uuid.uuid4()
+    pcn = "C" + claim_id.hex[:16].upper()
+    dos = date.today() - timedelta(days=days_ago)
+    edi = sample_837(pcn, "SBX30001", [SampleLine("97110", "60.00", prior_auth=number)])
+    return ClaimSubmitted(
+        claim_id=claim_id,
+        patient_control_number=pcn,
+        patient_id=patient,
+        payer_id="SBX001",
+        frequency_code=frequency,
+        total_charge=Decimal("60.00"),
+        x12_837=edi,
+        submitted_at=datetime.now(UTC),
+        date_of_service=dos,
+        lines=[
+            ClaimLineSummary(
+                line_number=1,
+                code="97110",
+                charge=Decimal("60.00"),
+                date_of_service=dos,
+                prior_authorization_number=number,
+            )
+        ],
+        first_claim_id=first_claim_id,
+    )

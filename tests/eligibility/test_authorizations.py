@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from typing import Any
 
-from deploy.payer_sandbox.testing import SampleLine, sample_837
 from services.eligibility.authorizations.workers import alert_step
 from shared.events import new_event
-from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from shared.events.envelope import encode
 from tests.conftest import end_offsets, eventually, read_from, unique
-from tests.eligibility.helpers import WRITE, get_authorizations, post_authorization
+from tests.eligibility.helpers import (
+    WRITE,
+    get_authorizations,
+    make_auth_body,
+    make_submitted,
+    post_authorization,
+)
 
 
 async def test_authorizations_are_recorded_announced_and_warned_about_once(
@@ -96,57 +99,6 @@ async def test_authorizations_are_recorded_announced_and_warned_about_once(
 
 
 # --- visits: counted from claims, announced to them --------------------------------------
-
-
-def make_auth_body(patient: str, **changes: Any) -> dict[str, Any]:
-    today = date.today()
-    return {
-        "patient_id": patient,
-        "payer_id": "SBX001",
-        "number": unique("PA").upper(),
-        "service_codes": ["97110"],
-        "start_date": (today - timedelta(days=30)).isoformat(),
-        "end_date": (today + timedelta(days=30)).isoformat(),
-        "visits_allowed": 3,
-        **changes,
-    }
-
-
-def make_submitted(
-    patient: str,
-    number: str | None,
-    *,
-    claim_id: uuid.UUID | None = None,
-    first_claim_id: uuid.UUID | None = None,
-    frequency: str = "1",
-    days_ago: int = 2,
-) -> ClaimSubmitted:
-    """claim.submitted as claims publishes it: one 97110 line whose REF*G1 is `number`."""
-    claim_id = claim_id or uuid.uuid4()
-    pcn = "C" + claim_id.hex[:16].upper()
-    dos = date.today() - timedelta(days=days_ago)
-    edi = sample_837(pcn, "SBX30001", [SampleLine("97110", "60.00", prior_auth=number)])
-    return ClaimSubmitted(
-        claim_id=claim_id,
-        patient_control_number=pcn,
-        patient_id=patient,
-        payer_id="SBX001",
-        frequency_code=frequency,
-        total_charge=Decimal("60.00"),
-        x12_837=edi,
-        submitted_at=datetime.now(UTC),
-        date_of_service=dos,
-        lines=[
-            ClaimLineSummary(
-                line_number=1,
-                code="97110",
-                charge=Decimal("60.00"),
-                date_of_service=dos,
-                prior_authorization_number=number,
-            )
-        ],
-        first_claim_id=first_claim_id,
-    )
 
 
 async def publish_event(producer: Any, payload: Any) -> uuid.UUID:

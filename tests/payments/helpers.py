@@ -346,16 +346,18 @@ class FakeDlq:
         self.parked.append(ConsumerRecord(topic, 0, 0, 0, 0, key, value, None, 0, 0, headers))
 
 
-def make_consumer(db: Any, handler_map: dict[str, Any]) -> tuple[EventConsumer, FakeDlq]:
+def make_consumer(
+    db: Any, handler_map: dict[str, Any], *, group_id: str | None = None
+) -> tuple[EventConsumer, FakeDlq]:
     """The payments consumer on the test database with a fake dead-letter topic, to drive
-    through `process(records)` without a broker."""
+    through `process(records)` without a broker (`group_id`: the same for two replicas)."""
     dlq = FakeDlq()
     c = EventConsumer(
         db,
         "unused:9092",
         service="payments",
         handlers=handler_map,
-        group_id=f"test-batches-{uuid.uuid4().hex[:8]}",
+        group_id=group_id or f"test-batches-{uuid.uuid4().hex[:8]}",
         max_attempts=2,
         retry_base_seconds=0.01,
         dlq_producer=dlq,  # type: ignore[arg-type]

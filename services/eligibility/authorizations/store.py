@@ -144,6 +144,17 @@ async def ids_by_number(
     return found
 
 
+async def lock_chains(session: AsyncSession, *, shared: bool) -> None:
+    """Until the transaction ends: counting the visits of claims that start a chain (shared)
+    and of corrections and voids, which join another claim's chain (exclusive), wait for each
+    other. A claim and its correction have different ids (so Kafka keys, so partitions) and
+    may be handled on two replicas at once; each read the chain's visits before the other
+    committed and both kept theirs (a visit counted twice). One lock for a poll of any size
+    (a lock per chain would take a lock-table slot per claim); corrections are rare."""
+    lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await session.execute(text(f"SELECT {lock}(hashtext('eligibility-claim-chains'))"))
+
+
 async def chain_visits(
     session: AsyncSession, chains: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, set[tuple[uuid.UUID, date]]]:

@@ -119,9 +119,12 @@ async def count_billed_visits(session: AsyncSession, claims: Sequence[ClaimSubmi
     A claim's chain (it and its corrections: `first_claim_id`) keeps the visits its latest
     submission bills: sending it again changes nothing, a correction that moves the date or
     drops the number moves or gives back the visit, a void gives its visits back. The change
-    is applied from what the statements really inserted and deleted, so a chain's events
-    racing on two replicas cannot count a visit twice."""
+    is applied from what the statements really inserted and deleted, under a lock a poll with
+    a correction or void takes exclusively (`store.lock_chains`), so a chain's events racing on
+    two replicas cannot count a visit twice."""
     chains = [chain_of(c) for c in claims]
+    joining = any(chain != c.claim_id for c, chain in zip(claims, chains, strict=True))
+    await store.lock_chains(session, shared=not joining)  # a claim of the chain on another replica
     before = await store.chain_visits(session, chains)
     on_file = await store.ids_by_number(session, set().union(*(numbers_of(c) for c in claims)))
     after = {chain: set(visits) for chain, visits in before.items()}

@@ -9,12 +9,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, and_, exists, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.claimcopies.tables import claim_copies
+from services.payments.postings.domain import NO_CLAIM, OTHER_PAYER, REVERSAL
+from services.payments.postings.tables import unmatched_claims
+from services.payments.remittances.tables import remittances
 from shared.bulk import insert_many
+from shared.due import claim_due
 
 _COPY_COLUMNS = (
     "claim_id, patient_control_number, account_id, payer_id, coverage_order, total_charge, date_of_service"
@@ -41,6 +45,18 @@ async def insert_copies(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     return {r.claim_id for r in inserted}
 
 
+async def lock_copies(session: AsyncSession, *, shared: bool) -> None:
+    """Until the transaction ends: keeping claim copies (shared: replicas keep claims side by
+    side) and an 835 claim that found no copy (exclusive, `for_835`) wait for each other.
+    So a claim kept at the same moment on another replica is either seen by the 835, or sees
+    the 835's parked claim (`postings.store.waiting`) and posts it; without it each read
+    before the other committed and the claim stayed parked. One lock, whatever the number of
+    claims (a lock per patient control number would take one lock-table slot each: an 835
+    with 10,000 claims would not fit PostgreSQL's default lock table)."""
+    lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await session.execute(text(f"SELECT {lock}(hashtext('payments-claim-copies'))"))
+
+
 async def get(session: AsyncSession, claim_id: uuid.UUID) -> ClaimCopy | None:
     """The copy of one claim, or None (a claim.submitted never seen)."""
     row = (
@@ -61,10 +77,21 @@ _NEWEST_PER_PAYER = text(
 
 
 async def for_835(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ClaimCopy]:
-    """Our claim for each (patient control number, payer of the 835) with one query: that
-    payer's newest claim with the PCN, else the newest claim with it (which the posting
-    then parks as sent to another payer)."""
-    unique = list(dict.fromkeys(keys))
+    """Our claim for each (patient control number, payer of the 835): that payer's newest
+    claim with the PCN, else the newest claim with it (which the posting then parks as sent
+    to another payer). A key with no claim of that payer yet (the 835 claim is to be parked)
+    waits for the claims being kept right now (`lock_copies`, held until the caller commits)
+    and is looked up again."""
+    keys = list(dict.fromkeys(keys))
+    found = await _for_835(session, keys)
+    missing = [key for key in keys if key not in found or found[key].payer_id != key[1]]
+    if missing:
+        await lock_copies(session, shared=False)
+        found |= await _for_835(session, missing)
+    return found
+
+
+async def _for_835(session: AsyncSession, unique: list[tuple[str, str]]) -> dict[tuple[str, str], ClaimCopy]:
     if not unique:
         return {}
     rows = await session.execute(_NEWEST_PER_PAYER, {"pcns": list({pcn for pcn, _ in unique})})
@@ -154,3 +181,26 @@ async def has_account(session: AsyncSession, account_id: str) -> bool:
         text("SELECT 1 FROM claim_copies WHERE account_id = :a LIMIT 1"), {"a": account_id}
     )
     return found.first() is not None
+
+
+async def claim_stranded(session: AsyncSession, limit: int) -> Sequence[Row[Any]]:
+    """Open parked claims (not reversals) parked for want of a claim of their remittance's
+    payer that has one now: a match the on-arrival path missed (a race before `lock_copies`,
+    or a crash). Row-locked with SKIP LOCKED (`shared.due.claim_due`), so replicas sweeping at
+    once take different rows and a claim arriving now waits for the sweep or is skipped by it.
+    Reads `unmatched_claims` and `remittances`, which the posting and remittances own: id,
+    patient control number and the remittance's payer."""
+    u, r, c = unmatched_claims.c, remittances.c, claim_copies.c
+    payer = select(r.payer_id).where(r.id == u.remittance_id).correlate(unmatched_claims).scalar_subquery()
+    has_claim = exists().where(c.patient_control_number == u.patient_control_number, c.payer_id == payer)
+    due = and_(
+        u.resolved_at.is_(None), u.status_code != REVERSAL, u.reason.in_([NO_CLAIM, OTHER_PAYER]), has_claim
+    )
+    return await claim_due(
+        session,
+        unmatched_claims,
+        due=due,
+        order_by=[u.created_at, u.id],
+        limit=limit,
+        returning=[u.id, u.patient_control_number, payer.label("payer_id")],
+    )

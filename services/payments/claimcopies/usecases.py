@@ -1,7 +1,13 @@
 """Keeping submitted claims: the copy, the charges of a new primary claim, the original's
 charges retired by a corrected or voided claim, and parked remittance claims that waited
 for it posted now (the 835 arrived first). One claim at a time (`record_claim`) or a
-poll's claims with a few statements (`record_claims`), with the same effects."""
+poll's claims with a few statements (`record_claims`), with the same effects.
+
+With several replicas the claim and its 835 can be handled at the same moment on two of
+them; keeping claims and parking an 835 claim for want of one wait for each other
+(`store.lock_copies`), so one of them always sees the other's row. `rematch_stranded` (a worker) posts
+what was stranded before that lock existed, or by anything else that left a parked claim
+with its claim on file."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,12 +24,14 @@ from services.payments.claimcopies import domain, store
 from services.payments.claimcopies.domain import CORRECTED_OR_VOID
 from services.payments.postings import store as postings
 from services.payments.postings.usecases import match_unmatched
+from shared import context
 from shared.consumer import in_context
 from shared.events import Event
 from shared.events.catalogue import ClaimSubmitted
 
 log = logging.getLogger(__name__)
 LATE_MATCH = "system:late-match"
+SWEEP = "system:late-match-sweep"
 ZERO = Decimal("0.00")
 
 
@@ -53,6 +62,7 @@ async def record_claim(session: AsyncSession, claim: ClaimSubmitted) -> None:
     """Keep the claim (PCN → claim, account, payer, charges); a primary claim puts its
     charges on the patient's account, with insurance. Parked remittance claims with this
     PCN and payer are posted now. A claim kept before is a no-op."""
+    await store.lock_copies(session, shared=True)  # an 835 that found no claim commits first
     if not await _keep(session, [claim]):
         return
     key = (claim.patient_control_number, claim.payer_id)
@@ -70,6 +80,7 @@ async def record_claims(session: AsyncSession, events: Sequence[Event]) -> None:
     as it would one event later). Corrected and voided claims, and claims a parked
     remittance claim waits for, take the one-claim path in their place in the order,
     after the claims before them are written."""
+    await store.lock_copies(session, shared=True)  # an 835 that found no claim commits first
     seen: set[uuid.UUID] = set()
     by_claim: dict[uuid.UUID, Event] = {}
     run: list[ClaimSubmitted] = []
@@ -133,3 +144,24 @@ async def retire_original(session: AsyncSession, claim: ClaimSubmitted) -> None:
         original.claim_id, original.account_id, balance, dos, domain.retired_what(claim)
     )
     await ledger.append(session, [entry], claim.submitted_at)
+
+
+async def rematch_stranded(sessions: Any, *, limit: int = 100) -> int:
+    """Post, through the one posting path, parked claims whose claim of the same payer is on
+    file, in one transaction per round; returns how many were posted. Idempotent across
+    replicas and rounds: the rows are taken with SKIP LOCKED and `match_unmatched` posts only
+    an item still open, in the same transaction that resolves it. `sessions()` opens a session."""
+    async with sessions() as session, session.begin():
+        rows = await store.claim_stranded(session, limit)
+        copies = await store.for_835(session, [(r.patient_control_number, r.payer_id) for r in rows])
+        posted = 0
+        for row in rows:
+            context.start()  # each posting's events get a correlation id of their own
+            copy = copies.get((row.patient_control_number, row.payer_id))
+            if copy is not None and await match_unmatched(
+                session, row.id, copy, actor=SWEEP, matched_by="late"
+            ):
+                posted += 1
+        if posted:
+            log.warning("stranded parked claims posted to their claims", extra={"posted": posted})
+    return posted

@@ -22,6 +22,10 @@ from shared.events.catalogue import AdjudicatedLine, Adjustment, PaymentPosted
 
 REVERSAL = "22"
 ZERO = Decimal("0.00")
+# Why a claim is parked when no claim of the remittance's payer was found for it: a claim of
+# that payer arriving later is posted to it (`claimcopies`: on arrival, and by the sweep).
+NO_CLAIM = "no claim with this patient control number"
+OTHER_PAYER = "the claim with this patient control number was sent to another payer"
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,7 @@ def why_parked(claim: Claim835, copy: ClaimCopy | None, payer_id: str) -> str | 
     reversal finds its original posting instead)."""
     if claim.status_code == REVERSAL or (copy is not None and copy.payer_id == payer_id):
         return None
-    if copy is None:
-        return "no claim with this patient control number"
-    return "the claim with this patient control number was sent to another payer"
+    return NO_CLAIM if copy is None else OTHER_PAYER
 
 
 def ledger_entries(

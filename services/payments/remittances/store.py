@@ -27,6 +27,15 @@ async def payers_by_identifier(session: AsyncSession, identifiers: Sequence[str]
     return rows.all()
 
 
+async def lock_payers(session: AsyncSession, *, shared: bool) -> None:
+    """Until the transaction ends: registering a payer (exclusive) waits for the 835s that found
+    no payer and will wait for one (shared), and they for it, so the registration always sees
+    the sets parked for want of it, or they see the payer. Without it a set parked on one
+    replica while the payer was mapped on another waited for a payer already registered."""
+    lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await session.execute(text(f"SELECT {lock}(hashtext('payments-payer-resolution'))"))
+
+
 async def put_payer(session: AsyncSession, payer_id: str, name: str, identifiers: list[str]) -> None:
     """Add a payer, or replace its name and identifiers."""
     await session.execute(

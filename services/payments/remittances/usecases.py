@@ -59,6 +59,14 @@ async def resolve_payer(session: AsyncSession, remittance: Remittance835) -> str
     ids = remittance.payer_identifiers
     if not ids:
         return None
+    found = await _resolve(session, ids)
+    if found is None:  # it will wait for its payer: not while one is being registered
+        await store.lock_payers(session, shared=True)
+        found = await _resolve(session, ids)
+    return found
+
+
+async def _resolve(session: AsyncSession, ids: Sequence[str]) -> str | None:
     rows = await store.payers_by_identifier(session, ids)
     with_claims = await claimcopies.payers_with_claims(session, ids)
     for identifier in ids:
@@ -193,6 +201,7 @@ async def raw_file(session: AsyncSession, remittance_id: uuid.UUID) -> str | Non
 async def register_payer(session: AsyncSession, payer_id: str, name: str, identifiers: list[str]) -> None:
     """Add or replace a payer and the identifiers its 835s carry, in the caller's transaction
     (the intake then posts the sets that waited for it)."""
+    await store.lock_payers(session, shared=False)  # sets parking for want of a payer commit first
     await store.put_payer(session, payer_id, name, identifiers)
 
 

@@ -80,3 +80,23 @@ def drop_dead_letter_tables() -> None:
 
     for table in DEAD_LETTER_TABLES:
         op.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def chain_audit_log() -> None:
+    """Issue 17: the audit log's hash chain, refusal and bulk-read columns (shared.audit_chain),
+    one revision in every service's history; rows already there are chained, oldest first."""
+    from alembic import op
+
+    from shared.audit_chain import AUDIT_CHAIN_DDL
+
+    for statement in AUDIT_CHAIN_DDL:
+        op.execute(statement)
+
+
+def unchain_audit_log() -> None:
+    from alembic import op
+
+    from shared.audit_chain import AUDIT_UNCHAIN_DDL
+
+    for statement in AUDIT_UNCHAIN_DDL:
+        op.execute(statement)

@@ -36,6 +36,6 @@ RUN pip install --no-cache-dir . \
 
 USER app:app
 
-EXPOSE 8001 8002 8003 8004
+EXPOSE 8001 8002 8003 8004 8005
 
 CMD ["python", "-m", "uvicorn", "services.eligibility.main:app", "--host", "0.0.0.0", "--port", "8001"]

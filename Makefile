@@ -1,6 +1,6 @@
 # revcycle developer entry points.  `make` lists the targets.
 #
-#   make up            PostgreSQL + Kafka + migrations + the four services (local, no Docker;
+#   make up            PostgreSQL + Kafka + migrations + the four services and the ops page (local, no Docker;
 #                      Kafka and the services run under supervisord, .state/supervisord.conf)
 #   make test          the test suite (PostgreSQL and Kafka are started on demand)
 #   make down          stop everything `make up` / `make test` started, supervisord included
@@ -83,7 +83,13 @@ token: install ## Print a development JWT: make token [SCOPES="claims:read claim
 # afterwards (tests/conftest.py), so the platform's event history never slows the tests down.
 test: install ## Run the test suite: make test [PYTEST_ARGS="-k claims -x"]
 	$(INFRA) pg-up
+	$(INFRA) browser
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+ops-screenshot: install ## Re-take docs/ops-page.png with the ops page's headless-Chromium test
+	$(INFRA) pg-up
+	$(INFRA) browser
+	OPS_SCREENSHOT=$(CURDIR)/docs/ops-page.png $(VPY) -m pytest tests/ops/test_ops_page.py -q
 
 lint: install ## ruff check . and ruff format --check .
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,7 @@ Standard library only, so it runs with the system ``python3`` before any virtual
     python3 deploy/infra.py status | env | logs [name] [-f]
     python3 deploy/infra.py pg-up | kafka-up | kafka-stop | kafka-start | migrate | services-up
     python3 deploy/infra.py replicas-up [--count 2] [names] | replicas-down   # more instances
+    python3 deploy/infra.py deps | browser   # system packages (browser: headless Chromium only)
 
 PostgreSQL runs through pg_ctl (deploy/postgres.py). Kafka (deploy/broker.py), the four
 services, the payer sandbox and the mail sink run under supervisord (deploy/supervision.py):
@@ -118,11 +119,19 @@ def stop_kafka() -> None:
     broker.stop_local()
 
 
+def install_browser() -> None:
+    """Debian's chromium and chromedriver when missing: the ops page's browser test drives them
+    (tests/ops), and CI must run it rather than skip it."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        apt_install(["chromium", "chromium-driver"], "the ops page's browser test (headless Chromium)")
+
+
 def install_system_deps() -> None:
-    """Install missing system packages (PostgreSQL server, JDK, Maven) with apt-get."""
+    """Install missing system packages (PostgreSQL server, JDK, Maven, Chromium) with apt-get."""
     if not pg_cluster.bindir_candidates():
         pg_cluster.install_postgresql()
     broker.install_java_maven()
+    install_browser()
     if not shutil.which("jq"):
         # Only the README's curl walkthrough uses it: nice to have, never a reason to fail.
         try:
@@ -213,6 +222,8 @@ def _summary() -> str:
     for p in PROCESSES:
         if p.name in SERVICES:
             extras = f"{'/metrics':<9} /asyncapi"
+        elif p.name == "ops":
+            extras = f"{'/metrics':<9} -   the ops page: {url(p, '/ops')}"
         else:  # development partners and sinks: no metrics or event contract of their own
             extras = f"{'-':<9} -"
         lines.append(f"  {p.name:<14} {url(p):<23} {'/docs':<6} {p.health:<14} {extras}")
@@ -284,7 +295,8 @@ def _parser() -> argparse.ArgumentParser:
     lp.add_argument("-f", "--follow", action="store_true")
     lp.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("env", help="print export lines for DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
-    sub.add_parser("deps", help="install missing system packages (postgresql, java, maven)")
+    sub.add_parser("deps", help="install missing system packages (postgresql, java, maven, chromium)")
+    sub.add_parser("browser", help="install headless Chromium and chromedriver (the ops page test)")
     return parser
 
 
@@ -327,6 +339,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _cmd_env()
         case "deps":
             install_system_deps()
+        case "browser":
+            install_browser()
     return 0
 
 

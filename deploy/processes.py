@@ -1,5 +1,6 @@
-"""The platform's processes: the four services, the payer sandbox and the mail sink, run as the
-supervisord group `platform` (deploy/supervision.py), and the migrations that run before them.
+"""The platform's processes: the four services, the ops console, the payer sandbox and the mail
+sink, run as the supervisord group `platform` (deploy/supervision.py), and the migrations that
+run before them.
 
 `make up` starts them after PostgreSQL, Kafka and the migrations, and waits until each health
 URL answers 200; `make down` stops them first. PROCESSES is the one list: the supervisord
@@ -35,6 +36,9 @@ from deploy.system import (
 
 # The services.  Keep this the single list: `up`, `down`, `status` and `logs` follow it.
 SERVICES = {"eligibility": 8001, "claims": 8002, "payments": 8003, "notifications": 8004}
+# The ops console (services/ops): no database or consumer of its own; it reads the four
+# services' /v1/ops routes over HTTP (its OPS_*_URL defaults are the ports above).
+OPS_PORT = 8005
 
 
 class Proc(NamedTuple):
@@ -59,6 +63,8 @@ PROCESSES: list[Proc] = [
         8025,
     ),
     *(Proc(name, _uvicorn(f"services.{name}.main:app"), port) for name, port in SERVICES.items()),
+    # The ops page, http://127.0.0.1:8005/ops (after the services it watches).
+    Proc("ops", _uvicorn("services.ops.main:app"), OPS_PORT),
     # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka).
     Proc("payer-sandbox", _uvicorn("deploy.payer_sandbox.main:app"), 8010, "/health"),
     # More background processes go here, one line each.

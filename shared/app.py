@@ -2,7 +2,8 @@
 
 A service describes itself (name, routers, event handlers); the factory adds the rest the
 same way for all four: settings, database, outbox relay, consumers, health, metrics,
-AsyncAPI, JSON logs, correlation, problem+json errors, authentication and audit routes.
+AsyncAPI, JSON logs, correlation, problem+json errors, authentication and audit routes, the
+dead-letter routes, stuck-work probes and the ops overview.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import audit, audit_chain, context, metrics
+from shared import audit, audit_chain, context, metrics, stuckwork
 from shared.auth import TokenVerifier, require_scopes
 from shared.config import Settings, get_settings
 from shared.consumer import Batched, EventConsumer, Handler
@@ -29,6 +30,7 @@ from shared.events.asyncapi import document as asyncapi_document
 from shared.health import router as health_router
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
+from shared.overview import router as overview_router
 from shared.problems import Problem, install_problem_handlers
 from shared.retry import Outage, run_forever
 
@@ -68,6 +70,14 @@ class ServiceDefinition:
     # on app.state. Entered after the database is ready and before any consumer or worker starts,
     # left after they stopped, so no module-level cache or placeholder worker is needed.
     lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None
+    # Queues of stuck work (shared.stuckwork.Probe): readiness warns, /metrics and the ops
+    # overview count them. Dead letters are watched for every service without declaring them.
+    stuck_work: list[stuckwork.Probe] = field(default_factory=list)
+    # False for a service that keeps no state of its own (the ops console, which only calls the
+    # other services over HTTP): no database, outbox relay, consumer, stuck-work round, audit or
+    # overview route, and readiness checks no datastore. It may have no handlers, workers or
+    # stuck-work probes then.
+    database: bool = True
 
 
 @dataclass(frozen=True)
@@ -202,7 +212,9 @@ def _background(
         app.state.outages["consumer"] = consumer.outage
         runners.append(("consumer", consumer.run))
         closers.append(consumer)
-    for worker in definition.workers:
+    # Stuck work is counted in the background, so readiness and /metrics never run its queries.
+    watch = Worker("stuck-work", stuckwork.step, every_seconds=settings.stuck_work_every_seconds)
+    for worker in [*definition.workers, watch]:
         outage = app.state.outages[worker.name] = Outage()
         runners.append((worker.name, lambda w=worker, o=outage: _repeat(app, w, o)))
     return runners, closers
@@ -217,6 +229,15 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(definition.name, settings.log_level)
+        if not definition.database:
+            app.state.db = None
+            async with contextlib.AsyncExitStack() as resources:
+                if definition.lifespan is not None:
+                    await resources.enter_async_context(definition.lifespan(app))
+                log.info("service started")
+                yield
+            log.info("service stopped")
+            return
         db = Database.from_settings(definition.name, settings)
         app.state.db = db
         async with contextlib.AsyncExitStack() as resources:
@@ -290,6 +311,8 @@ def _operations_router() -> APIRouter:
 def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
     """Build a service's app; background work starts with the app's lifespan."""
     settings = settings or get_settings()
+    if not definition.database and (definition.handlers or definition.workers or definition.stuck_work):
+        raise ValueError(f"{definition.name}: handlers, workers and stuck work need the service's database")
     app = FastAPI(
         title=definition.title,
         description=definition.description,
@@ -303,7 +326,11 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
                 "description": "Events this service could never handle: list and show (ops:read), replay "
                 "or discard (ops:replay). See docs/runbook-dead-letters.md.",
             },
-            {"name": "operations", "description": "Health, metrics and the event contract."},
+            {
+                "name": "operations",
+                "description": "Health, metrics, the event contract and the ops overview (ops:read; "
+                "docs/runbook-stuck-work.md).",
+            },
         ],
     )
     app.state.service = definition.name
@@ -312,6 +339,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     # Its consumer group's dead letters, on the dead-letter topics of what it consumes.
     app.state.dead_letter_group = settings.consumer_group_prefix + definition.name
     app.state.dead_letter_topics = list(definition.handlers)
+    app.state.stuck_probes = stuckwork.probes_of(
+        definition.name, definition.stuck_work, app.state.dead_letter_group, app.state.dead_letter_topics
+    )
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     app.middleware("http")(audit.record_refusals)  # inside _observe: the correlation id is set
@@ -320,7 +350,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     app.include_router(_operations_router())
     for router in definition.routers:
         app.include_router(router, responses=PROBLEM_RESPONSES)
-    app.include_router(_audit_router())
+    if definition.database:
+        app.include_router(_audit_router())
+        app.include_router(overview_router, responses=PROBLEM_RESPONSES)
     if definition.handlers:
         app.include_router(dead_letters_router, responses=PROBLEM_RESPONSES)
     return app

@@ -156,13 +156,14 @@ async def record_refusals(request: Request, call_next: CallNext) -> Response:
     The route never ran, so the request holds no connection while this one is taken."""
     response = await call_next(request)
     refusal = getattr(request.state, "refusal", None)
-    if refusal is None or response.status_code not in (401, 403):
+    db: Database | None = request.app.state.db  # None in a service without a database
+    if refusal is None or db is None or response.status_code not in (401, 403):
         return response
     actor, reason = refusal
     resource_type, action = getattr(request.state, "audit_target", ("route", request.method.lower()))
     trail = AuditTrail(resource_type=resource_type, action=action, actor=actor or "anonymous")
     try:
-        async with request.app.state.db.session() as session:
+        async with db.session() as session:
             values = _values(trail, "denied", response.status_code, route_of(request), reason)
             await append(session, values, discard=False)
     except Exception as exc:

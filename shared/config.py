@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # A consumer paused by a dependency outage tries again after 0.5 s, doubling up to this.
     consumer_pause_max_seconds: float = Field(default=10.0, gt=0)
     health_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Stuck work (shared.stuckwork): how often the probes run (readiness, /metrics and the ops
+    # overview show the last round), and per-queue warn thresholds overriding the probes'
+    # defaults, e.g. STUCK_WORK_THRESHOLDS='{"payments:unmatched": {"warn_count": 20,
+    # "warn_age_seconds": 3600}}' (null: that measure alone never warns).
+    stuck_work_every_seconds: float = Field(default=30.0, gt=0)
+    stuck_work_thresholds: dict[str, dict[str, float | None]] = Field(default_factory=dict)
 
 
 @lru_cache

@@ -6,7 +6,9 @@ APIs" draft (application/health+json): status pass/warn/fail and a `checks` map.
 the service still accepts work and will publish it once Kafka is back. A background loop
 (relay, consumer, worker) that keeps failing adds `<name>:state` saying since when and why
 ("database unreachable since ..."): fail while a dependency is away (the consumer is paused,
-nothing is dead-lettered meanwhile), warn when the loop itself fails.
+nothing is dead-lettered meanwhile), warn when the loop itself fails. Stuck work
+(shared.stuckwork) adds `stuck:<queue>` warnings from its last background round; it never
+fails readiness, and readiness never runs its queries.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from shared import stuckwork
 from shared.kafka import broker_reachable
 from shared.outbox import backlog
 
@@ -33,8 +36,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-async def _database(request: Request, timeout: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    db = request.app.state.db
+async def _database(app: FastAPI, timeout: float) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    db = app.state.db
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout), db.session() as session:
@@ -86,8 +89,8 @@ async def _database(request: Request, timeout: float) -> tuple[dict[str, Any], l
     )
 
 
-async def _kafka(request: Request, timeout: float) -> dict[str, Any]:
-    settings = request.app.state.settings
+async def _kafka(app: FastAPI, timeout: float) -> dict[str, Any]:
+    settings = app.state.settings
     started = time.perf_counter()
     problem = await broker_reachable(settings.kafka_bootstrap_servers, timeout)
     if problem:
@@ -106,7 +109,7 @@ async def _kafka(request: Request, timeout: float) -> dict[str, Any]:
     }
 
 
-def _background(request: Request) -> dict[str, list[dict[str, Any]]]:
+def _background(app: FastAPI) -> dict[str, list[dict[str, Any]]]:
     """The relay's, the consumer's and the workers' outages, while they last."""
     return {
         f"{name}:state": [
@@ -117,7 +120,7 @@ def _background(request: Request) -> dict[str, list[dict[str, Any]]]:
                 "output": outage.describe(),
             }
         ]
-        for name, outage in getattr(request.app.state, "outages", {}).items()
+        for name, outage in getattr(app.state, "outages", {}).items()
         if outage.active
     }
 
@@ -134,13 +137,39 @@ async def live(request: Request) -> JSONResponse:
 
 @router.get(
     "/health/ready",
-    summary="Readiness: PostgreSQL, Kafka and the outbox backlog",
+    summary="Readiness: PostgreSQL, Kafka, the outbox backlog and stuck work (warn)",
     responses={200: {"description": "pass or warn"}, 503: {"description": "a dependency is down"}},
 )
 async def ready(request: Request) -> JSONResponse:
-    timeout = request.app.state.settings.health_timeout_seconds
+    status_code, body = await readiness(request.app)
+    return JSONResponse(
+        body, status_code=status_code, media_type=HEALTH_JSON, headers={"Cache-Control": "no-store"}
+    )
+
+
+async def readiness(app: FastAPI) -> tuple[int, dict[str, Any]]:
+    """The readiness answer (status code, health+json body): the route's, and the ops
+    overview's `health`."""
+    checks = await _dependencies(app) if app.state.db is not None else {}
+    checks.update(_background(app))
+    checks.update(stuckwork.checks(app))
+    status = _overall(checks)
+    body = {
+        "status": status,
+        "serviceId": app.state.service,
+        "version": "1",
+        "releaseId": app.version,
+        "checks": checks,
+    }
+    return (503 if status == "fail" else 200), body
+
+
+async def _dependencies(app: FastAPI) -> dict[str, list[dict[str, Any]]]:
+    """PostgreSQL, Kafka and the outbox (a service without a database, the ops console, has
+    none of them)."""
+    timeout = app.state.settings.health_timeout_seconds
     (db_check, outbox_checks), kafka_check = await asyncio.gather(
-        _database(request, timeout), _kafka(request, timeout)
+        _database(app, timeout), _kafka(app, timeout)
     )
     checks = {
         "postgresql:responseTime": [db_check],
@@ -149,18 +178,4 @@ async def ready(request: Request) -> JSONResponse:
     }
     if len(outbox_checks) > 1:
         checks["outbox:oldestAge"] = [outbox_checks[1]]
-    checks.update(_background(request))
-    status = _overall(checks)
-    body = {
-        "status": status,
-        "serviceId": request.app.state.service,
-        "version": "1",
-        "releaseId": request.app.version,
-        "checks": checks,
-    }
-    return JSONResponse(
-        body,
-        status_code=503 if status == "fail" else 200,
-        media_type=HEALTH_JSON,
-        headers={"Cache-Control": "no-store"},
-    )
+    return checks

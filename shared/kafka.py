@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import TopicAlreadyExistsError
@@ -91,3 +92,41 @@ async def broker_reachable(bootstrap: str, timeout: float) -> str | None:
         return type(exc).__name__
     finally:
         await client.close()
+
+
+async def consumer_lag(bootstrap: str, group: str, topics: list[str], *, timeout: float) -> dict[str, int]:
+    """How many records each topic holds past `group`'s committed offsets (summed over its
+    partitions), as the broker has them: what every replica of a service still has to read,
+    whichever replica reads it. A partition the group never committed on counts from the
+    start of what the topic keeps (the services' consumers start at the earliest offset).
+    Raises TimeoutError or a Kafka error when the broker cannot answer within `timeout`."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="revcycle-lag", request_timeout_ms=int(timeout * 1000)
+    )
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        client_id="revcycle-lag",
+        enable_auto_commit=False,
+        request_timeout_ms=int(timeout * 1000),
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            await admin.start()
+            await reader.start()
+            committed = await admin.list_consumer_group_offsets(group)
+            await reader._client.force_metadata_update()  # or partitions_for_topic knows nothing yet
+            parts = [
+                TopicPartition(t, p) for t in topics for p in sorted(reader.partitions_for_topic(t) or ())
+            ]
+            ends = await reader.end_offsets(parts) if parts else {}
+            starts = await reader.beginning_offsets(parts) if parts else {}
+    finally:
+        for client in (reader.stop, admin.close):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client(), timeout)
+    lag = dict.fromkeys(topics, 0)
+    for tp, end in ends.items():
+        meta = committed.get(tp)
+        position = meta.offset if meta is not None and meta.offset >= 0 else starts[tp]
+        lag[tp.topic] += max(end - position, 0)
+    return lag

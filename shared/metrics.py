@@ -1,4 +1,5 @@
-"""Prometheus metrics: HTTP traffic by route, events by topic, outbox backlog, consumer lag.
+"""Prometheus metrics: HTTP traffic by route, events by topic, outbox backlog, consumer lag,
+stuck work and dead letters.
 
 Labels are route templates and topic names only; never ids, so no PHI reaches a metric.
 Every series carries the service name, so several services can share one process in tests.
@@ -39,4 +40,22 @@ CONSUMER_LAG = Gauge(
     "consumer_lag",
     "Records between the consumer's position and the high watermark.",
     ["service", "topic", "partition"],
+)
+STUCK_WORK_ITEMS = Gauge(
+    "stuck_work_items",
+    "Items in a queue of stuck work (shared.stuckwork): what only a person or a fix empties.",
+    ["service", "queue"],
+)
+STUCK_WORK_OLDEST_AGE = Gauge(
+    "stuck_work_oldest_age_seconds",
+    "Age of the oldest item of a stuck-work queue (0 when empty).",
+    ["service", "queue"],
+)
+DEAD_LETTERS_PARKED = Gauge(
+    "dead_letters_parked",
+    "Dead letters of the service's consumer group waiting for an operator.",
+    ["service", "topic"],
+)
+DEAD_LETTERS_LAST_HOUR = Gauge(
+    "dead_letters_parked_last_hour", "Dead letters parked in the last hour (growth).", ["service", "topic"]
 )

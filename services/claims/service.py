@@ -13,7 +13,7 @@ from services.claims.authorizations import events as authorizations_events
 from services.claims.claims import api as claims_api
 from services.claims.denials import api as denials_api, events as denials_events
 from services.claims.followups import api as followups_api
-from services.claims.followups.workers import WORKERS
+from services.claims.followups.workers import PROBES as FOLLOWUP_PROBES, WORKERS
 from services.claims.providers import api as providers_api
 from services.claims.reference import store as reference
 from services.claims.reports import api as reports_api
@@ -56,6 +56,7 @@ SERVICE = ServiceDefinition(
     ],
     handlers=HANDLERS,
     workers=WORKERS,
+    stuck_work=FOLLOWUP_PROBES,
     lifespan=lifespan,
     tags=[
         {"name": "claims", "description": "Create, scrub, submit (837P), correct and void claims."},

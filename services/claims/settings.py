@@ -38,6 +38,9 @@ class ClaimsSettings(BaseSettings):
     # the practice's licensed CPT list is better loaded as a version (make codes-load KIND=cpt).
     code_set_file: Path | None = None
     data_dir: Path = DATA_DIR
+    # Stuck work: a claim still `submitted` (no 277CA accept or reject) this many hours after it
+    # was sent is stuck at the clearinghouse (a 277CA normally answers within a day).
+    stuck_submitted_hours: float = Field(default=48.0, gt=0)
 
 
 @lru_cache

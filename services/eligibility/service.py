@@ -47,6 +47,7 @@ SERVICE = ServiceDefinition(
         **authorizations_events.HANDLERS,
     },
     lifespan=lifespan,
+    stuck_work=checks_workers.PROBES,
     workers=[
         Worker("checks", checks_workers.run_pending, every_seconds=_settings.worker_interval_seconds),
         Worker(

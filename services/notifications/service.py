@@ -1,6 +1,6 @@
 """What the notifications service is: its routes, the events it consumes, its delivery workers."""
 
-from services.notifications.deliveries.workers import deliver_due, sender
+from services.notifications.deliveries.workers import PROBES, deliver_due, sender
 from services.notifications.inbox import api as inbox
 from services.notifications.messages.domain import PLANNERS
 from services.notifications.messages.events import on_events
@@ -25,6 +25,7 @@ SERVICE = ServiceDefinition(
         {"name": "reports", "description": "What was sent, counted per channel, status and template."},
     ],
     lifespan=sender,
+    stuck_work=PROBES,
     workers=[
         Worker(f"{channel}-deliveries", deliver_due(channel), every_seconds=0.2) for channel in PUSH_CHANNELS
     ],

@@ -10,8 +10,9 @@ from services.payments.denials import api as denials_api
 from services.payments.deposits import api as deposits
 from services.payments.dunning import api as dunning
 from services.payments.dunning.workers import cycle_worker
-from services.payments.holds import api as holds_api
-from services.payments.matching import api as matching_api
+from services.payments.duplicates import api as duplicates_api, workers as duplicates_workers
+from services.payments.holds import api as holds_api, workers as holds_workers
+from services.payments.matching import api as matching_api, workers as matching_workers
 from services.payments.parties import events as parties_events
 from services.payments.patient_payments import api as patient_payments
 from services.payments.plans import api as plans
@@ -39,6 +40,7 @@ SERVICE = ServiceDefinition(
         holds_api.router,
         remittances_api.router,
         postings_api.router,
+        duplicates_api.router,
         matching_api.router,
         denials_api.router,
         patient_payments.router,
@@ -69,11 +71,12 @@ SERVICE = ServiceDefinition(
         Worker("deposit-matching", match_worker, every_seconds=payments_settings().match_every_seconds),
         Worker("late-match", rematch_worker, every_seconds=payments_settings().rematch_every_seconds),
     ],
+    stuck_work=[*matching_workers.PROBES, *holds_workers.PROBES, *duplicates_workers.PROBES],
     tags=[
         {
             "name": "remittances",
-            "description": "835 posting, the unmatched queue, payers, provider-level adjustments and forward "
-            "balances.",
+            "description": "835 posting, the unmatched and possible-duplicate queues, payers, provider-level "
+            "adjustments and forward balances.",
         },
         {
             "name": "patient payments",

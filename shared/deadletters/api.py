@@ -50,14 +50,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 def queue_of(request: Request) -> usecases.Queue:
     """This service's dead letters (the app knows its group and topics; see shared.app)."""
-    state = request.app.state
-    return usecases.Queue(
-        db=state.db,
-        bootstrap=state.settings.kafka_bootstrap_servers,
-        group=state.dead_letter_group,
-        service=state.service,
-        topics=tuple(state.dead_letter_topics),
-    )
+    return usecases.queue_for(request.app)
 
 
 QueueDep = Annotated[usecases.Queue, Depends(queue_of)]

@@ -142,3 +142,38 @@ async def counts(session: AsyncSession, group: str, topics: Sequence[str]) -> di
         .group_by(c.topic, c.reason, c.status)
     )
     return {(t, r, s): n for t, r, s, n in (await session.execute(stmt)).all()}
+
+
+# (parked, newest age s, oldest age s, parked in the last hour) of one topic.
+TopicStats = tuple[int, float | None, float | None, int]
+
+
+async def topic_stats(session: AsyncSession, group: str, topics: Sequence[str]) -> dict[str, TopicStats]:
+    """The group's parked dead letters per topic: what stuck-work probes and the ops overview
+    show (topics without any are absent)."""
+    c = dead_letters.c
+    age = func.extract("epoch", func.clock_timestamp() - c.failed_at)
+    recent = func.count().filter(c.failed_at > func.clock_timestamp() - timedelta(hours=1))
+    stmt = (
+        Filters(status="parked")
+        .apply(select(c.topic, func.count(), func.min(age), func.max(age), recent), group, topics)
+        .group_by(c.topic)
+    )
+    rows = (await session.execute(stmt)).all()
+    return {
+        t: (int(n), max(float(new), 0.0), max(float(old), 0.0), int(hour)) for t, n, new, old, hour in rows
+    }
+
+
+async def parked_count(
+    session: AsyncSession, group: str, topics: Sequence[str], *, within: timedelta | None = None
+) -> tuple[int, float | None]:
+    """The group's parked dead letters (those parked within `within`, if given): how many, and
+    seconds since the oldest of them was parked. A stuck-work probe's query."""
+    c = dead_letters.c
+    age = func.extract("epoch", func.clock_timestamp() - func.min(c.failed_at))
+    stmt = Filters(status="parked").apply(select(func.count(), age), group, topics)
+    if within is not None:
+        stmt = stmt.where(c.failed_at > func.clock_timestamp() - within)
+    count, oldest = (await session.execute(stmt)).one()
+    return int(count), (None if oldest is None else max(float(oldest), 0.0))

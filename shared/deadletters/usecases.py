@@ -41,6 +41,19 @@ class Queue:
     topics: tuple[str, ...]  # the topics the group consumes (their `.dlq` topics hold its letters)
 
 
+def queue_for(app: Any) -> Queue:
+    """A running service's dead letters: its consumer group's, on the dead-letter topics of
+    the topics it consumes (shared.app keeps both on app.state)."""
+    state = app.state
+    return Queue(
+        db=state.db,
+        bootstrap=state.settings.kafka_bootstrap_servers,
+        group=state.dead_letter_group,
+        service=state.service,
+        topics=tuple(state.dead_letter_topics),
+    )
+
+
 class NotFound(LookupError):
     """No such dead letter of this group."""
 
@@ -83,6 +96,13 @@ async def try_sync(queue: Queue) -> bool:
         log.warning("dead-letter index not refreshed", extra={"error_type": type(exc).__name__})
         return False
     return True
+
+
+async def topic_stats(queue: Queue) -> dict[str, store.TopicStats]:
+    """Parked letters per consumed topic (count, newest and oldest age, parked in the last
+    hour), as the index has them (bring it up to date with `try_sync` first)."""
+    async with queue.db.session() as session:
+        return await store.topic_stats(session, queue.group, queue.topics)
 
 
 async def listing(queue: Queue, filters: Filters, page: PageQuery) -> tuple[Sequence[Any], str | None, bool]:

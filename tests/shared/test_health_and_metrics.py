@@ -18,12 +18,10 @@ async def test_ready_reports_every_dependency_in_health_json(service):
     assert ready.headers["content-type"] == "application/health+json"
     body = ready.json()
     assert body["status"] in ("pass", "warn")
-    assert set(body["checks"]) == {
-        "postgresql:responseTime",
-        "kafka:connection",
-        "outbox:backlog",
-        "outbox:oldestAge",
-    }
+    base = {"postgresql:responseTime", "kafka:connection", "outbox:backlog", "outbox:oldestAge"}
+    assert base <= set(body["checks"])
+    # Besides those, only stuck-work warnings (other tests' claims in the shared database).
+    assert all(name.startswith("stuck:") for name in set(body["checks"]) - base), body["checks"]
     assert body["checks"]["kafka:connection"][0]["status"] == "pass"
     assert isinstance(body["checks"]["outbox:backlog"][0]["observedValue"], int)
 

@@ -15,9 +15,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 from services.claims.claims.tables import Claim
 from services.claims.followups.domain import DEFAULT_WINDOW_DAYS, WAITING, windows
 from shared.due import claim_due
+from shared.stuckwork import count_and_oldest
 
 
-def _overdue(now: datetime) -> ColumnElement[bool]:
+def _overdue(now: datetime | Any) -> ColumnElement[bool]:
     """Waiting claims whose payer's window (in whole days, as seconds) has passed at `now`."""
     days: Any = literal(DEFAULT_WINDOW_DAYS)
     if by_payer := windows():
@@ -48,3 +49,28 @@ def overdue_statement(now: datetime, payer_id: str | None) -> SelectOfScalar[Cla
     """Overdue claims at `now` (of one payer, if given); paging is the caller's."""
     stmt = select(Claim).where(_overdue(now))
     return stmt.where(Claim.payer_id == payer_id) if payer_id else stmt
+
+
+async def unanswered_since(session: AsyncSession, hours: float) -> tuple[int, float | None]:
+    """Claims still `submitted` (no 277CA) more than `hours` after they were sent: how many,
+    and seconds since the oldest was sent."""
+    since = func.clock_timestamp() - func.make_interval(0, 0, 0, 0, 0, 0, hours * 3600)
+    return await count_and_oldest(
+        session,
+        Claim,
+        col(Claim.submitted_at),
+        col(Claim.status) == "submitted",
+        col(Claim.submitted_at) < since,
+    )
+
+
+async def accepted_overdue(session: AsyncSession) -> tuple[int, float | None]:
+    """Claims `accepted` by the payer (277CA) and still without an 835 past their payer's
+    follow-up window: how many, and seconds since the oldest was sent."""
+    return await count_and_oldest(
+        session,
+        Claim,
+        col(Claim.submitted_at),
+        col(Claim.status) == "accepted",
+        _overdue(func.clock_timestamp()),
+    )

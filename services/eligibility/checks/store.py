@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.eligibility.checks.tables import checks
 from shared.bulk import insert_many
 from shared.due import claim_due
+from shared.stuckwork import count_and_oldest
 
 CHECK_COLUMNS = (
     "id, state, status, patient_id, payer_id, member_hint, date_of_service, service_type_codes, result, "
@@ -154,3 +155,10 @@ async def claim_pending(session: AsyncSession, *, lease_seconds: float, limit: i
         returning=[c.id, c.created_at],
     )
     return [row.id for row in rows]
+
+
+async def pending_stats(session: AsyncSession) -> tuple[int, float | None]:
+    """Checks not answered yet (running, waiting for a payer, or waiting for a worker): how
+    many, and seconds since the oldest was asked (index `checks_pending`)."""
+    c = checks.c
+    return await count_and_oldest(session, checks, c.created_at, c.state == "pending")

@@ -19,6 +19,7 @@ from services.eligibility.checks import store
 from services.eligibility.checks.domain import GAVE_UP, MAX_ATTEMPTS
 from services.eligibility.checks.usecases import load_for_run, release, run_owned, runtime
 from shared.db import Database
+from shared.stuckwork import Probe
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +55,18 @@ async def run_pending(app: FastAPI) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.shield(release(db, ids))
         raise
+
+
+# A pending check runs within seconds (a worker round every 0.2 s; a crashed runner's lease,
+# ELIGIBILITY_LEASE_SECONDS, 60 s, brings it back). One pending for ten minutes is not being
+# answered: the payer is down (its breaker defers the check) or no worker runs. Whoever asked
+# is waiting for the answer, so it warns.
+PROBES = [
+    Probe(
+        "eligibility:checks-pending",
+        store.pending_stats,
+        warn_count=None,
+        warn_age_seconds=600.0,
+        unit="checks",
+    )
+]

@@ -4,7 +4,7 @@ recording outcomes and attempts, and reading a notification's deliveries with th
 A claim counts the attempt, and the attempt number is the claim's fence: only the sender that
 holds attempt n may renew the lease, schedule the next try or give up (a sender whose lease ran
 out and whose rows another took cannot overwrite that one's lease). "Sent" needs no fence: the
-provider took the message, whoever asks."""
+provider took the message, whoever asks. The stuck-work counts (overdue, failed) are here too."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.notifications.deliveries.tables import Delivery, DeliveryAttempt
 from shared.bulk import insert_many
 from shared.due import claim_due
+from shared.stuckwork import count_and_oldest
 
 _DELIVERIES = Delivery.__table__
 # What a round needs of a claimed delivery (to send it and to tell how it went).
@@ -122,3 +123,22 @@ async def attempts_of(session: AsyncSession, delivery_ids: Sequence[uuid.UUID]) 
             .order_by(col(DeliveryAttempt.delivery_id), col(DeliveryAttempt.attempt))
         )
     ).all()
+
+
+async def overdue(session: AsyncSession) -> tuple[int, float | None]:
+    """Pending deliveries that are due and not taken (their next try or their lease is past):
+    how many, and seconds since the oldest fell due (index `deliveries_due`)."""
+    c = _DELIVERIES.c  # type: ignore[attr-defined]
+    return await count_and_oldest(
+        session, _DELIVERIES, c.next_attempt_at, c.status == "pending", c.next_attempt_at <= func.now()
+    )
+
+
+async def failed_since(session: AsyncSession, hours: float) -> tuple[int, float | None]:
+    """Deliveries made in the last `hours` that failed for good: how many, and seconds since the
+    oldest was made (index `deliveries_failed`)."""
+    c = _DELIVERIES.c  # type: ignore[attr-defined]
+    since = func.now() - func.make_interval(0, 0, 0, 0, hours)
+    return await count_and_oldest(
+        session, _DELIVERIES, c.created_at, c.status == "failed", c.created_at > since
+    )

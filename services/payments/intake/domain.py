@@ -25,8 +25,11 @@ REPAIRED = "repaired"  # refused, then posted (or found posted) from a repair fi
 HELD = (PAYER_NEEDED, CONFLICT)
 OUTCOMES = (POSTED, DUPLICATE, REFUSED, PAYER_NEEDED, CONFLICT, DISMISSED, REPLACED, REPAIRED)
 
-# Every cent of a file is in one of these (a posted set's split into posted and unmatched).
-BUCKETS = ("posted", "unmatched", *(o for o in OUTCOMES if o != POSTED))
+# Every cent of a file is in one of these (a posted set's split into posted, unmatched, and
+# the claims parked as possible duplicates: still open, owed back to the payer who paid twice,
+# or dismissed because the payer sent the 835 twice but the money once).
+POSTED_SPLIT = ("posted", "unmatched", "possible_duplicate", "payer_credit", "no_money")
+BUCKETS = (*POSTED_SPLIT, *(o for o in OUTCOMES if o != POSTED))
 
 
 class Refused(Exception):
@@ -155,17 +158,23 @@ def _claim_differences(old: Claim835, new: Claim835, number: int) -> list[Differ
 @dataclass(frozen=True)
 class SetMoney:
     """A set's money as stored: its outcome, signed BPR02 (None: unreadable) and, when it
-    posted, what its remittance posted (less PLB) and still parks in the unmatched queue."""
+    posted, what its remittance posted (less PLB), still parks in the unmatched queue, and
+    parks as possible duplicates (open, payer credit, no money)."""
 
     outcome: str
     amount: Decimal | None
     posted: Decimal = ZERO
     unmatched: Decimal = ZERO
+    possible_duplicate: Decimal = ZERO
+    payer_credit: Decimal = ZERO
+    no_money: Decimal = ZERO
 
 
 def file_money(sets: Iterable[SetMoney]) -> dict[str, Any]:
     """Where each cent of a file is: `deposit` (the sets' BPR02, signed) equals the sum of
-    the buckets — posted, unmatched (parked), duplicate (posted before), payer_needed,
+    the buckets — posted, unmatched (parked), possible_duplicate (an adjudication posted
+    before, parked), payer_credit (paid twice: owed back to the payer), no_money (a duplicate
+    835 without its money), duplicate (posted before), payer_needed,
     conflict, refused (held), dismissed, replaced, repaired — to the cent; `balanced` says
     so. Sets whose BPR02 could not be read are counted in `sets_without_amount`."""
     money: dict[str, Any] = {"deposit": ZERO, **dict.fromkeys(BUCKETS, ZERO), "sets_without_amount": 0}
@@ -175,8 +184,8 @@ def file_money(sets: Iterable[SetMoney]) -> dict[str, Any]:
             continue
         money["deposit"] += s.amount
         if s.outcome == POSTED:
-            money["posted"] += s.posted
-            money["unmatched"] += s.unmatched
+            for bucket in POSTED_SPLIT:
+                money[bucket] += getattr(s, bucket)
         else:
             money[s.outcome] += s.amount
     money["balanced"] = sum((money[b] for b in BUCKETS), ZERO) == money["deposit"]

@@ -16,6 +16,7 @@ from services.payments.intake.tables import received_files, received_sets
 from shared.bulk import insert_many
 from shared.due import claim_due
 from shared.paging import DateRange, PageQuery, paginate
+from shared.stuckwork import count_and_oldest
 
 
 async def keep_files(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> dict[uuid.UUID, uuid.UUID]:
@@ -191,15 +192,22 @@ async def waiting_for(session: AsyncSession, identifiers: Sequence[str]) -> Sequ
 
 async def money_of(session: AsyncSession, file_id: uuid.UUID) -> Sequence[Any]:
     """Each set of a file: outcome, amount and, for a posted one, what its remittance posted
-    (claim postings other than a replacement's reversals, less PLB) and still parks."""
+    (claim postings other than a replacement's reversals, less PLB), still parks in the
+    unmatched queue, and parks as possible duplicates (open, payer credit, no money)."""
     rows = await session.execute(
         text(
             "SELECT s.outcome, s.amount, "
             "coalesce((SELECT sum(p.paid) FROM claim_postings p WHERE p.remittance_id = r.id "
             "AND p.matched_by <> 'replacement'), 0) - coalesce(r.provider_adjustments, 0) AS posted, "
             "coalesce((SELECT sum(u.paid) FROM unmatched_claims u WHERE u.remittance_id = r.id "
-            "AND u.resolved_at IS NULL), 0) AS unmatched "
+            "AND u.resolved_at IS NULL), 0) AS unmatched, "
+            "coalesce(d.open, 0) AS possible_duplicate, coalesce(d.payer_credit, 0) AS payer_credit, "
+            "coalesce(d.no_money, 0) AS no_money "
             "FROM received_sets s LEFT JOIN remittances r ON r.id = s.remittance_id AND s.outcome = 'posted' "
+            "LEFT JOIN LATERAL (SELECT sum(x.paid) FILTER (WHERE x.status = 'open') AS open, "
+            "sum(x.paid) FILTER (WHERE x.status = 'payer_paid_twice') AS payer_credit, "
+            "sum(x.paid) FILTER (WHERE x.status = 'no_money') AS no_money "
+            "FROM possible_duplicates x WHERE x.remittance_id = r.id) d ON true "
             "WHERE s.file_id = :id ORDER BY s.set_index"
         ),
         {"id": file_id},
@@ -288,3 +296,10 @@ async def sets_by_ids(session: AsyncSession, set_ids: Sequence[uuid.UUID]) -> Se
         .order_by(received_sets.c.created_at, received_sets.c.set_index)
     )
     return rows.all()
+
+
+async def held_count(session: AsyncSession, outcome: str) -> tuple[int, float | None]:
+    """Transaction sets held with `outcome` (a conflict for review, or waiting for its payer):
+    how many, and seconds since the oldest was received (index `received_sets_waiting`)."""
+    c = received_sets.c
+    return await count_and_oldest(session, received_sets, c.created_at, c.outcome == outcome)

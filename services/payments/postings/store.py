@@ -3,6 +3,7 @@ for a whole poll), the posting a reversal undoes, and the unmatched queue."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -16,6 +17,7 @@ from services.payments.accounts.domain import Entry
 from services.payments.postings.tables import claim_postings, unmatched_claims
 from shared.bulk import insert_many
 from shared.paging import DateRange, PageQuery, paginate
+from shared.stuckwork import count_and_oldest
 
 
 async def insert_postings(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -46,6 +48,46 @@ async def original_posting(
             {"c": claim_id, "pcn": pcn, "pccn": payer_ccn or None, "payer": payer_id},
         )
     ).first()
+
+
+async def lock_adjudications(session: AsyncSession, keys: Iterable[tuple[str, str, str]]) -> None:
+    """Serialise posting on these adjudications (payer, CLP01, CLP07) until the transaction
+    ends: two files re-paying one claim, posted at once by two instances, take turns, and the
+    second sees the first's posting. Taken in one order (one statement), so two batches never
+    wait on each other."""
+    unique = sorted({"\x1f".join(k) for k in keys})
+    if unique:
+        await session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 8352)) FROM (SELECT k FROM "
+                "jsonb_array_elements_text(CAST(:keys AS jsonb)) AS k ORDER BY k) AS sorted"
+            ),
+            {"keys": json.dumps(unique)},
+        )
+
+
+async def live_postings(session: AsyncSession, keys: Iterable[tuple[str, str, str]]) -> list[Any]:
+    """The postings of these adjudications (payer, CLP01, CLP07; '' for none) that are not
+    reversals and that nothing reversed, oldest first: id, claim_id, account_id, payer_id,
+    patient_control_number, payer_claim_control_number."""
+    wanted = set(keys)
+    if not wanted:
+        return []
+    rows = await session.execute(
+        text(
+            "SELECT p.id, p.claim_id, p.account_id, p.payer_id, p.patient_control_number, "
+            "p.payer_claim_control_number FROM claim_postings p WHERE p.patient_control_number = ANY(:pcns) "
+            "AND p.payer_id = ANY(:payers) AND p.status_code <> '22' "
+            "AND NOT EXISTS (SELECT 1 FROM claim_postings r WHERE r.reverses_posting_id = p.id) "
+            "ORDER BY p.posted_at, p.id"
+        ),
+        {"pcns": list({k[1] for k in wanted}), "payers": list({k[0] for k in wanted})},
+    )
+    return [
+        r
+        for r in rows
+        if (r.payer_id, r.patient_control_number, r.payer_claim_control_number or "") in wanted
+    ]
 
 
 async def posting_entries(session: AsyncSession, posting_id: uuid.UUID) -> list[Entry]:
@@ -110,9 +152,10 @@ async def lock_unmatched(session: AsyncSession, unmatched_id: uuid.UUID) -> Any:
 
 
 async def resolve_unmatched(
-    session: AsyncSession, unmatched_id: uuid.UUID, posting_id: uuid.UUID, actor: str, now: datetime
+    session: AsyncSession, unmatched_id: uuid.UUID, posting_id: uuid.UUID | None, actor: str, now: datetime
 ) -> None:
-    """Mark a parked claim posted (by whom, when, which posting); it leaves the open queue."""
+    """Mark a parked claim posted (by whom, when, which posting), or (no posting) moved to the
+    possible-duplicate queue; it leaves the open queue."""
     await session.execute(
         text(
             "UPDATE unmatched_claims SET resolved_posting_id = :p, resolved_by = :actor, resolved_at = :now "
@@ -213,8 +256,9 @@ async def withdrawn_total(session: AsyncSession, remittance_id: uuid.UUID) -> De
     """What of a remittance's parked claims left the queue without a posting (withdrawn)."""
     value = await session.scalar(
         text(
-            "SELECT coalesce(sum(paid), 0) FROM unmatched_claims WHERE remittance_id = :id "
-            "AND resolved_at IS NOT NULL AND resolved_posting_id IS NULL"
+            "SELECT coalesce(sum(u.paid), 0) FROM unmatched_claims u WHERE u.remittance_id = :id "
+            "AND u.resolved_at IS NOT NULL AND u.resolved_posting_id IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM possible_duplicates d WHERE d.unmatched_id = u.id)"
         ),
         {"id": remittance_id},
     )
@@ -263,3 +307,10 @@ def _entry(r: Any) -> Entry:
         service_date=r.service_date,
         provider_adjustment_id=r._mapping.get("provider_adjustment_id"),
     )
+
+
+async def open_unmatched(session: AsyncSession) -> tuple[int, float | None]:
+    """The unmatched queue's size: claims of posted 835s nobody matched yet, and seconds since
+    the oldest was parked (the partial index `unmatched_open` answers it)."""
+    c = unmatched_claims.c
+    return await count_and_oldest(session, unmatched_claims, c.created_at, c.resolved_at.is_(None))

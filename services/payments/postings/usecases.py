@@ -22,6 +22,8 @@ from services.payments.accounts.domain import Entry
 from services.payments.claimcopies import domain as claimcopies_domain, store as claimcopies
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.collections import usecases as collections
+from services.payments.duplicates import domain as duplicates, store as duplicates_store
+from services.payments.duplicates.domain import Live, LivePostings
 from services.payments.postings import domain, store
 from services.payments.postings.domain import REVERSAL, ZERO, RemittanceRef, Target
 from services.payments.postings.schemas import UnmatchedOut
@@ -85,7 +87,11 @@ async def post_remittances(session: AsyncSession, arrived: Sequence[Arrived]) ->
         [copy.claim_id for copy in copies.values()],
     )
     batch = PostingBatch(now=arrived[0].now, contract=contract)
+    live = await _live(
+        session, [duplicates.key_of(a.payer_id, c) for a in arrived for c in a.remittance.claims]
+    )
     unmatched: list[dict[str, Any]] = []
+    parked: list[dict[str, Any]] = []
     for a in arrived:
         if a.event is not None:
             context.start(a.event.correlation_id, a.event.traceparent)
@@ -94,14 +100,43 @@ async def post_remittances(session: AsyncSession, arrived: Sequence[Arrived]) ->
             a.id, a.payer_id, a.remittance.trace_number, a.remittance.method, a.remittance.paid_date
         )
         for claim in a.remittance.claims:
+            key = duplicates.key_of(a.payer_id, claim)
+            original = live.find(key) if duplicates.is_adjudication(claim) else None
+            if original is not None:  # this adjudication is posted already: never count it twice
+                parked.append(
+                    duplicates.duplicate_row(
+                        remittance_id=a.id, payer_id=a.payer_id, claim=claim, original=original, now=a.now
+                    )
+                )
+                continue
             copy = copies.get((claim.patient_control_number, a.payer_id))
             reason = domain.why_parked(claim, copy, a.payer_id)
             if reason is None:
                 reason = await post_claim(session, batch, ref, claim, copy, matched_by="auto")
             if reason is not None:
                 unmatched.append(domain.unmatched_row(a.id, claim, reason, a.now))
+            else:
+                _posted(live, key, batch.postings[-1])
     await batch.flush(session)
     await store.insert_unmatched(session, unmatched)
+    await duplicates_store.insert(session, parked)
+
+
+async def _live(session: AsyncSession, keys: list[duplicates.Key]) -> LivePostings:
+    """The live postings of these adjudications, each locked until commit: a claim paid again
+    in another file, posted at the same moment by another instance, waits here and then sees
+    this posting (never a read-then-write race)."""
+    await store.lock_adjudications(session, keys)
+    return LivePostings(await store.live_postings(session, keys))
+
+
+def _posted(live: LivePostings, key: duplicates.Key, posting: dict[str, Any]) -> None:
+    """Keep the batch's live set current: a reversal takes its original out, anything else
+    is the live posting of its adjudication now."""
+    if posting["reverses_posting_id"] is not None:
+        live.remove(posting["reverses_posting_id"])
+    else:
+        live.add(key, Live(posting["id"], posting["claim_id"], posting["account_id"]))
 
 
 async def post_claim(
@@ -186,6 +221,21 @@ async def match_unmatched(
         return None
     claim = domain.claim_from_json(row.claim)
     now = datetime.now(UTC)
+    if duplicates.is_adjudication(claim):
+        key = duplicates.key_of(row.payer_id, claim)
+        original = (await _live(session, [key])).find(key)
+        if original is not None:  # the same adjudication came in another file and posted
+            parked = duplicates.duplicate_row(
+                remittance_id=row.remittance_id,
+                payer_id=row.payer_id,
+                claim=claim,
+                original=original,
+                now=now,
+                unmatched_id=unmatched_id,
+            )
+            await duplicates_store.insert(session, [parked])
+            await store.resolve_unmatched(session, unmatched_id, None, actor, now)
+            return None
     ref = RemittanceRef(row.remittance_id, row.payer_id, row.trace_number, row.method, row.paid_date)
     contract = await contract_check(
         session, [row.payer_id], [line.code for line in claim.lines], [copy.claim_id]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -98,3 +99,58 @@ async def totals(session: AsyncSession, dates: DateRange, payer_id: str | None) 
         for r in await store.totals(session, dates, payer_id)
     ]
     return ForwardBalanceReport(date_from=dates.date_from, date_to=dates.date_to, rows=rows)
+
+
+async def open_payer_credit(
+    session: AsyncSession,
+    *,
+    payer_id: str,
+    reference: str,
+    claim_id: uuid.UUID,
+    account_id: str,
+    amount: Decimal,
+    remittance_id: uuid.UUID,
+    now: datetime,
+) -> uuid.UUID:
+    """Record money a payer paid twice as owed back to it: a forward balance (negative, as a PLB
+    FB the payer added to a payment reads) under the claim's reference (CLP07), which the payer's
+    later PLB WO or FB with that reference recovers on its own (`record`), or a refund closes
+    (`settle_payer_credit`). An open one with the reference takes the amount too (one open per
+    payer and reference). Nothing on the claim or the patient: the claim was paid once."""
+    balances = await store.lock_open_balances(session, [(payer_id, reference)])
+    balance = balances.get((payer_id, reference))
+    if balance is None:
+        balance = domain.ForwardBalance(
+            uuid.uuid4(),
+            payer_id,
+            reference,
+            claim_id,
+            account_id,
+            amount,
+            amount,
+            remittance_id,
+            now,
+            new=True,
+        )
+    else:
+        balance.open_amount += amount
+        if balance.open_amount == 0:
+            balance.recovered_by_remittance_id, balance.recovered_at = remittance_id, now
+    await store.save_balances(session, [balance])
+    return balance.id
+
+
+async def settle_payer_credit(
+    session: AsyncSession, *, payer_id: str, reference: str, amount: Decimal, now: datetime
+) -> bool:
+    """Take `amount` (the credit's sign) off the payer's open credit under `reference`: the
+    practice refunded it outside the 835. False when none is open (the payer took it back)."""
+    balances = await store.lock_open_balances(session, [(payer_id, reference)])
+    balance = balances.get((payer_id, reference))
+    if balance is None:
+        return False
+    balance.open_amount -= amount
+    if balance.open_amount == 0:
+        balance.recovered_at = now
+    await store.save_balances(session, [balance])
+    return True

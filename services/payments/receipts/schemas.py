@@ -85,12 +85,27 @@ class SetOut(BaseModel):
 
 
 class FileMoney(BaseModel):
-    """Where each cent of the file's sets (BPR02) is. deposit = posted + unmatched + duplicate
-    + payer_needed + conflict + refused + dismissed + replaced + repaired, to the cent."""
+    """Where each cent of the file's sets (BPR02) is. deposit = posted + unmatched +
+    possible_duplicate + payer_credit + no_money + duplicate + payer_needed + conflict + refused
+    + dismissed + replaced + repaired, to the cent."""
 
     deposit: Decimal
     posted: Decimal = Field(description="Claim payments posted, less provider-level adjustments.")
     unmatched: Decimal = Field(description="Claim payments parked in the unmatched queue.")
+    possible_duplicate: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Parked: possible duplicate. Claim payments of adjudications posted before (payer, "
+        "CLP01, CLP07), waiting in `/v1/possible-duplicates`.",
+    )
+    payer_credit: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Possible duplicates the payer really paid twice: owed back to the payer (a payer credit "
+        "balance, offset by a later 835 or refunded), never a second payment on the claim.",
+    )
+    no_money: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Possible duplicates dismissed: the payer sent the 835 twice, the money once.",
+    )
     duplicate: Decimal = Field(description="Sets posted before (same payer, trace and content).")
     payer_needed: Decimal
     conflict: Decimal

@@ -104,11 +104,21 @@ async def file_view(session: AsyncSession, file_id: uuid.UUID) -> dict[str, Any]
 
 async def file_money(session: AsyncSession, file_id: uuid.UUID) -> dict[str, Any]:
     """Where each cent of a received file is (`intake.domain.file_money`): its sets' BPR02
-    is posted, parked in the unmatched queue, already posted (duplicates), held (payer
+    is posted, parked in the unmatched queue or as a possible duplicate payment (open, owed
+    back to the payer, or dismissed without money), already posted (duplicates), held (payer
     needed, conflict, refused) or explicitly dismissed, replaced or repaired, to the cent."""
     rows = await store.money_of(session, file_id)
     return domain.file_money(
-        SetMoney(r.outcome, r.amount, Decimal(r.posted), Decimal(r.unmatched)) for r in rows
+        SetMoney(
+            r.outcome,
+            r.amount,
+            Decimal(r.posted),
+            Decimal(r.unmatched),
+            Decimal(r.possible_duplicate),
+            Decimal(r.payer_credit),
+            Decimal(r.no_money),
+        )
+        for r in rows
     )
 
 

@@ -41,10 +41,24 @@ class Totals(BaseModel):
     provider_adjustments: Decimal = Field(description="PLB total; positive amounts reduced the deposit.")
     posted: Decimal = Field(description="Matched claim payments less provider adjustments.")
     unmatched: Decimal = Field(description="Payments of claims waiting in the unmatched queue.")
+    possible_duplicates: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Payments of claims parked as possible duplicates (their adjudication was posted "
+        "before).",
+    )
+    payer_credit: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Possible duplicates the payer paid twice: owed back to the payer (a payer credit "
+        "balance).",
+    )
+    no_money: Decimal = Field(
+        default=Decimal("0.00"),
+        description="Possible duplicates dismissed: the 835 came twice, the money once.",
+    )
     withdrawn: Decimal = Field(
         default=Decimal("0.00"),
         description="Parked claims taken out of the unmatched queue when this remittance was replaced. "
-        "posted + unmatched + withdrawn = deposit.",
+        "posted + unmatched + possible_duplicates + payer_credit + no_money + withdrawn = deposit.",
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.claimcopies import store as claimcopies
+from services.payments.duplicates import store as duplicates
 from services.payments.postings import store as postings_store
 from services.payments.postings.usecases import Arrived, parked_adjustments, post_remittances
 from services.payments.provider_adjustments import usecases as provider_adjustments
@@ -150,6 +151,7 @@ async def summary(
     ]
     plb = await provider_adjustments.of_remittance(session, remittance_id)
     plb_total = Decimal(r.provider_adjustments)
+    parked = (await duplicates.money_of(session, [remittance_id])).get(remittance_id)
     return RemittanceSummary(
         id=r.id,
         payer_id=r.payer_id,
@@ -173,6 +175,9 @@ async def summary(
             provider_adjustments=plb_total,
             posted=own - plb_total,
             unmatched=sum((u.paid for u in unmatched), ZERO),
+            possible_duplicates=Decimal(parked.open) if parked else ZERO,
+            payer_credit=Decimal(parked.payer_credit) if parked else ZERO,
+            no_money=Decimal(parked.no_money) if parked else ZERO,
             withdrawn=await postings_store.withdrawn_total(session, remittance_id) if r.replaced_by else ZERO,
         ),
         provider_level_adjustments=plb,

@@ -4,7 +4,7 @@
 from shared.migrations import chain_audit_log, unchain_audit_log
 
 revision = "0015_audit_chain"
-down_revision = "0011_dead_letters"
+down_revision = "0012_possible_duplicates"
 
 
 def upgrade() -> None:

@@ -156,7 +156,7 @@ async def record_refusals(request: Request, call_next: CallNext) -> Response:
     The route never ran, so the request holds no connection while this one is taken."""
     response = await call_next(request)
     refusal = getattr(request.state, "refusal", None)
-    db: Database | None = request.app.state.db  # None in a service without a database
+    db: Database | None = getattr(request.app.state, "db", None)  # None: a service without one
     if refusal is None or db is None or response.status_code not in (401, 403):
         return response
     actor, reason = refusal

@@ -8,6 +8,7 @@
 # Variables: PYTHON (interpreter used to create .venv, default python3), SCOPES (make token),
 # PYTEST_ARGS (make test), NAME and FOLLOW=1 (make logs), COUNT/RATE/SEED (make ehr),
 # DEMO_ARGS (make demo, e.g. DEMO_ARGS="--encounters 1000 --rate 100"), BENCH_ARGS (make bench-pipeline),
+# HISTORY_ARGS (make bench-history, e.g. HISTORY_ARGS="--claims 20000 --requests 3"),
 # CHAOS_ARGS (make chaos, e.g. CHAOS_ARGS="--count 300 --faults none,kill -9 claims"),
 # KIND/FILE/EFFECTIVE (make codes-load), ARGS (make dlq, e.g. ARGS="--service claims list --reason rule").
 
@@ -35,7 +36,11 @@ KIND ?=
 FILE ?=
 EFFECTIVE ?=
 
+<<<<<<< HEAD
 .PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline codes codes-load statement-sample dlq chaos audit-verify
+=======
+.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline bench-history codes codes-load statement-sample dlq chaos
+>>>>>>> main
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -111,6 +116,11 @@ statement-sample: install ## Re-render docs/statement-sample.png, the sample pat
 
 bench-pipeline: install ## Encounter -> payment -> notification throughput at rising rates (after make up)
 	$(VPY) -m bench.pipeline $(BENCH_ARGS)
+
+bench-history: install ## KPIs and deleting a claim on 1 M claims, and the reconciliation report's bytes, before/after (bench/README.md; own databases, ~6 min): make bench-history [HISTORY_ARGS="--claims 20000"]
+	$(INFRA) pg-up
+	$(VPY) -m bench.history_scale $(HISTORY_ARGS)
+	$(VPY) -m bench.reconciliation_pages
 
 chaos: install ## Faults against the running platform, one row each (bench/README.md; own network namespace): make chaos [CHAOS_ARGS="--count 300"]
 	$(VPY) -m bench.chaos $(CHAOS_ARGS)

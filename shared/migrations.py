@@ -82,6 +82,45 @@ def drop_dead_letter_tables() -> None:
         op.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def create_indexes_concurrently(indexes: dict[str, str]) -> None:
+    """Create indexes (name -> `ON table (...) [INCLUDE (...)] [WHERE ...]`) without locking
+    their tables against writes: CREATE INDEX CONCURRENTLY, which cannot run inside a
+    transaction, so in Alembic's autocommit block (the migration's transaction is committed
+    first). A plain CREATE INDEX would hold a SHARE lock, stopping every insert and update of a
+    million-row table for as long as the build takes (minutes), while the services run.
+
+    Safe to run again: an index that exists is kept; one left INVALID by an interrupted
+    concurrent build (which IF NOT EXISTS alone would keep, unusable) is dropped and rebuilt."""
+    from alembic import op
+
+    with op.get_context().autocommit_block():
+        for name, definition in indexes.items():
+            invalid = (
+                op.get_bind()
+                .execute(
+                    text(
+                        "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                        "WHERE c.relname = :name AND c.relnamespace = CAST(current_schema() AS regnamespace)"
+                    ),
+                    {"name": name},
+                )
+                .scalar()
+            )
+            if invalid:
+                op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            op.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {definition}")
+
+
+def drop_indexes_concurrently(names: list[str]) -> None:
+    """Drop indexes without blocking the tables' readers and writers (the downgrade of
+    create_indexes_concurrently)."""
+    from alembic import op
+
+    with op.get_context().autocommit_block():
+        for name in names:
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
 def chain_audit_log() -> None:
     """Issue 17: the audit log's hash chain, refusal and bulk-read columns (shared.audit_chain),
     one revision in every service's history; rows already there are chained, oldest first."""

@@ -76,7 +76,7 @@ async def test_a_bai2_day_reconciles_an_eft_and_a_check_and_shows_the_unknown_de
         assert imported["format"] == "bai2" and imported["duplicate"] is False
         assert sorted(D(d["amount"]) for d in imported["deposits"]) == [D("80.00"), D("123.45"), D("150.00")]
         report = await get_reconciliation(client, "2032-04-20", "2032-04-20", as_of="2032-04-25")
-    matched = by_reference(report["matched"])
+    matched = by_reference(report["matched"]["items"])
     assert set(matched) == {eft, check}
     eft_row = matched[eft]
     assert (eft_row["rule"], eft_row["kind"], eft_row["status"]) == ("eft_trace", "eft", "matched")
@@ -87,7 +87,7 @@ async def test_a_bai2_day_reconciles_an_eft_and_a_check_and_shows_the_unknown_de
     assert (D(unknown["amount"]), unknown["bank_date"], unknown["age_days"]) == (D("123.45"), "2032-04-20", 5)
     [waiting] = report["unmatched_remittances"]["items"]
     assert (waiting["trace_number"], D(waiting["amount"]), waiting["age_days"]) == (missing, D("45.00"), 5)
-    assert report["discrepancies"] == []
+    assert report["discrepancies"]["items"] == []
     totals = report["totals"]
     assert (totals["deposit_count"], D(totals["deposit_total"])) == (3, D("353.45"))
     assert (totals["matched_count"], D(totals["matched_total"])) == (2, D("230.00"))
@@ -124,8 +124,8 @@ async def test_an_eft_with_the_right_trace_but_another_amount_is_a_discrepancy(s
         )
         assert resp.status_code == 201, resp.text
         report = await get_reconciliation(client, "2032-05-10", "2032-05-10", as_of="2032-05-10")
-    assert report["matched"] == []
-    [wrong] = report["discrepancies"]
+    assert report["matched"]["items"] == []
+    [wrong] = report["discrepancies"]["items"]
     assert (wrong["trace_number"], wrong["rule"], wrong["status"]) == (trace, "eft_trace", "discrepancy")
     assert (D(wrong["deposit_amount"]), D(wrong["expected_amount"])) == (D("99.00"), D("100.00"))
     assert D(wrong["difference"]) == D("-1.00") == D(report["totals"]["discrepancy_total"])
@@ -167,7 +167,7 @@ async def test_the_csv_fallback_matches_an_eft_a_check_and_a_card_batch(service)
     body = daily.json()
     assert body["settlement_batch"] == body["posted_at"][:10].replace("-", "")
     assert resp.json()["format"] == "csv"
-    matched = by_reference(report["matched"])
+    matched = by_reference(report["matched"]["items"])
     assert {k: m["rule"] for k, m in matched.items()} == {
         eft: "eft_trace",
         check: "check_number",
@@ -241,11 +241,11 @@ async def test_staff_match_and_unmatch_a_deposit_by_hand_with_a_reason(service):
     made = match.json()
     assert (made["rule"], made["status"], made["reason"]) == ("manual", "matched", reason)
     assert twice.status_code == 409
-    [row] = matched["matched"]
+    [row] = matched["matched"]["items"]
     assert (row["trace_number"], row["rule"], row["matched_by"]) == (trace, "manual", "test-user")
     assert matched["unmatched_deposits"]["items"] == [] == matched["unmatched_remittances"]["items"]
     assert unmatch.status_code == 200, unmatch.text
-    assert after["matched"] == [] and len(after["unmatched_deposits"]["items"]) == 1
+    assert after["matched"]["items"] == [] and len(after["unmatched_deposits"]["items"]) == 1
     # Every attempt is audited, the refused second match too.
     assert sorted((e["action"], e["outcome"], e["actor"]) for e in audit.json()) == [
         ("match", "rejected", "test-user"),
@@ -273,6 +273,6 @@ async def test_an_eft_deposited_before_its_835_is_matched_when_the_835_arrives(s
         )
         await match_worker(app)
         after = await get_reconciliation(client, "2032-06-07", "2032-06-07", as_of="2032-06-07")
-    assert [m["trace_number"] for m in matched["matched"]] == [trace]
+    assert [m["trace_number"] for m in matched["matched"]["items"]] == [trace]
     assert unmatch.status_code == 200, unmatch.text
-    assert after["matched"] == [] and len(after["unmatched_deposits"]["items"]) == 1
+    assert after["matched"]["items"] == [] and len(after["unmatched_deposits"]["items"]) == 1

@@ -15,6 +15,7 @@ from tests.payments.helpers import (
     make_835,
     make_bai2,
     make_clp,
+    make_core_trn,
     post_835,
     post_bank_deposits,
     post_charge,
@@ -75,7 +76,7 @@ async def test_the_days_835s_unapplied_cash_and_the_range_rules(service, produce
         trace_a: (D("130.00"), 5),
         trace_b: (D("95.00"), 5),
     }
-    assert totals["deposit_count"] == 0 and body["matched"] == []
+    assert totals["deposit_count"] == 0 and body["matched"]["items"] == []
     # The parked claim's 50 is insurance money received but not applied to a claim.
     assert D(totals["unapplied_insurance"]) == D("50.00")
     # What a walk-in paid beyond the visit is unapplied cash.
@@ -114,3 +115,50 @@ async def test_the_unmatched_worklists_page_with_a_cursor(service):
             pages[path] = seen
     assert len(set(pages["unmatched-deposits"])) == 3
     assert len(set(pages["unmatched-remittances"])) == 3
+
+
+async def test_matched_and_discrepancies_page_while_the_totals_count_everything(service):
+    """At history scale a range holds thousands of matches: the report answers a first page of
+    each section (`limit`, 50 by default) and the totals over all of them; the rest pages on
+    by cursor, each match once."""
+    day, bpr16 = date(2033, 2, 14), "20330214"  # a date no other test uses
+    good, bad = [unique("EFT") for _ in range(3)], [unique("EFT") for _ in range(3)]
+    async with service("payments") as (_, client):
+        for trace in good + bad:
+            text = make_835(trace, [make_clp(unique("P")[:17], "1", "10", "10")], paid_date=bpr16)
+            assert (await post_835(client, text)).status_code == 201
+        # 10.00 deposited for each good trace, 9.00 for each bad one (a discrepancy of -1.00).
+        lines = [("165", 1000, unique("B"), "", make_core_trn(t)) for t in good]
+        lines += [("165", 900, unique("B"), "", make_core_trn(t)) for t in bad]
+        resp = await post_bank_deposits(client, make_bai2(day, lines))
+        assert resp.status_code == 201, resp.text
+        params = {"date_from": day.isoformat(), "date_to": day.isoformat(), "limit": 2}
+        resp = await client.get("/v1/reports/reconciliation", params=params, headers=ALL)
+        assert resp.status_code == 200, resp.text
+        report = resp.json()
+        pages: dict[str, list[str]] = {}
+        for section in ("matched", "discrepancies"):
+            first = report[section]
+            assert len(first["items"]) == 2 and first["next_cursor"], first
+            seen, cursor = [m["id"] for m in first["items"]], first["next_cursor"]
+            while cursor is not None:
+                resp = await client.get(
+                    f"/v1/reports/reconciliation/{section}", params={**params, "cursor": cursor}, headers=ALL
+                )
+                assert resp.status_code == 200, resp.text
+                page = resp.json()
+                assert len(page["items"]) <= 2
+                seen += [m["id"] for m in page["items"]]
+                cursor = page["next_cursor"]
+            pages[section] = seen
+        whole = await client.get(
+            "/v1/reports/reconciliation/matched", params={**params, "limit": 500}, headers=ALL
+        )
+    totals = report["totals"]
+    assert (totals["matched_count"], D(totals["matched_total"])) == (3, D("30.00"))
+    assert (totals["discrepancy_count"], D(totals["discrepancy_total"])) == (3, D("-3.00"))
+    assert len(pages["matched"]) == len(set(pages["matched"])) == 3
+    assert len(pages["discrepancies"]) == len(set(pages["discrepancies"])) == 3
+    assert whole.status_code == 200 and whole.json()["next_cursor"] is None
+    assert {m["id"] for m in whole.json()["items"]} == set(pages["matched"])
+    assert {m["status"] for m in whole.json()["items"]} == {"matched"}

@@ -102,11 +102,12 @@ async def by_claim(session: AsyncSession, as_of: date, patient_id: str | None) -
 
 
 async def open_total(session: AsyncSession, payer_id: str | None) -> Decimal:
-    """What the payers (or one payer) owe now, all claims."""
+    """What the payers (or one payer) owe now, all claims: the sum of every A/R row, as the
+    trigger on ar_entries keeps it in ar_open_totals (a few rows per payer, not millions)."""
     owed = (
         await session.execute(
             text(
-                "SELECT coalesce(sum(amount), 0) FROM ar_entries "
+                "SELECT coalesce(sum(owed), 0) FROM ar_open_totals "
                 "WHERE CAST(:payer AS text) IS NULL OR payer_id = :payer"
             ),
             {"payer": payer_id},

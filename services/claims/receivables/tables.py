@@ -1,4 +1,5 @@
-"""The table claims' A/R is summed from (schema `claims`, migration 0008_denied_ar)."""
+"""The tables claims' A/R is summed from (schema `claims`, migrations 0008_denied_ar and
+0010_history_indexes)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,15 @@ class ArEntry(SQLModel, table=True):
     group_code: str | None = None
     reason_code: str | None = None
     recorded_at: datetime = timestamp_column(False)  # as payments dates its ledger row
+
+
+class ArOpenTotal(SQLModel, table=True):
+    """What the payer owes now over all its claims, in slots the report sums: kept by a trigger
+    on ar_entries (0010_history_indexes) in the same transaction as the rows, never written by
+    the service's code, so the KPIs' open A/R reads a few rows instead of every A/R row."""
+
+    __tablename__ = "ar_open_totals"
+
+    payer_id: str = Field(primary_key=True)
+    slot: int = Field(primary_key=True)
+    owed: Decimal = Field(sa_column=Column(Numeric, nullable=False))

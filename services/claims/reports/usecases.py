@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,18 +60,24 @@ async def kpis(session: AsyncSession, dates: DateRange, payer_id: str | None) ->
     start = dates.date_from or end - timedelta(days=90)
     if start > end:
         raise invalid(("query.date_from", "range", "date_from must not be after date_to."))
-    row, denials, counts, denied_claims = await store.kpi_counts(session, start, end, payer_id)
+    counts, denials = await store.kpi_counts(session, start, end, payer_id)
     open_ar = await receivables.open_total(session, payer_id)
-    by_reason: dict[str, int] = {}
-    by_payer: dict[str, int] = {}
-    for reason, payer, n in denials:
-        by_reason[reason] = by_reason.get(reason, 0) + n
-        by_payer[payer] = by_payer.get(payer, 0) + n
+    fields = ("created", "scrubbed", "clean", "adjudicated", "submitted", "first_pass", "charges")
+    row = SimpleNamespace(**{f: sum((getattr(c, f) for c in counts), 0) for f in fields})
     by_status: dict[str, int] = {}
     adjudicated_by_payer: dict[str, int] = {}
-    for payer, status, n, adjudicated in counts:
-        by_status[status] = by_status.get(status, 0) + n
-        adjudicated_by_payer[payer] = adjudicated_by_payer.get(payer, 0) + adjudicated
+    for c in counts:
+        by_status[c.status] = by_status.get(c.status, 0) + c.created
+        adjudicated_by_payer[c.payer_id] = adjudicated_by_payer.get(c.payer_id, 0) + c.adjudicated
+    denied_claims = 0
+    by_reason: dict[str, int] = {}
+    by_payer: dict[str, int] = {}
+    for d in denials:
+        if d.everything:
+            denied_claims = d.claims
+            continue
+        by_reason[d.reason_code] = by_reason.get(d.reason_code, 0) + d.claims
+        by_payer[d.payer_id] = by_payer.get(d.payer_id, 0) + d.claims
     days = (end - start).days + 1
     daily = Decimal(row.charges) / days if days else Decimal(0)
     return Kpis(

@@ -1,5 +1,6 @@
-"""HTTP for the reconciliation: the report, its two paged worklists, and matching a deposit
-by hand (or undoing a match), each with a reason and audited."""
+"""HTTP for the reconciliation: the report (totals and a first page of each section), its four
+paged sections (matched, discrepancies and the two worklists), and matching a deposit by hand
+(or undoing a match), each with a reason and audited."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from services.payments.reconciliation import usecases
 from services.payments.reconciliation.domain import required
 from services.payments.reconciliation.schemas import (
+    MatchedDeposit,
     MatchIn,
     MatchOut,
     Reconciliation,
@@ -31,6 +33,7 @@ ReadReconciliation = Annotated[AuditTrail, audited("reconciliation", "read", req
 MatchDeposit = Annotated[AuditTrail, audited("deposit_match", "match", require_scopes("payments:write"))]
 UnmatchDeposit = Annotated[AuditTrail, audited("deposit_match", "unmatch", require_scopes("payments:write"))]
 WorklistPage = Annotated[PageQuery, Depends(page_query(50, 500))]
+FirstPages = Annotated[int, Query(ge=1, le=500, description="Items in each section's first page.")]
 AsOf = Annotated[date | None, Query(description="The day the ages are counted to (default: today, UTC).")]
 RANGE_DOC = (
     "`date_from` and `date_to` (inclusive, both required) select deposits by bank date (the BAI2 "
@@ -49,14 +52,40 @@ def _as_of(value: date | None) -> date:
     description=RANGE_DOC
     + "EFTs match 835s by the CORE reassociation trace (the ACH addenda's TRN02 = the 835's TRN02) and "
     "amount (BPR02), checks by check number (TRN02 of a BPR04=CHK 835), card deposits by settlement "
-    "batch. A reference match with another amount is a discrepancy. The unmatched lists show their "
-    "first page; page on with the two worklist routes.",
+    "batch. A reference match with another amount is a discrepancy. The totals count everything in the "
+    "range; each section shows its first page (`limit`, 50 by default); page on with the section's route.",
 )
 async def reconciliation(
-    session: SessionDep, _: ReadReconciliation, dates: Dates, as_of: AsOf = None
+    session: SessionDep, _: ReadReconciliation, dates: Dates, as_of: AsOf = None, limit: FirstPages = 50
 ) -> Reconciliation:
     date_from, date_to = required(dates)
-    return await usecases.reconcile(session, date_from, date_to, _as_of(as_of))
+    return await usecases.reconcile(session, date_from, date_to, _as_of(as_of), limit)
+
+
+@router.get(
+    "/v1/reports/reconciliation/matched",
+    response_model=CursorPage[MatchedDeposit],
+    summary="The range's deposits matched to their 835 or card batch (in the order imported)",
+    description=RANGE_DOC,
+)
+async def matched(
+    session: SessionDep, _: ReadReconciliation, dates: Dates, page: WorklistPage
+) -> CursorPage[MatchedDeposit]:
+    date_from, date_to = required(dates)
+    return await usecases.matches(session, date_from, date_to, "matched", page)
+
+
+@router.get(
+    "/v1/reports/reconciliation/discrepancies",
+    response_model=CursorPage[MatchedDeposit],
+    summary="The range's deposits matched by reference whose amount differs (in the order imported)",
+    description=RANGE_DOC,
+)
+async def discrepancies(
+    session: SessionDep, _: ReadReconciliation, dates: Dates, page: WorklistPage
+) -> CursorPage[MatchedDeposit]:
+    date_from, date_to = required(dates)
+    return await usecases.matches(session, date_from, date_to, "discrepancies", page)
 
 
 @router.get(

@@ -100,8 +100,12 @@ class Reconciliation(BaseModel):
     date_to: date
     as_of: date
     totals: Totals
-    matched: list[MatchedDeposit]
-    discrepancies: list[MatchedDeposit]
+    matched: CursorPage[MatchedDeposit] = Field(
+        description="First page of the matches; more from /v1/reports/reconciliation/matched."
+    )
+    discrepancies: CursorPage[MatchedDeposit] = Field(
+        description="First page of the discrepancies; more from /v1/reports/reconciliation/discrepancies."
+    )
     unmatched_deposits: CursorPage[UnmatchedDeposit] = Field(
         description="First page; more from /v1/reports/reconciliation/unmatched-deposits."
     )

@@ -162,23 +162,35 @@ async def end_match(
     )
 
 
-async def matches_in_range(session: AsyncSession, date_from: date, date_to: date) -> Sequence[Row[Any]]:
-    """Current matches of the deposits of the range, with the 835's payer, TRN02 and BPR16."""
+async def matches_in_range(
+    session: AsyncSession, date_from: date, date_to: date, status: str, page: PageQuery
+) -> tuple[Sequence[Any], str | None]:
+    """One page of the current matches of `status` ('matched' or 'discrepancy') of the range's
+    deposits, with the 835's payer, TRN02 and BPR16, in the order the deposits were imported
+    (keyset on the deposit's (created_at, id): a deposit has one current match)."""
     stmt = (
         select(
             deposit_matches,
             d.bank_date,
             d.kind,
+            d.created_at.label("deposit_created_at"),
             r.payer_id,
             r.trace_number,
             r.paid_date,
         )
         .join(bank_deposits, d.id == m.deposit_id)
         .outerjoin(remittances, r.id == m.remittance_id)
-        .where(CURRENT, d.bank_date.between(date_from, date_to))
-        .order_by(d.bank_date, d.created_at, d.record)
+        .where(CURRENT, m.status == status, d.bank_date.between(date_from, date_to))
     )
-    return (await session.execute(stmt)).all()
+    return await paginate(
+        session,
+        stmt,
+        page,
+        d.created_at,
+        d.id,
+        key=lambda x: (x.deposit_created_at, x.deposit_id),
+        oldest_first=True,
+    )
 
 
 async def unmatched_deposits(

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.payments.reconciliation import domain, store
 from services.payments.reconciliation.domain import Expected
 from services.payments.reconciliation.schemas import (
+    MatchedDeposit,
     MatchIn,
     MatchOut,
     Reconciliation,
@@ -23,7 +24,8 @@ from services.payments.reconciliation.schemas import (
 from shared.paging import CursorPage, PageQuery
 from shared.problems import FieldError, ProblemError
 
-REPORT_PAGE = 50
+# The report's sections by the status their matches have.
+SECTIONS = {"matched": "matched", "discrepancies": "discrepancy"}
 
 
 async def auto_match(session: AsyncSession, deposit_ids: Sequence[uuid.UUID], actor: str) -> int:
@@ -183,11 +185,22 @@ async def unmatched_remittances(
     return CursorPage[UnmatchedRemittance](items=items, next_cursor=cursor)
 
 
-async def reconcile(session: AsyncSession, date_from: date, date_to: date, as_of: date) -> Reconciliation:
-    """The range's deposits against its 835s: matches, discrepancies, the first page of each
-    worklist, and the totals."""
-    rows = await store.matches_in_range(session, date_from, date_to)
-    first = PageQuery(None, REPORT_PAGE)
+async def matches(
+    session: AsyncSession, date_from: date, date_to: date, section: str, page: PageQuery
+) -> CursorPage[MatchedDeposit]:
+    """A page of the range's current matches of one section ('matched' or 'discrepancies'),
+    in the order the deposits were imported."""
+    rows, cursor = await store.matches_in_range(session, date_from, date_to, SECTIONS[section], page)
+    return CursorPage[MatchedDeposit](items=[domain.matched_deposit(x) for x in rows], next_cursor=cursor)
+
+
+async def reconcile(
+    session: AsyncSession, date_from: date, date_to: date, as_of: date, limit: int
+) -> Reconciliation:
+    """The range's deposits against its 835s: the totals over all of them, and the first page
+    (`limit` items) of each section; the sections' routes page on. (One answer with every match
+    of a year ran to megabytes.)"""
+    first = PageQuery(None, limit)
     return Reconciliation(
         date_from=date_from,
         date_to=date_to,
@@ -195,8 +208,8 @@ async def reconcile(session: AsyncSession, date_from: date, date_to: date, as_of
         totals=domain.totals(
             await store.totals(session, date_from, date_to), await store.unapplied_patient_credit(session)
         ),
-        matched=[domain.matched_deposit(x) for x in rows if x.status == "matched"],
-        discrepancies=[domain.matched_deposit(x) for x in rows if x.status == "discrepancy"],
+        matched=await matches(session, date_from, date_to, "matched", first),
+        discrepancies=await matches(session, date_from, date_to, "discrepancies", first),
         unmatched_deposits=await unmatched_deposits(session, date_from, date_to, as_of, first),
         unmatched_remittances=await unmatched_remittances(session, date_from, date_to, as_of, first),
     )

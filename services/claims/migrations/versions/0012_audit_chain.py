@@ -4,7 +4,7 @@
 from shared.migrations import chain_audit_log, unchain_audit_log
 
 revision = "0012_audit_chain"
-down_revision = "0009_dead_letters"
+down_revision = "0010_history_indexes"
 
 
 def upgrade() -> None:

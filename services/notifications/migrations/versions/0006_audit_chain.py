@@ -4,7 +4,7 @@
 from shared.migrations import chain_audit_log, unchain_audit_log
 
 revision = "0006_audit_chain"
-down_revision = "0005_stuck_work"
+down_revision = "0006_history_indexes"
 
 
 def upgrade() -> None:

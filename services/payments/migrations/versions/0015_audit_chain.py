@@ -4,7 +4,8 @@
 from shared.migrations import chain_audit_log, unchain_audit_log
 
 revision = "0015_audit_chain"
-down_revision = "0012_possible_duplicates"
+# Also joins main's two payments heads (0012_possible_duplicates, 0013_history_indexes).
+down_revision = ("0012_possible_duplicates", "0013_history_indexes")
 
 
 def upgrade() -> None:

@@ -36,7 +36,7 @@ KIND ?=
 FILE ?=
 EFFECTIVE ?=
 
-.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline bench-history codes codes-load statement-sample dlq chaos
+.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline bench-history codes codes-load statement-sample dlq chaos audit-verify ops-screenshot
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -130,6 +130,9 @@ codes-load: install ## Load a CMS file: make codes-load KIND=ncci-ptp|mue|hcpcs|
 
 dlq: install ## Dead letters: make dlq ARGS="list" | ARGS="--service claims show ID" | replay ID | replay --all | discard ID --reason "..." (docs/runbook-dead-letters.md)
 	@$(VPY) -m shared.deadletters $(ARGS)
+
+audit-verify: install ## Verify every service's audit hash chain (names edited, deleted, inserted rows; exit 1 on a break; docs/runbook-audit.md)
+	@$(VPY) -m shared.audit_chain $(ARGS)
 
 clean-state: down ## Stop everything and delete .state (database, Kafka data, logs)
 	rm -rf .state

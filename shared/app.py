@@ -13,18 +13,18 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared import audit, context, metrics, stuckwork
+from shared import audit, audit_chain, context, metrics, stuckwork
 from shared.auth import TokenVerifier, require_scopes
-from shared.config import Settings, get_settings, service_database_url
+from shared.config import Settings, get_settings
 from shared.consumer import Batched, EventConsumer, Handler
-from shared.db import Database
+from shared.db import Database, SessionDep
 from shared.deadletters.api import router as dead_letters_router
 from shared.events.asyncapi import document as asyncapi_document
 from shared.health import router as health_router
@@ -100,32 +100,63 @@ class Worker:
     every_seconds: float = 1.0
 
 
+VerifyTrail = Annotated[audit.AuditTrail, audit.audited("audit_chain", "verify", require_scopes("ops:read"))]
+
+
 def _audit_router() -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["audit"], responses=PROBLEM_RESPONSES)
 
     @router.get(
         "/audit",
         summary="Who read or changed which record (HIPAA audit trail)",
+        description="Newest first. `patient_id` finds every entry that touched the patient, bulk reads "
+        "included; for the next page pass the last entry's id as `before`.",
         response_model=list[audit.AuditEntry],
     )
     async def list_audit(
-        request: Request,
+        session: SessionDep,
         trail: Annotated[audit.AuditTrail, audit.audited("audit_log", "read", require_scopes("ops:read"))],
         resource_type: Annotated[str | None, Query(max_length=64)] = None,
         resource_id: Annotated[str | None, Query(max_length=128)] = None,
         patient_id: Annotated[str | None, Query(max_length=128)] = None,
         actor: Annotated[str | None, Query(max_length=256)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     ) -> list[audit.AuditEntry]:
         trail.patient_id = patient_id
         return await audit.query(
-            request.app.state.db,
             resource_type=resource_type,
             resource_id=resource_id,
             patient_id=patient_id,
             actor=actor,
             limit=limit,
+            before=before,
+            session=session,
         )
+
+    @router.get(
+        "/ops/audit-chain",
+        summary="Verify this service's audit hash chain (names every edited, deleted or inserted row)",
+        tags=["operations"],
+    )
+    async def verify_audit_chain(
+        request: Request,
+        trail: Annotated[
+            audit.AuditTrail, audit.audited("audit_chain", "verify", require_scopes("ops:read"))
+        ],
+    ) -> dict[str, Any]:
+        db: Database = request.app.state.db
+        conn = await db.connect_raw()  # a scan of the whole table, off the request pool
+        try:
+            report = await audit_chain.verify(conn, db.schema)
+        finally:
+            await conn.close()
+        return {
+            "ok": report.ok,
+            "rows": report.rows,
+            "head": {"seq": report.head_seq, "hash": report.head_hash},
+            "breaks": [asdict(b) for b in report.breaks],
+        }
 
     return router
 
@@ -212,12 +243,7 @@ def _lifespan(
                 yield
             log.info("service stopped")
             return
-        db = Database(
-            service_database_url(definition.name, settings),
-            definition.name,
-            pool_size=settings.db_pool_size,
-            application_name=definition.name,
-        )
+        db = Database.from_settings(definition.name, settings)
         app.state.db = db
         async with contextlib.AsyncExitStack() as resources:
             resources.push_async_callback(db.dispose)
@@ -340,6 +366,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     # PHI-safe log line and a 500 problem, then correlation and metrics around both.
     app.add_middleware(InputGuard, document=app.openapi)
     app.add_middleware(CatchAll)
+    app.middleware("http")(audit.record_refusals)  # inside _observe: the correlation id is set
     app.middleware("http")(_observe(definition.name))
     app.include_router(health_router)
     app.include_router(_operations_router())

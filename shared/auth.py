@@ -115,12 +115,22 @@ def require_scopes(*scopes: str) -> Any:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=list(scopes))],
     ) -> Principal:
+        # Each refusal leaves (actor, reason) on request.state for the audit (shared.audit).
         if credentials is None or credentials.scheme.lower() != "bearer":
+            request.state.refusal = (None, "no bearer token")
             raise _unauthenticated("Send `Authorization: Bearer <token>`.")
         verifier: TokenVerifier = request.app.state.verifier
-        principal = await verifier.verify(credentials.credentials)
+        try:
+            principal = await verifier.verify(credentials.credentials)
+        except ProblemError as exc:
+            request.state.refusal = (
+                None,
+                "expired token" if "expired" in (exc.detail or "") else "invalid token",
+            )
+            raise
         missing = sorted(set(scopes) - principal.scopes)
         if missing:
+            request.state.refusal = (principal.subject, f"missing scope {' '.join(missing)}")
             raise ProblemError(
                 403,
                 "insufficient-scope",

@@ -31,7 +31,12 @@ class Settings(BaseSettings):
     # The service's own least-privilege connection. Derived from database_url when unset.
     service_database_url: str | None = None
     service_db_password: str | None = None
-    db_pool_size: int = 10
+    # The request pool of each service process (docs/operations.md, "Database connections"):
+    # DB_POOL_SIZE kept open, up to DB_MAX_OVERFLOW more under load, and a request that finds
+    # none free waits DB_POOL_TIMEOUT_SECONDS before it fails. A request holds one connection.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
     kafka_bootstrap_servers: str = LOCAL_KAFKA
     # Prepended to each service's consumer group (the group is the service name), so a test

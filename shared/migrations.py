@@ -119,3 +119,23 @@ def drop_indexes_concurrently(names: list[str]) -> None:
     with op.get_context().autocommit_block():
         for name in names:
             op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
+def chain_audit_log() -> None:
+    """Issue 17: the audit log's hash chain, refusal and bulk-read columns (shared.audit_chain),
+    one revision in every service's history; rows already there are chained, oldest first."""
+    from alembic import op
+
+    from shared.audit_chain import AUDIT_CHAIN_DDL
+
+    for statement in AUDIT_CHAIN_DDL:
+        op.execute(statement)
+
+
+def unchain_audit_log() -> None:
+    from alembic import op
+
+    from shared.audit_chain import AUDIT_UNCHAIN_DDL
+
+    for statement in AUDIT_UNCHAIN_DDL:
+        op.execute(statement)

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, Integer, String, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Column, DateTime, Integer, LargeBinary, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -128,7 +128,8 @@ class OutboxRow(SQLModel, table=True):
 
 
 class AuditRow(SQLModel, table=True):
-    """One audit entry."""
+    """One audit entry. seq, prev_hash and hash are the chain's (shared.audit_chain): its
+    trigger fills them on insert, whatever the insert sends."""
 
     __tablename__ = "audit_log"
 
@@ -144,3 +145,10 @@ class AuditRow(SQLModel, table=True):
     outcome: str
     status_code: int | None = Field(default=None, sa_column=Column(Integer))
     correlation_id: str | None = Field(default=None, sa_column=Column(String))
+    # Every patient the request touched (a bulk read's whole page), the single one included.
+    patient_ids: list[str] | None = Field(default=None, sa_column=Column(ARRAY(Text)))
+    route: str | None = Field(default=None, sa_column=Column(String))
+    reason: str | None = Field(default=None, sa_column=Column(String))
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger))
+    prev_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))

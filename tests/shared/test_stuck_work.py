@@ -218,9 +218,12 @@ async def test_the_overview_needs_ops_read_answers_the_contract_and_is_audited(s
 
         audit = await client.get("/v1/audit", params={"actor": subject}, headers=OPS_READ)
         entries = [(e["resource_type"], e["action"], e["resource_id"], e["outcome"]) for e in audit.json()]
-        # As on every route, a token without the scope is refused before the route (and its
-        # audit dependency) runs; what was read, and by whom, is in the trail.
-        assert entries == [("ops_overview", "read", "notifications", "success")]
+        # What was read, and by whom, is in the trail; so is the refused try (issue 17: refusals
+        # are audited, with the actor the token names and no resource).
+        assert entries == [
+            ("ops_overview", "read", "notifications", "success"),
+            ("ops_overview", "read", None, "denied"),
+        ]
 
 
 async def test_consumer_lag_is_a_number_against_the_real_broker(settings, producer):

@@ -120,7 +120,9 @@ async def list_claims(
 ) -> CursorPage[ClaimSummary]:
     # date_from/date_to bound the date of service.
     trail.patient_id = filters.patient_id
-    return await usecases.list_claims(session, filters, dates, page)
+    listed = await usecases.list_claims(session, filters, dates, page)
+    trail.saw(item.patient_id for item in listed.items)  # the audit names every patient shown
+    return listed
 
 
 @router.patch(

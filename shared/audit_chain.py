@@ -85,6 +85,10 @@ AUDIT_CHAIN_DDL = [
             WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1;
         NEW.seq := coalesce(last_seq, 0) + 1;
         NEW.prev_hash := coalesce(last_hash, '{GENESIS}'::bytea);
+        -- A writer that names one patient (patient_id) is found by "who saw patient X" too.
+        IF NEW.patient_ids IS NULL AND NEW.patient_id IS NOT NULL THEN
+            NEW.patient_ids := ARRAY[NEW.patient_id];
+        END IF;
         a := NEW;
         NEW.hash := sha256(NEW.prev_hash || convert_to({CANONICAL}, 'UTF8'));
         RETURN NEW;

@@ -439,3 +439,18 @@ async def test_the_sandbox_practice_registers_every_npi_its_ehr_sends_and_their_
                 f"/v1/claims/{claim['id']}/837", params={"preview": "true"}, headers=RW
             )
             assert x12_837_errors(preview.text) == [], visit.encounter_id
+
+
+async def test_a_patch_whose_merged_record_breaks_the_schema_is_422_naming_the_field(claims):
+    """Found by the fuzzing run: a patch valid on its own (person, with its names set to null)
+    whose merge with the stored record breaks the record's own schema answered 500."""
+    npi = make_npi()
+    async with claims(events=False) as (_, client):
+        assert (await put_provider(client, make_provider(npi, "person"))).status_code == 201
+        patch = {"name": None, "first_name": None, "entity_type": "person", "roles": ["billing", "rendering"]}
+        answer = await client.patch(f"/v1/providers/{npi}", json=patch, headers=RW)
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert all(e["field"].startswith("body.") for e in answer.json()["errors"])
+        stored = (await client.get(f"/v1/providers/{npi}", headers=RW)).json()
+        assert stored["first_name"] == "Ann"  # nothing half-written

@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from services.payments.approvals import usecases as approvals
 from tests.conftest import running_service, token, unique
@@ -81,3 +82,22 @@ async def test_a_rejected_command_never_runs_and_the_queue_shows_what_waits(paym
     assert {"n": 3} not in RAN
     missing = await client.get("/v1/approvals/00000000-0000-0000-0000-000000000000", headers=READER)
     assert missing.status_code == 404
+
+
+async def test_an_approval_whose_kind_this_release_cannot_run_is_a_409_and_stays_pending(payments):
+    """Found by the fuzzing run: a waiting approval of a kind no executor runs (a retired
+    command, or one only another process knows) answered 500 on approve."""
+    app, client = payments
+    approval_id = await request(app, 4)
+    async with app.state.db.session() as session, session.begin():  # its command was retired since
+        await session.execute(
+            text("UPDATE approvals SET kind = 'retired_kind' WHERE id = :id"), {"id": approval_id}
+        )
+    answer = await client.post(f"/v1/approvals/{approval_id}/approve", headers=APPROVER)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["errors"][0] == {
+        "field": "kind",
+        "rule": "known_kind",
+        "message": "No such command is known.",
+    }
+    assert (await client.get(f"/v1/approvals/{approval_id}", headers=READER)).json()["status"] == "pending"

@@ -10,6 +10,8 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.providers import domain, store
@@ -72,7 +74,12 @@ async def put(session: AsyncSession, npi: str, record: ProviderRecord, actor: st
 async def change(session: AsyncSession, provider: Provider, patch: ProviderPatch, actor: str) -> None:
     """Apply what the patch sends; the result must still be usable in its roles (422)."""
     current = ProviderRecord.model_validate(provider, from_attributes=True).model_dump(mode="json")
-    merged = ProviderRecord.model_validate({**current, **patch.model_dump(mode="json", exclude_unset=True)})
+    try:
+        merged = ProviderRecord.model_validate(
+            {**current, **patch.model_dump(mode="json", exclude_unset=True)}
+        )
+    except ValidationError as exc:  # the merged record breaks a rule the patch alone could not show
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     for name, value in _checked(merged).items():
         setattr(provider, name, value)
     provider.updated_by, provider.updated_at = actor, datetime.now(UTC)

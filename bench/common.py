@@ -7,13 +7,19 @@ a previous run's rows.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
 import socket
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from shared.config import asyncpg_dsn
+from shared.config import Settings, asyncpg_dsn
 
 
 async def fresh_database(admin_url: str, name: str) -> str:
@@ -56,3 +62,33 @@ class ParkingDlq:
 
     async def send_and_wait(self, topic: str, *, value: bytes, key: bytes | None, headers: Any) -> None:
         self.parked.append((topic, headers))
+
+
+# The commit the before/after benches compare against by default: main just before issue 16
+# item 9 (history-scale indexes, KPIs query, paged reconciliation). "merge-base with main" would
+# be HEAD itself once the change is on main, and the bench would compare the code with itself.
+BEFORE_REF = "2c5b32e"
+
+ScratchRun = Callable[[argparse.Namespace, str, str, Path], Awaitable[dict[str, Any]]]
+
+
+def add_before_after_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every before/after bench shares: which commit is 'before', and --keep."""
+    parser.add_argument("--before-ref", default=BEFORE_REF, help="the 'before' commit")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+
+
+def run_in_scratch_database(args: argparse.Namespace, suffix: str, run: ScratchRun) -> dict[str, Any]:
+    """Run a before/after bench on its own database (`<admin db>_<suffix>`) and a temporary
+    directory for the 'before' source tree, and drop the database afterwards unless --keep;
+    the result carries the arguments and the CPU count, so figures say what machine made them."""
+    admin = os.environ.get("DATABASE_URL", Settings().database_url)
+    name = f"{urlsplit(admin).path.lstrip('/') or 'postgres'}_{suffix}"
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            result = asyncio.run(run(args, admin, name, Path(tmp)))
+        finally:
+            if not args.keep:
+                asyncio.run(drop_database(admin, name))
+    result.update(args=vars(args), cpus=os.cpu_count())
+    return result

@@ -35,19 +35,17 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 
-from bench.common import drop_database, free_port, fresh_database
+from bench.common import add_before_after_arguments, free_port, fresh_database, run_in_scratch_database
 from bench.history_load import STEPS
 from shared.auth import mint_token
 from shared.config import Settings, asyncpg_dsn, role_password
@@ -286,21 +284,8 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=913, help="days of history, ending yesterday")
     parser.add_argument("--requests", type=int, default=7, help="timed requests per figure")
-    default_ref = subprocess.run(
-        ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], capture_output=True, text=True
-    ).stdout.strip()
-    parser.add_argument("--before-ref", default=default_ref or "main", help="the 'before' commit")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    args = parser.parse_args()
-    admin = os.environ.get("DATABASE_URL", Settings().database_url)
-    name = (urlsplit(admin).path.lstrip("/") or "postgres") + "_bench_scale"
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            result = asyncio.run(run(args, admin, name, Path(tmp)))
-        finally:
-            if not args.keep:
-                asyncio.run(drop_database(admin, name))
-    result.update(args=vars(args), cpus=os.cpu_count())
+    add_before_after_arguments(parser)
+    result = run_in_scratch_database(parser.parse_args(), "bench_scale", run)
     code = report(result)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str))

@@ -24,18 +24,16 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from bench.common import drop_database, free_port, fresh_database
+from bench.common import add_before_after_arguments, free_port, fresh_database, run_in_scratch_database
 from bench.history_scale import ROOT, log, source_tree
 from shared.auth import mint_token
 from shared.config import Settings, role_password
@@ -185,21 +183,8 @@ async def run(args: argparse.Namespace, admin: str, name: str, tmp: Path) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deposits", type=int, default=10_000)
-    default_ref = subprocess.run(
-        ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], capture_output=True, text=True
-    ).stdout.strip()
-    parser.add_argument("--before-ref", default=default_ref or "main", help="the 'before' commit")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    args = parser.parse_args()
-    admin = os.environ.get("DATABASE_URL", Settings().database_url)
-    name = (urlsplit(admin).path.lstrip("/") or "postgres") + "_bench_recon"
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            result = asyncio.run(run(args, admin, name, Path(tmp)))
-        finally:
-            if not args.keep:
-                asyncio.run(drop_database(admin, name))
-    result.update(args=vars(args), cpus=os.cpu_count())
+    add_before_after_arguments(parser)
+    result = run_in_scratch_database(parser.parse_args(), "bench_recon", run)
     print(json.dumps(result, indent=2))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str))

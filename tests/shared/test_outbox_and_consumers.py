@@ -325,7 +325,14 @@ async def test_a_batched_handler_gets_the_poll_at_once_and_a_failure_is_replayed
     )
     task = asyncio.create_task(consumer.run())
     try:
-        await eventually(lambda: {str(f.claim_id) for f in fine} <= set(committed), timeout=30)
+        # Wait for the failing event to be seen too: a poll may end before it, and it would
+        # then come in a later poll than the fine ones (CI saw exactly that once).
+        await eventually(
+            lambda: (
+                {str(f.claim_id) for f in fine} <= set(committed) and str(failing.claim_id) in correlations
+            ),
+            timeout=30,
+        )
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

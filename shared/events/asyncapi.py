@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from shared.events.catalogue import _SPECS, PARTNER, EventSpec, dlq_topic
+from shared.events.catalogue import _SPECS, EventSpec, dlq_topic, is_partner
 
 CE_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -63,7 +63,14 @@ DLQ_HEADERS: dict[str, Any] = {
 
 
 def _who(name: str) -> str:
-    return "partner systems (EHR, clearinghouse, payer)" if name == PARTNER else f"the {name} service"
+    partners = {
+        "ehr": "the EHR",
+        "clearinghouse": "the clearinghouse (for its payers)",
+        "collections": "the collections agency",
+    }
+    if is_partner(name):
+        return partners.get(name, f"the {name} (partner)")
+    return f"the {name} service"
 
 
 def _message(spec: EventSpec) -> dict[str, Any]:

@@ -60,7 +60,20 @@ from shared.events.payloads import (
 )
 from shared.events.receivables import DenialResolved as DenialResolved
 
-PARTNER = "partner"
+# The partners that publish or consume events, each its own Kafka principal and signing key
+# (issue 17 item 1): the EHR sends encounters; the clearinghouse (which also speaks for the
+# payers behind it) answers claims with acknowledgments, rejections and 835 remittances; the
+# collections agency hears when an account is recalled. A partner may publish only its own
+# types, and a consumer believes a partner's event only when its signature verifies.
+EHR = "ehr"
+CLEARINGHOUSE = "clearinghouse"
+COLLECTIONS = "collections"
+PARTNERS: tuple[str, ...] = (EHR, CLEARINGHOUSE, COLLECTIONS)
+
+
+def is_partner(name: str) -> bool:
+    """True for a partner system, False for one of the platform's services."""
+    return name in PARTNERS
 
 
 @dataclass(frozen=True)
@@ -110,23 +123,25 @@ _SPECS = [
         "eligibility",
         ("claims", "notifications"),
     ),
-    _spec("encounter.completed", EncounterCompleted, "encounter_id", PARTNER, ("claims", "payments")),
-    _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (PARTNER, "payments", "eligibility")),
+    _spec("encounter.completed", EncounterCompleted, "encounter_id", EHR, ("claims", "payments")),
+    _spec(
+        "claim.submitted", ClaimSubmitted, "claim_id", "claims", (CLEARINGHOUSE, "payments", "eligibility")
+    ),
     _spec(
         "claim.acknowledged",
         ClaimAcknowledged,
         ("claim_id", "patient_control_number"),
-        PARTNER,
+        CLEARINGHOUSE,
         ("claims", "notifications"),
     ),
     _spec(
         "claim.rejected",
         ClaimRejected,
         ("claim_id", "patient_control_number"),
-        PARTNER,
+        CLEARINGHOUSE,
         ("claims", "notifications"),
     ),
-    _spec("remittance.received", RemittanceReceived, "trace_number", PARTNER, ("payments",)),
+    _spec("remittance.received", RemittanceReceived, "trace_number", CLEARINGHOUSE, ("payments",)),
     _spec(
         "payment.posted", PaymentPosted, ("claim_id", "account_id"), "payments", ("claims", "notifications")
     ),
@@ -141,7 +156,7 @@ _SPECS = [
         "account.sent_to_collections", AccountSentToCollections, "account_id", "payments", ("notifications",)
     ),
     _spec("account_notice.issued", AccountNoticeIssued, "account_id", "payments", ("notifications",)),
-    _spec("account.recalled_from_collections", AccountRecalled, "account_id", "payments", (PARTNER,)),
+    _spec("account.recalled_from_collections", AccountRecalled, "account_id", "payments", (COLLECTIONS,)),
     _spec("fee_schedule.updated", FeeScheduleUpdated, "payer_id", "payments", ("eligibility",)),
     _spec("notification.sent", NotificationSent, "recipient_id", "notifications", ("operations",)),
     _spec("notification.failed", NotificationFailed, "recipient_id", "notifications", ("operations",)),

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from shared import context
-from shared.events.catalogue import PARTNER, EventSpec, spec_for_payload, spec_for_type
+from shared.events.catalogue import EventSpec, is_partner, spec_for_payload, spec_for_type
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -68,7 +68,7 @@ def new_event(data: BaseModel, *, source: str | None = None, subject: str | None
     no module keeps its own SOURCE string; a partner's events must say who sends them."""
     spec = spec_for_payload(type(data))
     if source is None:
-        if spec.publisher == PARTNER:
+        if is_partner(spec.publisher):
             raise ValueError(f"{spec.type} is a partner event: pass the partner's source")
         source = f"/services/{spec.publisher}"
     ctx = context.current()

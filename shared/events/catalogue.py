@@ -21,10 +21,13 @@ from pydantic import BaseModel
 from shared.events.notices import (
     AccountNoticeIssued as AccountNoticeIssued,
     AccountRecalled as AccountRecalled,
+    AccountSentToCollections as AccountSentToCollections,
+    InstallmentDue as InstallmentDue,
     NoticePart as NoticePart,
+    PaymentLate as PaymentLate,
+    StatementIssued as StatementIssued,
 )
 from shared.events.payloads import (
-    AccountSentToCollections as AccountSentToCollections,
     Address as Address,
     AdjudicatedLine as AdjudicatedLine,
     Adjustment as Adjustment,
@@ -44,19 +47,16 @@ from shared.events.payloads import (
     FeeScheduleEntry as FeeScheduleEntry,
     FeeScheduleUpdated as FeeScheduleUpdated,
     Id as Id,
-    InstallmentDue as InstallmentDue,
     Money as Money,
     NotificationFailed as NotificationFailed,
     NotificationSent as NotificationSent,
     OtherPayer as OtherPayer,
     Payload as Payload,
-    PaymentLate as PaymentLate,
     PaymentPosted as PaymentPosted,
     PaymentUnderpaid as PaymentUnderpaid,
     Person as Person,
     RejectionReason as RejectionReason,
     RemittanceReceived as RemittanceReceived,
-    StatementIssued as StatementIssued,
 )
 from shared.events.receivables import DenialResolved as DenialResolved
 

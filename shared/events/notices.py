@@ -1,6 +1,7 @@
-"""Payloads of the account cycle (published by payments): the one notice a patient gets per
-account per cycle, and an account recalled from the collections agency. Beside payloads.py
-(which they build on) because that module is at the house's length limit."""
+"""Payloads of the account cycle (published by payments): statements, installments, late
+payments, collections referrals, the one notice a patient gets per account per cycle, and an
+account recalled from the collections agency. Beside payloads.py (which they build on) because
+one module for every event would pass the house's length limit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.events.payloads import Id, Money, Payload
+
+NOTICE = "The account_notice.issued that carries this to the patient (who hears it from that one)."
 
 PartKind = Literal[
     "statement",
@@ -65,3 +68,41 @@ class AccountRecalled(Payload):
     amount: Money | None = Field(default=None, description="The payment that recalled it, if one did.")
     balance: Money = Field(description="What the patient owes after it.")
     recalled_at: datetime
+
+
+class StatementIssued(Payload):
+    statement_id: UUID
+    account_id: Id
+    balance: Money
+    due_date: date
+    issued_at: datetime
+    notice_id: UUID | None = Field(default=None, description=NOTICE)
+
+
+class InstallmentDue(Payload):
+    plan_id: UUID
+    account_id: Id
+    installment_number: int = Field(ge=1)
+    amount: Money
+    due_date: date
+    notice_id: UUID | None = Field(default=None, description=NOTICE)
+
+
+class PaymentLate(Payload):
+    """A missed installment (plan_id set) or a balance past due (no plan)."""
+
+    plan_id: UUID | None = None
+    account_id: Id
+    installment_number: int | None = Field(default=None, ge=1)
+    amount: Money
+    due_date: date
+    days_late: int = Field(ge=1)
+    notice_id: UUID | None = Field(default=None, description=NOTICE)
+
+
+class AccountSentToCollections(Payload):
+    account_id: Id
+    agency: str
+    balance: Money
+    referred_at: datetime
+    notice_id: UUID | None = Field(default=None, description=NOTICE)

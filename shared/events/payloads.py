@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, description="Amount in USD, two decimals.")]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 # On payments' per-event notices of a cycle: the one account_notice.issued that told the patient.
-NOTICE = "The account_notice.issued that carries this to the patient (who hears it from that one)."
 
 
 class Payload(BaseModel):
@@ -362,44 +361,6 @@ class PaymentUnderpaid(Payload):
     actual_allowed: Money
     variance: Money
     detected_at: datetime
-
-
-class StatementIssued(Payload):
-    statement_id: UUID
-    account_id: Id
-    balance: Money
-    due_date: date
-    issued_at: datetime
-    notice_id: UUID | None = Field(default=None, description=NOTICE)
-
-
-class InstallmentDue(Payload):
-    plan_id: UUID
-    account_id: Id
-    installment_number: int = Field(ge=1)
-    amount: Money
-    due_date: date
-    notice_id: UUID | None = Field(default=None, description=NOTICE)
-
-
-class PaymentLate(Payload):
-    """A missed installment (plan_id set) or a balance past due (no plan)."""
-
-    plan_id: UUID | None = None
-    account_id: Id
-    installment_number: int | None = Field(default=None, ge=1)
-    amount: Money
-    due_date: date
-    days_late: int = Field(ge=1)
-    notice_id: UUID | None = Field(default=None, description=NOTICE)
-
-
-class AccountSentToCollections(Payload):
-    account_id: Id
-    agency: str
-    balance: Money
-    referred_at: datetime
-    notice_id: UUID | None = Field(default=None, description=NOTICE)
 
 
 class FeeScheduleEntry(Payload):

@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.helpers import create_ssl_context
-from aiokafka.protocol.admin import CreateAclsRequest_v1
+from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
 from aiokafka.protocol.api import Request
 
 from shared.config import Settings
@@ -164,6 +164,7 @@ _RESOURCE = {"TOPIC": 2, "GROUP": 3}
 _PATTERN = {"LITERAL": 3, "PREFIXED": 4}
 _OPERATION = {"READ": 3, "WRITE": 4}
 _ALLOW = 3
+ACL_PROPAGATION_SECONDS = 15.0
 
 
 class _CreateAcls(Request[CreateAclsRequest_v1]):
@@ -203,8 +204,39 @@ async def ensure_acls(kafka: KafkaAccess, found: Sequence[AclBinding]) -> None:
         for code, message in response.creation_responses:
             if code:
                 raise for_code(code)(message)
+        # The controller has them; wait until the broker's authorizer does too, so a client
+        # started right after migrate is not refused.
+        async with asyncio.timeout(ACL_PROPAGATION_SECONDS):
+            while True:
+                if set(found) <= await _described(admin):
+                    break
+                await asyncio.sleep(0.05)
     finally:
         await admin.close()
+
+
+async def _described(admin: AIOKafkaAdminClient) -> set[AclBinding]:
+    """The ALLOW bindings the broker enforces now (every resource, principal and operation)."""
+    any_ = 1
+    request = DescribeAclsRequest(any_, None, any_, None, None, any_, any_)  # type: ignore[arg-type]
+    response = await admin._send_request(request)
+    if response.error_code:
+        raise for_code(response.error_code)(response.error_message)
+    names = {v: k for k, v in _RESOURCE.items()}
+    patterns = {v: k for k, v in _PATTERN.items()}
+    operations = {v: k for k, v in _OPERATION.items()}
+    return {
+        AclBinding(
+            principal.removeprefix("User:"),
+            names.get(rtype, str(rtype)),
+            name,
+            patterns.get(ptype, str(ptype)),
+            operations.get(op, str(op)),
+        )
+        for rtype, name, ptype, acls in response.resources
+        for principal, _host, op, permission in acls
+        if permission == _ALLOW
+    }
 
 
 async def broker_reachable(kafka: KafkaAccess, timeout: float) -> str | None:

@@ -73,6 +73,24 @@ def deadletters_access(settings: Settings) -> KafkaAccess:
     )
 
 
+def settings_fields(access: KafkaAccess) -> dict[str, Any]:
+    """The Settings fields of an access (the inverse of kafka_access), for code that builds a
+    Settings for a principal (benchmarks, tests)."""
+    return {
+        "kafka_bootstrap_servers": access.bootstrap,
+        "kafka_username": access.username,
+        "kafka_password": access.password,
+        "kafka_security_protocol": access.security_protocol,
+        "kafka_sasl_mechanism": access.mechanism,
+        "kafka_ssl_cafile": access.cafile,
+    }
+
+
+def environment(access: KafkaAccess) -> dict[str, str]:
+    """The KAFKA_* environment variables a child process reads this access from."""
+    return {k.upper(): str(v) for k, v in settings_fields(access).items() if v}
+
+
 class MissingCredentials(ValueError):
     """A client was asked for without a username or password: the broker would refuse it."""
 

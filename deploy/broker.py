@@ -22,7 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
-from deploy import kafka_auth, supervision
+from deploy import kafka_auth, kafka_config, supervision
 from deploy.system import (
     EXTERNAL_WAIT_TIMEOUT,
     LOG_DIR,
@@ -46,7 +46,6 @@ KAFKA_DATA = KAFKA_DIR / "data"
 KAFKA_PROPS = KAFKA_DIR / "server.properties"
 KAFKA_CLUSTER_ID = KAFKA_DIR / "cluster.id"
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
-KAFKA_PROPS_TEMPLATE = ROOT / "deploy" / "kafka" / "server.properties.in"
 KAFKA_LOG4J = ROOT / "deploy" / "kafka" / "log4j.properties"
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
@@ -191,27 +190,26 @@ def _tls() -> None:
     """The local CA and the broker's PEM keystore (made with the virtualenv's `cryptography`)."""
     from deploy.processes import venv_python
 
-    argv = [venv_python(), "-m", "deploy.kafka_tls", str(kafka_auth.TLS_DIR), KAFKA_HOST, "localhost"]
+    # "kafka": the broker's name inside docker-compose's network (deploy/kafka_config.py).
+    argv = [
+        venv_python(),
+        "-m",
+        "deploy.kafka_tls",
+        str(kafka_auth.TLS_DIR),
+        KAFKA_HOST,
+        "localhost",
+        "kafka",
+    ]
     if run(argv, cwd=ROOT, timeout=60, what="deploy.kafka_tls").stdout.strip() == "made":
         say(f"made the local CA and the broker's certificate in {rel(kafka_auth.TLS_DIR)}")
 
 
-def properties(data: Path, admin_password: str) -> str:
-    """server.properties for this data directory (it holds the admin's password)."""
-    values = {
-        "@DATA_DIR@": str(data),
-        "@HOST@": KAFKA_HOST,
-        "@ADVERTISED_HOST@": KAFKA_HOST,
-        "@PORT@": str(KAFKA_PORT),
-        "@TLS_PORT@": str(KAFKA_TLS_PORT),
-        "@CONTROLLER_PORT@": str(KAFKA_CONTROLLER_PORT),
-        "@KEYSTORE@": str(kafka_auth.KEYSTORE),
-        "@ADMIN_PASSWORD@": admin_password,
-    }
-    text = KAFKA_PROPS_TEMPLATE.read_text()
-    for key, value in values.items():
-        text = text.replace(key, value)
-    return text
+def compose_config() -> Path:
+    """The docker-compose broker's files (deploy/kafka_config.py), with this checkout's CA and
+    passwords; returns their directory."""
+    dirs()
+    _tls()
+    return kafka_config.write_compose_files()
 
 
 def _prepare(data: Path) -> None:
@@ -224,7 +222,7 @@ def _prepare(data: Path) -> None:
     data.mkdir(parents=True, exist_ok=True)
     KAFKA_PROPS.touch(mode=0o600)
     os.chmod(KAFKA_PROPS, 0o600)
-    KAFKA_PROPS.write_text(properties(data, found[kafka_auth.ADMIN]))
+    KAFKA_PROPS.write_text(kafka_config.render(str(data), found[kafka_auth.ADMIN]))
     if (data / "meta.properties").exists():
         if (data / SASL_MARKER).exists():
             return

@@ -295,6 +295,10 @@ def _parser() -> argparse.ArgumentParser:
     lp.add_argument("-f", "--follow", action="store_true")
     lp.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("env", help="print export lines for DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    sub.add_parser(
+        "compose-config",
+        help="write the compose broker's files (.state/kafka/compose: config, keystore, compose.env)",
+    )
     sub.add_parser("deps", help="install missing system packages (postgresql, java, maven, chromium)")
     sub.add_parser("browser", help="install headless Chromium and chromedriver (the ops page test)")
     return parser
@@ -337,6 +341,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _cmd_logs(args.name, args.follow, args.lines)
         case "env":
             return _cmd_env()
+        case "compose-config":
+            written = rel(broker.compose_config())
+            say(f"wrote {written}; now: docker compose --env-file {written}/compose.env up")
         case "deps":
             install_system_deps()
         case "browser":

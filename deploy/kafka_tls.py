@@ -25,7 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CA_DAYS = 3650
 BROKER_DAYS = 825
 RENEW_BEFORE = dt.timedelta(days=30)
-DEFAULT_HOSTS = ("127.0.0.1", "localhost")
+DEFAULT_HOSTS = ("127.0.0.1", "localhost", "kafka")
 
 
 def _valid(path: Path, hosts: tuple[str, ...] = ()) -> bool:

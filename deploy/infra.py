@@ -41,7 +41,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from deploy import broker, pg_cluster, postgres, supervision
+from deploy import broker, kafka_auth, pg_cluster, postgres, supervision
 from deploy.broker import (  # noqa: F401 - the public API
     KAFKA_HOST,
     KAFKA_PORT,
@@ -295,6 +295,8 @@ def _parser() -> argparse.ArgumentParser:
     lp.add_argument("-f", "--follow", action="store_true")
     lp.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("env", help="print export lines for DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    kp = sub.add_parser("kafka-env", help="print KEY=VALUE lines: a principal's Kafka credentials")
+    kp.add_argument("principal", help="admin, a service, a partner or deadletters")
     sub.add_parser(
         "compose-config",
         help="write the compose broker's files (.state/kafka/compose: config, keystore, compose.env)",
@@ -341,6 +343,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _cmd_logs(args.name, args.follow, args.lines)
         case "env":
             return _cmd_env()
+        case "kafka-env":
+            if args.principal not in kafka_auth.PRINCIPALS:
+                raise InfraError(
+                    f"unknown principal {args.principal!r}; known: {', '.join(kafka_auth.PRINCIPALS)}"
+                )
+            print("\n".join(f"{k}={v}" for k, v in kafka_auth.principal_env(args.principal).items()))
         case "compose-config":
             written = rel(broker.compose_config())
             say(f"wrote {written}; now: docker compose --env-file {written}/compose.env up")

@@ -74,7 +74,7 @@ def process_env(principal: str, bootstrap: str, *, tls: bool = False) -> dict[st
     }
     if tls:
         env["KAFKA_SSL_CAFILE"] = str(CA_FILE)
-    if principal in SERVICES:
+    if principal in (*SERVICES, DEADLETTERS):
         env["KAFKA_DEADLETTERS_USERNAME"] = DEADLETTERS
         env["KAFKA_DEADLETTERS_PASSWORD"] = found[DEADLETTERS]
     return env

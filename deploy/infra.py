@@ -262,6 +262,11 @@ def _cmd_logs(name: str | None, follow: bool, lines: int) -> int:
 def _cmd_env() -> int:
     print(f"export DATABASE_URL={shlex.quote(database_url())}")
     print(f"export KAFKA_BOOTSTRAP_SERVERS={shlex.quote(kafka_bootstrap())}")
+    # Where the tools and the test suite find the principals' passwords and the partners' listener.
+    print(f"export KAFKA_CREDENTIALS_FILE={shlex.quote(str(kafka_auth.credentials_file()))}")
+    partner, tls = broker.partner_bootstrap()
+    if tls:
+        print(f"export KAFKA_PARTNER_BOOTSTRAP_SERVERS={shlex.quote(partner)}")
     return 0
 
 

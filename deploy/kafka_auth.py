@@ -36,10 +36,20 @@ PRINCIPALS = (ADMIN, *SERVICES, *PARTNERS, DEADLETTERS)
 MECHANISM = "SCRAM-SHA-512"
 
 
+def credentials_file() -> Path:
+    """Where the passwords are: KAFKA_CREDENTIALS_FILE (a broker another checkout provisioned,
+    e.g. a shared one), else this checkout's .state/kafka/credentials.json."""
+    return Path(os.environ.get("KAFKA_CREDENTIALS_FILE") or CREDENTIALS)
+
+
+def ca_file() -> Path:
+    """The CA that signed the broker's certificate: beside the credentials (tls/ca.pem)."""
+    return credentials_file().parent / "tls" / CA_FILE.name
+
+
 def passwords(path: Path | None = None) -> dict[str, str]:
-    """Every principal's password, generating (and keeping) those not yet made.
-    KAFKA_CREDENTIALS_FILE names another file (a broker provisioned elsewhere)."""
-    path = path or Path(os.environ.get("KAFKA_CREDENTIALS_FILE") or CREDENTIALS)
+    """Every principal's password, generating (and keeping) those not yet made."""
+    path = path or credentials_file()
     found: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     missing = [p for p in PRINCIPALS if not found.get(p)]
     if missing:
@@ -73,7 +83,7 @@ def process_env(principal: str, bootstrap: str, *, tls: bool = False) -> dict[st
         "KAFKA_SASL_MECHANISM": MECHANISM,
     }
     if tls:
-        env["KAFKA_SSL_CAFILE"] = str(CA_FILE)
+        env["KAFKA_SSL_CAFILE"] = str(ca_file())
     if principal in (*SERVICES, DEADLETTERS):
         env["KAFKA_DEADLETTERS_USERNAME"] = DEADLETTERS
         env["KAFKA_DEADLETTERS_PASSWORD"] = found[DEADLETTERS]

@@ -325,7 +325,7 @@ async def test_a_record_parked_twice_is_one_letter_and_kafka_away_leaves_the_ind
         await producer.send_and_wait("encounter.completed.dlq", value=value, key=key, headers=parked_headers)
     db = Database(service_database_url("claims", settings), "claims", pool_size=2)
     queue = usecases.Queue(db, servers.kafka, group, "claims", ("encounter.completed",))
-    away = replace(queue, bootstrap=f"127.0.0.1:{closed_port()}")
+    away = replace(queue, kafka=replace(queue.kafka, bootstrap=f"127.0.0.1:{closed_port()}"))
     try:
         rows, _, current = await usecases.listing(queue, Filters(), PageQuery(None, 50))
         assert current and [r["event_id"] for r in rows] == [str(event.id)]

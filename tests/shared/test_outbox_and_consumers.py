@@ -96,7 +96,7 @@ async def test_relay_crash_before_marking_republishes_and_consumer_applies_once(
     async with db.session() as session, session.begin():
         add_event(session, event)
 
-    crashing = CrashesBeforeMarking(db, servers.kafka_bootstrap, service="payments-test")
+    crashing = CrashesBeforeMarking(db, servers.kafka, service="payments-test")
     try:
         try:
             while True:

@@ -129,7 +129,7 @@ codes-load: install ## Load a CMS file: make codes-load KIND=ncci-ptp|mue|hcpcs|
 	$(VPY) -m services.claims.codesets.usecases load --kind $(KIND) "$(FILE)" --effective $(EFFECTIVE)
 
 dlq: install ## Dead letters: make dlq ARGS="list" | ARGS="--service claims show ID" | replay ID | replay --all | discard ID --reason "..." (docs/runbook-dead-letters.md)
-	@$(VPY) -m shared.deadletters $(ARGS)
+	@env $$($(INFRA) kafka-env deadletters) $(VPY) -m shared.deadletters $(ARGS)
 
 audit-verify: install ## Verify every service's audit hash chain (names edited, deleted, inserted rows; exit 1 on a break; docs/runbook-audit.md)
 	@$(VPY) -m shared.audit_chain $(ARGS)

@@ -222,7 +222,7 @@ async def one_fault(
         t0 = time.monotonic()
         faulted = asyncio.create_task(inject(fault, t0, args.fault_at, log))
         await ehr.publish(
-            broker.kafka_bootstrap(),
+            ehr.ehr_access(),
             args.count,
             rate=args.rate,
             seed=args.seed,

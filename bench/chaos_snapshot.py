@@ -23,8 +23,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.chaos_counts import Snapshot
+from bench.common import admin_kafka
 from deploy import broker, postgres
 from deploy.payer_sandbox.config import SandboxConfig
+from shared.kafka import client_kwargs
 
 SCHEMAS = ("eligibility", "claims", "payments", "notifications")
 SINK = "http://127.0.0.1:8025"
@@ -85,7 +87,7 @@ class Probe:
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
-        self.bootstrap = broker.kafka_bootstrap()
+        self.kafka = admin_kafka(broker.kafka_bootstrap())
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -108,8 +110,8 @@ class Probe:
 
     async def _kafka(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._consumer is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+            admin = AIOKafkaAdminClient(**client_kwargs(self.kafka), request_timeout_ms=5000)
+            consumer = AIOKafkaConsumer(**client_kwargs(self.kafka), enable_auto_commit=False)
             await asyncio.wait_for(admin.start(), LOOK_TIMEOUT)
             await asyncio.wait_for(consumer.start(), LOOK_TIMEOUT)
             self._admin, self._consumer = admin, consumer

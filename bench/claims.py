@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.common import fresh_database
+from bench.common import admin_kafka, fresh_database
 from deploy.serving import serving
 from services.claims.claims.domain import strict_errors
 from services.claims.claims.schemas import ClaimData
@@ -46,6 +46,7 @@ from services.claims.submission.x12 import generate
 from shared.app import create_app
 from shared.auth import mint_token
 from shared.config import Settings
+from shared.kafka import settings_fields
 from shared.migrate import migrate
 from tests.claims.helpers import make_claim
 
@@ -166,12 +167,12 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     admin = os.environ.get("DATABASE_URL", Settings().database_url)
-    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", Settings().kafka_bootstrap_servers)
+    kafka = admin_kafka(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", Settings().kafka_bootstrap_servers))
     name = (urlsplit(admin).path.lstrip("/") or "postgres") + "_bench_claims"
     url = asyncio.run(fresh_database(admin, name))
     settings = Settings(
         database_url=url,
-        kafka_bootstrap_servers=kafka,
+        **settings_fields(kafka),
         log_level="WARNING",
         consumer_group_prefix=f"bench-{uuid.uuid4().hex[:8]}-",
     )

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from shared.config import Settings, asyncpg_dsn
+from shared.kafka import KafkaAccess
 
 
 async def fresh_database(admin_url: str, name: str) -> str:
@@ -92,3 +93,15 @@ def run_in_scratch_database(args: argparse.Namespace, suffix: str, run: ScratchR
                 asyncio.run(drop_database(admin, name))
     result.update(args=vars(args), cpus=os.cpu_count())
     return result
+
+
+def admin_kafka(bootstrap: str | None = None) -> KafkaAccess:
+    """The benchmarks' access to the broker: its super user (they make and delete topics and
+    consumer groups of their own), from .state/kafka/credentials.json; `bootstrap` overrides
+    the address."""
+    from dataclasses import replace
+
+    from deploy import kafka_auth
+
+    found = kafka_auth.access(kafka_auth.ADMIN)
+    return replace(found, bootstrap=bootstrap) if bootstrap else found

@@ -22,12 +22,15 @@ import uuid
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.common import admin_kafka
 from deploy.payer_sandbox import ehr
 from shared.events.envelope import encode, new_event
-from shared.kafka import started_producer
+from shared.kafka import KafkaAccess, client_kwargs, started_producer
 
 
-async def _baseline(bootstrap: str, topic: str, records: list[tuple[str, bytes, bytes, list]]) -> float:
+async def _baseline(
+    bootstrap: KafkaAccess, topic: str, records: list[tuple[str, bytes, bytes, list]]
+) -> float:
     producer = await started_producer(bootstrap, client_id="bench-ehr-baseline")
     try:
         started = time.perf_counter()
@@ -41,9 +44,9 @@ async def _baseline(bootstrap: str, topic: str, records: list[tuple[str, bytes, 
         await producer.stop()
 
 
-async def main(count: int, bootstrap: str) -> None:
+async def main(count: int, bootstrap: KafkaAccess) -> None:
     topic = f"bench.encounters.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
@@ -59,7 +62,7 @@ async def main(count: int, bootstrap: str) -> None:
             result = await ehr.publish(bootstrap, count, rate=0, seed=7, run_id="bench", topic=topic)
             bulk_rate = max(bulk_rate, result.rate)
         with_build = 1 / (1 / build_rate + 1 / bulk_rate)
-        print(f"encounters: {count}, mean payload {size:.0f} bytes, broker {bootstrap}")
+        print(f"encounters: {count}, mean payload {size:.0f} bytes, broker {bootstrap.bootstrap}")
         print(f"A  raw producer baseline           {baseline:10.0f}/s")
         print(f"B  build + encode (CPU)            {build_rate:10.0f}/s")
         print(f"C  generator bulk (sending)        {bulk_rate:10.0f}/s   C/A = {bulk_rate / baseline:.2f}")
@@ -83,4 +86,4 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.bootstrap))
+    asyncio.run(main(args.count, admin_kafka(args.bootstrap)))

@@ -38,11 +38,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.common import free_port, fresh_database
+from bench.common import admin_kafka, free_port, fresh_database
 from bench.run import percentile
 from services.eligibility.checks import x12 as edi
 from shared.auth import mint_token
 from shared.config import Settings
+from shared.kafka import environment, settings_fields
 from shared.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -295,10 +296,10 @@ def main() -> None:
     args = parser.parse_args()
 
     admin_url = os.environ.get("DATABASE_URL", "postgresql://revcycle:revcycle@127.0.0.1:55432/revcycle")
-    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    kafka = admin_kafka(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     name = urlsplit(admin_url).path.lstrip("/") or "revcycle"
     db_url = asyncio.run(fresh_database(admin_url, f"{name}_bench_eligibility"))
-    migrate(["eligibility"], Settings(database_url=db_url, kafka_bootstrap_servers=kafka))
+    migrate(["eligibility"], Settings(database_url=db_url, **settings_fields(kafka)))
 
     sandbox_port, service_port = free_port(), free_port()
     sandbox_url, service_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{service_port}"
@@ -328,7 +329,7 @@ def main() -> None:
     }
     service_env = {
         "DATABASE_URL": db_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        **environment(kafka),
         "CONSUMER_GROUP_PREFIX": f"bench-{uuid.uuid4().hex[:8]}-",
         "LOG_LEVEL": "WARNING",
         "DB_POOL_SIZE": "20",

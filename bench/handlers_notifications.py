@@ -67,6 +67,7 @@ from shared.events.catalogue import (
     PaymentPosted,
 )
 from shared.events.envelope import Event
+from shared.kafka import KafkaAccess
 from shared.migrate import migrate
 
 PAYERS = ("SBX001", "SBX002", "SBX003")
@@ -277,7 +278,7 @@ async def run_through(
     dlq = ParkingDlq()
     consumer = EventConsumer(
         db,
-        "unused:9092",
+        KafkaAccess("unused:9092", None, None),
         service="bench-notifications",
         group_id=f"bench-{uuid.uuid4().hex[:8]}",
         handlers=handlers,

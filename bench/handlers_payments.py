@@ -56,6 +56,7 @@ from shared.db import Database
 from shared.events import Event, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from shared.events.envelope import decode
+from shared.kafka import KafkaAccess
 from shared.migrate import migrate
 
 
@@ -140,7 +141,8 @@ async def run_through(
 ) -> tuple[float, int, ParkingDlq]:
     """CPU seconds and statements for these polls through a fresh consumer group."""
     dlq = ParkingDlq()
-    consumer = EventConsumer(db, "unused:9092", service="payments", handlers=handlers, group_id=group)
+    unused = KafkaAccess("unused:9092", None, None)
+    consumer = EventConsumer(db, unused, service="payments", handlers=handlers, group_id=group)
     consumer._producer = dlq  # type: ignore[assignment]
     statements = 0
 

@@ -42,7 +42,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.common import free_port, fresh_database
+from bench.common import admin_kafka, free_port, fresh_database
 from bench.run import delete_topics, percentile
 from deploy import infra
 from services.notifications.deliveries.workers import deliver_due, sender
@@ -54,7 +54,7 @@ from shared.consumer import batched
 from shared.events import catalogue
 from shared.events.catalogue import EventSpec, PaymentPosted
 from shared.events.envelope import encode, new_event
-from shared.kafka import ensure_topics
+from shared.kafka import KafkaAccess, client_kwargs, ensure_topics, settings_fields
 from shared.migrate import migrate
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "notifications.json"
@@ -134,7 +134,7 @@ async def end_to_end(
     n: int,
     spec: EventSpec,
     db_url: str,
-    bootstrap: str,
+    bootstrap: KafkaAccess,
     smtp_port: int,
     base_url: str,
     group: str,
@@ -167,7 +167,7 @@ async def end_to_end(
     )
     settings = Settings(
         database_url=db_url,
-        kafka_bootstrap_servers=bootstrap,
+        **settings_fields(bootstrap),
         consumer_group_prefix=group,
         log_level="WARNING",
     )
@@ -176,7 +176,7 @@ async def end_to_end(
     produced: dict[str, float] = {}
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(app.state.consumer.assigned.wait(), 60)
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        producer = AIOKafkaProducer(**client_kwargs(bootstrap), acks="all", linger_ms=5)
         await producer.start()
         try:
             first = time.time()
@@ -228,9 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=50, help="paced phase: events/s (50)")
     args = parser.parse_args(argv)
     admin_url = infra.ensure_postgres()
-    bootstrap = infra.ensure_kafka()
+    bootstrap = admin_kafka(infra.ensure_kafka())
     db_url = bench_database(admin_url)
-    migrate(["notifications"], Settings(database_url=db_url, kafka_bootstrap_servers=bootstrap), topics=False)
+    migrate(["notifications"], Settings(database_url=db_url, **settings_fields(bootstrap)), topics=False)
     run_id = uuid.uuid4().hex[:8]
     spec = register(run_id)
     group = f"bench-{run_id}-"

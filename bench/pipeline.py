@@ -49,12 +49,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench import run as backbone
+from bench.common import admin_kafka
 from deploy import infra
 from deploy.payer_sandbox import ehr, practice
 from shared import context
 from shared.config import asyncpg_dsn
 from shared.events.envelope import encode, new_event
-from shared.kafka import started_producer
+from shared.kafka import KafkaAccess, client_kwargs, started_producer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LAG = re.compile(r'^consumer_lag\{partition="\d+",service="(\w+)",topic="[^"]+"\} ([0-9.e+]+)$', re.M)
@@ -93,7 +94,7 @@ def percentile(values: list[float], q: float) -> float:
 class Watcher:
     """When each encounter of ours reached payment.posted and the patient's notification."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: KafkaAccess) -> None:
         self.bootstrap = bootstrap
         self.sent_at: dict[str, float] = {}  # correlation id → epoch seconds of the send
         self.posted: dict[str, float] = {}  # correlation id → epoch of payment.posted
@@ -107,7 +108,7 @@ class Watcher:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+            **client_kwargs(self.bootstrap), enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
         )
         await self._consumer.start()
         await self._consumer._client.force_metadata_update()  # partitions_for_topic is empty until then
@@ -322,7 +323,7 @@ async def run_stage(
     seconds: float,
     run_id: str,
     watcher: Watcher,
-    bootstrap: str,
+    bootstrap: KafkaAccess,
     drain: float,
     members: Members,
 ) -> Stage:
@@ -385,7 +386,7 @@ async def run_stage(
 
 
 async def ceilings(
-    bootstrap: str, sample: list[tuple[str, bytes, bytes, list]], run_id: str
+    bootstrap: KafkaAccess, sample: list[tuple[str, bytes, bytes, list]], run_id: str
 ) -> dict[str, Any]:
     """bench/run.py's raw baselines, in a schema and topic of this run."""
     backbone.SCHEMA = f"bench_pipeline_{run_id}"
@@ -493,7 +494,7 @@ def table(stages: list[Stage], raw: dict[str, Any]) -> str:
 
 
 async def main(args: argparse.Namespace) -> int:
-    bootstrap = args.bootstrap
+    bootstrap = admin_kafka(args.bootstrap)
     run_id = uuid.uuid4().hex[:6]
     rates = [float(r) for r in args.rates.split(",")]
     watcher, sampler = Watcher(bootstrap), Sampler()

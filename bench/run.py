@@ -48,6 +48,7 @@ from sqlalchemy import text
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bench.common import admin_kafka
 from deploy import infra
 from shared import context
 from shared.config import asyncpg_dsn
@@ -56,7 +57,7 @@ from shared.db import Database
 from shared.events import catalogue
 from shared.events.catalogue import EventSpec, Id, Money, Payload
 from shared.events.envelope import Event, encode, new_event
-from shared.kafka import TOPIC_PARTITIONS, ensure_topics
+from shared.kafka import TOPIC_PARTITIONS, KafkaAccess, client_kwargs, ensure_topics
 from shared.outbox import OutboxRelay, add_events
 from shared.tables import BACKBONE_DDL
 
@@ -148,9 +149,9 @@ async def drop_schema(admin_dsn: str) -> None:
         await conn.close()
 
 
-async def delete_topics(bootstrap: str, prefixes: list[str], group_id: str | None) -> list[str]:
+async def delete_topics(bootstrap: KafkaAccess, prefixes: list[str], group_id: str | None) -> list[str]:
     """Remove this run's topics (and its consumer group) so runs do not pile up on the broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="revcycle-bench")
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap), client_id="revcycle-bench")
     await admin.start()
     try:
         doomed = [t for t in await admin.list_topics() if any(t.startswith(p) for p in prefixes)]
@@ -267,7 +268,7 @@ RAW_PRODUCER_CONFIG: dict[str, Any] = {
 
 
 async def baseline_kafka(
-    bootstrap: str, topic: str, messages: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]
+    bootstrap: KafkaAccess, topic: str, messages: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]
 ) -> KafkaBaseline:
     """Produce every message (without waiting on each) while a plain consumer reads them all.
 
@@ -276,9 +277,9 @@ async def baseline_kafka(
     """
     await ensure_topics(bootstrap, [topic])
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        **client_kwargs(bootstrap), enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id="bench-raw", **RAW_PRODUCER_CONFIG)
+    producer = AIOKafkaProducer(**client_kwargs(bootstrap), client_id="bench-raw", **RAW_PRODUCER_CONFIG)
     await consumer.start()
     await producer.start()
     try:
@@ -457,7 +458,7 @@ async def write_events(
 
 async def end_to_end(
     admin_url: str,
-    bootstrap: str,
+    bootstrap: KafkaAccess,
     spec: EventSpec,
     *,
     n: int,
@@ -675,7 +676,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def main_async(args: argparse.Namespace, event_loop: str) -> dict[str, Any]:
     admin_url = infra.ensure_postgres()
-    bootstrap = infra.ensure_kafka()
+    bootstrap = admin_kafka(infra.ensure_kafka())
     admin_dsn = asyncpg_dsn(admin_url)
     run_id = uuid.uuid4().hex[:8]
     # One bench at a time: a second run would drop the first one's schema and could never
@@ -691,7 +692,7 @@ async def main_async(args: argparse.Namespace, event_loop: str) -> dict[str, Any
         "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "event_loop": event_loop,
-        "kafka": bootstrap,
+        "kafka": bootstrap.bootstrap,
         "database": infra.redact_url(admin_url),
         "postgresql": {
             name: await guard.fetchval(f"SHOW {name}")

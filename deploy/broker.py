@@ -1,8 +1,11 @@
-"""The local Kafka broker (single node, KRaft) on 127.0.0.1:9092, or an external one.
+"""The local Kafka broker (single node, KRaft) on 127.0.0.1:9092 (SASL) and 9094 (SASL over
+TLS, the partners' listener), or an external one.
 
 Provisioning is done here: the broker's class path resolved from Maven Central into
-.state/kafka/lib (deploy/kafka/pom.xml pins the version), server.properties written from
-deploy/kafka/server.properties.in, the storage formatted once. The broker then runs as the
+.state/kafka/lib (deploy/kafka/pom.xml pins the version), the local CA and the broker's
+certificate (deploy/kafka_tls.py), every principal's password (deploy/kafka_auth.py),
+server.properties written from deploy/kafka/server.properties.in, the storage formatted once
+with the principals as SCRAM users. The broker then runs as the
 supervisord program `kafka` (deploy/supervision.py): supervisord restarts it if it dies,
 rotates .state/logs/kafka.log, and stops it the way this module used to by hand (SIGTERM to its
 process group, SIGKILL after 30 s). It has a group of its own, so the test suite can stop and
@@ -19,13 +22,12 @@ import shutil
 import time
 from pathlib import Path
 
-from deploy import supervision
+from deploy import kafka_auth, kafka_config, supervision
 from deploy.system import (
     EXTERNAL_WAIT_TIMEOUT,
     LOG_DIR,
     ROOT,
     START_TIMEOUT,
-    STATE,
     InfraError,
     apt_install,
     dirs,
@@ -38,18 +40,22 @@ from deploy.system import (
     tail,
 )
 
-KAFKA_DIR = STATE / "kafka"
+KAFKA_DIR = kafka_auth.KAFKA_DIR
 KAFKA_LIB = KAFKA_DIR / "lib"
 KAFKA_DATA = KAFKA_DIR / "data"
 KAFKA_PROPS = KAFKA_DIR / "server.properties"
 KAFKA_CLUSTER_ID = KAFKA_DIR / "cluster.id"
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
-KAFKA_PROPS_TEMPLATE = ROOT / "deploy" / "kafka" / "server.properties.in"
 KAFKA_LOG4J = ROOT / "deploy" / "kafka" / "log4j.properties"
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
+KAFKA_TLS_PORT = 9094  # the partners' listener: SASL_SSL
 KAFKA_HOST = "127.0.0.1"
 LOCAL_KAFKA_BOOTSTRAP = f"{KAFKA_HOST}:{KAFKA_PORT}"
+LOCAL_KAFKA_TLS_BOOTSTRAP = f"{KAFKA_HOST}:{KAFKA_TLS_PORT}"
+# Written into a data directory formatted with SASL users: an older, PLAINTEXT-era storage has
+# none, and is set aside and formatted anew.
+SASL_MARKER = "revcycle-sasl"
 KAFKA_HEAP = ("-Xms256m", "-Xmx768m")
 KAFKA_LOG = LOG_DIR / "kafka.log"
 KAFKA_STARTED_MARKERS = ("Kafka Server started", "[KafkaServer id=1] started")
@@ -59,6 +65,17 @@ PROGRAM = "kafka"  # the supervisord program (and group) name
 def kafka_bootstrap() -> str:
     """KAFKA_BOOTSTRAP_SERVERS from the environment, else the local broker's address."""
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip() or LOCAL_KAFKA_BOOTSTRAP
+
+
+def partner_bootstrap() -> tuple[str, bool]:
+    """Where partners connect, and whether over TLS: KAFKA_PARTNER_BOOTSTRAP_SERVERS (TLS), else
+    the local broker's TLS listener, else (an external broker) KAFKA_BOOTSTRAP_SERVERS."""
+    env = os.environ.get("KAFKA_PARTNER_BOOTSTRAP_SERVERS", "").strip()
+    if env:
+        return env, True
+    if kafka_is_local():
+        return LOCAL_KAFKA_TLS_BOOTSTRAP, True
+    return kafka_bootstrap(), False
 
 
 def bootstrap_hosts(value: str) -> list[tuple[str, int]]:
@@ -169,18 +186,50 @@ def _storage_tool(*args: str, what: str) -> str:
     return run([*argv, "kafka.tools.StorageTool", *args], timeout=120, what=what).stdout
 
 
+def _tls() -> None:
+    """The local CA and the broker's PEM keystore (made with the virtualenv's `cryptography`)."""
+    from deploy.processes import venv_python
+
+    # "kafka": the broker's name inside docker-compose's network (deploy/kafka_config.py).
+    argv = [
+        venv_python(),
+        "-m",
+        "deploy.kafka_tls",
+        str(kafka_auth.TLS_DIR),
+        KAFKA_HOST,
+        "localhost",
+        "kafka",
+    ]
+    if run(argv, cwd=ROOT, timeout=60, what="deploy.kafka_tls").stdout.strip() == "made":
+        say(f"made the local CA and the broker's certificate in {rel(kafka_auth.TLS_DIR)}")
+
+
+def compose_config() -> Path:
+    """The docker-compose broker's files (deploy/kafka_config.py), with this checkout's CA and
+    passwords; returns their directory."""
+    dirs()
+    _tls()
+    return kafka_config.write_compose_files()
+
+
 def _prepare(data: Path) -> None:
-    """Class path, server.properties for this data directory, storage formatted once."""
+    """Class path, TLS, passwords, server.properties for this data directory, storage formatted
+    once with every principal as a SCRAM user."""
     dirs()
     _resolve()
+    _tls()
+    found = kafka_auth.passwords()
     data.mkdir(parents=True, exist_ok=True)
-    text = KAFKA_PROPS_TEMPLATE.read_text()
-    text = text.replace("@DATA_DIR@", str(data))
-    text = text.replace("@PORT@", str(KAFKA_PORT))
-    text = text.replace("@CONTROLLER_PORT@", str(KAFKA_CONTROLLER_PORT))
-    KAFKA_PROPS.write_text(text)
+    KAFKA_PROPS.touch(mode=0o600)
+    os.chmod(KAFKA_PROPS, 0o600)
+    KAFKA_PROPS.write_text(kafka_config.render(str(data), found[kafka_auth.ADMIN]))
     if (data / "meta.properties").exists():
-        return
+        if (data / SASL_MARKER).exists():
+            return
+        aside = data.with_name(f"{data.name}.plaintext-{int(time.time())}")
+        say(f"the Kafka storage in {rel(data)} predates SASL; moved to {rel(aside)}, formatting anew")
+        data.rename(aside)
+        data.mkdir(parents=True)
     if KAFKA_CLUSTER_ID.exists() and KAFKA_CLUSTER_ID.read_text().strip():
         cluster_id = KAFKA_CLUSTER_ID.read_text().strip()
     else:
@@ -188,7 +237,9 @@ def _prepare(data: Path) -> None:
         cluster_id = out.strip().splitlines()[-1].strip()
         KAFKA_CLUSTER_ID.write_text(cluster_id + "\n")
     say(f"formatting Kafka storage in {rel(data)} (cluster id {cluster_id})")
-    _storage_tool("format", "-t", cluster_id, "-c", str(KAFKA_PROPS), what="StorageTool format")
+    scram = kafka_auth.scram_arguments(found)
+    _storage_tool("format", "-t", cluster_id, "-c", str(KAFKA_PROPS), *scram, what="StorageTool format")
+    (data / SASL_MARKER).write_text(", ".join(kafka_auth.PRINCIPALS) + "\n")
 
 
 def program() -> supervision.Program:
@@ -219,7 +270,7 @@ def _log_started(offset: int) -> bool:
 
 def _launch(data: Path) -> int:
     """Provision and start the program; returns where this run's log begins."""
-    for port in (KAFKA_PORT, KAFKA_CONTROLLER_PORT):
+    for port in (KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_TLS_PORT):
         if port_open(KAFKA_HOST, port):
             raise InfraError(
                 f"port {port} is in use by another process; stop it, or set "

@@ -41,7 +41,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from deploy import broker, pg_cluster, postgres, supervision
+from deploy import broker, kafka_auth, pg_cluster, postgres, supervision
 from deploy.broker import (  # noqa: F401 - the public API
     KAFKA_HOST,
     KAFKA_PORT,
@@ -262,6 +262,11 @@ def _cmd_logs(name: str | None, follow: bool, lines: int) -> int:
 def _cmd_env() -> int:
     print(f"export DATABASE_URL={shlex.quote(database_url())}")
     print(f"export KAFKA_BOOTSTRAP_SERVERS={shlex.quote(kafka_bootstrap())}")
+    # Where the tools and the test suite find the principals' passwords and the partners' listener.
+    print(f"export KAFKA_CREDENTIALS_FILE={shlex.quote(str(kafka_auth.credentials_file()))}")
+    partner, tls = broker.partner_bootstrap()
+    if tls:
+        print(f"export KAFKA_PARTNER_BOOTSTRAP_SERVERS={shlex.quote(partner)}")
     return 0
 
 
@@ -295,6 +300,12 @@ def _parser() -> argparse.ArgumentParser:
     lp.add_argument("-f", "--follow", action="store_true")
     lp.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("env", help="print export lines for DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    kp = sub.add_parser("kafka-env", help="print KEY=VALUE lines: a principal's Kafka credentials")
+    kp.add_argument("principal", help="admin, a service, a partner or deadletters")
+    sub.add_parser(
+        "compose-config",
+        help="write the compose broker's files (.state/kafka/compose: config, keystore, compose.env)",
+    )
     sub.add_parser("deps", help="install missing system packages (postgresql, java, maven, chromium)")
     sub.add_parser("browser", help="install headless Chromium and chromedriver (the ops page test)")
     return parser
@@ -337,6 +348,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _cmd_logs(args.name, args.follow, args.lines)
         case "env":
             return _cmd_env()
+        case "kafka-env":
+            if args.principal not in kafka_auth.PRINCIPALS:
+                raise InfraError(
+                    f"unknown principal {args.principal!r}; known: {', '.join(kafka_auth.PRINCIPALS)}"
+                )
+            print("\n".join(f"{k}={v}" for k, v in kafka_auth.principal_env(args.principal).items()))
+        case "compose-config":
+            written = rel(broker.compose_config())
+            say(f"wrote {written}; now: docker compose --env-file {written}/compose.env up")
         case "deps":
             install_system_deps()
         case "browser":

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from deploy import supervision
+from deploy import kafka_auth, supervision
 from deploy.broker import kafka_bootstrap
 from deploy.postgres import database_url
 from deploy.system import (
@@ -48,6 +48,8 @@ class Proc(NamedTuple):
     argv: tuple[str, ...]
     port: int
     health: str = "/health/ready"
+    # Its Kafka principal (deploy/kafka_auth.py): the credentials its environment carries.
+    principal: str | None = None
 
 
 def _uvicorn(app: str) -> tuple[str, ...]:
@@ -62,11 +64,21 @@ PROCESSES: list[Proc] = [
         ("{python}", "-m", "deploy.smtp_sink", "--smtp-port", "1025", "--http-port", "{port}"),
         8025,
     ),
-    *(Proc(name, _uvicorn(f"services.{name}.main:app"), port) for name, port in SERVICES.items()),
+    *(
+        Proc(name, _uvicorn(f"services.{name}.main:app"), port, principal=name)
+        for name, port in SERVICES.items()
+    ),
     # The ops page, http://127.0.0.1:8005/ops (after the services it watches).
     Proc("ops", _uvicorn("services.ops.main:app"), OPS_PORT),
     # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka).
-    Proc("payer-sandbox", _uvicorn("deploy.payer_sandbox.main:app"), 8010, "/health"),
+    # It answers claims as the clearinghouse, over the partners' TLS listener.
+    Proc(
+        "payer-sandbox",
+        _uvicorn("deploy.payer_sandbox.main:app"),
+        8010,
+        "/health",
+        principal=kafka_auth.PARTNERS[1],
+    ),
     # More background processes go here, one line each.
 ]
 GROUP = "platform"  # the supervisord group of PROCESSES: `supervisorctl status platform:*`
@@ -85,11 +97,15 @@ def venv_python() -> str:
     return sys.executable
 
 
-def child_env() -> dict[str, str]:
-    """The environment for migrate and the services: os.environ plus where the servers are."""
-    env = dict(os.environ)
+def child_env(principal: str | None = kafka_auth.ADMIN) -> dict[str, str]:
+    """The environment for migrate and the platform's processes: os.environ plus where the
+    servers are, and the Kafka credentials of `principal` only (migrate: the admin; each
+    service its own; None for a process that does not use Kafka)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
     env["DATABASE_URL"] = database_url()
     env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap()
+    if principal is not None:
+        env.update(kafka_auth.principal_env(principal))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -109,7 +125,7 @@ def register_practice() -> None:
     A failure is reported, not fatal: the platform runs, and `make demo` registers them too."""
     say("registering the sandbox practice's providers (python -m deploy.payer_sandbox.practice)")
     proc = subprocess.run(  # noqa: S603 - fixed argv
-        [venv_python(), "-m", "deploy.payer_sandbox.practice"], cwd=ROOT, env=child_env(), check=False
+        [venv_python(), "-m", "deploy.payer_sandbox.practice"], cwd=ROOT, env=child_env(None), check=False
     )
     if proc.returncode != 0:
         say(f"the provider registry was not filled (exit {proc.returncode}); `make demo` tries again")
@@ -132,10 +148,13 @@ def _proc(name: str) -> Proc:
 
 def _programs() -> list[supervision.Program]:
     """PROCESSES as supervisord programs, with this command's environment (`make up`'s)."""
-    python, env = venv_python(), child_env()
+    python = venv_python()
     return [
         supervision.Program(
-            p.name, [a.format(python=python, port=p.port) for a in p.argv], priority=20 + i, environment=env
+            p.name,
+            [a.format(python=python, port=p.port) for a in p.argv],
+            priority=20 + i,
+            environment=child_env(p.principal),
         )
         for i, p in enumerate(PROCESSES)
     ]
@@ -229,7 +248,7 @@ REPLICA_GROUP = "replicas"  # the supervisord group of the extra instances
 def replica(p: Proc, n: int) -> Proc:
     """Instance n (2, 3, ...) of a process: the same program and environment (so the same
     database, the same consumer groups and the same outbox) on port + 100 * (n - 1)."""
-    return Proc(f"{p.name}-{n}", p.argv, p.port + 100 * (n - 1), p.health)
+    return p._replace(name=f"{p.name}-{n}", port=p.port + 100 * (n - 1))
 
 
 def replicas(count: int = 2, names: Sequence[str] | None = None) -> list[Proc]:
@@ -243,10 +262,13 @@ def replicas_up(count: int = 2, names: Sequence[str] | None = None) -> list[Proc
     procs = replicas(count, names)
     if not procs:
         return []
-    python, env = venv_python(), child_env()
+    python = venv_python()
     programs = [
         supervision.Program(
-            p.name, [a.format(python=python, port=p.port) for a in p.argv], priority=40 + i, environment=env
+            p.name,
+            [a.format(python=python, port=p.port) for a in p.argv],
+            priority=40 + i,
+            environment=child_env(p.principal),
         )
         for i, p in enumerate(procs)
     ]

@@ -29,6 +29,7 @@ from shared.deadletters.api import router as dead_letters_router
 from shared.events.asyncapi import document as asyncapi_document
 from shared.health import router as health_router
 from shared.inputs import InputGuard, bound_openapi
+from shared.kafka import kafka_access
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.overview import router as overview_router
@@ -191,7 +192,7 @@ def _background(
     `app.state.outages` by name, for readiness."""
     relay = OutboxRelay(
         db,
-        settings.kafka_bootstrap_servers,
+        kafka_access(settings),
         service=definition.name,
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
@@ -204,7 +205,7 @@ def _background(
     if definition.handlers:
         consumer = EventConsumer(
             db,
-            settings.kafka_bootstrap_servers,
+            kafka_access(settings),
             service=definition.name,
             handlers=definition.handlers,
             group_id=settings.consumer_group_prefix + definition.name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import Field
@@ -39,6 +40,18 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
 
     kafka_bootstrap_servers: str = LOCAL_KAFKA
+    # The broker authenticates every client (docs/kafka-security.md): SASL SCRAM-SHA-512 as
+    # this process's own principal, over TLS (SASL_SSL, trusting KAFKA_SSL_CAFILE) or not on a
+    # private network (SASL_PLAINTEXT). There is no unauthenticated mode.
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: str | None = None
+    kafka_ssl_cafile: str | None = None
+    # The dead-letter replay's own principal (shared.kafka_acl.DEADLETTERS): it reads the .dlq
+    # topics and sends letters back, which the service's principal may not.
+    kafka_deadletters_username: str = "deadletters"
+    kafka_deadletters_password: str | None = None
     # Prepended to each service's consumer group (the group is the service name), so a test
     # run or a second environment on one broker keeps its own offsets.
     consumer_group_prefix: str = ""

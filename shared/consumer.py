@@ -41,7 +41,7 @@ from shared.db import Database
 from shared.deadletters.domain import dead_letter_headers, dlq_headers as dlq_headers
 from shared.events.catalogue import dlq_topic
 from shared.events.envelope import Event, InvalidEvent, decode, encode
-from shared.kafka import started_producer
+from shared.kafka import KafkaAccess, client_kwargs, started_producer
 from shared.retry import Outage, backoff, run_forever, transient
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class EventConsumer:
     def __init__(
         self,
         db: Database,
-        bootstrap: str,
+        kafka: KafkaAccess,
         *,
         service: str,
         handlers: dict[str, Handler | Batched],
@@ -102,7 +102,7 @@ class EventConsumer:
         dlq_producer: AIOKafkaProducer | None = None,
     ) -> None:
         self.db = db
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.service = service
         self.handlers = handlers
         self.group_id = group_id or service
@@ -126,11 +126,11 @@ class EventConsumer:
 
     async def _ensure_started(self) -> AIOKafkaConsumer:
         if self._producer is None:
-            self._producer = await started_producer(self.bootstrap, client_id=f"{self.service}-dlq")
+            self._producer = await started_producer(self.kafka, client_id=f"{self.service}-dlq")
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
                 *self.handlers,
-                bootstrap_servers=self.bootstrap,
+                **client_kwargs(self.kafka),
                 group_id=self.group_id,
                 client_id=f"{self.service}-consumer",
                 enable_auto_commit=False,

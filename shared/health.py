@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from shared import stuckwork
-from shared.kafka import broker_reachable
+from shared.kafka import broker_reachable, kafka_access
 from shared.outbox import backlog
 
 HEALTH_JSON = "application/health+json"
@@ -92,7 +92,7 @@ async def _database(app: FastAPI, timeout: float) -> tuple[dict[str, Any], list[
 async def _kafka(app: FastAPI, timeout: float) -> dict[str, Any]:
     settings = app.state.settings
     started = time.perf_counter()
-    problem = await broker_reachable(settings.kafka_bootstrap_servers, timeout)
+    problem = await broker_reachable(kafka_access(settings), timeout)
     if problem:
         return {
             "componentType": "component",

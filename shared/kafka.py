@@ -1,17 +1,32 @@
-"""Kafka plumbing shared by the relay, the consumers, health and tests."""
+"""Kafka plumbing shared by the relay, the consumers, health and tests.
+
+Every Kafka client of the project is built with `client_kwargs(access)`: the broker address and
+the SASL (and TLS) settings of one principal (docs/kafka-security.md). The broker refuses a
+client without credentials, so there is no other way to build one that works.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.helpers import create_ssl_context
+from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
+from aiokafka.protocol.api import Request
 
+from shared.config import Settings
 from shared.events.catalogue import TOPICS, dlq_topic
+from shared.kafka_acl import AclBinding
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +37,95 @@ TOPIC_PARTITIONS = 3
 DLQ_RETENTION_MS = 90 * 24 * 3600 * 1000
 
 
-def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+@dataclass(frozen=True)
+class KafkaAccess:
+    """Where the broker is and who a client is there: one principal's SASL credentials, and
+    the CA to trust when the listener speaks TLS (SASL_SSL)."""
+
+    bootstrap: str
+    username: str | None
+    password: str | None
+    security_protocol: str = "SASL_PLAINTEXT"
+    mechanism: str = "SCRAM-SHA-512"
+    cafile: str | None = None
+
+    def as_principal(self, username: str, password: str | None) -> KafkaAccess:
+        """The same broker and transport, another principal."""
+        return replace(self, username=username, password=password)
+
+
+def kafka_access(settings: Settings) -> KafkaAccess:
+    """This process's principal (KAFKA_USERNAME/KAFKA_PASSWORD) on KAFKA_BOOTSTRAP_SERVERS."""
+    return KafkaAccess(
+        bootstrap=settings.kafka_bootstrap_servers,
+        username=settings.kafka_username,
+        password=settings.kafka_password,
+        security_protocol=settings.kafka_security_protocol,
+        mechanism=settings.kafka_sasl_mechanism,
+        cafile=settings.kafka_ssl_cafile,
+    )
+
+
+def deadletters_access(settings: Settings) -> KafkaAccess:
+    """The dead-letter replay's principal (shared.kafka_acl.DEADLETTERS) on the same broker."""
+    return kafka_access(settings).as_principal(
+        settings.kafka_deadletters_username, settings.kafka_deadletters_password
+    )
+
+
+def settings_fields(access: KafkaAccess) -> dict[str, Any]:
+    """The Settings fields of an access (the inverse of kafka_access), for code that builds a
+    Settings for a principal (benchmarks, tests)."""
+    return {
+        "kafka_bootstrap_servers": access.bootstrap,
+        "kafka_username": access.username,
+        "kafka_password": access.password,
+        "kafka_security_protocol": access.security_protocol,
+        "kafka_sasl_mechanism": access.mechanism,
+        "kafka_ssl_cafile": access.cafile,
+    }
+
+
+def environment(access: KafkaAccess) -> dict[str, str]:
+    """The KAFKA_* environment variables a child process reads this access from."""
+    return {k.upper(): str(v) for k, v in settings_fields(access).items() if v}
+
+
+class MissingCredentials(ValueError):
+    """A client was asked for without a username or password: the broker would refuse it."""
+
+
+def client_kwargs(access: KafkaAccess) -> dict[str, Any]:
+    """The keyword arguments every aiokafka client (producer, consumer, admin, bare client)
+    gets: bootstrap servers, SASL mechanism and credentials, and a TLS context for SASL_SSL."""
+    if not access.username or not access.password:
+        raise MissingCredentials(
+            "Kafka credentials are not set (KAFKA_USERNAME / KAFKA_PASSWORD): the broker "
+            "authenticates every client (docs/kafka-security.md)"
+        )
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": access.bootstrap,
+        "security_protocol": access.security_protocol,
+        "sasl_mechanism": access.mechanism,
+        "sasl_plain_username": access.username,
+        "sasl_plain_password": access.password,
+    }
+    if access.security_protocol == "SASL_SSL":
+        kwargs["ssl_context"] = _ssl_context(access.cafile)
+    return kwargs
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(cafile: str | None) -> ssl.SSLContext:
+    """A context verifying the broker's certificate and host name against `cafile` (the
+    system's trust store when None)."""
+    return create_ssl_context(cafile=cafile)
+
+
+def make_producer(kafka: KafkaAccess, *, client_id: str) -> AIOKafkaProducer:
     """An idempotent producer: acks from all in-sync replicas, no duplicates from retries."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **client_kwargs(kafka),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -36,10 +136,10 @@ def make_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
     )
 
 
-async def started_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+async def started_producer(kafka: KafkaAccess, *, client_id: str) -> AIOKafkaProducer:
     """A started idempotent producer. A failed or cancelled start closes it again, so no
     half-started client lingers (BaseException covers cancellation)."""
-    producer = make_producer(bootstrap, client_id=client_id)
+    producer = make_producer(kafka, client_id=client_id)
     try:
         await producer.start()
     except BaseException:
@@ -53,10 +153,11 @@ def all_topics() -> list[str]:
     return [t for topic in TOPICS for t in (topic, dlq_topic(topic))]
 
 
-async def ensure_topics(bootstrap: str, topics: list[str] | None = None) -> list[str]:
-    """Create missing topics (idempotent); returns the ones created."""
+async def ensure_topics(kafka: KafkaAccess, topics: list[str] | None = None) -> list[str]:
+    """Create missing topics (idempotent); returns the ones created. The broker creates none
+    by itself (auto.create.topics.enable=false), so this (shared.migrate) is the only way."""
     wanted = topics if topics is not None else all_topics()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="revcycle-topics")
+    admin = AIOKafkaAdminClient(**client_kwargs(kafka), client_id="revcycle-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -76,15 +177,98 @@ def _new_topic(name: str) -> NewTopic:
     return NewTopic(name, num_partitions=TOPIC_PARTITIONS, replication_factor=1, topic_configs=configs)
 
 
-async def broker_reachable(bootstrap: str, timeout: float) -> str | None:
+# Kafka's protocol codes (org.apache.kafka.common.acl / resource) for CreateAcls.
+_RESOURCE = {"TOPIC": 2, "GROUP": 3}
+_PATTERN = {"LITERAL": 3, "PREFIXED": 4}
+_OPERATION = {"READ": 3, "WRITE": 4}
+_ALLOW = 3
+ACL_PROPAGATION_SECONDS = 15.0
+
+
+class _CreateAcls(Request[CreateAclsRequest_v1]):
+    """CreateAcls v1 with many bindings in one request (aiokafka's own sends one)."""
+
+    API_KEY = 30
+
+    def __init__(self, found: Sequence[AclBinding]) -> None:
+        self._found = found
+
+    def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
+        return request_struct_class(
+            [
+                (
+                    _RESOURCE[b.resource_type],
+                    b.resource_name,
+                    _PATTERN[b.pattern],
+                    f"User:{b.principal}",
+                    "*",
+                    _OPERATION[b.operation],
+                    _ALLOW,
+                )
+                for b in self._found
+            ]
+        )
+
+
+async def ensure_acls(kafka: KafkaAccess, found: Sequence[AclBinding]) -> None:
+    """Create the ACL bindings (the broker keeps one of each, so this is idempotent). Needs a
+    principal allowed to alter the cluster's ACLs (the super user)."""
+    if not found:
+        return
+    admin = AIOKafkaAdminClient(**client_kwargs(kafka), client_id="revcycle-acls")
+    await admin.start()
+    try:
+        response = await admin._send_request(_CreateAcls(found))
+        for code, message in response.creation_responses:
+            if code:
+                raise for_code(code)(message)
+        # The controller has them; wait until the broker's authorizer does too, so a client
+        # started right after migrate is not refused.
+        async with asyncio.timeout(ACL_PROPAGATION_SECONDS):
+            while True:
+                if set(found) <= await _described(admin):
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await admin.close()
+
+
+async def _described(admin: AIOKafkaAdminClient) -> set[AclBinding]:
+    """The ALLOW bindings the broker enforces now (every resource, principal and operation)."""
+    any_ = 1
+    request = DescribeAclsRequest(any_, None, any_, None, None, any_, any_)  # type: ignore[arg-type]
+    response = await admin._send_request(request)
+    if response.error_code:
+        raise for_code(response.error_code)(response.error_message)
+    names = {v: k for k, v in _RESOURCE.items()}
+    patterns = {v: k for k, v in _PATTERN.items()}
+    operations = {v: k for k, v in _OPERATION.items()}
+    return {
+        AclBinding(
+            principal.removeprefix("User:"),
+            names.get(rtype, str(rtype)),
+            name,
+            patterns.get(ptype, str(ptype)),
+            operations.get(op, str(op)),
+        )
+        for rtype, name, ptype, acls in response.resources
+        for principal, _host, op, permission in acls
+        if permission == _ALLOW
+    }
+
+
+async def broker_reachable(kafka: KafkaAccess, timeout: float) -> str | None:
     """None when a broker answers a metadata request in time; otherwise the reason.
 
     A fresh connection is used each time, so a cached metadata snapshot cannot hide a
     broker that has gone away.
     """
-    client = AIOKafkaClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000), client_id="revcycle-health"
-    )
+    try:
+        client = AIOKafkaClient(
+            **client_kwargs(kafka), request_timeout_ms=int(timeout * 1000), client_id="revcycle-health"
+        )
+    except MissingCredentials:
+        return "MissingCredentials"
     try:
         await asyncio.wait_for(client.bootstrap(), timeout)
         return None
@@ -94,17 +278,19 @@ async def broker_reachable(bootstrap: str, timeout: float) -> str | None:
         await client.close()
 
 
-async def consumer_lag(bootstrap: str, group: str, topics: list[str], *, timeout: float) -> dict[str, int]:
+async def consumer_lag(
+    kafka: KafkaAccess, group: str, topics: list[str], *, timeout: float
+) -> dict[str, int]:
     """How many records each topic holds past `group`'s committed offsets (summed over its
     partitions), as the broker has them: what every replica of a service still has to read,
     whichever replica reads it. A partition the group never committed on counts from the
     start of what the topic keeps (the services' consumers start at the earliest offset).
     Raises TimeoutError or a Kafka error when the broker cannot answer within `timeout`."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id="revcycle-lag", request_timeout_ms=int(timeout * 1000)
+        **client_kwargs(kafka), client_id="revcycle-lag", request_timeout_ms=int(timeout * 1000)
     )
     reader = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **client_kwargs(kafka),
         client_id="revcycle-lag",
         enable_auto_commit=False,
         request_timeout_ms=int(timeout * 1000),

@@ -1,4 +1,4 @@
-"""Prepare the database and the broker: roles, schemas, migrations, topics.
+"""Prepare the database and the broker: roles, schemas, migrations, topics and their ACLs.
 
 `python -m shared.migrate [service ...]` is idempotent; `make up` and the test session
 run it. It needs the admin DATABASE_URL (a role that may create roles and schemas).
@@ -6,6 +6,9 @@ run it. It needs the admin DATABASE_URL (a role that may create roles and schema
 Per service it makes a schema and a login role that can use only that schema (its
 search_path points there), runs the service's Alembic migrations, and grants the role
 read/write on its tables except the audit log, where it may only read and insert.
+On the broker it creates every catalogue topic and its dead-letter topic (the broker creates
+none by itself) and the ACL bindings shared.kafka_acl derives from the catalogue; for that it
+connects as the broker's super user (KAFKA_USERNAME=admin, docs/kafka-security.md).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from alembic import command
 from alembic.config import Config
 
 from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, get_settings, role_name, role_password
-from shared.kafka import ensure_topics
+from shared.kafka import KafkaAccess, ensure_acls, ensure_topics, kafka_access
+from shared.kafka_acl import bindings
 
 log = logging.getLogger("migrate")
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,8 +113,16 @@ def migrate(services: list[str], settings: Settings, *, topics: bool = True) -> 
         asyncio.run(grant(settings.database_url, service))
         log.info("migrated %s", service)
     if topics:
-        created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers))
-        log.info("kafka topics ready (%d created)", len(created))
+        created = asyncio.run(prepare_broker(kafka_access(settings), settings.consumer_group_prefix))
+        log.info("kafka topics and ACLs ready (%d topics created)", len(created))
+
+
+async def prepare_broker(kafka: KafkaAccess, group_prefix: str = "") -> list[str]:
+    """The catalogue's topics and ACLs (for consumer groups under `group_prefix`, and the
+    unprefixed ones); returns the topics created."""
+    created = await ensure_topics(kafka)
+    await ensure_acls(kafka, bindings(group_prefixes=dict.fromkeys(("", group_prefix))))
+    return created
 
 
 def main() -> None:

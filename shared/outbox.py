@@ -31,7 +31,7 @@ from shared import metrics
 from shared.bulk import insert_many
 from shared.db import Database
 from shared.events.envelope import Event, headers_of, payload_bytes
-from shared.kafka import started_producer
+from shared.kafka import KafkaAccess, started_producer
 from shared.retry import Outage, run_forever
 from shared.tables import OutboxRow
 
@@ -117,7 +117,7 @@ class OutboxRelay:
     def __init__(
         self,
         db: Database,
-        bootstrap: str,
+        kafka: KafkaAccess,
         *,
         service: str,
         batch_size: int = 1000,
@@ -125,7 +125,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer | None = None,
     ) -> None:
         self.db = db
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.service = service
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -142,7 +142,7 @@ class OutboxRelay:
         # BaseException throughout: a cancelled start must not leak a client or a connection
         # (a leaked connection would hold the relay lock).
         if self._producer is None:
-            self._producer = await started_producer(self.bootstrap, client_id=f"{self.service}-outbox")
+            self._producer = await started_producer(self.kafka, client_id=f"{self.service}-outbox")
         if self._conn is None or self._conn.is_closed():
             conn = await self.db.connect_raw()
             try:

@@ -19,7 +19,7 @@ from shared import stuckwork
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.health import readiness
-from shared.kafka import consumer_lag
+from shared.kafka import consumer_lag, kafka_access
 
 router = APIRouter(prefix="/v1/ops", tags=["operations"])
 ReadOverview = Annotated[AuditTrail, audited("ops_overview", "read", require_scopes("ops:read"))]
@@ -72,7 +72,7 @@ async def _consumers(app: FastAPI) -> list[dict[str, Any]]:
     settings = app.state.settings
     try:
         lag = await consumer_lag(
-            settings.kafka_bootstrap_servers, group, topics, timeout=settings.health_timeout_seconds
+            kafka_access(settings), group, topics, timeout=settings.health_timeout_seconds
         )
     except Exception as exc:  # Kafka away or slow: say so, answer the rest
         why = f"Kafka did not answer ({type(exc).__name__})"

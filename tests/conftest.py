@@ -2,10 +2,16 @@
 
 The session takes its servers in this order:
   1. DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS from the environment;
-  2. testcontainers, when a Docker engine is reachable;
-  3. otherwise the local infrastructure from deploy/infra.py (private PostgreSQL cluster
-     and a KRaft broker from Maven Central), started on demand.
-Then it runs every service's migrations and creates the topics, once.
+  2. testcontainers' PostgreSQL, when a Docker engine is reachable;
+  3. otherwise the local infrastructure from deploy/infra.py (private PostgreSQL cluster),
+     started on demand.
+Kafka is the authenticated broker deploy/broker.py runs (SASL SCRAM on every listener, TLS on
+the partners', ACLs from the event catalogue), or the one KAFKA_BOOTSTRAP_SERVERS names, with
+the principals' passwords from .state/kafka/credentials.json (or KAFKA_CREDENTIALS_FILE). There
+is no unauthenticated broker to test against. The suite's own clients (its producers, readers
+and group helpers) and the services it runs in process connect as `admin`, because tests pick
+consumer groups and topics of their own; tests/security/test_broker.py runs the principals.
+Then it runs every service's migrations and creates the topics and ACLs, once.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -32,13 +38,14 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from deploy import infra
+from deploy import infra, kafka_auth
 from deploy.payer_sandbox.testing import TEST_RECEIVER_ID
 from shared.app import ServiceDefinition, create_app
 from shared.auth import mint_token
 from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, role_name, role_password, with_credentials
 from shared.consumer import Batched
 from shared.events import Event
+from shared.kafka import KafkaAccess, client_kwargs, environment, kafka_access, settings_fields
 from shared.migrate import migrate
 
 # Claims that this test process's claims service sends are addressed to the test sandboxes'
@@ -60,6 +67,22 @@ class Infra:
     _stop_kafka: Callable[[], None] | None = None
     _start_kafka: Callable[[], None] | None = None
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The broker's super user (what migrate and the suite's own clients use)."""
+        return self.principal(kafka_auth.ADMIN)
+
+    def principal(self, name: str) -> KafkaAccess:
+        """A principal's access: a partner's on the partners' TLS listener, the others' on
+        the suite's bootstrap servers."""
+        found = kafka_auth.access(name)
+        return found if name in kafka_auth.PARTNERS else replace(found, bootstrap=self.kafka_bootstrap)
+
+    def partner(self, name: str) -> KafkaAccess:
+        """A partner's access (ehr, clearinghouse, collections), over TLS."""
+        assert name in kafka_auth.PARTNERS, name
+        return self.principal(name)
 
     @property
     def can_restart_kafka(self) -> bool:
@@ -85,16 +108,15 @@ def _docker_reachable() -> bool:
 
 
 def _from_testcontainers() -> Infra:
-    from testcontainers.community.kafka import KafkaContainer
+    """PostgreSQL from a container; Kafka is the local authenticated broker, the same SASL,
+    TLS and ACL configuration as everywhere else (a stock Kafka image would run without)."""
     from testcontainers.community.postgres import PostgresContainer
 
     pg = PostgresContainer("postgres:15", username="revcycle", password="revcycle", dbname="revcycle")
     pg.start()
-    kafka = KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft()
-    kafka.start()
     url = f"postgresql://revcycle:revcycle@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}/revcycle"
-    result = Infra(url, kafka.get_bootstrap_server(), "testcontainers")
-    result.cleanups += [kafka.stop, pg.stop]
+    result = _local_kafka(url, "testcontainers")
+    result.cleanups.append(pg.stop)
     return result
 
 
@@ -104,7 +126,10 @@ def _choose_infra() -> Infra:
         return Infra(env_db, env_kafka, "environment")
     if _docker_reachable():
         return _from_testcontainers()
-    url = infra.ensure_postgres()
+    return _local_kafka(infra.ensure_postgres(), "local")
+
+
+def _local_kafka(url: str, mode: str) -> Infra:
     local_kafka = infra.kafka_is_local()
     scratch = local_kafka and not infra.kafka_running()
     if scratch:
@@ -113,7 +138,7 @@ def _choose_infra() -> Infra:
     result = Infra(
         url,
         bootstrap,
-        "local",
+        mode,
         _stop_kafka=infra.stop_kafka if local_kafka else None,
         _start_kafka=(lambda: infra.start_kafka() and None) if local_kafka else None,
     )
@@ -155,7 +180,7 @@ async def _test_database(url: str) -> str:
 def servers() -> Iterator[Infra]:
     chosen = _choose_infra()
     chosen.database_url = asyncio.run(_test_database(chosen.database_url))
-    settings = Settings(database_url=chosen.database_url, kafka_bootstrap_servers=chosen.kafka_bootstrap)
+    settings = Settings(database_url=chosen.database_url, **kafka_settings(chosen))
     migrate(list(SERVICE_NAMES), settings)
     print(f"\n[servers: {chosen.mode}; kafka {chosen.kafka_bootstrap}]")
     yield chosen
@@ -164,12 +189,22 @@ def servers() -> Iterator[Infra]:
             cleanup()
 
 
+def kafka_settings(servers: Infra, principal: str = kafka_auth.ADMIN) -> dict[str, Any]:
+    """The Kafka part of a Settings for `principal` (and the dead-letter replay's principal)."""
+    replay = servers.principal(kafka_auth.DEADLETTERS)
+    return {
+        **settings_fields(servers.principal(principal)),
+        "kafka_deadletters_username": replay.username,
+        "kafka_deadletters_password": replay.password,
+    }
+
+
 @pytest.fixture(scope="session")
 def settings(servers: Infra) -> Settings:
     """Fast polling and short retries, so the suite does not wait on timers."""
     return Settings(
         database_url=servers.database_url,
-        kafka_bootstrap_servers=servers.kafka_bootstrap,
+        **kafka_settings(servers),
         outbox_poll_seconds=0.2,
         consumer_retry_base_seconds=0.05,
         health_timeout_seconds=2.0,
@@ -281,8 +316,24 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+def kafka_env(settings: Settings) -> dict[str, str]:
+    """The KAFKA_* environment of a child process run with these settings' principals."""
+    env = environment(kafka_access(settings))
+    if settings.kafka_deadletters_password:
+        env["KAFKA_DEADLETTERS_USERNAME"] = settings.kafka_deadletters_username
+        env["KAFKA_DEADLETTERS_PASSWORD"] = settings.kafka_deadletters_password
+    return env
+
+
+def as_admin(kafka: str | KafkaAccess) -> KafkaAccess:
+    """The suite's helpers take an access, or bootstrap servers to reach as the admin."""
+    if isinstance(kafka, KafkaAccess):
+        return kafka
+    return replace(kafka_auth.access(kafka_auth.ADMIN), bootstrap=kafka)
+
+
+async def end_offsets(bootstrap: str | KafkaAccess, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(**client_kwargs(as_admin(bootstrap)))
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
@@ -294,10 +345,12 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
-async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
+async def start_group_at_end(bootstrap: str | KafkaAccess, group_id: str, topics: list[str]) -> None:
     """Commit the end of `topics` as `group_id`'s position, so a test's fresh consumer group
     skips what the shared broker already holds (other runs' and the platform's events)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        **client_kwargs(as_admin(bootstrap)), group_id=group_id, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()  # or partitions_for_topic knows nothing yet
@@ -311,7 +364,7 @@ async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -
 
 
 async def read_from(
-    bootstrap: str,
+    bootstrap: str | KafkaAccess,
     topic: str,
     start: dict[TopicPartition, int],
     *,
@@ -319,7 +372,7 @@ async def read_from(
     timeout: float = 20.0,
 ) -> list[Any]:
     """Records of `topic` after the given offsets, until `until(records)` holds."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_kwargs(as_admin(bootstrap)), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(start))
@@ -340,8 +393,9 @@ async def read_from(
 
 @pytest.fixture
 async def producer(servers: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    """A plain producer, as a partner system would use."""
-    p = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap, acks="all")
+    """A plain (not idempotent) producer, as the admin: tests publish what partners and other
+    services would, on any topic."""
+    p = AIOKafkaProducer(**client_kwargs(servers.kafka), acks="all")
     await p.start()
     yield p
     await p.stop()

@@ -101,11 +101,11 @@ async def register(http: httpx.AsyncClient, patients: list[str]) -> None:
         await asyncio.gather(*(one(i, p) for i, p in enumerate(patients)))
 
 
-async def send_encounters(args: argparse.Namespace, run_id: str, bootstrap: str) -> None:
+async def send_encounters(args: argparse.Namespace, run_id: str, bootstrap: str | None) -> None:
     """The EHR's day, paced at --rate (encounter i is due at i / rate from the start)."""
     with tqdm(total=args.encounters, desc="encounters sent     ", unit=" enc") as bar:
         await ehr.publish(
-            bootstrap,
+            ehr.ehr_access(bootstrap),
             args.encounters,
             rate=args.rate,
             seed=args.seed,
@@ -292,7 +292,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=180, help="seconds to wait for the pipeline (default 180)"
     )
-    parser.add_argument("--bootstrap", default="127.0.0.1:9092", help="Kafka bootstrap servers")
+    parser.add_argument(
+        "--bootstrap", default=None, help="Kafka bootstrap servers (default: the EHR's, ehr.ehr_access)"
+    )
     return asyncio.run(main(parser.parse_args(argv)))
 
 

@@ -26,7 +26,7 @@ from deploy.payer_sandbox import eligibility
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import Tables, default_tables, scenario_table
 from shared import x12
-from shared.kafka import broker_reachable
+from shared.kafka import KafkaAccess, broker_reachable
 
 log = logging.getLogger("payer_sandbox")
 
@@ -61,9 +61,9 @@ class StatsView(BaseModel):
     claims: dict[str, Any] = Field(default_factory=dict, description="Claim pipeline counters.")
 
 
-async def _kafka_check(bootstrap: str) -> dict[str, Any]:
+async def _kafka_check(kafka: KafkaAccess) -> dict[str, Any]:
     """The shared broker check (a fresh metadata request), in the health response format."""
-    problem = await broker_reachable(bootstrap, HEALTH_TIMEOUT_SECONDS)
+    problem = await broker_reachable(kafka, HEALTH_TIMEOUT_SECONDS)
     at = datetime.now(UTC).isoformat()
     if problem:
         return {
@@ -80,10 +80,10 @@ async def _health(config: SandboxConfig, pipeline: Any) -> dict[str, Any]:
     ready until it consumes: a claim published before the group has its partitions could
     otherwise be missed by a new group that starts at "latest"."""
     body: dict[str, Any] = {"status": "pass", "claims_pipeline": "off"}
-    if not config.kafka_bootstrap:
+    if config.kafka is None:
         return body
     status = pipeline.status if pipeline is not None else "starting"
-    kafka = await _kafka_check(config.kafka_bootstrap)
+    kafka = await _kafka_check(config.kafka)
     consuming = {
         "componentType": "component",
         "status": "pass" if status == "running" else "fail",
@@ -112,7 +112,7 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pipeline = None
-        if config.kafka_bootstrap:
+        if config.kafka is not None:
             from deploy.payer_sandbox.pipeline import ClaimPipeline
 
             pipeline = ClaimPipeline(config, tables, accept=getattr(app.state, "accept", None))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from shared.config import Settings
+from shared.events.catalogue import CLEARINGHOUSE
+from shared.kafka import KafkaAccess, kafka_access
 
 # Where `make up`'s sandbox keeps what it answered and paid (git-ignored, like the rest of .state/).
 DEFAULT_STATE_PATH = Path(__file__).resolve().parents[2] / ".state" / "payer-sandbox.sqlite3"
@@ -19,11 +23,14 @@ def _env(name: str, default: str | None = None) -> str | None:
 class SandboxConfig:
     """How one sandbox instance behaves.
 
-    kafka_bootstrap None runs the HTTP side only (no claim pipeline)."""
+    kafka None runs the HTTP side only (no claim pipeline); otherwise it is the clearinghouse
+    principal's access (the partners' TLS listener, docs/kafka-security.md)."""
 
     seed: int = 7
-    kafka_bootstrap: str | None = None
-    group_id: str = "payer-sandbox"
+    kafka: KafkaAccess | None = None
+    # Its consumer group: the broker lets the clearinghouse principal use only groups whose
+    # name begins with "clearinghouse" (shared/kafka_acl.py).
+    group_id: str = "clearinghouse-sandbox"
     # Where a fresh consumer group starts: "latest" for `make up` (only new claims),
     # "earliest" for tests that publish before the consumer has joined.
     auto_offset_reset: str = "latest"
@@ -49,8 +56,8 @@ class SandboxConfig:
         cycle = _env("SANDBOX_REMITTANCE_CYCLE_SECONDS")
         return cls(
             seed=int(_env("SANDBOX_SEED", "7") or 7),
-            kafka_bootstrap=_env("SANDBOX_KAFKA_BOOTSTRAP", _env("KAFKA_BOOTSTRAP_SERVERS")),
-            group_id=_env("SANDBOX_GROUP_ID", "payer-sandbox") or "payer-sandbox",
+            kafka=_kafka_from_env(),
+            group_id=_env("SANDBOX_GROUP_ID", "clearinghouse-sandbox") or "clearinghouse-sandbox",
             auto_offset_reset=_env("SANDBOX_AUTO_OFFSET_RESET", "latest") or "latest",
             slow_delay_ms=int(delay) if delay else None,
             remittance_mode=_env("SANDBOX_REMITTANCE_MODE"),
@@ -63,3 +70,14 @@ class SandboxConfig:
             log_level=_env("LOG_LEVEL", "INFO") or "INFO",
             state_path=_env("SANDBOX_STATE_PATH", str(DEFAULT_STATE_PATH)),
         )
+
+
+def _kafka_from_env() -> KafkaAccess | None:
+    """SANDBOX_KAFKA_BOOTSTRAP (or KAFKA_BOOTSTRAP_SERVERS) with the KAFKA_USERNAME, _PASSWORD,
+    _SECURITY_PROTOCOL and _SSL_CAFILE the services read too (deploy/processes.py gives the
+    sandbox the clearinghouse's); None when no broker is named."""
+    bootstrap = _env("SANDBOX_KAFKA_BOOTSTRAP", _env("KAFKA_BOOTSTRAP_SERVERS"))
+    if not bootstrap:
+        return None
+    found = kafka_access(Settings())
+    return replace(found, bootstrap=bootstrap, username=found.username or CLEARINGHOUSE)

@@ -25,7 +25,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,10 +34,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from deploy.payer_sandbox.adjudication import derive
-from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
+from shared.config import Settings
+from shared.events.catalogue import EHR, Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import encode, new_event
 from shared.identifiers import npi_check_digit
-from shared.kafka import started_producer
+from shared.kafka import KafkaAccess, kafka_access, started_producer
 from shared.retry import retrying
 
 SOURCE = "ehr-sandbox"
@@ -205,7 +206,7 @@ class RunResult:
 
 
 async def publish(
-    bootstrap: str,
+    kafka: KafkaAccess,
     count: int,
     *,
     rate: float,
@@ -233,7 +234,7 @@ async def publish(
             seed, count, patients=patients, day=day, run_id=run_id, scenario_share=scenario_share
         )
     ]
-    producer = await _connect(bootstrap, deadline)
+    producer = await _connect(kafka, deadline)
     try:
         started = time.perf_counter()
         pending: list[tuple[int, asyncio.Future[Any]]] = []
@@ -282,10 +283,10 @@ def _waiting(what: str, deadline: float) -> Any:
     )
 
 
-async def _connect(bootstrap: str, deadline: float) -> AIOKafkaProducer:
+async def _connect(kafka: KafkaAccess, deadline: float) -> AIOKafkaProducer:
     async for attempt in _waiting("connecting", deadline):
         with attempt:
-            producer = await started_producer(bootstrap, client_id="ehr-sandbox")
+            producer = await started_producer(kafka, client_id="ehr-sandbox")
     return producer
 
 
@@ -301,6 +302,20 @@ async def _send_until(
     async for attempt in _waiting("sending", deadline):
         with attempt:
             await producer.send_and_wait(topic, value, key=key, headers=headers)
+
+
+def ehr_access(bootstrap: str | None = None) -> KafkaAccess:
+    """The EHR's access to the broker: KAFKA_USERNAME/KAFKA_PASSWORD (and the rest of the
+    KAFKA_* settings) when the environment names a principal, else the development broker's
+    `ehr` principal on its TLS listener (.state/kafka, deploy/kafka_auth.py); `bootstrap`
+    overrides the address."""
+    if os.environ.get("KAFKA_USERNAME"):
+        found = kafka_access(Settings())
+    else:
+        from deploy import kafka_auth
+
+        found = kafka_auth.access(EHR)
+    return replace(found, bootstrap=bootstrap) if bootstrap else found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,14 +348,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--bootstrap",
-        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092)",
+        default=None,
+        help="Kafka bootstrap servers (default: the partners' TLS listener, see ehr_access)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     result = asyncio.run(
         publish(
-            args.bootstrap,
+            ehr_access(args.bootstrap),
             args.count,
             rate=args.rate,
             seed=args.seed,

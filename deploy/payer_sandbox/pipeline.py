@@ -29,7 +29,7 @@ from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import Tables
 from deploy.payer_sandbox.store import SandboxStore
 from shared.events.catalogue import ClaimSubmitted
-from shared.kafka import started_producer
+from shared.kafka import client_kwargs, started_producer
 from shared.retry import run_forever
 
 log = logging.getLogger("payer_sandbox.pipeline")
@@ -121,12 +121,11 @@ class ClaimPipeline:
 
     async def _connected(self) -> AIOKafkaConsumer:
         if self._producer is None:
-            self._producer = await started_producer(
-                self.config.kafka_bootstrap or "", client_id="payer-sandbox"
-            )
+            assert self.config.kafka is not None  # the pipeline runs only with a broker
+            self._producer = await started_producer(self.config.kafka, client_id="payer-sandbox")
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.config.kafka_bootstrap,
+                **client_kwargs(self.config.kafka),
                 group_id=self.config.group_id,
                 client_id="payer-sandbox",
                 enable_auto_commit=False,  # committed only once a poll's work is in the store

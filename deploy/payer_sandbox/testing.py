@@ -3,7 +3,7 @@ pipeline consuming the shared broker.
 
     from deploy.payer_sandbox.testing import running_sandbox
 
-    async with running_sandbox(servers.kafka_bootstrap) as sandbox:
+    async with running_sandbox(servers.partner("clearinghouse")) as sandbox:
         r = await client.post(f"{sandbox.base_url}/x12/270", content=x12_270)
         stats = await sandbox.stats()          # {"total": ..., "by_member": {...}, ...}
 
@@ -35,6 +35,7 @@ from deploy.payer_sandbox.app import create_app
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.serving import serving
 from shared.events.catalogue import ClaimSubmitted
+from shared.kafka import KafkaAccess
 
 
 @dataclass
@@ -67,7 +68,7 @@ TEST_RECEIVER_ID = "SANDBOXTEST"
 
 @contextlib.asynccontextmanager
 async def running_sandbox(
-    kafka_bootstrap: str | None,
+    kafka: KafkaAccess | None,
     *,
     seed: int = 7,
     group_id: str | None = None,
@@ -79,13 +80,14 @@ async def running_sandbox(
     receiver_ids: frozenset[str] | None = frozenset({TEST_RECEIVER_ID}),
     state_path: str | None = None,
 ) -> AsyncIterator[SandboxHandle]:
-    """Start the sandbox (HTTP + claim pipeline when `kafka_bootstrap` is given) and stop it
+    """Start the sandbox (HTTP + claim pipeline when `kafka`, the clearinghouse's access, is
+    given) and stop it
     on exit. The remittance/denial knobs override payers.json for every payer; `state_path` is
     its store (default: in memory, forgotten on exit)."""
     config = SandboxConfig(
         seed=seed,
-        kafka_bootstrap=kafka_bootstrap,
-        group_id=group_id or f"payer-sandbox-test-{uuid.uuid4().hex[:10]}",
+        kafka=kafka,
+        group_id=group_id or f"clearinghouse-test-{uuid.uuid4().hex[:10]}",
         auto_offset_reset="latest",
         slow_delay_ms=slow_delay_ms,
         remittance_mode=remittance_mode,

@@ -30,6 +30,7 @@ from shared.deadletters import domain, usecases
 from shared.deadletters.schemas import DeadLetter
 from shared.deadletters.store import Filters
 from shared.events.catalogue import TOPICS
+from shared.kafka import deadletters_access
 from shared.paging import PageQuery
 
 
@@ -41,7 +42,7 @@ def _queue(service: str, settings: Settings) -> usecases.Queue:
     )
     group = settings.consumer_group_prefix + service
     return usecases.Queue(
-        db=db, bootstrap=settings.kafka_bootstrap_servers, group=group, service=service, topics=TOPICS
+        db=db, kafka=deadletters_access(settings), group=group, service=service, topics=TOPICS
     )
 
 

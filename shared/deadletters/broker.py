@@ -11,18 +11,18 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.deadletters.domain import original_headers
-from shared.kafka import started_producer
+from shared.kafka import KafkaAccess, client_kwargs, started_producer
 
 Place = tuple[str, int, int]  # (dead-letter topic, partition, offset)
 READ_SECONDS = 30.0
 
 
 async def read_new(
-    bootstrap: str, topics: Sequence[str], start: dict[tuple[str, int], int]
+    kafka: KafkaAccess, topics: Sequence[str], start: dict[tuple[str, int], int]
 ) -> tuple[list[ConsumerRecord], dict[tuple[str, int], int]]:
     """The records of `topics` from `start` ((topic, partition) -> offset; the beginning where
     not given) up to the end offsets at the time of the call, and those end offsets."""
-    async with _reader(bootstrap) as consumer:
+    async with _reader(kafka) as consumer:
         partitions = await _partitions(consumer, topics)
         if not partitions:
             return [], {}
@@ -37,13 +37,13 @@ async def read_new(
         return records, {(tp.topic, tp.partition): ends[tp] for tp in partitions}
 
 
-async def read_at(bootstrap: str, places: Sequence[Place]) -> dict[Place, ConsumerRecord]:
+async def read_at(kafka: KafkaAccess, places: Sequence[Place]) -> dict[Place, ConsumerRecord]:
     """The records at these places; a place the topic no longer holds (past its retention) is
     left out of the answer."""
     by_partition: dict[TopicPartition, list[int]] = {}
     for topic, partition, offset in places:
         by_partition.setdefault(TopicPartition(topic, partition), []).append(offset)
-    async with _reader(bootstrap) as consumer:
+    async with _reader(kafka) as consumer:
         await _partitions(consumer, sorted({tp.topic for tp in by_partition}))
         begins = await consumer.beginning_offsets(list(by_partition))
         ends = await consumer.end_offsets(list(by_partition))
@@ -57,12 +57,12 @@ async def read_at(bootstrap: str, places: Sequence[Place]) -> dict[Place, Consum
     return {place: found[place] for place in places if place in found}
 
 
-async def send_back(bootstrap: str, items: Sequence[tuple[str, Any]], *, client_id: str) -> None:
+async def send_back(kafka: KafkaAccess, items: Sequence[tuple[str, Any]], *, client_id: str) -> None:
     """Send each (original topic, dead-letter record) to its original topic with its original
     key, value and headers (without the dead-letter ones), and wait until the broker has all."""
     if not items:
         return
-    producer = await started_producer(bootstrap, client_id=client_id)
+    producer = await started_producer(kafka, client_id=client_id)
     try:
         futures = [
             await producer.send(
@@ -76,10 +76,10 @@ async def send_back(bootstrap: str, items: Sequence[tuple[str, Any]], *, client_
 
 
 @contextlib.asynccontextmanager
-async def _reader(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
+async def _reader(kafka: KafkaAccess) -> AsyncIterator[AIOKafkaConsumer]:
     """A consumer without a group (it commits nothing), stopped afterwards."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **client_kwargs(kafka),
         enable_auto_commit=False,
         client_id="revcycle-dead-letters",
         request_timeout_ms=int(READ_SECONDS * 1000),

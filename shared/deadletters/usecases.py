@@ -23,6 +23,7 @@ from shared.deadletters import broker, domain, store
 from shared.deadletters.store import Filters
 from shared.deadletters.tables import dead_letters
 from shared.events.catalogue import dlq_topic
+from shared.kafka import KafkaAccess, deadletters_access
 from shared.paging import PageQuery, paginate
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class Queue:
     their index is."""
 
     db: Database
-    bootstrap: str
+    kafka: KafkaAccess  # the dead-letter replay's principal (shared.kafka_acl.DEADLETTERS)
     group: str
     service: str
     topics: tuple[str, ...]  # the topics the group consumes (their `.dlq` topics hold its letters)
@@ -47,7 +48,7 @@ def queue_for(app: Any) -> Queue:
     state = app.state
     return Queue(
         db=state.db,
-        bootstrap=state.settings.kafka_bootstrap_servers,
+        kafka=deadletters_access(state.settings),
         group=state.dead_letter_group,
         service=state.service,
         topics=tuple(state.dead_letter_topics),
@@ -79,7 +80,7 @@ async def sync(queue: Queue) -> int:
     Records of other groups on the same topics are theirs (each service lists its own)."""
     async with queue.db.session() as session:
         start = await store.offsets(session, queue.group)
-    records, ends = await broker.read_new(queue.bootstrap, [dlq_topic(t) for t in queue.topics], start)
+    records, ends = await broker.read_new(queue.kafka, [dlq_topic(t) for t in queue.topics], start)
     rows = [domain.index_row(r) for r in records]
     ours = [r for r in rows if r["consumer_group"] == queue.group and r["topic"] in queue.topics]
     async with queue.db.session() as session, session.begin():
@@ -137,7 +138,7 @@ async def replay(queue: Queue, letter_id: uuid.UUID, actor: str) -> RowMapping:
         if row["status"] == "discarded":
             raise NotAllowed("discarded")
         record = await _record(queue, row)
-        await broker.send_back(queue.bootstrap, [(row["topic"], record)], client_id=f"{queue.service}-replay")
+        await broker.send_back(queue.kafka, [(row["topic"], record)], client_id=f"{queue.service}-replay")
         await store.mark_replayed(session, [letter_id], actor)
     return await _one(queue, letter_id, fresh=False)
 
@@ -159,10 +160,10 @@ async def replay_matching(queue: Queue, filters: Filters, actor: str, *, limit: 
             if not rows:
                 break
             after = (rows[-1]["failed_at"], rows[-1]["id"])
-            found = await broker.read_at(queue.bootstrap, [_place(row) for row in rows])
+            found = await broker.read_at(queue.kafka, [_place(row) for row in rows])
             back = [row for row in rows if _place(row) in found]
             items = [(row["topic"], found[_place(row)]) for row in back]
-            await broker.send_back(queue.bootstrap, items, client_id=f"{queue.service}-replay")
+            await broker.send_back(queue.kafka, items, client_id=f"{queue.service}-replay")
             await store.mark_replayed(session, [row["id"] for row in back], actor)
         done.ids += [row["id"] for row in back]
         done.missing += [row["id"] for row in rows if _place(row) not in found]
@@ -197,7 +198,7 @@ def _place(row: RowMapping) -> broker.Place:
 
 
 async def _record(queue: Queue, row: RowMapping) -> ConsumerRecord:
-    found = await broker.read_at(queue.bootstrap, [_place(row)])
+    found = await broker.read_at(queue.kafka, [_place(row)])
     if _place(row) not in found:
         raise Gone(row["id"])
     return found[_place(row)]

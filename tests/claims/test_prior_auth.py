@@ -434,7 +434,7 @@ async def test_story_the_271_flags_auth_the_claim_is_held_authorized_paid_and_it
     submitted_start = await end_offsets(bootstrap, "claim.submitted")
     ours = lambda claim: claim.patient_id == patient  # noqa: E731 - the sandbox answers only ours
     async with (
-        running_sandbox(bootstrap, accept=ours) as sandbox,
+        running_sandbox(servers.partner("clearinghouse"), accept=ours) as sandbox,
         running_eligibility(settings, sandbox) as (eligibility_app, eligibility),
         claims() as (_, client),
         service("payments") as (payments_app, _),

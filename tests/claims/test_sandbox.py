@@ -102,7 +102,7 @@ async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers,
     accept = lambda claim: claim.patient_id.startswith(prefix)  # noqa: E731 - only our claims
     async with (
         claims() as (_, client),
-        running_sandbox(servers.kafka_bootstrap, accept=accept) as sandbox,
+        running_sandbox(servers.partner("clearinghouse"), accept=accept) as sandbox,
     ):
         paid_visit = make_encounter(prefix, "SBX10001", [("99213", "150.00"), ("36415", "25.00")])
         denied_visit = make_encounter(prefix, "SBX30001", [("97110", "120.00")])

@@ -218,7 +218,10 @@ async def test_a_void_through_the_payer_sandbox_closes_it_and_voids_the_original
 ):
     prefix = unique("void")
     accept = lambda submitted: submitted.patient_id.startswith(prefix)  # noqa: E731 - only our claims
-    async with claims() as (_, client), running_sandbox(servers.kafka_bootstrap, accept=accept) as sandbox:
+    async with (
+        claims() as (_, client),
+        running_sandbox(servers.partner("clearinghouse"), accept=accept) as sandbox,
+    ):
         claim = await post_submitted_claim(client, settings, make_claim(f"{prefix}-pat"))
         pcn = claim["patient_control_number"]
         await eventually(lambda: get_claim_if(client, claim["id"], "accepted"), timeout=40)

@@ -21,7 +21,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from deploy.payer_sandbox import practice
-from tests.e2e.platform import KAFKA, URLS, platform_ready, wait_until_drained
+from shared.kafka import client_kwargs
+from tests.e2e.platform import URLS, kafka, platform_ready, wait_until_drained
 
 ROOT = Path(__file__).resolve().parents[2]
 # The platform's environment: the test process's as collection found it, before any fixture
@@ -65,8 +66,8 @@ async def http(settled: None) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def producer(settled: None) -> AsyncIterator[AIOKafkaProducer]:
-    """A partner's producer (the EHR, a clearinghouse)."""
-    p = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
+    """What partners (the EHR, a clearinghouse) publish, sent as the broker's admin."""
+    p = AIOKafkaProducer(**client_kwargs(kafka()), acks="all")
     await p.start()
     yield p
     await p.stop()

@@ -19,16 +19,24 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from deploy import infra
+from deploy import infra, kafka_auth
 from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS, SOURCE as EHR_SOURCE
 from shared.auth import mint_token
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import Event, decode, encode, new_event
+from shared.kafka import KafkaAccess, client_kwargs
 from tests import conftest
 from tests.conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
-KAFKA = "127.0.0.1:9092"
+
+
+def kafka() -> KafkaAccess:
+    """The platform broker's super user (its password is in .state/kafka/credentials.json):
+    the stories publish what partners would and read any topic."""
+    return kafka_auth.access(kafka_auth.ADMIN)
+
+
 # What `make up` runs (deploy/infra.py's one list): services, payer sandbox, SMTP sink.
 URLS = {p.name: f"http://127.0.0.1:{p.port}" for p in infra.PROCESSES}
 HEALTH = {p.name: p.health for p in infra.PROCESSES}
@@ -65,8 +73,8 @@ async def backlog() -> int:
     """Records the platform's consumer groups have not committed yet, over every topic they
     committed on: after other suites or a benchmark filled the shared topics, the platform may
     still be working through them when this suite starts."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
-    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**client_kwargs(kafka()))
+    consumer = AIOKafkaConsumer(**client_kwargs(kafka()), enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
@@ -173,7 +181,7 @@ class Watch:
         self._consumer: AIOKafkaConsumer | None = None
 
     async def __aenter__(self) -> Watch:
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(**client_kwargs(kafka()), enable_auto_commit=False)
         await self._consumer.start()
         partitions = []
         for topic in self.topics:

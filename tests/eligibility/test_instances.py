@@ -16,6 +16,7 @@ from shared.config import service_database_url
 from shared.consumer import EventConsumer, records_of
 from shared.db import Database
 from shared.events import new_event
+from shared.kafka import KafkaAccess
 from tests.conftest import HeldOpen, unique
 from tests.eligibility.helpers import WRITE, make_auth_body, make_submitted, post_authorization
 from tests.payments.helpers import FakeDlq
@@ -25,7 +26,7 @@ def make_replica(db: Database, handlers: dict, group: str) -> tuple[EventConsume
     dlq = FakeDlq()
     consumer = EventConsumer(
         db,
-        "unused:9092",
+        KafkaAccess("unused:9092", None, None),
         service="eligibility",
         handlers=handlers,
         group_id=group,

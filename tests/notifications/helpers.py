@@ -26,7 +26,8 @@ from deploy.smtp_sink.testing import SinkHandle
 from shared.events import new_event
 from shared.events.catalogue import PaymentPosted
 from shared.events.envelope import Event, encode
-from tests.conftest import eventually, running_service, service_definition, token
+from shared.kafka import client_kwargs, kafka_access
+from tests.conftest import eventually, kafka_env, running_service, service_definition, token
 
 READ = token("notifications:read")
 WRITE = token("notifications:write", "notifications:read")
@@ -77,7 +78,7 @@ async def notifications_process(
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        **kafka_env(settings),
         "CONSUMER_GROUP_PREFIX": settings.consumer_group_prefix,
         "OUTBOX_POLL_SECONDS": "0.2",
         "LOG_LEVEL": "WARNING",
@@ -113,7 +114,7 @@ async def make_group_at_end(settings: Any) -> Any:
     new group reads the shared broker's whole history (minutes, on a busy broker)."""
     fresh = settings.model_copy(update={"consumer_group_prefix": f"test-{uuid.uuid4().hex[:8]}-"})
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_kwargs(kafka_access(settings)),
         group_id=f"{fresh.consumer_group_prefix}notifications",
         enable_auto_commit=False,
     )

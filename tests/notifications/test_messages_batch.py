@@ -29,6 +29,7 @@ from shared.events.catalogue import (
     PaymentPosted,
 )
 from shared.events.envelope import Event
+from shared.kafka import KafkaAccess
 from tests.conftest import unique
 
 NOW = datetime.now(UTC)
@@ -231,7 +232,7 @@ async def test_a_poll_at_once_has_the_effect_of_each_event_alone_and_a_replay_ad
     dlq = NoDlq()
     consumer = EventConsumer(
         db,
-        "unused:9092",
+        KafkaAccess("unused:9092", None, None),
         service="notifications-test",
         group_id=unique("group"),
         handlers=SERVICE.handlers,

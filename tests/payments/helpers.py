@@ -25,6 +25,7 @@ from shared.events.catalogue import (
     EncounterLine,
     Person,
 )
+from shared.kafka import KafkaAccess
 from tests.conftest import end_offsets, eventually, read_from, token, unique
 
 ALL = token("payments:read", "payments:write", "payments:admin", "ops:read")
@@ -354,7 +355,7 @@ def make_consumer(
     dlq = FakeDlq()
     c = EventConsumer(
         db,
-        "unused:9092",
+        KafkaAccess("unused:9092", None, None),
         service="payments",
         handlers=handler_map,
         group_id=group_id or f"test-batches-{uuid.uuid4().hex[:8]}",

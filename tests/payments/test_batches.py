@@ -23,6 +23,7 @@ from shared.consumer import EventConsumer, dlq_headers, records_of
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
+from shared.kafka import KafkaAccess
 from tests.payments.helpers import make_835, make_clp
 
 D = Decimal
@@ -199,7 +200,7 @@ def consumer(db: Database, handler_map: dict[str, Any]) -> tuple[EventConsumer, 
     dlq = FakeDlq()
     c = EventConsumer(
         db,
-        "unused:9092",
+        KafkaAccess("unused:9092", None, None),
         service="payments",
         handlers=handler_map,
         group_id=f"test-batches-{uuid.uuid4().hex[:8]}",

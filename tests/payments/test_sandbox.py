@@ -38,7 +38,9 @@ async def test_sandbox_remittance_is_posted_to_the_claim(service, producer, serv
     lines = [SampleLine("99213", "150.00"), SampleLine("85025", "30.00")]
     async with (
         service("payments") as (_, client),
-        running_sandbox(servers.kafka_bootstrap, accept=lambda c: c.patient_control_number == pcn) as sandbox,
+        running_sandbox(
+            servers.partner("clearinghouse"), accept=lambda c: c.patient_control_number == pcn
+        ) as sandbox,
     ):
         event = new_event(
             ClaimSubmitted(

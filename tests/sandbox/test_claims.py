@@ -28,6 +28,7 @@ from shared import x12
 from shared.consumer import dlq_headers
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from shared.events.envelope import encode, new_event
+from shared.kafka import KafkaAccess
 from tests.claims.cob import cob_errors
 from tests.conftest import end_offsets, pyx12_errors, read_from
 
@@ -224,10 +225,12 @@ def prefix() -> str:
 
 
 @pytest.fixture
-async def kafka(servers: Any, producer: AIOKafkaProducer) -> tuple[str, AIOKafkaProducer, Outbox]:
+async def kafka(servers: Any, producer: AIOKafkaProducer) -> tuple[KafkaAccess, AIOKafkaProducer, Outbox]:
+    """The clearinghouse's access (what the sandbox runs with), the suite's producer, and
+    where the sandbox's topics end now."""
     outbox = Outbox(servers.kafka_bootstrap)
     await outbox.mark()
-    return servers.kafka_bootstrap, producer, outbox
+    return servers.partner("clearinghouse"), producer, outbox
 
 
 # --- tests --------------------------------------------------------------------------------
@@ -236,7 +239,7 @@ async def kafka(servers: Any, producer: AIOKafkaProducer) -> tuple[str, AIOKafka
 async def test_claim_is_acknowledged_then_remitted_with_its_patient_control_number(
     kafka: tuple[str, AIOKafkaProducer, Outbox], prefix: str
 ) -> None:
-    bootstrap, producer, outbox = kafka
+    clearinghouse, producer, outbox = kafka
     member = MEMBERS["SBX10001"]
     tier = member["benefits"]["in_network"]
     pcn = pcn_for(prefix, 1)
@@ -247,7 +250,7 @@ async def test_claim_is_acknowledged_then_remitted_with_its_patient_control_numb
         date_of_service=DOS.strftime("%Y%m%d"),
     )
     claim = submission(pcn, text)
-    async with running_sandbox(bootstrap, accept=prefixed(prefix)) as sandbox:
+    async with running_sandbox(clearinghouse, accept=prefixed(prefix)) as sandbox:
         await publish(producer, claim)
         acks = await outbox.collect("claim.acknowledged", {pcn})
         remits = await outbox.collect("remittance.received", {pcn})
@@ -274,7 +277,7 @@ async def test_claim_is_acknowledged_then_remitted_with_its_patient_control_numb
 async def test_front_end_edits_reject_with_reasons(
     kafka: tuple[str, AIOKafkaProducer, Outbox], prefix: str
 ) -> None:
-    bootstrap, producer, outbox = kafka
+    clearinghouse, producer, outbox = kafka
     dos = DOS.strftime("%Y%m%d")
     bad_total = sample_837(
         pcn_for(prefix, 1), "SBX10001", [SampleLine("99213", "150.00")], date_of_service=dos
@@ -295,9 +298,9 @@ async def test_front_end_edits_reject_with_reasons(
         submission(pcn_for(prefix, 3), bad_npi),
         submission(pcn_for(prefix, 4), "ISA*not x12"),
     ]
-    dlq_start = await end_offsets(bootstrap, "claim.submitted.dlq")
+    dlq_start = await end_offsets(outbox.bootstrap, "claim.submitted.dlq")
     garbage_key = f"garbage-{prefix}".encode()
-    async with running_sandbox(bootstrap, accept=prefixed(prefix)):
+    async with running_sandbox(clearinghouse, accept=prefixed(prefix)):
         # An undecodable record first: parked on the dead-letter topic, consumption goes on.
         await producer.send_and_wait(
             "claim.submitted", b"{not json", key=garbage_key, headers=[("ce_id", b"nope")]
@@ -305,7 +308,7 @@ async def test_front_end_edits_reject_with_reasons(
         await publish(producer, *claims)
         rejected = await outbox.collect("claim.rejected", {c.patient_control_number for c in claims})
         parked = await read_from(
-            bootstrap,
+            outbox.bootstrap,
             "claim.submitted.dlq",
             dlq_start,
             until=lambda records: any(r.key == garbage_key for r in records),
@@ -330,7 +333,7 @@ async def test_denials_replacement_void_and_secondary(
 ) -> None:
     """CO-96, CO-197, CO-97 per line; CO-27, CO-29, CO-18 per claim; frequency 7 reverses
     and repays; frequency 8 reverses; a secondary claim pays the primary's PR."""
-    bootstrap, producer, outbox = kafka
+    clearinghouse, producer, outbox = kafka
     dos = DOS.strftime("%Y%m%d")
     old = (date.today() - timedelta(days=PAYERS["payers"]["SBX001"]["timely_filing_days"] + 5)).strftime(
         "%Y%m%d"
@@ -378,7 +381,7 @@ async def test_denials_replacement_void_and_secondary(
         ),
         submission(p[6], sample_837(p[6], "SBX10002", [SampleLine("99215", "300.00")], date_of_service=dos)),
     ]
-    async with running_sandbox(bootstrap, accept=prefixed(prefix)) as sandbox:
+    async with running_sandbox(clearinghouse, accept=prefixed(prefix)) as sandbox:
         await publish(producer, *first)
         remits = await outbox.collect("remittance.received", {c.patient_control_number for c in first})
         parsed = {pcn: read_835(r["x12_835"]) for r in remits for pcn in read_835(r["x12_835"])["claims"]}
@@ -488,7 +491,7 @@ async def test_denials_replacement_void_and_secondary(
 async def test_batched_remittance_has_one_835_for_several_claims(
     kafka: tuple[str, AIOKafkaProducer, Outbox], prefix: str
 ) -> None:
-    bootstrap, producer, outbox = kafka
+    clearinghouse, producer, outbox = kafka
     dos = DOS.strftime("%Y%m%d")
     pcns = [pcn_for(prefix, n) for n in range(1, 4)]
     codes = ["99213", "99214", "85025"]
@@ -497,7 +500,7 @@ async def test_batched_remittance_has_one_835_for_several_claims(
         for pcn, code in zip(pcns, codes, strict=True)
     ]
     async with running_sandbox(
-        bootstrap, accept=prefixed(prefix), remittance_mode="batched", cycle_seconds=1.0
+        clearinghouse, accept=prefixed(prefix), remittance_mode="batched", cycle_seconds=1.0
     ) as sandbox:
         await publish(producer, *claims)
         await outbox.collect("claim.acknowledged", set(pcns))

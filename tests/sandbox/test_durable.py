@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.testing import SampleLine, sample_837, sandbox_process
 from deploy.serving import serving
 from shared.events.envelope import encode, new_event
+from shared.kafka import KafkaAccess, environment
 from tests.conftest import end_offsets, read_from
 from tests.sandbox.helpers import forwarding, free_port, get_answers, get_claim_traces
 from tests.sandbox.test_claims import DOS, submission
@@ -32,7 +34,7 @@ CODES = ["99213", "99214", "85025", "93000"]
 async def test_a_sandbox_killed_and_restarted_over_its_store_pays_no_claim_twice(
     servers: Any, producer: AIOKafkaProducer, tmp_path: Any
 ) -> None:
-    bootstrap = servers.kafka_bootstrap
+    bootstrap, clearinghouse = servers.kafka_bootstrap, servers.partner("clearinghouse")
     receiver = "SBXT" + uuid.uuid4().hex[:8].upper()
     prefix = "D" + uuid.uuid4().hex[:9].upper()
     pcns = [f"{prefix}{n:03d}" for n in range(1, 5)]
@@ -40,8 +42,9 @@ async def test_a_sandbox_killed_and_restarted_over_its_store_pays_no_claim_twice
     # One 835 per payer cycle (1 s) with every claim that came in meanwhile: a claim paid again
     # would land in a new 835 with a new trace, as in the fault run.
     env = {
-        "SANDBOX_KAFKA_BOOTSTRAP": bootstrap,
-        "SANDBOX_GROUP_ID": f"payer-sandbox-test-{uuid.uuid4().hex[:10]}",
+        **environment(clearinghouse),
+        "SANDBOX_KAFKA_BOOTSTRAP": clearinghouse.bootstrap,
+        "SANDBOX_GROUP_ID": f"clearinghouse-test-{uuid.uuid4().hex[:10]}",
         "SANDBOX_RECEIVER_IDS": receiver,
         "SANDBOX_STATE_PATH": str(tmp_path / "sandbox.sqlite3"),
         "SANDBOX_REMITTANCE_MODE": "batched",
@@ -115,7 +118,8 @@ async def _all(bootstrap: str, topic: str, start: Any) -> list[Any]:
 async def test_health_says_when_kafka_is_down() -> None:
     closed = free_port()
     config = SandboxConfig(
-        kafka_bootstrap=f"127.0.0.1:{closed}", group_id=f"payer-sandbox-test-{uuid.uuid4().hex[:10]}"
+        kafka=KafkaAccess(f"127.0.0.1:{closed}", "clearinghouse", "unused"),
+        group_id=f"clearinghouse-test-{uuid.uuid4().hex[:10]}",
     )
     async with serving(create_app(config)) as url, httpx.AsyncClient(base_url=url) as client:
         response = await client.get("/health")
@@ -130,8 +134,8 @@ async def test_health_says_when_kafka_is_down() -> None:
 
 async def test_health_passes_with_kafka_up(servers: Any) -> None:
     config = SandboxConfig(
-        kafka_bootstrap=servers.kafka_bootstrap,
-        group_id=f"payer-sandbox-test-{uuid.uuid4().hex[:10]}",
+        kafka=servers.partner("clearinghouse"),
+        group_id=f"clearinghouse-test-{uuid.uuid4().hex[:10]}",
         receiver_ids=frozenset({"SBXNOBODY"}),
     )
     async with serving(create_app(config)) as url, httpx.AsyncClient(base_url=url) as client:
@@ -156,10 +160,11 @@ async def test_the_ehr_publishes_through_a_broker_that_comes_up_late(servers: An
     port = free_port()
     run_id = "late" + uuid.uuid4().hex[:8]
     start = await end_offsets(bootstrap, "encounter.completed")
-    publishing = asyncio.create_task(ehr.publish(f"127.0.0.1:{port}", 30, rate=0, seed=5, run_id=run_id))
+    through = replace(servers.partner("ehr"), bootstrap=f"127.0.0.1:{port}")
+    publishing = asyncio.create_task(ehr.publish(through, 30, rate=0, seed=5, run_id=run_id))
     await asyncio.sleep(2.0)
     assert not publishing.done(), publishing.exception() if publishing.done() else None
-    async with forwarding(port, bootstrap):
+    async with forwarding(port, servers.partner("ehr").bootstrap):
         result = await asyncio.wait_for(publishing, 120)
     assert result.count == 30
     prefix = f"enc-{run_id}-".encode()

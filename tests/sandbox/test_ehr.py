@@ -51,7 +51,7 @@ async def test_generator_publishes_1000_encounters_at_a_set_rate(servers: Any) -
     bootstrap = servers.kafka_bootstrap
     run_id = "t" + uuid.uuid4().hex[:10]
     start = await end_offsets(bootstrap, TOPIC)
-    result = await ehr.publish(bootstrap, 1000, rate=500, seed=7, run_id=run_id)
+    result = await ehr.publish(servers.partner("ehr"), 1000, rate=500, seed=7, run_id=run_id)
     prefix = f"enc-{run_id}-".encode()
 
     def mine(records: list[Any]) -> set[bytes]:
@@ -72,7 +72,7 @@ async def test_generator_bulk_mode(servers: Any) -> None:
     bootstrap = servers.kafka_bootstrap
     run_id = "b" + uuid.uuid4().hex[:10]
     start = await end_offsets(bootstrap, TOPIC)
-    result = await ehr.publish(bootstrap, 200, rate=0, seed=11, run_id=run_id)
+    result = await ehr.publish(servers.partner("ehr"), 200, rate=0, seed=11, run_id=run_id)
     prefix = f"enc-{run_id}-".encode()
     records = await read_from(
         bootstrap,

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests.claims.helpers import make_claim
-from tests.conftest import token, unique
+from tests.conftest import kafka_env, token, unique
 from tests.eligibility.helpers import make_check_body
 from tests.security.helpers import ROOT, service_names
 
@@ -57,7 +57,7 @@ def platform(servers, settings, tmp_path_factory) -> Iterator[dict[str, tuple[st
     env = {
         **os.environ,
         "DATABASE_URL": servers.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
+        **kafka_env(settings),
         "CONSUMER_GROUP_PREFIX": settings.consumer_group_prefix + "fuzz-",
         "LOG_LEVEL": "INFO",
         "PYTHONPATH": str(ROOT),

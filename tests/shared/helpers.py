@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pytest import MonkeyPatch
 
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
+from shared.kafka import client_kwargs
 
 
 class TcpProxy:
@@ -106,7 +107,9 @@ class TcpProxy:
 
 async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     """A consumer group's committed offsets, as the broker has them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    from tests.conftest import as_admin
+
+    admin = AIOKafkaAdminClient(**client_kwargs(as_admin(bootstrap)))
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -120,13 +123,13 @@ async def records_between(
 ) -> list[Any]:
     """The records of `topic` from the offsets `start` up to `end` (the end offsets now when not
     given): everything written in between, whatever it is."""
-    from tests.conftest import end_offsets
+    from tests.conftest import as_admin, end_offsets
 
     end = end if end is not None else await end_offsets(bootstrap, topic)
     wanted = {tp: offset for tp, offset in end.items() if offset > start.get(tp, 0)}
     if not wanted:
         return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_kwargs(as_admin(bootstrap)), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(wanted))

@@ -259,16 +259,34 @@ def test_app_services_environment() -> None:
         assert (database.hostname, database.port) == ("postgres", 5432)
 
 
+def _compose_broker() -> dict[str, str]:
+    """The compose broker's server.properties, as `infra.py compose-config` renders it."""
+    from deploy.kafka_config import COMPOSE, render
+
+    text = render("/var/lib/kafka/data", "x", listeners=COMPOSE, keystore="/etc/revcycle/kafka/broker.pem")
+    lines = [line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")]
+    return {key: value for key, value in lines}
+
+
 def test_app_services_reach_kafka_on_its_internal_listener() -> None:
     services = _services()
-    advertised = _environment(services["kafka"])["KAFKA_ADVERTISED_LISTENERS"]
-    endpoints = {item.split("://", 1)[1] for item in advertised.split(",")}
-    assert f"127.0.0.1:{KAFKA_HOST_PORT}" in endpoints  # what the host's clients are told
-    for name in (*APP_SERVICES, "migrate"):
-        bootstrap = _environment(services[name])["KAFKA_BOOTSTRAP_SERVERS"]
-        for server in bootstrap.split(","):
+    props = _compose_broker()
+    advertised = dict(item.split("://", 1) for item in props["advertised.listeners"].split(","))
+    protocols = dict(item.split(":", 1) for item in props["listener.security.protocol.map"].split(","))
+    assert f"127.0.0.1:{KAFKA_HOST_PORT}" in advertised.values()  # what the host's clients are told
+    for name in (*APP_SERVICES, "migrate", "payer-sandbox"):
+        env = _environment(services[name])
+        for server in env["KAFKA_BOOTSTRAP_SERVERS"].split(","):
             assert server.startswith("kafka:"), server
-            assert server in endpoints, f"{name}: {server} is not an advertised listener"
+            listener = next((n for n, address in advertised.items() if address == server), None)
+            assert listener is not None, f"{name}: {server} is not an advertised listener"
+            # Services on SASL inside the network, the partner over TLS.
+            want = "SASL_SSL" if name == "payer-sandbox" else "SASL_PLAINTEXT"
+            assert protocols[listener] == want, (name, listener)
+        assert env["KAFKA_USERNAME"] == (
+            "clearinghouse" if name == "payer-sandbox" else name.replace("migrate", "admin")
+        )
+        assert env["KAFKA_PASSWORD"].startswith("${KAFKA_") and ":?" in env["KAFKA_PASSWORD"], "no default"
 
 
 def test_start_order() -> None:
@@ -296,41 +314,43 @@ def test_kafka_image_matches_pom_version() -> None:
     assert tag == _kafka_version_from_pom()
 
 
-def test_kafka_runs_single_node_kraft() -> None:
+def test_kafka_runs_single_node_kraft_with_sasl_everywhere() -> None:
+    """The broker's configuration is deploy/kafka/server.properties.in, as for `make up`, with
+    the compose listeners: SASL on every one, TLS on the partners', ACLs, no auto-creation."""
     kafka = _services()["kafka"]
-    env = _environment(kafka)
-    roles = {role.strip() for role in env["KAFKA_PROCESS_ROLES"].split(",")}
-    assert roles == {"broker", "controller"}
-    node_id = env["KAFKA_NODE_ID"]
-    controller = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
-    voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
-    assert len(voters) == 1 and voters[0].startswith(f"{node_id}@")
-
-    listeners = dict(item.split("://", 1) for item in env["KAFKA_LISTENERS"].split(","))
-    protocol_map = dict(item.split(":", 1) for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
-    assert set(listeners) == set(protocol_map), "every listener needs a security protocol"
-    assert controller in listeners
+    props = _compose_broker()
+    assert props["process.roles"] == "broker,controller"
+    listeners = dict(item.split("://", 1) for item in props["listeners"].split(","))
+    protocols = dict(item.split(":", 1) for item in props["listener.security.protocol.map"].split(","))
+    assert set(listeners) == set(protocols), "every listener needs a security protocol"
+    assert set(protocols.values()) <= {"SASL_PLAINTEXT", "SASL_SSL"}, "SASL on every listener"
+    controller = props["controller.listener.names"]
+    voters = props["controller.quorum.voters"].split(",")
+    assert len(voters) == 1 and voters[0].startswith(f"{props['node.id']}@")
     assert voters[0].rsplit(":", 1)[1] == listeners[controller].rsplit(":", 1)[1]
-    advertised = dict(item.split("://", 1) for item in env["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    assert props[f"listener.name.{controller.lower()}.sasl.enabled.mechanisms"] == "PLAIN"
+    advertised = dict(item.split("://", 1) for item in props["advertised.listeners"].split(","))
     assert controller not in advertised
-    assert advertised.get(env["KAFKA_INTER_BROKER_LISTENER_NAME"], "").startswith("kafka:")
+    assert advertised[props["inter.broker.listener.name"]].startswith("kafka:")
     for name, address in advertised.items():
         assert listeners[name].rsplit(":", 1)[1] == address.rsplit(":", 1)[1], name
-
-    for key in (
-        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
-        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
-        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
-    ):
-        assert env[key] == "1", key
-    assert env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"] == "0"
-    assert env["KAFKA_NUM_PARTITIONS"] == "3"
-    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "true"
+        assert props[f"listener.name.{name.lower()}.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert {p for n, p in protocols.items() if n in advertised} == {"SASL_PLAINTEXT", "SASL_SSL"}
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["auto.create.topics.enable"] == "false"
+    assert props["super.users"] == "User:admin"
+    assert props["group.initial.rebalance.delay.ms"] == "0" and props["num.partitions"] == "3"
+    command = " ".join(kafka["command"])
+    assert "kafka-storage.sh format --ignore-formatted" in command and "scram-args" in command
+    assert "kafka-server-start.sh /etc/revcycle/kafka/server.properties" in command
+    assert {(9092, 9092), (9094, 9094)} <= set(_published_ports(kafka))
 
     test = _healthcheck_test(kafka)
     assert test[1].startswith("/opt/kafka/bin/kafka-broker-api-versions.sh")
-    internal_port = listeners[env["KAFKA_INTER_BROKER_LISTENER_NAME"]].rsplit(":", 1)[1]
+    internal_port = listeners[props["inter.broker.listener.name"]].rsplit(":", 1)[1]
     assert test[test.index("--bootstrap-server") + 1] == f"localhost:{internal_port}"
+    assert "--command-config" in test
 
 
 # ---------------------------------------------------------------------------------------------

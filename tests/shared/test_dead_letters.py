@@ -33,7 +33,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import H_ID
 from tests.claims.helpers import make_npi, make_provider, put_provider
-from tests.conftest import end_offsets, eventually, start_group_at_end, token, unique
+from tests.conftest import end_offsets, eventually, kafka_env, start_group_at_end, token, unique
 from tests.shared.helpers import claims_take_encounters_from, closed_port, committed_offsets, make_encounter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -249,7 +249,7 @@ async def _cli(settings: Settings, group: str, *args: str) -> Any:
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        **kafka_env(settings),
         "CONSUMER_GROUP_PREFIX": group.removesuffix("claims"),
         "PYTHONPATH": str(ROOT),
     }
@@ -324,8 +324,8 @@ async def test_a_record_parked_twice_is_one_letter_and_kafka_away_leaves_the_ind
     for _ in range(2):
         await producer.send_and_wait("encounter.completed.dlq", value=value, key=key, headers=parked_headers)
     db = Database(service_database_url("claims", settings), "claims", pool_size=2)
-    queue = usecases.Queue(db, servers.kafka_bootstrap, group, "claims", ("encounter.completed",))
-    away = replace(queue, bootstrap=f"127.0.0.1:{closed_port()}")
+    queue = usecases.Queue(db, servers.kafka, group, "claims", ("encounter.completed",))
+    away = replace(queue, kafka=replace(queue.kafka, bootstrap=f"127.0.0.1:{closed_port()}"))
     try:
         rows, _, current = await usecases.listing(queue, Filters(), PageQuery(None, 50))
         assert current and [r["event_id"] for r in rows] == [str(event.id)]

@@ -16,6 +16,7 @@ from shared import context
 from shared.events import CATALOGUE, TOPICS, InvalidEvent, decode, encode, new_event
 from shared.events.asyncapi import render
 from shared.events.catalogue import PaymentPosted
+from shared.kafka import client_kwargs, ensure_topics
 from tests.conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,9 +123,8 @@ async def test_aiokafka_works_against_the_pinned_broker(servers):
         jars = list((ROOT / ".state" / "kafka" / "lib").glob("kafka_2.13-*.jar"))
         assert [j.name for j in jars] == [f"kafka_2.13-{pinned}.jar"]
     topic = unique("compat")
-    producer = AIOKafkaProducer(
-        bootstrap_servers=servers.kafka_bootstrap, enable_idempotence=True, acks="all"
-    )
+    await ensure_topics(servers.kafka, [topic])  # the broker creates no topic by itself
+    producer = AIOKafkaProducer(**client_kwargs(servers.kafka), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         for i in range(50):
@@ -135,7 +135,7 @@ async def test_aiokafka_works_against_the_pinned_broker(servers):
     group = unique("g")
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=servers.kafka_bootstrap,
+        **client_kwargs(servers.kafka),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from supervisor.options import ServerOptions
 
-from deploy import broker, infra, processes, supervision
+from deploy import broker, infra, kafka_auth, processes, supervision
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,10 +88,25 @@ def test_the_platform_group_carries_this_commands_environment(monkeypatch: pytes
     monkeypatch.delenv("DATABASE_URL", raising=False)
     programs = processes._programs()
     assert [p.name for p in programs] == [p.name for p in infra.PROCESSES]
-    for program in programs:
-        assert program.environment["REVCYCLE_INFRA_TEST"] == "passed through"
-        assert program.environment["DATABASE_URL"] == infra.database_url()
-        assert program.environment["KAFKA_BOOTSTRAP_SERVERS"] == infra.kafka_bootstrap()
+    for program, proc in zip(programs, infra.PROCESSES, strict=True):
+        env = program.environment
+        assert env["REVCYCLE_INFRA_TEST"] == "passed through"
+        assert env["DATABASE_URL"] == infra.database_url()
+        # Each process gets its own Kafka principal only; the ops console and the sink none.
+        assert env.get("KAFKA_USERNAME") == proc.principal, proc.name
+        if proc.principal is None:
+            assert "KAFKA_PASSWORD" not in env and "KAFKA_DEADLETTERS_PASSWORD" not in env
+        elif proc.principal == "clearinghouse":  # a partner: the TLS listener
+            assert (env["KAFKA_BOOTSTRAP_SERVERS"], env["KAFKA_SECURITY_PROTOCOL"]) == (
+                broker.partner_bootstrap()[0],
+                "SASL_SSL",
+            )
+            assert env["KAFKA_SSL_CAFILE"].endswith("ca.pem") and "KAFKA_DEADLETTERS_PASSWORD" not in env
+        else:
+            assert env["KAFKA_BOOTSTRAP_SERVERS"] == infra.kafka_bootstrap()
+            assert env["KAFKA_USERNAME"] == proc.name and env["KAFKA_DEADLETTERS_USERNAME"] == "deadletters"
+        if proc.principal is not None:
+            assert env["KAFKA_PASSWORD"] == kafka_auth.passwords()[proc.principal]
     assert sorted(p.priority for p in programs) == [p.priority for p in programs]
 
 

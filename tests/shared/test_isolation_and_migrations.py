@@ -11,8 +11,9 @@ from alembic.script import ScriptDirectory
 
 from shared.config import SERVICE_NAMES, asyncpg_dsn
 from shared.events.catalogue import TOPICS, dlq_topic
+from shared.kafka import client_kwargs
 from shared.migrate import alembic_config, migrate
-from tests.conftest import connect_as
+from tests.conftest import as_admin, connect_as
 
 
 async def test_claims_role_cannot_read_payments_tables(settings, admin):
@@ -97,7 +98,7 @@ def test_migrations_are_idempotent(settings):
 
 
 async def _topics(bootstrap: str) -> set[str]:
-    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    client = AIOKafkaAdminClient(**client_kwargs(as_admin(bootstrap)))
     await client.start()
     try:
         return set(await client.list_topics())

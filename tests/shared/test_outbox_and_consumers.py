@@ -55,7 +55,7 @@ async def test_rolled_back_transaction_publishes_nothing(scratch_db, servers):
     async with db.session() as session, session.begin():
         add_event(session, committed)
 
-    relay = OutboxRelay(db, servers.kafka_bootstrap, service="payments-test")
+    relay = OutboxRelay(db, servers.kafka, service="payments-test")
     try:
         while await relay.publish_pending():
             pass
@@ -96,7 +96,7 @@ async def test_relay_crash_before_marking_republishes_and_consumer_applies_once(
     async with db.session() as session, session.begin():
         add_event(session, event)
 
-    crashing = CrashesBeforeMarking(db, servers.kafka_bootstrap, service="payments-test")
+    crashing = CrashesBeforeMarking(db, servers.kafka, service="payments-test")
     try:
         try:
             while True:
@@ -113,7 +113,7 @@ async def test_relay_crash_before_marking_republishes_and_consumer_applies_once(
         ).scalar()
     assert still_pending, "the crash happened before marking, so the row must still be pending"
 
-    restarted = OutboxRelay(db, servers.kafka_bootstrap, service="payments-test")
+    restarted = OutboxRelay(db, servers.kafka, service="payments-test")
     try:
         while await restarted.publish_pending():
             pass
@@ -254,7 +254,7 @@ async def test_handler_failures_are_retried_then_dead_lettered(settings, servers
 
     consumer = EventConsumer(
         db,
-        servers.kafka_bootstrap,
+        servers.kafka,
         service="claims-test",
         group_id=unique("group"),
         handlers={"claim.followup_due": handler},
@@ -316,7 +316,7 @@ async def test_a_batched_handler_gets_the_poll_at_once_and_a_failure_is_replayed
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     consumer = EventConsumer(
         db,
-        servers.kafka_bootstrap,
+        servers.kafka,
         service="claims-test",
         group_id=unique("group"),
         handlers={"claim.followup_due": batched(handler)},

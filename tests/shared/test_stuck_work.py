@@ -24,9 +24,9 @@ from shared.app import create_app
 from shared.config import Settings
 from shared.deadletters.domain import dead_letter_headers
 from shared.events.catalogue import dlq_topic
-from shared.kafka import ensure_topics
+from shared.kafka import client_kwargs, ensure_topics
 from tests.claims.helpers import make_claim, post_submitted_claim
-from tests.conftest import eventually, service_definition, start_group_at_end, token, unique
+from tests.conftest import as_admin, eventually, service_definition, start_group_at_end, token, unique
 from tests.payments.helpers import make_835, make_clp, post_835
 from tests.shared.helpers import closed_port
 
@@ -232,7 +232,7 @@ async def test_consumer_lag_is_a_number_against_the_real_broker(settings, produc
     from shared.kafka import consumer_lag
 
     topic = "test.stuck-work.lag"
-    bootstrap = settings.kafka_bootstrap_servers
+    bootstrap = as_admin(settings.kafka_bootstrap_servers)
     await ensure_topics(bootstrap, [topic])
     group = unique("lag-group")
     await start_group_at_end(bootstrap, group, [topic])
@@ -242,7 +242,7 @@ async def test_consumer_lag_is_a_number_against_the_real_broker(settings, produc
 
     # A group that never committed on a topic lags by everything the topic holds.
     fresh = unique("lag-fresh")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**client_kwargs(bootstrap))
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in range(3)]

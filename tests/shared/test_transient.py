@@ -16,8 +16,9 @@ from shared.consumer import EventConsumer, PermanentError, dlq_headers
 from shared.db import Database
 from shared.events import encode, new_event
 from shared.events.catalogue import ClaimFollowupDue
+from shared.kafka import client_kwargs
 from shared.retry import Outage, transient
-from tests.conftest import end_offsets, eventually, read_from, unique
+from tests.conftest import as_admin, end_offsets, eventually, read_from, unique
 from tests.shared.helpers import closed_port, records_between
 
 
@@ -57,7 +58,9 @@ async def test_database_and_broker_failures_are_told_apart_from_the_events(setti
     finally:
         await db.dispose()
         await away.dispose()
-    producer = AIOKafkaProducer(bootstrap_servers=f"127.0.0.1:{closed_port()}", request_timeout_ms=2000)
+    producer = AIOKafkaProducer(
+        **client_kwargs(as_admin(f"127.0.0.1:{closed_port()}")), request_timeout_ms=2000
+    )
     try:
         await producer.start()
     except Exception as exc:
@@ -117,7 +120,7 @@ async def test_a_transient_failure_outlasts_the_attempt_limit_and_poison_still_p
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     consumer = EventConsumer(
         db,
-        servers.kafka_bootstrap,
+        servers.kafka,
         service="claims-test",
         group_id=group,
         handlers={"claim.followup_due": handler},

@@ -1,0 +1,226 @@
+"""Issue 17 item 7 ("No limits") and the must-show "Limits".
+
+A 10 MB eligibility batch froze the service for 129 s (every item was validated before the
+5,000-item cap applied) and a 100 KiB body produced a 15 MiB error response. Here:
+- a 10 MB JSON body gets 413 in under a second from the real service over HTTP, while
+  /health/live keeps answering fast (the must-show; the numbers are printed);
+- each route's body limit (small for JSON, larger for batches and file uploads) answers 413
+  problem+json naming the limit, with or without a Content-Length;
+- a batch over its cap is refused before any item is validated;
+- a 422 lists the first errors and counts them all;
+- a client over its rate gets 429 with Retry-After; other clients, health, metrics and the
+  OpenAPI document do not;
+- the account ledger and the reconciliation report page.
+Limits are set low in each test's own settings, so nothing here depends on timing but the
+must-show, whose bounds only a real regression breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import httpx
+
+from services.eligibility.batches.schemas import MAX_BATCH_SIZE
+from tests.conftest import token, unique
+from tests.eligibility.helpers import make_check_body
+from tests.payments.helpers import ALL, post_charge
+from tests.security.helpers import api_only, request_schemas, service_names, uvicorn_service
+
+PROBLEM_JSON = "application/problem+json"
+TEN_MB = 10 * 1000 * 1000
+WRITE = {**token("eligibility:write", "eligibility:read"), "Content-Type": "application/json"}
+
+
+def _ten_mb_batch() -> bytes:
+    """A well-formed batch of about 10 MB: what froze the service."""
+    item = json.dumps(make_check_body("SBX10001")).encode()
+    return b'{"checks": [' + b", ".join([item] * (TEN_MB // (len(item) + 2) + 1)) + b"]}"
+
+
+def _chunks(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
+    """The body without a Content-Length (chunked transfer encoding)."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+class _HealthProbe:
+    """Calls /health/live in a thread, as fast as it answers, and keeps each latency."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.latencies, self.failures = url, [], []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                status = client.get("/health/live").status_code
+                self.latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    self.failures.append(status)
+                time.sleep(0.005)
+
+    def __enter__(self) -> _HealthProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+
+def test_a_10_mb_json_body_gets_413_in_under_a_second_and_health_stays_fast(servers, settings, tmp_path):
+    env = {
+        "DATABASE_URL": servers.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
+        "CONSUMER_GROUP_PREFIX": settings.consumer_group_prefix + "limits-",
+        "LOG_LEVEL": "WARNING",
+    }
+    body = _ten_mb_batch()
+    assert len(body) >= TEN_MB
+    with uvicorn_service("eligibility", env, tmp_path / "eligibility.log") as url:
+        answers = []
+        with _HealthProbe(url) as probe:
+            time.sleep(0.3)
+            for content in (body, _chunks(body)):
+                started = time.perf_counter()
+                resp = httpx.post(f"{url}/v1/eligibility/batches", content=content, headers=WRITE, timeout=60)
+                answers.append((resp, time.perf_counter() - started))
+            time.sleep(0.3)
+    latencies = sorted(probe.latencies)
+    p90 = latencies[int(len(latencies) * 0.9)]
+    print(
+        f"\n10 MB batch: {[f'{s:.3f}s' for _, s in answers]} (Content-Length, chunked); /health/live "
+        f"{len(latencies)} calls, median {statistics.median(latencies) * 1000:.1f} ms, p90 "
+        f"{p90 * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+    )
+    for resp, seconds in answers:
+        assert resp.status_code == 413, resp.text[:500]
+        assert resp.headers["content-type"] == PROBLEM_JSON
+        assert str(4 * 1024 * 1024) in resp.json()["detail"]  # names the route's limit
+        assert seconds < 1.0
+    assert probe.failures == []
+    # The must-show's 100 ms, for nine calls in ten; the slowest call may meet a busy machine.
+    assert p90 < 0.1 and latencies[-1] < 1.0
+
+
+async def test_each_route_class_has_its_body_limit_answered_413_naming_it(settings):
+    low = settings.model_copy(update={"body_limit_json_bytes": 2048, "body_limit_file_bytes": 65536})
+    async with api_only("payments", low) as (_, client):
+        payment = {"account_id": unique("acct"), "amount": "1.00", "method": "check", "reference": "r" * 4000}
+        for content in (json.dumps(payment).encode(), _chunks(json.dumps(payment).encode(), 1000)):
+            headers = {**ALL, "Content-Type": "application/json", "Idempotency-Key": unique("k")}
+            resp = await client.post("/v1/payments", content=content, headers=headers)
+            assert resp.status_code == 413, resp.text
+            assert resp.headers["content-type"] == PROBLEM_JSON
+            assert "2048 bytes" in resp.json()["detail"]
+        # An 835 upload is a file: bigger than the JSON limit is fine, bigger than its own is not.
+        x12 = {**ALL, "Content-Type": "application/edi-x12"}
+        resp = await client.post("/v1/remittances", content=b"ISA*" + b"x" * 10_000, headers=x12)
+        assert resp.status_code not in (413, 500), resp.text
+        resp = await client.post("/v1/remittances", content=b"ISA*" + b"x" * 70_000, headers=x12)
+        assert resp.status_code == 413 and "65536 bytes" in resp.json()["detail"]
+
+
+async def test_a_batch_over_its_cap_is_refused_before_any_item_is_validated(settings):
+    async with api_only("eligibility", settings) as (_, client):
+        body = {"checks": [{"not": "a check"}] * (MAX_BATCH_SIZE + 1)}
+        started = time.perf_counter()
+        resp = await client.post("/v1/eligibility/batches", json=body, headers=WRITE)
+        print(f"\nbatch of {MAX_BATCH_SIZE + 1} bad items: {time.perf_counter() - started:.3f}s")
+    assert resp.status_code == 422, resp.text[:500]
+    assert [(e["field"], e["rule"]) for e in resp.json()["errors"]] == [("body.checks", "too_long")]
+
+
+async def test_a_422_lists_the_first_errors_and_counts_them_all(settings):
+    async with api_only("eligibility", settings) as (_, client):
+        body = json.dumps({"checks": [{"patient_id": 1, "member_id": 2}] * 3000}).encode()
+        assert len(body) > 64 * 1024
+        resp = await client.post("/v1/eligibility/batches", content=body, headers=WRITE)
+    problem = resp.json()
+    print(f"\n{len(body)} bytes of bad batch: {len(resp.content)} bytes of problem")
+    assert resp.status_code == 422
+    assert len(problem["errors"]) == settings.max_problem_errors
+    assert problem["error_count"] >= 3000 * 2
+    assert str(problem["error_count"]) in problem["detail"]
+    assert len(resp.content) < 32 * 1024
+
+
+async def test_a_client_over_its_rate_gets_429_with_retry_after_and_no_one_else_does(settings):
+    low = settings.model_copy(update={"rate_limit_read": "3/minute"})
+    alice, bob = token(subject=unique("alice")), token(subject=unique("bob"))
+    async with api_only("eligibility", low) as (_, client):
+        seen = [(await client.get("/v1/audit", params={"limit": 1}, headers=alice)).status_code for _ in range(4)]
+        assert seen == [200, 200, 200, 429]
+        resp = await client.get("/v1/audit", params={"limit": 1}, headers=alice)
+        assert resp.status_code == 429 and resp.headers["content-type"] == PROBLEM_JSON
+        assert 1 <= int(resp.headers["retry-after"]) <= 60
+        assert "3 per 1 minute" in resp.json()["detail"]
+        # Another subject has its own count; a caller without a token is counted by address.
+        assert (await client.get("/v1/audit", params={"limit": 1}, headers=bob)).status_code == 200
+        anonymous = [(await client.get("/v1/audit")).status_code for _ in range(4)]
+        assert anonymous == [401, 401, 401, 429]
+        # Health, metrics and the OpenAPI document stay unlimited.
+        for path in ("/health/live", "/metrics", "/openapi.json"):
+            assert {(await client.get(path)).status_code for _ in range(6)} == {200}, path
+
+
+def test_every_route_documents_413_and_429_and_every_request_array_its_cap():
+    import importlib
+
+    missing = []
+    for name in service_names():
+        doc = importlib.import_module(f"services.{name}.main").app.openapi()
+        for template, operations in doc["paths"].items():
+            for method, operation in operations.items():
+                if not template.startswith("/v1"):
+                    continue
+                codes = set(operation.get("responses", {}))
+                if "requestBody" in operation and ("413" not in codes or "x-max-body-bytes" not in operation):
+                    missing.append(f"{name} {method} {template}: 413")
+                if "429" not in codes:
+                    missing.append(f"{name} {method} {template}: 429")
+        for where, schema in request_schemas(doc):
+            if schema.get("type") == "array" and "maxItems" not in schema:
+                missing.append(f"{name} {where}: maxItems")
+    assert missing == []
+
+
+async def test_the_ledger_pages_with_the_whole_balance(settings):
+    async with api_only("payments", settings) as (_, client):
+        account = unique("acct")
+        for amount in ("1.00", "2.00", "3.00", "4.00", "5.00"):
+            assert (await post_charge(client, account, amount)).status_code == 201
+        seen, cursor = [], None
+        for _ in range(5):
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            resp = await client.get(f"/v1/accounts/{account}/ledger", params=params, headers=ALL)
+            assert resp.status_code == 200, resp.text
+            page = resp.json()
+            assert len(page["entries"]) <= 2 and Decimal(page["balance"]) == Decimal("15.00")
+            seen += [e["amount"] for e in page["entries"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == ["1.00", "2.00", "3.00", "4.00", "5.00"]  # in the order written, once each
+        too_long = await client.get(f"/v1/accounts/{account}/ledger", params={"limit": 100_000}, headers=ALL)
+        assert too_long.status_code == 422
+
+
+async def test_the_reconciliation_report_pages_and_caps_its_first_pages(settings):
+    dates = {"date_from": "2026-01-01", "date_to": "2026-01-31"}
+    async with api_only("payments", settings) as (_, client):
+        resp = await client.get("/v1/reports/reconciliation", params={**dates, "limit": 100_000}, headers=ALL)
+        assert resp.status_code == 422
+        for section in ("matched", "discrepancies", "unmatched-deposits", "unmatched-remittances"):
+            resp = await client.get(
+                f"/v1/reports/reconciliation/{section}", params={**dates, "limit": 1}, headers=ALL
+            )
+            assert resp.status_code == 200 and set(resp.json()) == {"items", "next_cursor"}, section

@@ -21,7 +21,7 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import httpx
@@ -47,6 +47,11 @@ def _chunks(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
     """The body without a Content-Length (chunked transfer encoding)."""
     for start in range(0, len(body), size):
         yield body[start : start + size]
+
+
+async def _async_chunks(body: bytes, size: int) -> AsyncIterator[bytes]:
+    for chunk in _chunks(body, size):
+        yield chunk
 
 
 class _HealthProbe:
@@ -115,7 +120,7 @@ async def test_each_route_class_has_its_body_limit_answered_413_naming_it(settin
     low = settings.model_copy(update={"body_limit_json_bytes": 2048, "body_limit_file_bytes": 65536})
     async with api_only("payments", low) as (_, client):
         payment = {"account_id": unique("acct"), "amount": "1.00", "method": "check", "reference": "r" * 4000}
-        for content in (json.dumps(payment).encode(), _chunks(json.dumps(payment).encode(), 1000)):
+        for content in (json.dumps(payment).encode(), _async_chunks(json.dumps(payment).encode(), 1000)):
             headers = {**ALL, "Content-Type": "application/json", "Idempotency-Key": unique("k")}
             resp = await client.post("/v1/payments", content=content, headers=headers)
             assert resp.status_code == 413, resp.text
@@ -157,9 +162,10 @@ async def test_a_client_over_its_rate_gets_429_with_retry_after_and_no_one_else_
     low = settings.model_copy(update={"rate_limit_read": "3/minute"})
     alice, bob = token(subject=unique("alice")), token(subject=unique("bob"))
     async with api_only("eligibility", low) as (_, client):
-        seen = [(await client.get("/v1/audit", params={"limit": 1}, headers=alice)).status_code for _ in range(4)]
+        audit = {"params": {"limit": 1}, "headers": alice}
+        seen = [(await client.get("/v1/audit", **audit)).status_code for _ in range(4)]
         assert seen == [200, 200, 200, 429]
-        resp = await client.get("/v1/audit", params={"limit": 1}, headers=alice)
+        resp = await client.get("/v1/audit", **audit)
         assert resp.status_code == 429 and resp.headers["content-type"] == PROBLEM_JSON
         assert 1 <= int(resp.headers["retry-after"]) <= 60
         assert "3 per 1 minute" in resp.json()["detail"]

@@ -17,6 +17,7 @@ must-show, whose bounds only a real regression breaks.
 
 from __future__ import annotations
 
+import datetime
 import json
 import statistics
 import threading
@@ -230,3 +231,41 @@ async def test_the_reconciliation_report_pages_and_caps_its_first_pages(settings
                 f"/v1/reports/reconciliation/{section}", params={**dates, "limit": 1}, headers=ALL
             )
             assert resp.status_code == 200 and set(resp.json()) == {"items", "next_cursor"}, section
+
+
+async def test_the_collections_export_pages(settings, admin):
+    """Three referrals on days no other test uses, one of them recalled: pages of two cover
+    each once, in JSON and in CSV, and the recall is on the page of its referral."""
+    accounts = [unique("acct") for _ in range(3)]
+    days = ["2031-03-01", "2031-03-02", "2031-03-03"]
+    await admin.execute(  # an earlier run's, if the test database is kept
+        "DELETE FROM payments.collections_referrals WHERE referred_at BETWEEN '2031-03-01' AND '2031-03-06'"
+    )
+    for account, day in zip(accounts, days, strict=True):
+        await admin.execute(
+            "INSERT INTO payments.collections_referrals "
+            "(id, account_id, reason, balance, agency, referred_at) "
+            "VALUES (gen_random_uuid(), $1, 'final notice unpaid', 70.00, 'Agency', $2::date)",
+            account,
+            datetime.date.fromisoformat(day),
+        )
+    await admin.execute(
+        "UPDATE payments.collections_referrals SET recalled_at = '2031-03-04', recall_reason = 'dispute' "
+        "WHERE account_id = $1",
+        accounts[0],
+    )
+    dates = {"date_from": "2031-03-01", "date_to": "2031-03-05", "limit": 2}
+    json_headers = {**ALL, "Accept": "application/json"}
+    async with api_only("payments", settings) as (_, client):
+        first = (await client.get("/v1/collections/export", params=dates, headers=json_headers)).json()
+        assert [r["account_id"] for r in first["referrals"]] == accounts[:2]
+        assert [r["account_id"] for r in first["recalls"]] == accounts[:1]
+        params = {**dates, "cursor": first["next_cursor"]}
+        second = (await client.get("/v1/collections/export", params=params, headers=json_headers)).json()
+        assert [r["account_id"] for r in second["referrals"]] == accounts[2:]
+        assert second["recalls"] == [] and second["next_cursor"] is None
+        csv_page = await client.get("/v1/collections/export", params=dates, headers=ALL)
+        assert csv_page.status_code == 200 and csv_page.headers["x-next-cursor"] == first["next_cursor"]
+        assert accounts[0] in csv_page.text and accounts[2] not in csv_page.text
+        too_long = await client.get("/v1/collections/export", params={**dates, "limit": 100_000}, headers=ALL)
+        assert too_long.status_code == 422

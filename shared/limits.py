@@ -24,6 +24,7 @@ there: what clients read is what the service enforces.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from shared.auth import TokenVerifier
 from shared.config import Settings
 from shared.inputs import Operations
 from shared.problems import PROBLEM_JSON, ProblemError, problem_response
+
+log = logging.getLogger(__name__)
 
 BATCH_BODY: dict[str, Any] = {"x-body-class": "batch"}  # openapi_extra of a route taking a batch
 UNLIMITED = ("/health", "/metrics", "/openapi.json", "/docs", "/redoc", "/asyncapi")
@@ -103,19 +106,26 @@ class RateLimiter:
         }
 
     async def refuse(self, kind: str, client: str) -> ProblemError | None:
-        """Count one request; a 429 problem (with Retry-After) when it is one too many."""
+        """Count one request; a 429 problem (with Retry-After) when it is one too many. When
+        the storage fails (a shared Redis down), requests pass: a limit must not become an
+        outage of its own."""
         for item in self.items[kind]:
-            if not await self.limiter.hit(item, kind, client):
+            try:
+                if await self.limiter.hit(item, kind, client):
+                    continue
                 stats = await self.limiter.get_window_stats(item, kind, client)
-                wait = max(1, math.ceil(stats.reset_time - time.time()))
-                return ProblemError(
-                    429,
-                    "rate-limited",
-                    "Too many requests",
-                    f"At most {item} for {kind} requests from one client; retry in {wait} s.",
-                    retryable=True,
-                    headers={"Retry-After": str(wait)},
-                )
+            except Exception as exc:
+                log.warning("rate limit storage failed", extra={"error_type": type(exc).__name__})
+                return None
+            wait = max(1, math.ceil(stats.reset_time - time.time()))
+            return ProblemError(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"At most {item} for {kind} requests from one client; retry in {wait} s.",
+                retryable=True,
+                headers={"Retry-After": str(wait)},
+            )
         return None
 
 

@@ -29,6 +29,8 @@ from decimal import Decimal
 import httpx
 
 from services.eligibility.batches.schemas import MAX_BATCH_SIZE
+from shared.config import Settings
+from shared.limits import RateLimiter
 from tests.conftest import token, unique
 from tests.eligibility.helpers import make_check_body
 from tests.payments.helpers import ALL, post_charge
@@ -261,3 +263,16 @@ async def test_the_collections_export_pages(settings, admin):
         assert accounts[0] in csv_page.text and accounts[2] not in csv_page.text
         too_long = await client.get("/v1/collections/export", params={**dates, "limit": 100_000}, headers=ALL)
         assert too_long.status_code == 422
+
+
+async def test_a_failing_rate_limit_storage_lets_requests_pass():
+    """A shared Redis that is down must not turn the limit into an outage of its own."""
+    limiter = RateLimiter(Settings(rate_limit_read="1/minute"))
+    assert await limiter.refuse("read", "sub:someone") is None
+    assert (await limiter.refuse("read", "sub:someone")).status == 429
+
+    async def down(*_args, **_kwargs):
+        raise ConnectionError("storage down")
+
+    limiter.limiter.hit = down
+    assert await limiter.refuse("read", "sub:someone") is None

@@ -163,6 +163,14 @@ AsOfMoment = Annotated[
 ]
 
 
+def _key_type(id_col: Any) -> type | tuple[type, ...]:
+    """The Python type of a list's id column (a cursor of another list does not fit it)."""
+    try:
+        return int if issubclass(id_col.type.python_type, int) else uuid.UUID
+    except (AttributeError, NotImplementedError):
+        return (int, uuid.UUID)
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[Any],
@@ -182,7 +190,7 @@ async def paginate(
     columns = (id_col,) if created_col is None else (created_col, id_col)
     if page.cursor:
         created, ident = decode_cursor(page.cursor)
-        if (created is None) != (created_col is None):
+        if (created is None) != (created_col is None) or not isinstance(ident, _key_type(id_col)):
             raise invalid(("query.cursor", "cursor", "Use next_cursor from a previous page."))
         here, after = tuple_(*columns), tuple_(*((ident,) if created is None else (created, ident)))
         stmt = stmt.where(here > after if oldest_first else here < after)

@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
@@ -31,6 +32,7 @@ import httpx
 from services.eligibility.batches.schemas import MAX_BATCH_SIZE
 from shared.config import Settings
 from shared.limits import RateLimiter
+from shared.paging import encode_cursor
 from tests.conftest import token, unique
 from tests.eligibility.helpers import make_check_body
 from tests.payments.helpers import ALL, post_charge
@@ -213,6 +215,9 @@ async def test_the_ledger_pages_with_the_whole_balance(settings):
         assert seen == ["1.00", "2.00", "3.00", "4.00", "5.00"]  # in the order written, once each
         too_long = await client.get(f"/v1/accounts/{account}/ledger", params={"limit": 100_000}, headers=ALL)
         assert too_long.status_code == 422
+        alien = encode_cursor(datetime.datetime.now(datetime.UTC), uuid.uuid4())  # another list's
+        resp = await client.get(f"/v1/accounts/{account}/ledger", params={"cursor": alien}, headers=ALL)
+        assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "query.cursor"
 
 
 async def test_the_reconciliation_report_pages_and_caps_its_first_pages(settings):
@@ -263,6 +268,9 @@ async def test_the_collections_export_pages(settings, admin):
         assert accounts[0] in csv_page.text and accounts[2] not in csv_page.text
         too_long = await client.get("/v1/collections/export", params={**dates, "limit": 100_000}, headers=ALL)
         assert too_long.status_code == 422
+        alien = encode_cursor(datetime.datetime.now(datetime.UTC), 5)  # a sequence-keyed list's
+        resp = await client.get("/v1/collections/export", params={**dates, "cursor": alien}, headers=ALL)
+        assert resp.status_code == 422 and resp.json()["errors"][0]["field"] == "query.cursor"
 
 
 async def test_a_failing_rate_limit_storage_lets_requests_pass():

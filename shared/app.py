@@ -30,6 +30,7 @@ from shared.events.asyncapi import document as asyncapi_document
 from shared.health import router as health_router
 from shared.inputs import InputGuard, bound_openapi
 from shared.kafka import kafka_access
+from shared.limits import Limits, limit_openapi
 from shared.logging import configure_logging
 from shared.outbox import OutboxRelay
 from shared.overview import router as overview_router
@@ -314,13 +315,14 @@ def _operations_router() -> APIRouter:
     return router
 
 
-def _bounded_openapi(app: FastAPI) -> None:
-    """The app's OpenAPI document with the storage bounds of shared.inputs, which InputGuard
-    enforces: what clients read is what the service checks."""
+def _bounded_openapi(app: FastAPI, settings: Settings) -> None:
+    """The app's OpenAPI document with the storage bounds of shared.inputs and the body and
+    rate limits of shared.limits, which InputGuard and Limits enforce: what clients read is
+    what the service checks."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = bound_openapi(FastAPI.openapi(app))
+            app.openapi_schema = limit_openapi(bound_openapi(FastAPI.openapi(app)), settings)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -362,10 +364,12 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     )
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)
-    _bounded_openapi(app)
-    # Innermost first: the input guard, then the catch-all that turns any exception into a
-    # PHI-safe log line and a 500 problem, then correlation and metrics around both.
+    _bounded_openapi(app, settings)
+    # Innermost first: the input guard; the rate and body limits before it reads a body; the
+    # catch-all that turns any exception into a PHI-safe log line and a 500 problem; then
+    # correlation and metrics around them all.
     app.add_middleware(InputGuard, document=app.openapi)
+    app.add_middleware(Limits, settings=settings, verifier=app.state.verifier, document=app.openapi)
     app.add_middleware(CatchAll)
     app.middleware("http")(audit.record_refusals)  # inside _observe: the correlation id is set
     app.middleware("http")(_observe(definition.name))

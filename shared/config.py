@@ -80,6 +80,26 @@ class Settings(BaseSettings):
     stuck_work_every_seconds: float = Field(default=30.0, gt=0)
     stuck_work_thresholds: dict[str, dict[str, float | None]] = Field(default_factory=dict)
 
+    # Limits (shared/limits.py, docs/operations.md "Limits"). The largest body a route takes,
+    # by the route's body class: JSON documents; a batch of items (a route that says so); a
+    # file upload (an 835, a BAI2 or CSV deposit file, a fee schedule). A bigger body gets 413
+    # before a byte of it is parsed.
+    body_limit_json_bytes: int = Field(default=1024 * 1024, ge=1024)
+    body_limit_batch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    body_limit_file_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # Requests per client (the token's subject, else the client address) per route class, in
+    # the `limits` library's notation ("600/minute", "10/second;600/minute"): reads (GET),
+    # writes (other methods) and bulk work (batches, file uploads). Over it: 429 + Retry-After.
+    # Counted per process ("memory://"); RATE_LIMIT_STORAGE_URI="redis://host:6379" shares the
+    # count between replicas (needs the redis client installed).
+    rate_limit_enabled: bool = True
+    rate_limit_read: str = "6000/minute"
+    rate_limit_write: str = "3000/minute"
+    rate_limit_bulk: str = "600/minute"
+    rate_limit_storage_uri: str = "memory://"
+    # A 422 lists at most this many broken rules, and says how many there were in all.
+    max_problem_errors: int = Field(default=50, ge=1)
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -10,7 +10,8 @@ as 500s, with the value in the server's traceback. Here:
   1900-01-01..2100-12-31 for dates (as `formatMinimum`/`formatMaximum`);
 - `InputGuard` (ASGI middleware) checks every request against that same document: no NUL in
   any path or query parameter, JSON string or key, or text body, and the documented bounds for
-  integers and dates. A request that breaks one gets 422 problem+json naming each field
+  integers and dates, and each array's documented `maxItems` (checked before its items, so an
+  oversized batch costs no per-item work). A request that breaks one gets 422 problem+json naming each field
   (`query.actor`, `body.subscriber.first_name`) and the rule, never the value.
 
 What is documented is what is enforced, so a route gets the checks by being in the document;
@@ -171,7 +172,12 @@ class _Checker:
                 ]
                 self.json(item, subs[0] if subs else {}, f"{where}.{key}", depth + 1)
         elif isinstance(value, list):
-            items = next((o.get("items") for o in options if o.get("type") == "array"), {})
+            arrays = [o for o in options if o.get("type") == "array"]
+            cap = min((o["maxItems"] for o in arrays if "maxItems" in o), default=None)
+            if cap is not None and len(value) > cap:  # refused whole: no item is looked at
+                self.fail(where, "too_long", f"At most {cap} items; split the list.")
+                return
+            items = arrays[0].get("items", {}) if arrays else {}
             for index, item in enumerate(value):
                 self.json(item, items, f"{where}.{index}", depth + 1)
 
@@ -179,17 +185,17 @@ class _Checker:
 # --- the middleware ---------------------------------------------------------------------
 
 
-class InputGuard:
-    """ASGI middleware: refuse, with 422, what the database cannot store (see the module
-    docstring). `document` returns the app's (bounded) OpenAPI document; a request is matched
-    to its operation by the document's path templates (literal segments before parameters)."""
+class Operations:
+    """The operations of an app's OpenAPI document, found by request path and method: a
+    request is matched to its operation by the document's path templates (literal segments
+    before parameters). Built on first use, when every route is in the document."""
 
-    def __init__(self, app: ASGIApp, *, document: Callable[[], dict[str, Any]]) -> None:
-        self.app = app
+    def __init__(self, document: Callable[[], dict[str, Any]]) -> None:
         self.document = document
         self._index: list[tuple[re.Pattern[str], str, dict[str, Schema]]] | None = None
 
-    def _operation(self, path: str, method: str) -> tuple[str, dict[str, str], Schema] | None:
+    def find(self, path: str, method: str) -> tuple[str, dict[str, str], Schema] | None:
+        """(path template, path parameters, operation) of a request, or None for no route."""
         if self._index is None:
             index = []
             for template, operations in self.document().get("paths", {}).items():
@@ -203,8 +209,18 @@ class InputGuard:
                 return template, match.groupdict(), ops[method]
         return None
 
+
+class InputGuard:
+    """ASGI middleware: refuse, with 422, what the database cannot store (see the module
+    docstring). `document` returns the app's (bounded) OpenAPI document."""
+
+    def __init__(self, app: ASGIApp, *, document: Callable[[], dict[str, Any]]) -> None:
+        self.app = app
+        self.document = document
+        self.operations = Operations(document)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = self._operation(scope["path"], scope["method"]) if scope["type"] == "http" else None
+        found = self.operations.find(scope["path"], scope["method"]) if scope["type"] == "http" else None
         if found is None:
             await self.app(scope, receive, send)
             return

@@ -37,16 +37,20 @@ class CursorPage(BaseModel, Generic[T]):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
 
 
-def encode_cursor(created_at: datetime, ident: uuid.UUID | str) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{ident}".encode()).decode()
+def encode_cursor(created_at: datetime | None, ident: uuid.UUID | str | int) -> str:
+    """The cursor after a row: its created_at (None for a list in id order) and its id (a
+    uuid, or an integer for tables keyed by a sequence)."""
+    created = created_at.isoformat() if created_at is not None else ""
+    return base64.urlsafe_b64encode(f"{created}|{ident}".encode()).decode()
 
 
-def decode_cursor(value: str) -> tuple[datetime, uuid.UUID]:
+def decode_cursor(value: str) -> tuple[datetime | None, uuid.UUID | int]:
     """(created_at, id) of a cursor made by encode_cursor(); a 422 naming `query.cursor` for
     anything else."""
     try:
         created, ident = base64.urlsafe_b64decode(value.encode()).decode().split("|")
-        return datetime.fromisoformat(created), uuid.UUID(ident)
+        key = int(ident) if ident.isdigit() and len(ident) < 20 else uuid.UUID(ident)
+        return (datetime.fromisoformat(created) if created else None), key
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise invalid(("query.cursor", "cursor", "Use next_cursor from a previous page.")) from None
 
@@ -159,6 +163,14 @@ AsOfMoment = Annotated[
 ]
 
 
+def _key_type(id_col: Any) -> type | tuple[type, ...]:
+    """The Python type of a list's id column (a cursor of another list does not fit it)."""
+    try:
+        return int if issubclass(id_col.type.python_type, int) else uuid.UUID
+    except (AttributeError, NotImplementedError):
+        return (int, uuid.UUID)
+
+
 async def paginate(
     session: AsyncSession,
     stmt: Select[Any],
@@ -172,11 +184,17 @@ async def paginate(
     """Run `stmt` for one page, newest first by (created_col, id_col) — or oldest first, for
     work queues worked in the order work arrived; returns the page's items (entities for a
     single-entity select, rows otherwise) and the next cursor or None. `key(item)` gives an
-    item's (created_at, id) when they are not attributes of that name."""
+    item's (created_at, id) when they are not attributes of that name. With `created_col`
+    None the list is in `id_col` order alone (an append-only table keyed by a sequence, such
+    as a ledger in the order written)."""
+    columns = (id_col,) if created_col is None else (created_col, id_col)
     if page.cursor:
-        here, after = tuple_(created_col, id_col), tuple_(*decode_cursor(page.cursor))
+        created, ident = decode_cursor(page.cursor)
+        if (created is None) != (created_col is None) or not isinstance(ident, _key_type(id_col)):
+            raise invalid(("query.cursor", "cursor", "Use next_cursor from a previous page."))
+        here, after = tuple_(*columns), tuple_(*((ident,) if created is None else (created, ident)))
         stmt = stmt.where(here > after if oldest_first else here < after)
-    order = (created_col, id_col) if oldest_first else (created_col.desc(), id_col.desc())
+    order = columns if oldest_first else tuple(c.desc() for c in columns)
     stmt = stmt.order_by(*order).limit(page.limit + 1)
     result = await session.execute(stmt)
     descriptions = stmt.column_descriptions
@@ -186,5 +204,8 @@ async def paginate(
         return items, None
     items = items[: page.limit]
     last = items[-1]
-    created, ident = key(last) if key else (last.created_at, last.id)
+    if key:
+        created, ident = key(last)
+    else:
+        created, ident = (None if created_col is None else last.created_at), last.id
     return items, encode_cursor(created, ident)

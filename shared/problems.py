@@ -44,7 +44,12 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     correlation_id: str | None = Field(default=None, description="Quote this when asking for support.")
-    errors: list[FieldError] | None = None
+    errors: list[FieldError] | None = Field(
+        default=None, description="The broken rules, the first MAX_PROBLEM_ERRORS (50) of them."
+    )
+    error_count: int | None = Field(
+        default=None, description="How many rules the request broke in all (`errors` may list fewer)."
+    )
     retryable: bool | None = Field(default=None, description="True when the same request may succeed later.")
 
 
@@ -61,6 +66,7 @@ class ProblemError(Exception):
         errors: list[FieldError] | None = None,
         retryable: bool | None = None,
         headers: dict[str, str] | None = None,
+        error_count: int | None = None,
     ) -> None:
         super().__init__(detail or title)
         self.status = status
@@ -68,6 +74,7 @@ class ProblemError(Exception):
         self.title = title
         self.detail = detail
         self.errors = errors
+        self.error_count = error_count if error_count is not None else (len(errors) if errors else None)
         self.retryable = retryable
         self.headers = headers
 
@@ -87,9 +94,21 @@ def invalid(*errors: FieldError | tuple[str, str, str], detail: str | None = Non
     )
 
 
+def max_errors(request: Request) -> int:
+    """How many broken rules a problem lists: the app's MAX_PROBLEM_ERRORS setting. A big bad
+    body once drew a 15 MiB answer; the count of all of them stays in `error_count`."""
+    app = request.scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return int(getattr(settings, "max_problem_errors", DEFAULT_MAX_ERRORS))
+
+
+DEFAULT_MAX_ERRORS = 50
+
+
 def problem_response(request: Request, problem: ProblemError, *, instance: str | None = None) -> JSONResponse:
     """Build the response; the only place a problem document is serialised. `instance` replaces
-    the request's path where the path itself may hold the rejected value."""
+    the request's path where the path itself may hold the rejected value. Lists at most
+    `max_errors` broken rules, with the count of all of them."""
     ctx = context.peek()
     body = Problem(
         type=PROBLEM_BASE + problem.slug,
@@ -98,7 +117,8 @@ def problem_response(request: Request, problem: ProblemError, *, instance: str |
         detail=problem.detail,
         instance=instance or request.url.path,
         correlation_id=ctx.correlation_id if ctx else None,
-        errors=problem.errors,
+        errors=problem.errors[: max_errors(request)] if problem.errors is not None else None,
+        error_count=problem.error_count,
         retryable=problem.retryable,
     )
     return JSONResponse(
@@ -133,6 +153,7 @@ _STATUS_SLUGS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
+    413: ("body-too-large", "The body is too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "The request is not valid"),
     429: ("rate-limited", "Too many requests"),
@@ -145,7 +166,8 @@ async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = field_errors(list(exc.errors()))
+    raw = list(exc.errors())
+    errors = field_errors(raw[: max_errors(request)])  # the rest are only counted
     if any(e.rule == "json_invalid" for e in errors):
         return problem_response(
             request,
@@ -163,8 +185,9 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
             422,
             "validation-error",
             "The request is not valid",
-            f"{len(errors)} field(s) broke a rule; see `errors`.",
+            f"{len(raw)} field(s) broke a rule; see `errors` (the first {len(errors)}).",
             errors=errors,
+            error_count=len(raw),
         ),
     )
 

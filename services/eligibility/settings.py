@@ -47,7 +47,8 @@ class EligibilitySettings(BaseSettings):
     worker_concurrency: int = Field(default=32, ge=1)
     lease_seconds: float = Field(default=60.0, gt=0)
     worker_interval_seconds: float = Field(default=0.2, gt=0)
-    max_batch_size: int = Field(default=5000, ge=1)
+    # At most batches.schemas.MAX_BATCH_SIZE (5000), the cap the API document shows.
+    max_batch_size: int = Field(default=5000, ge=1, le=5000)
 
     # authorization.expiring: this many days before the end date, or when this few visits remain.
     authorization_expiring_days: int = Field(default=14, ge=0)

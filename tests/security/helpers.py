@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
+import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
@@ -263,3 +266,42 @@ async def scratch_audit_schema(admin: asyncpg.Connection) -> AsyncIterator[str]:
         yield schema
     finally:
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def uvicorn_service(name: str, env: dict[str, str], log: Path) -> Iterator[str]:
+    """The service as `make up` runs it: its own `python -m uvicorn` process (output in `log`),
+    its base URL once /health/live answers; stopped on exit."""
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", f"services.{name}.main:app", "--host", "127.0.0.1"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*argv, "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health/live", timeout=2).status_code == 200:
+                    break
+            assert proc.poll() is None, f"{name} exited:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"{name} did not start:\n{log.read_text()[-3000:]}"
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

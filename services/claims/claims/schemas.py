@@ -249,7 +249,7 @@ class ClaimOut(ClaimSummary):
 class ClaimFilters:
     """The claims list's filters (query parameters); each applies only when given."""
 
-    status: Annotated[list[Status] | None, Query()] = None
+    status: Annotated[list[Status] | None, Query(max_length=20)] = None
     payer_id: Annotated[str | None, Query(max_length=64)] = None
     patient_id: Annotated[str | None, Query(max_length=64)] = None
     encounter_id: Annotated[str | None, Query(max_length=64)] = None

@@ -16,6 +16,7 @@ from shared import idempotency
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.limits import BATCH_BODY
 from shared.problems import ProblemError
 
 router = APIRouter(prefix="/v1/eligibility/batches", tags=["eligibility"])
@@ -48,7 +49,9 @@ CurrentBatch = Annotated[RowMapping, Depends(get_current_batch)]
     summary="Check many patients in the background",
     description="Answers 202 at once; poll the Location for progress (done, failed, pending) and "
     "per-patient results. Each payer's rate limit paces the work. With an `Idempotency-Key`, a "
-    "retried POST answers the first batch instead of queueing it again.",
+    "retried POST answers the first batch instead of queueing it again. A body over "
+    "BODY_LIMIT_BATCH_BYTES gets 413, a list over the cap 422, before any check is looked at.",
+    openapi_extra=BATCH_BODY,
 )
 async def create_batch(
     body: BatchIn,

@@ -9,11 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.eligibility.checks.schemas import CheckIn
 
+# The most checks one batch may hold, in the schema (maxItems): the input guard and pydantic
+# refuse a longer list before looking at any item (a 10 MB batch once took two minutes of
+# per-item validation to be refused). ELIGIBILITY_MAX_BATCH_SIZE may set a lower cap.
+MAX_BATCH_SIZE = 5000
+
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    checks: list[CheckIn] = Field(min_length=1, description="Up to ELIGIBILITY_MAX_BATCH_SIZE checks.")
+    checks: list[CheckIn] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_SIZE,
+        description=f"Up to ELIGIBILITY_MAX_BATCH_SIZE checks (at most {MAX_BATCH_SIZE}).",
+    )
 
 
 class BatchResult(BaseModel):

@@ -7,7 +7,7 @@ from datetime import date
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -25,12 +25,14 @@ from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
 from shared.idempotency import IdempotencyKeyHeader, idempotent_write
+from shared.paging import PageQuery, page_query
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
 ReadAccount = Annotated[AuditTrail, audited("account", "read", require_scopes("payments:read"))]
 ReadLedger = Annotated[AuditTrail, audited("account_ledger", "read", require_scopes("payments:read"))]
+LedgerPage = Annotated[PageQuery, Depends(page_query(200, 1000))]
 CreateCharge = Annotated[AuditTrail, audited("account_charge", "create", require_scopes("payments:write"))]
 CreateAdjustment = Annotated[
     AuditTrail, audited("account_adjustment", "create", require_scopes("payments:write"))
@@ -75,10 +77,18 @@ async def get_account(
     return await usecases.account_summary(session, account_id, as_of or date.today())
 
 
-@router.get("/{account_id}/ledger", response_model=Ledger, summary="An account's ledger and derived balance")
-async def get_ledger(account_id: AccountIdPath, session: SessionDep, trail: ReadLedger) -> Ledger:
+@router.get(
+    "/{account_id}/ledger",
+    response_model=Ledger,
+    summary="An account's ledger (paged, in the order written) and derived balance",
+    description="`limit` entries a page (200 by default, at most 1000); pass `next_cursor` as `cursor` "
+    "for the next. `balance` is always the whole ledger's sum.",
+)
+async def get_ledger(
+    account_id: AccountIdPath, session: SessionDep, trail: ReadLedger, page: LedgerPage
+) -> Ledger:
     trail.resource_id = trail.patient_id = account_id
-    return await usecases.ledger(session, account_id)
+    return await usecases.ledger(session, account_id, page)
 
 
 @router.post(

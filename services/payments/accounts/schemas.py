@@ -88,8 +88,11 @@ class LedgerLine(BaseModel):
 
 class Ledger(BaseModel):
     account_id: str
-    balance: Decimal = Field(description="Sum of the ledger: positive means the patient owes.")
-    entries: list[LedgerLine]
+    balance: Decimal = Field(description="Sum of the whole ledger: positive means the patient owes.")
+    entries: list[LedgerLine] = Field(description="One page of the ledger's rows, in the order written.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page of entries; null at the end."
+    )
 
 
 class ChargeIn(BaseModel):

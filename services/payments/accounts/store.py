@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, select, text
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.accounts.domain import Entry, OpenItem
 from services.payments.accounts.tables import LedgerEntry
 from shared.bulk import insert_many
+from shared.paging import PageQuery, paginate
 
 
 async def append(
@@ -126,13 +128,21 @@ async def credit_sources(
     return [(r.payment_id, Decimal(r.credit)) for r in rows]
 
 
-async def entries(session: AsyncSession, account_id: str) -> Sequence[Row[Any]]:
-    """Every row of the account's ledger, in the order written."""
-    return (
-        await session.execute(
-            text("SELECT * FROM ledger_entries WHERE account_id = :a ORDER BY id"), {"a": account_id}
-        )
-    ).all()
+async def entries(
+    session: AsyncSession, account_id: str, page: PageQuery
+) -> tuple[Sequence[LedgerEntry], str | None]:
+    """One page of the account's ledger in the order written (by id, on the (account_id, id)
+    index), and the cursor of the next page."""
+    stmt = select(LedgerEntry).where(col(LedgerEntry.account_id) == account_id)
+    return await paginate(session, stmt, page, None, col(LedgerEntry.id), oldest_first=True)
+
+
+async def balance(session: AsyncSession, account_id: str) -> Decimal:
+    """The account's balance: the sum of its whole ledger."""
+    total = await session.scalar(
+        text("SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = :a"), {"a": account_id}
+    )
+    return Decimal(total)
 
 
 async def item_totals(session: AsyncSession, item_id: uuid.UUID) -> tuple[Decimal, Decimal]:

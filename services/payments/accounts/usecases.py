@@ -31,6 +31,7 @@ from services.payments.denials import store as denials
 from services.payments.provider_adjustments import store as provider_adjustments
 from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
 from services.payments.settings import payments_settings
+from shared.paging import PageQuery
 from shared.problems import ProblemError, invalid
 
 
@@ -86,14 +87,16 @@ async def require_account(session: AsyncSession, account_id: str, field: str | N
     raise invalid((field, "known_account", f"No such account. {why}"))
 
 
-async def ledger(session: AsyncSession, account_id: str) -> Ledger:
-    """Every ledger row of the account and their sum (derived from the rows just read: the
-    balance is the ledger's sum, not a second query)."""
-    rows = await store.entries(session, account_id)
+async def ledger(session: AsyncSession, account_id: str, page: PageQuery) -> Ledger:
+    """One page of the account's ledger rows, in the order written, and the balance: the sum
+    of the whole ledger, whichever page this is."""
+    rows, next_cursor = await store.entries(session, account_id, page)
+    balance = await store.balance(session, account_id)
     return Ledger(
         account_id=account_id,
-        balance=sum((r.amount for r in rows), Decimal("0")),
+        balance=balance,
         entries=[LedgerLine.model_validate(r, from_attributes=True) for r in rows],
+        next_cursor=next_cursor,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Depends, Header, status
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from services.payments.accounts.schemas import AccountIdPath
@@ -16,13 +16,14 @@ from services.payments.collections.schemas import DisputeIn, DisputeOut, Resolve
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.paging import Dates
+from shared.paging import Dates, PageQuery, page_query
 
 router = APIRouter(tags=["collections"])
 
 ExportCollections = Annotated[
     AuditTrail, audited("collections_export", "read", require_scopes("payments:admin"))
 ]
+ExportPage = Annotated[PageQuery, Depends(page_query(500, 1000))]
 OpenDispute = Annotated[AuditTrail, audited("account_dispute", "create", require_scopes("payments:write"))]
 ResolveDispute = Annotated[AuditTrail, audited("account_dispute", "update", require_scopes("payments:write"))]
 ReadDisputes = Annotated[AuditTrail, audited("account_dispute", "read", require_scopes("payments:read"))]
@@ -35,20 +36,26 @@ ReadDisputes = Annotated[AuditTrail, audited("account_dispute", "read", require_
     "date) with the debtor (the guarantor's name, address and phone), the patient's name, dates of service, "
     "the insurer billed, itemized charges and payments and the last payment date; and the accounts recalled "
     "in the range. CSV sections (referrals, recalls, items) separated by a blank line, or with "
-    "`Accept: application/json` one document. Each account read is audited.",
+    "`Accept: application/json` one document. Each account read is audited. Paged: a page covers "
+    "`limit` referrals (500 by default, at most 1000), oldest referral first, with the recalls among "
+    "them; the next page's cursor is `next_cursor` (JSON) or the `X-Next-Cursor` header (CSV), absent "
+    "on the last page.",
     response_class=PlainTextResponse,
 )
 async def export_collections(
     session: SessionDep,
     trail: ExportCollections,
     dates: Dates,
+    page: ExportPage,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     async with session.begin():
-        document = await usecases.export(session, dates, trail.actor)
+        document = await usecases.export(session, dates, page, trail.actor)
     if accept and "application/json" in accept:
         return JSONResponse(document)
-    return PlainTextResponse(export_csv(document), media_type="text/csv")
+    cursor = document["next_cursor"]
+    headers = {"X-Next-Cursor": cursor} if cursor else None
+    return PlainTextResponse(export_csv(document), media_type="text/csv", headers=headers)
 
 
 @router.post(

@@ -9,11 +9,12 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from services.payments.statements.domain import procedure
+from shared.paging import DateRange
 
 REFERRAL_COLUMNS = (
     "account_id", "balance", "reason", "agency", "plan_id", "referred_at", "debtor_name", "debtor_address",
@@ -57,6 +58,13 @@ def visits(rows: Sequence[Any], claims: dict[Any, Any]) -> list[dict[str, Any]]:
             }
         )
     return sorted(out, key=lambda v: (v["date_of_service"] is None, v["date_of_service"] or ""))
+
+
+def within(dates: DateRange, moment: datetime) -> bool:
+    """Whether a moment falls on a day of the range (UTC days, either end open)."""
+    day = moment.astimezone(UTC).date()
+    after_start = dates.date_from is None or day >= dates.date_from
+    return after_start and (dates.date_to is None or day <= dates.date_to)
 
 
 def last_payment(rows: Iterable[Any]) -> date | None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import ColumnElement, Row, and_, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.collections.tables import AccountDispute, CollectionsReferral
+from shared.paging import DateRange, PageQuery, paginate
 from shared.tables import AuditRow
 
 
@@ -65,36 +67,33 @@ async def latest_referral(session: AsyncSession, account_id: str) -> Row[Any] | 
     ).first()
 
 
-async def referrals(
-    session: AsyncSession, date_from: date | None, date_to: date | None
-) -> Sequence[Row[Any]]:
-    """Referrals made from `date_from` through `date_to` (either end open), oldest first."""
-    return (
-        await session.execute(
-            text(
-                "SELECT * FROM collections_referrals "
-                "WHERE (CAST(:f AS date) IS NULL OR referred_at >= :f) "
-                "AND (CAST(:t AS date) IS NULL OR referred_at < CAST(:t AS date) + 1) "
-                "ORDER BY referred_at, account_id"
-            ),
-            {"f": date_from, "t": date_to},
-        )
-    ).all()
+def _within(column: Any, dates: DateRange) -> ColumnElement[bool]:
+    """`column` (a moment) falls on a day of the range, in UTC (either end open)."""
+    conditions = [column.is_not(None)]
+    if dates.date_from is not None:
+        conditions.append(column >= datetime.combine(dates.date_from, time.min, UTC))
+    if dates.date_to is not None:
+        conditions.append(column < datetime.combine(dates.date_to + timedelta(days=1), time.min, UTC))
+    return and_(*conditions)
 
 
-async def recalls(session: AsyncSession, date_from: date | None, date_to: date | None) -> Sequence[Row[Any]]:
-    """Referrals recalled from `date_from` through `date_to` (either end open), oldest first."""
-    return (
-        await session.execute(
-            text(
-                "SELECT * FROM collections_referrals WHERE recalled_at IS NOT NULL "
-                "AND (CAST(:f AS date) IS NULL OR recalled_at >= :f) "
-                "AND (CAST(:t AS date) IS NULL OR recalled_at < CAST(:t AS date) + 1) "
-                "ORDER BY recalled_at, account_id"
-            ),
-            {"f": date_from, "t": date_to},
-        )
-    ).all()
+async def export_page(
+    session: AsyncSession, dates: DateRange, page: PageQuery
+) -> tuple[Sequence[CollectionsReferral], str | None]:
+    """One page of the referrals an export covers (made or recalled in the range), oldest
+    referral first, and the next page's cursor: one keyset pages both of its lists."""
+    table = CollectionsReferral
+    made, recalled = _within(col(table.referred_at), dates), _within(col(table.recalled_at), dates)
+    stmt = select(table).where(or_(made, recalled))
+    return await paginate(
+        session,
+        stmt,
+        page,
+        col(table.referred_at),
+        col(table.id),
+        key=lambda r: (r.referred_at, r.id),
+        oldest_first=True,
+    )
 
 
 async def ledger_rows(session: AsyncSession, account_ids: Sequence[str]) -> Sequence[Row[Any]]:

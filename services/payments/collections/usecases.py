@@ -22,7 +22,7 @@ from shared import context
 from shared.events import new_event
 from shared.events.catalogue import AccountRecalled, AccountSentToCollections
 from shared.outbox import add_event
-from shared.paging import DateRange
+from shared.paging import DateRange, PageQuery
 from shared.problems import ProblemError
 
 ZERO = Decimal("0.00")
@@ -137,12 +137,18 @@ async def latest_referral(session: AsyncSession, account_id: str) -> Any:
     return await store.latest_referral(session, account_id)
 
 
-async def export(session: AsyncSession, dates: DateRange, actor: str) -> dict[str, Any]:
-    """What the agency works from: the accounts referred in the range with their debtor,
-    visits, itemized charges and payments and last payment date, and the accounts recalled in
-    the range. Every account read is audited, in the caller's transaction."""
-    referred = await store.referrals(session, dates.date_from, dates.date_to)
-    recalled = await store.recalls(session, dates.date_from, dates.date_to)
+async def export(session: AsyncSession, dates: DateRange, page: PageQuery, actor: str) -> dict[str, Any]:
+    """One page of what the agency works from: the accounts referred in the range with their
+    debtor, visits, itemized charges and payments and last payment date, and the accounts
+    recalled in the range (`next_cursor` for the next page: one page holds `page.limit`
+    referrals, so an export never has to fit in one answer). Every account read is audited,
+    in the caller's transaction."""
+    rows, next_cursor = await store.export_page(session, dates, page)
+    referred = [r for r in rows if domain.within(dates, r.referred_at)]
+    recalled = sorted(
+        (r for r in rows if r.recalled_at is not None and domain.within(dates, r.recalled_at)),
+        key=lambda r: (r.recalled_at, r.account_id),
+    )
     accounts = sorted({r.account_id for r in referred})
     parties = await parties_of(session, accounts)
     rows = await store.ledger_rows(session, accounts)
@@ -168,4 +174,5 @@ async def export(session: AsyncSession, dates: DateRange, actor: str) -> dict[st
             for r in referred
         ],
         "recalls": [domain.recall(r, balances[r.account_id]) for r in recalled],
+        "next_cursor": next_cursor,
     }

@@ -96,7 +96,9 @@ class PayerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=120)
     identifiers: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
-        default_factory=list, description="What the payer's 835s carry: N1*PR N104, REF*2U, or TRN03."
+        default_factory=list,
+        max_length=100,
+        description="What the payer's 835s carry: N1*PR N104, REF*2U, or TRN03.",
     )
 
 

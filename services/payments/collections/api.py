@@ -46,6 +46,7 @@ async def export_collections(
 ) -> Response:
     async with session.begin():
         document = await usecases.export(session, dates, trail.actor)
+    trail.saw_in(document, "account_id")  # one entry naming every account exported
     if accept and "application/json" in accept:
         return JSONResponse(document)
     return PlainTextResponse(export_csv(document), media_type="text/csv")

@@ -48,7 +48,9 @@ async def get_approval(approval_id: uuid.UUID, session: SessionDep, trail: ReadA
     row = await usecases.get(session, approval_id)
     if row is None:
         raise _not_found()
-    return ApprovalOut.model_validate(row, from_attributes=True)
+    out = ApprovalOut.model_validate(row, from_attributes=True)
+    trail.saw_in(out, "account_id")  # the account the command is about (in its summary)
+    return out
 
 
 @router.post(

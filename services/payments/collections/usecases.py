@@ -18,7 +18,6 @@ from services.payments.parties.usecases import parties_of
 from services.payments.plans import store as plans
 from services.payments.settings import payments_settings
 from services.payments.statements import store as statements
-from shared import context
 from shared.events import new_event
 from shared.events.catalogue import AccountRecalled, AccountSentToCollections
 from shared.outbox import add_event
@@ -137,10 +136,10 @@ async def latest_referral(session: AsyncSession, account_id: str) -> Any:
     return await store.latest_referral(session, account_id)
 
 
-async def export(session: AsyncSession, dates: DateRange, actor: str) -> dict[str, Any]:
+async def export(session: AsyncSession, dates: DateRange) -> dict[str, Any]:
     """What the agency works from: the accounts referred in the range with their debtor,
     visits, itemized charges and payments and last payment date, and the accounts recalled in
-    the range. Every account read is audited, in the caller's transaction."""
+    the range. The route's audit entry names every account it holds (trail.saw_in)."""
     referred = await store.referrals(session, dates.date_from, dates.date_to)
     recalled = await store.recalls(session, dates.date_from, dates.date_to)
     accounts = sorted({r.account_id for r in referred})
@@ -154,10 +153,6 @@ async def export(session: AsyncSession, dates: DateRange, actor: str) -> dict[st
     balances = {
         a: (await account_summary(session, a, today)).patient_due for a in {r.account_id for r in recalled}
     }
-    ctx = context.peek()
-    store.add_audit_reads(
-        session, actor, sorted(set(accounts) | set(balances)), ctx.correlation_id if ctx else None
-    )
     return {
         "agency": payments_settings().collections_agency,
         "generated_at": datetime.now(UTC).isoformat(),

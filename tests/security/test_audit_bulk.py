@@ -280,3 +280,29 @@ async def test_audit_rows_hold_ids_and_never_patient_data(settings, admin):
         recent = await admin.fetch(f"SELECT * FROM {schema}.audit_log ORDER BY id DESC LIMIT 5000")
         text = json.dumps([dict(r) for r in recent], default=str)
         assert not [p for p in phi if p in text], schema
+
+
+async def test_a_statement_batch_records_every_account_it_issued_to(settings, admin):
+    """A statement run (a batch write) names the accounts it issued statements to, and the
+    daily cycle the accounts it told something."""
+    from tests.payments.helpers import ALL, post_charge
+
+    account = unique("stmt-acct")
+    run, cycle = _traced(), _traced()
+    async with api_only("payments", settings) as (_, client):
+        assert (await post_charge(client, account, "80.00")).status_code == 201
+        issued = await client.post(
+            "/v1/statements/run-cycle",
+            params={"statement_date": "2026-02-01", "account_id": account},
+            headers={**run, **ALL},
+        )
+        assert issued.status_code == 200 and len(issued.json()["issued"]) == 1, issued.text
+        daily = await client.post(
+            "/v1/payment-plans/run-cycle", params={"as_of": "2026-04-01"}, headers={**cycle, **ALL}
+        )
+        assert daily.status_code == 200, daily.text
+    assert set((await _recorded(admin, "payments", run["X-Correlation-Id"]))["patient_ids"]) == {account}
+    told = set(daily.json()["accounts"])
+    assert account in told  # two months later its next dunning step is due
+    recorded = (await _recorded(admin, "payments", cycle["X-Correlation-Id"]))["patient_ids"]
+    assert set(recorded or ()) == told

@@ -32,6 +32,7 @@ from deploy.pg_cluster import (
     PG_PORT,
     PG_USER,
     TLS_CONF,
+    _make_traversable,
     chown_to_pg,
     conf_text,
     initdb,
@@ -257,6 +258,8 @@ def scratch_cluster(directory: Path, port: int) -> Iterator[str]:
     bindir = server_bindir(install=False)
     data = directory / "data"
     directory.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        _make_traversable(directory)  # the postgres OS user must reach it
     (directory / "pwfile").write_text(PG_PASSWORD + "\n")
     for path in (directory, directory / "pwfile"):
         chown_to_pg(path)

@@ -27,6 +27,9 @@ PG_OS_USER = "postgres"  # PostgreSQL refuses to run as root; used when uid == 0
 PG_LOG = LOG_DIR / "postgres.log"
 LOCAL_DATABASE_URL = f"postgresql://{PG_USER}:{PG_PASSWORD}@{PG_HOST}:{PG_PORT}/{PG_DB}"
 PG_CREATECLUSTER_CONF = Path("/etc/postgresql-common/createcluster.conf")
+# The local CA (ca.pem: what a client verifies the server with, e.g.
+# DATABASE_URL=...?sslmode=verify-full&sslrootcert=.state/tls/ca.pem) and the server's certificate.
+PG_TLS_DIR = STATE / "tls"
 
 
 # --------------------------------------------------------------------------------------
@@ -183,7 +186,31 @@ def prepare_dirs() -> None:
         _make_traversable(sock)
 
 
-def conf_text() -> str:
+def install_tls(data: Path, tls_dir: Path = PG_TLS_DIR) -> bool:
+    """The local CA and the server's certificate (made when missing or expiring, by deploy/tls.py
+    with the virtualenv's `cryptography`), copied into the data directory as server.crt and
+    server.key for the postgres user. False when they could not be made: plain TCP then."""
+    from deploy.processes import venv_python
+
+    argv = [venv_python(), "-m", "deploy.tls", str(tls_dir), "postgres", PG_HOST, "localhost"]
+    if run(argv, cwd=ROOT, check=False, timeout=60).returncode != 0:
+        say("could not make the PostgreSQL TLS certificate (run `make install`); serving plain TCP")
+        return False
+    for suffix in ("crt", "key"):
+        target = data / f"server.{suffix}"
+        shutil.copyfile(tls_dir / f"postgres.{suffix}", target)
+        target.chmod(0o600)
+        chown_to_pg(target)
+    return True
+
+
+TLS_CONF = (
+    "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+    "ssl_min_protocol_version = 'TLSv1.2'\n"
+)
+
+
+def conf_text(tls: bool = False) -> str:
     return (
         "# Written by deploy/infra.py on every pg-up; edits here are overwritten.\n"
         f"listen_addresses = '{PG_HOST}'\n"
@@ -195,7 +222,9 @@ def conf_text() -> str:
         "password_encryption = 'scram-sha-256'\n"
         "logging_collector = off\n"
         "log_min_messages = warning\n"
-        "log_connections = off\n"
+        "log_connections = off\n" + (TLS_CONF if tls else "")
+        # TLS when the certificate could be made: clients with asyncpg's default sslmode (prefer)
+        # then encrypt, and sslmode=verify-full with .state/tls/ca.pem verifies the server too.
     )
 
 

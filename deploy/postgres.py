@@ -17,6 +17,7 @@ import shutil
 import signal
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 from deploy.pg_cluster import (
@@ -26,12 +27,16 @@ from deploy.pg_cluster import (
     PG_DIR,
     PG_HOST,
     PG_LOG,
+    PG_OS_USER,
     PG_PASSWORD,
     PG_PORT,
     PG_USER,
+    TLS_CONF,
+    _make_traversable,
     chown_to_pg,
     conf_text,
     initdb,
+    install_tls,
     pg_env,
     pg_run,
     prepare_dirs,
@@ -183,11 +188,16 @@ def ensure_postgres() -> str:
         if not (PG_DATA / "PG_VERSION").exists():
             initdb(bindir)
         conf = PG_DATA / "revcycle.conf"
-        conf.write_text(conf_text())
+        before = conf.read_text() if conf.exists() else ""
+        conf.write_text(conf_text(tls=install_tls(PG_DATA)))
         chown_to_pg(conf)
         pid = running_pid()
         if pid is None:
             _start(bindir)
+        elif conf.read_text() != before:  # TLS switched on (or off): a reload applies it
+            pg_run(
+                [str(bindir / "pg_ctl"), "reload", "-D", str(PG_DATA), "-s"], timeout=60, what="pg_ctl reload"
+            )
         _bootstrap(bindir)
     if pid is None:
         say(f"PostgreSQL ready at {redact_url(LOCAL_DATABASE_URL)}")
@@ -238,3 +248,40 @@ def _leftovers() -> list[int]:
             if pid_alive(int(entry.name)):
                 found.append(int(entry.name))
     return found
+
+
+@contextlib.contextmanager
+def scratch_cluster(directory: Path, port: int) -> Iterator[str]:
+    """A throwaway cluster in `directory` on PG_HOST:`port` that takes TLS connections only
+    (its own local CA in directory/tls, ca.pem for clients), for tests of the clients' TLS
+    without touching the shared server; yields its admin URL (no sslmode), then removes it."""
+    bindir = server_bindir(install=False)
+    data = directory / "data"
+    directory.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        _make_traversable(directory)  # the postgres OS user must reach it
+    (directory / "pwfile").write_text(PG_PASSWORD + "\n")
+    for path in (directory, directory / "pwfile"):
+        chown_to_pg(path)
+    argv = [str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, f"--pwfile={directory / 'pwfile'}"]
+    argv += ["--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"]
+    run(argv, user=PG_OS_USER, cwd=directory, env=pg_env(), timeout=120, what="initdb (scratch)")
+    if not install_tls(data, directory / "tls"):
+        raise InfraError("could not make the scratch cluster's certificate")
+    settings = f"listen_addresses = '{PG_HOST}'\nport = {port}\nunix_socket_directories = '{directory}'\n"
+    with (data / "postgresql.conf").open("a") as conf:
+        conf.write(settings + "fsync = off\n" + TLS_CONF)
+    # TLS or nothing over TCP: a plain connection is refused.
+    (data / "pg_hba.conf").write_text(
+        "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
+        "hostnossl all all 0.0.0.0/0 reject\n"
+    )
+    ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(directory / "postgres.log")]
+    run([*ctl, "start", "-w", "-t", "60", "-s"], user=PG_OS_USER, cwd=directory, env=pg_env(), timeout=120)
+    try:
+        yield f"postgresql://{PG_USER}:{PG_PASSWORD}@{PG_HOST}:{port}/postgres"
+    finally:
+        run(
+            [*ctl, "stop", "-m", "immediate", "-s"], user=PG_OS_USER, cwd=directory, env=pg_env(), check=False
+        )
+        shutil.rmtree(directory, ignore_errors=True)

@@ -47,7 +47,42 @@ class AuditTrail:
 
     def saw(self, patient_ids: Iterable[str | None]) -> None:
         """A bulk read: record every patient it returned (one entry, indexed per patient)."""
-        self.patient_ids.update(p for p in patient_ids if p)
+        self.patient_ids.update(str(p) for p in patient_ids if p)
+
+    def saw_in(self, returned: Any, key: str = "patient_id") -> None:
+        """A bulk read: record every patient named under `key` anywhere in what the route
+        returns (a page, a model, rows as dicts), so a field added deep in a response is
+        covered without the route listing it. `key` is the service's patient identifier:
+        patient_id (eligibility, claims), account_id (payments), recipient_id (notifications)."""
+        self.saw(patients_in(returned, key))
+
+
+PATIENT_KEYS = {
+    "eligibility": "patient_id",
+    "claims": "patient_id",
+    "payments": "account_id",
+    "notifications": "recipient_id",
+}
+"""The field that names a patient in each service's responses (what its single-resource routes
+put in `trail.patient_id`); tests/security/test_audit_bulk.py walks every response with it."""
+
+
+def patients_in(returned: Any, key: str) -> set[str]:
+    """Every value under `key` at any depth of `returned` (pydantic models, dicts, lists)."""
+    found: set[str] = set()
+    stack = [returned]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, BaseModel):
+            node = node.model_dump(mode="json")
+        if isinstance(node, dict):
+            value = node.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+                found.add(str(value))
+            stack.extend(v for k, v in node.items() if isinstance(v, dict | list | tuple | BaseModel))
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return found
 
 
 def _outcome(exc: BaseException | None) -> tuple[str, int | None, str | None]:

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from shared.config import SERVICE_NAMES, asyncpg_dsn, get_settings
+from shared.config import SERVICE_NAMES, get_settings
+from shared.db import connect
 
 GENESIS = bytes(32)
 
@@ -44,36 +45,74 @@ CANONICAL_SQL = """jsonb_build_array(
     a.outcome, a.status_code, a.correlation_id, a.route, a.reason,
     to_char(a.retain_until, 'YYYY-MM-DD'))::text"""
 
-AUDIT_CHAIN_DDL = [
-    "ALTER TABLE audit_log ADD COLUMN patient_ids text[], ADD COLUMN route text, ADD COLUMN reason text, "
-    "ADD COLUMN seq bigint, ADD COLUMN prev_hash bytea, ADD COLUMN hash bytea",
-    # "Who saw patient X": WHERE patient_ids @> ARRAY[X], single-patient rows included.
-    "CREATE INDEX audit_log_patient_ids ON audit_log USING gin (patient_ids)",
-    "CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq)",
-    # Rows written before the chain existed are chained once, oldest first, by their owner.
-    "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
-    """
-    DO $$
+# Migrating a big audit log must not stop the services writing to it (issue 17). So the chain
+# is added in steps (chain_steps), none of which holds a lock that stops inserts for longer
+# than one batch: the columns (instant: nullable, no default; lock_timeout bounds the wait for
+# the lock), the seq index built CONCURRENTLY, the rows already there chained BACKFILL_BATCH at
+# a time each in its own short transaction (the append-only trigger is off only inside it),
+# then, in one short transaction holding off inserts, the few rows written meanwhile and the
+# trigger, and last the patient index, CONCURRENTLY.
+AUDIT_CHAIN_COLUMNS = (
+    "ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS patient_ids text[], ADD COLUMN IF NOT EXISTS route text, "
+    "ADD COLUMN IF NOT EXISTS reason text, ADD COLUMN IF NOT EXISTS seq bigint, "
+    "ADD COLUMN IF NOT EXISTS prev_hash bytea, ADD COLUMN IF NOT EXISTS hash bytea"
+)
+# A fork (two rows with one seq) is refused outright; the chain's head is found through it.
+UNIQUE_INDEXES = {"audit_log_seq": "ON audit_log (seq)"}
+# "Who saw patient X": WHERE patient_ids @> ARRAY[X], single-patient rows included.
+INDEXES = {"audit_log_patient_ids": "ON audit_log USING gin (patient_ids)"}
+BACKFILL_BATCH = 2000
+LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
+
+# Chains rows written before the chain existed, oldest first, after the chain's head: with
+# `after_id`, up to `batch` rows with a greater id (walking the primary key), else every row
+# still outside the chain (found through audit_log_seq, which indexes NULLs). Returns the last
+# id chained, NULL when there was none. Run by the table's owner.
+BACKFILL_FUNCTION = """
+    CREATE OR REPLACE FUNCTION audit_chain_backfill(after_id bigint, batch integer) RETURNS bigint
+    LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
     DECLARE
-        r record;
-        prev bytea := '{GENESIS}';
-        n bigint := 0;
+        a audit_log%ROWTYPE;
+        n bigint;
+        prev bytea;
+        last_id bigint;
+        pending refcursor;
     BEGIN
-        FOR r IN SELECT id FROM audit_log ORDER BY id LOOP
+        SELECT seq, hash INTO n, prev FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1;
+        n := coalesce(n, 0);
+        prev := coalesce(prev, '{GENESIS}'::bytea);
+        ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
+        IF after_id IS NULL THEN  -- the few rows left: through the index on seq
+            OPEN pending FOR SELECT * FROM audit_log WHERE seq IS NULL ORDER BY id FOR UPDATE;
+        ELSE  -- a batch: along the primary key (coalesce keeps the planner off the seq index)
+            OPEN pending FOR SELECT * FROM audit_log WHERE id > after_id AND coalesce(seq, 0) = 0
+                ORDER BY id LIMIT batch FOR UPDATE;
+        END IF;
+        LOOP
+            FETCH pending INTO a;
+            EXIT WHEN NOT FOUND;
             n := n + 1;
-            UPDATE audit_log SET seq = n, prev_hash = prev,
-                patient_ids = CASE WHEN patient_id IS NULL THEN NULL ELSE ARRAY[patient_id] END
-            WHERE id = r.id;
-            UPDATE audit_log a SET hash = sha256(prev || convert_to({CANONICAL}, 'UTF8'))
-            WHERE a.id = r.id RETURNING a.hash INTO prev;
+            a.seq := n;
+            a.prev_hash := prev;
+            a.patient_ids := coalesce(a.patient_ids, CASE WHEN a.patient_id IS NULL THEN NULL
+                                                        ELSE ARRAY[a.patient_id] END);
+            a.hash := sha256(prev || convert_to({CANONICAL}, 'UTF8'));
+            UPDATE audit_log SET seq = a.seq, prev_hash = a.prev_hash, patient_ids = a.patient_ids,
+                hash = a.hash WHERE id = a.id;
+            prev := a.hash;
+            last_id := a.id;
         END LOOP;
+        CLOSE pending;
+        ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only;
+        RETURN last_id;
     END $$
-    """,
-    "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only",
-    # Pinned to its schema (the migration's search_path): an admin inserting from another
-    # search_path still chains onto this table.
     """
-    CREATE FUNCTION audit_chain() RETURNS trigger LANGUAGE plpgsql
+
+# Pinned to its schema (the migration's search_path): an admin inserting from another
+# search_path still chains onto this table.
+TRIGGER_DDL = [
+    """
+    CREATE OR REPLACE FUNCTION audit_chain() RETURNS trigger LANGUAGE plpgsql
     SET search_path FROM CURRENT AS $$
     DECLARE
         last_seq bigint;
@@ -94,15 +133,71 @@ AUDIT_CHAIN_DDL = [
         RETURN NEW;
     END $$
     """,
+    "DROP TRIGGER IF EXISTS audit_log_chain ON audit_log",
     "CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_chain()",
 ]
-# Both PL/pgSQL bodies compute the hash with the one canonical form (constants, no input).
+
+
+def _filled(statement: str) -> str:
+    """Both PL/pgSQL bodies compute the hash with the one canonical form (constants, no input)."""
+    return statement.replace("{CANONICAL}", CANONICAL_SQL).replace("{GENESIS}", "\\x" + GENESIS.hex())
+
+
+BACKFILL_FUNCTION = _filled(BACKFILL_FUNCTION)
+TRIGGER_DDL = [_filled(statement) for statement in TRIGGER_DDL]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of chaining an existing audit log: `statements` run in one transaction, or
+    each on its own (`autocommit`: CREATE INDEX CONCURRENTLY cannot run in a transaction);
+    `backfill`: call audit_chain_backfill batch after batch, each call its own transaction."""
+
+    statements: tuple[str, ...] = ()
+    autocommit: bool = False
+    backfill: bool = False
+
+
+def chain_steps() -> list[Step]:
+    """How the migration chains an audit log that may already hold millions of rows while the
+    services keep writing to it (shared.migrations.chain_audit_log runs these steps)."""
+    unique = tuple(
+        f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {n} {d}" for n, d in UNIQUE_INDEXES.items()
+    )
+    other = tuple(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {n} {d}" for n, d in INDEXES.items())
+    return [
+        Step((LOCK_TIMEOUT, AUDIT_CHAIN_COLUMNS, BACKFILL_FUNCTION)),
+        Step(unique, autocommit=True),
+        Step(backfill=True),
+        Step(("ANALYZE audit_log",), autocommit=True),  # the catch-up then finds the few NULL seqs by index
+        Step(
+            (
+                LOCK_TIMEOUT,
+                # Inserts wait (reads do not) while the rows written since the backfill are
+                # chained and the trigger takes over: a short transaction.
+                "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE",
+                "SELECT audit_chain_backfill(NULL, NULL)",
+                *TRIGGER_DDL,
+                "DROP FUNCTION audit_chain_backfill(bigint, integer)",
+            )
+        ),
+        Step(other, autocommit=True),
+    ]
+
+
+# The same in one transaction, for a new or small table (tests, benches): no step waits.
 AUDIT_CHAIN_DDL = [
-    statement.replace("{CANONICAL}", CANONICAL_SQL).replace("{GENESIS}", "\\x" + GENESIS.hex())
-    for statement in AUDIT_CHAIN_DDL
+    AUDIT_CHAIN_COLUMNS,
+    *(f"CREATE UNIQUE INDEX {n} {d}" for n, d in UNIQUE_INDEXES.items()),
+    *(f"CREATE INDEX {n} {d}" for n, d in INDEXES.items()),
+    BACKFILL_FUNCTION,
+    "SELECT audit_chain_backfill(NULL, NULL)",
+    "DROP FUNCTION audit_chain_backfill(bigint, integer)",
+    *TRIGGER_DDL,
 ]
 
 AUDIT_UNCHAIN_DDL = [
+    "DROP FUNCTION IF EXISTS audit_chain_backfill(bigint, integer)",
     "DROP TRIGGER IF EXISTS audit_log_chain ON audit_log",
     "DROP FUNCTION IF EXISTS audit_chain()",
     "DROP INDEX IF EXISTS audit_log_seq",
@@ -189,7 +284,8 @@ def describe(report: ChainReport) -> str:
 
 
 async def _main(services: list[str], head: tuple[int, str] | None) -> int:
-    conn = await asyncpg.connect(asyncpg_dsn(get_settings().database_url))
+    settings = get_settings()
+    conn = await connect(settings.database_url, settings.database_ssl_root_cert)
     try:
         reports = [await verify(conn, service, head=head) for service in services]
     finally:

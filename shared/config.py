@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # The service's own least-privilege connection. Derived from database_url when unset.
     service_database_url: str | None = None
     service_db_password: str | None = None
+    # TLS to PostgreSQL: `sslmode` (disable, prefer, require, verify-ca, verify-full) and
+    # `sslrootcert` in DATABASE_URL / SERVICE_DATABASE_URL, as libpq takes them; this CA file
+    # (DATABASE_SSL_ROOT_CERT) applies when the URL names none (shared.db.tls_of).
+    database_ssl_root_cert: str | None = None
     # The request pool of each service process (docs/operations.md, "Database connections"):
     # DB_POOL_SIZE kept open, up to DB_MAX_OVERFLOW more under load, and a request that finds
     # none free waits DB_POOL_TIMEOUT_SECONDS before it fails. A request holds one connection.

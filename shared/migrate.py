@@ -24,7 +24,8 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 
-from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, get_settings, role_name, role_password
+from shared.config import SERVICE_NAMES, Settings, get_settings, role_name, role_password
+from shared.db import connect
 from shared.kafka import KafkaAccess, ensure_acls, ensure_topics, kafka_access
 from shared.kafka_acl import bindings
 
@@ -37,9 +38,9 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-async def bootstrap(admin_url: str, service: str, password: str) -> None:
+async def bootstrap(admin_url: str, service: str, password: str, root_cert: str | None = None) -> None:
     """Create the schema and role if missing (safe to run again)."""
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    conn = await connect(admin_url, root_cert)
     try:
         role, schema = _quote(role_name(service)), _quote(service)
         # CREATE ROLE has no IF NOT EXISTS; a concurrent creator is tolerated below.
@@ -63,9 +64,9 @@ async def bootstrap(admin_url: str, service: str, password: str) -> None:
         await conn.close()
 
 
-async def grant(admin_url: str, service: str) -> None:
+async def grant(admin_url: str, service: str, root_cert: str | None = None) -> None:
     """Least privilege on the service's own tables; the audit log is append-only."""
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    conn = await connect(admin_url, root_cert)
     try:
         role, schema = _quote(role_name(service)), _quote(service)
         await conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
@@ -85,10 +86,12 @@ async def grant(admin_url: str, service: str) -> None:
         await conn.close()
 
 
-def upgrade(admin_url: str, service: str, revision: str = "head") -> None:
-    """Run the service's Alembic migrations (its own folder, its own version table)."""
+def upgrade(admin_url: str, service: str, revision: str = "head", root_cert: str | None = None) -> None:
+    """Run the service's Alembic migrations (its own folder, its own version table); over TLS as
+    the URL's sslmode says, `root_cert` the CA when the URL names none (shared.db.tls_of)."""
     config = alembic_config(service)
     config.attributes["url"] = admin_url
+    config.attributes["ssl_root_cert"] = root_cert
     command.upgrade(config, revision)
 
 
@@ -108,9 +111,10 @@ def alembic_config(service: str) -> Config:
 def migrate(services: list[str], settings: Settings, *, topics: bool = True) -> None:
     """Everything a fresh database and broker need before the services start."""
     for service in services:
-        asyncio.run(bootstrap(settings.database_url, service, role_password(service, settings)))
-        upgrade(settings.database_url, service)
-        asyncio.run(grant(settings.database_url, service))
+        root = settings.database_ssl_root_cert
+        asyncio.run(bootstrap(settings.database_url, service, role_password(service, settings), root))
+        upgrade(settings.database_url, service, root_cert=root)
+        asyncio.run(grant(settings.database_url, service, root))
         log.info("migrated %s", service)
     if topics:
         created = asyncio.run(prepare_broker(kafka_access(settings), settings.consumer_group_prefix))

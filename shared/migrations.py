@@ -32,10 +32,17 @@ def _run(connection: Connection, schema: str) -> None:
 
 def run_env(schema: str) -> None:
     """Body of every service's env.py: upgrade the schema given in the Alembic config."""
-    url = context.config.attributes["url"]
+    from shared.db import tls_of
+
+    url, tls = tls_of(context.config.attributes["url"], context.config.attributes.get("ssl_root_cert"))
 
     async def main() -> None:
-        engine = create_async_engine(sqlalchemy_url(url), poolclass=NullPool, hide_parameters=True)
+        engine = create_async_engine(
+            sqlalchemy_url(url),
+            poolclass=NullPool,
+            hide_parameters=True,
+            connect_args={} if tls is None else {"ssl": tls},
+        )
         async with engine.connect() as conn:
             await conn.execute(text(f'SET search_path TO "{schema}"'))
             await conn.commit()
@@ -123,13 +130,31 @@ def drop_indexes_concurrently(names: list[str]) -> None:
 
 def chain_audit_log() -> None:
     """Issue 17: the audit log's hash chain, refusal and bulk-read columns (shared.audit_chain),
-    one revision in every service's history; rows already there are chained, oldest first."""
+    one revision in every service's history. The rows already there are chained, oldest first,
+    in short batches while the services keep writing (shared.audit_chain.chain_steps): no step
+    stops inserts for longer than one batch of BACKFILL_BATCH rows or the final catch-up."""
     from alembic import op
 
-    from shared.audit_chain import AUDIT_CHAIN_DDL
+    from shared.audit_chain import BACKFILL_BATCH, chain_steps
 
-    for statement in AUDIT_CHAIN_DDL:
-        op.execute(statement)
+    for step in chain_steps():
+        if not step.autocommit and not step.backfill:
+            for statement in step.statements:
+                op.execute(statement)
+            continue
+        with op.get_context().autocommit_block():
+            for statement in step.statements:
+                op.execute(statement)
+            last: int | None = 0
+            while step.backfill and last is not None:
+                last = (
+                    op.get_bind()
+                    .execute(
+                        text("SELECT audit_chain_backfill(:after, :batch)"),
+                        {"after": last, "batch": BACKFILL_BATCH},
+                    )
+                    .scalar()
+                )
 
 
 def unchain_audit_log() -> None:

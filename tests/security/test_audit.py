@@ -186,3 +186,40 @@ async def _as_owner_without_triggers(admin: asyncpg.Connection, statement: str, 
 
 def _table_of(statement: str) -> str:
     return next(word for word in statement.split() if word.endswith(".audit_log"))
+
+
+async def test_audit_verify_names_a_deleted_row_and_a_row_edited_without_any_ddl(settings, admin, servers):
+    """`make audit-verify` (python -m shared.audit_chain) on a service's own log: a row deleted
+    behind disabled triggers leaves a gap; a row edited under session_replication_role=replica
+    (a superuser switches every trigger off for the session, with no ALTER TABLE to see) no
+    longer matches its hash. Both rows are put back afterwards, and the chain is whole again."""
+    reader = unique("verify-reader")
+    async with api_only("claims", settings) as (_, client):
+        claim = (await client.post("/v1/claims", json=make_claim(), headers=token("claims:write"))).json()
+        for _ in range(4):
+            await client.get(f"/v1/claims/{claim['id']}", headers=token("claims:read", subject=reader))
+    rows = await get_audit_rows(admin, "claims", actor=reader)
+    edited, deleted = rows[1], rows[2]
+    async with admin.transaction():
+        await admin.execute("SET LOCAL session_replication_role = replica")
+        await admin.execute("UPDATE claims.audit_log SET outcome = 'denied' WHERE id = $1", edited["id"])
+    await _as_owner_without_triggers(admin, "DELETE FROM claims.audit_log WHERE id = $1", deleted["id"])
+    try:
+        code, out = await run_audit_verify(servers.database_url, "claims")
+        assert code == 1, out
+        assert f"edited: claims.audit_log id={edited['id']} " in out, out
+        after = rows[3]  # the gap is named at the row after it
+        assert f"deleted: claims.audit_log id={after['id']} seq={after['seq']}" in out, out
+    finally:
+        columns = list(deleted)
+        values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        await _as_owner_without_triggers(
+            admin,
+            f"INSERT INTO claims.audit_log ({', '.join(columns)}) VALUES ({values})",
+            *deleted.values(),
+        )
+        await _as_owner_without_triggers(
+            admin, "UPDATE claims.audit_log SET outcome = $2 WHERE id = $1", edited["id"], edited["outcome"]
+        )
+    code, out = await run_audit_verify(servers.database_url, "claims")
+    assert code == 0, out

@@ -95,7 +95,9 @@ AppealToDecide = Annotated[Appeal, Depends(get_current_appeal)]
 async def list_denials(
     session: SessionDep, trail: QueueTrail, filters: Annotated[DenialFilters, Depends()], page: QueuePage
 ) -> CursorPage[DenialOut]:
-    return await usecases.queue(session, filters, page)
+    queue = await usecases.queue(session, filters, page)
+    trail.saw_in(queue)  # the audit names every patient in the work queue shown
+    return queue
 
 
 @router.post("/v1/denials/{denial_id}/assign", response_model=DenialOut, summary="Give a denial to someone")

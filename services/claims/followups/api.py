@@ -34,4 +34,6 @@ async def list_followups(
         AsOfMoment | None, Query(description="Overdue by this moment (default now); a date: by its end.")
     ] = None,
 ) -> CursorPage[FollowupOut]:
-    return await usecases.overdue_page(session, page, as_of or now(), payer_id)
+    worklist = await usecases.overdue_page(session, page, as_of or now(), payer_id)
+    trail.saw_in(worklist)  # the audit names every patient on the worklist shown
+    return worklist

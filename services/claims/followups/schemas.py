@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 class FollowupOut(BaseModel):
     claim_id: uuid.UUID
+    patient_id: str  # what the audit records for the worklist's read (issue 17)
     patient_control_number: str
     payer_id: str
     status: str

@@ -40,6 +40,7 @@ def followup_out(claim: Claim, now: datetime) -> FollowupOut:
     due_at, days = overdue(claim.submitted_at, claim.payer_id, now) or (now, 0)
     return FollowupOut(
         claim_id=claim.id,
+        patient_id=claim.patient_id,
         patient_control_number=claim.patient_control_number,
         payer_id=claim.payer_id,
         status=claim.status,

@@ -63,6 +63,7 @@ async def create_batch(
     usecases.validate(rt, body)
     outcome = await usecases.create_batch(session, rt, body, trail.actor, idempotency_key)
     trail.resource_id = str(outcome.body["id"])
+    trail.saw(check.patient_id for check in body.checks)  # every patient the batch will check
     return outcome.response(headers={"Location": usecases.location_of(outcome.body["id"])})
 
 
@@ -70,6 +71,9 @@ async def create_batch(
 async def get_batch(
     batch: CurrentBatch,
     session: SessionDep,
+    trail: ReadBatch,
     results: Annotated[bool, Query(description="Include per-patient results.")] = True,
 ) -> BatchOut:
-    return await usecases.progress(session, batch, with_results=results)
+    progress = await usecases.progress(session, batch, with_results=results)
+    trail.saw_in(progress)  # the audit names every patient whose result it shows
+    return progress

@@ -30,16 +30,16 @@ def _not_found() -> ProblemError:
 @router.get("", response_model=CursorPage[ApprovalOut], summary="The approvals queue, oldest first")
 async def list_approvals(
     session: SessionDep,
-    _: ListApprovals,
+    trail: ListApprovals,
     page: ApprovalPage,
     dates: Dates,
     status: ApprovalStatus | None = ApprovalStatus.pending,
     kind: Annotated[str | None, Query(max_length=40)] = None,
 ) -> CursorPage[ApprovalOut]:
     rows, cursor = await usecases.page(session, page, dates, status=status, kind=kind)
-    return CursorPage[ApprovalOut](
-        items=[ApprovalOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=cursor
-    )
+    items = [ApprovalOut.model_validate(r, from_attributes=True) for r in rows]
+    trail.saw_in(items, "account_id")  # the commands' summaries name the accounts they touch
+    return CursorPage[ApprovalOut](items=items, next_cursor=cursor)
 
 
 @router.get("/{approval_id}", response_model=ApprovalOut, summary="One approval")
@@ -48,7 +48,9 @@ async def get_approval(approval_id: uuid.UUID, session: SessionDep, trail: ReadA
     row = await usecases.get(session, approval_id)
     if row is None:
         raise _not_found()
-    return ApprovalOut.model_validate(row, from_attributes=True)
+    out = ApprovalOut.model_validate(row, from_attributes=True)
+    trail.saw_in(out, "account_id")  # the account the command is about (in its summary)
+    return out
 
 
 @router.post(

@@ -16,7 +16,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.collections.tables import AccountDispute, CollectionsReferral
 from shared.paging import DateRange, PageQuery, paginate
-from shared.tables import AuditRow
 
 
 async def add_referral(session: AsyncSession, **values: Any) -> bool:
@@ -109,27 +108,6 @@ async def ledger_rows(session: AsyncSession, account_ids: Sequence[str]) -> Sequ
             {"a": list(account_ids)},
         )
     ).all()
-
-
-def add_audit_reads(
-    session: AsyncSession, actor: str, account_ids: Sequence[str], correlation: str | None
-) -> None:
-    """One audit entry per account whose data an export read (HIPAA: who saw which patient)."""
-    session.add_all(
-        [
-            AuditRow(
-                actor=actor,
-                action="read",
-                resource_type="collections_export",
-                resource_id=account,
-                patient_id=account,
-                outcome="success",
-                status_code=200,
-                correlation_id=correlation,
-            )
-            for account in account_ids
-        ]
-    )
 
 
 async def add_dispute(session: AsyncSession, dispute: AccountDispute) -> None:

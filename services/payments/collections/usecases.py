@@ -18,7 +18,6 @@ from services.payments.parties.usecases import parties_of
 from services.payments.plans import store as plans
 from services.payments.settings import payments_settings
 from services.payments.statements import store as statements
-from shared import context
 from shared.events import new_event
 from shared.events.catalogue import AccountRecalled, AccountSentToCollections
 from shared.outbox import add_event
@@ -137,12 +136,12 @@ async def latest_referral(session: AsyncSession, account_id: str) -> Any:
     return await store.latest_referral(session, account_id)
 
 
-async def export(session: AsyncSession, dates: DateRange, page: PageQuery, actor: str) -> dict[str, Any]:
+async def export(session: AsyncSession, dates: DateRange, page: PageQuery) -> dict[str, Any]:
     """One page of what the agency works from: the accounts referred in the range with their
     debtor, visits, itemized charges and payments and last payment date, and the accounts
     recalled in the range (`next_cursor` for the next page: one page holds `page.limit`
-    referrals, so an export never has to fit in one answer). Every account read is audited,
-    in the caller's transaction."""
+    referrals, so an export never has to fit in one answer). The route's audit entry names
+    every account the page holds (trail.saw_in)."""
     rows, next_cursor = await store.export_page(session, dates, page)
     referred = [r for r in rows if domain.within(dates, r.referred_at)]
     recalled = sorted(
@@ -160,10 +159,6 @@ async def export(session: AsyncSession, dates: DateRange, page: PageQuery, actor
     balances = {
         a: (await account_summary(session, a, today)).patient_due for a in {r.account_id for r in recalled}
     }
-    ctx = context.peek()
-    store.add_audit_reads(
-        session, actor, sorted(set(accounts) | set(balances)), ctx.correlation_id if ctx else None
-    )
     return {
         "agency": payments_settings().collections_agency,
         "generated_at": datetime.now(UTC).isoformat(),

@@ -18,6 +18,7 @@ class CycleResult(BaseModel):
     final_notices: list[str] = Field(default_factory=list, description="Accounts given the final notice.")
     sent_to_collections: list[str] = Field(default_factory=list)
     notices: int = Field(default=0, description="Accounts told something (one notice each).")
+    accounts: list[str] = Field(default_factory=list, description="The accounts told something.")
     ran: bool = True  # always true since replicas share the cycle; kept for callers
 
 

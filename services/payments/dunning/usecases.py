@@ -65,6 +65,7 @@ async def run_cycle(
     if start:
         await _start(session, cycle, account_id)
     await _publish(session, cycle)
+    cycle.result.accounts = sorted(cycle.notices)
     return cycle.result
 
 

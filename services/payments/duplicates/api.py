@@ -58,7 +58,7 @@ CurrentDuplicate = Annotated[PossibleDuplicateOut, Depends(get_current_duplicate
 )
 async def list_duplicates(
     session: SessionDep,
-    _: ListDuplicates,
+    trail: ListDuplicates,
     page: DuplicatePage,
     dates: Dates,
     status: Status | None = "open",
@@ -69,6 +69,7 @@ async def list_duplicates(
     items, cursor = await usecases.page(
         session, page, dates, status=status, payer_id=payer_id, remittance_id=remittance_id, claim_id=claim_id
     )
+    trail.saw_in(items, "account_id")  # the audit names every patient account listed
     return CursorPage[PossibleDuplicateOut](items=items, next_cursor=cursor)
 
 

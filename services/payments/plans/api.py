@@ -158,8 +158,10 @@ async def cancel_plan(
 )
 async def run_cycle_now(
     session: SessionDep,
-    _: RunCycle,
+    trail: RunCycle,
     as_of: Annotated[date | None, Query(description="The date to act as (default today).")] = None,
 ) -> CycleResult:
     async with session.begin():
-        return await cycle.run_cycle(session, as_of or date.today())
+        result = await cycle.run_cycle(session, as_of or date.today())
+    trail.saw(result.accounts)  # every account the cycle told something
+    return result

@@ -35,7 +35,7 @@ PayerFilter = Annotated[str | None, Query(max_length=64)]
 )
 async def list_forward_balances(
     session: SessionDep,
-    _: ListForwardBalances,
+    trail: ListForwardBalances,
     page: ForwardBalancePage,
     dates: Dates,
     payer_id: PayerFilter = None,
@@ -44,6 +44,7 @@ async def list_forward_balances(
     items, cursor = await usecases.list_forward_balances(
         session, page, dates, payer_id=payer_id, status=status
     )
+    trail.saw_in(items, "account_id")  # the audit names every patient account listed
     return CursorPage[ForwardBalanceOut](items=items, next_cursor=cursor)
 
 

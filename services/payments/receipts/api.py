@@ -137,6 +137,7 @@ async def answer(session: SessionDep, result: FileResult, trail: AuditTrail) -> 
         remittances=[s for s in summaries if s is not None],
         sets=[SetOut.model_validate(s) for s in result.sets],
     )
+    trail.saw_in(body, "account_id")  # every patient account the file's claims name
     first = next((s.id for s in body.remittances), None)
     headers = {"Location": f"/v1/remittances/{first}" if status in (200, 201) and first else location}
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
@@ -232,4 +233,7 @@ async def get_raw_file(file_id: uuid.UUID, session: SessionDep, trail: ReadRawFi
     x12 = await usecases.raw(session, file_id)
     if x12 is None:
         raise _not_found()
+    view = await usecases.file_view(session, file_id)
+    for remittance_id in (view or {}).get("remittance_ids", []):  # the raw file names them all
+        trail.saw_in(await remittances.summary(session, remittance_id), "account_id")
     return PlainTextResponse(x12, media_type="application/edi-x12")

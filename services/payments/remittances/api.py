@@ -41,6 +41,7 @@ async def get_current_remittance(
     summary = await usecases.summary(session, remittance_id)
     if summary is None:
         raise _not_found()
+    trail.saw_in(summary, "account_id")  # one remittance pays claims of many patients
     return summary
 
 
@@ -66,6 +67,7 @@ async def get_remittance_file(
     x12 = await usecases.raw_file(session, remittance_id)
     if x12 is None:
         raise _not_found()
+    trail.saw_in(await usecases.summary(session, remittance_id), "account_id")  # the 835 names them all
     return PlainTextResponse(x12, media_type="application/edi-x12")
 
 

@@ -29,6 +29,7 @@ class ClaimLine(BaseModel):
     paid: Decimal
     patient_responsibility: Decimal
     claim_id: uuid.UUID | None = None
+    account_id: str | None = Field(default=None, description="The patient account a matched claim posted to.")
     posting_id: uuid.UUID | None = None
     unmatched_id: uuid.UUID | None = None
     reason: str | None = None

@@ -142,7 +142,10 @@ async def summary(
     if r is None:
         return None
     postings = await postings_store.postings_of(session, remittance_id)
-    matched = [_line(p, claim_id=p.claim_id, posting_id=p.id, adjustments=p.adjustments) for p in postings]
+    matched = [
+        _line(p, claim_id=p.claim_id, account_id=p.account_id, posting_id=p.id, adjustments=p.adjustments)
+        for p in postings
+    ]
     # What a replacement reversed is listed (status 22) but was not this remittance's posting.
     own = sum((p.paid for p in postings if p.matched_by != "replacement"), ZERO)
     unmatched = [

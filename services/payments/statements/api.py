@@ -45,13 +45,14 @@ CurrentStatement = Annotated[Any, Depends(get_current_statement)]
 )
 async def run_cycle(
     session: SessionDep,
-    _: RunCycle,
+    trail: RunCycle,
     statement_date: Annotated[date | None, Query(description="Default today.")] = None,
     account_id: Annotated[str | None, Query(max_length=64, description="Only this account.")] = None,
 ) -> CycleOut:
     when = statement_date or date.today()
     async with session.begin():
         result = await cycle.run_cycle(session, when, account_id=account_id, start=True, with_plans=False)
+    trail.saw(result.accounts)  # a statement batch: every account it issued to
     return CycleOut(statement_date=when, issued=result.statements_issued)
 
 

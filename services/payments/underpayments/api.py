@@ -56,7 +56,7 @@ def _found(found: UnderpaymentDetail | None) -> UnderpaymentDetail:
 )
 async def list_underpayments(
     session: SessionDep,
-    _: ListUnderpayments,
+    trail: ListUnderpayments,
     page: UnderpaymentPage,
     dates: Dates,
     status: Status | None = None,
@@ -66,6 +66,7 @@ async def list_underpayments(
     items, cursor = await usecases.list_underpayments(
         session, page, dates, payer_id=payer_id, claim_id=claim_id, status=status
     )
+    trail.saw(await usecases.accounts_of(session, [item.claim_id for item in items]))
     return CursorPage[UnderpaymentOut](items=items, next_cursor=cursor)
 
 
@@ -79,7 +80,9 @@ async def get_underpayment(
     underpayment_id: UnderpaymentId, session: SessionDep, trail: ReadUnderpayment
 ) -> UnderpaymentDetail:
     trail.resource_id = str(underpayment_id)
-    return _found(await usecases.detail(session, underpayment_id))
+    found = _found(await usecases.detail(session, underpayment_id))
+    trail.patient_id = next(iter(await usecases.accounts_of(session, [found.claim_id])), None)
+    return found
 
 
 @router.post(

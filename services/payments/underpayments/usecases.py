@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.payments.claimcopies import store as claimcopies
 from services.payments.contracts import store as contracts
 from services.payments.contracts.domain import FeeBook
 from services.payments.remittances.domain import Claim835
@@ -201,3 +202,9 @@ async def report(session: AsyncSession, dates: DateRange, payer_id: str | None) 
         for r in await store.report(session, dates, payer_id)
     ]
     return UnderpaymentReport(date_from=dates.date_from, date_to=dates.date_to, rows=rows)
+
+
+async def accounts_of(session: AsyncSession, claim_ids: Sequence[uuid.UUID]) -> set[str]:
+    """The patient accounts of these claims: an underpayment names its claim only, and the audit
+    of reading a list of them records the patients (issue 17)."""
+    return {copy.account_id for copy in (await claimcopies.copies(session, claim_ids)).values()}

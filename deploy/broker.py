@@ -3,7 +3,7 @@ TLS, the partners' listener), or an external one.
 
 Provisioning is done here: the broker's class path resolved from Maven Central into
 .state/kafka/lib (deploy/kafka/pom.xml pins the version), the local CA and the broker's
-certificate (deploy/kafka_tls.py), every principal's password (deploy/kafka_auth.py),
+certificate (deploy/tls.py, the CA PostgreSQL uses too), every principal's password (deploy/kafka_auth.py),
 server.properties written from deploy/kafka/server.properties.in, the storage formatted once
 with the principals as SCRAM users. The broker then runs as the
 supervisord program `kafka` (deploy/supervision.py): supervisord restarts it if it dies,
@@ -194,13 +194,15 @@ def _tls() -> None:
     argv = [
         venv_python(),
         "-m",
-        "deploy.kafka_tls",
+        "deploy.tls",
+        "--keystore",
         str(kafka_auth.TLS_DIR),
+        "kafka",
         KAFKA_HOST,
         "localhost",
         "kafka",
     ]
-    if run(argv, cwd=ROOT, timeout=60, what="deploy.kafka_tls").stdout.strip() == "made":
+    if run(argv, cwd=ROOT, timeout=60, what="deploy.tls (Kafka)").stdout.strip() == "made":
         say(f"made the local CA and the broker's certificate in {rel(kafka_auth.TLS_DIR)}")
 
 

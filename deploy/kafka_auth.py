@@ -23,9 +23,10 @@ if TYPE_CHECKING:
 
 KAFKA_DIR = STATE / "kafka"
 CREDENTIALS = KAFKA_DIR / "credentials.json"
-TLS_DIR = KAFKA_DIR / "tls"
+# The one local CA of the development servers (deploy/tls.py), shared with PostgreSQL.
+TLS_DIR = STATE / "tls"
 CA_FILE = TLS_DIR / "ca.pem"
-KEYSTORE = TLS_DIR / "broker.pem"
+KEYSTORE = TLS_DIR / "kafka.pem"
 ADMIN = "admin"
 DEADLETTERS = "deadletters"
 # Mirrors shared.kafka_acl.PRINCIPALS (deploy/ runs before the virtualenv; tests/shared checks
@@ -43,8 +44,9 @@ def credentials_file() -> Path:
 
 
 def ca_file() -> Path:
-    """The CA that signed the broker's certificate: beside the credentials (tls/ca.pem)."""
-    return credentials_file().parent / "tls" / CA_FILE.name
+    """The CA that signed the broker's certificate: in the .state of the checkout whose
+    credentials these are (.state/tls/ca.pem beside .state/kafka/credentials.json)."""
+    return credentials_file().parent.parent / TLS_DIR.name / CA_FILE.name
 
 
 def passwords(path: Path | None = None) -> dict[str, str]:

@@ -127,8 +127,8 @@ def write_compose_files() -> Path:
         path = COMPOSE_DIR / name
         path.touch(mode=0o600)
         path.write_text(content)
-    for name in ("broker.pem", "ca.pem"):
-        shutil.copyfile(kafka_auth.TLS_DIR / name, COMPOSE_DIR / name)
+    shutil.copyfile(kafka_auth.KEYSTORE, COMPOSE_DIR / "broker.pem")
+    shutil.copyfile(kafka_auth.CA_FILE, COMPOSE_DIR / "ca.pem")
     # The image's broker runs as a user of its own, which must read what is mounted (the
     # passwords for `docker compose` stay the owner's).
     for name in ("server.properties", "scram-args", "admin.properties", "broker.pem", "ca.pem"):

@@ -1,11 +1,17 @@
 """A local certificate authority and server certificates for the development servers' TLS.
 
-`python -m deploy.tls DIR NAME [HOST ...]` writes into DIR, when missing or about to expire:
-  ca.pem      the local CA's certificate: what clients trust (e.g. DATABASE_SSL_ROOT_CERT)
+`python -m deploy.tls [--keystore] DIR NAME [HOST ...]` writes into DIR, when missing or about to
+expire:
+  ca.pem      the local CA's certificate: what clients trust (DATABASE_SSL_ROOT_CERT,
+              KAFKA_SSL_CAFILE)
   ca.key      its private key (signs server certificates; never leaves .state)
   NAME.crt    the server's certificate for the hosts (default 127.0.0.1 and localhost)
   NAME.key    its private key (0600)
-A new CA means new server certificates. It needs the `cryptography` package (a dependency of
+  NAME.pem    with --keystore: a PEM keystore (key, certificate, CA; 0600) for servers that
+              want one file, such as Kafka's ssl.keystore.type=PEM
+and prints "made" when it wrote something, else "kept". One CA serves every development server
+(PostgreSQL, the Kafka broker), so a client trusts one file. A new CA means new server
+certificates. It needs the `cryptography` package (a dependency of
 the project already), so deploy/infra.py, which keeps to the standard library, runs it with the
 project's virtualenv. Development only: production certificates come from the operator's CA.
 """
@@ -117,11 +123,33 @@ def ensure_server(directory: Path, name: str, hosts: tuple[str, ...] = DEFAULT_H
     return cert_path, key_path
 
 
+def ensure_keystore(directory: Path, name: str, hosts: tuple[str, ...] = DEFAULT_HOSTS) -> bool:
+    """NAME.pem (the server's key, its certificate, the CA's), rewritten whenever the certificate
+    is newer; True when it was written."""
+    cert_path, key_path = ensure_server(directory, name, hosts)
+    keystore = directory / f"{name}.pem"
+    if keystore.exists() and keystore.stat().st_mtime >= cert_path.stat().st_mtime:
+        return False
+    keystore.touch(mode=0o600)
+    keystore.write_bytes(key_path.read_bytes() + cert_path.read_bytes() + (directory / "ca.pem").read_bytes())
+    os.chmod(keystore, 0o600)
+    return True
+
+
 def main(argv: list[str]) -> int:
+    keystore = "--keystore" in argv
+    argv = [a for a in argv if a != "--keystore"]
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    ensure_server(Path(argv[0]), argv[1], tuple(argv[2:]) or DEFAULT_HOSTS)
+    directory, name, hosts = Path(argv[0]), argv[1], tuple(argv[2:]) or DEFAULT_HOSTS
+    before = {p: p.stat().st_mtime for p in directory.glob(f"{name}.*")} if directory.exists() else {}
+    if keystore:
+        ensure_keystore(directory, name, hosts)
+    else:
+        ensure_server(directory, name, hosts)
+    after = {p: p.stat().st_mtime for p in directory.glob(f"{name}.*")}
+    print("made" if after != before else "kept")
     return 0
 
 

@@ -86,8 +86,12 @@ def venv_python() -> str:
 
 
 def child_env() -> dict[str, str]:
-    """The environment for migrate and the services: os.environ plus where the servers are."""
+    """The environment for migrate and the services: os.environ plus where the servers are,
+    in development mode (REVCYCLE_ENV=development) unless the caller chose a mode: the local
+    platform's services verify tokens of the local issuer under .state and use the development
+    passwords; outside it they refuse to start without configured secrets (shared.secret_checks)."""
     env = dict(os.environ)
+    env.setdefault("REVCYCLE_ENV", "development")
     env["DATABASE_URL"] = database_url()
     env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap()
     env.setdefault("PYTHONUNBUFFERED", "1")

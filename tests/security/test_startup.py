@@ -27,8 +27,8 @@ from jwt.algorithms import RSAAlgorithm
 
 ROOT = Path(__file__).resolve().parents[2]
 # The HS256 secret the repository shipped as a silent default: public, so never a key.
-PUBLISHED_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - the known-public value refused
-STRONG_SECRET = "t3st-only-" + "x" * 40  # noqa: S105 - 50 bytes, never used outside this file
+PUBLISHED_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+STRONG_SECRET = "t3st-only-" + "x" * 40
 START_TIMEOUT = 90.0
 
 
@@ -76,7 +76,7 @@ def production_env(**settings: str | None) -> dict[str, str]:
 def started(app: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Run `uvicorn <app>` on a free port; yields (process, base URL) and stops it afterwards."""
     port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603 - fixed argv
+    proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env,
@@ -142,7 +142,9 @@ CLAIMS = "services.claims.main:app"
         ("short key", {"JWT_SECRET": "only-20-bytes-long!!"}, "JWT_SECRET has 20 bytes"),
     ],
 )
-def test_outside_development_mode_a_service_refuses_a_missing_public_empty_or_short_key(case, jwt_settings, said):
+def test_outside_development_mode_a_service_refuses_a_missing_public_empty_or_short_key(
+    case, jwt_settings, said
+):
     code, output = refusal(CLAIMS, production_env(JWT_JWKS_URL=None, JWT_SECRET=None) | jwt_settings)
     assert code != 0, output
     assert "claims refuses to start" in output, output
@@ -190,7 +192,7 @@ def test_in_development_mode_the_service_starts_and_accepts_make_token(servers, 
         "CONSUMER_GROUP_PREFIX": settings.consumer_group_prefix,
         "CLAIMS_RECEIVER_ID": os.environ.get("CLAIMS_RECEIVER_ID", ""),
     }
-    minted = subprocess.run(  # noqa: S603 - fixed argv
+    minted = subprocess.run(
         [sys.executable, "-m", "shared.auth", "--scopes", "ops:read"],
         cwd=ROOT,
         env=env,

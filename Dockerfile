@@ -32,7 +32,8 @@ COPY services/ ./services/
 COPY deploy/ ./deploy/
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info \
-    && mkdir -p /var/lib/payer-sandbox && chown app:app /var/lib/payer-sandbox
+    && mkdir -p /var/lib/payer-sandbox /var/lib/revcycle/dev-issuer \
+    && chown app:app /var/lib/payer-sandbox /var/lib/revcycle/dev-issuer
 
 USER app:app
 

@@ -13,6 +13,10 @@
 # KIND/FILE/EFFECTIVE (make codes-load), ARGS (make dlq, e.g. ARGS="--service claims list --reason rule").
 
 SHELL := /bin/bash
+# Every target works on the local development platform: development mode (shared.secret_checks),
+# where the local token issuer under .state signs `make token`'s tokens and development
+# passwords work. `REVCYCLE_ENV=production make ...` opts out (then configure every secret).
+export REVCYCLE_ENV ?= development
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
@@ -77,7 +81,7 @@ status: ## PostgreSQL, then supervisorctl status: state, pid, uptime, address, r
 logs: ## Tail the logs in .state/logs: make logs [NAME=claims] [FOLLOW=1]
 	@$(INFRA) logs $(NAME) $(if $(FOLLOW),-f)
 
-token: install ## Print a development JWT: make token [SCOPES="claims:read claims:write"] (empty = all)
+token: install ## Print a development JWT (RS256, the local issuer under .state): make token [SCOPES="claims:read claims:write"] (empty = all)
 	@$(VPY) -m shared.auth --scopes "$(SCOPES)"
 
 # Kafka is left to the suite: one it starts itself logs into a scratch directory and is stopped

@@ -99,9 +99,13 @@ def venv_python() -> str:
 
 def child_env(principal: str | None = kafka_auth.ADMIN) -> dict[str, str]:
     """The environment for migrate and the platform's processes: os.environ plus where the
-    servers are, and the Kafka credentials of `principal` only (migrate: the admin; each
-    service its own; None for a process that does not use Kafka)."""
+    servers are, the Kafka credentials of `principal` only (migrate: the admin; each service its
+    own; None for a process that does not use Kafka), in development mode
+    (REVCYCLE_ENV=development) unless the caller chose a mode: the local platform's services
+    verify tokens of the local issuer under .state and use the development passwords; outside
+    it they refuse to start without configured secrets (shared.secret_checks)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_")}
+    env.setdefault("REVCYCLE_ENV", "development")
     env["DATABASE_URL"] = database_url()
     env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap()
     if principal is not None:

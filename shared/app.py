@@ -36,6 +36,7 @@ from shared.outbox import OutboxRelay
 from shared.overview import router as overview_router
 from shared.problems import CatchAll, Problem, install_problem_handlers
 from shared.retry import Outage, run_forever
+from shared.secret_checks import SecretProblems, refuse_unsafe
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,9 @@ class ServiceDefinition:
     # overview route, and readiness checks no datastore. It may have no handlers, workers or
     # stuck-work probes then.
     database: bool = True
+    # The service's own secrets (given whether development mode is on, the problems found):
+    # checked with the token key and the database login before the app is built.
+    secret_problems: SecretProblems | None = None
 
 
 @dataclass(frozen=True)
@@ -329,8 +333,11 @@ def _bounded_openapi(app: FastAPI, settings: Settings) -> None:
 
 
 def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
-    """Build a service's app; background work starts with the app's lifespan."""
+    """Build a service's app; background work starts with the app's lifespan. Refuses
+    (RefusedToStart, exit 1) when a secret is missing or a development value outside
+    development mode, before anything else happens."""
     settings = settings or get_settings()
+    refuse_unsafe(definition.name, settings, database=definition.database, own=definition.secret_problems)
     if not definition.database and (definition.handlers or definition.workers or definition.stuck_work):
         raise ValueError(f"{definition.name}: handlers, workers and stuck work need the service's database")
     app = FastAPI(

@@ -1,25 +1,35 @@
 """OAuth2 bearer JWTs with per-service scopes.
 
-Locally tokens are HS256 with a shared secret (`make token` prints one); in production
-an RS256 issuer's JWKS URL is configured instead. Scopes are `<service>:<action>`, for
-example `claims:read`, `payments:write`, `ops:read`.
+Tokens are verified the same way everywhere: RS256 (or ES256) with the keys of an issuer's
+JWKS, picked by the token's `kid`. In production JWT_JWKS_URL names the identity provider's
+JWKS; in development mode (REVCYCLE_ENV=development) the local issuer under .state signs
+(shared.issuer) and `make token` prints one of its tokens. HS256 with a JWT_SECRET of at least
+32 bytes is the explicit alternative. What may be configured is checked at start-up
+(shared.secret_checks). Scopes are `<service>:<action>`, for example `claims:read`,
+`payments:write`, `ops:read`.
 
-Run `python -m shared.auth --scopes "claims:read claims:write"` to mint a dev token.
+Run `python -m shared.auth --scopes "claims:read claims:write"` to mint a development token.
 """
 
 import argparse
 import asyncio
+import json
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.config import SERVICE_NAMES, Settings, get_settings
+from shared.issuer import DevIssuer
 from shared.problems import ProblemError
+from shared.secret_checks import token_keys
 
 # Scopes for raw PHI files, money administration and operations that change what the platform
 # processes. A real issuer grants them to few people (auditors, billing managers, on-call
@@ -56,31 +66,66 @@ class Principal:
     scopes: frozenset[str]
 
 
+class JwksClient(jwt.PyJWKClient):
+    """PyJWKClient (its JWKS cache, lookup by kid, refetch on an unknown kid) that also reads a
+    file:// JWKS: the local development issuer's, or keys an operator mounts. PyJWT refuses
+    file:// to guard against URLs taken from tokens (`jku`); this URL comes from configuration
+    only (JWT_JWKS_URL), never from a token. Everything after the fetch is PyJWT's own."""
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        parts = urlsplit(uri)
+        self.path = Path(url2pathname(parts.path)) if parts.scheme == "file" else None
+        super().__init__("https://file.invalid/jwks.json" if self.path else uri, **options)
+        self.uri = uri
+
+    def fetch_data(self) -> Any:
+        if self.path is None:
+            return super().fetch_data()
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError) as exc:
+            raise jwt.PyJWKClientConnectionError(f"cannot read the JWKS file {self.path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise jwt.PyJWKClientError("The JWKS file does not hold a JSON object")
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(data)
+        return data
+
+
 class TokenVerifier:
-    """Verifies tokens with the shared secret (HS256) or the issuer's JWKS (RS256)."""
+    """Verifies tokens with the issuer's JWKS (RS256/ES256) or the configured HS256 secret.
+
+    Only the configured algorithms of the configured key kind are tried, and the token's
+    `alg` must be one of them before any key is fetched: `none`, and an HS256 token made with
+    a public key as its secret, never verify. iss, aud, exp and sub are required."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.algorithms = [a.strip() for a in settings.jwt_algorithms.split(",") if a.strip()]
-        self._jwks = (
-            jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
-        )
+        self.keys = token_keys(settings)
+        self.algorithms = list(self.keys.algorithms)
+        if self.keys.development:
+            DevIssuer(settings.dev_issuer_dir).ensure()  # development mode: made on first use
+        self._jwks = JwksClient(self.keys.jwks_url, cache_keys=True) if self.keys.jwks_url else None
 
     async def verify(self, token: str) -> Principal:
         try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            if algorithm not in self.algorithms:
+                raise jwt.InvalidAlgorithmError(f"algorithm {algorithm!r} is not accepted")
             if self._jwks is not None:
                 # PyJWKClient fetches over blocking I/O (cached afterwards): keep it off the loop.
-                signing = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-                key: Any = signing.key
+                # The PyJWK itself as the key: PyJWT then verifies with the key's own algorithm
+                # and refuses a token whose alg differs from it.
+                key: Any = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
             else:
-                key = self.settings.jwt_secret
+                key = self.keys.secret
             claims = jwt.decode(
                 token,
                 key,
-                algorithms=self.algorithms,
-                audience=self.settings.jwt_audience,
-                issuer=self.settings.jwt_issuer,
-                options={"require": ["exp", "sub"]},
+                algorithms=[algorithm],
+                audience=self.keys.audience,
+                issuer=self.keys.issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
                 leeway=30,
             )
         except jwt.ExpiredSignatureError as exc:
@@ -151,19 +196,29 @@ def mint_token(
     ttl_seconds: int = 3600,
     settings: Settings | None = None,
 ) -> str:
-    """A development HS256 token; never used by the services themselves."""
+    """A development token (`make token`, the tests, the demo, the benchmarks), signed the way
+    the services in this environment verify: by the local issuer (RS256, its kid in the
+    header), or with the explicitly configured HS256 JWT_SECRET. Development mode only: in
+    production tokens come from the identity provider."""
     settings = settings or get_settings()
+    if not settings.dev_mode:
+        raise RuntimeError("minting tokens is for development mode only (REVCYCLE_ENV=development)")
+    keys = token_keys(settings)
     now = int(time.time())
     claims = {
         "sub": subject,
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": keys.issuer,
+        "aud": keys.audience,
         "iat": now,
         "exp": now + ttl_seconds,
         "jti": str(uuid.uuid4()),
         "scope": " ".join(scopes if scopes else ALL_SCOPES),
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    if keys.secret is not None and keys.jwks_url is None:
+        return jwt.encode(claims, keys.secret, algorithm=keys.algorithms[0])
+    if not keys.development:
+        raise RuntimeError(f"tokens for {keys.jwks_url} come from that issuer, not from here")
+    return DevIssuer(settings.dev_issuer_dir).sign(claims)
 
 
 def main() -> None:
@@ -172,7 +227,10 @@ def main() -> None:
     parser.add_argument("--subject", default="dev-user")
     parser.add_argument("--ttl", type=int, default=8 * 3600, help="Lifetime in seconds.")
     args = parser.parse_args()
-    print(mint_token(args.scopes.split() or None, subject=args.subject, ttl_seconds=args.ttl))
+    try:
+        print(mint_token(args.scopes.split() or None, subject=args.subject, ttl_seconds=args.ttl))
+    except RuntimeError as exc:
+        raise SystemExit(f"shared.auth: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -16,15 +16,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_DATABASE_URL = "postgresql://revcycle:revcycle@127.0.0.1:55432/revcycle"
 LOCAL_KAFKA = "127.0.0.1:9092"
-DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - documented dev default
+# REVCYCLE_ENV's one value that allows development keys and defaults (shared.secret_checks).
+DEVELOPMENT = "development"
 
 SERVICE_NAMES = ("eligibility", "claims", "payments", "notifications")
+
+
+class UnsafeSetting(ValueError):
+    """A secret is missing or is a development value outside development mode."""
 
 
 class Settings(BaseSettings):
     """Runtime configuration of one service process."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    # REVCYCLE_ENV=development (set by `make up`, the demo, the tests and docker compose) is the
+    # only mode where development keys and defaults work: the local token issuer under .state,
+    # the `<service>-dev-password` roles, eligibility's development X12 key. Anything else
+    # (unset included) is production: each secret must be configured, or the service refuses
+    # to start and says which (shared.secret_checks, docs/security.md).
+    revcycle_env: str = "production"
 
     # Admin URL of the PostgreSQL server: used by migrations, and as the place to find the
     # server when SERVICE_DATABASE_URL is not given.
@@ -60,12 +72,16 @@ class Settings(BaseSettings):
     # run or a second environment on one broker keeps its own offsets.
     consumer_group_prefix: str = ""
 
-    jwt_secret: str = DEV_JWT_SECRET
-    jwt_algorithms: str = "HS256"
-    jwt_issuer: str = "revcycle-dev"
-    jwt_audience: str = "revcycle"
-    # When set, RS256 tokens are verified with keys from this JWKS endpoint.
+    # Tokens: an identity provider's JWKS (RS256/ES256, keys picked by `kid`), or an HS256
+    # secret of at least 32 bytes; never both. In development mode with neither, the local
+    # issuer's JWKS under DEV_ISSUER_DIR (shared.issuer). JWT_ALGORITHMS defaults to RS256 with
+    # a JWKS and HS256 with a secret; JWT_ISSUER to the development issuer in development only.
     jwt_jwks_url: str | None = None
+    jwt_secret: str | None = None
+    jwt_algorithms: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str = "revcycle"
+    dev_issuer_dir: str | None = None
 
     log_level: str = "INFO"
 
@@ -104,6 +120,11 @@ class Settings(BaseSettings):
     # A 422 lists at most this many broken rules, and says how many there were in all.
     max_problem_errors: int = Field(default=50, ge=1)
 
+    @property
+    def dev_mode(self) -> bool:
+        """True only for REVCYCLE_ENV=development: the one place development keys may work."""
+        return self.revcycle_env.strip().lower() == DEVELOPMENT
+
 
 @lru_cache
 def get_settings() -> Settings:
@@ -118,12 +139,19 @@ def role_name(service: str) -> str:
 
 def role_password(service: str, settings: Settings) -> str:
     """A role's password: `<SERVICE>_DB_PASSWORD` (e.g. CLAIMS_DB_PASSWORD, which migrate and
-    that service both read), else SERVICE_DB_PASSWORD, else a development default."""
-    return (
-        os.environ.get(f"{service.upper()}_DB_PASSWORD")
-        or settings.service_db_password
-        or f"{service}-dev-password"
-    )
+    that service both read), else SERVICE_DB_PASSWORD. The `<service>-dev-password` default
+    is in the repository, so it works in development mode only; elsewhere a missing or
+    development password raises UnsafeSetting (migrate and the service refuse to go on)."""
+    variable = f"{service.upper()}_DB_PASSWORD"
+    development = f"{service}-dev-password"
+    configured = os.environ.get(variable) or settings.service_db_password
+    if settings.dev_mode:
+        return configured or development
+    if not configured:
+        raise UnsafeSetting(f"{variable} (or SERVICE_DB_PASSWORD) is not set: the database role's password")
+    if configured == development:
+        raise UnsafeSetting(f"{variable} is the development password published in the repository")
+    return configured
 
 
 def service_database_url(service: str, settings: Settings) -> str:

@@ -28,6 +28,7 @@ from shared.config import SERVICE_NAMES, Settings, get_settings, role_name, role
 from shared.db import connect
 from shared.kafka import KafkaAccess, ensure_acls, ensure_topics, kafka_access
 from shared.kafka_acl import bindings
+from shared.secret_checks import RefusedToStart, database_problems
 
 log = logging.getLogger("migrate")
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +142,12 @@ def main() -> None:
         parser.error(f"unknown service(s): {', '.join(unknown)}")
     logging.basicConfig(level=logging.INFO, format="migrate: %(message)s", stream=sys.stdout)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    migrate(list(args.services) or list(SERVICE_NAMES), get_settings(), topics=not args.no_topics)
+    services, settings = list(args.services) or list(SERVICE_NAMES), get_settings()
+    # Every role's password before the first change: outside development mode none may be missing.
+    problems = [p for service in services for p in database_problems(service, settings)]
+    if problems:
+        raise RefusedToStart("migrate", sorted(set(problems)))
+    migrate(services, settings, topics=not args.no_topics)
 
 
 if __name__ == "__main__":

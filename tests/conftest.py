@@ -52,6 +52,10 @@ from shared.migrate import migrate
 # clearinghouse id, so a `make up` platform on the same broker neither answers them nor gets
 # answers meant for them. The end-to-end suite starts the platform without this variable.
 os.environ["CLAIMS_RECEIVER_ID"] = TEST_RECEIVER_ID
+# The tests run in development mode (issue 17 item 2): the local token issuer under .state signs
+# their tokens and development passwords work; tests/security/test_startup.py starts services
+# outside it in their own environment.
+os.environ["REVCYCLE_ENV"] = "development"
 
 # The public X12 samples beside the project (../shared, read-only), as CI lays them out too.
 X12_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "x12"

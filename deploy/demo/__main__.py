@@ -34,6 +34,7 @@ from tqdm import tqdm
 from deploy import infra
 from deploy.payer_sandbox import ehr, practice
 from shared.auth import mint_token
+from shared.config import DEVELOPMENT, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # What `make up` runs (deploy/infra.py's one list): services, payer sandbox, SMTP sink.
@@ -42,7 +43,10 @@ SCOPES = [
     *(f"{s}:{v}" for s in ("claims", "payments", "notifications") for v in ("read", "write")),
     "payments:admin",
 ]
-AUTH = {"Authorization": f"Bearer {mint_token(SCOPES, subject='demo-billing-manager')}"}
+# The demo runs on the local platform, in development mode: its tokens come from the local
+# issuer under .state, like `make token`'s (the services `make up` started verify them).
+SETTINGS = Settings(revcycle_env=DEVELOPMENT)
+AUTH = {"Authorization": f"Bearer {mint_token(SCOPES, subject='demo-billing-manager', settings=SETTINGS)}"}
 IN_FLIGHT = ("submitted", "accepted")
 CARC = {
     row["code"]: row["description"]
@@ -263,7 +267,7 @@ async def main(args: argparse.Namespace) -> int:
             f"{100 * args.scenario_share:.0f}% on scenario members (run {run_id})"
         )
         # The practice's providers in the claims service's registry: the EHR sends NPIs only.
-        await practice.register(URLS["claims"], subject="demo-billing-manager")
+        await practice.register(URLS["claims"], subject="demo-billing-manager", settings=SETTINGS)
         await register(http, [f"pat-{run_id}-{i:06d}" for i in range(patients)])
         before = await get(http, "claims", "/v1/reports/kpis")
         await send_encounters(args, run_id, args.bootstrap)

@@ -22,6 +22,7 @@ import httpx
 from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS
 from deploy.processes import PROCESSES
 from shared.auth import mint_token
+from shared.config import Settings
 
 CLAIMS_URL = next(f"http://127.0.0.1:{p.port}" for p in PROCESSES if p.name == "claims")
 TAXONOMY_FAMILY_MEDICINE = "207Q00000X"
@@ -65,11 +66,14 @@ async def register(
     *,
     subject: str = "practice-setup",
     transport: httpx.AsyncBaseTransport | None = None,
+    settings: Settings | None = None,
 ) -> list[int]:
     """PUT every provider of the sandbox practice into the registry; the status of each
     (201 registered, 200 already there and replaced). Raises on any other answer. `transport`
-    reaches an app in the same process (tests)."""
-    headers = {"Authorization": f"Bearer {mint_token(['claims:write'], subject=subject)}"}
+    reaches an app in the same process (tests); its token is a development token (`settings`,
+    default the process's: development mode, see shared.auth.mint_token)."""
+    token = mint_token(["claims:write"], subject=subject, settings=settings)
+    headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=claims_url, timeout=10, transport=transport) as http:
         statuses = []
         for record in REGISTRY:

@@ -18,7 +18,7 @@ from services.eligibility.checks import api as checks_api, usecases as checks, w
 from services.eligibility.estimates import api as estimates_api, events as estimates_events
 from services.eligibility.estimates.usecases import load_default_schedule
 from services.eligibility.payers.usecases import open_client
-from services.eligibility.settings import get_eligibility_settings
+from services.eligibility.settings import get_eligibility_settings, secret_problems
 from shared.app import ServiceDefinition, Worker
 
 _settings = get_eligibility_settings()
@@ -47,6 +47,7 @@ SERVICE = ServiceDefinition(
         **authorizations_events.HANDLERS,
     },
     lifespan=lifespan,
+    secret_problems=secret_problems,
     stuck_work=checks_workers.PROBES,
     workers=[
         Worker("checks", checks_workers.run_pending, every_seconds=_settings.worker_interval_seconds),

@@ -15,7 +15,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(__file__).parent / "data"
-# Development key only (documented, like the dev JWT secret); set ELIGIBILITY_X12_KEYS in production.
+# Development key only: it is public, so it works in development mode only (secret_problems);
+# set ELIGIBILITY_X12_KEYS in production.
 DEV_X12_KEY = "ZGV2LW9ubHktZWxpZ2liaWxpdHkteDEyLWtleS0wMDA="
 
 
@@ -54,6 +55,23 @@ class EligibilitySettings(BaseSettings):
     authorization_expiring_days: int = Field(default=14, ge=0)
     authorization_visits_threshold: int = Field(default=2, ge=0)
     authorization_interval_seconds: float = Field(default=30.0, gt=0)
+
+
+def secret_problems(dev_mode: bool) -> list[str]:
+    """ServiceDefinition.secret_problems: outside development mode the PHI at rest must be
+    sealed with configured Fernet keys, never the repository's development key."""
+    if dev_mode:
+        return []
+    settings = EligibilitySettings()
+    keys = [k.strip() for k in settings.x12_keys.split(",") if k.strip()]
+    if "x12_keys" not in settings.model_fields_set or not keys:
+        return [
+            "ELIGIBILITY_X12_KEYS is not set: the Fernet keys that encrypt raw X12 and request PHI (make one:"
+            " `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)"
+        ]
+    if DEV_X12_KEY in keys:
+        return ["ELIGIBILITY_X12_KEYS holds the development key published in the repository"]
+    return []
 
 
 @lru_cache

@@ -7,6 +7,7 @@ from services.notifications.messages.events import on_events
 from services.notifications.recipients import api as recipients
 from services.notifications.recipients.domain import PUSH_CHANNELS
 from services.notifications.reports import api as reports
+from services.notifications.settings import secret_problems
 from services.notifications.templates import api as templates
 from shared.app import ServiceDefinition, Worker
 from shared.consumer import batched
@@ -25,6 +26,7 @@ SERVICE = ServiceDefinition(
         {"name": "reports", "description": "What was sent, counted per channel, status and template."},
     ],
     lifespan=sender,
+    secret_problems=secret_problems,
     stuck_work=PROBES,
     workers=[
         Worker(f"{channel}-deliveries", deliver_due(channel), every_seconds=0.2) for channel in PUSH_CHANNELS

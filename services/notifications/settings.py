@@ -55,3 +55,32 @@ def notification_settings(app: Any) -> NotificationSettings:
         settings = NotificationSettings()
         app.state.notification_settings = settings
     return settings
+
+
+def secret_problems(dev_mode: bool) -> list[str]:
+    """ServiceDefinition.secret_problems: credentials come in pairs and travel encrypted, and
+    outside development mode the channels are configured (the defaults are the local sink,
+    which would swallow every message)."""
+    settings = NotificationSettings()
+    problems = [
+        f"NOTIFICATIONS_{name}_USERNAME is set without NOTIFICATIONS_{name}_PASSWORD"
+        for name, user, password in (
+            ("SMTP", settings.smtp_username, settings.smtp_password),
+            ("SMS", settings.sms_username, settings.sms_password),
+        )
+        if user and not password
+    ]
+    if dev_mode:
+        return problems
+    for field, variable in (("smtp_host", "NOTIFICATIONS_SMTP_HOST"), ("sms_url", "NOTIFICATIONS_SMS_URL")):
+        if field not in settings.model_fields_set:
+            problems.append(f"{variable} is not set: the default is the local development sink")
+    if settings.smtp_password and not settings.smtp_start_tls:
+        problems.append(
+            "NOTIFICATIONS_SMTP_PASSWORD would travel unencrypted: set NOTIFICATIONS_SMTP_START_TLS=true"
+        )
+    if settings.sms_password and not settings.sms_url.startswith("https://"):
+        problems.append(
+            "NOTIFICATIONS_SMS_PASSWORD would travel unencrypted: NOTIFICATIONS_SMS_URL must be https://"
+        )
+    return problems

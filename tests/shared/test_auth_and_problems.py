@@ -10,6 +10,7 @@ import jwt
 import pytest
 
 from shared.config import SERVICE_NAMES
+from shared.issuer import DEV_ISSUER, DevIssuer
 from tests.conftest import connect_as, token, unique
 
 
@@ -37,22 +38,21 @@ async def test_wrong_scope_is_403_and_bad_tokens_are_401(service, settings):
         assert "payments:read" in wrong.json()["detail"]
         assert 'error="insufficient_scope"' in wrong.headers["www-authenticate"]
 
-        expired = jwt.encode(
+        # Signed by the development issuer the service trusts, but an hour past its exp.
+        expired = DevIssuer(settings.dev_issuer_dir).sign(
             {
                 "sub": "x",
                 "exp": int(time.time()) - 3600,
-                "iss": settings.jwt_issuer,
+                "iss": DEV_ISSUER,
                 "aud": settings.jwt_audience,
                 "scope": "payments:read",
-            },
-            settings.jwt_secret,
-            algorithm="HS256",
+            }
         )
         forged = jwt.encode(
             {
                 "sub": "x",
                 "exp": int(time.time()) + 3600,
-                "iss": settings.jwt_issuer,
+                "iss": DEV_ISSUER,
                 "aud": settings.jwt_audience,
                 "scope": "payments:read",
             },

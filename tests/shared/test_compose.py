@@ -252,7 +252,7 @@ def test_app_services_environment() -> None:
     services = _services()
     for name in (*APP_SERVICES, "migrate"):
         env = _environment(services[name])
-        for key in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "JWT_SECRET", "LOG_LEVEL"):
+        for key in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "REVCYCLE_ENV", "LOG_LEVEL"):
             assert env.get(key), f"{name} lacks {key}"
         database = urlsplit(env["DATABASE_URL"])
         assert database.scheme == "postgresql"
@@ -266,6 +266,20 @@ def _compose_broker() -> dict[str, str]:
     text = render("/var/lib/kafka/data", "x", listeners=COMPOSE, keystore="/etc/revcycle/kafka/broker.pem")
     lines = [line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")]
     return {key: value for key, value in lines}
+
+
+def test_compose_names_development_mode_and_writes_no_secret_for_tokens() -> None:
+    """Issue 17 item 2: compose never runs with a known key silently. It says it is the
+    development platform (REVCYCLE_ENV=development), and its services verify the local
+    issuer's keys, made on first use on one shared volume, never a secret written here."""
+    assert "JWT_SECRET" not in _compose_text()
+    services = _services()
+    for name in (*APP_SERVICES, "ops"):
+        env = _environment(services[name])
+        assert env["REVCYCLE_ENV"] == "development", name
+        assert f"dev-issuer:{env['DEV_ISSUER_DIR']}" in services[name]["volumes"], name
+    assert _environment(services["payer-sandbox"])["REVCYCLE_ENV"] == "development"
+    assert "dev-issuer" in _compose()["volumes"]
 
 
 def test_app_services_reach_kafka_on_its_internal_listener() -> None:

@@ -155,7 +155,16 @@ def _unauthenticated(detail: str, error: str | None = None) -> ProblemError:
 
 def require_scopes(*scopes: str) -> Any:
     """Dependency: a valid bearer token carrying every one of `scopes`."""
+    return _require(scopes, any_of=False)
 
+
+def require_any_scope(*scopes: str) -> Any:
+    """Dependency: a valid bearer token carrying at least one of `scopes` (a duty that two
+    roles may perform, e.g. a second-person approval by an approver or a payments admin)."""
+    return _require(scopes, any_of=True)
+
+
+def _require(scopes: tuple[str, ...], *, any_of: bool) -> Any:
     async def _principal(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=list(scopes))],
@@ -174,13 +183,14 @@ def require_scopes(*scopes: str) -> Any:
             )
             raise
         missing = sorted(set(scopes) - principal.scopes)
-        if missing:
-            request.state.refusal = (principal.subject, f"missing scope {' '.join(missing)}")
+        if missing and not (any_of and len(missing) < len(set(scopes))):
+            needed = " or ".join(missing) if any_of else " ".join(missing)
+            request.state.refusal = (principal.subject, f"missing scope {needed}")
             raise ProblemError(
                 403,
                 "insufficient-scope",
                 "Not allowed",
-                f"The token lacks the scope(s): {' '.join(missing)}.",
+                f"The token lacks the scope(s): {needed}.",
                 headers={"WWW-Authenticate": _challenge("insufficient_scope", " ".join(scopes))},
             )
         request.state.principal = principal

@@ -12,6 +12,7 @@ from services.payments.dunning import api as dunning
 from services.payments.dunning.workers import cycle_worker
 from services.payments.duplicates import api as duplicates_api, workers as duplicates_workers
 from services.payments.holds import api as holds_api, workers as holds_workers
+from services.payments.limits import api as limits_api
 from services.payments.matching import api as matching_api, workers as matching_workers
 from services.payments.parties import events as parties_events
 from services.payments.patient_payments import api as patient_payments
@@ -56,6 +57,7 @@ SERVICE = ServiceDefinition(
         reconciliation.router,
         reports.router,
         approvals.router,
+        limits_api.router,
     ],
     handlers={
         # A poll's events in one call each: a few statements per poll instead of per event.
@@ -103,9 +105,16 @@ SERVICE = ServiceDefinition(
             "description": "Bank deposits (BAI2 or CSV) matched to 835s and card batches; unmatched, aged.",
         },
         {
+            "name": "money limits",
+            "description": "The practice's maximum payment, insurer payment or deposit, refund and "
+            "write-off, and the threshold over which a write-off waits for a second person "
+            "(`payments:admin` sets them).",
+        },
+        {
             "name": "approvals",
             "description": "Commands waiting for a second person: large adjustments, denial write-offs, "
-            "cross-payer matches. Approving needs `payments:approve` and someone other than the requester.",
+            "cross-payer matches. Approving needs `payments:approve` or `payments:admin` and someone other "
+            "than the requester.",
         },
     ],
 )

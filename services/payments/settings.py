@@ -41,6 +41,13 @@ class PaymentsSettings(BaseSettings):
     remit_to_address: str = "PO Box 1000, Springfield, IL 62705"
     payment_portal_url: str = "https://pay.practice.example"
     billing_phone: str = "(555) 555-0199"
+    # Money limits (issue 17, OWASP API6): the defaults of the practice's limits until a payments
+    # admin first changes them (PUT /v1/money-limits keeps them in the database from then on).
+    # The largest amount of each kind payments accepts; more is a 422 naming the field and rule.
+    max_patient_payment: Decimal = Field(default=Decimal("50000.00"), gt=0)
+    max_insurer_payment: Decimal = Field(default=Decimal("10000000.00"), gt=0)  # 835 BPR02, deposits
+    max_refund: Decimal = Field(default=Decimal("50000.00"), gt=0)
+    max_write_off: Decimal = Field(default=Decimal("100000.00"), gt=0)  # write-offs and adjustments
     # Manual adjustments and write-offs above this amount wait for a second person's approval
     # (POST /v1/accounts/{id}/adjustments answers 202 and /v1/approvals/{id} runs it).
     adjustment_approval_threshold: Decimal = Field(default=Decimal("100.00"), ge=0)

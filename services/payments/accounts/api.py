@@ -113,11 +113,14 @@ async def add_charge(
     status_code=status.HTTP_201_CREATED,
     response_model=Written,
     summary="Adjust a patient balance (Idempotency-Key required; large ones need a second person)",
-    description="A credit takes at most what the patient owes on the named item (else on the open "
+    description="Over the practice's maximum write-off (`GET /v1/money-limits`, `write_off`) either "
+    "direction is a 422 naming `body.amount` and the rule `max_write_off`, and nothing is written or "
+    "asked. A credit takes at most what the patient owes on the named item (else on the open "
     "items, oldest first): more is a 422 `within_balance` unless `refund_due` records the rest as a "
-    "refund due. A debit without an item is a new item dated today. Over "
-    "`PAYMENTS_ADJUSTMENT_APPROVAL_THRESHOLD` the answer is **202** with `Location: /v1/approvals/{id}`: "
-    "nothing is written until someone else approves it (checked against the balance again then). "
+    "refund due. A debit without an item is a new item dated today. Over the practice's "
+    "`approval_threshold` (default `PAYMENTS_ADJUSTMENT_APPROVAL_THRESHOLD`, 100.00) the answer is "
+    "**202** with `Location: /v1/approvals/{id}`: nothing is written until someone else with "
+    "`payments:approve` or `payments:admin` approves it (checked against the balance again then). "
     "An account payments does not know is a 404.",
     responses={
         202: {"model": ApprovalOut, "description": "Waiting for a second person's approval."},
@@ -131,6 +134,7 @@ async def add_adjustment(
     trail: CreateAdjustment,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    write = partial(usecases.adjust, session, account_id, body, trail.actor)
-    code = status.HTTP_202_ACCEPTED if usecases.needs_approval(body) else status.HTTP_201_CREATED
+    bounds = await usecases.adjustment_limits(session)
+    write = partial(usecases.adjust, session, account_id, body, trail.actor, bounds)
+    code = status.HTTP_202_ACCEPTED if bounds.needs_approval(body.amount) else status.HTTP_201_CREATED
     return await _write_once(session, trail, "adjustment", account_id, body, idempotency_key, write, code)

@@ -1,7 +1,8 @@
 """What can be done with an account: read its derived balances and its ledger, add a
-manual charge or adjustment (bounded by the balance; over the practice's threshold, approved
-by a second person), and say whether payments knows an account at all. The caller owns the
-transaction (the idempotent write opens it for the POSTs)."""
+manual charge or adjustment (bounded by the balance and the practice's maximum write-off; over
+the practice's approval threshold, approved by a second person), and say whether payments
+knows an account at all. The caller owns the transaction (the idempotent write opens it for
+the POSTs)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ from services.payments.approvals.schemas import ApprovalOut
 from services.payments.approvals.tables import Approval
 from services.payments.claimcopies import store as claimcopies
 from services.payments.denials import store as denials
+from services.payments.limits import usecases as limits
+from services.payments.limits.domain import Limits
 from services.payments.provider_adjustments import store as provider_adjustments
 from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
-from services.payments.settings import payments_settings
 from shared.paging import PageQuery
 from shared.problems import ProblemError, invalid
 
@@ -116,19 +118,22 @@ async def add_charge(session: AsyncSession, account_id: str, body: ChargeIn) -> 
     return Written(account_id=account_id, item_id=item, amount=body.amount, entry_type="charge")
 
 
-def needs_approval(body: AdjustmentIn) -> bool:
-    """Practice policy: an adjustment over PAYMENTS_ADJUSTMENT_APPROVAL_THRESHOLD waits for a
-    second person."""
-    return body.amount > payments_settings().adjustment_approval_threshold
+async def adjustment_limits(session: AsyncSession) -> Limits:
+    """The practice's limits, read in a transaction of their own before the adjustment's
+    (whether it waits for approval decides the answer's status, 201 or 202)."""
+    async with session.begin():
+        return await limits.current(session)
 
 
 async def adjust(
-    session: AsyncSession, account_id: str, body: AdjustmentIn, actor: str
+    session: AsyncSession, account_id: str, body: AdjustmentIn, actor: str, bounds: Limits
 ) -> Written | ApprovalOut:
-    """A manual adjustment, checked now against the balance; written at once, or, over the
-    threshold, stored for a second person's approval (nothing moves until then)."""
+    """A manual adjustment, checked now against the practice's maximum write-off (422
+    `max_write_off`, nothing asked or written) and the balance; written at once, or, over the
+    approval threshold, stored for a second person's approval (nothing moves until then)."""
+    await limits.require_within(session, "write_off", body.amount, "body.amount", bounds)
     entries = await adjustment_entries(session, account_id, body)
-    if not needs_approval(body):
+    if not bounds.needs_approval(body.amount):
         await store.append(session, entries)
         return written(account_id, entries)
     row = await approvals.request_approval(

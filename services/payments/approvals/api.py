@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from services.payments.approvals import usecases
 from services.payments.approvals.schemas import ApprovalOut, ApprovalStatus, DecisionIn
 from shared.audit import AuditTrail, audited
-from shared.auth import require_scopes
+from shared.auth import require_any_scope, require_scopes
 from shared.db import SessionDep
 from shared.paging import CursorPage, Dates, PageQuery, page_query
 from shared.problems import Problem, ProblemError
@@ -18,8 +18,11 @@ from shared.problems import Problem, ProblemError
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 ListApprovals = Annotated[AuditTrail, audited("approval", "list", require_scopes("payments:read"))]
 ReadApproval = Annotated[AuditTrail, audited("approval", "read", require_scopes("payments:read"))]
-Approve = Annotated[AuditTrail, audited("approval", "approve", require_scopes("payments:approve"))]
-Reject = Annotated[AuditTrail, audited("approval", "reject", require_scopes("payments:approve"))]
+# A second person approves: an approver (`payments:approve`) or a payments admin (`payments:admin`,
+# who also sets the money limits that send write-offs here), never the requester.
+APPROVER = require_any_scope("payments:approve", "payments:admin")
+Approve = Annotated[AuditTrail, audited("approval", "approve", APPROVER)]
+Reject = Annotated[AuditTrail, audited("approval", "reject", APPROVER)]
 ApprovalPage = Annotated[PageQuery, Depends(page_query(100, 500))]
 
 
@@ -56,7 +59,12 @@ async def get_approval(approval_id: uuid.UUID, session: SessionDep, trail: ReadA
 @router.post(
     "/{approval_id}/approve",
     response_model=ApprovalOut,
-    summary="Approve and run a waiting command (needs `payments:approve`; not the requester)",
+    summary="Approve and run a waiting command (`payments:approve` or `payments:admin`; not the requester)",
+    description="Runs the stored command (a large write-off or adjustment, a denial write-off, a "
+    "cross-payer match) in the approver's transaction, once: the money moves now. **403** for the "
+    "requester (rule `four_eyes`, whatever scopes they hold) and for a token with neither scope; "
+    "**409** once decided; a command no longer valid (the balance moved) answers its problem and "
+    "stays pending.",
     responses={403: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem}},
 )
 async def approve(
@@ -72,7 +80,7 @@ async def approve(
 @router.post(
     "/{approval_id}/reject",
     response_model=ApprovalOut,
-    summary="Reject a waiting command; nothing runs",
+    summary="Reject a waiting command; nothing runs (`payments:approve` or `payments:admin`)",
     responses={404: {"model": Problem}, 409: {"model": Problem}},
 )
 async def reject(

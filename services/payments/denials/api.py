@@ -71,9 +71,11 @@ async def bill_patient(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ApprovalOut,
     summary="Ask to write a denied balance off (a second person approves it)",
-    description="Stores the write-off as an approval of kind `denial_write_off`; "
-    "`POST /v1/approvals/{id}/approve` by someone else writes the ledger adjustment and tells claims "
-    "(denial.resolved).",
+    description="Stores the write-off as an approval of kind `denial_write_off`, whatever its size; "
+    "`POST /v1/approvals/{id}/approve` by someone else (`payments:approve` or `payments:admin`) writes "
+    "the ledger adjustment and tells claims (denial.resolved). More than the practice's maximum "
+    "write-off (`GET /v1/money-limits`) is a 422 naming `body.amount` and the rule `max_write_off`, and "
+    "nothing is asked.",
     responses={409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def write_off(

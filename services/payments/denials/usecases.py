@@ -23,6 +23,7 @@ from services.payments.denials.schemas import (
     Worked,
     WriteOffIn,
 )
+from services.payments.limits import usecases as limits
 from shared.outbox import add_event
 from shared.problems import FieldError, ProblemError
 
@@ -98,6 +99,8 @@ async def _request_write_off(
     amount = body.amount if body.amount is not None else item.open
     if item.open <= 0:
         raise _nothing_open()
+    # Even with a second person, no write-off beyond the practice's maximum (422 max_write_off).
+    await limits.require_within(session, "write_off", amount, "body.amount")
     if amount > item.open:
         raise ProblemError(
             422,

@@ -32,6 +32,7 @@ from bai2.helpers import IteratorHelper
 from bai2.models import Bai2File
 from bai2.parsers import Bai2FileParser
 
+from services.payments.limits.domain import Limits, located_over
 from shared.money import MoneyError, parse_money
 
 CENT = Decimal("0.01")
@@ -302,3 +303,13 @@ def read_csv(text: str) -> list[BankDeposit]:
     if not deposits:
         raise BankFileError([("row[2]", "empty", "The file has no deposit rows.")])
     return deposits
+
+
+def over_maximum(deposits: list[BankDeposit], fmt: str, limits: Limits) -> None:
+    """BankFileError naming every deposit larger (credit or debit) than the practice's maximum
+    insurer payment or deposit, as the readers name an amount (`row[3].amount`,
+    `record[4].16.amount`); the file is then refused whole, like a file that cannot be read."""
+    where = "row[{}].amount" if fmt == "csv" else "record[{}].16.amount"
+    errors = located_over(limits, "insurer_payment", ((where.format(d.record), d.amount) for d in deposits))
+    if errors:
+        raise BankFileError(errors)

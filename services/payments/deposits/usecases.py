@@ -14,8 +14,15 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.deposits import store
-from services.payments.deposits.domain import BankDeposit, BankFileError, read_bai2, read_csv
+from services.payments.deposits.domain import (
+    BankDeposit,
+    BankFileError,
+    over_maximum,
+    read_bai2,
+    read_csv,
+)
 from services.payments.deposits.schemas import BankFileRef, BankImport, DepositOut
+from services.payments.limits import usecases as limits
 from services.payments.reconciliation import usecases as reconciliation
 from shared.idempotency import Outcome, idempotent_write, require_key
 from shared.paging import CursorPage, DateRange, PageQuery
@@ -38,7 +45,8 @@ def refused(error: BankFileError) -> ProblemError:
 async def receive(session: AsyncSession, content: str, fmt: str, *, actor: str, key: str | None) -> Outcome:
     """Keep the file, read it (a 422 naming each record and rule when it cannot be read), then
     import its deposits and match them under the Idempotency-Key: 201 the first time, 200 with
-    `duplicate: true` for a file imported before."""
+    `duplicate: true` for a file imported before. A deposit over the practice's maximum insurer
+    payment or deposit refuses the file (422 `max_insurer_payment`), as an unreadable one is."""
     key = require_key(key)
     content = content.removeprefix("\ufeff")
     digest = hashlib.sha256(content.encode()).hexdigest()
@@ -55,8 +63,11 @@ async def receive(session: AsyncSession, content: str, fmt: str, *, actor: str, 
                 "received_at": datetime.now(UTC),
             },
         )
+        bounds = await limits.current(session)
     try:
         deposits = READERS[fmt](content)
+        if kept.status != "imported":  # a file imported before answers its first import
+            over_maximum(deposits, fmt, bounds)
     except BankFileError as error:
         if kept.status != "refused":
             async with session.begin():

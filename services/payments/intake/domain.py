@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from services.payments.remittances.domain import ZERO, Claim835, Remittance835
+from services.payments.limits.domain import Limits, located_over
+from services.payments.remittances.domain import ZERO, Claim835, Issue, Read835, Remittance835
 
 # What became of a transaction set.
 POSTED = "posted"  # posted as a remittance (its claims posted or parked)
@@ -190,3 +191,16 @@ def file_money(sets: Iterable[SetMoney]) -> dict[str, Any]:
             money[s.outcome] += s.amount
     money["balanced"] = sum((money[b] for b in BUCKETS), ZERO) == money["deposit"]
     return money
+
+
+def refuse_over_limits(read: Read835, limits: Limits) -> None:
+    """A set whose BPR02 is more than the practice's maximum insurer payment gets an error like
+    any other of its errors (rule `max_insurer_payment`, at BPR02, never the amount), so it is
+    refused and kept, and nothing of it posts; the file answers as its sets' outcomes say."""
+    for s in read.sets:
+        if not s.deposit_read:
+            continue
+        r = s.remittance
+        for _, rule, message in located_over(limits, "insurer_payment", [("BPR02", r.deposit)]):
+            where = {"position": r.bpr_position or None, "segment": "BPR", "element": 2}
+            s.errors.append(Issue(rule, message, transaction_set=s.control_number, **where))  # type: ignore[arg-type]

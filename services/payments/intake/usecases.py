@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.intake import domain, store
 from services.payments.intake.domain import CONFLICT, DUPLICATE, PAYER_NEEDED, POSTED, REFUSED
+from services.payments.limits import usecases as limits
 from services.payments.remittances import usecases as remittances
 from services.payments.remittances.domain import Read835, Remittance835, Set835
 from services.payments.remittances.usecases import NewRemittance
@@ -127,6 +128,7 @@ async def process(
     as it is and answered as it was."""
     fresh = await store.lock_unprocessed(session, [f.file_id for f in files])
     reads = list(reads) if reads is not None else [read_835(f.x12_text) for f in files]
+    bounds = await limits.current(session)
     results: list[FileResult] = []
     candidates: list[Candidate] = []
     unknown: list[SetResult] = []
@@ -139,6 +141,7 @@ async def process(
         if incoming.now is None and last is not None and now <= last:
             now = last + timedelta(microseconds=1)
         last = now
+        domain.refuse_over_limits(read, bounds)
         result = FileResult(incoming.file_id, REFUSED, [e.as_json() for e in read.all_errors], [])
         for s in read.sets:
             set_result = _set_result(s)

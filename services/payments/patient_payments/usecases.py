@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.payments.accounts import store as ledger, usecases as accounts
 from services.payments.accounts.domain import Entry, spread
 from services.payments.collections import usecases as collections
+from services.payments.limits import usecases as limits
 from services.payments.patient_payments import store
 from services.payments.patient_payments.domain import (
     ZERO,
@@ -44,7 +45,9 @@ async def post_payment(
 ) -> PaymentOut:
     """Record the payment, its ledger rows (one per item paid), the plan installments it
     pays and the event; for an account payments knows only (else 404, or a 422 naming
-    `account_field` when the id came in the body)."""
+    `account_field` when the id came in the body). Over the practice's maximum patient payment
+    it is a 422 (`max_patient_payment`) and nothing is written."""
+    await limits.require_within(session, "patient_payment", body.amount, "body.amount")
     now = datetime.now(UTC)
     await ledger.lock_account(session, account_id)
     await accounts.require_account(session, account_id, account_field)
@@ -142,7 +145,9 @@ async def refund(
     items it paid, newest first; an item it gave back is paid again from the account's other
     credit (other payments' unapplied money, oldest first), so nothing owes again while credit
     covers it. The ledger shows both: the refund rows, and the credit moved onto the items
-    (rows of the payments it came from, carrying the refund's id)."""
+    (rows of the payments it came from, carrying the refund's id). Over the practice's maximum
+    refund it is a 422 (`max_refund`)."""
+    await limits.require_within(session, "refund", body.amount, "body.amount")
     await ledger.lock_account(session, payment.account_id)
     applied = await store.applied(session, payment.id)
     refundable = sum((a for _, a in applied), ZERO)

@@ -59,6 +59,7 @@ from deploy.postgres import (  # noqa: F401 - the public API
 )
 from deploy.processes import (  # noqa: F401 - the public API
     GROUP,
+    PARTNER_KEYS,
     PROCESSES,
     SERVICES,
     Proc,

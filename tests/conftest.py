@@ -11,10 +11,12 @@ Then it runs every service's migrations and creates the topics, once.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import io
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,12 +41,24 @@ from shared.auth import mint_token
 from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, role_name, role_password, with_credentials
 from shared.consumer import Batched
 from shared.events import Event
+from shared.events.envelope import Encoded
+from shared.events.signing import PartnerSigner, dev_keys
 from shared.migrate import migrate
 
 # Claims that this test process's claims service sends are addressed to the test sandboxes'
 # clearinghouse id, so a `make up` platform on the same broker neither answers them nor gets
 # answers meant for them. The end-to-end suite starts the platform without this variable.
 os.environ["CLAIMS_RECEIVER_ID"] = TEST_RECEIVER_ID
+
+# The partners' signing keys for this session (shared.events.signing), made fresh, never a constant
+# in the repository: the services under test verify with the public ones (PARTNER_KEYS_DIR), the
+# test sandboxes and `encode_signed` sign with the private ones (PARTNER_SIGNING_KEYS_DIR).
+PARTNER_KEYS = Path(tempfile.mkdtemp(prefix="revcycle-test-partner-keys-"))
+dev_keys(PARTNER_KEYS)
+atexit.register(shutil.rmtree, PARTNER_KEYS, True)
+os.environ["PARTNER_KEYS_DIR"] = str(PARTNER_KEYS / "public")
+os.environ["PARTNER_SIGNING_KEYS_DIR"] = str(PARTNER_KEYS / "private")
+PARTNER_SIGNER = PartnerSigner.from_dir(PARTNER_KEYS / "private")
 
 # The public X12 samples beside the project (../shared, read-only), as CI lays them out too.
 X12_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "x12"
@@ -357,6 +371,21 @@ def pyx12_errors(text: str) -> list[str]:
     if ok:
         return []
     return [line for line in out.getvalue().splitlines() if "err_str" in line] or ["pyx12: not valid"]
+
+
+def encode_signed(event: Event) -> Encoded:
+    """(topic, key, value, headers) of an event as its publisher sends it: a partner's (the EHR's
+    encounters, the clearinghouse's answers and 835s) signed with this session's key of that
+    partner, a service's as it is. The one way tests publish partner events."""
+    return PARTNER_SIGNER.encode(event)
+
+
+def sign_as(
+    partner: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+) -> list[tuple[str, bytes]]:
+    """`headers` of a hand-made record signed with this session's key of `partner` (a test
+    that sends a partner a malformed body still signs it, so the body is what gets judged)."""
+    return PARTNER_SIGNER.keys[partner].sign(key, value, headers)
 
 
 def unique(prefix: str) -> str:

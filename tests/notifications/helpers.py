@@ -25,8 +25,8 @@ from pydantic import BaseModel
 from deploy.smtp_sink.testing import SinkHandle
 from shared.events import new_event
 from shared.events.catalogue import PaymentPosted
-from shared.events.envelope import Event, encode
-from tests.conftest import eventually, running_service, service_definition, token
+from shared.events.envelope import Event
+from tests.conftest import encode_signed, eventually, running_service, service_definition, token
 
 READ = token("notifications:read")
 WRITE = token("notifications:write", "notifications:read")
@@ -136,7 +136,7 @@ async def make_group_at_end(settings: Any) -> Any:
 async def publish(producer: Any, payload: BaseModel, *, copies: int = 1) -> Event:
     """Publish an event as its owner would; `copies` > 1 is a redelivery of the same event."""
     event = new_event(payload, source="/tests/notifications")
-    topic, key, value, headers = encode(event)
+    topic, key, value, headers = encode_signed(event)
     for _ in range(copies):
         await producer.send_and_wait(topic, value, key=key, headers=headers)
     return event

@@ -227,6 +227,7 @@ class EventConsumer:
         """Handle one poll's records: all in one transaction, or record by record. Records keep
         their order within each partition, which is all the order Kafka has."""
         events: list[tuple[ConsumerRecord, Event]] = []
+        broken: list[tuple[ConsumerRecord, str]] = []
         for record in records:
             if (record.topic, record.partition, record.offset) in self._parked:
                 continue
@@ -234,7 +235,13 @@ class EventConsumer:
                 self.partner_keys.verify(record.topic, record.key, record.value, record.headers)
                 events.append((record, decode(record.topic, record.key, record.value, record.headers)))
             except InvalidEvent as exc:
-                await self.dead_letter(record, f"schema: {exc}", attempts=1, reason="schema")
+                broken.append((record, f"schema: {exc}"))
+        # Parked together (one produce round trip, not one per record), so a flood of forged or
+        # broken records cannot slow consumption to a record per round trip.
+        parking = (self.dead_letter(r, why, attempts=1, reason="schema") for r, why in broken)
+        for failed in await asyncio.gather(*parking, return_exceptions=True):
+            if isinstance(failed, BaseException):
+                raise failed  # (all have finished: a retried poll skips those parked)
         if not events:
             return
         try:

@@ -11,12 +11,10 @@ Then it runs every service's migrations and creates the topics, once.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import io
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,12 +48,13 @@ from shared.migrate import migrate
 # answers meant for them. The end-to-end suite starts the platform without this variable.
 os.environ["CLAIMS_RECEIVER_ID"] = TEST_RECEIVER_ID
 
-# The partners' signing keys for this session (shared.events.signing), made fresh, never a constant
-# in the repository: the services under test verify with the public ones (PARTNER_KEYS_DIR), the
-# test sandboxes and `encode_signed` sign with the private ones (PARTNER_SIGNING_KEYS_DIR).
-PARTNER_KEYS = Path(tempfile.mkdtemp(prefix="revcycle-test-partner-keys-"))
+# The partners' development signing keys (shared.events.signing), made once under .state as
+# `make up` makes them (never a constant in the repository), and shared with the platform: events
+# a test published in an earlier session, which a fresh consumer group reads again, still verify.
+# The services under test verify with the public ones; the test sandboxes and `encode_signed`
+# sign with the private ones.
+PARTNER_KEYS = infra.PARTNER_KEYS
 dev_keys(PARTNER_KEYS)
-atexit.register(shutil.rmtree, PARTNER_KEYS, True)
 os.environ["PARTNER_KEYS_DIR"] = str(PARTNER_KEYS / "public")
 os.environ["PARTNER_SIGNING_KEYS_DIR"] = str(PARTNER_KEYS / "private")
 PARTNER_SIGNER = PartnerSigner.from_dir(PARTNER_KEYS / "private")
@@ -375,7 +374,7 @@ def pyx12_errors(text: str) -> list[str]:
 
 def encode_signed(event: Event) -> Encoded:
     """(topic, key, value, headers) of an event as its publisher sends it: a partner's (the EHR's
-    encounters, the clearinghouse's answers and 835s) signed with this session's key of that
+    encounters, the clearinghouse's answers and 835s) signed with the development key of that
     partner, a service's as it is. The one way tests publish partner events."""
     return PARTNER_SIGNER.encode(event)
 
@@ -383,7 +382,7 @@ def encode_signed(event: Event) -> Encoded:
 def sign_as(
     partner: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
 ) -> list[tuple[str, bytes]]:
-    """`headers` of a hand-made record signed with this session's key of `partner` (a test
+    """`headers` of a hand-made record signed with the development key of `partner` (a test
     that sends a partner a malformed body still signs it, so the body is what gets judged)."""
     return PARTNER_SIGNER.keys[partner].sign(key, value, headers)
 

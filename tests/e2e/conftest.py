@@ -28,10 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # changed it (the claims suites point CLAIMS_ENCOUNTER_SOURCES at their own EHR source for the
 # whole session, which would make the platform's claims service ignore the EHR partner), and
 # without CLAIMS_RECEIVER_ID, which tests/conftest.py sets for the in-process services only:
-# the platform's claims service addresses its 837s to the platform's sandbox. Nor the session's
-# partner keys (tests/conftest.py): the platform keeps the ones `make up` made under .state.
-TEST_ONLY = {"CLAIMS_RECEIVER_ID", "PARTNER_KEYS_DIR", "PARTNER_SIGNING_KEYS_DIR"}
-PLATFORM_ENV = {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
+# the platform's claims service addresses its 837s to the platform's sandbox.
+PLATFORM_ENV = {k: v for k, v in os.environ.items() if k != "CLAIMS_RECEIVER_ID"}
 
 
 @pytest.fixture(scope="package")

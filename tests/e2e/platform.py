@@ -24,7 +24,6 @@ from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS, SOURCE as EHR_SOURC
 from shared.auth import mint_token
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import Event, decode, new_event
-from shared.events.signing import PartnerSigner
 from tests import conftest
 from tests.conftest import unique
 
@@ -152,16 +151,11 @@ def encounter(
     )
 
 
-@functools.cache
-def _platform_signer() -> PartnerSigner:
-    return PartnerSigner.from_dir(infra.PARTNER_KEYS / "private")
-
-
 async def publish(producer: AIOKafkaProducer, payload: EncounterCompleted) -> Event:
     """Send one encounter.completed with the shared envelope, signed as the EHR partner does
-    (with the platform's development key that `make up` made, not the test session's)."""
+    (with the development key under .state that `make up` and the test suite share)."""
     event = new_event(payload, source=EHR_SOURCE)
-    topic, key, value, headers = _platform_signer().encode(event)
+    topic, key, value, headers = conftest.encode_signed(event)
     await producer.send_and_wait(topic, value, key=key, headers=headers)
     return event
 

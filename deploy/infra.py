@@ -263,6 +263,8 @@ def _cmd_logs(name: str | None, follow: bool, lines: int) -> int:
 def _cmd_env() -> int:
     print(f"export DATABASE_URL={shlex.quote(database_url())}")
     print(f"export KAFKA_BOOTSTRAP_SERVERS={shlex.quote(kafka_bootstrap())}")
+    # A service started by hand refuses to start without its partners' public keys.
+    print(f"export PARTNER_KEYS_DIR={shlex.quote(str(PARTNER_KEYS / 'public'))}")
     return 0
 
 
@@ -295,7 +297,7 @@ def _parser() -> argparse.ArgumentParser:
     lp.add_argument("name", nargs="?")
     lp.add_argument("-f", "--follow", action="store_true")
     lp.add_argument("-n", "--lines", type=int, default=40)
-    sub.add_parser("env", help="print export lines for DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    sub.add_parser("env", help="print export lines: servers and the partners' public keys")
     sub.add_parser("deps", help="install missing system packages (postgresql, java, maven, chromium)")
     sub.add_parser("browser", help="install headless Chromium and chromedriver (the ops page test)")
     return parser

@@ -300,3 +300,13 @@ def _payment() -> PaymentPosted:
         method="card",
         posted_at=datetime.now(UTC),
     )
+
+
+def test_make_up_gives_the_private_keys_to_the_sandbox_only() -> None:
+    from deploy import processes
+
+    programs = {p.name: p.environment for p in processes._programs()}
+    for name, env in programs.items():
+        assert env["PARTNER_KEYS_DIR"] == str(processes.PARTNER_KEYS / "public"), name
+        signs = env.get("PARTNER_SIGNING_KEYS_DIR")
+        assert signs == (str(processes.PARTNER_KEYS / "private") if name == "payer-sandbox" else None), name

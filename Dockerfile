@@ -32,8 +32,8 @@ COPY services/ ./services/
 COPY deploy/ ./deploy/
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info \
-    && mkdir -p /var/lib/payer-sandbox /var/lib/revcycle/dev-issuer \
-    && chown app:app /var/lib/payer-sandbox /var/lib/revcycle/dev-issuer
+    && mkdir -p /var/lib/payer-sandbox /var/lib/revcycle/dev-issuer /var/lib/partner-keys/public /var/lib/partner-keys/private \
+    && chown -R app:app /var/lib/payer-sandbox /var/lib/revcycle/dev-issuer /var/lib/partner-keys
 
 USER app:app
 

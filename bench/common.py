@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from shared.config import Settings, asyncpg_dsn
+from shared.events.signing import PartnerKeys, PartnerSigner, dev_keys
 from shared.kafka import KafkaAccess
 
 
@@ -105,3 +107,18 @@ def admin_kafka(bootstrap: str | None = None) -> KafkaAccess:
 
     found = kafka_auth.access(kafka_auth.ADMIN)
     return replace(found, bootstrap=bootstrap) if bootstrap else found
+
+
+@contextlib.contextmanager
+def throwaway_partner_keys() -> Iterator[tuple[Path, PartnerSigner, PartnerKeys]]:
+    """Partner keys for a benchmark that replays partner events offline, deleted afterwards:
+    the private keys' directory, a signer (signs as the partner would) and the public keys (a
+    consumer verifies with them, as the service does, so the measure includes that check)."""
+    with tempfile.TemporaryDirectory(prefix="bench-partner-keys-") as directory:
+        root = Path(directory)
+        dev_keys(root)
+        yield (
+            root / "private",
+            PartnerSigner.from_dir(root / "private"),
+            PartnerKeys.from_dir(root / "public"),
+        )

@@ -24,7 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.common import admin_kafka
 from deploy.payer_sandbox import ehr
-from shared.events.envelope import encode, new_event
+from shared.events.envelope import new_event
 from shared.kafka import KafkaAccess, client_kwargs, started_producer
 
 
@@ -51,7 +51,8 @@ async def main(count: int, bootstrap: KafkaAccess) -> None:
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
         started = time.perf_counter()
-        records = [encode(new_event(e, source=ehr.SOURCE)) for e in ehr.encounters(7, count, run_id="bench")]
+        sign = ehr.partner_signer().encode  # signed as the EHR's engine sends them, like publish()
+        records = [sign(new_event(e, source=ehr.SOURCE)) for e in ehr.encounters(7, count, run_id="bench")]
         build_rate = count / (time.perf_counter() - started)
         size = sum(len(v) for _, _, v, _ in records) / count
         await _baseline(bootstrap, topic, records[: min(count, 2000)])  # warm up topic and client

@@ -54,7 +54,7 @@ from aiokafka import ConsumerRecord
 from pydantic import BaseModel
 from sqlalchemy import event as sa_event, text
 
-from bench.common import ParkingDlq, fresh_database
+from bench.common import ParkingDlq, fresh_database, throwaway_partner_keys
 from services.notifications.service import SERVICE
 from services.notifications.templates.domain import SAMPLE_EVENTS
 from shared import context
@@ -67,6 +67,7 @@ from shared.events.catalogue import (
     PaymentPosted,
 )
 from shared.events.envelope import Event
+from shared.events.signing import PartnerKeys, PartnerSigner
 from shared.kafka import KafkaAccess
 from shared.migrate import migrate
 
@@ -273,7 +274,12 @@ class Counted:
 
 
 async def run_through(
-    db: Database, counted: Counted, handlers: dict[str, Any], records: list[ConsumerRecord], poll: int
+    db: Database,
+    counted: Counted,
+    handlers: dict[str, Any],
+    records: list[ConsumerRecord],
+    poll: int,
+    keys: PartnerKeys,
 ) -> dict[str, float]:
     dlq = ParkingDlq()
     consumer = EventConsumer(
@@ -283,6 +289,7 @@ async def run_through(
         group_id=f"bench-{uuid.uuid4().hex[:8]}",
         handlers=handlers,
         dlq_producer=dlq,  # type: ignore[arg-type]
+        partner_keys=keys,
     )
     statements = counted.n
     cpu = time.process_time()
@@ -378,6 +385,15 @@ def _median(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 async def bench(db_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The measures, with throwaway partner keys: the clearinghouse's claim.rejected events are
+    signed as it would sign them and verified as the service does."""
+    with throwaway_partner_keys() as (_, signer, public):
+        return await _measure(db_url, args, signer, public)
+
+
+async def _measure(
+    db_url: str, args: argparse.Namespace, signer: PartnerSigner, keys: PartnerKeys
+) -> dict[str, Any]:
     settings = Settings(database_url=db_url)
     db = Database(service_database_url("notifications", settings), "notifications", pool_size=2)
     counted = Counted(db)
@@ -387,19 +403,21 @@ async def bench(db_url: str, args: argparse.Namespace) -> dict[str, Any]:
     try:
         # Warm up (first statements prepared, templates compiled), as a running service is.
         for scenario, make in (("warm-pipeline", pipeline_payloads), ("warm-mixed", mixed_payloads)):
-            records = records_of(events_of(make(min(args.events, 240), now), scenario, now))
-            await run_through(db, counted, noops, records, args.poll)
-            await run_through(db, counted, SERVICE.handlers, records, args.poll)
+            records = records_of(
+                events_of(make(min(args.events, 240), now), scenario, now), encoder=signer.encode
+            )
+            await run_through(db, counted, noops, records, args.poll, keys)
+            await run_through(db, counted, SERVICE.handlers, records, args.poll, keys)
         for scenario, make in (("pipeline", pipeline_payloads), ("mixed", mixed_payloads)):
             floors, services = [], []
             before = await counts(db)
             for repeat in range(args.repeat):
                 name = f"{scenario}-r{repeat}"
-                records = records_of(events_of(make(args.events, now), name, now))
-                floors.append(await run_through(db, counted, noops, records, args.poll))
-                services.append(await run_through(db, counted, SERVICE.handlers, records, args.poll))
+                records = records_of(events_of(make(args.events, now), name, now), encoder=signer.encode)
+                floors.append(await run_through(db, counted, noops, records, args.poll, keys))
+                services.append(await run_through(db, counted, SERVICE.handlers, records, args.poll, keys))
             after = await counts(db)
-            await run_through(db, counted, SERVICE.handlers, records, args.poll)
+            await run_through(db, counted, SERVICE.handlers, records, args.poll, keys)
             replayed = await counts(db)
             results[scenario] = {
                 "floor": _median(floors),

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import event as sa_event
 
-from bench.common import ParkingDlq, drop_database, fresh_database
+from bench.common import ParkingDlq, drop_database, fresh_database, throwaway_partner_keys
 from deploy.payer_sandbox import ehr
 from deploy.payer_sandbox.clearinghouse import Clearinghouse
 from deploy.payer_sandbox.config import SandboxConfig
@@ -56,6 +56,7 @@ from shared.db import Database
 from shared.events import Event, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from shared.events.envelope import decode
+from shared.events.signing import PartnerKeys
 from shared.kafka import KafkaAccess
 from shared.migrate import migrate
 
@@ -108,14 +109,13 @@ def claim_events(count: int, seed: int) -> list[Event]:
     return events
 
 
-async def remittance_events(claims: list[Event], poll: int, seed: int) -> list[Event]:
+async def remittance_events(claims: list[Event], poll: int, seed: int, keys: Path) -> list[Event]:
     """The payer sandbox's 835s for these claims (its clearinghouse run offline over an
-    in-memory store: what it would publish is read from its outbox). The batched payer is
-    flushed once per poll of claims."""
+    in-memory store, signing with the private keys under `keys`: what it would publish is read
+    from its outbox). The batched payer is flushed once per poll of claims."""
     store = SandboxStore(None)
-    house = Clearinghouse(
-        SandboxConfig(seed=seed, receiver_ids=None, log_level="WARNING"), default_tables(), store
-    )
+    config = SandboxConfig(seed=seed, receiver_ids=None, log_level="WARNING", signing_keys_dir=str(keys))
+    house = Clearinghouse(config, default_tables(), store)
     out: list[Event] = []
     for start in range(0, len(claims), poll):
         with store.transaction():
@@ -137,12 +137,15 @@ async def _noop(session: Any, events: Sequence[Event]) -> None:
 
 
 async def run_through(
-    db: Database, group: str, handlers: dict[str, Any], polls: list[list[ConsumerRecord]]
+    db: Database, group: str, handlers: dict[str, Any], polls: list[list[ConsumerRecord]], keys: PartnerKeys
 ) -> tuple[float, int, ParkingDlq]:
-    """CPU seconds and statements for these polls through a fresh consumer group."""
+    """CPU seconds and statements for these polls through a fresh consumer group (which checks
+    the partners' signatures with `keys`, as the service does)."""
     dlq = ParkingDlq()
     unused = KafkaAccess("unused:9092", None, None)
-    consumer = EventConsumer(db, unused, service="payments", handlers=handlers, group_id=group)
+    consumer = EventConsumer(
+        db, unused, service="payments", handlers=handlers, group_id=group, partner_keys=keys
+    )
     consumer._producer = dlq  # type: ignore[assignment]
     statements = 0
 
@@ -192,10 +195,15 @@ async def dump(db: Database) -> dict[str, list[Any]]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    claims = claim_events(args.claims, args.seed)
-    remits = await remittance_events(claims, args.poll, args.seed)
+    # Throwaway partner keys: the clearinghouse signs its 835s, the consumer verifies them.
+    with throwaway_partner_keys() as (private, signer, public):
+        claims = claim_events(args.claims, args.seed)
+        remits = await remittance_events(claims, args.poll, args.seed, private)
+        remit_polls = [
+            records_of(remits[i : i + args.poll], encoder=signer.encode)
+            for i in range(0, len(remits), args.poll)
+        ]
     claim_polls = [records_of(claims[i : i + args.poll]) for i in range(0, len(claims), args.poll)]
-    remit_polls = [records_of(remits[i : i + args.poll]) for i in range(0, len(remits), args.poll)]
     clps = sum(e.data.x12_835.count("CLP*") for e in remits)  # type: ignore[attr-defined]
     print(
         f"{len(claims)} claim.submitted in {len(claim_polls)} polls; {len(remits)} remittance.received "
@@ -209,10 +217,10 @@ async def main(args: argparse.Namespace) -> None:
     db = Database(service_database_url("payments", settings), "payments", pool_size=2)
     try:
         noop = {topic: batched(_noop) for topic in SERVICE.handlers}
-        floor_c, floor_cs, _ = await run_through(db, "floor", noop, claim_polls)
-        floor_r, floor_rs, _ = await run_through(db, "floor", noop, remit_polls)
-        real_c, real_cs, _ = await run_through(db, "payments", dict(SERVICE.handlers), claim_polls)
-        real_r, real_rs, dlq = await run_through(db, "payments", dict(SERVICE.handlers), remit_polls)
+        floor_c, floor_cs, _ = await run_through(db, "floor", noop, claim_polls, public)
+        floor_r, floor_rs, _ = await run_through(db, "floor", noop, remit_polls, public)
+        real_c, real_cs, _ = await run_through(db, "payments", dict(SERVICE.handlers), claim_polls, public)
+        real_r, real_rs, dlq = await run_through(db, "payments", dict(SERVICE.handlers), remit_polls, public)
         raw = await db.connect_raw()
         try:
             counts = {

@@ -54,7 +54,7 @@ from deploy import infra
 from deploy.payer_sandbox import ehr, practice
 from shared import context
 from shared.config import asyncpg_dsn
-from shared.events.envelope import encode, new_event
+from shared.events.envelope import new_event
 from shared.kafka import KafkaAccess, client_kwargs, started_producer
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -288,8 +288,10 @@ class Members:
 def build(
     stage_no: int, count: int, run_id: str, members: Members
 ) -> list[tuple[str, tuple[str, bytes, bytes, list]]]:
-    """Encounters of one stage, encoded ahead of the clock: (correlation id, record)."""
+    """Encounters of one stage, encoded ahead of the clock and signed with the EHR's key (the
+    platform's under .state): (correlation id, record)."""
     out = []
+    sign = ehr.partner_signer().encode
     encounters = ehr.encounters(stage_no, count, run_id=f"{run_id}s{stage_no}", day=members.day)
     for i, enc in enumerate(encounters):
         member = members.take()
@@ -312,7 +314,7 @@ def build(
         )
         cid = str(uuid.uuid4())
         context.start(correlation_id=cid)
-        out.append((cid, encode(new_event(enc, source=ehr.SOURCE))))
+        out.append((cid, sign(new_event(enc, source=ehr.SOURCE))))
     context.reset()
     return out
 

@@ -59,6 +59,7 @@ from deploy.postgres import (  # noqa: F401 - the public API
 )
 from deploy.processes import (  # noqa: F401 - the public API
     GROUP,
+    PARTNER_KEYS,
     PROCESSES,
     SERVICES,
     Proc,
@@ -267,6 +268,8 @@ def _cmd_env() -> int:
     partner, tls = broker.partner_bootstrap()
     if tls:
         print(f"export KAFKA_PARTNER_BOOTSTRAP_SERVERS={shlex.quote(partner)}")
+    # A service started by hand refuses to start without its partners' public keys.
+    print(f"export PARTNER_KEYS_DIR={shlex.quote(str(PARTNER_KEYS / 'public'))}")
     return 0
 
 
@@ -306,6 +309,7 @@ def _parser() -> argparse.ArgumentParser:
         "compose-config",
         help="write the compose broker's files (.state/kafka/compose: config, keystore, compose.env)",
     )
+    sub.add_parser("env", help="print export lines: servers and the partners' public keys")
     sub.add_parser("deps", help="install missing system packages (postgresql, java, maven, chromium)")
     sub.add_parser("browser", help="install headless Chromium and chromedriver (the ops page test)")
     return parser

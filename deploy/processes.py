@@ -24,6 +24,7 @@ from deploy.system import (
     LOG_DIR,
     ROOT,
     START_TIMEOUT,
+    STATE,
     InfraError,
     http_status,
     lock,
@@ -82,6 +83,11 @@ PROCESSES: list[Proc] = [
     # More background processes go here, one line each.
 ]
 GROUP = "platform"  # the supervisord group of PROCESSES: `supervisorctl status platform:*`
+# The partners' development signing keys (shared.events.signing, docs/partners.md), made once by
+# `make up`: the services verify with the public ones, the payer sandbox (the partners' stand-in,
+# the only program given the private ones) signs with the private ones.
+PARTNER_KEYS = STATE / "partner-keys"
+SIGNS_AS_PARTNER = {"payer-sandbox"}
 
 
 # --------------------------------------------------------------------------------------
@@ -111,7 +117,29 @@ def child_env(principal: str | None = kafka_auth.ADMIN) -> dict[str, str]:
     if principal is not None:
         env.update(kafka_auth.principal_env(principal))
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("PARTNER_KEYS_DIR", str(PARTNER_KEYS / "public"))
+    env.setdefault("PARTNER_SIGNING_KEYS_DIR", str(PARTNER_KEYS / "private"))
     return env
+
+
+def program_env(name: str, env: dict[str, str]) -> dict[str, str]:
+    """A program's environment: partners' private keys only for the partners' stand-in."""
+    if name in SIGNS_AS_PARTNER:
+        return env
+    return {k: v for k, v in env.items() if k != "PARTNER_SIGNING_KEYS_DIR"}
+
+
+def partner_keys() -> None:
+    """Development signing keys for the partners that have none under .state/partner-keys
+    (never a constant in the repository; an existing key is kept)."""
+    proc = subprocess.run(  # noqa: S603 - fixed argv
+        [venv_python(), "-m", "shared.events.signing", "dev-keys", str(PARTNER_KEYS)],
+        cwd=ROOT,
+        env=child_env(),
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise InfraError(f"partner keys were not made (shared.events.signing exit {proc.returncode})")
 
 
 def migrate() -> None:
@@ -158,7 +186,7 @@ def _programs() -> list[supervision.Program]:
             p.name,
             [a.format(python=python, port=p.port) for a in p.argv],
             priority=20 + i,
-            environment=child_env(p.principal),
+            environment=program_env(p.name, child_env(p.principal)),
         )
         for i, p in enumerate(PROCESSES)
     ]
@@ -228,6 +256,7 @@ def services_up(names: Sequence[str] | None = None) -> None:
     URL answers 200. The group's configuration carries this command's environment: when that
     changed since the last `up`, supervisord restarts the group with the new one."""
     procs = [_proc(n) for n in names] if names else list(PROCESSES)
+    partner_keys()
     supervision.install_group(GROUP, _programs())
     with lock("services"):
         managed = _start_programs(procs)
@@ -272,7 +301,7 @@ def replicas_up(count: int = 2, names: Sequence[str] | None = None) -> list[Proc
             p.name,
             [a.format(python=python, port=p.port) for a in p.argv],
             priority=40 + i,
-            environment=child_env(p.principal),
+            environment=program_env(p.name, child_env(p.principal)),
         )
         for i, p in enumerate(procs)
     ]

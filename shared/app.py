@@ -27,6 +27,7 @@ from shared.consumer import Batched, EventConsumer, Handler
 from shared.db import Database, SessionDep
 from shared.deadletters.api import router as dead_letters_router
 from shared.events.asyncapi import document as asyncapi_document
+from shared.events.signing import required_keys
 from shared.health import router as health_router
 from shared.inputs import InputGuard, bound_openapi
 from shared.kafka import kafka_access
@@ -218,6 +219,8 @@ def _background(
             max_attempts=settings.consumer_max_attempts,
             retry_base_seconds=settings.consumer_retry_base_seconds,
             pause_max_seconds=settings.consumer_pause_max_seconds,
+            # No key for a partner it hears from: the service refuses to start, saying why.
+            partner_keys=required_keys(settings.partner_keys_dir, list(definition.handlers)),
         )
         app.state.consumer = consumer
         app.state.outages["consumer"] = consumer.outage

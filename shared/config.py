@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # Prepended to each service's consumer group (the group is the service name), so a test
     # run or a second environment on one broker keeps its own offsets.
     consumer_group_prefix: str = ""
+    # The partners' public signing keys, `<dir>/<partner>/<key id>.pub` (shared.events.signing,
+    # docs/partners.md). A service refuses to start when a partner whose events it consumes has
+    # no key here: there is no unsigned mode (`make up` and the tests make development keys).
+    partner_keys_dir: str | None = None
 
     # Tokens: an identity provider's JWKS (RS256/ES256, keys picked by `kid`), or an HS256
     # secret of at least 32 bytes; never both. In development mode with neither, the local

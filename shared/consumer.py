@@ -37,10 +37,12 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared import context, metrics
+from shared.config import get_settings
 from shared.db import Database
 from shared.deadletters.domain import dead_letter_headers, dlq_headers as dlq_headers
 from shared.events.catalogue import dlq_topic
-from shared.events.envelope import Event, InvalidEvent, decode, encode
+from shared.events.envelope import Event, InvalidEvent, decode, records_of as records_of
+from shared.events.signing import PartnerKeys
 from shared.kafka import KafkaAccess, client_kwargs, started_producer
 from shared.retry import Outage, backoff, run_forever, transient
 
@@ -100,9 +102,13 @@ class EventConsumer:
         retry_base_seconds: float = 0.2,
         pause_max_seconds: float = 10.0,
         dlq_producer: AIOKafkaProducer | None = None,
+        partner_keys: PartnerKeys | None = None,
     ) -> None:
         self.db = db
         self.kafka = kafka
+        # Partner events must verify against these before any handler sees them (default: the
+        # keys PARTNER_KEYS_DIR names; none there refuses every partner event).
+        self.partner_keys = partner_keys or PartnerKeys.from_dir(get_settings().partner_keys_dir)
         self.service = service
         self.handlers = handlers
         self.group_id = group_id or service
@@ -221,13 +227,21 @@ class EventConsumer:
         """Handle one poll's records: all in one transaction, or record by record. Records keep
         their order within each partition, which is all the order Kafka has."""
         events: list[tuple[ConsumerRecord, Event]] = []
+        broken: list[tuple[ConsumerRecord, str]] = []
         for record in records:
             if (record.topic, record.partition, record.offset) in self._parked:
                 continue
-            try:
+            try:  # a partner's signature first: nothing of an unproven event is parsed
+                self.partner_keys.verify(record.topic, record.key, record.value, record.headers)
                 events.append((record, decode(record.topic, record.key, record.value, record.headers)))
             except InvalidEvent as exc:
-                await self.dead_letter(record, f"schema: {exc}", attempts=1, reason="schema")
+                broken.append((record, f"schema: {exc}"))
+        # Parked together (one produce round trip, not one per record), so a flood of forged or
+        # broken records cannot slow consumption to a record per round trip.
+        parking = (self.dead_letter(r, why, attempts=1, reason="schema") for r, why in broken)
+        for failed in await asyncio.gather(*parking, return_exceptions=True):
+            if isinstance(failed, BaseException):
+                raise failed  # (all have finished: a retried poll skips those parked)
         if not events:
             return
         try:
@@ -370,30 +384,3 @@ def verdict(error: BaseException | None) -> tuple[str, str]:
     if isinstance(error, PermanentError):
         return "rule", f"handler: {error}"
     return "error", f"handler: {type(error).__name__}"
-
-
-def records_of(events: Sequence[Event], *, partition: int = 0, first_offset: int = 0) -> list[ConsumerRecord]:
-    """The Kafka records a producer would write for `events` (as `encode` makes them), on one
-    partition at consecutive offsets.
-
-    For replaying events through `EventConsumer.process` without a broker: tests and benchmarks
-    drive the real decode, inbox and handlers with these instead of a poll."""
-    records = []
-    for offset, event in enumerate(events, start=first_offset):
-        topic, key, value, headers = encode(event)
-        records.append(
-            ConsumerRecord(
-                topic=topic,
-                partition=partition,
-                offset=offset,
-                timestamp=0,
-                timestamp_type=0,
-                key=key,
-                value=value,
-                checksum=None,
-                serialized_key_size=len(key),
-                serialized_value_size=len(value),
-                headers=headers,
-            )
-        )
-    return records

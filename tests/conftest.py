@@ -45,6 +45,8 @@ from shared.auth import mint_token
 from shared.config import SERVICE_NAMES, Settings, asyncpg_dsn, role_name, role_password, with_credentials
 from shared.consumer import Batched
 from shared.events import Event
+from shared.events.envelope import Encoded
+from shared.events.signing import PartnerSigner, dev_keys
 from shared.kafka import KafkaAccess, client_kwargs, environment, kafka_access, settings_fields
 from shared.migrate import migrate
 
@@ -56,6 +58,17 @@ os.environ["CLAIMS_RECEIVER_ID"] = TEST_RECEIVER_ID
 # their tokens and development passwords work; tests/security/test_startup.py starts services
 # outside it in their own environment.
 os.environ["REVCYCLE_ENV"] = "development"
+
+# The partners' development signing keys (shared.events.signing), made once under .state as
+# `make up` makes them (never a constant in the repository), and shared with the platform: events
+# a test published in an earlier session, which a fresh consumer group reads again, still verify.
+# The services under test verify with the public ones; the test sandboxes and `encode_signed`
+# sign with the private ones.
+PARTNER_KEYS = infra.PARTNER_KEYS
+dev_keys(PARTNER_KEYS)
+os.environ["PARTNER_KEYS_DIR"] = str(PARTNER_KEYS / "public")
+os.environ["PARTNER_SIGNING_KEYS_DIR"] = str(PARTNER_KEYS / "private")
+PARTNER_SIGNER = PartnerSigner.from_dir(PARTNER_KEYS / "private")
 
 # The public X12 samples beside the project (../shared, read-only), as CI lays them out too.
 X12_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "x12"
@@ -415,6 +428,21 @@ def pyx12_errors(text: str) -> list[str]:
     if ok:
         return []
     return [line for line in out.getvalue().splitlines() if "err_str" in line] or ["pyx12: not valid"]
+
+
+def encode_signed(event: Event) -> Encoded:
+    """(topic, key, value, headers) of an event as its publisher sends it: a partner's (the EHR's
+    encounters, the clearinghouse's answers and 835s) signed with the development key of that
+    partner, a service's as it is. The one way tests publish partner events."""
+    return PARTNER_SIGNER.encode(event)
+
+
+def sign_as(
+    partner: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+) -> list[tuple[str, bytes]]:
+    """`headers` of a hand-made record signed with the development key of `partner` (a test
+    that sends a partner a malformed body still signs it, so the body is what gets judged)."""
+    return PARTNER_SIGNER.keys[partner].sign(key, value, headers)
 
 
 def unique(prefix: str) -> str:

@@ -45,7 +45,8 @@ from shared.events.catalogue import (
     RemittanceReceived,
     dlq_topic,
 )
-from shared.events.envelope import Event, InvalidEvent, decode, encode, new_event
+from shared.events.envelope import Event, InvalidEvent, decode, new_event
+from shared.events.signing import PartnerSigner
 
 log = logging.getLogger("payer_sandbox.clearinghouse")
 
@@ -79,6 +80,8 @@ class Clearinghouse:
         self.store = store
         self.accept = accept
         self.payers = _payers_run(config, tables)
+        # The clearinghouse's key signs its answers; the services believe only signed ones.
+        self.signer = PartnerSigner.from_dir(config.signing_keys_dir)
         self.memory: dict[str, Memory] = {}
         self._seen: set[str] = set()
         self.pending: dict[tuple[str, str], list[ClaimPayment]] = {}
@@ -227,7 +230,7 @@ class Clearinghouse:
     def _emit(self, payload: Any) -> None:
         """An event to publish: encoded once (its id fixed) into the outbox, in the caller's
         store transaction, so it goes out if and only if what caused it is stored."""
-        topic, key, value, headers = encode(new_event(payload, source=SOURCE))
+        topic, key, value, headers = self.signer.encode(new_event(payload, source=SOURCE))
         self.store.to_publish(topic, key, value, headers)
 
     def flush(self, keys: list[tuple[str, str]] | None = None, force: bool = False) -> list[Remittance]:

@@ -12,6 +12,9 @@ from shared.kafka import KafkaAccess, kafka_access
 
 # Where `make up`'s sandbox keeps what it answered and paid (git-ignored, like the rest of .state/).
 DEFAULT_STATE_PATH = Path(__file__).resolve().parents[2] / ".state" / "payer-sandbox.sqlite3"
+# The partners' private signing keys `make up` makes once (shared.events.signing): the sandbox
+# plays the EHR and the clearinghouse, so it signs their events as they would.
+DEFAULT_SIGNING_KEYS_DIR = Path(__file__).resolve().parents[2] / ".state" / "partner-keys" / "private"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -49,6 +52,10 @@ class SandboxConfig:
     # Its own store (deploy/payer_sandbox/store.py): a SQLite file, so a restart neither pays a
     # claim twice nor forgets one. None keeps it in memory (in-process test sandboxes).
     state_path: str | None = None
+    # Where the EHR's and the clearinghouse's private keys are (PARTNER_SIGNING_KEYS_DIR).
+    signing_keys_dir: str = field(
+        default_factory=lambda: _env("PARTNER_SIGNING_KEYS_DIR", str(DEFAULT_SIGNING_KEYS_DIR)) or ""
+    )
 
     @classmethod
     def from_env(cls) -> SandboxConfig:

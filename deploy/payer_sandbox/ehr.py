@@ -34,9 +34,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from deploy.payer_sandbox.adjudication import derive
+from deploy.payer_sandbox.config import SandboxConfig
 from shared.config import Settings
 from shared.events.catalogue import EHR, Address, Coverage, EncounterCompleted, EncounterLine, Person
-from shared.events.envelope import encode, new_event
+from shared.events.envelope import new_event
+from shared.events.signing import PartnerSigner
 from shared.identifiers import npi_check_digit
 from shared.kafka import KafkaAccess, kafka_access, started_producer
 from shared.retry import retrying
@@ -87,6 +89,12 @@ SECONDARY_SHARE = 0.05  # patients with SBX002 as secondary coverage
 # Table members a demo may mix in (--scenario-share): deductible met, inactive, terminated,
 # prior authorization, primary with secondary. Their claims show denials and COB.
 SCENARIO_MEMBERS = ["SBX10002", "SBX20001", "SBX20002", "SBX30001", "SBX40002"]
+
+
+def partner_signer() -> PartnerSigner:
+    """The partners' keys as the sandbox holds them (PARTNER_SIGNING_KEYS_DIR, else the ones
+    `make up` made under .state): what signs encounters like the EHR's interface engine."""
+    return PartnerSigner.from_dir(SandboxConfig().signing_keys_dir)
 
 
 def _npi(base: int) -> str:
@@ -218,6 +226,7 @@ async def publish(
     scenario_share: float = 0.0,
     on_sent: Callable[[], None] | None = None,
     deadline_seconds: float = DEADLINE_SECONDS,
+    signer: PartnerSigner | None = None,
 ) -> RunResult:
     """Publish `count` encounters at `rate` per second (0 = bulk, as fast as possible).
 
@@ -225,11 +234,13 @@ async def publish(
     is caught up instead of lowering the whole run's rate; the clock stops when the broker
     has acknowledged the last one. `topic` overrides encounter.completed (benchmarks);
     `on_sent` is called after each encounter is handed to the producer (progress bars).
-    A broker that is away is waited for, up to `deadline_seconds` from the start."""
+    A broker that is away is waited for, up to `deadline_seconds` from the start. Each encounter
+    is signed with the EHR's key (`signer`, default `partner_signer()`)."""
     deadline = time.monotonic() + deadline_seconds
+    sign = (signer or partner_signer()).encode
     # Encode ahead, so the paced loop only sends (and a resend is the same event).
     records = [
-        encode(new_event(e, source=SOURCE))
+        sign(new_event(e, source=SOURCE))
         for e in encounters(
             seed, count, patients=patients, day=day, run_id=run_id, scenario_share=scenario_share
         )

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from shared.events.catalogue import _SPECS, EventSpec, dlq_topic, is_partner
+from shared.events.signing import H_SIGNATURE, H_SIGNATURE_KEY_ID, KEY_ID
 
 CE_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -47,6 +48,33 @@ CE_HEADERS: dict[str, Any] = {
     },
 }
 
+# A partner's events (publisher the EHR or the clearinghouse) carry its signature as well;
+# the canonical form is in shared/events/signing.py and docs/partners.md.
+SIGNED_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "The CloudEvents headers of a partner's event, plus its Ed25519 signature (required): "
+        "the signature covers the key id, ce_id, ce_type, ce_source, ce_time, the Kafka key and "
+        "the SHA-256 of the value, one per line (docs/partners.md). A consumer checks it with the "
+        "public keys of the type's catalogue publisher; a missing or bad signature parks the "
+        "record on the dead-letter topic before any handler runs."
+    ),
+    "required": [*CE_HEADERS["required"], "ce_time", H_SIGNATURE, H_SIGNATURE_KEY_ID],
+    "properties": {
+        **CE_HEADERS["properties"],
+        H_SIGNATURE: {
+            "type": "string",
+            "contentEncoding": "base64",
+            "description": "Base64 of the 64-byte Ed25519 signature of the canonical form.",
+        },
+        H_SIGNATURE_KEY_ID: {
+            "type": "string",
+            "pattern": f"^{KEY_ID.pattern}$",
+            "description": "Which of the partner's keys signed (two are valid while rotating).",
+        },
+    },
+}
+
 DLQ_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "Original headers plus why the record was parked.",
@@ -74,12 +102,14 @@ def _who(name: str) -> str:
 
 
 def _message(spec: EventSpec) -> dict[str, Any]:
+    signed = is_partner(spec.publisher)
+    headers = "SignedPartnerEventHeaders" if signed else "CloudEventsKafkaHeaders"
     return {
         "name": spec.type,
         "title": spec.payload.__name__,
-        "summary": spec.summary,
+        "summary": spec.summary + (f" Signed with {_who(spec.publisher)}'s key." if signed else ""),
         "contentType": "application/json",
-        "headers": {"$ref": "#/components/schemas/CloudEventsKafkaHeaders"},
+        "headers": {"$ref": f"#/components/schemas/{headers}"},
         "payload": {"$ref": f"#/components/schemas/{spec.payload.__name__}"},
         "bindings": {
             "kafka": {
@@ -137,7 +167,8 @@ _INFO = {
         "Integration events between the eligibility, claims, payments and notifications "
         "services and partner systems. CloudEvents 1.0 in Kafka binary mode; JSON payloads; "
         "money as decimal strings. Each aggregate's events share a key, so they stay in order. "
-        "Consumers must de-duplicate on `ce_id`."
+        "Consumers must de-duplicate on `ce_id`. A partner's events are signed with the "
+        "partner's Ed25519 key (`ce_signature`, `ce_signaturekeyid`); services' events are not."
     ),
 }
 _SERVERS = {
@@ -163,6 +194,7 @@ def document() -> dict[str, Any]:
     )
     schemas: dict[str, Any] = dict(sorted(defs.get("$defs", {}).items()))
     schemas["CloudEventsKafkaHeaders"] = CE_HEADERS
+    schemas["SignedPartnerEventHeaders"] = SIGNED_HEADERS
     schemas["DeadLetterHeaders"] = DLQ_HEADERS
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}

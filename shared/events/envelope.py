@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from pydantic import BaseModel, ValidationError
 
 from shared import context
@@ -108,13 +110,17 @@ def payload_bytes(event: Event) -> bytes:
     return event.data.model_dump_json().encode()
 
 
-def encode(event: Event) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
+Encoded = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
+
+
+def encode(event: Event) -> Encoded:
     """(topic, key, value, headers) ready for a Kafka producer."""
     headers = [(k, v.encode()) for k, v in headers_of(event).items()]
     return event.topic, event.key.encode(), payload_bytes(event), headers
 
 
-def _text_headers(headers: Any) -> dict[str, str]:
+def text_headers(headers: Any) -> dict[str, str]:
+    """Kafka headers as a dict of text (a header that is not UTF-8 makes the event invalid)."""
     result: dict[str, str] = {}
     for name, value in headers or ():
         try:
@@ -130,7 +136,7 @@ def decode(topic: str, key: bytes | None, value: bytes | None, headers: Any) -> 
     The reasons name the attribute or field and the rule, never the value, because a
     partner's event may carry protected health information.
     """
-    h = _text_headers(headers)
+    h = text_headers(headers)
     for required in (H_ID, H_TYPE, H_SOURCE, H_SPECVERSION):
         if not h.get(required):
             raise InvalidEvent(f"missing CloudEvents header {required}")
@@ -177,3 +183,36 @@ def decode(topic: str, key: bytes | None, value: bytes | None, headers: Any) -> 
         correlation_id=context.valid_correlation_id(h.get(H_CORRELATION)),
         traceparent=h.get(H_TRACEPARENT) or h.get(H_W3C_TRACEPARENT),
     )
+
+
+def records_of(
+    events: Sequence[Event],
+    *,
+    partition: int = 0,
+    first_offset: int = 0,
+    encoder: Callable[[Event], Encoded] = encode,
+) -> list[ConsumerRecord]:
+    """The Kafka records a producer would write for `events` (as `encoder` makes them: a
+    partner's events need a `PartnerSigner.encode`), on one partition at consecutive offsets.
+
+    For replaying events through `EventConsumer.process` without a broker: tests and benchmarks
+    drive the real decode, inbox and handlers with these instead of a poll."""
+    records = []
+    for offset, event in enumerate(events, start=first_offset):
+        topic, key, value, headers = encoder(event)
+        records.append(
+            ConsumerRecord(
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                timestamp=0,
+                timestamp_type=0,
+                key=key,
+                value=value,
+                checksum=None,
+                serialized_key_size=len(key),
+                serialized_value_size=len(value),
+                headers=headers,
+            )
+        )
+    return records

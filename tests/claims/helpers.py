@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.events import new_event
-from shared.events.envelope import encode
+from tests.conftest import encode_signed
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
@@ -105,7 +105,7 @@ TEST_EHR_SOURCE = f"/partners/test-ehr-{uuid.uuid4().hex[:8]}"
 
 async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
     """An event from this session's test EHR source (the claims consumer takes only those)."""
-    topic, key, value, headers = encode(new_event(payload, source=TEST_EHR_SOURCE))
+    topic, key, value, headers = encode_signed(new_event(payload, source=TEST_EHR_SOURCE))
     await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
 

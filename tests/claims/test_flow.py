@@ -31,7 +31,6 @@ from shared.events.catalogue import (
     Person,
     RejectionReason,
 )
-from shared.events.envelope import encode
 from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     BILLING_NPI,
@@ -47,7 +46,7 @@ from tests.claims.helpers import (
     publish,
     read_event,
 )
-from tests.conftest import connect_as, end_offsets, eventually, token, unique
+from tests.conftest import connect_as, encode_signed, end_offsets, eventually, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now", "practice_providers")
 RW = token("claims:read", "claims:write")
@@ -148,7 +147,7 @@ async def test_encounter_becomes_a_claim_that_is_denied_queued_and_appealed(
         )
         # The same visit from an EHR this practice does not take claims from is ignored.
         foreign = unique("enc")
-        topic, key, value, headers = encode(
+        topic, key, value, headers = encode_signed(
             new_event(visit.model_copy(update={"encounter_id": foreign}), source="/partners/another-ehr")
         )
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)

@@ -23,7 +23,7 @@ from deploy import infra, kafka_auth
 from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS, SOURCE as EHR_SOURCE
 from shared.auth import mint_token
 from shared.events.catalogue import Address, Coverage, EncounterCompleted, EncounterLine, Person
-from shared.events.envelope import Event, decode, encode, new_event
+from shared.events.envelope import Event, decode, new_event
 from shared.kafka import KafkaAccess, client_kwargs
 from tests import conftest
 from tests.conftest import unique
@@ -160,9 +160,10 @@ def encounter(
 
 
 async def publish(producer: AIOKafkaProducer, payload: EncounterCompleted) -> Event:
-    """Send one encounter.completed with the shared envelope, as the EHR partner does."""
+    """Send one encounter.completed with the shared envelope, signed as the EHR partner does
+    (with the development key under .state that `make up` and the test suite share)."""
     event = new_event(payload, source=EHR_SOURCE)
-    topic, key, value, headers = encode(event)
+    topic, key, value, headers = conftest.encode_signed(event)
     await producer.send_and_wait(topic, value, key=key, headers=headers)
     return event
 

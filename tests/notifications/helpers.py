@@ -25,9 +25,9 @@ from pydantic import BaseModel
 from deploy.smtp_sink.testing import SinkHandle
 from shared.events import new_event
 from shared.events.catalogue import PaymentPosted
-from shared.events.envelope import Event, encode
+from shared.events.envelope import Event
 from shared.kafka import client_kwargs, kafka_access
-from tests.conftest import eventually, kafka_env, running_service, service_definition, token
+from tests.conftest import encode_signed, eventually, kafka_env, running_service, service_definition, token
 
 READ = token("notifications:read")
 WRITE = token("notifications:write", "notifications:read")
@@ -137,7 +137,7 @@ async def make_group_at_end(settings: Any) -> Any:
 async def publish(producer: Any, payload: BaseModel, *, copies: int = 1) -> Event:
     """Publish an event as its owner would; `copies` > 1 is a redelivery of the same event."""
     event = new_event(payload, source="/tests/notifications")
-    topic, key, value, headers = encode(event)
+    topic, key, value, headers = encode_signed(event)
     for _ in range(copies):
         await producer.send_and_wait(topic, value, key=key, headers=headers)
     return event

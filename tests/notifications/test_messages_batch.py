@@ -30,7 +30,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import Event
 from shared.kafka import KafkaAccess
-from tests.conftest import unique
+from tests.conftest import encode_signed, unique
 
 NOW = datetime.now(UTC)
 
@@ -238,7 +238,7 @@ async def test_a_poll_at_once_has_the_effect_of_each_event_alone_and_a_replay_ad
         handlers=SERVICE.handlers,
         dlq_producer=dlq,  # type: ignore[arg-type]
     )
-    await consumer.process(records_of(polled))
+    await consumer.process(records_of(polled, encoder=encode_signed))
     assert dlq.sent == []
     for event in alone:
         async with db.session() as session, session.begin():

@@ -30,7 +30,7 @@ from shared.config import Settings
 from shared.consumer import PermanentError, batched
 from shared.events import encode, new_event
 from shared.events.catalogue import EncounterCompleted
-from tests.conftest import service_definition, start_group_at_end
+from tests.conftest import encode_signed, service_definition, sign_as, start_group_at_end
 
 SOURCE = f"/partners/ops-test-{uuid.uuid4().hex[:8]}"
 SERVICES = ("eligibility", "claims", "payments", "notifications")
@@ -99,7 +99,7 @@ async def ops_console(
 async def publish(producer: Any, payload: EncounterCompleted) -> uuid.UUID:
     """An encounter as the EHR publishes it."""
     event = new_event(payload, source=SOURCE)
-    topic, key, value, headers = encode(event)
+    topic, key, value, headers = encode_signed(event)
     await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     return event.id
 
@@ -108,6 +108,7 @@ async def publish_garbage(producer: Any, payload: EncounterCompleted) -> uuid.UU
     """A record on encounter.completed with a well-formed envelope and a body that is not JSON."""
     event = new_event(payload, source=SOURCE)
     topic, key, _, headers = encode(event)
+    headers = sign_as("ehr", key, b"{not json", headers)
     await producer.send_and_wait(topic, value=b"{not json", key=key, headers=headers)
     return event.id
 

@@ -15,7 +15,7 @@ from aiokafka.structs import ConsumerRecord
 
 from shared import x12
 from shared.consumer import EventConsumer
-from shared.events import encode, new_event
+from shared.events import new_event
 from shared.events.catalogue import (
     Address,
     ClaimLineSummary,
@@ -26,7 +26,7 @@ from shared.events.catalogue import (
     Person,
 )
 from shared.kafka import KafkaAccess
-from tests.conftest import end_offsets, eventually, read_from, token, unique
+from tests.conftest import encode_signed, end_offsets, eventually, read_from, token, unique
 
 ALL = token("payments:read", "payments:write", "payments:admin", "ops:read")
 
@@ -68,7 +68,7 @@ async def submit_claim(
         ),
         source="/tests/claims",
     )
-    topic, key, value, headers = encode(event)
+    topic, key, value, headers = encode_signed(event)
     await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     return claim_id
 
@@ -273,7 +273,7 @@ async def publish_encounter(
         patient=patient,
         coverages=[coverage],
     )
-    topic, key, value, headers = encode(new_event(encounter, source="/tests/ehr"))
+    topic, key, value, headers = encode_signed(new_event(encounter, source="/tests/ehr"))
     await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
 

@@ -24,6 +24,7 @@ from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
 from shared.kafka import KafkaAccess
+from tests.conftest import encode_signed
 from tests.payments.helpers import make_835, make_clp
 
 D = Decimal
@@ -144,7 +145,7 @@ class Scenario:
                 "6", [make_clp(p + "B", "22", "-50", "-40", "", [("CO", "45", "-10")], pccn="ICN-B")]
             ),
         ]
-        return [records_of(first), records_of(second)]
+        return [records_of(first, encoder=encode_signed), records_of(second, encoder=encode_signed)]
 
 
 async def outcome(admin, s: Scenario) -> list[Any]:
@@ -262,7 +263,7 @@ async def test_a_malformed_835_in_a_poll_is_dead_lettered_and_the_others_post(se
     good2 = s.remittance("3", [make_clp(s.p + "Z", "1", "30", "30")])
     try:
         c, dlq = consumer(db, dict(SERVICE.handlers))
-        await c.process(records_of([s.claim("X", "X", "100.00"), good1, bad, good2]))
+        await c.process(records_of([s.claim("X", "X", "100.00"), good1, bad, good2], encoder=encode_signed))
     finally:
         await db.dispose()
     (parked,) = dlq.parked

@@ -32,7 +32,7 @@ from shared.consumer import records_of
 from shared.db import Database
 from shared.events import Event, new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, RemittanceReceived
-from tests.conftest import HeldOpen, unique
+from tests.conftest import HeldOpen, encode_signed, unique
 from tests.payments.helpers import make_835, make_clp, make_consumer
 
 D = Decimal
@@ -79,8 +79,8 @@ async def race(
         replica_a, dlq_a = make_consumer(dbs[0], handlers_a, group_id=group)
         replica_b, dlq_b = make_consumer(dbs[1], dict(SERVICE.handlers), group_id=group)
         await held.run(
-            replica_a.process(records_of([events[held_topic]])),
-            lambda: replica_b.process(records_of([events[other_topic]], partition=1)),
+            replica_a.process(records_of([events[held_topic]], encoder=encode_signed)),
+            lambda: replica_b.process(records_of([events[other_topic]], partition=1, encoder=encode_signed)),
         )
     finally:
         for db in dbs:
@@ -138,7 +138,7 @@ async def test_a_claim_stranded_before_the_fix_is_posted_once_by_two_sweeping_re
     dbs = [Database(service_database_url("payments", settings), "payments", pool_size=2) for _ in range(2)]
     try:
         replica, parked = make_consumer(dbs[0], dict(SERVICE.handlers))
-        await replica.process(records_of([remittance_event]))
+        await replica.process(records_of([remittance_event], encoder=encode_signed))
         claim = claim_event.data
         assert isinstance(claim, ClaimSubmitted)
         await admin.execute(
@@ -209,7 +209,7 @@ async def test_an_835_parked_for_its_payer_while_another_replica_maps_the_payer_
 
     try:
         replica, _ = make_consumer(dbs[1], dict(SERVICE.handlers))
-        await replica.process(records_of([claim_event]))
+        await replica.process(records_of([claim_event], encoder=encode_signed))
         await held.run(upload(), map_it)
     finally:
         for db in dbs:

@@ -26,7 +26,7 @@ from shared.consumer import dlq_headers, records_of
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import RemittanceReceived
-from tests.conftest import running_service, token, unique
+from tests.conftest import encode_signed, running_service, token, unique
 from tests.payments.helpers import (
     ALL,
     assert_balanced,
@@ -504,7 +504,7 @@ async def test_a_kafka_poll_keeps_every_835_posts_good_sets_and_dead_letters_onl
     db = Database(service_database_url("payments", settings), "payments", pool_size=2)
     try:
         consumer, dlq = make_consumer(db, dict(SERVICE.handlers))
-        await consumer.process(records_of(events))
+        await consumer.process(records_of(events, encoder=encode_signed))
     finally:
         await db.dispose()
     (parked,) = dlq.parked

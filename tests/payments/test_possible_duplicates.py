@@ -24,9 +24,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from shared.events import encode, new_event
+from shared.events import new_event
 from shared.events.catalogue import RemittanceReceived
-from tests.conftest import end_offsets, eventually, read_from, running_service, token, unique
+from tests.conftest import encode_signed, end_offsets, eventually, read_from, running_service, token, unique
 from tests.payments.helpers import (
     ALL,
     get_account,
@@ -361,7 +361,7 @@ async def test_ci_a_duplicate_payment_835_with_a_new_trace_over_kafka(service, p
                 source="/partners/payer",
             )
             events.append(event)
-            topic, key, value, headers = encode(event)
+            topic, key, value, headers = encode_signed(event)
             await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
         async def both_handled():

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from shared.events import encode, new_event
+from shared.events import new_event
 from shared.events.catalogue import RemittanceReceived
-from tests.conftest import X12_SAMPLES, end_offsets, eventually, read_from, token, unique
+from tests.conftest import X12_SAMPLES, encode_signed, end_offsets, eventually, read_from, token, unique
 from tests.payments.helpers import (
     ALL,
     get_account,
@@ -243,7 +243,7 @@ async def test_same_835_delivered_twice_through_kafka_posts_once(service, produc
             for _ in range(2)
         ]
         for event in events:  # two deliveries of one remittance (e.g. a partner's retry)
-            topic, key, value, headers = encode(event)
+            topic, key, value, headers = encode_signed(event)
             await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
         async def both_handled():
@@ -455,7 +455,7 @@ async def test_malformed_835_from_kafka_goes_to_the_dead_letter_topic_with_where
             ),
             source="/partners/payer",
         )
-        topic, key, value, headers = encode(event)
+        topic, key, value, headers = encode_signed(event)
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
         parked = await read_from(
             servers.kafka_bootstrap,

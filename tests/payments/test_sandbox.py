@@ -12,9 +12,9 @@ from decimal import Decimal
 from x12sdk.io import X12ModelReader
 
 from deploy.payer_sandbox.testing import SampleLine, running_sandbox, sample_837
-from shared.events import encode, new_event
+from shared.events import new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
-from tests.conftest import end_offsets, eventually, read_from, unique
+from tests.conftest import encode_signed, end_offsets, eventually, read_from, unique
 from tests.payments.helpers import ALL, get_account
 
 D = Decimal
@@ -65,7 +65,7 @@ async def test_sandbox_remittance_is_posted_to_the_claim(service, producer, serv
             ),
             source="/tests/claims",
         )
-        topic, key, value, headers = encode(event)
+        topic, key, value, headers = encode_signed(event)
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
 
         records = await read_from(

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from shared.config import SERVICE_NAMES, Settings
 from shared.consumer import dlq_headers
-from shared.events import Event, encode, new_event
+from shared.events import Event, new_event
 from shared.events.catalogue import (
     ClaimLineSummary,
     ClaimSubmitted,
@@ -37,6 +37,7 @@ from shared.events.catalogue import (
     dlq_topic,
 )
 from tests.conftest import (
+    encode_signed,
     end_offsets,
     eventually,
     running_service,
@@ -219,7 +220,7 @@ class Publisher:
     async def _run(self) -> None:
         while True:
             event = new_event(self.load.make(len(self.sent)), source=SOURCE)
-            topic, key, value, headers = encode(event)
+            topic, key, value, headers = encode_signed(event)
             await self.producer.send_and_wait(topic, value=value, key=key, headers=headers)
             self.sent.append(event)
             await asyncio.sleep(1 / EVENTS_PER_SECOND)

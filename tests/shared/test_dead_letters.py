@@ -33,7 +33,16 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import H_ID
 from tests.claims.helpers import make_npi, make_provider, put_provider
-from tests.conftest import end_offsets, eventually, kafka_env, start_group_at_end, token, unique
+from tests.conftest import (
+    encode_signed,
+    end_offsets,
+    eventually,
+    kafka_env,
+    sign_as,
+    start_group_at_end,
+    token,
+    unique,
+)
 from tests.shared.helpers import claims_take_encounters_from, closed_port, committed_offsets, make_encounter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +82,7 @@ async def strict_claims(settings: Settings) -> AsyncIterator[tuple[Any, httpx.As
 
 async def publish(producer: Any, payload: EncounterCompleted) -> uuid.UUID:
     event = new_event(payload, source=SOURCE)
-    topic, key, value, headers = encode(event)
+    topic, key, value, headers = encode_signed(event)
     await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     return event.id
 
@@ -82,6 +91,7 @@ async def publish_garbage(producer: Any) -> uuid.UUID:
     """A record on encounter.completed that is not JSON, with a well-formed envelope."""
     event = new_event(make_encounter(make_npi()), source=SOURCE)
     topic, key, _, headers = encode(event)
+    headers = sign_as("ehr", key, b"{not json", headers)
     await producer.send_and_wait(topic, value=b"{not json", key=key, headers=headers)
     return event.id
 

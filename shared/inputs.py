@@ -261,12 +261,26 @@ async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, Receive]:
     route the same bytes again."""
     if scope["method"] not in _BODY_METHODS or not _content_type(scope).startswith(_TEXT_BODIES):
         return b"", receive
+    body, replay = await buffer_body(receive)
+    return body or b"", replay
+
+
+async def buffer_body(receive: Receive, limit: int | None = None) -> tuple[bytes | None, Receive]:
+    """Read a request body into memory (a middleware must see it before the route does), and
+    return a `receive` that hands the route the same bytes again. With `limit`, reading stops
+    as soon as the body passes it and None comes back instead: the rest is never read, so an
+    oversized upload costs no memory. A client that leaves mid-body leaves what came so far."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"", receive  # the client left; let the app see that as usual
-        chunks.append(message.get("body", b""))
+            break  # the client left; the app sees the disconnect as usual
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            return None, receive
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)

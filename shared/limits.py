@@ -34,11 +34,11 @@ from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.auth import TokenVerifier
 from shared.config import Settings
-from shared.inputs import Operations
+from shared.inputs import Operations, buffer_body
 from shared.problems import PROBLEM_JSON, ProblemError, problem_response
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class Limits:
                 await self._refuse(scope, receive, send, _too_large(limit), found)
                 return
         elif _header(scope, b"transfer-encoding") is not None:
-            body, receive = await _read_at_most(receive, limit)
+            body, receive = await buffer_body(receive, limit)
             if body is None:
                 await self._refuse(scope, receive, send, _too_large(limit), found)
                 return
@@ -205,32 +205,3 @@ class Limits:
     async def _refuse(scope: Scope, receive: Receive, send: Send, problem: ProblemError, found: Any) -> None:
         template = found[0] if found else "unmatched"  # the raw path may hold PHI
         await problem_response(Request(scope), problem, instance=template)(scope, receive, send)
-
-
-async def _read_at_most(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
-    """A body without a Content-Length, read until it ends or passes `limit` (then None: the
-    rest is never read), and a `receive` that hands the route the same bytes again."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # the client left; the app sees the disconnect as usual
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None, receive
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return body, replay

@@ -302,14 +302,13 @@ def _parser() -> argparse.ArgumentParser:
     lp.add_argument("name", nargs="?")
     lp.add_argument("-f", "--follow", action="store_true")
     lp.add_argument("-n", "--lines", type=int, default=40)
-    sub.add_parser("env", help="print export lines for DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    sub.add_parser("env", help="print export lines: servers, Kafka credentials, partners' public keys")
     kp = sub.add_parser("kafka-env", help="print KEY=VALUE lines: a principal's Kafka credentials")
     kp.add_argument("principal", help="admin, a service, a partner or deadletters")
     sub.add_parser(
         "compose-config",
         help="write the compose broker's files (.state/kafka/compose: config, keystore, compose.env)",
     )
-    sub.add_parser("env", help="print export lines: servers and the partners' public keys")
     sub.add_parser("deps", help="install missing system packages (postgresql, java, maven, chromium)")
     sub.add_parser("browser", help="install headless Chromium and chromedriver (the ops page test)")
     return parser

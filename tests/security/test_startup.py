@@ -25,6 +25,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.conftest import kafka_env
+
 ROOT = Path(__file__).resolve().parents[2]
 # The HS256 secret the repository shipped as a silent default: public, so never a key.
 PUBLISHED_SECRET = "dev-only-secret-change-me-0123456789abcdef"
@@ -57,6 +59,10 @@ def production_env(**settings: str | None) -> dict[str, str]:
         "DATABASE_URL": "postgresql://admin:a-configured-admin-password@127.0.0.1:9/revcycle",
         "SERVICE_DB_PASSWORD": "a-configured-role-password-0123456789",
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "KAFKA_USERNAME": "claims",
+        "KAFKA_PASSWORD": "a-configured-kafka-password-0123456789",
+        # The partners' public signing keys (issue 17 item 1): configured, as production must.
+        "PARTNER_KEYS_DIR": os.environ["PARTNER_KEYS_DIR"],
         "JWT_ISSUER": "https://id.practice.example",
         "JWT_AUDIENCE": "revcycle",
         "ELIGIBILITY_X12_KEYS": "bm90LXRoZS1kZXYta2V5LWJ1dC0zMi1ieXRlcy0wMDA=",
@@ -189,6 +195,7 @@ def test_in_development_mode_the_service_starts_and_accepts_make_token(servers, 
         "REVCYCLE_ENV": "development",
         "DATABASE_URL": servers.database_url,
         "KAFKA_BOOTSTRAP_SERVERS": servers.kafka_bootstrap,
+        **kafka_env(settings),
         "CONSUMER_GROUP_PREFIX": settings.consumer_group_prefix,
         "CLAIMS_RECEIVER_ID": os.environ.get("CLAIMS_RECEIVER_ID", ""),
     }

@@ -10,7 +10,8 @@
 # DEMO_ARGS (make demo, e.g. DEMO_ARGS="--encounters 1000 --rate 100"), BENCH_ARGS (make bench-pipeline),
 # HISTORY_ARGS (make bench-history, e.g. HISTORY_ARGS="--claims 20000 --requests 3"),
 # CHAOS_ARGS (make chaos, e.g. CHAOS_ARGS="--count 300 --faults none,kill -9 claims"),
-# KIND/FILE/EFFECTIVE (make codes-load), ARGS (make dlq, e.g. ARGS="--service claims list --reason rule").
+# KIND/FILE/EFFECTIVE (make codes-load), ARGS (make dlq, e.g. ARGS="--service claims list --reason rule"),
+# AUDIT_ARGS (make audit-verify: only these services, e.g. AUDIT_ARGS="claims payments").
 
 SHELL := /bin/bash
 # Every target works on the local development platform: development mode (shared.secret_checks),
@@ -34,6 +35,7 @@ DEMO_ARGS ?=
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
 ARGS ?= list
+AUDIT_ARGS ?=
 NAME ?=
 FOLLOW ?=
 KIND ?=
@@ -136,7 +138,7 @@ dlq: install ## Dead letters: make dlq ARGS="list" | ARGS="--service claims show
 	@env $$($(INFRA) kafka-env deadletters) $(VPY) -m shared.deadletters $(ARGS)
 
 audit-verify: install ## Verify every service's audit hash chain (names edited, deleted, inserted rows; exit 1 on a break; docs/runbook-audit.md)
-	@$(VPY) -m shared.audit_chain $(ARGS)
+	@$(VPY) -m shared.audit_chain $(AUDIT_ARGS)
 
 clean-state: down ## Stop everything and delete .state (database, Kafka data, logs)
 	rm -rf .state

@@ -223,3 +223,26 @@ async def test_audit_verify_names_a_deleted_row_and_a_row_edited_without_any_ddl
         )
     code, out = await run_audit_verify(servers.database_url, "claims")
     assert code == 0, out
+
+
+def test_make_audit_verify_runs_the_verifier_over_every_service_by_default():
+    """docs/runbook-audit.md says `make audit-verify` checks every service's chain. The target
+    must not inherit another target's default arguments (`make dlq`'s ARGS=list once made it
+    fail with 'unknown service(s): list'); `AUDIT_ARGS` names services when wanted."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+
+    def command(*extra: str) -> str:
+        shown = subprocess.run(
+            ["make", "-n", "--no-print-directory", "audit-verify", *extra],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return next(line for line in shown.splitlines() if "shared.audit_chain" in line)
+
+    assert command().rstrip().endswith("-m shared.audit_chain"), command()
+    assert command("AUDIT_ARGS=claims payments").rstrip().endswith("-m shared.audit_chain claims payments")

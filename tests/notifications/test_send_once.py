@@ -105,8 +105,10 @@ async def test_a_send_slower_than_the_lease_is_not_sent_again_while_it_runs(sett
     settings = await make_group_at_end(settings)
     account = unique("slowsend")
     email, phone = f"{account}@mail.example", "+15555550162"
-    # Timeouts far longer than the held answer: the send is slow, not failed.
-    slow = {"LEASE_SECONDS": "1", "SMTP_TIMEOUT_SECONDS": "30", "SMS_TIMEOUT_SECONDS": "30"}
+    # Timeouts far longer than the held answer: the send is slow, not failed. A 3 s lease beats
+    # every second; a 1 s lease left each renewal a third of a second, which a loaded CI machine
+    # (TLS to PostgreSQL, the whole suite beside it) sometimes missed three times running.
+    slow = {"LEASE_SECONDS": "3", "SMTP_TIMEOUT_SECONDS": "60", "SMS_TIMEOUT_SECONDS": "60"}
     async with running_notifications(settings, sink, **slow) as (_, client):
         await put_recipient(client, account, kind="patient", email=email, phone=phone)
         async with sink.holding_answers():
@@ -117,7 +119,7 @@ async def test_a_send_slower_than_the_lease_is_not_sent_again_while_it_runs(sett
             await eventually(lambda: when(sink.sms(to=phone), bool), timeout=60, what="SMS at the sink")
             # Three leases long: the sender's heartbeat keeps the rows its own, so the worker's
             # other round (and any replica) leaves them alone.
-            await asyncio.sleep(3.0)
+            await asyncio.sleep(9.0)
             assert [m["times_received"] for m in await sink.messages(to=email)] == [1]
             assert [m["times_received"] for m in await sink.sms(to=phone)] == [1]
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.config import SERVICE_NAMES
-from shared.events.catalogue import CATALOGUE, PARTNERS, EventSpec, dlq_topic
+from shared.events.catalogue import CATALOGUE, CLEARINGHOUSE, PARTNERS, EventSpec, dlq_topic
 
 ADMIN = "admin"
 DEADLETTERS = "deadletters"
@@ -31,6 +31,11 @@ DEADLETTERS = "deadletters"
 PRINCIPALS: tuple[str, ...] = (ADMIN, *SERVICE_NAMES, *PARTNERS, DEADLETTERS)
 
 TOPIC, GROUP = "TOPIC", "GROUP"
+# TRANSITIONAL (issue 18): while the payer sandbox's Kafka claim path exists
+# (SANDBOX_CLAIMS_TRANSPORT=kafka), the clearinghouse principal still reads claim.submitted and
+# answers on these topics. Deleted with that path, when every test speaks to the mailbox.
+_TRANSITIONAL_READS = {CLEARINGHOUSE: ("claim.submitted",)}
+_TRANSITIONAL_WRITES = {CLEARINGHOUSE: ("claim.acknowledged", "claim.rejected", "remittance.received")}
 LITERAL, PREFIXED = "LITERAL", "PREFIXED"
 READ, WRITE = "READ", "WRITE"
 
@@ -77,6 +82,11 @@ def bindings(
             if consumer in SERVICE_NAMES:
                 replayable.add(spec.topic)
     found |= {AclBinding(DEADLETTERS, TOPIC, topic, LITERAL, WRITE) for topic in replayable}
+    for principal, topics in _TRANSITIONAL_READS.items():
+        found |= {AclBinding(principal, TOPIC, topic, LITERAL, READ) for topic in topics}
+        found.add(AclBinding(principal, GROUP, group_name(principal), PREFIXED, READ))
+    for principal, topics in _TRANSITIONAL_WRITES.items():
+        found |= {AclBinding(principal, TOPIC, topic, LITERAL, WRITE) for topic in topics}
     return sorted(found)
 
 

@@ -18,6 +18,18 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from shared.events.clearinghouse import (
+    AckError as AckError,
+    ClaimAcknowledged as ClaimAcknowledged,
+    ClaimRejected as ClaimRejected,
+    ClaimStatusCode as ClaimStatusCode,
+    ClaimStatusReported as ClaimStatusReported,
+    LineStatus as LineStatus,
+    RejectionReason as RejectionReason,
+    RemittanceReceived as RemittanceReceived,
+    SetAck as SetAck,
+    SubmissionFileAcknowledged as SubmissionFileAcknowledged,
+)
 from shared.events.notices import (
     AccountNoticeIssued as AccountNoticeIssued,
     AccountRecalled as AccountRecalled,
@@ -34,11 +46,9 @@ from shared.events.payloads import (
     AuthorizationExpiring as AuthorizationExpiring,
     AuthorizationRecorded as AuthorizationRecorded,
     BenefitSummary as BenefitSummary,
-    ClaimAcknowledged as ClaimAcknowledged,
     ClaimDenied as ClaimDenied,
     ClaimFollowupDue as ClaimFollowupDue,
     ClaimLineSummary as ClaimLineSummary,
-    ClaimRejected as ClaimRejected,
     ClaimSubmitted as ClaimSubmitted,
     Coverage as Coverage,
     EligibilityChecked as EligibilityChecked,
@@ -55,18 +65,19 @@ from shared.events.payloads import (
     PaymentPosted as PaymentPosted,
     PaymentUnderpaid as PaymentUnderpaid,
     Person as Person,
-    RejectionReason as RejectionReason,
-    RemittanceReceived as RemittanceReceived,
 )
 from shared.events.receivables import DenialResolved as DenialResolved
 
 # The partners that publish or consume events, each its own Kafka principal and signing key
-# (issue 17 item 1): the EHR sends encounters; the clearinghouse (which also speaks for the
-# payers behind it) answers claims with acknowledgments, rejections and 835 remittances; the
-# collections agency hears when an account is recalled. A partner may publish only its own
-# types, and a consumer believes a partner's event only when its signature verifies.
+# (issue 17 item 1): the EHR sends encounters; the collections agency hears when an account is
+# recalled. A partner may publish only its own types, and a consumer believes a partner's event
+# only when its signature verifies. The clearinghouse (which speaks for the payers behind it)
+# no longer writes to Kafka: it exchanges X12 files with the gateway service through its SFTP
+# mailbox (issue 18), authenticated by its pinned host key, and the gateway publishes what the
+# files say. Its principal stays only while the payer sandbox's transitional Kafka path does.
 EHR = "ehr"
 CLEARINGHOUSE = "clearinghouse"
+GATEWAY = "gateway"
 COLLECTIONS = "collections"
 PARTNERS: tuple[str, ...] = (EHR, CLEARINGHOUSE, COLLECTIONS)
 
@@ -124,29 +135,43 @@ _SPECS = [
         ("claims", "notifications"),
     ),
     _spec("encounter.completed", EncounterCompleted, "encounter_id", EHR, ("claims", "payments")),
-    _spec(
-        "claim.submitted", ClaimSubmitted, "claim_id", "claims", (CLEARINGHOUSE, "payments", "eligibility")
-    ),
+    _spec("claim.submitted", ClaimSubmitted, "claim_id", "claims", (GATEWAY, "payments", "eligibility")),
     _spec(
         "claim.acknowledged",
         ClaimAcknowledged,
         ("claim_id", "patient_control_number"),
-        CLEARINGHOUSE,
+        GATEWAY,
         ("claims", "notifications"),
     ),
     _spec(
         "claim.rejected",
         ClaimRejected,
         ("claim_id", "patient_control_number"),
-        CLEARINGHOUSE,
+        GATEWAY,
         ("claims", "notifications"),
     ),
-    _spec("remittance.received", RemittanceReceived, "trace_number", CLEARINGHOUSE, ("payments",)),
+    _spec("remittance.received", RemittanceReceived, "trace_number", GATEWAY, ("payments",)),
+    _spec(
+        "submission_file.acknowledged",
+        SubmissionFileAcknowledged,
+        "file_id",
+        GATEWAY,
+        ("claims",),
+    ),
+    _spec(
+        "claim.status_reported",
+        ClaimStatusReported,
+        ("claim_id", "patient_control_number"),
+        GATEWAY,
+        ("claims",),
+    ),
     _spec(
         "payment.posted", PaymentPosted, ("claim_id", "account_id"), "payments", ("claims", "notifications")
     ),
     _spec("claim.denied", ClaimDenied, "claim_id", "claims", ("notifications", "payments")),
-    _spec("claim.followup_due", ClaimFollowupDue, "claim_id", "claims", ("notifications", "payments")),
+    _spec(
+        "claim.followup_due", ClaimFollowupDue, "claim_id", "claims", ("notifications", "payments", GATEWAY)
+    ),
     _spec("denial.resolved", DenialResolved, "claim_id", "payments", ("claims",)),
     _spec("payment.underpaid", PaymentUnderpaid, "claim_id", "payments", ("notifications",)),
     _spec("statement.issued", StatementIssued, "account_id", "payments", ("notifications",)),

@@ -214,31 +214,6 @@ class ClaimSubmitted(Payload):
     primary_claim_id: UUID | None = Field(default=None, description="The prior payer's claim it bills after.")
 
 
-class ClaimAcknowledged(Payload):
-    """The clearinghouse/payer accepted the claim for adjudication (277CA accepted)."""
-
-    claim_id: UUID | None = None
-    patient_control_number: str = Field(min_length=1, max_length=17)
-    payer_claim_control_number: str | None = None
-    acknowledged_at: datetime
-    payer_id: Id | None = None
-
-
-class RejectionReason(Payload):
-    code: str = Field(min_length=1, max_length=30)
-    message: str = Field(max_length=500)
-
-
-class ClaimRejected(Payload):
-    """The claim failed front-end edits (277CA rejected); it must be corrected."""
-
-    claim_id: UUID | None = None
-    patient_control_number: str = Field(min_length=1, max_length=17)
-    reasons: list[RejectionReason] = Field(min_length=1)
-    rejected_at: datetime
-    payer_id: Id | None = None
-
-
 class Adjustment(Payload):
     group_code: Literal["CO", "PR", "OA", "PI", "CR"]
     reason_code: str = Field(min_length=1, max_length=5)
@@ -280,18 +255,6 @@ class ClaimFollowupDue(Payload):
     submitted_at: datetime
     days_outstanding: int = Field(ge=0)
     due_at: datetime
-
-
-# --- partner: clearinghouse / payer --------------------------------------------------------
-
-
-class RemittanceReceived(Payload):
-    """An 835 remittance advice arrived; the trace number (TRN02) identifies it."""
-
-    trace_number: str = Field(min_length=1, max_length=50)
-    payer_id: Id
-    x12_835: str = Field(min_length=1, description="The X12 005010X221A1 835 interchange.")
-    received_at: datetime
 
 
 # --- payments ----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Trading partners: the clearinghouses the gateway exchanges files with, as configured."""

@@ -12,6 +12,7 @@ mailbox user, so nothing here sees another suite's files.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,7 @@ import asyncssh
 import pytest
 
 from deploy.payer_sandbox.remit835 import check_balanced
+from deploy.payer_sandbox.store import SandboxStore
 from deploy.payer_sandbox.testing import TEST_RECEIVER_ID, SandboxHandle, running_sandbox
 from services.claims.claims.schemas import ClaimData
 from services.claims.settings import ClaimsSettings
@@ -284,3 +286,38 @@ async def test_rejected_claims_carry_status_and_entity_codes(prefix: str) -> Non
     assert claims[pcns[1]]["stc"] == "A2:20"
     totals = {s.get(1): s.get(2) for s in segments(ca) if s.id == "QTY"}
     assert totals == {"90": "1", "AA": "1", "QA": "1", "QC": "1"}, "2200B/2200C accepted and rejected"
+
+
+async def test_a_restart_delivers_stored_answers_and_answers_recorded_files_once(
+    prefix: str, tmp_path: Path
+) -> None:
+    """What a crash can leave: an answer stored but not yet in from/, and a file taken from
+    to/ (its row committed) but not answered. The next start writes the first (same name,
+    same bytes) and answers the second, and answers nothing twice."""
+    state = str(tmp_path / "sandbox.sqlite3")
+    first, second = [f"{prefix}A1", f"{prefix}A2"], [f"{prefix}B1"]
+    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path, state_path=state) as sandbox:
+        assert sandbox.root is not None and sandbox.user is not None
+        root, user = sandbox.root, sandbox.user
+        answers = Answers(root)
+        await upload(sandbox, [("claims-1.x12", build_837(first, 6001))])
+        await answers.wait(lambda a: bool(a.kind("277CA")) and bool(a.kind("835")))
+    before = answers.all()
+    (lost,) = [name for name in before if name.endswith("_277CA.x12")]
+    (root / "from" / lost).unlink()
+    store = SandboxStore(state)
+    with store.transaction():
+        store._db.execute("UPDATE files_out SET written_at = NULL WHERE name = ?", (lost,))
+        text = build_837(second, 6002)
+        store.file_received(
+            user, "claims-2.x12", hashlib.sha256(text.encode()).hexdigest(), "000006002", text
+        )
+    store.close()
+    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path, state_path=state):
+        await answers.wait(lambda a: lost in a.all() and len(a.kind("277CA")) == 2)
+    after = answers.all()
+    assert after[lost] == before[lost], "the stored 277CA is written as it was decided"
+    assert len(answering(answers.kind("999"), "AK1", 2, "6001")) == 1, "the first file answered once"
+    assert len(answering(answers.kind("999"), "AK1", 2, "6002")) == 1, "the recorded file answered once"
+    paid = [t for t in answers.kind("835") if f"CLP*{first[0]}*" in t]
+    assert len(paid) == 1, "a claim is paid once across the restart"

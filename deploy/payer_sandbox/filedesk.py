@@ -145,8 +145,18 @@ class FileDesk:
                     self.answer(file_id, user, sha, text)
             except Exception:
                 self.clearinghouse.load()  # what the failed transaction changed in memory
-                log.exception("answering mailbox file %s failed; it stays recorded", file_id)
-                raise
+                log.exception("answering mailbox file %s failed; answering TA1 R 024", file_id)
+                self._failed(file_id, user, text)
+
+    def _failed(self, file_id: int, user: str, text: str) -> None:
+        """A file the desk could not answer (a sandbox bug, or content no check foresaw):
+        TA1 R 024 rather than blocking the files behind it."""
+        envelope = envelope_of(text)
+        ours, now = self._our_id(envelope), datetime.now(UTC)
+        rejected = functools.partial(write_ta1, envelope, code="R", note="024", ours=ours, now=now)
+        with self.store.transaction():
+            self._output(user, "TA1", file_id, lambda n: rejected(control_number=n))
+            self.store.file_answered(file_id, "failed")
 
     def _our_id(self, envelope: Envelope | None) -> str:
         ids = self.config.receiver_ids

@@ -190,8 +190,9 @@ async def test_a_mixed_batch_gets_ta1_999_277ca_and_835_files(prefix: str) -> No
         # The same ISA13 as claims-good.x12 with other content, and claims-good.x12 once more.
         await upload(sandbox, [("claims-again.x12", build_837([f"{prefix}R1"], 1001))])
         await upload(sandbox, [files[0]])
-        await upload(sandbox, [("claims-last.x12", build_837([f"{prefix}L1"], 1005))])
-        await answers.wait(lambda a: len(a.kind("999")) == 3 and len(a.kind("TA1")) == 3)
+        asking = build_837([f"{prefix}L1"], 1005).replace("*000001005*0*T*:", "*000001005*1*T*:", 1)
+        await upload(sandbox, [("claims-last.x12", asking)])
+        await answers.wait(lambda a: len(a.kind("999")) == 3 and len(a.kind("TA1")) == 4)
         await answers.wait(lambda a: any(f"CLP*{good[0]}*" in t for t in a.kind("835")))
         stats = (await sandbox.stats())["claims"]
         assert not list((sandbox.root / "to").iterdir()), "every file was taken from to/"
@@ -236,6 +237,7 @@ async def test_a_mixed_batch_gets_ta1_999_277ca_and_835_files(prefix: str) -> No
     # The identical re-upload was ignored: still one 999 for ISA13 1001.
     assert len(answering(acks999, "AK1", 2, "1001")) == 1 and stats["files_repeated"] == 1
     assert answering(acks999, "AK1", 2, "1005"), "the file after the repeat was answered"
+    assert ta1s["000001005"].elements[3:5] == ("A", "000"), "TA1 A 000 when ISA14 asks for one"
 
     # 835s on the payer's cycle: accepted claims only, balanced, valid for pyx12 and x12sdk.
     remitted: set[str] = set()

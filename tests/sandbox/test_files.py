@@ -43,12 +43,20 @@ def build_837(
     receiver_id: str = TEST_RECEIVER_ID,
     usage: str = "T",
     change: Callable[[list[Body]], None] | None = None,
+    payers: dict[str, str] | None = None,
 ) -> str:
-    """An interchange of one 837P set per claim, written by the claims service's generator."""
+    """An interchange of one 837P set per claim, written by the claims service's generator
+    (`payers`: another payer than SBX001 for some patient control numbers)."""
     settings = ClaimsSettings(receiver_id=receiver_id, usage_indicator=usage)
     now = datetime.now()
     bodies = [
-        claim_segments(ClaimData.model_validate(make_claim()), pcn, f"{control_number}{n}", now, settings)
+        claim_segments(
+            ClaimData.model_validate(make_claim(payer_id=(payers or {}).get(pcn, "SBX001"))),
+            pcn,
+            f"{control_number}{n}",
+            now,
+            settings,
+        )
         for n, pcn in enumerate(pcns, start=1)
     ]
     if change is not None:
@@ -270,7 +278,7 @@ async def test_a_set_with_a_wrong_segment_count_is_rejected_alone(prefix: str) -
 
 
 async def test_rejected_claims_carry_status_and_entity_codes(prefix: str) -> None:
-    pcns = [f"{prefix}E{n}" for n in range(1, 3)]
+    pcns = [f"{prefix}E{n}" for n in range(1, 4)]
 
     def unknown_member(bodies: list[Body]) -> None:
         index = next(i for i, s in enumerate(bodies[0]) if s[:2] == ["NM1", "IL"])
@@ -279,15 +287,20 @@ async def test_rejected_claims_carry_status_and_entity_codes(prefix: str) -> Non
     async with running_sandbox(None, mailbox=True) as sandbox:
         assert sandbox.root is not None
         answers = Answers(sandbox.root)
-        await upload(sandbox, [("claims-edits.x12", build_837(pcns, 3001, change=unknown_member))])
+        text = build_837(pcns, 3001, change=unknown_member, payers={pcns[2]: "SBX002"})
+        await upload(sandbox, [("claims-edits.x12", text)])
         await answers.wait(lambda a: bool(a.kind("277CA")))
     (ca,) = answers.kind("277CA")
     assert pyx12_errors(ca) == [], "277CA validates against 005010X214"
     claims = claims_of_277ca(ca)
     assert claims[pcns[0]]["stc"] == "A3:33:IL" and "pccn" not in claims[pcns[0]], "2200D STC A3:33:IL"
-    assert claims[pcns[1]]["stc"] == "A2:20"
-    totals = {s.get(1): s.get(2) for s in segments(ca) if s.id == "QTY"}
-    assert totals == {"90": "1", "AA": "1", "QA": "1", "QC": "1"}, "2200B/2200C accepted and rejected"
+    assert claims[pcns[1]]["stc"] == claims[pcns[2]]["stc"] == "A2:20"
+    payers = [s.get(9) for s in segments(ca) if s.id == "NM1" and s.get(1) == "PR"]
+    assert payers == ["SBX001", "SBX002"], "2000A/2100A: one information source per payer"
+    totals = [(s.get(1), s.get(2)) for s in segments(ca) if s.id == "QTY"]
+    assert totals == [("90", "1"), ("AA", "1"), ("QA", "1"), ("QC", "1"), ("90", "1"), ("QA", "1")], (
+        "2200B/2200C accepted and rejected counts per payer and provider"
+    )
 
 
 async def test_a_restart_delivers_stored_answers_and_answers_recorded_files_once(

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from deploy.payer_sandbox.keys import ensure_dev_keys, known_hosts_line
+from deploy.payer_sandbox.mailbox import MailboxUser
 from deploy.payer_sandbox.testing import ProcessHandle, SandboxHandle, running_sandbox, sandbox_process
 from tests.sandbox.test_files import Answers, build_837
 
@@ -169,3 +170,39 @@ async def test_throttled_transfers_are_listed_and_an_open_upload_is_not_taken(tm
         assert reading == {"user": sandbox.user, "path": f"/from/{name}", "mode": "read", "bytes": 256}
         assert first + rest == answers.all()[name]
         assert (await http.get("/stats")).json()["claims"]["files_received"] == 1
+
+
+async def test_password_users_and_both_renames(tmp: Path) -> None:
+    """A user with a password instead of a key (wrong password refused); plain SFTP rename
+    refuses to replace an existing file, posix-rename@openssh.com replaces it."""
+    async with running_sandbox(None, mailbox=True) as sandbox:
+        mailbox = sandbox.app.state.files.mailbox
+        secret = uuid.uuid4().hex
+        mailbox.add_user(MailboxUser(f"pw{uuid.uuid4().hex[:8]}", password=secret, usage="P"))
+        user = next(name for name, u in mailbox.users.items() if u.password == secret)
+        known = asyncssh.import_known_hosts(sandbox.known_hosts())
+        with pytest.raises(asyncssh.PermissionDenied):
+            await asyncssh.connect(
+                "127.0.0.1", sandbox.sftp_port, username=user, password="wrong", known_hosts=known,
+                client_keys=None,
+            )  # fmt: skip
+        async with (
+            asyncssh.connect(
+                "127.0.0.1",
+                sandbox.sftp_port,
+                username=user,
+                password=secret,
+                known_hosts=known,
+                client_keys=None,
+            ) as conn,
+            conn.start_sftp_client() as client,
+        ):
+            for name, body in (("a", "first"), ("b", "second"), ("c", "third")):
+                async with client.open(f"/from/{name}.txt", "w") as f:
+                    await f.write(body)
+            with pytest.raises(asyncssh.SFTPFailure):
+                await client.rename("/from/a.txt", "/from/b.txt")
+            await client.posix_rename("/from/c.txt", "/from/b.txt")
+            async with client.open("/from/b.txt") as f:
+                assert await f.read() == "third"
+            assert sorted(await client.listdir("/from")) == [".", "..", "a.txt", "b.txt"]

@@ -24,7 +24,7 @@ import pytest
 
 from deploy.payer_sandbox.remit835 import check_balanced
 from deploy.payer_sandbox.store import SandboxStore
-from deploy.payer_sandbox.testing import TEST_RECEIVER_ID, SandboxHandle, running_sandbox
+from deploy.payer_sandbox.testing import TEST_RECEIVER_ID, SandboxHandle, running_sandbox, sample_270
 from services.claims.claims.schemas import ClaimData
 from services.claims.settings import ClaimsSettings
 from services.claims.submission.x12 import VERSION, claim_segments
@@ -336,3 +336,23 @@ async def test_a_restart_delivers_stored_answers_and_answers_recorded_files_once
     assert len(answering(answers.kind("999"), "AK1", 2, "6002")) == 1, "the recorded file answered once"
     paid = [t for t in answers.kind("835") if f"CLP*{first[0]}*" in t]
     assert len(paid) == 1, "a claim is paid once across the restart"
+
+
+async def test_a_transaction_set_it_does_not_take_is_rejected_in_the_999(prefix: str) -> None:
+    """A 270 in the claims mailbox: its envelope is fine, so no TA1, but the 999 rejects the
+    set as not supported (IK5 R 1) and nothing else is answered."""
+    inquiry = sample_270("SBX10001", control_number=7001).replace(
+        "SBX001         ", f"{TEST_RECEIVER_ID:<15}", 1
+    )
+    async with running_sandbox(None, mailbox=True, usage="P") as sandbox:
+        assert sandbox.root is not None
+        answers = Answers(sandbox.root)
+        await upload(sandbox, [(f"{prefix}.x12", inquiry)])
+        await answers.wait(lambda a: bool(a.kind("999")))
+    (ack,) = answers.kind("999")
+    assert pyx12_errors(ack) == [], "999 validates against 005010X231A1"
+    (set_ack,) = set_acks(ack).values()
+    assert set_ack[0].elements[:2] == ("270", "0001"), "AK2 names the set's own type"
+    assert set_ack[-1].elements == ("R", "1"), "IK5 R 1: transaction set not supported"
+    assert next(s for s in segments(ack) if s.id == "AK9").elements[:4] == ("R", "1", "1", "0")
+    assert sorted(n.rsplit("_", 1)[-1] for n in answers.all()) == ["999.x12"]

@@ -1,8 +1,17 @@
 """The mailbox state (which remote file was taken into which received file, and when it was
 disposed of), the interchange control numbers per partner, and each partner's last poll and
-upload (readiness, ops, GET /v1/partners)."""
+upload (readiness, ops, GET /v1/partners). Also what every service's history holds and 0002
+did not: the dead-letter index (shared.deadletters) and the audit log's hash chain (issue 17);
+without them the audited routes and the dead-letter probes fail."""
 
 from alembic import op
+
+from shared.migrations import (
+    chain_audit_log,
+    create_dead_letter_tables,
+    drop_dead_letter_tables,
+    unchain_audit_log,
+)
 
 revision = "0003"
 down_revision = "0002"
@@ -45,8 +54,12 @@ STATEMENTS = [
 def upgrade() -> None:
     for statement in STATEMENTS:
         op.execute(statement)
+    create_dead_letter_tables()
+    chain_audit_log()
 
 
 def downgrade() -> None:
+    unchain_audit_log()
+    drop_dead_letter_tables()
     for table in ("partner_state", "control_numbers", "mailbox_entries"):
         op.execute(f"DROP TABLE {table}")

@@ -25,7 +25,9 @@ GATEWAY_ALL = token("gateway:read", "gateway:write", "ops:read")
 def make_837(receiver_id: str, pcn: str, *, control_number: int = 7001) -> str:
     """A one-claim 837P addressed (ISA08) to `receiver_id`, as the claims service writes it."""
     data = ClaimData.model_validate(make_claim())
-    return generate(data, pcn, control_number=control_number, settings=ClaimsSettings(receiver_id=receiver_id))
+    return generate(
+        data, pcn, control_number=control_number, settings=ClaimsSettings(receiver_id=receiver_id)
+    )
 
 
 def claim_event(receiver_id: str, pcn: str | None = None) -> Event:

@@ -38,7 +38,9 @@ async def build(db: Database, partner, **kwargs):
 
 async def file_row(db: Database, file_id):
     async with db.session() as session:
-        return (await session.execute(text("SELECT * FROM submission_files WHERE id = :id"), {"id": file_id})).one()
+        return (
+            await session.execute(text("SELECT * FROM submission_files WHERE id = :id"), {"id": file_id})
+        ).one()
 
 
 async def test_threshold_builds_one_file_in_the_partners_envelope_and_name(
@@ -70,7 +72,10 @@ async def test_threshold_builds_one_file_in_the_partners_envelope_and_name(
         assert inter.groups[0].receiver == partner.gs_receiver_id
         assert [t.control_number for t in inter.transactions] == ["0001", "0002", "0003"]
         assert x12_837_errors(row.x12) == []
-        pcns = [t.segments[next(i for i, s in enumerate(t.segments) if s.id == "CLM")][1] for t in inter.transactions]
+        pcns = [
+            t.segments[next(i for i, s in enumerate(t.segments) if s.id == "CLM")][1]
+            for t in inter.transactions
+        ]
         assert pcns == [e.data.patient_control_number for e in events]
         assert row.interchange_control_number == f"{partner.control_number_start:09d}"
         assert inter.control_number == row.interchange_control_number
@@ -89,12 +94,17 @@ async def latest_file(db: Database, partner_id: str):
 
 
 async def test_window_builds_a_file_of_fewer_claims(gateway_db: Database, mailbox, tmp_path: Path) -> None:
-    (partner,) = write_partners(tmp_path / "p.json", partner_config(mailbox, batch_max_claims=10, batch_max_seconds=60))
+    (partner,) = write_partners(
+        tmp_path / "p.json", partner_config(mailbox, batch_max_claims=10, batch_max_seconds=60)
+    )
     events = await queue(gateway_db, partner, 2)
     assert await build(gateway_db, partner) is None
     async with gateway_db.session() as session:  # the oldest claim has waited past the window
         await session.execute(
-            text("UPDATE outbound_claims SET received_at = received_at - interval '61 seconds' WHERE event_id = :e"),
+            text(
+                "UPDATE outbound_claims SET received_at = received_at - interval '61 seconds' "
+                "WHERE event_id = :e"
+            ),
             {"e": events[0].id},
         )
         await session.commit()
@@ -162,7 +172,8 @@ async def test_upload_renames_into_place_and_a_crash_after_the_rename_is_not_a_s
     inode = remote.stat().st_ino
     async with gateway_db.session() as session:  # the crash: renamed, but "uploaded" never committed
         await session.execute(
-            text("UPDATE submission_files SET state = 'built', upload_at = NULL WHERE id = :id"), {"id": built.file_id}
+            text("UPDATE submission_files SET state = 'built', upload_at = NULL WHERE id = :id"),
+            {"id": built.file_id},
         )
         await session.commit()
     assert await upload_built(gateway_db, partner) == 1
@@ -173,10 +184,12 @@ async def test_upload_renames_into_place_and_a_crash_after_the_rename_is_not_a_s
 async def test_the_running_gateway_queues_routed_claims_and_reports_them(
     service, producer, mailbox, partners_file: Path
 ) -> None:
-    (partner,) = write_partners(partners_file, partner_config(mailbox, batch_max_claims=2, batch_max_seconds=3600))
+    (partner,) = write_partners(
+        partners_file, partner_config(mailbox, batch_max_claims=2, batch_max_seconds=3600)
+    )
     ours = [claim_event(next(iter(partner.receiver_ids))) for _ in range(2)]
     stranger = claim_event("SANDBOXTEST")
-    async with service("gateway") as (app, client):
+    async with service("gateway") as (_app, client):
         for event in [*ours, stranger, ours[0]]:  # ours[0] twice: a redelivery
             topic, key, value, headers = encode_signed(event)
             await producer.send_and_wait(topic, value=value, key=key, headers=headers)

@@ -162,7 +162,7 @@ class _Files(asyncssh.SFTPServer):
                 continue
             depth += -1 if part == b".." else 1
             if depth < 0:
-                raise asyncssh.SFTPPermissionDenied("outside the mailbox")
+                raise asyncssh.SFTPPermissionDenied("permission denied: outside the mailbox")
         return super().map_path(path)
 
     async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:

@@ -159,3 +159,25 @@ async def test_two_replicas_never_poll_one_mailbox_at_once(
     outer = await poll(gateway_db, partner, max_file_bytes=MAX, checkpoint=other_replica)
     assert outer.taken == 1 and [r.locked for r in inner] == [False]
     assert len(await received(gateway_db, partner.id, "i.835")) == 1
+
+
+async def test_make_ups_partners_file_logs_in_to_the_sandbox_mailbox(tmp_path: Path) -> None:
+    """deploy/mailbox.py's partners.json (what `make up` and compose give the gateway) loads, and
+    its key and pinned host key log in to a sandbox mailbox made from the same keys."""
+    from deploy import mailbox as deploy_mailbox
+    from deploy.payer_sandbox.mailbox import Mailbox, load_users
+    from services.gateway.partners.usecases import credentials, load_partners
+    from shared import sftp
+
+    path = deploy_mailbox.write_partners_file(tmp_path / "partners.json", tmp_path / "keys")
+    (partner,) = load_partners(path)
+    assert partner.receiver_ids == {"SANDBOXCH-FILES-OFF"}  # the Kafka transport answers claims
+    server = Mailbox(tmp_path / "boxes", load_users(tmp_path / "keys" / "mailbox-users.json"))
+    await server.start("127.0.0.1", 0, tmp_path / "keys" / "ssh_host_ed25519_key")
+    try:
+        (tmp_path / "boxes" / partner.username / "from" / "x.999").write_text("ISA*x~")
+        local = partner.model_copy(update={"port": server.port})
+        async with sftp.connect(local, credentials(local)) as box:
+            assert [e.name for e in await box.list(local.from_folder)] == ["x.999"]
+    finally:
+        await server.close()

@@ -19,6 +19,10 @@ from tests.claims.cob import x12_837_errors
 from tests.conftest import HeldOpen, encode_signed, eventually
 from tests.gateway.helpers import GATEWAY_ALL, claim_event, partner_config, write_partners
 
+SETS_OF_FILE = text(
+    "SELECT patient_control_number, set_control_number FROM outbound_claims WHERE file_id = :f"
+)
+
 
 async def queue(db: Database, partner, count: int, partners=None) -> list:
     events = [claim_event(next(iter(partner.receiver_ids))) for _ in range(count)]
@@ -77,6 +81,15 @@ async def test_threshold_builds_one_file_in_the_partners_envelope_and_name(
             for t in inter.transactions
         ]
         assert pcns == [e.data.patient_control_number for e in events]
+        async with gateway_db.session() as session:  # each claim knows its set in the file
+            numbered = (
+                await session.execute(
+                    SETS_OF_FILE,
+                    {"f": built.file_id},
+                )
+            ).all()
+        by_set = dict(zip([t.control_number for t in inter.transactions], pcns, strict=True))
+        assert {r.set_control_number: r.patient_control_number for r in numbered} == by_set
         assert row.interchange_control_number == f"{partner.control_number_start:09d}"
         assert inter.control_number == row.interchange_control_number
     test_name = (await file_row(gateway_db, (await latest_file(gateway_db, test_p.id)))).file_name

@@ -76,18 +76,21 @@ async def add_file(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(submission_files).values(**values))
 
 
-async def file_claims(session: AsyncSession, file_id: uuid.UUID, numbers: dict[uuid.UUID, str]) -> int:
-    """Put the claims in the file (only claims in no file yet); how many were put."""
+async def file_claims(session: AsyncSession, file_id: uuid.UUID, event_ids: list[uuid.UUID]) -> int:
+    """Put the claims in the file (only claims in no file yet), ST02 numbered 0001… in the
+    order the file holds them (take_queued's: received_at, event_id); how many were put."""
     stmt = text(
         """
-        UPDATE outbound_claims o SET state = 'filed', file_id = :file_id, set_control_number = n.st02
-        FROM unnest(CAST(:ids AS uuid[]), CAST(:st02 AS text[])) AS n(event_id, st02)
-        WHERE o.event_id = n.event_id AND o.file_id IS NULL
+        UPDATE outbound_claims o
+        SET state = 'filed', file_id = :file_id, set_control_number = lpad(r.n::text, 4, '0')
+        FROM (
+            SELECT event_id, row_number() OVER (ORDER BY received_at, event_id) AS n
+            FROM outbound_claims WHERE event_id = ANY(:ids)
+        ) r
+        WHERE o.event_id = r.event_id AND o.file_id IS NULL
         """
     )
-    result = await session.execute(
-        stmt, {"file_id": file_id, "ids": list(numbers), "st02": list(numbers.values())}
-    )
+    result = await session.execute(stmt, {"file_id": file_id, "ids": event_ids})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -102,8 +102,7 @@ async def build_file(
             "built_at": now,
         },
     )
-    numbers = {row.event_id: f"{n:04d}" for n, row in enumerate(rows, start=1)}
-    filed = await store.file_claims(session, file_id, numbers)
+    filed = await store.file_claims(session, file_id, [row.event_id for row in rows])
     if filed != len(rows):  # cannot happen under the row locks; never let a claim into two files
         raise RuntimeError(f"partner {partner.id}: {len(rows) - filed} claims were filed already")
     if hold is not None:

@@ -48,14 +48,14 @@ def claim_event(receiver_id: str, pcn: str | None = None) -> Event:
 
 
 def partner_config(mailbox: Any, **overrides: Any) -> dict[str, Any]:
-    """A partners.json entry for the test mailbox `mailbox` (conftest's handle), logging in with
-    its client key and pinning its host key."""
+    """A partners.json entry for the test mailbox `mailbox` (conftest's handle, or a running
+    sandbox's with `mailbox=True`), logging in with its client key and pinning its host key."""
     pid = f"p{uuid.uuid4().hex[:10]}"
     config: dict[str, Any] = {
         "id": pid,
         "name": "Test clearinghouse",
         "host": "127.0.0.1",
-        "port": mailbox.port,
+        "port": getattr(mailbox, "sftp_port", None) or mailbox.port,
         "username": mailbox.user,
         "key_file": str(mailbox.client_key_path),
         "host_key": mailbox.host_key,

@@ -221,3 +221,42 @@ async def test_the_running_gateway_queues_routed_claims_and_reports_them(
     assert shown["mailbox"]["last_upload_at"] is not None
     text_837 = next(p for p in mailbox.to_dir.iterdir() if p.suffix == ".837").read_text()
     assert len(x12.parse(text_837, expect="837").transactions) == 2
+
+
+async def test_the_sandbox_clearinghouse_answers_our_file_and_we_take_its_answers(
+    gateway_db: Database, tmp_path: Path
+) -> None:
+    """Our interchange, uploaded to the sandbox's mailbox, is read by its file desk (which checks
+    ISA08, ISA15 and every set's envelope) and answered with a 999 and a 277CA in `from/`; one
+    poll takes both, once, and leaves the folder empty."""
+    from deploy.payer_sandbox.testing import TEST_RECEIVER_ID, running_sandbox
+    from services.gateway.mailbox.usecases import poll
+
+    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path / "sandbox") as sandbox:
+        (partner,) = write_partners(
+            tmp_path / "p.json",
+            partner_config(sandbox, isa_receiver_id=TEST_RECEIVER_ID, gs_receiver_id=TEST_RECEIVER_ID),
+        )
+        await queue(gateway_db, partner, 3)
+        built = await build(gateway_db, partner)
+        assert built is not None and await upload_built(gateway_db, partner) == 1
+        answers = sandbox.root / "from"
+
+        def answered() -> list[str]:
+            names = [p.name for p in answers.iterdir() if not p.name.endswith(".part")]
+            texts = [(answers / n).read_text() for n in names]
+            return names if any("ST*999" in t for t in texts) and any("ST*277" in t for t in texts) else []
+
+        names = await eventually(answered, timeout=60, what="a 999 and a 277CA from the sandbox")
+        result = await poll(gateway_db, partner, max_file_bytes=1 << 22)
+        assert result.taken == len(names) and result.error is None
+        assert list(answers.iterdir()) == []
+        async with gateway_db.session() as session:
+            kept = (
+                await session.execute(
+                    text("SELECT content FROM received_files WHERE partner_id = :p"), {"p": partner.id}
+                )
+            ).all()
+        ack = next(r.content for r in kept if "ST*999" in r.content)
+        assert "AK9*A*3*3*3" in ack  # the three sets of the group, all accepted
+        assert f"AK1*HC*{built.gcn}" in ack

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from services.gateway.outbound.usecases import build_file, record_claim, upload_built
@@ -260,3 +261,51 @@ async def test_the_sandbox_clearinghouse_answers_our_file_and_we_take_its_answer
         ack = next(r.content for r in kept if "ST*999" in r.content)
         assert "AK9*A*3*3*3" in ack  # the three sets of the group, all accepted
         assert f"AK1*HC*{built.gcn}" in ack
+
+
+async def test_control_numbers_never_wrap(gateway_db: Database, mailbox, tmp_path: Path) -> None:
+    from services.gateway.outbound.store import ControlNumbersExhausted
+
+    (partner,) = write_partners(
+        tmp_path / "p.json", partner_config(mailbox, batch_max_claims=1, control_number_start=999_999_999)
+    )
+    await queue(gateway_db, partner, 2)
+    last = await build(gateway_db, partner)
+    assert last is not None and last.icn == 999_999_999
+    with pytest.raises(ControlNumbersExhausted):
+        await build(gateway_db, partner)
+    async with gateway_db.session() as session:  # nothing of the refused file was kept
+        files = await session.scalar(
+            text("SELECT count(*) FROM submission_files WHERE partner_id = :p"), {"p": partner.id}
+        )
+    assert files == 1
+
+
+async def test_direct_upload_mode_writes_the_name_itself(
+    gateway_db: Database, mailbox, tmp_path: Path
+) -> None:
+    (partner,) = write_partners(
+        tmp_path / "p.json", partner_config(mailbox, batch_max_claims=1, upload_mode="direct")
+    )
+    await queue(gateway_db, partner, 1)
+    built = await build(gateway_db, partner)
+    assert await upload_built(gateway_db, partner) == 1
+    assert [p.name for p in mailbox.to_dir.iterdir()] == [built.file_name]
+
+
+async def test_stuck_work_counts_queued_claims_and_unuploaded_files(
+    gateway_db: Database, mailbox, tmp_path: Path
+) -> None:
+    from services.gateway.outbound import store
+
+    (partner,) = write_partners(tmp_path / "p.json", partner_config(mailbox, batch_max_claims=2))
+    async with gateway_db.session() as session:
+        queued_before, _ = await store.queued_age(session)
+        built_before, _ = await store.built_age(session)
+    await queue(gateway_db, partner, 3)
+    await build(gateway_db, partner)  # two filed into a built file, one still queued
+    async with gateway_db.session() as session:
+        queued, queued_oldest = await store.queued_age(session)
+        built, built_oldest = await store.built_age(session)
+    assert queued - queued_before == 1 and queued_oldest is not None
+    assert built - built_before == 1 and built_oldest is not None

@@ -106,3 +106,21 @@ def test_a_wrong_partners_file_refuses_the_start_naming_the_field(
 
 def write_partners_raw(path: Path, configs: list[dict]) -> None:
     path.write_text(json.dumps(configs))
+
+
+async def test_a_missing_secret_is_named_by_its_source_and_nothing_is_taken(
+    gateway_db, mailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.gateway.mailbox import store as mailbox_store
+
+    monkeypatch.delenv("TEST_CH_NOWHERE", raising=False)
+    config = partner_config(mailbox, password_env="TEST_CH_NOWHERE")
+    del config["key_file"]
+    (partner,) = write_partners(tmp_path / "p.json", config)
+    (mailbox.from_dir / "c.835").write_text("ISA*kept there~")
+    result = await poll(gateway_db, partner, max_file_bytes=1 << 20)
+    assert (result.taken, result.error) == (0, "secret_missing")
+    async with gateway_db.session() as session:
+        state = (await mailbox_store.states(session))[partner.id]
+        count, oldest = await mailbox_store.unreachable_age(session)
+    assert state.last_poll_error == "secret_missing" and count >= 1 and oldest is not None

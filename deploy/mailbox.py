@@ -17,17 +17,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from deploy.payer_sandbox.keys import DEFAULT_PORT, DEFAULT_USER, ensure_dev_keys
 from deploy.system import STATE
 
 SANDBOX_STATE = STATE / "payer-sandbox"
 PARTNERS_FILE = STATE / "gateway" / "partners.json"
-SFTP_PORT = DEFAULT_PORT  # 2222
+SFTP_PORT = 2222  # deploy/payer_sandbox/keys.py DEFAULT_PORT (that module needs the venv: asyncssh)
+USER = "gateway"  # keys.py DEFAULT_USER
 CLAIMS_RECEIVER_ID = "SANDBOXCH"  # the claims service's default ISA08 (services/claims/settings.py)
 
 
 def sandbox_partner(transport: str, state: Path = SANDBOX_STATE, host: str = "127.0.0.1") -> dict[str, Any]:
     """The sandbox as the gateway's one trading partner, its host key pinned."""
+    from deploy.payer_sandbox.keys import ensure_dev_keys  # asyncssh: only in the venv
+
     keys = ensure_dev_keys(state, port=SFTP_PORT)
     files = transport == "files"
     return {
@@ -35,7 +37,7 @@ def sandbox_partner(transport: str, state: Path = SANDBOX_STATE, host: str = "12
         "name": "Payer sandbox clearinghouse",
         "host": host,
         "port": SFTP_PORT,
-        "username": DEFAULT_USER,
+        "username": USER,
         "key_file": str(keys.client_key),
         "host_key": keys.host_public_key,
         "to_folder": "to",
@@ -78,13 +80,16 @@ def program_extras(name: str) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m deploy.mailbox STATE_DIR --host payer-sandbox` (docker compose's one-shot job):
-    the keys under STATE_DIR and STATE_DIR/partners.json for the gateway."""
+    """`python -m deploy.mailbox STATE_DIR [--host H] [--out PATH]`: the keys under STATE_DIR and
+    the gateway's partners.json (default STATE_DIR/partners.json). `make up` runs it with the
+    venv's Python (the keys need asyncssh; deploy/infra.py is standard library only); docker
+    compose's mailbox-keys job with `--host payer-sandbox`."""
     parser = argparse.ArgumentParser(prog="python -m deploy.mailbox")
     parser.add_argument("state", type=Path)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    path = write_partners_file(args.state / "partners.json", args.state, args.host)
+    path = write_partners_file(args.out or args.state / "partners.json", args.state, args.host)
     print(f"mailbox keys and {path} ready")
     return 0
 

@@ -145,6 +145,22 @@ def partner_keys() -> None:
         raise InfraError(f"partner keys were not made (shared.events.signing exit {proc.returncode})")
 
 
+def mailbox_keys() -> None:
+    """The sandbox mailbox's keys (made once) and the gateway's partners.json naming it, written
+    with the venv's Python (deploy/mailbox.py)."""
+    argv = [
+        venv_python(),
+        "-m",
+        "deploy.mailbox",
+        str(mailbox.SANDBOX_STATE),
+        "--out",
+        str(mailbox.PARTNERS_FILE),
+    ]
+    proc = subprocess.run(argv, cwd=ROOT, env=child_env(None), check=False)  # noqa: S603 - fixed argv
+    if proc.returncode != 0:
+        raise InfraError(f"the mailbox keys were not made (deploy.mailbox exit {proc.returncode})")
+
+
 def migrate() -> None:
     say("running migrations (python -m shared.migrate)")
     proc = subprocess.run(  # noqa: S603 - fixed argv
@@ -260,7 +276,7 @@ def services_up(names: Sequence[str] | None = None) -> None:
     changed since the last `up`, supervisord restarts the group with the new one."""
     procs = [_proc(n) for n in names] if names else list(PROCESSES)
     partner_keys()
-    mailbox.write_partners_file()
+    mailbox_keys()
     supervision.install_group(GROUP, _programs())
     with lock("services"):
         managed = _start_programs(procs)

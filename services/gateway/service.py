@@ -6,6 +6,7 @@ from services.gateway.partners.api import router as partners_router
 from services.gateway.reports.api import router as reports_router
 from services.gateway.settings import GatewaySettings, secret_problems
 from shared.app import ServiceDefinition, Worker
+from shared.consumer import batched
 
 _settings = GatewaySettings()
 
@@ -16,7 +17,7 @@ SERVICE = ServiceDefinition(
     "batches out; TA1, 999, 277CA, 277 and 835 in, each taken exactly once and kept as received.",
     routers=[partners_router, reports_router],
     handlers={
-        "claim.submitted": outbound_events.on_claim_submitted,
+        "claim.submitted": batched(outbound_events.on_claims_submitted),
     },
     tags=[
         {"name": "partners", "description": "Trading partners (clearinghouses) and their mailbox state."},

@@ -15,6 +15,7 @@ from services.gateway.mailbox import domain, store
 from services.gateway.partners.domain import TradingPartner
 from services.gateway.partners.usecases import SecretMissing, credentials
 from shared import sftp
+from shared.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class Polled:
 
 
 async def poll(
-    db: object,
+    db: Database,
     partner: TradingPartner,
     *,
     max_file_bytes: int,
@@ -45,7 +46,7 @@ async def poll(
 ) -> Polled:
     """One poll of the partner's mailbox, under its advisory lock (another replica polling it
     now: nothing is done). Records the outcome in partner_state."""
-    conn = await db.connect_raw()  # type: ignore[attr-defined]
+    conn = await db.connect_raw()
     try:
         if not await store.try_poll_lock(conn, partner.id):
             return Polled(locked=False)
@@ -55,14 +56,14 @@ async def poll(
             await store.release_poll_lock(conn, partner.id)
     finally:
         await conn.close()
-    async with db.session() as session:  # type: ignore[attr-defined]
+    async with db.session() as session:
         await store.record_poll(session, partner.id, datetime.now(UTC), result.error)
         await session.commit()
     return result
 
 
 async def _poll_locked(
-    db: object,
+    db: Database,
     partner: TradingPartner,
     max_file_bytes: int,
     timeout_seconds: float,
@@ -72,7 +73,7 @@ async def _poll_locked(
     try:
         async with sftp.connect(partner, credentials(partner), timeout_seconds=timeout_seconds) as box:
             listing = await box.list(partner.from_folder)
-            async with db.session() as session:  # type: ignore[attr-defined]
+            async with db.session() as session:
                 known = await store.entries(session, partner.id)
             now_epoch = datetime.now(UTC).timestamp()
             for entry in listing:
@@ -88,7 +89,7 @@ async def _poll_locked(
                 data = await box.read(path, max_bytes=max_file_bytes)
                 if checkpoint is not None:
                     await checkpoint("read", entry.name)
-                async with db.session() as session:  # type: ignore[attr-defined]
+                async with db.session() as session:
                     kept = await keep(
                         session,
                         partner_id=partner.id,
@@ -118,13 +119,13 @@ async def _poll_locked(
     return result
 
 
-async def _dispose(db: object, box: sftp.Mailbox, partner: TradingPartner, path: str, name: str) -> None:
+async def _dispose(db: Database, box: sftp.Mailbox, partner: TradingPartner, path: str, name: str) -> None:
     """Delete or move a remote file that is committed, then record it."""
     if partner.after_download == "move":
         assert partner.archive_folder is not None
         await box.move(path, partner.archive_folder)
     else:
         await box.remove(path)
-    async with db.session() as session:  # type: ignore[attr-defined]
+    async with db.session() as session:
         await store.record_disposed(session, partner.id, name, datetime.now(UTC))
         await session.commit()

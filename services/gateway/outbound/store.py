@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.gateway.mailbox.tables import control_numbers, partner_state
 from services.gateway.outbound.domain import MAX_CONTROL_NUMBER
 from services.gateway.outbound.tables import outbound_claims, submission_files
+from shared.bulk import insert_many
 from shared.due import claim_due
 
 
@@ -22,9 +23,9 @@ class ControlNumbersExhausted(RuntimeError):
     partner agreed to); the gateway never wraps silently."""
 
 
-async def add_claim(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One claim.submitted, once (the event id is the key: a redelivery changes nothing)."""
-    await session.execute(insert(outbound_claims).values(**values).on_conflict_do_nothing())
+async def add_claims(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Each claim.submitted once (the event id is the key: a redelivery changes nothing)."""
+    await insert_many(session, outbound_claims, rows, on_conflict=["event_id"])
 
 
 async def queue_of(session: AsyncSession, partner_id: str) -> tuple[int, float | None]:

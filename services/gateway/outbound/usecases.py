@@ -17,6 +17,7 @@ from services.gateway.outbound import domain, store, x12 as outbound_x12
 from services.gateway.partners.domain import TradingPartner
 from services.gateway.partners.usecases import credentials
 from shared import sftp
+from shared.db import Database
 from shared.events import Event
 from shared.events.catalogue import ClaimSubmitted
 
@@ -36,32 +37,41 @@ class Built:
     claim_count: int
 
 
-async def record_claim(session: AsyncSession, event: Event, partners: Sequence[TradingPartner]) -> str:
-    """Queue a claim.submitted for the partner its 837's ISA08 names, or keep it `ignored` when
-    none does. Idempotent on the event id. Returns the state it was recorded with."""
+def _queued_row(event: Event, partners: Sequence[TradingPartner], now: datetime) -> dict[str, object]:
     claim = event.data
     assert isinstance(claim, ClaimSubmitted)
     try:
         partner = domain.route(outbound_x12.receiver_id(claim.x12_837), partners)
-    except ValueError:
+    except ValueError:  # not an interchange at all: no partner can take it
         partner = None
-    state = "queued" if partner is not None else "ignored"
-    await store.add_claim(
-        session,
-        {
-            "event_id": event.id,
-            "claim_id": claim.claim_id,
-            "patient_control_number": claim.patient_control_number,
-            "payer_id": claim.payer_id,
-            "partner_id": partner.id if partner else None,
-            "frequency_code": claim.frequency_code,
-            "x12_837": claim.x12_837,
-            "submitted_at": claim.submitted_at,
-            "received_at": datetime.now(UTC),
-            "state": state,
-        },
-    )
-    return state
+    return {
+        "event_id": event.id,
+        "claim_id": claim.claim_id,
+        "patient_control_number": claim.patient_control_number,
+        "payer_id": claim.payer_id,
+        "partner_id": partner.id if partner else None,
+        "frequency_code": claim.frequency_code,
+        "x12_837": claim.x12_837,
+        "submitted_at": claim.submitted_at,
+        "received_at": now,
+        "state": "queued" if partner is not None else "ignored",
+    }
+
+
+async def record_claims(
+    session: AsyncSession, events: Sequence[Event], partners: Sequence[TradingPartner]
+) -> None:
+    """Queue each claim.submitted for the partner its 837's ISA08 names, or keep it `ignored`
+    when none does (one statement per poll; idempotent on the event id)."""
+    now = datetime.now(UTC)
+    await store.add_claims(session, [_queued_row(e, partners, now) for e in events])
+
+
+async def record_claim(session: AsyncSession, event: Event, partners: Sequence[TradingPartner]) -> str:
+    """One claim, as record_claims records it; the state it was recorded with."""
+    row = _queued_row(event, partners, datetime.now(UTC))
+    await store.add_claims(session, [row])
+    return str(row["state"])
 
 
 async def build_file(
@@ -111,11 +121,11 @@ async def build_file(
 
 
 async def upload_built(
-    db: object, partner: TradingPartner, *, lease_seconds: float = 60.0, timeout_seconds: float = 30.0
+    db: Database, partner: TradingPartner, *, lease_seconds: float = 60.0, timeout_seconds: float = 30.0
 ) -> int:
     """Upload the partner's built files; how many are now uploaded. A file already at its final
     name with the same size (a crash after the rename, before our commit) is only recorded."""
-    async with db.session() as session:  # type: ignore[attr-defined]
+    async with db.session() as session:
         files = await store.take_built(session, partner.id, lease_seconds, limit=20)
         await session.commit()
     if not files:
@@ -129,14 +139,14 @@ async def upload_built(
                 present = await box.stat(path)
                 if present is None or present.size != len(data):
                     await box.upload(path, data)
-                async with db.session() as session:  # type: ignore[attr-defined]
+                async with db.session() as session:
                     await store.mark_uploaded(session, file.id, partner.id, datetime.now(UTC))
                     await session.commit()
                 done += 1
     except (sftp.SftpError, ValueError) as error:
         kind = getattr(error, "kind", "configuration")
         log.warning("partner %s: upload failed (%s)", partner.id, kind)
-        async with db.session() as session:  # type: ignore[attr-defined]
+        async with db.session() as session:
             for file in files[done:]:
                 await store.upload_failed(session, file.id, kind)
             await session.commit()

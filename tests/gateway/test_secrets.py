@@ -18,7 +18,7 @@ from services.gateway.partners.usecases import credentials, partners as configur
 from shared import sftp
 from shared.app import create_app
 from shared.secret_checks import RefusedToStart
-from tests.conftest import eventually, service_definition
+from tests.conftest import eventually, service_definition, token
 from tests.gateway.conftest import MAILBOX_PASSWORD
 from tests.gateway.helpers import GATEWAY_ALL, partner_config, write_partners
 
@@ -72,6 +72,8 @@ async def test_secrets_never_in_logs_errors_or_the_partners_route(
             return answer if all(p["mailbox"].get("last_poll_at") for p in shown) else None
 
         listed = await eventually(polled, timeout=60, what="every partner polled")
+        assert (await client.get("/v1/partners")).status_code == 401
+        assert (await client.get("/v1/partners", headers=token("claims:read"))).status_code == 403
         with pytest.raises(sftp.SftpError) as failed:
             async with sftp.connect(partners[wrong["id"]], credentials(partners[wrong["id"]])):
                 pass

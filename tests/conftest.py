@@ -434,7 +434,7 @@ def pyx12_errors(text: str) -> list[str]:
 
 def encode_signed(event: Event) -> Encoded:
     """(topic, key, value, headers) of an event as its publisher sends it: a partner's (the EHR's
-    encounters, the clearinghouse's answers and 835s) signed with the development key of that
+    encounters) signed with the development key of that
     partner, a service's as it is. The one way tests publish partner events."""
     return PARTNER_SIGNER.encode(event)
 

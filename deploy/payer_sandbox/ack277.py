@@ -107,6 +107,38 @@ def _claim_level(answer: ClaimAnswer, hl: int, parent: int, today: str) -> list[
     return out
 
 
+def _last_hl(body: list[list[str]]) -> int:
+    return max(int(seg[1]) for seg in body if seg[0] == "HL")
+
+
+def _provider_levels(
+    answers: Sequence[ClaimAnswer], receiver: int, batch_trace: str, today: str
+) -> list[list[str]]:
+    """2000C/2200C per billing provider of a payer's claims, each with its 2000D claims; HL
+    numbers continue after the receiver's."""
+    out: list[list[str]] = []
+    hl = receiver
+    providers: dict[tuple[str, str], list[ClaimAnswer]] = {}
+    for answer in answers:
+        providers.setdefault((answer.claim.billing_npi, answer.claim.billing_name), []).append(answer)
+    for (npi, name), theirs in providers.items():
+        hl += 1
+        provider = hl
+        total = x12.amount(sum((a.charge for a in theirs), Decimal(0)))
+        out += [
+            x12.seg("HL", str(provider), str(receiver), "19", "1"),
+            x12.seg("NM1", "85", "2", x12.clean(name, 60) or "PROVIDER", "", "", "", "", "XX",
+                    x12.clean(npi, 80) or "UNKNOWN"),
+            x12.seg("TRN", "1", batch_trace),
+            x12.seg("STC", f"{RECEIVED}:85", "", "WQ", total),
+            *_counts(theirs, ("QA", "QC")),
+        ]  # fmt: skip
+        for answer in theirs:
+            hl += 1
+            out += _claim_level(answer, hl, provider, today)
+    return out
+
+
 def write_277ca(
     answers: Sequence[ClaimAnswer],
     *,
@@ -148,24 +180,8 @@ def write_277ca(
             x12.seg("STC", f"{RECEIVED}:PR", today, "WQ", charged),
             *_counts(mine, ("90", "AA")),
         ]  # fmt: skip
-        providers: dict[tuple[str, str], list[ClaimAnswer]] = {}
-        for answer in mine:
-            providers.setdefault((answer.claim.billing_npi, answer.claim.billing_name), []).append(answer)
-        for (npi, name), theirs in providers.items():
-            hl += 1
-            provider = hl
-            total = x12.amount(sum((a.charge for a in theirs), Decimal(0)))
-            body += [
-                x12.seg("HL", str(provider), str(receiver), "19", "1"),
-                x12.seg("NM1", "85", "2", x12.clean(name, 60) or "PROVIDER", "", "", "", "", "XX",
-                        x12.clean(npi, 80) or "UNKNOWN"),
-                x12.seg("TRN", "1", batch_trace),
-                x12.seg("STC", f"{RECEIVED}:85", "", "WQ", total),
-                *_counts(theirs, ("QA", "QC")),
-            ]  # fmt: skip
-            for answer in theirs:
-                hl += 1
-                body += _claim_level(answer, hl, provider, today)
+        body += _provider_levels(mine, receiver, batch_trace, today)
+        hl = _last_hl(body)
     return x12.build(
         [body],
         transaction_code="277",

@@ -127,7 +127,7 @@ class GroupAck:
 
 
 def _set_segments(ack: SetAck) -> list[list[str]]:
-    out = [x12.seg("AK2", "837", ack.control_number, ack.version)]
+    out = [x12.seg("AK2", ack.transaction, ack.control_number, ack.version)]
     for note in ack.notes:
         # IK303 is data element 447, AN 1/4: the loop's number ("2010" for 2010BA), as
         # companion guides show (IK3*NM1*8*2010*8); the segment and position locate it exactly.

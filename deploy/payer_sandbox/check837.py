@@ -62,6 +62,7 @@ class SetAck:
     set_codes: list[str] = field(default_factory=list)  # IK502..IK506
     notes: list[SegmentNote] = field(default_factory=list)
     pcn: str | None = None  # CLM01 of its first claim (the CTX business unit)
+    transaction: str = "837"  # ST01 (AK201)
 
     @property
     def accepted(self) -> bool:
@@ -133,18 +134,26 @@ class _Loops:
         return self.loop
 
 
-def check_set(tx: x12.TransactionSet, warnings: list[x12.X12Error]) -> SetAck:
-    """The 999 verdict on one 837P set: its own envelope, then its segments."""
-    ack = SetAck(tx.control_number, tx.st.get(3) or (tx.group.version if tx.group else ""))
-    if tx.code != "837":
-        ack.set_codes.append("1")  # transaction set not supported
-        return ack
-    for error in tx.errors:
-        if error.segment == "SE":
-            ack.set_codes.append("4")  # SE01 does not count the segments
+def envelope_check(tx: x12.TransactionSet, warnings: list[x12.X12Error]) -> SetAck:
+    """A set's own envelope only (SE01 count: IK502 4, SE02 = ST02: IK502 3), for sets another
+    part reads (GROUP_HANDLERS in filedesk.py)."""
+    ack = SetAck(
+        tx.control_number, tx.st.get(3) or (tx.group.version if tx.group else ""), transaction=tx.code
+    )
+    if any(error.segment == "SE" for error in tx.errors):
+        ack.set_codes.append("4")
     end = tx.st.position + len(tx.segments) + 1
     if any(w.segment == "SE" and w.position == end for w in warnings):
-        ack.set_codes.append("3")  # SE02 does not echo ST02
+        ack.set_codes.append("3")
+    return ack
+
+
+def check_set(tx: x12.TransactionSet, warnings: list[x12.X12Error]) -> SetAck:
+    """The 999 verdict on one 837P set: its own envelope, then its segments."""
+    ack = envelope_check(tx, warnings)
+    if tx.code != "837":
+        ack.set_codes.insert(0, "1")  # transaction set not supported
+        return ack
     loops = _Loops()
     seen: set[str] = set()
     claims = lines = 0

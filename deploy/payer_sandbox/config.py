@@ -106,6 +106,7 @@ class SandboxConfig:
             or str(DEFAULT_MAILBOX_DIR),
             mailbox_root=_env("SANDBOX_MAILBOX_ROOT"),
             mailbox_users_file=_env("SANDBOX_MAILBOX_USERS"),
+            file_poll_seconds=float(_env("SANDBOX_FILE_POLL_SECONDS", "0.2") or 0.2),
         )
 
 

@@ -41,7 +41,7 @@ from deploy.payer_sandbox.ack999 import (
     write_ta1,
 )
 from deploy.payer_sandbox.adjudication import Context
-from deploy.payer_sandbox.check837 import ElementNote, SegmentNote, SetAck, check_set
+from deploy.payer_sandbox.check837 import ElementNote, SegmentNote, SetAck, check_set, envelope_check
 from deploy.payer_sandbox.clearinghouse import Clearinghouse, answer_name, due_keys
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import Tables
@@ -53,6 +53,14 @@ from shared import x12
 log = logging.getLogger("payer_sandbox.filedesk")
 
 COVERAGE = {"P": "primary", "S": "secondary", "T": "tertiary"}
+Dated = tuple[date, str, claim837.Claim837]  # GS04, ST02, a claim of that set
+Other = tuple[x12.FunctionalGroup, list[x12.TransactionSet]]  # a handled group, its accepted sets
+# Functional groups that are not 837 claims are answered by a handler registered here by GS01
+# (e.g. "HR": claimstatus.py's batch 276 -> 277 files). The 999 acknowledges their sets'
+# envelopes (ST/SE); the handler, called in the file's transaction after the 999, writes its
+# answers with `desk.output(user, kind, file_id, build)`.
+GroupHandler = Callable[["FileDesk", str, int, Envelope, list[x12.TransactionSet]], None]
+GROUP_HANDLERS: dict[str, GroupHandler] = {}
 DEFAULT_ID = "SANDBOXCH"
 
 
@@ -145,8 +153,18 @@ class FileDesk:
                     self.answer(file_id, user, sha, text)
             except Exception:
                 self.clearinghouse.load()  # what the failed transaction changed in memory
-                log.exception("answering mailbox file %s failed; it stays recorded", file_id)
-                raise
+                log.exception("answering mailbox file %s failed; answering TA1 R 024", file_id)
+                self._failed(file_id, user, text)
+
+    def _failed(self, file_id: int, user: str, text: str) -> None:
+        """A file the desk could not answer (a sandbox bug, or content no check foresaw):
+        TA1 R 024 rather than blocking the files behind it."""
+        envelope = envelope_of(text)
+        ours, now = self._our_id(envelope), datetime.now(UTC)
+        rejected = functools.partial(write_ta1, envelope, code="R", note="024", ours=ours, now=now)
+        with self.store.transaction():
+            self.output(user, "TA1", file_id, lambda n: rejected(control_number=n))
+            self.store.file_answered(file_id, "failed")
 
     def _our_id(self, envelope: Envelope | None) -> str:
         ids = self.config.receiver_ids
@@ -154,7 +172,7 @@ class FileDesk:
             return envelope.receiver_id
         return sorted(ids)[0] if ids else DEFAULT_ID
 
-    def _output(self, user: str, kind: str, file_id: int | None, build: Callable[[int], str]) -> None:
+    def output(self, user: str, kind: str, file_id: int | None, build: Callable[[int], str]) -> None:
         """An answer file into files_out (its ISA13 is the store's next control number)."""
         control_number = self.store.next_control_number()
         text = build(control_number)
@@ -194,41 +212,47 @@ class FileDesk:
             rejected = functools.partial(
                 write_ta1, envelope, code="R", note=note or "022", ours=ours, now=now
             )
-            self._output(user, "TA1", file_id, lambda n: rejected(control_number=n))
+            self.output(user, "TA1", file_id, lambda n: rejected(control_number=n))
             self.store.file_answered(file_id, "rejected")
             return
         if envelope.ack_requested:
             accepted = functools.partial(write_ta1, envelope, code="A", note="000", ours=ours, now=now)
-            self._output(user, "TA1", file_id, lambda n: accepted(control_number=n))
-        groups, claims = self._read_groups(inter)
-        self._output(
+            self.output(user, "TA1", file_id, lambda n: accepted(control_number=n))
+        groups, claims, others = self._read_groups(inter)
+        self.output(
             user, "999", file_id, lambda n: write_999(groups, envelope, ours=ours, control_number=n, now=now)
         )
+        for group, accepted in others:  # e.g. 276 batch inquiries (claimstatus.py)
+            GROUP_HANDLERS[group.functional_id](self, user, file_id, envelope, accepted)
         answers, keys = self._decide(user, envelope, claims)
         if answers:
             ca = functools.partial(
                 write_277ca, answers, ours=ours, partner=envelope.sender_id, received=now,
                 batch_trace=envelope.control_number, usage=envelope.usage, now=now,
             )  # fmt: skip
-            self._output(user, "277CA", file_id, lambda n: ca(control_number=n))
+            self.output(user, "277CA", file_id, lambda n: ca(control_number=n))
         immediate = [k for k in keys if self.clearinghouse.payers[k[0]].remittance_mode != "batched"]
         if immediate:
             self.clearinghouse.flush(keys=immediate)
         self.store.file_answered(file_id, "answered")
 
-    def _read_groups(
-        self, inter: x12.Interchange
-    ) -> tuple[list[GroupAck], list[tuple[date, str, claim837.Claim837]]]:
-        """The 999 verdict per group and set, and the claims of the accepted sets (with the
-        group's date and the set's control number)."""
+    def _read_groups(self, inter: x12.Interchange) -> tuple[list[GroupAck], list[Dated], list[Other]]:
+        """The 999 verdict per group and set; the claims of the accepted 837 sets (with the
+        group's date and the set's control number); the accepted sets of groups a registered
+        handler answers (GROUP_HANDLERS, by GS01)."""
         groups: list[GroupAck] = []
-        claims: list[tuple[date, str, claim837.Claim837]] = []
+        claims: list[Dated] = []
+        others: list[Other] = []
         for group in inter.groups:
             day = _gs_date(group.gs)
+            handled = group.functional_id in GROUP_HANDLERS
             acks: list[SetAck] = []
+            accepted: list[x12.TransactionSet] = []
             for tx in group.transactions:
-                ack = check_set(tx, inter.warnings)
-                if ack.accepted:
+                ack = envelope_check(tx, inter.warnings) if handled else check_set(tx, inter.warnings)
+                if ack.accepted and handled:
+                    accepted.append(tx)
+                elif ack.accepted:
                     try:
                         for claim in claim837.parse_set(tx, receiver_id=inter.receiver_id):
                             claims.append((day, tx.control_number, claim))
@@ -237,10 +261,12 @@ class FileDesk:
                         ack.set_codes.append("5")
                 acks.append(ack)
             groups.append(GroupAck(group.functional_id, group.control_number, group.version, acks))
-        return groups, claims
+            if accepted:
+                others.append((group, accepted))
+        return groups, claims, others
 
     def _decide(
-        self, user: str, envelope: Envelope, claims: list[tuple[date, str, claim837.Claim837]]
+        self, user: str, envelope: Envelope, claims: list[Dated]
     ) -> tuple[list[ClaimAnswer], list[PendingKey]]:
         answers: list[ClaimAnswer] = []
         keys: list[PendingKey] = []

@@ -163,6 +163,8 @@ class _Account:
             "SANDBOX_MAILBOX_DIR": str(self.state),
             "SANDBOX_MAILBOX_ROOT": str(self.state / "mailboxes"),
             "SANDBOX_MAILBOX_USERS": str(self.state / "test-users.json"),
+            "SANDBOX_RECEIVER_IDS": TEST_RECEIVER_ID,  # what test 837s are addressed to (ISA08)
+            "SANDBOX_FILE_POLL_SECONDS": "0.1",
         }
 
     def fill(self, handle: Any, port: int) -> None:

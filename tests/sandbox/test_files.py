@@ -12,6 +12,7 @@ mailbox user, so nothing here sees another suite's files.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -22,7 +23,8 @@ import asyncssh
 import pytest
 
 from deploy.payer_sandbox.remit835 import check_balanced
-from deploy.payer_sandbox.testing import TEST_RECEIVER_ID, SandboxHandle, running_sandbox
+from deploy.payer_sandbox.store import SandboxStore
+from deploy.payer_sandbox.testing import TEST_RECEIVER_ID, SandboxHandle, running_sandbox, sample_270
 from services.claims.claims.schemas import ClaimData
 from services.claims.settings import ClaimsSettings
 from services.claims.submission.x12 import VERSION, claim_segments
@@ -41,12 +43,20 @@ def build_837(
     receiver_id: str = TEST_RECEIVER_ID,
     usage: str = "T",
     change: Callable[[list[Body]], None] | None = None,
+    payers: dict[str, str] | None = None,
 ) -> str:
-    """An interchange of one 837P set per claim, written by the claims service's generator."""
+    """An interchange of one 837P set per claim, written by the claims service's generator
+    (`payers`: another payer than SBX001 for some patient control numbers)."""
     settings = ClaimsSettings(receiver_id=receiver_id, usage_indicator=usage)
     now = datetime.now()
     bodies = [
-        claim_segments(ClaimData.model_validate(make_claim()), pcn, f"{control_number}{n}", now, settings)
+        claim_segments(
+            ClaimData.model_validate(make_claim(payer_id=(payers or {}).get(pcn, "SBX001"))),
+            pcn,
+            f"{control_number}{n}",
+            now,
+            settings,
+        )
         for n, pcn in enumerate(pcns, start=1)
     ]
     if change is not None:
@@ -188,8 +198,9 @@ async def test_a_mixed_batch_gets_ta1_999_277ca_and_835_files(prefix: str) -> No
         # The same ISA13 as claims-good.x12 with other content, and claims-good.x12 once more.
         await upload(sandbox, [("claims-again.x12", build_837([f"{prefix}R1"], 1001))])
         await upload(sandbox, [files[0]])
-        await upload(sandbox, [("claims-last.x12", build_837([f"{prefix}L1"], 1005))])
-        await answers.wait(lambda a: len(a.kind("999")) == 3 and len(a.kind("TA1")) == 3)
+        asking = build_837([f"{prefix}L1"], 1005).replace("*000001005*0*T*:", "*000001005*1*T*:", 1)
+        await upload(sandbox, [("claims-last.x12", asking)])
+        await answers.wait(lambda a: len(a.kind("999")) == 3 and len(a.kind("TA1")) == 4)
         await answers.wait(lambda a: any(f"CLP*{good[0]}*" in t for t in a.kind("835")))
         stats = (await sandbox.stats())["claims"]
         assert not list((sandbox.root / "to").iterdir()), "every file was taken from to/"
@@ -234,6 +245,7 @@ async def test_a_mixed_batch_gets_ta1_999_277ca_and_835_files(prefix: str) -> No
     # The identical re-upload was ignored: still one 999 for ISA13 1001.
     assert len(answering(acks999, "AK1", 2, "1001")) == 1 and stats["files_repeated"] == 1
     assert answering(acks999, "AK1", 2, "1005"), "the file after the repeat was answered"
+    assert ta1s["000001005"].elements[3:5] == ("A", "000"), "TA1 A 000 when ISA14 asks for one"
 
     # 835s on the payer's cycle: accepted claims only, balanced, valid for pyx12 and x12sdk.
     remitted: set[str] = set()
@@ -266,7 +278,7 @@ async def test_a_set_with_a_wrong_segment_count_is_rejected_alone(prefix: str) -
 
 
 async def test_rejected_claims_carry_status_and_entity_codes(prefix: str) -> None:
-    pcns = [f"{prefix}E{n}" for n in range(1, 3)]
+    pcns = [f"{prefix}E{n}" for n in range(1, 4)]
 
     def unknown_member(bodies: list[Body]) -> None:
         index = next(i for i, s in enumerate(bodies[0]) if s[:2] == ["NM1", "IL"])
@@ -275,12 +287,72 @@ async def test_rejected_claims_carry_status_and_entity_codes(prefix: str) -> Non
     async with running_sandbox(None, mailbox=True) as sandbox:
         assert sandbox.root is not None
         answers = Answers(sandbox.root)
-        await upload(sandbox, [("claims-edits.x12", build_837(pcns, 3001, change=unknown_member))])
+        text = build_837(pcns, 3001, change=unknown_member, payers={pcns[2]: "SBX002"})
+        await upload(sandbox, [("claims-edits.x12", text)])
         await answers.wait(lambda a: bool(a.kind("277CA")))
     (ca,) = answers.kind("277CA")
     assert pyx12_errors(ca) == [], "277CA validates against 005010X214"
     claims = claims_of_277ca(ca)
     assert claims[pcns[0]]["stc"] == "A3:33:IL" and "pccn" not in claims[pcns[0]], "2200D STC A3:33:IL"
-    assert claims[pcns[1]]["stc"] == "A2:20"
-    totals = {s.get(1): s.get(2) for s in segments(ca) if s.id == "QTY"}
-    assert totals == {"90": "1", "AA": "1", "QA": "1", "QC": "1"}, "2200B/2200C accepted and rejected"
+    assert claims[pcns[1]]["stc"] == claims[pcns[2]]["stc"] == "A2:20"
+    payers = [s.get(9) for s in segments(ca) if s.id == "NM1" and s.get(1) == "PR"]
+    assert payers == ["SBX001", "SBX002"], "2000A/2100A: one information source per payer"
+    totals = [(s.get(1), s.get(2)) for s in segments(ca) if s.id == "QTY"]
+    assert totals == [("90", "1"), ("AA", "1"), ("QA", "1"), ("QC", "1"), ("90", "1"), ("QA", "1")], (
+        "2200B/2200C accepted and rejected counts per payer and provider"
+    )
+
+
+async def test_a_restart_delivers_stored_answers_and_answers_recorded_files_once(
+    prefix: str, tmp_path: Path
+) -> None:
+    """What a crash can leave: an answer stored but not yet in from/, and a file taken from
+    to/ (its row committed) but not answered. The next start writes the first (same name,
+    same bytes) and answers the second, and answers nothing twice."""
+    state = str(tmp_path / "sandbox.sqlite3")
+    first, second = [f"{prefix}A1", f"{prefix}A2"], [f"{prefix}B1"]
+    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path, state_path=state) as sandbox:
+        assert sandbox.root is not None and sandbox.user is not None
+        root, user = sandbox.root, sandbox.user
+        answers = Answers(root)
+        await upload(sandbox, [("claims-1.x12", build_837(first, 6001))])
+        await answers.wait(lambda a: bool(a.kind("277CA")) and bool(a.kind("835")))
+    before = answers.all()
+    (lost,) = [name for name in before if name.endswith("_277CA.x12")]
+    (root / "from" / lost).unlink()
+    store = SandboxStore(state)
+    with store.transaction():
+        store._db.execute("UPDATE files_out SET written_at = NULL WHERE name = ?", (lost,))
+        text = build_837(second, 6002)
+        store.file_received(
+            user, "claims-2.x12", hashlib.sha256(text.encode()).hexdigest(), "000006002", text
+        )
+    store.close()
+    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path, state_path=state):
+        await answers.wait(lambda a: lost in a.all() and len(a.kind("277CA")) == 2)
+    after = answers.all()
+    assert after[lost] == before[lost], "the stored 277CA is written as it was decided"
+    assert len(answering(answers.kind("999"), "AK1", 2, "6001")) == 1, "the first file answered once"
+    assert len(answering(answers.kind("999"), "AK1", 2, "6002")) == 1, "the recorded file answered once"
+    paid = [t for t in answers.kind("835") if f"CLP*{first[0]}*" in t]
+    assert len(paid) == 1, "a claim is paid once across the restart"
+
+
+async def test_a_transaction_set_it_does_not_take_is_rejected_in_the_999(prefix: str) -> None:
+    """A 270 in the claims mailbox: its envelope is fine, so no TA1, but the 999 rejects the
+    set as not supported (IK5 R 1) and nothing else is answered."""
+    inquiry = sample_270("SBX10001", control_number=7001).replace(
+        "SBX001         ", f"{TEST_RECEIVER_ID:<15}", 1
+    )
+    async with running_sandbox(None, mailbox=True, usage="P") as sandbox:
+        assert sandbox.root is not None
+        answers = Answers(sandbox.root)
+        await upload(sandbox, [(f"{prefix}.x12", inquiry)])
+        await answers.wait(lambda a: bool(a.kind("999")))
+    (ack,) = answers.kind("999")
+    assert pyx12_errors(ack) == [], "999 validates against 005010X231A1"
+    (set_ack,) = set_acks(ack).values()
+    assert set_ack[0].elements[:2] == ("270", "0001"), "AK2 names the set's own type"
+    assert set_ack[-1].elements == ("R", "1"), "IK5 R 1: transaction set not supported"
+    assert next(s for s in segments(ack) if s.id == "AK9").elements[:4] == ("R", "1", "1", "0")
+    assert sorted(n.rsplit("_", 1)[-1] for n in answers.all()) == ["999.x12"]

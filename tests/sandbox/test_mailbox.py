@@ -14,17 +14,24 @@ import uuid
 from pathlib import Path
 
 import asyncssh
+import httpx
 import pytest
 
 from deploy.payer_sandbox.keys import ensure_dev_keys, known_hosts_line
-from deploy.payer_sandbox.testing import SandboxHandle, running_sandbox
+from deploy.payer_sandbox.mailbox import MailboxUser
+from deploy.payer_sandbox.testing import ProcessHandle, SandboxHandle, running_sandbox, sandbox_process
 from tests.sandbox.test_files import Answers, build_837
 
 SFTP = shutil.which("sftp") or "/usr/bin/sftp"
 
 
 async def sftp(
-    sandbox: SandboxHandle, batch: str, tmp: Path, *, key: Path | None = None, known_hosts: str | None = None
+    sandbox: SandboxHandle | ProcessHandle,
+    batch: str,
+    tmp: Path,
+    *,
+    key: Path | None = None,
+    known_hosts: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `sftp -b` against the sandbox with only the given key and pinned host key."""
     assert sandbox.sftp_port and sandbox.client_key_path and sandbox.user
@@ -115,3 +122,87 @@ def listed(stdout: str) -> set[str]:
         for line in stdout.splitlines()
         if line.strip() and not line.startswith("sftp>")
     }
+
+
+async def test_throttled_transfers_are_listed_and_an_open_upload_is_not_taken(tmp: Path) -> None:
+    """The crash tests' hooks, on the sandbox as its own process: with per-request delays an
+    upload and a download stay open long enough to be seen in GET /mailbox/transfers (path,
+    mode, bytes so far), and the file desk leaves a file alone while it is still being written
+    under its final name."""
+    prefix = "S" + uuid.uuid4().hex[:8].upper()
+    text = build_837([f"{prefix}{n}" for n in range(1, 4)], 5001)
+    chunks = [text[i : i + 512] for i in range(0, len(text), 512)]
+    env = {"SANDBOX_CLAIMS_TRANSPORT": "files"}
+    async with (
+        sandbox_process(env, mailbox=True, sftp_read_delay_ms=150, sftp_write_delay_ms=150) as sandbox,
+        httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http,
+    ):
+        assert sandbox.root is not None
+        known = asyncssh.import_known_hosts(sandbox.known_hosts())
+        async with (
+            asyncssh.connect(
+                "127.0.0.1",
+                sandbox.sftp_port,
+                username=sandbox.user,
+                client_keys=[str(sandbox.client_key_path)],
+                known_hosts=known,
+            ) as conn,
+            conn.start_sftp_client() as client,
+        ):
+            async with client.open("/to/claims.x12", "w") as f:
+                await f.write(chunks[0])
+                (open_file,) = (await http.get("/mailbox/transfers")).json()["transfers"]
+                assert open_file == {"user": sandbox.user, "path": "/to/claims.x12", "mode": "write",
+                                     "bytes": len(chunks[0])}  # fmt: skip
+                await f.write(chunks[1])
+                stats = (await http.get("/stats")).json()["claims"]
+                assert stats.get("files_received", 0) == 0, "a file open for writing is not taken"
+                for chunk in chunks[2:]:
+                    await f.write(chunk)
+            assert (await http.get("/mailbox/transfers")).json()["transfers"] == []
+            answers = Answers(sandbox.root)
+            await answers.wait(lambda a: bool(a.kind("277CA")))
+            (name,) = [n for n in answers.all() if n.endswith("_277CA.x12")]
+            async with client.open(f"/from/{name}", "r", block_size=256) as f:
+                first = await f.read(256)
+                (reading,) = (await http.get("/mailbox/transfers")).json()["transfers"]
+                rest = await f.read()
+        assert reading == {"user": sandbox.user, "path": f"/from/{name}", "mode": "read", "bytes": 256}
+        assert first + rest == answers.all()[name]
+        assert (await http.get("/stats")).json()["claims"]["files_received"] == 1
+
+
+async def test_password_users_and_both_renames(tmp: Path) -> None:
+    """A user with a password instead of a key (wrong password refused); plain SFTP rename
+    refuses to replace an existing file, posix-rename@openssh.com replaces it."""
+    async with running_sandbox(None, mailbox=True) as sandbox:
+        mailbox = sandbox.app.state.files.mailbox
+        secret = uuid.uuid4().hex
+        mailbox.add_user(MailboxUser(f"pw{uuid.uuid4().hex[:8]}", password=secret, usage="P"))
+        user = next(name for name, u in mailbox.users.items() if u.password == secret)
+        known = asyncssh.import_known_hosts(sandbox.known_hosts())
+        with pytest.raises(asyncssh.PermissionDenied):
+            await asyncssh.connect(
+                "127.0.0.1", sandbox.sftp_port, username=user, password="wrong", known_hosts=known,
+                client_keys=None,
+            )  # fmt: skip
+        async with (
+            asyncssh.connect(
+                "127.0.0.1",
+                sandbox.sftp_port,
+                username=user,
+                password=secret,
+                known_hosts=known,
+                client_keys=None,
+            ) as conn,
+            conn.start_sftp_client() as client,
+        ):
+            for name, body in (("a", "first"), ("b", "second"), ("c", "third")):
+                async with client.open(f"/from/{name}.txt", "w") as f:
+                    await f.write(body)
+            with pytest.raises(asyncssh.SFTPFailure):
+                await client.rename("/from/a.txt", "/from/b.txt")
+            await client.posix_rename("/from/c.txt", "/from/b.txt")
+            async with client.open("/from/b.txt") as f:
+                assert await f.read() == "third"
+            assert sorted(await client.listdir("/from")) == [".", "..", "a.txt", "b.txt"]

@@ -1,16 +1,25 @@
 """What the gateway service is: its routes, the events it consumes, its mailbox workers."""
 
-from services.gateway.settings import secret_problems
-from shared.app import ServiceDefinition
+from services.gateway.inbound import api as inbound_api
+from services.gateway.inbound.workers import process_received
+from services.gateway.settings import GatewaySettings, secret_problems
+from shared.app import ServiceDefinition, Worker
 
 SERVICE = ServiceDefinition(
     name="gateway",
     title="Clearinghouse gateway",
     description="Exchanges X12 files with clearinghouses through their SFTP mailboxes: 837 and 276 "
     "batches out; TA1, 999, 277CA, 277 and 835 in, each taken exactly once and kept as received.",
-    routers=[],
+    routers=[inbound_api.router],
     handlers={},
-    tags=[],
+    tags=[
+        {
+            "name": "received files",
+            "description": "Files in: manual upload, received files, the review queue.",
+        },
+    ],
     secret_problems=secret_problems,
-    workers=[],
+    workers=[
+        Worker("process-received", process_received, every_seconds=GatewaySettings().process_every_seconds),
+    ],
 )

@@ -169,7 +169,7 @@ async def _group(
             await store.mark_claims(session, [c.event_id for c in rows], ack_state="rejected", source="999")
             counts["claims_rejected"] += len(rows)
     group_code = group.code or ("R" if acks and all(a.code in domain.SET_REJECTED for a in acks) else "E")
-    if group_code in domain.SET_REJECTED:  # the whole group: claims no set answered go with it
+    if group_code in domain.SET_REJECTED and not group.sets:  # the group rejected, no set named
         rest = [c for c in claims if c.event_id not in named]
         reasons = [
             RejectionReason(

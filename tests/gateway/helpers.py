@@ -41,7 +41,13 @@ def sample(path: str) -> bytes:
 
 
 async def seed_file(
-    admin: Any, partner_id: str, *, icn: str, gcn: str, claims: list[tuple[str, str]], payer_id: str = "PAYER1"
+    admin: Any,
+    partner_id: str,
+    *,
+    icn: str,
+    gcn: str,
+    claims: list[tuple[str, str]],
+    payer_id: str = "PAYER1",
 ) -> tuple[uuid.UUID, dict[str, uuid.UUID]]:
     """A submission file we sent (ISA13 `icn`, GS06 `gcn`) with claims [(PCN, ST02)], filed
     as the outbound batcher records them. Returns (file id, {PCN: claim id})."""
@@ -63,7 +69,8 @@ async def seed_file(
         claim_ids[pcn] = uuid.uuid4()
         await admin.execute(
             "INSERT INTO gateway.outbound_claims (event_id, claim_id, patient_control_number, payer_id,"
-            " partner_id, frequency_code, x12_837, submitted_at, received_at, state, file_id, set_control_number)"
+            " partner_id, frequency_code, x12_837, submitted_at, received_at, state, file_id,"
+            " set_control_number)"
             " VALUES ($1, $2, $3, $4, $5, '1', 'ISA~', $6, $6, 'filed', $7, $8)",
             uuid.uuid4(),
             claim_ids[pcn],
@@ -93,7 +100,9 @@ async def claim_row(admin: Any, claim_id: uuid.UUID) -> Any:
     return await admin.fetchrow("SELECT * FROM gateway.outbound_claims WHERE claim_id = $1", claim_id)
 
 
-async def upload(client: Any, content: bytes, *, partner_id: str | None = None, name: str | None = None) -> Any:
+async def upload(
+    client: Any, content: bytes, *, partner_id: str | None = None, name: str | None = None
+) -> Any:
     params = {k: v for k, v in (("partner_id", partner_id), ("file_name", name)) if v}
     return await client.post("/v1/files", content=content, params=params, headers={**ALL, **X12})
 

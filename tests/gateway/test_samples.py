@@ -32,7 +32,7 @@ def _warning_rules(body: dict) -> set[str]:
     return {e["rule"] for e in body["errors"] if e["severity"] == "warning"}
 
 
-async def test_rejected_999_rejects_the_claim_of_set_0028_naming_segment_nm_position_17(gateway, admin) -> None:
+async def test_rejected_999_rejects_the_claim_of_set_0028_naming_nm_position_17(gateway, admin) -> None:
     partner = make_partner()
     pcn = unique("P")[:17]
     file_id, claims = await seed_file(admin, partner.id, icn="000000028", gcn="28", claims=[(pcn, "0028")])
@@ -54,10 +54,11 @@ async def test_rejected_999_rejects_the_claim_of_set_0028_naming_segment_nm_posi
     assert "Unrecognized segment ID" in reason["message"], "IK304 1's published description"
 
     (ack,) = await staged(admin, "submission_file.acknowledged.v1", {str(file_id)})
-    assert (ack["kind"], ack["code"], ack["group_control_number"]) == ("999", "R", "28"), "AK901 R for AK102 28"
+    assert (ack["kind"], ack["code"], ack["group_control_number"]) == ("999", "R", "28"), "AK901 R, AK102 28"
     assert (ack["sets_included"], ack["sets_received"], ack["sets_accepted"]) == (1, 1, 0), "AK902-AK904"
     (set_ack,) = ack["sets"]
-    assert (set_ack["control_number"], set_ack["code"], set_ack["claim_ids"]) == ("0028", "R", [str(claims[pcn])])
+    assert (set_ack["control_number"], set_ack["code"]) == ("0028", "R"), "loop 2000 AK202 0028, IK501 R"
+    assert set_ack["claim_ids"] == [str(claims[pcn])]
     assert set_ack["errors"][0]["error_code"] == "1" and set_ack["errors"][0]["segment_id"] == "NM"
 
     row = await claim_row(admin, claims[pcn])
@@ -75,8 +76,9 @@ async def test_accepted_999_accepts_set_0001_and_warns_of_its_iea02(gateway, adm
         response = await upload(client, sample("999_005010X231A1/accepted.999"), partner_id=partner.id)
     assert response.status_code == 201, response.text
     body = response.json()
-    assert (body["kind"], body["state"]) == ("999", "processed"), "IEA02 ≠ ISA13 is read through, not reviewed"
-    assert any(e["segment"] == "IEA" and e["element"] == 2 for e in body["errors"]), "the IEA02 defect is recorded"
+    assert (body["kind"], body["state"]) == ("999", "processed"), "IEA02 ≠ ISA13: read through, not reviewed"
+    iea = [e for e in body["errors"] if e["segment"] == "IEA" and e["element"] == 2]
+    assert iea, "the IEA02 defect is recorded on the file"
     assert _warning_rules(body) == {"envelope"}
 
     (ack,) = await staged(admin, "submission_file.acknowledged.v1", {str(file_id)})
@@ -91,7 +93,7 @@ async def test_accepted_999_accepts_set_0001_and_warns_of_its_iea02(gateway, adm
     assert (sent["state"], sent["ack_code"]) == ("acknowledged", "A")
 
 
-async def test_accepted_277ca_acknowledges_pcn_5781_a2_20_with_the_payers_claim_number(gateway, admin) -> None:
+async def test_accepted_277ca_acknowledges_pcn_5781_a2_20_with_payer_claim_number(gateway, admin) -> None:
     partner = make_partner()
     _, claims = await seed_file(admin, partner.id, icn="000000674", gcn="674", claims=[("5781", "0001")])
     async with gateway() as (app, client):
@@ -100,7 +102,7 @@ async def test_accepted_277ca_acknowledges_pcn_5781_a2_20_with_the_payers_claim_
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["kind"], body["state"]) == ("277CA", "processed"), body
-    assert {"2200C_STC", "HL04"} <= _warning_rules(body), "2200C without STC and HL*4*3*PT: warnings, not review"
+    assert {"2200C_STC", "HL04"} <= _warning_rules(body), "no 2200C STC, HL*4*3*PT: warnings, not review"
 
     (ack,) = await staged(admin, "claim.acknowledged.v1", {str(claims["5781"])})
     assert ack["payer_claim_control_number"] == "1107000000014420", "loop 2200D REF*1K"
@@ -119,7 +121,9 @@ async def test_accepted_277ca_acknowledges_pcn_5781_a2_20_with_the_payers_claim_
 
 async def test_rejected_277ca_rejects_pcn_3920394930203_a7_562_85(gateway, admin) -> None:
     partner = make_partner()
-    _, claims = await seed_file(admin, partner.id, icn="000001120", gcn="1120", claims=[("3920394930203", "0001")])
+    _, claims = await seed_file(
+        admin, partner.id, icn="000001120", gcn="1120", claims=[("3920394930203", "0001")]
+    )
     async with gateway() as (app, client):
         app.state.gateway_partners[partner.id] = partner
         response = await upload(client, sample("277CA_005010X214/rejected.277"), partner_id=partner.id)

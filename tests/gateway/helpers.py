@@ -4,11 +4,13 @@ outbound part records them, uploads, and the events the gateway staged in its ou
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.gateway.partners.domain import TradingPartner
+from shared import x12
 from tests.conftest import token, unique
 
 ALL = token("gateway:read", "gateway:write", "gateway:x12")
@@ -113,3 +115,68 @@ def ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*PRACTICE       *261205*1200*^*00501*"
         f"{our_icn}*0*T*:~TA1*{icn}*261205*1159*{code}*{note}~IEA*0*{our_icn}~"
     ).encode()
+
+
+def make_999(gcn: str) -> bytes:
+    """A 999 answering our group `gcn` of three sets: 0002 rejected (loop 2010BA NM1, the
+    18th segment of the set, element 09 missing), 0001 and 0003 accepted; AK9 P."""
+    body = [
+        ["AK1", "HC", gcn, "005010X222A1"],
+        ["AK2", "837", "0001", "005010X222A1"],
+        ["IK5", "A"],
+        ["AK2", "837", "0002", "005010X222A1"],
+        ["IK3", "NM1", "18", "2010BA", "8"],
+        ["IK4", "9", "67", "1"],
+        ["IK5", "R", "5"],
+        ["AK2", "837", "0003", "005010X222A1"],
+        ["IK5", "A"],
+        ["AK9", "P", "3", "3", "2"],
+    ]
+    text = x12.build(
+        [body],
+        transaction_code="999",
+        functional_id="FA",
+        version="005010X231A1",
+        sender_id="CLEARINGHOUSE",
+        receiver_id="PRACTICE",
+        control_number=random.randint(1, 999_999),
+    )
+    return text.encode()
+
+
+def make_277ca(pcns: list[str]) -> bytes:
+    """A 277CA accepting (A1:20, then A2:20) each PCN, with a payer claim number each."""
+    body = [
+        ["BHT", "0085", "08", "B1", "20261205", "1200", "TH"],
+        ["HL", "1", "", "20", "1"],
+        ["NM1", "PR", "2", "PAYER", "", "", "", "", "PI", "PAYER1"],
+        ["TRN", "1", "T1"],
+        ["DTP", "050", "D8", "20261205"],
+        ["DTP", "009", "D8", "20261205"],
+        ["HL", "2", "1", "21", "1"],
+        ["NM1", "41", "2", "PRACTICE", "", "", "", "", "46", "PRACTICE"],
+        ["TRN", "2", "B1"],
+        ["STC", "A1:19:PR", "20261205", "WQ", "100"],
+        ["HL", "3", "2", "19", "1"],
+        ["NM1", "85", "2", "CLINIC", "", "", "", "", "XX", "1234567893"],
+        ["TRN", "1", "0"],
+        ["STC", "A1:19:PR", "20261205", "WQ", "100"],
+    ]
+    for n, pcn in enumerate(pcns, start=4):
+        body += [
+            ["HL", str(n), "3", "PT", "0"],
+            ["NM1", "QC", "1", "DOE", "JANE", "", "", "", "MI", "M1"],
+            ["TRN", "2", pcn],
+            ["STC", "A2:20", "20261205", "WQ", "50"],
+            ["REF", "1K", f"PCCN{n}"],
+        ]
+    text = x12.build(
+        [body],
+        transaction_code="277",
+        functional_id="HN",
+        version="005010X214",
+        sender_id="CLEARINGHOUSE",
+        receiver_id="PRACTICE",
+        control_number=random.randint(1, 999_999),
+    )
+    return text.encode()

@@ -4,76 +4,17 @@ rejection (TA104 R) rejects every claim of the interchange it answers."""
 
 from __future__ import annotations
 
-import random
-
-from shared import x12
 from tests.conftest import unique
-from tests.gateway.helpers import claim_row, make_partner, seed_file, staged, ta1, upload
-
-
-def _999(gcn: str) -> bytes:
-    """A 999 answering our group `gcn` of three sets: 0002 rejected (loop 2010BA NM1, the
-    18th segment of the set, element 09 missing), 0001 and 0003 accepted; AK9 P."""
-    body = [
-        ["AK1", "HC", gcn, "005010X222A1"],
-        ["AK2", "837", "0001", "005010X222A1"],
-        ["IK5", "A"],
-        ["AK2", "837", "0002", "005010X222A1"],
-        ["IK3", "NM1", "18", "2010BA", "8"],
-        ["IK4", "9", "67", "1"],
-        ["IK5", "R", "5"],
-        ["AK2", "837", "0003", "005010X222A1"],
-        ["IK5", "A"],
-        ["AK9", "P", "3", "3", "2"],
-    ]
-    text = x12.build(
-        [body],
-        transaction_code="999",
-        functional_id="FA",
-        version="005010X231A1",
-        sender_id="CLEARINGHOUSE",
-        receiver_id="PRACTICE",
-        control_number=random.randint(1, 999_999),
-    )
-    return text.encode()
-
-
-def _277ca(pcns: list[str]) -> bytes:
-    """A 277CA accepting (A1:20, then A2:20) each PCN, with a payer claim number each."""
-    body = [
-        ["BHT", "0085", "08", "B1", "20261205", "1200", "TH"],
-        ["HL", "1", "", "20", "1"],
-        ["NM1", "PR", "2", "PAYER", "", "", "", "", "PI", "PAYER1"],
-        ["TRN", "1", "T1"],
-        ["DTP", "050", "D8", "20261205"],
-        ["DTP", "009", "D8", "20261205"],
-        ["HL", "2", "1", "21", "1"],
-        ["NM1", "41", "2", "PRACTICE", "", "", "", "", "46", "PRACTICE"],
-        ["TRN", "2", "B1"],
-        ["STC", "A1:19:PR", "20261205", "WQ", "100"],
-        ["HL", "3", "2", "19", "1"],
-        ["NM1", "85", "2", "CLINIC", "", "", "", "", "XX", "1234567893"],
-        ["TRN", "1", "0"],
-        ["STC", "A1:19:PR", "20261205", "WQ", "100"],
-    ]
-    for n, pcn in enumerate(pcns, start=4):
-        body += [
-            ["HL", str(n), "3", "PT", "0"],
-            ["NM1", "QC", "1", "DOE", "JANE", "", "", "", "MI", "M1"],
-            ["TRN", "2", pcn],
-            ["STC", "A2:20", "20261205", "WQ", "50"],
-            ["REF", "1K", f"PCCN{n}"],
-        ]
-    text = x12.build(
-        [body],
-        transaction_code="277",
-        functional_id="HN",
-        version="005010X214",
-        sender_id="CLEARINGHOUSE",
-        receiver_id="PRACTICE",
-        control_number=random.randint(1, 999_999),
-    )
-    return text.encode()
+from tests.gateway.helpers import (
+    claim_row,
+    make_277ca,
+    make_999,
+    make_partner,
+    seed_file,
+    staged,
+    ta1,
+    upload,
+)
 
 
 async def test_999_ik5_r_rejects_exactly_the_claims_of_that_set(gateway, admin) -> None:
@@ -84,7 +25,7 @@ async def test_999_ik5_r_rejects_exactly_the_claims_of_that_set(gateway, admin) 
     )
     async with gateway() as (app, client):
         app.state.gateway_partners[partner.id] = partner
-        response = await upload(client, _999("4501"), partner_id=partner.id)
+        response = await upload(client, make_999("4501"), partner_id=partner.id)
         assert response.status_code == 201, response.text
         assert response.json()["state"] == "processed"
 
@@ -116,7 +57,7 @@ async def test_999_ik5_r_rejects_exactly_the_claims_of_that_set(gateway, admin) 
         ]
 
         # The two others go on: the payer's 277CA accepts them (matched by CLM01 = 2200D TRN02).
-        response = await upload(client, _277ca([a, c]), partner_id=partner.id)
+        response = await upload(client, make_277ca([a, c]), partner_id=partner.id)
     assert response.json()["counts"] == {"claims": 2, "matched": 2, "accepted": 2, "rejected": 0}
     accepted = await staged(admin, "claim.acknowledged.v1", {str(i) for i in claims.values()})
     assert sorted(e["claim_id"] for e in accepted) == sorted([str(claims[a]), str(claims[c])])

@@ -1,7 +1,6 @@
 """What the gateway service is: its routes, the events it consumes, its mailbox workers."""
 
-from services.gateway.inbound import api as inbound_api
-from services.gateway.inbound.workers import process_received
+from services.gateway.inbound import api as inbound_api, workers as inbound_workers
 from services.gateway.settings import GatewaySettings, secret_problems
 from shared.app import ServiceDefinition, Worker
 
@@ -18,8 +17,13 @@ SERVICE = ServiceDefinition(
             "description": "Files in: manual upload, received files, the review queue.",
         },
     ],
+    stuck_work=[*inbound_workers.PROBES],
     secret_problems=secret_problems,
     workers=[
-        Worker("process-received", process_received, every_seconds=GatewaySettings().process_every_seconds),
+        Worker(
+            "process-received",
+            inbound_workers.process_received,
+            every_seconds=GatewaySettings().process_every_seconds,
+        ),
     ],
 )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.gateway.inbound import usecases
 from tests.conftest import eventually, token
-from tests.gateway.helpers import ALL, X12, make_partner, seed_file, staged, ta1, upload
+from tests.gateway.helpers import ALL, X12, make_partner, sample, seed_file, staged, ta1, upload
 
 SECRET = "SECRETPHI-DOE-JANE-19800101"
 
@@ -122,3 +122,30 @@ async def test_the_files_list_pages_by_date_and_kind(gateway) -> None:
     assert all(f["kind"] == "TA1" for f in listed.json()["items"])
     assert file_id not in [f["id"] for f in before.json()["items"]]
     assert bad.status_code == 422
+
+
+async def test_an_835_becomes_remittance_received_with_the_partners_payer(gateway, admin) -> None:
+    """Remittances: TRN02 of the first set is the trace number; the payer is the partner's
+    payer_map entry for REF*2U (loop 1000A), else its default payer, else TRN03."""
+    mapped = make_partner(payer_map={"999": "MEDICARE-A"})
+    defaulted = make_partner(default_payer_id="RUSHMORE")
+    medicare = sample("835_005010X221A1/medicare-part-a.835")
+    async with gateway() as (app, client):
+        app.state.gateway_partners.update({mapped.id: mapped, defaulted.id: defaulted})
+        by_map = await upload(client, medicare, partner_id=mapped.id)
+        by_default = await upload(
+            client, sample("835_005010X221A1/managed-care.835"), partner_id=defaulted.id
+        )
+        by_trn03 = await upload(client, sample("835_005010X221A1/cob-contractural-adjustment.835"))
+    assert [r.json()["state"] for r in (by_map, by_default, by_trn03)] == ["processed"] * 3
+    (event,) = await staged(admin, "remittance.received.v1", {"12345"})
+    assert (event["payer_id"], event["partner_id"], event["file_id"]) == (
+        "MEDICARE-A",
+        mapped.id,
+        by_map.json()["id"],
+    )
+    assert event["x12_835"] == medicare.decode(), "the file as received"
+    (event,) = await staged(admin, "remittance.received.v1", {"7170066655"})
+    assert event["payer_id"] == "RUSHMORE", "no N1*PR id or REF*2U: the partner's default payer"
+    (event,) = await staged(admin, "remittance.received.v1", {"0063158ABC"})
+    assert (event["payer_id"], event["partner_id"]) == ("1566339911", None), "TRN03, for payments to hold"

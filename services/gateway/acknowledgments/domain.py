@@ -135,3 +135,18 @@ def ack_reason(error: AckError, source: str) -> RejectionReason:
         element_position=error.element_position,
         error_code=error.error_code,
     )
+
+
+def set_reasons(errors: list[AckError], code: str) -> list[RejectionReason]:
+    """Why a 999 rejected a set: each located error, or its IK501 code when none is located."""
+    return [ack_reason(e, "999") for e in errors] or [
+        RejectionReason(code=f"999:IK501-{code}", message=describe("IK501", code), source="999")
+    ]
+
+
+def group_reasons(group_codes: list[str], code: str) -> list[RejectionReason]:
+    """Why a 999 rejected a whole group: its AK905-AK909 codes, or its AK901 code."""
+    return [
+        RejectionReason(code=f"999:AK905-{c}", message=describe("AK905", c), source="999", error_code=c[:3])
+        for c in group_codes
+    ] or [RejectionReason(code=f"999:AK901-{code}", message=describe("AK901", code), source="999")]

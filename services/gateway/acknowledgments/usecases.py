@@ -141,7 +141,7 @@ async def _group(
     by_set: dict[str, list[Any]] = {}
     for claim in claims:
         by_set.setdefault((claim.set_control_number or "").lstrip("0"), []).append(claim)
-    events, acks, named = [], [], set()
+    events, acks = [], []
     for answer in group.sets:
         counts["sets"] += 1
         rows = by_set.get(answer.control_number.lstrip("0"), [])
@@ -149,7 +149,6 @@ async def _group(
             rows = [c for c in claims if c.patient_control_number in answer.patient_control_numbers]
         if not rows:
             _unmatched(outcome, "AK2", group.position, "AK202 names no transaction set of the file")
-        named.update(c.event_id for c in rows)
         code = answer.code if answer.code in SET_CODES else "R"
         acks.append(
             SetAck(
@@ -159,31 +158,13 @@ async def _group(
                 errors=answer.errors,
             )
         )
-        if code in domain.SET_REJECTED and rows:
-            reasons = [domain.ack_reason(e, "999") for e in answer.errors] or [
-                RejectionReason(
-                    code=f"999:IK501-{code}", message=domain.describe("IK501", code), source="999"
-                )
-            ]
-            events += _rejections(rows, reasons, received)
-            await store.mark_claims(session, [c.event_id for c in rows], ack_state="rejected", source="999")
-            counts["claims_rejected"] += len(rows)
+        if code in domain.SET_REJECTED:
+            events += await _reject(session, rows, domain.set_reasons(answer.errors, code), received, counts)
     group_code = group.code or ("R" if acks and all(a.code in domain.SET_REJECTED for a in acks) else "E")
     if group_code in domain.SET_REJECTED and not group.sets:  # the group rejected, no set named
-        rest = [c for c in claims if c.event_id not in named]
-        reasons = [
-            RejectionReason(
-                code=f"999:AK905-{c}", message=domain.describe("AK905", c), source="999", error_code=c[:3]
-            )
-            for c in group.group_codes
-        ] or [
-            RejectionReason(
-                code=f"999:AK901-{group_code}", message=domain.describe("AK901", group_code), source="999"
-            )
-        ]
-        events += _rejections(rest, reasons, received)
-        await store.mark_claims(session, [c.event_id for c in rest], ack_state="rejected", source="999")
-        counts["claims_rejected"] += len(rest)
+        events += await _reject(
+            session, claims, domain.group_reasons(group.group_codes, group_code), received, counts
+        )
     state = "rejected" if group_code in domain.SET_REJECTED else "acknowledged"
     await store.mark_file(session, sent.id, received.received_at, ack_code=group_code[:1], state=state)
     events.append(
@@ -206,6 +187,19 @@ async def _group(
         )
     )
     return events
+
+
+async def _reject(
+    session: AsyncSession,
+    rows: Sequence[Any],
+    reasons: list[RejectionReason],
+    received: Received,
+    counts: dict[str, int],
+) -> list[Any]:
+    """Claims a 999 rejected: marked, and their `claim.rejected` events."""
+    await store.mark_claims(session, [c.event_id for c in rows], ack_state="rejected", source="999")
+    counts["claims_rejected"] += len(rows)
+    return _rejections(rows, reasons, received)
 
 
 async def on_277ca(session: AsyncSession, received: Received, interchange: Interchange) -> Outcome:

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.gateway.inbound.tables import received_files, review_queue
 from shared.due import claim_due
 from shared.paging import DateRange, PageQuery, paginate
+from shared.stuckwork import count_and_oldest
 
 _KEEP = text(
     """
@@ -140,3 +141,15 @@ async def review_item(session: AsyncSession, review_id: uuid.UUID) -> Any:
 
 async def resolve(session: AsyncSession, review_id: uuid.UUID, **values: Any) -> None:
     await session.execute(update(review_queue).where(review_queue.c.id == review_id).values(**values))
+
+
+async def unprocessed_count(session: AsyncSession) -> tuple[int, float | None]:
+    """Files kept but not processed yet (the worker is behind, or a file keeps failing)."""
+    rf = received_files.c
+    return await count_and_oldest(session, received_files, rf.received_at, rf.state == "received")
+
+
+async def open_review_count(session: AsyncSession) -> tuple[int, float | None]:
+    """Review items nobody resolved yet."""
+    rq = review_queue.c
+    return await count_and_oldest(session, review_queue, rq.created_at, rq.resolution.is_(None))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.gateway.inbound import usecases
+from services.gateway.inbound import store, usecases
 from services.gateway.settings import gateway_settings
+from shared.stuckwork import Probe
 
 
 async def process_received(app: FastAPI) -> None:
@@ -18,3 +19,24 @@ async def process_received(app: FastAPI) -> None:
         limit=settings.process_batch,
         lease=settings.process_lease_seconds,
     )
+
+
+# Stuck work (shared.stuckwork): a kept file unprocessed after ten minutes means the worker is
+# stuck or a file keeps failing; a file in review waits for a person (its claims' answers are
+# not published until then), so one waiting a day warns.
+PROBES = [
+    Probe(
+        "gateway:received-unprocessed",
+        store.unprocessed_count,
+        warn_count=None,
+        warn_age_seconds=600.0,
+        unit="files",
+    ),
+    Probe(
+        "gateway:review-queue",
+        store.open_review_count,
+        warn_count=None,
+        warn_age_seconds=86400.0,
+        unit="files",
+    ),
+]

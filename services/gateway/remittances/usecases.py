@@ -30,7 +30,7 @@ async def on_835(session: AsyncSession, received: Received, interchange: Interch
     if not payer or not _ID.match(payer):
         return Outcome.to_review(
             UNREADABLE,
-            "no payer id: N1*PR N104 / REF*2U missing and the partner has no default",
+            "no payer id: N1*PR N104, REF*2U and TRN03 missing, and the partner has no default",
             segment="N1",
         )
     add_event(

@@ -110,3 +110,24 @@ async def test_ta1_acceptance_rejects_nothing(gateway, admin) -> None:
     assert (ack["code"], ack["note_code"]) == ("A", "000")
     sent = await admin.fetchrow("SELECT state FROM gateway.submission_files WHERE id = $1", file_id)
     assert sent["state"] == "acknowledged"
+
+
+async def test_a_ta1_beside_a_999_in_one_interchange_is_read_with_it(gateway, admin) -> None:
+    """ISA TA1 GS…GE IEA: the interchange's TA1 and the group's 999 both answer our file."""
+    partner = make_partner()
+    a, b, c = (unique(p)[:17] for p in "KLM")
+    file_id, claims = await seed_file(
+        admin, partner.id, icn="000004503", gcn="4503", claims=[(a, "0001"), (b, "0002"), (c, "0003")]
+    )
+    isa, rest = make_999("4503").split(b"~", 1)
+    content = isa + b"~TA1*000004503*261205*1200*A*000~" + rest
+    async with gateway() as (app, client):
+        app.state.gateway_partners[partner.id] = partner
+        response = await upload(client, content, partner_id=partner.id)
+    body = response.json()
+    assert (body["kind"], body["state"]) == ("999", "processed"), body
+    assert body["counts"]["ta1_matched"] == 1 and body["counts"]["claims_rejected"] == 1
+    acks = await staged(admin, "submission_file.acknowledged.v1", {str(file_id)})
+    assert sorted(e["kind"] for e in acks) == ["999", "TA1"], "TA104 A and the 999's AK9 P, both recorded"
+    rejected = await staged(admin, "claim.rejected.v1", {str(i) for i in claims.values()})
+    assert [r["claim_id"] for r in rejected] == [str(claims[b])], "the TA1 accepted: only IK5*R's set"

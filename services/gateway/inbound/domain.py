@@ -55,9 +55,10 @@ class Identified:
 
 
 def identify(interchange: Interchange) -> Identified:
-    """TA1 segment → TA1; else each functional group by GS01 and GS08 (999, 277CA, 277,
-    835, 271). A file mixing kinds, or of a kind we do not read, is `unknown`."""
-    if interchange.ta1:
+    """TA1 segment (alone) → TA1; else each functional group by GS01 and GS08 (999, 277CA,
+    277, 835, 271; a TA1 beside the groups is read too, see `inbound.usecases.process`). A
+    file mixing kinds, or of a kind we do not read, is `unknown`."""
+    if interchange.ta1 and not interchange.groups:
         return Identified(TA1)
     kinds = set()
     for group in interchange.groups:
@@ -122,6 +123,13 @@ class Outcome:
     review: tuple[str, dict[str, Any]] | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+
+    def beside(self, ta1: Outcome) -> Outcome:
+        """This outcome with a TA1's read in the same interchange: warnings and counts of both;
+        review only when neither found what it answers."""
+        review = self.review if ta1.review is not None else None
+        counts = {**{f"ta1_{k}": v for k, v in ta1.counts.items()}, **self.counts}
+        return Outcome(review=review, warnings=ta1.warnings + self.warnings, counts=counts)
 
     @classmethod
     def to_review(cls, reason: str, message: str, **detail: Any) -> Outcome:

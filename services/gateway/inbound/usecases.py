@@ -135,6 +135,8 @@ async def process(session: AsyncSession, row: Any, partners: Mapping[str, Tradin
             outcome = Outcome.to_review(domain.UNSUPPORTED, UNSUPPORTED[kind], kind=kind)
         else:
             outcome = await READERS[kind](session, received, interchange)
+            if interchange.ta1 and kind != domain.TA1:  # a TA1 beside the groups answers too
+                outcome = outcome.beside(await acknowledgments.on_ta1(session, received, interchange))
     errors += outcome.warnings
     now = datetime.now(UTC)
     if outcome.review is not None:

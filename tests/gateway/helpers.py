@@ -1,5 +1,6 @@
-"""Helpers of the gateway tests: partners, our submission files and claims seeded as the
-outbound part records them, uploads, and the events the gateway staged in its outbox."""
+"""Helpers of the gateway tests, inbound (gwin): partners, our submission files and claims
+seeded as the outbound part records them, uploads, acknowledgments as clearinghouses write
+them, and the events the gateway staged in its outbox."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ async def test_the_same_file_uploaded_twice_is_processed_once(gateway, admin) ->
     file_id, _ = await seed_file(admin, partner.id, icn="000000311", gcn="311", claims=[("I1", "0001")])
     content = ta1("000000311", "A", "000", our_icn="000000311")
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         first = await upload(client, content, partner_id=partner.id, name="answer.ta1")
         second = await upload(client, content, partner_id=partner.id, name="answer.ta1")
         renamed = await upload(client, content, partner_id=partner.id, name="answer-copy.ta1")
@@ -83,7 +83,7 @@ async def test_a_file_kept_by_the_mailbox_path_is_processed_by_the_worker(gatewa
     partner = make_partner()
     file_id, _ = await seed_file(admin, partner.id, icn="000000313", gcn="313", claims=[("J1", "0001")])
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         async with app.state.db.session() as session, session.begin():  # as the poller keeps a file
             kept = await usecases.keep(
                 session,
@@ -131,7 +131,7 @@ async def test_an_835_becomes_remittance_received_with_the_partners_payer(gatewa
     defaulted = make_partner(default_payer_id="RUSHMORE")
     medicare = sample("835_005010X221A1/medicare-part-a.835")
     async with gateway() as (app, client):
-        app.state.gateway_partners.update({mapped.id: mapped, defaulted.id: defaulted})
+        app.state.gateway_partners.extend([mapped, defaulted])
         by_map = await upload(client, medicare, partner_id=mapped.id)
         by_default = await upload(
             client, sample("835_005010X221A1/managed-care.835"), partner_id=defaulted.id

@@ -24,7 +24,7 @@ async def test_999_ik5_r_rejects_exactly_the_claims_of_that_set(gateway, admin) 
         admin, partner.id, icn="000004501", gcn="4501", claims=[(a, "0001"), (b, "0002"), (c, "0003")]
     )
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         response = await upload(client, make_999("4501"), partner_id=partner.id)
         assert response.status_code == 201, response.text
         assert response.json()["state"] == "processed"
@@ -72,7 +72,7 @@ async def test_ta1_rejection_rejects_every_claim_of_the_file(gateway, admin) -> 
     )
     other_id, others = await seed_file(admin, partner.id, icn="000000778", gcn="778", claims=[("G1", "0001")])
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         response = await upload(client, ta1("000000777", "R", "008"), partner_id=partner.id)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -102,7 +102,7 @@ async def test_ta1_acceptance_rejects_nothing(gateway, admin) -> None:
     partner = make_partner()
     file_id, claims = await seed_file(admin, partner.id, icn="000000779", gcn="779", claims=[("H1", "0001")])
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         response = await upload(client, ta1("000000779", "A", "000"), partner_id=partner.id)
     assert response.json()["state"] == "processed"
     assert await staged(admin, "claim.rejected.v1", {str(claims["H1"])}) == []
@@ -122,7 +122,7 @@ async def test_a_ta1_beside_a_999_in_one_interchange_is_read_with_it(gateway, ad
     isa, rest = make_999("4503").split(b"~", 1)
     content = isa + b"~TA1*000004503*261205*1200*A*000~" + rest
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         response = await upload(client, content, partner_id=partner.id)
     body = response.json()
     assert (body["kind"], body["state"]) == ("999", "processed"), body

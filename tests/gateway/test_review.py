@@ -57,7 +57,7 @@ async def test_a_271_goes_to_review_as_unsupported(gateway) -> None:
 async def test_an_unmatched_999_is_reprocessed_after_its_file_is_on_record(gateway, admin) -> None:
     partner = make_partner()
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         # The 999 answers GS06 4502 of this partner, a file not on record yet.
         response = await upload(client, make_999("4502"), partner_id=partner.id)
         body = response.json()

@@ -37,7 +37,7 @@ async def test_rejected_999_rejects_the_claim_of_set_0028_naming_nm_position_17(
     pcn = unique("P")[:17]
     file_id, claims = await seed_file(admin, partner.id, icn="000000028", gcn="28", claims=[(pcn, "0028")])
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         response = await upload(client, sample("999_005010X231A1/rejected.999"), partner_id=partner.id)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -72,7 +72,7 @@ async def test_accepted_999_accepts_set_0001_and_warns_of_its_iea02(gateway, adm
     pcn = unique("P")[:17]
     file_id, claims = await seed_file(admin, partner.id, icn="000017456", gcn="17456", claims=[(pcn, "0001")])
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         response = await upload(client, sample("999_005010X231A1/accepted.999"), partner_id=partner.id)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -97,7 +97,7 @@ async def test_accepted_277ca_acknowledges_pcn_5781_a2_20_with_payer_claim_numbe
     partner = make_partner()
     _, claims = await seed_file(admin, partner.id, icn="000000674", gcn="674", claims=[("5781", "0001")])
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         response = await upload(client, sample("277CA_005010X214/accepted.277"), partner_id=partner.id)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -125,7 +125,7 @@ async def test_rejected_277ca_rejects_pcn_3920394930203_a7_562_85(gateway, admin
         admin, partner.id, icn="000001120", gcn="1120", claims=[("3920394930203", "0001")]
     )
     async with gateway() as (app, client):
-        app.state.gateway_partners[partner.id] = partner
+        app.state.gateway_partners.append(partner)
         response = await upload(client, sample("277CA_005010X214/rejected.277"), partner_id=partner.id)
         raw = await client.get(f"/v1/files/{response.json()['id']}/x12", headers=ALL)
     assert response.status_code == 201, response.text

@@ -95,14 +95,15 @@ UNSUPPORTED: dict[str, str] = {
 
 
 def partners_of(state: Any) -> Mapping[str, TradingPartner]:
-    """The configured trading partners by id: `state.gateway_partners` when the partners part
-    put them there (tests too), else read once from GATEWAY_PARTNERS_FILE."""
-    found = getattr(state, "gateway_partners", None)
-    if found is None:
+    """The configured trading partners by id. `state.gateway_partners` is the list the partners
+    part keeps on the app (tests put theirs there); without it, GATEWAY_PARTNERS_FILE is read
+    once. LEAD: at the merge this becomes services.gateway.partners.usecases.partners(app)."""
+    listed = getattr(state, "gateway_partners", None)
+    if listed is None:
         path = GatewaySettings().partners_file
         listed = TypeAdapter(list[TradingPartner]).validate_json(Path(path).read_bytes()) if path else []
-        found = state.gateway_partners = {p.id: p for p in listed}
-    return found
+        state.gateway_partners = listed
+    return {p.id: p for p in listed}
 
 
 async def process(session: AsyncSession, row: Any, partners: Mapping[str, TradingPartner]) -> Outcome:

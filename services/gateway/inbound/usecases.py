@@ -83,9 +83,15 @@ READERS: dict[str, Reader] = {
     domain.ACK_999: acknowledgments.on_999,
     domain.CA_277: acknowledgments.on_277ca,
     domain.REMIT_835: remittances.on_835,
-    # LEAD: the 277 X212 reader is wired here once services/gateway/claimstatus lands:
-    #   domain.STATUS_277: <adapter calling services.gateway.claimstatus.usecases.on_277(session,
-    #   file_row, interchange) and returning an Outcome>; then drop its UNSUPPORTED entry below.
+    # LEAD: wire the 277 X212 reader here once services/gateway/claimstatus is merged:
+    #     domain.STATUS_277: _status_277,
+    # with (claimstatus.usecases.on_277 takes the file row; Received has its id, partner_id,
+    # received_at) and drop STATUS_277 from UNSUPPORTED below:
+    #     async def _status_277(session, received, interchange) -> Outcome:
+    #         reported = await claimstatus.on_277(session, received, interchange)
+    #         if not reported:
+    #             return Outcome.to_review(domain.UNMATCHED, "no claim of the 277 is ours", segment="TRN")
+    #         return Outcome(counts={"claims_reported": reported})
 }
 # Kinds we identify but do not read from files, and why (the file goes to review).
 UNSUPPORTED: dict[str, str] = {

@@ -2,8 +2,8 @@
 its README and in /work/notes/issue18-plan.md §4) uploaded through POST /v1/files reads to the
 claim statuses and errors it states. Our submission files and claims with the control numbers
 and patient control numbers the samples answer are seeded first, as the outbound part files
-them. The samples' defects (IEA02 ≠ ISA13, no 2200C STC, HL04 missing) are read through and
-recorded as warnings on the file, not sent to review."""
+them. The samples' defects (IEA02 ≠ ISA13, no 2200C STC) are read through and recorded as
+warnings on the file, not sent to review."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ async def test_accepted_277ca_acknowledges_pcn_5781_a2_20_with_payer_claim_numbe
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["kind"], body["state"]) == ("277CA", "processed"), body
-    assert {"2200C_STC", "HL04"} <= _warning_rules(body), "no 2200C STC, HL*4*3*PT: warnings, not review"
+    assert _warning_rules(body) == {"2200C_STC"}, "no 2200C STC: a warning, not review (HL*4*3*PT is right)"
 
     (ack,) = await staged(admin, "claim.acknowledged.v1", {str(claims["5781"])})
     assert ack["payer_claim_control_number"] == "1107000000014420", "loop 2200D REF*1K"
@@ -130,6 +130,7 @@ async def test_rejected_277ca_rejects_pcn_3920394930203_a7_562_85(gateway, admin
         raw = await client.get(f"/v1/files/{response.json()['id']}/x12", headers=ALL)
     assert response.status_code == 201, response.text
     assert response.json()["state"] == "processed"
+    assert _warning_rules(response.json()) == {"2200C_STC"}, "loop 2200C without STC: a warning"
     assert raw.text == sample("277CA_005010X214/rejected.277").decode(), "kept exactly as received"
 
     (rejection,) = await staged(admin, "claim.rejected.v1", {str(claims["3920394930203"])})

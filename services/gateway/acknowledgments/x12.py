@@ -6,8 +6,8 @@
   IK404 (the bad data) is never copied: it can be PHI.
 - 277CA 005010X214: 2000A/B/C/D hierarchy (HL03 20, 21, 19, PT); loop 2200D TRN02 is the
   claim's CLM01, STC01/STC10/STC11 its statuses, REF*1K the payer's claim control number.
-  Real files omit what the guide requires (2200C STC, HL04): read them and warn, as a
-  trading partner would, rather than lose the claims' answers.
+  Real files omit what the guide requires (2200C STC, an upper level's HL04): read them and
+  warn, as a trading partner would, rather than lose the claims' answers.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def _read_277ca_set(ts: TransactionSet, answer: Answer277CA) -> None:
                 close_provider()
                 provider_hl, provider_has_stc = seg, False
                 inherited.pop("19", None)
-            if not seg.get(4):
+            if level != "PT" and not seg.get(4):  # 2000D's HL04 is not used (HL*4*3*PT is right)
                 _warn(answer, seg, "HL04", "HL04 (child code) is missing; read as the guide's hierarchy")
         elif seg.id == "TRN" and level == "PT":
             claim = ClaimAnswer(seg.get(2).strip(), seg.position)

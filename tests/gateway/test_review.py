@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import token, unique
-from tests.gateway.helpers import ALL, make_999, make_partner, sample, seed_file, staged, upload
+from tests.gateway.helpers import ALL, make_277ca, make_999, make_partner, sample, seed_file, staged, upload
 
 
 async def _open_items(client, reason: str) -> list[dict]:
@@ -100,3 +100,23 @@ async def test_dismiss_closes_the_item_and_keeps_the_file(gateway) -> None:
     assert (closed["resolution"], closed["note"]) == ("dismissed", "not ours")
     assert missing.status_code == 404
     assert raw.text == junk.decode(), "a dismissed file stays kept"
+
+
+async def test_content_no_event_allows_goes_to_review_with_nothing_applied(gateway, admin) -> None:
+    """A claim whose CLM01 is longer than the events' patient control number (17): the 277CA
+    that rejects it cannot be published; the file goes to review and nothing of it is applied
+    (the reader runs in a savepoint), instead of failing on every round."""
+    partner = make_partner()
+    long_pcn = unique("LONGPCN")[:20]
+    _, claims = await seed_file(admin, partner.id, icn="000004504", gcn="4504", claims=[(long_pcn, "0001")])
+    async with gateway() as (app, client):
+        app.state.gateway_partners.append(partner)
+        response = await upload(client, make_277ca([long_pcn]), partner_id=partner.id)
+    body = response.json()
+    assert (body["kind"], body["state"]) == ("277CA", "review"), body
+    assert body["reviews"][0]["reason"] == "unreadable"
+    row = await admin.fetchrow(
+        "SELECT ack_state FROM gateway.outbound_claims WHERE claim_id = $1", claims[long_pcn]
+    )
+    assert row["ack_state"] == "pending", "nothing of the file applied"
+    assert await staged(admin, "claim.acknowledged.v1", {str(claims[long_pcn])}) == []

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.gateway.acknowledgments import usecases as acknowledgments
@@ -141,9 +141,7 @@ async def process(session: AsyncSession, row: Any, partners: Mapping[str, Tradin
         elif kind in UNSUPPORTED:
             outcome = Outcome.to_review(domain.UNSUPPORTED, UNSUPPORTED[kind], kind=kind)
         else:
-            outcome = await READERS[kind](session, received, interchange)
-            if interchange.ta1 and kind != domain.TA1:  # a TA1 beside the groups answers too
-                outcome = outcome.beside(await acknowledgments.on_ta1(session, received, interchange))
+            outcome = await _read(session, received, interchange, kind)
     errors += outcome.warnings
     now = datetime.now(UTC)
     if outcome.review is not None:
@@ -165,6 +163,23 @@ async def process(session: AsyncSession, row: Any, partners: Mapping[str, Tradin
         extra={"file_id": str(row.id), "kind": kind, "review": outcome.review[0] if outcome.review else None},
     )
     return outcome
+
+
+async def _read(session: AsyncSession, received: Received, interchange: Interchange, kind: str) -> Outcome:
+    """The kind's reader (and a TA1 beside the groups), in a savepoint: content the reader
+    cannot use (a value no event allows, an element no X12 rule expected) sends the file to
+    review with nothing of it applied, instead of failing the file on every round."""
+    try:
+        async with session.begin_nested():
+            outcome = await READERS[kind](session, received, interchange)
+            if interchange.ta1 and kind != domain.TA1:  # a TA1 beside the groups answers too
+                outcome = outcome.beside(await acknowledgments.on_ta1(session, received, interchange))
+            return outcome
+    except (ValidationError, X12Error) as error:
+        where = {"segment": error.segment, "position": error.position} if isinstance(error, X12Error) else {}
+        return Outcome.to_review(
+            domain.UNREADABLE, f"the {kind} could not be read ({type(error).__name__})", **where
+        )
 
 
 async def process_due(

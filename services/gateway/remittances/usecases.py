@@ -12,7 +12,7 @@ from services.gateway.inbound.domain import UNREADABLE, Outcome, Received
 from services.gateway.remittances import domain
 from shared.events import new_event
 from shared.events.clearinghouse import RemittanceReceived
-from shared.outbox import add_event
+from shared.outbox import add_events
 from shared.x12 import Interchange
 
 _ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
@@ -33,17 +33,19 @@ async def on_835(session: AsyncSession, received: Received, interchange: Interch
             "no payer id: N1*PR N104, REF*2U and TRN03 missing, and the partner has no default",
             segment="N1",
         )
-    add_event(
+    await add_events(
         session,
-        new_event(
-            RemittanceReceived(
-                trace_number=found.trace_number[:50],
-                payer_id=payer,
-                x12_835=received.content,
-                received_at=received.received_at,
-                file_id=received.id,
-                partner_id=received.partner_id,
+        [
+            new_event(
+                RemittanceReceived(
+                    trace_number=found.trace_number[:50],
+                    payer_id=payer,
+                    x12_835=received.content,
+                    received_at=received.received_at,
+                    file_id=received.id,
+                    partner_id=received.partner_id,
+                )
             )
-        ),
+        ],
     )
     return Outcome(counts={"sets": len(interchange.transactions)})

@@ -34,9 +34,11 @@ from shared.secret_checks import token_keys
 # Scopes for raw PHI files, money administration and operations that change what the platform
 # processes. A real issuer grants them to few people (auditors, billing managers, on-call
 # operators); the development token carries them so `make token` opens every route.
-# ops:replay replays or discards dead letters; ops:phi shows a dead letter's payload unredacted.
+# gateway:x12 reads the X12 files the gateway received (PHI). ops:replay replays or discards
+# dead letters; ops:phi shows a dead letter's payload unredacted.
 PRIVILEGED_SCOPES: tuple[str, ...] = (
     "eligibility:x12",
+    "gateway:x12",
     "remittances:raw",
     "payments:admin",
     "payments:approve",

@@ -122,6 +122,7 @@ class Interchange:
     isa: Segment
     groups: list[FunctionalGroup] = field(default_factory=list)
     warnings: list[X12Error] = field(default_factory=list)
+    ta1: list[Segment] = field(default_factory=list)
 
     @property
     def transactions(self) -> list[TransactionSet]:
@@ -169,7 +170,8 @@ def parse(text: str, *, expect: str | None = None, strict: bool = True, per_set:
 
     `per_set`: each transaction set stands on its own, as a 999 acknowledges them: an error
     of a set's own ST/SE (SE01 count, ST01 type) goes to `TransactionSet.errors` and the set
-    is still returned; only interchange and group errors (ISA/IEA, GS/GE) raise."""
+    is still returned; only interchange and group errors (ISA/IEA, GS/GE) raise. TA1s (interchange
+    acknowledgments, `Interchange.ta1`) stand before the first GS; `ISA TA1 IEA` needs no set."""
     delims, segments = tokenize(text)
     isa = segments[0]
     inter = Interchange(isa.get(6).strip(), isa.get(8).strip(), isa.get(13), isa.get(15), delims, isa)
@@ -228,6 +230,10 @@ def parse(text: str, *, expect: str | None = None, strict: bool = True, per_set:
                 mismatch(seg.error("GE02 does not match GS06", 2))
             inter.groups.append(group)
             group = None
+        elif seg.id == "TA1":
+            if group is not None or inter.groups:
+                raise seg.error("TA1 after a functional group: it follows ISA")
+            inter.ta1.append(seg)
         elif seg.id == "IEA":
             if group is not None:
                 raise seg.error("IEA before the GE that closes the group")
@@ -244,7 +250,7 @@ def parse(text: str, *, expect: str | None = None, strict: bool = True, per_set:
         raise X12Error("the file ends inside a functional group (no GE)", segment="GE")
     if not ended:
         raise X12Error("the file has no IEA trailer", segment="IEA")
-    if not inter.transactions:
+    if not inter.transactions and not inter.ta1:
         raise X12Error("the interchange holds no transaction set", segment="ST")
     return inter
 

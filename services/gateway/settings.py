@@ -23,6 +23,7 @@ class GatewaySettings(BaseSettings):
     # The inbound processing worker: files per round, and how long a taken file stays leased.
     process_batch: int = Field(default=20, ge=1)
     process_lease_seconds: float = Field(default=60.0, gt=0)
+    process_seconds: float = Field(default=1.0, gt=0)  # how often it looks for received files
     # Largest file taken from a mailbox or an upload (a 5,000-claim 837 is about 5 MB).
     max_file_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     # The mailbox and outbound workers look at every partner this often (each partner's own

@@ -1,11 +1,13 @@
-"""Plain helpers of the gateway tests (outbound and mailbox): claims as the claims service
-writes them, partners files, and reading back what the gateway wrote."""
+"""Plain helpers of the gateway tests: claims as the claims service writes them, partners
+(files and models), our submission files seeded as the outbound part records them, uploads,
+acknowledgments as clearinghouses write them, and reading back what the gateway wrote."""
 
 from __future__ import annotations
 
 import json
+import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,11 @@ from services.claims.claims.schemas import ClaimData
 from services.claims.settings import ClaimsSettings
 from services.claims.submission.x12 import generate
 from services.gateway.partners.domain import TradingPartner
+from shared import x12
 from shared.events import Event, new_event
 from shared.events.catalogue import ClaimSubmitted
 from tests.claims.helpers import make_claim
-from tests.conftest import token
+from tests.conftest import X12_SAMPLES, token, unique
 
 GATEWAY_ALL = token("gateway:read", "gateway:write", "ops:read")
 
@@ -76,3 +79,171 @@ def partner_config(mailbox: Any, **overrides: Any) -> dict[str, Any]:
 def write_partners(path: Path, *configs: dict[str, Any]) -> list[TradingPartner]:
     path.write_text(json.dumps(list(configs)))
     return [TradingPartner.model_validate(c) for c in configs]
+
+
+ALL = token("gateway:read", "gateway:write", "gateway:x12")
+X12 = {"Content-Type": "application/edi-x12"}
+SAMPLES = X12_SAMPLES
+
+
+def make_partner(partner_id: str | None = None, **changes: Any) -> TradingPartner:
+    """A trading partner as configured (nothing here connects anywhere)."""
+    values: dict[str, Any] = {
+        "id": partner_id or unique("ch").lower()[:32],
+        "name": "Test clearinghouse",
+        "host": "127.0.0.1",
+        "username": "practice",
+        "password_env": "GATEWAY_TEST_PASSWORD",
+        "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKey",
+        "isa_sender_id": "PRACTICE",
+        "isa_receiver_id": "CLEARINGHOUSE",
+        "gs_sender_id": "PRACTICE",
+        "gs_receiver_id": "CLEARINGHOUSE",
+        "receiver_ids": frozenset({"CLEARINGHOUSE"}),
+        **changes,
+    }
+    return TradingPartner(**values)
+
+
+def sample(path: str) -> bytes:
+    return (SAMPLES / path).read_bytes()
+
+
+async def seed_file(
+    admin: Any,
+    partner_id: str,
+    *,
+    icn: str,
+    gcn: str,
+    claims: list[tuple[str, str]],
+    payer_id: str = "PAYER1",
+) -> tuple[uuid.UUID, dict[str, uuid.UUID]]:
+    """A submission file we sent (ISA13 `icn`, GS06 `gcn`) with claims [(PCN, ST02)], filed
+    as the outbound batcher records them. Returns (file id, {PCN: claim id})."""
+    file_id, now = uuid.uuid4(), datetime.now(UTC)
+    await admin.execute(
+        "INSERT INTO gateway.submission_files (id, partner_id, kind, file_name, interchange_control_number,"
+        " group_control_number, usage, sha256, x12, claim_count, state, built_at, uploaded_at)"
+        " VALUES ($1, $2, '837', $3, $4, $5, 'T', 'x', 'ISA~', $6, 'uploaded', $7, $7)",
+        file_id,
+        partner_id,
+        f"{partner_id}_{icn}.837",
+        icn,
+        gcn,
+        len(claims),
+        now - timedelta(minutes=5),
+    )
+    claim_ids = {}
+    for pcn, st02 in claims:
+        claim_ids[pcn] = uuid.uuid4()
+        await admin.execute(
+            "INSERT INTO gateway.outbound_claims (event_id, claim_id, patient_control_number, payer_id,"
+            " partner_id, frequency_code, x12_837, submitted_at, received_at, state, file_id,"
+            " set_control_number)"
+            " VALUES ($1, $2, $3, $4, $5, '1', 'ISA~', $6, $6, 'filed', $7, $8)",
+            uuid.uuid4(),
+            claim_ids[pcn],
+            pcn,
+            payer_id,
+            partner_id,
+            now,
+            file_id,
+            st02,
+        )
+    return file_id, claim_ids
+
+
+async def staged(admin: Any, event_type: str, key_in: set[str]) -> list[dict[str, Any]]:
+    """The payloads of `event_type` the gateway staged in its outbox whose key is in `key_in`
+    (what its relay publishes to Kafka)."""
+    rows = await admin.fetch(
+        "SELECT event_key, payload FROM gateway.outbox WHERE event_type = $1 AND event_key = ANY($2::text[])"
+        " ORDER BY id",
+        event_type,
+        list(key_in),
+    )
+    return [json.loads(bytes(r["payload"])) for r in rows]
+
+
+async def claim_row(admin: Any, claim_id: uuid.UUID) -> Any:
+    return await admin.fetchrow("SELECT * FROM gateway.outbound_claims WHERE claim_id = $1", claim_id)
+
+
+async def upload(
+    client: Any, content: bytes, *, partner_id: str | None = None, name: str | None = None
+) -> Any:
+    params = {k: v for k, v in (("partner_id", partner_id), ("file_name", name)) if v}
+    return await client.post("/v1/files", content=content, params=params, headers={**ALL, **X12})
+
+
+def ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
+    """A TA1-only interchange from the clearinghouse answering our ISA13 `icn`."""
+    return (
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*PRACTICE       *261205*1200*^*00501*"
+        f"{our_icn}*0*T*:~TA1*{icn}*261205*1159*{code}*{note}~IEA*0*{our_icn}~"
+    ).encode()
+
+
+def make_999(gcn: str) -> bytes:
+    """A 999 answering our group `gcn` of three sets: 0002 rejected (loop 2010BA NM1, the
+    18th segment of the set, element 09 missing), 0001 and 0003 accepted; AK9 P."""
+    body = [
+        ["AK1", "HC", gcn, "005010X222A1"],
+        ["AK2", "837", "0001", "005010X222A1"],
+        ["IK5", "A"],
+        ["AK2", "837", "0002", "005010X222A1"],
+        ["IK3", "NM1", "18", "2010BA", "8"],
+        ["IK4", "9", "67", "1"],
+        ["IK5", "R", "5"],
+        ["AK2", "837", "0003", "005010X222A1"],
+        ["IK5", "A"],
+        ["AK9", "P", "3", "3", "2"],
+    ]
+    text = x12.build(
+        [body],
+        transaction_code="999",
+        functional_id="FA",
+        version="005010X231A1",
+        sender_id="CLEARINGHOUSE",
+        receiver_id="PRACTICE",
+        control_number=random.randint(1, 999_999),
+    )
+    return text.encode()
+
+
+def make_277ca(pcns: list[str]) -> bytes:
+    """A 277CA accepting (A1:20, then A2:20) each PCN, with a payer claim number each."""
+    body = [
+        ["BHT", "0085", "08", "B1", "20261205", "1200", "TH"],
+        ["HL", "1", "", "20", "1"],
+        ["NM1", "PR", "2", "PAYER", "", "", "", "", "PI", "PAYER1"],
+        ["TRN", "1", "T1"],
+        ["DTP", "050", "D8", "20261205"],
+        ["DTP", "009", "D8", "20261205"],
+        ["HL", "2", "1", "21", "1"],
+        ["NM1", "41", "2", "PRACTICE", "", "", "", "", "46", "PRACTICE"],
+        ["TRN", "2", "B1"],
+        ["STC", "A1:19:PR", "20261205", "WQ", "100"],
+        ["HL", "3", "2", "19", "1"],
+        ["NM1", "85", "2", "CLINIC", "", "", "", "", "XX", "1234567893"],
+        ["TRN", "1", "0"],
+        ["STC", "A1:19:PR", "20261205", "WQ", "100"],
+    ]
+    for n, pcn in enumerate(pcns, start=4):
+        body += [
+            ["HL", str(n), "3", "PT", "0"],
+            ["NM1", "QC", "1", "DOE", "JANE", "", "", "", "MI", "M1"],
+            ["TRN", "2", pcn],
+            ["STC", "A2:20", "20261205", "WQ", "50"],
+            ["REF", "1K", f"PCCN{n}"],
+        ]
+    text = x12.build(
+        [body],
+        transaction_code="277",
+        functional_id="HN",
+        version="005010X214",
+        sender_id="CLEARINGHOUSE",
+        receiver_id="PRACTICE",
+        control_number=random.randint(1, 999_999),
+    )
+    return text.encode()

@@ -106,7 +106,7 @@ async def upload_file(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     body = await _x12_body(request)
-    partners = usecases.partners_of(request.app.state)
+    partners = usecases.partners_of(request.app)
     if partner_id is not None and partner_id not in partners:
         raise invalid(
             ("query.partner_id", "known_partner", "Name a configured trading partner (GET /v1/partners).")
@@ -212,7 +212,7 @@ async def _resolve(
             resolution=resolution,
             actor=trail.actor,
             note=body.note if body else None,
-            partners=usecases.partners_of(request.app.state),
+            partners=usecases.partners_of(request.app),
         )
     if view is None:
         raise _not_found("Review item")

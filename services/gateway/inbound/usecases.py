@@ -11,18 +11,17 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.gateway.acknowledgments import usecases as acknowledgments
 from services.gateway.inbound import domain, store
 from services.gateway.inbound.domain import Outcome, Received
+from services.gateway.partners import usecases as partners_usecases
 from services.gateway.partners.domain import TradingPartner
 from services.gateway.remittances import usecases as remittances
-from services.gateway.settings import GatewaySettings
 from shared.paging import DateRange, PageQuery
 from shared.x12 import Interchange, X12Error, parse
 
@@ -100,16 +99,9 @@ UNSUPPORTED: dict[str, str] = {
 }
 
 
-def partners_of(state: Any) -> Mapping[str, TradingPartner]:
-    """The configured trading partners by id. `state.gateway_partners` is the list the partners
-    part keeps on the app (tests put theirs there); without it, GATEWAY_PARTNERS_FILE is read
-    once. LEAD: at the merge this becomes services.gateway.partners.usecases.partners(app)."""
-    listed = getattr(state, "gateway_partners", None)
-    if listed is None:
-        path = GatewaySettings().partners_file
-        listed = TypeAdapter(list[TradingPartner]).validate_json(Path(path).read_bytes()) if path else []
-        state.gateway_partners = listed
-    return {p.id: p for p in listed}
+def partners_of(app: Any) -> Mapping[str, TradingPartner]:
+    """The configured trading partners by id (the partners sub-domain reads the file once)."""
+    return {p.id: p for p in partners_usecases.partners(app)}
 
 
 async def process(session: AsyncSession, row: Any, partners: Mapping[str, TradingPartner]) -> Outcome:

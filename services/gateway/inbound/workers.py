@@ -15,7 +15,7 @@ async def process_received(app: FastAPI) -> None:
     settings = gateway_settings(app)
     await usecases.process_due(
         app.state.db.session,
-        usecases.partners_of(app.state),
+        usecases.partners_of(app),
         limit=settings.process_batch,
         lease=settings.process_lease_seconds,
     )

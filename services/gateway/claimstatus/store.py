@@ -1,0 +1,125 @@
+"""All of the claim-status SQL: inquiries (made once per claim and due moment, taken by the
+sender with a lease), the claim's stored 837 they are written from, and the answer's file."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.gateway.claimstatus.tables import status_inquiries
+from services.gateway.inbound.tables import received_files
+from services.gateway.outbound.tables import outbound_claims
+from shared.due import claim_due
+
+
+async def add_inquiry(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """A new inquiry, unless one for this claim and due moment exists (a redelivered
+    `claim.followup_due`): returns its id when new."""
+    stmt = (
+        pg_insert(status_inquiries)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["claim_id", "due_at"])
+        .returning(status_inquiries.c.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def latest_claim(session: AsyncSession, claim_id: uuid.UUID) -> Row[Any] | None:
+    """The claim's latest 837 we hold (its newest claim.submitted), with its partner."""
+    stmt = (
+        select(outbound_claims)
+        .where(outbound_claims.c.claim_id == claim_id)
+        .order_by(outbound_claims.c.received_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def claim_by_pcn(session: AsyncSession, pcn: str, partner_id: str | None) -> Row[Any] | None:
+    """The latest claim of this patient control number (of this partner when known)."""
+    stmt = select(outbound_claims.c.claim_id, outbound_claims.c.payer_id).where(
+        outbound_claims.c.patient_control_number == pcn
+    )
+    if partner_id:
+        stmt = stmt.where(outbound_claims.c.partner_id == partner_id)
+    return (await session.execute(stmt.order_by(outbound_claims.c.received_at.desc()).limit(1))).first()
+
+
+async def take_due(session: AsyncSession, limit: int, lease_seconds: float) -> Sequence[Row[Any]]:
+    """Pending inquiries whose time has come, leased to this worker (replicas take others)."""
+    return await claim_due(
+        session,
+        status_inquiries,
+        due=and_(
+            status_inquiries.c.state == "pending",
+            or_(status_inquiries.c.next_at.is_(None), status_inquiries.c.next_at <= func.clock_timestamp()),
+        ),
+        order_by=[status_inquiries.c.created_at],
+        limit=limit,
+        lease=(status_inquiries.c.next_at, lease_seconds),
+        values={"attempts": status_inquiries.c.attempts + 1},
+    )
+
+
+async def get(session: AsyncSession, inquiry_id: uuid.UUID, *, lock: bool = False) -> Row[Any] | None:
+    stmt = select(status_inquiries).where(status_inquiries.c.id == inquiry_id)
+    return (await session.execute(stmt.with_for_update() if lock else stmt)).first()
+
+
+async def by_trace(session: AsyncSession, traces: Sequence[str]) -> dict[str, Row[Any]]:
+    """Inquiries by the trace numbers a 277 echoes."""
+    if not traces:
+        return {}
+    stmt = select(status_inquiries).where(status_inquiries.c.trace_number.in_(list(set(traces))))
+    return {r.trace_number: r for r in (await session.execute(stmt)).all()}
+
+
+async def set_inquiry(session: AsyncSession, inquiry_id: uuid.UUID, **values: Any) -> None:
+    await session.execute(
+        update(status_inquiries).where(status_inquiries.c.id == inquiry_id).values(**values)
+    )
+
+
+async def answered(
+    session: AsyncSession,
+    inquiry_id: uuid.UUID,
+    file_id: uuid.UUID,
+    answer: list[dict[str, Any]],
+    at: datetime,
+) -> None:
+    """The payer's answer to this inquiry came in `file_id`."""
+    await set_inquiry(
+        session,
+        inquiry_id,
+        state="answered",
+        answer_file_id=file_id,
+        answer=answer,
+        answered_at=at,
+        next_at=None,
+    )
+
+
+async def file_read(session: AsyncSession, file_id: uuid.UUID, counts: dict[str, int], at: datetime) -> None:
+    """A 277 file read here (a real-time answer): identified and processed."""
+    await session.execute(
+        update(received_files)
+        .where(received_files.c.id == file_id)
+        .values(kind="277", state="processed", processed_at=at, counts=counts)
+    )
+
+
+async def inquiries_of(session: AsyncSession, claim_id: uuid.UUID, limit: int = 50) -> Sequence[Row[Any]]:
+    """A claim's inquiries, newest first."""
+    stmt = (
+        select(status_inquiries)
+        .where(status_inquiries.c.claim_id == claim_id)
+        .order_by(status_inquiries.c.created_at.desc())
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).all()

@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from deploy.payer_sandbox import eligibility
+from deploy.payer_sandbox import claimstatus, eligibility
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import Tables, default_tables, scenario_table
 from shared import x12
@@ -136,6 +136,7 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
         lifespan=lifespan,
     )
     app.state.config = config
+    app.include_router(claimstatus.router)  # POST /x12/276 (deploy/payer_sandbox/claimstatus.py)
     app.state.tables = tables
     app.state.stats = stats
     app.state.pipeline = None

@@ -1,0 +1,207 @@
+"""Must-show "Claim status": a claim past its follow-up window is asked about with a 276 (real
+HTTP to a running payer sandbox) and the 277's answer changes its status and history.
+
+The path is the real one end to end: the claims service's follow-up worker publishes
+`claim.followup_due` (Kafka) → the gateway's handler makes an inquiry → the gateway's sender
+writes the 276 from the claim's 837 and POSTs it to the sandbox → the 277 is kept as a
+received file (source realtime) and read → `claim.status_reported` (outbox, Kafka) → the
+claims service records the answer, moves the claim and writes its history.
+
+The gateway's outbound part (another branch) files `claim.submitted` 837s into
+`outbound_claims`; here the claim's row is stored as that part stores it (the claim's own 837,
+its PCN, payer and partner), so this test needs only the claim-status path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from x12sdk.io import X12ModelReader
+
+from deploy.payer_sandbox.testing import running_sandbox
+from services.gateway.partners.domain import TradingPartner
+from tests.claims.conftest import claims_service
+from tests.claims.helpers import (
+    BILLING_NPI,
+    RENDERING_NPI,
+    get_claim,
+    get_claim_if,
+    make_claim,
+    make_provider,
+    post_submitted_claim,
+    put_provider,
+)
+from tests.conftest import connect_as, eventually, start_group_at_end, unique
+
+PARTNER_ID = "sbx-status"
+
+
+def partner(url: str) -> TradingPartner:
+    """A partner that answers 276s in real time at `url` (its mailbox is not used here)."""
+    return TradingPartner.model_validate(
+        {
+            "id": PARTNER_ID,
+            "name": "Sandbox claim status",
+            "host": "127.0.0.1",
+            "username": "unused",
+            "password_env": "UNUSED_PASSWORD",
+            "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUNUSEDUNUSEDUNUSEDUNUSEDUNUSEDUNUSED",
+            "isa_sender_id": "REVCYCLE",
+            "isa_receiver_id": "SANDBOXCH",
+            "gs_sender_id": "REVCYCLE",
+            "gs_receiver_id": "SANDBOXCH",
+            "receiver_ids": ["SANDBOXTEST"],
+            "claim_status": {"mode": "realtime", "url": url, "timeout_seconds": 10},
+        }
+    )
+
+
+@contextlib.asynccontextmanager
+async def gateway_service(settings: Any, url: str) -> AsyncIterator[Any]:
+    """The gateway app in process with its consumer (claim.followup_due), no background
+    workers (the test runs the sender's rounds), and the sandbox as its real-time partner."""
+    from services.gateway.service import SERVICE
+    from shared.app import create_app
+
+    group = settings.consumer_group_prefix + "gateway"
+    await start_group_at_end(settings.kafka_bootstrap_servers, group, list(SERVICE.handlers))
+    app = create_app(replace(SERVICE, workers=[]), settings)
+    async with app.router.lifespan_context(app):
+        await asyncio.wait_for(app.state.consumer.assigned.wait(), 60)
+        app.state.partners = {PARTNER_ID: partner(url)}
+        yield app
+
+
+async def file_the_claim(settings: Any, claim: dict[str, Any]) -> None:
+    """The claim's row in the gateway's outbound_claims, as the outbound part files it."""
+    claims_db = await connect_as("claims", settings)
+    try:
+        x12_837 = await claims_db.fetchval("SELECT x12_837 FROM claims WHERE id = $1", uuid.UUID(claim["id"]))
+    finally:
+        await claims_db.close()
+    gateway_db = await connect_as("gateway", settings)
+    now = datetime.now(UTC)
+    try:
+        await gateway_db.execute(
+            "INSERT INTO outbound_claims (event_id, claim_id, patient_control_number, payer_id, partner_id, "
+            "frequency_code, x12_837, submitted_at, received_at, state) "
+            "VALUES ($1, $2, $3, $4, $5, '1', $6, $7, $7, 'queued')",
+            uuid.uuid4(),
+            uuid.UUID(claim["id"]),
+            claim["patient_control_number"],
+            claim["payer_id"],
+            PARTNER_ID,
+            x12_837,
+            now,
+        )
+    finally:
+        await gateway_db.close()
+
+
+async def inquiry_of(settings: Any, claim_id: str) -> Any:
+    conn = await connect_as("gateway", settings)
+    try:
+        return await conn.fetchrow(
+            "SELECT i.*, f.source AS file_source, f.content AS answer_277 FROM status_inquiries i "
+            "LEFT JOIN received_files f ON f.id = i.answer_file_id WHERE i.claim_id = $1",
+            uuid.UUID(claim_id),
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def claims_from_now(settings: Any) -> None:
+    """The claims consumer group of this session starts at the end of its topics, and the
+    test EHR's providers are registered (the scrubber holds claims whose providers it lacks)."""
+    from services.claims.service import HANDLERS
+
+    group = settings.consumer_group_prefix + "claims"
+    asyncio.run(start_group_at_end(settings.kafka_bootstrap_servers, group, list(HANDLERS)))
+
+    async def register() -> None:
+        async with claims_service(settings, events=False) as (_, client):
+            for body in (make_provider(BILLING_NPI), make_provider(RENDERING_NPI, "person")):
+                assert (await put_provider(client, body)).status_code in (200, 201)
+
+    asyncio.run(register())
+
+
+@pytest.mark.usefixtures("claims_from_now")
+async def test_a_claim_past_its_window_is_asked_about_and_the_277_moves_it(settings):
+    async with (
+        running_sandbox(None) as sandbox,
+        claims_service(settings) as (claims_app, client),
+        gateway_service(settings, f"{sandbox.base_url}/x12/276") as gateway,
+    ):
+        body = make_claim(unique("pat"))
+        body["subscriber"]["member_id"] = "SBX80002"  # the sandbox pends it: P3:317
+        claim = await post_submitted_claim(client, settings, body)
+        assert claim["status"] == "submitted"
+        await file_the_claim(settings, claim)
+
+        # A month on, the follow-up worker finds it past its payer's window.
+        from services.claims.followups.workers import step as followup_step
+        from services.gateway.claimstatus.workers import step as send_step
+
+        published = await followup_step(claims_app, datetime.now(UTC) + timedelta(days=91))
+        assert published >= 1
+
+        async def asked() -> Any:
+            await send_step(gateway)
+            row = await inquiry_of(settings, claim["id"])
+            return row if row is not None and row["state"] == "answered" else None
+
+        inquiry = await eventually(asked, timeout=60, what="the inquiry answered")
+        # The 276 it sent is a valid 005010X212 276 about this claim.
+        with X12ModelReader(inquiry["x12_276"]) as reader:
+            (model,) = list(reader.models())
+        assert type(model).__name__ == "HealthCareClaimsStatusRequest"
+        assert f"REF*EJ*{claim['patient_control_number']}~" in inquiry["x12_276"]
+        assert f"TRN*1*{inquiry['trace_number']}~" in inquiry["x12_276"]
+        # The answer was kept as received before it was read, and echoes our trace.
+        assert inquiry["file_source"] == "realtime"
+        assert f"TRN*2*{inquiry['trace_number']}~" in inquiry["answer_277"]
+        assert [a["code"] for a in json.loads(inquiry["answer"])] == ["P3:317"]
+
+        moved = await eventually(lambda: get_claim_if(client, claim["id"], "accepted"), what="accepted")
+        assert [(a["source"], a["category_code"], a["status_code"]) for a in moved["status_answers"]] == [
+            ("277", "P3", "317")
+        ]
+        last = moved["history"][-1]
+        assert (last["from_status"], last["to_status"]) == ("submitted", "accepted")
+        assert last["reason"].startswith("277 P3:317 effective ")
+
+
+@pytest.mark.usefixtures("claims_from_now")
+async def test_ask_now_route_sends_a_276_and_a_lost_claim_is_rejected(settings):
+    from tests.conftest import token
+
+    async with (
+        running_sandbox(None) as sandbox,
+        claims_service(settings) as (_, client),
+        gateway_service(settings, f"{sandbox.base_url}/x12/276") as gateway,
+    ):
+        body = make_claim(unique("pat"))
+        body["subscriber"]["member_id"] = "SBX80001"  # accepted, then lost: A4:35
+        claim = await post_submitted_claim(client, settings, body)
+        await file_the_claim(settings, claim)
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as gw:
+            refused = await gw.post(f"/v1/claim-status/{claim['id']}", headers=token("claims:read"))
+            assert refused.status_code == 403
+            asked = await gw.post(f"/v1/claim-status/{claim['id']}", headers=token("gateway:write"))
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["state"] == "answered" and "A4:35" in str(asked.json()["answer"])
+        lost = await eventually(lambda: get_claim_if(client, claim["id"], "rejected"), what="rejected")
+        assert lost["history"][-1]["reason"].startswith("277 A4:35")
+        assert (await get_claim(client, claim["id"]))["status_answers"][0]["category_code"] == "A4"

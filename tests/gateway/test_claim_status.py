@@ -15,8 +15,8 @@ its PCN, payer and partner), so this test needs only the claim-status path.
 from __future__ import annotations
 
 import asyncio
-import json
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace

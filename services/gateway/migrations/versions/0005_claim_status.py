@@ -6,7 +6,7 @@ due ones and records the answer it got."""
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 
 STATEMENTS = [
     """

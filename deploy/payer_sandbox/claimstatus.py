@@ -161,7 +161,7 @@ def _claim_segments(inquiry: Inquiry, answer: Answer, today: date) -> list[list[
         amount(money) if money is not None else None,
         amount(answer.paid) if answer.paid is not None else None,
         d8(answer.adjudicated) if answer.adjudicated and answer.paid is not None else None,
-        "CHK" if answer.check_number else None,
+        None,  # STC07 payment method: not used in 277 X212
         d8(answer.check_date) if answer.check_date else None,
         answer.check_number,
     )

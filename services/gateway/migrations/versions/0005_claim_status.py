@@ -36,6 +36,8 @@ STATEMENTS = [
     """,
     "CREATE INDEX status_inquiries_due ON status_inquiries (state, next_at) WHERE state = 'pending'",
     "CREATE INDEX status_inquiries_claim ON status_inquiries (claim_id, created_at DESC)",
+    "CREATE INDEX status_inquiries_answer_file ON status_inquiries (answer_file_id) "
+    "WHERE answer_file_id IS NOT NULL",
 ]
 
 

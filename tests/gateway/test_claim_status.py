@@ -21,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,6 +44,8 @@ from tests.claims.helpers import (
 from tests.conftest import connect_as, eventually, start_group_at_end, unique
 
 PARTNER_ID = "sbx-status"
+# The public samples (../shared/samples beside the checkout; /work/shared/README.md).
+SAMPLES_277 = Path(__file__).resolve().parents[3] / "shared" / "samples" / "x12" / "277_005010X212"
 
 
 def partner(url: str) -> TradingPartner:
@@ -81,13 +84,16 @@ async def gateway_service(settings: Any, url: str) -> AsyncIterator[Any]:
         yield app
 
 
-async def file_the_claim(settings: Any, claim: dict[str, Any]) -> None:
+async def file_the_claim(settings: Any, claim: dict[str, Any], x12_837: str | None = None) -> None:
     """The claim's row in the gateway's outbound_claims, as the outbound part files it."""
-    claims_db = await connect_as("claims", settings)
-    try:
-        x12_837 = await claims_db.fetchval("SELECT x12_837 FROM claims WHERE id = $1", uuid.UUID(claim["id"]))
-    finally:
-        await claims_db.close()
+    if x12_837 is None:
+        claims_db = await connect_as("claims", settings)
+        try:
+            x12_837 = await claims_db.fetchval(
+                "SELECT x12_837 FROM claims WHERE id = $1", uuid.UUID(claim["id"])
+            )
+        finally:
+            await claims_db.close()
     gateway_db = await connect_as("gateway", settings)
     now = datetime.now(UTC)
     try:
@@ -205,3 +211,59 @@ async def test_ask_now_route_sends_a_276_and_a_lost_claim_is_rejected(settings):
         lost = await eventually(lambda: get_claim_if(client, claim["id"], "rejected"), what="rejected")
         assert lost["history"][-1]["reason"].startswith("277 A4:35")
         assert (await get_claim(client, claim["id"]))["status_answers"][0]["category_code"] == "A4"
+
+
+async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control_number(settings):
+    """The way the inbound part hands a received 277 X212 over (on_277): no inquiry of ours,
+    so each claim is matched by REF*EJ among the claims we filed; one claim.status_reported
+    each goes into the outbox with its codes and descriptions."""
+    from services.gateway.claimstatus.usecases import on_277
+    from services.gateway.inbound import store as inbound_store, usecases as inbound
+    from services.gateway.service import SERVICE
+    from shared import x12
+    from shared.app import create_app
+
+    content = (SAMPLES_277 / "claim-level-status.277").read_bytes()
+    # Our own claim with the sample's first PCN (unique per run: the sample's PCN plus nothing
+    # else would collide across runs, so the file's REF*EJ is rewritten to this run's PCN).
+    pcn = unique("SM")[:17].upper()
+    content = content.replace(b"REF*EJ*SM123456~", f"REF*EJ*{pcn}~".encode())
+    claim_id = uuid.uuid4()
+    await file_the_claim(
+        settings,
+        {"id": str(claim_id), "patient_control_number": pcn, "payer_id": "SBX001"},
+        x12_837="ISA*placeholder~",
+    )
+    app = create_app(replace(SERVICE, handlers={}, workers=[]), settings)
+    async with app.router.lifespan_context(app), app.state.db.session() as session, session.begin():
+        kept = await inbound.keep(
+            session,
+            partner_id=PARTNER_ID,
+            source="upload",
+            remote_name=f"{pcn}.277",
+            content=content,
+            actor="test",
+        )
+        row = await inbound_store.file_by_id(session, kept.file_id)
+        reported = await on_277(session, row, x12.parse(content.decode(), strict=False))
+    assert reported == 3
+    conn = await connect_as("gateway", settings)
+    try:
+        events = await conn.fetch(
+            "SELECT event_key, payload FROM outbox "
+            "WHERE topic = 'claim.status_reported' AND event_key = ANY($1::text[])",
+            [str(claim_id), "J0234567", "MA345678"],
+        )
+        state = await conn.fetchrow(
+            "SELECT kind, state, counts FROM received_files WHERE id = $1", kept.file_id
+        )
+    finally:
+        await conn.close()
+    ours = [json.loads(e["payload"]) for e in events if e["event_key"] == str(claim_id)]
+    (event,) = ours
+    data = event.get("data", event)
+    assert (data["patient_control_number"], data["payer_claim_control_number"]) == (pcn, "05347006051")
+    assert data["statuses"][0]["category_code"] == "P3" and data["statuses"][0]["status_code"] == "317"
+    assert data["statuses"][0]["category_description"] == "Pending/Provider Requested Information"
+    assert data["effective_date"] == "2005-09-13" and data["total_charge"] == "8513.88"
+    assert (state["kind"], state["state"]) == ("277", "processed")

@@ -91,6 +91,12 @@ def _person(entity: str, nm1: Segment, with_id: bool) -> list[str]:
     return out
 
 
+def _org(entity: str, nm1: Segment, qualifier: str, with_first: bool = False) -> list[str]:
+    """An NM1 of a party from the 837's: its type, name (and first name for a person), id."""
+    first = nm1.get(4) if with_first else None
+    return seg("NM1", entity, nm1.get(2) or "2", nm1.get(3), first, None, None, None, qualifier, nm1.get(9))
+
+
 def write_276_body(
     claim: Claim837, *, trace: str, reference: str, now: datetime, payer_claim_control_number: str | None
 ) -> list[list[str]]:
@@ -104,37 +110,11 @@ def write_276_body(
         seg("NM1", "PR", "2", payer.get(3), None, None, None, None, "PI", payer.get(9)),
         seg("HL", "2", "1", "21", "1"),
     ]
-    if submitter is not None:
-        out.append(
-            seg(
-                "NM1",
-                "41",
-                submitter.get(2) or "2",
-                submitter.get(3),
-                None,
-                None,
-                None,
-                None,
-                "46",
-                submitter.get(9),
-            )
-        )
-    else:
-        out.append(seg("NM1", "41", "2", provider.get(3), None, None, None, None, "46", provider.get(9)))
+    sender = submitter if submitter is not None else provider
     out += [
+        _org("41", sender, "46"),
         seg("HL", "3", "2", "19", "1"),
-        seg(
-            "NM1",
-            "1P",
-            provider.get(2) or "2",
-            provider.get(3),
-            provider.get(4),
-            None,
-            None,
-            None,
-            "XX",
-            provider.get(9),
-        ),
+        _org("1P", provider, "XX", with_first=True),
         seg("HL", "4", "3", "22", "1" if dependent else "0"),
     ]
     if not dependent and claim.subscriber_dmg is not None:

@@ -152,3 +152,56 @@ async def test_a_999_acknowledgment_is_in_the_claims_answers_and_history(claims,
         assert [(a["source"], a["category_code"]) for a in got["status_answers"]] == [("999", "A")]
         assert got["status"] == "submitted"
         assert got["history"][-1]["reason"] == "999 A: file TESTCH_000000017_20261205.837, set 0001"
+
+
+async def test_the_277ca_codes_of_an_acknowledgment_and_a_rejection_are_status_answers(
+    claims, settings, producer
+):
+    from shared.events.catalogue import ClaimAcknowledged, ClaimRejected, RejectionReason
+
+    async with claims() as (_, client):
+        accepted = await post_submitted_claim(client, settings, make_claim(unique("pat")))
+        rejected = await post_submitted_claim(client, settings, make_claim(unique("pat")))
+        code = ClaimStatusCode(
+            category_code="A2",
+            status_code="20",
+            category_description="Acknowledgement/Acceptance into adjudication system",
+            status_description="Accepted for processing.",
+        )
+        ack = ClaimAcknowledged(
+            claim_id=uuid.UUID(accepted["id"]),
+            patient_control_number=accepted["patient_control_number"],
+            payer_claim_control_number="PCCN-277CA",
+            acknowledged_at=datetime.now(UTC),
+            source="277CA",
+            statuses=[code],
+        )
+        reason = RejectionReason(
+            code="A7:562:85",
+            message="Entity's National Provider Identifier (NPI)",
+            source="277CA",
+            category_code="A7",
+            status_code="562",
+            entity_code="85",
+        )
+        rejection = ClaimRejected(
+            claim_id=uuid.UUID(rejected["id"]),
+            patient_control_number=rejected["patient_control_number"],
+            reasons=[reason],
+            rejected_at=datetime.now(UTC),
+        )
+        await send(producer, ack, times=2)
+        await send(producer, rejection)
+        got = await eventually(lambda: get_claim_if(client, accepted["id"], "accepted"), what="accepted")
+        assert [(a["source"], a["category_code"], a["status_code"]) for a in got["status_answers"]] == [
+            ("277CA", "A2", "20")
+        ]
+        assert got["status_answers"][0]["payer_claim_control_number"] == "PCCN-277CA"
+        lost = await eventually(lambda: get_claim_if(client, rejected["id"], "rejected"), what="rejected")
+        answer = lost["status_answers"][0]
+        assert (answer["source"], answer["category_code"], answer["status_code"], answer["entity_code"]) == (
+            "277CA",
+            "A7",
+            "562",
+            "85",
+        )

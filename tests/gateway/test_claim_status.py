@@ -219,9 +219,7 @@ async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control
     each goes into the outbox with its codes and descriptions."""
     from services.gateway.claimstatus.usecases import on_277
     from services.gateway.inbound import store as inbound_store, usecases as inbound
-    from services.gateway.service import SERVICE
     from shared import x12
-    from shared.app import create_app
 
     content = (SAMPLES_277 / "claim-level-status.277").read_bytes()
     # Our own claim with the sample's first PCN (unique per run: the sample's PCN plus nothing
@@ -234,8 +232,11 @@ async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control
         {"id": str(claim_id), "patient_control_number": pcn, "payer_id": "SBX001"},
         x12_837="ISA*placeholder~",
     )
-    app = create_app(replace(SERVICE, handlers={}, workers=[]), settings)
-    async with app.router.lifespan_context(app), app.state.db.session() as session, session.begin():
+    async with (
+        gateway_service(settings, "http://127.0.0.1:9/x12/276") as app,
+        app.state.db.session() as session,
+        session.begin(),
+    ):
         kept = await inbound.keep(
             session,
             partner_id=PARTNER_ID,

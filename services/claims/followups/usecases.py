@@ -19,7 +19,13 @@ from services.claims.followups import domain, store
 from services.claims.followups.domain import overdue
 from services.claims.followups.schemas import FollowupOut, StatusAnswerOut
 from shared.events import Event, new_event
-from shared.events.catalogue import ClaimFollowupDue, ClaimStatusReported, SubmissionFileAcknowledged
+from shared.events.catalogue import (
+    ClaimAcknowledged,
+    ClaimFollowupDue,
+    ClaimRejected,
+    ClaimStatusReported,
+    SubmissionFileAcknowledged,
+)
 from shared.outbox import add_events
 from shared.paging import CursorPage, PageQuery, paginate
 
@@ -224,3 +230,65 @@ async def _history_at_status(session: AsyncSession, rows: list[dict[str, Any]]) 
 async def answers(session: AsyncSession, claim_id: uuid.UUID) -> list[StatusAnswerOut]:
     """A claim's status answers, oldest first, as GET /v1/claims/{id} shows them."""
     return [StatusAnswerOut.model_validate(r._mapping) for r in await store.answers_of(session, claim_id)]
+
+
+async def record_277ca(session: AsyncSession, events: Sequence[Event], claim_ids: Sequence[Any]) -> None:
+    """The 277CA's own STC composites, carried by `claim.acknowledged` (statuses) and
+    `claim.rejected` (reasons with category codes), kept in the claims' status answers beside
+    the status move the acknowledgment handlers make (their history says it already)."""
+    recorded = claims_domain.now()
+    rows: list[dict[str, Any]] = []
+    for event, claim_id in zip(events, claim_ids, strict=True):
+        codes = _277ca_codes(event.data)
+        if claim_id is None or not codes:
+            continue
+        first = codes[0]
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "claim_id": claim_id,
+                "event_id": event.id,
+                "source": "277CA",
+                "category_code": first["category_code"],
+                "status_code": first.get("status_code"),
+                "entity_code": first.get("entity_code"),
+                "description": "; ".join(c["text"] for c in codes)[:1000],
+                "effective_date": None,
+                "payer_claim_control_number": getattr(event.data, "payer_claim_control_number", None),
+                "total_charge": None,
+                "paid_amount": None,
+                "codes": codes,
+                "received_at": getattr(event.data, "acknowledged_at", None)
+                or getattr(event.data, "rejected_at", None)
+                or recorded,
+                "recorded_at": recorded,
+            }
+        )
+    await store.insert_answers(session, rows)
+
+
+def _277ca_codes(data: Any) -> list[dict[str, Any]]:
+    """The STC composites of an acknowledgment or rejection, with their descriptions."""
+    if isinstance(data, ClaimAcknowledged):
+        return [
+            {
+                "category_code": s.category_code,
+                "status_code": s.status_code,
+                "entity_code": s.entity_code,
+                "text": f"{_code(s.category_code, s.status_code, s.entity_code)} {s.category_description}"
+                + (f" / {s.status_description}" if s.status_description else ""),
+            }
+            for s in data.statuses
+        ]
+    if isinstance(data, ClaimRejected):
+        return [
+            {
+                "category_code": r.category_code,
+                "status_code": r.status_code,
+                "entity_code": r.entity_code,
+                "text": f"{r.code} {r.message}",
+            }
+            for r in data.reasons
+            if r.category_code and r.source in (None, "277CA")
+        ]
+    return []

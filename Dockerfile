@@ -32,11 +32,11 @@ COPY services/ ./services/
 COPY deploy/ ./deploy/
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info \
-    && mkdir -p /var/lib/payer-sandbox /var/lib/revcycle/dev-issuer /var/lib/partner-keys/public /var/lib/partner-keys/private \
-    && chown -R app:app /var/lib/payer-sandbox /var/lib/revcycle/dev-issuer /var/lib/partner-keys
+    && mkdir -p /var/lib/payer-sandbox /var/lib/mailbox /var/lib/revcycle/dev-issuer /var/lib/partner-keys/public /var/lib/partner-keys/private \
+    && chown -R app:app /var/lib/payer-sandbox /var/lib/mailbox /var/lib/revcycle/dev-issuer /var/lib/partner-keys
 
 USER app:app
 
-EXPOSE 8001 8002 8003 8004 8005
+EXPOSE 8001 8002 8003 8004 8005 8006 2222
 
 CMD ["python", "-m", "uvicorn", "services.eligibility.main:app", "--host", "0.0.0.0", "--port", "8001"]

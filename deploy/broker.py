@@ -315,8 +315,53 @@ def start_local(data: Path = KAFKA_DATA) -> str:
                     f"{rel(KAFKA_LOG)} (tail):\n" + tail(KAFKA_LOG, this_run=True)
                 )
             time.sleep(0.5)
+    _add_new_principals(data)
     say(f"Kafka ready at {LOCAL_KAFKA_BOOTSTRAP} (pid {kafka_pid()})")
     return LOCAL_KAFKA_BOOTSTRAP
+
+
+def _add_new_principals(data: Path) -> None:
+    """SCRAM users are made when the storage is formatted; a principal added since (a new
+    service, such as the gateway) gets its user through the running broker, as the admin, so
+    an existing broker keeps its data."""
+    marker = data / SASL_MARKER
+    known = {p.strip() for p in marker.read_text().split(",")} if marker.exists() else set()
+    missing = [p for p in kafka_auth.PRINCIPALS if p not in known]
+    if not missing or not marker.exists():
+        return
+    found = kafka_auth.passwords()
+    admin = KAFKA_PROPS.with_name("admin-client.properties")
+    admin.touch(mode=0o600)
+    os.chmod(admin, 0o600)
+    admin.write_text(
+        "security.protocol=SASL_PLAINTEXT\n"
+        f"sasl.mechanism={kafka_auth.MECHANISM}\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{kafka_auth.ADMIN}" password="{found[kafka_auth.ADMIN]}";\n'
+    )
+    argv = [_java(), "-cp", f"{KAFKA_LIB}/*", f"-Dlog4j.configuration=file:{KAFKA_LOG4J}"]
+    for principal in missing:
+        say(f"adding the Kafka principal {principal}")
+        run(
+            [
+                *argv,
+                "kafka.admin.ConfigCommand",
+                "--bootstrap-server",
+                LOCAL_KAFKA_BOOTSTRAP,
+                "--command-config",
+                str(admin),
+                "--alter",
+                "--add-config",
+                f"{kafka_auth.MECHANISM}=[password={found[principal]}]",
+                "--entity-type",
+                "users",
+                "--entity-name",
+                principal,
+            ],
+            timeout=120,
+            what=f"adding the Kafka principal {principal}",
+        )
+    marker.write_text(", ".join(kafka_auth.PRINCIPALS) + "\n")
 
 
 def ensure_kafka(data: Path = KAFKA_DATA) -> str:

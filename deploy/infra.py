@@ -41,7 +41,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from deploy import broker, kafka_auth, pg_cluster, postgres, supervision
+from deploy import broker, kafka_auth, mailbox, pg_cluster, postgres, supervision
 from deploy.broker import (  # noqa: F401 - the public API
     KAFKA_HOST,
     KAFKA_PORT,
@@ -225,6 +225,9 @@ def _summary() -> str:
             extras = f"{'/metrics':<9} /asyncapi"
         elif p.name == "ops":
             extras = f"{'/metrics':<9} -   the ops page: {url(p, '/ops')}"
+        elif p.name == "payer-sandbox":
+            sftp = f"sftp://127.0.0.1:{mailbox.SFTP_PORT}"
+            extras = f"{'-':<9} -   its SFTP mailbox: {sftp} (keys: {rel(mailbox.SANDBOX_STATE)})"
         else:  # development partners and sinks: no metrics or event contract of their own
             extras = f"{'-':<9} -"
         lines.append(f"  {p.name:<14} {url(p):<23} {'/docs':<6} {p.health:<14} {extras}")

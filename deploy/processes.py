@@ -1,4 +1,4 @@
-"""The platform's processes: the four services, the ops console, the payer sandbox and the mail
+"""The platform's processes: the five services, the ops console, the payer sandbox and the mail
 sink, run as the supervisord group `platform` (deploy/supervision.py), and the migrations that
 run before them.
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from deploy import kafka_auth, supervision
+from deploy import kafka_auth, mailbox, supervision
 from deploy.broker import kafka_bootstrap
 from deploy.postgres import database_url
 from deploy.system import (
@@ -36,8 +36,8 @@ from deploy.system import (
 )
 
 # The services.  Keep this the single list: `up`, `down`, `status` and `logs` follow it.
-SERVICES = {"eligibility": 8001, "claims": 8002, "payments": 8003, "notifications": 8004}
-# The ops console (services/ops): no database or consumer of its own; it reads the four
+SERVICES = {"eligibility": 8001, "claims": 8002, "payments": 8003, "notifications": 8004, "gateway": 8006}
+# The ops console (services/ops): no database or consumer of its own; it reads the five
 # services' /v1/ops routes over HTTP (its OPS_*_URL defaults are the ports above).
 OPS_PORT = 8005
 
@@ -71,7 +71,8 @@ PROCESSES: list[Proc] = [
     ),
     # The ops page, http://127.0.0.1:8005/ops (after the services it watches).
     Proc("ops", _uvicorn("services.ops.main:app"), OPS_PORT),
-    # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka).
+    # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka, and
+    # the clearinghouse's SFTP mailbox on 127.0.0.1:2222 that the gateway polls, deploy/mailbox.py).
     # It answers claims as the clearinghouse, over the partners' TLS listener.
     Proc(
         "payer-sandbox",
@@ -123,7 +124,9 @@ def child_env(principal: str | None = kafka_auth.ADMIN) -> dict[str, str]:
 
 
 def program_env(name: str, env: dict[str, str]) -> dict[str, str]:
-    """A program's environment: partners' private keys only for the partners' stand-in."""
+    """A program's environment: partners' private keys only for the partners' stand-in; the
+    mailbox's settings for the gateway and the sandbox (deploy/mailbox.py)."""
+    env = {**env, **mailbox.program_extras(name)}
     if name in SIGNS_AS_PARTNER:
         return env
     return {k: v for k, v in env.items() if k != "PARTNER_SIGNING_KEYS_DIR"}
@@ -140,6 +143,22 @@ def partner_keys() -> None:
     )
     if proc.returncode != 0:
         raise InfraError(f"partner keys were not made (shared.events.signing exit {proc.returncode})")
+
+
+def mailbox_keys() -> None:
+    """The sandbox mailbox's keys (made once) and the gateway's partners.json naming it, written
+    with the venv's Python (deploy/mailbox.py)."""
+    argv = [
+        venv_python(),
+        "-m",
+        "deploy.mailbox",
+        str(mailbox.SANDBOX_STATE),
+        "--out",
+        str(mailbox.PARTNERS_FILE),
+    ]
+    proc = subprocess.run(argv, cwd=ROOT, env=child_env(None), check=False)  # noqa: S603 - fixed argv
+    if proc.returncode != 0:
+        raise InfraError(f"the mailbox keys were not made (deploy.mailbox exit {proc.returncode})")
 
 
 def migrate() -> None:
@@ -257,6 +276,7 @@ def services_up(names: Sequence[str] | None = None) -> None:
     changed since the last `up`, supervisord restarts the group with the new one."""
     procs = [_proc(n) for n in names] if names else list(PROCESSES)
     partner_keys()
+    mailbox_keys()
     supervision.install_group(GROUP, _programs())
     with lock("services"):
         managed = _start_programs(procs)
@@ -285,7 +305,7 @@ def replica(p: Proc, n: int) -> Proc:
 
 
 def replicas(count: int = 2, names: Sequence[str] | None = None) -> list[Proc]:
-    """Instances 2..count of each named service (default: the four services)."""
+    """Instances 2..count of each named service (default: the five services)."""
     return [replica(_proc(name), n) for name in names or list(SERVICES) for n in range(2, count + 1)]
 
 

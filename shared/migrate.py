@@ -118,15 +118,26 @@ def migrate(services: list[str], settings: Settings, *, topics: bool = True) -> 
         asyncio.run(grant(settings.database_url, service, root))
         log.info("migrated %s", service)
     if topics:
-        created = asyncio.run(prepare_broker(kafka_access(settings), settings.consumer_group_prefix))
+        created = asyncio.run(
+            prepare_broker(
+                kafka_access(settings),
+                settings.consumer_group_prefix,
+                legacy_clearinghouse=settings.kafka_legacy_clearinghouse_acl,
+            )
+        )
         log.info("kafka topics and ACLs ready (%d topics created)", len(created))
 
 
-async def prepare_broker(kafka: KafkaAccess, group_prefix: str = "") -> list[str]:
+async def prepare_broker(
+    kafka: KafkaAccess, group_prefix: str = "", *, legacy_clearinghouse: bool = False
+) -> list[str]:
     """The catalogue's topics and ACLs (for consumer groups under `group_prefix`, and the
     unprefixed ones); returns the topics created."""
     created = await ensure_topics(kafka)
-    await ensure_acls(kafka, bindings(group_prefixes=dict.fromkeys(("", group_prefix))))
+    policy = bindings(
+        group_prefixes=dict.fromkeys(("", group_prefix)), legacy_clearinghouse=legacy_clearinghouse
+    )
+    await ensure_acls(kafka, policy)
     return created
 
 

@@ -80,7 +80,7 @@ async def _health(config: SandboxConfig, pipeline: Any) -> dict[str, Any]:
     ready until it consumes: a claim published before the group has its partitions could
     otherwise be missed by a new group that starts at "latest"."""
     body: dict[str, Any] = {"status": "pass", "claims_pipeline": "off"}
-    if config.kafka is None:
+    if config.kafka is None or config.claims_transport != "kafka":
         return body
     status = pipeline.status if pipeline is not None else "starting"
     kafka = await _kafka_check(config.kafka)
@@ -111,16 +111,26 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pipeline = None
-        if config.kafka is not None:
+        pipeline = files = None
+        if config.kafka is not None and config.claims_transport == "kafka":
             from deploy.payer_sandbox.pipeline import ClaimPipeline
 
             pipeline = ClaimPipeline(config, tables, accept=getattr(app.state, "accept", None))
             pipeline.launch()
         app.state.pipeline = pipeline
         try:
+            if config.mailbox_on:
+                from deploy.payer_sandbox.filedesk import Files
+
+                claimstatus.install()  # batch 276 files -> 277 files (claimstatus.py)
+                files = await Files.start(config, tables, pipeline)
+                for user in getattr(app.state, "mailbox_users", []):
+                    files.mailbox.add_user(user)
+            app.state.files = files
             yield
         finally:
+            if files is not None:
+                await files.stop()
             if pipeline is not None:
                 await pipeline.stop()
 
@@ -140,6 +150,7 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
     app.state.tables = tables
     app.state.stats = stats
     app.state.pipeline = None
+    app.state.files = None
 
     @app.get(
         "/health",
@@ -149,6 +160,9 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
     )
     async def health() -> JSONResponse:
         body = await _health(config, app.state.pipeline)
+        files = app.state.files
+        if files is not None:
+            body["mailbox"] = {"sftp_port": files.mailbox.port, "users": len(files.mailbox.users)}
         return JSONResponse(
             body, status_code=503 if body["status"] == "fail" else 200, media_type=HEALTH_JSON
         )
@@ -163,13 +177,26 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
 
     @app.get("/stats", tags=["operations"], response_model=StatsView, summary="Request and claim counts")
     async def get_stats() -> StatsView:
-        pipeline = app.state.pipeline
+        pipeline, files = app.state.pipeline, app.state.files
+        answering = pipeline or (files.desk if files is not None else None)
         return StatsView(
             total=stats.total,
             by_member=dict(stats.by_member),
             by_outcome=dict(stats.by_outcome),
-            claims=pipeline.counters() if pipeline is not None else {},
+            claims=answering.clearinghouse.counters() if answering is not None else {},
         )
+
+    @app.get(
+        "/mailbox/transfers",
+        tags=["operations"],
+        summary="Files open on the SFTP mailbox now: user, path, read or write, bytes so far",
+        responses={404: {"content": {PROBLEM_JSON: {}}, "description": "The mailbox is not running."}},
+    )
+    async def transfers() -> JSONResponse:
+        files = app.state.files
+        if files is None:
+            return _problem(404, "No mailbox", "The SFTP mailbox is not running in this sandbox.")
+        return JSONResponse({"transfers": files.mailbox.transfers.snapshot()})
 
     @app.post("/stats/reset", tags=["operations"], status_code=204, summary="Zero the counters")
     async def reset_stats() -> Response:

@@ -42,6 +42,8 @@ class Line:
 @dataclass
 class Claim837:
     receiver_id: str = ""  # ISA08: the clearinghouse the interchange is addressed to
+    submitter_name: str = ""  # 1000A NM1*41: who sent it (the 277CA's information receiver)
+    submitter_id: str = ""
     billing_name: str = ""
     billing_npi: str = ""
     payer_responsibility: str = "P"  # SBR01 of loop 2000B: P primary, S secondary, T tertiary
@@ -106,78 +108,116 @@ def _service_date(seg: x12.Segment) -> date:
 def parse_837(text: str) -> Claim837:
     """Parse the first claim of an 837P interchange; raises x12.X12Error with a location."""
     inter = x12.parse(text, expect="837")
-    tx = inter.transactions[0]
-    c = Claim837(receiver_id=inter.receiver_id)
-    in_claim = False
+    return parse_set(inter.transactions[0], receiver_id=inter.receiver_id)[0]
+
+
+_HEADER_FIELDS = (
+    "receiver_id", "submitter_name", "submitter_id", "billing_name", "billing_npi", "payer_responsibility",
+    "member_id", "subscriber_last", "subscriber_first", "patient_last", "patient_first", "payer_id",
+    "payer_name", "filing_indicator",
+)  # fmt: skip
+
+
+def parse_set(tx: x12.TransactionSet, *, receiver_id: str = "") -> list[Claim837]:
+    """Every claim (CLM) of one 837P transaction set, each with the billing provider,
+    subscriber, patient and payer of the hierarchical levels above it; raises x12.X12Error
+    with a location when the set holds no claim or an element cannot be read."""
+    head = Claim837(receiver_id=receiver_id)
+    claims: list[Claim837] = []
+    c: Claim837 | None = None
     in_other_subscriber = False
     line: Line | None = None
     for s in tx.segments:
         sid = s.id
-        if sid == "CLM":
-            if in_claim:
-                break  # one claim per submission: the first one
-            in_claim = True
+        if sid == "HL":
+            c, line = None, None  # a new level: the claims above it are complete
+            if s.get(3) == "22":
+                head.member_id = head.subscriber_last = head.subscriber_first = ""
+                head.patient_last = head.patient_first = ""
+            elif s.get(3) == "23":
+                head.patient_last = head.patient_first = ""
+        elif sid == "CLM":
+            c = Claim837(**{name: getattr(head, name) for name in _HEADER_FIELDS})
+            claims.append(c)
+            in_other_subscriber, line = False, None
             c.pcn = s.get(1)
             c.total_charge = x12.read_amount(s, 2)
             parts = s.components(5)
             c.place_of_service = parts[0] if parts else ""
             c.frequency_code = parts[2] if len(parts) > 2 and parts[2] else "1"
-        elif not in_claim:
-            if sid == "NM1" and s.get(1) == "85":
-                c.billing_name, c.billing_npi = s.get(3), s.get(9)
-            elif sid == "SBR":
-                c.payer_responsibility = s.get(1) or "P"
-                c.filing_indicator = s.get(9)
-            elif sid == "NM1" and s.get(1) == "IL":
-                c.subscriber_last, c.subscriber_first, c.member_id = s.get(3), s.get(4), s.get(9)
-            elif sid == "NM1" and s.get(1) == "QC":
-                c.patient_last, c.patient_first = s.get(3), s.get(4)
-            elif sid == "NM1" and s.get(1) == "PR":
-                c.payer_name, c.payer_id = s.get(3), s.get(9)
-        elif sid == "LX":
-            in_other_subscriber = False
-            line = None
-        elif line is None and sid == "SBR":
-            in_other_subscriber = True
-        elif line is None and in_other_subscriber:
-            if sid == "CAS":
-                c.other_adjustments.extend(_cas(s))
-            elif sid == "AMT" and s.get(1) == "D":
-                c.other_paid = x12.read_amount(s, 2)
-        elif line is None and sid == "REF" and s.get(1) == "G1":
-            c.prior_auth = s.get(2)
-        elif line is None and sid == "REF" and s.get(1) == "F8":
-            c.original_reference = s.get(2)
-        elif line is None and sid == "HI":
-            for i in range(1, 13):
-                parts = s.components(i)
-                if len(parts) > 1 and parts[1]:
-                    c.diagnoses.append(parts[1])
-        if sid == "SV1":
-            proc = s.components(1)
-            units = x12.read_amount(s, 4, required=False) or Decimal(1)
-            charge = x12.read_amount(s, 2)
-            assert charge is not None
-            line = Line(
-                number=len(c.lines) + 1,
-                code=proc[1] if len(proc) > 1 else "",
-                modifiers=[m for m in proc[2:6] if m],
-                charge=charge,
-                units=units,
-                date_of_service=None,
-            )
-            c.lines.append(line)
-        elif line is not None and sid == "DTP" and s.get(1) == "472":
-            line.date_of_service = _service_date(s)
-        elif line is not None and sid == "REF" and s.get(1) == "G1":
-            line.prior_auth = s.get(2)
-        elif line is not None and sid == "SVD":
-            line.other_paid = (line.other_paid or Decimal(0)) + (x12.read_amount(s, 2) or Decimal(0))
-        elif line is not None and sid == "CAS":
-            line.other_adjustments.extend(_cas(s))
-    if not in_claim:
+        elif c is None:
+            _read_header(head, s)
+        else:
+            line = _read_claim_segment(c, s, line, in_other_subscriber)
+            if sid == "LX":
+                in_other_subscriber = False
+            elif line is None and sid == "SBR":
+                in_other_subscriber = True
+    if not claims:
         raise x12.X12Error("the 837 holds no CLM (claim) segment", segment="CLM")
-    return c
+    return claims
+
+
+def _read_header(c: Claim837, s: x12.Segment) -> None:
+    """A segment above the claim level: submitter, billing provider, subscriber, patient, payer."""
+    sid, qualifier = s.id, s.get(1)
+    if sid == "NM1" and qualifier == "41":
+        c.submitter_name, c.submitter_id = s.get(3), s.get(9)
+    elif sid == "NM1" and qualifier == "85":
+        c.billing_name, c.billing_npi = s.get(3), s.get(9)
+    elif sid == "SBR":
+        c.payer_responsibility = s.get(1) or "P"
+        c.filing_indicator = s.get(9)
+    elif sid == "NM1" and qualifier == "IL":
+        c.subscriber_last, c.subscriber_first, c.member_id = s.get(3), s.get(4), s.get(9)
+    elif sid == "NM1" and qualifier == "QC":
+        c.patient_last, c.patient_first = s.get(3), s.get(4)
+    elif sid == "NM1" and qualifier == "PR":
+        c.payer_name, c.payer_id = s.get(3), s.get(9)
+
+
+def _read_claim_segment(c: Claim837, s: x12.Segment, line: Line | None, in_other: bool) -> Line | None:
+    """A segment of loop 2300 (claim), 2320 (other subscriber) or 2400/2430 (lines); returns
+    the line now open."""
+    sid = s.id
+    if sid == "LX":
+        return None
+    if line is None and in_other and sid != "SBR":
+        if sid == "CAS":
+            c.other_adjustments.extend(_cas(s))
+        elif sid == "AMT" and s.get(1) == "D":
+            c.other_paid = x12.read_amount(s, 2)
+    elif line is None and sid == "REF" and s.get(1) == "G1":
+        c.prior_auth = s.get(2)
+    elif line is None and sid == "REF" and s.get(1) == "F8":
+        c.original_reference = s.get(2)
+    elif line is None and sid == "HI":
+        for i in range(1, 13):
+            parts = s.components(i)
+            if len(parts) > 1 and parts[1]:
+                c.diagnoses.append(parts[1])
+    if sid == "SV1":
+        proc = s.components(1)
+        charge = x12.read_amount(s, 2)
+        assert charge is not None
+        line = Line(
+            number=len(c.lines) + 1,
+            code=proc[1] if len(proc) > 1 else "",
+            modifiers=[m for m in proc[2:6] if m],
+            charge=charge,
+            units=x12.read_amount(s, 4, required=False) or Decimal(1),
+            date_of_service=None,
+        )
+        c.lines.append(line)
+    elif line is not None and sid == "DTP" and s.get(1) == "472":
+        line.date_of_service = _service_date(s)
+    elif line is not None and sid == "REF" and s.get(1) == "G1":
+        line.prior_auth = s.get(2)
+    elif line is not None and sid == "SVD":
+        line.other_paid = (line.other_paid or Decimal(0)) + (x12.read_amount(s, 2) or Decimal(0))
+    elif line is not None and sid == "CAS":
+        line.other_adjustments.extend(_cas(s))
+    return line
 
 
 @dataclass(frozen=True)

@@ -59,35 +59,43 @@ class Inquiry:
 
 def parse_276(text: str) -> list[Inquiry]:
     """Every claim (TRN) of every 276 set, with its parties."""
+    return [i for tx in x12.parse(text, expect="276", strict=False).transactions for i in inquiries_of(tx)]
+
+
+def inquiries_of(tx: x12.TransactionSet) -> list[Inquiry]:
+    """Every claim (TRN) of one 276 set, with its parties."""
     out: list[Inquiry] = []
-    for tx in x12.parse(text, expect="276", strict=False).transactions:
-        parties: dict[str, Segment] = {}
-        level, current = "", None
-        for s in tx.segments:
-            if s.id == "HL":
-                level, current = s.get(3), None
-                if level in ("20", "21", "19", "22"):
-                    parties.pop("QC", None)
-            elif s.id == "NM1":
-                parties[s.get(1)] = s
-            elif s.id == "TRN":
-                missing = [k for k in ("PR", "41", "1P", "IL") if k not in parties]
-                if missing:
-                    raise s.error(f"TRN before its {'/'.join(missing)} NM1")
-                current = Inquiry(
-                    parties["PR"], parties["41"], parties["1P"], parties["IL"], parties.get("QC"), s.get(2)
-                )
-                out.append(current)
-            elif current is not None and s.id == "REF" and s.get(1) in ("EJ", "1K"):
-                if s.get(1) == "EJ":
-                    current.pcn = s.get(2)
-                else:
-                    current.pccn = s.get(2)
-            elif current is not None and s.id == "AMT" and s.get(1) == "T3":
-                current.charge = x12.read_amount(s, 2, required=False)
-            elif current is not None and s.id == "DTP" and s.get(1) == "472":
-                current.dates_format, current.dates = s.get(2) or "RD8", s.get(3)
+    parties: dict[str, Segment] = {}
+    current = None
+    for s in tx.segments:
+        if s.id == "HL":
+            current = None
+            if s.get(3) in ("20", "21", "19", "22"):
+                parties.pop("QC", None)
+        elif s.id == "NM1":
+            parties[s.get(1)] = s
+        elif s.id == "TRN":
+            missing = [k for k in ("PR", "41", "1P", "IL") if k not in parties]
+            if missing:
+                raise s.error(f"TRN before its {'/'.join(missing)} NM1")
+            current = Inquiry(
+                parties["PR"], parties["41"], parties["1P"], parties["IL"], parties.get("QC"), s.get(2)
+            )
+            out.append(current)
+        elif current is not None:
+            _claim_detail(current, s)
     return out
+
+
+def _claim_detail(current: Inquiry, s: Segment) -> None:
+    if s.id == "REF" and s.get(1) == "EJ":
+        current.pcn = s.get(2)
+    elif s.id == "REF" and s.get(1) == "1K":
+        current.pccn = s.get(2)
+    elif s.id == "AMT" and s.get(1) == "T3":
+        current.charge = x12.read_amount(s, 2, required=False)
+    elif s.id == "DTP" and s.get(1) == "472":
+        current.dates_format, current.dates = s.get(2) or "RD8", s.get(3)
 
 
 @dataclass(frozen=True)
@@ -180,7 +188,16 @@ def _nm1(s: Segment, *, with_id: bool = True) -> list[str]:
     return seg("NM1", *elements)
 
 
-def write_277(inquiries: list[Inquiry], store: Any, now: datetime, control_number: int) -> str:
+def write_277(
+    inquiries: list[Inquiry],
+    store: Any,
+    now: datetime,
+    control_number: int,
+    *,
+    sender_id: str = "SANDBOXPAYER",
+    receiver_id: str = "REVCYCLE",
+    usage: str = "P",
+) -> str:
     """One 277 set answering every claim of the 276, each under its own HL chain."""
     body: list[list[str]] = [
         seg("BHT", "0010", "08", f"SBX277{control_number}", d8(now.date()), now.strftime("%H%M"), "DG")
@@ -210,10 +227,11 @@ def write_277(inquiries: list[Inquiry], store: Any, now: datetime, control_numbe
         transaction_code="277",
         functional_id="HN",
         version=GUIDE,
-        sender_id="SANDBOXPAYER",
-        receiver_id="REVCYCLE",
+        sender_id=sender_id,
+        receiver_id=receiver_id,
         control_number=control_number,
         now=now,
+        usage=usage,
     )
 
 
@@ -247,10 +265,51 @@ async def claim_status(request: Request) -> Response:
             "No claim (2200D/E TRN) to answer.",
             errors=[{"field": "body", "rule": "x12"}],
         )
-    pipeline = getattr(request.app.state, "pipeline", None)
-    store = getattr(pipeline, "store", None)
+    store = _store_of(request.app)
     count = getattr(request.app.state, "claim_status_count", 0) + 1
     request.app.state.claim_status_count = count
     now = datetime.now(UTC).replace(tzinfo=None)
     text = write_277(inquiries, store, now, 700_000_000 + count)
     return Response(text, media_type=X12_MEDIA_TYPE)
+
+
+def _store_of(app: Any) -> Any:
+    """The sandbox's store: the Kafka pipeline's, or the file desk's (None: neither runs)."""
+    pipeline = getattr(app.state, "pipeline", None)
+    if pipeline is not None:
+        return pipeline.store
+    files = getattr(app.state, "files", None)
+    return files.desk.store if files is not None else None
+
+
+def answer_batch(
+    desk: Any, user: str, file_id: int, envelope: Any, accepted: list[x12.TransactionSet]
+) -> None:
+    """A 276 file in a mailbox user's `to/` (GS01 HR; filedesk.GROUP_HANDLERS): one 277 file
+    answering every claim of its accepted sets, into the user's `from/`, in the file's
+    transaction (after the 999 that acknowledged the sets)."""
+    inquiries = [i for tx in accepted for i in inquiries_of(tx)]
+    if not inquiries:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+
+    def build(control_number: int) -> str:
+        return write_277(
+            inquiries,
+            desk.store,
+            now,
+            control_number,
+            sender_id=envelope.receiver_id.strip() or "SANDBOXCH",
+            receiver_id=envelope.sender_id.strip(),
+            usage=envelope.usage,
+        )
+
+    desk.output(user, "277", file_id, build)
+
+
+def install() -> None:
+    """Let the file desk answer batch 276 files (called where the file desk is started, so the
+    SFTP server's modules load only when a mailbox runs)."""
+    from deploy.payer_sandbox.filedesk import GROUP_HANDLERS
+
+    GROUP_HANDLERS["HR"] = answer_batch

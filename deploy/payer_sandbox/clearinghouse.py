@@ -34,7 +34,7 @@ from deploy.payer_sandbox.adjudication import (
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import PayerRules, Tables
 from deploy.payer_sandbox.remit835 import build_835, check_balanced
-from deploy.payer_sandbox.store import SandboxStore
+from deploy.payer_sandbox.store import PendingKey, SandboxStore
 from shared import context, x12
 from shared.consumer import dead_letter_headers
 from shared.events.catalogue import (
@@ -84,7 +84,7 @@ class Clearinghouse:
         self.signer = PartnerSigner.from_dir(config.signing_keys_dir)
         self.memory: dict[str, Memory] = {}
         self._seen: set[str] = set()
-        self.pending: dict[tuple[str, str], list[ClaimPayment]] = {}
+        self.pending: dict[PendingKey, list[ClaimPayment]] = {}
         self._payee_names: dict[str, str] = {}
         # The latest 835s, for tests and operators (bounded: volume runs send many).
         self.remittances: deque[Remittance] = deque(maxlen=REMITTANCES_KEPT)
@@ -158,25 +158,13 @@ class Clearinghouse:
                 self.counts["not_addressed"] += 1
                 return False
             self.counts["claims"] += 1
+            self.counts["rejected"] += 1
             self._reject(submitted, [claim837.Rejection("A7:21", f"the 837 is not readable: {exc}")])
             return True
         if not self._addressed_to_us(claim.receiver_id):
             self.counts["not_addressed"] += 1
             return False
         self.counts["claims"] += 1
-        problems = claim837.validate(claim, expected_pcn=submitted.patient_control_number)
-        scenario = self.tables.scenario(claim.member_id) if claim.member_id else None
-        if claim.member_id and (scenario is None or (scenario.aaa and scenario.aaa.code == "75")):
-            problems.append(claim837.Rejection("A3:33", "subscriber and subscriber id not found"))
-        if claim.payer_id and claim.payer_id != submitted.payer_id:
-            problems.append(
-                claim837.Rejection("A7:21", "NM1*PR payer id does not match the submission's payer")
-            )
-        if claim.payer_responsibility in ("S", "T") and not claim.prior_adjudicated:
-            problems.append(
-                claim837.Rejection("A7:21", "secondary claim without the prior payer's adjudication")
-            )
-        memory = self.memory.setdefault(payer.payer_id, Memory())
         ctx = Context(
             seed=self.config.seed,
             claim_id=str(submitted.claim_id),
@@ -185,18 +173,12 @@ class Clearinghouse:
             original_pccn=submitted.original_payer_claim_control_number,
             random_denial_share=payer.random_denial_share,
         )
-        if not problems and claim.frequency_code == "8" and find_original(claim, ctx, memory) is None:
-            problems.append(
-                claim837.Rejection("A7:21", "void (frequency 8) of a claim this payer has not paid")
-            )
+        problems, pccn = self.decide(
+            claim, payer, ctx, expected_pcn=submitted.patient_control_number, payer_id=submitted.payer_id
+        )
         if problems:
             self._reject(submitted, problems)
             return True
-        assert scenario is not None
-        payments = adjudicate(claim, ctx, tables=self.tables, payer=payer, scenario=scenario, memory=memory)
-        self.store.adjudicated(payments, duplicate_key(claim, payer.payer_id))
-        new = [p for p in payments if p.status != "22"]
-        pccn = new[0].pccn if new else payments[0].pccn
         self._emit(
             ClaimAcknowledged(
                 claim_id=submitted.claim_id,
@@ -206,17 +188,58 @@ class Clearinghouse:
                 payer_id=payer.payer_id,
             )
         )
-        self.counts["acknowledged"] += 1
-        self._payee_names.setdefault(claim.billing_npi, claim.billing_name)
-        key = (payer.payer_id, claim.billing_npi)
-        self.pending.setdefault(key, []).extend(payments)
-        self.store.queue(*key, claim.billing_name, payments)
-        if payer.remittance_mode != "batched":
-            self.flush(keys=[key])
         return True
 
+    def decide(
+        self,
+        claim: claim837.Claim837,
+        payer: PayerRules,
+        ctx: Context,
+        *,
+        expected_pcn: str,
+        payer_id: str,
+        mailbox: str = "",
+        remit: bool = True,
+    ) -> tuple[list[claim837.Rejection], str]:
+        """The front-end edits, then (when they pass) adjudication: the payments are queued
+        for the payer's 835 (to Kafka, or to `mailbox`'s from/ folder). Returns the rejections
+        (empty when accepted) and the payer claim control number. `remit=False`: the caller
+        flushes a payer that pays at once itself (after its own acknowledgment). Call inside a
+        store transaction."""
+        problems = claim837.validate(claim, expected_pcn=expected_pcn)
+        scenario = self.tables.scenario(claim.member_id) if claim.member_id else None
+        if claim.member_id and (scenario is None or (scenario.aaa and scenario.aaa.code == "75")):
+            problems.append(claim837.Rejection("A3:33", "subscriber and subscriber id not found"))
+        if claim.payer_id and claim.payer_id != payer_id:
+            problems.append(
+                claim837.Rejection("A7:21", "NM1*PR payer id does not match the submission's payer")
+            )
+        if claim.payer_responsibility in ("S", "T") and not claim.prior_adjudicated:
+            problems.append(
+                claim837.Rejection("A7:21", "secondary claim without the prior payer's adjudication")
+            )
+        memory = self.memory.setdefault(payer.payer_id, Memory())
+        if not problems and claim.frequency_code == "8" and find_original(claim, ctx, memory) is None:
+            problems.append(
+                claim837.Rejection("A7:21", "void (frequency 8) of a claim this payer has not paid")
+            )
+        if problems:
+            self.counts["rejected"] += 1
+            return problems, ""
+        assert scenario is not None
+        payments = adjudicate(claim, ctx, tables=self.tables, payer=payer, scenario=scenario, memory=memory)
+        self.store.adjudicated(payments, duplicate_key(claim, payer.payer_id))
+        new = [p for p in payments if p.status != "22"]
+        self.counts["acknowledged"] += 1
+        self._payee_names.setdefault(claim.billing_npi, claim.billing_name)
+        key = (payer.payer_id, claim.billing_npi, mailbox)
+        self.pending.setdefault(key, []).extend(payments)
+        self.store.queue(key, claim.billing_name, payments)
+        if remit and payer.remittance_mode != "batched":
+            self.flush(keys=[key])
+        return [], new[0].pccn if new else payments[0].pccn
+
     def _reject(self, submitted: ClaimSubmitted, problems: list[claim837.Rejection]) -> None:
-        self.counts["rejected"] += 1
         self._emit(
             ClaimRejected(
                 claim_id=submitted.claim_id,
@@ -233,16 +256,16 @@ class Clearinghouse:
         topic, key, value, headers = self.signer.encode(new_event(payload, source=SOURCE))
         self.store.to_publish(topic, key, value, headers)
 
-    def flush(self, keys: list[tuple[str, str]] | None = None, force: bool = False) -> list[Remittance]:
-        """Build one 835 per (payer, payee) with everything pending for it, into the outbox.
-        Call inside a store transaction."""
+    def flush(self, keys: list[PendingKey] | None = None, force: bool = False) -> list[Remittance]:
+        """Build one 835 per (payer, payee, mailbox) with everything pending for it, into the
+        outbox (Kafka) or the mailbox's answer files. Call inside a store transaction."""
         published = []
         chosen = list(self.pending) if keys is None or force else keys
         for key in chosen:
             payments = self.pending.get(key)
             if not payments:
                 continue
-            payer_id, payee_npi = key
+            payer_id, payee_npi, mailbox = key
             rules = self.payers[payer_id]
             pccns = sorted(p.pccn + p.status for p in payments)
             trace = f"SBX{derive(self.config.seed, 'trace', payer_id, *pccns) % 10**15:015d}"
@@ -257,11 +280,15 @@ class Clearinghouse:
                 now=datetime.now(UTC).replace(tzinfo=None),
             )
             check_balanced(text)  # never publish money that does not add up
-            self._emit(
-                RemittanceReceived(
-                    trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
+            if mailbox:
+                name = answer_name(control_number, "835", datetime.now(UTC))
+                self.store.add_output(mailbox, name, "835", text, None)
+            else:
+                self._emit(
+                    RemittanceReceived(
+                        trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
+                    )
                 )
-            )
             self.store.remitted(key, trace, control_number, text, payments)
             del self.pending[key]
             remittance = Remittance(payer_id, trace, text, tuple(p.pcn for p in payments))
@@ -270,6 +297,28 @@ class Clearinghouse:
             self.counts["claims_remitted"] += len(payments)
             published.append(remittance)
         return published
+
+
+def answer_name(control_number: int, kind: str, now: datetime) -> str:
+    """An answer file's name: SBX_{ISA13}_{UTC timestamp}_{TA1|999|277CA|835|277}.x12. Semantic
+    (Stedi-like) and free of PHI; a partner must still read the file to know what it is."""
+    return f"SBX_{control_number % 10**9:09d}_{now.strftime('%Y%m%d%H%M%S')}_{kind}.x12"
+
+
+def due_keys(clearinghouse: Clearinghouse, last: dict[str, float], now: float) -> list[PendingKey]:
+    """The pending batches whose payer's cycle has come (batched payers), starting a payer's
+    cycle clock at its first pending claim; `last` is the caller's clock per payer."""
+    due = []
+    for key in list(clearinghouse.pending):
+        rules = clearinghouse.payers.get(key[0])
+        if rules is None or rules.remittance_mode != "batched":
+            continue
+        started = last.setdefault(key[0], now)
+        if now - started >= rules.cycle_seconds:
+            due.append(key)
+    for payer_id in {key[0] for key in due}:
+        last[payer_id] = now
+    return due
 
 
 def _payers_run(config: SandboxConfig, tables: Tables) -> dict[str, PayerRules]:

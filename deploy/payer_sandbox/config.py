@@ -14,6 +14,8 @@ from shared.kafka import KafkaAccess, kafka_access
 DEFAULT_STATE_PATH = Path(__file__).resolve().parents[2] / ".state" / "payer-sandbox.sqlite3"
 # The partners' private signing keys `make up` makes once (shared.events.signing): the sandbox
 # plays the EHR and the clearinghouse, so it signs their events as they would.
+# The SFTP mailbox's host key, development client key and users (keys.py), and its folders.
+DEFAULT_MAILBOX_DIR = Path(__file__).resolve().parents[2] / ".state" / "payer-sandbox"
 DEFAULT_SIGNING_KEYS_DIR = Path(__file__).resolve().parents[2] / ".state" / "partner-keys" / "private"
 
 
@@ -57,6 +59,24 @@ class SandboxConfig:
         default_factory=lambda: _env("PARTNER_SIGNING_KEYS_DIR", str(DEFAULT_SIGNING_KEYS_DIR)) or ""
     )
 
+    # How claims arrive (transitional, SANDBOX_CLAIMS_TRANSPORT): "kafka" consumes claim.submitted
+    # and answers with events; "files" reads 837 files from the SFTP mailbox and answers with
+    # TA1/999/277CA/835 files (filedesk.py). The mailbox runs with "files", or when `mailbox`.
+    claims_transport: str = "kafka"
+    mailbox: bool = False
+    sftp_host: str = "127.0.0.1"
+    sftp_port: int = 2222  # 0: any free port (tests); /health reports the real one
+    sftp_read_delay_ms: int = 0  # sleep per read request (crash tests)
+    sftp_write_delay_ms: int = 0  # sleep per write request
+    mailbox_state_dir: str = str(DEFAULT_MAILBOX_DIR)
+    mailbox_root: str | None = None  # default <mailbox_state_dir>/mailboxes
+    mailbox_users_file: str | None = None  # default keys.py's mailbox-users.json
+    file_poll_seconds: float = 0.2
+
+    @property
+    def mailbox_on(self) -> bool:
+        return self.mailbox or self.claims_transport == "files"
+
     @classmethod
     def from_env(cls) -> SandboxConfig:
         delay = _env("SANDBOX_SLOW_DELAY_MS")
@@ -76,6 +96,17 @@ class SandboxConfig:
             or None,
             log_level=_env("LOG_LEVEL", "INFO") or "INFO",
             state_path=_env("SANDBOX_STATE_PATH", str(DEFAULT_STATE_PATH)),
+            claims_transport=_env("SANDBOX_CLAIMS_TRANSPORT", "kafka") or "kafka",
+            mailbox=(_env("SANDBOX_MAILBOX", "0") or "0").lower() in ("1", "true", "on", "yes"),
+            sftp_host=_env("SANDBOX_SFTP_HOST", "127.0.0.1") or "127.0.0.1",
+            sftp_port=int(_env("SANDBOX_SFTP_PORT", "2222") or 2222),
+            sftp_read_delay_ms=int(_env("SANDBOX_SFTP_READ_DELAY_MS", "0") or 0),
+            sftp_write_delay_ms=int(_env("SANDBOX_SFTP_WRITE_DELAY_MS", "0") or 0),
+            mailbox_state_dir=_env("SANDBOX_MAILBOX_DIR", str(DEFAULT_MAILBOX_DIR))
+            or str(DEFAULT_MAILBOX_DIR),
+            mailbox_root=_env("SANDBOX_MAILBOX_ROOT"),
+            mailbox_users_file=_env("SANDBOX_MAILBOX_USERS"),
+            file_poll_seconds=float(_env("SANDBOX_FILE_POLL_SECONDS", "0.2") or 0.2),
         )
 
 

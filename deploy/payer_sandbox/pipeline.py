@@ -24,7 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from deploy.payer_sandbox.adjudication import Memory
-from deploy.payer_sandbox.clearinghouse import Clearinghouse, Remittance
+from deploy.payer_sandbox.clearinghouse import Clearinghouse, Remittance, due_keys
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import Tables
 from deploy.payer_sandbox.store import SandboxStore
@@ -239,17 +239,7 @@ class ClaimPipeline:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(0.2)
-            now = loop.time()
-            due = []
-            for payer_id, payee in list(self.clearinghouse.pending):
-                rules = self.clearinghouse.payers.get(payer_id)
-                if rules is None or rules.remittance_mode != "batched":
-                    continue
-                started = last.setdefault(payer_id, now)
-                if now - started >= rules.cycle_seconds:
-                    due.append((payer_id, payee))
-            for payer_id in {p for p, _ in due}:
-                last[payer_id] = now
+            due = due_keys(self.clearinghouse, last, loop.time())
             if due:
                 try:
                     with self.store.transaction():

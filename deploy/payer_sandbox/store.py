@@ -13,7 +13,10 @@ committed, and loaded again at start:
 - `remittances`: the 835s it built (trace, interchange control number, text);
 - `outbox`: the events it has to publish (acknowledgments, rejections, 835s, dead letters),
   encoded once, so a resend after a crash is the same event with the same id and trace;
-- `meta`: the interchange control number counter.
+- `meta`: the interchange control number counter;
+- `files_in`: every file taken from a mailbox's `to/` (name, sha256, ISA13, state, text),
+  recorded before anything acts on it; `files_out`: every answer file (TA1, 999, 277CA, 835),
+  stored in the transaction that decided it, then written to `from/` and marked written.
 
 Why SQLite, not PostgreSQL: the sandbox stands in for a partner outside the platform. It must
 touch no service's schema, need no role or migration in the platform's database, and keep
@@ -40,6 +43,7 @@ from pathlib import Path
 from deploy.payer_sandbox.adjudication import Adj, ClaimPayment, Memory, PaidLine
 
 EVENTS_KEPT = 500_000
+PendingKey = tuple[str, str, str]  # payer id, payee NPI, mailbox user ('' = answered on Kafka)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (event_id TEXT PRIMARY KEY, claim_id TEXT, at TEXT NOT NULL);
@@ -51,7 +55,7 @@ CREATE TABLE IF NOT EXISTS payments (
 );
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY AUTOINCREMENT, payer_id TEXT NOT NULL, payee_npi TEXT NOT NULL,
-    payee_name TEXT, payment TEXT NOT NULL
+    payee_name TEXT, payment TEXT NOT NULL, mailbox TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS remittances (
     trace TEXT PRIMARY KEY, payer_id TEXT NOT NULL, control_number INTEGER NOT NULL,
@@ -62,6 +66,15 @@ CREATE TABLE IF NOT EXISTS outbox (
     headers TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files_in (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, mailbox TEXT NOT NULL, name TEXT NOT NULL,
+    sha256 TEXT NOT NULL, icn TEXT, state TEXT NOT NULL, text TEXT NOT NULL, at TEXT NOT NULL,
+    UNIQUE (mailbox, name, sha256)
+);
+CREATE TABLE IF NOT EXISTS files_out (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, mailbox TEXT NOT NULL, name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL, file_in INTEGER, text TEXT NOT NULL, at TEXT NOT NULL, written_at TEXT
+);
 """
 
 
@@ -118,6 +131,9 @@ class SandboxStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(pending)")}
+        if "mailbox" not in columns:  # a store from before the mailbox: its 835s go to Kafka
+            self._db.execute("ALTER TABLE pending ADD COLUMN mailbox TEXT NOT NULL DEFAULT ''")
         # The event ids a redelivery could still bring (loaded into memory at start): the newest.
         self._db.execute(
             "DELETE FROM events WHERE rowid <= (SELECT max(rowid) FROM events) - ?", (EVENTS_KEPT,)
@@ -165,11 +181,12 @@ class SandboxStore:
             memory.remember(load_payment(payment), tuple(json.loads(dup_key)) if dup_key else ())
         return out
 
-    def pending(self) -> dict[tuple[str, str], list[ClaimPayment]]:
-        out: dict[tuple[str, str], list[ClaimPayment]] = {}
-        rows = self._db.execute("SELECT payer_id, payee_npi, payment FROM pending ORDER BY id")
-        for payer_id, payee_npi, payment in rows:
-            out.setdefault((payer_id, payee_npi), []).append(load_payment(payment))
+    def pending(self) -> dict[PendingKey, list[ClaimPayment]]:
+        """Payments waiting for their 835, by (payer, payee NPI, mailbox: '' = Kafka)."""
+        out: dict[PendingKey, list[ClaimPayment]] = {}
+        rows = self._db.execute("SELECT payer_id, payee_npi, mailbox, payment FROM pending ORDER BY id")
+        for payer_id, payee_npi, mailbox, payment in rows:
+            out.setdefault((payer_id, payee_npi, mailbox), []).append(load_payment(payment))
         return out
 
     def payee_names(self) -> dict[str, str]:
@@ -215,20 +232,22 @@ class SandboxStore:
                 (p.payer_id, p.pccn, p.pcn, p.claim_id, p.status, key, dump_payment(p), _now()),
             )
 
-    def queue(self, payer_id: str, payee_npi: str, payee_name: str, payments: Iterable[ClaimPayment]) -> None:
+    def queue(self, key: PendingKey, payee_name: str, payments: Iterable[ClaimPayment]) -> None:
+        payer_id, payee_npi, mailbox = key
         for p in payments:
             self._db.execute(
-                "INSERT INTO pending (payer_id, payee_npi, payee_name, payment) VALUES (?, ?, ?, ?)",
-                (payer_id, payee_npi, payee_name, dump_payment(p)),
+                "INSERT INTO pending (payer_id, payee_npi, payee_name, payment, mailbox) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (payer_id, payee_npi, payee_name, dump_payment(p), mailbox),
             )
 
     def remitted(
-        self, key: tuple[str, str], trace: str, control_number: int, text: str, payments: list[ClaimPayment]
+        self, key: PendingKey, trace: str, control_number: int, text: str, payments: list[ClaimPayment]
     ) -> None:
-        """An 835 went out for everything pending for (payer, payee): it is no longer pending, and
-        each payment remembers its trace."""
+        """An 835 went out for everything pending for (payer, payee, mailbox): it is no longer
+        pending, and each payment remembers its trace."""
         payer_id = key[0]
-        self._db.execute("DELETE FROM pending WHERE payer_id = ? AND payee_npi = ?", key)
+        self._db.execute("DELETE FROM pending WHERE payer_id = ? AND payee_npi = ? AND mailbox = ?", key)
         self._db.execute(
             "INSERT OR REPLACE INTO remittances VALUES (?, ?, ?, ?, ?, ?)",
             (trace, payer_id, control_number, text, json.dumps([p.pcn for p in payments]), _now()),
@@ -261,10 +280,63 @@ class SandboxStore:
         """The broker has these: forget them (their effects are in the other tables)."""
         self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
 
+    # --- mailbox files ------------------------------------------------------------------
+
+    def file_known(self, mailbox: str, name: str, sha256: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM files_in WHERE mailbox = ? AND name = ? AND sha256 = ?", (mailbox, name, sha256)
+        ).fetchone()
+        return row is not None
+
+    def file_received(self, mailbox: str, name: str, sha256: str, icn: str | None, text: str) -> int:
+        """Record a file taken from `to/` (commit before acting on it); its id."""
+        cursor = self._db.execute(
+            "INSERT INTO files_in (mailbox, name, sha256, icn, state, text, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (mailbox, name, sha256, icn, "received", text, _now()),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def files_to_answer(self) -> list[tuple[int, str, str, str]]:
+        """(id, mailbox, sha256, text) of recorded files not answered yet, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, mailbox, sha256, text FROM files_in WHERE state = 'received' ORDER BY id"
+        )
+        return list(rows.fetchall())
+
+    def icn_reused(self, file_id: int, mailbox: str, icn: str, sha256: str) -> bool:
+        """Did an earlier file of this mailbox carry the same ISA13 with other content?"""
+        row = self._db.execute(
+            "SELECT 1 FROM files_in WHERE mailbox = ? AND icn = ? AND sha256 != ? AND id < ?",
+            (mailbox, icn, sha256, file_id),
+        ).fetchone()
+        return row is not None
+
+    def file_answered(self, file_id: int, state: str) -> None:
+        self._db.execute("UPDATE files_in SET state = ? WHERE id = ?", (state, file_id))
+
+    def add_output(self, mailbox: str, name: str, kind: str, text: str, file_in: int | None) -> None:
+        self._db.execute(
+            "INSERT INTO files_out (mailbox, name, kind, file_in, text, at) VALUES (?, ?, ?, ?, ?, ?)",
+            (mailbox, name, kind, file_in, text, _now()),
+        )
+
+    def unwritten_outputs(self) -> list[tuple[int, str, str, str]]:
+        """(id, mailbox, name, text) of answer files not yet in `from/`."""
+        rows = self._db.execute(
+            "SELECT id, mailbox, name, text FROM files_out WHERE written_at IS NULL ORDER BY id"
+        )
+        return list(rows.fetchall())
+
+    def output_written(self, output_id: int) -> None:
+        self._db.execute("UPDATE files_out SET written_at = ? WHERE id = ?", (_now(), output_id))
+
     def counts(self) -> dict[str, int]:
         """Sizes, for /stats."""
         return {
             "stored_payments": self._db.execute("SELECT count(*) FROM payments").fetchone()[0],
             "stored_remittances": self._db.execute("SELECT count(*) FROM remittances").fetchone()[0],
             "outbox": self._db.execute("SELECT count(*) FROM outbox").fetchone()[0],
+            "files_in": self._db.execute("SELECT count(*) FROM files_in").fetchone()[0],
+            "files_out": self._db.execute("SELECT count(*) FROM files_out").fetchone()[0],
         }

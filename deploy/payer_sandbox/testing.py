@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import sys
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,13 @@ from fastapi import FastAPI
 
 from deploy.payer_sandbox.app import create_app
 from deploy.payer_sandbox.config import SandboxConfig
+from deploy.payer_sandbox.keys import DevKeys, ensure_dev_keys, known_hosts_line
+from deploy.payer_sandbox.samples import TEST_RECEIVER_ID, SampleDependent, SampleLine, sample_270, sample_837
+
+__all__ = [
+    "TEST_RECEIVER_ID", "ProcessHandle", "SampleDependent", "SampleLine", "SandboxHandle",
+    "running_sandbox", "sample_270", "sample_837", "sandbox_process",
+]  # fmt: skip
 from deploy.serving import serving
 from shared.events.catalogue import ClaimSubmitted
 from shared.kafka import KafkaAccess
@@ -40,9 +49,23 @@ from shared.kafka import KafkaAccess
 
 @dataclass
 class SandboxHandle:
+    """A running sandbox. With `mailbox=True`: its SFTP port, the test's own mailbox user, the
+    client key that user logs in with, the host key's public line (to pin) and the user's
+    folder (`root / "to"`, `root / "from"`)."""
+
     base_url: str
     app: FastAPI
     config: SandboxConfig
+    sftp_port: int | None = None
+    user: str | None = None
+    client_key_path: Path | None = None
+    host_key: str | None = None
+    root: Path | None = None
+
+    def known_hosts(self) -> str:
+        """A known_hosts line pinning this sandbox's host key at its SFTP port."""
+        assert self.host_key is not None and self.sftp_port is not None
+        return known_hosts_line(self.host_key, port=self.sftp_port)
 
     @property
     def pipeline(self) -> Any:
@@ -60,12 +83,6 @@ class SandboxHandle:
             (await client.post("/stats/reset")).raise_for_status()
 
 
-# The clearinghouse id test sandboxes answer to, and test claims are addressed to (ISA08):
-# `make up`'s sandbox answers only to SANDBOXCH, so tests and a running platform can share a
-# broker without answering each other's claims.
-TEST_RECEIVER_ID = "SANDBOXTEST"
-
-
 @contextlib.asynccontextmanager
 async def running_sandbox(
     kafka: KafkaAccess | None,
@@ -79,11 +96,19 @@ async def running_sandbox(
     accept: Callable[[ClaimSubmitted], bool] | None = None,
     receiver_ids: frozenset[str] | None = frozenset({TEST_RECEIVER_ID}),
     state_path: str | None = None,
+    mailbox: bool = False,
+    mailbox_dir: Path | None = None,
+    usage: str = "T",
+    sftp_read_delay_ms: int = 0,
+    sftp_write_delay_ms: int = 0,
 ) -> AsyncIterator[SandboxHandle]:
     """Start the sandbox (HTTP + claim pipeline when `kafka`, the clearinghouse's access, is
     given) and stop it
     on exit. The remittance/denial knobs override payers.json for every payer; `state_path` is
-    its store (default: in memory, forgotten on exit)."""
+    its store (default: in memory, forgotten on exit). `mailbox`: also the SFTP mailbox and
+    its file desk on a free port, with a user of this call's own (key login, ISA15 `usage`),
+    keys and folders under `mailbox_dir` (default a new temporary directory)."""
+    account = _test_account(mailbox_dir, usage) if mailbox else None
     config = SandboxConfig(
         seed=seed,
         kafka=kafka,
@@ -96,23 +121,116 @@ async def running_sandbox(
         receiver_ids=receiver_ids,
         log_level="WARNING",
         state_path=state_path,
+        **(account.settings(sftp_read_delay_ms, sftp_write_delay_ms) if account else {}),
     )
     app = create_app(config)
     app.state.accept = accept
     async with serving(app) as base_url:
         if app.state.pipeline is not None:
             await asyncio.wait_for(app.state.pipeline.ready.wait(), 60)
-        yield SandboxHandle(base_url, app, config)
+        handle = SandboxHandle(base_url, app, config)
+        if account is not None:
+            account.fill(handle, app.state.files.mailbox.port)
+        yield handle
+
+
+@dataclass(frozen=True)
+class _Account:
+    """A test's own mailbox: keys, a users file with one fresh user, and where its folders are."""
+
+    state: Path
+    user: str
+    keys: DevKeys
+
+    def settings(self, read_delay_ms: int, write_delay_ms: int) -> dict[str, Any]:
+        return {
+            "mailbox": True,
+            "sftp_port": 0,
+            "sftp_read_delay_ms": read_delay_ms,
+            "sftp_write_delay_ms": write_delay_ms,
+            "mailbox_state_dir": str(self.state),
+            "mailbox_root": str(self.state / "mailboxes"),
+            "mailbox_users_file": str(self.state / "test-users.json"),
+            "file_poll_seconds": 0.1,
+        }
+
+    def env(self, read_delay_ms: int = 0, write_delay_ms: int = 0) -> dict[str, str]:
+        return {
+            "SANDBOX_MAILBOX": "1",
+            "SANDBOX_SFTP_PORT": "0",
+            "SANDBOX_SFTP_READ_DELAY_MS": str(read_delay_ms),
+            "SANDBOX_SFTP_WRITE_DELAY_MS": str(write_delay_ms),
+            "SANDBOX_MAILBOX_DIR": str(self.state),
+            "SANDBOX_MAILBOX_ROOT": str(self.state / "mailboxes"),
+            "SANDBOX_MAILBOX_USERS": str(self.state / "test-users.json"),
+            "SANDBOX_RECEIVER_IDS": TEST_RECEIVER_ID,  # what test 837s are addressed to (ISA08)
+            "SANDBOX_FILE_POLL_SECONDS": "0.1",
+        }
+
+    def fill(self, handle: Any, port: int) -> None:
+        handle.sftp_port = port
+        handle.user = self.user
+        handle.client_key_path = self.keys.client_key
+        handle.host_key = self.keys.host_public_key
+        handle.root = self.state / "mailboxes" / self.user
+
+
+def _test_account(mailbox_dir: Path | None, usage: str) -> _Account:
+    state = mailbox_dir or Path(tempfile.mkdtemp(prefix="sandbox-mailbox-"))
+    keys = ensure_dev_keys(state)
+    user = f"t{uuid.uuid4().hex[:12]}"
+    users = {"users": [{"name": user, "authorized_keys": str(keys.authorized_keys), "usage": usage}]}
+    (state / "test-users.json").write_text(json.dumps(users))
+    return _Account(state, user, keys)
 
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@dataclass
+class ProcessHandle:
+    """A sandbox process: `proc, base_url = handle` as before, and with a mailbox the same
+    fields as SandboxHandle's (sftp_port, user, client_key_path, host_key, root)."""
+
+    proc: asyncio.subprocess.Process
+    base_url: str
+    sftp_port: int | None = None
+    user: str | None = None
+    client_key_path: Path | None = None
+    host_key: str | None = None
+    root: Path | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.proc, self.base_url))
+
+    def known_hosts(self) -> str:
+        assert self.host_key is not None and self.sftp_port is not None
+        return known_hosts_line(self.host_key, port=self.sftp_port)
+
+
+def _started(body: dict[str, Any], mailbox: bool) -> bool:
+    """Ready: its claim pipeline runs (when it has one), its mailbox listens (when asked)."""
+    pipeline_ok = body.get("claims_pipeline") in ("running", "off")
+    return pipeline_ok and (not mailbox or bool(body.get("mailbox", {}).get("sftp_port")))
+
+
 @contextlib.asynccontextmanager
-async def sandbox_process(env: dict[str, str]) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+async def sandbox_process(
+    env: dict[str, str],
+    *,
+    mailbox: bool = False,
+    mailbox_dir: Path | None = None,
+    usage: str = "T",
+    sftp_read_delay_ms: int = 0,
+    sftp_write_delay_ms: int = 0,
+) -> AsyncIterator[ProcessHandle]:
     """The sandbox as `make up` runs it: its own process (uvicorn) on a free port, configured by
     `env` (SANDBOX_* variables). Yields the process (a test may kill -9 it) and its base URL once
-    its claim pipeline runs; the process is killed on exit if still running."""
+    its claim pipeline runs (and, with `mailbox`, its SFTP mailbox listens, with a user of this
+    call's own as in running_sandbox); the process is killed on exit if still running."""
+    account = _test_account(mailbox_dir, usage) if mailbox else None
+    if account is not None:
+        env = {**account.env(sftp_read_delay_ms, sftp_write_delay_ms), **env}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -124,6 +242,7 @@ async def sandbox_process(env: dict[str, str]) -> AsyncIterator[tuple[asyncio.su
         env={**os.environ, "PYTHONPATH": str(root), "LOG_LEVEL": "WARNING", **env},
     )
     base_url = f"http://127.0.0.1:{port}"
+    handle = ProcessHandle(proc, base_url)
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
             deadline = asyncio.get_running_loop().time() + 90
@@ -134,185 +253,13 @@ async def sandbox_process(env: dict[str, str]) -> AsyncIterator[tuple[asyncio.su
                     raise TimeoutError("the sandbox process did not start its claim pipeline")
                 with contextlib.suppress(httpx.TransportError):
                     response = await client.get("/health")
-                    if response.status_code == 200 and response.json().get("claims_pipeline") == "running":
+                    if response.status_code == 200 and _started(response.json(), mailbox):
                         break
                 await asyncio.sleep(0.2)
-        yield proc, base_url
+        if account is not None:
+            account.fill(handle, response.json()["mailbox"]["sftp_port"])
+        yield handle
     finally:
         if proc.returncode is None:
             proc.kill()
         await proc.wait()
-
-
-@dataclass(frozen=True)
-class SampleDependent:
-    """The patient of a sample 270 when they are the subscriber's dependent (loop 2100D)."""
-
-    first_name: str
-    last_name: str
-    birth_date: str  # CCYYMMDD
-    relationship: str = "19"
-
-
-def sample_270(
-    member_id: str | None,
-    *,
-    date_of_service: str = "",
-    service_types: tuple[str, ...] = ("30",),
-    payer_id: str = "SBX001",
-    trace_number: str = "TRACE0001",
-    control_number: int = 1,
-    patient_account: str = "",
-    dependent: SampleDependent | None = None,
-) -> str:
-    """A minimal valid 005010X279A1 270 for one subscriber, or one of their dependents (loop
-    2000D/2100D), for tests and curl examples. `date_of_service` is CCYYMMDD; empty means no
-    DTP (the sandbox then uses today). `patient_account` goes in REF*EJ."""
-    from datetime import datetime
-
-    from shared import x12
-
-    nm1 = x12.seg("NM1", "IL", "1", "DOE", "JANE")
-    if member_id is not None:
-        nm1 += ["", "", "", "MI", member_id]
-    ref = [x12.seg("REF", "EJ", patient_account)] if patient_account else []
-    body = [
-        x12.seg("BHT", "0022", "13", f"REF{control_number}", "20260101", "1200"),
-        x12.seg("HL", "1", "", "20", "1"),
-        x12.seg("NM1", "PR", "2", "SANDBOX HEALTH PLAN", "", "", "", "", "PI", payer_id),
-        x12.seg("HL", "2", "1", "21", "1"),
-        x12.seg("NM1", "1P", "2", "SANDBOX CLINIC", "", "", "", "", "XX", "1234567893"),
-    ]
-    trn = x12.seg("TRN", "1", trace_number, "9SANDBOXTS")
-    if dependent is None:
-        body += [x12.seg("HL", "3", "2", "22", "0"), trn, nm1, *ref, x12.seg("DMG", "D8", "19800115")]
-    else:
-        body += [
-            x12.seg("HL", "3", "2", "22", "1"),
-            nm1,
-            x12.seg("HL", "4", "3", "23", "0"),
-            trn,
-            x12.seg("NM1", "03", "1", dependent.last_name, dependent.first_name),
-            *ref,
-            x12.seg("DMG", "D8", dependent.birth_date),
-            x12.seg("INS", "N", dependent.relationship),
-        ]
-    if date_of_service:
-        body.append(x12.seg("DTP", "291", "D8", date_of_service))
-    body.append(x12.seg("EQ", "^".join(service_types)))
-    return x12.build(
-        [body],
-        transaction_code="270",
-        functional_id="HS",
-        version="005010X279A1",
-        sender_id="SUBMITTER",
-        receiver_id=payer_id,
-        control_number=control_number,
-        now=datetime(2026, 1, 1, 12, 0),
-    )
-
-
-@dataclass(frozen=True)
-class SampleLine:
-    code: str
-    charge: str
-    units: int = 1
-    modifiers: tuple[str, ...] = ()
-    prior_auth: str | None = None
-    # Secondary claims: the prior payer's line adjudication (loop 2430).
-    prior_paid: str | None = None
-    prior_adjustments: tuple[tuple[str, str, str], ...] = ()  # (group, reason, amount)
-
-
-def sample_837(
-    pcn: str,
-    member_id: str,
-    lines: list[SampleLine],
-    *,
-    date_of_service: str = "20261120",
-    payer_id: str = "SBX001",
-    payer_name: str = "SANDBOX HEALTH PLAN",
-    frequency_code: str = "1",
-    original_reference: str | None = None,
-    prior_auth: str | None = None,
-    responsibility: str = "P",
-    prior_payer_id: str | None = None,
-    billing_npi: str = "1234567893",
-    control_number: int = 1,
-    prior_claim_paid: str | None = None,
-    prior_claim_adjustments: tuple[tuple[str, str, str], ...] = (),
-    receiver_id: str = TEST_RECEIVER_ID,
-) -> str:
-    """A minimal valid 005010X222A2 837P with one claim (for tests of the claim path).
-    With `responsibility="S"` it carries the prior payer (2320 with `prior_claim_paid` and
-    `prior_claim_adjustments` as AMT*D and CAS, 2330B) and 2430 line adjudication for the
-    lines that have prior_paid/prior_adjustments."""
-    from datetime import datetime
-    from decimal import Decimal
-
-    from shared import x12
-
-    total = sum((Decimal(line.charge) for line in lines), Decimal(0))
-    body = [
-        x12.seg("BHT", "0019", "00", pcn, "20261120", "1200", "CH"),
-        x12.seg("NM1", "41", "2", "SANDBOX CLINIC", "", "", "", "", "46", "SUBMITTER1"),
-        x12.seg("PER", "IC", "BILLING", "TE", "5555550100"),
-        x12.seg("NM1", "40", "2", payer_name, "", "", "", "", "46", payer_id),
-        x12.seg("HL", "1", "", "20", "1"),
-        x12.seg("NM1", "85", "2", "SANDBOX CLINIC", "", "", "", "", "XX", billing_npi),
-        x12.seg("N3", "1 MAIN ST"),
-        x12.seg("N4", "SPRINGFIELD", "IL", "62701"),
-        x12.seg("REF", "EI", "123456789"),
-        x12.seg("HL", "2", "1", "22", "0"),
-        x12.seg("SBR", responsibility, "18", "", "", "", "", "", "", "CI"),
-        x12.seg("NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", member_id),
-        x12.seg("N3", "2 OAK ST"),
-        x12.seg("N4", "SPRINGFIELD", "IL", "62701"),
-        x12.seg("DMG", "D8", "19800115", "F"),
-        x12.seg("NM1", "PR", "2", payer_name, "", "", "", "", "PI", payer_id),
-        x12.seg("CLM", pcn, x12.amount(total), "", "", f"11:B:{frequency_code}", "Y", "A", "Y", "Y"),
-    ]
-    if original_reference:
-        body.append(x12.seg("REF", "F8", original_reference))
-    if prior_auth:
-        body.append(x12.seg("REF", "G1", prior_auth))
-    body.append(x12.seg("HI", "ABK:J449"))
-    if responsibility != "P":
-        prior_paid = sum((Decimal(line.prior_paid or "0") for line in lines), Decimal(0))
-        body.append(x12.seg("SBR", "P", "18", "", "", "", "", "", "", "CI"))
-        for group, reason, amount in prior_claim_adjustments:
-            body.append(x12.seg("CAS", group, reason, amount))
-        body += [
-            x12.seg("AMT", "D", prior_claim_paid or x12.amount(prior_paid)),
-            x12.seg("OI", "", "", "Y", "", "", "Y"),
-            x12.seg("NM1", "IL", "1", "DOE", "JANE", "", "", "", "MI", member_id.rstrip("S")),
-            x12.seg("NM1", "PR", "2", "PRIOR PAYER", "", "", "", "", "PI", prior_payer_id or "SBX001"),
-        ]
-        if not any(line.prior_paid is not None for line in lines):
-            body.append(x12.seg("DTP", "573", "D8", date_of_service))  # 2330B: no 2430 carries it
-    for n, line in enumerate(lines, start=1):
-        proc = ":".join(["HC", line.code, *line.modifiers])
-        body += [
-            x12.seg("LX", str(n)),
-            x12.seg("SV1", proc, line.charge, "UN", str(line.units), "", "", "1"),
-            x12.seg("DTP", "472", "D8", date_of_service),
-        ]
-        if line.prior_auth:
-            body.append(x12.seg("REF", "G1", line.prior_auth))
-        if responsibility != "P" and line.prior_paid is not None:
-            body.append(
-                x12.seg("SVD", prior_payer_id or "SBX001", line.prior_paid or "0", proc, "", str(line.units))
-            )
-            for group, reason, amount in line.prior_adjustments:
-                body.append(x12.seg("CAS", group, reason, amount))
-            body.append(x12.seg("DTP", "573", "D8", date_of_service))
-    return x12.build(
-        [body],
-        transaction_code="837",
-        functional_id="HC",
-        version="005010X222A2",
-        sender_id="SUBMITTER1",
-        receiver_id=receiver_id,
-        control_number=control_number,
-        now=datetime(2026, 11, 20, 12, 0),
-    )

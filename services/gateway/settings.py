@@ -25,6 +25,10 @@ class GatewaySettings(BaseSettings):
     process_lease_seconds: float = Field(default=60.0, gt=0)
     # Largest file taken from a mailbox or an upload (a 5,000-claim 837 is about 5 MB).
     max_file_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # The mailbox and outbound workers look at every partner this often (each partner's own
+    # poll_seconds and batch_max_seconds decide whether a round does anything).
+    tick_seconds: float = Field(default=1.0, gt=0)
+    sftp_timeout_seconds: float = Field(default=30.0, gt=0)
 
 
 def gateway_settings(app: Any) -> GatewaySettings:
@@ -38,7 +42,11 @@ def gateway_settings(app: Any) -> GatewaySettings:
 
 def secret_problems(dev_mode: bool) -> list[str]:
     """ServiceDefinition.secret_problems: outside development mode the partners are configured
-    (the partners' own secrets are checked when their file is loaded)."""
+    (the partners' own secrets are checked when their file is loaded). A partners file that
+    is there but wrong refuses the start in every mode, naming the field and the rule."""
+    from services.gateway.partners.usecases import partners_problems
+
+    problems = partners_problems()
     if dev_mode or GatewaySettings().partners_file:
-        return []
+        return problems
     return ["GATEWAY_PARTNERS_FILE is not set: the gateway has no trading partner to talk to"]

@@ -1,9 +1,9 @@
 """Signed partner events: a partner's event counts only when its partner's key signed it.
 
-Broker credentials say who may write a topic; a leaked credential (or a misconfigured ACL)
-would still let anyone write `remittance.received` and move money. So every event whose
-catalogue publisher is a partner (encounter.completed from the EHR; claim.acknowledged,
-claim.rejected and remittance.received from the clearinghouse) carries an Ed25519 signature,
+Broker credentials say who may write a topic; a leaked partner credential (or a misconfigured
+ACL) would still let someone outside write an event the services act on. So every event whose
+catalogue publisher is a partner (encounter.completed from the EHR; since issue 18 the
+clearinghouse speaks X12 files to the gateway service instead) carries an Ed25519 signature,
 in two CloudEvents extension headers:
 
     ce_signature       base64 of the 64-byte Ed25519 signature
@@ -137,8 +137,8 @@ class SigningKey:
 
 @dataclass(frozen=True)
 class PartnerSigner:
-    """The private keys a partner-side tool holds (the sandbox plays both the EHR and the
-    clearinghouse): encodes an event as its publisher sends it, signed when a partner's."""
+    """The private keys a partner-side tool holds (the sandbox plays the EHR): encodes an event
+    as its publisher sends it, signed when a partner's."""
 
     keys: Mapping[str, SigningKey] = field(default_factory=dict)
 

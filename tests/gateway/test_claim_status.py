@@ -80,7 +80,7 @@ async def gateway_service(settings: Any, url: str) -> AsyncIterator[Any]:
     app = create_app(replace(SERVICE, workers=[]), settings)
     async with app.router.lifespan_context(app):
         await asyncio.wait_for(app.state.consumer.assigned.wait(), 60)
-        app.state.partners = {PARTNER_ID: partner(url)}
+        app.state.gateway_partners = [partner(url)]
         yield app
 
 

@@ -33,7 +33,7 @@ from shared.events.catalogue import EncounterCompleted
 from tests.conftest import encode_signed, service_definition, sign_as, start_group_at_end
 
 SOURCE = f"/partners/ops-test-{uuid.uuid4().hex[:8]}"
-SERVICES = ("eligibility", "claims", "payments", "notifications")
+SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway")
 
 
 def strict_claims() -> ServiceDefinition:
@@ -72,7 +72,7 @@ async def running(name: str, definition: ServiceDefinition, settings: Settings) 
 
 @contextlib.asynccontextmanager
 async def platform(settings: Settings, **definitions: ServiceDefinition) -> AsyncIterator[dict[str, str]]:
-    """The four services on ephemeral ports (the given definitions instead of the shipped ones);
+    """The five services on ephemeral ports (the given definitions instead of the shipped ones);
     yields service name -> base URL."""
     urls: dict[str, str] = {}
     async with contextlib.AsyncExitStack() as stack:

@@ -7,7 +7,7 @@ registered) and replayed by clicking Replay; the claims service's own API then s
 replayed by that operator, and the claim is made once. The test saves the page as a screenshot
 (`make ops-screenshot` writes it to docs/ops-page.png, the one docs/ops.md shows).
 
-Everything is real: the four services and the console on their own ports (uvicorn), the shared
+Everything is real: the five services and the console on their own ports (uvicorn), the shared
 PostgreSQL and Kafka, the browser. Selenium blocks, so its steps run in a thread while the
 services answer on the test's event loop.
 """
@@ -143,7 +143,13 @@ async def test_an_operator_sees_every_service_and_replays_a_dead_letter_by_click
                 await asyncio.to_thread(sign_in, driver, ops, operator)
                 await asyncio.to_thread(refresh_until, driver, claims_parked(2), "claims: 2 dead letters")
                 page = await asyncio.to_thread(read_page, driver)
-                assert set(page["services"]) == {"eligibility", "claims", "payments", "notifications"}
+                assert set(page["services"]) == {
+                    "eligibility",
+                    "claims",
+                    "payments",
+                    "notifications",
+                    "gateway",
+                }
                 for name, seen in page["services"].items():
                     assert seen["health"] in ("pass", "warn"), (name, seen)
                     assert seen["outbox"].isdigit(), (name, seen)  # the backlog, from the overview
@@ -199,7 +205,9 @@ async def test_a_service_that_does_not_answer_is_shown_down_and_the_page_still_r
         await reader.read()  # accepts, never answers: the console's call times out
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    urls = {name: f"http://127.0.0.1:{closed_port()}" for name in ("eligibility", "claims", "payments")}
+    urls = {
+        name: f"http://127.0.0.1:{closed_port()}" for name in ("eligibility", "claims", "payments", "gateway")
+    }
     urls["notifications"] = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     async with (
         server,

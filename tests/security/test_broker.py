@@ -81,11 +81,19 @@ def test_the_partners_may_write_only_their_own_events() -> None:
     assert not allowed(found, "ehr", WRITE, "remittance.received")
     assert not allowed(found, "ehr", WRITE, "payment.posted")
     assert allowed(found, "ehr", WRITE, "encounter.completed")
-    assert {b.resource_name for b in found if b.principal == "clearinghouse" and b.operation == WRITE} == {
+    # Issue 18: the clearinghouse speaks X12 files through its SFTP mailbox, and the gateway
+    # publishes what they say; no partner may write an acknowledgment or a remittance.
+    answers = {"claim.acknowledged", "claim.rejected", "remittance.received", "claim.status_reported"}
+    for partner in PARTNERS:
+        assert not [t for t in answers if allowed(found, partner, WRITE, t)], partner
+    assert all(allowed(found, "gateway", WRITE, t) for t in answers)
+    assert not [b for b in found if b.principal == "clearinghouse"]
+    # Only a broker prepared for the test suite's transitional sandbox path lets it answer.
+    legacy = bindings(legacy_clearinghouse=True)
+    assert {b.resource_name for b in legacy if b.principal == "clearinghouse" and b.operation == WRITE} == {
         "claim.acknowledged",
         "claim.rejected",
         "remittance.received",
-        "claim.submitted.dlq",
     }
     assert not [
         b
@@ -99,7 +107,7 @@ def test_consumer_groups_are_prefixed_per_service_and_environment() -> None:
     groups = {(b.principal, b.resource_name) for b in found if b.resource_type == GROUP}
     for service in ("eligibility", "claims", "payments", "notifications"):
         assert {(service, service), (service, f"test-1-{service}")} <= groups
-    assert {("clearinghouse", "clearinghouse"), ("collections", "collections")} <= groups
+    assert {("collections", "collections"), ("gateway", "test-1-gateway")} <= groups
     assert all(b.pattern == PREFIXED and b.operation == READ for b in found if b.resource_type == GROUP)
     assert not [b for b in found if b.principal in ("ehr", ADMIN, DEADLETTERS) and b.resource_type == GROUP]
 
@@ -120,7 +128,8 @@ def test_the_bindings_name_only_catalogue_topics_and_known_principals() -> None:
     names = {t for topic in TOPICS for t in (topic, dlq_topic(topic))}
     assert {b.resource_name for b in found if b.resource_type == TOPIC} <= names
     assert {b.principal for b in found} <= set(PRINCIPALS) - {ADMIN}
-    assert set(PARTNERS) <= {b.principal for b in found}
+    talking = {p for s in CATALOGUE.values() for p in (s.publisher, *s.consumers) if p in PARTNERS}
+    assert talking == {"ehr", "collections"} and talking <= {b.principal for b in found}
     assert found == sorted(set(found)) and isinstance(found[0], AclBinding)
 
 

@@ -1,15 +1,24 @@
-"""Signed partner events (issue 17 item 1): a forged remittance moves no money.
+"""Signed partner events (issue 17 item 1, as issue 18 leaves the partners): a forged encounter
+makes no claim, and no partner can forge a remittance at all.
 
-The must-show test runs the payments service's real consumer on the real broker and database:
-a $1.00 `remittance.received` signed with a wrong key, one tampered with after signing, one
-unsigned and one signed with the EHR's key are parked on the dead-letter topic with the reason,
-before any handler ran; the same remittance signed with the clearinghouse's key posts. The
-canonical form's own tests show that changing any signed attribute breaks the signature."""
+Since issue 18 the EHR is the only partner that publishes events (`encounter.completed`, which
+claims and payments consume). The clearinghouse speaks X12 files to the gateway service through
+its SFTP mailbox, trusted by the pinned SSH host key and the mailbox credentials
+(docs/clearinghouse.md); the gateway, one of the platform's services, publishes acknowledgments,
+rejections and remittances unsigned, and the broker's ACLs are what protect them.
+
+The must-show test runs the claims service's real consumer on the real broker and database: an
+encounter signed with an impostor key naming the EHR's key id, one tampered with after signing,
+one unsigned and one signed with another partner's key are parked on `encounter.completed.dlq`
+with the reason, before any handler ran, and make no claim; the genuine encounter after them, on
+the same partition, becomes the claim. The canonical form's own tests show that changing any
+signed attribute breaks the signature. The last tests show that no partner principal may write
+`remittance.received` (nor the acknowledgments): the pure ACL policy, and the running broker
+refusing the EHR and the collections agency."""
 
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,16 +27,41 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.errors import TopicAuthorizationFailedError
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.payments.service import SERVICE as PAYMENTS
+from services.claims.service import SERVICE as CLAIMS
 from shared.consumer import dlq_headers
 from shared.events import new_event
-from shared.events.catalogue import CLEARINGHOUSE, EHR, PaymentPosted, RemittanceReceived
-from shared.events.envelope import H_ID, H_SOURCE, H_TIME, H_TYPE, Encoded, encode, payload_bytes
+from shared.events.catalogue import (
+    CLEARINGHOUSE,
+    COLLECTIONS,
+    EHR,
+    GATEWAY,
+    PARTNERS,
+    EncounterCompleted,
+    EncounterLine,
+    PaymentPosted,
+    RemittanceReceived,
+)
+from shared.events.envelope import (
+    H_ID,
+    H_SOURCE,
+    H_TIME,
+    H_TYPE,
+    Encoded,
+    Event,
+    InvalidEvent,
+    decode,
+    encode,
+    payload_bytes,
+    text_headers,
+)
 from shared.events.signing import (
     H_SIGNATURE,
     H_SIGNATURE_KEY_ID,
+    SIGNING_PARTNERS,
     BadSignature,
     PartnerKeyError,
     PartnerKeys,
@@ -35,29 +69,35 @@ from shared.events.signing import (
     SigningKey,
     canonical,
     new_key,
+    partners_consumed,
     required_keys,
 )
+from shared.kafka_acl import DEADLETTERS, TOPIC, WRITE, bindings
+from tests.claims.helpers import make_npi
 from tests.conftest import (
     PARTNER_KEYS,
     PARTNER_SIGNER,
     encode_signed,
     end_offsets,
+    eventually,
     read_from,
     running_service,
     start_group_at_end,
     unique,
 )
-from tests.payments.helpers import make_835, make_clp, submit_claim, wait_for_charge
+from tests.payments.helpers import make_835, make_clp
+from tests.security.test_broker import _producer
+from tests.shared.helpers import claims_take_encounters_from, make_encounter
 
 PUBLIC = PARTNER_KEYS / "public"
+# What the gateway publishes from the clearinghouse's files: no partner may write these.
+ANSWERS = ("claim.acknowledged", "claim.rejected", "remittance.received")
 
 
-def remittance(trace: str, pcn: str, paid: str) -> RemittanceReceived:
-    """An 835 paying `paid` of a $100.00 claim (the rest a contractual write-off)."""
-    writeoff = f"{100 - float(paid):.2f}"
-    text = make_835(trace, [make_clp(pcn, "1", "100", paid, "", [("CO", "45", writeoff)])])
-    return RemittanceReceived(
-        trace_number=trace, payer_id="SBX001", x12_835=text, received_at="2026-01-10T00:00:00Z"
+def encounter(encounter_id: str, npi: str, charge: str) -> EncounterCompleted:
+    """A visit as the EHR sends it (PHI and all), one line charging `charge`."""
+    return make_encounter(npi).model_copy(
+        update={"encounter_id": encounter_id, "lines": [EncounterLine(code="99213", charge=Decimal(charge))]}
     )
 
 
@@ -67,123 +107,126 @@ def forged(event: Any, signing_key: SigningKey | None) -> Encoded:
     return topic, key, value, signing_key.sign(key, value, headers) if signing_key else headers
 
 
-def tampered(trace: str, pcn: str) -> tuple[Any, Encoded]:
-    """An $80.00 remittance the clearinghouse signed, whose payload was swapped in transit for
-    the same remittance paying $1.00 (same id, headers and signature)."""
-    genuine = new_event(remittance(trace, pcn, "80.00"), source="/partners/clearinghouse")
-    topic, key, _, headers = encode_signed(genuine)
-    forgery = replace(genuine, data=remittance(trace, pcn, "1.00"))
+def tampered(genuine: EncounterCompleted, swapped: EncounterCompleted, source: str) -> tuple[Event, Encoded]:
+    """`genuine` as the EHR signed it, whose payload was swapped in transit for `swapped` (same
+    id, key, headers and signature)."""
+    event = new_event(genuine, source=source)
+    topic, key, _, headers = encode_signed(event)
+    forgery = replace(event, data=swapped)
     return forgery, (topic, key, payload_bytes(forgery), headers)
 
 
-# --- must show: a bad signature is parked with the reason and moves no money -----------------------
+async def charges_of(admin: Any, encounter_id: str) -> list[str]:
+    """The total charge of each claim made from an encounter (one at most: claims makes one)."""
+    rows = await admin.fetch("SELECT total_charge FROM claims.claims WHERE encounter_id = $1", encounter_id)
+    return [str(r["total_charge"]) for r in rows]
 
 
-async def test_forged_remittances_are_parked_with_the_reason_and_move_no_money(
-    settings, producer, servers, admin
+# --- must show: a bad signature is parked with the reason and makes no claim -----------------------
+
+
+async def test_forged_encounters_are_parked_with_the_reason_and_make_no_claim(
+    settings, producer, servers, admin, tmp_path: Path
 ):
     ours = settings.model_copy(update={"consumer_group_prefix": unique("sig") + "-"})
-    account, pcn = unique("acct"), unique("P")[:17]
-    clearinghouse_id, ehr_key = PARTNER_SIGNER.keys[CLEARINGHOUSE].key_id, PARTNER_SIGNER.keys[EHR]
-    # Someone with broker access but not the clearinghouse's private key, naming its key id.
-    impostor = SigningKey(CLEARINGHOUSE, clearinghouse_id, Ed25519PrivateKey.generate())
-    does_not_verify = "signature does not verify for partner clearinghouse"
+    group = ours.consumer_group_prefix + "claims"
+    source, npi = f"/partners/sig-test-{uuid.uuid4().hex[:8]}", make_npi()
+    # Every record is about one encounter: one Kafka key, so one partition, so the consumer meets
+    # the forgeries before the genuine encounter; and a forgery taken would have made the one
+    # claim an encounter gets, with its own charge.
+    encounter_id = unique("enc")
+    # Someone with broker access but not the EHR's private key, naming its key id; and a key of
+    # another partner (the collections agency's, made here) signing as itself.
+    impostor = SigningKey(EHR, PARTNER_SIGNER.keys[EHR].key_id, Ed25519PrivateKey.generate())
+    other = new_key(tmp_path, COLLECTIONS)
+    does_not_verify = "signature does not verify for partner ehr"
     bad: dict[str, tuple[Encoded, str]] = {}  # event id -> (record, the reason it is parked for)
-    for signer, reason in (
-        (impostor, does_not_verify),
-        (None, "partner event without a signature (ce_signature) for partner clearinghouse"),
-        (ehr_key, f"key {ehr_key.key_id} is not a key of partner clearinghouse"),
+    for signer, charge, reason in (
+        (impostor, "1.00", does_not_verify),
+        (None, "2.00", "partner event without a signature (ce_signature) for partner ehr"),
+        (other, "3.00", f"key {other.key_id} is not a key of partner ehr"),
     ):
-        event = new_event(remittance(unique("TRN"), pcn, "1.00"), source="/partners/clearinghouse")
+        event = new_event(encounter(encounter_id, npi, charge), source=source)
         bad[str(event.id)] = (forged(event, signer), reason)
-    forgery, record = tampered(unique("TRN"), pcn)
+    forgery, record = tampered(
+        encounter(encounter_id, npi, "125.00"), encounter(encounter_id, npi, "4.00"), source
+    )
     bad[str(forgery.id)] = (record, does_not_verify)
-    good = new_event(remittance(unique("TRN"), pcn, "80.00"), source="/partners/clearinghouse")
-    group = ours.consumer_group_prefix + "payments"
-    await start_group_at_end(servers.kafka_bootstrap, group, list(PAYMENTS.handlers))
-    dlq_start = await end_offsets(servers.kafka_bootstrap, "remittance.received.dlq")
-    posted_start = await end_offsets(servers.kafka_bootstrap, "payment.posted")
-    async with running_service("payments", ours) as (_, client):
-        claim_id = await submit_claim(producer, pcn=pcn, account=account, payer="SBX001", charge="100.00")
-        await wait_for_charge(client, account, "100.00")
-        for (topic, key, value, headers), _ in bad.values():
+    good = new_event(encounter(encounter_id, npi, "125.00"), source=source)
+
+    def ours_parked(records: list[Any]) -> dict[str, dict[str, str]]:
+        """Dead-letter headers by event id, of what this test's claims consumer parked (any
+        other consumer of encounter.completed on the shared broker parks them too)."""
+        mine = [r for r in records if dlq_headers(r).get("dlq_consumer_group") == group]
+        return {dict(r.headers).get(H_ID, b"").decode(): dlq_headers(r) for r in mine}
+
+    await start_group_at_end(servers.kafka_bootstrap, group, list(CLAIMS.handlers))
+    dlq_start = await end_offsets(servers.kafka_bootstrap, "encounter.completed.dlq")
+    with claims_take_encounters_from(source):
+        async with running_service("claims", ours):
+            for (topic, key, value, headers), _ in bad.values():
+                await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+            records = await read_from(
+                servers.kafka_bootstrap,
+                "encounter.completed.dlq",
+                dlq_start,
+                until=lambda rs: set(bad) <= set(ours_parked(rs)),
+                timeout=60,
+            )
+            assert await charges_of(admin, encounter_id) == []
+            # And the genuine one, after them on the same partition, is taken: the consumer went on.
+            topic, key, value, headers = encode_signed(good)
             await producer.send_and_wait(topic, value=value, key=key, headers=headers)
-        parked = await read_from(
-            servers.kafka_bootstrap,
-            "remittance.received.dlq",
-            dlq_start,
-            until=lambda rs: set(bad) <= {dict(r.headers).get(H_ID, b"").decode() for r in rs},
-            timeout=30,
-        )
-        # And the genuine one, after them, posts: the consumer went on.
-        topic, key, value, headers = encode_signed(good)
-        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
-        posted = await read_from(
-            servers.kafka_bootstrap,
-            "payment.posted",
-            posted_start,
-            until=lambda rs: any(r.key == str(claim_id).encode() for r in rs),
-            timeout=30,
-        )
-    for record in parked:
-        event_id = dict(record.headers).get(H_ID, b"").decode()
-        if event_id in bad:
-            h = dlq_headers(record)
-            assert (h["dlq_reason"], h["dlq_error"]) == ("schema", f"schema: {bad[event_id][1]}"), event_id
-            assert pcn not in h["dlq_error"] and "SBX001" not in h["dlq_error"]  # never the data
-    mine = [PaymentPosted.model_validate_json(r.value) for r in posted if r.key == str(claim_id).encode()]
-    assert [(p.trace_number, str(p.amount)) for p in mine] == [(good.data.trace_number, "80.00")]
-    bad_traces = [json.loads(value)["trace_number"] for (_, _, value, _), _ in bad.values()]
-    assert (
-        await admin.fetchval(
-            "SELECT count(*) FROM payments.remittances WHERE trace_number = ANY($1::text[])", bad_traces
-        )
-        == 0
-    )
-    # No handler saw them: nothing in the inbox, not even a refused file kept.
-    ids = [uuid.UUID(i) for i in bad]
-    for table in ("payments.inbox", "payments.received_files"):
-        assert (
-            await admin.fetchval(f"SELECT count(*) FROM {table} WHERE event_id = ANY($1::uuid[])", ids) == 0
-        )
-    postings = await admin.fetch(
-        "SELECT r.trace_number, p.paid FROM payments.claim_postings p "
-        "JOIN payments.remittances r ON r.id = p.remittance_id WHERE p.claim_id = $1",
-        claim_id,
-    )
-    assert [(row["trace_number"], str(row["paid"])) for row in postings] == [
-        (good.data.trace_number, "80.00")
-    ]
+            await eventually(lambda: charges_of(admin, encounter_id), timeout=60, what="a claim")
+    parked = ours_parked(records)
+    for event_id, (_, reason) in bad.items():
+        h = parked[event_id]
+        assert (h["dlq_reason"], h["dlq_error"]) == ("schema", f"schema: {reason}"), event_id
+        phi = ("Leeworth", "SBX10001", "E11.9", npi)
+        assert not [x for x in phi if x in h["dlq_error"]]  # never the data
+    assert await charges_of(admin, encounter_id) == ["125.00"]
+    assert str(good.id) not in parked
+    # No handler saw them: nothing in the inbox under any consumer group; the genuine one once.
+    inbox = "SELECT count(*) FROM claims.inbox WHERE event_id = ANY($1::uuid[])"
+    assert await admin.fetchval(inbox, [uuid.UUID(i) for i in bad]) == 0
+    assert await admin.fetchval(inbox, [good.id]) == 1
 
 
-async def test_a_service_without_a_partners_public_key_refuses_to_start(settings, tmp_path: Path) -> None:
-    """No unsigned mode: payments hears from the EHR and the clearinghouse, so without their keys
-    it does not start (and says why), rather than refusing every partner event silently."""
-    only_ehr = tmp_path / "public" / EHR
-    only_ehr.mkdir(parents=True)
-    (only_ehr / "x.pub").write_bytes(next((PUBLIC / EHR).glob("*.pub")).read_bytes())
-    for directory, missing in ((None, "clearinghouse, ehr"), (tmp_path / "public", "clearinghouse")):
-        with pytest.raises(PartnerKeyError, match=f"no public signing key for partner\\(s\\) {missing}"):
-            async with running_service(
-                "payments", settings.model_copy(update={"partner_keys_dir": directory})
-            ):
-                pass
+async def test_a_service_without_the_ehrs_public_key_refuses_to_start(settings, tmp_path: Path) -> None:
+    """No unsigned mode: claims and payments hear from the EHR, so without its key they do not
+    start (and say why), rather than refusing every encounter silently. Another partner's key,
+    or the EHR's folder without a key, does not stand in for it."""
+    new_key(tmp_path, COLLECTIONS)
+    (tmp_path / "public" / EHR).mkdir()
+    for service in ("claims", "payments"):
+        for directory in (None, tmp_path / "public"):
+            with pytest.raises(PartnerKeyError, match=r"no public signing key for partner\(s\) ehr "):
+                async with running_service(
+                    service, settings.model_copy(update={"partner_keys_dir": directory})
+                ):
+                    pass
 
 
 # --- the canonical form and the keys ---------------------------------------------------------------
 
 
-def _signed(partner: str = CLEARINGHOUSE) -> Encoded:
-    event = new_event(remittance("TRN1", "PCN1", "80.00"), source="/partners/clearinghouse")
-    return (
-        PARTNER_SIGNER.encode(event)
-        if partner == CLEARINGHOUSE
-        else forged(event, PARTNER_SIGNER.keys[partner])
-    )
+def _signed() -> Encoded:
+    """An encounter as the EHR sends it, signed with its development key."""
+    return PARTNER_SIGNER.encode(new_event(encounter("enc-1", make_npi(), "125.00"), source="/partners/ehr"))
 
 
 def _with(headers: list[tuple[str, bytes]], name: str, value: bytes) -> list[tuple[str, bytes]]:
     return [(n, value if n == name else v) for n, v in headers]
+
+
+def _ehr_and_collections(tmp_path: Path) -> tuple[PartnerKeys, SigningKey]:
+    """Public keys of the EHR (its development key) and of the collections agency (made here,
+    returned with its private key): a service holding both partners' keys."""
+    (tmp_path / "public" / EHR).mkdir(parents=True)
+    for pem in (PUBLIC / EHR).glob("*.pub"):
+        (tmp_path / "public" / EHR / pem.name).write_bytes(pem.read_bytes())
+    collections = new_key(tmp_path, COLLECTIONS)
+    return PartnerKeys.from_dir(tmp_path / "public"), collections
 
 
 def test_a_signed_event_verifies_and_each_signed_attribute_breaks_it() -> None:
@@ -192,22 +235,34 @@ def test_a_signed_event_verifies_and_each_signed_attribute_breaks_it() -> None:
     keys.verify(topic, key, value, headers)  # the genuine record passes
     changes = {
         "id": (key, value, _with(headers, H_ID, b"5b0c0a3e-2f7d-4d8e-9a51-3f0d2c1b4a69")),
-        "type (to another partner type)": (key, value, _with(headers, H_TYPE, b"claim.acknowledged.v1")),
         "source": (key, value, _with(headers, H_SOURCE, b"/partners/someone-else")),
         "time": (key, value, _with(headers, H_TIME, b"2020-01-01T00:00:00Z")),
-        "key": (b"TRN2", value, headers),
-        "payload": (key, value.replace(b"80", b"81"), headers),
+        "key": (b"enc-2", value, headers),
+        "payload": (key, value.replace(b"Leeworth", b"Leeworthy"), headers),
     }
     for what, (k, v, h) in changes.items():
-        topic_of = "claim.acknowledged" if "type" in what else topic
-        with pytest.raises(BadSignature, match="does not verify for partner clearinghouse"):
-            keys.verify(topic_of, k, v, h)
+        with pytest.raises(BadSignature, match="does not verify for partner ehr"):
+            keys.verify(topic, k, v, h)
             pytest.fail(f"changing the {what} kept the signature valid")
+    # The type is a signed line too. The EHR publishes no other type to move the event to, so
+    # check its signature against the canonical form with another type directly; and a record
+    # retyped to a service's type on the EHR's topic is refused by the envelope.
+    h = text_headers(headers)
+    signature, key_id = base64.b64decode(h[H_SIGNATURE]), h[H_SIGNATURE_KEY_ID]
+    signed = {"key_id": key_id, "event_id": h[H_ID], "source": h[H_SOURCE], "time": h[H_TIME], "key": key}
+    public = keys.keys[EHR][key_id]
+    public.verify(signature, canonical(**signed, event_type=h[H_TYPE], value=value))
+    with pytest.raises(InvalidSignature):
+        public.verify(signature, canonical(**signed, event_type="claim.acknowledged.v1", value=value))
+    retyped = _with(headers, H_TYPE, b"claim.acknowledged.v1")
+    with pytest.raises(InvalidEvent, match=r"does not belong on topic encounter\.completed"):
+        keys.verify(topic, key, value, retyped)
+        decode(topic, key, value, retyped)
 
 
 def test_the_canonical_form_is_the_documented_lines() -> None:
     got = canonical(
-        key_id="ch-1",
+        key_id="ehr-1",
         event_id="i",
         event_type="t",
         source="s",
@@ -216,19 +271,21 @@ def test_the_canonical_form_is_the_documented_lines() -> None:
         value=b"{}",
     )
     sha = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-    assert got == f"revcycle-event-signature-v1\nch-1\ni\nt\ns\n2026-01-01T00:00:00Z\nk\n{sha}".encode()
+    assert got == f"revcycle-event-signature-v1\nehr-1\ni\nt\ns\n2026-01-01T00:00:00Z\nk\n{sha}".encode()
     with pytest.raises(BadSignature, match="line break"):
         canonical(key_id="k", event_id="i\nx", event_type="t", source="s", time="", key=None, value=b"")
 
 
-def test_the_partner_is_the_catalogue_publisher_not_what_the_event_says() -> None:
-    keys = PartnerKeys.from_dir(PUBLIC)
-    topic, key, value, headers = _signed(EHR)  # a remittance the EHR signed with its own key
-    with pytest.raises(BadSignature, match=r"key ehr-\S+ is not a key of partner clearinghouse"):
+def test_the_partner_is_the_catalogue_publisher_not_what_the_event_says(tmp_path: Path) -> None:
+    keys, collections = _ehr_and_collections(tmp_path)
+    # An encounter the collections agency signed with its own (known) key, saying it is its own.
+    event = new_event(encounter("enc-1", make_npi(), "125.00"), source="/partners/collections")
+    topic, key, value, headers = forged(event, collections)
+    with pytest.raises(BadSignature, match=r"key collections-\S+ is not a key of partner ehr"):
         keys.verify(topic, key, value, headers)
-    # Claiming the clearinghouse's key id does not help: the EHR's signature does not verify with it.
-    relabelled = _with(headers, H_SIGNATURE_KEY_ID, PARTNER_SIGNER.keys[CLEARINGHOUSE].key_id.encode())
-    with pytest.raises(BadSignature, match="does not verify for partner clearinghouse"):
+    # Claiming the EHR's key id does not help: its signature does not verify with the EHR's key.
+    relabelled = _with(headers, H_SIGNATURE_KEY_ID, PARTNER_SIGNER.keys[EHR].key_id.encode())
+    with pytest.raises(BadSignature, match="does not verify for partner ehr"):
         keys.verify(topic, key, value, relabelled)
     # Services' own events carry no signature and pass (the broker's ACLs protect them).
     topic, key, value, headers = encode(new_event(_payment()))
@@ -248,44 +305,45 @@ def test_malformed_signatures_are_refused_with_a_reason() -> None:
         "no time": ([(n, v) for n, v in headers if n != H_TIME], "without ce_time"),
     }
     for what, (h, reason) in cases.items():
-        with pytest.raises(BadSignature, match=reason):
+        with pytest.raises(BadSignature, match=f"{reason} for partner ehr"):
             keys.verify(topic, key, value, h)
             pytest.fail(what)
-    with pytest.raises(BadSignature, match="no public key configured for partner clearinghouse"):
+    with pytest.raises(BadSignature, match="no public key configured for partner ehr"):
         PartnerKeys.from_dir(None).verify(topic, key, value, headers)
 
 
 def test_rotation_two_keys_verify_a_third_is_refused(tmp_path: Path) -> None:
-    old, new = new_key(tmp_path, CLEARINGHOUSE), new_key(tmp_path, CLEARINGHOUSE)
+    old, new = new_key(tmp_path, EHR), new_key(tmp_path, EHR)
     keys = PartnerKeys.from_dir(tmp_path / "public")
-    event = new_event(remittance("TRN1", "PCN1", "80.00"), source="/partners/clearinghouse")
+    event = new_event(encounter("enc-1", make_npi(), "125.00"), source="/partners/ehr")
     for signing_key in (old, new):
         keys.verify(*forged(event, signing_key))
     # The signer uses the newest key (ids sort by age).
-    assert PartnerSigner.from_dir(tmp_path / "private").keys[CLEARINGHOUSE].key_id == new.key_id
-    new_key(tmp_path, CLEARINGHOUSE)
-    with pytest.raises(PartnerKeyError, match="at most 2"):
+    assert PartnerSigner.from_dir(tmp_path / "private").keys[EHR].key_id == new.key_id
+    new_key(tmp_path, EHR)
+    with pytest.raises(PartnerKeyError, match="partner ehr has 3 public keys; at most 2"):
         PartnerKeys.from_dir(tmp_path / "public")
 
 
 def test_one_key_cannot_serve_two_partners(tmp_path: Path) -> None:
-    ch = new_key(tmp_path, CLEARINGHOUSE)
-    (tmp_path / "public" / EHR).mkdir()
-    pem = (tmp_path / "public" / CLEARINGHOUSE / f"{ch.key_id}.pub").read_bytes()
-    (tmp_path / "public" / EHR / "ehr-1.pub").write_bytes(pem)
-    with pytest.raises(PartnerKeyError, match="one public key serves partners"):
+    ehr = new_key(tmp_path, EHR)
+    (tmp_path / "public" / COLLECTIONS).mkdir()
+    pem = (tmp_path / "public" / EHR / f"{ehr.key_id}.pub").read_bytes()
+    (tmp_path / "public" / COLLECTIONS / "collections-1.pub").write_bytes(pem)
+    with pytest.raises(PartnerKeyError, match="one public key serves partners collections and ehr"):
         PartnerKeys.from_dir(tmp_path / "public")
-    (tmp_path / "public" / EHR / "ehr-1.pub").unlink()
-    new_key(tmp_path, EHR)
-    other = next((tmp_path / "public" / EHR).glob("*.pub"))
-    other.rename(other.with_name(f"{ch.key_id}.pub"))
-    with pytest.raises(PartnerKeyError, match="is used by"):
+    (tmp_path / "public" / COLLECTIONS / "collections-1.pub").unlink()
+    new_key(tmp_path, COLLECTIONS)
+    other = next((tmp_path / "public" / COLLECTIONS).glob("*.pub"))
+    other.rename(other.with_name(f"{ehr.key_id}.pub"))
+    with pytest.raises(PartnerKeyError, match=f"key id {ehr.key_id} is used by"):
         PartnerKeys.from_dir(tmp_path / "public")
 
 
 def test_a_partner_event_is_never_encoded_unsigned() -> None:
-    with pytest.raises(PartnerKeyError, match="no signing key for partner clearinghouse"):
-        PartnerSigner().encode(new_event(remittance("TRN1", "PCN1", "80.00"), source="/x"))
+    assert SIGNING_PARTNERS == (EHR,)
+    with pytest.raises(PartnerKeyError, match="no signing key for partner ehr"):
+        PartnerSigner().encode(new_event(encounter("enc-1", make_npi(), "125.00"), source="/x"))
     assert H_SIGNATURE not in dict(PartnerSigner().encode(new_event(_payment()))[3])
     assert required_keys(None, ["payment.posted"]).keys == {}  # a service hearing no partner needs none
 
@@ -310,3 +368,58 @@ def test_make_up_gives_the_private_keys_to_the_sandbox_only() -> None:
         assert env["PARTNER_KEYS_DIR"] == str(processes.PARTNER_KEYS / "public"), name
         signs = env.get("PARTNER_SIGNING_KEYS_DIR")
         assert signs == (str(processes.PARTNER_KEYS / "private") if name == "payer-sandbox" else None), name
+
+
+# --- a remittance is the gateway's: no partner may write one ----------------------------------------
+
+
+def _remittance() -> Encoded:
+    """A $1.00 payment of a $100.00 claim, as the gateway would publish it from an 835: a well-formed,
+    unsigned service event that would pass every check a consumer makes if it were written."""
+    text = make_835("TRN-FORGED", [make_clp("PCN1", "1", "100", "1.00", "", [("CO", "45", "99.00")])])
+    payload = RemittanceReceived(
+        trace_number="TRN-FORGED", payer_id="SBX001", x12_835=text, received_at="2026-01-10T00:00:00Z"
+    )
+    return encode(new_event(payload, source="/services/gateway"))
+
+
+def test_no_partner_may_write_a_remittance_or_an_acknowledgment() -> None:
+    """The gateway publishes what the clearinghouse's files say; the signature does not guard
+    those events (no partner publishes them), the broker's ACLs do. Only the gateway (and the
+    dead-letter replay, sending a parked record back) may write them; the clearinghouse only on
+    a broker prepared with KAFKA_LEGACY_CLEARINGHOUSE_ACL for the sandbox's transitional path."""
+    record = _remittance()
+    PartnerKeys.from_dir(None).verify(*record)  # no signature is asked of it
+    decode(*record)  # and it is a valid remittance
+    assert partners_consumed(list(ANSWERS)) == set()
+    assert required_keys(None, list(ANSWERS)).keys == {}
+
+    def writers(found: Any, topic: str) -> set[str]:
+        return {
+            b.principal
+            for b in found
+            if (b.resource_type, b.operation, b.resource_name) == (TOPIC, WRITE, topic)
+        }
+
+    for topic in ANSWERS:
+        assert writers(bindings(), topic) == {GATEWAY, DEADLETTERS}, topic
+        assert not writers(bindings(), topic) & set(PARTNERS), topic
+        legacy = writers(bindings(legacy_clearinghouse=True), topic)
+        assert legacy - writers(bindings(), topic) == {CLEARINGHOUSE}, topic
+
+
+async def test_the_broker_refuses_a_partners_remittance(servers: Any) -> None:
+    """On the running broker the EHR's and the collections agency's principals (over TLS, as
+    partners connect) cannot write a remittance, an acknowledgment or a rejection; nothing
+    reaches those topics. (The suite's broker keeps the clearinghouse's transitional rights, so
+    the clearinghouse is shown refused by the policy above, as make up's broker applies it.)"""
+    _, key, value, headers = _remittance()
+    before = {t: await end_offsets(servers.kafka, t) for t in ANSWERS}
+    for partner in (EHR, COLLECTIONS):
+        async with _producer(servers.partner(partner)) as forger:
+            for answer in ANSWERS:
+                with pytest.raises(TopicAuthorizationFailedError):
+                    await forger.send_and_wait(answer, value, key=key, headers=headers)
+                    pytest.fail(f"{partner} wrote {answer}")
+    for answer, offsets in before.items():
+        assert await end_offsets(servers.kafka, answer) == offsets, answer

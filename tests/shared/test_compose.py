@@ -32,7 +32,7 @@ INFRA_FILE = ROOT / "deploy" / "infra.py"
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
 
 INFRA_SERVICES = ("postgres", "kafka")
-APP_SERVICES = ("eligibility", "claims", "payments", "notifications")
+APP_SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway")
 KAFKA_HOST_PORT = 9092
 
 
@@ -419,3 +419,29 @@ def test_dockerfile_installs_the_project_after_its_metadata() -> None:
         assert source in copied
     runs = " ".join(args for instruction, args in instructions if instruction == "RUN")
     assert "pip install --no-cache-dir ." in runs
+
+
+def test_the_gateway_polls_the_sandbox_mailbox_with_keys_made_once() -> None:
+    """Issue 18: the sandbox's SFTP mailbox is published on 2222; one job makes its host key,
+    the gateway's client key and the gateway's partners.json (host key pinned) on one volume
+    that both mount, and both wait for it."""
+    services = _services()
+    job = services["mailbox-keys"]
+    assert job["command"][:3] == ["python", "-m", "deploy.mailbox"] and "--host" in job["command"]
+    assert job["command"][job["command"].index("--host") + 1] == "payer-sandbox"
+    sandbox, gateway = services["payer-sandbox"], services["gateway"]
+    assert (2222, 2222) in _published_ports(sandbox)
+    env = _environment(sandbox)
+    assert (env["SANDBOX_MAILBOX"], env["SANDBOX_SFTP_PORT"], env["SANDBOX_MAILBOX_DIR"]) == (
+        "1",
+        "2222",
+        "/var/lib/mailbox",
+    )
+    assert _environment(gateway)["GATEWAY_PARTNERS_FILE"] == "/var/lib/mailbox/partners.json"
+    for name in ("payer-sandbox", "gateway"):
+        assert any(str(v).startswith("mailbox-keys:/var/lib/mailbox") for v in services[name]["volumes"]), (
+            name
+        )
+        assert services[name]["depends_on"]["mailbox-keys"]["condition"] == "service_completed_successfully"
+    assert "mailbox-keys" in _compose()["volumes"]
+    assert _environment(services["ops"])["OPS_GATEWAY_URL"] == "http://gateway:8006"

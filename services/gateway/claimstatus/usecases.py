@@ -6,13 +6,11 @@ outbox in the transaction that records the answer."""
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +20,8 @@ from services.gateway.claimstatus import domain, store
 from services.gateway.claimstatus.domain import ClaimAnswer, Code
 from services.gateway.claimstatus.x12 import read_277, write_276
 from services.gateway.inbound import store as inbound_store, usecases as inbound
+from services.gateway.partners import usecases as partner_config
 from services.gateway.partners.domain import TradingPartner
-from services.gateway.settings import gateway_settings
 from shared.db import Database
 from shared.events import new_event
 from shared.events.catalogue import ClaimStatusCode, ClaimStatusReported, LineStatus
@@ -32,13 +30,6 @@ from shared.retry import CircuitBreaker, CircuitOpen
 from shared.x12 import Interchange, X12Error, parse
 
 log = logging.getLogger("gateway.claimstatus")
-
-
-def load_partners(path: str | None) -> dict[str, TradingPartner]:
-    """The trading partners file (GATEWAY_PARTNERS_FILE), by id; none when unset."""
-    if not path:
-        return {}
-    return {p.id: p for p in (TradingPartner.model_validate(d) for d in json.loads(Path(path).read_text()))}
 
 
 async def inquire(
@@ -319,13 +310,9 @@ async def ask_now(db: Database, sender: Sender, claim_id: uuid.UUID, actor: str)
 
 def sender_of(app: Any) -> Sender:
     """The app's one Sender (its breakers live as long as the app), over the partners the
-    gateway was configured with (`app.state.partners` when the partners part has loaded them,
-    else GATEWAY_PARTNERS_FILE)."""
+    gateway was configured with (partners.usecases: GATEWAY_PARTNERS_FILE)."""
     sender = getattr(app.state, "claim_status_sender", None)
     if sender is None:
-        partners = getattr(app.state, "partners", None)
-        if not isinstance(partners, dict):
-            partners = load_partners(gateway_settings(app).partners_file)
-        sender = Sender(partners)
+        sender = Sender({p.id: p for p in partner_config.partners(app)})
         app.state.claim_status_sender = sender
     return sender

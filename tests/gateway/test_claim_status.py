@@ -84,7 +84,9 @@ async def gateway_service(settings: Any, url: str) -> AsyncIterator[Any]:
         yield app
 
 
-async def file_the_claim(settings: Any, claim: dict[str, Any], x12_837: str | None = None) -> None:
+async def file_the_claim(
+    settings: Any, claim: dict[str, Any], x12_837: str | None = None, partner_id: str = PARTNER_ID
+) -> None:
     """The claim's row in the gateway's outbound_claims, as the outbound part files it."""
     if x12_837 is None:
         claims_db = await connect_as("claims", settings)
@@ -105,7 +107,7 @@ async def file_the_claim(settings: Any, claim: dict[str, Any], x12_837: str | No
             uuid.UUID(claim["id"]),
             claim["patient_control_number"],
             claim["payer_id"],
-            PARTNER_ID,
+            partner_id,
             x12_837,
             now,
         )
@@ -213,7 +215,7 @@ async def test_ask_now_route_sends_a_276_and_a_lost_claim_is_rejected(settings):
         assert (await get_claim(client, claim["id"]))["status_answers"][0]["category_code"] == "A4"
 
 
-async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control_number(settings):
+async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control_number(settings, gateway_db):
     """The way the inbound part hands a received 277 X212 over (on_277): no inquiry of ours,
     so each claim is matched by REF*EJ among the claims we filed; one claim.status_reported
     each goes into the outbox with its codes and descriptions."""
@@ -232,11 +234,7 @@ async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control
         {"id": str(claim_id), "patient_control_number": pcn, "payer_id": "SBX001"},
         x12_837="ISA*placeholder~",
     )
-    async with (
-        gateway_service(settings, "http://127.0.0.1:9/x12/276") as app,
-        app.state.db.session() as session,
-        session.begin(),
-    ):
+    async with gateway_db.session() as session, session.begin():
         kept = await inbound.keep(
             session,
             partner_id=PARTNER_ID,
@@ -268,3 +266,87 @@ async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control
     assert data["statuses"][0]["category_description"] == "Pending/Provider Requested Information"
     assert data["effective_date"] == "2005-09-13" and data["total_charge"] == "8513.88"
     assert (state["kind"], state["state"]) == ("277", "processed")
+
+
+async def test_batch_inquiries_go_as_a_276_file_through_the_mailbox_and_277_files_answer_them(
+    settings, gateway_db, tmp_path
+):
+    """A partner in batch mode: waiting inquiries become one 276 file (x12sdk reads it), the
+    outbound uploader puts it in the sandbox's `to/`, the sandbox's file desk answers a 999 and
+    a 277 file (valid for the corrected pyx12 map), one poll keeps both, and the 277 handed to
+    on_277 (as the inbound part dispatches an identified 277 X212) answers the inquiry."""
+    from sqlalchemy import text as sql
+
+    from deploy.payer_sandbox.testing import TEST_RECEIVER_ID
+    from services.claims.claims.schemas import ClaimData
+    from services.claims.settings import ClaimsSettings
+    from services.claims.submission.x12 import generate
+    from services.gateway.claimstatus import store, usecases
+    from services.gateway.inbound import store as inbound_store
+    from services.gateway.mailbox.usecases import poll
+    from services.gateway.outbound.usecases import upload_built
+    from shared import x12
+    from tests.gateway.helpers import partner_config, write_partners
+    from tests.gateway.test_samples_277 import pyx12_277_errors
+
+    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path / "sandbox") as sandbox:
+        (batch_partner,) = write_partners(
+            tmp_path / "p.json",
+            partner_config(
+                sandbox,
+                isa_receiver_id=TEST_RECEIVER_ID,
+                gs_receiver_id=TEST_RECEIVER_ID,
+                claim_status={"mode": "batch"},
+            ),
+        )
+        body = make_claim(unique("pat"))
+        body["subscriber"]["member_id"] = "SBX80002"  # pended: P3:317
+        pcn = unique("B")[:17].upper()
+        claim = {"id": str(uuid.uuid4()), "patient_control_number": pcn, "payer_id": body["payer_id"]}
+        x12_837 = generate(
+            ClaimData.model_validate(body), pcn, control_number=7001, settings=ClaimsSettings()
+        )
+        await file_the_claim(settings, claim, x12_837=x12_837, partner_id=batch_partner.id)
+
+        now = datetime.now(UTC)
+        async with gateway_db.session() as session, session.begin():
+            inquiry_id = await usecases.inquire(session, uuid.UUID(claim["id"]), now, "test")
+            due = await store.take_due(session, 10, 60)
+        mine = [r for r in due if r.id == inquiry_id]
+        await usecases.send_due(gateway_db, usecases.Sender({batch_partner.id: batch_partner}), mine, "test")
+        async with gateway_db.session() as session, session.begin():
+            name = await usecases.build_batch(session, batch_partner, now)
+        assert name is not None and name.endswith(".276")
+        async with gateway_db.session() as session:
+            file_text = (
+                await session.execute(
+                    sql("SELECT x12 FROM submission_files WHERE file_name = :n"), {"n": name}
+                )
+            ).scalar_one()
+        with X12ModelReader(file_text) as reader:
+            (model,) = list(reader.models())
+        assert type(model).__name__ == "HealthCareClaimsStatusRequest"
+        assert await upload_built(gateway_db, batch_partner) == 1
+
+        answers = sandbox.root / "from"
+
+        def answered() -> list[str]:
+            texts = [p.read_text() for p in answers.iterdir() if not p.name.endswith(".part")]
+            return texts if any("ST*277*" in t for t in texts) and any("ST*999*" in t for t in texts) else []
+
+        texts = await eventually(answered, timeout=60, what="a 999 and a 277 from the sandbox")
+        assert pyx12_277_errors(next(t for t in texts if "ST*277*" in t)) == []
+        result = await poll(gateway_db, batch_partner, max_file_bytes=1 << 22)
+        assert result.taken == 2 and result.error is None
+        async with gateway_db.session() as session, session.begin():
+            kept = (
+                await session.execute(
+                    sql("SELECT id FROM received_files WHERE partner_id = :p AND content LIKE '%ST*277*%'"),
+                    {"p": batch_partner.id},
+                )
+            ).scalar_one()
+            row = await inbound_store.file_by_id(session, kept)
+            assert await usecases.on_277(session, row, x12.parse(row.content, strict=False)) == 1
+        inquiry = await inquiry_of(settings, claim["id"])
+        assert inquiry["state"] == "answered" and inquiry["mode"] == "batch"
+        assert [a["code"] for a in json.loads(inquiry["answer"])] == ["P3:317"]

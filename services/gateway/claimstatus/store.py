@@ -58,6 +58,7 @@ async def take_due(session: AsyncSession, limit: int, lease_seconds: float) -> S
         status_inquiries,
         due=and_(
             status_inquiries.c.state == "pending",
+            status_inquiries.c.mode.is_distinct_from("batch"),
             or_(status_inquiries.c.next_at.is_(None), status_inquiries.c.next_at <= func.clock_timestamp()),
         ),
         order_by=[status_inquiries.c.created_at],
@@ -123,3 +124,28 @@ async def inquiries_of(session: AsyncSession, claim_id: uuid.UUID, limit: int = 
         .limit(limit)
     )
     return (await session.execute(stmt)).all()
+
+
+async def take_batch(session: AsyncSession, partner_id: str, limit: int) -> Sequence[Row[Any]]:
+    """Inquiries waiting for this partner's next 276 file, locked until the caller commits the
+    file with them (replicas skip them meanwhile)."""
+    return await claim_due(
+        session,
+        status_inquiries,
+        due=and_(
+            status_inquiries.c.state == "pending",
+            status_inquiries.c.mode == "batch",
+            status_inquiries.c.partner_id == partner_id,
+        ),
+        order_by=[status_inquiries.c.created_at],
+        limit=limit,
+    )
+
+
+async def filed(session: AsyncSession, ids: Sequence[uuid.UUID], file_id: uuid.UUID, at: datetime) -> None:
+    """These inquiries went out in the 276 file `file_id`."""
+    await session.execute(
+        update(status_inquiries)
+        .where(status_inquiries.c.id.in_(list(ids)))
+        .values(state="sent", file_id=file_id, sent_at=at, next_at=None)
+    )

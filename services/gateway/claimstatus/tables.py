@@ -30,6 +30,7 @@ status_inquiries = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_at", DateTime(timezone=True)),  # the sender's lease, or the next try
     Column("x12_276", Text),  # PHI: only behind gateway:x12
+    Column("file_id", Uuid),  # batch: the 276 submission file it went out in
     Column("answer_file_id", Uuid),
     Column("answer", JSONB, nullable=False, server_default="[]"),  # codes only
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -6,6 +6,7 @@ outbox in the transaction that records the answer."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -18,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.gateway.claimstatus import domain, store
 from services.gateway.claimstatus.domain import ClaimAnswer, Code
-from services.gateway.claimstatus.x12 import read_277, write_276
+from services.gateway.claimstatus.x12 import GUIDE, read_277, read_837, write_276, write_276_body
 from services.gateway.inbound import store as inbound_store, usecases as inbound
+from services.gateway.outbound import domain as outbound_domain, store as outbound_store, x12 as outbound_x12
 from services.gateway.partners import usecases as partner_config
 from services.gateway.partners.domain import TradingPartner
 from shared.db import Database
@@ -77,6 +79,9 @@ async def prepare(
         reason = "no_837_on_file"
     elif partner is None:
         reason = "no_partner"
+    elif partner.claim_status.mode == "batch":  # the next 276 file through the mailbox
+        await store.set_inquiry(session, inquiry.id, mode="batch", partner_id=partner.id, next_at=None)
+        return None
     elif partner.claim_status.mode != "realtime" or not partner.claim_status.url:
         reason = f"partner_mode_{partner.claim_status.mode}"
     if reason is not None or claim is None or partner is None:
@@ -316,3 +321,57 @@ def sender_of(app: Any) -> Sender:
         sender = Sender({p.id: p for p in partner_config.partners(app)})
         app.state.claim_status_sender = sender
     return sender
+
+
+async def build_batch(
+    session: AsyncSession, partner: TradingPartner, now: datetime, limit: int = 500
+) -> str | None:
+    """The partner's waiting inquiries as one 276 file (one transaction set per claim, each
+    with its own trace), recorded as a submission file (kind 276) that the outbound uploader
+    puts in the partner's `to` folder; the answers come back as 277 files through the mailbox
+    and are read by `on_277`. In the caller's transaction; returns the file's name, or None."""
+    rows = await store.take_batch(session, partner.id, limit)
+    sets, ids = [], []
+    for row in rows:
+        claim = await store.latest_claim(session, row.claim_id)
+        try:
+            assert claim is not None
+            body = write_276_body(
+                read_837(claim.x12_837),
+                trace=row.trace_number,
+                reference=row.trace_number[:30],
+                now=now,
+                payer_claim_control_number=claim.payer_claim_control_number,
+            )
+        except (AssertionError, X12Error, ValueError):
+            await store.set_inquiry(session, row.id, state="failed", reason="unreadable_837", next_at=None)
+            continue
+        sets.append(outbound_x12.Set(version=GUIDE, body=body))
+        ids.append(row.id)
+    if not sets:
+        return None
+    icn = await outbound_store.next_control_number(session, partner.id, "isa", partner.control_number_start)
+    gcn = await outbound_store.next_control_number(session, partner.id, "gs", partner.control_number_start)
+    text = outbound_x12.interchange(
+        partner, sets, transaction_code="276", functional_id="HR", icn=icn, gcn=gcn, now=now
+    )
+    file_id, name = uuid.uuid4(), outbound_domain.file_name(partner, "276", icn, gcn, now)
+    await outbound_store.add_file(
+        session,
+        {
+            "id": file_id,
+            "partner_id": partner.id,
+            "kind": "276",
+            "file_name": name,
+            "interchange_control_number": f"{icn:09d}",
+            "group_control_number": str(gcn),
+            "usage": partner.usage_indicator,
+            "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "x12": text,
+            "claim_count": len(sets),
+            "state": "built",
+            "built_at": now,
+        },
+    )
+    await store.filed(session, ids, file_id, now)
+    return name

@@ -26,6 +26,7 @@ STATEMENTS = [
         attempts                integer     NOT NULL DEFAULT 0,
         next_at                 timestamptz,
         x12_276                 text,
+        file_id                 uuid REFERENCES submission_files (id),
         answer_file_id          uuid REFERENCES received_files (id),
         answer                  jsonb       NOT NULL DEFAULT '[]',
         created_at              timestamptz NOT NULL,
@@ -36,6 +37,7 @@ STATEMENTS = [
     """,
     "CREATE INDEX status_inquiries_due ON status_inquiries (state, next_at) WHERE state = 'pending'",
     "CREATE INDEX status_inquiries_claim ON status_inquiries (claim_id, created_at DESC)",
+    "CREATE INDEX status_inquiries_file ON status_inquiries (file_id) WHERE file_id IS NOT NULL",
     "CREATE INDEX status_inquiries_answer_file ON status_inquiries (answer_file_id) "
     "WHERE answer_file_id IS NOT NULL",
 ]

@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from deploy.payer_sandbox import eligibility
+from deploy.payer_sandbox import claimstatus, eligibility
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import Tables, default_tables, scenario_table
 from shared import x12
@@ -122,6 +122,7 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
             if config.mailbox_on:
                 from deploy.payer_sandbox.filedesk import Files
 
+                claimstatus.install()  # batch 276 files -> 277 files (claimstatus.py)
                 files = await Files.start(config, tables, pipeline)
                 for user in getattr(app.state, "mailbox_users", []):
                     files.mailbox.add_user(user)
@@ -145,6 +146,7 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
         lifespan=lifespan,
     )
     app.state.config = config
+    app.include_router(claimstatus.router)  # POST /x12/276 (deploy/payer_sandbox/claimstatus.py)
     app.state.tables = tables
     app.state.stats = stats
     app.state.pipeline = None

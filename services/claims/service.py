@@ -12,7 +12,7 @@ from services.claims.adjudication import events as adjudication_events
 from services.claims.authorizations import events as authorizations_events
 from services.claims.claims import api as claims_api
 from services.claims.denials import api as denials_api, events as denials_events
-from services.claims.followups import api as followups_api
+from services.claims.followups import api as followups_api, events as followups_events
 from services.claims.followups.workers import PROBES as FOLLOWUP_PROBES, WORKERS
 from services.claims.providers import api as providers_api
 from services.claims.reference import store as reference
@@ -40,6 +40,7 @@ HANDLERS: dict[str, Handler | Batched] = {
     **authorizations_events.HANDLERS,
     **adjudication_events.HANDLERS,
     **denials_events.HANDLERS,
+    **followups_events.HANDLERS,
 }
 
 SERVICE = ServiceDefinition(

@@ -19,6 +19,7 @@ from services.claims.adjudication.domain import OtherPayers
 from services.claims.claims import domain as claims_domain, store as claims_store, usecases as claims
 from services.claims.claims.tables import Claim
 from services.claims.denials import store as denials_store, usecases as denials
+from services.claims.followups import usecases as followups
 from services.claims.receivables import usecases as receivables
 from services.claims.reference import store as reference
 from services.claims.scrubbing import store as scrubbing_store
@@ -37,6 +38,7 @@ async def accept_claims(session: AsyncSession, events: Sequence[Event]) -> None:
     acks = [e.data for e in events]
     assert all(isinstance(a, ClaimAcknowledged) for a in acks)
     matched = await claims_store.match_ids(session, [(a.claim_id, a.patient_control_number) for a in acks])  # type: ignore[union-attr]
+    await followups.record_277ca(session, events, matched)  # the 277CA's STC codes, kept
     chosen: dict[uuid.UUID, tuple[str | None, str]] = {}
     for event, ack, claim_id in zip(events, acks, matched, strict=True):
         if claim_id is not None and claim_id not in chosen:
@@ -64,6 +66,7 @@ async def reject_claims(session: AsyncSession, events: Sequence[Event]) -> None:
     rejections = [e.data for e in events]
     keys = [(r.claim_id, r.patient_control_number) for r in rejections]  # type: ignore[union-attr]
     found = await claims_store.find_claims(session, keys)
+    await followups.record_277ca(session, events, [c.id if c is not None else None for c in found])
     for event, rejection, claim in zip(events, rejections, found, strict=True):
         assert isinstance(rejection, ClaimRejected)
         if claim is None or claim.status not in ("submitted", "accepted"):

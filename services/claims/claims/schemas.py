@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.claims.followups.schemas import StatusAnswerOut
 from shared.events.catalogue import Address, Person
 from shared.inputs import MAX_DAYS
 
@@ -234,6 +235,10 @@ class ClaimOut(ClaimSummary):
     scrub: dict[str, Any] | None
     adjudication: dict[str, Any] | None
     history: list[HistoryEntry]
+    status_answers: list[StatusAnswerOut] = Field(
+        default_factory=list,
+        description="What payers and clearinghouses said about the claim (277, 277CA, 999, TA1).",
+    )
     insurance_balance: Decimal = Field(
         default=Decimal("0.00"),
         description="What the payer still owes on the claim (its A/R, as payments' insurance ledger has it).",

@@ -58,6 +58,9 @@ class Claim(SQLModel, table=True):
     submitted_at: datetime | None = timestamp_column()
     adjudicated_at: datetime | None = timestamp_column()
     followup_published_at: datetime | None = timestamp_column()
+    # The follow-up window counts from the later of submitted_at and this (a pended or
+    # finalized 277 answer sets it, so the payer is asked again one window later).
+    followup_from: datetime | None = timestamp_column()
 
 
 class StatusChange(SQLModel, table=True):

@@ -23,6 +23,7 @@ from services.claims.claims.schemas import (
     HistoryEntry,
 )
 from services.claims.claims.tables import Claim
+from services.claims.followups import usecases as followups
 from services.claims.providers import usecases as providers
 from services.claims.receivables import usecases as receivables
 from shared.paging import CursorPage, DateRange, PageQuery, paginate
@@ -49,6 +50,7 @@ async def describe(session: AsyncSession, claim: Claim) -> ClaimOut:
             HistoryEntry.model_validate(h, from_attributes=True)
             for h in await store.history(session, claim.id)
         ],
+        status_answers=await followups.answers(session, claim.id),
         insurance_balance=owed,
         insurance_denied=denied,
     )

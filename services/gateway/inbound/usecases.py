@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.gateway.acknowledgments import usecases as acknowledgments
+from services.gateway.claimstatus import usecases as claimstatus
 from services.gateway.inbound import domain, store
 from services.gateway.inbound.domain import Outcome, Received
 from services.gateway.partners import usecases as partners_usecases
@@ -76,25 +77,26 @@ async def keep(
 
 Reader = Callable[[AsyncSession, Received, Interchange], Awaitable[Outcome]]
 
+
 # The reader of each kind of file. One place: a new reader is one line here.
+async def _status_277(session: AsyncSession, received: domain.Received, interchange: Interchange) -> Outcome:
+    """A 277 X212 (an answer to our 276, or unsolicited): one claim.status_reported per claim
+    of ours; a 277 naming none of our claims goes to review."""
+    reported = await claimstatus.on_277(session, received, interchange)
+    if not reported:
+        return Outcome.to_review(domain.UNMATCHED, "no claim of the 277 is ours", segment="TRN")
+    return Outcome(counts={"claims_reported": reported})
+
+
 READERS: dict[str, Reader] = {
     domain.TA1: acknowledgments.on_ta1,
     domain.ACK_999: acknowledgments.on_999,
     domain.CA_277: acknowledgments.on_277ca,
     domain.REMIT_835: remittances.on_835,
-    # LEAD: wire the 277 X212 reader here once services/gateway/claimstatus is merged:
-    #     domain.STATUS_277: _status_277,
-    # with (claimstatus.usecases.on_277 takes the file row; Received has its id, partner_id,
-    # received_at) and drop STATUS_277 from UNSUPPORTED below:
-    #     async def _status_277(session, received, interchange) -> Outcome:
-    #         reported = await claimstatus.on_277(session, received, interchange)
-    #         if not reported:
-    #             return Outcome.to_review(domain.UNMATCHED, "no claim of the 277 is ours", segment="TRN")
-    #         return Outcome(counts={"claims_reported": reported})
+    domain.STATUS_277: _status_277,
 }
 # Kinds we identify but do not read from files, and why (the file goes to review).
 UNSUPPORTED: dict[str, str] = {
-    domain.STATUS_277: "277 claim status answers (005010X212) have no reader here yet",
     domain.ELIG_271: "271s come over HTTP: eligibility answers are not read from mailbox files",
 }
 

@@ -30,6 +30,8 @@ STATEMENTS = [
         PRIMARY KEY (partner_id, remote_name)
     )
     """,
+    # Every foreign key has an index leading with it (tests/shared/test_indexes.py).
+    "CREATE INDEX mailbox_entries_file ON mailbox_entries (file_id)",
     """
     CREATE TABLE control_numbers (
         partner_id  text   NOT NULL,

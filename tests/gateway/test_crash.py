@@ -79,11 +79,16 @@ async def kill_9(proc: asyncio.subprocess.Process) -> None:
     await proc.wait()
 
 
-async def transfer(base_url: str, user: str, mode: str, suffix: str = "") -> dict[str, Any] | None:
-    """An open transfer of `user` in `mode`, part done (some bytes moved, not closed yet)."""
+async def transfer(
+    base_url: str, user: str, mode: str, suffix: str = "", folder: Path | None = None
+) -> dict[str, Any] | None:
+    """An open transfer of `user` in `mode`, part done: some bytes moved, and (a read, given the
+    user's `folder`) fewer than the file has."""
     async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
         for t in (await client.get("/mailbox/transfers")).json()["transfers"]:
-            if t["user"] == user and t["mode"] == mode and t["path"].endswith(suffix) and t["bytes"] > 0:
+            if t["user"] != user or t["mode"] != mode or not t["path"].endswith(suffix) or not t["bytes"]:
+                continue
+            if folder is None or t["bytes"] < (folder / t["path"].lstrip("/")).stat().st_size:
                 return t
     return None
 
@@ -189,7 +194,8 @@ async def test_sigkill_mid_upload_and_mid_download_loses_nothing_and_doubles_not
                 kinds = {w["kind"] for w in written if w["written_at"]}
                 return bool(taken) and {"999", "277CA", "835"} <= kinds
 
-            await eventually(answered, timeout=120, what="a 999, a 277CA and an 835 waiting in from/")
+            taken_and_answered = "the uploaded file taken by the sandbox and answered (999, 277CA, 835)"
+            await eventually(answered, timeout=120, what=taken_and_answered)
             await kill_9(proc)  # idle: the answers stay in from/ (poll_seconds=3600 polled at start only)
         waiting = {p.name for p in (sandbox.root / "from").iterdir()}
         assert len(waiting) >= 3, waiting
@@ -202,7 +208,7 @@ async def test_sigkill_mid_upload_and_mid_download_loses_nothing_and_doubles_not
         try:
             async with gateway_process(gw_env, log) as proc:
                 reading = await eventually(
-                    lambda: transfer(sandbox.base_url, sandbox.user, "read"),
+                    lambda: transfer(sandbox.base_url, sandbox.user, "read", folder=sandbox.root),
                     timeout=60, interval=0.02, what="a partial read of an answer",
                 )  # fmt: skip
                 await kill_9(proc)

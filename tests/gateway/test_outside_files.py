@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,15 @@ async def test_an_835_put_by_hand_into_from_posts(
 async def test_files_of_other_types_put_by_hand_go_to_review_are_kept_and_resolved(
     gateway, admin, tmp_path: Path
 ) -> None:
-    junk = b"ISA*00*" + b"x" * 200 + b"~"
-    eligibility = sample("271_005010X279A1/subscriber-health-benefit-check.271")
+    # Content of this test's own (test_review uploads the same sample and junk: a file whose
+    # content is already on record is kept as a duplicate, not reviewed again).
+    junk = b"ISA*00*" + uuid.uuid4().hex.encode() + b"x" * 200 + b"~"
+    icn = f"{uuid.uuid4().int % 10**9:09d}"
+    eligibility = (
+        sample("271_005010X279A1/subscriber-health-benefit-check.271")
+        .replace(b"*000000907*", f"*{icn}*".encode())
+        .replace(b"IEA*1*000000907", f"IEA*1*{icn}".encode())
+    )
     gcn = str(40_000 + int(unique("9")[-4:], 16) % 50_000)
     ack = make_999(gcn)
     async with (

@@ -42,7 +42,7 @@ KIND ?=
 FILE ?=
 EFFECTIVE ?=
 
-.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline bench-history codes codes-load statement-sample dlq chaos audit-verify ops-screenshot
+.PHONY: help install up down status logs token test lint bench clean-state ehr demo bench-pipeline bench-history bench-mailbox codes codes-load statement-sample dlq chaos audit-verify ops-screenshot
 
 help: ## List the targets
 	@echo "revcycle make targets:"
@@ -123,6 +123,9 @@ bench-history: install ## KPIs and deleting a claim on 1 M claims, and the recon
 	$(INFRA) pg-up
 	$(VPY) -m bench.history_scale $(HISTORY_ARGS)
 	$(VPY) -m bench.reconciliation_pages
+
+bench-mailbox: install ## A 5,000-claim 837 up and the 999, 277CA and 835s down through the sandbox's SFTP mailbox, next to the Kafka-only JSON path, in one run (bench/README.md; own database)
+	$(VPY) -m bench.mailbox $(MAILBOX_ARGS)
 
 chaos: install ## Faults against the running platform, one row each (bench/README.md; own network namespace): make chaos [CHAOS_ARGS="--count 300"]
 	$(VPY) -m bench.chaos $(CHAOS_ARGS)

@@ -15,7 +15,9 @@ denied" instead of quietly clamping it to `/`. Renames: plain SFTP rename refuse
 an existing file (as the protocol says); `posix-rename@openssh.com` replaces it.
 
 For crash tests: `SANDBOX_SFTP_READ_DELAY_MS` / `SANDBOX_SFTP_WRITE_DELAY_MS` sleep before each
-read or write request a client sends, and `transfers()` (GET /mailbox/transfers) lists the
+chunk of THROTTLE_CHUNK bytes read or written (a throttled read answers at most one chunk, a
+legal short read the client continues; a throttled write lands chunk by chunk), so even a small
+file is seen half transferred; and `transfers()` (GET /mailbox/transfers) lists the
 open files with how many bytes went through, so a test can kill a client mid-transfer.
 """
 
@@ -38,6 +40,7 @@ import asyncssh
 log = logging.getLogger("payer_sandbox.mailbox")
 
 FOLDERS = ("to", "from")
+THROTTLE_CHUNK = 512  # bytes per delay step when a transfer is throttled
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,8 @@ class _Files(asyncssh.SFTPServer):
         return file_obj
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        if self._mailbox.read_delay_ms > 0:
+            size = min(size, THROTTLE_CHUNK)
         await self._mailbox.pause(self._mailbox.read_delay_ms)
         data = super().read(file_obj, offset, size)
         assert isinstance(data, bytes)
@@ -196,10 +201,12 @@ class _Files(asyncssh.SFTPServer):
         return data
 
     async def write(self, file_obj: object, offset: int, data: bytes) -> int:
-        await self._mailbox.pause(self._mailbox.write_delay_ms)
-        written = super().write(file_obj, offset, data)
-        self._mailbox.transfers.moved(self._handles.get(id(file_obj), 0), len(data))
-        return written  # type: ignore[return-value]
+        step = THROTTLE_CHUNK if self._mailbox.write_delay_ms > 0 else max(len(data), 1)
+        for start in range(0, len(data), step):
+            await self._mailbox.pause(self._mailbox.write_delay_ms)
+            super().write(file_obj, offset + start, data[start : start + step])
+            self._mailbox.transfers.moved(self._handles.get(id(file_obj), 0), len(data[start : start + step]))
+        return len(data)
 
     def close(self, file_obj: object) -> None:
         handle = self._handles.pop(id(file_obj), None)

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from shared.events.catalogue import (
     CATALOGUE,
+    ClaimStatusCode,
     ClaimSubmitted,
     Coverage,
     EncounterCompleted,
@@ -134,8 +135,8 @@ REDACTED = "[redacted]"
 # (`ops:phi`) see these replaced: names, birth dates, addresses and phones (Person: patients,
 # subscribers, guarantors), member ids
 # (Coverage, OtherPayer), diagnoses, the raw X12 (an 837P or 835 holds all of the above), and a
-# partner's free-text rejection message (it may quote a name). Fields a payload's schema does
-# not know are redacted too: they could hold anything.
+# partner's free text (a rejection message, a 277's STC12: it may quote a name). Fields a
+# payload's schema does not know are redacted too: they could hold anything.
 PHI_FIELDS: dict[type[BaseModel], frozenset[str]] = {
     Person: frozenset({"first_name", "last_name", "birth_date", "address", "phone"}),
     Coverage: frozenset({"member_id"}),
@@ -144,6 +145,7 @@ PHI_FIELDS: dict[type[BaseModel], frozenset[str]] = {
     ClaimSubmitted: frozenset({"x12_837"}),
     RemittanceReceived: frozenset({"x12_835"}),
     RejectionReason: frozenset({"message"}),
+    ClaimStatusCode: frozenset({"free_text"}),
 }
 
 

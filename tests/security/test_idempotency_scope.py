@@ -12,6 +12,7 @@ it must be added here (with the scope check) before this test passes.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,7 @@ KEYED = {
         "POST /v1/claims/{claim_id}/appeals",
     },
     "eligibility": {"POST /v1/eligibility/batches"},  # *
+    "gateway": {"POST /v1/files"},  # *
     "notifications": set(),
     "payments": {
         "POST /v1/payments",  # *
@@ -149,3 +151,24 @@ async def test_eligibility_batch_keys_are_per_caller(settings):
             client, scopes, ("/v1/eligibility/batches", first), ("/v1/eligibility/batches", second)
         )
     assert (mine["total"], theirs["total"]) == (1, 2)
+
+
+async def test_gateway_upload_keys_are_per_caller(settings):
+    """A hand-uploaded file (POST /v1/files, raw X12): B's other file under A's key is kept
+    and answered as B's own; A's retry replays A's answer."""
+    from tests.gateway.helpers import ta1
+
+    key = unique("shared-key")
+    scopes = ("gateway:read", "gateway:write")
+    a = {**token(*scopes, subject=unique("caller-a")), HEADER: key, "Content-Type": "application/edi-x12"}
+    b = {**token(*scopes, subject=unique("caller-b")), HEADER: key, "Content-Type": "application/edi-x12"}
+    # Two different files (their own ISA13, so neither is a duplicate of an earlier run's).
+    first, second = (ta1(f"{n:09d}", "A", "000", our_icn=str(uuid.uuid4().int)[-9:]) for n in (1, 2))
+    async with api_only("gateway", settings) as (_, client):
+        taken = await client.post("/v1/files", content=first, headers=a)
+        assert taken.status_code == 201 and "Idempotent-Replayed" not in taken.headers, taken.text
+        theirs = await client.post("/v1/files", content=second, headers=b)
+        assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers, theirs.text
+        assert theirs.json()["id"] != taken.json()["id"]
+        replay = await client.post("/v1/files", content=first, headers=a)
+        assert replay.headers.get("Idempotent-Replayed") == "true" and replay.json() == taken.json()

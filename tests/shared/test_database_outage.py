@@ -148,6 +148,29 @@ async def _visits(admin: asyncpg.Connection, events: list[Event]) -> dict[uuid.U
     return _by(events, keys, rows)
 
 
+# --- gateway: submitted claims are queued for a clearinghouse's file --------------------------
+
+
+def _for_gateway(i: int) -> ClaimSubmitted:
+    """A claim.submitted whose 837 the gateway can route (ISA08 no partner takes: kept as ignored)."""
+    from tests.gateway.helpers import make_837
+
+    submitted = _submitted(i)
+    return submitted.model_copy(
+        update={"x12_837": make_837("OUTAGETEST", submitted.patient_control_number[:17])}
+    )
+
+
+async def _queued(admin: asyncpg.Connection, events: list[Event]) -> dict[uuid.UUID, int]:
+    keys = [str(e.id) for e in events]
+    rows = await admin.fetch(
+        "SELECT event_id::text, count(*) FROM gateway.outbound_claims "
+        "WHERE event_id = ANY($1::text[]::uuid[]) GROUP BY 1",
+        keys,
+    )
+    return _by(events, keys, rows)
+
+
 # --- notifications: payments are announced ----------------------------------------------------
 
 
@@ -179,6 +202,8 @@ def _load(service: str) -> Load:
         return Load("encounter.completed", _encounter, _claims_made, context)
     if service == "payments":
         return Load("claim.submitted", _submitted, _charges, context)
+    if service == "gateway":
+        return Load("claim.submitted", _for_gateway, _queued, context)
     if service == "eligibility":
         return Load(
             "claim.submitted",

@@ -71,16 +71,10 @@ PROCESSES: list[Proc] = [
     ),
     # The ops page, http://127.0.0.1:8005/ops (after the services it watches).
     Proc("ops", _uvicorn("services.ops.main:app"), OPS_PORT),
-    # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka, and
-    # the clearinghouse's SFTP mailbox on 127.0.0.1:2222 that the gateway polls, deploy/mailbox.py).
-    # It answers claims as the clearinghouse, over the partners' TLS listener.
-    Proc(
-        "payer-sandbox",
-        _uvicorn("deploy.payer_sandbox.main:app"),
-        8010,
-        "/health",
-        principal=kafka_auth.PARTNERS[1],
-    ),
+    # The payer sandbox (a partner system: 270/271 over HTTP, and a clearinghouse whose SFTP
+    # mailbox on 127.0.0.1:2222 the gateway uploads 837s to and polls for TA1/999/277CA/835
+    # files, deploy/mailbox.py). It speaks no Kafka: no principal.
+    Proc("payer-sandbox", _uvicorn("deploy.payer_sandbox.main:app"), 8010, "/health", principal=None),
     # More background processes go here, one line each.
 ]
 GROUP = "platform"  # the supervisord group of PROCESSES: `supervisorctl status platform:*`

@@ -132,7 +132,7 @@ async def test_throttled_transfers_are_listed_and_an_open_upload_is_not_taken(tm
     prefix = "S" + uuid.uuid4().hex[:8].upper()
     text = build_837([f"{prefix}{n}" for n in range(1, 4)], 5001)
     chunks = [text[i : i + 512] for i in range(0, len(text), 512)]
-    env = {"SANDBOX_CLAIMS_TRANSPORT": "files"}
+    env: dict[str, str] = {}
     async with (
         sandbox_process(env, mailbox=True, sftp_read_delay_ms=150, sftp_write_delay_ms=150) as sandbox,
         httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http,

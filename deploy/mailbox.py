@@ -44,9 +44,11 @@ def sandbox_partner(state: Path = SANDBOX_STATE, host: str = "127.0.0.1") -> dic
         "gs_receiver_id": CLAIMS_RECEIVER_ID,
         "usage_indicator": "T",  # the sandbox's user is a test user (mailbox-users.json)
         "receiver_ids": [CLAIMS_RECEIVER_ID],
-        "poll_seconds": 5,
+        # A development clearinghouse answers at once: short polls and batch windows keep the
+        # demo's day and the benchmarks' stages in seconds (a real one: minutes, docs/clearinghouse.md).
+        "poll_seconds": 1,
         "batch_max_claims": 500,
-        "batch_max_seconds": 10,
+        "batch_max_seconds": 2,
         "default_payer_id": None,
     }
 

@@ -79,10 +79,9 @@ PROCESSES: list[Proc] = [
 ]
 GROUP = "platform"  # the supervisord group of PROCESSES: `supervisorctl status platform:*`
 # The partners' development signing keys (shared.events.signing, docs/partners.md), made once by
-# `make up`: the services verify with the public ones, the payer sandbox (the partners' stand-in,
-# the only program given the private ones) signs with the private ones.
+# `make up`: the services verify with the public ones; the EHR generator (`make ehr`, `make
+# demo`) signs with the private ones, which no platform program gets.
 PARTNER_KEYS = STATE / "partner-keys"
-SIGNS_AS_PARTNER = {"payer-sandbox"}
 
 
 # --------------------------------------------------------------------------------------
@@ -118,11 +117,10 @@ def child_env(principal: str | None = kafka_auth.ADMIN) -> dict[str, str]:
 
 
 def program_env(name: str, env: dict[str, str]) -> dict[str, str]:
-    """A program's environment: partners' private keys only for the partners' stand-in; the
-    mailbox's settings for the gateway and the sandbox (deploy/mailbox.py)."""
+    """A program's environment: the mailbox's settings for the gateway and the sandbox
+    (deploy/mailbox.py); no partner's private key for any of them (the sandbox's clearinghouse
+    signs nothing: it speaks files; the EHR generator runs from `make ehr` and `make demo`)."""
     env = {**env, **mailbox.program_extras(name)}
-    if name in SIGNS_AS_PARTNER:
-        return env
     return {k: v for k, v in env.items() if k != "PARTNER_SIGNING_KEYS_DIR"}
 
 

@@ -359,14 +359,16 @@ def _payment() -> PaymentPosted:
     )
 
 
-def test_make_up_gives_the_private_keys_to_the_sandbox_only() -> None:
+def test_make_up_gives_no_program_a_partners_private_key() -> None:
+    """The sandbox's clearinghouse speaks files and signs nothing since issue 18; the EHR
+    generator (`make ehr`, `make demo`) is not a make up program."""
     from deploy import processes
 
     programs = {p.name: p.environment for p in processes._programs()}
     for name, env in programs.items():
         assert env["PARTNER_KEYS_DIR"] == str(processes.PARTNER_KEYS / "public"), name
         signs = env.get("PARTNER_SIGNING_KEYS_DIR")
-        assert signs == (str(processes.PARTNER_KEYS / "private") if name == "payer-sandbox" else None), name
+        assert signs is None, name
 
 
 # --- a remittance is the gateway's: no partner may write one ----------------------------------------

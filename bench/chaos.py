@@ -11,9 +11,10 @@ servers other people use: see the guard below):
 3. at t = `--fault-at` s after the first encounter the fault is injected (FAULTS below) and
    repaired after its outage;
 4. the harness waits until the platform has converged: every encounter has a claim, no claim
-   waits on the payer, the sandbox has nothing pending or unsent, every service's outbox is
-   empty, no delivery is pending and every consumer group's lag is 0. It gives up after
-   `--timeout` s, or once the platform has been idle for `--settle` s without converging;
+   waits on the payer, neither end of the mailbox (gateway, sandbox) has anything pending or
+   unsent, every service's outbox is empty, no delivery is pending and every consumer group's
+   lag is 0. It gives up after `--timeout` s, or once the platform has been idle for
+   `--settle` s without converging;
 5. it reads, read-only, what the platform recorded (bench/chaos_snapshot.py) and counts
    (bench/chaos_counts.py): duplicates, lost, double postings, double notifications, dead letters,
    time to converge, manual action.

@@ -1,7 +1,7 @@
 """What `make chaos` reads from the running platform, read-only: whether a run has converged,
 and the rows the counting rules (bench/chaos_counts.py) need.
 
-Sources: SQL over the four services' schemas (one admin connection per look, so a database
+Sources: SQL over the five services' schemas (one admin connection per look, so a database
 outage only makes a look fail), the payer sandbox's own SQLite record (opened read-only), the
 mail and SMS sink's HTTP API, and Kafka itself (consumer groups' committed offsets against the
 log ends; dead-letter topics' ends).
@@ -28,7 +28,20 @@ from deploy import broker, postgres
 from deploy.payer_sandbox.config import SandboxConfig
 from shared.kafka import client_kwargs
 
-SCHEMAS = ("eligibility", "claims", "payments", "notifications")
+SCHEMAS = ("eligibility", "claims", "payments", "notifications", "gateway")
+# What is still between the platform and the clearinghouse: the gateway's claims not in a file,
+# files not uploaded, received files not acted on; the sandbox's files not answered, answers not
+# written to from/, payments waiting for their 835.
+GATEWAY_BACKLOG = (
+    "SELECT (SELECT count(*) FROM gateway.outbound_claims WHERE state = 'queued')"
+    " + (SELECT count(*) FROM gateway.submission_files WHERE state = 'built')"
+    " + (SELECT count(*) FROM gateway.received_files WHERE state = 'received')"
+)
+SANDBOX_BACKLOG = (
+    "SELECT (SELECT count(*) FROM pending)"
+    " + (SELECT count(*) FROM files_in WHERE state = 'received')"
+    " + (SELECT count(*) FROM files_out WHERE written_at IS NULL)"
+)
 SINK = "http://127.0.0.1:8025"
 # A claim not answered yet: waiting on the payer, or not submitted yet (scrubbed clean, or not
 # scrubbed at all). A draft the scrubber held (errors) is settled: it is the practice's work.
@@ -162,10 +175,7 @@ class Probe:
         found.consumer_lag = await self.consumer_lag()
         with contextlib.suppress(OSError, sqlite3.Error):
             with contextlib.closing(sandbox_db()) as db:
-                found.sandbox_backlog = sum(
-                    db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                    for table in ("pending", "outbox")
-                )
+                found.sandbox_backlog = db.execute(SANDBOX_BACKLOG).fetchone()[0]
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncio.TimeoutError):
             conn = await self._db()
             try:
@@ -182,6 +192,8 @@ class Probe:
                         for s in SCHEMAS
                     ]
                 )
+                if found.sandbox_backlog is not None:  # the mailbox's both ends
+                    found.sandbox_backlog += await conn.fetchval(GATEWAY_BACKLOG)
                 found.deliveries_pending = await conn.fetchval(
                     "SELECT count(*) FROM notifications.deliveries WHERE status = 'pending'"
                 )

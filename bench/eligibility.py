@@ -323,8 +323,7 @@ def main() -> None:
     ]
     logs = Path(os.environ.get("BENCH_LOG_DIR", "/tmp"))
     sandbox_env = {
-        "SANDBOX_KAFKA_BOOTSTRAP": "",
-        "KAFKA_BOOTSTRAP_SERVERS": "",
+        "SANDBOX_MAILBOX": "0",  # 270s only: no SFTP mailbox beside `make up`'s
         "SANDBOX_SLOW_DELAY_MS": str(args.slow_ms),
     }
     service_env = {

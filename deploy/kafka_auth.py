@@ -32,7 +32,7 @@ DEADLETTERS = "deadletters"
 # Mirrors shared.kafka_acl.PRINCIPALS (deploy/ runs before the virtualenv; tests/shared checks
 # that the two agree).
 SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway")
-PARTNERS = ("ehr", "clearinghouse", "collections")
+PARTNERS = ("ehr", "collections")
 PRINCIPALS = (ADMIN, *SERVICES, *PARTNERS, DEADLETTERS)
 MECHANISM = "SCRAM-SHA-512"
 

@@ -1,17 +1,13 @@
 """`make up`'s gateway and the payer sandbox's SFTP mailbox: the development keys (made once by
 deploy/payer_sandbox/keys.py, so a restart keeps the host key the gateway pinned) and the
 gateway's partners.json naming the sandbox (docs/clearinghouse.md describes every field).
-
-Until the sandbox answers claims through files (SANDBOX_CLAIMS_TRANSPORT=files), its Kafka
-pipeline answers them: the gateway's partner then takes no claim (its receiver id is one no
-claim carries), so no claim is answered twice; the mailbox still listens and is polled.
+Every claim the claims service addresses to the sandbox (ISA08 SANDBOXCH) goes through it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,12 +22,11 @@ USER = "gateway"  # keys.py DEFAULT_USER
 CLAIMS_RECEIVER_ID = "SANDBOXCH"  # the claims service's default ISA08 (services/claims/settings.py)
 
 
-def sandbox_partner(transport: str, state: Path = SANDBOX_STATE, host: str = "127.0.0.1") -> dict[str, Any]:
+def sandbox_partner(state: Path = SANDBOX_STATE, host: str = "127.0.0.1") -> dict[str, Any]:
     """The sandbox as the gateway's one trading partner, its host key pinned."""
     from deploy.payer_sandbox.keys import ensure_dev_keys  # asyncssh: only in the venv
 
     keys = ensure_dev_keys(state, port=SFTP_PORT)
-    files = transport == "files"
     return {
         "id": "sandbox",
         "name": "Payer sandbox clearinghouse",
@@ -48,10 +43,12 @@ def sandbox_partner(transport: str, state: Path = SANDBOX_STATE, host: str = "12
         "gs_sender_id": "REVCYCLE",
         "gs_receiver_id": CLAIMS_RECEIVER_ID,
         "usage_indicator": "T",  # the sandbox's user is a test user (mailbox-users.json)
-        "receiver_ids": [CLAIMS_RECEIVER_ID if files else f"{CLAIMS_RECEIVER_ID}-FILES-OFF"],
-        "poll_seconds": 5,
+        "receiver_ids": [CLAIMS_RECEIVER_ID],
+        # A development clearinghouse answers at once: short polls and batch windows keep the
+        # demo's day and the benchmarks' stages in seconds (a real one: minutes, docs/clearinghouse.md).
+        "poll_seconds": 1,
         "batch_max_claims": 500,
-        "batch_max_seconds": 10,
+        "batch_max_seconds": 2,
         "default_payer_id": None,
     }
 
@@ -59,10 +56,9 @@ def sandbox_partner(transport: str, state: Path = SANDBOX_STATE, host: str = "12
 def write_partners_file(
     path: Path = PARTNERS_FILE, state: Path = SANDBOX_STATE, host: str = "127.0.0.1"
 ) -> Path:
-    """Write (or rewrite: it follows the transport) the gateway's partners.json."""
-    transport = os.environ.get("SANDBOX_CLAIMS_TRANSPORT", "kafka")
+    """Write (or rewrite, so it follows the keys) the gateway's partners.json."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([sandbox_partner(transport, state, host)], indent=2) + "\n")
+    path.write_text(json.dumps([sandbox_partner(state, host)], indent=2) + "\n")
     return path
 
 

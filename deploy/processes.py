@@ -71,24 +71,17 @@ PROCESSES: list[Proc] = [
     ),
     # The ops page, http://127.0.0.1:8005/ops (after the services it watches).
     Proc("ops", _uvicorn("services.ops.main:app"), OPS_PORT),
-    # The payer sandbox (a partner system: 270/271 over HTTP, claims and 835s over Kafka, and
-    # the clearinghouse's SFTP mailbox on 127.0.0.1:2222 that the gateway polls, deploy/mailbox.py).
-    # It answers claims as the clearinghouse, over the partners' TLS listener.
-    Proc(
-        "payer-sandbox",
-        _uvicorn("deploy.payer_sandbox.main:app"),
-        8010,
-        "/health",
-        principal=kafka_auth.PARTNERS[1],
-    ),
+    # The payer sandbox (a partner system: 270/271 over HTTP, and a clearinghouse whose SFTP
+    # mailbox on 127.0.0.1:2222 the gateway uploads 837s to and polls for TA1/999/277CA/835
+    # files, deploy/mailbox.py). It speaks no Kafka: no principal.
+    Proc("payer-sandbox", _uvicorn("deploy.payer_sandbox.main:app"), 8010, "/health", principal=None),
     # More background processes go here, one line each.
 ]
 GROUP = "platform"  # the supervisord group of PROCESSES: `supervisorctl status platform:*`
 # The partners' development signing keys (shared.events.signing, docs/partners.md), made once by
-# `make up`: the services verify with the public ones, the payer sandbox (the partners' stand-in,
-# the only program given the private ones) signs with the private ones.
+# `make up`: the services verify with the public ones; the EHR generator (`make ehr`, `make
+# demo`) signs with the private ones, which no platform program gets.
 PARTNER_KEYS = STATE / "partner-keys"
-SIGNS_AS_PARTNER = {"payer-sandbox"}
 
 
 # --------------------------------------------------------------------------------------
@@ -124,11 +117,10 @@ def child_env(principal: str | None = kafka_auth.ADMIN) -> dict[str, str]:
 
 
 def program_env(name: str, env: dict[str, str]) -> dict[str, str]:
-    """A program's environment: partners' private keys only for the partners' stand-in; the
-    mailbox's settings for the gateway and the sandbox (deploy/mailbox.py)."""
+    """A program's environment: the mailbox's settings for the gateway and the sandbox
+    (deploy/mailbox.py); no partner's private key for any of them (the sandbox's clearinghouse
+    signs nothing: it speaks files; the EHR generator runs from `make ehr` and `make demo`)."""
     env = {**env, **mailbox.program_extras(name)}
-    if name in SIGNS_AS_PARTNER:
-        return env
     return {k: v for k, v in env.items() if k != "PARTNER_SIGNING_KEYS_DIR"}
 
 

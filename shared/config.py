@@ -71,9 +71,6 @@ class Settings(BaseSettings):
     # Prepended to each service's consumer group (the group is the service name), so a test
     # run or a second environment on one broker keeps its own offsets.
     consumer_group_prefix: str = ""
-    # TRANSITIONAL (issue 18, shared.kafka_acl): lets the payer sandbox's old Kafka claim path
-    # answer as the clearinghouse on a test broker. Never set outside the test suite.
-    kafka_legacy_clearinghouse_acl: bool = False
     # The partners' public signing keys, `<dir>/<partner>/<key id>.pub` (shared.events.signing,
     # docs/partners.md). A service refuses to start when a partner whose events it consumes has
     # no key here: there is no unsigned mode (`make up` and the tests make development keys).

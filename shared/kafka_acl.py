@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.config import SERVICE_NAMES
-from shared.events.catalogue import CATALOGUE, CLEARINGHOUSE, PARTNERS, EventSpec, dlq_topic
+from shared.events.catalogue import CATALOGUE, PARTNERS, EventSpec, dlq_topic
 
 ADMIN = "admin"
 DEADLETTERS = "deadletters"
@@ -31,12 +31,6 @@ DEADLETTERS = "deadletters"
 PRINCIPALS: tuple[str, ...] = (ADMIN, *SERVICE_NAMES, *PARTNERS, DEADLETTERS)
 
 TOPIC, GROUP = "TOPIC", "GROUP"
-# TRANSITIONAL (issue 18): while the payer sandbox's Kafka claim path exists
-# (SANDBOX_CLAIMS_TRANSPORT=kafka), the clearinghouse principal may still read claim.submitted
-# and answer on these topics, but only on a broker prepared with
-# KAFKA_LEGACY_CLEARINGHOUSE_ACL=true (the test suite's). Deleted with that path.
-_TRANSITIONAL_READS = {CLEARINGHOUSE: ("claim.submitted",)}
-_TRANSITIONAL_WRITES = {CLEARINGHOUSE: ("claim.acknowledged", "claim.rejected", "remittance.received")}
 LITERAL, PREFIXED = "LITERAL", "PREFIXED"
 READ, WRITE = "READ", "WRITE"
 
@@ -62,7 +56,6 @@ def bindings(
     catalogue: Mapping[str, EventSpec] = CATALOGUE,
     *,
     group_prefixes: Iterable[str] = ("",),
-    legacy_clearinghouse: bool = False,
 ) -> list[AclBinding]:
     """Every ACL binding the catalogue implies, sorted and without duplicates.
 
@@ -86,11 +79,6 @@ def bindings(
             if consumer in SERVICE_NAMES:
                 replayable.add(spec.topic)
     found |= {AclBinding(DEADLETTERS, TOPIC, topic, LITERAL, WRITE) for topic in replayable}
-    for principal, topics in _TRANSITIONAL_READS.items() if legacy_clearinghouse else ():
-        found |= {AclBinding(principal, TOPIC, topic, LITERAL, READ) for topic in topics}
-        found.add(AclBinding(principal, GROUP, group_name(principal), PREFIXED, READ))
-    for principal, topics in _TRANSITIONAL_WRITES.items() if legacy_clearinghouse else ():
-        found |= {AclBinding(principal, TOPIC, topic, LITERAL, WRITE) for topic in topics}
     return sorted(found)
 
 

@@ -118,25 +118,15 @@ def migrate(services: list[str], settings: Settings, *, topics: bool = True) -> 
         asyncio.run(grant(settings.database_url, service, root))
         log.info("migrated %s", service)
     if topics:
-        created = asyncio.run(
-            prepare_broker(
-                kafka_access(settings),
-                settings.consumer_group_prefix,
-                legacy_clearinghouse=settings.kafka_legacy_clearinghouse_acl,
-            )
-        )
+        created = asyncio.run(prepare_broker(kafka_access(settings), settings.consumer_group_prefix))
         log.info("kafka topics and ACLs ready (%d topics created)", len(created))
 
 
-async def prepare_broker(
-    kafka: KafkaAccess, group_prefix: str = "", *, legacy_clearinghouse: bool = False
-) -> list[str]:
+async def prepare_broker(kafka: KafkaAccess, group_prefix: str = "") -> list[str]:
     """The catalogue's topics and ACLs (for consumer groups under `group_prefix`, and the
     unprefixed ones); returns the topics created."""
     created = await ensure_topics(kafka)
-    policy = bindings(
-        group_prefixes=dict.fromkeys(("", group_prefix)), legacy_clearinghouse=legacy_clearinghouse
-    )
+    policy = bindings(group_prefixes=dict.fromkeys(("", group_prefix)))
     await ensure_acls(kafka, policy)
     return created
 

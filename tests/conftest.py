@@ -58,8 +58,10 @@ os.environ["CLAIMS_RECEIVER_ID"] = TEST_RECEIVER_ID
 # their tokens and development passwords work; tests/security/test_startup.py starts services
 # outside it in their own environment.
 os.environ["REVCYCLE_ENV"] = "development"
-# TRANSITIONAL (issue 18): the payer sandbox still answers claims over Kafka in these tests.
-os.environ["KAFKA_LEGACY_CLEARINGHOUSE_ACL"] = "true"
+# The gateway's workers tick fast in tests (read when services.gateway.service is imported), so
+# a claim goes through the mailbox in a second or two (running_clearinghouse).
+os.environ.setdefault("GATEWAY_TICK_SECONDS", "0.2")
+os.environ.setdefault("GATEWAY_PROCESS_SECONDS", "0.2")
 
 # The partners' development signing keys (shared.events.signing), made once under .state as
 # `make up` makes them (never a constant in the repository), and shared with the platform: events
@@ -493,3 +495,106 @@ class HeldOpen:
         self.other = asyncio.ensure_future(then())
         self.other_started.set()
         await asyncio.wait_for(asyncio.gather(task_a, self.other), 60)
+
+
+# --- the clearinghouse: the payer sandbox's mailbox and the gateway that talks to it -------
+
+
+@dataclass
+class ClearinghouseHandle:
+    """A payer sandbox answering through its SFTP mailbox and the gateway (in process) that
+    uploads our 837s there and turns its 999/277CA/835 files into events. `stats`, `pipeline`
+    (`.remittances`), `base_url` and `root` (the mailbox user's folder) are the sandbox's."""
+
+    sandbox: Any
+    app: FastAPI
+    client: httpx.AsyncClient
+    partner: Any
+    consumer_group: str  # the gateway's, of this block only
+
+    @property
+    def base_url(self) -> str:
+        return self.sandbox.base_url
+
+    @property
+    def pipeline(self) -> Any:
+        return self.sandbox.pipeline
+
+    @property
+    def root(self) -> Path:
+        return self.sandbox.root
+
+    async def stats(self) -> dict[str, Any]:
+        return await self.sandbox.stats()
+
+
+@contextlib.asynccontextmanager
+async def running_clearinghouse(
+    settings: Settings, **sandbox_options: Any
+) -> AsyncIterator[ClearinghouseHandle]:
+    """The payer sandbox with a mailbox user of this call's own, and the gateway with one
+    partner pointing at it (`gateway_for`)."""
+    from deploy.payer_sandbox.testing import running_sandbox
+
+    async with running_sandbox(mailbox=True, **sandbox_options) as sandbox:
+        async with gateway_for(settings, sandbox) as (app, client, partner, group):
+            yield ClearinghouseHandle(sandbox, app, client, partner, group)
+
+
+@contextlib.asynccontextmanager
+async def gateway_for(
+    settings: Settings, sandbox: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, Any, str]]:
+    """The gateway in process with one partner: `sandbox`'s mailbox (a running_sandbox or
+    sandbox_process handle with a mailbox), polled every 0.2 s, batches closed after 0.3 s,
+    for the claims this suite's claims service addresses to TEST_RECEIVER_ID. Its consumer
+    group is this call's own and starts at the end of what it consumes, so only claims
+    published inside the block go to this sandbox; the block is entered once the group owns
+    its partitions. Yields (app, client, partner, consumer group)."""
+    from services.gateway.partners.domain import TradingPartner
+    from services.gateway.service import SERVICE as GATEWAY
+    from services.gateway.settings import GatewaySettings
+
+    assert sandbox.root is not None
+    partner = TradingPartner(
+        id=f"ch{uuid.uuid4().hex[:10]}",
+        name="Payer sandbox (test)",
+        host="127.0.0.1",
+        port=sandbox.sftp_port,
+        username=sandbox.user,
+        key_file=sandbox.client_key_path,
+        host_key=sandbox.host_key,
+        isa_sender_id="REVCYCLE",
+        isa_receiver_id=TEST_RECEIVER_ID,
+        gs_sender_id="REVCYCLE",
+        gs_receiver_id=TEST_RECEIVER_ID,
+        usage_indicator="T",
+        receiver_ids=frozenset({TEST_RECEIVER_ID}),
+        poll_seconds=0.2,
+        batch_max_seconds=0.3,
+    )
+    partners_file = sandbox.root.parent.parent / f"partners-{partner.id}.json"
+    partners_file.write_text("[" + partner.model_dump_json() + "]")
+    own = settings.model_copy(
+        update={"consumer_group_prefix": f"{settings.consumer_group_prefix}{partner.id}-"}
+    )
+    group = own.consumer_group_prefix + "gateway"
+    await start_group_at_end(own.kafka_bootstrap_servers, group, list(GATEWAY.handlers))
+    before = os.environ.get("GATEWAY_PARTNERS_FILE")
+    os.environ["GATEWAY_PARTNERS_FILE"] = str(partners_file)  # the claim handler reads it
+    try:
+        app = create_app(GATEWAY, own)
+        app.state.gateway_settings = GatewaySettings(partners_file=str(partners_file))
+        app.state.gateway_partners = [partner]
+        async with app.router.lifespan_context(app):
+            await asyncio.wait_for(app.state.consumer.assigned.wait(), 60)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://gateway", timeout=60
+            ) as client:
+                yield app, client, partner, group
+    finally:
+        if before is None:
+            os.environ.pop("GATEWAY_PARTNERS_FILE", None)
+        else:
+            os.environ["GATEWAY_PARTNERS_FILE"] = before

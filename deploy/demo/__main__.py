@@ -11,8 +11,10 @@
    waiting on a payer, no email or SMS is still pending;
 4. prints the billing manager's report. Every number comes from the services' own report
    endpoints (claims KPIs, A/R aging and denials queue, payments collections, notifications
-   deliveries), never from this script's counters; they cover everything the platform holds
-   for today (`make clean-state && make up` first for a clean slate).
+   deliveries, the gateway's files up and down through the clearinghouse's SFTP mailbox),
+   never from this script's counters; they cover everything the platform holds for today
+   (the mailbox: since `make up` first ran; `make clean-state && make up` first for a clean
+   slate).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ URLS = {p.name: f"http://127.0.0.1:{p.port}" for p in infra.PROCESSES}
 SCOPES = [
     *(f"{s}:{v}" for s in ("claims", "payments", "notifications") for v in ("read", "write")),
     "payments:admin",
+    "gateway:read",
 ]
 # The demo runs on the local platform, in development mode: its tokens come from the local
 # issuer under .state, like `make token`'s (the services `make up` started verify them).
@@ -166,6 +169,7 @@ async def report(http: httpx.AsyncClient) -> str:
     queue = (await get(http, "claims", "/v1/denials", limit=500))["items"]
     collections = await get(http, "payments", "/v1/reports/collections")
     deliveries = await get(http, "notifications", "/v1/reports/deliveries")
+    mailbox = await get(http, "gateway", "/v1/reports/mailbox")
     by_status = status_counts(kpis)
     out: list[str] = []
     w = out.append
@@ -249,7 +253,34 @@ async def report(http: httpx.AsyncClient) -> str:
     for channel, statuses in sorted(deliveries["by_channel"].items()):
         w(f"  {channel:<6} " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())))
     w("  by template: " + ", ".join(f"{t} {n}" for t, n in deliveries["by_template"].items()))
+    w("")
+    out += mailbox_lines(mailbox)
     return "\n".join(out)
+
+
+def mailbox_lines(mailbox: dict[str, Any]) -> list[str]:
+    """The gateway's GET /v1/reports/mailbox: X12 files up to the clearinghouse's SFTP mailbox
+    and down from it, and the claims they carried (every partner, since the first `make up`)."""
+    up: Counter[str] = Counter()
+    up_claims: Counter[str] = Counter()
+    for row in mailbox["files_up"]:
+        up[f"{row['kind']} {row['state']}"] += row["files"]
+        up_claims[row["kind"]] += row["claims"]
+    down: Counter[str] = Counter()
+    for row in mailbox["files_down"]:
+        down[f"{row['kind']} {row['state']}"] += row["files"]
+    acks: Counter[str] = Counter()
+    for row in mailbox["claims"]:
+        acks[f"{row['state']}/{row['ack_state']}"] += row["claims"]
+    return [
+        "Clearinghouse mailbox (the gateway's files over SFTP, since the platform first started)",
+        "  files up:   "
+        + (", ".join(f"{k} {n}" for k, n in sorted(up.items())) or "none")
+        + (f"  ({', '.join(f'{k}: {n} claims' for k, n in sorted(up_claims.items()))})" if up_claims else ""),
+        "  files down: " + (", ".join(f"{k} {n}" for k, n in sorted(down.items())) or "none"),
+        "  claims by state/acknowledgment: "
+        + (", ".join(f"{k} {n}" for k, n in sorted(acks.items())) or "none"),
+    ]
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -1,10 +1,9 @@
 """The sandbox's HTTP face: POST /x12/270 answers a 271; /health, /stats, /scenarios.
 
-Routes stay thin: the eligibility decision lives in eligibility.py, the claim pipeline in
-pipeline.py. The app owns the pipeline's lifetime (launched in the lifespan when Kafka is
-configured; it joins in the background, retrying while the broker is away, so eligibility
-answers meanwhile), so `uvicorn deploy.payer_sandbox.main:app` is the whole partner. /health
-checks Kafka when the pipeline needs it: 503 while the broker does not answer.
+Routes stay thin: the eligibility decision lives in eligibility.py, the clearinghouse's file
+desk in filedesk.py. The app owns the SFTP mailbox and its desk (started in the lifespan), so
+`uvicorn deploy.payer_sandbox.main:app` is the whole partner. It has no Kafka side for claims:
+they come as 837 files and every answer is a file (the EHR publisher is `make ehr`, ehr.py).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from deploy.payer_sandbox import claimstatus, eligibility
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import Tables, default_tables, scenario_table
 from shared import x12
-from shared.kafka import KafkaAccess, broker_reachable
 
 log = logging.getLogger("payer_sandbox")
 
@@ -34,7 +32,6 @@ X12_MEDIA_TYPE = "application/edi-x12"
 PROBLEM_JSON = "application/problem+json"
 DELAY_HEADER = "X-Sandbox-Delay-Ms"
 HEALTH_JSON = "application/health+json"
-HEALTH_TIMEOUT_SECONDS = 2.0
 
 
 class Stats:
@@ -58,44 +55,7 @@ class StatsView(BaseModel):
     total: int = Field(description="270 requests received since start or the last reset.")
     by_member: dict[str, int] = Field(description="Requests per member id ('(missing)' when absent).")
     by_outcome: dict[str, int] = Field(description="active | inactive | error | http_error | bad_request.")
-    claims: dict[str, Any] = Field(default_factory=dict, description="Claim pipeline counters.")
-
-
-async def _kafka_check(kafka: KafkaAccess) -> dict[str, Any]:
-    """The shared broker check (a fresh metadata request), in the health response format."""
-    problem = await broker_reachable(kafka, HEALTH_TIMEOUT_SECONDS)
-    at = datetime.now(UTC).isoformat()
-    if problem:
-        return {
-            "componentType": "component",
-            "status": "fail",
-            "time": at,
-            "output": f"Kafka unreachable ({problem})",
-        }
-    return {"componentType": "component", "status": "pass", "time": at}
-
-
-async def _health(config: SandboxConfig, pipeline: Any) -> dict[str, Any]:
-    """The health body: with the claim pipeline configured, Kafka and the consumer. It is not
-    ready until it consumes: a claim published before the group has its partitions could
-    otherwise be missed by a new group that starts at "latest"."""
-    body: dict[str, Any] = {"status": "pass", "claims_pipeline": "off"}
-    if config.kafka is None or config.claims_transport != "kafka":
-        return body
-    status = pipeline.status if pipeline is not None else "starting"
-    kafka = await _kafka_check(config.kafka)
-    consuming = {
-        "componentType": "component",
-        "status": "pass" if status == "running" else "fail",
-        "time": kafka["time"],
-        "output": status,
-    }
-    body["claims_pipeline"] = status
-    body["checks"] = {"kafka:connection": [kafka], "claims:consumer": [consuming]}
-    body["status"] = "pass" if kafka["status"] == consuming["status"] == "pass" else "fail"
-    if pipeline is not None:
-        body["store"] = pipeline.store.path
-    return body
+    claims: dict[str, Any] = Field(default_factory=dict, description="The file desk's claim counters.")
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -111,19 +71,13 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pipeline = files = None
-        if config.kafka is not None and config.claims_transport == "kafka":
-            from deploy.payer_sandbox.pipeline import ClaimPipeline
-
-            pipeline = ClaimPipeline(config, tables, accept=getattr(app.state, "accept", None))
-            pipeline.launch()
-        app.state.pipeline = pipeline
+        files = None
         try:
-            if config.mailbox_on:
+            if config.mailbox:
                 from deploy.payer_sandbox.filedesk import Files
 
                 claimstatus.install()  # batch 276 files -> 277 files (claimstatus.py)
-                files = await Files.start(config, tables, pipeline)
+                files = await Files.start(config, tables)
                 for user in getattr(app.state, "mailbox_users", []):
                     files.mailbox.add_user(user)
             app.state.files = files
@@ -131,8 +85,6 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
         finally:
             if files is not None:
                 await files.stop()
-            if pipeline is not None:
-                await pipeline.stop()
 
     app = FastAPI(
         title="Payer sandbox",
@@ -140,8 +92,8 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
         description=(
             "A partner system for development and tests: payers answering X12 270 eligibility "
             "inquiries with 271s from a documented scenario table (keyed by member id), and a "
-            "clearinghouse turning `claim.submitted` 837Ps into acknowledgments and 835 "
-            "remittances on Kafka. See docs/payer_sandbox.md."
+            "clearinghouse with an SFTP mailbox turning 837P files into TA1, 999, 277CA and 835 "
+            "files. See docs/payer_sandbox.md."
         ),
         lifespan=lifespan,
     )
@@ -149,23 +101,19 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
     app.include_router(claimstatus.router)  # POST /x12/276 (deploy/payer_sandbox/claimstatus.py)
     app.state.tables = tables
     app.state.stats = stats
-    app.state.pipeline = None
     app.state.files = None
 
     @app.get(
         "/health",
         tags=["operations"],
-        summary="Readiness: Kafka and the claim consumer (when the claim pipeline is configured)",
-        responses={503: {"description": "Kafka does not answer, or the consumer has no partitions yet"}},
+        summary="Readiness: the HTTP side answers, and (when configured) where the mailbox listens",
     )
     async def health() -> JSONResponse:
-        body = await _health(config, app.state.pipeline)
+        body: dict[str, Any] = {"status": "pass"}
         files = app.state.files
         if files is not None:
             body["mailbox"] = {"sftp_port": files.mailbox.port, "users": len(files.mailbox.users)}
-        return JSONResponse(
-            body, status_code=503 if body["status"] == "fail" else 200, media_type=HEALTH_JSON
-        )
+        return JSONResponse(body, media_type=HEALTH_JSON)
 
     @app.get("/health/ready", tags=["operations"], include_in_schema=False)
     async def ready() -> JSONResponse:
@@ -177,13 +125,12 @@ def create_app(config: SandboxConfig | None = None, tables: Tables | None = None
 
     @app.get("/stats", tags=["operations"], response_model=StatsView, summary="Request and claim counts")
     async def get_stats() -> StatsView:
-        pipeline, files = app.state.pipeline, app.state.files
-        answering = pipeline or (files.desk if files is not None else None)
+        files = app.state.files
         return StatsView(
             total=stats.total,
             by_member=dict(stats.by_member),
             by_outcome=dict(stats.by_outcome),
-            claims=answering.clearinghouse.counters() if answering is not None else {},
+            claims=files.desk.clearinghouse.counters() if files is not None else {},
         )
 
     @app.get(

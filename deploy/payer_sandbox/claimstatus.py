@@ -120,13 +120,7 @@ def _stored(store: Any, pcn: str, payer_id: str) -> tuple[str, str, str | None, 
     """(status, payment JSON, 835 trace or None, at) of the latest payment of this PCN."""
     if store is None or not pcn:
         return None
-    # The store's payments table (store.py); a find-by-PCN method there would be tidier.
-    row = store._db.execute(
-        "SELECT status, payment, trace, at FROM payments WHERE pcn = ? AND payer_id = ? "
-        "ORDER BY at DESC LIMIT 1",
-        (pcn, payer_id),
-    ).fetchone()
-    return tuple(row) if row else None  # type: ignore[return-value]
+    return store.latest_payment(pcn, payer_id)
 
 
 def decide(inquiry: Inquiry, store: Any, today: date) -> Answer:
@@ -274,10 +268,7 @@ async def claim_status(request: Request) -> Response:
 
 
 def _store_of(app: Any) -> Any:
-    """The sandbox's store: the Kafka pipeline's, or the file desk's (None: neither runs)."""
-    pipeline = getattr(app.state, "pipeline", None)
-    if pipeline is not None:
-        return pipeline.store
+    """The sandbox's store: the file desk's (None when the mailbox is off)."""
     files = getattr(app.state, "files", None)
     return files.desk.store if files is not None else None
 

@@ -1,21 +1,19 @@
-"""The clearinghouse and its payers: a claim.submitted record in, its answers out.
+"""The clearinghouse and its payers: a claim of an 837 file in, its answers out.
 
-claim.submitted (837P) -> front-end edits -> claim.acknowledged | claim.rejected
-                       -> adjudication -> remittance.received (835), immediately or
-                          batched per payer and payee on the payer's cycle.
+claim (837P set, filedesk.py) -> front-end edits -> accepted | rejected (the 277CA, ack277.py)
+                              -> adjudication -> 835 file, immediately or batched per payer,
+                                 payee and mailbox on the payer's cycle.
 
 No I/O but its own store (store.py): every answer is written, with what caused it, in the
-caller's store transaction, and goes out through the store's outbox (pipeline.py publishes it).
-What it remembers between claims (what each payer paid, for duplicates and reversals; the event
-ids it handled; pending batches) is loaded from the store, so a restart neither pays twice nor
-forgets.
+caller's store transaction, as an answer file the file desk delivers to the mailbox's from/.
+What it remembers between claims (what each payer paid, for duplicates and reversals; pending
+batches) is loaded from the store, so a restart neither pays twice nor forgets.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -35,18 +33,6 @@ from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import PayerRules, Tables
 from deploy.payer_sandbox.remit835 import build_835, check_balanced
 from deploy.payer_sandbox.store import PendingKey, SandboxStore
-from shared import context, x12
-from shared.consumer import dead_letter_headers
-from shared.events.catalogue import (
-    ClaimAcknowledged,
-    ClaimRejected,
-    ClaimSubmitted,
-    RejectionReason,
-    RemittanceReceived,
-    dlq_topic,
-)
-from shared.events.envelope import Event, InvalidEvent, decode, new_event
-from shared.events.signing import PartnerSigner
 
 log = logging.getLogger("payer_sandbox.clearinghouse")
 
@@ -56,7 +42,7 @@ REMITTANCES_KEPT = 5_000
 
 @dataclass(frozen=True)
 class Remittance:
-    """An 835 the sandbox published (kept for tests and /stats)."""
+    """An 835 the sandbox wrote (kept for tests and /stats)."""
 
     payer_id: str
     trace_number: str
@@ -73,17 +59,12 @@ class Clearinghouse:
         config: SandboxConfig,
         tables: Tables,
         store: SandboxStore,
-        accept: Callable[[ClaimSubmitted], bool] | None = None,
     ) -> None:
         self.config = config
         self.tables = tables
         self.store = store
-        self.accept = accept
         self.payers = _payers_run(config, tables)
-        # The clearinghouse's key signs its answers; the services believe only signed ones.
-        self.signer = PartnerSigner.from_dir(config.signing_keys_dir)
         self.memory: dict[str, Memory] = {}
-        self._seen: set[str] = set()
         self.pending: dict[PendingKey, list[ClaimPayment]] = {}
         self._payee_names: dict[str, str] = {}
         # The latest 835s, for tests and operators (bounded: volume runs send many).
@@ -94,7 +75,6 @@ class Clearinghouse:
     def load(self) -> None:
         """What the store remembers (at start, and after a transaction that did not commit)."""
         self.memory = self.store.memories()
-        self._seen = self.store.handled_events()
         self.pending = self.store.pending()
         self._payee_names = self.store.payee_names()
         if not self.remittances:
@@ -109,87 +89,6 @@ class Clearinghouse:
             **self.store.counts(),
         }
 
-    def on_record(self, record: Any) -> None:
-        """One claim.submitted record (call inside a store transaction)."""
-        try:
-            event = decode(record.topic, record.key, record.value, record.headers)
-        except InvalidEvent as exc:
-            self.counts["undecodable"] += 1
-            log.warning("dead-lettering an undecodable claim.submitted at offset %s", record.offset)
-            headers = dead_letter_headers(
-                record, group=self.config.group_id, error=f"decode: {exc}", attempts=1
-            )
-            self.store.to_publish(dlq_topic(record.topic), record.key, record.value, headers)
-            return
-        event_id = str(event.id)
-        if event_id in self._seen:
-            self.counts["duplicate_events"] += 1
-            return
-        # The claim's correlation id follows it into the 277CA and the 835 events, as the
-        # platform's own hops do, so one encounter can be traced to its payment.
-        context.start(event.correlation_id, event.traceparent)
-        if self.handle(event):
-            self._seen.add(event_id)
-            self.store.handled(event_id, str(event.data.claim_id))  # type: ignore[attr-defined]
-
-    def _addressed_to_us(self, receiver_id: str | None) -> bool:
-        """Is the interchange addressed (ISA08) to one of our clearinghouse ids? One whose
-        receiver cannot be read is ours to reject, since no clearinghouse can tell where it
-        was going."""
-        return (
-            self.config.receiver_ids is None or receiver_id is None or receiver_id in self.config.receiver_ids
-        )
-
-    def handle(self, event: Event) -> bool:
-        """One claim: edits, acknowledgment or rejection, adjudication, remittance. Returns
-        whether the claim was ours to answer. Call inside a store transaction."""
-        submitted: ClaimSubmitted = event.data  # type: ignore[assignment]
-        if self.accept is not None and not self.accept(submitted):
-            self.counts["not_accepted"] += 1
-            return False
-        payer = self.payers.get(submitted.payer_id)
-        if payer is None:
-            self.counts["ignored_other_payer"] += 1
-            return False
-        try:
-            claim = claim837.parse_837(submitted.x12_837)
-        except x12.X12Error as exc:
-            if not self._addressed_to_us(_receiver_of(submitted.x12_837)):
-                self.counts["not_addressed"] += 1
-                return False
-            self.counts["claims"] += 1
-            self.counts["rejected"] += 1
-            self._reject(submitted, [claim837.Rejection("A7:21", f"the 837 is not readable: {exc}")])
-            return True
-        if not self._addressed_to_us(claim.receiver_id):
-            self.counts["not_addressed"] += 1
-            return False
-        self.counts["claims"] += 1
-        ctx = Context(
-            seed=self.config.seed,
-            claim_id=str(submitted.claim_id),
-            submitted_on=submitted.submitted_at.date(),
-            coverage_order=submitted.coverage_order,
-            original_pccn=submitted.original_payer_claim_control_number,
-            random_denial_share=payer.random_denial_share,
-        )
-        problems, pccn = self.decide(
-            claim, payer, ctx, expected_pcn=submitted.patient_control_number, payer_id=submitted.payer_id
-        )
-        if problems:
-            self._reject(submitted, problems)
-            return True
-        self._emit(
-            ClaimAcknowledged(
-                claim_id=submitted.claim_id,
-                patient_control_number=submitted.patient_control_number,
-                payer_claim_control_number=pccn,
-                acknowledged_at=datetime.now(UTC),
-                payer_id=payer.payer_id,
-            )
-        )
-        return True
-
     def decide(
         self,
         claim: claim837.Claim837,
@@ -198,11 +97,11 @@ class Clearinghouse:
         *,
         expected_pcn: str,
         payer_id: str,
-        mailbox: str = "",
+        mailbox: str,
         remit: bool = True,
     ) -> tuple[list[claim837.Rejection], str]:
         """The front-end edits, then (when they pass) adjudication: the payments are queued
-        for the payer's 835 (to Kafka, or to `mailbox`'s from/ folder). Returns the rejections
+        for the payer's 835 (to `mailbox`'s from/ folder). Returns the rejections
         (empty when accepted) and the payer claim control number. `remit=False`: the caller
         flushes a payer that pays at once itself (after its own acknowledgment). Call inside a
         store transaction."""
@@ -239,26 +138,9 @@ class Clearinghouse:
             self.flush(keys=[key])
         return [], new[0].pccn if new else payments[0].pccn
 
-    def _reject(self, submitted: ClaimSubmitted, problems: list[claim837.Rejection]) -> None:
-        self._emit(
-            ClaimRejected(
-                claim_id=submitted.claim_id,
-                patient_control_number=submitted.patient_control_number,
-                reasons=[RejectionReason(code=p.code, message=p.message[:500]) for p in problems],
-                rejected_at=datetime.now(UTC),
-                payer_id=submitted.payer_id,
-            )
-        )
-
-    def _emit(self, payload: Any) -> None:
-        """An event to publish: encoded once (its id fixed) into the outbox, in the caller's
-        store transaction, so it goes out if and only if what caused it is stored."""
-        topic, key, value, headers = self.signer.encode(new_event(payload, source=SOURCE))
-        self.store.to_publish(topic, key, value, headers)
-
     def flush(self, keys: list[PendingKey] | None = None, force: bool = False) -> list[Remittance]:
         """Build one 835 per (payer, payee, mailbox) with everything pending for it, into the
-        outbox (Kafka) or the mailbox's answer files. Call inside a store transaction."""
+        mailbox's answer files. Call inside a store transaction."""
         published = []
         chosen = list(self.pending) if keys is None or force else keys
         for key in chosen:
@@ -280,15 +162,8 @@ class Clearinghouse:
                 now=datetime.now(UTC).replace(tzinfo=None),
             )
             check_balanced(text)  # never publish money that does not add up
-            if mailbox:
-                name = answer_name(control_number, "835", datetime.now(UTC))
-                self.store.add_output(mailbox, name, "835", text, None)
-            else:
-                self._emit(
-                    RemittanceReceived(
-                        trace_number=trace, payer_id=payer_id, x12_835=text, received_at=datetime.now(UTC)
-                    )
-                )
+            name = answer_name(control_number, "835", datetime.now(UTC))
+            self.store.add_output(mailbox, name, "835", text, None)
             self.store.remitted(key, trace, control_number, text, payments)
             del self.pending[key]
             remittance = Remittance(payer_id, trace, text, tuple(p.pcn for p in payments))
@@ -336,12 +211,3 @@ def _payers_run(config: SandboxConfig, tables: Tables) -> dict[str, PayerRules]:
         for payer_id, rules in tables.payers.items()
         if config.payers is None or payer_id in config.payers
     }
-
-
-def _receiver_of(text: str) -> str | None:
-    """ISA08 of an interchange that failed to parse further, when its ISA can still be read."""
-    try:
-        _, segments = x12.tokenize(text)
-    except x12.X12Error:
-        return None
-    return segments[0].get(8).strip()

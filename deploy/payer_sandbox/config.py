@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from shared.config import Settings
-from shared.events.catalogue import CLEARINGHOUSE
-from shared.kafka import KafkaAccess, kafka_access
 
 # Where `make up`'s sandbox keeps what it answered and paid (git-ignored, like the rest of .state/).
 DEFAULT_STATE_PATH = Path(__file__).resolve().parents[2] / ".state" / "payer-sandbox.sqlite3"
-# The partners' private signing keys `make up` makes once (shared.events.signing): the sandbox
-# plays the EHR and the clearinghouse, so it signs their events as they would.
 # The SFTP mailbox's host key, development client key and users (keys.py), and its folders.
 DEFAULT_MAILBOX_DIR = Path(__file__).resolve().parents[2] / ".state" / "payer-sandbox"
+# The partners' private signing keys `make up` makes once (shared.events.signing): the sandbox
+# plays the EHR, so it signs encounters as the EHR would.
 DEFAULT_SIGNING_KEYS_DIR = Path(__file__).resolve().parents[2] / ".state" / "partner-keys" / "private"
 
 
@@ -26,19 +22,10 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """How one sandbox instance behaves.
-
-    kafka None runs the HTTP side only (no claim pipeline); otherwise it is the clearinghouse
-    principal's access (the partners' TLS listener, docs/kafka-security.md)."""
+    """How one sandbox instance behaves. Claims come only as 837 files in its SFTP mailbox
+    (`mailbox`), and every answer is a file; without the mailbox it answers 270s only."""
 
     seed: int = 7
-    kafka: KafkaAccess | None = None
-    # Its consumer group: the broker lets the clearinghouse principal use only groups whose
-    # name begins with "clearinghouse" (shared/kafka_acl.py).
-    group_id: str = "clearinghouse-sandbox"
-    # Where a fresh consumer group starts: "latest" for `make up` (only new claims),
-    # "earliest" for tests that publish before the consumer has joined.
-    auto_offset_reset: str = "latest"
     slow_delay_ms: int | None = None
     # Overrides of payers.json for every payer (None keeps each payer's own value).
     remittance_mode: str | None = None
@@ -48,21 +35,18 @@ class SandboxConfig:
     payers: frozenset[str] | None = field(default=None)
     # The clearinghouse ids (ISA08 of the 837) this instance answers to, like a real
     # clearinghouse that processes only interchanges addressed to it; None = any. This is what
-    # lets test suites run their own sandboxes on a broker where `make up`'s sandbox runs too.
+    # lets a test's sandbox refuse interchanges meant for `make up`'s (TA1 R 008).
     receiver_ids: frozenset[str] | None = field(default=frozenset({"SANDBOXCH"}))
     log_level: str = "INFO"
     # Its own store (deploy/payer_sandbox/store.py): a SQLite file, so a restart neither pays a
     # claim twice nor forgets one. None keeps it in memory (in-process test sandboxes).
     state_path: str | None = None
-    # Where the EHR's and the clearinghouse's private keys are (PARTNER_SIGNING_KEYS_DIR).
+    # Where the EHR's private key is (PARTNER_SIGNING_KEYS_DIR).
     signing_keys_dir: str = field(
         default_factory=lambda: _env("PARTNER_SIGNING_KEYS_DIR", str(DEFAULT_SIGNING_KEYS_DIR)) or ""
     )
 
-    # How claims arrive (transitional, SANDBOX_CLAIMS_TRANSPORT): "kafka" consumes claim.submitted
-    # and answers with events; "files" reads 837 files from the SFTP mailbox and answers with
-    # TA1/999/277CA/835 files (filedesk.py). The mailbox runs with "files", or when `mailbox`.
-    claims_transport: str = "kafka"
+    # The SFTP mailbox and its file desk (filedesk.py): 837 files in, TA1/999/277CA/835 out.
     mailbox: bool = False
     sftp_host: str = "127.0.0.1"
     sftp_port: int = 2222  # 0: any free port (tests); /health reports the real one
@@ -73,19 +57,12 @@ class SandboxConfig:
     mailbox_users_file: str | None = None  # default keys.py's mailbox-users.json
     file_poll_seconds: float = 0.2
 
-    @property
-    def mailbox_on(self) -> bool:
-        return self.mailbox or self.claims_transport == "files"
-
     @classmethod
     def from_env(cls) -> SandboxConfig:
         delay = _env("SANDBOX_SLOW_DELAY_MS")
         cycle = _env("SANDBOX_REMITTANCE_CYCLE_SECONDS")
         return cls(
             seed=int(_env("SANDBOX_SEED", "7") or 7),
-            kafka=_kafka_from_env(),
-            group_id=_env("SANDBOX_GROUP_ID", "clearinghouse-sandbox") or "clearinghouse-sandbox",
-            auto_offset_reset=_env("SANDBOX_AUTO_OFFSET_RESET", "latest") or "latest",
             slow_delay_ms=int(delay) if delay else None,
             remittance_mode=_env("SANDBOX_REMITTANCE_MODE"),
             cycle_seconds=float(cycle) if cycle else None,
@@ -96,8 +73,7 @@ class SandboxConfig:
             or None,
             log_level=_env("LOG_LEVEL", "INFO") or "INFO",
             state_path=_env("SANDBOX_STATE_PATH", str(DEFAULT_STATE_PATH)),
-            claims_transport=_env("SANDBOX_CLAIMS_TRANSPORT", "kafka") or "kafka",
-            mailbox=(_env("SANDBOX_MAILBOX", "0") or "0").lower() in ("1", "true", "on", "yes"),
+            mailbox=(_env("SANDBOX_MAILBOX", "1") or "1").lower() in ("1", "true", "on", "yes"),
             sftp_host=_env("SANDBOX_SFTP_HOST", "127.0.0.1") or "127.0.0.1",
             sftp_port=int(_env("SANDBOX_SFTP_PORT", "2222") or 2222),
             sftp_read_delay_ms=int(_env("SANDBOX_SFTP_READ_DELAY_MS", "0") or 0),
@@ -108,14 +84,3 @@ class SandboxConfig:
             mailbox_users_file=_env("SANDBOX_MAILBOX_USERS"),
             file_poll_seconds=float(_env("SANDBOX_FILE_POLL_SECONDS", "0.2") or 0.2),
         )
-
-
-def _kafka_from_env() -> KafkaAccess | None:
-    """SANDBOX_KAFKA_BOOTSTRAP (or KAFKA_BOOTSTRAP_SERVERS) with the KAFKA_USERNAME, _PASSWORD,
-    _SECURITY_PROTOCOL and _SSL_CAFILE the services read too (deploy/processes.py gives the
-    sandbox the clearinghouse's); None when no broker is named."""
-    bootstrap = _env("SANDBOX_KAFKA_BOOTSTRAP", _env("KAFKA_BOOTSTRAP_SERVERS"))
-    if not bootstrap:
-        return None
-    found = kafka_access(Settings())
-    return replace(found, bootstrap=bootstrap, username=found.username or CLEARINGHOUSE)

@@ -28,7 +28,6 @@ import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from deploy.payer_sandbox import claim837
 from deploy.payer_sandbox.ack277 import ClaimAnswer, write_277ca
@@ -67,12 +66,11 @@ DEFAULT_ID = "SANDBOXCH"
 class FileDesk:
     """Takes, answers and delivers files for every user of `mailbox`."""
 
-    def __init__(self, clearinghouse: Clearinghouse, mailbox: Mailbox, *, own_cycle: bool) -> None:
+    def __init__(self, clearinghouse: Clearinghouse, mailbox: Mailbox) -> None:
         self.clearinghouse = clearinghouse
         self.store = clearinghouse.store
         self.config = clearinghouse.config
         self.mailbox = mailbox
-        self.own_cycle = own_cycle  # run the payers' 835 cycle (no Kafka pipeline does)
         self._task: asyncio.Task[None] | None = None
         self._last: dict[str, float] = {}
 
@@ -85,7 +83,7 @@ class FileDesk:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        if self.own_cycle and self.store.path == ":memory:":
+        if self.store.path == ":memory:":
             with contextlib.suppress(Exception), self.store.transaction():
                 self.clearinghouse.flush(force=True)  # nothing would remember pending batches
             with contextlib.suppress(Exception):
@@ -104,15 +102,14 @@ class FileDesk:
         """One round: take settled files, answer what is recorded, run due 835 cycles, deliver."""
         self.take()
         self.answer_recorded()
-        if self.own_cycle:
-            due = due_keys(self.clearinghouse, self._last, now)
-            if due:
-                try:
-                    with self.store.transaction():
-                        self.clearinghouse.flush(keys=due)
-                except Exception:
-                    self.clearinghouse.load()
-                    raise
+        due = due_keys(self.clearinghouse, self._last, now)
+        if due:
+            try:
+                with self.store.transaction():
+                    self.clearinghouse.flush(keys=due)
+            except Exception:
+                self.clearinghouse.load()
+                raise
         self.deliver()
 
     # --- taking ------------------------------------------------------------------------
@@ -332,15 +329,13 @@ def _note_of(error: x12.X12Error, tx: x12.TransactionSet) -> SegmentNote:
 class Files:
     """The mailbox and its file desk, as the app runs them (started in its lifespan)."""
 
-    def __init__(self, mailbox: Mailbox, desk: FileDesk, own_store: bool) -> None:
+    def __init__(self, mailbox: Mailbox, desk: FileDesk) -> None:
         self.mailbox = mailbox
         self.desk = desk
-        self._own_store = own_store
 
     @classmethod
-    async def start(cls, config: SandboxConfig, tables: Tables, pipeline: Any) -> Files:
-        """Keys (made once), users, the SFTP server and the desk; the desk shares the Kafka
-        pipeline's clearinghouse and store when there is one (one memory of what was paid)."""
+    async def start(cls, config: SandboxConfig, tables: Tables) -> Files:
+        """Keys (made once), users, the SFTP server, and the desk over the sandbox's store."""
         state = Path(config.mailbox_state_dir)
         keys = ensure_dev_keys(state, port=config.sftp_port or DEFAULT_PORT)
         users = load_users(Path(config.mailbox_users_file or keys.users_file))
@@ -351,16 +346,12 @@ class Files:
             write_delay_ms=config.sftp_write_delay_ms,
         )
         await mailbox.start(config.sftp_host, config.sftp_port, keys.host_key)
-        if pipeline is not None:
-            clearinghouse, own = pipeline.clearinghouse, False
-        else:
-            clearinghouse, own = Clearinghouse(config, tables, SandboxStore(config.state_path)), True
-        desk = FileDesk(clearinghouse, mailbox, own_cycle=own)
+        clearinghouse = Clearinghouse(config, tables, SandboxStore(config.state_path))
+        desk = FileDesk(clearinghouse, mailbox)
         desk.launch(config.file_poll_seconds)
-        return cls(mailbox, desk, own)
+        return cls(mailbox, desk)
 
     async def stop(self) -> None:
         await self.desk.stop()
         await self.mailbox.close()
-        if self._own_store:
-            self.desk.store.close()
+        self.desk.store.close()

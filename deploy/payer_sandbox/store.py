@@ -3,16 +3,13 @@
 A partner remembers what it paid. The fault run killed the sandbox and it forgot: it re-read
 claims it had paid (its offsets were auto-committed every few seconds, so the last ones were
 read again) and, with nothing remembered, paid them again in a new 835 under a new trace.
-Here every effect of a poll is written in one SQLite transaction before its offsets are
-committed, and loaded again at start:
+Here every effect of a file is written in one SQLite transaction with the file's state, and
+loaded again at start:
 
-- `events`: the claim.submitted event ids it handled (a redelivered one is skipped);
 - `payments`: per payer, each claim payment it adjudicated (the CLP as JSON), its duplicate key,
   the 835 trace it went out in, and whether a later claim reversed it (what `Memory` holds);
 - `pending`: adjudicated payments waiting for their payer's 835 cycle;
 - `remittances`: the 835s it built (trace, interchange control number, text);
-- `outbox`: the events it has to publish (acknowledgments, rejections, 835s, dead letters),
-  encoded once, so a resend after a crash is the same event with the same id and trace;
 - `meta`: the interchange control number counter;
 - `files_in`: every file taken from a mailbox's `to/` (name, sha256, ISA13, state, text),
   recorded before anything acts on it; `files_out`: every answer file (TA1, 999, 277CA, 835),
@@ -24,7 +21,7 @@ answering (and remembering) while the platform's PostgreSQL is down in a fault r
 library's sqlite3 with WAL and synchronous=FULL makes each commit durable, and one process owns
 the file (`.state/payer-sandbox.sqlite3` under `make up`; `SANDBOX_STATE_PATH`).
 
-All calls are synchronous and short; the pipeline makes them from its event loop without an
+All calls are synchronous and short; the file desk makes them from its event loop without an
 await inside a transaction, so nothing else can interleave with one.
 """
 
@@ -35,18 +32,15 @@ import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from deploy.payer_sandbox.adjudication import Adj, ClaimPayment, Memory, PaidLine
 
-EVENTS_KEPT = 500_000
-PendingKey = tuple[str, str, str]  # payer id, payee NPI, mailbox user ('' = answered on Kafka)
+PendingKey = tuple[str, str, str]  # payer id, payee NPI, mailbox user
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (event_id TEXT PRIMARY KEY, claim_id TEXT, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS payments (
     payer_id TEXT NOT NULL, pccn TEXT NOT NULL, pcn TEXT NOT NULL, claim_id TEXT,
     status TEXT NOT NULL, dup_key TEXT, payment TEXT NOT NULL, trace TEXT,
@@ -76,17 +70,6 @@ CREATE TABLE IF NOT EXISTS files_out (
     kind TEXT NOT NULL, file_in INTEGER, text TEXT NOT NULL, at TEXT NOT NULL, written_at TEXT
 );
 """
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """An event waiting in the outbox."""
-
-    id: int
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
 
 
 def dump_payment(payment: ClaimPayment) -> str:
@@ -132,12 +115,10 @@ class SandboxStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(pending)")}
-        if "mailbox" not in columns:  # a store from before the mailbox: its 835s go to Kafka
+        if "mailbox" not in columns:  # a store from before the mailbox
             self._db.execute("ALTER TABLE pending ADD COLUMN mailbox TEXT NOT NULL DEFAULT ''")
-        # The event ids a redelivery could still bring (loaded into memory at start): the newest.
-        self._db.execute(
-            "DELETE FROM events WHERE rowid <= (SELECT max(rowid) FROM events) - ?", (EVENTS_KEPT,)
-        )
+        # Batches of the Kafka path the sandbox no longer has: no mailbox would ever get them.
+        self._db.execute("DELETE FROM pending WHERE mailbox = ''")
 
     def close(self) -> None:
         self._db.close()
@@ -153,22 +134,7 @@ class SandboxStore:
             raise
         self._db.execute("COMMIT")
 
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """One record's writes inside a poll's transaction: undone alone if it fails."""
-        self._db.execute("SAVEPOINT record")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK TO record")
-            self._db.execute("RELEASE record")
-            raise
-        self._db.execute("RELEASE record")
-
     # --- loading at start --------------------------------------------------------------
-
-    def handled_events(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT event_id FROM events")}
 
     def memories(self) -> dict[str, Memory]:
         """Each payer's memory as it was: its payments not reversed, with their duplicate keys."""
@@ -182,7 +148,7 @@ class SandboxStore:
         return out
 
     def pending(self) -> dict[PendingKey, list[ClaimPayment]]:
-        """Payments waiting for their 835, by (payer, payee NPI, mailbox: '' = Kafka)."""
+        """Payments waiting for their 835, by (payer, payee NPI, mailbox)."""
         out: dict[PendingKey, list[ClaimPayment]] = {}
         rows = self._db.execute("SELECT payer_id, payee_npi, mailbox, payment FROM pending ORDER BY id")
         for payer_id, payee_npi, mailbox, payment in rows:
@@ -211,10 +177,7 @@ class SandboxStore:
         )
         return number
 
-    # --- a poll's writes (inside `transaction()`) --------------------------------------
-
-    def handled(self, event_id: str, claim_id: str) -> None:
-        self._db.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?)", (event_id, claim_id, _now()))
+    # --- a file's writes (inside `transaction()`) --------------------------------------
 
     def adjudicated(self, payments: Iterable[ClaimPayment], dup_key: tuple[str, ...]) -> None:
         """What `adjudicate` just told a payer's memory: a reversal forgets the original, a new
@@ -257,30 +220,17 @@ class SandboxStore:
             [(trace, payer_id, p.pccn, p.status) for p in payments if p.status != "22"],
         )
 
-    def to_publish(
-        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
-    ) -> None:
-        self._db.execute(
-            "INSERT INTO outbox (topic, key, value, headers) VALUES (?, ?, ?, ?)",
-            (topic, key, value, json.dumps([(k, v.decode("latin-1")) for k, v in headers])),
-        )
-
-    # --- the outbox relay --------------------------------------------------------------
-
-    def unpublished(self, limit: int) -> list[Outgoing]:
-        rows = self._db.execute(
-            "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT ?", (limit,)
-        ).fetchall()
-        return [
-            Outgoing(i, t, k, v, [(name, raw.encode("latin-1")) for name, raw in json.loads(h)])
-            for i, t, k, v, h in rows
-        ]
-
-    def published(self, ids: list[int]) -> None:
-        """The broker has these: forget them (their effects are in the other tables)."""
-        self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
-
     # --- mailbox files ------------------------------------------------------------------
+
+    def latest_payment(self, pcn: str, payer_id: str) -> tuple[str, str, str | None, str] | None:
+        """(status, payment JSON, 835 trace or None, at) of this claim's latest adjudication:
+        what a 276 about it is answered from (claimstatus.py)."""
+        row = self._db.execute(
+            "SELECT status, payment, trace, at FROM payments WHERE pcn = ? AND payer_id = ? "
+            "ORDER BY at DESC LIMIT 1",
+            (pcn, payer_id),
+        ).fetchone()
+        return tuple(row) if row else None  # type: ignore[return-value]
 
     def file_known(self, mailbox: str, name: str, sha256: str) -> bool:
         row = self._db.execute(
@@ -336,7 +286,6 @@ class SandboxStore:
         return {
             "stored_payments": self._db.execute("SELECT count(*) FROM payments").fetchone()[0],
             "stored_remittances": self._db.execute("SELECT count(*) FROM remittances").fetchone()[0],
-            "outbox": self._db.execute("SELECT count(*) FROM outbox").fetchone()[0],
             "files_in": self._db.execute("SELECT count(*) FROM files_in").fetchone()[0],
             "files_out": self._db.execute("SELECT count(*) FROM files_out").fetchone()[0],
         }

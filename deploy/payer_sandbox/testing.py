@@ -1,18 +1,16 @@
-"""A running sandbox for other parts' tests: real HTTP on an ephemeral port, and the claim
-pipeline consuming the shared broker.
+"""A running sandbox for other parts' tests: real HTTP on an ephemeral port, and with
+`mailbox=True` its SFTP mailbox with a user of the test's own.
 
     from deploy.payer_sandbox.testing import running_sandbox
 
-    async with running_sandbox(servers.partner("clearinghouse")) as sandbox:
+    async with running_sandbox(mailbox=True) as sandbox:
         r = await client.post(f"{sandbox.base_url}/x12/270", content=x12_270)
         stats = await sandbox.stats()          # {"total": ..., "by_member": {...}, ...}
 
-The consumer group is fresh per call and starts at the end of `claim.submitted`, and the
-context is entered only once the group owns its partitions, so every claim published
-inside the block is seen and nothing published before it is re-answered. `sandbox_process`
-runs it as its own process instead (for tests that kill it). The broker is
-shared: to answer only your own claims, pass
-`accept=lambda claim: claim.patient_control_number.startswith(prefix)`.
+Claims reach it only as 837 files in that user's `to/` folder (the gateway uploads them:
+tests/conftest.py `running_clearinghouse` runs both), so a test's sandbox answers only the
+files of its own user. `sandbox_process` runs it as its own process instead (for tests that
+kill it).
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ import socket
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +41,6 @@ __all__ = [
     "running_sandbox", "sample_270", "sample_837", "sandbox_process",
 ]  # fmt: skip
 from deploy.serving import serving
-from shared.events.catalogue import ClaimSubmitted
-from shared.kafka import KafkaAccess
 
 
 @dataclass
@@ -69,8 +65,10 @@ class SandboxHandle:
 
     @property
     def pipeline(self) -> Any:
-        """The claim pipeline (None without Kafka); `.remittances`: the latest 5,000 835s it sent."""
-        return self.app.state.pipeline
+        """The file desk's clearinghouse (None without the mailbox); `.remittances`: the latest
+        5,000 835s it wrote."""
+        files = self.app.state.files
+        return files.desk.clearinghouse if files is not None else None
 
     async def stats(self) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
@@ -85,15 +83,12 @@ class SandboxHandle:
 
 @contextlib.asynccontextmanager
 async def running_sandbox(
-    kafka: KafkaAccess | None,
     *,
     seed: int = 7,
-    group_id: str | None = None,
     slow_delay_ms: int | None = None,
     remittance_mode: str | None = None,
     cycle_seconds: float | None = None,
     random_denial_share: str | None = None,
-    accept: Callable[[ClaimSubmitted], bool] | None = None,
     receiver_ids: frozenset[str] | None = frozenset({TEST_RECEIVER_ID}),
     state_path: str | None = None,
     mailbox: bool = False,
@@ -102,18 +97,14 @@ async def running_sandbox(
     sftp_read_delay_ms: int = 0,
     sftp_write_delay_ms: int = 0,
 ) -> AsyncIterator[SandboxHandle]:
-    """Start the sandbox (HTTP + claim pipeline when `kafka`, the clearinghouse's access, is
-    given) and stop it
-    on exit. The remittance/denial knobs override payers.json for every payer; `state_path` is
+    """Start the sandbox (HTTP, and the clearinghouse when `mailbox`) and stop it on exit. The
+    remittance/denial knobs override payers.json for every payer; `state_path` is
     its store (default: in memory, forgotten on exit). `mailbox`: also the SFTP mailbox and
     its file desk on a free port, with a user of this call's own (key login, ISA15 `usage`),
     keys and folders under `mailbox_dir` (default a new temporary directory)."""
     account = _test_account(mailbox_dir, usage) if mailbox else None
     config = SandboxConfig(
         seed=seed,
-        kafka=kafka,
-        group_id=group_id or f"clearinghouse-test-{uuid.uuid4().hex[:10]}",
-        auto_offset_reset="latest",
         slow_delay_ms=slow_delay_ms,
         remittance_mode=remittance_mode,
         cycle_seconds=cycle_seconds,
@@ -124,10 +115,7 @@ async def running_sandbox(
         **(account.settings(sftp_read_delay_ms, sftp_write_delay_ms) if account else {}),
     )
     app = create_app(config)
-    app.state.accept = accept
     async with serving(app) as base_url:
-        if app.state.pipeline is not None:
-            await asyncio.wait_for(app.state.pipeline.ready.wait(), 60)
         handle = SandboxHandle(base_url, app, config)
         if account is not None:
             account.fill(handle, app.state.files.mailbox.port)
@@ -209,9 +197,8 @@ class ProcessHandle:
 
 
 def _started(body: dict[str, Any], mailbox: bool) -> bool:
-    """Ready: its claim pipeline runs (when it has one), its mailbox listens (when asked)."""
-    pipeline_ok = body.get("claims_pipeline") in ("running", "off")
-    return pipeline_ok and (not mailbox or bool(body.get("mailbox", {}).get("sftp_port")))
+    """Ready: it answers, and its mailbox listens (when asked)."""
+    return not mailbox or bool(body.get("mailbox", {}).get("sftp_port"))
 
 
 @contextlib.asynccontextmanager
@@ -226,11 +213,13 @@ async def sandbox_process(
 ) -> AsyncIterator[ProcessHandle]:
     """The sandbox as `make up` runs it: its own process (uvicorn) on a free port, configured by
     `env` (SANDBOX_* variables). Yields the process (a test may kill -9 it) and its base URL once
-    its claim pipeline runs (and, with `mailbox`, its SFTP mailbox listens, with a user of this
-    call's own as in running_sandbox); the process is killed on exit if still running."""
+    it answers (and, with `mailbox`, its SFTP mailbox listens, with a user of this call's own as
+    in running_sandbox); the process is killed on exit if still running."""
     account = _test_account(mailbox_dir, usage) if mailbox else None
     if account is not None:
         env = {**account.env(sftp_read_delay_ms, sftp_write_delay_ms), **env}
+    else:  # no mailbox: it must not listen on `make up`'s SFTP port
+        env = {"SANDBOX_MAILBOX": "0", **env}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -250,7 +239,7 @@ async def sandbox_process(
                 if proc.returncode is not None:
                     raise RuntimeError(f"the sandbox process exited ({proc.returncode})")
                 if asyncio.get_running_loop().time() > deadline:
-                    raise TimeoutError("the sandbox process did not start its claim pipeline")
+                    raise TimeoutError("the sandbox process did not start")
                 with contextlib.suppress(httpx.TransportError):
                     response = await client.get("/health")
                     if response.status_code == 200 and _started(response.json(), mailbox):

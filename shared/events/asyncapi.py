@@ -93,7 +93,6 @@ DLQ_HEADERS: dict[str, Any] = {
 def _who(name: str) -> str:
     partners = {
         "ehr": "the EHR",
-        "clearinghouse": "the clearinghouse (for its payers)",
         "collections": "the collections agency",
     }
     if is_partner(name):

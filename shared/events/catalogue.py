@@ -72,14 +72,13 @@ from shared.events.receivables import DenialResolved as DenialResolved
 # (issue 17 item 1): the EHR sends encounters; the collections agency hears when an account is
 # recalled. A partner may publish only its own types, and a consumer believes a partner's event
 # only when its signature verifies. The clearinghouse (which speaks for the payers behind it)
-# no longer writes to Kafka: it exchanges X12 files with the gateway service through its SFTP
+# is no Kafka principal: it exchanges X12 files with the gateway service through its SFTP
 # mailbox (issue 18), authenticated by its pinned host key, and the gateway publishes what the
-# files say. Its principal stays only while the payer sandbox's transitional Kafka path does.
+# files say.
 EHR = "ehr"
-CLEARINGHOUSE = "clearinghouse"
 GATEWAY = "gateway"
 COLLECTIONS = "collections"
-PARTNERS: tuple[str, ...] = (EHR, CLEARINGHOUSE, COLLECTIONS)
+PARTNERS: tuple[str, ...] = (EHR, COLLECTIONS)
 
 
 def is_partner(name: str) -> bool:

@@ -73,6 +73,10 @@ SIGNING_PARTNERS: tuple[str, ...] = tuple(
     sorted({s.publisher for s in CATALOGUE.values() if is_partner(s.publisher)})
 )
 
+# Partners that no longer sign anything: their key folders, left by an earlier `make up` (the
+# clearinghouse signed its answers before it spoke files, issue 18), are ignored, not refused.
+RETIRED_PARTNERS: tuple[str, ...] = ("clearinghouse",)
+
 
 class BadSignature(InvalidEvent):
     """A partner event whose signature is missing, malformed, made with a key that is not its
@@ -259,6 +263,8 @@ def _key_files(directory: Path, suffix: str) -> dict[str, list[Path]]:
         raise PartnerKeyError(f"partner key directory {directory} does not exist")
     found: dict[str, list[Path]] = {}
     for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
+        if folder.name in RETIRED_PARTNERS:
+            continue
         if folder.name not in PARTNERS:
             raise PartnerKeyError(f"{folder} names no partner of the catalogue ({', '.join(PARTNERS)})")
         files = sorted(p for p in folder.iterdir() if p.suffix == suffix)

@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.payer_sandbox.testing import running_sandbox
 from services.claims.claims.schemas import ClaimData
 from services.claims.scrubbing import domain as scrubber
 from shared import x12
@@ -43,7 +42,15 @@ from tests.claims.helpers import (
     publish,
     read_event,
 )
-from tests.conftest import end_offsets, eventually, read_from, start_group_at_end, token, unique
+from tests.conftest import (
+    end_offsets,
+    eventually,
+    read_from,
+    running_clearinghouse,
+    start_group_at_end,
+    token,
+    unique,
+)
 
 RW = token("claims:read", "claims:write")
 DOS = date.fromisoformat(make_recent_date())
@@ -432,9 +439,8 @@ async def test_story_the_271_flags_auth_the_claim_is_held_authorized_paid_and_it
     await start_group_at_end(bootstrap, prefix + "payments", list(PAYMENTS.handlers))
     patient = unique("story")
     submitted_start = await end_offsets(bootstrap, "claim.submitted")
-    ours = lambda claim: claim.patient_id == patient  # noqa: E731 - the sandbox answers only ours
     async with (
-        running_sandbox(servers.partner("clearinghouse"), accept=ours) as sandbox,
+        running_clearinghouse(settings) as sandbox,
         running_eligibility(settings, sandbox) as (eligibility_app, eligibility),
         claims() as (_, client),
         service("payments") as (payments_app, _),

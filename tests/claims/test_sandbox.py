@@ -1,7 +1,8 @@
-"""End to end with the payer sandbox on the shared broker:
+"""End to end with the payer sandbox through its SFTP mailbox and the gateway:
 
-encounter.completed → claim → scrub → submit (837P) → the sandbox's claim.acknowledged →
-its 835 (remittance.received) → payment.posted → paid, or denied → claim.denied with the action.
+encounter.completed → claim → scrub → submit (837P) → the gateway's 837 file → the sandbox's
+277CA → claim.acknowledged → its 835 file (remittance.received) → payment.posted → paid, or
+denied → claim.denied with the action.
 
 This test plays the payments service (which turns an 835 into payment.posted) without running
 it: it reads the sandbox's 835 for our claim and publishes the payment.posted payments would,
@@ -21,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from deploy.payer_sandbox.testing import running_sandbox
 from services.claims.reference import store as reference
 from services.payments.postings.domain import RemittanceRef, Target, payment_posted
 from services.payments.remittances.x12 import parse_835
@@ -35,7 +35,7 @@ from shared.events.catalogue import (
 )
 from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import BILLING_NPI, RENDERING_NPI, get_claim_if, get_claims, publish
-from tests.conftest import end_offsets, eventually, read_from, token, unique
+from tests.conftest import end_offsets, eventually, read_from, running_clearinghouse, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now", "practice_providers")
 RW = token("claims:read", "claims:write")
@@ -93,16 +93,15 @@ async def the_835_for(sandbox: Any, pcn: str) -> str | None:
     return None
 
 
-async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers, producer):
+async def test_encounter_to_paid_and_to_denied_with_the_sandbox(claims, servers, producer, settings):
     scenarios = json.loads((SANDBOX_DATA / "scenarios.json").read_text())["members"]
     needs_auth = scenarios["SBX30001"]["prior_auth_codes"]
     assert "97110" in needs_auth  # physical therapy needs an authorization for this member
     prefix = unique("e2e")
     denied_start = await end_offsets(servers.kafka_bootstrap, "claim.denied")
-    accept = lambda claim: claim.patient_id.startswith(prefix)  # noqa: E731 - only our claims
     async with (
+        running_clearinghouse(settings) as sandbox,
         claims() as (_, client),
-        running_sandbox(servers.partner("clearinghouse"), accept=accept) as sandbox,
     ):
         paid_visit = make_encounter(prefix, "SBX10001", [("99213", "150.00"), ("36415", "25.00")])
         denied_visit = make_encounter(prefix, "SBX30001", [("97110", "120.00")])

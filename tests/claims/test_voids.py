@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from deploy.payer_sandbox.testing import running_sandbox
 from shared import x12
 from shared.events.catalogue import Adjustment, PaymentPosted
 from tests.claims.cob import x12_837_errors
@@ -32,7 +31,7 @@ from tests.claims.helpers import (
     post_submitted_claim,
     publish,
 )
-from tests.conftest import eventually, token, unique
+from tests.conftest import eventually, running_clearinghouse, token, unique
 
 pytestmark = pytest.mark.usefixtures("claims_consumer_from_now")
 RW = token("claims:read", "claims:write")
@@ -217,10 +216,9 @@ async def test_a_void_through_the_payer_sandbox_closes_it_and_voids_the_original
     claims, settings, servers, producer
 ):
     prefix = unique("void")
-    accept = lambda submitted: submitted.patient_id.startswith(prefix)  # noqa: E731 - only our claims
     async with (
+        running_clearinghouse(settings) as sandbox,
         claims() as (_, client),
-        running_sandbox(servers.partner("clearinghouse"), accept=accept) as sandbox,
     ):
         claim = await post_submitted_claim(client, settings, make_claim(f"{prefix}-pat"))
         pcn = claim["patient_control_number"]

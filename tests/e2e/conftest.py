@@ -1,5 +1,6 @@
-"""The platform as `make up` runs it: real services on 8001-8004, the payer sandbox on 8010,
-the SMTP/SMS sink on 8025, PostgreSQL and Kafka.
+"""The platform as `make up` runs it: real services on 8001-8004 and the gateway on 8006, the
+payer sandbox on 8010 (its SFTP mailbox on 2222), the SMTP/SMS sink on 8025, PostgreSQL and
+Kafka.
 
 The session fixture brings the platform up when it is not running (`deploy/infra.py up` is
 idempotent: it starts only what is missing) and, if it started the services, stops them

@@ -46,7 +46,7 @@ SCENARIOS: dict[str, Any] = json.loads((ROOT / "deploy/payer_sandbox/data/scenar
 # A billing office's user: reads and writes everywhere, runs the payment-plan cycle; no raw X12.
 SCOPES = [
     f"{svc}:{verb}"
-    for svc in ("eligibility", "claims", "payments", "notifications")
+    for svc in ("eligibility", "claims", "payments", "notifications", "gateway")
     for verb in ("read", "write")
 ]
 AUTH = {"Authorization": f"Bearer {mint_token([*SCOPES, 'payments:admin'], subject='e2e-suite')}"}
@@ -65,8 +65,8 @@ def platform_ready() -> bool:
     return True
 
 
-# The consumer groups of `make up`'s processes (the services' and the sandbox's).
-GROUPS = ("eligibility", "claims", "payments", "notifications", "payer-sandbox")
+# The consumer groups of `make up`'s processes (the services'; the sandbox speaks files only).
+GROUPS = ("eligibility", "claims", "payments", "notifications", "gateway")
 
 
 async def backlog() -> int:

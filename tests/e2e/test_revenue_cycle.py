@@ -1,14 +1,16 @@
 """The revenue cycle end to end, on the platform `make up` runs (issue 8, stories 1-5).
 
-Everything goes through the contracts a clinic and its partners use: REST on the four
-services, `encounter.completed` from the EHR on Kafka, the payer sandbox (270/271 over HTTP,
-837P → acknowledgment → 835 over Kafka), and the SMTP sink that stands in for patients' and
-staff's mailboxes. Expected payer behaviour is read from the sandbox's scenario table.
+Everything goes through the contracts a clinic and its partners use: REST on the five
+services, `encounter.completed` from the EHR on Kafka, the payer sandbox (270/271 over HTTP; a
+clearinghouse whose SFTP mailbox the gateway uploads 837P files to and takes 999, 277CA and 835
+files from), and the SMTP sink that stands in for patients' and staff's mailboxes. Expected
+payer behaviour is read from the sandbox's scenario table.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import uuid
 from datetime import date, timedelta
@@ -18,6 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from deploy import mailbox as make_up_mailbox
 from deploy.payer_sandbox.ehr import BILLING_NPI, SOURCE as EHR_SOURCE
 from services.claims.reference import store as reference
 from shared import x12
@@ -123,10 +126,11 @@ async def test_story1_checked_estimated_billed_paid_and_the_patient_told(
             money(claim["paid_amount"]),
             money(claim["patient_responsibility"]),
         )
-        # One correlation id from the encounter through the claim to the posting.
+        # One correlation id from the encounter to the claim's submission; the posting carries
+        # its 835's (one file answers many claims, so the gateway starts a correlation per file).
         correlation = sent.correlation_id or submitted.correlation_id
         assert correlation and submitted.correlation_id == correlation
-        assert posted.correlation_id == correlation
+        assert remit.correlation_id and posted.correlation_id == remit.correlation_id
 
         # The patient's share lands on their account, as estimated.
         account = await get_json(http, "payments", f"/v1/accounts/{patient}")
@@ -375,7 +379,7 @@ async def test_story4_payment_plan_missed_installments_collections_each_step_not
 async def test_story5_partner_garbage_is_parked_or_refused_and_the_rest_flows(
     http: httpx.AsyncClient, producer: AIOKafkaProducer
 ) -> None:
-    async with Watch(["encounter.completed.dlq", "remittance.received.dlq"]) as kafka:
+    async with Watch(["encounter.completed.dlq"]) as kafka:
         # A malformed encounter.completed: a valid envelope around a payload that breaks the schema.
         bad_id = str(uuid.uuid4())
         headers = [
@@ -395,27 +399,15 @@ async def test_story5_partner_garbage_is_parked_or_refused_and_the_rest_flows(
             key=b"bad",
             headers=[(k, not_json_id.encode() if k == "ce_id" else v) for k, v in headers],
         )
-        # A malformed 835 from the clearinghouse, on Kafka ...
-        bad_remit_id = str(uuid.uuid4())
-        remit = {
-            "trace_number": unique("TRN"),
-            "payer_id": "SBX001",
-            "x12_835": "ISA*00*garbage~",
-            "received_at": "2026-01-01T00:00:00Z",
-        }
-        await producer.send_and_wait(
-            "remittance.received",
-            json.dumps(remit).encode(),
-            key=b"SBX001",
-            headers=[
-                ("ce_id", bad_remit_id.encode()),
-                ("ce_type", b"remittance.received.v1"),
-                ("ce_source", b"clearinghouse-e2e"),
-                ("ce_specversion", b"1.0"),
-                ("content-type", b"application/json"),
-            ],
-        )
-        # ... and uploaded over HTTP: refused with the location, nothing posted.
+        # A broken 835 dropped by hand into the clearinghouse's from/ folder (no partner can
+        # write remittance.received any more): the gateway takes it and puts it in its review
+        # queue with the reason, keeping the file ...
+        outbox = make_up_mailbox.SANDBOX_STATE / "mailboxes" / make_up_mailbox.USER / "from"
+        bad_name = f"{unique('E2E')}_835.x12"
+        outbox.mkdir(parents=True, exist_ok=True)
+        (outbox / f".{bad_name}.tmp").write_text("ISA*00*" + "x" * 200 + "~")
+        os.replace(outbox / f".{bad_name}.tmp", outbox / bad_name)
+        # ... and uploaded over HTTP to payments: refused with the location, nothing posted.
         upload = await http.post(
             f"{URLS['payments']}/v1/remittances",
             content="ISA*00*          *00*          *ZZ*SBX001~GS*HP~ST*835*0001~BPR*I*10~SE*3*0001~",
@@ -441,8 +433,15 @@ async def test_story5_partner_garbage_is_parked_or_refused_and_the_rest_flows(
             (record,) = await kafka.raw("encounter.completed.dlq", parked(event_id, "claims"))
             h = {k: v.decode() for k, v in record.headers}
             assert h["dlq_original_topic"] == "encounter.completed" and h["dlq_error"]
-        (record,) = await kafka.raw("remittance.received.dlq", parked(bad_remit_id, "payments"))
-        assert dict(record.headers)["dlq_error"]
+
+        async def reviewed() -> dict | None:
+            page = await get_json(http, "gateway", "/v1/review")
+            return next((i for i in page["items"] if i["remote_name"] == bad_name), None)
+
+        item = await eventually(reviewed, what="the broken 835 in the gateway's review queue")
+        assert item["reason"] == "unreadable" and item["detail"] and item["resolution"] is None
+        kept = await get_json(http, "gateway", f"/v1/files/{item['file_id']}")
+        assert kept["state"] == "review" and kept["errors"]
 
         claim = await claim_in(http, DONE, encounter_id=good.encounter_id)
         assert claim["status"] == "paid"

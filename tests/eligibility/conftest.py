@@ -31,7 +31,7 @@ def eligibility_reads_claims_from_now(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 async def sandbox() -> AsyncIterator[Any]:
-    async with running_sandbox(None) as handle:
+    async with running_sandbox() as handle:
         yield handle
 
 

@@ -147,7 +147,7 @@ def claims_from_now(settings: Any) -> None:
 @pytest.mark.usefixtures("claims_from_now")
 async def test_a_claim_past_its_window_is_asked_about_and_the_277_moves_it(settings):
     async with (
-        running_sandbox(None) as sandbox,
+        running_sandbox() as sandbox,
         claims_service(settings) as (claims_app, client),
         gateway_service(settings, f"{sandbox.base_url}/x12/276") as gateway,
     ):
@@ -195,7 +195,7 @@ async def test_ask_now_route_sends_a_276_and_a_lost_claim_is_rejected(settings):
     from tests.conftest import token
 
     async with (
-        running_sandbox(None) as sandbox,
+        running_sandbox() as sandbox,
         claims_service(settings) as (_, client),
         gateway_service(settings, f"{sandbox.base_url}/x12/276") as gateway,
     ):
@@ -287,7 +287,7 @@ async def test_batch_inquiries_go_as_a_276_file_through_the_mailbox_and_277_file
     from tests.gateway.helpers import partner_config, write_partners
     from tests.gateway.test_samples_277 import pyx12_277_errors
 
-    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path / "sandbox") as sandbox:
+    async with running_sandbox(mailbox=True, mailbox_dir=tmp_path / "sandbox") as sandbox:
         (batch_partner,) = write_partners(
             tmp_path / "p.json",
             partner_config(

@@ -233,7 +233,7 @@ async def test_the_sandbox_clearinghouse_answers_our_file_and_we_take_its_answer
     from deploy.payer_sandbox.testing import TEST_RECEIVER_ID, running_sandbox
     from services.gateway.mailbox.usecases import poll
 
-    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path / "sandbox") as sandbox:
+    async with running_sandbox(mailbox=True, mailbox_dir=tmp_path / "sandbox") as sandbox:
         (partner,) = write_partners(
             tmp_path / "p.json",
             partner_config(sandbox, isa_receiver_id=TEST_RECEIVER_ID, gs_receiver_id=TEST_RECEIVER_ID),

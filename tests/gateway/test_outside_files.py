@@ -52,7 +52,7 @@ async def test_an_835_put_by_hand_into_from_posts(
     name = f"ERA_{trace}.835"
     start = await end_offsets(servers.kafka_bootstrap, "payment.posted")
     async with (
-        running_sandbox(None, mailbox=True, mailbox_dir=tmp_path / "box") as sandbox,
+        running_sandbox(mailbox=True, mailbox_dir=tmp_path / "box") as sandbox,
         running_service("payments", payments_settings(settings)) as (_, payments),
         gateway() as (app, _),
     ):
@@ -99,7 +99,7 @@ async def test_files_of_other_types_put_by_hand_go_to_review_are_kept_and_resolv
     gcn = str(40_000 + int(unique("9")[-4:], 16) % 50_000)
     ack = make_999(gcn)
     async with (
-        running_sandbox(None, mailbox=True, mailbox_dir=tmp_path / "box") as sandbox,
+        running_sandbox(mailbox=True, mailbox_dir=tmp_path / "box") as sandbox,
         gateway() as (app, client),
     ):
         (partner,) = write_partners(tmp_path / "p.json", partner_config(sandbox, poll_seconds=0.2))

@@ -206,7 +206,7 @@ def test_the_corrected_map_still_rejects_a_277_claim_without_its_stc():
 
 async def test_the_running_sandbox_answers_a_276_over_http_and_refuses_garbage():
     x12_837, pcn = an_837("SBX80002", dependent=True)
-    async with running_sandbox(None) as sandbox, httpx.AsyncClient(base_url=sandbox.base_url) as client:
+    async with running_sandbox() as sandbox, httpx.AsyncClient(base_url=sandbox.base_url) as client:
         answered = await client.post(
             "/x12/276", content=a_276(x12_837, "T-HTTP"), headers={"Content-Type": "application/edi-x12"}
         )

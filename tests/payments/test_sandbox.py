@@ -1,5 +1,6 @@
-"""End to end with the payer sandbox: claim.submitted goes to the sandbox, which adjudicates
-and publishes remittance.received; payments posts it. Expected amounts are read from the
+"""End to end with the payer sandbox: claim.submitted goes through the gateway as an 837 file
+to the sandbox's mailbox; the sandbox adjudicates and writes an 835 file, which the gateway
+publishes as remittance.received; payments posts it. Expected amounts are read from the
 sandbox's own 835 with x12sdk (an independent parser), not hard-coded."""
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from decimal import Decimal
 
 from x12sdk.io import X12ModelReader
 
-from deploy.payer_sandbox.testing import SampleLine, running_sandbox, sample_837
+from deploy.payer_sandbox.testing import SampleLine, sample_837
 from shared.events import new_event
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
-from tests.conftest import encode_signed, end_offsets, eventually, read_from, unique
+from tests.conftest import encode_signed, end_offsets, eventually, read_from, running_clearinghouse, unique
 from tests.payments.helpers import ALL, get_account
 
 D = Decimal
@@ -30,17 +31,15 @@ def clp_by_x12sdk(text: str, pcn: str):
     raise AssertionError("claim not in the sandbox's 835")
 
 
-async def test_sandbox_remittance_is_posted_to_the_claim(service, producer, servers):
+async def test_sandbox_remittance_is_posted_to_the_claim(service, producer, servers, settings):
     prefix = unique("S")[:9].replace("-", "")
     pcn = f"{prefix}01"
     account, claim_id = unique("acct"), uuid.uuid4()
     start = await end_offsets(servers.kafka_bootstrap, "payment.posted")
     lines = [SampleLine("99213", "150.00"), SampleLine("85025", "30.00")]
     async with (
+        running_clearinghouse(settings) as sandbox,
         service("payments") as (_, client),
-        running_sandbox(
-            servers.partner("clearinghouse"), accept=lambda c: c.patient_control_number == pcn
-        ) as sandbox,
     ):
         event = new_event(
             ClaimSubmitted(

@@ -1,10 +1,13 @@
-"""Payer sandbox, claims: claim.submitted on the real broker leads to claim.acknowledged or
-claim.rejected and then to remittance.received whose 835 is read back with two
-independent parsers (x12sdk models and pyx12's 005010X221A1 validator, zero errors) and
-balances: BPR02 = sum(CLP04) - sum(PLB); CLP03 - sum(CAS) = CLP04; SVC02 - CAS = SVC03.
+"""Payer sandbox, claims, through its SFTP mailbox: claim.submitted on the real broker goes
+to the gateway, which uploads it in an 837 file to the sandbox's mailbox; the sandbox answers
+with a 999, a 277CA and 835 files, which the gateway turns into claim.acknowledged or
+claim.rejected and remittance.received. The 835 is read back with two independent parsers
+(x12sdk models and pyx12's 005010X221A1 validator, zero errors) and balances:
+BPR02 = sum(CLP04) - sum(PLB); CLP03 - sum(CAS) = CLP04; SVC02 - CAS = SVC03.
 
-Every test answers only its own claims (`accept` by patient control number prefix) and
-reads only its own events, because the broker is shared with other suites.
+Every test's sandbox sees only the claims published inside its block (running_clearinghouse:
+a mailbox user and a gateway consumer group of its own), and reads only its own events (by
+patient control number), because the broker is shared with other suites.
 """
 
 from __future__ import annotations
@@ -23,14 +26,14 @@ from x12sdk.io import X12ModelReader
 from deploy.payer_sandbox import claim837
 from deploy.payer_sandbox.adjudication import Context, Memory, adjudicate
 from deploy.payer_sandbox.data import PAYERS_FILE, default_tables, scenario_table
-from deploy.payer_sandbox.testing import SampleLine, running_sandbox, sample_837
+from deploy.payer_sandbox.testing import SampleLine, sample_837
 from shared import x12
+from shared.config import Settings
 from shared.consumer import dlq_headers
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
 from shared.events.envelope import encode, new_event
-from shared.kafka import KafkaAccess
 from tests.claims.cob import cob_errors
-from tests.conftest import end_offsets, pyx12_errors, read_from
+from tests.conftest import end_offsets, pyx12_errors, read_from, running_clearinghouse
 
 TABLES = default_tables()
 MEMBERS = scenario_table()["members"]
@@ -173,7 +176,8 @@ def submission(
 
 
 class Outbox:
-    """Reads the sandbox's output topics from the offsets taken before publishing."""
+    """Reads what the gateway published from the sandbox's files, from the offsets taken
+    before publishing."""
 
     def __init__(self, bootstrap: str) -> None:
         self.bootstrap = bootstrap
@@ -184,23 +188,26 @@ class Outbox:
             self.start[topic] = await end_offsets(self.bootstrap, topic)
 
     async def collect(self, topic: str, pcns: set[str], *, count: int | None = None) -> list[dict[str, Any]]:
-        """Payloads on `topic` that name one of `pcns` (835s: containing one), until
-        `count` of them (default: one per pcn) have arrived."""
-        wanted = count if count is not None else len(pcns)
+        """Payloads on `topic` that name one of `pcns` (835s: containing one), until every pcn
+        is named (an 835 may carry several), or until `count` of them have arrived."""
+
+        def enough(found: list[dict[str, Any]]) -> bool:
+            if count is not None:
+                return len(found) >= count
+            named = {pcn for f in found for pcn in pcns if _names(f, pcn)}
+            return named == pcns
+
+        def _names(payload: dict[str, Any], pcn: str) -> bool:
+            if topic == "remittance.received":
+                return f"CLP*{pcn}*" in payload["x12_835"]
+            return payload.get("patient_control_number") == pcn
 
         def mine(records: list[Any]) -> list[dict[str, Any]]:
-            found = []
-            for r in records:
-                payload = json.loads(r.value)
-                if topic == "remittance.received":
-                    if any(f"CLP*{pcn}*" in payload["x12_835"] for pcn in pcns):
-                        found.append(payload)
-                elif payload.get("patient_control_number") in pcns:
-                    found.append(payload)
-            return found
+            payloads = [json.loads(r.value) for r in records]
+            return [p for p in payloads if any(_names(p, pcn) for pcn in pcns)]
 
         records = await read_from(
-            self.bootstrap, topic, self.start[topic], until=lambda rs: len(mine(rs)) >= wanted, timeout=30
+            self.bootstrap, topic, self.start[topic], until=lambda rs: enough(mine(rs)), timeout=30
         )
         return mine(records)
 
@@ -209,10 +216,6 @@ async def publish(producer: AIOKafkaProducer, *claims: ClaimSubmitted) -> None:
     for claim in claims:
         topic, key, value, headers = encode(new_event(claim, source="claims"))
         await producer.send_and_wait(topic, value, key=key, headers=headers)
-
-
-def prefixed(prefix: str) -> Any:
-    return lambda claim: claim.patient_control_number.startswith(prefix)
 
 
 def pcn_for(prefix: str, n: int) -> str:
@@ -225,21 +228,23 @@ def prefix() -> str:
 
 
 @pytest.fixture
-async def kafka(servers: Any, producer: AIOKafkaProducer) -> tuple[KafkaAccess, AIOKafkaProducer, Outbox]:
-    """The clearinghouse's access (what the sandbox runs with), the suite's producer, and
-    where the sandbox's topics end now."""
+async def kafka(
+    servers: Any, producer: AIOKafkaProducer, settings: Settings
+) -> tuple[Settings, AIOKafkaProducer, Outbox]:
+    """The settings the gateway runs with, the suite's producer, and where the gateway's
+    topics end now."""
     outbox = Outbox(servers.kafka_bootstrap)
     await outbox.mark()
-    return servers.partner("clearinghouse"), producer, outbox
+    return settings, producer, outbox
 
 
 # --- tests --------------------------------------------------------------------------------
 
 
 async def test_claim_is_acknowledged_then_remitted_with_its_patient_control_number(
-    kafka: tuple[str, AIOKafkaProducer, Outbox], prefix: str
+    kafka: tuple[Settings, AIOKafkaProducer, Outbox], prefix: str
 ) -> None:
-    clearinghouse, producer, outbox = kafka
+    settings, producer, outbox = kafka
     member = MEMBERS["SBX10001"]
     tier = member["benefits"]["in_network"]
     pcn = pcn_for(prefix, 1)
@@ -250,7 +255,7 @@ async def test_claim_is_acknowledged_then_remitted_with_its_patient_control_numb
         date_of_service=DOS.strftime("%Y%m%d"),
     )
     claim = submission(pcn, text)
-    async with running_sandbox(clearinghouse, accept=prefixed(prefix)) as sandbox:
+    async with running_clearinghouse(settings) as sandbox:
         await publish(producer, claim)
         acks = await outbox.collect("claim.acknowledged", {pcn})
         remits = await outbox.collect("remittance.received", {pcn})
@@ -275,9 +280,9 @@ async def test_claim_is_acknowledged_then_remitted_with_its_patient_control_numb
 
 
 async def test_front_end_edits_reject_with_reasons(
-    kafka: tuple[str, AIOKafkaProducer, Outbox], prefix: str
+    kafka: tuple[Settings, AIOKafkaProducer, Outbox], prefix: str
 ) -> None:
-    clearinghouse, producer, outbox = kafka
+    settings, producer, outbox = kafka
     dos = DOS.strftime("%Y%m%d")
     bad_total = sample_837(
         pcn_for(prefix, 1), "SBX10001", [SampleLine("99213", "150.00")], date_of_service=dos
@@ -296,11 +301,10 @@ async def test_front_end_edits_reject_with_reasons(
         submission(pcn_for(prefix, 1), bad_total),
         submission(pcn_for(prefix, 2), not_found),
         submission(pcn_for(prefix, 3), bad_npi),
-        submission(pcn_for(prefix, 4), "ISA*not x12"),
     ]
     dlq_start = await end_offsets(outbox.bootstrap, "claim.submitted.dlq")
     garbage_key = f"garbage-{prefix}".encode()
-    async with running_sandbox(clearinghouse, accept=prefixed(prefix)):
+    async with running_clearinghouse(settings) as clearinghouse:
         # An undecodable record first: parked on the dead-letter topic, consumption goes on.
         await producer.send_and_wait(
             "claim.submitted", b"{not json", key=garbage_key, headers=[("ce_id", b"nope")]
@@ -317,23 +321,23 @@ async def test_front_end_edits_reject_with_reasons(
     assert garbage.value == b"{not json"
     headers = dlq_headers(garbage)
     assert headers["dlq_original_topic"] == "claim.submitted"
-    assert headers["dlq_error"].startswith("decode:")
+    assert headers["dlq_consumer_group"] == clearinghouse.consumer_group  # the gateway parked it
     by_pcn = {r["patient_control_number"]: r for r in rejected}
     assert {r["claim_id"] for r in rejected} == {str(c.claim_id) for c in claims}
-    assert "CLM02" in by_pcn[pcn_for(prefix, 1)]["reasons"][0]["message"]
-    assert by_pcn[pcn_for(prefix, 2)]["reasons"][0]["code"] == "A3:33"
-    assert by_pcn[pcn_for(prefix, 3)]["reasons"][0]["code"] == "A7:562"
-    assert "not readable" in by_pcn[pcn_for(prefix, 4)]["reasons"][0]["message"]
+    # The 277CA's STC codes (category:status[:entity]) and their descriptions.
+    assert "out of balance" in by_pcn[pcn_for(prefix, 1)]["reasons"][0]["message"]
+    assert by_pcn[pcn_for(prefix, 2)]["reasons"][0]["code"].startswith("A3:33")
+    assert by_pcn[pcn_for(prefix, 3)]["reasons"][0]["code"].startswith("A7:562")
     for r in rejected:
         assert "SBX" not in json.dumps(r["reasons"])  # no member ids in reasons
 
 
 async def test_denials_replacement_void_and_secondary(
-    kafka: tuple[str, AIOKafkaProducer, Outbox], prefix: str
+    kafka: tuple[Settings, AIOKafkaProducer, Outbox], prefix: str
 ) -> None:
     """CO-96, CO-197, CO-97 per line; CO-27, CO-29, CO-18 per claim; frequency 7 reverses
     and repays; frequency 8 reverses; a secondary claim pays the primary's PR."""
-    clearinghouse, producer, outbox = kafka
+    settings, producer, outbox = kafka
     dos = DOS.strftime("%Y%m%d")
     old = (date.today() - timedelta(days=PAYERS["payers"]["SBX001"]["timely_filing_days"] + 5)).strftime(
         "%Y%m%d"
@@ -381,7 +385,7 @@ async def test_denials_replacement_void_and_secondary(
         ),
         submission(p[6], sample_837(p[6], "SBX10002", [SampleLine("99215", "300.00")], date_of_service=dos)),
     ]
-    async with running_sandbox(clearinghouse, accept=prefixed(prefix)) as sandbox:
+    async with running_clearinghouse(settings) as sandbox:
         await publish(producer, *first)
         remits = await outbox.collect("remittance.received", {c.patient_control_number for c in first})
         parsed = {pcn: read_835(r["x12_835"]) for r in remits for pcn in read_835(r["x12_835"])["claims"]}
@@ -438,14 +442,6 @@ async def test_denials_replacement_void_and_secondary(
                 original=claims[p[6]]["pccn"],
             ),
             submission(
-                p[2],
-                sample_837(
-                    p[2], "SBX10002", [SampleLine("93000", "60.00")], date_of_service=dos, frequency_code="8"
-                ),
-                frequency="8",
-                original=claims[p[2]]["pccn"],
-            ),
-            submission(
                 p[8],
                 secondary_837 := sample_837(
                     p[8],
@@ -463,7 +459,20 @@ async def test_denials_replacement_void_and_secondary(
         assert cob_errors(secondary_837) == []  # the 837P guide's COB balancing
         await outbox.mark()
         await publish(producer, *second)
-        remits2 = await outbox.collect("remittance.received", {p[7], p[6], p[2], p[8]})
+        remits2 = await outbox.collect("remittance.received", {p[7], p[6], p[8]})
+        # The void on its own (its own file, so its own 835): a payment that only takes money
+        # back carries the negative balance forward in a PLB.
+        void_claim = submission(
+            p[2],
+            sample_837(
+                p[2], "SBX10002", [SampleLine("93000", "60.00")], date_of_service=dos, frequency_code="8"
+            ),
+            frequency="8",
+            original=claims[p[2]]["pccn"],
+        )
+        await outbox.mark()
+        await publish(producer, void_claim)
+        remits2 += await outbox.collect("remittance.received", {p[2]})
         assert sandbox.pipeline.counters().get("rejected", 0) == 0
     results: dict[str, list[dict[str, Any]]] = {}
     plb: dict[str, Decimal] = {}
@@ -489,9 +498,9 @@ async def test_denials_replacement_void_and_secondary(
 
 
 async def test_batched_remittance_has_one_835_for_several_claims(
-    kafka: tuple[str, AIOKafkaProducer, Outbox], prefix: str
+    kafka: tuple[Settings, AIOKafkaProducer, Outbox], prefix: str
 ) -> None:
-    clearinghouse, producer, outbox = kafka
+    settings, producer, outbox = kafka
     dos = DOS.strftime("%Y%m%d")
     pcns = [pcn_for(prefix, n) for n in range(1, 4)]
     codes = ["99213", "99214", "85025"]
@@ -499,9 +508,7 @@ async def test_batched_remittance_has_one_835_for_several_claims(
         submission(pcn, sample_837(pcn, "SBX10001", [SampleLine(code, "250.00")], date_of_service=dos))
         for pcn, code in zip(pcns, codes, strict=True)
     ]
-    async with running_sandbox(
-        clearinghouse, accept=prefixed(prefix), remittance_mode="batched", cycle_seconds=1.0
-    ) as sandbox:
+    async with running_clearinghouse(settings, remittance_mode="batched", cycle_seconds=1.0) as sandbox:
         await publish(producer, *claims)
         await outbox.collect("claim.acknowledged", set(pcns))
         remits = await outbox.collect("remittance.received", set(pcns), count=1)

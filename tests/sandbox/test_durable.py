@@ -1,10 +1,10 @@
 """Payer sandbox, durability: partners re-send, and our stand-in for them must not be the weak
 link. Killed -9 and started again over its own store, it neither pays a claim twice nor forgets
-one; a redelivered `claim.submitted` it already answered gets the same answer or none; /health
-says when Kafka is down. The EHR publisher waits out a broker that is not there yet.
+one; a claim sent again (the same event) is answered once. The EHR publisher waits out a broker
+that is not there yet.
 
-The sandbox runs as its own process here (uvicorn, as `make up` runs it), answering only its own
-clearinghouse id, so it reads the shared broker without answering other suites' claims.
+The sandbox runs as its own process here (uvicorn, as `make up` runs it) with a mailbox user of
+the test's own, and the gateway in process talks to it through that mailbox, as in production.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from deploy.payer_sandbox.app import create_app
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.testing import SampleLine, sample_837, sandbox_process
 from deploy.serving import serving
+from shared.config import Settings
 from shared.events.envelope import encode, new_event
-from shared.kafka import KafkaAccess, environment
-from tests.conftest import end_offsets, read_from
+from tests.conftest import end_offsets, gateway_for, read_from
 from tests.sandbox.helpers import forwarding, free_port, get_answers, get_claim_traces
 from tests.sandbox.test_claims import DOS, submission
 
@@ -32,20 +32,15 @@ CODES = ["99213", "99214", "85025", "93000"]
 
 
 async def test_a_sandbox_killed_and_restarted_over_its_store_pays_no_claim_twice(
-    servers: Any, producer: AIOKafkaProducer, tmp_path: Any
+    servers: Any, settings: Settings, producer: AIOKafkaProducer, tmp_path: Any
 ) -> None:
-    bootstrap, clearinghouse = servers.kafka_bootstrap, servers.partner("clearinghouse")
-    receiver = "SBXT" + uuid.uuid4().hex[:8].upper()
+    bootstrap = servers.kafka_bootstrap
     prefix = "D" + uuid.uuid4().hex[:9].upper()
     pcns = [f"{prefix}{n:03d}" for n in range(1, 5)]
     dos = DOS.strftime("%Y%m%d")
     # One 835 per payer cycle (1 s) with every claim that came in meanwhile: a claim paid again
     # would land in a new 835 with a new trace, as in the fault run.
     env = {
-        **environment(clearinghouse),
-        "SANDBOX_KAFKA_BOOTSTRAP": clearinghouse.bootstrap,
-        "SANDBOX_GROUP_ID": f"clearinghouse-test-{uuid.uuid4().hex[:10]}",
-        "SANDBOX_RECEIVER_IDS": receiver,
         "SANDBOX_STATE_PATH": str(tmp_path / "sandbox.sqlite3"),
         "SANDBOX_REMITTANCE_MODE": "batched",
         "SANDBOX_REMITTANCE_CYCLE_SECONDS": "1",
@@ -54,14 +49,7 @@ async def test_a_sandbox_killed_and_restarted_over_its_store_pays_no_claim_twice
         encode(
             new_event(
                 submission(
-                    pcn,
-                    sample_837(
-                        pcn,
-                        "SBX10001",
-                        [SampleLine(code, "250.00")],
-                        date_of_service=dos,
-                        receiver_id=receiver,
-                    ),
+                    pcn, sample_837(pcn, "SBX10001", [SampleLine(code, "250.00")], date_of_service=dos)
                 ),
                 source="claims",
             )
@@ -79,20 +67,41 @@ async def test_a_sandbox_killed_and_restarted_over_its_store_pays_no_claim_twice
     def paid(*wanted: str):
         return lambda rs: all(get_claim_traces(rs, pcn) for pcn in wanted)
 
-    async with sandbox_process(env) as (first, _):
-        await send(0, 1, 2)
-        await read_from(bootstrap, "remittance.received", start["remittance.received"], until=paid(*pcns[:3]))
-        first.kill()  # kill -9: whatever it had not committed is redelivered to the next one
-        await first.wait()
-
-    async with sandbox_process(env) as (_, url):
-        await send(0, 1, 3)  # two claims it paid, redelivered as they were (same event ids), one new
-        await read_from(
-            bootstrap, "remittance.received", start["remittance.received"], until=paid(pcns[3]), timeout=60
-        )
-        await asyncio.sleep(3.0)  # three more payer cycles: anything else it would pay shows up
-        async with httpx.AsyncClient(base_url=url) as client:
-            stats = (await client.get("/stats")).json()["claims"]
+    async with sandbox_process(env, mailbox=True, mailbox_dir=tmp_path / "mailbox") as first:
+        # The same mailbox (port, user, keys, folders) and store for the sandbox started again.
+        again = {
+            **env,
+            "SANDBOX_MAILBOX": "1",
+            "SANDBOX_SFTP_PORT": str(first.sftp_port),
+            "SANDBOX_MAILBOX_DIR": str(tmp_path / "mailbox"),
+            "SANDBOX_MAILBOX_ROOT": str(tmp_path / "mailbox" / "mailboxes"),
+            "SANDBOX_MAILBOX_USERS": str(tmp_path / "mailbox" / "test-users.json"),
+            "SANDBOX_RECEIVER_IDS": "SANDBOXTEST",
+            "SANDBOX_FILE_POLL_SECONDS": "0.1",
+        }
+        async with gateway_for(settings, first):
+            await send(0, 1, 2)
+            await read_from(
+                bootstrap,
+                "remittance.received",
+                start["remittance.received"],
+                until=paid(*pcns[:3]),
+                timeout=60,
+            )
+            first.proc.kill()  # kill -9: whatever it had not committed is lost with it
+            await first.proc.wait()
+            async with sandbox_process(again) as (_, url):
+                await send(0, 1, 3)  # two claims it paid, sent again as they were (same events), one new
+                await read_from(
+                    bootstrap,
+                    "remittance.received",
+                    start["remittance.received"],
+                    until=paid(pcns[3]),
+                    timeout=60,
+                )
+                await asyncio.sleep(3.0)  # three more payer cycles: anything else it would pay shows up
+                async with httpx.AsyncClient(base_url=url) as client:
+                    stats = (await client.get("/stats")).json()["claims"]
     remits = await _all(bootstrap, "remittance.received", start["remittance.received"])
     acks = await _all(bootstrap, "claim.acknowledged", start["claim.acknowledged"])
 
@@ -105,7 +114,8 @@ async def test_a_sandbox_killed_and_restarted_over_its_store_pays_no_claim_twice
     assert new_trace != first_trace and traces[pcns[3]][new_trace] == ["1"]
     for pcn in pcns:
         assert len(get_answers(acks, pcn)) == 1, pcn  # one acknowledgment, however often sent
-    assert stats.get("duplicate_events", 0) >= 2
+    # The restarted sandbox remembers the files and the 835 from before the kill.
+    assert stats["files_in"] >= 2 and stats["stored_remittances"] >= 2
 
 
 async def _all(bootstrap: str, topic: str, start: Any) -> list[Any]:
@@ -115,42 +125,23 @@ async def _all(bootstrap: str, topic: str, start: Any) -> list[Any]:
     return await read_from(bootstrap, topic, start, until=lambda rs: len(rs) >= total)
 
 
-async def test_health_says_when_kafka_is_down() -> None:
-    closed = free_port()
+async def test_health_needs_no_broker_and_names_the_mailbox(tmp_path: Any) -> None:
+    """The sandbox has no Kafka side any more: it is healthy with no broker at all, and says
+    where its SFTP mailbox listens."""
     config = SandboxConfig(
-        kafka=KafkaAccess(f"127.0.0.1:{closed}", "clearinghouse", "unused"),
-        group_id=f"clearinghouse-test-{uuid.uuid4().hex[:10]}",
+        mailbox=True,
+        sftp_port=0,
+        mailbox_state_dir=str(tmp_path),
+        mailbox_users_file=str(tmp_path / "users.json"),
     )
+    (tmp_path / "users.json").write_text('{"users": []}')
     async with serving(create_app(config)) as url, httpx.AsyncClient(base_url=url) as client:
         response = await client.get("/health")
-        assert response.status_code == 503
+        assert response.status_code == 200
         body = response.json()
-        assert body["status"] == "fail"
-        assert body["checks"]["kafka:connection"][0]["status"] == "fail"
-        assert body["claims_pipeline"] == "waiting for Kafka"
-        # Eligibility does not need Kafka: it still answers.
+        assert body["status"] == "pass" and body["mailbox"]["sftp_port"] > 0
+        assert "checks" not in body  # no Kafka check: claims come as files
         assert (await client.get("/scenarios")).status_code == 200
-
-
-async def test_health_passes_with_kafka_up(servers: Any) -> None:
-    config = SandboxConfig(
-        kafka=servers.partner("clearinghouse"),
-        group_id=f"clearinghouse-test-{uuid.uuid4().hex[:10]}",
-        receiver_ids=frozenset({"SBXNOBODY"}),
-    )
-    async with serving(create_app(config)) as url, httpx.AsyncClient(base_url=url) as client:
-
-        async def running() -> dict[str, Any] | None:
-            body = (await client.get("/health")).json()
-            return body if body["claims_pipeline"] == "running" else None
-
-        body = None
-        for _ in range(300):
-            if body := await running():
-                break
-            await asyncio.sleep(0.1)
-        assert body is not None and body["status"] == "pass"
-        assert body["checks"]["kafka:connection"][0]["status"] == "pass"
 
 
 async def test_the_ehr_publishes_through_a_broker_that_comes_up_late(servers: Any) -> None:

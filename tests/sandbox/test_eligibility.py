@@ -157,7 +157,7 @@ def check_271_against_table(member_id: str, text: str) -> None:
 
 @pytest.fixture
 async def sandbox() -> Any:
-    async with running_sandbox(None, slow_delay_ms=300) as handle:
+    async with running_sandbox(slow_delay_ms=300) as handle:
         yield handle
 
 

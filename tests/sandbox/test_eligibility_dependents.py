@@ -32,7 +32,7 @@ DOS = "20261120"
 
 @pytest.fixture
 async def sandbox() -> Any:
-    async with running_sandbox(None) as handle:
+    async with running_sandbox() as handle:
         yield handle
 
 

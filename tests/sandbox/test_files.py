@@ -189,7 +189,7 @@ async def test_a_mixed_batch_gets_ta1_999_277ca_and_835_files(prefix: str) -> No
         ("claims-elsewhere.x12", build_837([f"{prefix}W1"], 1003, receiver_id="NOTOURS")),
         ("claims-production.x12", build_837([f"{prefix}P1"], 1004, usage="P")),
     ]
-    async with running_sandbox(None, mailbox=True, remittance_mode="batched", cycle_seconds=1) as sandbox:
+    async with running_sandbox(mailbox=True, remittance_mode="batched", cycle_seconds=1) as sandbox:
         assert sandbox.root is not None
         answers = Answers(sandbox.root)
         await upload(sandbox, files[:2])
@@ -262,7 +262,7 @@ async def test_a_set_with_a_wrong_segment_count_is_rejected_alone(prefix: str) -
     lines = text.split("\n")
     first_se = next(i for i, line in enumerate(lines) if line.startswith("SE*"))
     lines[first_se] = lines[first_se].replace("SE*", "SE*9", 1)  # SE01 no longer counts the set
-    async with running_sandbox(None, mailbox=True) as sandbox:
+    async with running_sandbox(mailbox=True) as sandbox:
         assert sandbox.root is not None
         answers = Answers(sandbox.root)
         await upload(sandbox, [("claims-count.x12", "\n".join(lines))])
@@ -284,7 +284,7 @@ async def test_rejected_claims_carry_status_and_entity_codes(prefix: str) -> Non
         index = next(i for i, s in enumerate(bodies[0]) if s[:2] == ["NM1", "IL"])
         bodies[0][index][9] = "SBX50001"  # not on file: A3:33 subscriber not found
 
-    async with running_sandbox(None, mailbox=True) as sandbox:
+    async with running_sandbox(mailbox=True) as sandbox:
         assert sandbox.root is not None
         answers = Answers(sandbox.root)
         text = build_837(pcns, 3001, change=unknown_member, payers={pcns[2]: "SBX002"})
@@ -311,7 +311,7 @@ async def test_a_restart_delivers_stored_answers_and_answers_recorded_files_once
     same bytes) and answers the second, and answers nothing twice."""
     state = str(tmp_path / "sandbox.sqlite3")
     first, second = [f"{prefix}A1", f"{prefix}A2"], [f"{prefix}B1"]
-    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path, state_path=state) as sandbox:
+    async with running_sandbox(mailbox=True, mailbox_dir=tmp_path, state_path=state) as sandbox:
         assert sandbox.root is not None and sandbox.user is not None
         root, user = sandbox.root, sandbox.user
         answers = Answers(root)
@@ -328,7 +328,7 @@ async def test_a_restart_delivers_stored_answers_and_answers_recorded_files_once
             user, "claims-2.x12", hashlib.sha256(text.encode()).hexdigest(), "000006002", text
         )
     store.close()
-    async with running_sandbox(None, mailbox=True, mailbox_dir=tmp_path, state_path=state):
+    async with running_sandbox(mailbox=True, mailbox_dir=tmp_path, state_path=state):
         await answers.wait(lambda a: lost in a.all() and len(a.kind("277CA")) == 2)
     after = answers.all()
     assert after[lost] == before[lost], "the stored 277CA is written as it was decided"
@@ -344,7 +344,7 @@ async def test_a_transaction_set_it_does_not_take_is_rejected_in_the_999(prefix:
     inquiry = sample_270("SBX10001", control_number=7001).replace(
         "SBX001         ", f"{TEST_RECEIVER_ID:<15}", 1
     )
-    async with running_sandbox(None, mailbox=True, usage="P") as sandbox:
+    async with running_sandbox(mailbox=True, usage="P") as sandbox:
         assert sandbox.root is not None
         answers = Answers(sandbox.root)
         await upload(sandbox, [(f"{prefix}.x12", inquiry)])

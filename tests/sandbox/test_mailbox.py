@@ -60,7 +60,7 @@ async def test_openssh_client_uploads_lists_and_downloads(tmp: Path) -> None:
     claims = tmp / "claims.x12"
     prefix = "O" + uuid.uuid4().hex[:8].upper()
     claims.write_text(build_837([f"{prefix}1", f"{prefix}2"], 4001))
-    async with running_sandbox(None, mailbox=True) as sandbox:
+    async with running_sandbox(mailbox=True) as sandbox:
         assert sandbox.root is not None
         answers = Answers(sandbox.root)
         put = await sftp(sandbox, f"put {claims} /to/claims.x12\n", tmp)
@@ -82,7 +82,7 @@ async def test_openssh_client_uploads_lists_and_downloads(tmp: Path) -> None:
 async def test_wrong_key_wrong_host_key_and_leaving_the_folder_are_refused(tmp: Path) -> None:
     stranger = tmp / "stranger"
     other = ensure_dev_keys(stranger)  # another client key and another host key
-    async with running_sandbox(None, mailbox=True) as sandbox:
+    async with running_sandbox(mailbox=True) as sandbox:
         assert sandbox.sftp_port is not None
         wrong_key = await sftp(sandbox, "ls /\n", tmp, key=other.client_key)
         assert wrong_key.returncode != 0 and "Permission denied" in wrong_key.stderr
@@ -132,7 +132,7 @@ async def test_throttled_transfers_are_listed_and_an_open_upload_is_not_taken(tm
     prefix = "S" + uuid.uuid4().hex[:8].upper()
     text = build_837([f"{prefix}{n}" for n in range(1, 4)], 5001)
     chunks = [text[i : i + 512] for i in range(0, len(text), 512)]
-    env = {"SANDBOX_CLAIMS_TRANSPORT": "files"}
+    env: dict[str, str] = {}
     async with (
         sandbox_process(env, mailbox=True, sftp_read_delay_ms=150, sftp_write_delay_ms=150) as sandbox,
         httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http,
@@ -175,7 +175,7 @@ async def test_throttled_transfers_are_listed_and_an_open_upload_is_not_taken(tm
 async def test_password_users_and_both_renames(tmp: Path) -> None:
     """A user with a password instead of a key (wrong password refused); plain SFTP rename
     refuses to replace an existing file, posix-rename@openssh.com replaces it."""
-    async with running_sandbox(None, mailbox=True) as sandbox:
+    async with running_sandbox(mailbox=True) as sandbox:
         mailbox = sandbox.app.state.files.mailbox
         secret = uuid.uuid4().hex
         mailbox.add_user(MailboxUser(f"pw{uuid.uuid4().hex[:8]}", password=secret, usage="P"))

@@ -87,14 +87,7 @@ def test_the_partners_may_write_only_their_own_events() -> None:
     for partner in PARTNERS:
         assert not [t for t in answers if allowed(found, partner, WRITE, t)], partner
     assert all(allowed(found, "gateway", WRITE, t) for t in answers)
-    assert not [b for b in found if b.principal == "clearinghouse"]
-    # Only a broker prepared for the test suite's transitional sandbox path lets it answer.
-    legacy = bindings(legacy_clearinghouse=True)
-    assert {b.resource_name for b in legacy if b.principal == "clearinghouse" and b.operation == WRITE} == {
-        "claim.acknowledged",
-        "claim.rejected",
-        "remittance.received",
-    }
+    assert not [b for b in found if b.principal == "clearinghouse"]  # no such principal any more
     assert not [
         b
         for b in found
@@ -147,7 +140,7 @@ async def test_a_producer_without_credentials_is_refused(servers: Any) -> None:
     """No SASL: the broker answers nothing but the version handshake, on either listener; a
     wrong password is refused too. Nothing reaches remittance.received."""
     before = await end_offsets(servers.kafka, "remittance.received")
-    tls = servers.partner("clearinghouse")
+    tls = servers.partner("ehr")
     refused = [
         {"bootstrap_servers": servers.kafka_bootstrap},  # PLAINTEXT
         {  # TLS without SASL on the partners' listener

@@ -35,7 +35,6 @@ from services.claims.service import SERVICE as CLAIMS
 from shared.consumer import dlq_headers
 from shared.events import new_event
 from shared.events.catalogue import (
-    CLEARINGHOUSE,
     COLLECTIONS,
     EHR,
     GATEWAY,
@@ -360,14 +359,16 @@ def _payment() -> PaymentPosted:
     )
 
 
-def test_make_up_gives_the_private_keys_to_the_sandbox_only() -> None:
+def test_make_up_gives_no_program_a_partners_private_key() -> None:
+    """The sandbox's clearinghouse speaks files and signs nothing since issue 18; the EHR
+    generator (`make ehr`, `make demo`) is not a make up program."""
     from deploy import processes
 
     programs = {p.name: p.environment for p in processes._programs()}
     for name, env in programs.items():
         assert env["PARTNER_KEYS_DIR"] == str(processes.PARTNER_KEYS / "public"), name
         signs = env.get("PARTNER_SIGNING_KEYS_DIR")
-        assert signs == (str(processes.PARTNER_KEYS / "private") if name == "payer-sandbox" else None), name
+        assert signs is None, name
 
 
 # --- a remittance is the gateway's: no partner may write one ----------------------------------------
@@ -386,8 +387,7 @@ def _remittance() -> Encoded:
 def test_no_partner_may_write_a_remittance_or_an_acknowledgment() -> None:
     """The gateway publishes what the clearinghouse's files say; the signature does not guard
     those events (no partner publishes them), the broker's ACLs do. Only the gateway (and the
-    dead-letter replay, sending a parked record back) may write them; the clearinghouse only on
-    a broker prepared with KAFKA_LEGACY_CLEARINGHOUSE_ACL for the sandbox's transitional path."""
+    dead-letter replay, sending a parked record back) may write them."""
     record = _remittance()
     PartnerKeys.from_dir(None).verify(*record)  # no signature is asked of it
     decode(*record)  # and it is a valid remittance
@@ -404,8 +404,6 @@ def test_no_partner_may_write_a_remittance_or_an_acknowledgment() -> None:
     for topic in ANSWERS:
         assert writers(bindings(), topic) == {GATEWAY, DEADLETTERS}, topic
         assert not writers(bindings(), topic) & set(PARTNERS), topic
-        legacy = writers(bindings(legacy_clearinghouse=True), topic)
-        assert legacy - writers(bindings(), topic) == {CLEARINGHOUSE}, topic
 
 
 async def test_the_broker_refuses_a_partners_remittance(servers: Any) -> None:

@@ -96,12 +96,6 @@ def test_the_platform_group_carries_this_commands_environment(monkeypatch: pytes
         assert env.get("KAFKA_USERNAME") == proc.principal, proc.name
         if proc.principal is None:
             assert "KAFKA_PASSWORD" not in env and "KAFKA_DEADLETTERS_PASSWORD" not in env
-        elif proc.principal == "clearinghouse":  # a partner: the TLS listener
-            assert (env["KAFKA_BOOTSTRAP_SERVERS"], env["KAFKA_SECURITY_PROTOCOL"]) == (
-                broker.partner_bootstrap()[0],
-                "SASL_SSL",
-            )
-            assert env["KAFKA_SSL_CAFILE"].endswith("ca.pem") and "KAFKA_DEADLETTERS_PASSWORD" not in env
         else:
             assert env["KAFKA_BOOTSTRAP_SERVERS"] == infra.kafka_bootstrap()
             assert env["KAFKA_USERNAME"] == proc.name and env["KAFKA_DEADLETTERS_USERNAME"] == "deadletters"

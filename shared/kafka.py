@@ -18,6 +18,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 from aiokafka.helpers import create_ssl_context
@@ -35,6 +36,16 @@ TOPIC_PARTITIONS = 3
 # 90 days instead of the broker's 7, so a letter parked before a long weekend can still be
 # replayed. Set when a topic is created; an older topic keeps what it has.
 DLQ_RETENTION_MS = 90 * 24 * 3600 * 1000
+# Topics whose events carry a whole X12 transaction set. One 835 set is one payment, and one
+# check can pay thousands of claims (a 5,000-claim set is about 1.15 MB as an event), over
+# Kafka's default 1 MB. These topics (and their dead-letter topics) take records up to
+# LARGE_MESSAGE_BYTES; the gateway sends a set whose event would be larger than
+# X12_EVENT_MAX_BYTES to its review queue instead of staging an event no broker takes
+# (docs/gateway.md). claim.submitted carries one claim's 837 and stays at the default.
+LARGE_MESSAGE_TOPICS = frozenset({"remittance.received"})
+X12_EVENT_MAX_BYTES = 16 * 1024 * 1024
+# The event's payload plus its key, headers and the record batch's framing.
+LARGE_MESSAGE_BYTES = X12_EVENT_MAX_BYTES + 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,9 @@ def make_producer(kafka: KafkaAccess, *, client_id: str) -> AIOKafkaProducer:
         max_batch_size=256 * 1024,
         request_timeout_ms=15000,
         retry_backoff_ms=200,
+        # aiokafka refuses a record over this before sending it; the broker enforces each
+        # topic's own max.message.bytes (1 MB but for LARGE_MESSAGE_TOPICS).
+        max_request_size=LARGE_MESSAGE_BYTES,
     )
 
 
@@ -155,7 +169,9 @@ def all_topics() -> list[str]:
 
 async def ensure_topics(kafka: KafkaAccess, topics: list[str] | None = None) -> list[str]:
     """Create missing topics (idempotent); returns the ones created. The broker creates none
-    by itself (auto.create.topics.enable=false), so this (shared.migrate) is the only way."""
+    by itself (auto.create.topics.enable=false), so this (shared.migrate) is the only way.
+    An existing large-message topic whose limit is not ours yet gets it (`_raise_limits`), so
+    `make up` on a broker made before the limit existed needs nothing else."""
     wanted = topics if topics is not None else all_topics()
     admin = AIOKafkaAdminClient(**client_kwargs(kafka), client_id="revcycle-topics")
     await admin.start()
@@ -167,14 +183,57 @@ async def ensure_topics(kafka: KafkaAccess, topics: list[str] | None = None) -> 
                 await admin.create_topics([_new_topic(t) for t in missing])
             except TopicAlreadyExistsError:
                 pass
+        await _raise_limits(admin, [t for t in wanted if t in existing and _is_large(t)])
         return missing
     finally:
         await admin.close()
 
 
-def _new_topic(name: str) -> NewTopic:
+def _is_large(name: str) -> bool:
+    return name.removesuffix(".dlq") in LARGE_MESSAGE_TOPICS
+
+
+def _topic_configs(name: str) -> dict[str, str]:
+    """The configs we set on a topic: dead letters kept 90 days, large records where events
+    carry X12 sets."""
     configs = {"retention.ms": str(DLQ_RETENTION_MS)} if name.endswith(".dlq") else {}
-    return NewTopic(name, num_partitions=TOPIC_PARTITIONS, replication_factor=1, topic_configs=configs)
+    if _is_large(name):
+        configs["max.message.bytes"] = str(LARGE_MESSAGE_BYTES)
+    return configs
+
+
+def _new_topic(name: str) -> NewTopic:
+    return NewTopic(
+        name, num_partitions=TOPIC_PARTITIONS, replication_factor=1, topic_configs=_topic_configs(name)
+    )
+
+
+async def _raise_limits(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Give existing topics our max.message.bytes when they lack it. AlterConfigs (not the
+    incremental kind) replaces a topic's whole set of overrides, so it sends all of ours, and
+    only for a topic that needs it: running it again changes nothing."""
+    if not names:
+        return
+    key = "max.message.bytes"
+    described = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, n, {key: None}) for n in names]
+    )
+    current = {
+        resource[3]: {entry[0]: entry[1] for entry in resource[4]}
+        for response in described
+        for resource in response.resources
+    }
+    stale = [n for n in names if current.get(n, {}).get(key) != str(LARGE_MESSAGE_BYTES)]
+    if not stale:
+        return
+    responses = await admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, n, _topic_configs(n)) for n in stale]
+    )
+    for response in responses:
+        for code, message, _type, name in response.resources:
+            if code:
+                raise for_code(code)(f"{name}: {message}")
+    log.info("raised max.message.bytes of %s to %d", ", ".join(stale), LARGE_MESSAGE_BYTES)
 
 
 # Kafka's protocol codes (org.apache.kafka.common.acl / resource) for CreateAcls.

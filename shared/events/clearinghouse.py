@@ -118,7 +118,9 @@ class RemittanceReceived(Payload):
 
     trace_number: str = Field(min_length=1, max_length=50)
     payer_id: Id
-    x12_835: str = Field(min_length=1, description="The X12 005010X221A1 835 interchange.")
+    x12_835: str = Field(
+        min_length=1, description="One 005010X221A1 835 payment: a set in its file's own ISA/GS."
+    )
     received_at: datetime
     file_id: UUID | None = Field(default=None, description="The gateway's received file it came in.")
     partner_id: Id | None = Field(default=None, description="The clearinghouse whose mailbox it came from.")

@@ -25,13 +25,14 @@ TA1, ACK_999, CA_277, STATUS_277, REMIT_835, ELIG_271, UNKNOWN = (
     "unknown",
 )
 # review_queue.reason
-UNKNOWN_TYPE, UNREADABLE, ENVELOPE, UNMATCHED, UNSUPPORTED, NOT_OURS = (
+UNKNOWN_TYPE, UNREADABLE, ENVELOPE, UNMATCHED, UNSUPPORTED, NOT_OURS, TOO_LARGE = (
     "unknown_type",
     "unreadable",
     "envelope",
     "unmatched_ack",
     "unsupported",
     "not_ours",
+    "too_large",
 )
 
 # (GS01, GS08 prefix) → kind: the functional group and its implementation guide say what a

@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 X12_TYPES = ("application/edi-x12", "text/plain")
 FileState = Literal["received", "processed", "review", "duplicate"]
 FileKind = Literal["TA1", "999", "277CA", "277", "835", "271", "unknown"]
-ReviewReason = Literal["unknown_type", "unreadable", "envelope", "unmatched_ack", "unsupported", "not_ours"]
+ReviewReason = Literal[
+    "unknown_type", "unreadable", "envelope", "unmatched_ack", "unsupported", "not_ours", "too_large"
+]
 
 
 class FileError(BaseModel):

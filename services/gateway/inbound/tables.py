@@ -40,7 +40,7 @@ review_queue = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("file_id", Uuid, ForeignKey("received_files.id"), nullable=False),
-    # unknown_type | unreadable | envelope | unmatched_ack | unsupported | not_ours
+    # unknown_type | unreadable | envelope | unmatched_ack | unsupported | not_ours | too_large
     Column("reason", Text, nullable=False),
     Column("detail", JSONB, nullable=False, server_default="{}"),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -7,20 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.gateway.partners.domain import TradingPartner
-from shared.x12 import Interchange
+from shared.x12 import TransactionSet
 
 
 @dataclass(frozen=True)
 class RemittanceFacts:
-    trace_number: str | None  # TRN02 of the first set
-    payer_ids: tuple[str, ...]  # N1*PR N104, then REF*2U, then TRN03, of the first set
+    trace_number: str | None  # TRN02 of the set
+    payer_ids: tuple[str, ...]  # N1*PR N104, then REF*2U, then TRN03, of the set
 
 
-def facts(interchange: Interchange) -> RemittanceFacts:
-    """The first set's trace number and payer identifiers (loop 1000A)."""
-    first = interchange.transactions[0]
+def facts(transaction: TransactionSet) -> RemittanceFacts:
+    """A set's trace number and payer identifiers (loop 1000A): each set is one payment, from
+    its own payer."""
     trace, ids, in_payer, originator = None, [], False, None
-    for seg in first.segments:
+    for seg in transaction.segments:
         if seg.id == "TRN" and trace is None:
             trace, originator = seg.get(2).strip() or None, seg.get(3).strip() or None
         elif seg.id == "N1":
@@ -35,7 +35,7 @@ def facts(interchange: Interchange) -> RemittanceFacts:
 
 
 def payer_id(found: RemittanceFacts, partner: TradingPartner | None) -> str | None:
-    """Our payer id for the 835 (see the module's docstring), or None when nothing names one."""
+    """Our payer id for a set (see the module's docstring), or None when nothing names one."""
     if partner is not None:
         for identifier in found.payer_ids:
             if identifier in partner.payer_map:

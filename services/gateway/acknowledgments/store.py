@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, any_, bindparam, func, select, text, true, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.gateway.outbound.tables import outbound_claims as oc, submission_files as sf
@@ -68,7 +68,7 @@ async def latest_claims(session: AsyncSession, pcns: Iterable[str], partner_id: 
     filing is answered). A PCN with no filed claim is absent."""
     stmt = (
         select(*_ANSWERED)
-        .distinct(oc.c.patient_control_number)
+        .ext(distinct_on(oc.c.patient_control_number))
         .where(oc.c.patient_control_number == _texts("pcns", pcns), oc.c.state == "filed")
         .order_by(
             oc.c.patient_control_number,

@@ -211,8 +211,39 @@ def make_999(gcn: str) -> bytes:
     return text.encode()
 
 
+def make_999_sets(gcn: str, codes: list[str]) -> bytes:
+    """A 999 answering our group `gcn` set by set: ST02 0001, 0002, ... with these IK501 codes
+    (`A`, or `R` with loop 2010BA NM1 element 09 missing)."""
+    body: list[list[str]] = [["AK1", "HC", gcn, "005010X222A1"]]
+    for n, code in enumerate(codes, start=1):
+        body.append(["AK2", "837", f"{n:04d}", "005010X222A1"])
+        if code == "R":
+            body += [["IK3", "NM1", "18", "2010BA", "8"], ["IK4", "9", "67", "1"]]
+        body.append(["IK5", code] + (["5"] if code == "R" else []))
+    accepted = sum(c == "A" for c in codes)
+    body.append(
+        ["AK9", "A" if accepted == len(codes) else "P", str(len(codes)), str(len(codes)), str(accepted)]
+    )
+    text = x12.build(
+        [body],
+        transaction_code="999",
+        functional_id="FA",
+        version="005010X231A1",
+        sender_id="CLEARINGHOUSE",
+        receiver_id="PRACTICE",
+        control_number=random.randint(1, 999_999),
+    )
+    return text.encode()
+
+
 def make_277ca(pcns: list[str]) -> bytes:
     """A 277CA accepting (A1:20, then A2:20) each PCN, with a payer claim number each."""
+    return make_277ca_answers([(pcn, "A2:20", f"PCCN{n}") for n, pcn in enumerate(pcns, start=4)])
+
+
+def make_277ca_answers(answers: list[tuple[str, str, str | None]]) -> bytes:
+    """A 277CA answering claims in this order: [(PCN in 2200D TRN02, STC01 composite such as
+    `A2:20` or `A7:562:85`, REF*1K payer claim number or None)]; a PCN may come twice."""
     body = [
         ["BHT", "0085", "08", "B1", "20261205", "1200", "TH"],
         ["HL", "1", "", "20", "1"],
@@ -229,14 +260,15 @@ def make_277ca(pcns: list[str]) -> bytes:
         ["TRN", "1", "0"],
         ["STC", "A1:19:PR", "20261205", "WQ", "100"],
     ]
-    for n, pcn in enumerate(pcns, start=4):
+    for n, (pcn, status, pccn) in enumerate(answers, start=4):
         body += [
             ["HL", str(n), "3", "PT", "0"],
             ["NM1", "QC", "1", "DOE", "JANE", "", "", "", "MI", "M1"],
             ["TRN", "2", pcn],
-            ["STC", "A2:20", "20261205", "WQ", "50"],
-            ["REF", "1K", f"PCCN{n}"],
+            ["STC", status, "20261205", "WQ", "50"],
         ]
+        if pccn:
+            body.append(["REF", "1K", pccn])
     text = x12.build(
         [body],
         transaction_code="277",

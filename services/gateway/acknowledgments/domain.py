@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from shared.events.clearinghouse import AckError, ClaimStatusCode, RejectionReason
 
@@ -150,3 +152,60 @@ def group_reasons(group_codes: list[str], code: str) -> list[RejectionReason]:
         RejectionReason(code=f"999:AK905-{c}", message=describe("AK905", c), source="999", error_code=c[:3])
         for c in group_codes
     ] or [RejectionReason(code=f"999:AK901-{code}", message=describe("AK901", code), source="999")]
+
+
+class ClaimAnswers:
+    """A 277CA's answers applied in file order to the claims read once for the whole file,
+    as if each were its own UPDATE (what the reader did claim by claim): an acceptance never
+    overwrites a rejection (earlier in the file or before), the latest REF*1K wins, and a REF*1K
+    given to one claim is there for a later claim of the same file that matches only by it.
+    `marks()` is what is left to write: one row per claim that changed, for one UPDATE."""
+
+    def __init__(self, rows: Iterable[Any], source: str) -> None:
+        self.source = source
+        self._rows: dict[Any, Any] = {}
+        self._state: dict[Any, str] = {}
+        self._pccn: dict[Any, str | None] = {}
+        self._by_pccn: dict[str, set[Any]] = {}
+        self._marks: dict[Any, dict[str, Any]] = {}
+        for row in rows:
+            self._add(row)
+
+    def _add(self, row: Any) -> None:
+        if row.event_id in self._rows:
+            return
+        self._rows[row.event_id] = row
+        self._state[row.event_id] = row.ack_state
+        self._pccn[row.event_id] = row.payer_claim_control_number
+        if row.payer_claim_control_number:
+            self._by_pccn.setdefault(row.payer_claim_control_number, set()).add(row.event_id)
+
+    def by_payer_number(self, pccn: str) -> Any:
+        """The latest filed claim that has this payer number now (None when none has)."""
+        ids = self._by_pccn.get(pccn)
+        if not ids:
+            return None
+        return self._rows[max(ids, key=lambda i: self._rows[i].submitted_at)]
+
+    def answer(self, row: Any, ack_state: str, pccn: str | None) -> None:
+        """One claim's answer (`accepted` or `rejected`, its REF*1K if any)."""
+        self._add(row)
+        key = row.event_id
+        if ack_state == "accepted" and self._state[key] == "rejected":
+            return
+        self._state[key] = ack_state
+        mark = self._marks.setdefault(
+            key, {"event_id": key, "ack_source": self.source, "payer_claim_control_number": None}
+        )
+        mark["ack_state"] = ack_state
+        if pccn:
+            old = self._pccn[key]
+            if old:
+                self._by_pccn[old].discard(key)
+            self._pccn[key] = pccn
+            self._by_pccn.setdefault(pccn, set()).add(key)
+            mark["payer_claim_control_number"] = pccn
+
+    def marks(self) -> list[dict[str, Any]]:
+        """The claims' new answers, for `store.mark_answers`."""
+        return list(self._marks.values())

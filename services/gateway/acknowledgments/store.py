@@ -4,12 +4,14 @@ recording the answer on them."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, true, update
+from sqlalchemy import Text, any_, bindparam, func, select, text, true, update
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.gateway.outbound.tables import outbound_claims as oc, submission_files as sf
@@ -43,27 +45,64 @@ async def claims_of_file(session: AsyncSession, file_id: uuid.UUID) -> Sequence[
     return (await session.execute(stmt)).all()
 
 
-async def latest_claim(session: AsyncSession, pcn: str, partner_id: str | None) -> Any:
-    """The claim a 277CA answers: the latest filed claim with this patient control number,
-    this partner's first (a corrected claim reuses its PCN; the newest filing is answered)."""
-    stmt = (
-        select(oc)
-        .where(oc.c.patient_control_number == pcn, oc.c.state == "filed")
-        .order_by((oc.c.partner_id == partner_id).desc().nulls_last(), oc.c.submitted_at.desc())
-        .limit(1)
-    )
-    return (await session.execute(stmt)).first()
+# What matching and answering a claim read: not the 837 (PHI, and most of the bytes).
+_ANSWERED = (
+    oc.c.event_id,
+    oc.c.claim_id,
+    oc.c.patient_control_number,
+    oc.c.payer_id,
+    oc.c.partner_id,
+    oc.c.submitted_at,
+    oc.c.ack_state,
+    oc.c.payer_claim_control_number,
+)
 
 
-async def claim_by_payer_number(session: AsyncSession, pccn: str) -> Any:
-    """Fallback match: the claim a payer numbered before (an earlier 277CA's REF*1K)."""
+def _texts(name: str, values: Iterable[str]) -> Any:
+    return any_(bindparam(name, sorted(set(values)), type_=ARRAY(Text)))
+
+
+async def latest_claims(session: AsyncSession, pcns: Iterable[str], partner_id: str | None) -> dict[str, Any]:
+    """The claims a 277CA answers, by patient control number, in one query: for each PCN the
+    latest filed claim, this partner's first (a corrected claim reuses its PCN; the newest
+    filing is answered). A PCN with no filed claim is absent."""
     stmt = (
-        select(oc)
-        .where(oc.c.payer_claim_control_number == pccn, oc.c.state == "filed")
-        .order_by(oc.c.submitted_at.desc())
-        .limit(1)
+        select(*_ANSWERED)
+        .ext(distinct_on(oc.c.patient_control_number))
+        .where(oc.c.patient_control_number == _texts("pcns", pcns), oc.c.state == "filed")
+        .order_by(
+            oc.c.patient_control_number,
+            (oc.c.partner_id == partner_id).desc().nulls_last(),
+            oc.c.submitted_at.desc(),
+        )
     )
-    return (await session.execute(stmt)).first()
+    return {row.patient_control_number: row for row in (await session.execute(stmt)).all()}
+
+
+async def claims_by_payer_numbers(session: AsyncSession, pccns: Iterable[str]) -> Sequence[Any]:
+    """Fallback match: every filed claim a payer numbered before (an earlier 277CA's REF*1K)
+    with one of these numbers; the caller takes the latest filed per number."""
+    stmt = select(*_ANSWERED).where(
+        oc.c.payer_claim_control_number == _texts("pccns", pccns), oc.c.state == "filed"
+    )
+    return (await session.execute(stmt)).all()
+
+
+_MARK_ANSWERS = text(
+    "UPDATE outbound_claims c SET ack_state = m.ack_state, ack_source = m.ack_source, "
+    "payer_claim_control_number = COALESCE(m.payer_claim_control_number, c.payer_claim_control_number) "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+    "AS m(event_id uuid, ack_state text, ack_source text, payer_claim_control_number text) "
+    "WHERE c.event_id = m.event_id AND (m.ack_state <> 'accepted' OR c.ack_state <> 'rejected')"
+)
+
+
+async def mark_answers(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Record each claim's own answer (`rows`: event_id, ack_state, ack_source,
+    payer_claim_control_number or None to keep it) with one UPDATE, under the rule of
+    `mark_claims`: an acceptance never overwrites a rejection."""
+    if rows:
+        await session.execute(_MARK_ANSWERS, {"rows": json.dumps(rows, default=str)})
 
 
 async def mark_claims(

@@ -113,6 +113,7 @@ async def on_ta1(session: AsyncSession, received: Received, interchange: Interch
 async def on_999(session: AsyncSession, received: Received, interchange: Interchange) -> Outcome:
     """A 999 answers one of our functional groups (AK102 = its GS06), set by set (AK202)."""
     outcome, events, counts = Outcome(), [], {"groups": 0, "matched": 0, "sets": 0, "claims_rejected": 0}
+    rejected: list[Any] = []  # event ids of the claims rejected, marked with one statement
     for group in read_999(interchange):
         counts["groups"] += 1
         files = await store.files_by_gcn(session, received.partner_id, group.group_control_number)
@@ -120,9 +121,10 @@ async def on_999(session: AsyncSession, received: Received, interchange: Interch
             _unmatched(outcome, "AK1", group.position, "AK102 names no functional group we sent (or several)")
             continue
         counts["matched"] += 1
-        events += await _group(session, received, group, files[0], outcome, counts)
+        events += await _group(session, received, group, files[0], outcome, counts, rejected)
     if counts["groups"] and not counts["matched"]:
         return Outcome.to_review(UNMATCHED, "the 999 answers no functional group we sent", segment="AK1")
+    await store.mark_claims(session, rejected, ack_state="rejected", source="999")
     await add_events(session, events)
     outcome.counts = counts
     return outcome
@@ -135,8 +137,10 @@ async def _group(
     sent: Any,
     outcome: Outcome,
     counts: dict[str, int],
+    rejected: list[Any],
 ) -> list[Any]:
-    """One AK1 group's answer: each set's claims, the file's ack code, the file event."""
+    """One AK1 group's answer: each set's claims, the file's ack code, the file event; the
+    event ids of the claims it rejects go to `rejected` (marked once for the whole 999)."""
     claims = await store.claims_of_file(session, sent.id)
     by_set: dict[str, list[Any]] = {}
     for claim in claims:
@@ -159,11 +163,11 @@ async def _group(
             )
         )
         if code in domain.SET_REJECTED:
-            events += await _reject(session, rows, domain.set_reasons(answer.errors, code), received, counts)
+            events += _reject(rows, domain.set_reasons(answer.errors, code), received, counts, rejected)
     group_code = group.code or ("R" if acks and all(a.code in domain.SET_REJECTED for a in acks) else "E")
     if group_code in domain.SET_REJECTED and not group.sets:  # the group rejected, no set named
-        events += await _reject(
-            session, claims, domain.group_reasons(group.group_codes, group_code), received, counts
+        events += _reject(
+            claims, domain.group_reasons(group.group_codes, group_code), received, counts, rejected
         )
     state = "rejected" if group_code in domain.SET_REJECTED else "acknowledged"
     await store.mark_file(session, sent.id, received.received_at, ack_code=group_code[:1], state=state)
@@ -189,15 +193,15 @@ async def _group(
     return events
 
 
-async def _reject(
-    session: AsyncSession,
+def _reject(
     rows: Sequence[Any],
     reasons: list[RejectionReason],
     received: Received,
     counts: dict[str, int],
+    rejected: list[Any],
 ) -> list[Any]:
-    """Claims a 999 rejected: marked, and their `claim.rejected` events."""
-    await store.mark_claims(session, [c.event_id for c in rows], ack_state="rejected", source="999")
+    """Claims a 999 rejected: their `claim.rejected` events, their ids to mark."""
+    rejected += [c.event_id for c in rows]
     counts["claims_rejected"] += len(rows)
     return _rejections(rows, reasons, received)
 
@@ -209,10 +213,11 @@ async def on_277ca(session: AsyncSession, received: Received, interchange: Inter
     outcome = Outcome(warnings=[{"severity": "warning", **w} for w in answer.warnings])
     events: list[Any] = []
     counts = {"claims": len(answer.claims), "matched": 0, "accepted": 0, "rejected": 0}
+    latest, answers = await _candidates(session, received, answer.claims)
     for claim in answer.claims:
-        row = await store.latest_claim(session, claim.patient_control_number, received.partner_id)
+        row = latest.get(claim.patient_control_number)
         if row is None and claim.payer_claim_control_number:
-            row = await store.claim_by_payer_number(session, claim.payer_claim_control_number)
+            row = answers.by_payer_number(claim.payer_claim_control_number)
         if row is None:
             _unmatched(outcome, "TRN", claim.position, "loop 2200D TRN02 names no claim we filed")
             continue
@@ -237,13 +242,8 @@ async def on_277ca(session: AsyncSession, received: Received, interchange: Inter
             )
             continue
         counts[result] += 1
-        await store.mark_claims(
-            session,
-            [row.event_id],
-            ack_state=result,
-            source="277CA",
-            payer_claim_control_number=claim.payer_claim_control_number,
-        )
+        answers.answer(row, result, claim.payer_claim_control_number)
+    await store.mark_answers(session, answers.marks())
     if not counts["matched"]:
         return Outcome.to_review(
             UNMATCHED,
@@ -254,6 +254,23 @@ async def on_277ca(session: AsyncSession, received: Received, interchange: Inter
     await add_events(session, events)
     outcome.counts = counts
     return outcome
+
+
+async def _candidates(
+    session: AsyncSession, received: Received, claims: Sequence[Any]
+) -> tuple[dict[str, Any], domain.ClaimAnswers]:
+    """Every claim the 277CA may answer, read at once (two statements for the whole file, not
+    two per claim): the latest filing of each PCN, and for a PCN we never filed, the claims
+    holding its REF*1K payer number."""
+    pcns = {c.patient_control_number for c in claims}
+    latest = await store.latest_claims(session, pcns, received.partner_id) if pcns else {}
+    pccns = {
+        c.payer_claim_control_number
+        for c in claims
+        if c.patient_control_number not in latest and c.payer_claim_control_number
+    }
+    fallback = await store.claims_by_payer_numbers(session, pccns) if pccns else []
+    return latest, domain.ClaimAnswers([*latest.values(), *fallback], source="277CA")
 
 
 def _acknowledged(row: Any, pccn: str | None, statuses: list[Any], received: Received) -> ClaimAcknowledged:

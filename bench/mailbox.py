@@ -270,7 +270,7 @@ async def run(args: argparse.Namespace, admin: str, name: str, tmp: Path) -> dic
     await asyncio.to_thread(migrate, ["gateway"], settings, topics=False)
     db = Database(url, "gateway", pool_size=4)
     state = tmp / "sandbox.sqlite3"
-    env = {"SANDBOX_CLAIMS_TRANSPORT": "files", "SANDBOX_STATE_PATH": str(state),
+    env = {"SANDBOX_STATE_PATH": str(state),
            "SANDBOX_REMITTANCE_MODE": "immediate", "LOG_LEVEL": "WARNING"}  # fmt: skip
     run_id = uuid.uuid4().hex[:8]
     try:

@@ -23,13 +23,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from deploy.payer_sandbox.testing import TEST_RECEIVER_ID, sandbox_process
 from services.gateway.outbound.usecases import record_claim
 from shared import x12
-from shared.config import Settings
+from shared.config import Settings, asyncpg_dsn
 from shared.db import Database
 from tests.conftest import eventually, kafka_env
 from tests.gateway.helpers import claim_event, partner_config, write_partners
@@ -96,7 +97,8 @@ async def transfer(
 class DeletionWatch:
     """Looks at `from/` every few milliseconds; a name seen there that is gone must already have
     its received_files row (the listing is taken first, the rows after, so a row missing then
-    was missing when the file was already gone)."""
+    was missing when the file was already gone). It queries on a connection of its own: an
+    asyncpg connection runs one statement at a time, and the test's own checks run meanwhile."""
 
     def __init__(self, folder: Path, admin: Any, partner_id: str) -> None:
         self.folder, self.admin, self.partner_id = folder, admin, partner_id
@@ -136,7 +138,7 @@ async def test_sigkill_mid_upload_and_mid_download_loses_nothing_and_doubles_not
     gateway_db: Database, admin: Any, settings: Settings, tmp_path: Path
 ) -> None:
     state = tmp_path / "sandbox.sqlite3"
-    env = {"SANDBOX_CLAIMS_TRANSPORT": "files", "SANDBOX_STATE_PATH": str(state),
+    env = {"SANDBOX_STATE_PATH": str(state),
            "SANDBOX_REMITTANCE_MODE": "immediate"}  # fmt: skip
     async with sandbox_process(
         env, mailbox=True, mailbox_dir=tmp_path / "box", sftp_read_delay_ms=150, sftp_write_delay_ms=40
@@ -202,7 +204,8 @@ async def test_sigkill_mid_upload_and_mid_download_loses_nothing_and_doubles_not
 
         # 2. Mid-download: the answers are taken again from the start after a kill in a read.
         write_partners(partners_file, {**config, "poll_seconds": 0.5})
-        watch = DeletionWatch(sandbox.root / "from", admin, partner.id)
+        watch_conn = await asyncpg.connect(asyncpg_dsn(settings.database_url))
+        watch = DeletionWatch(sandbox.root / "from", watch_conn, partner.id)
         watch.seen = waiting
         watch.task = asyncio.create_task(watch.run())
         try:
@@ -228,6 +231,7 @@ async def test_sigkill_mid_upload_and_mid_download_loses_nothing_and_doubles_not
             watch.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watch.task
+            await watch_conn.close()
 
     await assert_nothing_lost_nothing_doubled(admin, partner.id, state, waiting, claim_ids, pcns, watch)
 

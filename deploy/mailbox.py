@@ -18,6 +18,7 @@ from deploy.system import STATE
 SANDBOX_STATE = STATE / "payer-sandbox"
 PARTNERS_FILE = STATE / "gateway" / "partners.json"
 SFTP_PORT = 2222  # deploy/payer_sandbox/keys.py DEFAULT_PORT (that module needs the venv: asyncssh)
+HTTP_PORT = 8010  # the sandbox's HTTP API (deploy/processes.py): POST /x12/276 answers a 277
 USER = "gateway"  # keys.py DEFAULT_USER
 CLAIMS_RECEIVER_ID = "SANDBOXCH"  # the claims service's default ISA08 (services/claims/settings.py)
 
@@ -50,6 +51,13 @@ def sandbox_partner(state: Path = SANDBOX_STATE, host: str = "127.0.0.1") -> dic
         "batch_max_claims": 500,
         "batch_max_seconds": 2,
         "default_payer_id": None,
+        # 276/277 claim status in real time (005010X212): the payer answers over HTTP, as the
+        # sandbox answers a 270 with a 271.
+        "claim_status": {
+            "mode": "realtime",
+            "url": f"http://{host}:{HTTP_PORT}/x12/276",
+            "timeout_seconds": 10,
+        },
     }
 
 

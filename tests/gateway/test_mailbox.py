@@ -172,6 +172,12 @@ async def test_make_ups_partners_file_logs_in_to_the_sandbox_mailbox(tmp_path: P
     path = deploy_mailbox.write_partners_file(tmp_path / "partners.json", tmp_path / "keys")
     (partner,) = load_partners(path)
     assert partner.receiver_ids == {"SANDBOXCH"}  # every claim the claims service sends by default
+    # Claim status in real time against the sandbox's HTTP API (the issue: "the sandbox answers a
+    # 276 with a 277, as it answers 270s today").
+    assert (partner.claim_status.mode, partner.claim_status.url) == (
+        "realtime",
+        "http://127.0.0.1:8010/x12/276",
+    )
     server = Mailbox(tmp_path / "boxes", load_users(tmp_path / "keys" / "mailbox-users.json"))
     await server.start("127.0.0.1", 0, tmp_path / "keys" / "ssh_host_ed25519_key")
     try:

@@ -32,7 +32,7 @@ DEADLETTERS = "deadletters"
 # Mirrors shared.kafka_acl.PRINCIPALS (deploy/ runs before the virtualenv; tests/shared checks
 # that the two agree).
 SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway")
-PARTNERS = ("ehr", "collections")
+PARTNERS = ("ehr", "collections", "financing")
 PRINCIPALS = (ADMIN, *SERVICES, *PARTNERS, DEADLETTERS)
 MECHANISM = "SCRAM-SHA-512"
 

@@ -10,6 +10,12 @@ service needs them to bill: encounter.completed's patient and coverages (from th
 the member ids of eligibility.checked's other payers (the next payer is billed with them).
 Payments keeps from encounter.completed only the patient's and guarantor's name, address and
 phone (statements and the collections agency need them).
+
+The front office's registry (issue 19) is where demographics and coverages are typed:
+patient.updated and coverage.updated carry the whole current record (PHI) to the services that
+bill, check or send statements with it, and eligibility.discrepancy_found carries both values
+of what a 271 says differently back to it. Ticket, hold and assistance events carry ids and
+codes only.
 """
 
 from __future__ import annotations
@@ -29,6 +35,23 @@ from shared.events.clearinghouse import (
     RemittanceReceived as RemittanceReceived,
     SetAck as SetAck,
     SubmissionFileAcknowledged as SubmissionFileAcknowledged,
+)
+from shared.events.frontoffice import (
+    AccountHoldPlaced as AccountHoldPlaced,
+    AccountHoldReleased as AccountHoldReleased,
+    CoverageChange as CoverageChange,
+    CoverageUpdated as CoverageUpdated,
+    Demographics as Demographics,
+    DiscrepancyField as DiscrepancyField,
+    DiscrepancyFound as DiscrepancyFound,
+    FinancialAssistanceApproved as FinancialAssistanceApproved,
+    FinancingReferred as FinancingReferred,
+    Guarantor as Guarantor,
+    PatientUpdated as PatientUpdated,
+    RegisteredCoverage as RegisteredCoverage,
+    TicketAssigned as TicketAssigned,
+    TicketEscalated as TicketEscalated,
+    TicketResolved as TicketResolved,
 )
 from shared.events.notices import (
     AccountNoticeIssued as AccountNoticeIssued,
@@ -74,11 +97,14 @@ from shared.events.receivables import DenialResolved as DenialResolved
 # only when its signature verifies. The clearinghouse (which speaks for the payers behind it)
 # is no Kafka principal: it exchanges X12 files with the gateway service through its SFTP
 # mailbox (issue 18), authenticated by its pinned host key, and the gateway publishes what the
-# files say.
+# files say. The financing partner (issue 19) hears of the patients referred to it for
+# healthcare credit.
 EHR = "ehr"
 GATEWAY = "gateway"
+FRONTOFFICE = "frontoffice"
 COLLECTIONS = "collections"
-PARTNERS: tuple[str, ...] = (EHR, COLLECTIONS)
+FINANCING = "financing"
+PARTNERS: tuple[str, ...] = (EHR, COLLECTIONS, FINANCING)
 
 
 def is_partner(name: str) -> bool:
@@ -182,6 +208,25 @@ _SPECS = [
     _spec("account_notice.issued", AccountNoticeIssued, "account_id", "payments", ("notifications",)),
     _spec("account.recalled_from_collections", AccountRecalled, "account_id", "payments", (COLLECTIONS,)),
     _spec("fee_schedule.updated", FeeScheduleUpdated, "payer_id", "payments", ("eligibility",)),
+    # the front office (issue 19): the registry, its discrepancies, tickets, holds, assistance
+    _spec(
+        "patient.updated", PatientUpdated, "patient_id", FRONTOFFICE, ("claims", "eligibility", "payments")
+    ),
+    _spec("coverage.updated", CoverageUpdated, "patient_id", FRONTOFFICE, ("claims", "eligibility")),
+    _spec("eligibility.discrepancy_found", DiscrepancyFound, "patient_id", "eligibility", (FRONTOFFICE,)),
+    _spec("ticket.assigned", TicketAssigned, "ticket_id", FRONTOFFICE, ("notifications",)),
+    _spec("ticket.escalated", TicketEscalated, "ticket_id", FRONTOFFICE, ("notifications",)),
+    _spec("ticket.resolved", TicketResolved, "ticket_id", FRONTOFFICE, ("notifications",)),
+    _spec("account_hold.placed", AccountHoldPlaced, "account_id", FRONTOFFICE, ("payments",)),
+    _spec("account_hold.released", AccountHoldReleased, "account_id", FRONTOFFICE, ("payments",)),
+    _spec(
+        "financial_assistance.approved",
+        FinancialAssistanceApproved,
+        "account_id",
+        FRONTOFFICE,
+        ("payments", "notifications"),
+    ),
+    _spec("financing.referred", FinancingReferred, "account_id", FRONTOFFICE, ("payments", FINANCING)),
     _spec("notification.sent", NotificationSent, "recipient_id", "notifications", ("operations",)),
     _spec("notification.failed", NotificationFailed, "recipient_id", "notifications", ("operations",)),
 ]

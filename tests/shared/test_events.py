@@ -46,6 +46,17 @@ CONTRACT = {
     "account_notice.issued": ("payments", {"notifications"}),
     "account.recalled_from_collections": ("payments", {"collections"}),
     "fee_schedule.updated": ("payments", {"eligibility"}),
+    # issue 19: the front office's registry, tickets, holds and assistance
+    "patient.updated": ("frontoffice", {"claims", "eligibility", "payments"}),
+    "coverage.updated": ("frontoffice", {"claims", "eligibility"}),
+    "eligibility.discrepancy_found": ("eligibility", {"frontoffice"}),
+    "ticket.assigned": ("frontoffice", {"notifications"}),
+    "ticket.escalated": ("frontoffice", {"notifications"}),
+    "ticket.resolved": ("frontoffice", {"notifications"}),
+    "account_hold.placed": ("frontoffice", {"payments"}),
+    "account_hold.released": ("frontoffice", {"payments"}),
+    "financial_assistance.approved": ("frontoffice", {"payments", "notifications"}),
+    "financing.referred": ("frontoffice", {"payments", "financing"}),
     "notification.sent": ("notifications", {"operations"}),
     "notification.failed": ("notifications", {"operations"}),
 }

@@ -149,6 +149,7 @@ async def test_an_operator_sees_every_service_and_replays_a_dead_letter_by_click
                     "payments",
                     "notifications",
                     "gateway",
+                    "frontoffice",
                 }
                 for name, seen in page["services"].items():
                     assert seen["health"] in ("pass", "warn"), (name, seen)
@@ -206,7 +207,8 @@ async def test_a_service_that_does_not_answer_is_shown_down_and_the_page_still_r
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     urls = {
-        name: f"http://127.0.0.1:{closed_port()}" for name in ("eligibility", "claims", "payments", "gateway")
+        name: f"http://127.0.0.1:{closed_port()}"
+        for name in ("eligibility", "claims", "payments", "gateway", "frontoffice")
     }
     urls["notifications"] = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     async with (

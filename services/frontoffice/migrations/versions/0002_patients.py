@@ -5,7 +5,7 @@ until then: its owner fills upgrade() and downgrade() here and keeps the revisio
 """
 
 revision = "0002_patients"
-down_revision = "0001"
+down_revision = "0001_frontoffice"
 
 
 def upgrade() -> None:

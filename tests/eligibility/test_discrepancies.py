@@ -26,6 +26,7 @@ from shared import x12
 from tests.conftest import end_offsets, eventually, read_from, unique
 from tests.eligibility.helpers import (
     NPI,
+    WRITE,
     get_raw_x12,
     make_coverage,
     make_coverage_updated,
@@ -261,3 +262,23 @@ async def test_a_271_that_agrees_publishes_nothing(eligibility, producer, admin)
     assert payer_says == make_demographics("SBX10001").birth_date  # the registry's, as the table has it
     assert check["registry_revision"] == 2 and check["registry_discrepancies"] == []
     assert await staged(admin, patient) == 0
+
+
+async def test_an_answer_reused_from_the_cache_is_compared_too(eligibility, producer, admin):
+    """A registry check whose question (member, payer, service types, date) was answered inside
+    the payer's cache TTL reuses that 271's people and is compared with its own snapshot."""
+    patient = unique("cached")
+    registered = date(1979, 11, 30)
+    async with eligibility(provider_npi=NPI) as (app, client):
+        await register(producer, app, patient, make_demographics("SBX10001", birth_date=registered))
+        first = await post_registry_check(client, patient)
+        assert first.status_code == 200 and not first.json()["cached"], first.text
+        again = await client.post(
+            "/v1/eligibility/checks",
+            json={"patient_id": patient, "date_of_service": date.today().isoformat()},
+            headers=WRITE,
+        )
+        assert again.status_code == 200, again.text
+    reused = again.json()
+    assert reused["cached"] and reused["registry_discrepancies"] == ["birth_date"]
+    assert await staged(admin, patient) == 2  # one per check

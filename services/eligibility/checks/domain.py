@@ -1,9 +1,10 @@
 """Rules of a coverage check, without I/O: sealing its PHI (the `Vault`), the keyed cache key,
-how long a request waits for the payer, when background work gives up, and the event a
-finished check publishes.
+how long a request waits for the payer, when background work gives up, the event a
+finished check publishes, and a check row as the API shows it (`check_out`).
 
-Encryption at rest covers what holds PHI in clear: the raw 270/271, queued check requests and
-the people a 271 names (`checks.demographics_enc`).
+Encryption at rest covers what holds PHI in clear: the raw 270/271, queued check requests (with
+the registry snapshot of a check run from the registry), the people a 271 names
+(`checks.demographics_enc`) and the registry copy (`registry_copies`).
 Fernet (AES-128-CBC + HMAC-SHA256, from the `cryptography` package) with keys from
 ELIGIBILITY_X12_KEYS, newest first: MultiFernet encrypts with the first and decrypts with
 any, so a key can be rotated without losing what was written with the previous one.

@@ -18,6 +18,7 @@ from services.eligibility.checks import api as checks_api, usecases as checks, w
 from services.eligibility.estimates import api as estimates_api, events as estimates_events
 from services.eligibility.estimates.usecases import load_default_schedule
 from services.eligibility.payers.usecases import open_client
+from services.eligibility.registry import events as registry_events
 from services.eligibility.settings import get_eligibility_settings, secret_problems
 from shared.app import ServiceDefinition, Worker
 
@@ -40,11 +41,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 SERVICE = ServiceDefinition(
     name="eligibility",
     title="Eligibility service",
-    description="Coverage checks over X12 270/271, patient estimates, referrals and prior authorizations.",
+    description="Coverage checks over X12 270/271 (also run from the front office's registry, "
+    "whose disagreements with a 271 it reports), patient estimates, referrals and prior authorizations.",
     routers=[checks_api.router, batches_api.router, estimates_api.router, authorizations_api.router],
     handlers={
         "fee_schedule.updated": estimates_events.on_fee_schedule_updated,
         **authorizations_events.HANDLERS,
+        **registry_events.HANDLERS,
     },
     lifespan=lifespan,
     secret_problems=secret_problems,

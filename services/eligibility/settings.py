@@ -40,6 +40,9 @@ class EligibilitySettings(BaseSettings):
     # Interchange sender id in the 270's ISA/GS, and the provider name in loop 2100B.
     sender_id: str = "REVCYCLE"
     provider_name: str = "REVCYCLE CLINIC"
+    # The provider NPI a check run from the registry asks for (2100B NM109) when its request
+    # names none: a patient id and a date are all the front desk has to give.
+    provider_npi: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
 
     # Background checks (batches, and checks whose request stopped waiting): a worker claims
     # up to `worker_claim` rows at a time and holds each for `lease_seconds`; a row whose

@@ -20,6 +20,7 @@ from x12sdk.io import X12ModelReader
 
 from deploy.payer_sandbox.testing import SampleLine, sample_837
 from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted
+from shared.events.frontoffice import CoverageUpdated, Demographics, PatientUpdated, RegisteredCoverage
 from tests.conftest import token, unique
 
 SCENARIOS = json.loads(
@@ -132,6 +133,77 @@ def x279_errors(text: str) -> list[str]:
     except (KeyError, TypeError, ValueError) as exc:  # a segment x12sdk cannot place
         return [f"{type(exc).__name__}: {exc}"]
     return [] if len(models) == 1 else [f"{len(models)} transaction sets, expected 1"]
+
+
+def make_demographics(member_id: str = "SBX10001", **changes: Any) -> Demographics:
+    """A person as the front office registers them: by default the scenario member's
+    subscriber exactly as the sandbox's table has them (so a 271 about them agrees)."""
+    sub = MEMBERS[member_id]["subscriber"]
+    values: dict[str, Any] = {
+        "first_name": sub["first_name"],
+        "last_name": sub["last_name"],
+        "birth_date": sub["birth_date"],
+        "sex": sub.get("gender", "U"),
+        "address": sub.get("address"),
+        **changes,
+    }
+    return Demographics.model_validate(values)
+
+
+def make_patient_updated(patient_id: str, revision: int, patient: Demographics) -> PatientUpdated:
+    return PatientUpdated(
+        patient_id=patient_id,
+        revision=revision,
+        patient=patient,
+        reason="registration",
+        changed_by="frontdesk-1",
+        changed_at=datetime.now(UTC),
+    )
+
+
+def make_coverage(member_id: str = "SBX10001", **changes: Any) -> RegisteredCoverage:
+    """A coverage on file with the scenario member's payer (SBX001 for an id the sandbox's
+    table does not have), primary, in force since 2020."""
+    values: dict[str, Any] = {
+        "coverage_id": uuid.uuid4(),
+        "order": "primary",
+        "payer_id": MEMBERS.get(member_id, {}).get("payer_id", "SBX001"),
+        "member_id": member_id,
+        "relationship_code": "18",
+        "effective_date": "2020-01-01",
+        **changes,
+    }
+    return RegisteredCoverage.model_validate(values)
+
+
+def make_coverage_updated(
+    patient_id: str, revision: int, coverages: list[RegisteredCoverage]
+) -> CoverageUpdated:
+    return CoverageUpdated(
+        patient_id=patient_id,
+        revision=revision,
+        coverages=coverages,
+        reason="registration",
+        changed_by="frontdesk-1",
+        changed_at=datetime.now(UTC),
+    )
+
+
+async def post_registry_check(
+    client: httpx.AsyncClient, patient_id: str, headers: dict[str, str] | None = None, **extra: Any
+) -> httpx.Response:
+    """A check with only the patient id and a date (today unless given): run from the registry."""
+    body = {"patient_id": patient_id, "date_of_service": date.today().isoformat(), **extra}
+    return await client.post(
+        "/v1/eligibility/checks", json=body, headers={**WRITE, "Cache-Control": "no-cache", **(headers or {})}
+    )
+
+
+async def get_raw_x12(client: httpx.AsyncClient, check_id: str) -> dict[str, Any]:
+    """The check's raw 270 and 271 (the `eligibility:x12` scope)."""
+    response = await client.get(f"/v1/eligibility/checks/{check_id}/x12", headers=token("eligibility:x12"))
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def make_auth_body(patient: str, **changes: Any) -> dict[str, Any]:

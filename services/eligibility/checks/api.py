@@ -12,10 +12,11 @@ from sqlalchemy import RowMapping
 
 from services.eligibility.checks import usecases
 from services.eligibility.checks.domain import request_budget
-from services.eligibility.checks.schemas import CheckIn, CheckOut, RawX12
+from services.eligibility.checks.schemas import CheckOut, CheckRequest, RawX12, RegistryCheckIn
 from services.eligibility.checks.usecases import CheckRuntime
 from services.eligibility.payers.domain import BreakerOpen, PayerFailure, PayerTimeout
 from services.eligibility.payers.usecases import require_known
+from services.eligibility.registry.usecases import check_from_registry
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
@@ -108,11 +109,17 @@ def failure_problem(failure: PayerFailure, check_id: uuid.UUID) -> ProblemError:
     "(`Prefer: wait=N` sets it, `Prefer: respond-async` answers 202 at once), else 202 with a "
     "`Location` to poll. A repeat check for the same member, payer, service types and date "
     "inside the payer's cache TTL is answered from the last answer without calling the payer "
-    "(`Cache-Control: no-cache` asks the payer anyway).",
+    "(`Cache-Control: no-cache` asks the payer anyway).\n\n"
+    "With only `patient_id` and `date_of_service` (optionally `service_type_codes`, "
+    "`coverage_order`, `provider_npi`) the check is run from the registry: the coverage in force "
+    "on that date gives the payer, the member id and who to ask about (the patient as subscriber, "
+    "or as a dependent of the subscriber on file), and a 271 that disagrees with the registry "
+    "publishes eligibility.discrepancy_found. A patient without such a coverage is a 422 naming "
+    "`body.patient_id` with the rule `no_registered_coverage`.",
 )
 async def create_check(
     request: Request,
-    body: CheckIn,
+    body: CheckRequest,
     session: SessionDep,
     trail: CreateCheck,
     rt: Runtime,
@@ -120,7 +127,12 @@ async def create_check(
     cache_control: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     trail.patient_id = body.patient_id
-    require_known(rt.payers, body.payer_id, "body.payer_id")
+    registry = None
+    if isinstance(body, RegistryCheckIn):  # the registry's coverage names the payer
+        body, registry = await check_from_registry(session, rt.vault, body, rt.settings.provider_npi)
+        require_known(rt.payers, body.payer_id, "body.patient_id")
+    else:
+        require_known(rt.payers, body.payer_id, "body.payer_id")
     submitted = await usecases.submit_check(
         session,
         request.app.state.db,
@@ -129,6 +141,7 @@ async def create_check(
         trail.actor,
         use_cache="no-cache" not in (cache_control or ""),
         budget=request_budget(rt.settings, prefer),
+        registry=registry,
     )
     trail.resource_id = str(submitted.check_id)
     location = f"/v1/eligibility/checks/{submitted.check_id}"

@@ -1,9 +1,10 @@
 """Rules of a coverage check, without I/O: sealing its PHI (the `Vault`), the keyed cache key,
-how long a request waits for the payer, when background work gives up, and the event a
-finished check publishes.
+how long a request waits for the payer, when background work gives up, the event a
+finished check publishes, and a check row as the API shows it (`check_out`).
 
-Encryption at rest covers what holds PHI in clear: the raw 270/271, queued check requests and
-the people a 271 names (`checks.demographics_enc`).
+Encryption at rest covers what holds PHI in clear: the raw 270/271, queued check requests (with
+the registry snapshot of a check run from the registry), the people a 271 names
+(`checks.demographics_enc`) and the registry copy (`registry_copies`).
 Fernet (AES-128-CBC + HMAC-SHA256, from the `cryptography` package) with keys from
 ELIGIBILITY_X12_KEYS, newest first: MultiFernet encrypts with the first and decrypts with
 any, so a key can be rotated without losing what was written with the previous one.
@@ -21,7 +22,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, MultiFernet
 
-from services.eligibility.checks.schemas import CheckIn
+from services.eligibility.checks.schemas import CheckIn, CheckOut
 from services.eligibility.demographics.domain import RELATIONSHIPS
 from services.eligibility.payers.domain import PayerFailure
 from services.eligibility.settings import EligibilitySettings
@@ -106,8 +107,12 @@ def new_row(
     *,
     batch_id: uuid.UUID | None = None,
     lease_until: datetime | None = None,
+    registry: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `checks` row for a request: PHI sealed, the cache key hashed."""
+    """The `checks` row for a request: PHI sealed, the cache key hashed. A check run from the
+    registry seals the snapshot it was built from too (`registry.domain.check_of`), so its
+    271 is compared with what the registry said when it was asked."""
+    sealed = sealed_request(body) | ({"registry": registry} if registry is not None else {})
     return {
         "id": uuid.uuid4(),
         "patient_id": body.patient_id,
@@ -123,7 +128,7 @@ def new_row(
             body.date_of_service.isoformat(),
             _dependent_key(body),
         ),
-        "request_enc": vault.seal_json(sealed_request(body)),
+        "request_enc": vault.seal_json(sealed),
         "batch_id": batch_id,
         "lease_until": lease_until,
         "requested_by": requested_by,
@@ -204,4 +209,54 @@ def event_of(
             if p["order"] and re.fullmatch(r"[A-Za-z0-9._:\-]{1,64}", p["payer_id"] or "")
         ],
         benefits=benefits,
+    )
+
+
+def decoded(value: Any) -> Any:
+    """A jsonb value as Python (drivers without a jsonb codec hand over the text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def check_out(row: Any, vault: Vault | None = None) -> CheckOut:
+    """A `checks` row as the API shows it, with its links; with the vault, also the people its
+    271 names (PHI, opened only for the API's check routes)."""
+    result = decoded(row["result"]) or {}
+    sealed = row.get("demographics_enc") if vault is not None else None
+    people = vault.open_json(sealed) if vault is not None and sealed is not None else {}
+    links = {"self": f"/v1/eligibility/checks/{row['id']}"}
+    if row["state"] != "pending":
+        links["x12"] = f"/v1/eligibility/checks/{row['id']}/x12"
+    return CheckOut(
+        id=row["id"],
+        state=row["state"],
+        status=row["status"],
+        patient_id=row["patient_id"],
+        payer_id=row["payer_id"],
+        member_hint=row["member_hint"],
+        date_of_service=row["date_of_service"],
+        service_type_codes=decoded(row["service_type_codes"]),
+        plan_name=result.get("plan_name"),
+        group_number=result.get("group_number"),
+        plan_type=result.get("plan_type"),
+        plan_number=result.get("plan_number"),
+        plan_messages=result.get("plan_messages", []),
+        subscriber=people.get("subscriber"),
+        dependent=people.get("dependent"),
+        patient_account_number=people.get("patient_account_number"),
+        primary_care_provider=people.get("primary_care_provider"),
+        demographics_mismatches=result.get("demographics_mismatches", []),
+        registry_revision=result.get("registry_revision"),
+        registry_discrepancies=result.get("registry_discrepancies", []),
+        coverage_start=result.get("coverage_start"),
+        coverage_end=result.get("coverage_end"),
+        benefits=result.get("benefits", []),
+        other_payers=result.get("other_payers", []),
+        rejections=result.get("rejections", []),
+        warnings=result.get("warnings", []),
+        error=decoded(row["error"]),
+        cached=row["cached_from"] is not None,
+        batch_id=row["batch_id"],
+        created_at=row["created_at"],
+        completed_at=row["completed_at"],
+        links=links,
     )

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import PydanticCustomError
 
 from services.eligibility.demographics.schemas import PersonOut, PlanTypeOut, ProviderOut
@@ -97,6 +97,45 @@ class CheckIn(BaseModel):
     date_of_service: date = Field(default_factory=date.today)
 
 
+class RegistryCheckIn(BaseModel):
+    """A coverage check run from the registry: eligibility's copy of the front office's
+    patient and coverages gives the subscriber, the dependent (when the patient is not the
+    subscriber), the member id and the payer of the coverage in force on the date of service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: Id = Field(description="The registry's patient id.")
+    date_of_service: date = Field(default_factory=date.today)
+    service_type_codes: list[ServiceTypeCode] = Field(
+        default_factory=lambda: ["30"], min_length=1, max_length=99
+    )
+    coverage_order: Literal["primary", "secondary", "tertiary"] = Field(
+        "primary", description="Which of the patient's coverages in force to check."
+    )
+    provider_npi: Npi | None = Field(
+        None, description="The information receiver (2100B); ELIGIBILITY_PROVIDER_NPI when absent."
+    )
+
+
+# Fields only a full request has: a body naming any of them is read as a `CheckIn`, any other
+# as a `RegistryCheckIn`, so each shape's errors name its own fields (`body.member_id`).
+_FULL_ONLY = frozenset({"patient", "dependent", "member_id", "payer_id"})
+
+
+def _one_shape(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    if isinstance(value, CheckIn | RegistryCheckIn):
+        return value
+    shape = CheckIn if isinstance(value, dict) and _FULL_ONLY & value.keys() else RegistryCheckIn
+    return shape.model_validate(value)
+
+
+CheckRequest = Annotated[
+    CheckIn | RegistryCheckIn,
+    WrapValidator(_one_shape),
+    Field(description="A full request (who, member id, payer), or only a patient id and a date."),
+]
+
+
 class Money2(BaseModel):
     in_network: Decimal | None = None
     out_of_network: Decimal | None = None
@@ -171,6 +210,14 @@ class CheckOut(BaseModel):
     demographics_mismatches: list[str] = Field(
         default_factory=list,
         description="Request fields the payer's answer contradicts (e.g. `patient.birth_date`), to correct.",
+    )
+    registry_revision: int | None = Field(
+        None, description="A check run from the registry: the revision of the copy it was built from."
+    )
+    registry_discrepancies: list[str] = Field(
+        default_factory=list,
+        description="A check run from the registry: what the 271 says differently from it (field "
+        "names, e.g. `birth_date`); eligibility.discrepancy_found carries both values.",
     )
     coverage_start: date | None = None
     coverage_end: date | None = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine
@@ -28,6 +27,8 @@ from services.eligibility.checks import store
 from services.eligibility.checks.domain import (
     MAX_DEFERRALS,
     Vault,
+    check_out,
+    decoded,
     error_of,
     event_of,
     new_row,
@@ -37,11 +38,12 @@ from services.eligibility.checks.x12 import build_270, inquiry_of
 from services.eligibility.coverage.domain import Response271, result_of
 from services.eligibility.coverage.x12 import parse_271
 from services.eligibility.demographics.domain import mismatches
+from services.eligibility.discrepancies.domain import discrepancy_of
 from services.eligibility.payers.domain import BreakerOpen, PayerFailure, TransientReply
 from services.eligibility.payers.usecases import PayerClient
 from services.eligibility.settings import EligibilitySettings
 from shared.db import Database
-from shared.events import new_event
+from shared.events import Event, new_event
 from shared.outbox import add_event
 
 UNKNOWN_PAYER = {"code": "unknown-payer", "detail": "The payer is no longer configured.", "retryable": False}
@@ -125,11 +127,13 @@ async def submit_check(
     *,
     use_cache: bool,
     budget: float,
+    registry: dict[str, Any] | None = None,
 ) -> Submitted:
-    """Insert a check holding its lease, run it, and wait up to `budget` seconds for the end."""
+    """Insert a check holding its lease, run it, and wait up to `budget` seconds for the end.
+    `registry`: the snapshot of the registry copy a check run from it was built from."""
     config = rt.payers.config(body.payer_id)
     lease = datetime.now(UTC) + timedelta(seconds=config.timeout_seconds + rt.settings.lease_seconds)
-    row = new_row(rt.vault, body, requested_by, lease_until=lease)
+    row = new_row(rt.vault, body, requested_by, lease_until=lease, registry=registry)
     check_id = row["id"]
     async with session.begin():
         await store.insert_checks(session, [row])
@@ -209,7 +213,8 @@ async def run_check(
         sealed = row["hit_demographics"]
         people = rt.vault.open_json(sealed) if sealed is not None else {}
         request = rt.vault.open_json(row["request_enc"])
-        result = {**_decoded(row["hit_result"]), "demographics_mismatches": mismatches(request, people)}
+        result = {**decoded(row["hit_result"]), "demographics_mismatches": mismatches(request, people)}
+        found = _compare_with_registry(row, request, people, result)
         return await _finish(
             db,
             rt,
@@ -219,6 +224,7 @@ async def run_check(
             result=result,
             cached_from=row["hit_id"],
             demographics=sealed,
+            found=found,
         )
     return await _ask_payer(db, rt, row, defer_when_paused=defer_when_paused)
 
@@ -258,6 +264,7 @@ async def _ask_payer(db: Database, rt: CheckRuntime, row: dict[str, Any], *, def
     result = result_of(response, list(row["service_type_codes"]))
     people = response.demographics.as_dict()
     result["demographics_mismatches"] = mismatches(request, people)
+    found = _compare_with_registry(row, request, people, result)
     return await _finish(
         db,
         rt,
@@ -268,7 +275,27 @@ async def _ask_payer(db: Database, rt: CheckRuntime, row: dict[str, Any], *, def
         x12_270=x12_270,
         x12_271=raw_271[-1],
         demographics=rt.vault.seal_json(people),
+        found=found,
     )
+
+
+def _compare_with_registry(
+    row: dict[str, Any], request: dict[str, Any], people: dict[str, Any], result: dict[str, Any]
+) -> Event | None:
+    """A check run from the registry: the 271's people and other payers against the snapshot
+    it was built from; `result` keeps the revision and the field names (no values, it is kept
+    in clear), the returned eligibility.discrepancy_found has both values. None otherwise."""
+    snapshot = request.get("registry")
+    result["registry_revision"], result["registry_discrepancies"] = None, []
+    if snapshot is None:
+        return None
+    result["registry_revision"] = snapshot["revision"]
+    at = datetime.now(UTC)
+    found = discrepancy_of(row["id"], row["patient_id"], snapshot, people, result["other_payers"], at)
+    if found is None:
+        return None
+    result["registry_discrepancies"] = [f.field for f in found.fields]
+    return new_event(found)
 
 
 async def _finish(
@@ -284,8 +311,10 @@ async def _finish(
     x12_270: str | None = None,
     x12_271: str | None = None,
     demographics: bytes | None = None,
+    found: Event | None = None,
 ) -> Any:
-    """The end state, the sealed raw X12 and people, and `eligibility.checked` in one
+    """The end state, the sealed raw X12 and people, `eligibility.checked` and (a check run from
+    the registry whose 271 disagrees with it) `eligibility.discrepancy_found` in one
     transaction."""
     at = datetime.now(UTC)
     async with db.session() as session, session.begin():
@@ -307,58 +336,12 @@ async def _finish(
             await store.insert_raw_x12(session, row["id"], rt.vault.seal(x12_270), sealed_271)
         if result is not None:
             add_event(session, new_event(event_of(row["id"], row, result, at)))
+        if found is not None:
+            add_event(session, found)
     return finished
 
 
 # --- reading ---------------------------------------------------------------------------
-
-
-def _decoded(value: Any) -> Any:
-    """A jsonb value as Python (drivers without a jsonb codec hand over the text)."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def check_out(row: Any, vault: Vault | None = None) -> CheckOut:
-    """A `checks` row as the API shows it, with its links; with the vault, also the people its
-    271 names (PHI, opened only for the API's check routes)."""
-    result = _decoded(row["result"]) or {}
-    sealed = row.get("demographics_enc") if vault is not None else None
-    people = vault.open_json(sealed) if vault is not None and sealed is not None else {}
-    links = {"self": f"/v1/eligibility/checks/{row['id']}"}
-    if row["state"] != "pending":
-        links["x12"] = f"/v1/eligibility/checks/{row['id']}/x12"
-    return CheckOut(
-        id=row["id"],
-        state=row["state"],
-        status=row["status"],
-        patient_id=row["patient_id"],
-        payer_id=row["payer_id"],
-        member_hint=row["member_hint"],
-        date_of_service=row["date_of_service"],
-        service_type_codes=_decoded(row["service_type_codes"]),
-        plan_name=result.get("plan_name"),
-        group_number=result.get("group_number"),
-        plan_type=result.get("plan_type"),
-        plan_number=result.get("plan_number"),
-        plan_messages=result.get("plan_messages", []),
-        subscriber=people.get("subscriber"),
-        dependent=people.get("dependent"),
-        patient_account_number=people.get("patient_account_number"),
-        primary_care_provider=people.get("primary_care_provider"),
-        demographics_mismatches=result.get("demographics_mismatches", []),
-        coverage_start=result.get("coverage_start"),
-        coverage_end=result.get("coverage_end"),
-        benefits=result.get("benefits", []),
-        other_payers=result.get("other_payers", []),
-        rejections=result.get("rejections", []),
-        warnings=result.get("warnings", []),
-        error=_decoded(row["error"]),
-        cached=row["cached_from"] is not None,
-        batch_id=row["batch_id"],
-        created_at=row["created_at"],
-        completed_at=row["completed_at"],
-        links=links,
-    )
 
 
 async def load_check(session: AsyncSession, check_id: uuid.UUID) -> RowMapping | None:

@@ -27,6 +27,7 @@ from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     get_claim,
     get_claim_if,
+    get_claims,
     get_flags,
     make_coverage,
     make_coverage_updated,
@@ -133,3 +134,57 @@ async def test_member_id_corrected_flags_the_open_claim_and_the_corrected_claim_
     assert [r["REF02"] for r in refs] == [icn]
     assert subscriber_member_id(edi) == new_id
     assert old_id not in edi
+
+
+async def test_resolving_the_flag_as_corrected_sends_the_correction_through_the_same_command(
+    claims, settings, producer
+):
+    """The work list's action: `corrected` on the flag sends the corrected claim (the one
+    follow-on command POST /v1/claims/{id}/corrections uses) and that resolves the flag."""
+    patient_id, new_id = unique("pat"), f"NEW{uuid.uuid4().hex[:8]}"
+    coverage = make_coverage("SBX001", f"OLD{uuid.uuid4().hex[:8]}")
+    async with claims() as (_, client):
+        await register(producer, settings, patient_id, [coverage])
+        claim = (await client.post("/v1/claims", json=make_bare_claim(patient_id), headers=RW)).json()
+        await make_eligibility(settings, patient_id, claim["payer_id"], claim["date_of_service"])
+        assert (await client.post(f"/v1/claims/{claim['id']}/submit", headers=RW)).status_code == 200
+        await publish(
+            producer,
+            ClaimAcknowledged(
+                claim_id=uuid.UUID(claim["id"]),
+                patient_control_number=claim["patient_control_number"],
+                payer_claim_control_number="ICN-FLAG-1",
+                acknowledged_at=datetime.now(UTC),
+            ),
+        )
+        await eventually(lambda: get_claim_if(client, claim["id"], "accepted"), what="the claim accepted")
+        change = CoverageChange(
+            coverage_id=coverage.coverage_id, payer_id="SBX001", kind="member_id_corrected"
+        )
+        corrected = coverage.model_copy(update={"member_id": new_id})
+        await publish(producer, make_coverage_updated(patient_id, 3, [corrected], [change]))
+        (flag,) = await eventually(lambda: get_flags(client, claim["id"]), what="the claim flagged")
+
+        body = {"outcome": "corrected", "note": "payer confirmed the new id"}
+        resp = await client.post(f"/v1/claim-flags/{flag['id']}/resolve", json=body, headers=RW)
+        assert resp.status_code == 200, resp.text
+        (replacement,) = [
+            c for c in await get_claims(client, patient_id=patient_id) if c["frequency_code"] == "7"
+        ]
+        assert (resp.json()["status"], resp.json()["note"]) == (
+            "resolved",
+            f"corrected claim {replacement['patient_control_number']} sent: payer confirmed the new id",
+        )
+        edi = (await client.get(f"/v1/claims/{replacement['id']}/837", headers=RW)).text
+        assert subscriber_member_id(edi) == new_id
+        refs = [
+            r
+            for loop, seg, r in segments_by_loop(edi)
+            if (loop, seg) == ("2300", "REF") and r["REF01"] == "F8"
+        ]
+        assert [r["REF02"] for r in refs] == ["ICN-FLAG-1"]
+        # Done once: the flag is closed, and a second correction of the claim is the 409 naming the first.
+        again = await client.post(f"/v1/claim-flags/{flag['id']}/resolve", json=body, headers=RW)
+        assert again.status_code == 409
+        twice = await client.post(f"/v1/claims/{claim['id']}/corrections", json={}, headers=RW)
+        assert (twice.status_code, twice.json()["type"].rsplit("/", 1)[-1]) == (409, "already-followed-on")

@@ -1,7 +1,7 @@
 """What `make chaos` reads from the running platform, read-only: whether a run has converged,
 and the rows the counting rules (bench/chaos_counts.py) need.
 
-Sources: SQL over the five services' schemas (one admin connection per look, so a database
+Sources: SQL over the six services' schemas (one admin connection per look, so a database
 outage only makes a look fail), the payer sandbox's own SQLite record (opened read-only), the
 mail and SMS sink's HTTP API, and Kafka itself (consumer groups' committed offsets against the
 log ends; dead-letter topics' ends).
@@ -28,7 +28,7 @@ from deploy import broker, postgres
 from deploy.payer_sandbox.config import SandboxConfig
 from shared.kafka import client_kwargs
 
-SCHEMAS = ("eligibility", "claims", "payments", "notifications", "gateway")
+SCHEMAS = ("eligibility", "claims", "payments", "notifications", "gateway", "frontoffice")
 # What is still between the platform and the clearinghouse: the gateway's claims not in a file,
 # files not uploaded, received files not acted on; the sandbox's files not answered, answers not
 # written to from/, payments waiting for their 835.

@@ -31,7 +31,7 @@ ADMIN = "admin"
 DEADLETTERS = "deadletters"
 # Mirrors shared.kafka_acl.PRINCIPALS (deploy/ runs before the virtualenv; tests/shared checks
 # that the two agree).
-SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway")
+SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway", "frontoffice")
 PARTNERS = ("ehr", "collections", "financing")
 PRINCIPALS = (ADMIN, *SERVICES, *PARTNERS, DEADLETTERS)
 MECHANISM = "SCRAM-SHA-512"

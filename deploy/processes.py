@@ -1,4 +1,4 @@
-"""The platform's processes: the five services, the ops console, the payer sandbox and the mail
+"""The platform's processes: the six services, the ops console, the payer sandbox and the mail
 sink, run as the supervisord group `platform` (deploy/supervision.py), and the migrations that
 run before them.
 
@@ -36,8 +36,15 @@ from deploy.system import (
 )
 
 # The services.  Keep this the single list: `up`, `down`, `status` and `logs` follow it.
-SERVICES = {"eligibility": 8001, "claims": 8002, "payments": 8003, "notifications": 8004, "gateway": 8006}
-# The ops console (services/ops): no database or consumer of its own; it reads the five
+SERVICES = {
+    "eligibility": 8001,
+    "claims": 8002,
+    "payments": 8003,
+    "notifications": 8004,
+    "gateway": 8006,
+    "frontoffice": 8007,
+}
+# The ops console (services/ops): no database or consumer of its own; it reads the six
 # services' /v1/ops routes over HTTP (its OPS_*_URL defaults are the ports above).
 OPS_PORT = 8005
 
@@ -297,7 +304,7 @@ def replica(p: Proc, n: int) -> Proc:
 
 
 def replicas(count: int = 2, names: Sequence[str] | None = None) -> list[Proc]:
-    """Instances 2..count of each named service (default: the five services)."""
+    """Instances 2..count of each named service (default: the six services)."""
     return [replica(_proc(name), n) for name in names or list(SERVICES) for n in range(2, count + 1)]
 
 

@@ -35,10 +35,12 @@ from shared.secret_checks import token_keys
 # processes. A real issuer grants them to few people (auditors, billing managers, on-call
 # operators); the development token carries them so `make token` opens every route.
 # gateway:x12 reads the X12 files the gateway received (PHI). ops:replay replays or discards
-# dead letters; ops:phi shows a dead letter's payload unredacted.
+# dead letters; ops:phi shows a dead letter's payload unredacted. assistance:approve is the
+# second person's decision on a financial assistance application (a billing manager's).
 PRIVILEGED_SCOPES: tuple[str, ...] = (
     "eligibility:x12",
     "gateway:x12",
+    "assistance:approve",
     "remittances:raw",
     "payments:admin",
     "payments:approve",
@@ -46,8 +48,17 @@ PRIVILEGED_SCOPES: tuple[str, ...] = (
     "ops:phi",
 )
 
+# The front office (issue 19) scopes its three parts on their own, so a front desk can keep
+# the patient registry without working tickets or seeing assistance applications; the billing
+# staff roles hold all of them. (frontoffice:read and frontoffice:write, made above for every
+# service, guard only what is the service's as a whole.)
+FRONT_OFFICE_SCOPES: tuple[str, ...] = tuple(
+    f"{part}:{action}" for part in ("patients", "tickets", "assistance") for action in ("read", "write")
+)
+
 ALL_SCOPES: tuple[str, ...] = (
     *(f"{svc}:{action}" for svc in SERVICE_NAMES for action in ("read", "write")),
+    *FRONT_OFFICE_SCOPES,
     "ops:read",
     *PRIVILEGED_SCOPES,
 )

@@ -19,7 +19,7 @@ LOCAL_KAFKA = "127.0.0.1:9092"
 # REVCYCLE_ENV's one value that allows development keys and defaults (shared.secret_checks).
 DEVELOPMENT = "development"
 
-SERVICE_NAMES = ("eligibility", "claims", "payments", "notifications", "gateway")
+SERVICE_NAMES = ("eligibility", "claims", "payments", "notifications", "gateway", "frontoffice")
 
 
 class UnsafeSetting(ValueError):

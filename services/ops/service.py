@@ -1,5 +1,5 @@
 """What the ops console is: its page and the JSON routes the page calls. No database, no
-consumer: it reads the five services over HTTP with the operator's token."""
+consumer: it reads the six services over HTTP with the operator's token."""
 
 from services.ops.console import api as console
 from services.ops.console.usecases import services_client

@@ -1,6 +1,6 @@
 """Settings of the ops console only (environment prefix OPS_).
 
-Where the five services answer, and how long the console waits for each. The defaults are the
+Where the six services answer, and how long the console waits for each. The defaults are the
 local ports `make up` uses; docker compose and production name the services' addresses. There is
 no service credential here on purpose: the console forwards the operator's own token, so every
 service checks that operator's scopes and writes that operator into its audit trail.
@@ -24,6 +24,7 @@ class OpsSettings(BaseSettings):
     payments_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
     gateway_url: str = "http://127.0.0.1:8006"
+    frontoffice_url: str = "http://127.0.0.1:8007"
     # Per call to one service: a service that does not answer in time is shown as down, and
     # the page still shows the others.
     timeout_seconds: float = Field(default=3.0, gt=0)
@@ -38,6 +39,7 @@ class OpsSettings(BaseSettings):
             "payments": self.payments_url.rstrip("/"),
             "notifications": self.notifications_url.rstrip("/"),
             "gateway": self.gateway_url.rstrip("/"),
+            "frontoffice": self.frontoffice_url.rstrip("/"),
         }
 
 

@@ -33,7 +33,7 @@ from shared.events.catalogue import EncounterCompleted
 from tests.conftest import encode_signed, service_definition, sign_as, start_group_at_end
 
 SOURCE = f"/partners/ops-test-{uuid.uuid4().hex[:8]}"
-SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway")
+SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway", "frontoffice")
 
 
 def strict_claims() -> ServiceDefinition:

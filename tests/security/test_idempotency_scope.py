@@ -36,6 +36,7 @@ KEYED = {
         "POST /v1/claims/{claim_id}/appeals",
     },
     "eligibility": {"POST /v1/eligibility/batches"},  # *
+    "frontoffice": set(),
     "gateway": {"POST /v1/files"},  # *
     "notifications": set(),
     "payments": {

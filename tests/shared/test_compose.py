@@ -32,7 +32,7 @@ INFRA_FILE = ROOT / "deploy" / "infra.py"
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
 
 INFRA_SERVICES = ("postgres", "kafka")
-APP_SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway")
+APP_SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway", "frontoffice")
 KAFKA_HOST_PORT = 9092
 
 
@@ -442,3 +442,14 @@ def test_the_gateway_polls_the_sandbox_mailbox_with_keys_made_once() -> None:
         assert services[name]["depends_on"]["mailbox-keys"]["condition"] == "service_completed_successfully"
     assert "mailbox-keys" in _compose()["volumes"]
     assert _environment(services["ops"])["OPS_GATEWAY_URL"] == "http://gateway:8006"
+
+
+def test_the_ops_page_watches_every_app_service_at_its_compose_address() -> None:
+    """A service added to the platform (issue 19: the front office) is on the ops page in
+    compose too: OPS_<NAME>_URL names its container and port, and the page starts with it."""
+    services = _services()
+    ops = services["ops"]
+    env = _environment(ops)
+    for name, port in _load_infra_port_map().items():
+        assert env[f"OPS_{name.upper()}_URL"] == f"http://{name}:{port}", name
+        assert ops["depends_on"][name]["condition"] == "service_started", name

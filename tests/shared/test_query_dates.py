@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import TypeAdapter
 
-SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway")
+SERVICES = ("eligibility", "claims", "payments", "notifications", "gateway", "frontoffice")
 
 
 def _query_params_with_dates() -> list[tuple[str, str, str, str, dict]]:

@@ -39,7 +39,7 @@ LETTERS = "/v1/ops/dead-letters"
 
 @contextlib.asynccontextmanager
 async def services_client(app: FastAPI) -> AsyncIterator[None]:
-    """The console's lifespan resource: one pooled HTTP client for all five services.
+    """The console's lifespan resource: one pooled HTTP client for all six services.
 
     trust_env=False: calls between services never go through a proxy the environment names."""
     settings = ops_settings(app)

@@ -1,0 +1,1 @@
+"""The patient registry: demographics, guarantor, coverages in order, every change kept."""

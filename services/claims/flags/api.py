@@ -59,7 +59,9 @@ async def list_claim_flags(
     trail.resource_id = str(claim_id)
     claim = await claims.get_claim(session, claim_id)
     trail.patient_id = claim.patient_id
-    return await usecases.list_flags(session, page, claim_id=claim_id)
+    listed = await usecases.list_flags(session, page, claim_id=claim_id)
+    trail.saw(item.patient_id for item in listed.items)
+    return listed
 
 
 @router.get(

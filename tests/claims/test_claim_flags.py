@@ -161,7 +161,7 @@ async def test_a_retroactive_termination_suggests_billing_the_payer_now_in_force
         before = await post_claim(client, dated(make_bare_claim(patient_id), ended_on - timedelta(days=5)))
         assert (after["payer_id"], before["payer_id"]) == ("SBX001", "SBX001")
 
-        new = make_coverage("SBX003", "MEDMEM8", effective_date=ended_on + timedelta(days=1))
+        new = make_coverage("SBX002", "MEDMEM8", effective_date=ended_on + timedelta(days=1))
         changes = [
             CoverageChange(
                 coverage_id=old.coverage_id,
@@ -170,15 +170,15 @@ async def test_a_retroactive_termination_suggests_billing_the_payer_now_in_force
                 retroactive=True,
                 termination_date=ended_on,
             ),
-            CoverageChange(coverage_id=new.coverage_id, payer_id="SBX003", kind="added"),
+            CoverageChange(coverage_id=new.coverage_id, payer_id="SBX002", kind="added"),
         ]
         terminated = old.model_copy(update={"termination_date": ended_on})
         event_id = await publish(producer, make_coverage_updated(patient_id, 3, [terminated, new], changes))
         await eventually(lambda: handled(settings, [event_id]), what="coverage.updated handled")
 
         (flag,) = await get_flags(client, after["id"])
-        assert (flag["kind"], flag["suggested_payer_id"]) == ("retroactive_termination", "SBX003")
-        assert flag["suggested_action"].startswith("Bill the new payer: SBX003 (primary coverage")
+        assert (flag["kind"], flag["suggested_payer_id"]) == ("retroactive_termination", "SBX002")
+        assert flag["suggested_action"].startswith("Bill the new payer: SBX002 (primary coverage")
         assert await get_flags(client, before["id"]) == []  # its date of service was still covered
         resp = await client.post(
             f"/v1/claim-flags/{flag['id']}/resolve", json={"outcome": "corrected", "note": "x"}, headers=RW

@@ -58,9 +58,10 @@ async def test_a_claim_with_only_the_patient_takes_the_coverage_in_force_on_the_
     claims, settings, producer
 ):
     patient_id = unique("pat")
+    # (SBX003 is test_flow's own: its KPIs count every SBX003 claim of the day.)
     ended = make_coverage("SBX001", "OLDMEM1", termination_date=DOS - timedelta(days=1))
-    primary = make_coverage("SBX003", "NEWMEM1", effective_date=DOS - timedelta(days=1))
-    secondary = make_coverage("SBX002", "SECMEM1", order="secondary", group_number=None)
+    primary = make_coverage("SBX002", "NEWMEM1", effective_date=DOS - timedelta(days=1))
+    secondary = make_coverage("SBX001", "SECMEM1", order="secondary", group_number=None)
     async with claims() as (_, client):
         await register(producer, settings, patient_id, [ended, secondary, primary])
 
@@ -68,7 +69,7 @@ async def test_a_claim_with_only_the_patient_takes_the_coverage_in_force_on_the_
         assert resp.status_code == 201, resp.text
         data = resp.json()["data"]
         assert (data["payer_id"], data["coverage_order"], data["relationship_code"]) == (
-            "SBX003",
+            "SBX002",
             "primary",
             "18",
         )
@@ -81,7 +82,7 @@ async def test_a_claim_with_only_the_patient_takes_the_coverage_in_force_on_the_
         )
         assert sub["address"]["postal_code"] == "62701"
         assert [(o["payer_id"], o["member_id"], o["order"]) for o in data["other_coverages"]] == [
-            ("SBX002", "SECMEM1", "secondary")
+            ("SBX001", "SECMEM1", "secondary")
         ]
         preview = (
             await client.get(f"/v1/claims/{resp.json()['id']}/837?preview=true", headers=read_write())
@@ -93,7 +94,7 @@ async def test_a_claim_with_only_the_patient_takes_the_coverage_in_force_on_the_
         resp = await client.post("/v1/claims", json=asked, headers=read_write())
         assert resp.status_code == 201, resp.text
         assert (resp.json()["data"]["payer_id"], resp.json()["data"]["subscriber"]["member_id"]) == (
-            "SBX002",
+            "SBX001",
             "SECMEM1",
         )
 
@@ -112,7 +113,7 @@ async def test_a_claim_with_only_the_patient_takes_the_coverage_in_force_on_the_
 async def test_what_the_request_sends_wins_and_without_a_copy_the_field_is_named(claims, settings, producer):
     patient_id = unique("pat")
     async with claims() as (_, client):
-        await register(producer, settings, patient_id, [make_coverage("SBX003", "NEWMEM2")])
+        await register(producer, settings, patient_id, [make_coverage("SBX002", "NEWMEM2")])
         explicit = make_claim(patient_id)  # SBX001, member SBX10001, Jane Doe
         resp = await client.post("/v1/claims", json=explicit, headers=read_write())
         assert resp.status_code == 201, resp.text
@@ -125,10 +126,27 @@ async def test_what_the_request_sends_wins_and_without_a_copy_the_field_is_named
         assert data["other_coverages"] == []
 
         # No coverage in force on file with the payer named: nothing is invented.
-        named = {**make_bare_claim(patient_id), "payer_id": "SBX002"}
+        named = {**make_bare_claim(patient_id), "payer_id": "SBX001"}
         resp = await client.post("/v1/claims", json=named, headers=read_write())
         assert resp.status_code == 422, resp.text
         assert [(e["field"], e["rule"]) for e in resp.json()["errors"]] == [("body.subscriber", "missing")]
+
+        # A coverage on file the claim cannot carry (X12 1069 "G8", other relationship, which the
+        # registry takes and claims' relationship_code, digits only, does not): named, not a 500.
+        other = unique("pat")
+        holder = make_patient_updated(other, 1).patient
+        await register(
+            producer,
+            settings,
+            other,
+            [make_coverage("SBX002", "G8MEM1", relationship_code="G8", subscriber=holder)],
+        )
+        resp = await client.post("/v1/claims", json=make_bare_claim(other), headers=read_write())
+        assert resp.status_code == 422, resp.text
+        assert [(e["field"], e["rule"]) for e in resp.json()["errors"]] == [
+            ("body.subscriber", "registry_coverage")
+        ]
+        assert "G8MEM1" not in resp.text
 
         # A patient the registry has never sent: the request must carry the payer.
         stranger = unique("pat")

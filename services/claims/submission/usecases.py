@@ -252,10 +252,14 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
 
 def _from_encounter(enc: EncounterCompleted, copy: registry.Registered | None) -> ClaimData:
     """The encounter as claim content; without coverages (or a patient) it takes them from the
-    registry copy for its payer and date of service. What the encounter carries wins."""
+    registry copy for its payer and date of service. What the encounter carries wins, and a
+    copy the claim cannot carry leaves the encounter as it came (held by the scrubber)."""
     data = claims_domain.claim_data_from_encounter(enc)
     if copy is None or (enc.coverages and enc.patient is not None):
         return data
     patient = enc.patient.model_dump(mode="json") if enc.patient else None
     values = registry.fill(data.model_dump(mode="json"), copy, enc.date_of_service, patient=patient)
-    return ClaimData.model_validate(values)
+    try:
+        return ClaimData.model_validate(values)
+    except ValidationError:
+        return data  # a coverage on file the claim cannot carry: the scrubber names the gap, as before

@@ -12,10 +12,12 @@ from services.claims.adjudication import events as adjudication_events
 from services.claims.authorizations import events as authorizations_events
 from services.claims.claims import api as claims_api
 from services.claims.denials import api as denials_api, events as denials_events
+from services.claims.flags import api as flags_api
 from services.claims.followups import api as followups_api, events as followups_events
 from services.claims.followups.workers import PROBES as FOLLOWUP_PROBES, WORKERS
 from services.claims.providers import api as providers_api
 from services.claims.reference import store as reference
+from services.claims.registry import events as registry_events
 from services.claims.reports import api as reports_api
 from services.claims.scrubbing import events as scrubbing_events
 from services.claims.submission import events as submission_events
@@ -41,6 +43,7 @@ HANDLERS: dict[str, Handler | Batched] = {
     **adjudication_events.HANDLERS,
     **denials_events.HANDLERS,
     **followups_events.HANDLERS,
+    **registry_events.HANDLERS,
 }
 
 SERVICE = ServiceDefinition(
@@ -54,6 +57,7 @@ SERVICE = ServiceDefinition(
         followups_api.router,
         reports_api.router,
         providers_api.router,
+        flags_api.router,
     ],
     handlers=HANDLERS,
     workers=WORKERS,
@@ -64,6 +68,11 @@ SERVICE = ServiceDefinition(
         {"name": "denials", "description": "The denials work queue and appeals."},
         {"name": "follow-up", "description": "Claims the payer has not answered in time."},
         {"name": "reports", "description": "A/R aging and billing KPIs."},
+        {
+            "name": "claim flags",
+            "description": "Open claims a registry coverage change affects (a corrected member id, a "
+            "retroactive termination), with the suggested action; resolved or dismissed by staff.",
+        },
         {
             "name": "providers",
             "description": "The practice's provider registry: billing and rendering providers by NPI.",

@@ -103,10 +103,13 @@ def make_spoiled(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 TEST_EHR_SOURCE = f"/partners/test-ehr-{uuid.uuid4().hex[:8]}"
 
 
-async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> None:
-    """An event from this session's test EHR source (the claims consumer takes only those)."""
-    topic, key, value, headers = encode_signed(new_event(payload, source=TEST_EHR_SOURCE))
+async def publish(producer: AIOKafkaProducer, payload: BaseModel) -> uuid.UUID:
+    """An event from this session's test EHR source (the claims consumer takes only those);
+    returns its id (see `handled`)."""
+    event = new_event(payload, source=TEST_EHR_SOURCE)
+    topic, key, value, headers = encode_signed(event)
     await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    return event.id
 
 
 async def read_event(bootstrap: str, topic: str, start: Any, key: str, timeout: float = 20.0) -> Any:
@@ -280,3 +283,107 @@ async def count_claims(settings: Any, patient_id: str) -> int:
         return int(await conn.fetchval("SELECT count(*) FROM claims WHERE patient_id = $1", patient_id))
     finally:
         await conn.close()
+
+
+# --- the front office's registry (issue 19) --------------------------------------------------
+
+
+def make_patient_updated(patient_id: str, revision: int, **demographics: Any) -> Any:
+    """patient.updated as the front office publishes it: the whole demographics, revision `revision`."""
+    from datetime import UTC, datetime
+
+    from shared.events.frontoffice import Demographics, PatientUpdated
+    from shared.events.payloads import Address
+
+    person: dict[str, Any] = {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "birth_date": date(1980, 2, 3),
+        "sex": "F",
+        "address": Address(line1="1 Main St", city="Springfield", state="IL", postal_code="62701"),
+    }
+    person.update(demographics)
+    return PatientUpdated(
+        patient_id=patient_id,
+        revision=revision,
+        patient=Demographics(**person),
+        reason="registration" if revision == 1 else "updated",
+        changed_by="frontdesk-1",
+        changed_at=datetime.now(UTC),
+    )
+
+
+def make_coverage(
+    payer_id: str = "SBX001", member_id: str = "SBX10001", order: str = "primary", **fields: Any
+) -> Any:
+    """One registered coverage, in force since 2020 unless `effective_date`/`termination_date` say."""
+    from shared.events.frontoffice import RegisteredCoverage
+
+    values: dict[str, Any] = {
+        "coverage_id": uuid.uuid4(),
+        "order": order,
+        "payer_id": payer_id,
+        "plan": "PPO",
+        "member_id": member_id,
+        "group_number": "GRP100",
+        "effective_date": date(2020, 1, 1),
+    }
+    values.update(fields)
+    return RegisteredCoverage(**values)
+
+
+def make_coverage_updated(patient_id: str, revision: int, coverages: list[Any], changes: Any = ()) -> Any:
+    """coverage.updated: the whole ordered list and what changed, revision `revision`."""
+    from datetime import UTC, datetime
+
+    from shared.events.frontoffice import CoverageUpdated
+
+    return CoverageUpdated(
+        patient_id=patient_id,
+        revision=revision,
+        coverages=coverages,
+        changes=list(changes),
+        reason="coverage_change",
+        changed_by="frontdesk-1",
+        changed_at=datetime.now(UTC),
+    )
+
+
+async def get_registry_copy(settings: Any, patient_id: str) -> dict[str, Any] | None:
+    """Claims' copy of a patient (the registry_copies row, JSON parsed), or None."""
+    from tests.conftest import connect_as  # not at import: bench/claims.py imports this module
+
+    conn = await connect_as("claims", settings)
+    try:
+        row = await conn.fetchrow("SELECT * FROM registry_copies WHERE patient_id = $1", patient_id)
+    finally:
+        await conn.close()
+    if row is None:
+        return None
+    parsed = dict(row)
+    for name in ("patient", "guarantor", "coverages"):
+        if isinstance(parsed[name], str):
+            parsed[name] = json.loads(parsed[name])
+    return parsed
+
+
+async def handled(settings: Any, event_ids: list[uuid.UUID]) -> bool:
+    """Whether the claims consumer has handled (committed the inbox row of) every one of these
+    events: what a test waits for before it checks that an event changed nothing."""
+    from tests.conftest import connect_as  # not at import: bench/claims.py imports this module
+
+    conn = await connect_as("claims", settings)
+    try:
+        count = await conn.fetchval(
+            "SELECT count(DISTINCT event_id) FROM inbox WHERE event_id = ANY($1::uuid[])", event_ids
+        )
+    finally:
+        await conn.close()
+    return count == len(event_ids)
+
+
+async def get_flags(client: Any, claim_id: str) -> list[dict[str, Any]]:
+    """The first page of `GET /v1/claims/{id}/flags`."""
+    resp = await client.get(f"/v1/claims/{claim_id}/flags", headers=read_write())
+    assert resp.status_code == 200, resp.text
+    return resp.json()["items"]

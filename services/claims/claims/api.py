@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.claims import domain, usecases
-from services.claims.claims.schemas import ClaimData, ClaimFilters, ClaimOut, ClaimPatch, ClaimSummary
+from services.claims.claims.schemas import ClaimFilters, ClaimOut, ClaimPatch, ClaimRequest, ClaimSummary
 from services.claims.claims.tables import Claim
 from services.claims.scrubbing import usecases as scrubbing
 from services.claims.scrubbing.domain import has_errors
@@ -72,17 +72,21 @@ ClaimToSubmit = Annotated[Claim, _current_claim(_submit, lock=True)]
     response_model=ClaimOut,
     summary="Create a claim (draft)",
     description="Validated strictly: unknown payer, NPI check digit, diagnosis pointers, counts and signs "
-    "give a 422 naming each field, and nothing is stored. An optional `Idempotency-Key` makes a retry "
-    "answer the first claim instead of creating a second one.",
+    "give a 422 naming each field, and nothing is stored. Without `payer_id` and `subscriber` (or "
+    "`patient`), they come from the registry's copy: the coverage in force on the date of service; what "
+    "the request sends wins. An optional `Idempotency-Key` makes a retry answer the first claim instead "
+    "of creating a second one.",
 )
 async def create_claim(
-    body: ClaimData, session: SessionDep, trail: CreateTrail, idempotency_key: IdempotencyKeyHeader = None
+    body: ClaimRequest, session: SessionDep, trail: CreateTrail, idempotency_key: IdempotencyKeyHeader = None
 ) -> JSONResponse:
     trail.patient_id = body.patient_id
-    domain.reject_invalid(body)
 
     async def write() -> ClaimOut:
-        return await usecases.describe(session, await usecases.create(session, body, trail.actor))
+        # Completed from the registry copy inside the write's transaction (a refusal stores nothing).
+        data = await usecases.from_request(session, body)
+        domain.reject_invalid(data)
+        return await usecases.describe(session, await usecases.create(session, data, trail.actor))
 
     return await audited_create(
         session,

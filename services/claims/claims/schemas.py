@@ -167,6 +167,19 @@ class ClaimData(Strict):
         return min(line.date_of_service for line in self.lines)
 
 
+class ClaimRequest(ClaimData):
+    """A new claim as posted. Leave out `payer_id` and `subscriber` (and `patient`) and they
+    are taken from the registry's current copy: the coverage in force on the date of service
+    (effective on or before it, not terminated before it) in `coverage_order` (primary
+    unless said), with the other coverages in force as other payers. What is sent wins."""
+
+    payer_id: Ident | None = Field(  # type: ignore[assignment]
+        default=None,
+        description="Absent (with no subscriber): the payer of the coverage on file in force on the "
+        "date of service, in `coverage_order`.",
+    )
+
+
 class ClaimPatch(Strict):
     """Fields a draft or rejected claim may change; what is sent replaces what was there."""
 

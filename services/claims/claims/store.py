@@ -270,3 +270,19 @@ async def accept(session: AsyncSession, pccns: dict[uuid.UUID, str | None], now:
 async def insert_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """History rows of claims already stored, in one INSERT."""
     await insert_many(session, StatusChange.__table__, rows)  # type: ignore[attr-defined]
+
+
+_PATIENT_CLAIMS = text(
+    "SELECT id, payer_id, status, date_of_service, data->'subscriber'->>'member_id' AS member_id "
+    "FROM claims WHERE patient_id = :patient_id AND payer_id = ANY(CAST(:payers AS text[])) "
+    "AND NOT status = ANY(CAST(:settled AS text[])) AND frequency_code <> '8'"
+)
+
+
+async def unsettled_claims(
+    session: AsyncSession, patient_id: str, payer_ids: Sequence[str], settled: Sequence[str]
+) -> list[Any]:
+    """The patient's claims with these payers not in a `settled` status, voids left out (a
+    void is not billed again): id, payer_id, status, date_of_service and the member id billed."""
+    params = {"patient_id": patient_id, "payers": list(payer_ids), "settled": list(settled)}
+    return list((await session.execute(_PATIENT_CLAIMS, params)).all())

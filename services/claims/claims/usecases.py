@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.claims import domain, store
@@ -19,6 +20,7 @@ from services.claims.claims.schemas import (
     ClaimFilters,
     ClaimOut,
     ClaimPatch,
+    ClaimRequest,
     ClaimSummary,
     HistoryEntry,
 )
@@ -26,8 +28,9 @@ from services.claims.claims.tables import Claim
 from services.claims.followups import usecases as followups
 from services.claims.providers import usecases as providers
 from services.claims.receivables import usecases as receivables
+from services.claims.registry import domain as registry, usecases as registry_copies
 from shared.paging import CursorPage, DateRange, PageQuery, paginate
-from shared.problems import ProblemError
+from shared.problems import FieldError, ProblemError, invalid
 
 
 async def get_claim(session: AsyncSession, claim_id: uuid.UUID, *, lock: bool = False) -> Claim:
@@ -70,6 +73,31 @@ async def with_providers(session: AsyncSession, data: ClaimData) -> ClaimData:
     """The claim's providers completed from the practice's provider registry by NPI: what the
     caller left out (everything, when it sent only the NPI) is the registry's."""
     return domain.with_registry(data, await providers.registry(session, domain.provider_npis(data)))
+
+
+async def from_request(session: AsyncSession, body: ClaimRequest) -> ClaimData:
+    """A posted claim completed from the registry copy where it carries no coverage or patient
+    (no re-typing); 422 naming `body.payer_id` when neither the request nor the copy gives a
+    payer, and `body.subscriber` when the coverage on file cannot be billed as it is."""
+    values = body.model_dump(mode="json", exclude={"payer_id"} if body.payer_id is None else set())
+    if body.subscriber is None or body.patient is None:
+        copy = (await registry_copies.registered(session, [body.patient_id])).get(body.patient_id)
+        values = registry.fill(values, copy, body.first_date_of_service, patient=values.get("patient"))
+    if values.get("payer_id") is None:
+        raise invalid(
+            FieldError(
+                field="body.payer_id",
+                rule="missing",
+                message="No payer given, and no coverage on file is in force on the date of service.",
+            )
+        )
+    try:
+        return ClaimData.model_validate(values)
+    except ValidationError:
+        message = "The coverage on file cannot be billed as it is; send payer_id and subscriber."
+        raise invalid(
+            FieldError(field="body.subscriber", rule="registry_coverage", message=message)
+        ) from None
 
 
 async def create(session: AsyncSession, data: ClaimData, actor: str, **links: Any) -> Claim:

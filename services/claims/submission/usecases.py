@@ -21,9 +21,11 @@ from services.claims.claims import domain as claims_domain, store as claims_stor
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
 from services.claims.denials import store as denials_store
+from services.claims.flags import usecases as flags
 from services.claims.providers import usecases as providers
 from services.claims.receivables import usecases as receivables
 from services.claims.reference import store as reference
+from services.claims.registry import domain as registry, usecases as registry_copies
 from services.claims.scrubbing import usecases as scrubbing
 from services.claims.scrubbing.domain import Finding, has_errors, with_authorizations
 from services.claims.settings import ClaimsSettings, get_claims_settings
@@ -167,13 +169,23 @@ def _submitted_event(claim: Claim, data: ClaimData, first_claim_id: uuid.UUID | 
 
 
 async def follow_on(
-    session: AsyncSession, claim: Claim, frequency: Literal["7", "8"], changes: dict[str, Any], actor: str
+    session: AsyncSession,
+    claim: Claim,
+    frequency: Literal["7", "8"],
+    changes: dict[str, Any],
+    actor: str,
+    note: str | None = None,
 ) -> Claim:
     """A replacement (7) or void (8) of a claim the payer has: a new claim pointing at the
     original's payer control number, submitted at once; the original is closed and its open
     denials are worked off. The payer's answer settles it (adjudication: the original becomes
     voided, or replaced once the replacement is paid). One per claim: a second would be a
-    duplicate at the payer, so a 409 names the first, which is the one to work."""
+    duplicate at the payer, so a 409 names the first, which is the one to work.
+
+    A correction of a claim with an open member id flag goes out with the member id the
+    registry has now (unless `changes` sends a subscriber) and resolves the flag (`note`)."""
+    if frequency == "7" and "subscriber" not in changes:
+        changes = {**changes, **await flags.corrected_member_id(session, claim)}
     merged = claims_domain.follow_on_data(claim, frequency, changes)
     if earlier := await claims_store.follow_ons(session, claim.id):
         last = earlier[-1]
@@ -193,6 +205,8 @@ async def follow_on(
     await denials_store.resolve_open(
         session, claim.id, f"{verb}: {new.patient_control_number}", claims_domain.now()
     )
+    if frequency == "7":
+        await flags.resolve_by_correction(session, claim.id, new.patient_control_number, actor, note)
     reason = f"{'replacement' if frequency == '7' else 'void'} {new.patient_control_number} sent"
     claims.set_status(session, claim, "closed", actor, reason)
     return new
@@ -214,6 +228,7 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
     known = await claims_store.known_encounters(session, [e.data.encounter_id for e in ours])  # type: ignore[attr-defined]
     npis = {npi for e in ours for npi in (e.data.billing_provider_npi, e.data.rendering_provider_npi) if npi}  # type: ignore[attr-defined]
     registry = await providers.registry(session, npis)
+    copies = await registry_copies.registered(session, [e.data.patient_id for e in ours])  # type: ignore[attr-defined]
     items: list[Submission] = []
     for event in ours:
         enc = event.data
@@ -222,7 +237,7 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
             continue
         known.add(enc.encounter_id)
         try:
-            data = claims_domain.with_registry(claims_domain.claim_data_from_encounter(enc), registry)
+            data = claims_domain.with_registry(_from_encounter(enc, copies.get(enc.patient_id)), registry)
         except ValidationError as exc:
             where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
             raise PermanentError(f"encounter cannot become a claim: {where}") from None
@@ -233,3 +248,18 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
     outcome = await submit_claims(session, items, send=reference.auto_submit_encounter_claims())
     await claims_store.insert_new(session, [item.claim for item in items], created + outcome.rows)
     await add_events(session, outcome.events)
+
+
+def _from_encounter(enc: EncounterCompleted, copy: registry.Registered | None) -> ClaimData:
+    """The encounter as claim content; without coverages (or a patient) it takes them from the
+    registry copy for its payer and date of service. What the encounter carries wins, and a
+    copy the claim cannot carry leaves the encounter as it came (held by the scrubber)."""
+    data = claims_domain.claim_data_from_encounter(enc)
+    if copy is None or (enc.coverages and enc.patient is not None):
+        return data
+    patient = enc.patient.model_dump(mode="json") if enc.patient else None
+    values = registry.fill(data.model_dump(mode="json"), copy, enc.date_of_service, patient=patient)
+    try:
+        return ClaimData.model_validate(values)
+    except ValidationError:
+        return data  # a coverage on file the claim cannot carry: the scrubber names the gap, as before

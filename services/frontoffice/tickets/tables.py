@@ -61,7 +61,8 @@ class TicketNote(SQLModel, table=True):
     __tablename__ = "ticket_notes"
 
     id: uuid.UUID = Field(primary_key=True)
-    ticket_id: uuid.UUID
+    # Declared so one flush writes the ticket before its notes and holds.
+    ticket_id: uuid.UUID = Field(foreign_key="tickets.id")
     kind: str
     body: str | None = None
     author: str
@@ -74,7 +75,8 @@ class TicketHold(SQLModel, table=True):
     __tablename__ = "ticket_holds"
 
     id: uuid.UUID = Field(primary_key=True)
-    ticket_id: uuid.UUID
+    # Declared so one flush writes the ticket before its notes and holds.
+    ticket_id: uuid.UUID = Field(foreign_key="tickets.id")
     account_id: str
     reason: str
     holds_statements: bool

@@ -53,9 +53,16 @@ async def test_the_assignee_hears_of_assignment_and_escalation_and_no_role_does(
     number = _number()
     async with running_notifications(settings, sink) as (_, client):
         await put_recipient(
-            client, assignee, kind="staff", email=f"{assignee}@practice.example", phone="+15555550171"
+            client,
+            assignee,
+            kind="staff",
+            email=f"{assignee}@practice.example",
+            phone="+15555550171",
+            roles=["front_desk"],
         )
-        await put_recipient(client, contact, kind="staff", email=f"{contact}@practice.example")
+        await put_recipient(
+            client, contact, kind="staff", email=f"{contact}@practice.example", roles=["billing"]
+        )
         await put_recipient(
             client,
             bystander,

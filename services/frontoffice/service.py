@@ -5,6 +5,10 @@ A skeleton for now: the schema, role, principal and migrations exist so the sub-
 handlers and workers here.
 """
 
+from services.frontoffice.reports import api as ticket_reports
+from services.frontoffice.servicelevels import api as servicelevels
+from services.frontoffice.servicelevels.workers import WORKERS as SLA_WORKERS
+from services.frontoffice.tickets import api as tickets
 from shared.app import ServiceDefinition
 
 SERVICE = ServiceDefinition(
@@ -13,7 +17,14 @@ SERVICE = ServiceDefinition(
     description="Patients and their coverage, billing inquiries and disputes, financial assistance: "
     "the registry the other services read through events, the tickets billing staff work, and "
     "the practice's financial assistance policy with its screenings and applications.",
-    routers=[],
+    routers=[tickets.router, servicelevels.router, ticket_reports.router],
     handlers={},
-    tags=[],
+    tags=[
+        {
+            "name": "tickets",
+            "description": "Billing inquiries and disputes: assignment, status, notes, resolution codes, "
+            "service levels with escalation, the hold a dispute places, and their reports.",
+        },
+    ],
+    workers=[*SLA_WORKERS],
 )

@@ -36,7 +36,7 @@ KEYED = {
         "POST /v1/claims/{claim_id}/appeals",
     },
     "eligibility": {"POST /v1/eligibility/batches"},  # *
-    "frontoffice": set(),
+    "frontoffice": {"POST /v1/tickets"},
     "gateway": {"POST /v1/files"},  # *
     "notifications": set(),
     "payments": {
@@ -141,6 +141,18 @@ async def test_claims_keys_are_per_caller(settings):
         )
     assert mine["patient_id"] == first["patient_id"]
     assert theirs["patient_id"] == second["patient_id"]
+
+
+async def test_frontoffice_ticket_keys_are_per_caller(settings):
+    from tests.frontoffice.helpers import make_ticket
+
+    scopes = ("tickets:read", "tickets:write")
+    async with api_only("frontoffice", settings) as (_, client):
+        first, second = make_ticket(), make_ticket(category="complaint")
+        mine, theirs = await assert_keys_are_per_caller(
+            client, scopes, ("/v1/tickets", first), ("/v1/tickets", second)
+        )
+    assert (mine["category"], theirs["category"]) == ("balance_question", "complaint")
 
 
 async def test_eligibility_batch_keys_are_per_caller(settings):

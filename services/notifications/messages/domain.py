@@ -37,6 +37,12 @@ from shared.events.catalogue import (
     PaymentUnderpaid,
     StatementIssued,
 )
+from shared.events.frontoffice import (
+    FinancialAssistanceApproved,
+    TicketAssigned,
+    TicketEscalated,
+    TicketResolved,
+)
 
 with warnings.catch_warnings():
     # The code set loads its data through a deprecated importlib.resources call.
@@ -62,6 +68,8 @@ class Plan:
     patient_id: str | None = None
     payer_id: str | None = None
     staff: bool = False
+    # Staff named by id (a ticket's assignee, its escalation contact): they, and no role, hear.
+    staff_ids: tuple[str, ...] = ()
 
     def template_context(self, settings: Any) -> dict[str, Any]:
         """What the template renders: the plan's context, the practice and where to sign in."""
@@ -208,6 +216,49 @@ def authorization_expiring(a: AuthorizationExpiring) -> Plan:
     return Plan("authorization_expiring", "authorizations", ctx, staff=True, payer_id=a.payer_id)
 
 
+# --- the front office (issue 19): the ticket number and category only, never the ticket's text ---
+
+TICKET_CATEGORY_LABELS = {
+    "balance_question": "balance question",
+    "insurance_question": "insurance question",
+    "dispute": "dispute",
+    "complaint": "complaint",
+    "payment_arrangement": "payment arrangement",
+    "financial_assistance": "financial assistance",
+}
+
+
+def ticket_assigned(t: TicketAssigned) -> Plan:
+    ctx = {"number": t.number, "category_label": TICKET_CATEGORY_LABELS[t.category], "due_at": t.due_at}
+    return Plan("ticket_assigned", "tickets", ctx, staff=True, staff_ids=(t.assignee_id,))
+
+
+def ticket_escalated(t: TicketEscalated) -> Plan:
+    """The escalation contact answers for it now; the assignee hears it is late."""
+    ctx = {
+        "number": t.number,
+        "category_label": TICKET_CATEGORY_LABELS[t.category],
+        "due_at": t.due_at,
+        "level": t.level,
+    }
+    named = (t.escalated_to, *((t.assignee_id,) if t.assignee_id else ()))
+    return Plan("ticket_escalated", "tickets", ctx, staff=True, staff_ids=named)
+
+
+def ticket_resolved(t: TicketResolved) -> Plan | None:
+    """A patient who asked hears it was resolved (the number only: the answer itself is given
+    where they sign in or by staff); a practice's inquiry is answered by staff directly."""
+    if t.requester_kind != "patient" or t.patient_id is None:
+        return None
+    return Plan("ticket_resolved", "inquiries", {"number": t.number}, patient_id=t.patient_id)
+
+
+def assistance_approved(a: FinancialAssistanceApproved) -> Plan:
+    """The patient hears their application was approved; the discount and the new balance are
+    shown where they sign in (an amount is not needed to act on this message)."""
+    return Plan("assistance_approved", "assistance", {}, patient_id=a.patient_id)
+
+
 PLANNERS: dict[str, Callable[[Any], Plan | None]] = {
     "payment.posted": payment_posted,
     "statement.issued": statement_issued,
@@ -221,6 +272,10 @@ PLANNERS: dict[str, Callable[[Any], Plan | None]] = {
     "claim.followup_due": claim_followup_due,
     "payment.underpaid": payment_underpaid,
     "authorization.expiring": authorization_expiring,
+    "ticket.assigned": ticket_assigned,
+    "ticket.escalated": ticket_escalated,
+    "ticket.resolved": ticket_resolved,
+    "financial_assistance.approved": assistance_approved,
 }
 
 
@@ -230,6 +285,8 @@ def plan_for(topic: str, payload: BaseModel) -> Plan | None:
 
 def targets(directory: Directory, plan: Plan) -> list[Target]:
     """Who hears about `plan`: its patient (known or not), or the subscribed staff."""
+    if plan.staff and plan.staff_ids:
+        return directory.staff_named(plan.staff_ids, plan.category)
     if plan.staff:
         return directory.staff_for(plan.category, plan.payer_id)
     assert plan.patient_id is not None

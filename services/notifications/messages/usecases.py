@@ -215,6 +215,7 @@ async def _directory_for(session: AsyncSession, plans: Sequence[Plan]) -> Direct
         staff=bool(staff_plans),
         roles={role for p in staff_plans for role in CATEGORIES[p.category].roles},
         payers={p.payer_id for p in staff_plans if p.payer_id is not None},
+        staff_ids={staff_id for p in staff_plans for staff_id in p.staff_ids},
     )
 
 

@@ -52,6 +52,13 @@ CATEGORIES: dict[str, Category] = {
         Category(
             "authorizations", "staff", "Authorizations about to expire.", roles=("front_desk", "manager")
         ),
+        # The front office (issue 19): tickets go to the staff member they name (no role gets
+        # them all); patients hear their inquiry was resolved, or their assistance approved.
+        Category(
+            "tickets", "staff", "Tickets assigned to you, or escalated to you past their service level."
+        ),
+        Category("inquiries", "patient", "Your billing inquiry or dispute was resolved."),
+        Category("assistance", "patient", "Your financial assistance application was decided."),
     )
 }
 
@@ -128,6 +135,15 @@ class Directory:
         """The patient (known or not: one not in the directory has the in-app inbox only)."""
         listed = self.patients.get(patient_id)
         return Target(patient_id) if listed is None else listed.for_category(category)
+
+    def staff_named(self, staff_ids: Iterable[str], category: str) -> list[Target]:
+        """The staff members a message names (a ticket's assignee), once each; one not in the
+        directory has the in-app inbox only."""
+        found: list[Target] = []
+        for staff_id in dict.fromkeys(staff_ids):
+            listed = self.staff.get(staff_id)
+            found.append(Target(staff_id) if listed is None else listed.for_category(category))
+        return found
 
     def staff_for(self, category: str, payer_id: str | None) -> list[Target]:
         """The staff whose roles receive `category`, or who subscribed to `payer_id`."""

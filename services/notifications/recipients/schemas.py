@@ -25,6 +25,7 @@ E164 = r"^\+[1-9]\d{6,14}$"
 CategoryName = Literal[
     "receipts", "statements", "payment_plans", "late_payments", "coverage", "collections",
     "denials", "rejections", "followups", "underpayments", "authorizations",
+    "tickets", "inquiries", "assistance",
 ]  # fmt: skip
 assert set(CategoryName.__args__) == set(CATEGORIES)  # type: ignore[attr-defined]
 

@@ -42,7 +42,8 @@ _RECIPIENTS = (
 _PATIENTS = f"{_RECIPIENTS}WHERE r.kind = 'patient' AND r.id = ANY (CAST(:patients AS text[]))"
 _STAFF = (
     f"{_RECIPIENTS}WHERE r.kind = 'staff' "
-    "AND (r.roles && CAST(:roles AS text[]) OR r.payer_ids && CAST(:payers AS text[]))"
+    "AND (r.roles && CAST(:roles AS text[]) OR r.payer_ids && CAST(:payers AS text[]) "
+    "OR r.id = ANY (CAST(:staff_ids AS text[])))"
 )
 _DIRECTORY = {
     (True, False): text(_PATIENTS),
@@ -59,10 +60,18 @@ async def directory_rows(
     staff: bool,
     roles: list[str],
     payers: list[str],
+    staff_ids: list[str] | None = None,
 ) -> Sequence[Row[Any]]:
     """One row per (recipient, preference of those categories), or per recipient without any:
-    the `patients` by id, and when `staff`, the staff with one of `roles` or `payers`."""
+    the `patients` by id, and when `staff`, the staff with one of `roles` or `payers`, or named
+    by id in `staff_ids`."""
     if not patients and not staff:
         return []
-    params = {"categories": categories, "patients": patients, "roles": roles, "payers": payers}
+    params = {
+        "categories": categories,
+        "patients": patients,
+        "roles": roles,
+        "payers": payers,
+        "staff_ids": staff_ids or [],
+    }
     return (await session.execute(_DIRECTORY[bool(patients), staff], params)).all()

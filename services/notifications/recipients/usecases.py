@@ -100,6 +100,7 @@ async def directory(
     staff: bool,
     roles: Iterable[str],
     payers: Iterable[str],
+    staff_ids: Iterable[str] = (),
 ) -> Directory:
     """The recipients and preferences a poll of events needs, read in one query."""
     rows = await store.directory_rows(
@@ -109,6 +110,7 @@ async def directory(
         staff=staff,
         roles=sorted(roles),
         payers=sorted(payers),
+        staff_ids=sorted(staff_ids),
     )
     found = Directory()
     for r in rows:

@@ -29,6 +29,12 @@ from shared.events.catalogue import (
     RejectionReason,
     StatementIssued,
 )
+from shared.events.frontoffice import (
+    FinancialAssistanceApproved,
+    TicketAssigned,
+    TicketEscalated,
+    TicketResolved,
+)
 
 _AT = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 _CLAIM = UUID("3f2c9a10-5b7e-4d21-9c8a-0e6f1b2d3c4e")
@@ -207,6 +213,42 @@ SAMPLE_EVENTS: dict[str, tuple[str, BaseModel]] = {
         ),
     ),
 }
+
+_TICKET = UUID("6a1d7c2e-9b3f-4e58-8a0d-2c4b6e8f1a3c")
+SAMPLE_EVENTS.update(
+    {
+        "ticket_assigned": (
+            "ticket.assigned",
+            TicketAssigned(
+                ticket_id=_TICKET, number="T-000123", category="dispute", assignee_id="staff-1",
+                assigned_by="staff-2", due_at=_AT, assigned_at=_AT,
+            ),
+        ),
+        "ticket_escalated": (
+            "ticket.escalated",
+            TicketEscalated(
+                ticket_id=_TICKET, number="T-000123", category="dispute", assignee_id="staff-1",
+                escalated_to="billing-manager", level=1, due_at=_AT, breached_at=_AT,
+            ),
+        ),
+        "ticket_resolved": (
+            "ticket.resolved",
+            TicketResolved(
+                ticket_id=_TICKET, number="T-000123", category="dispute", requester_kind="patient",
+                requester_id=_ACCOUNT, account_id=_ACCOUNT, patient_id=_ACCOUNT, channel="phone",
+                resolution_code="corrected", resolved_at=_AT,
+            ),
+        ),
+        "assistance_approved": (
+            "financial_assistance.approved",
+            FinancialAssistanceApproved(
+                application_id=UUID(int=9), account_id=_ACCOUNT, patient_id=_ACCOUNT, tier="full",
+                discount_percent=Decimal("100"), poverty_percent=Decimal("150.00"), guidelines_year=2026,
+                decided_by="staff-1", approved_by="staff-2", decided_at=_AT,
+            ),
+        ),
+    }
+)  # fmt: skip
 
 # What the practice knows about the sample patient and must never put in email or SMS.
 PHI_TRAPS: dict[str, Any] = {

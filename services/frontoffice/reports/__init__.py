@@ -1,0 +1,2 @@
+"""Ticket reports: open tickets by age and category, service-level breaches, median time to
+resolve."""

@@ -123,11 +123,21 @@ def child_env(principal: str | None = kafka_auth.ADMIN) -> dict[str, str]:
     return env
 
 
+# The sandbox practice's settings that a real practice sets for itself: the NPI eligibility
+# asks payers with when a check runs from the registry (deploy/payer_sandbox/ehr.py BILLING_NPI,
+# the Luhn-valid NPI of prefix 123456789), and the staff member an overdue ticket escalates to
+# (the billing manager `make demo` registers with notifications).
+PRACTICE_EXTRAS: dict[str, dict[str, str]] = {
+    "eligibility": {"ELIGIBILITY_PROVIDER_NPI": "1234567893"},
+    "frontoffice": {"FRONTOFFICE_ESCALATION_CONTACT": "demo-billing-manager"},
+}
+
+
 def program_env(name: str, env: dict[str, str]) -> dict[str, str]:
     """A program's environment: the mailbox's settings for the gateway and the sandbox
     (deploy/mailbox.py); no partner's private key for any of them (the sandbox's clearinghouse
     signs nothing: it speaks files; the EHR generator runs from `make ehr` and `make demo`)."""
-    env = {**env, **mailbox.program_extras(name)}
+    env = {**env, **mailbox.program_extras(name), **PRACTICE_EXTRAS.get(name, {})}
     return {k: v for k, v in env.items() if k != "PARTNER_SIGNING_KEYS_DIR"}
 
 

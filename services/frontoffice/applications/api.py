@@ -54,6 +54,8 @@ def _loader(trail_type: object, *, lock: bool) -> object:
         trail.patient_id = app.patient_id
         return app
 
+    # The annotations are strings (postponed evaluation); FastAPI must see the audited alias.
+    load.__annotations__ = {**load.__annotations__, "trail": trail_type}
     return load
 
 

@@ -38,9 +38,9 @@ def guideline_for(regions: Mapping[str, Any], region: str, household_size: int) 
     column = regions[region]
     sizes = [Decimal(str(v)) for v in column["sizes"]]
     if household_size <= len(sizes):
-        return sizes[household_size - 1]
+        return sizes[household_size - 1].quantize(CENTS)
     extra = household_size - len(sizes)
-    return sizes[-1] + Decimal(str(column["additional_person"])) * extra
+    return (sizes[-1] + Decimal(str(column["additional_person"])) * extra).quantize(CENTS)
 
 
 def poverty_percent(income: Decimal, guideline: Decimal) -> Decimal:

@@ -8,6 +8,7 @@ Owner: the assistance part (financial assistance and patient financing).
 """
 
 import json
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -129,7 +130,7 @@ def _load_shipped_guidelines() -> None:
     """Each shipped year once (the same rows the upload route writes), loaded by `migration`."""
     insert = sa.text(
         "INSERT INTO poverty_guidelines (id, year, effective_date, source, regions, loaded_by, loaded_at) "
-        "VALUES (gen_random_uuid(), :year, CAST(:effective_date AS date), :source, CAST(:regions AS jsonb), "
+        "VALUES (gen_random_uuid(), :year, :effective_date, :source, CAST(:regions AS jsonb), "
         "'migration', now()) ON CONFLICT (year) DO NOTHING"
     )
     for path in sorted(DATA.glob("fpg-*.json")):
@@ -138,7 +139,7 @@ def _load_shipped_guidelines() -> None:
             insert,
             {
                 "year": doc["year"],
-                "effective_date": doc["effective_date"],
+                "effective_date": date.fromisoformat(doc["effective_date"]),
                 "source": doc["source"],
                 "regions": json.dumps(doc["regions"]),
             },

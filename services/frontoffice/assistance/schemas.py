@@ -10,9 +10,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.payloads import Id
+from shared.money import Money, PositiveMoney
 
 Region = Literal["contiguous", "AK", "HI"]
-GuidelineAmount = Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)]
+GuidelineAmount = PositiveMoney
 Percent = Annotated[Decimal, Field(ge=0, max_digits=7, decimal_places=2)]
 DiscountPercent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 TierName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_\-]+$")]
@@ -90,7 +91,7 @@ class ScreeningIn(BaseModel):
 
     patient_id: Id | None = None
     household_size: int = Field(ge=1, le=50)
-    annual_income: Decimal = Field(ge=0, max_digits=9, decimal_places=2)
+    annual_income: Money = Field(description="Gross annual household income, a decimal string (sensitive).")
     state: str = Field(pattern=r"^[A-Z]{2}$", description="USPS code; AK and HI use their own guideline.")
     screening_date: date
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.payloads import Id, Money
+from shared.events.payloads import Id
+from shared.money import PositiveMoney
 
 
 class ReferralIn(BaseModel):
@@ -18,7 +20,9 @@ class ReferralIn(BaseModel):
     patient_id: Id
     account_id: Id | None = Field(default=None, description="Defaults to `patient_id`.")
     partner_id: Id = Field(description="The financing partner (e.g. `financing`).")
-    amount: Money = Field(gt=0, description="The balance to finance, as staff confirmed it with the patient.")
+    amount: PositiveMoney = Field(
+        description="The balance to finance, as staff confirmed it with the patient."
+    )
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -31,7 +35,7 @@ class ReferralOut(BaseModel):
     patient_id: str
     account_id: str
     partner_id: str
-    amount: Money
+    amount: Decimal
     note: str | None = None
     referred_by: str
     referred_at: datetime

@@ -64,6 +64,8 @@ STATEMENTS = [
         screened_at         timestamptz   NOT NULL
     )
     """,
+    "CREATE INDEX screenings_guidelines ON screenings (guidelines_id)",
+    "CREATE INDEX screenings_policy ON screenings (policy_id)",
     """
     CREATE TABLE assistance_applications (
         id                uuid PRIMARY KEY,
@@ -88,6 +90,7 @@ STATEMENTS = [
     )
     """,
     "CREATE INDEX assistance_applications_account ON assistance_applications (account_id, created_at)",
+    "CREATE INDEX assistance_applications_screening ON assistance_applications (screening_id)",
     """
     CREATE TABLE assistance_documents (
         id              uuid PRIMARY KEY,

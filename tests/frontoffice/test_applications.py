@@ -159,3 +159,15 @@ async def test_sent_back_then_denied_releases_the_hold_without_a_discount(fronto
             until=lambda rs: len(rs) >= expected,
         )
     assert not [r for r in records if r.key == app["account_id"].encode()]
+
+
+async def test_a_user_id_the_events_cannot_name_is_refused_before_anything_is_written(frontoffice) -> None:
+    async with frontoffice() as (_, client):
+        app = (await post_application(client, await screened(client))).json()
+        await post_document(client, app["id"])
+        email = token("assistance:write", "assistance:approve", subject="jane@clinic.example")
+        refused = await post_decision(client, app["id"], email)
+        after = await client.get(f"/v1/assistance/applications/{app['id']}", headers=CLERK)
+    assert refused.status_code == 403 and refused.json()["errors"][0]["rule"] == "id_pattern"
+    assert "jane" not in refused.text
+    assert after.json()["status"] == "open"

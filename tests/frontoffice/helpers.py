@@ -1,11 +1,102 @@
-"""Plain helpers of the front office tests: tokens, builders and HTTP shortcuts."""
+"""Plain helpers of the front office tests: tokens, builders `make_<thing>`, HTTP shortcuts
+`post_<thing>`/`get_<thing>`."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from tests.conftest import token, unique
+import httpx
+from aiokafka import TopicPartition
+
+from tests.conftest import end_offsets, read_from, token, unique
+
+# --- financial assistance and financing (the assistance part) ------------------------------
+
+# The example policy of docs/financial-assistance.md: a sliding scale by % of the guideline.
+SLIDING_SCALE = [
+    {"tier": "full", "up_to_percent": "200.00", "discount_percent": "100.00"},
+    {"tier": "three_quarters", "up_to_percent": "300.00", "discount_percent": "75.00"},
+    {"tier": "half", "up_to_percent": "400.00", "discount_percent": "50.00"},
+]
+CLERK = token("assistance:read", "assistance:write", subject="fa-clerk")
+# A manager holds every assistance scope (so a refusal of self-approval is the four-eyes rule,
+# not a missing scope).
+MANAGER = token("assistance:read", "assistance:write", "assistance:approve", subject="fa-manager")
+SECOND_MANAGER = token("assistance:read", "assistance:write", "assistance:approve", subject="fa-manager-2")
+
+
+def make_screening(**changes: Any) -> dict[str, Any]:
+    """The must-show household: 3 people in 2025 (guideline $26,650), income $39,975 = 150 %."""
+    return {
+        "patient_id": unique("pat"),
+        "household_size": 3,
+        "annual_income": "39975.00",
+        "state": "NY",
+        "screening_date": "2025-06-01",
+    } | changes
+
+
+async def put_policy(
+    client: httpx.AsyncClient, tiers: list[dict[str, Any]] | None = None, effective: str = "2025-01-01"
+) -> httpx.Response:
+    """A policy version (the sliding scale by default), set by a manager."""
+    body = {"effective_date": effective, "tiers": tiers or SLIDING_SCALE}
+    return await client.put("/v1/assistance/policy", json=body, headers=MANAGER)
+
+
+async def post_screening(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+    return await client.post("/v1/assistance/screenings", json=body, headers=CLERK)
+
+
+async def post_application(
+    client: httpx.AsyncClient, screening: dict[str, Any], key: str | None = None
+) -> httpx.Response:
+    body = {"patient_id": screening["patient_id"], "screening_id": screening["id"]}
+    headers = {**CLERK, "Idempotency-Key": key or unique("key")}
+    return await client.post("/v1/assistance/applications", json=body, headers=headers)
+
+
+async def post_document(
+    client: httpx.AsyncClient, application_id: str, kind: str = "pay_stub"
+) -> httpx.Response:
+    body = {"kind": kind, "received_date": "2025-06-02"}
+    return await client.post(
+        f"/v1/assistance/applications/{application_id}/documents", json=body, headers=CLERK
+    )
+
+
+async def post_decision(
+    client: httpx.AsyncClient, application_id: str, headers: dict[str, str], **body: Any
+) -> httpx.Response:
+    body = {"decision": "approve"} | body
+    return await client.post(
+        f"/v1/assistance/applications/{application_id}/decision", json=body, headers=headers
+    )
+
+
+async def post_approval(
+    client: httpx.AsyncClient, application_id: str, headers: dict[str, str], **body: Any
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/assistance/applications/{application_id}/approval", json=body, headers=headers
+    )
+
+
+async def kafka_offsets(kafka: Any, topics: tuple[str, ...]) -> dict[str, dict[TopicPartition, int]]:
+    """Where each topic ends now, to read only what a test causes."""
+    return {t: await end_offsets(kafka, t) for t in topics}
+
+
+async def read_events(
+    kafka: Any, start: dict[str, dict[TopicPartition, int]], topic: str, key: str, count: int
+) -> list[dict[str, Any]]:
+    """The payloads of `topic` keyed by `key` since `start`, once there are `count`."""
+    records = await read_from(
+        kafka, topic, start[topic], until=lambda rs: sum(r.key == key.encode() for r in rs) >= count
+    )
+    return [json.loads(r.value) for r in records if r.key == key.encode()]
+
 
 # --- tickets (the tickets part) -------------------------------------------------------------
 

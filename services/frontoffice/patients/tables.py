@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Date, DateTime, Integer, MetaData, Table, Text, Uuid
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
@@ -39,7 +39,7 @@ patient_history = Table(
     Column("kind", Text, nullable=False),  # registered | updated | a CoverageChange kind
     Column("reason", Text, nullable=False),
     Column("note", Text),
-    Column("fields", ARRAY(Text), nullable=False),
+    Column("fields", JSONB, nullable=False),  # a list of names (insert_many takes no array columns)
     Column("before", JSONB),
     Column("after", JSONB),
     Column("changed_by", Text, nullable=False),

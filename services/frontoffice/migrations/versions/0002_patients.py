@@ -65,7 +65,7 @@ STATEMENTS = [
         kind        text        NOT NULL,
         reason      text        NOT NULL,
         note        text,
-        fields      text[]      NOT NULL,
+        fields      jsonb       NOT NULL,  -- names of the fields changed (a list)
         before      jsonb,
         after       jsonb,
         changed_by  text        NOT NULL,

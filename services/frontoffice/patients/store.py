@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, func, select, update
@@ -49,7 +49,7 @@ async def save(
             guarantor=guarantor,
             first_name=demographics["first_name"],
             last_name=demographics["last_name"],
-            birth_date=demographics["birth_date"],
+            birth_date=date.fromisoformat(demographics["birth_date"]),
             revision=patients.c.revision + 1,
             updated_at=at,
         )

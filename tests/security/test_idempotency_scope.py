@@ -36,7 +36,7 @@ KEYED = {
         "POST /v1/claims/{claim_id}/appeals",
     },
     "eligibility": {"POST /v1/eligibility/batches"},  # *
-    "frontoffice": set(),
+    "frontoffice": {"POST /v1/patients"},  # * (tests/frontoffice/test_patients.py: keys per caller)
     "gateway": {"POST /v1/files"},  # *
     "notifications": set(),
     "payments": {

@@ -188,3 +188,23 @@ async def test_search_pages_and_filters(frontoffice: Any, auth: Any) -> None:
             "/v1/patients", params={"last_name": family, "birth_date": "1990-01-01"}, headers=headers
         )
         assert sorted(p["first_name"] for p in born.json()["items"]) == ["Ann", "Cy"]
+
+
+async def test_idempotency_keys_are_per_caller(frontoffice: Any, auth: Any) -> None:
+    """Two clerks who happen to pick one key each register their own patient; a retry of the
+    first replays the first's answer."""
+    key = unique("shared-key")
+    a = {**auth(*WRITE, subject=unique("clerk-a")), "Idempotency-Key": key}
+    b = {**auth(*WRITE, subject=unique("clerk-b")), "Idempotency-Key": key}
+    first, second = make_patient(), make_patient()
+    async with frontoffice() as (_, client):
+        taken = await post_patient(client, a, first)
+        assert taken.status_code == 201 and "Idempotent-Replayed" not in taken.headers
+        theirs = await post_patient(client, b, second)
+        assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
+        assert theirs.json()["patient_id"] == second["patient_id"]
+        retry = await post_patient(client, a, first)
+        assert retry.headers["Idempotent-Replayed"] == "true"
+        assert retry.json()["patient_id"] == first["patient_id"]
+        reused = await post_patient(client, a, make_patient())
+        assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "header.Idempotency-Key"

@@ -98,6 +98,18 @@ async def test_address_change_publishes_patient_updated_and_keeps_history(
         assert latest["after"]["address"] == NEW_ADDRESS
         assert [h["kind"] for h in history] == ["updated", "registered"]
 
+        # the history is PHI: every read is audited, a refused one too
+        intruder = unique("intruder")
+        refused = await client.get(
+            f"/v1/patients/{pid}/history", headers=auth("tickets:read", subject=intruder)
+        )
+        assert refused.status_code == 403
+        audit = await client.get(
+            "/v1/audit", params={"resource_type": "patient_history"}, headers=auth("ops:read")
+        )
+        entries = [e for e in audit.json() if e["patient_id"] == pid or e["actor"] == intruder]
+        assert {(e["actor"], e["outcome"]) for e in entries} == {("clerk-2", "success"), (intruder, "denied")}
+
     conn = await connect_as("frontoffice", settings)
     try:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):

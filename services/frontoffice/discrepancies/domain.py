@@ -13,6 +13,9 @@ So a discrepancy is acceptable whatever its revision, and never undoes a later c
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field as dataclass_field
 from datetime import date, datetime
 from typing import Any
 
@@ -103,3 +106,42 @@ def decide(field: DiscrepancyField, current: str | None) -> FieldOutcome:
     if norm(current) == norm(field.registry_value):
         return FieldOutcome.applied
     return FieldOutcome.superseded
+
+
+@dataclass
+class Plan:
+    """What accepting will do: each field's outcome (member ids keyed `member_id:<coverage>`),
+    the demographic changes to make, the member ids to correct per coverage."""
+
+    outcome: dict[str, FieldOutcome] = dataclass_field(default_factory=dict)
+    demographics: dict[str, Any] = dataclass_field(default_factory=dict)
+    member_ids: dict[uuid.UUID, str] = dataclass_field(default_factory=dict)
+
+
+def plan(
+    fields: Sequence[DiscrepancyField],
+    chosen: Sequence[str] | None,
+    demographics: dict[str, Any],
+    members: dict[uuid.UUID, str],
+) -> Plan:
+    """Decide every field against the registry now (`demographics`, the member id of each
+    coverage on file in `members`); only `chosen` fields when given."""
+    out = Plan()
+    for f in fields:
+        key = f.field if f.field != "member_id" else f"member_id:{f.coverage_id}"
+        if chosen is not None and f.field not in chosen:
+            out.outcome[key] = FieldOutcome.not_chosen
+            continue
+        member_id = members.get(f.coverage_id) if f.coverage_id else None
+        if f.field == "member_id" and member_id is None:
+            out.outcome[key] = FieldOutcome.not_applicable  # the coverage is gone
+            continue
+        out.outcome[key] = decide(f, registry_text(f.field, demographics, member_id))
+        change = payer_change(f)
+        if out.outcome[key] is not FieldOutcome.applied or change is None:
+            continue
+        if f.field == "member_id" and f.coverage_id is not None:
+            out.member_ids[f.coverage_id] = change[1]
+        else:
+            out.demographics[change[0]] = change[1]
+    return out

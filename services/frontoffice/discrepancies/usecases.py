@@ -17,12 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.frontoffice.coverages import store as coverage_store, usecases as coverages
 from services.frontoffice.discrepancies import domain, store
-from services.frontoffice.discrepancies.schemas import (
-    DiscrepancyAccept,
-    DiscrepancyOut,
-    FieldOutcome,
-    Status,
-)
+from services.frontoffice.discrepancies.schemas import DiscrepancyAccept, DiscrepancyOut, Status
 from services.frontoffice.patients import usecases as patients
 from shared.events.frontoffice import DiscrepancyField, DiscrepancyFound
 from shared.paging import CursorPage, PageQuery
@@ -91,27 +86,9 @@ async def accept(
     patient = await patients.lock_for_change(session, patient_id, None)
     members = {r["coverage_id"]: r["member_id"] for r in await coverage_store.of_patient(session, patient_id)}
     note = f"discrepancy {row['id']}" + (f": {body.note}" if body.note else "")
-    outcome: dict[str, FieldOutcome] = {}
-    demographic: dict[str, Any] = {}
-    member_ids: dict[uuid.UUID, str] = {}
-    for field in (DiscrepancyField.model_validate(f) for f in row["fields"]):
-        key = field.field if field.field != "member_id" else f"member_id:{field.coverage_id}"
-        if body.fields is not None and field.field not in body.fields:
-            outcome[key] = FieldOutcome.not_chosen
-            continue
-        member_id = members.get(field.coverage_id) if field.coverage_id else None
-        if field.field == "member_id" and member_id is None:
-            outcome[key] = FieldOutcome.not_applicable  # the coverage is gone
-            continue
-        outcome[key] = domain.decide(
-            field, domain.registry_text(field.field, patient["demographics"], member_id)
-        )
-        change = domain.payer_change(field)
-        if outcome[key] is FieldOutcome.applied and change is not None:
-            if field.field == "member_id":
-                member_ids[field.coverage_id] = change[1]  # type: ignore[index]
-            else:
-                demographic[change[0]] = change[1]
+    fields = [DiscrepancyField.model_validate(f) for f in row["fields"]]
+    plan = domain.plan(fields, body.fields, patient["demographics"], members)
+    demographic, member_ids = plan.demographics, plan.member_ids
     revision = None
     if demographic:
         out, _ = await patients.change_patient(
@@ -138,7 +115,7 @@ async def accept(
             "decided_by": actor,
             "decided_at": datetime.now(UTC),
             "note": body.note,
-            "outcome": {k: v.value for k, v in outcome.items()},
+            "outcome": {k: v.value for k, v in plan.outcome.items()},
             "applied_revision": revision,
         },
     )

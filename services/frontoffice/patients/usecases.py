@@ -31,7 +31,7 @@ from shared.problems import FieldError, ProblemError
 REGISTRATION = "registration"
 
 
-def not_found(patient_id: str) -> ProblemError:
+def not_found() -> ProblemError:
     """The 404 of a patient id nobody registered (the id is the caller's own, not echoed)."""
     return ProblemError(
         404, "patient-not-found", "Patient not found", "No patient with this id is registered."
@@ -42,7 +42,7 @@ async def get_patient(session: AsyncSession, patient_id: str, *, lock: bool = Fa
     """The patient's row, or a 404 problem."""
     row = await store.load(session, patient_id, lock=lock)
     if row is None:
-        raise not_found(patient_id)
+        raise not_found()
     return row
 
 

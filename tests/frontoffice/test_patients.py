@@ -4,6 +4,7 @@ and the registry half of the address-change story (patient.updated on Kafka)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -220,3 +221,35 @@ async def test_idempotency_keys_are_per_caller(frontoffice: Any, auth: Any) -> N
         assert retry.json()["patient_id"] == first["patient_id"]
         reused = await post_patient(client, a, make_patient())
         assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "header.Idempotency-Key"
+
+
+async def test_two_clerks_on_one_revision_one_wins(frontoffice: Any, auth: Any) -> None:
+    """Two people change the patient they both read at revision 1, at the same moment: the
+    patient's row lock orders them, the first takes revision 2, the second is told 412 and
+    changes nothing (no lost update)."""
+    body = make_patient()
+    pid = body["patient_id"]
+    async with frontoffice() as (_, client):
+        await post_patient(client, auth(*WRITE), body)
+        answers = await asyncio.gather(
+            patch_patient(
+                client,
+                auth(*WRITE, subject="clerk-a"),
+                pid,
+                {"phone": "2175550111", "reason": "correction"},
+                '"1"',
+            ),
+            patch_patient(
+                client,
+                auth(*WRITE, subject="clerk-b"),
+                pid,
+                {"email": "b@example.org", "reason": "correction"},
+                '"1"',
+            ),
+        )
+        assert sorted(a.status_code for a in answers) == [200, 412]
+        winner = next(a for a in answers if a.status_code == 200)
+        assert winner.json()["revision"] == 2
+        history = await get_history(client, auth(*WRITE), pid)
+        assert [h["revision"] for h in history] == [2, 1]
+        assert history[0]["fields"] in (["phone"], ["email"])

@@ -163,6 +163,14 @@ async def test_reorder_swaps_primary_and_secondary(frontoffice: Any, auth: Any, 
             ("AETNA", "secondary"),
         ]
 
+        unchanged = {"assignments": [{"coverage_id": b, "order": "primary"}], "reason": "correction"}
+        same = await client.post(
+            f"/v1/patients/{pid}/coverages/order", json=unchanged, headers={**headers, "If-Match": '"4"'}
+        )
+        assert same.status_code == 200 and same.json()["changes"] == [] and same.json()["revision"] == 4
+        history = await get_history(client, headers, pid)
+        assert [(h["revision"], h["kind"]) for h in history[:2]] == [(4, "reordered"), (4, "reordered")]
+
         unknown = {
             "assignments": [{"coverage_id": "00000000-0000-0000-0000-000000000000", "order": "primary"}],
             "reason": "other",

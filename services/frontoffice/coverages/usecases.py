@@ -138,6 +138,7 @@ async def _apply(
         listed = await list_coverages(session, patient_id)
         return CoverageChangeOut(**listed.model_dump(), changes=[])
     revision, now = await patients.next_revision(session, patient_id)
+    changed = {cid: c for cid, c in changed.items() if any(k.coverage_id == cid for k in kinds)}
     for cid, new in changed.items():
         old = before.get(cid)
         if old is None:

@@ -7,7 +7,10 @@ applications, financing).
 
 from services.frontoffice.applications import api as applications_api
 from services.frontoffice.assistance import api as assistance_api
+from services.frontoffice.coverages.api import router as coverages_router
+from services.frontoffice.discrepancies import api as discrepancies_api, events as discrepancies_events
 from services.frontoffice.financing import api as financing_api
+from services.frontoffice.patients.api import router as patients_router
 from services.frontoffice.reports import api as ticket_reports
 from services.frontoffice.servicelevels import api as servicelevels
 from services.frontoffice.servicelevels.workers import WORKERS as SLA_WORKERS
@@ -21,6 +24,10 @@ SERVICE = ServiceDefinition(
     "the registry the other services read through events, the tickets billing staff work, and "
     "the practice's financial assistance policy with its screenings and applications.",
     routers=[
+        # the registry
+        patients_router,
+        coverages_router,
+        discrepancies_api.router,
         # billing inquiries (the tickets part)
         tickets.router,
         servicelevels.router,
@@ -30,8 +37,23 @@ SERVICE = ServiceDefinition(
         applications_api.router,
         financing_api.router,
     ],
-    handlers={},
+    handlers={
+        # the registry
+        **discrepancies_events.HANDLERS,
+    },
     tags=[
+        {
+            "name": "patients",
+            "description": "Register, find and change patients; every change kept and published.",
+        },
+        {
+            "name": "coverages",
+            "description": "A patient's coverages in order: add, correct, terminate, reorder.",
+        },
+        {
+            "name": "discrepancies",
+            "description": "Where a payer's 271 disagrees with the registry: accept or reject.",
+        },
         {
             "name": "tickets",
             "description": "Billing inquiries and disputes: assignment, status, notes, resolution codes, "

@@ -44,7 +44,9 @@ async def test_150_percent_is_decided_by_one_approved_by_another_and_published(f
         app = opened.json()
         account = app["account_id"]
         assert (app["status"], account) == ("open", screening["patient_id"])
-        placed = await read_events(servers.kafka_bootstrap, start, "account_hold.placed", account, 1)
+        placed = await read_events(
+            servers.kafka_bootstrap, "account_hold.placed", start["account_hold.placed"], account, count=1
+        )
         assert (await post_document(client, app["id"])).status_code == 201
         decided = await post_decision(client, app["id"], MANAGER)
         assert decided.status_code == 200 and decided.json()["status"] == "decided", decided.text
@@ -66,7 +68,13 @@ async def test_150_percent_is_decided_by_one_approved_by_another_and_published(f
         )
         assert [d["kind"] for d in final["documents"]] == ["pay_stub"]
 
-    [event] = await read_events(servers.kafka_bootstrap, start, "financial_assistance.approved", account, 1)
+    [event] = await read_events(
+        servers.kafka_bootstrap,
+        "financial_assistance.approved",
+        start["financial_assistance.approved"],
+        account,
+        count=1,
+    )
     assert (event["discount_percent"], event["tier"], event["poverty_percent"]) == (
         "100.00",
         "full",
@@ -74,7 +82,9 @@ async def test_150_percent_is_decided_by_one_approved_by_another_and_published(f
     )
     assert (event["guidelines_year"], event["application_id"]) == (2025, app["id"])
     assert (event["decided_by"], event["approved_by"]) == ("fa-manager", "fa-manager-2")
-    [released] = await read_events(servers.kafka_bootstrap, start, "account_hold.released", account, 1)
+    [released] = await read_events(
+        servers.kafka_bootstrap, "account_hold.released", start["account_hold.released"], account, count=1
+    )
     [hold] = placed
     assert (hold["reason"], hold["holds_statements"], hold["holds_collections"]) == (
         "financial_assistance",
@@ -117,7 +127,11 @@ async def test_opening_twice_with_one_key_places_one_hold(frontoffice, servers) 
     assert first.status_code == second.status_code == 201
     assert second.json()["id"] == first.json()["id"] and second.headers["Idempotent-Replayed"] == "true"
     holds = await read_events(
-        servers.kafka_bootstrap, start, "account_hold.placed", first.json()["account_id"], 2
+        servers.kafka_bootstrap,
+        "account_hold.placed",
+        start["account_hold.placed"],
+        first.json()["account_id"],
+        count=2,
     )
     assert sorted(h["source_id"] for h in holds) == sorted([first.json()["id"], later.json()["id"]])
 
@@ -142,7 +156,11 @@ async def test_sent_back_then_denied_releases_the_hold_without_a_discount(fronto
     assert denied.json()["status"] == "decided"
     assert (final.json()["status"], final.json()["discount_percent"]) == ("denied", None)
     [released] = await read_events(
-        servers.kafka_bootstrap, start, "account_hold.released", app["account_id"], 1
+        servers.kafka_bootstrap,
+        "account_hold.released",
+        start["account_hold.released"],
+        app["account_id"],
+        count=1,
     )
     assert released["outcome"] == "denied"
     # The outbox publishes a transaction's rows in order, an approval before the release: every

@@ -36,7 +36,13 @@ KEYED = {
         "POST /v1/claims/{claim_id}/appeals",
     },
     "eligibility": {"POST /v1/eligibility/batches"},  # *
-    "frontoffice": {"POST /v1/tickets"},
+    "frontoffice": {  # * (tests/frontoffice: keys per caller)
+        "POST /v1/patients",
+        "POST /v1/tickets",
+        "POST /v1/assistance/screenings",
+        "POST /v1/assistance/applications",
+        "POST /v1/financing/referrals",
+    },
     "gateway": {"POST /v1/files"},  # *
     "notifications": set(),
     "payments": {

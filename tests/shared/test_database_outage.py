@@ -36,6 +36,7 @@ from shared.events.catalogue import (
     Person,
     dlq_topic,
 )
+from shared.events.frontoffice import DiscrepancyField, DiscrepancyFound
 from tests.conftest import (
     encode_signed,
     end_offsets,
@@ -196,6 +197,30 @@ async def _messages(admin: asyncpg.Connection, events: list[Event]) -> dict[uuid
     return _by(events, keys, rows)
 
 
+# --- frontoffice: a 271's disagreement opens a discrepancy ------------------------------------
+
+
+def _discrepancy(_: int) -> DiscrepancyFound:
+    return DiscrepancyFound(
+        check_id=uuid.uuid4(),
+        patient_id=unique("opat"),
+        payer_id="SBX001",
+        registry_revision=1,
+        fields=[DiscrepancyField(field="birth_date", registry_value="1970-03-04", payer_value="1970-04-03")],
+        found_at=datetime.now(UTC),
+    )
+
+
+async def _discrepancies(admin: asyncpg.Connection, events: list[Event]) -> dict[uuid.UUID, int]:
+    keys = [str(e.data.check_id) for e in events]  # type: ignore[attr-defined]
+    rows = await admin.fetch(
+        "SELECT check_id::text, count(*) FROM frontoffice.discrepancies "
+        "WHERE check_id = ANY($1::text[]::uuid[]) GROUP BY 1",
+        keys,
+    )
+    return _by(events, keys, rows)
+
+
 def _load(service: str) -> Load:
     context: dict[str, Any] = {}
     if service == "claims":
@@ -211,6 +236,8 @@ def _load(service: str) -> Load:
             _visits,
             context,
         )
+    if service == "frontoffice":
+        return Load("eligibility.discrepancy_found", _discrepancy, _discrepancies, context)
     return Load("payment.posted", _payment, _messages, context)
 
 

@@ -18,7 +18,7 @@ from shared.events import encode, new_event
 from shared.events.catalogue import ClaimFollowupDue
 from shared.kafka import client_kwargs
 from shared.retry import Outage, transient
-from tests.conftest import as_admin, end_offsets, eventually, read_from, unique
+from tests.conftest import as_admin, end_offsets, eventually, read_from, start_group_at_end, unique
 from tests.shared.helpers import closed_port, records_between
 
 
@@ -177,6 +177,7 @@ async def test_an_event_failing_alone_while_the_database_answers_is_parked_not_r
 
     stuck, behind = (_followup(p).model_copy(update={"claim_id": claim}) for p in ("too-big", "payer-ok"))
     group = unique("group")
+    await start_group_at_end(servers.kafka_bootstrap, group, ["claim.followup_due"])  # ours only
     dlq_start = await end_offsets(servers.kafka_bootstrap, "claim.followup_due.dlq")
     for payload in (stuck, behind):
         topic, key, value, headers = encode(new_event(payload, source="/tests"))

@@ -14,7 +14,8 @@ Failures are of two kinds (`shared.retry.transient` tells them apart):
 - *Transient*: the database or the broker is away, a transaction lost a race (serialization,
   deadlock) or timed out. Nothing is wrong with the event, so nothing is dead-lettered: the
   consumer rewinds to the poll's first records, commits nothing, and tries the poll again
-  with capped backoff until the dependency is back; readiness says why it paused.
+  with capped backoff until the dependency is back; readiness says why it paused. A record
+  busy or timing out alone `transient_limit` rounds while the database answers is poison.
 - *Poison*: the event can never succeed. It breaks its schema (`InvalidEvent`), a handler
   refuses it for a business rule (`PermanentError`), or a handler keeps failing otherwise
   while the database answers. A failed batch is rolled back and replayed one record at a
@@ -44,7 +45,7 @@ from shared.events.catalogue import dlq_topic
 from shared.events.envelope import Event, InvalidEvent, decode, records_of as records_of
 from shared.events.signing import PartnerKeys
 from shared.kafka import KafkaAccess, client_kwargs, started_producer
-from shared.retry import Outage, backoff, run_forever, transient
+from shared.retry import Outage, attributable, backoff, run_forever, transient
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class EventConsumer:
         max_attempts: int = 3,
         retry_base_seconds: float = 0.2,
         pause_max_seconds: float = 10.0,
+        transient_limit: int = 10,
         dlq_producer: AIOKafkaProducer | None = None,
         partner_keys: PartnerKeys | None = None,
     ) -> None:
@@ -116,11 +118,13 @@ class EventConsumer:
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
         self.pause_max_seconds = pause_max_seconds
+        self.transient_limit = transient_limit
         # Why consumption is paused, while it is (readiness reports it).
         self.outage = Outage()
         # Parked records not committed yet (a poll tried again after a pause skips them), and
         # whether the last failure was a pause (the client stays).
         self._parked: set[tuple[str, int, int]] = set()
+        self._strikes: dict[tuple[str, int, int], int] = {}  # rounds failed alone (see _strike)
         self._paused = False
         self._producer = dlq_producer
         self._owns_producer = dlq_producer is None
@@ -190,6 +194,9 @@ class EventConsumer:
         offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
         await consumer.commit(offsets)
         self._parked = {(t, p, o) for t, p, o in self._parked if o >= offsets.get(TopicPartition(t, p), 0)}
+        self._strikes = {
+            k: n for k, n in self._strikes.items() if k[2] >= offsets.get(TopicPartition(*k[:2]), 0)
+        }
         for tp, next_offset in offsets.items():
             self._record_lag(consumer, tp, next_offset)
         return True
@@ -249,9 +256,8 @@ class EventConsumer:
             return
         except Exception as exc:
             if not poison(exc) and transient(exc):
-                raise Paused(exc) from exc
-            # A lone record's failure counts as its first attempt; a batch's failure
-            # does not say which record broke it.
+                await self._probe(exc)  # away: pause; it answers: which record fails, alone?
+            # A lone record's failure counts as its first attempt; a batch's says not whose.
             first_error: Exception | None = exc if len(events) == 1 else None
             if first_error is None:
                 log.info(
@@ -299,7 +305,7 @@ class EventConsumer:
     ) -> None:
         error = known_error
         attempts = 1 if known_error else 0
-        while attempts < self.max_attempts and not poison(error):
+        while attempts < self.max_attempts and not poison(error) and not (error and transient(error)):
             if attempts:
                 metrics.EVENTS_RETRIED.labels(self.service, record.topic).inc()
                 await asyncio.sleep(backoff(attempts, base=self.retry_base_seconds, cap=30.0))
@@ -308,17 +314,30 @@ class EventConsumer:
                 await self._handle_batch([(record, event)])
                 return
             except Exception as exc:
-                if not poison(exc) and transient(exc):
-                    raise Paused(exc) from exc
                 error = exc
-        if not poison(error):
+        if error is not None and not poison(error) and transient(error):
+            attempts = await self._strike(record, error)
+        elif not poison(error):
             await self._probe()
         reason, why = verdict(error)
         await self.dead_letter(record, why, attempts=attempts, reason=reason)
 
-    async def _probe(self) -> None:
+    async def _strike(self, record: ConsumerRecord, error: Exception) -> int:
+        """Pause, unless `record` failed alone `transient_limit` rounds while the database answered."""
+        await self._probe(error)
+        position = (record.topic, record.partition, record.offset)
+        strikes = self._strikes[position] = self._strikes.get(position, 0) + 1
+        if strikes < self.transient_limit:
+            raise Paused(error) from error
+        del self._strikes[position]
+        return strikes
+
+    async def _probe(self, transient_error: Exception | None = None) -> None:
         """Before an event is parked for an unexpected error: does the database answer? If not,
-        the error was the outage in some unclassified form, and the consumer pauses instead."""
+        the error was the outage in some unclassified form, and the consumer pauses instead (at
+        once for a transient error saying a dependency is away, not busy)."""
+        if transient_error is not None and not attributable(transient_error):
+            raise Paused(transient_error) from transient_error
         try:
             async with asyncio.timeout(5), self.db.session() as session:
                 await session.execute(text("SELECT 1"))
@@ -383,4 +402,5 @@ def verdict(error: BaseException | None) -> tuple[str, str]:
         return "schema", f"schema: {error}"
     if isinstance(error, PermanentError):
         return "rule", f"handler: {error}"
-    return "error", f"handler: {type(error).__name__}"
+    looked = f" ({transient(error)}, while the database answered)" if error and transient(error) else ""
+    return "error", f"handler: {type(error).__name__}{looked}"

@@ -157,6 +157,15 @@ def transient(exc: BaseException) -> str | None:
     return None
 
 
+def attributable(exc: BaseException) -> bool:
+    """Whether a transient failure may be the failing transaction's own doing rather than a
+    dependency away: "database busy" (a lost race, or resources: 53200 is also what a
+    transaction wanting more locks than the server's lock table holds gets, every time) or
+    "database timeout" (a statement too long). Only these, recurring for one event alone
+    while the database answers, make the consumer park it (`shared.consumer`)."""
+    return transient(exc) in {"database busy", "database timeout"}
+
+
 def root_error(exc: BaseException) -> BaseException:
     """The error a wrapper stands for (`cause` of our own wrappers, else itself): what logs and
     readiness name."""

@@ -15,7 +15,15 @@ from typing import Any
 
 from deploy.payer_sandbox.testing import SandboxHandle, running_sandbox
 from shared.config import Settings
-from tests.conftest import end_offsets, eventually, read_from, running_service, unique
+from tests.conftest import (
+    end_offsets,
+    eventually,
+    read_from,
+    running_service,
+    service_definition,
+    start_group_at_end,
+    unique,
+)
 from tests.gateway.helpers import ALL, make_999, partner_config, sample, seed_file, staged, write_partners
 from tests.payments.helpers import ALL as PAYMENTS, make_835, make_clp, submit_claim, wait_for_charge
 from tests.sandbox.test_mailbox import sftp
@@ -39,10 +47,16 @@ async def received(admin: Any, partner_id: str, name: str) -> Any:
     )
 
 
-def payments_settings(settings: Settings) -> Settings:
-    """The payments tests' own consumer group (kept across runs, see tests/payments/conftest)."""
+async def payments_settings(settings: Settings) -> Settings:
+    """The payments tests' own consumer group (one per test database), started at the end of
+    its topics: the test database is made afresh each session, so whatever the shared broker
+    holds from before (other sessions' claims, a 25,000-claim 835) is not this test's to post.
+    From the earliest offset, a new TEST_DATABASE_NAME replayed all of it first (issue 19)."""
     database = os.environ.get("TEST_DATABASE_NAME") or "default"
-    return settings.model_copy(update={"consumer_group_prefix": f"test-payments-{database}-"})
+    own = settings.model_copy(update={"consumer_group_prefix": f"test-payments-{database}-"})
+    topics = list(service_definition("payments").handlers)
+    await start_group_at_end(own.kafka_bootstrap_servers, own.consumer_group_prefix + "payments", topics)
+    return own
 
 
 async def test_an_835_put_by_hand_into_from_posts(
@@ -53,7 +67,7 @@ async def test_an_835_put_by_hand_into_from_posts(
     start = await end_offsets(servers.kafka_bootstrap, "payment.posted")
     async with (
         running_sandbox(mailbox=True, mailbox_dir=tmp_path / "box") as sandbox,
-        running_service("payments", payments_settings(settings)) as (_, payments),
+        running_service("payments", await payments_settings(settings)) as (_, payments),
         gateway() as (app, _),
     ):
         (partner,) = write_partners(tmp_path / "p.json", partner_config(sandbox, poll_seconds=0.2))

@@ -18,7 +18,7 @@ from shared.events import encode, new_event
 from shared.events.catalogue import ClaimFollowupDue
 from shared.kafka import client_kwargs
 from shared.retry import Outage, transient
-from tests.conftest import as_admin, end_offsets, eventually, read_from, unique
+from tests.conftest import as_admin, end_offsets, eventually, read_from, start_group_at_end, unique
 from tests.shared.helpers import closed_port, records_between
 
 
@@ -149,3 +149,66 @@ async def test_a_transient_failure_outlasts_the_attempt_limit_and_poison_still_p
     ours = [dlq_headers(r) for r in parked if dlq_headers(r)["dlq_consumer_group"] == group]
     assert {h["dlq_reason"] for h in ours} == {"rule"}
     assert {h["dlq_error"] for h in ours} == {"handler: payer is not contracted"}
+
+
+async def test_an_event_failing_alone_while_the_database_answers_is_parked_not_retried_forever(
+    settings, servers, producer
+):
+    """Defect (issue 19, the reviewer's stalled payments consumer): a 25,000-claim 835 made the
+    posting take more advisory locks than the server's lock table holds, and PostgreSQL answered
+    53200 "out of shared memory" (class 53, "database busy") on every try. The consumer paused
+    and retried that poll forever while the database answered everything else; its partition
+    never moved again. Here the server raises 53200 for one event every time: once that event,
+    tried alone, has failed `transient_limit` rounds while the database answers, it is parked
+    (reason `error`, saying it looked transient), and the event behind it on its partition is
+    handled. A race that passes (the test above) is still never parked."""
+    db = Database(service_database_url("claims", settings), "claims", pool_size=2)
+    tries: dict[str, int] = {}
+    handled: list[str] = []
+    claim = uuid.uuid4()  # one key: both events on one partition, the good one behind the bad
+
+    async def handler(session, event):
+        tries[event.data.payer_id] = tries.get(event.data.payer_id, 0) + 1
+        if event.data.payer_id == "too-big":
+            await session.execute(text(_raise("53200")))
+        sa_event.listen(
+            session.sync_session, "after_commit", lambda _s: handled.append(event.data.payer_id), once=True
+        )
+
+    stuck, behind = (_followup(p).model_copy(update={"claim_id": claim}) for p in ("too-big", "payer-ok"))
+    group = unique("group")
+    await start_group_at_end(servers.kafka_bootstrap, group, ["claim.followup_due"])  # ours only
+    dlq_start = await end_offsets(servers.kafka_bootstrap, "claim.followup_due.dlq")
+    for payload in (stuck, behind):
+        topic, key, value, headers = encode(new_event(payload, source="/tests"))
+        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    consumer = EventConsumer(
+        db,
+        servers.kafka,
+        service="claims-test",
+        group_id=group,
+        handlers={"claim.followup_due": handler},
+        max_attempts=3,
+        retry_base_seconds=0.01,
+        pause_max_seconds=0.2,
+        transient_limit=4,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        parked = await read_from(
+            servers.kafka_bootstrap,
+            "claim.followup_due.dlq",
+            dlq_start,
+            until=lambda rs: any(dlq_headers(r)["dlq_consumer_group"] == group for r in rs),
+            timeout=60,
+        )
+        await eventually(lambda: "payer-ok" in handled, timeout=30, what="the event behind it handled")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.close()
+        await db.dispose()
+    (ours,) = [dlq_headers(r) for r in parked if dlq_headers(r)["dlq_consumer_group"] == group]
+    assert (ours["dlq_reason"], ours["dlq_attempts"]) == ("error", "4")
+    assert ours["dlq_error"] == "handler: DBAPIError (database busy, while the database answered)"
+    assert handled == ["payer-ok"] and tries["too-big"] >= 4

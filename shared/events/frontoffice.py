@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -34,6 +34,9 @@ TicketCategory = Literal[
     "financial_assistance",
 ]
 HoldReason = Literal["dispute", "financial_assistance", "financing"]
+# A person who acted (the token's subject): staff ids of an identity provider are often e-mail
+# addresses, so wider than Id; no spaces or control characters. Staff, not patients: not PHI.
+Actor = Annotated[str, Field(min_length=1, max_length=254, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
 
 
 # --- the registry ----------------------------------------------------------------------------
@@ -74,7 +77,7 @@ class PatientUpdated(Payload):
         default_factory=list, description="Field names that changed (e.g. 'address'); empty on registration."
     )
     reason: str = Field(min_length=1, max_length=40, description="Why, as a code: registration, moved…")
-    changed_by: Id
+    changed_by: Actor
     changed_at: datetime
 
 
@@ -116,7 +119,7 @@ class CoverageUpdated(Payload):
     coverages: list[RegisteredCoverage] = Field(default_factory=list, max_length=10)
     changes: list[CoverageChange] = Field(default_factory=list)
     reason: str = Field(min_length=1, max_length=40)
-    changed_by: Id
+    changed_by: Actor
     changed_at: datetime
 
 
@@ -151,7 +154,7 @@ class TicketAssigned(Payload):
     number: str = Field(min_length=1, max_length=20, description="What staff and patients quote: T-000123.")
     category: TicketCategory
     assignee_id: Id
-    assigned_by: Id
+    assigned_by: Actor
     due_at: datetime
     assigned_at: datetime
 
@@ -225,8 +228,8 @@ class FinancialAssistanceApproved(Payload):
         ge=0, max_digits=7, decimal_places=2, description="Income, % of the FPG."
     )
     guidelines_year: int = Field(ge=2000, le=2100)
-    decided_by: Id
-    approved_by: Id = Field(description="The second person, never the one who decided.")
+    decided_by: Actor
+    approved_by: Actor = Field(description="The second person, never the one who decided.")
     decided_at: datetime
 
 
@@ -239,5 +242,5 @@ class FinancingReferred(Payload):
     patient_id: Id
     partner_id: Id
     amount: Money = Field(gt=0, description="The balance to finance, as staff confirmed it with the patient.")
-    referred_by: Id
+    referred_by: Actor
     referred_at: datetime

@@ -20,7 +20,6 @@ from services.frontoffice.coverages.schemas import (
     OrderAssignment,
 )
 from services.frontoffice.patients import usecases as patients
-from services.frontoffice.patients.domain import actor_id
 from shared.events.envelope import new_event
 from shared.events.frontoffice import CoverageChange, CoverageUpdated, RegisteredCoverage
 from shared.outbox import add_event
@@ -175,7 +174,7 @@ async def _apply(
         coverages=listed,
         changes=kinds,
         reason=reason,
-        changed_by=actor_id(actor),
+        changed_by=actor,
         changed_at=now,
     )
     add_event(session, new_event(payload))

@@ -86,10 +86,3 @@ def stale(expected: int | None, current: int) -> ProblemError | None:
 def etag(revision: int) -> str:
     """The revision as a strong ETag."""
     return f'"{revision}"'
-
-
-def actor_id(subject: str) -> str:
-    """The token's subject as the contract's Id (`changed_by`): characters outside
-    [A-Za-z0-9._:-] (an e-mail's @) become '-', at most 64; history keeps the subject as is."""
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._:-") else "-" for c in subject)
-    return cleaned[:64] or "unknown"

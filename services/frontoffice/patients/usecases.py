@@ -194,7 +194,7 @@ def publish(
         guarantor=guarantor,  # type: ignore[arg-type]
         changed_fields=fields,
         reason=reason,
-        changed_by=domain.actor_id(actor),
+        changed_by=actor,
         changed_at=at,
     )
     add_event(session, new_event(payload))

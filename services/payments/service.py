@@ -1,7 +1,9 @@
 """What the payments service is: its routes, the events it consumes and its background work."""
 
+from services.payments.account_holds import events as account_holds_events
 from services.payments.accounts import api as accounts
 from services.payments.approvals import api as approvals
+from services.payments.assistance import events as assistance_events
 from services.payments.claimcopies import events as claimcopies_events
 from services.payments.claimcopies.workers import rematch_worker
 from services.payments.collections import api as collections
@@ -64,6 +66,12 @@ SERVICE = ServiceDefinition(
         "claim.submitted": batched(claimcopies_events.on_claims_submitted),
         "remittance.received": batched(receipts_events.on_remittances_received),
         "encounter.completed": batched(parties_events.on_encounters_completed),
+        "patient.updated": batched(parties_events.on_patients_updated),
+        # The front office's holds and decisions: one event at a time, in order per account.
+        "account_hold.placed": account_holds_events.on_hold_placed,
+        "account_hold.released": account_holds_events.on_hold_released,
+        "financial_assistance.approved": assistance_events.on_assistance_approved,
+        "financing.referred": assistance_events.on_financing_referred,
     },
     workers=[
         Worker("account-cycle", cycle_worker, every_seconds=payments_settings().cycle_every_seconds),

@@ -21,8 +21,11 @@ from shared.events.catalogue import (
     ClaimLineSummary,
     ClaimSubmitted,
     Coverage,
+    Demographics,
     EncounterCompleted,
     EncounterLine,
+    Guarantor,
+    PatientUpdated,
     Person,
 )
 from shared.kafka import KafkaAccess
@@ -446,3 +449,55 @@ async def get_reconciliation(client, day_from: str, day_to: str, *, as_of: str) 
     resp = await client.get("/v1/reports/reconciliation", params=params, headers=ALL)
     assert resp.status_code == 200, resp.text
     return resp.json()
+
+
+# --- the front office's events (issue 19) -----------------------------------------------------
+
+
+async def publish_frontoffice(producer, payload: Any) -> uuid.UUID:
+    """Publish a front-office event as the frontoffice service would (a service's events are
+    not signed); its event id, to wait for payments to have handled it."""
+    event = new_event(payload)
+    topic, key, value, headers = encode_signed(event)
+    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    return event.id
+
+
+async def wait_handled(admin, *event_ids: uuid.UUID) -> None:
+    """Until payments' consumer has handled these events (their inbox rows commit with the
+    handler's effect)."""
+
+    async def handled():
+        found = await admin.fetchval(
+            "SELECT count(DISTINCT event_id) FROM payments.inbox WHERE event_id = ANY($1::uuid[])",
+            list(event_ids),
+        )
+        return found == len(event_ids)
+
+    await eventually(handled, timeout=120, what="the front office's events handled by payments")
+
+
+def make_patient_update(
+    account: str,
+    revision: int,
+    line1: str,
+    *,
+    guarantor: Demographics | None = None,
+    relationship_code: str = "18",
+    phone: str | None = None,
+) -> PatientUpdated:
+    """The registry's whole record of a patient (Pat Doe) at a revision, living at `line1`."""
+    address = Address(line1=line1, city="Springfield", state="IL", postal_code="62704")
+    patient = Demographics(
+        first_name="Pat", last_name="Doe", birth_date=date(1961, 4, 12), address=address, phone=phone
+    )
+    return PatientUpdated(
+        patient_id=account,
+        revision=revision,
+        patient=patient,
+        guarantor=Guarantor(relationship_code=relationship_code, person=guarantor),
+        changed_fields=["address"] if revision > 1 else [],
+        reason="moved" if revision > 1 else "registration",
+        changed_by="frontdesk-1",
+        changed_at=datetime.now(UTC),
+    )

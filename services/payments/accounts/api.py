@@ -74,7 +74,7 @@ async def get_account(
     as_of: Annotated[date | None, Query(description="Aging date (default today).")] = None,
 ) -> AccountOut:
     trail.resource_id = trail.patient_id = account_id
-    return await usecases.account_summary(session, account_id, as_of or date.today())
+    return await usecases.account_view(session, account_id, as_of or date.today())
 
 
 @router.get(

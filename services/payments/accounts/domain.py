@@ -53,6 +53,7 @@ class Entry:
     reason_code: str | None = None
     service_date: date | None = None
     provider_adjustment_id: int | None = None  # the 835 PLB adjustment that wrote it
+    application_id: uuid.UUID | None = None  # the financial assistance application that wrote it
 
 
 @dataclass

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.payments.account_holds.schemas import HoldOut
+from services.payments.assistance.schemas import AssistanceOut, FinancingOut
 from services.payments.provider_adjustments.schemas import ProviderAdjustmentOut
 from shared.money import PositiveMoney
 
@@ -64,6 +66,18 @@ class AccountOut(BaseModel):
         description="835 provider-level adjustments (PLB) whose reference names one of the account's "
         "claims, oldest first; those with effect `claim_ledger` are also rows of the ledger.",
     )
+    holds: list[HoldOut] = Field(
+        default_factory=list,
+        description="The front office's open holds (a dispute ticket: no statements or collections; an "
+        "assistance application or financing: no final notice or referral), oldest first.",
+    )
+    financing: list[FinancingOut] = Field(
+        default_factory=list, description="Financing referrals to a healthcare-credit partner, oldest first."
+    )
+    financial_assistance: list[AssistanceOut] = Field(
+        default_factory=list,
+        description="Approved financial assistance applications posted to the ledger, oldest first.",
+    )
 
 
 class LedgerLine(BaseModel):
@@ -81,6 +95,9 @@ class LedgerLine(BaseModel):
     service_date: date | None
     provider_adjustment_id: int | None = Field(
         default=None, description="The 835 provider-level adjustment (PLB) this row came from."
+    )
+    application_id: uuid.UUID | None = Field(
+        default=None, description="The financial assistance application whose approved discount this row is."
     )
     description: str
     occurred_at: datetime

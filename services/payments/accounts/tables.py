@@ -31,5 +31,6 @@ class LedgerEntry(SQLModel, table=True):
     reason_code: str | None = None  # CAS reason (CARC)
     service_date: date | None = None
     provider_adjustment_id: int | None = None  # the 835 PLB adjustment (provider_adjustments.id)
+    application_id: UUID | None = None  # the financial assistance application (migration 0017)
     description: str
     occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.payments.account_holds import store as holds
+from services.payments.account_holds.schemas import HoldOut
 from services.payments.accounts import store
 from services.payments.accounts.domain import CENT, ZERO, Entry, aging, credit_entries
 from services.payments.accounts.schemas import (
@@ -27,6 +29,8 @@ from services.payments.accounts.schemas import (
 from services.payments.approvals import usecases as approvals
 from services.payments.approvals.schemas import ApprovalOut
 from services.payments.approvals.tables import Approval
+from services.payments.assistance import store as assistance
+from services.payments.assistance.schemas import AssistanceOut, FinancingOut
 from services.payments.claimcopies import store as claimcopies
 from services.payments.denials import store as denials
 from services.payments.limits import usecases as limits
@@ -74,6 +78,20 @@ async def account_summary(session: AsyncSession, account_id: str, as_of: date) -
             for r in await provider_adjustments.of_account(session, account_id)
         ],
     )
+
+
+async def account_view(session: AsyncSession, account_id: str, as_of: date) -> AccountOut:
+    """The account's GET: its summary, and what the front office put on it (open holds,
+    financing referrals, assistance posted)."""
+    view = await account_summary(session, account_id, as_of)
+    view.holds = [HoldOut.model_validate(h) for h in await holds.open_holds(session, account_id)]
+    view.financing = [
+        FinancingOut.model_validate(f) for f in await assistance.financing_of(session, account_id)
+    ]
+    view.financial_assistance = [
+        AssistanceOut.model_validate(a) for a in await assistance.adjustments_of(session, account_id)
+    ]
+    return view
 
 
 async def require_account(session: AsyncSession, account_id: str, field: str | None = None) -> None:

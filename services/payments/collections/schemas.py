@@ -28,3 +28,6 @@ class DisputeOut(BaseModel):
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     resolution: str | None = None
+    source_id: uuid.UUID | None = Field(
+        default=None, description="The front office's dispute ticket that opened it (null: opened here)."
+    )

@@ -115,6 +115,16 @@ async def add_dispute(session: AsyncSession, dispute: AccountDispute) -> None:
     await session.flush()
 
 
+async def open_dispute_of_source(session: AsyncSession, source_id: uuid.UUID) -> AccountDispute | None:
+    """The open dispute a ticket opened, if any."""
+    found = await session.execute(
+        select(AccountDispute).where(
+            col(AccountDispute.source_id) == source_id, col(AccountDispute.resolved_at).is_(None)
+        )
+    )
+    return found.scalars().first()
+
+
 async def disputes(session: AsyncSession, account_id: str) -> Sequence[Row[Any]]:
     return (
         await session.execute(

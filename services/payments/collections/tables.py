@@ -1,5 +1,5 @@
 """The tables the collections sub-domain owns: referrals (migrations 0003 and 0009) and
-disputes (0009)."""
+disputes (0009, their ticket 0017)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ class CollectionsReferral(SQLModel, table=True):
 
 
 class AccountDispute(SQLModel, table=True):
-    """The patient disputes what the account says they owe: dunning waits until it is resolved."""
+    """The patient disputes what the account says they owe: dunning (statements and collections)
+    waits until it is resolved. `source_id`: the front office's ticket, when a dispute ticket
+    opened it (one open dispute per ticket)."""
 
     __tablename__ = "account_disputes"
 
@@ -42,3 +44,4 @@ class AccountDispute(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     resolved_by: str | None = None
     resolution: str | None = None
+    source_id: UUID | None = None

@@ -104,12 +104,23 @@ async def recall_paid(
     return recalled
 
 
-async def open_dispute(session: AsyncSession, account_id: str, reason: str, actor: str) -> AccountDispute:
-    """The patient disputes the balance: dunning pauses until it is resolved, and an account
-    with the agency is recalled."""
+async def open_dispute(
+    session: AsyncSession, account_id: str, reason: str, actor: str, source_id: uuid.UUID | None = None
+) -> AccountDispute:
+    """The patient disputes the balance: dunning (statements and the referral) pauses until it
+    is resolved, and an account with the agency is recalled. The one command of the API and of
+    the front office's dispute tickets (`source_id`, the ticket): a ticket opens one dispute
+    however often its hold is told."""
+    if source_id is not None and (open_ := await store.open_dispute_of_source(session, source_id)):
+        return open_
     now = datetime.now(UTC)
     dispute = AccountDispute(
-        id=uuid.uuid4(), account_id=account_id, reason=reason, opened_by=actor, opened_at=now
+        id=uuid.uuid4(),
+        account_id=account_id,
+        reason=reason,
+        opened_by=actor,
+        opened_at=now,
+        source_id=source_id,
     )
     await store.add_dispute(session, dispute)
     await _recall(session, [account_id], "dispute", {}, now)
@@ -122,6 +133,11 @@ async def resolve_dispute(
     """Close a dispute; dunning resumes at the next cycle. 404 for no such open dispute."""
     if not await store.resolve_dispute(session, account_id, dispute_id, actor, resolution, datetime.now(UTC)):
         raise ProblemError(404, "not-found", "No such open dispute on this account")
+
+
+async def open_dispute_of_source(session: AsyncSession, source_id: uuid.UUID) -> AccountDispute | None:
+    """The open dispute a front-office ticket opened, if any (to resolve it when its hold ends)."""
+    return await store.open_dispute_of_source(session, source_id)
 
 
 async def disputes(session: AsyncSession, account_id: str) -> list[Any]:

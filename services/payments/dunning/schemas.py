@@ -42,8 +42,10 @@ class NextStep(BaseModel):
 class DunningOut(BaseModel):
     account_id: str
     status: Literal["none", "active", "paused", "referred", "recalled"] = Field(
-        description="referred: with the agency; recalled: taken back from it; paused: a dispute or an "
-        "active payment plan holds the sequence; active: in the sequence; none: not in one."
+        description="referred: with the agency; recalled: taken back from it; paused: a dispute, a "
+        "front-office hold (a dispute ticket; an assistance application or financing when the next step "
+        "is the final notice or the referral) or an active payment plan holds the sequence; active: in "
+        "the sequence; none: not in one."
     )
     next_step: NextStep | None = None
     steps: list[StepOut]

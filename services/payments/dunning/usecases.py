@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.payments.account_holds import usecases as holds
 from services.payments.accounts.usecases import account_summary
 from services.payments.collections import usecases as collections
 from services.payments.dunning import domain, store
@@ -98,15 +99,19 @@ async def _broken_plans(session: AsyncSession, cycle: _Cycle) -> None:
 
 
 async def _advance(session: AsyncSession, cycle: _Cycle, account_id: str | None) -> None:
-    """Each open sequence whose next step's time has come takes it, unless a dispute or an
-    active plan holds it or the account already took a step in this cycle."""
+    """Each open sequence whose next step's time has come takes it, unless a dispute, a hold or
+    an active plan holds it or the account already took a step in this cycle. A hold from
+    collections only (an assistance application, financing) lets statements go on and holds
+    the final notice and the referral."""
     rows = await store.open_steps(session, account_id)
     by_account = {a: list(steps) for a, steps in groupby(rows, key=lambda r: r.account_id)}
-    held = await collections.disputed_accounts(session, list(by_account))
+    held = await holds.held_accounts(session, list(by_account))
     for account, taken in by_account.items():
-        if account in cycle.stepped or account in held or await plans.has_active_plan(session, account):
+        if account in cycle.stepped or account in held.statements:
             continue
         kind = cycle.policy.next_step(taken, cycle.as_of)
+        if held.from_step(account, kind) or await plans.has_active_plan(session, account):
+            continue
         sequence, step = taken[-1].sequence_id, taken[-1].step + 1
         if kind == "statement":
             first_due = next((s.statement_due for s in taken if s.kind == "statement"), None)
@@ -121,10 +126,10 @@ async def _advance(session: AsyncSession, cycle: _Cycle, account_id: str | None)
 
 async def _start(session: AsyncSession, cycle: _Cycle, account_id: str | None) -> None:
     """A statement run: the first statement of each account that owes and is in no sequence,
-    no dispute, no active plan and not with the agency."""
+    no dispute or hold from statements, no active plan and not with the agency."""
     owing = await statements.owing_accounts(session, account_id)
     in_sequence = {r.account_id for r in await store.open_steps(session, account_id)}
-    held = await collections.disputed_accounts(session, [a.account_id for a in owing])
+    held = (await holds.held_accounts(session, [a.account_id for a in owing])).statements
     for acct in owing:
         account = acct.account_id
         if account in in_sequence | held | cycle.stepped or await plans.has_active_plan(session, account):
@@ -252,14 +257,14 @@ async def dunning_history(session: AsyncSession, account_id: str) -> DunningOut:
     steps = [StepOut.model_validate(r, from_attributes=True) for r in rows]
     referral = await collections.latest_referral(session, account_id)
     open_steps: Sequence[Any] = await store.open_steps(session, account_id)
-    held = account_id in await collections.disputed_accounts(session, [account_id])
-    held = held or await plans.has_active_plan(session, account_id)
+    on_hold = await holds.held_accounts(session, [account_id])
+    kind = _next_kind(open_steps) if open_steps else None
+    held = on_hold.from_step(account_id, kind) or await plans.has_active_plan(session, account_id)
     next_step = None
     if referral is not None and referral.recalled_at is None:
         status = "referred"
     elif open_steps:
         status = "paused" if held else "active"
-        kind = _next_kind(open_steps)
         if kind:
             next_step = NextStep(kind=kind, on_or_after=_next_date(open_steps))
     elif referral is not None:

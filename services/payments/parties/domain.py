@@ -1,19 +1,20 @@
-"""What payments keeps of an encounter's people, without I/O: the minimum a statement and the
-collections agency need (name, mailing address, phone), and who the guarantor is."""
+"""What payments keeps of a patient's people, without I/O: the minimum a statement and the
+collections agency need (name, mailing address, phone), and who the guarantor is, from an
+encounter or from the registry."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from shared.events.catalogue import EncounterCompleted, Person
+from shared.events.catalogue import Demographics, EncounterCompleted, PatientUpdated, Person
 
 # X12 individual relationship code (1069), the patient to the subscriber: 01 spouse, 19 child
 # (so the subscriber is the child's parent), 18 self.
 _RELATIONSHIP = {"18": "self", "01": "spouse", "19": "parent"}
 
 
-def contact(person: Person) -> dict[str, Any]:
+def contact(person: Person | Demographics) -> dict[str, Any]:
     """Name, address and phone: never the birth date or gender the EHR sent too."""
     address = person.address.model_dump(mode="json") if person.address else None
     return {"name": f"{person.first_name} {person.last_name}", "address": address, "phone": person.phone}
@@ -46,3 +47,32 @@ def party_row(encounter: EncounterCompleted, received_at: datetime) -> dict[str,
         "relationship": relationship,
         "received_at": received_at,
     }
+
+
+def registry_row(update: PatientUpdated, received_at: datetime) -> dict[str, Any]:
+    """The account's `registry_parties` row from the registry's whole record. The guarantor's
+    relationship code is read as in the encounter's coverage (X12 1069, the patient to the
+    guarantor: 19, the patient is their child, so the guarantor is a parent); no person, or
+    18, means the patient answers for the bill."""
+    patient = contact(update.patient)
+    person, code = update.guarantor.person, update.guarantor.relationship_code
+    self_pay = person is None or code == "18"
+    return {
+        "account_id": update.patient_id,
+        "revision": update.revision,
+        "patient": patient,
+        "guarantor": patient if self_pay else contact(person),  # type: ignore[arg-type]
+        "relationship": "self" if self_pay else _RELATIONSHIP.get(code, "other"),
+        "changed_at": update.changed_at,
+        "received_at": received_at,
+    }
+
+
+def newest_revisions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of a poll's rows, the highest revision per account (one upsert may touch a row once)."""
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        kept = best.get(row["account_id"])
+        if kept is None or row["revision"] > kept["revision"]:
+            best[row["account_id"]] = row
+    return [best[a] for a in sorted(best)]

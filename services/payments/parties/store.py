@@ -1,4 +1,5 @@
-"""All of the parties' SQL: keeping each encounter's once, and the newest per account."""
+"""All of the parties' SQL: keeping each encounter's once, the registry's highest revision per
+account, and reading either."""
 
 from __future__ import annotations
 
@@ -6,15 +7,45 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.payments.parties.tables import encounter_parties
+from services.payments.parties.tables import encounter_parties, registry_parties
 from shared.bulk import insert_many
 
 
 async def add_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Keep each encounter's parties once (a redelivered encounter is skipped)."""
     await insert_many(session, encounter_parties, rows, on_conflict=["encounter_id"])
+
+
+async def keep_registry(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert the registry's copy of each account (one row per account in `rows`), replacing a
+    stored one only with a higher revision: a redelivered or late older revision changes
+    nothing, so the address never rolls back."""
+    if not rows:
+        return
+    stmt = pg_insert(registry_parties).values(list(rows))
+    kept = registry_parties.c
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[kept.account_id],
+        set_={c: stmt.excluded[c] for c in rows[0] if c != "account_id"},
+        where=kept.revision < stmt.excluded.revision,
+    )
+    await session.execute(stmt)
+
+
+async def registry(session: AsyncSession, account_ids: Sequence[str]) -> Sequence[Row[Any]]:
+    """The registry's copy of each of these accounts it has spoken of."""
+    return (
+        await session.execute(
+            text(
+                "SELECT account_id, patient, guarantor, relationship, revision FROM registry_parties "
+                "WHERE account_id = ANY(:a)"
+            ),
+            {"a": list(account_ids)},
+        )
+    ).all()
 
 
 async def newest(session: AsyncSession, account_ids: Sequence[str]) -> Sequence[Row[Any]]:

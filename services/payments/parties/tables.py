@@ -1,8 +1,9 @@
-"""Metadata of payments' copy of the parties to each encounter (migration 0009)."""
+"""Metadata of payments' copies of the parties: to each encounter (migration 0009), and the
+registry's, one per account at its highest revision (0017)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, MetaData, Table, Text
+from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
@@ -16,5 +17,17 @@ encounter_parties = Table(
     Column("patient", JSONB, nullable=False),  # {name, address, phone}
     Column("guarantor", JSONB, nullable=False),  # the same, of who owes the patient's share
     Column("relationship", Text, nullable=False),  # the guarantor to the patient: self, spouse, ...
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+registry_parties = Table(
+    "registry_parties",
+    metadata,
+    Column("account_id", Text, primary_key=True),
+    Column("revision", Integer, nullable=False),  # the registry's, per patient; the highest is kept
+    Column("patient", JSONB, nullable=False),
+    Column("guarantor", JSONB, nullable=False),
+    Column("relationship", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )

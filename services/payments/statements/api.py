@@ -70,7 +70,7 @@ async def get_statement(statement: CurrentStatement) -> StatementOut:
     )
 
 
-_MORE = ("visits", "totals", "practice", "remit_to", "how_to_pay", "past_due")
+_MORE = ("visits", "totals", "practice", "remit_to", "how_to_pay", "past_due", "recipient", "patient_name")
 
 
 @router.get("/v1/statements/{statement_id}/html", response_class=HTMLResponse, summary="A statement as HTML")

@@ -34,3 +34,11 @@ class StatementOut(BaseModel):
     remit_to: dict[str, Any] = Field(default_factory=dict)
     how_to_pay: dict[str, Any] = Field(default_factory=dict)
     past_due: dict[str, Any] | None = None
+    recipient: dict[str, Any] | None = Field(
+        default=None,
+        description="Whom it is addressed to, as issued: the guarantor's name and `address_lines`, from the "
+        "registry's current record (else the latest encounter's) on the statement date.",
+    )
+    patient_name: str | None = Field(
+        default=None, description="Whose visits these are, when that is not the guarantor."
+    )

@@ -52,6 +52,24 @@ def _rejections(claims: Sequence[Any], reasons: list[RejectionReason], received:
     ]
 
 
+def _file_acknowledged(sent: Any, received: Received, *, description: str, **answer: Any) -> Any:
+    """The `submission_file.acknowledged` event of one TA1 or one 999 group: the submission
+    file it answers (`sent`), when, and the answer's own fields (`kind`, `code`, ...); the
+    description is cut to what the event allows."""
+    return new_event(
+        SubmissionFileAcknowledged(
+            file_id=sent.id,
+            partner_id=sent.partner_id,
+            file_name=sent.file_name,
+            interchange_control_number=sent.interchange_control_number,
+            group_control_number=sent.group_control_number,
+            description=description[:300],
+            received_at=received.received_at,
+            **answer,
+        )
+    )
+
+
 def _unmatched(outcome: Outcome, segment: str, position: int, message: str) -> None:
     outcome.warnings.append(
         {
@@ -87,19 +105,13 @@ async def on_ta1(session: AsyncSession, received: Received, interchange: Interch
         )
         code = ta1.code if ta1.code in ("A", "E", "R") else "E"
         events.append(
-            new_event(
-                SubmissionFileAcknowledged(
-                    file_id=sent.id,
-                    partner_id=sent.partner_id,
-                    file_name=sent.file_name,
-                    interchange_control_number=sent.interchange_control_number,
-                    group_control_number=sent.group_control_number,
-                    kind="TA1",
-                    code=code,
-                    note_code=(ta1.note_code or None) and ta1.note_code[:3],
-                    description=f"{domain.describe('TA104', code)} {ta1.note_code}: {note}"[:300],
-                    received_at=received.received_at,
-                )
+            _file_acknowledged(
+                sent,
+                received,
+                kind="TA1",
+                code=code,
+                note_code=(ta1.note_code or None) and ta1.note_code[:3],
+                description=f"{domain.describe('TA104', code)} {ta1.note_code}: {note}",
             )
         )
     matched = len(answers) - len(outcome.warnings)
@@ -172,22 +184,16 @@ async def _group(
     state = "rejected" if group_code in domain.SET_REJECTED else "acknowledged"
     await store.mark_file(session, sent.id, received.received_at, ack_code=group_code[:1], state=state)
     events.append(
-        new_event(
-            SubmissionFileAcknowledged(
-                file_id=sent.id,
-                partner_id=sent.partner_id,
-                file_name=sent.file_name,
-                interchange_control_number=sent.interchange_control_number,
-                group_control_number=sent.group_control_number,
-                kind="999",
-                code=group_code[:1],
-                description=domain.describe("AK901", group_code)[:300],
-                sets_included=group.included,
-                sets_received=group.received,
-                sets_accepted=group.accepted,
-                sets=acks,
-                received_at=received.received_at,
-            )
+        _file_acknowledged(
+            sent,
+            received,
+            kind="999",
+            code=group_code[:1],
+            description=domain.describe("AK901", group_code),
+            sets_included=group.included,
+            sets_received=group.received,
+            sets_accepted=group.accepted,
+            sets=acks,
         )
     )
     return events

@@ -318,7 +318,7 @@ def sender_of(app: Any) -> Sender:
     gateway was configured with (partners.usecases: GATEWAY_PARTNERS_FILE)."""
     sender = getattr(app.state, "claim_status_sender", None)
     if sender is None:
-        sender = Sender({p.id: p for p in partner_config.partners(app)})
+        sender = Sender(partner_config.partners_by_id(app))
         app.state.claim_status_sender = sender
     return sender
 

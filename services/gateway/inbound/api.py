@@ -22,6 +22,7 @@ from services.gateway.inbound.schemas import (
     ReviewReason,
     Uploaded,
 )
+from services.gateway.partners.usecases import partners_by_id
 from services.gateway.settings import gateway_settings
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
@@ -106,7 +107,7 @@ async def upload_file(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     body = await _x12_body(request)
-    partners = usecases.partners_of(request.app)
+    partners = partners_by_id(request.app)
     if partner_id is not None and partner_id not in partners:
         raise invalid(
             ("query.partner_id", "known_partner", "Name a configured trading partner (GET /v1/partners).")
@@ -216,7 +217,7 @@ def _resolution_route(action: str, resolution: str, summary: str) -> None:
                 resolution=resolution,
                 actor=trail.actor,
                 note=body.note if body else None,
-                partners=usecases.partners_of(request.app),
+                partners=partners_by_id(request.app),
             )
         if view is None:
             raise _not_found("Review item")

@@ -20,7 +20,6 @@ from services.gateway.acknowledgments import usecases as acknowledgments
 from services.gateway.claimstatus import usecases as claimstatus
 from services.gateway.inbound import domain, store
 from services.gateway.inbound.domain import Outcome, Received
-from services.gateway.partners import usecases as partners_usecases
 from services.gateway.partners.domain import TradingPartner
 from services.gateway.remittances import usecases as remittances
 from shared.paging import DateRange, PageQuery
@@ -99,11 +98,6 @@ READERS: dict[str, Reader] = {
 UNSUPPORTED: dict[str, str] = {
     domain.ELIG_271: "271s come over HTTP: eligibility answers are not read from mailbox files",
 }
-
-
-def partners_of(app: Any) -> Mapping[str, TradingPartner]:
-    """The configured trading partners by id (the partners sub-domain reads the file once)."""
-    return {p.id: p for p in partners_usecases.partners(app)}
 
 
 async def process(session: AsyncSession, row: Any, partners: Mapping[str, TradingPartner]) -> Outcome:

@@ -217,7 +217,7 @@ async def test_ask_now_route_sends_a_276_and_a_lost_claim_is_rejected(settings):
 
 async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control_number(settings, gateway_db):
     """A received 277 X212 goes through the inbound dispatcher (identified, read by
-    claimstatus.on_277): no inquiry of ours, so each claim is matched by REF*EJ among the
+    statusreports.on_277): no inquiry of ours, so each claim is matched by REF*EJ among the
     claims we filed; one claim.status_reported each goes into the outbox with its codes and
     descriptions, and the file is marked processed."""
     from services.gateway.inbound import store as inbound_store, usecases as inbound

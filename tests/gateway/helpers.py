@@ -187,28 +187,7 @@ def ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
 def make_999(gcn: str) -> bytes:
     """A 999 answering our group `gcn` of three sets: 0002 rejected (loop 2010BA NM1, the
     18th segment of the set, element 09 missing), 0001 and 0003 accepted; AK9 P."""
-    body = [
-        ["AK1", "HC", gcn, "005010X222A1"],
-        ["AK2", "837", "0001", "005010X222A1"],
-        ["IK5", "A"],
-        ["AK2", "837", "0002", "005010X222A1"],
-        ["IK3", "NM1", "18", "2010BA", "8"],
-        ["IK4", "9", "67", "1"],
-        ["IK5", "R", "5"],
-        ["AK2", "837", "0003", "005010X222A1"],
-        ["IK5", "A"],
-        ["AK9", "P", "3", "3", "2"],
-    ]
-    text = x12.build(
-        [body],
-        transaction_code="999",
-        functional_id="FA",
-        version="005010X231A1",
-        sender_id="CLEARINGHOUSE",
-        receiver_id="PRACTICE",
-        control_number=random.randint(1, 999_999),
-    )
-    return text.encode()
+    return make_999_sets(gcn, ["A", "R", "A"])
 
 
 def make_999_sets(gcn: str, codes: list[str]) -> bytes:
@@ -224,16 +203,7 @@ def make_999_sets(gcn: str, codes: list[str]) -> bytes:
     body.append(
         ["AK9", "A" if accepted == len(codes) else "P", str(len(codes)), str(len(codes)), str(accepted)]
     )
-    text = x12.build(
-        [body],
-        transaction_code="999",
-        functional_id="FA",
-        version="005010X231A1",
-        sender_id="CLEARINGHOUSE",
-        receiver_id="PRACTICE",
-        control_number=random.randint(1, 999_999),
-    )
-    return text.encode()
+    return _from_clearinghouse(body, "999", "FA", "005010X231A1")
 
 
 def make_277ca(pcns: list[str]) -> bytes:
@@ -269,11 +239,17 @@ def make_277ca_answers(answers: list[tuple[str, str, str | None]]) -> bytes:
         ]
         if pccn:
             body.append(["REF", "1K", pccn])
+    return _from_clearinghouse(body, "277", "HN", "005010X214")
+
+
+def _from_clearinghouse(body: list[list[str]], code: str, functional_id: str, version: str) -> bytes:
+    """One transaction set in an interchange from the clearinghouse to the practice, with a
+    control number of its own."""
     text = x12.build(
         [body],
-        transaction_code="277",
-        functional_id="HN",
-        version="005010X214",
+        transaction_code=code,
+        functional_id=functional_id,
+        version=version,
         sender_id="CLEARINGHOUSE",
         receiver_id="PRACTICE",
         control_number=random.randint(1, 999_999),

@@ -176,6 +176,23 @@ async def upload(
     return await client.post("/v1/files", content=content, params=params, headers={**ALL, **X12})
 
 
+async def post_sample(
+    gateway: Any, admin: Any, name: str, *, icn: str, gcn: str, claims: list[tuple[str, str]]
+) -> tuple[dict[str, Any], str, uuid.UUID, dict[str, uuid.UUID]]:
+    """The public sample `name` uploaded through POST /v1/files by a new partner whose
+    submission file it answers (seed_file: ISA13 `icn`, GS06 `gcn`, claims [(PCN, ST02)]) is
+    on record; 201 asserted. Returns (the answer's body, the file as GET /v1/files/{id}/x12
+    gives it back, the submission file's id, {PCN: claim id})."""
+    partner = make_partner()
+    file_id, claim_ids = await seed_file(admin, partner.id, icn=icn, gcn=gcn, claims=claims)
+    async with gateway() as (app, client):
+        app.state.gateway_partners.append(partner)
+        response = await upload(client, sample(name), partner_id=partner.id)
+        assert response.status_code == 201, response.text
+        raw = await client.get(f"/v1/files/{response.json()['id']}/x12", headers=ALL)
+    return response.json(), raw.text, file_id, claim_ids
+
+
 def ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
     """A TA1-only interchange from the clearinghouse answering our ISA13 `icn`."""
     return (

@@ -6,7 +6,6 @@ processed in the same transaction), and answered by every 277 X212, whichever wa
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.gateway.claimstatus import domain, store
 from services.gateway.claimstatus.x12 import GUIDE, read_837, write_276, write_276_body
 from services.gateway.inbound import store as inbound_store, usecases as inbound
-from services.gateway.outbound import domain as outbound_domain, store as outbound_store, x12 as outbound_x12
+from services.gateway.outbound import usecases as outbound, x12 as outbound_x12
 from services.gateway.partners import usecases as partner_config
 from services.gateway.partners.domain import TradingPartner
 from shared.db import Database
@@ -245,8 +244,9 @@ async def build_batch(
 ) -> str | None:
     """The partner's waiting inquiries as one 276 file (one transaction set per claim, each
     with its own trace), recorded as a submission file (kind 276) that the outbound uploader
-    puts in the partner's `to` folder; the answers come back as 277 files through the mailbox
-    and are read by `statusreports.on_277`. In the caller's transaction; returns the file's name, or None."""
+    puts in the partner's `to` folder (outbound.new_file, as an 837 batch is made); the answers
+    come back as 277 files through the mailbox and are read by `statusreports.on_277`. In the
+    caller's transaction; returns the file's name, or None."""
     rows = await store.take_batch(session, partner.id, limit)
     sets, ids = [], []
     for row in rows:
@@ -267,28 +267,6 @@ async def build_batch(
         ids.append(row.id)
     if not sets:
         return None
-    icn = await outbound_store.next_control_number(session, partner.id, "isa", partner.control_number_start)
-    gcn = await outbound_store.next_control_number(session, partner.id, "gs", partner.control_number_start)
-    text = outbound_x12.interchange(
-        partner, sets, transaction_code="276", functional_id="HR", icn=icn, gcn=gcn, now=now
-    )
-    file_id, name = uuid.uuid4(), outbound_domain.file_name(partner, "276", icn, gcn, now)
-    await outbound_store.add_file(
-        session,
-        {
-            "id": file_id,
-            "partner_id": partner.id,
-            "kind": "276",
-            "file_name": name,
-            "interchange_control_number": f"{icn:09d}",
-            "group_control_number": str(gcn),
-            "usage": partner.usage_indicator,
-            "sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "x12": text,
-            "claim_count": len(sets),
-            "state": "built",
-            "built_at": now,
-        },
-    )
-    await store.filed(session, ids, file_id, now)
-    return name
+    built = await outbound.new_file(session, partner, sets, kind="276", functional_id="HR", now=now)
+    await store.filed(session, ids, built.file_id, now)
+    return built.file_name

@@ -169,7 +169,7 @@ async def claim_row(admin: Any, claim_id: uuid.UUID) -> Any:
     return await admin.fetchrow("SELECT * FROM gateway.outbound_claims WHERE claim_id = $1", claim_id)
 
 
-async def upload(
+async def post_file(
     client: Any, content: bytes, *, partner_id: str | None = None, name: str | None = None
 ) -> Any:
     params = {k: v for k, v in (("partner_id", partner_id), ("file_name", name)) if v}
@@ -187,13 +187,13 @@ async def post_sample(
     file_id, claim_ids = await seed_file(admin, partner.id, icn=icn, gcn=gcn, claims=claims)
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, sample(name), partner_id=partner.id)
+        response = await post_file(client, sample(name), partner_id=partner.id)
         assert response.status_code == 201, response.text
         raw = await client.get(f"/v1/files/{response.json()['id']}/x12", headers=ALL)
     return response.json(), raw.text, file_id, claim_ids
 
 
-def ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
+def make_ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
     """A TA1-only interchange from the clearinghouse answering our ISA13 `icn`."""
     return (
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*PRACTICE       *261205*1200*^*00501*"

@@ -10,10 +10,10 @@ from tests.gateway.helpers import (
     make_277ca,
     make_999,
     make_partner,
+    make_ta1,
+    post_file,
     seed_file,
     staged,
-    ta1,
-    upload,
 )
 
 
@@ -25,7 +25,7 @@ async def test_999_ik5_r_rejects_exactly_the_claims_of_that_set(gateway, admin) 
     )
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, make_999("4501"), partner_id=partner.id)
+        response = await post_file(client, make_999("4501"), partner_id=partner.id)
         assert response.status_code == 201, response.text
         assert response.json()["state"] == "processed"
 
@@ -57,7 +57,7 @@ async def test_999_ik5_r_rejects_exactly_the_claims_of_that_set(gateway, admin) 
         ]
 
         # The two others go on: the payer's 277CA accepts them (matched by CLM01 = 2200D TRN02).
-        response = await upload(client, make_277ca([a, c]), partner_id=partner.id)
+        response = await post_file(client, make_277ca([a, c]), partner_id=partner.id)
     assert response.json()["counts"] == {"claims": 2, "matched": 2, "accepted": 2, "rejected": 0}
     accepted = await staged(admin, "claim.acknowledged.v1", {str(i) for i in claims.values()})
     assert sorted(e["claim_id"] for e in accepted) == sorted([str(claims[a]), str(claims[c])])
@@ -73,7 +73,7 @@ async def test_ta1_rejection_rejects_every_claim_of_the_file(gateway, admin) -> 
     other_id, others = await seed_file(admin, partner.id, icn="000000778", gcn="778", claims=[("G1", "0001")])
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, ta1("000000777", "R", "008"), partner_id=partner.id)
+        response = await post_file(client, make_ta1("000000777", "R", "008"), partner_id=partner.id)
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["kind"], body["state"], body["counts"]["claims_rejected"]) == ("TA1", "processed", 3)
@@ -103,7 +103,7 @@ async def test_ta1_acceptance_rejects_nothing(gateway, admin) -> None:
     file_id, claims = await seed_file(admin, partner.id, icn="000000779", gcn="779", claims=[("H1", "0001")])
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, ta1("000000779", "A", "000"), partner_id=partner.id)
+        response = await post_file(client, make_ta1("000000779", "A", "000"), partner_id=partner.id)
     assert response.json()["state"] == "processed"
     assert await staged(admin, "claim.rejected.v1", {str(claims["H1"])}) == []
     (ack,) = await staged(admin, "submission_file.acknowledged.v1", {str(file_id)})
@@ -123,7 +123,7 @@ async def test_a_ta1_beside_a_999_in_one_interchange_is_read_with_it(gateway, ad
     content = isa + b"~TA1*000004503*261205*1200*A*000~" + rest
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, content, partner_id=partner.id)
+        response = await post_file(client, content, partner_id=partner.id)
     body = response.json()
     assert (body["kind"], body["state"]) == ("999", "processed"), body
     assert body["counts"]["ta1_matched"] == 1 and body["counts"]["claims_rejected"] == 1

@@ -115,6 +115,16 @@ async def file_the_claim(
         await gateway_db.close()
 
 
+async def post_filed_claim(client: Any, settings: Any, member_id: str) -> dict[str, Any]:
+    """A claim for the sandbox member `member_id` (whose scenario decides the 277), submitted
+    through the claims service and filed in the gateway's outbound_claims; the claim as posted."""
+    body = make_claim(unique("pat"))
+    body["subscriber"]["member_id"] = member_id
+    claim = await post_submitted_claim(client, settings, body)
+    await file_the_claim(settings, claim)
+    return claim
+
+
 async def inquiry_of(settings: Any, claim_id: str) -> Any:
     conn = await connect_as("gateway", settings)
     try:
@@ -151,11 +161,8 @@ async def test_a_claim_past_its_window_is_asked_about_and_the_277_moves_it(setti
         claims_service(settings) as (claims_app, client),
         gateway_service(settings, f"{sandbox.base_url}/x12/276") as gateway,
     ):
-        body = make_claim(unique("pat"))
-        body["subscriber"]["member_id"] = "SBX80002"  # the sandbox pends it: P3:317
-        claim = await post_submitted_claim(client, settings, body)
+        claim = await post_filed_claim(client, settings, "SBX80002")  # the sandbox pends it: P3:317
         assert claim["status"] == "submitted"
-        await file_the_claim(settings, claim)
 
         # A month on, the follow-up worker finds it past its payer's window.
         from services.claims.followups.workers import step as followup_step
@@ -199,10 +206,7 @@ async def test_ask_now_route_sends_a_276_and_a_lost_claim_is_rejected(settings):
         claims_service(settings) as (_, client),
         gateway_service(settings, f"{sandbox.base_url}/x12/276") as gateway,
     ):
-        body = make_claim(unique("pat"))
-        body["subscriber"]["member_id"] = "SBX80001"  # accepted, then lost: A4:35
-        claim = await post_submitted_claim(client, settings, body)
-        await file_the_claim(settings, claim)
+        claim = await post_filed_claim(client, settings, "SBX80001")  # accepted, then lost: A4:35
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as gw:
             refused = await gw.post(f"/v1/claim-status/{claim['id']}", headers=token("claims:read"))

@@ -210,17 +210,26 @@ def make_999(gcn: str) -> bytes:
 def make_999_sets(gcn: str, codes: list[str]) -> bytes:
     """A 999 answering our group `gcn` set by set: ST02 0001, 0002, ... with these IK501 codes
     (`A`, or `R` with loop 2010BA NM1 element 09 missing)."""
-    body: list[list[str]] = [["AK1", "HC", gcn, "005010X222A1"]]
-    for n, code in enumerate(codes, start=1):
-        body.append(["AK2", "837", f"{n:04d}", "005010X222A1"])
-        if code == "R":
-            body += [["IK3", "NM1", "18", "2010BA", "8"], ["IK4", "9", "67", "1"]]
-        body.append(["IK5", code] + (["5"] if code == "R" else []))
-    accepted = sum(c == "A" for c in codes)
-    body.append(
-        ["AK9", "A" if accepted == len(codes) else "P", str(len(codes)), str(len(codes)), str(accepted)]
-    )
-    return _from_clearinghouse(body, "999", "FA", "005010X231A1")
+    return make_999_groups([(gcn, codes)])
+
+
+def make_999_groups(groups: list[tuple[str, list[str]]]) -> bytes:
+    """One interchange of 999s, one per functional group it answers: [(our GS06, the IK501
+    codes of its sets, as make_999_sets takes them)]."""
+    bodies = []
+    for gcn, codes in groups:
+        body: list[list[str]] = [["AK1", "HC", gcn, "005010X222A1"]]
+        for n, code in enumerate(codes, start=1):
+            body.append(["AK2", "837", f"{n:04d}", "005010X222A1"])
+            if code == "R":
+                body += [["IK3", "NM1", "18", "2010BA", "8"], ["IK4", "9", "67", "1"]]
+            body.append(["IK5", code] + (["5"] if code == "R" else []))
+        accepted = sum(c == "A" for c in codes)
+        body.append(
+            ["AK9", "A" if accepted == len(codes) else "P", str(len(codes)), str(len(codes)), str(accepted)]
+        )
+        bodies.append(body)
+    return _from_clearinghouse(bodies, "999", "FA", "005010X231A1")
 
 
 def make_277ca(pcns: list[str]) -> bytes:
@@ -256,14 +265,14 @@ def make_277ca_answers(answers: list[tuple[str, str, str | None]]) -> bytes:
         ]
         if pccn:
             body.append(["REF", "1K", pccn])
-    return _from_clearinghouse(body, "277", "HN", "005010X214")
+    return _from_clearinghouse([body], "277", "HN", "005010X214")
 
 
-def _from_clearinghouse(body: list[list[str]], code: str, functional_id: str, version: str) -> bytes:
-    """One transaction set in an interchange from the clearinghouse to the practice, with a
+def _from_clearinghouse(bodies: list[list[list[str]]], code: str, functional_id: str, version: str) -> bytes:
+    """Transaction sets in an interchange from the clearinghouse to the practice, with a
     control number of its own."""
     text = x12.build(
-        [body],
+        bodies,
         transaction_code=code,
         functional_id=functional_id,
         version=version,

@@ -169,14 +169,31 @@ async def claim_row(admin: Any, claim_id: uuid.UUID) -> Any:
     return await admin.fetchrow("SELECT * FROM gateway.outbound_claims WHERE claim_id = $1", claim_id)
 
 
-async def upload(
+async def post_file(
     client: Any, content: bytes, *, partner_id: str | None = None, name: str | None = None
 ) -> Any:
     params = {k: v for k, v in (("partner_id", partner_id), ("file_name", name)) if v}
     return await client.post("/v1/files", content=content, params=params, headers={**ALL, **X12})
 
 
-def ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
+async def post_sample(
+    gateway: Any, admin: Any, name: str, *, icn: str, gcn: str, claims: list[tuple[str, str]]
+) -> tuple[dict[str, Any], str, uuid.UUID, dict[str, uuid.UUID]]:
+    """The public sample `name` uploaded through POST /v1/files by a new partner whose
+    submission file it answers (seed_file: ISA13 `icn`, GS06 `gcn`, claims [(PCN, ST02)]) is
+    on record; 201 asserted. Returns (the answer's body, the file as GET /v1/files/{id}/x12
+    gives it back, the submission file's id, {PCN: claim id})."""
+    partner = make_partner()
+    file_id, claim_ids = await seed_file(admin, partner.id, icn=icn, gcn=gcn, claims=claims)
+    async with gateway() as (app, client):
+        app.state.gateway_partners.append(partner)
+        response = await post_file(client, sample(name), partner_id=partner.id)
+        assert response.status_code == 201, response.text
+        raw = await client.get(f"/v1/files/{response.json()['id']}/x12", headers=ALL)
+    return response.json(), raw.text, file_id, claim_ids
+
+
+def make_ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
     """A TA1-only interchange from the clearinghouse answering our ISA13 `icn`."""
     return (
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*PRACTICE       *261205*1200*^*00501*"
@@ -187,53 +204,32 @@ def ta1(icn: str, code: str, note: str, *, our_icn: str = "000000901") -> bytes:
 def make_999(gcn: str) -> bytes:
     """A 999 answering our group `gcn` of three sets: 0002 rejected (loop 2010BA NM1, the
     18th segment of the set, element 09 missing), 0001 and 0003 accepted; AK9 P."""
-    body = [
-        ["AK1", "HC", gcn, "005010X222A1"],
-        ["AK2", "837", "0001", "005010X222A1"],
-        ["IK5", "A"],
-        ["AK2", "837", "0002", "005010X222A1"],
-        ["IK3", "NM1", "18", "2010BA", "8"],
-        ["IK4", "9", "67", "1"],
-        ["IK5", "R", "5"],
-        ["AK2", "837", "0003", "005010X222A1"],
-        ["IK5", "A"],
-        ["AK9", "P", "3", "3", "2"],
-    ]
-    text = x12.build(
-        [body],
-        transaction_code="999",
-        functional_id="FA",
-        version="005010X231A1",
-        sender_id="CLEARINGHOUSE",
-        receiver_id="PRACTICE",
-        control_number=random.randint(1, 999_999),
-    )
-    return text.encode()
+    return make_999_sets(gcn, ["A", "R", "A"])
 
 
 def make_999_sets(gcn: str, codes: list[str]) -> bytes:
     """A 999 answering our group `gcn` set by set: ST02 0001, 0002, ... with these IK501 codes
     (`A`, or `R` with loop 2010BA NM1 element 09 missing)."""
-    body: list[list[str]] = [["AK1", "HC", gcn, "005010X222A1"]]
-    for n, code in enumerate(codes, start=1):
-        body.append(["AK2", "837", f"{n:04d}", "005010X222A1"])
-        if code == "R":
-            body += [["IK3", "NM1", "18", "2010BA", "8"], ["IK4", "9", "67", "1"]]
-        body.append(["IK5", code] + (["5"] if code == "R" else []))
-    accepted = sum(c == "A" for c in codes)
-    body.append(
-        ["AK9", "A" if accepted == len(codes) else "P", str(len(codes)), str(len(codes)), str(accepted)]
-    )
-    text = x12.build(
-        [body],
-        transaction_code="999",
-        functional_id="FA",
-        version="005010X231A1",
-        sender_id="CLEARINGHOUSE",
-        receiver_id="PRACTICE",
-        control_number=random.randint(1, 999_999),
-    )
-    return text.encode()
+    return make_999_groups([(gcn, codes)])
+
+
+def make_999_groups(groups: list[tuple[str, list[str]]]) -> bytes:
+    """One interchange of 999s, one per functional group it answers: [(our GS06, the IK501
+    codes of its sets, as make_999_sets takes them)]."""
+    bodies = []
+    for gcn, codes in groups:
+        body: list[list[str]] = [["AK1", "HC", gcn, "005010X222A1"]]
+        for n, code in enumerate(codes, start=1):
+            body.append(["AK2", "837", f"{n:04d}", "005010X222A1"])
+            if code == "R":
+                body += [["IK3", "NM1", "18", "2010BA", "8"], ["IK4", "9", "67", "1"]]
+            body.append(["IK5", code] + (["5"] if code == "R" else []))
+        accepted = sum(c == "A" for c in codes)
+        body.append(
+            ["AK9", "A" if accepted == len(codes) else "P", str(len(codes)), str(len(codes)), str(accepted)]
+        )
+        bodies.append(body)
+    return _from_clearinghouse(bodies, "999", "FA", "005010X231A1")
 
 
 def make_277ca(pcns: list[str]) -> bytes:
@@ -269,11 +265,17 @@ def make_277ca_answers(answers: list[tuple[str, str, str | None]]) -> bytes:
         ]
         if pccn:
             body.append(["REF", "1K", pccn])
+    return _from_clearinghouse([body], "277", "HN", "005010X214")
+
+
+def _from_clearinghouse(bodies: list[list[list[str]]], code: str, functional_id: str, version: str) -> bytes:
+    """Transaction sets in an interchange from the clearinghouse to the practice, with a
+    control number of its own."""
     text = x12.build(
-        [body],
-        transaction_code="277",
-        functional_id="HN",
-        version="005010X214",
+        bodies,
+        transaction_code=code,
+        functional_id=functional_id,
+        version=version,
         sender_id="CLEARINGHOUSE",
         receiver_id="PRACTICE",
         control_number=random.randint(1, 999_999),

@@ -19,9 +19,9 @@ from tests.gateway.helpers import (
     make_277ca_answers,
     make_999_sets,
     make_partner,
+    post_file,
     seed_file,
     staged,
-    upload,
 )
 
 
@@ -56,7 +56,7 @@ async def test_a_277ca_matches_in_file_order_as_claim_by_claim_updates_would(gat
     )
     async with gateway() as (app, client):
         app.state.gateway_partners += [partner, other]
-        response = await upload(client, content, partner_id=partner.id)
+        response = await post_file(client, content, partner_id=partner.id)
     assert response.status_code == 201, response.text
     assert response.json()["counts"] == {"claims": 7, "matched": 6, "accepted": 4, "rejected": 2}
     rows = {

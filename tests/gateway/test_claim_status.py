@@ -115,6 +115,16 @@ async def file_the_claim(
         await gateway_db.close()
 
 
+async def post_filed_claim(client: Any, settings: Any, member_id: str) -> dict[str, Any]:
+    """A claim for the sandbox member `member_id` (whose scenario decides the 277), submitted
+    through the claims service and filed in the gateway's outbound_claims; the claim as posted."""
+    body = make_claim(unique("pat"))
+    body["subscriber"]["member_id"] = member_id
+    claim = await post_submitted_claim(client, settings, body)
+    await file_the_claim(settings, claim)
+    return claim
+
+
 async def inquiry_of(settings: Any, claim_id: str) -> Any:
     conn = await connect_as("gateway", settings)
     try:
@@ -151,11 +161,8 @@ async def test_a_claim_past_its_window_is_asked_about_and_the_277_moves_it(setti
         claims_service(settings) as (claims_app, client),
         gateway_service(settings, f"{sandbox.base_url}/x12/276") as gateway,
     ):
-        body = make_claim(unique("pat"))
-        body["subscriber"]["member_id"] = "SBX80002"  # the sandbox pends it: P3:317
-        claim = await post_submitted_claim(client, settings, body)
+        claim = await post_filed_claim(client, settings, "SBX80002")  # the sandbox pends it: P3:317
         assert claim["status"] == "submitted"
-        await file_the_claim(settings, claim)
 
         # A month on, the follow-up worker finds it past its payer's window.
         from services.claims.followups.workers import step as followup_step
@@ -199,10 +206,7 @@ async def test_ask_now_route_sends_a_276_and_a_lost_claim_is_rejected(settings):
         claims_service(settings) as (_, client),
         gateway_service(settings, f"{sandbox.base_url}/x12/276") as gateway,
     ):
-        body = make_claim(unique("pat"))
-        body["subscriber"]["member_id"] = "SBX80001"  # accepted, then lost: A4:35
-        claim = await post_submitted_claim(client, settings, body)
-        await file_the_claim(settings, claim)
+        claim = await post_filed_claim(client, settings, "SBX80001")  # accepted, then lost: A4:35
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as gw:
             refused = await gw.post(f"/v1/claim-status/{claim['id']}", headers=token("claims:read"))
@@ -217,7 +221,7 @@ async def test_ask_now_route_sends_a_276_and_a_lost_claim_is_rejected(settings):
 
 async def test_an_unsolicited_277_file_reports_each_claim_by_its_patient_control_number(settings, gateway_db):
     """A received 277 X212 goes through the inbound dispatcher (identified, read by
-    claimstatus.on_277): no inquiry of ours, so each claim is matched by REF*EJ among the
+    statusreports.on_277): no inquiry of ours, so each claim is matched by REF*EJ among the
     claims we filed; one claim.status_reported each goes into the outbox with its codes and
     descriptions, and the file is marked processed."""
     from services.gateway.inbound import store as inbound_store, usecases as inbound
@@ -309,7 +313,9 @@ async def test_batch_inquiries_go_as_a_276_file_through_the_mailbox_and_277_file
         now = datetime.now(UTC)
         async with gateway_db.session() as session, session.begin():
             inquiry_id = await usecases.inquire(session, uuid.UUID(claim["id"]), now, "test")
-            due = await store.take_due(session, 10, 60)
+            # Every pending inquiry is due (oldest first): earlier tests of a whole run leave
+            # theirs, so take them all, not the first ten, or this one may not be among them.
+            due = await store.take_due(session, 100_000, 60)
         mine = [r for r in due if r.id == inquiry_id]
         await usecases.send_due(gateway_db, usecases.Sender({batch_partner.id: batch_partner}), mine, "test")
         async with gateway_db.session() as session, session.begin():

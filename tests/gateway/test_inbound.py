@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.gateway.inbound import usecases
 from tests.conftest import eventually, token
-from tests.gateway.helpers import ALL, X12, make_partner, sample, seed_file, staged, ta1, upload
+from tests.gateway.helpers import ALL, X12, make_partner, make_ta1, post_file, sample, seed_file, staged
 
 SECRET = "SECRETPHI-DOE-JANE-19800101"
 
@@ -22,12 +22,12 @@ def _no_echo(response) -> None:
 async def test_the_same_file_uploaded_twice_is_processed_once(gateway, admin) -> None:
     partner = make_partner()
     file_id, _ = await seed_file(admin, partner.id, icn="000000311", gcn="311", claims=[("I1", "0001")])
-    content = ta1("000000311", "A", "000", our_icn="000000311")
+    content = make_ta1("000000311", "A", "000", our_icn="000000311")
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        first = await upload(client, content, partner_id=partner.id, name="answer.ta1")
-        second = await upload(client, content, partner_id=partner.id, name="answer.ta1")
-        renamed = await upload(client, content, partner_id=partner.id, name="answer-copy.ta1")
+        first = await post_file(client, content, partner_id=partner.id, name="answer.ta1")
+        second = await post_file(client, content, partner_id=partner.id, name="answer.ta1")
+        renamed = await post_file(client, content, partner_id=partner.id, name="answer-copy.ta1")
     assert (first.status_code, first.json()["new"], first.json()["state"]) == (201, True, "processed")
     assert (second.status_code, second.json()["new"]) == (200, False), "same name and content: the file kept"
     assert second.json()["id"] == first.json()["id"]
@@ -36,7 +36,7 @@ async def test_the_same_file_uploaded_twice_is_processed_once(gateway, admin) ->
 
 
 async def test_an_idempotency_key_replays_the_first_answer(gateway) -> None:
-    content = ta1("000000312", "A", "000", our_icn="000000312")
+    content = make_ta1("000000312", "A", "000", our_icn="000000312")
     async with gateway() as (_, client):
         headers = {**ALL, **X12, "Idempotency-Key": "upload-312"}
         first = await client.post("/v1/files", content=content, headers=headers)
@@ -90,7 +90,7 @@ async def test_a_file_kept_by_the_mailbox_path_is_processed_by_the_worker(gatewa
                 partner_id=partner.id,
                 source="mailbox",
                 remote_name="from/answer-313.ta1",
-                content=ta1("000000313", "R", "020", our_icn="000000313"),
+                content=make_ta1("000000313", "R", "020", our_icn="000000313"),
                 actor="mailbox",
             )
 
@@ -106,7 +106,7 @@ async def test_a_file_kept_by_the_mailbox_path_is_processed_by_the_worker(gatewa
 
 async def test_the_files_list_pages_by_date_and_kind(gateway) -> None:
     async with gateway() as (_, client):
-        response = await upload(client, ta1("000000314", "A", "000", our_icn="000000314"))
+        response = await post_file(client, make_ta1("000000314", "A", "000", our_icn="000000314"))
         file_id = response.json()["id"]
         today = datetime.now(UTC).date()
         listed = await client.get(
@@ -132,11 +132,11 @@ async def test_an_835_becomes_remittance_received_with_the_partners_payer(gatewa
     medicare = sample("835_005010X221A1/medicare-part-a.835")
     async with gateway() as (app, client):
         app.state.gateway_partners.extend([mapped, defaulted])
-        by_map = await upload(client, medicare, partner_id=mapped.id)
-        by_default = await upload(
+        by_map = await post_file(client, medicare, partner_id=mapped.id)
+        by_default = await post_file(
             client, sample("835_005010X221A1/managed-care.835"), partner_id=defaulted.id
         )
-        by_trn03 = await upload(client, sample("835_005010X221A1/cob-contractural-adjustment.835"))
+        by_trn03 = await post_file(client, sample("835_005010X221A1/cob-contractural-adjustment.835"))
     assert [r.json()["state"] for r in (by_map, by_default, by_trn03)] == ["processed"] * 3
     (event,) = await staged(admin, "remittance.received.v1", {"12345"})
     assert (event["payer_id"], event["partner_id"], event["file_id"]) == (

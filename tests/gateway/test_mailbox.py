@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from services.gateway.mailbox.usecases import poll
+from services.gateway.partners.domain import TradingPartner
 from shared.db import Database
 from tests.gateway.helpers import partner_config, write_partners
 
@@ -22,6 +24,25 @@ MAX = 1 << 20
 
 class Crash(Exception):
     """What a killed process would leave: the poll stops right there."""
+
+
+async def crashed_poll(
+    db: Database, mailbox: Any, tmp_path: Path, name: str, content: str, *, at: str
+) -> tuple[TradingPartner, Path]:
+    """A partner whose "from" folder holds `name`, and a poll of it that crashes at stage `at`
+    (`read`: the file downloaded, nothing committed; `committed`: its row committed, the
+    remote file not yet deleted). Returns the partner and the remote file."""
+    (partner,) = write_partners(tmp_path / "p.json", partner_config(mailbox))
+    remote = mailbox.from_dir / name
+    remote.write_text(content)
+
+    async def crash(stage: str, _name: str) -> None:
+        if stage == at:
+            raise Crash
+
+    with pytest.raises(Crash):
+        await poll(db, partner, max_file_bytes=MAX, checkpoint=crash)
+    return partner, remote
 
 
 async def received(db: Database, partner_id: str, name: str) -> list:
@@ -100,16 +121,7 @@ async def test_the_remote_file_is_deleted_only_after_its_row_is_committed(
 async def test_a_crash_mid_download_commits_nothing_and_the_file_is_taken_next_poll(
     gateway_db: Database, mailbox, tmp_path: Path
 ) -> None:
-    (partner,) = write_partners(tmp_path / "p.json", partner_config(mailbox))
-    remote = mailbox.from_dir / "f.835"
-    remote.write_text("ISA*remittance~")
-
-    async def crash(stage: str, name: str) -> None:
-        if stage == "read":
-            raise Crash
-
-    with pytest.raises(Crash):
-        await poll(gateway_db, partner, max_file_bytes=MAX, checkpoint=crash)
+    partner, remote = await crashed_poll(gateway_db, mailbox, tmp_path, "f.835", "ISA*remittance~", at="read")
     assert remote.exists() and await received(gateway_db, partner.id, "f.835") == []
     assert (await poll(gateway_db, partner, max_file_bytes=MAX)).taken == 1
     assert len(await received(gateway_db, partner.id, "f.835")) == 1 and not remote.exists()
@@ -118,16 +130,7 @@ async def test_a_crash_mid_download_commits_nothing_and_the_file_is_taken_next_p
 async def test_a_crash_after_the_commit_leaves_a_name_the_next_poll_only_deletes(
     gateway_db: Database, mailbox, tmp_path: Path
 ) -> None:
-    (partner,) = write_partners(tmp_path / "p.json", partner_config(mailbox))
-    remote = mailbox.from_dir / "g.999"
-    remote.write_text("ISA*ack~")
-
-    async def crash(stage: str, name: str) -> None:
-        if stage == "committed":
-            raise Crash
-
-    with pytest.raises(Crash):
-        await poll(gateway_db, partner, max_file_bytes=MAX, checkpoint=crash)
+    partner, remote = await crashed_poll(gateway_db, mailbox, tmp_path, "g.999", "ISA*ack~", at="committed")
     assert remote.exists() and len(await received(gateway_db, partner.id, "g.999")) == 1
     result = await poll(gateway_db, partner, max_file_bytes=MAX)
     assert (result.taken, result.disposed) == (0, 1)

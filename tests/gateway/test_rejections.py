@@ -9,11 +9,12 @@ from tests.gateway.helpers import (
     claim_row,
     make_277ca,
     make_999,
+    make_999_groups,
     make_partner,
+    make_ta1,
+    post_file,
     seed_file,
     staged,
-    ta1,
-    upload,
 )
 
 
@@ -25,7 +26,7 @@ async def test_999_ik5_r_rejects_exactly_the_claims_of_that_set(gateway, admin) 
     )
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, make_999("4501"), partner_id=partner.id)
+        response = await post_file(client, make_999("4501"), partner_id=partner.id)
         assert response.status_code == 201, response.text
         assert response.json()["state"] == "processed"
 
@@ -57,11 +58,49 @@ async def test_999_ik5_r_rejects_exactly_the_claims_of_that_set(gateway, admin) 
         ]
 
         # The two others go on: the payer's 277CA accepts them (matched by CLM01 = 2200D TRN02).
-        response = await upload(client, make_277ca([a, c]), partner_id=partner.id)
+        response = await post_file(client, make_277ca([a, c]), partner_id=partner.id)
     assert response.json()["counts"] == {"claims": 2, "matched": 2, "accepted": 2, "rejected": 0}
     accepted = await staged(admin, "claim.acknowledged.v1", {str(i) for i in claims.values()})
     assert sorted(e["claim_id"] for e in accepted) == sorted([str(claims[a]), str(claims[c])])
     assert (await claim_row(admin, claims[b]))["ack_state"] == "rejected"
+
+
+async def test_a_999_of_several_groups_rejects_in_each_file_and_warns_of_a_group_not_ours(
+    gateway, admin
+) -> None:
+    """One 999 interchange answering two of our files (a group each, one GS06 zero-padded) and a
+    group we never sent: each file's IK5*R set is rejected and each file has its own
+    acknowledgment; the stranger is a located warning, not a review."""
+    partner = make_partner()
+    a, b, c = (unique(p)[:17] for p in "HJK")
+    first_id, first = await seed_file(
+        admin, partner.id, icn="000004511", gcn="4511", claims=[(a, "0001"), (b, "0002")]
+    )
+    second_id, second = await seed_file(admin, partner.id, icn="000004512", gcn="4512", claims=[(c, "0001")])
+    content = make_999_groups([("4511", ["A", "R"]), ("000004512", ["R"]), ("4599", ["A"])])
+    async with gateway() as (app, client):
+        app.state.gateway_partners.append(partner)
+        response = await post_file(client, content, partner_id=partner.id)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["state"] == "processed"
+    assert body["counts"] == {"groups": 3, "matched": 2, "sets": 3, "claims_rejected": 2}
+    (stranger,) = [e for e in body["errors"] if e["rule"] == "unmatched"]
+    assert (stranger["severity"], stranger["segment"]) == ("warning", "AK1")
+
+    claims = {**first, **second}
+    rejected = await staged(admin, "claim.rejected.v1", {str(i) for i in claims.values()})
+    assert sorted(r["claim_id"] for r in rejected) == sorted([str(claims[b]), str(claims[c])])
+    assert [(await claim_row(admin, claims[p]))["ack_state"] for p in (a, b, c)] == [
+        "pending",
+        "rejected",
+        "rejected",
+    ]
+    acks = await staged(admin, "submission_file.acknowledged.v1", {str(first_id), str(second_id)})
+    assert sorted((k["group_control_number"], [s["code"] for s in k["sets"]]) for k in acks) == [
+        ("4511", ["A", "R"]),
+        ("4512", ["R"]),
+    ]
 
 
 async def test_ta1_rejection_rejects_every_claim_of_the_file(gateway, admin) -> None:
@@ -73,7 +112,7 @@ async def test_ta1_rejection_rejects_every_claim_of_the_file(gateway, admin) -> 
     other_id, others = await seed_file(admin, partner.id, icn="000000778", gcn="778", claims=[("G1", "0001")])
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, ta1("000000777", "R", "008"), partner_id=partner.id)
+        response = await post_file(client, make_ta1("000000777", "R", "008"), partner_id=partner.id)
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["kind"], body["state"], body["counts"]["claims_rejected"]) == ("TA1", "processed", 3)
@@ -103,7 +142,7 @@ async def test_ta1_acceptance_rejects_nothing(gateway, admin) -> None:
     file_id, claims = await seed_file(admin, partner.id, icn="000000779", gcn="779", claims=[("H1", "0001")])
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, ta1("000000779", "A", "000"), partner_id=partner.id)
+        response = await post_file(client, make_ta1("000000779", "A", "000"), partner_id=partner.id)
     assert response.json()["state"] == "processed"
     assert await staged(admin, "claim.rejected.v1", {str(claims["H1"])}) == []
     (ack,) = await staged(admin, "submission_file.acknowledged.v1", {str(file_id)})
@@ -123,7 +162,7 @@ async def test_a_ta1_beside_a_999_in_one_interchange_is_read_with_it(gateway, ad
     content = isa + b"~TA1*000004503*261205*1200*A*000~" + rest
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, content, partner_id=partner.id)
+        response = await post_file(client, content, partner_id=partner.id)
     body = response.json()
     assert (body["kind"], body["state"]) == ("999", "processed"), body
     assert body["counts"]["ta1_matched"] == 1 and body["counts"]["claims_rejected"] == 1

@@ -11,7 +11,7 @@ import json
 from shared import x12
 from shared.kafka import X12_EVENT_MAX_BYTES
 from tests.conftest import end_offsets, read_from, unique
-from tests.gateway.helpers import make_partner, staged, upload
+from tests.gateway.helpers import make_partner, post_file, staged
 from tests.payments.helpers import make_835_file, make_835_set, make_clp
 
 KAFKA_DEFAULT_MAX = 1_048_576  # broker message.max.bytes and producer max_request_size defaults
@@ -50,7 +50,7 @@ async def test_each_set_of_an_835_is_its_own_event_that_kafka_takes(gateway, adm
     start = await end_offsets(servers.kafka_bootstrap, "remittance.received")
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, text.encode(), partner_id=partner.id)
+        response = await post_file(client, text.encode(), partner_id=partner.id)
         assert response.json()["state"] == "processed", response.json()
         rows = await admin.fetch(
             "SELECT event_key, length(payload) AS size FROM gateway.outbox"
@@ -89,7 +89,7 @@ async def test_a_set_too_large_for_kafka_goes_to_review_and_stages_nothing(gatew
     assert len(text) > X12_EVENT_MAX_BYTES
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, text.encode(), partner_id=partner.id)
+        response = await post_file(client, text.encode(), partner_id=partner.id)
     body = response.json()
     assert (body["kind"], body["state"]) == ("835", "review"), body
     (review,) = body["reviews"]

@@ -8,7 +8,16 @@ import asyncpg
 import pytest
 
 from tests.conftest import token, unique
-from tests.gateway.helpers import ALL, make_277ca, make_999, make_partner, sample, seed_file, staged, upload
+from tests.gateway.helpers import (
+    ALL,
+    make_277ca,
+    make_999,
+    make_partner,
+    post_file,
+    sample,
+    seed_file,
+    staged,
+)
 
 
 async def _open_items(client, reason: str) -> list[dict]:
@@ -20,7 +29,7 @@ async def _open_items(client, reason: str) -> list[dict]:
 async def test_a_file_of_unknown_type_lands_in_review_with_its_reason_and_is_kept(gateway, admin) -> None:
     content = sample("837_005010X222A2/demo.example1.837")
     async with gateway() as (_, client):
-        response = await upload(client, content, name=unique("claims"))
+        response = await post_file(client, content, name=unique("claims"))
         assert response.status_code == 201, response.text
         body = response.json()
         assert (body["kind"], body["state"]) == ("unknown", "review"), "GS01 HC (837) is no file we read"
@@ -37,7 +46,7 @@ async def test_a_file_of_unknown_type_lands_in_review_with_its_reason_and_is_kep
 
 async def test_raw_file_needs_the_gateway_x12_scope(gateway) -> None:
     async with gateway() as (_, client):
-        response = await upload(client, sample("270_005010X279A1/subscriber-health-benefit-check.270"))
+        response = await post_file(client, sample("270_005010X279A1/subscriber-health-benefit-check.270"))
         file_id = response.json()["id"]
         refused = await client.get(f"/v1/files/{file_id}/x12", headers=token("gateway:read"))
         metadata = await client.get(f"/v1/files/{file_id}", headers=token("gateway:read"))
@@ -47,7 +56,7 @@ async def test_raw_file_needs_the_gateway_x12_scope(gateway) -> None:
 
 async def test_a_271_goes_to_review_as_unsupported(gateway) -> None:
     async with gateway() as (_, client):
-        response = await upload(client, sample("271_005010X279A1/subscriber-health-benefit-check.271"))
+        response = await post_file(client, sample("271_005010X279A1/subscriber-health-benefit-check.271"))
         body = response.json()
         (item,) = [i for i in await _open_items(client, "unsupported") if i["file_id"] == body["id"]]
     assert (body["kind"], body["state"]) == ("271", "review")
@@ -59,7 +68,7 @@ async def test_an_unmatched_999_is_reprocessed_after_its_file_is_on_record(gatew
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
         # The 999 answers GS06 4502 of this partner, a file not on record yet.
-        response = await upload(client, make_999("4502"), partner_id=partner.id)
+        response = await post_file(client, make_999("4502"), partner_id=partner.id)
         body = response.json()
         assert (body["kind"], body["state"]) == ("999", "review")
         (item,) = [i for i in await _open_items(client, "unmatched_ack") if i["file_id"] == body["id"]]
@@ -83,7 +92,7 @@ async def test_an_unmatched_999_is_reprocessed_after_its_file_is_on_record(gatew
 async def test_dismiss_closes_the_item_and_keeps_the_file(gateway) -> None:
     junk = b"ISA*00*" + b"x" * 200 + b"~"
     async with gateway() as (_, client):
-        response = await upload(client, junk, name=unique("junk"))
+        response = await post_file(client, junk, name=unique("junk"))
         body = response.json()
         (item,) = [i for i in await _open_items(client, "unreadable") if i["file_id"] == body["id"]]
         dismissed = await client.post(
@@ -111,7 +120,7 @@ async def test_content_no_event_allows_goes_to_review_with_nothing_applied(gatew
     _, claims = await seed_file(admin, partner.id, icn="000004504", gcn="4504", claims=[(long_pcn, "0001")])
     async with gateway() as (app, client):
         app.state.gateway_partners.append(partner)
-        response = await upload(client, make_277ca([long_pcn]), partner_id=partner.id)
+        response = await post_file(client, make_277ca([long_pcn]), partner_id=partner.id)
     body = response.json()
     assert (body["kind"], body["state"]) == ("277CA", "review"), body
     assert body["reviews"][0]["reason"] == "unreadable"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from tests.conftest import unique
-from tests.gateway.helpers import ALL, SAMPLES, claim_row, make_partner, sample, seed_file, staged, upload
+from tests.gateway.helpers import SAMPLES, claim_row, post_sample, sample, staged
 
 
 def test_every_999_and_277ca_sample_has_a_test_here() -> None:
@@ -33,14 +33,10 @@ def _warning_rules(body: dict) -> set[str]:
 
 
 async def test_rejected_999_rejects_the_claim_of_set_0028_naming_nm_position_17(gateway, admin) -> None:
-    partner = make_partner()
     pcn = unique("P")[:17]
-    file_id, claims = await seed_file(admin, partner.id, icn="000000028", gcn="28", claims=[(pcn, "0028")])
-    async with gateway() as (app, client):
-        app.state.gateway_partners.append(partner)
-        response = await upload(client, sample("999_005010X231A1/rejected.999"), partner_id=partner.id)
-    assert response.status_code == 201, response.text
-    body = response.json()
+    body, _, file_id, claims = await post_sample(
+        gateway, admin, "999_005010X231A1/rejected.999", icn="000000028", gcn="28", claims=[(pcn, "0028")]
+    )
     assert (body["kind"], body["state"]) == ("999", "processed"), body
     assert body["counts"]["claims_rejected"] == 1
 
@@ -68,14 +64,10 @@ async def test_rejected_999_rejects_the_claim_of_set_0028_naming_nm_position_17(
 
 
 async def test_accepted_999_accepts_set_0001_and_warns_of_its_iea02(gateway, admin) -> None:
-    partner = make_partner()
     pcn = unique("P")[:17]
-    file_id, claims = await seed_file(admin, partner.id, icn="000017456", gcn="17456", claims=[(pcn, "0001")])
-    async with gateway() as (app, client):
-        app.state.gateway_partners.append(partner)
-        response = await upload(client, sample("999_005010X231A1/accepted.999"), partner_id=partner.id)
-    assert response.status_code == 201, response.text
-    body = response.json()
+    body, _, file_id, claims = await post_sample(
+        gateway, admin, "999_005010X231A1/accepted.999", icn="000017456", gcn="17456", claims=[(pcn, "0001")]
+    )
     assert (body["kind"], body["state"]) == ("999", "processed"), "IEA02 ≠ ISA13: read through, not reviewed"
     iea = [e for e in body["errors"] if e["segment"] == "IEA" and e["element"] == 2]
     assert iea, "the IEA02 defect is recorded on the file"
@@ -94,13 +86,9 @@ async def test_accepted_999_accepts_set_0001_and_warns_of_its_iea02(gateway, adm
 
 
 async def test_accepted_277ca_acknowledges_pcn_5781_a2_20_with_payer_claim_number(gateway, admin) -> None:
-    partner = make_partner()
-    _, claims = await seed_file(admin, partner.id, icn="000000674", gcn="674", claims=[("5781", "0001")])
-    async with gateway() as (app, client):
-        app.state.gateway_partners.append(partner)
-        response = await upload(client, sample("277CA_005010X214/accepted.277"), partner_id=partner.id)
-    assert response.status_code == 201, response.text
-    body = response.json()
+    body, _, _, claims = await post_sample(
+        gateway, admin, "277CA_005010X214/accepted.277", icn="000000674", gcn="674", claims=[("5781", "0001")]
+    )
     assert (body["kind"], body["state"]) == ("277CA", "processed"), body
     assert _warning_rules(body) == {"2200C_STC"}, "no 2200C STC: a warning, not review (HL*4*3*PT is right)"
 
@@ -120,18 +108,17 @@ async def test_accepted_277ca_acknowledges_pcn_5781_a2_20_with_payer_claim_numbe
 
 
 async def test_rejected_277ca_rejects_pcn_3920394930203_a7_562_85(gateway, admin) -> None:
-    partner = make_partner()
-    _, claims = await seed_file(
-        admin, partner.id, icn="000001120", gcn="1120", claims=[("3920394930203", "0001")]
+    body, raw, _, claims = await post_sample(
+        gateway,
+        admin,
+        "277CA_005010X214/rejected.277",
+        icn="000001120",
+        gcn="1120",
+        claims=[("3920394930203", "0001")],
     )
-    async with gateway() as (app, client):
-        app.state.gateway_partners.append(partner)
-        response = await upload(client, sample("277CA_005010X214/rejected.277"), partner_id=partner.id)
-        raw = await client.get(f"/v1/files/{response.json()['id']}/x12", headers=ALL)
-    assert response.status_code == 201, response.text
-    assert response.json()["state"] == "processed"
-    assert _warning_rules(response.json()) == {"2200C_STC"}, "loop 2200C without STC: a warning"
-    assert raw.text == sample("277CA_005010X214/rejected.277").decode(), "kept exactly as received"
+    assert body["state"] == "processed"
+    assert _warning_rules(body) == {"2200C_STC"}, "loop 2200C without STC: a warning"
+    assert raw == sample("277CA_005010X214/rejected.277").decode(), "kept exactly as received"
 
     (rejection,) = await staged(admin, "claim.rejected.v1", {str(claims["3920394930203"])})
     (reason,) = rejection["reasons"]

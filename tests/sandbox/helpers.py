@@ -1,5 +1,5 @@
 """Plain helpers of the sandbox tests: ports, a TCP forwarder that plays a broker coming up late,
-and reading what the sandbox answered."""
+an SFTP session with a sandbox's mailbox, and reading what the sandbox answered."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
+
+import asyncssh
 
 
 def free_port() -> int:
@@ -70,3 +72,22 @@ def get_claim_traces(records: list[Any], pcn: str) -> dict[str, list[str]]:
 def get_answers(records: list[Any], pcn: str) -> set[str | None]:
     """The distinct events (ce_id) among `records` that answer claim `pcn`."""
     return {header(r, "ce_id") for r in records if json.loads(r.value).get("patient_control_number") == pcn}
+
+
+@contextlib.asynccontextmanager
+async def open_sftp(sandbox: Any) -> AsyncIterator[asyncssh.SFTPClient]:
+    """An SFTP session (asyncssh's client) as the sandbox's mailbox user: its client key, the
+    sandbox's host key pinned. `sandbox`: a running_sandbox or sandbox_process handle."""
+    assert sandbox.sftp_port and sandbox.client_key_path and sandbox.user
+    known = asyncssh.import_known_hosts(sandbox.known_hosts())
+    async with (
+        asyncssh.connect(
+            "127.0.0.1",
+            sandbox.sftp_port,
+            username=sandbox.user,
+            client_keys=[str(sandbox.client_key_path)],
+            known_hosts=known,
+        ) as conn,
+        conn.start_sftp_client() as client,
+    ):
+        yield client

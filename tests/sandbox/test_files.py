@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import asyncssh
 import pytest
 
 from deploy.payer_sandbox.remit835 import check_balanced
@@ -31,6 +30,7 @@ from services.claims.submission.x12 import VERSION, claim_segments
 from shared import x12
 from tests.claims.helpers import make_claim
 from tests.conftest import pyx12_errors
+from tests.sandbox.helpers import open_sftp
 from tests.sandbox.test_claims import read_835
 
 Body = list[list[str]]
@@ -83,18 +83,7 @@ def drop_member_id(body: Body) -> int:
 
 async def upload(sandbox: SandboxHandle, files: list[tuple[str, str]], *, careful: bool = True) -> None:
     """Put files into to/ over SFTP: as `.part` then posix-rename (careful), or straight."""
-    assert sandbox.sftp_port and sandbox.client_key_path and sandbox.user
-    known = asyncssh.import_known_hosts(sandbox.known_hosts())
-    async with (
-        asyncssh.connect(
-            "127.0.0.1",
-            sandbox.sftp_port,
-            username=sandbox.user,
-            client_keys=[str(sandbox.client_key_path)],
-            known_hosts=known,
-        ) as conn,
-        conn.start_sftp_client() as sftp,
-    ):
+    async with open_sftp(sandbox) as sftp:
         for name, text in files:
             target = f"/to/{name}"
             async with sftp.open(target + ".part" if careful else target, "w") as f:

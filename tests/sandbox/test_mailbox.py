@@ -20,6 +20,7 @@ import pytest
 from deploy.payer_sandbox.keys import ensure_dev_keys, known_hosts_line
 from deploy.payer_sandbox.mailbox import MailboxUser
 from deploy.payer_sandbox.testing import ProcessHandle, SandboxHandle, running_sandbox, sandbox_process
+from tests.sandbox.helpers import open_sftp
 from tests.sandbox.test_files import Answers, build_837
 
 SFTP = shutil.which("sftp") or "/usr/bin/sftp"
@@ -99,17 +100,7 @@ async def test_wrong_key_wrong_host_key_and_leaving_the_folder_are_refused(tmp: 
             assert "denied" in refused.stderr.lower() or "not found" in refused.stderr, refused.stderr
             assert sandbox.user not in listed(refused.stdout), "the folder above the chroot is never listed"
         # What the server answers (asyncssh's client shows the SFTP status): permission denied.
-        known = asyncssh.import_known_hosts(sandbox.known_hosts())
-        async with (
-            asyncssh.connect(
-                "127.0.0.1",
-                sandbox.sftp_port,
-                username=sandbox.user,
-                client_keys=[str(sandbox.client_key_path)],
-                known_hosts=known,
-            ) as conn,
-            conn.start_sftp_client() as client,
-        ):
+        async with open_sftp(sandbox) as client:
             for path in ("/..", "../..", f"/to/../../{sandbox.user}"):
                 with pytest.raises(asyncssh.SFTPPermissionDenied):
                     await client.listdir(path)
@@ -138,17 +129,7 @@ async def test_throttled_transfers_are_listed_and_an_open_upload_is_not_taken(tm
         httpx.AsyncClient(base_url=sandbox.base_url, timeout=10) as http,
     ):
         assert sandbox.root is not None
-        known = asyncssh.import_known_hosts(sandbox.known_hosts())
-        async with (
-            asyncssh.connect(
-                "127.0.0.1",
-                sandbox.sftp_port,
-                username=sandbox.user,
-                client_keys=[str(sandbox.client_key_path)],
-                known_hosts=known,
-            ) as conn,
-            conn.start_sftp_client() as client,
-        ):
+        async with open_sftp(sandbox) as client:
             async with client.open("/to/claims.x12", "w") as f:
                 await f.write(chunks[0])
                 (open_file,) = (await http.get("/mailbox/transfers")).json()["transfers"]

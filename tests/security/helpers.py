@@ -275,10 +275,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn_service(name: str, env: dict[str, str], log: Path) -> Iterator[str]:
-    """The service as `make up` runs it: its own `python -m uvicorn` process (output in `log`),
-    its base URL once /health/live answers; stopped on exit."""
-    port = free_port()
+def uvicorn_service(name: str, env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
+    """The service as `make up` runs it: its own `python -m uvicorn` process (output in `log`,
+    on `port` when the caller must know it beforehand), its base URL once /health/live
+    answers; stopped on exit."""
+    port = port or free_port()
     argv = [sys.executable, "-m", "uvicorn", f"services.{name}.main:app", "--host", "127.0.0.1"]
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import pytest
 from tests.claims.helpers import make_claim
 from tests.conftest import kafka_env, token, unique
 from tests.eligibility.helpers import make_check_body
-from tests.security.helpers import ROOT, service_names
+from tests.security.helpers import free_port, service_names, uvicorn_service
 
 # The patient data the probes carry; the log scan looks for exactly these.
 PHI = {
@@ -44,54 +42,25 @@ MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "5")
 PHASES = os.environ.get("FUZZ_PHASES", "examples,fuzzing")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def platform(servers, settings, tmp_path_factory) -> Iterator[dict[str, tuple[str, Path]]]:
     """{service: (base url, log file)}: each service in its own uvicorn process."""
     logs = tmp_path_factory.mktemp("service-logs")
     env = {
-        **os.environ,
         "DATABASE_URL": servers.database_url,
         **kafka_env(settings),
         "CONSUMER_GROUP_PREFIX": settings.consumer_group_prefix + "fuzz-",
         "LOG_LEVEL": "INFO",
-        "PYTHONPATH": str(ROOT),
     }
-    ports = {name: _free_port() for name in service_names()}
+    ports = {name: free_port() for name in service_names()}
     # The ops console reads the others: point it at these processes, not at a `make up` platform.
     env |= {f"OPS_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     running: dict[str, tuple[str, Path]] = {}
-    procs = []
-    try:
+    with contextlib.ExitStack() as services:
         for name, port in ports.items():
             log = logs / f"{name}.log"
-            argv = [sys.executable, "-m", "uvicorn", f"services.{name}.main:app"]
-            argv += ["--host", "127.0.0.1", "--port", str(port)]
-            out = log.open("wb")
-            procs.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
-            running[name] = (f"http://127.0.0.1:{port}", log)
-        deadline = time.monotonic() + 60
-        for name, (url, log) in running.items():
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/health/live", timeout=2).status_code == 200:
-                        break
-                assert time.monotonic() < deadline, f"{name} did not start:\n{log.read_text()[-3000:]}"
-                time.sleep(0.3)
+            running[name] = (services.enter_context(uvicorn_service(name, env, log, port)), log)
         yield running
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _probes() -> list[tuple[str, str, str, dict]]:

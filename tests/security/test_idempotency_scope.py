@@ -175,14 +175,14 @@ async def test_eligibility_batch_keys_are_per_caller(settings):
 async def test_gateway_upload_keys_are_per_caller(settings):
     """A hand-uploaded file (POST /v1/files, raw X12): B's other file under A's key is kept
     and answered as B's own; A's retry replays A's answer."""
-    from tests.gateway.helpers import ta1
+    from tests.gateway.helpers import make_ta1
 
     key = unique("shared-key")
     scopes = ("gateway:read", "gateway:write")
     a = {**token(*scopes, subject=unique("caller-a")), HEADER: key, "Content-Type": "application/edi-x12"}
     b = {**token(*scopes, subject=unique("caller-b")), HEADER: key, "Content-Type": "application/edi-x12"}
     # Two different files (their own ISA13, so neither is a duplicate of an earlier run's).
-    first, second = (ta1(f"{n:09d}", "A", "000", our_icn=str(uuid.uuid4().int)[-9:]) for n in (1, 2))
+    first, second = (make_ta1(f"{n:09d}", "A", "000", our_icn=str(uuid.uuid4().int)[-9:]) for n in (1, 2))
     async with api_only("gateway", settings) as (_, client):
         taken = await client.post("/v1/files", content=first, headers=a)
         assert taken.status_code == 201 and "Idempotent-Replayed" not in taken.headers, taken.text

@@ -17,32 +17,51 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.gateway.outbound.tables import outbound_claims as oc, submission_files as sf
 
 
-def _number(column: Any, value: str) -> Any:
-    """Control numbers compare as numbers: `000000123`, `123` and `0123` are one ICN/GCN/ST02
-    (partners pad them their own way)."""
-    return func.ltrim(column, "0") == value.lstrip("0")
+def _texts(name: str, values: Iterable[str]) -> Any:
+    return any_(bindparam(name, sorted(set(values)), type_=ARRAY(Text)))
 
 
 def _of_partner(partner_id: str | None) -> Any:
     return sf.c.partner_id == partner_id if partner_id else true()
 
 
-async def files_by_icn(session: AsyncSession, partner_id: str | None, icn: str) -> Sequence[Any]:
-    """Our submission files with this ISA13 (of this partner when known)."""
-    stmt = select(sf).where(_of_partner(partner_id), _number(sf.c.interchange_control_number, icn))
-    return (await session.execute(stmt.with_for_update())).all()
+def _number(value: str) -> str:
+    """Control numbers compare as numbers: `000000123`, `123` and `0123` are one ICN/GCN/ST02
+    (partners pad them their own way), so they are known by their digits without leading zeros."""
+    return value.lstrip("0")
 
 
-async def files_by_gcn(session: AsyncSession, partner_id: str | None, gcn: str) -> Sequence[Any]:
-    """Our submission files with this GS06 (of this partner when known)."""
-    stmt = select(sf).where(_of_partner(partner_id), _number(sf.c.group_control_number, gcn))
-    return (await session.execute(stmt.with_for_update())).all()
+async def files_by_numbers(
+    session: AsyncSession, partner_id: str | None, column: str, numbers: Sequence[str]
+) -> dict[str, list[Any]]:
+    """Our submission files (of this partner when known) whose `column` (interchange_ or
+    group_control_number: what a TA1 or a 999 names) is each of `numbers`, locked, in one
+    statement for the whole acknowledgment: each number as given → its files."""
+    wanted = {_number(n) for n in numbers}
+    if not wanted:
+        return {}
+    stmt = (
+        select(sf)
+        .where(_of_partner(partner_id), func.ltrim(sf.c[column], "0") == _texts("numbers", wanted))
+        .order_by(sf.c.id)
+        .with_for_update()
+    )
+    found: dict[str, list[Any]] = {}
+    for row in (await session.execute(stmt)).all():
+        found.setdefault(_number(getattr(row, column)), []).append(row)
+    return {n: found.get(_number(n), []) for n in numbers}
 
 
-async def claims_of_file(session: AsyncSession, file_id: uuid.UUID) -> Sequence[Any]:
-    """Every claim filed in a submission file, in set order."""
-    stmt = select(oc).where(oc.c.file_id == file_id).order_by(oc.c.set_control_number)
-    return (await session.execute(stmt)).all()
+async def claims_of_files(session: AsyncSession, file_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    """Every claim filed in these submission files, by file, each in set order (one statement)."""
+    ids = sorted(set(file_ids))
+    if not ids:
+        return {}
+    stmt = select(oc).where(oc.c.file_id.in_(ids)).order_by(oc.c.file_id, oc.c.set_control_number)
+    found: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
+    for row in (await session.execute(stmt)).all():
+        found[row.file_id].append(row)
+    return found
 
 
 # What matching and answering a claim read: not the 837 (PHI, and most of the bytes).
@@ -56,10 +75,6 @@ _ANSWERED = (
     oc.c.ack_state,
     oc.c.payer_claim_control_number,
 )
-
-
-def _texts(name: str, values: Iterable[str]) -> Any:
-    return any_(bindparam(name, sorted(set(values)), type_=ARRAY(Text)))
 
 
 async def latest_claims(session: AsyncSession, pcns: Iterable[str], partner_id: str | None) -> dict[str, Any]:

@@ -52,6 +52,24 @@ def _rejections(claims: Sequence[Any], reasons: list[RejectionReason], received:
     ]
 
 
+def _file_acknowledged(sent: Any, received: Received, *, description: str, **answer: Any) -> Any:
+    """The `submission_file.acknowledged` event of one TA1 or one 999 group: the submission
+    file it answers (`sent`), when, and the answer's own fields (`kind`, `code`, ...); the
+    description is cut to what the event allows."""
+    return new_event(
+        SubmissionFileAcknowledged(
+            file_id=sent.id,
+            partner_id=sent.partner_id,
+            file_name=sent.file_name,
+            interchange_control_number=sent.interchange_control_number,
+            group_control_number=sent.group_control_number,
+            description=description[:300],
+            received_at=received.received_at,
+            **answer,
+        )
+    )
+
+
 def _unmatched(outcome: Outcome, segment: str, position: int, message: str) -> None:
     outcome.warnings.append(
         {
@@ -64,19 +82,32 @@ def _unmatched(outcome: Outcome, segment: str, position: int, message: str) -> N
     )
 
 
+async def _sent(session: AsyncSession, received: Received, column: str, numbers: list[str]) -> dict[str, Any]:
+    """The submission file each ISA13 or GS06 an acknowledgment names answers, looked up for
+    the whole acknowledgment at once; a number naming none of our files, or several, is absent."""
+    files = await store.files_by_numbers(session, received.partner_id, column, numbers)
+    return {n: found[0] for n, found in files.items() if len(found) == 1}
+
+
 async def on_ta1(session: AsyncSession, received: Received, interchange: Interchange) -> Outcome:
     """A TA1 answers one of our interchanges (TA101 = its ISA13)."""
     outcome, events, rejected = Outcome(), [], 0
     answers = read_ta1(interchange)
+    sent_of = await _sent(
+        session, received, "interchange_control_number", [t.control_number for t in answers]
+    )
+    claims_of = await store.claims_of_files(
+        session,
+        [sent_of[t.control_number].id for t in answers if t.code == "R" and t.control_number in sent_of],
+    )
     for ta1 in answers:
-        files = await store.files_by_icn(session, received.partner_id, ta1.control_number)
-        if len(files) != 1:
+        sent = sent_of.get(ta1.control_number)
+        if sent is None:
             _unmatched(outcome, "TA1", ta1.position, "TA101 names no interchange we sent (or several)")
             continue
-        sent = files[0]
         note = domain.describe("TA105", ta1.note_code)
         if ta1.code == "R":
-            claims = await store.claims_of_file(session, sent.id)
+            claims = claims_of[sent.id]
             error = AckError(source="TA1", error_code=(ta1.note_code or "000")[:3], description=note[:300])
             events += _rejections(claims, [domain.ack_reason(error, "TA1")], received)
             await store.mark_claims(session, [c.event_id for c in claims], ack_state="rejected", source="TA1")
@@ -87,19 +118,13 @@ async def on_ta1(session: AsyncSession, received: Received, interchange: Interch
         )
         code = ta1.code if ta1.code in ("A", "E", "R") else "E"
         events.append(
-            new_event(
-                SubmissionFileAcknowledged(
-                    file_id=sent.id,
-                    partner_id=sent.partner_id,
-                    file_name=sent.file_name,
-                    interchange_control_number=sent.interchange_control_number,
-                    group_control_number=sent.group_control_number,
-                    kind="TA1",
-                    code=code,
-                    note_code=(ta1.note_code or None) and ta1.note_code[:3],
-                    description=f"{domain.describe('TA104', code)} {ta1.note_code}: {note}"[:300],
-                    received_at=received.received_at,
-                )
+            _file_acknowledged(
+                sent,
+                received,
+                kind="TA1",
+                code=code,
+                note_code=(ta1.note_code or None) and ta1.note_code[:3],
+                description=f"{domain.describe('TA104', code)} {ta1.note_code}: {note}",
             )
         )
     matched = len(answers) - len(outcome.warnings)
@@ -114,14 +139,17 @@ async def on_999(session: AsyncSession, received: Received, interchange: Interch
     """A 999 answers one of our functional groups (AK102 = its GS06), set by set (AK202)."""
     outcome, events, counts = Outcome(), [], {"groups": 0, "matched": 0, "sets": 0, "claims_rejected": 0}
     rejected: list[Any] = []  # event ids of the claims rejected, marked with one statement
-    for group in read_999(interchange):
+    groups = read_999(interchange)
+    sent_of = await _sent(session, received, "group_control_number", [g.group_control_number for g in groups])
+    claims_of = await store.claims_of_files(session, [sent.id for sent in sent_of.values()])
+    for group in groups:
         counts["groups"] += 1
-        files = await store.files_by_gcn(session, received.partner_id, group.group_control_number)
-        if len(files) != 1:
+        sent = sent_of.get(group.group_control_number)
+        if sent is None:
             _unmatched(outcome, "AK1", group.position, "AK102 names no functional group we sent (or several)")
             continue
         counts["matched"] += 1
-        events += await _group(session, received, group, files[0], outcome, counts, rejected)
+        events += await _group(session, received, group, sent, claims_of[sent.id], outcome, counts, rejected)
     if counts["groups"] and not counts["matched"]:
         return Outcome.to_review(UNMATCHED, "the 999 answers no functional group we sent", segment="AK1")
     await store.mark_claims(session, rejected, ack_state="rejected", source="999")
@@ -135,13 +163,14 @@ async def _group(
     received: Received,
     group: GroupAnswer,
     sent: Any,
+    claims: Sequence[Any],
     outcome: Outcome,
     counts: dict[str, int],
     rejected: list[Any],
 ) -> list[Any]:
-    """One AK1 group's answer: each set's claims, the file's ack code, the file event; the
-    event ids of the claims it rejects go to `rejected` (marked once for the whole 999)."""
-    claims = await store.claims_of_file(session, sent.id)
+    """One AK1 group's answer (`sent`: the file it answers, `claims`: the file's claims): each
+    set's claims, the file's ack code, the file event; the event ids of the claims it rejects
+    go to `rejected` (marked once for the whole 999)."""
     by_set: dict[str, list[Any]] = {}
     for claim in claims:
         by_set.setdefault((claim.set_control_number or "").lstrip("0"), []).append(claim)
@@ -172,22 +201,16 @@ async def _group(
     state = "rejected" if group_code in domain.SET_REJECTED else "acknowledged"
     await store.mark_file(session, sent.id, received.received_at, ack_code=group_code[:1], state=state)
     events.append(
-        new_event(
-            SubmissionFileAcknowledged(
-                file_id=sent.id,
-                partner_id=sent.partner_id,
-                file_name=sent.file_name,
-                interchange_control_number=sent.interchange_control_number,
-                group_control_number=sent.group_control_number,
-                kind="999",
-                code=group_code[:1],
-                description=domain.describe("AK901", group_code)[:300],
-                sets_included=group.included,
-                sets_received=group.received,
-                sets_accepted=group.accepted,
-                sets=acks,
-                received_at=received.received_at,
-            )
+        _file_acknowledged(
+            sent,
+            received,
+            kind="999",
+            code=group_code[:1],
+            description=domain.describe("AK901", group_code),
+            sets_included=group.included,
+            sets_received=group.received,
+            sets_accepted=group.accepted,
+            sets=acks,
         )
     )
     return events

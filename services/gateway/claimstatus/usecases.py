@@ -1,12 +1,11 @@
 """Claim status, one way each: an inquiry is made (a claim past its payer's window, or someone
 asking), sent (a 276 POSTed to the partner in real time; its 277 kept as a received file and
-read in the same transaction), and every 277 X212 is read by `on_277`, whichever way it came
-(real time, the mailbox, a hand upload): one `claim.status_reported` per claim, through the
-outbox in the transaction that records the answer."""
+processed in the same transaction), and answered by every 277 X212, whichever way it came
+(real time, the mailbox, a hand upload): the inbound processing hands each to its reader,
+`statusreports.on_277`. This module imports inbound; inbound never imports it."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -18,18 +17,14 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.gateway.claimstatus import domain, store
-from services.gateway.claimstatus.domain import ClaimAnswer, Code
-from services.gateway.claimstatus.x12 import GUIDE, read_277, read_837, write_276, write_276_body
+from services.gateway.claimstatus.x12 import GUIDE, read_837, write_276, write_276_body
 from services.gateway.inbound import store as inbound_store, usecases as inbound
-from services.gateway.outbound import domain as outbound_domain, store as outbound_store, x12 as outbound_x12
+from services.gateway.outbound import usecases as outbound, x12 as outbound_x12
 from services.gateway.partners import usecases as partner_config
 from services.gateway.partners.domain import TradingPartner
 from shared.db import Database
-from shared.events import new_event
-from shared.events.catalogue import ClaimStatusCode, ClaimStatusReported, LineStatus
-from shared.outbox import add_events
 from shared.retry import CircuitBreaker, CircuitOpen
-from shared.x12 import Interchange, X12Error
+from shared.x12 import X12Error
 
 log = logging.getLogger("gateway.claimstatus")
 
@@ -157,85 +152,6 @@ async def failed(session: AsyncSession, inquiry: Any, reason: str, now: datetime
         await store.set_inquiry(session, inquiry.id, reason=reason, next_at=again)
 
 
-def _status(code: Code, free_text: str | None = None) -> ClaimStatusCode:
-    return ClaimStatusCode(
-        category_code=code.category[:3],
-        status_code=code.status[:5] if code.status else None,
-        entity_code=code.entity[:3] if code.entity else None,
-        category_description=domain.category_description(code.category),
-        status_description=domain.status_description(code.status),
-        free_text=(free_text or None) and free_text[:264],
-    )
-
-
-def _report(
-    answer: ClaimAnswer, claim_id: Any, inquiry: Any, pcn: str, received_at: datetime
-) -> ClaimStatusReported:
-    return ClaimStatusReported(
-        claim_id=claim_id,
-        patient_control_number=pcn[:38],
-        payer_id=(inquiry.payer_id if inquiry is not None else None) or answer.payer_id,
-        payer_claim_control_number=answer.payer_claim_control_number,
-        inquiry_id=inquiry.id if inquiry is not None else None,
-        trace_number=answer.trace_number[:50] if answer.trace_number else None,
-        source="277",
-        statuses=[_status(c, answer.free_text if n == 0 else None) for n, c in enumerate(answer.codes)],
-        effective_date=answer.effective_date,
-        total_charge=answer.total_charge,
-        paid_amount=answer.paid_amount,
-        adjudicated_on=answer.adjudicated_on,
-        check_number=answer.check_number[:16] if answer.check_number else None,
-        lines=[
-            LineStatus(
-                procedure_code=line.procedure_code,
-                charge=line.charge,
-                paid=line.paid,
-                statuses=[_status(c) for c in line.codes],
-            )
-            for line in answer.lines
-        ],
-        received_at=received_at,
-    )
-
-
-async def on_277(session: AsyncSession, file_row: Any, interchange: Interchange) -> int:
-    """Read a 277 X212 (whichever way it came) to one `claim.status_reported` per claim, in the
-    caller's transaction: matched by the trace number our 276 sent (2200D/E TRN02), else by the
-    patient control number (REF*EJ) among the claims we filed. An answer naming neither is
-    counted, not published. Returns how many claims were reported."""
-    answers = read_277(interchange)
-    for warning in interchange.warnings:
-        log.warning(
-            "277 read with a warning", extra={"file_id": str(file_row.id), "warning": warning.message}
-        )
-    inquiries = await store.by_trace(session, [a.trace_number for a in answers if a.trace_number])
-    received_at = file_row.received_at
-    events, unmatched = [], 0
-    for answer in answers:
-        inquiry = inquiries.get(answer.trace_number or "")
-        pcn = answer.patient_control_number or (
-            inquiry.patient_control_number if inquiry is not None else None
-        )
-        if not answer.codes or not pcn:
-            unmatched += 1
-            continue
-        claim_id = inquiry.claim_id if inquiry is not None else None
-        if claim_id is None:
-            found = await store.claim_by_pcn(session, pcn, file_row.partner_id)
-            claim_id = found.claim_id if found is not None else None
-        events.append(new_event(_report(answer, claim_id, inquiry, pcn, received_at)))
-        if inquiry is not None:
-            codes = [
-                {"code": c.compact, "description": domain.category_description(c.category)}
-                for c in answer.codes
-            ]
-            await store.answered(session, inquiry.id, file_row.id, codes, datetime.now(UTC))
-    await add_events(session, events)
-    if unmatched:
-        log.info("277 claims not ours", extra={"file_id": str(file_row.id), "unmatched": unmatched})
-    return len(events)
-
-
 class Sender:
     """Real-time 276/277 calls: one circuit breaker per partner (a partner that keeps failing
     is left alone for a while instead of being hammered by every due inquiry)."""
@@ -318,7 +234,7 @@ def sender_of(app: Any) -> Sender:
     gateway was configured with (partners.usecases: GATEWAY_PARTNERS_FILE)."""
     sender = getattr(app.state, "claim_status_sender", None)
     if sender is None:
-        sender = Sender({p.id: p for p in partner_config.partners(app)})
+        sender = Sender(partner_config.partners_by_id(app))
         app.state.claim_status_sender = sender
     return sender
 
@@ -328,8 +244,9 @@ async def build_batch(
 ) -> str | None:
     """The partner's waiting inquiries as one 276 file (one transaction set per claim, each
     with its own trace), recorded as a submission file (kind 276) that the outbound uploader
-    puts in the partner's `to` folder; the answers come back as 277 files through the mailbox
-    and are read by `on_277`. In the caller's transaction; returns the file's name, or None."""
+    puts in the partner's `to` folder (outbound.new_file, as an 837 batch is made); the answers
+    come back as 277 files through the mailbox and are read by `statusreports.on_277`. In the
+    caller's transaction; returns the file's name, or None."""
     rows = await store.take_batch(session, partner.id, limit)
     sets, ids = [], []
     for row in rows:
@@ -350,28 +267,6 @@ async def build_batch(
         ids.append(row.id)
     if not sets:
         return None
-    icn = await outbound_store.next_control_number(session, partner.id, "isa", partner.control_number_start)
-    gcn = await outbound_store.next_control_number(session, partner.id, "gs", partner.control_number_start)
-    text = outbound_x12.interchange(
-        partner, sets, transaction_code="276", functional_id="HR", icn=icn, gcn=gcn, now=now
-    )
-    file_id, name = uuid.uuid4(), outbound_domain.file_name(partner, "276", icn, gcn, now)
-    await outbound_store.add_file(
-        session,
-        {
-            "id": file_id,
-            "partner_id": partner.id,
-            "kind": "276",
-            "file_name": name,
-            "interchange_control_number": f"{icn:09d}",
-            "group_control_number": str(gcn),
-            "usage": partner.usage_indicator,
-            "sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "x12": text,
-            "claim_count": len(sets),
-            "state": "built",
-            "built_at": now,
-        },
-    )
-    await store.filed(session, ids, file_id, now)
-    return name
+    built = await outbound.new_file(session, partner, sets, kind="276", functional_id="HR", now=now)
+    await store.filed(session, ids, built.file_id, now)
+    return built.file_name

@@ -22,6 +22,7 @@ from services.gateway.inbound.schemas import (
     ReviewReason,
     Uploaded,
 )
+from services.gateway.partners.usecases import partners_by_id
 from services.gateway.settings import gateway_settings
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
@@ -106,7 +107,7 @@ async def upload_file(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     body = await _x12_body(request)
-    partners = usecases.partners_of(request.app)
+    partners = partners_by_id(request.app)
     if partner_id is not None and partner_id not in partners:
         raise invalid(
             ("query.partner_id", "known_partner", "Name a configured trading partner (GET /v1/partners).")
@@ -196,58 +197,44 @@ async def list_review(
     )
 
 
-async def _resolve(
-    request: Request,
-    session: SessionDep,
-    trail: AuditTrail,
-    review_id: uuid.UUID,
-    resolution: str,
-    body: Resolution | None,
-) -> ReceivedFile:
-    trail.resource_id = str(review_id)
-    async with session.begin():
-        view = await usecases.resolve_review(
-            session,
-            review_id,
-            resolution=resolution,
-            actor=trail.actor,
-            note=body.note if body else None,
-            partners=usecases.partners_of(request.app),
-        )
-    if view is None:
-        raise _not_found("Review item")
-    if view == "resolved":
-        raise ProblemError(409, "already-resolved", "The review item was resolved already")
-    return ReceivedFile.model_validate(view)
+def _resolution_route(action: str, resolution: str, summary: str) -> None:
+    """POST /v1/review/{review_id}/<action>: reprocess and dismiss are one route each (their
+    own summary and operation id) over one way of resolving an item: 404 for no such item,
+    409 for one resolved already, else the file as it stands now."""
+
+    async def resolve(
+        review_id: uuid.UUID,
+        request: Request,
+        session: SessionDep,
+        trail: ResolveReview,
+        body: Resolution | None = None,
+    ) -> ReceivedFile:
+        trail.resource_id = str(review_id)
+        async with session.begin():
+            view = await usecases.resolve_review(
+                session,
+                review_id,
+                resolution=resolution,
+                actor=trail.actor,
+                note=body.note if body else None,
+                partners=partners_by_id(request.app),
+            )
+        if view is None:
+            raise _not_found("Review item")
+        if view == "resolved":
+            raise ProblemError(409, "already-resolved", "The review item was resolved already")
+        return ReceivedFile.model_validate(view)
+
+    router.post(
+        f"/v1/review/{{review_id}}/{action}",
+        name=action,
+        response_model=ReceivedFile,
+        summary=summary,
+        responses={409: {"model": Problem}},
+    )(resolve)
 
 
-@router.post(
-    "/v1/review/{review_id}/reprocess",
-    response_model=ReceivedFile,
-    summary="Take the file again now (after a fix), through the same processing",
-    responses={409: {"model": Problem}},
+_resolution_route(
+    "reprocess", "reprocessed", "Take the file again now (after a fix), through the same processing"
 )
-async def reprocess(
-    review_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    trail: ResolveReview,
-    body: Resolution | None = None,
-) -> ReceivedFile:
-    return await _resolve(request, session, trail, review_id, "reprocessed", body)
-
-
-@router.post(
-    "/v1/review/{review_id}/dismiss",
-    response_model=ReceivedFile,
-    summary="Close a review item without acting on the file (it stays kept)",
-    responses={409: {"model": Problem}},
-)
-async def dismiss(
-    review_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    trail: ResolveReview,
-    body: Resolution | None = None,
-) -> ReceivedFile:
-    return await _resolve(request, session, trail, review_id, "dismissed", body)
+_resolution_route("dismiss", "dismissed", "Close a review item without acting on the file (it stays kept)")

@@ -17,12 +17,11 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.gateway.acknowledgments import usecases as acknowledgments
-from services.gateway.claimstatus import usecases as claimstatus
 from services.gateway.inbound import domain, store
 from services.gateway.inbound.domain import Outcome, Received
-from services.gateway.partners import usecases as partners_usecases
 from services.gateway.partners.domain import TradingPartner
 from services.gateway.remittances import usecases as remittances
+from services.gateway.statusreports import usecases as statusreports
 from shared.paging import DateRange, PageQuery
 from shared.x12 import Interchange, X12Error, parse
 
@@ -79,31 +78,17 @@ Reader = Callable[[AsyncSession, Received, Interchange], Awaitable[Outcome]]
 
 
 # The reader of each kind of file. One place: a new reader is one line here.
-async def _status_277(session: AsyncSession, received: domain.Received, interchange: Interchange) -> Outcome:
-    """A 277 X212 (an answer to our 276, or unsolicited): one claim.status_reported per claim
-    of ours; a 277 naming none of our claims goes to review."""
-    reported = await claimstatus.on_277(session, received, interchange)
-    if not reported:
-        return Outcome.to_review(domain.UNMATCHED, "no claim of the 277 is ours", segment="TRN")
-    return Outcome(counts={"claims_reported": reported})
-
-
 READERS: dict[str, Reader] = {
     domain.TA1: acknowledgments.on_ta1,
     domain.ACK_999: acknowledgments.on_999,
     domain.CA_277: acknowledgments.on_277ca,
     domain.REMIT_835: remittances.on_835,
-    domain.STATUS_277: _status_277,
+    domain.STATUS_277: statusreports.on_277,
 }
 # Kinds we identify but do not read from files, and why (the file goes to review).
 UNSUPPORTED: dict[str, str] = {
     domain.ELIG_271: "271s come over HTTP: eligibility answers are not read from mailbox files",
 }
-
-
-def partners_of(app: Any) -> Mapping[str, TradingPartner]:
-    """The configured trading partners by id (the partners sub-domain reads the file once)."""
-    return {p.id: p for p in partners_usecases.partners(app)}
 
 
 async def process(session: AsyncSession, row: Any, partners: Mapping[str, TradingPartner]) -> Outcome:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.gateway.inbound import store, usecases
+from services.gateway.partners.usecases import partners_by_id
 from services.gateway.settings import gateway_settings
 from shared.stuckwork import Probe
 
@@ -15,7 +16,7 @@ async def process_received(app: FastAPI) -> None:
     settings = gateway_settings(app)
     await usecases.process_due(
         app.state.db.session,
-        usecases.partners_of(app),
+        partners_by_id(app),
         limit=settings.process_batch,
         lease=settings.process_lease_seconds,
     )

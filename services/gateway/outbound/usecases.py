@@ -86,38 +86,53 @@ async def build_file(
     rows = await store.take_queued(session, partner.id, partner.batch_max_claims)
     if not rows:
         return None
-    now = datetime.now(UTC)
+    sets = [outbound_x12.claim_set(row.x12_837) for row in rows]
+    built = await new_file(session, partner, sets, kind="837", functional_id="HC", now=datetime.now(UTC))
+    filed = await store.file_claims(session, built.file_id, [row.event_id for row in rows])
+    if filed != len(rows):  # cannot happen under the row locks; never let a claim into two files
+        raise RuntimeError(f"partner {partner.id}: {len(rows) - filed} claims were filed already")
+    if hold is not None:
+        await hold(session)
+    return built
+
+
+async def new_file(
+    session: AsyncSession,
+    partner: TradingPartner,
+    sets: Sequence[outbound_x12.Set],
+    *,
+    kind: str,
+    functional_id: str,
+    now: datetime,
+) -> Built:
+    """One interchange of `sets` (one claim or inquiry each) in the partner's envelope, with
+    its next ISA13 and GS06 and its file naming, recorded as a submission file `built` for the
+    uploader, in the caller's transaction: the one way an 837 batch or a 276 file is made."""
     icn = await store.next_control_number(session, partner.id, "isa", partner.control_number_start)
     gcn = await store.next_control_number(session, partner.id, "gs", partner.control_number_start)
-    sets = [outbound_x12.claim_set(row.x12_837) for row in rows]
     text = outbound_x12.interchange(
-        partner, sets, transaction_code="837", functional_id="HC", icn=icn, gcn=gcn, now=now
+        partner, sets, transaction_code=kind, functional_id=functional_id, icn=icn, gcn=gcn, now=now
     )
     file_id = uuid.uuid4()
-    name = domain.file_name(partner, "837", icn, gcn, now)
+    name = domain.file_name(partner, kind, icn, gcn, now)
     await store.add_file(
         session,
         {
             "id": file_id,
             "partner_id": partner.id,
-            "kind": "837",
+            "kind": kind,
             "file_name": name,
             "interchange_control_number": f"{icn:09d}",
             "group_control_number": str(gcn),
             "usage": partner.usage_indicator,
             "sha256": hashlib.sha256(text.encode()).hexdigest(),
             "x12": text,
-            "claim_count": len(rows),
+            "claim_count": len(sets),
             "state": "built",
             "built_at": now,
         },
     )
-    filed = await store.file_claims(session, file_id, [row.event_id for row in rows])
-    if filed != len(rows):  # cannot happen under the row locks; never let a claim into two files
-        raise RuntimeError(f"partner {partner.id}: {len(rows) - filed} claims were filed already")
-    if hold is not None:
-        await hold(session)
-    return Built(file_id, name, icn, gcn, len(rows))
+    return Built(file_id, name, icn, gcn, len(sets))
 
 
 async def upload_built(

@@ -74,8 +74,8 @@ def partners(app: Any) -> list[TradingPartner]:
 
 
 def configured_partners() -> list[TradingPartner]:
-    """The partners of the configured file, for event handlers (which get no app): read once
-    per file path."""
+    """The partners of the configured file, for event handlers (a Kafka handler gets no app,
+    so it cannot see `partners(app)`): the same loader, read once per file path."""
     path = GatewaySettings().partners_file
     return _loaded(path) if path else []
 
@@ -85,8 +85,10 @@ def _loaded(path: str) -> list[TradingPartner]:
     return load_partners(path)
 
 
-def partner(app: Any, partner_id: str) -> TradingPartner | None:
-    return next((p for p in partners(app) if p.id == partner_id), None)
+def partners_by_id(app: Any) -> dict[str, TradingPartner]:
+    """The app's partners by id: what processing a file and asking about a claim look a
+    partner up in."""
+    return {p.id: p for p in partners(app)}
 
 
 def credentials(partner: TradingPartner) -> Credentials:

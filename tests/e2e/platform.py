@@ -66,7 +66,7 @@ def platform_ready() -> bool:
 
 
 # The consumer groups of `make up`'s processes (the services'; the sandbox speaks files only).
-GROUPS = ("eligibility", "claims", "payments", "notifications", "gateway")
+GROUPS = ("eligibility", "claims", "payments", "notifications", "gateway", "frontoffice")
 
 
 async def backlog() -> int:

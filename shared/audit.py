@@ -62,6 +62,7 @@ PATIENT_KEYS = {
     "claims": "patient_id",
     "payments": "account_id",
     "notifications": "recipient_id",
+    "frontoffice": "patient_id",
 }
 """The field that names a patient in each service's responses (what its single-resource routes
 put in `trail.patient_id`); tests/security/test_audit_bulk.py walks every response with it."""

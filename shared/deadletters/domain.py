@@ -24,6 +24,7 @@ from shared.events.catalogue import (
     RejectionReason,
     RemittanceReceived,
 )
+from shared.events.frontoffice import Demographics, DiscrepancyField, RegisteredCoverage
 
 DLQ_PREFIX = "dlq_"
 # schema: the record breaks its contract (it cannot be read as its event type);
@@ -133,8 +134,8 @@ def parse_age(text: str) -> timedelta:
 REDACTED = "[redacted]"
 # What of each payload is protected health information. Callers without the PHI scope
 # (`ops:phi`) see these replaced: names, birth dates, addresses and phones (Person: patients,
-# subscribers, guarantors), member ids
-# (Coverage, OtherPayer), diagnoses, the raw X12 (an 837P or 835 holds all of the above), and a
+# subscribers, guarantors; Demographics: the registry's), member ids (Coverage, OtherPayer,
+# RegisteredCoverage), diagnoses, the raw X12 (an 837P or 835 holds all of the above), and a
 # partner's free text (a rejection message, a 277's STC12: it may quote a name). Fields a
 # payload's schema does not know are redacted too: they could hold anything.
 PHI_FIELDS: dict[type[BaseModel], frozenset[str]] = {
@@ -146,6 +147,14 @@ PHI_FIELDS: dict[type[BaseModel], frozenset[str]] = {
     RemittanceReceived: frozenset({"x12_835"}),
     RejectionReason: frozenset({"message"}),
     ClaimStatusCode: frozenset({"free_text"}),
+    # The front office's registry (patient.updated, coverage.updated: patients, guarantors and
+    # subscribers) and a 271's disagreement with it (both values: names, birth dates, addresses,
+    # member ids).
+    Demographics: frozenset(
+        {"first_name", "middle_name", "last_name", "birth_date", "address", "phone", "email"}
+    ),
+    RegisteredCoverage: frozenset({"member_id"}),
+    DiscrepancyField: frozenset({"registry_value", "payer_value"}),
 }
 
 

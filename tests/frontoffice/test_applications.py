@@ -198,3 +198,18 @@ async def test_an_e_mail_user_id_decides_and_is_named_in_the_event(frontoffice, 
             count=1,
         )
         assert (event["decided_by"], event["approved_by"]) == ("jane@clinic.example", "fa-manager-2")
+
+
+async def test_a_retried_document_with_its_idempotency_key_is_recorded_once(frontoffice) -> None:
+    async with frontoffice() as (_, client):
+        app = (await post_application(client, await screened(client))).json()
+        path = f"/v1/assistance/applications/{app['id']}/documents"
+        body = {"kind": "tax_return", "received_date": "2025-06-02"}
+        keyed = {**CLERK, "Idempotency-Key": unique("doc")}
+        first = await client.post(path, json=body, headers=keyed)
+        assert first.status_code == 201, first.text
+        again = await client.post(path, json=body, headers=keyed)
+        assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        shown = await client.get(f"/v1/assistance/applications/{app['id']}", headers=CLERK)
+    assert [d["id"] for d in shown.json()["documents"]] == [first.json()["id"]]

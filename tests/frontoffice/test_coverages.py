@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.conftest import unique
 from tests.frontoffice.helpers import (
     WRITE,
     get_history,
@@ -180,3 +181,23 @@ async def test_reorder_swaps_primary_and_secondary(frontoffice: Any, auth: Any, 
         )
         assert refused.status_code == 422
         assert refused.json()["errors"][0]["field"] == "body.assignments.0.coverage_id"
+
+
+async def test_a_retried_addition_with_its_idempotency_key_adds_the_coverage_once(
+    frontoffice: Any, auth: Any
+) -> None:
+    headers = auth(*WRITE, subject="clerk-7")
+    keyed = {**headers, "Idempotency-Key": unique("add-cov")}
+    async with frontoffice() as (_, client):
+        pid = await _registered(client, headers)
+        first = await post_coverage(client, keyed, pid, make_coverage())
+        assert first.status_code == 201, first.text
+        again = await post_coverage(client, keyed, pid, make_coverage())
+        assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json() and again.headers["ETag"] == first.headers["ETag"] == '"2"'
+        listed = await client.get(f"/v1/patients/{pid}/coverages", headers=headers)
+        assert [c["coverage_id"] for c in listed.json()["coverages"]] == [
+            first.json()["coverages"][0]["coverage_id"]
+        ]
+        other = await post_coverage(client, keyed, pid, make_coverage(member_id="W000000001"))
+        assert other.status_code == 422, other.text  # the same key for another request

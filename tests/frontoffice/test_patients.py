@@ -144,6 +144,18 @@ async def test_changes_need_the_current_revision_and_a_reason(
         )
         assert missing.status_code == 428
 
+        superscript = await client.patch(  # a latin-1 "digit" int() refuses: 422, not a 500
+            f"/v1/patients/{pid}",
+            json={"last_name": "Diaz", "reason": "name_change"},
+            headers={**headers, "If-Match": b'"\xb2"'},
+        )
+        assert superscript.status_code == 422, superscript.text
+        assert superscript.json()["errors"][0] == {
+            "field": "header.If-Match",
+            "rule": "format",
+            "message": 'Use the ETag as given, e.g. "7".',
+        }
+
         no_reason = await patch_patient(client, headers, pid, {"last_name": "Diaz"}, '"2"')
         assert no_reason.status_code == 422
         assert no_reason.json()["errors"][0]["field"] == "body.reason"

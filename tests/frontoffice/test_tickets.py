@@ -178,3 +178,19 @@ async def test_working_a_ticket_publishes_assigned_and_resolved_without_free_tex
         value = record.value.decode()
         for text in ("Question about my bill", "Jane", "1961-04-12", "E11.9", "ref 123"):
             assert text not in value
+
+
+async def test_a_retried_note_with_its_idempotency_key_is_added_once(frontoffice):
+    async with frontoffice() as (_, client):
+        tid = (await post_ticket(client))["id"]
+        keyed = {**TICKETS_WRITE, "Idempotency-Key": unique("note")}
+        body = {"body": "Patient asked for an itemised bill."}
+        first = await client.post(f"/v1/tickets/{tid}/notes", json=body, headers=keyed)
+        assert first.status_code == 201, first.text
+        again = await client.post(f"/v1/tickets/{tid}/notes", json=body, headers=keyed)
+        assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        missing = await client.post(f"/v1/tickets/{uuid.uuid4()}/notes", json=body, headers=TICKETS_WRITE)
+        assert missing.status_code == 404, missing.text
+        shown = await get_ticket(client, tid)
+    assert [n["id"] for n in shown["notes"] if n["kind"] == "note"] == [first.json()["id"]]

@@ -37,6 +37,7 @@ TEXT_BULK = {
         "GET /v1/underpayments",
         "GET /v1/approvals",
     },
+    "frontoffice": {"GET /v1/financing/export"},
 }
 # The audit log itself: its entries carry patient ids only (no PHI), and recording every patient
 # of a page of audit entries in a new entry would make each read of the audit grow it.
@@ -94,6 +95,7 @@ def test_every_bulk_route_records_the_patients_it_returns():
         "eligibility": {"GET /v1/eligibility/batches/{batch_id}"},
         "claims": {"GET /v1/claims", "GET /v1/denials", "GET /v1/followups"},
         "payments": {"GET /v1/remittances/{remittance_id}", "GET /v1/possible-duplicates"},
+        "frontoffice": {"GET /v1/patients", "GET /v1/tickets", "GET /v1/discrepancies"},
     }
     missing: list[str] = []
     for name in PATIENT_KEYS:
@@ -306,3 +308,27 @@ async def test_a_statement_batch_records_every_account_it_issued_to(settings, ad
     assert account in told  # two months later its next dunning step is due
     recorded = (await _recorded(admin, "payments", cycle["X-Correlation-Id"]))["patient_ids"]
     assert set(recorded or ()) == told
+
+
+async def test_a_patient_search_records_every_patient_it_returns(settings, admin):
+    """The front office's patient search (a list of demographics) names every patient it
+    returned in its one audit row, and nobody else."""
+    from tests.frontoffice.helpers import WRITE, make_patient
+
+    last_name = unique("Zzbulk").replace("-", "")[:40]
+    patients = [unique("fo-bulk") for _ in range(3)]
+    listing = _traced()
+    async with api_only("frontoffice", settings) as (_, client):
+        for patient in patients:
+            body = make_patient(patient, last_name=last_name)
+            registered = await client.post("/v1/patients", json=body, headers=token(*WRITE))
+            assert registered.status_code == 201, registered.text
+        found = await client.get(
+            "/v1/patients",
+            params={"last_name": last_name, "limit": 10},
+            headers={**listing, **token("patients:read")},
+        )
+        assert found.status_code == 200, found.text
+    assert _returned("frontoffice", found.json()) == set(patients)
+    row = await _recorded(admin, "frontoffice", listing["X-Correlation-Id"])
+    assert set(row["patient_ids"] or ()) == set(patients), row

@@ -122,7 +122,7 @@ def test_the_bindings_name_only_catalogue_topics_and_known_principals() -> None:
     assert {b.resource_name for b in found if b.resource_type == TOPIC} <= names
     assert {b.principal for b in found} <= set(PRINCIPALS) - {ADMIN}
     talking = {p for s in CATALOGUE.values() for p in (s.publisher, *s.consumers) if p in PARTNERS}
-    assert talking == {"ehr", "collections"} and talking <= {b.principal for b in found}
+    assert talking == {"ehr", "collections", "financing"} and talking <= {b.principal for b in found}
     assert found == sorted(set(found)) and isinstance(found[0], AclBinding)
 
 

@@ -38,9 +38,12 @@ KEYED = {
     "eligibility": {"POST /v1/eligibility/batches"},  # *
     "frontoffice": {  # * (tests/frontoffice: keys per caller)
         "POST /v1/patients",
+        "POST /v1/patients/{patient_id}/coverages",
         "POST /v1/tickets",
+        "POST /v1/tickets/{ticket_id}/notes",
         "POST /v1/assistance/screenings",
         "POST /v1/assistance/applications",
+        "POST /v1/assistance/applications/{application_id}/documents",
         "POST /v1/financing/referrals",
     },
     "gateway": {"POST /v1/files"},  # *

@@ -22,6 +22,15 @@ from shared.events.catalogue import (
     RejectionReason,
     RemittanceReceived,
 )
+from shared.events.frontoffice import (
+    CoverageUpdated,
+    Demographics,
+    DiscrepancyField,
+    DiscrepancyFound,
+    Guarantor,
+    PatientUpdated,
+    RegisteredCoverage,
+)
 from tests.claims.helpers import make_npi
 from tests.shared.helpers import make_encounter
 
@@ -66,8 +75,19 @@ def test_redaction_follows_each_event_schema():
             rejected_at=now,
         ),
     ]
+    registry = _front_office_payloads(now)
+    payloads += registry
     secrets = ("Annabel", "ANNABEL", "Leeworth", "LEEWORTH", "Robert", "1970-03-04", "1968-01-02", "9 Elm St")
     secrets += ("E11.9", "SBX10001", "SBX20002", "5035550142")
+    secrets += (
+        "Maribel",
+        "Okafor",
+        "1981-07-19",
+        "12 Birch Ln",
+        "maribel@example.org",
+        "W55501234",
+        "1981-07-18",
+    )
     for payload in payloads:
         event = new_event(payload, source=SOURCE)
         _, _, value, _ = encode(event)
@@ -82,6 +102,59 @@ def test_redaction_follows_each_event_schema():
         "nickname": REDACTED,
     }, "a field the schema does not know is redacted"
     assert redact("no.such.v1", b"{}").startswith("[withheld")
+
+
+def _front_office_payloads(now: datetime) -> list[object]:
+    """patient.updated, coverage.updated and eligibility.discrepancy_found carrying one
+    patient's (and her guarantor's and subscriber's) PHI."""
+    person = Demographics.model_validate(
+        {
+            "first_name": "Maribel",
+            "last_name": "Okafor",
+            "birth_date": "1981-07-19",
+            "address": {"line1": "12 Birch Ln", "city": "Salem", "state": "OR", "postal_code": "97301"},
+            "phone": "5035550142",
+            "email": "maribel@example.org",
+        }
+    )
+    coverage = RegisteredCoverage(
+        coverage_id=uuid.uuid4(),
+        order="primary",
+        payer_id="SBX001",
+        member_id="W55501234",
+        relationship_code="19",
+        subscriber=person,
+        effective_date=date(2026, 1, 1),
+    )
+    return [
+        PatientUpdated(
+            patient_id="pat-1",
+            revision=2,
+            patient=person,
+            guarantor=Guarantor(relationship_code="19", person=person),
+            reason="moved",
+            changed_by="clerk-1",
+            changed_at=now,
+        ),
+        CoverageUpdated(
+            patient_id="pat-1",
+            revision=3,
+            coverages=[coverage],
+            reason="correction",
+            changed_by="c",
+            changed_at=now,
+        ),
+        DiscrepancyFound(
+            check_id=uuid.uuid4(),
+            patient_id="pat-1",
+            payer_id="SBX001",
+            registry_revision=3,
+            fields=[
+                DiscrepancyField(field="birth_date", registry_value="1981-07-19", payer_value="1981-07-18")
+            ],
+            found_at=now,
+        ),
+    ]
 
 
 PHI_LOOKING = re.compile(r"name|birth|phone|email|address|member|diagnos|x12|ssn|message")

@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from services.claims.flags.tables import ClaimFlag
 from shared.bulk import insert_many
-from shared.paging import DateRange
+from shared.paging import DateRange, PageQuery, paginate
 
 
 async def add_flags(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -29,6 +29,13 @@ async def get_flag(session: AsyncSession, flag_id: uuid.UUID, *, lock: bool = Fa
     return await session.get(ClaimFlag, flag_id, with_for_update=lock)
 
 
+async def list_page(
+    session: AsyncSession, page: PageQuery, **filters: Any
+) -> tuple[Sequence[Any], str | None]:
+    """One page of `list_statement(**filters)`, newest first (keyset on created_at, id)."""
+    return await paginate(session, list_statement(**filters), page, ClaimFlag.created_at, ClaimFlag.id)
+
+
 def list_statement(
     *,
     claim_id: uuid.UUID | None = None,
@@ -37,7 +44,7 @@ def list_statement(
     payer_id: str | None = None,
     dates: DateRange | None = None,
 ) -> SelectOfScalar[ClaimFlag]:
-    """Flags matching the filters given (dates bound when they were raised); paging is the caller's."""
+    """Flags matching the filters given (dates bound when they were raised)."""
     stmt = select(ClaimFlag)
     for column, value in (
         (ClaimFlag.claim_id, claim_id),

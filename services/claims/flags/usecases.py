@@ -19,7 +19,7 @@ from services.claims.flags.schemas import FlagFilters, FlagOut
 from services.claims.flags.tables import ClaimFlag
 from services.claims.registry import domain as registry, store as registry_store
 from shared.events.frontoffice import CoverageUpdated
-from shared.paging import CursorPage, DateRange, PageQuery, paginate
+from shared.paging import CursorPage, DateRange, PageQuery
 from shared.problems import ProblemError, invalid
 
 MEMBER_ID = "member_id_corrected"
@@ -62,10 +62,9 @@ async def list_flags(
 ) -> CursorPage[FlagOut]:
     """One page of flags, newest first: a claim's, or the work list's."""
     f = filters or FlagFilters()
-    stmt = store.list_statement(
-        claim_id=claim_id, status=f.status, kind=f.kind, payer_id=f.payer_id, dates=dates
+    rows, cursor = await store.list_page(
+        session, page, claim_id=claim_id, status=f.status, kind=f.kind, payer_id=f.payer_id, dates=dates
     )
-    rows, cursor = await paginate(session, stmt, page, ClaimFlag.created_at, ClaimFlag.id)
     return CursorPage[FlagOut](
         items=[FlagOut.model_validate(r, from_attributes=True) for r in rows], next_cursor=cursor
     )

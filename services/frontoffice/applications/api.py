@@ -21,7 +21,7 @@ from services.frontoffice.applications.tables import Application
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.idempotency import IdempotencyKeyHeader, audited_create
+from shared.idempotency import IdempotencyKeyHeader, audited_create, idempotent_write
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/assistance/applications", tags=["financial assistance"])
@@ -42,17 +42,24 @@ Approve = Annotated[
 ]
 
 
+async def _load(
+    session: SessionDep, application_id: uuid.UUID, trail: AuditTrail, *, lock: bool
+) -> Application:
+    """The application or a 404; the audit entry names it (also when missing) and its patient."""
+    trail.resource_id = str(application_id)
+    app = await usecases.get(session, application_id, lock=lock)
+    if app is None:
+        raise usecases.not_found()
+    trail.patient_id = app.patient_id
+    return app
+
+
 def _loader(trail_type: object, *, lock: bool) -> object:
     """A load-or-404 dependency for one audited action; write actions lock the row, so two
     people deciding or approving at once are served one after the other."""
 
     async def load(application_id: uuid.UUID, session: SessionDep, trail: trail_type) -> Application:  # type: ignore[valid-type]
-        trail.resource_id = str(application_id)
-        app = await usecases.get(session, application_id, lock=lock)
-        if app is None:
-            raise usecases.not_found()
-        trail.patient_id = app.patient_id
-        return app
+        return await _load(session, application_id, trail, lock=lock)
 
     # The annotations are strings (postponed evaluation); FastAPI must see the audited alias.
     load.__annotations__ = {**load.__annotations__, "trail": trail_type}
@@ -60,7 +67,6 @@ def _loader(trail_type: object, *, lock: bool) -> object:
 
 
 ApplicationToRead = Annotated[Application, Depends(_loader(ReadApplication, lock=False))]
-ApplicationForDocument = Annotated[Application, Depends(_loader(AddDocument, lock=True))]
 ApplicationToDecide = Annotated[Application, Depends(_loader(Decide, lock=True))]
 ApplicationToApprove = Annotated[Application, Depends(_loader(Approve, lock=True))]
 ERRORS = {403: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}}
@@ -108,14 +114,36 @@ async def get_application(app: ApplicationToRead, session: SessionDep) -> Applic
     response_model=DocumentOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record a document received (pay stub, tax return, benefits letter, attestation)",
+    description="An optional `Idempotency-Key` (yours alone) makes a retry answer the first record "
+    "instead of recording the document twice.",
     responses=ERRORS,
 )
 async def add_document(
-    app: ApplicationForDocument, body: DocumentIn, session: SessionDep, trail: AddDocument
-) -> DocumentOut:
-    row = await usecases.add_document(session, app, body, trail.actor)
-    await session.commit()
-    return DocumentOut.model_validate(row, from_attributes=True)
+    application_id: uuid.UUID,
+    body: DocumentIn,
+    session: SessionDep,
+    trail: AddDocument,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    trail.resource_id = str(application_id)
+
+    async def write() -> DocumentOut:  # loaded and locked inside the key's transaction
+        app = await _load(session, application_id, trail, lock=True)
+        row = await usecases.add_document(session, app, body, trail.actor)
+        return DocumentOut.model_validate(row, from_attributes=True)
+
+    outcome = await idempotent_write(
+        session,
+        scope=f"assistance-document:{application_id}",
+        actor=trail.actor,
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        write=write,
+        required=False,
+    )
+    if outcome.replayed:  # the audit entry still names the application's patient
+        await _load(session, application_id, trail, lock=False)
+    return outcome.response()
 
 
 @router.post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
+from fastapi.responses import JSONResponse
 
 from services.frontoffice.coverages import usecases
 from services.frontoffice.coverages.schemas import (
@@ -21,6 +22,7 @@ from services.frontoffice.patients.schemas import PatientIdPath
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
+from shared.idempotency import IdempotencyKeyHeader, idempotent_write
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/patients/{patient_id}/coverages", tags=["coverages"])
@@ -75,7 +77,8 @@ async def list_coverages(
     response_model=CoverageChangeOut,
     summary="Add a coverage",
     description="At most one coverage per order may be in force on any date (409 otherwise). "
-    "`If-Match` is optional here." + CHANGE_NOTE,
+    "`If-Match` is optional here. An optional `Idempotency-Key` (yours alone) makes a retry "
+    "answer the first addition instead of adding the coverage twice." + CHANGE_NOTE,
     responses=CHANGE_ERRORS,
 )
 async def add_coverage(
@@ -83,17 +86,27 @@ async def add_coverage(
     body: CoverageIn,
     session: SessionDep,
     trail: AddCoverage,
-    response: Response,
     if_match: IfMatch = None,
-) -> CoverageChangeOut:
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
     _audit(trail, patient_id)
     expected = parse_if_match(if_match, required=False)
-    out = await usecases.add_coverage(
-        session, patient_id, body, actor=trail.actor, expected_revision=expected
+
+    async def write() -> CoverageChangeOut:
+        return await usecases.add_coverage(
+            session, patient_id, body, actor=trail.actor, expected_revision=expected
+        )
+
+    outcome = await idempotent_write(
+        session,
+        scope="coverage",
+        actor=trail.actor,
+        key=idempotency_key,
+        request={"patient_id": patient_id, "coverage": body.model_dump(mode="json")},
+        write=write,
+        required=False,
     )
-    await session.commit()
-    response.headers["ETag"] = etag(out.revision)
-    return out
+    return outcome.response(headers={"ETag": etag(int(outcome.body["revision"]))})
 
 
 @router.patch(

@@ -61,7 +61,7 @@ def parse_if_match(value: str | None, *, required: bool = True) -> int | None:
     if text == "*":
         return None
     text = text.removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:  # "²" is a digit int() refuses
         raise invalid(("header.If-Match", "format", 'Use the ETag as given, e.g. "7".'))
     return int(text)
 

@@ -25,7 +25,7 @@ from services.frontoffice.tickets.tables import Ticket
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.idempotency import IdempotencyKeyHeader, audited_create
+from shared.idempotency import IdempotencyKeyHeader, audited_create, idempotent_write
 from shared.paging import CursorPage, Dates, Page
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -59,7 +59,6 @@ def _current_ticket(trail: Any, *, lock: bool) -> Any:
 
 TicketToRead = Annotated[Ticket, _current_ticket(_read, lock=False)]
 TicketToAssign = Annotated[Ticket, _current_ticket(_assign, lock=True)]
-TicketToNote = Annotated[Ticket, _current_ticket(_note, lock=True)]
 TicketToMove = Annotated[Ticket, _current_ticket(_move, lock=True)]
 TicketToResolve = Annotated[Ticket, _current_ticket(_resolve, lock=True)]
 AssignTrail = Annotated[AuditTrail, _assign]
@@ -147,11 +146,36 @@ async def assign_ticket(
     status_code=status.HTTP_201_CREATED,
     response_model=NoteOut,
     summary="Add a note (free text, may hold PHI: shown to staff only)",
+    description="An optional `Idempotency-Key` (yours alone) makes a retry answer the first note "
+    "instead of adding it twice.",
 )
-async def add_note(ticket: TicketToNote, body: NoteIn, session: SessionDep, trail: NoteTrail) -> NoteOut:
-    note = await usecases.add_note(session, ticket, body.body, trail.actor)
-    await session.commit()
-    return NoteOut.model_validate(note, from_attributes=True)
+async def add_note(
+    ticket_id: uuid.UUID,
+    body: NoteIn,
+    session: SessionDep,
+    trail: NoteTrail,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    trail.resource_id = str(ticket_id)
+
+    async def write() -> NoteOut:  # the ticket is loaded and locked inside the key's transaction
+        ticket = await usecases.get_ticket(session, ticket_id, lock=True)
+        trail.patient_id = ticket.patient_id
+        note = await usecases.add_note(session, ticket, body.body, trail.actor)
+        return NoteOut.model_validate(note, from_attributes=True)
+
+    outcome = await idempotent_write(
+        session,
+        scope=f"ticket-note:{ticket_id}",
+        actor=trail.actor,
+        key=idempotency_key,
+        request=body.model_dump(mode="json"),
+        write=write,
+        required=False,
+    )
+    if outcome.replayed:  # the audit entry still names the ticket's patient
+        trail.patient_id = (await usecases.get_ticket(session, ticket_id)).patient_id
+    return outcome.response()
 
 
 @router.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import col, select
@@ -13,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from services.frontoffice.tickets.schemas import TicketFilters
 from services.frontoffice.tickets.tables import Ticket, TicketHold, TicketNote
-from shared.paging import DateRange
+from shared.paging import DateRange, PageQuery, paginate
 
 
 async def next_number(session: AsyncSession) -> int:
@@ -29,8 +30,15 @@ def add(session: AsyncSession, *rows: Ticket | TicketNote | TicketHold) -> None:
     session.add_all(rows)
 
 
+async def listed_page(
+    session: AsyncSession, filters: TicketFilters, dates: DateRange, page: PageQuery
+) -> tuple[Sequence[Any], str | None]:
+    """One page of `listed`, newest first (keyset on created_at, id)."""
+    return await paginate(session, listed(filters, dates), page, Ticket.created_at, Ticket.id)
+
+
 def listed(filters: TicketFilters, dates: DateRange) -> SelectOfScalar[Ticket]:
-    """Tickets matching the filters, created within `dates`; paging is the caller's."""
+    """Tickets matching the filters, created within `dates`."""
     stmt = select(Ticket)
     for column, value in (
         (Ticket.status, filters.status),

@@ -29,7 +29,7 @@ from services.frontoffice.tickets.tables import Ticket, TicketHold, TicketNote
 from shared.events import new_event
 from shared.events.frontoffice import AccountHoldPlaced, AccountHoldReleased, TicketAssigned, TicketResolved
 from shared.outbox import add_event
-from shared.paging import CursorPage, DateRange, PageQuery, paginate
+from shared.paging import CursorPage, DateRange, PageQuery
 from shared.problems import ProblemError
 
 
@@ -135,7 +135,7 @@ async def describe(session: AsyncSession, ticket: Ticket) -> TicketOut:
 async def list_tickets(
     session: AsyncSession, filters: TicketFilters, dates: DateRange, page: PageQuery
 ) -> CursorPage[TicketSummary]:
-    rows, cursor = await paginate(session, store.listed(filters, dates), page, Ticket.created_at, Ticket.id)
+    rows, cursor = await store.listed_page(session, filters, dates, page)
     items = [TicketSummary.model_validate(t, from_attributes=True) for t in rows]
     return CursorPage[TicketSummary](items=items, next_cursor=cursor)
 

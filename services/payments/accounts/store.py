@@ -19,6 +19,16 @@ from shared.bulk import insert_many
 from shared.paging import PageQuery, paginate
 
 
+async def one_snapshot(session: AsyncSession) -> None:
+    """Make the session's next transaction read from one snapshot (REPEATABLE READ): a view
+    built from several queries (the balance, then the assistance posted, then the holds) must
+    not mix a state before a posting with one after it, as READ COMMITTED's per-statement
+    snapshots did while the posting committed between two reads. No-op once a transaction runs
+    (its isolation is fixed by then)."""
+    if not session.in_transaction():
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 async def append(
     session: AsyncSession,
     entries: list[Entry],

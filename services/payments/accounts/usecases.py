@@ -82,7 +82,9 @@ async def account_summary(session: AsyncSession, account_id: str, as_of: date) -
 
 async def account_view(session: AsyncSession, account_id: str, as_of: date) -> AccountOut:
     """The account's GET: its summary, and what the front office put on it (open holds,
-    financing referrals, assistance posted)."""
+    financing referrals, assistance posted), all from one snapshot: a posting that commits
+    while the view is read shows in all of it or in none."""
+    await store.one_snapshot(session)
     view = await account_summary(session, account_id, as_of)
     view.holds = [HoldOut.model_validate(h) for h in await holds.open_holds(session, account_id)]
     view.financing = [
@@ -109,7 +111,8 @@ async def require_account(session: AsyncSession, account_id: str, field: str | N
 
 async def ledger(session: AsyncSession, account_id: str, page: PageQuery) -> Ledger:
     """One page of the account's ledger rows, in the order written, and the balance: the sum
-    of the whole ledger, whichever page this is."""
+    of the whole ledger, whichever page this is (the page and the sum from one snapshot)."""
+    await store.one_snapshot(session)
     rows, next_cursor = await store.entries(session, account_id, page)
     balance = await store.balance(session, account_id)
     return Ledger(

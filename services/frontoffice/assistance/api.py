@@ -23,7 +23,7 @@ from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
 from shared.idempotency import IdempotencyKeyHeader, audited_create
-from shared.paging import CursorPage, Page
+from shared.paging import CursorPage, Dates, Page
 from shared.problems import Problem, ProblemError
 
 router = APIRouter(prefix="/v1/assistance", tags=["financial assistance"])
@@ -77,11 +77,17 @@ async def load_guidelines(body: GuidelinesIn, session: SessionDep, trail: LoadGu
     return JSONResponse(out, status_code=201 if created else 200)
 
 
-@router.get("/guidelines", response_model=CursorPage[GuidelinesOut], summary="The guideline years loaded")
+@router.get(
+    "/guidelines",
+    response_model=CursorPage[GuidelinesOut],
+    summary="The guideline years loaded",
+    description="Newest load first; `date_from`/`date_to` filter on when a year was loaded "
+    "(`loaded_at`, UTC days). Paged with `cursor`/`limit`.",
+)
 async def list_guidelines(
-    session: SessionDep, trail: ListGuidelines, page: Page
+    session: SessionDep, trail: ListGuidelines, page: Page, dates: Dates
 ) -> CursorPage[GuidelinesOut]:
-    rows, cursor = await usecases.guidelines_page(session, page)
+    rows, cursor = await usecases.guidelines_page(session, dates, page)
     items = [GuidelinesOut.model_validate(r, from_attributes=True) for r in rows]
     return CursorPage[GuidelinesOut](items=items, next_cursor=cursor)
 

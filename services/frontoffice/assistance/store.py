@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.frontoffice.assistance.tables import AssistancePolicy, PovertyGuidelines, Screening
-from shared.paging import PageQuery, paginate
+from shared.paging import DateRange, PageQuery, paginate
 
 
 async def add(session: AsyncSession, row: Any) -> None:
@@ -37,9 +37,11 @@ async def guidelines_in_force(session: AsyncSession, on: date) -> PovertyGuideli
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def guidelines_page(session: AsyncSession, page: PageQuery) -> tuple[Sequence[Any], str | None]:
-    """Loaded years, newest load first."""
-    stmt = select(PovertyGuidelines)
+async def guidelines_page(
+    session: AsyncSession, dates: DateRange, page: PageQuery
+) -> tuple[Sequence[Any], str | None]:
+    """Years loaded within `dates`, newest load first."""
+    stmt = dates.apply(select(PovertyGuidelines), PovertyGuidelines.loaded_at)
     return await paginate(session, stmt, page, PovertyGuidelines.loaded_at, PovertyGuidelines.id)
 
 

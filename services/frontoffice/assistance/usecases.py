@@ -22,7 +22,7 @@ from services.frontoffice.assistance.schemas import (
     ScreeningWhy,
 )
 from services.frontoffice.assistance.tables import AssistancePolicy, PovertyGuidelines, Screening
-from shared.paging import PageQuery
+from shared.paging import DateRange, PageQuery
 from shared.problems import FieldError, ProblemError, invalid
 
 
@@ -63,9 +63,11 @@ async def load_guidelines(
     return row, True
 
 
-async def guidelines_page(session: AsyncSession, page: PageQuery) -> tuple[Sequence[Any], str | None]:
-    """The loaded years, newest load first."""
-    return await store.guidelines_page(session, page)
+async def guidelines_page(
+    session: AsyncSession, dates: DateRange, page: PageQuery
+) -> tuple[Sequence[Any], str | None]:
+    """The years loaded within `dates`, newest load first."""
+    return await store.guidelines_page(session, dates, page)
 
 
 async def set_policy(session: AsyncSession, body: PolicyIn, actor: str) -> AssistancePolicy:

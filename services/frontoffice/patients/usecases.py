@@ -25,7 +25,7 @@ from services.frontoffice.patients.schemas import (
 from shared.events.envelope import new_event
 from shared.events.frontoffice import PatientUpdated
 from shared.outbox import add_event
-from shared.paging import CursorPage, PageQuery
+from shared.paging import CursorPage, DateRange, PageQuery
 from shared.problems import FieldError, ProblemError
 
 REGISTRATION = "registration"
@@ -220,18 +220,20 @@ async def next_revision(session: AsyncSession, patient_id: str) -> tuple[int, da
 
 
 async def search(
-    session: AsyncSession, filters: PatientSearch, page: PageQuery
+    session: AsyncSession, filters: PatientSearch, dates: DateRange, page: PageQuery
 ) -> CursorPage[PatientSummary]:
-    """One page of matching patients."""
-    rows, cursor = await store.search(session, filters, page)
+    """One page of matching patients registered within `dates`."""
+    rows, cursor = await store.search(session, filters, dates, page)
     items = [PatientSummary.model_validate(dict(r._mapping)) for r in rows]
     return CursorPage[PatientSummary](items=items, next_cursor=cursor)
 
 
-async def history(session: AsyncSession, patient_id: str, page: PageQuery) -> CursorPage[HistoryEntry]:
-    """One page of the patient's history, newest first."""
+async def history(
+    session: AsyncSession, patient_id: str, dates: DateRange, page: PageQuery
+) -> CursorPage[HistoryEntry]:
+    """One page of the patient's history changed within `dates`, newest first."""
     rows: Sequence[Any]
-    rows, cursor = await store.history(session, patient_id, page)
+    rows, cursor = await store.history(session, patient_id, dates, page)
     items = [
         HistoryEntry.model_validate(
             {**r._mapping, "coverage_id": str(r.coverage_id) if r.coverage_id else None}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.frontoffice.assistance.tables import AssistancePolicy, PovertyGuidelines, Screening
@@ -43,6 +43,19 @@ async def guidelines_page(
     """Years loaded within `dates`, newest load first."""
     stmt = dates.apply(select(PovertyGuidelines), PovertyGuidelines.loaded_at)
     return await paginate(session, stmt, page, PovertyGuidelines.loaded_at, PovertyGuidelines.id)
+
+
+async def latest_policy_for(session: AsyncSession, effective: date) -> AssistancePolicy | None:
+    """The latest version set for an effective date. Takes a transaction-scoped advisory lock
+    first, so two concurrent retries of one policy do not both find none and both add one."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("assistance_policy"))))
+    stmt = (
+        select(AssistancePolicy)
+        .where(AssistancePolicy.effective_date == effective)  # type: ignore[arg-type]
+        .order_by(AssistancePolicy.set_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def policy_in_force(session: AsyncSession, on: date) -> AssistancePolicy | None:

@@ -110,3 +110,18 @@ async def history(
         patient_history.c.id,
         key=lambda row: (row.changed_at, row.id),
     )
+
+
+async def contacts(session: AsyncSession, patient_ids: Sequence[str]) -> Sequence[Any]:
+    """Name, phone, email and address of the given patients (only those columns and keys are
+    read: the birth date and the rest of the demographics stay in the table)."""
+    demographics = patients.c.demographics
+    stmt = select(
+        patients.c.patient_id,
+        patients.c.first_name,
+        patients.c.last_name,
+        demographics["phone"].astext.label("phone"),
+        demographics["email"].astext.label("email"),
+        demographics["address"].label("address"),
+    ).where(patients.c.patient_id.in_(list(patient_ids)))
+    return (await session.execute(stmt)).all()

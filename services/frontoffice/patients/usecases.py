@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.frontoffice.patients import domain, store
 from services.frontoffice.patients.schemas import (
     HistoryEntry,
+    PatientContact,
     PatientIn,
     PatientOut,
     PatientSearch,
@@ -241,3 +242,11 @@ async def history(
         for r in rows
     ]
     return CursorPage[HistoryEntry](items=items, next_cursor=cursor)
+
+
+async def contacts(session: AsyncSession, patient_ids: Sequence[str]) -> dict[str, PatientContact]:
+    """Contact details of the given patients that are in the registry, by patient id."""
+    if not patient_ids:
+        return {}
+    rows = await store.contacts(session, sorted(set(patient_ids)))
+    return {r.patient_id: PatientContact.model_validate(dict(r._mapping)) for r in rows}

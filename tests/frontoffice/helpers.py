@@ -216,11 +216,6 @@ async def patch_coverage(
     )
 
 
-async def offsets(kafka: str | KafkaAccess, topic: str) -> Any:
-    """Where `topic` ends now (read events published after this)."""
-    return await end_offsets(kafka, topic)
-
-
 async def read_events(
     kafka: str | KafkaAccess, topic: str, start: Any, key: str, *, count: int = 1
 ) -> list[dict[str, Any]]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.conftest import unique
+from tests.conftest import end_offsets, unique
 from tests.frontoffice.helpers import (
     WRITE,
     get_history,
     make_coverage,
     make_patient,
-    offsets,
     patch_coverage,
     post_coverage,
     post_patient,
@@ -31,7 +30,7 @@ async def test_add_correct_terminate_classified_on_kafka(frontoffice: Any, auth:
     headers = auth(*WRITE, subject="clerk-3")
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     async with frontoffice() as (_, client):
-        start = await offsets(settings.kafka_bootstrap_servers, "coverage.updated")
+        start = await end_offsets(settings.kafka_bootstrap_servers, "coverage.updated")
         pid = await _registered(client, headers)
         added = await post_coverage(client, headers, pid, make_coverage())
         assert added.status_code == 201, added.text
@@ -144,7 +143,7 @@ async def test_reorder_swaps_primary_and_secondary(frontoffice: Any, auth: Any, 
             make_coverage(order="secondary", payer_id="MEDICARE", member_id="1EG4TE5MK72"),
         )
         b = next(c["coverage_id"] for c in added.json()["coverages"] if c["order"] == "secondary")
-        start = await offsets(settings.kafka_bootstrap_servers, "coverage.updated")
+        start = await end_offsets(settings.kafka_bootstrap_servers, "coverage.updated")
         swap = {
             "assignments": [{"coverage_id": a, "order": "secondary"}, {"coverage_id": b, "order": "primary"}],
             "reason": "correction",

@@ -10,14 +10,13 @@ from typing import Any
 
 from shared.events.envelope import new_event
 from shared.events.frontoffice import DiscrepancyField, DiscrepancyFound
-from tests.conftest import encode_signed, eventually
+from tests.conftest import encode_signed, end_offsets, eventually
 from tests.frontoffice.helpers import (
     WRITE,
     get_history,
     get_patient,
     make_coverage,
     make_patient,
-    offsets,
     patch_patient,
     post_coverage,
     post_patient,
@@ -84,7 +83,7 @@ async def test_story_discrepancy_accepted_updates_the_registry(
         mine = first if first["check_id"] == str(check) else second
         assert mine["fields"][0]["payer_value"] == "1984-09-03" and mine["registry_revision"] == 1
 
-        start = await offsets(settings.kafka_bootstrap_servers, "patient.updated")
+        start = await end_offsets(settings.kafka_bootstrap_servers, "patient.updated")
         accepted = await client.post(
             f"/v1/discrepancies/{mine['id']}/accept", json={"note": "card"}, headers=headers
         )
@@ -143,7 +142,7 @@ async def test_stale_discrepancy_is_decided_per_field_and_member_id_goes_through
             client, headers, pid, {"birth_date": "1984-03-19", "reason": "correction"}, '"2"'
         )
         assert third.status_code == 200
-        start = await offsets(settings.kafka_bootstrap_servers, "coverage.updated")
+        start = await end_offsets(settings.kafka_bootstrap_servers, "coverage.updated")
         accepted = await client.post(f"/v1/discrepancies/{found['id']}/accept", headers=headers)
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["outcome"] == {

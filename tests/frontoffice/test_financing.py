@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from tests.conftest import end_offsets, read_from, token, unique
-from tests.frontoffice.helpers import CLERK
+from tests.frontoffice.helpers import CLERK, WRITE, make_patient, post_patient
 
 
 def make_referral(**changes: object) -> dict[str, object]:
@@ -58,8 +59,59 @@ async def test_a_referral_reaches_the_partner_and_its_export(frontoffice, server
     mine = [r for r in rows if r["referral_id"] == referral["id"]]
     assert mine and mine[0]["amount"] == "1250.50" and mine[0]["account_id"] == body["patient_id"]
     assert yesterday.text.splitlines() == [
-        "referral_id,account_id,patient_id,partner_id,amount,referred_at,referred_by"
+        "referral_id,account_id,patient_id,partner_id,amount,referred_at,referred_by,"
+        "first_name,last_name,phone,email,address_line1,address_line2,city,state,postal_code"
     ]
+
+
+async def test_the_export_carries_the_registry_contact_and_audits_its_patients(frontoffice, admin) -> None:
+    registered = make_patient(
+        address={
+            "line1": "9 Oak Ave",
+            "line2": "Apt 2",
+            "city": "Peoria",
+            "state": "IL",
+            "postal_code": "61602",
+        }
+    )
+    unknown = unique("pat")
+    correlation = str(uuid.uuid4())
+    async with frontoffice() as (_, client):
+        assert (await post_patient(client, token(*WRITE), registered)).status_code == 201
+        ours = [
+            (await post_referral(client, make_referral(patient_id=pid))).json()["id"]
+            for pid in (registered["patient_id"], unknown)
+        ]
+        today = datetime.now(UTC).date().isoformat()
+        export = await client.get(
+            "/v1/financing/export",
+            params={"date_from": today, "date_to": today, "limit": 1000},
+            headers={**CLERK, "X-Correlation-Id": correlation},
+        )
+    assert export.status_code == 200, export.text
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    by_id = {r["referral_id"]: r for r in rows}
+    known, missing = by_id[ours[0]], by_id[ours[1]]
+    contact = {k: known[k] for k in ("first_name", "last_name", "phone", "email")}
+    assert contact == {
+        "first_name": "Maria",
+        "last_name": "Lopez",
+        "phone": "2175550100",
+        "email": "maria@example.org",
+    }
+    address = [known[k] for k in ("address_line1", "address_line2", "city", "state", "postal_code")]
+    assert address == ["9 Oak Ave", "Apt 2", "Peoria", "IL", "61602"]
+    assert missing["patient_id"] == unknown
+    assert all(
+        missing[k] == ""
+        for k in ("first_name", "last_name", "phone", "email", "address_line1", "postal_code")
+    )
+    # the minimum necessary: no birth date (nor sex) leaves with the export
+    assert "1984-03-09" not in export.text and "birth" not in export.text
+    [entry] = await admin.fetch(
+        "SELECT patient_ids FROM frontoffice.audit_log WHERE correlation_id = $1", correlation
+    )
+    assert set(entry["patient_ids"]) == {r["patient_id"] for r in rows} >= {registered["patient_id"], unknown}
 
 
 async def test_a_retried_referral_is_one_referral(frontoffice) -> None:

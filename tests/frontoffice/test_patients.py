@@ -10,13 +10,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.conftest import connect_as, unique
+from tests.conftest import connect_as, end_offsets, unique
 from tests.frontoffice.helpers import (
     WRITE,
     get_history,
     get_patient,
     make_patient,
-    offsets,
     patch_patient,
     post_patient,
     read_events,
@@ -75,7 +74,7 @@ async def test_address_change_publishes_patient_updated_and_keeps_history(
     body = make_patient()
     pid = body["patient_id"]
     async with frontoffice() as (_, client):
-        start = await offsets(settings.kafka_bootstrap_servers, "patient.updated")
+        start = await end_offsets(settings.kafka_bootstrap_servers, "patient.updated")
         assert (await post_patient(client, headers, body)).status_code == 201
         moved = await patch_patient(
             client, headers, pid, {"address": NEW_ADDRESS, "reason": "moved", "note": "called in"}, '"1"'

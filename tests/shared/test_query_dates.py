@@ -75,3 +75,28 @@ def test_something_that_is_no_date_is_still_refused():
 
     with pytest.raises(ValueError):
         TypeAdapter(Moment).validate_python("tomorrow")
+
+
+LISTS_WITH_DATES = ("frontoffice",)
+
+
+def test_every_list_takes_date_from_and_date_to():
+    """Every list (a GET answering a cursor page) filters by `date_from`/`date_to`
+    (shared.paging.Dates): one date-range style across the platform. (Checked for the services
+    whose lists all have it; the others still have lists without it.)"""
+    lacking = []
+    for name in LISTS_WITH_DATES:
+        app = importlib.import_module(f"services.{name}.main").app
+        spec = app.openapi()
+        for path, operations in spec["paths"].items():
+            get = operations.get("get")
+            if get is None:
+                continue
+            schema = get.get("responses", {}).get("200", {}).get("content", {})
+            ref = json.dumps(schema.get("application/json", {}).get("schema", {}))
+            if "CursorPage" not in ref:
+                continue
+            params = {p["name"] for p in get.get("parameters", []) if p.get("in") == "query"}
+            if not {"date_from", "date_to"} <= params:
+                lacking.append(f"{name} GET {path}")
+    assert lacking == [], "these lists lack date_from/date_to (use shared.paging.Dates)"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.frontoffice.applications.tables import Application
+from services.frontoffice.holds import domain as holds
 from shared.events.frontoffice import AccountHoldPlaced, AccountHoldReleased, FinancialAssistanceApproved
 from shared.problems import FieldError, ProblemError
 
@@ -80,27 +81,25 @@ def decided_tier(
 
 def hold_placed(app: Application, when: datetime) -> AccountHoldPlaced:
     """An open application keeps the account from collections (statements continue)."""
-    return AccountHoldPlaced(
+    return holds.placed(
+        "financial_assistance",
         hold_id=app.hold_id,
         account_id=app.account_id,
         patient_id=app.patient_id,
-        reason="financial_assistance",
         source_id=app.id,
-        holds_statements=False,
-        holds_collections=True,
-        placed_at=when,
+        at=when,
     )
 
 
 def hold_released(app: Application, when: datetime) -> AccountHoldReleased:
     """The final outcome ends the hold."""
-    return AccountHoldReleased(
+    return holds.released(
+        "financial_assistance",
         hold_id=app.hold_id,
         account_id=app.account_id,
-        reason="financial_assistance",
         source_id=app.id,
         outcome=app.status,
-        released_at=when,
+        at=when,
     )
 
 

@@ -23,7 +23,7 @@ from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
 from shared.idempotency import IdempotencyKeyHeader, audited_create
-from shared.paging import CursorPage, Page
+from shared.paging import CursorPage, Dates, Page
 from shared.problems import Problem, ProblemError
 
 router = APIRouter(prefix="/v1/assistance", tags=["financial assistance"])
@@ -77,11 +77,17 @@ async def load_guidelines(body: GuidelinesIn, session: SessionDep, trail: LoadGu
     return JSONResponse(out, status_code=201 if created else 200)
 
 
-@router.get("/guidelines", response_model=CursorPage[GuidelinesOut], summary="The guideline years loaded")
+@router.get(
+    "/guidelines",
+    response_model=CursorPage[GuidelinesOut],
+    summary="The guideline years loaded",
+    description="Newest load first; `date_from`/`date_to` filter on when a year was loaded "
+    "(`loaded_at`, UTC days). Paged with `cursor`/`limit`.",
+)
 async def list_guidelines(
-    session: SessionDep, trail: ListGuidelines, page: Page
+    session: SessionDep, trail: ListGuidelines, page: Page, dates: Dates
 ) -> CursorPage[GuidelinesOut]:
-    rows, cursor = await usecases.guidelines_page(session, page)
+    rows, cursor = await usecases.guidelines_page(session, dates, page)
     items = [GuidelinesOut.model_validate(r, from_attributes=True) for r in rows]
     return CursorPage[GuidelinesOut](items=items, next_cursor=cursor)
 
@@ -94,14 +100,16 @@ async def list_guidelines(
     description="Tiers in ascending order of `up_to_percent` (inclusive, % of the poverty guideline); "
     "only the last may be open (`null`). A percent beyond every bounded tier, with no open tier, gets "
     "no discount (tier `none`). Earlier versions stay in force for screenings dated before this one's "
-    "`effective_date`.",
-    responses={422: {"model": Problem}},
+    "`effective_date`. Setting again the tiers the latest version for that `effective_date` already has "
+    "(a retry) adds no version and answers **200** with that version.",
+    responses={200: {"model": PolicyOut}, 422: {"model": Problem}},
 )
-async def set_policy(body: PolicyIn, session: SessionDep, trail: SetPolicy) -> PolicyOut:
+async def set_policy(body: PolicyIn, session: SessionDep, trail: SetPolicy) -> JSONResponse:
     async with session.begin():
-        row = await usecases.set_policy(session, body, trail.actor)
+        row, created = await usecases.set_policy(session, body, trail.actor)
     trail.resource_id = str(row.id)
-    return PolicyOut.model_validate(row, from_attributes=True)
+    out = PolicyOut.model_validate(row, from_attributes=True).model_dump(mode="json")
+    return JSONResponse(out, status_code=201 if created else 200)
 
 
 @router.get(

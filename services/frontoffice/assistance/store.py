@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.frontoffice.assistance.tables import AssistancePolicy, PovertyGuidelines, Screening
-from shared.paging import PageQuery, paginate
+from shared.paging import DateRange, PageQuery, paginate
 
 
 async def add(session: AsyncSession, row: Any) -> None:
@@ -37,10 +37,25 @@ async def guidelines_in_force(session: AsyncSession, on: date) -> PovertyGuideli
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def guidelines_page(session: AsyncSession, page: PageQuery) -> tuple[Sequence[Any], str | None]:
-    """Loaded years, newest load first."""
-    stmt = select(PovertyGuidelines)
+async def guidelines_page(
+    session: AsyncSession, dates: DateRange, page: PageQuery
+) -> tuple[Sequence[Any], str | None]:
+    """Years loaded within `dates`, newest load first."""
+    stmt = dates.apply(select(PovertyGuidelines), PovertyGuidelines.loaded_at)
     return await paginate(session, stmt, page, PovertyGuidelines.loaded_at, PovertyGuidelines.id)
+
+
+async def latest_policy_for(session: AsyncSession, effective: date) -> AssistancePolicy | None:
+    """The latest version set for an effective date. Takes a transaction-scoped advisory lock
+    first, so two concurrent retries of one policy do not both find none and both add one."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("assistance_policy"))))
+    stmt = (
+        select(AssistancePolicy)
+        .where(AssistancePolicy.effective_date == effective)  # type: ignore[arg-type]
+        .order_by(AssistancePolicy.set_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def policy_in_force(session: AsyncSession, on: date) -> AssistancePolicy | None:

@@ -22,7 +22,7 @@ from services.frontoffice.assistance.schemas import (
     ScreeningWhy,
 )
 from services.frontoffice.assistance.tables import AssistancePolicy, PovertyGuidelines, Screening
-from shared.paging import PageQuery
+from shared.paging import DateRange, PageQuery
 from shared.problems import FieldError, ProblemError, invalid
 
 
@@ -63,16 +63,24 @@ async def load_guidelines(
     return row, True
 
 
-async def guidelines_page(session: AsyncSession, page: PageQuery) -> tuple[Sequence[Any], str | None]:
-    """The loaded years, newest load first."""
-    return await store.guidelines_page(session, page)
+async def guidelines_page(
+    session: AsyncSession, dates: DateRange, page: PageQuery
+) -> tuple[Sequence[Any], str | None]:
+    """The years loaded within `dates`, newest load first."""
+    return await store.guidelines_page(session, dates, page)
 
 
-async def set_policy(session: AsyncSession, body: PolicyIn, actor: str) -> AssistancePolicy:
-    """A new policy version; the previous ones stay, in force for their own dates."""
+async def set_policy(session: AsyncSession, body: PolicyIn, actor: str) -> tuple[AssistancePolicy, bool]:
+    """(version, created): a new policy version, the previous ones staying in force for their
+    own dates. Setting again what the latest version for that effective date already says (a
+    retry) returns that version instead of adding one, as loading a guideline year again does:
+    a version history full of identical retries would misstate when the tiers changed."""
     tiers = [t.model_dump(mode="json") for t in body.tiers]
     if problems := domain.tier_problems(tiers):
         raise invalid(*problems)
+    latest = await store.latest_policy_for(session, body.effective_date)
+    if latest is not None and latest.tiers == tiers:
+        return latest, False
     row = AssistancePolicy(
         id=uuid.uuid4(),
         effective_date=body.effective_date,
@@ -82,7 +90,7 @@ async def set_policy(session: AsyncSession, body: PolicyIn, actor: str) -> Assis
         set_at=datetime.now(UTC),
     )
     await store.add(session, row)
-    return row
+    return row, True
 
 
 async def policy_in_force(session: AsyncSession, on: date) -> AssistancePolicy | None:

@@ -18,7 +18,7 @@ from services.frontoffice.discrepancies.schemas import (
 from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
-from shared.paging import CursorPage, Page
+from shared.paging import CursorPage, Dates, Page
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/discrepancies", tags=["discrepancies"])
@@ -60,17 +60,19 @@ DECIDE_ERRORS = {
     response_model=CursorPage[DiscrepancyOut],
     summary="Discrepancies, newest first",
     description="What payers' 271 answers said differently from the registry. `status=open` is "
-    "the work list; filter by `patient_id`. Paged with `cursor`/`limit`.",
+    "the work list; filter by `patient_id`, and by `date_from`/`date_to` on when the discrepancy "
+    "was recorded (`created_at`, UTC days). Paged with `cursor`/`limit`.",
 )
 async def list_discrepancies(
     session: SessionDep,
     trail: ListDiscrepancies,
     page: Page,
+    dates: Dates,
     status: Annotated[Status | None, Query(description="open, accepted or rejected.")] = None,
     patient_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")] = None,
 ) -> CursorPage[DiscrepancyOut]:
     trail.patient_id = patient_id
-    listed = await usecases.list_discrepancies(session, status, patient_id, page)
+    listed = await usecases.list_discrepancies(session, status, patient_id, dates, page)
     trail.saw(item.patient_id for item in listed.items)
     return listed
 

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.frontoffice.discrepancies.tables import discrepancies
 from shared.bulk import insert_many
-from shared.paging import PageQuery, paginate
+from shared.paging import DateRange, PageQuery, paginate
 
 
 async def insert(session: AsyncSession, row: dict[str, Any]) -> bool:
@@ -34,10 +34,10 @@ async def decide(session: AsyncSession, discrepancy_id: uuid.UUID, values: dict[
 
 
 async def listing(
-    session: AsyncSession, status: str | None, patient_id: str | None, page: PageQuery
+    session: AsyncSession, status: str | None, patient_id: str | None, dates: DateRange, page: PageQuery
 ) -> tuple[Sequence[Any], str | None]:
-    """Discrepancies, newest first, by status and patient when given."""
-    stmt = select(discrepancies)
+    """Discrepancies recorded within `dates`, newest first, by status and patient when given."""
+    stmt = dates.apply(select(discrepancies), discrepancies.c.created_at)
     if status:
         stmt = stmt.where(discrepancies.c.status == status)
     if patient_id:

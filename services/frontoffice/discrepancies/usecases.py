@@ -20,7 +20,7 @@ from services.frontoffice.discrepancies import domain, store
 from services.frontoffice.discrepancies.schemas import DiscrepancyAccept, DiscrepancyOut, Status
 from services.frontoffice.patients import usecases as patients
 from shared.events.frontoffice import DiscrepancyField, DiscrepancyFound
-from shared.paging import CursorPage, PageQuery
+from shared.paging import CursorPage, DateRange, PageQuery
 from shared.problems import ProblemError
 
 PAYER_271 = "payer_271"
@@ -61,9 +61,10 @@ async def get_discrepancy(
 
 
 async def list_discrepancies(
-    session: AsyncSession, status: Status | None, patient_id: str | None, page: PageQuery
+    session: AsyncSession, status: Status | None, patient_id: str | None, dates: DateRange, page: PageQuery
 ) -> CursorPage[DiscrepancyOut]:
-    rows, cursor = await store.listing(session, status.value if status else None, patient_id, page)
+    """One page of discrepancies recorded within `dates`, newest first."""
+    rows, cursor = await store.listing(session, status.value if status else None, patient_id, dates, page)
     return CursorPage[DiscrepancyOut](items=[describe(r._mapping) for r in rows], next_cursor=cursor)
 
 

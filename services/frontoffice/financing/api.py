@@ -73,8 +73,10 @@ async def get_referral(referral_id: uuid.UUID, session: SessionDep, trail: ReadR
     "/export",
     summary="The financing partner's export: referrals in a date range (CSV)",
     description="Referrals made from `date_from` to `date_to` (inclusive, by referral date), oldest first: "
-    "referral id, account, patient id, partner, amount, when and by whom. Ids and amounts only for now: "
-    "the patient's name and contact will come from the patient registry. Paged by `limit` (500, at most "
+    "referral id, account, patient id, partner, amount, when and by whom, then the patient's name, phone, "
+    "email and postal address from the patient registry, so the partner can offer the credit the patient "
+    "asked for (the minimum necessary: no birth date, no coverage, no clinical data; empty for a patient "
+    "not in the registry). Paged by `limit` (500, at most "
     "1000); the next page's cursor is in the `X-Next-Cursor` header, absent on the last page. Every "
     "patient exported is named in one audit entry.",
     response_class=PlainTextResponse,
@@ -87,8 +89,8 @@ async def export(
     page: ExportPage,
     partner_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")] = None,
 ) -> Response:
-    rows, cursor = await usecases.export(session, dates, page, partner_id=partner_id)
+    rows, contacts, cursor = await usecases.export(session, dates, page, partner_id=partner_id)
     referrals = [ReferralOut.model_validate(r, from_attributes=True) for r in rows]
     trail.saw(r.patient_id for r in referrals)
     headers = {"X-Next-Cursor": cursor} if cursor else None
-    return PlainTextResponse(export_csv(referrals), media_type="text/csv", headers=headers)
+    return PlainTextResponse(export_csv(referrals, contacts), media_type="text/csv", headers=headers)

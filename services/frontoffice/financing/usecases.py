@@ -12,6 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.frontoffice.financing import store
 from services.frontoffice.financing.schemas import ReferralIn
 from services.frontoffice.financing.tables import Referral
+from services.frontoffice.patients import usecases as patients
+from services.frontoffice.patients.schemas import PatientContact
 from shared.events.envelope import new_event
 from shared.events.frontoffice import FinancingReferred
 from shared.outbox import add_event
@@ -52,6 +54,9 @@ async def get(session: AsyncSession, referral_id: uuid.UUID) -> Referral | None:
 
 async def export(
     session: AsyncSession, dates: DateRange, page: PageQuery, *, partner_id: str | None
-) -> tuple[Sequence[Any], str | None]:
-    """One page of the partner's export, oldest referral first."""
-    return await store.page(session, dates, page, partner_id=partner_id)
+) -> tuple[Sequence[Any], dict[str, PatientContact], str | None]:
+    """One page of the partner's export, oldest referral first, with the contact details of
+    the page's patients from the registry (a patient not registered has none)."""
+    rows, cursor = await store.page(session, dates, page, partner_id=partner_id)
+    found = await patients.contacts(session, [r.patient_id for r in rows])
+    return rows, found, cursor

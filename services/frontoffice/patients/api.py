@@ -22,7 +22,7 @@ from shared.audit import AuditTrail, audited
 from shared.auth import require_scopes
 from shared.db import SessionDep
 from shared.idempotency import IdempotencyKeyHeader, idempotent_write
-from shared.paging import CursorPage, Page
+from shared.paging import CursorPage, Dates, Page
 from shared.problems import Problem
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"])
@@ -156,12 +156,17 @@ async def patch_patient(
     response_model=CursorPage[PatientSummary],
     summary="Search patients",
     description="By last name (prefix, any case), first name, birth date, phone or a member id; "
-    "filters combine with AND. Newest registration first, paged with `cursor`/`limit`.",
+    "filters combine with AND. `date_from`/`date_to` filter on the registration time (the "
+    "patient's `created_at`, UTC days). Newest registration first, paged with `cursor`/`limit`.",
 )
 async def search_patients(
-    session: SessionDep, trail: SearchPatients, filters: Annotated[PatientSearch, Depends()], page: Page
+    session: SessionDep,
+    trail: SearchPatients,
+    filters: Annotated[PatientSearch, Depends()],
+    page: Page,
+    dates: Dates,
 ) -> CursorPage[PatientSummary]:
-    found = await usecases.search(session, filters, page)
+    found = await usecases.search(session, filters, dates, page)
     trail.saw(item.patient_id for item in found.items)
     return found
 
@@ -171,10 +176,11 @@ async def search_patients(
     response_model=CursorPage[HistoryEntry],
     summary="Every change to a patient and their coverages",
     description="Newest first: who, when, why (reason and note), which fields, before and after. "
+    "`date_from`/`date_to` filter on the time of the change (`changed_at`, UTC days). "
     "Needs `patients:read`; every read is audited.",
     responses=NOT_FOUND,
 )
 async def patient_history(
-    patient: PatientForHistory, session: SessionDep, page: Page
+    patient: PatientForHistory, session: SessionDep, page: Page, dates: Dates
 ) -> CursorPage[HistoryEntry]:
-    return await usecases.history(session, patient["patient_id"], page)
+    return await usecases.history(session, patient["patient_id"], dates, page)

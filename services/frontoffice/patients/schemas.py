@@ -158,3 +158,16 @@ class HistoryEntry(BaseModel):
     after: dict[str, Any] | None = None
     changed_by: str
     changed_at: datetime
+
+
+class PatientContact(BaseModel):
+    """How to reach a patient about their bill (a financing partner offering the credit they
+    asked for): name, phone, email, postal address. The minimum necessary: no birth date, no
+    sex, no coverage or clinical data."""
+
+    patient_id: str
+    first_name: str
+    last_name: str
+    phone: str | None = None
+    email: str | None = None
+    address: Address | None = None

@@ -14,7 +14,7 @@ from services.frontoffice.coverages.tables import coverages
 from services.frontoffice.patients.schemas import PatientSearch
 from services.frontoffice.patients.tables import patient_history, patients
 from shared.bulk import insert_many
-from shared.paging import PageQuery, paginate
+from shared.paging import DateRange, PageQuery, paginate
 
 
 async def insert_patient(session: AsyncSession, row: dict[str, Any]) -> bool:
@@ -75,10 +75,10 @@ async def add_history(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
 
 
 async def search(
-    session: AsyncSession, filters: PatientSearch, page: PageQuery
+    session: AsyncSession, filters: PatientSearch, dates: DateRange, page: PageQuery
 ) -> tuple[Sequence[Any], str | None]:
-    """Patients matching every given filter, newest registration first."""
-    stmt = select(patients)
+    """Patients matching every given filter, registered within `dates`, newest first."""
+    stmt = dates.apply(select(patients), patients.c.created_at)
     if filters.last_name:
         like = filters.last_name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(func.lower(patients.c.last_name).like(f"{like}%"))
@@ -97,10 +97,11 @@ async def search(
 
 
 async def history(
-    session: AsyncSession, patient_id: str, page: PageQuery
+    session: AsyncSession, patient_id: str, dates: DateRange, page: PageQuery
 ) -> tuple[Sequence[Any], str | None]:
-    """The patient's changes, newest first."""
+    """The patient's changes within `dates`, newest first."""
     stmt = select(patient_history).where(patient_history.c.patient_id == patient_id)
+    stmt = dates.apply(stmt, patient_history.c.changed_at)
     return await paginate(
         session,
         stmt,
@@ -109,3 +110,18 @@ async def history(
         patient_history.c.id,
         key=lambda row: (row.changed_at, row.id),
     )
+
+
+async def contacts(session: AsyncSession, patient_ids: Sequence[str]) -> Sequence[Any]:
+    """Name, phone, email and address of the given patients (only those columns and keys are
+    read: the birth date and the rest of the demographics stay in the table)."""
+    demographics = patients.c.demographics
+    stmt = select(
+        patients.c.patient_id,
+        patients.c.first_name,
+        patients.c.last_name,
+        demographics["phone"].astext.label("phone"),
+        demographics["email"].astext.label("email"),
+        demographics["address"].label("address"),
+    ).where(patients.c.patient_id.in_(list(patient_ids)))
+    return (await session.execute(stmt)).all()

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.frontoffice.patients import domain, store
 from services.frontoffice.patients.schemas import (
     HistoryEntry,
+    PatientContact,
     PatientIn,
     PatientOut,
     PatientSearch,
@@ -25,7 +26,7 @@ from services.frontoffice.patients.schemas import (
 from shared.events.envelope import new_event
 from shared.events.frontoffice import PatientUpdated
 from shared.outbox import add_event
-from shared.paging import CursorPage, PageQuery
+from shared.paging import CursorPage, DateRange, PageQuery
 from shared.problems import FieldError, ProblemError
 
 REGISTRATION = "registration"
@@ -220,18 +221,20 @@ async def next_revision(session: AsyncSession, patient_id: str) -> tuple[int, da
 
 
 async def search(
-    session: AsyncSession, filters: PatientSearch, page: PageQuery
+    session: AsyncSession, filters: PatientSearch, dates: DateRange, page: PageQuery
 ) -> CursorPage[PatientSummary]:
-    """One page of matching patients."""
-    rows, cursor = await store.search(session, filters, page)
+    """One page of matching patients registered within `dates`."""
+    rows, cursor = await store.search(session, filters, dates, page)
     items = [PatientSummary.model_validate(dict(r._mapping)) for r in rows]
     return CursorPage[PatientSummary](items=items, next_cursor=cursor)
 
 
-async def history(session: AsyncSession, patient_id: str, page: PageQuery) -> CursorPage[HistoryEntry]:
-    """One page of the patient's history, newest first."""
+async def history(
+    session: AsyncSession, patient_id: str, dates: DateRange, page: PageQuery
+) -> CursorPage[HistoryEntry]:
+    """One page of the patient's history changed within `dates`, newest first."""
     rows: Sequence[Any]
-    rows, cursor = await store.history(session, patient_id, page)
+    rows, cursor = await store.history(session, patient_id, dates, page)
     items = [
         HistoryEntry.model_validate(
             {**r._mapping, "coverage_id": str(r.coverage_id) if r.coverage_id else None}
@@ -239,3 +242,11 @@ async def history(session: AsyncSession, patient_id: str, page: PageQuery) -> Cu
         for r in rows
     ]
     return CursorPage[HistoryEntry](items=items, next_cursor=cursor)
+
+
+async def contacts(session: AsyncSession, patient_ids: Sequence[str]) -> dict[str, PatientContact]:
+    """Contact details of the given patients that are in the registry, by patient id."""
+    if not patient_ids:
+        return {}
+    rows = await store.contacts(session, sorted(set(patient_ids)))
+    return {r.patient_id: PatientContact.model_validate(dict(r._mapping)) for r in rows}

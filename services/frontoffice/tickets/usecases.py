@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.frontoffice.holds import domain as holds
 from services.frontoffice.servicelevels import domain as sla
 from services.frontoffice.tickets import domain, store
 from services.frontoffice.tickets.schemas import (
@@ -27,7 +28,7 @@ from services.frontoffice.tickets.schemas import (
 )
 from services.frontoffice.tickets.tables import Ticket, TicketHold, TicketNote
 from shared.events import new_event
-from shared.events.frontoffice import AccountHoldPlaced, AccountHoldReleased, TicketAssigned, TicketResolved
+from shared.events.frontoffice import TicketAssigned, TicketResolved
 from shared.outbox import add_event
 from shared.paging import CursorPage, DateRange, PageQuery
 from shared.problems import ProblemError
@@ -68,31 +69,26 @@ async def create(session: AsyncSession, body: TicketIn, actor: str) -> Ticket:
 async def place_hold(session: AsyncSession, ticket: Ticket, actor: str, at: datetime) -> TicketHold:
     """Hold the dispute's account from statements and collections (account_hold.placed)."""
     assert ticket.account_id is not None
+    held = holds.HELD["dispute"]
     hold = TicketHold(
         id=uuid.uuid4(),
         ticket_id=ticket.id,
         account_id=ticket.account_id,
         reason="dispute",
-        holds_statements=True,
-        holds_collections=True,
+        holds_statements=held.statements,
+        holds_collections=held.collections,
         placed_at=at,
     )
     store.add(session, hold, _note(ticket, "hold_placed", actor, at))
-    add_event(
-        session,
-        new_event(
-            AccountHoldPlaced(
-                hold_id=hold.id,
-                account_id=hold.account_id,
-                patient_id=ticket.patient_id,
-                reason="dispute",
-                source_id=ticket.id,
-                holds_statements=True,
-                holds_collections=True,
-                placed_at=at,
-            )
-        ),
+    event = holds.placed(
+        "dispute",
+        hold_id=hold.id,
+        account_id=hold.account_id,
+        patient_id=ticket.patient_id,
+        source_id=ticket.id,
+        at=at,
     )
+    add_event(session, new_event(event))
     return hold
 
 
@@ -103,19 +99,10 @@ async def release_hold(session: AsyncSession, ticket: Ticket, outcome: str, acto
         return
     hold.released_at, hold.outcome = at, outcome
     store.add(session, hold, _note(ticket, "hold_released", actor, at, outcome))
-    add_event(
-        session,
-        new_event(
-            AccountHoldReleased(
-                hold_id=hold.id,
-                account_id=hold.account_id,
-                reason="dispute",
-                source_id=ticket.id,
-                outcome=outcome,
-                released_at=at,
-            )
-        ),
+    event = holds.released(
+        "dispute", hold_id=hold.id, account_id=hold.account_id, source_id=ticket.id, outcome=outcome, at=at
     )
+    add_event(session, new_event(event))
 
 
 async def get_ticket(session: AsyncSession, ticket_id: uuid.UUID, *, lock: bool = False) -> Ticket:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -139,8 +140,14 @@ def make_chromium() -> WebDriver:
     return webdriver.Chrome(service=Service(driver), options=options)
 
 
+# The page redraws its tables on every refresh (its own timer too): an element read while it
+# is replaced is stale, which is "not yet", not a failure (seen in CI with six services).
+REDRAWN = (StaleElementReferenceException,)
+
+
 def wait_until(driver: WebDriver, check: Callable[[WebDriver], Any], what: str, timeout: float = 30) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(check, message=f"page: {what}")
+    wait = WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=REDRAWN)
+    return wait.until(check, message=f"page: {what}")
 
 
 def refreshes(driver: WebDriver) -> int:
@@ -165,7 +172,8 @@ def refresh_until(driver: WebDriver, check: Callable[[WebDriver], Any], what: st
     def refreshed(d: WebDriver) -> Any:
         before = refreshes(d)
         d.find_element(By.ID, "refresh").click()
-        WebDriverWait(d, 10, poll_frequency=0.1).until(lambda d: refreshes(d) > before)
+        redrawn = WebDriverWait(d, 10, poll_frequency=0.1, ignored_exceptions=REDRAWN)
+        redrawn.until(lambda d: refreshes(d) > before)
         return check(d)
 
     wait_until(driver, refreshed, what)

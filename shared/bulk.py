@@ -1,4 +1,5 @@
-"""Many rows into one table in one statement: `INSERT ... SELECT * FROM unnest(arrays)`.
+"""Many rows into one table in one statement: `INSERT ... SELECT * FROM unnest(arrays)`, and
+the upsert that keeps another domain's record at its highest revision (`upsert_newer`).
 
 A batch handler that makes hundreds of rows would otherwise go through the ORM's unit of
 work (a Python object and its bookkeeping per row) or a Core executemany (PostgreSQL still
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, Table, TextClause, text
+from sqlalchemy import Row, Table, TextClause, or_, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import JSON
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -77,3 +78,54 @@ async def insert_many(
     conflict = None if on_conflict is None else tuple(on_conflict)
     result = await session.execute(_statement(table, columns, conflict, tuple(returning)), params)
     return list(result.all()) if returning else []
+
+
+def newest_per_key(rows: Sequence[Mapping[str, Any]], *, key: str, revision: str) -> list[Mapping[str, Any]]:
+    """Of a batch's rows, the one with the highest `revision` per `key`, ordered by key.
+
+    One `INSERT ... ON CONFLICT DO UPDATE` may touch a row only once, so a batch holding two
+    revisions of one key is cut to its newest first; the key order makes concurrent batches
+    lock their rows in the same order."""
+    best: dict[Any, Mapping[str, Any]] = {}
+    for row in rows:
+        kept = best.get(row[key])
+        if kept is None or row[revision] > kept[revision]:
+            best[row[key]] = row
+    return [best[k] for k in sorted(best)]
+
+
+async def upsert_newer(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: str,
+    revision: str,
+    update: Sequence[str] | None = None,
+) -> list[Any]:
+    """Keep a copy of another domain's record at the highest revision seen: insert each row,
+    or update the stored one with it only when its `revision` column is higher than the stored
+    one (`ON CONFLICT (key) DO UPDATE ... WHERE stored.revision < excluded.revision`; a NULL
+    stored revision, a part never received, counts as lower).
+
+    A redelivered, replayed or reordered event therefore changes nothing, also when two
+    replicas race on one key (the upsert's row lock serialises them and the later one compares
+    against the first's revision). `update`: the columns an update replaces (the part of the
+    record this revision guards; by default every column of the rows but the key); values may
+    be SQL expressions (e.g. `func.clock_timestamp()`). Rows of one key are cut to the newest
+    (`newest_per_key`). Returns the keys of the rows inserted or updated."""
+    if not rows:
+        return []
+    batch = newest_per_key(rows, key=key, revision=revision)
+    columns = [c for c in batch[0] if c != key] if update is None else list(update)
+    stmt = postgresql.insert(table).values([dict(row) for row in batch])
+    stored = table.c[revision]
+    guard = stored < stmt.excluded[revision]
+    if stored.nullable:
+        guard = or_(stored.is_(None), guard)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={c: stmt.excluded[c] for c in columns},
+        where=guard,
+    ).returning(table.c[key])
+    return list((await session.execute(stmt)).scalars().all())

@@ -45,7 +45,7 @@ from shared.events.catalogue import dlq_topic
 from shared.events.envelope import Event, InvalidEvent, decode, records_of as records_of
 from shared.events.signing import PartnerKeys
 from shared.kafka import KafkaAccess, client_kwargs, started_producer
-from shared.retry import Outage, attributable, backoff, run_forever, transient
+from shared.retry import Outage, Strikes, attributable, backoff, run_forever, transient
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class EventConsumer:
         # Parked records not committed yet (a poll tried again after a pause skips them), and
         # whether the last failure was a pause (the client stays).
         self._parked: set[tuple[str, int, int]] = set()
-        self._strikes: dict[tuple[str, int, int], int] = {}  # rounds failed alone (see _strike)
+        self._strikes: Strikes[tuple[str, int, int]] = Strikes(transient_limit)  # see _strike
         self._paused = False
         self._producer = dlq_producer
         self._owns_producer = dlq_producer is None
@@ -194,11 +194,9 @@ class EventConsumer:
         offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
         await consumer.commit(offsets)
         self._parked = {(t, p, o) for t, p, o in self._parked if o >= offsets.get(TopicPartition(t, p), 0)}
-        self._strikes = {
-            k: n for k, n in self._strikes.items() if k[2] >= offsets.get(TopicPartition(*k[:2]), 0)
-        }
+        self._strikes.retain(lambda k: k[2] >= offsets.get(TopicPartition(*k[:2]), 0))
         for tp, next_offset in offsets.items():
-            self._record_lag(consumer, tp, next_offset)
+            metrics.record_lag(self.service, tp.topic, tp.partition, consumer.highwater(tp), next_offset)
         return True
 
     async def _recover(self) -> None:  # a paused client stays (rewound); else it is made again
@@ -220,13 +218,6 @@ class EventConsumer:
         if self._producer is not None and self._owns_producer:
             producer, self._producer = self._producer, None
             await producer.stop()
-
-    def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
-        high = consumer.highwater(tp)
-        if high is not None:
-            metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
-                max(high - next_offset, 0)
-            )
 
     # --- processing -------------------------------------------------------------------
 
@@ -325,11 +316,9 @@ class EventConsumer:
     async def _strike(self, record: ConsumerRecord, error: Exception) -> int:
         """Pause, unless `record` failed alone `transient_limit` rounds while the database answered."""
         await self._probe(error)
-        position = (record.topic, record.partition, record.offset)
-        strikes = self._strikes[position] = self._strikes.get(position, 0) + 1
-        if strikes < self.transient_limit:
+        strikes = self._strikes.strike((record.topic, record.partition, record.offset))
+        if strikes is None:
             raise Paused(error) from error
-        del self._strikes[position]
         return strikes
 
     async def _probe(self, transient_error: Exception | None = None) -> None:

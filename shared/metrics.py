@@ -41,6 +41,15 @@ CONSUMER_LAG = Gauge(
     "Records between the consumer's position and the high watermark.",
     ["service", "topic", "partition"],
 )
+
+
+def record_lag(service: str, topic: str, partition: int, high: int | None, next_offset: int) -> None:
+    """A partition's consumer_lag after a commit: records between the next offset and the high
+    watermark (left as it was while the watermark is unknown)."""
+    if high is not None:
+        CONSUMER_LAG.labels(service, topic, str(partition)).set(max(high - next_offset, 0))
+
+
 STUCK_WORK_ITEMS = Gauge(
     "stuck_work_items",
     "Items in a queue of stuck work (shared.stuckwork): what only a person or a fix empties.",

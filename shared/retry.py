@@ -6,7 +6,7 @@ Built on two well-kept libraries instead of hand-written loops: tenacity for ret
 
 `transient(error)` is the one place that decides whether a failure is a dependency away for a
 while (retry until it is back) or something that can never succeed; `Outage` keeps what a
-background loop's failures say, for readiness.
+background loop's failures say, for readiness; `Strikes` counts the rounds an item failed alone.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import contextlib
 import errno
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from types import SimpleNamespace, TracebackType
+from typing import Generic, TypeVar
 
 import httpx
 import sqlalchemy.exc
@@ -258,6 +259,33 @@ class Outage:
         since = (self.since or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
         what = self.reason or "failing"
         return f"{what} since {since} ({self.error_type}; {self.failures} failed tries)"
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Strikes(Generic[K]):
+    """How many rounds each item (e.g. a record's position) failed alone with a transient
+    error while its dependency answered. Such an item is busy or timing out rather than the
+    dependency being away: it is retried like an outage, but only `limit` rounds, after which
+    the caller treats it as poison. The count of an item that reached the limit is forgotten."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._counts: dict[K, int] = {}
+
+    def strike(self, key: K) -> int | None:
+        """One more failed round of `key`: None while under the limit (try again), else how
+        many rounds it failed."""
+        count = self._counts[key] = self._counts.get(key, 0) + 1
+        if count < self.limit:
+            return None
+        del self._counts[key]
+        return count
+
+    def retain(self, keep: Callable[[K], bool]) -> None:
+        """Forget the items `keep` rejects (e.g. those behind a committed offset)."""
+        self._counts = {k: n for k, n in self._counts.items() if keep(k)}
 
 
 class CircuitOpen(Exception):

@@ -97,6 +97,17 @@ class RegisteredCoverage(Payload):
     effective_date: date
     termination_date: date | None = None
 
+    def in_force_on(self, day: date) -> bool:
+        """Whether this coverage is in force on `day` (see `in_force_on`)."""
+        return in_force_on(self.effective_date, self.termination_date, day)
+
+
+def in_force_on(effective: date, termination: date | None, day: date) -> bool:
+    """Whether a coverage effective..termination holds `day`: both ends included, no termination
+    date meaning open-ended. The one reading of the registry's coverage dates, for every copy
+    (also one kept as JSON)."""
+    return effective <= day and (termination is None or day <= termination)
+
 
 class CoverageChange(Payload):
     """What happened to one coverage in this revision, so claims can flag the claims it touches."""

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from services.payments.account_holds.domain import Held, keeps_from
 from services.payments.assistance.domain import assistance_entries, discount
-from services.payments.parties.domain import newest_revisions
+from shared.bulk import newest_per_key
 
 
 def test_a_poll_keeps_the_highest_revision_per_account_whatever_the_order():
@@ -19,7 +19,8 @@ def test_a_poll_keeps_the_highest_revision_per_account_whatever_the_order():
         {"account_id": "b", "revision": 1, "address": "b1"},
         {"account_id": "a", "revision": 2, "address": "old"},
     ]
-    assert [(r["account_id"], r["revision"]) for r in newest_revisions(rows)] == [("a", 3), ("b", 1)]
+    kept = newest_per_key(rows, key="account_id", revision="revision")
+    assert [(r["account_id"], r["revision"]) for r in kept] == [("a", 3), ("b", 1)]
 
 
 def test_the_discount_is_half_up_to_the_cent_and_nothing_owed_is_nothing_off():

@@ -38,11 +38,7 @@ def parse(copy: RegistryCopy | None) -> Registered | None:
 def in_force(coverages: list[RegisteredCoverage], on: date) -> list[RegisteredCoverage]:
     """The coverages in force on `on` (effective on or before it, not terminated before it),
     primary first."""
-    alive = [
-        c
-        for c in coverages
-        if c.effective_date <= on and (c.termination_date is None or c.termination_date >= on)
-    ]
+    alive = [c for c in coverages if c.in_force_on(on)]
     return sorted(alive, key=lambda c: ORDER[c.order])
 
 

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from services.eligibility.checks.schemas import CheckIn, DependentIn, PatientIn, RegistryCheckIn
+from shared.events.frontoffice import in_force_on
 from shared.problems import ProblemError, invalid
 
 SELF = "18"  # X12 1069 individual relationship code: the patient is the subscriber
@@ -52,7 +53,8 @@ def in_force(coverages: list[dict[str, Any]], on: date, order: str) -> dict[str,
     for coverage in coverages:
         start = date.fromisoformat(coverage["effective_date"])
         end = coverage.get("termination_date")
-        if coverage["order"] == order and start <= on and (end is None or on <= date.fromisoformat(end)):
+        stop = None if end is None else date.fromisoformat(end)
+        if coverage["order"] == order and in_force_on(start, stop, on):
             return coverage
     return None
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import RowMapping, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.eligibility.registry.tables import registry_copies
+from shared.bulk import upsert_newer
 
 _HALVES = {
     "patient": (registry_copies.c.patient_revision, registry_copies.c.patient_enc),
@@ -19,22 +19,22 @@ async def keep_half(session: AsyncSession, patient_id: str, half: str, revision:
     copy already holds that revision or a newer one: redelivered or reordered events change
     nothing. True when this call changed the copy."""
     revision_col, sealed_col = _HALVES[half]
-    values = {"patient_id": patient_id, revision_col.name: revision, sealed_col.name: sealed}
-    stmt = insert(registry_copies).values(
-        **values,
+    row = {
+        "patient_id": patient_id,
+        revision_col.name: revision,
+        sealed_col.name: sealed,
         **{other.name: 0 for name, (other, _) in _HALVES.items() if name != half},
-        updated_at=func.clock_timestamp(),
+        "updated_at": func.clock_timestamp(),
+    }
+    kept = await upsert_newer(
+        session,
+        registry_copies,
+        [row],
+        key="patient_id",
+        revision=revision_col.name,
+        update=[revision_col.name, sealed_col.name, "updated_at"],
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[registry_copies.c.patient_id],
-        set_={
-            revision_col.name: stmt.excluded[revision_col.name],
-            sealed_col.name: stmt.excluded[sealed_col.name],
-            "updated_at": func.clock_timestamp(),
-        },
-        where=revision_col < stmt.excluded[revision_col.name],
-    ).returning(registry_copies.c.patient_id)
-    return (await session.execute(stmt)).first() is not None
+    return bool(kept)
 
 
 async def load(session: AsyncSession, patient_id: str) -> RowMapping | None:

@@ -66,13 +66,3 @@ def registry_row(update: PatientUpdated, received_at: datetime) -> dict[str, Any
         "changed_at": update.changed_at,
         "received_at": received_at,
     }
-
-
-def newest_revisions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Of a poll's rows, the highest revision per account (one upsert may touch a row once)."""
-    best: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        kept = best.get(row["account_id"])
-        if kept is None or row["revision"] > kept["revision"]:
-            best[row["account_id"]] = row
-    return [best[a] for a in sorted(best)]

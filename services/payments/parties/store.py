@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.parties.tables import encounter_parties, registry_parties
-from shared.bulk import insert_many
+from shared.bulk import insert_many, upsert_newer
 
 
 async def add_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -20,19 +19,10 @@ async def add_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> Non
 
 
 async def keep_registry(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Upsert the registry's copy of each account (one row per account in `rows`), replacing a
-    stored one only with a higher revision: a redelivered or late older revision changes
-    nothing, so the address never rolls back."""
-    if not rows:
-        return
-    stmt = pg_insert(registry_parties).values(list(rows))
-    kept = registry_parties.c
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[kept.account_id],
-        set_={c: stmt.excluded[c] for c in rows[0] if c != "account_id"},
-        where=kept.revision < stmt.excluded.revision,
-    )
-    await session.execute(stmt)
+    """Upsert the registry's copy of each account, replacing a stored one only with a higher
+    revision (a batch's rows of one account are cut to its newest first): a redelivered or late
+    older revision changes nothing, so the address never rolls back."""
+    await upsert_newer(session, registry_parties, rows, key="account_id", revision="revision")
 
 
 async def registry(session: AsyncSession, account_ids: Sequence[str]) -> Sequence[Row[Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.payments.parties import store
-from services.payments.parties.domain import newest_revisions, party_row, registry_row
+from services.payments.parties.domain import party_row, registry_row
 from shared.events import Event
 from shared.events.catalogue import EncounterCompleted, PatientUpdated
 
@@ -41,7 +41,7 @@ async def record_registry(session: AsyncSession, events: Sequence[Event]) -> Non
     of the poll, kept only when higher than the one on file."""
     now = datetime.now(UTC)
     rows = [registry_row(e.data, now) for e in events if isinstance(e.data, PatientUpdated)]
-    await store.keep_registry(session, newest_revisions(rows))
+    await store.keep_registry(session, rows)
 
 
 async def parties_of(session: AsyncSession, account_ids: Sequence[str]) -> dict[str, Parties]:

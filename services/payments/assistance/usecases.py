@@ -40,9 +40,8 @@ async def apply_assistance(session: AsyncSession, approved: FinancialAssistanceA
     if approved.decided_by == approved.approved_by:
         raise PermanentError("financial_assistance.approved needs two people: approved_by is decided_by")
     await ledger.lock_account(session, approved.account_id)  # the balance read is the one adjusted
-    base = max(
-        (await account_summary(session, approved.account_id, datetime.now(UTC).date())).patient_due, ZERO
-    )
+    now = datetime.now(UTC)  # one moment: the balance is read as of the day it is posted
+    base = max((await account_summary(session, approved.account_id, now.date())).patient_due, ZERO)
     amount = domain.discount(base, approved.discount_percent)
     recorded = await store.add_adjustment(
         session,
@@ -57,7 +56,7 @@ async def apply_assistance(session: AsyncSession, approved: FinancialAssistanceA
         decided_by=approved.decided_by,
         approved_by=approved.approved_by,
         decided_at=approved.decided_at,
-        posted_at=datetime.now(UTC),
+        posted_at=now,
     )
     if not recorded:
         log.info(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import event as sa_event, text
@@ -93,6 +94,21 @@ def _followup(payer: str) -> ClaimFollowupDue:
     )
 
 
+def _followup_consumer(db: Database, servers: Any, group: str, handler: Any, **limits: Any) -> EventConsumer:
+    """A claim.followup_due consumer of the test's own group that retries and pauses quickly;
+    `limits` are the attempt limits under test."""
+    return EventConsumer(
+        db,
+        servers.kafka,
+        service="claims-test",
+        group_id=group,
+        handlers={"claim.followup_due": handler},
+        retry_base_seconds=0.01,
+        pause_max_seconds=0.2,
+        **limits,
+    )
+
+
 async def test_a_transient_failure_outlasts_the_attempt_limit_and_poison_still_parks(
     settings, servers, producer
 ):
@@ -118,16 +134,7 @@ async def test_a_transient_failure_outlasts_the_attempt_limit_and_poison_still_p
     for payload in (racing, refused):
         topic, key, value, headers = encode(new_event(payload, source="/tests"))
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
-    consumer = EventConsumer(
-        db,
-        servers.kafka,
-        service="claims-test",
-        group_id=group,
-        handlers={"claim.followup_due": handler},
-        max_attempts=1,
-        retry_base_seconds=0.01,
-        pause_max_seconds=0.2,
-    )
+    consumer = _followup_consumer(db, servers, group, handler, max_attempts=1)
     task = asyncio.create_task(consumer.run())
     try:
         await eventually(lambda: str(racing.claim_id) in handled, timeout=60)
@@ -182,17 +189,7 @@ async def test_an_event_failing_alone_while_the_database_answers_is_parked_not_r
     for payload in (stuck, behind):
         topic, key, value, headers = encode(new_event(payload, source="/tests"))
         await producer.send_and_wait(topic, value=value, key=key, headers=headers)
-    consumer = EventConsumer(
-        db,
-        servers.kafka,
-        service="claims-test",
-        group_id=group,
-        handlers={"claim.followup_due": handler},
-        max_attempts=3,
-        retry_base_seconds=0.01,
-        pause_max_seconds=0.2,
-        transient_limit=4,
-    )
+    consumer = _followup_consumer(db, servers, group, handler, max_attempts=3, transient_limit=4)
     task = asyncio.create_task(consumer.run())
     try:
         parked = await read_from(

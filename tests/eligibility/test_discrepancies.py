@@ -282,3 +282,34 @@ async def test_an_answer_reused_from_the_cache_is_compared_too(eligibility, prod
     reused = again.json()
     assert reused["cached"] and reused["registry_discrepancies"] == ["birth_date"]
     assert await staged(admin, patient) == 2  # one per check
+
+
+# --- the public 271 sample (../shared/samples/x12), read through the same comparison ---------
+
+
+def test_the_public_subscriber_271_agrees_with_a_registry_that_holds_what_it_says():
+    """subscriber-health-benefit-check.271 (005010X279A1): 2100C NM1*IL SMITH JOHN, NM109
+    123456789, N3/N4 15197 BROADWAY AVENUE APT 215 KANSAS CITY MO, DMG*D8*19630519*M. A registry
+    holding the same (in its own case and spacing) finds nothing; one birth date apart finds
+    exactly that field, with the sample's DMG02 as the payer's value."""
+    from tests.eligibility.test_271_demographics import sample
+
+    text = sample("271_005010X279A1", "subscriber-health-benefit-check.271")
+    address = {
+        "line1": "15197 Broadway Avenue",
+        "line2": "Apt 215",
+        "city": "Kansas City",
+        "state": "MO",
+        "postal_code": "64108",
+    }
+    same = make_demographics(
+        first_name="John", last_name="Smith", birth_date="1963-05-19", sex="M", address=address
+    )
+    coverage = [make_coverage(member_id="123456789")]
+    assert compare(snapshot_for(same, coverage), text) == []
+    apart = make_demographics(
+        first_name="John", last_name="Smith", birth_date="1963-05-20", sex="M", address=address
+    )
+    assert compare(snapshot_for(apart, coverage), text) == [
+        {"field": "birth_date", "registry_value": "1963-05-20", "payer_value": "1963-05-19"}
+    ]

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2, description="Amount in USD, two decimals.")]
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+from shared.events.base import Id, Money, Payload
+from shared.events.encounters import Address, Coverage, EncounterCompleted, EncounterLine, Person
+from shared.events.institutional import ClaimType, InpatientAdjudication, OutpatientAdjudication, RevenueCode
+
 # On payments' per-event notices of a cycle: the one account_notice.issued that told the patient.
-
-
-class Payload(BaseModel):
-    """Base of every event payload: immutable; unknown fields are tolerated (additive changes)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 # --- eligibility -------------------------------------------------------------------------
@@ -100,81 +96,18 @@ class AuthorizationExpiring(Payload):
     visits_left: int | None = None
 
 
-# --- partner: EHR ------------------------------------------------------------------------
-
-
-class Address(Payload):
-    line1: str = Field(min_length=1, max_length=55)
-    line2: str | None = Field(default=None, max_length=55)
-    city: str = Field(min_length=1, max_length=30)
-    state: str = Field(pattern=r"^[A-Z]{2}$")
-    postal_code: str = Field(pattern=r"^\d{5}(\d{4})?$")
-
-
-class Person(Payload):
-    """PHI: from the EHR to claims (the 837P) and payments (statements, the collections agency)."""
-
-    first_name: str = Field(min_length=1, max_length=35)
-    last_name: str = Field(min_length=1, max_length=60)
-    birth_date: date
-    gender: Literal["F", "M", "U"] = "U"
-    address: Address | None = None
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{10,15}$", description="For the bill.")
-
-
-class Coverage(Payload):
-    """A policy the EHR has on file for the patient (PHI: the member id)."""
-
-    payer_id: Id
-    member_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9\-]+$")
-    order: Literal["primary", "secondary", "tertiary"] = "primary"
-    relationship_code: str = Field(
-        default="18",
-        pattern=r"^\d{2}$",
-        description="Patient to subscriber (X12 1069): 18 self, 01 spouse, 19 child.",
-    )
-    subscriber: Person | None = Field(default=None, description="When the patient is not the subscriber.")
-    group_number: str | None = Field(default=None, max_length=50)
-
-
-class EncounterLine(Payload):
-    code: str = Field(min_length=5, max_length=5, description="CPT/HCPCS code.")
-    modifiers: list[str] = Field(default_factory=list, max_length=4)
-    units: int = Field(default=1, ge=1)
-    charge: Money = Field(gt=0)
-    diagnosis_pointers: list[int] = Field(default_factory=lambda: [1], min_length=1, max_length=4)
-
-
-class EncounterCompleted(Payload):
-    """The EHR closed an encounter; its charges become a claim."""
-
-    encounter_id: Id
-    patient_id: Id
-    payer_id: Id
-    billing_provider_npi: str = Field(pattern=r"^\d{10}$")
-    rendering_provider_npi: str | None = Field(default=None, pattern=r"^\d{10}$")
-    date_of_service: date
-    place_of_service: str = Field(pattern=r"^\d{2}$")
-    diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM codes.")
-    lines: list[EncounterLine] = Field(min_length=1, max_length=50)
-    prior_authorization_number: str | None = None
-    patient: Person | None = Field(default=None, description="Demographics for the claim (PHI).")
-    coverages: list[Coverage] = Field(
-        default_factory=list,
-        max_length=3,
-        description="Primary first; the primary's payer_id matches payer_id.",
-    )
-    guarantor: Person | None = Field(
-        default=None, description="Who owes the patient's share; else the subscriber, else the patient."
-    )
-
-
 # --- claims ------------------------------------------------------------------------------
 
 
 class ClaimLineSummary(Payload):
     line_number: int = Field(ge=1)
-    code: str = Field(min_length=5, max_length=5)
+    code: str | None = Field(
+        default=None,
+        min_length=5,
+        max_length=5,
+        description="CPT/HCPCS; institutional lines may lack it.",
+    )
+    revenue_code: RevenueCode | None = Field(default=None, description="Institutional lines.")
     modifiers: list[str] = Field(default_factory=list, max_length=4)
     units: Decimal = Field(default=Decimal(1), gt=0)
     charge: Money
@@ -187,15 +120,21 @@ class ClaimLineSummary(Payload):
 
 
 class ClaimSubmitted(Payload):
-    """A claim went out to the clearinghouse; the 837P travels with it."""
+    """A claim went out to the clearinghouse; the 837P or 837I travels with it."""
 
     claim_id: UUID
     patient_control_number: str = Field(min_length=1, max_length=17)
     patient_id: Id
     payer_id: Id
-    frequency_code: Literal["1", "7", "8"] = "1"
+    frequency_code: Literal["1", "2", "3", "4", "7", "8"] = Field(
+        default="1",
+        description="CLM05-3: 1 original; 7 replacement, 8 void; 2-4 interim bills (institutional only).",
+    )
     total_charge: Money
-    x12_837: str = Field(min_length=1, description="The X12 005010X222A2 837P interchange.")
+    x12_837: str = Field(
+        min_length=1, description="The X12 interchange: 005010X222A2 837P or 005010X223A2 837I (ST03 says)."
+    )
+    claim_type: ClaimType = "professional"
     submitted_at: datetime
     coverage_order: Literal["primary", "secondary", "tertiary"] = "primary"
     account_id: Id | None = Field(default=None, description="The patient's account; patient_id when absent.")
@@ -312,6 +251,12 @@ class PaymentPosted(Payload):
     lines: list[AdjudicatedLine] = Field(default_factory=list, description="835 loop 2110 (SVC), if any.")
     remittance_date: date | None = Field(default=None, description="BPR16: the check or EFT date.")
     reverses_payment_id: UUID | None = Field(default=None, description="CLP02 22: the payment it reverses.")
+    # Institutional claims (835 CLP08/CLP11/CLP12, MIA or MOA), for reports and the next payer's 837I 2320:
+    claim_type: ClaimType = "professional"
+    drg_code: str | None = Field(default=None, description="CLP11: the DRG the payer priced the stay by.")
+    drg_weight: Decimal | None = Field(default=None, description="CLP12: that DRG's weight.")
+    inpatient: InpatientAdjudication | None = Field(default=None, description="MIA, inpatient claims.")
+    outpatient: OutpatientAdjudication | None = Field(default=None, description="MOA, outpatient claims.")
 
 
 class PaymentUnderpaid(Payload):
@@ -370,3 +315,13 @@ class NotificationFailed(Payload):
     reason: str = Field(max_length=200)
     attempts: int = Field(ge=1)
     failed_at: datetime
+
+
+# Re-exported: the EHR's payloads moved to shared/events/encounters.py.
+__all__ = [
+    "Address",
+    "Coverage",
+    "EncounterCompleted",
+    "EncounterLine",
+    "Person",
+]

@@ -16,10 +16,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.claims.followups.schemas import StatusAnswerOut
 from shared.events.catalogue import Address, Person
+from shared.events.institutional import ClaimType, Institutional, RevenueCode
 from shared.inputs import MAX_DAYS
 
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
@@ -118,7 +119,16 @@ class OtherCoverage(Strict):
 
 
 class LineIn(Strict):
-    code: str = Field(min_length=5, max_length=5, description="CPT or HCPCS code.")
+    code: str | None = Field(
+        default=None,
+        min_length=5,
+        max_length=5,
+        description="CPT or HCPCS code: on every professional line; on an institutional line when "
+        "its revenue code requires one (837I SV202).",
+    )
+    revenue_code: RevenueCode | None = Field(
+        default=None, description="Institutional lines only (UB-04 FL42, 837I SV201)."
+    )
     modifiers: list[str] = Field(default_factory=list, max_length=4)
     units: Decimal = Field(default=Decimal(1), gt=0, max_digits=7, decimal_places=3)
     charge: Money = Field(ge=0)
@@ -133,8 +143,14 @@ class LineIn(Strict):
 
 
 class ClaimData(Strict):
-    """Everything the 837P needs; stored as the claim's content."""
+    """Everything the 837P or 837I needs; stored as the claim's content."""
 
+    claim_type: ClaimType = Field(
+        default="professional",
+        description="professional (837P, CMS-1500) or institutional (837I, UB-04): then `institutional` "
+        "and each line's `revenue_code` are required, and `place_of_service` says where (21 inpatient, "
+        "22 outpatient, 23 emergency room).",
+    )
     patient_id: Ident
     patient: PersonIn | None = None
     subscriber: SubscriberIn | None = None
@@ -146,17 +162,52 @@ class ClaimData(Strict):
     billing_provider: ProviderIn
     rendering_provider: ProviderIn | None = None
     place_of_service: str = Field(pattern=r"^\d{2}$")
-    diagnoses: list[str] = Field(min_length=1, max_length=12, description="ICD-10-CM, principal first.")
-    lines: list[LineIn] = Field(min_length=1, max_length=50)
+    diagnoses: list[str] = Field(
+        min_length=1,
+        max_length=25,
+        description="ICD-10-CM, principal first: up to 12 on a professional claim; on an institutional "
+        "one up to 25, the principal, the other and the external-cause (V00-Y99) diagnoses.",
+    )
+    lines: list[LineIn] = Field(min_length=1, max_length=100)
     prior_authorization_number: str | None = Field(
         default=None,
         max_length=50,
         description="The claim's prior authorization (837P loop 2300 REF*G1); when empty, the claim "
         "is sent with the valid authorization on file that covers its services.",
     )
-    frequency_code: Literal["1", "7", "8"] = "1"
+    frequency_code: Literal["1", "2", "3", "4", "7", "8"] = Field(
+        default="1",
+        description="CLM05-3: 1 original, 7 replacement, 8 void; 2-4 interim bills (institutional only).",
+    )
     original_payer_claim_control_number: str | None = Field(default=None, max_length=50)
     other_coverages: list[OtherCoverage] = Field(default_factory=list, max_length=2)
+    institutional: Institutional | None = Field(
+        default=None, description="The facility's data (type of bill, stay, codes): institutional claims."
+    )
+    attending_provider: ProviderIn | None = Field(
+        default=None, description="837I 2310A: institutional claims."
+    )
+    operating_provider: ProviderIn | None = Field(default=None, description="837I 2310B.")
+    other_operating_provider: ProviderIn | None = Field(default=None, description="837I 2310C.")
+
+    @model_validator(mode="after")
+    def _type_agrees(self) -> ClaimData:
+        """Which form the claim is decides which fields it must have; the scrubber checks the rest."""
+        if self.claim_type == "institutional":
+            if self.institutional is None:
+                raise ValueError("institutional: required on an institutional claim")
+            if any(line.revenue_code is None for line in self.lines):
+                raise ValueError("lines[].revenue_code: required on an institutional claim")
+            return self
+        if self.institutional is not None or self.attending_provider is not None:
+            raise ValueError("institutional, attending_provider: only on an institutional claim")
+        if any(line.code is None or line.revenue_code is not None for line in self.lines):
+            raise ValueError("lines[].code: required (and revenue_code absent) on a professional claim")
+        if len(self.diagnoses) > 12:
+            raise ValueError("diagnoses: at most 12 on a professional claim")
+        if self.frequency_code not in ("1", "7", "8"):
+            raise ValueError("frequency_code: 1, 7 or 8 on a professional claim")
+        return self
 
     @property
     def total_charge(self) -> Decimal:
@@ -190,10 +241,14 @@ class ClaimPatch(Strict):
     billing_provider: ProviderIn | None = None
     rendering_provider: ProviderIn | None = None
     place_of_service: str | None = Field(default=None, pattern=r"^\d{2}$")
-    diagnoses: list[str] | None = Field(default=None, min_length=1, max_length=12)
-    lines: list[LineIn] | None = Field(default=None, min_length=1, max_length=50)
+    diagnoses: list[str] | None = Field(default=None, min_length=1, max_length=25)
+    lines: list[LineIn] | None = Field(default=None, min_length=1, max_length=100)
     prior_authorization_number: str | None = Field(default=None, max_length=50)
     other_coverages: list[OtherCoverage] | None = Field(default=None, max_length=2)
+    institutional: Institutional | None = None
+    attending_provider: ProviderIn | None = None
+    operating_provider: ProviderIn | None = None
+    other_operating_provider: ProviderIn | None = None
 
 
 # --- answers ------------------------------------------------------------------------------

@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.claims.followups.schemas import StatusAnswerOut
 from shared.events.catalogue import Address, Person
-from shared.events.institutional import ClaimType, Institutional, RevenueCode
+from shared.events.institutional import (
+    ClaimType,
+    InpatientAdjudication,
+    Institutional,
+    OutpatientAdjudication,
+    RevenueCode,
+)
 from shared.inputs import MAX_DAYS
 
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
@@ -116,6 +122,12 @@ class OtherCoverage(Strict):
     payer_claim_control_number: str | None = Field(default=None, max_length=50)
     adjustments: list[AdjustmentIn] = Field(default_factory=list, max_length=30)
     lines: list[LineAdjudication] = Field(default_factory=list, max_length=100)
+    inpatient: InpatientAdjudication | None = Field(
+        default=None, description="That payer's MIA (835 loop 2100), for the 837I 2320 MIA."
+    )
+    outpatient: OutpatientAdjudication | None = Field(
+        default=None, description="That payer's MOA (835 loop 2100), for the 837I 2320 MOA."
+    )
 
 
 class LineIn(Strict):

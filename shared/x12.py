@@ -154,8 +154,8 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
 
 
 def _split(raw: str, terminator: str) -> Iterator[str]:
-    for chunk in raw.split(terminator):
-        chunk = chunk.strip("\r\n")
+    for chunk in raw.split(terminator):  # whitespace after a terminator is not data (partners send it)
+        chunk = chunk.lstrip(" \t\r\n").rstrip("\r\n")
         if chunk.strip():
             yield chunk
 

@@ -118,8 +118,8 @@ def _claims(text: str) -> list[_Claim]:
                 elif sid == "DTP" and seg.get(1) == "573" and in_2330b:
                     other.has_remittance_date = True
             elif line is not None:
-                if sid == "SV1":
-                    line.charge = Decimal(seg.get(2))
+                if sid in ("SV1", "SV2"):  # 837P SV102, 837I SV203: the line's charge
+                    line.charge = Decimal(seg.get(2 if sid == "SV1" else 3))
                 elif sid == "SVD":
                     line.adjudications.append(_LinePayer(seg.get(1), Decimal(seg.get(2))))
                 elif sid == "CAS" and line.adjudications:
@@ -192,9 +192,10 @@ def _other_payer_errors(at: str, claim: _Claim, other: _OtherPayer) -> list[str]
 
 
 def x12_837_errors(text: str) -> list[str]:
-    """pyx12's errors and the COB balancing errors of an 837P (empty: the file is right).
+    """pyx12's errors and the COB balancing errors of an 837P or 837I (empty: the file is right).
     pyx12 ships the 5010 837P map for X222A1 only; A2 is an errata of A1 with the same loops
-    and segments used here, so the file is relabelled for that check."""
+    and segments used here, so the file is relabelled for that check. An 837I (X223A2) needs no
+    relabelling: pyx12's maps.xml sends it to its X223A1 map (the 2300-2430 balancing is the same)."""
     from tests.conftest import pyx12_errors  # not at import: the e2e tests import this module too
 
     return pyx12_errors(text.replace("005010X222A2", "005010X222A1")) + cob_errors(text)

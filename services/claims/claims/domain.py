@@ -194,7 +194,8 @@ def strict_errors(data: ClaimData) -> list[FieldError]:
                     message="The NPI's check digit is wrong; re-enter it from NPPES.",
                 )
             )
-    for line_index, line in enumerate(data.lines):
+    pointed = data.lines if data.claim_type == "professional" else []  # UB-04 lines point at none
+    for line_index, line in enumerate(pointed):
         for pointer_index, pointer in enumerate(line.diagnosis_pointers):
             if not 1 <= pointer <= len(data.diagnoses):
                 errors.append(

@@ -137,6 +137,9 @@ def next_payer_data(claim: Claim, posted: PaymentPosted, nxt: OtherCoverage) -> 
         payer_claim_control_number=posted.payer_claim_control_number,
         adjustments=claim_level,
         lines=lines,
+        # An institutional claim's 835 MIA/MOA, for the next payer's 837I 2320 MIA/MOA.
+        inpatient=posted.inpatient,
+        outpatient=posted.outpatient,
     )
     place = ORDER.index(nxt.order)
     prior = [o for o in data.other_coverages if o.paid is not None and ORDER.index(o.order) < place]
@@ -155,7 +158,8 @@ def next_payer_data(claim: Claim, posted: PaymentPosted, nxt: OtherCoverage) -> 
             "subscriber": subscriber,
             "relationship_code": nxt.relationship_code,
             "other_coverages": [*prior, this_payer, *later],
-            "frequency_code": "1",
+            # An original to the next payer; an interim bill (2-4) stays the interim bill it is.
+            "frequency_code": data.frequency_code if data.frequency_code in ("2", "3", "4") else "1",
             "original_payer_claim_control_number": None,
         }
     )
@@ -201,13 +205,21 @@ def match_lines(billed: list[LineIn], paid: list[AdjudicatedLine]) -> Placed | N
         ref = line.line_item_control_number or ""
         n = int(ref) if ref.isdigit() and 1 <= int(ref) <= len(billed) else None
         if n is None:
-            free = [i for i in range(1, len(billed) + 1) if i not in used and billed[i - 1].code == line.code]
+            free = [i for i in range(1, len(billed) + 1) if i not in used and _answers(billed[i - 1], line)]
             n = next((i for i in free if billed[i - 1].charge == line.charge), free[0] if free else None)
         if n is None:
             return None
         used.add(n)
         placed.append((n, line))
     return placed if used == set(range(1, len(billed) + 1)) else None
+
+
+def _answers(billed: LineIn, paid: AdjudicatedLine) -> bool:
+    """The 835 line is about this billed line's service: the same procedure (SVC01 HC), or, for
+    an institutional line billed by revenue code alone, that revenue code (SVC01 NU)."""
+    if paid.procedure_qualifier == "NU":
+        return billed.code is None and billed.revenue_code == paid.code
+    return billed.code == paid.code
 
 
 def _adjustment(adj: Adjustment) -> AdjustmentIn:

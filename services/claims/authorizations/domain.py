@@ -25,8 +25,11 @@ from services.claims.reference import store as reference
 Hit = tuple[str, str]  # (field, message), as the scrubber's checks yield them
 
 
-def service_type_of(code: str) -> str | None:
-    """The X12 service type a procedure falls under (data/codes.json), for prior-auth rules."""
+def service_type_of(code: str | None) -> str | None:
+    """The X12 service type a procedure falls under (data/codes.json), for prior-auth rules;
+    none for an institutional line without a HCPCS (priced by its revenue code)."""
+    if not code:
+        return None
     for rule in reference.codes().get("service_type_by_code", []):
         if rule["from"] <= code <= rule["to"]:
             return str(rule["service_type"])

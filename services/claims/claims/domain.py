@@ -185,8 +185,7 @@ def strict_errors(data: ClaimData) -> list[FieldError]:
                 )
             )
         errors += cob_errors(data, other, f"body.other_coverages.{other_index}")
-    providers = [("billing_provider", data.billing_provider), ("rendering_provider", data.rendering_provider)]
-    for name, provider in providers:
+    for name, provider in named_providers(data):
         if provider is not None and not npi_is_valid(provider.npi):
             errors.append(
                 FieldError(
@@ -195,7 +194,8 @@ def strict_errors(data: ClaimData) -> list[FieldError]:
                     message="The NPI's check digit is wrong; re-enter it from NPPES.",
                 )
             )
-    for line_index, line in enumerate(data.lines):
+    pointed = data.lines if data.claim_type == "professional" else []  # UB-04 lines point at none
+    for line_index, line in enumerate(pointed):
         for pointer_index, pointer in enumerate(line.diagnosis_pointers):
             if not 1 <= pointer <= len(data.diagnoses):
                 errors.append(
@@ -275,15 +275,17 @@ def claim_data_from_encounter(enc: EncounterCompleted) -> ClaimData:
         # NPIs only: the rest comes from the provider registry (with_registry).
         billing_provider=ProviderIn(npi=enc.billing_provider_npi),
         rendering_provider=ProviderIn(npi=enc.rendering_provider_npi) if enc.rendering_provider_npi else None,
+        **_institutional_fields(enc),
         place_of_service=enc.place_of_service,
         diagnoses=list(enc.diagnoses),
         lines=[
             LineIn(
                 code=line.code,
+                revenue_code=line.revenue_code,
                 modifiers=list(line.modifiers),
                 units=line.units,
                 charge=line.charge,
-                date_of_service=enc.date_of_service,
+                date_of_service=line.date_of_service or enc.date_of_service,
                 diagnosis_pointers=list(line.diagnosis_pointers),
             )
             for line in enc.lines
@@ -293,9 +295,39 @@ def claim_data_from_encounter(enc: EncounterCompleted) -> ClaimData:
     )
 
 
+def _institutional_fields(enc: EncounterCompleted) -> dict[str, Any]:
+    """An institutional encounter's part of the claim: the type, the facility's data, and the
+    attending, operating and other operating physicians by NPI (837I 2310A-C)."""
+    if enc.kind != "institutional":
+        return {}
+    npis = {
+        "attending_provider": enc.attending_provider_npi,
+        "operating_provider": enc.operating_provider_npi,
+        "other_operating_provider": enc.other_operating_provider_npi,
+    }
+    return {
+        "claim_type": "institutional",
+        "institutional": enc.institutional,
+        **{name: ProviderIn(npi=npi) for name, npi in npis.items() if npi},
+    }
+
+
+def named_providers(data: ClaimData) -> list[tuple[str, ProviderIn]]:
+    """The claim's providers by field name: billing, rendering, and on an institutional claim
+    its attending, operating and other operating physicians."""
+    every = (
+        ("billing_provider", data.billing_provider),
+        ("rendering_provider", data.rendering_provider),
+        ("attending_provider", data.attending_provider),
+        ("operating_provider", data.operating_provider),
+        ("other_operating_provider", data.other_operating_provider),
+    )
+    return [(name, provider) for name, provider in every if provider is not None]
+
+
 def provider_npis(data: ClaimData) -> set[str]:
-    """The NPIs of the claim's billing and rendering providers."""
-    return {p.npi for p in (data.billing_provider, data.rendering_provider) if p is not None}
+    """The NPIs of the claim's providers (billing, rendering, and an institutional claim's)."""
+    return {p.npi for _, p in named_providers(data)}
 
 
 def with_registry(data: ClaimData, registry: Mapping[str, Mapping[str, Any]]) -> ClaimData:
@@ -303,11 +335,8 @@ def with_registry(data: ClaimData, registry: Mapping[str, Mapping[str, Any]]) ->
     an NPI the registry does not have stays as it is, for the scrubber to hold."""
     changes = {
         name: providers.fill(provider.model_dump(mode="json"), registry[provider.npi])
-        for name, provider in (
-            ("billing_provider", data.billing_provider),
-            ("rendering_provider", data.rendering_provider),
-        )
-        if provider is not None and provider.npi in registry
+        for name, provider in named_providers(data)
+        if provider.npi in registry
     }
     if not changes:
         return data

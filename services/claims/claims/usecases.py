@@ -26,6 +26,7 @@ from services.claims.claims.schemas import (
 )
 from services.claims.claims.tables import Claim
 from services.claims.followups import usecases as followups
+from services.claims.institutional import usecases as institutional
 from services.claims.providers import usecases as providers
 from services.claims.receivables import usecases as receivables
 from services.claims.registry import domain as registry, usecases as registry_copies
@@ -70,9 +71,11 @@ async def list_claims(
 
 
 async def with_providers(session: AsyncSession, data: ClaimData) -> ClaimData:
-    """The claim's providers completed from the practice's provider registry by NPI: what the
-    caller left out (everything, when it sent only the NPI) is the registry's."""
-    return domain.with_registry(data, await providers.registry(session, domain.provider_npis(data)))
+    """The claim's providers completed from the practice's provider registry by NPI (what the
+    caller left out, everything when it sent only the NPI, is the registry's), and an inpatient
+    claim's MS-DRG from the grouper: what is stored is what the 837 is written from."""
+    registered = await providers.registry(session, domain.provider_npis(data))
+    return institutional.with_drg(domain.with_registry(data, registered))
 
 
 async def from_request(session: AsyncSession, body: ClaimRequest) -> ClaimData:

@@ -126,7 +126,7 @@ async def code_data_for(session: AsyncSession, claims: Sequence[ClaimData]) -> l
     for versions in chosen:
         for kind, version in versions.items():
             load_ids.setdefault(kind, set()).add(version.id)
-    codes = {line.code.upper() for data in claims for line in data.lines}
+    codes = {line.code.upper() for data in claims for line in data.lines if line.code}
     codes |= {m.upper() for data in claims for line in data.lines for m in line.modifiers}
     ptp, mue, entries = await store.rows_for(session, load_ids, sorted(codes))
     shared: dict[tuple[int, ...], CodeData] = {}

@@ -112,6 +112,8 @@ def first_listed_diagnosis(data: ClaimData, codes: CodeData) -> Iterator[Hit]:
             "Diagnosis 1 is an external-cause code (V00-Y99), which is never first-listed "
             "(ICD-10-CM guidelines I.C.20): list first the injury or condition it explains.",
         )
+    if data.claim_type == "institutional":
+        return  # its lines point at no diagnosis (UB-04 has no pointers)
     for i, line in enumerate(data.lines):
         pointer = line.diagnosis_pointers[0]
         if 1 <= pointer <= len(data.diagnoses) and data.diagnoses[pointer - 1].upper().startswith(
@@ -130,6 +132,8 @@ def first_listed_diagnosis(data: ClaimData, codes: CodeData) -> Iterator[Hit]:
 def procedure_code(data: ClaimData, codes: CodeData) -> Iterator[Hit]:
     licensed = reference.operator_codes()
     for i, line in enumerate(data.lines):
+        if line.code is None:
+            continue  # an institutional line priced by its revenue code alone
         code, day = line.code.upper(), line.date_of_service
         entry = codes.procedures.get(code)
         if not (CPT_FORMAT.match(code) or HCPCS_FORMAT.match(code)):
@@ -182,7 +186,7 @@ def modifier_rules(data: ClaimData, codes: CodeData) -> Iterator[Hit]:
                     f"lines.{i}.modifiers.{j}",
                     f"Line {i + 1}: modifier {j + 1} is not a recognised modifier.",
                 )
-            elif mod in em_only and not _is_em(line.code):
+            elif mod in em_only and not (line.code and _is_em(line.code)):
                 yield f"lines.{i}.modifiers.{j}", f"Line {i + 1}: modifier {mod} belongs on an E/M code only."
         if len(set(mods)) != len(mods):
             yield f"lines.{i}.modifiers", f"Line {i + 1}: a modifier is repeated; list each once."

@@ -107,6 +107,13 @@ def _bounds(spec: str) -> tuple[str, str]:
 
 
 @cache
+def institutional() -> dict[str, Any]:
+    """The institutional scrubber's tables (data/institutional.json): revenue codes that need a
+    HCPCS, POA-exempt diagnoses, patient status codes; each section names its source."""
+    return _json("institutional.json")
+
+
+@cache
 def edits() -> list[dict[str, Any]]:
     return list(_json("edits.json")["edits"])
 
@@ -152,6 +159,7 @@ _LOADERS = (
     operator_codes,
     pos_codes,
     icd10cm_conflicts,
+    institutional,
     edits,
     denial_rules,
     carc_descriptions,

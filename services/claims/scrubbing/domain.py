@@ -20,6 +20,7 @@ from services.claims.authorizations.domain import AuthorizationFact
 from services.claims.claims.schemas import ClaimData
 from services.claims.codesets.domain import CodeData
 from services.claims.coding import domain as coding
+from services.claims.institutional import domain as institutional, usecases as grouping
 from services.claims.providers.domain import provider_data
 from services.claims.reference import store as reference
 from shared.identifiers import npi_is_valid
@@ -134,13 +135,19 @@ def date_rules(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
 
 
 def timely_filing(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
+    """The payer's filing limit counts from the date of service; on an institutional claim from
+    the statement period's through date (UB-04 FL6, 837I DTP*434: the discharge or the interim
+    bill's last day), as payers count it for facility claims."""
     payer = reference.payers().get(data.payer_id)
     if payer is None:
         return
-    deadline = data.first_date_of_service + timedelta(days=payer.timely_filing_days)
+    start, field_name = data.first_date_of_service, "lines.0.date_of_service"
+    if data.institutional is not None:
+        start, field_name = data.institutional.statement_to, "institutional.statement_to"
+    deadline = start + timedelta(days=payer.timely_filing_days)
     if ctx.today > deadline:
         yield (
-            "lines.0.date_of_service",
+            field_name,
             (
                 f"The payer's {payer.timely_filing_days}-day filing limit passed on {deadline.isoformat()}; "
                 "file only with proof of timely filing."
@@ -233,7 +240,7 @@ def wrong_primary(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
 def duplicate_claim(data: ClaimData, ctx: ScrubContext) -> Iterator[Hit]:
     if data.frequency_code != "1":
         return
-    mine = {(line.code, line.date_of_service) for line in data.lines}
+    mine = {(line.code or line.revenue_code, line.date_of_service) for line in data.lines}
     for other in ctx.other_claims:
         theirs = set(zip(other.codes, other.dates, strict=False))
         if mine & theirs:
@@ -272,14 +279,18 @@ CHECKS: dict[str, Check] = {
             duplicate_claim,
         )
     },
+    **{f.__name__: f for f in (*institutional.CHECKS, grouping.drg_grouping)},
 }
+EVERY_TYPE = ("professional", "institutional")
 
 
 def scrub(data: ClaimData, ctx: ScrubContext) -> list[Finding]:
-    """Run every enabled edit; findings in edit order."""
+    """Run every enabled edit that applies to the claim's type (data/edits.json `claim_types`:
+    the professional-only edits, such as diagnosis pointers and the practitioner NCCI and MUE
+    tables, are not an institutional claim's); findings in edit order."""
     findings: list[Finding] = []
     for edit in reference.edits():
-        if not edit.get("enabled", True):
+        if not edit.get("enabled", True) or data.claim_type not in edit.get("claim_types", EVERY_TYPE):
             continue
         check = CHECKS[edit["check"]]
         for field_name, message in check(data, ctx):

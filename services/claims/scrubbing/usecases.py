@@ -43,7 +43,7 @@ def other_claim(other: Claim) -> OtherClaim:
     """What the duplicate edit needs of another claim: its number, codes and dates."""
     return OtherClaim(
         other.patient_control_number,
-        tuple(line["code"] for line in other.data["lines"]),
+        tuple(line.get("code") or line.get("revenue_code") for line in other.data["lines"]),
         tuple(date.fromisoformat(line["date_of_service"]) for line in other.data["lines"]),
     )
 

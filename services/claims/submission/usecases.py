@@ -22,6 +22,7 @@ from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
 from services.claims.denials import store as denials_store
 from services.claims.flags import usecases as flags
+from services.claims.institutional import usecases as institutional
 from services.claims.providers import usecases as providers
 from services.claims.receivables import usecases as receivables
 from services.claims.reference import store as reference
@@ -152,6 +153,7 @@ def _submitted_event(claim: Claim, data: ClaimData, first_claim_id: uuid.UUID | 
                 ClaimLineSummary(
                     line_number=n,
                     code=line.code,
+                    revenue_code=line.revenue_code,
                     modifiers=line.modifiers,
                     units=line.units,
                     charge=line.charge,
@@ -164,6 +166,7 @@ def _submitted_event(claim: Claim, data: ClaimData, first_claim_id: uuid.UUID | 
             original_payer_claim_control_number=data.original_payer_claim_control_number,
             first_claim_id=first_claim_id,
             primary_claim_id=claim.primary_claim_id,
+            claim_type=data.claim_type,
         )
     )
 
@@ -226,7 +229,7 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
     if not ours:
         return
     known = await claims_store.known_encounters(session, [e.data.encounter_id for e in ours])  # type: ignore[attr-defined]
-    npis = {npi for e in ours for npi in (e.data.billing_provider_npi, e.data.rendering_provider_npi) if npi}  # type: ignore[attr-defined]
+    npis = {npi for e in ours for npi in _npis(e.data)}  # type: ignore[arg-type]
     registry = await providers.registry(session, npis)
     copies = await registry_copies.registered(session, [e.data.patient_id for e in ours])  # type: ignore[attr-defined]
     items: list[Submission] = []
@@ -238,6 +241,7 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
         known.add(enc.encounter_id)
         try:
             data = claims_domain.with_registry(_from_encounter(enc, copies.get(enc.patient_id)), registry)
+            data = institutional.with_drg(data)
         except ValidationError as exc:
             where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
             raise PermanentError(f"encounter cannot become a claim: {where}") from None
@@ -248,6 +252,19 @@ async def create_from_encounters(session: AsyncSession, events: Sequence[Event])
     outcome = await submit_claims(session, items, send=reference.auto_submit_encounter_claims())
     await claims_store.insert_new(session, [item.claim for item in items], created + outcome.rows)
     await add_events(session, outcome.events)
+
+
+def _npis(enc: EncounterCompleted) -> set[str]:
+    """Every provider the encounter names: billing, rendering, and an institutional one's
+    attending, operating and other operating physicians."""
+    named = (
+        enc.billing_provider_npi,
+        enc.rendering_provider_npi,
+        enc.attending_provider_npi,
+        enc.operating_provider_npi,
+        enc.other_operating_provider_npi,
+    )
+    return {npi for npi in named if npi}
 
 
 def _from_encounter(enc: EncounterCompleted, copy: registry.Registered | None) -> ClaimData:

@@ -74,7 +74,12 @@ def _counts(answers: Sequence[ClaimAnswer], qty: tuple[str, str]) -> list[list[s
 
 
 def _service_dates(claim: Claim837, fallback: str) -> list[str]:
-    dates = sorted(line.date_of_service for line in claim.lines if line.date_of_service)
+    """DTP*472: the line dates' span, or an institutional claim's statement period (DTP*434)."""
+    inst = claim.institutional
+    if inst is not None and inst.statement_from and inst.statement_to:
+        dates = [inst.statement_from, inst.statement_to]
+    else:
+        dates = sorted(line.date_of_service for line in claim.lines if line.date_of_service)
     if not dates:
         return x12.seg("DTP", "472", "D8", fallback)
     if dates[0] == dates[-1]:

@@ -30,20 +30,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from deploy.payer_sandbox.claim837 import Cas, Claim837, Line
+from deploy.payer_sandbox.claimpayment import ZERO, Adj, ClaimPayment, PaidLine, money
 from deploy.payer_sandbox.data import PayerRules, Scenario, Tables
 
-CENT = Decimal("0.01")
 # CLP06 (claim filing indicator) codes an 835 may carry; an 837's SBR09 outside this list
 # (e.g. CI) falls back to the payer's own indicator.
 CLP06_CODES = frozenset("12 13 14 15 16 17 AM CH DS HM LM MA MB MC OF TV VA WC ZZ".split())
-ZERO = Decimal("0.00")
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def derive(seed: int, *parts: str) -> int:
@@ -54,73 +49,6 @@ def derive(seed: int, *parts: str) -> int:
 
 def fraction(seed: int, *parts: str) -> Decimal:
     return Decimal(derive(seed, *parts) % 1_000_000) / Decimal(1_000_000)
-
-
-@dataclass(frozen=True)
-class Adj:
-    group: str
-    reason: str
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class PaidLine:
-    number: int
-    code: str
-    modifiers: tuple[str, ...]
-    charge: Decimal
-    units: Decimal
-    paid: Decimal
-    allowed: Decimal | None
-    adjustments: tuple[Adj, ...]
-    date_of_service: date | None
-    remarks: tuple[str, ...] = ()  # RARCs (LQ*HE)
-
-
-@dataclass(frozen=True)
-class ClaimPayment:
-    """One CLP of an 835: a claim as this payer paid (or reversed) it."""
-
-    pcn: str
-    status: str  # 1/2/3 processed as primary/secondary/tertiary, 4 denied, 22 reversal
-    payer_id: str
-    pccn: str
-    filing_indicator: str
-    place_of_service: str
-    frequency_code: str
-    member_id: str
-    patient_last: str
-    patient_first: str
-    billing_npi: str
-    billing_name: str
-    lines: tuple[PaidLine, ...]
-    claim_id: str | None = None
-
-    @property
-    def charge(self) -> Decimal:
-        return sum((line.charge for line in self.lines), ZERO)
-
-    @property
-    def paid(self) -> Decimal:
-        return sum((line.paid for line in self.lines), ZERO)
-
-    @property
-    def patient_responsibility(self) -> Decimal:
-        return sum((a.amount for line in self.lines for a in line.adjustments if a.group == "PR"), ZERO)
-
-    def reversal(self) -> ClaimPayment:
-        """The same claim with every amount negated and CLP02=22 (reversal of previous payment)."""
-        lines = tuple(
-            replace(
-                line,
-                charge=-line.charge,
-                paid=-line.paid,
-                allowed=-line.allowed if line.allowed is not None else None,
-                adjustments=tuple(Adj(a.group, a.reason, -a.amount) for a in line.adjustments),
-            )
-            for line in self.lines
-        )
-        return replace(self, status="22", lines=lines)
 
 
 @dataclass
@@ -160,7 +88,7 @@ class Context:
 
 def duplicate_key(claim: Claim837, payer_id: str) -> tuple[str, ...]:
     first = claim.first_date.isoformat() if claim.first_date else ""
-    codes = sorted(line.code + "-" + "-".join(line.modifiers) for line in claim.lines)
+    codes = sorted(line.revenue_code + line.code + "-" + "-".join(line.modifiers) for line in claim.lines)
     return (payer_id, claim.member_id, first, *codes)
 
 

@@ -1,4 +1,4 @@
-"""What a clearinghouse checks in each 837P transaction set before reading its claims, as a
+"""What a clearinghouse checks in each 837P or 837I transaction set before reading its claims, as a
 999 (005010X231A1) reports it: segment notes (IK3: segment id, position in the set counted
 from ST = 1, loop id, IK304 code) with element notes (IK4: element position, data element
 reference number, IK403 code), and the set's verdict (IK5 A, or R with its codes).
@@ -8,6 +8,8 @@ segment ids the 837P does not use (IK304 1); the segments a claim cannot be read
 (1000A submitter, 2010AA billing provider, 2010BA subscriber, 2010BB payer, 2300 CLM, at
 least one 2400 SV1: IK304 3 when missing); and their required elements (NM108/NM109,
 CLM01/CLM02/CLM05, SV101/SV102, DTP03 of DTP*472, HI01: IK403 1 missing, 6 not a number).
+An 837I set (ST03/GS08 005010X223A2) is checked the same way against the 837I's segment ids,
+with SV2 lines (SV201 revenue code, SV203 charge) and DTP03 of DTP*434 (statement period).
 Never the bad value itself (IK404): 837 data is PHI.
 """
 
@@ -23,13 +25,20 @@ SEGMENTS_837P = frozenset(
     "BHT REF NM1 PER HL PRV CUR N3 N4 SBR PAT DMG CLM DTP PWK CN1 AMT K3 NTE CR1 CR2 CRC HI HCP "
     "CAS OI MOA LX SV1 SV5 CR3 QTY MEA PS1 LIN CTP SVD LQ FRM".split()
 )
+# Segment ids of the 005010X223A2 837I (institutional).
+SEGMENTS_837I = frozenset(
+    "BHT REF NM1 PER HL PRV CUR N3 N4 SBR PAT DMG CLM DTP CL1 PWK CN1 AMT K3 NTE CRC HI HCP CAS OI "
+    "MIA MOA LX SV2 LIN CTP SVD".split()
+)
 # NM101 -> loop, above the claim (2000A/B/C) and inside it (2310x, 2330x, 2420x).
 _HEADER_NM1 = {"41": "1000A", "40": "1000B", "85": "2010AA", "87": "2010AB", "PE": "2010AC",
                "IL": "2010BA", "PR": "2010BB", "QC": "2010CA"}  # fmt: skip
-_CLAIM_NM1 = {"DN": "2310A", "82": "2310B", "77": "2310C", "DQ": "2310D", "PW": "2310E", "45": "2310F"}
+_CLAIM_NM1 = {"DN": "2310A", "82": "2310B", "77": "2310C", "DQ": "2310D", "PW": "2310E", "45": "2310F",
+              "71": "2310A", "72": "2310B", "ZZ": "2310C"}  # fmt: skip
 _OTHER_NM1 = {"IL": "2330A", "PR": "2330B", "DN": "2330C", "82": "2330D", "77": "2330E", "DQ": "2330F",
               "85": "2330G"}  # fmt: skip
-_LINE_NM1 = {"82": "2420A", "QB": "2420B", "77": "2420C", "DQ": "2420E", "DK": "2420F", "DN": "2420G"}
+_LINE_NM1 = {"82": "2420A", "QB": "2420B", "77": "2420C", "DQ": "2420E", "DK": "2420F", "DN": "2420G",
+             "72": "2420A", "ZZ": "2420B"}  # fmt: skip
 _HL_LOOPS = {"20": "2000A", "22": "2000B", "23": "2000C"}
 
 
@@ -101,6 +110,8 @@ _ELEMENTS: dict[tuple[str, str], list[tuple[int, str, bool]]] = {
     ("SV1", ""): [(1, "C003", False), (2, "782", True)],
     ("DTP", "472"): [(3, "1251", False)],
     ("HI", ""): [(1, "C022", False)],
+    ("SV2", ""): [(1, "234", False), (3, "782", True)],
+    ("DTP", "434"): [(3, "1251", False)],
 }
 
 
@@ -149,18 +160,21 @@ def envelope_check(tx: x12.TransactionSet, warnings: list[x12.X12Error]) -> SetA
 
 
 def check_set(tx: x12.TransactionSet, warnings: list[x12.X12Error]) -> SetAck:
-    """The 999 verdict on one 837P set: its own envelope, then its segments."""
+    """The 999 verdict on one 837P or 837I set (ST03/GS08 X223: institutional, SV2 lines):
+    its own envelope, then its segments."""
     ack = envelope_check(tx, warnings)
     if tx.code != "837":
         ack.set_codes.insert(0, "1")  # transaction set not supported
         return ack
+    institutional = "X223" in ack.version
+    known, line_id = (SEGMENTS_837I, "SV2") if institutional else (SEGMENTS_837P, "SV1")
     loops = _Loops()
     seen: set[str] = set()
     claims = lines = 0
     for seg in tx.segments:
         position = seg.position - tx.st.position + 1
         loop = loops.enter(seg)
-        if seg.id not in SEGMENTS_837P:
+        if seg.id not in known:
             ack.notes.append(SegmentNote(seg.id, position, "", "1"))
             continue
         qualifier = seg.get(1) if seg.id in ("NM1", "DTP") else ""
@@ -176,7 +190,7 @@ def check_set(tx: x12.TransactionSet, warnings: list[x12.X12Error]) -> SetAck:
                 if needed not in seen:
                     ack.notes.append(SegmentNote("NM1", position, needed, "3"))
                     seen.add(needed)
-        elif seg.id == "SV1":
+        elif seg.id == line_id:
             lines += 1
         seen.add(loop)
         checks = _ELEMENTS.get((seg.id, qualifier))
@@ -190,7 +204,7 @@ def check_set(tx: x12.TransactionSet, warnings: list[x12.X12Error]) -> SetAck:
     if not claims:
         ack.notes.append(SegmentNote("CLM", se_position, "2300", "3"))
     elif not lines:
-        ack.notes.append(SegmentNote("SV1", se_position, "2400", "3"))
+        ack.notes.append(SegmentNote(line_id, se_position, "2400", "3"))
     if ack.notes and "5" not in ack.set_codes:
         ack.set_codes.append("5")  # one or more segments in error
     return ack

@@ -26,6 +26,37 @@ class Cas:
 
 
 @dataclass
+class Institutional837:
+    """What an 837I adds to a claim (loop 2300): the type of bill (CLM05-1 facility type code),
+    statement period (DTP*434), admission (DTP*435, CL101/CL102), discharge hour (DTP*096),
+    patient status (CL103), diagnoses and procedures by HI qualifier, the DRG (HI*DR), value
+    codes (HI*BE), the billing provider's taxonomy (PRV*BI), and the prior payer's MIA/MOA."""
+
+    facility_type: str = ""
+    statement_from: date | None = None
+    statement_to: date | None = None
+    admission_date: date | None = None
+    admission_hour: str = ""
+    admission_type: str = ""
+    admission_source: str = ""
+    patient_status: str = ""
+    discharge_hour: str = ""
+    principal_diagnosis: str = ""
+    admitting_diagnosis: str = ""
+    drg_code: str = ""
+    procedures: list[str] = field(default_factory=list)
+    value_codes: dict[str, Decimal] = field(default_factory=dict)
+    taxonomy: str = ""
+    other_mia: list[str] = field(default_factory=list)
+    other_moa: list[str] = field(default_factory=list)
+
+    @property
+    def inpatient(self) -> bool:
+        """Bill classification (type of bill digit 3, facility code digit 2) 1 or 2: inpatient."""
+        return len(self.facility_type) == 2 and self.facility_type[1] in "12"
+
+
+@dataclass
 class Line:
     number: int
     code: str
@@ -37,6 +68,8 @@ class Line:
     # Loop 2430: the prior payer's adjudication of this line (secondary claims).
     other_paid: Decimal | None = None
     other_adjustments: list[Cas] = field(default_factory=list)
+    revenue_code: str = ""  # 837I SV201
+    unit_basis: str = ""  # 837I SV204: UN units, DA days
 
 
 @dataclass
@@ -66,9 +99,13 @@ class Claim837:
     other_paid: Decimal | None = None
     other_adjustments: list[Cas] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
+    # 837I (005010X223A2) only: the institutional claim data (claim837i.py).
+    institutional: Institutional837 | None = None
 
     @property
     def first_date(self) -> date | None:
+        if self.institutional is not None and self.institutional.statement_from is not None:
+            return self.institutional.statement_from
         dates = [line.date_of_service for line in self.lines if line.date_of_service]
         return min(dates) if dates else None
 

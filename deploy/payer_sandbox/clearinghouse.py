@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from deploy.payer_sandbox import claim837
+from deploy.payer_sandbox import claim837, claim837i
 from deploy.payer_sandbox.adjudication import (
     ClaimPayment,
     Context,
@@ -31,6 +31,8 @@ from deploy.payer_sandbox.adjudication import (
 )
 from deploy.payer_sandbox.config import SandboxConfig
 from deploy.payer_sandbox.data import PayerRules, Tables
+from deploy.payer_sandbox.institutional import adjudicate_institutional
+from deploy.payer_sandbox.rates import default_rates
 from deploy.payer_sandbox.remit835 import build_835, check_balanced
 from deploy.payer_sandbox.store import PendingKey, SandboxStore
 
@@ -63,6 +65,7 @@ class Clearinghouse:
         self.config = config
         self.tables = tables
         self.store = store
+        self.rates = default_rates()
         self.payers = _payers_run(config, tables)
         self.memory: dict[str, Memory] = {}
         self.pending: dict[PendingKey, list[ClaimPayment]] = {}
@@ -105,7 +108,10 @@ class Clearinghouse:
         (empty when accepted) and the payer claim control number. `remit=False`: the caller
         flushes a payer that pays at once itself (after its own acknowledgment). Call inside a
         store transaction."""
-        problems = claim837.validate(claim, expected_pcn=expected_pcn)
+        if claim.institutional is not None:
+            problems = claim837i.validate(claim, expected_pcn=expected_pcn)
+        else:
+            problems = claim837.validate(claim, expected_pcn=expected_pcn)
         scenario = self.tables.scenario(claim.member_id) if claim.member_id else None
         if claim.member_id and (scenario is None or (scenario.aaa and scenario.aaa.code == "75")):
             problems.append(claim837.Rejection("A3:33", "subscriber and subscriber id not found"))
@@ -126,7 +132,14 @@ class Clearinghouse:
             self.counts["rejected"] += 1
             return problems, ""
         assert scenario is not None
-        payments = adjudicate(claim, ctx, tables=self.tables, payer=payer, scenario=scenario, memory=memory)
+        if claim.institutional is not None:
+            payments = adjudicate_institutional(
+                claim, ctx, payer=payer, scenario=scenario, memory=memory, rates=self.rates
+            )
+        else:
+            payments = adjudicate(
+                claim, ctx, tables=self.tables, payer=payer, scenario=scenario, memory=memory
+            )
         self.store.adjudicated(payments, duplicate_key(claim, payer.payer_id))
         new = [p for p in payments if p.status != "22"]
         self.counts["acknowledged"] += 1

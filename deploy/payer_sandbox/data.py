@@ -32,6 +32,22 @@ class Accumulator:
 
 
 @dataclass(frozen=True)
+class HospitalShare:
+    """A hospital service type's cost share: a deductible per admission (271 EB*C with EB06
+    36) or the plan's calendar-year deductible, coinsurance, and a copay per visit."""
+
+    deductible_per_admission: Decimal | None
+    year_deductible: bool
+    coinsurance_percent: Decimal
+    copay: Decimal
+
+    @property
+    def copay_only(self) -> bool:
+        """The copay is all the patient pays (no deductible, no coinsurance)."""
+        return self.deductible_per_admission is None and not self.year_deductible
+
+
+@dataclass(frozen=True)
 class NetworkBenefits:
     """What the 271 reports for one network tier, and what adjudication applies.
 
@@ -46,6 +62,25 @@ class NetworkBenefits:
     oop_individual: Accumulator
     oop_family: Accumulator
     cost_share_after_copay: frozenset[str] = frozenset()
+    # Hospital service types (48 inpatient, 50 outpatient): their own cost share, when the
+    # plan has one (`hospital_share` resolves it; the 271 and adjudication both read it).
+    hospital: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def hospital_share(self, service_type: str) -> HospitalShare:
+        """What the patient pays for a hospital service type (48, 50, 86): a copay-only type
+        pays its copay; otherwise the type's deductible per admission (else the plan's
+        calendar-year deductible) and its coinsurance (else the plan's)."""
+        copay = self.copays.get(service_type, ZERO)
+        if self.copay_only(service_type):
+            return HospitalShare(None, False, Decimal(0), copay)
+        entry = self.hospital.get(service_type, {})
+        per_admission = entry.get("deductible_per_admission")
+        return HospitalShare(
+            deductible_per_admission=_money(per_admission) if per_admission is not None else None,
+            year_deductible=per_admission is None,
+            coinsurance_percent=Decimal(str(entry.get("coinsurance_percent", self.coinsurance_percent))),
+            copay=copay,
+        )
 
     def copay_only(self, service_type: str) -> bool:
         """Whether the service type's copay is all the patient pays for it (before the
@@ -212,6 +247,7 @@ def _network(raw: dict[str, Any] | None) -> NetworkBenefits | None:
         oop_individual=_acc(raw["out_of_pocket"]["individual"]),
         oop_family=_acc(raw["out_of_pocket"]["family"]),
         cost_share_after_copay=frozenset(raw.get("cost_share_after_copay", [])),
+        hospital={k: v for k, v in (raw.get("hospital") or {}).items() if not k.startswith("_")},
     )
 
 

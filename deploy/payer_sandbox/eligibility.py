@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from deploy.payer_sandbox.data import ZERO, NetworkBenefits, Scenario, Tables
+from deploy.payer_sandbox.benefits271 import benefit_segments, hospital_segments
+from deploy.payer_sandbox.data import Scenario, Tables
 from shared import x12
 
 VERSION = "005010X279A1"
@@ -340,13 +340,16 @@ def build_271(
         body += _dependent_name(inquiry, dependent)
         body += _patient_loop(inquiry, scenario, dependent, dependent.get("relationship"))
         pcp = None  # the table's primary care provider is the subscriber's
-    body += _eligibility(scenario, active, pcp)
+    body += _eligibility(scenario, active, pcp, inquiry.service_types)
     return _envelope(body, inquiry, payer_id, now, control_number)
 
 
-def _eligibility(scenario: Scenario, active: bool, pcp: dict[str, str] | None) -> list[list[str]]:
+def _eligibility(
+    scenario: Scenario, active: bool, pcp: dict[str, str] | None, asked: list[str]
+) -> list[list[str]]:
     """The 2110C/2110D loops: the coverage row (EB*1 or EB*6) with its group number and
-    messages, the primary care provider (EB*L, 2120 NM1*P3 + PRV), benefits, prior auth, COB."""
+    messages, the primary care provider (EB*L, 2120 NM1*P3 + PRV), benefits (with the hospital
+    service types the 270 asked about: 48, 50, 86), prior auth, COB."""
     plan = scenario.plan or {}
     insurance_type = plan.get("insurance_type", "")
     plan_name = x12.clean(plan.get("name", ""), 50)
@@ -379,7 +382,8 @@ def _eligibility(scenario: Scenario, active: bool, pcp: dict[str, str] | None) -
         ]
     for network, in_plan in ((scenario.in_network, "Y"), (scenario.out_of_network, "N")):
         if network is not None:
-            body += _benefit_segments(network, in_plan, insurance_type)
+            body += benefit_segments(network, in_plan, insurance_type)
+            body += hospital_segments(network, in_plan, insurance_type, asked)
     for service_type in scenario.prior_auth_required_service_types:
         # EB11 = Y: authorization or certification required for this service type.
         body.append(x12.seg("EB", "1", "", service_type, insurance_type, "", "", "", "", "", "", "Y"))
@@ -394,44 +398,6 @@ def _eligibility(scenario: Scenario, active: bool, pcp: dict[str, str] | None) -
         )
         body.append(x12.seg("LE", "2120"))
     return body
-
-
-def _benefit_segments(n: NetworkBenefits, in_plan: str, insurance_type: str) -> list[list[str]]:
-    """EB segments for one network tier: deductible (C) and out-of-pocket (G) with total
-    (EB06=23 calendar year), met (24 year to date) and remaining (29); coinsurance (A,
-    EB08 as a fraction); copays (B) per service type per visit (27). A copay-only service
-    type says so with rows of its own, which govern it instead of the plan-level (30) ones:
-    deductible 0 (total and remaining) and coinsurance 0. The out-of-pocket maximum stays
-    the plan's: copays count toward it."""
-    out: list[list[str]] = []
-
-    def eb(
-        code: str, level: str, service_type: str, period: str, money: Decimal | None, pct: str = ""
-    ) -> None:
-        amount = x12.amount(money) if money is not None else ""
-        out.append(
-            x12.seg(
-                "EB", code, level, service_type, insurance_type, "", period, amount, pct, "", "", "", in_plan
-            )
-        )
-
-    for code, ind, fam in (
-        ("C", n.deductible_individual, n.deductible_family),
-        ("G", n.oop_individual, n.oop_family),
-    ):
-        for level, acc in (("IND", ind), ("FAM", fam)):
-            eb(code, level, "30", "23", acc.total)
-            eb(code, level, "30", "24", acc.met)
-            eb(code, level, "30", "29", acc.remaining)
-    fraction = (n.coinsurance_percent / Decimal(100)).normalize()
-    eb("A", "IND", "30", "", None, format(fraction, "f"))
-    for service_type, copay in sorted(n.copays.items()):
-        eb("B", "IND", service_type, "27", copay)
-        if n.copay_only(service_type):
-            eb("C", "IND", service_type, "23", ZERO)
-            eb("C", "IND", service_type, "29", ZERO)
-            eb("A", "IND", service_type, "", None, "0")
-    return out
 
 
 def _envelope(

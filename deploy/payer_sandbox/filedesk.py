@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from deploy.payer_sandbox import claim837
+from deploy.payer_sandbox import claim837, claim837i
 from deploy.payer_sandbox.ack277 import ClaimAnswer, write_277ca
 from deploy.payer_sandbox.ack999 import (
     Envelope,
@@ -251,7 +251,8 @@ class FileDesk:
                     accepted.append(tx)
                 elif ack.accepted:
                     try:
-                        for claim in claim837.parse_set(tx, receiver_id=inter.receiver_id):
+                        reader = claim837i.parse_set if claim837i.is_institutional(tx) else claim837.parse_set
+                        for claim in reader(tx, receiver_id=inter.receiver_id):
                             claims.append((day, tx.control_number, claim))
                     except x12.X12Error as exc:
                         ack.notes.append(_note_of(exc, tx))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from deploy.payer_sandbox.adjudication import ZERO, ClaimPayment
+from deploy.payer_sandbox.claimpayment import ZERO, ClaimPayment, PaidLine
 from deploy.payer_sandbox.data import PayerRules
 from shared import x12
 
@@ -42,6 +42,39 @@ def _cas_segments(adjustments: Sequence[object]) -> list[list[str]]:
                 seg += [reason, x12.amount(amount), ""]
             out.append(seg)
     return out
+
+
+def _svc01(line: PaidLine) -> str:
+    """SVC01: HC:<HCPCS>:<modifiers>, or NU:<revenue code> for an institutional line without one."""
+    if not line.code and line.revenue_code:
+        return f"NU:{line.revenue_code}"
+    return ":".join(["HC", line.code, *line.modifiers])
+
+
+def _weight(weight: Decimal | None) -> str:
+    return format(weight.normalize(), "f") if weight is not None else ""
+
+
+def _institutional_segments(p: ClaimPayment) -> list[list[str]]:
+    """MIA (inpatient: MIA01 covered days, MIA04 DRG amount, MIA05 remark) or MOA (outpatient:
+    MOA02 HCPCS payable amount, MOA03 remark), then the statement period DTM*232/233."""
+    out = []
+    if p.mia:
+        out.append(x12.seg("MIA", *_trimmed(p.mia)))
+    if p.moa:
+        out.append(x12.seg("MOA", *_trimmed(p.moa)))
+    if p.statement_from:
+        out.append(x12.seg("DTM", "232", x12.d8(p.statement_from)))
+    if p.statement_to:
+        out.append(x12.seg("DTM", "233", x12.d8(p.statement_to)))
+    return out
+
+
+def _trimmed(elements: tuple[str, ...]) -> list[str]:
+    values = list(elements)
+    while values and not values[-1]:
+        values.pop()
+    return values
 
 
 def build_835(
@@ -95,19 +128,23 @@ def build_835(
                 p.pccn,
                 p.place_of_service,
                 p.frequency_code,
+                *(["", p.drg_code, _weight(p.drg_weight)] if p.drg_code else []),
             )
         )
+        body += _cas_segments(p.claim_adjustments)
         nm1 = x12.seg(
             "NM1", "QC", "1", x12.clean(p.patient_last, 60) or "UNKNOWN", x12.clean(p.patient_first, 35)
         )
         if p.member_id:
             nm1 += ["", "", "", "MI", x12.clean(p.member_id, 80)]
         body.append(nm1)
+        body += _institutional_segments(p)
         for line in p.lines:
-            proc = ":".join(["HC", line.code, *line.modifiers])
-            svc = x12.seg("SVC", proc, x12.amount(line.charge), x12.amount(line.paid))
+            svc = x12.seg("SVC", _svc01(line), x12.amount(line.charge), x12.amount(line.paid))
+            if line.code and line.revenue_code:
+                svc.append(line.revenue_code)  # SVC04: the NUBC revenue code beside HC:<code>
             if abs(line.units) != 1:
-                svc += ["", x12.amount(abs(line.units))]
+                svc += [""] * (5 - len(svc)) + [x12.amount(abs(line.units))]  # SVC05 units paid
             body.append(svc)
             if line.date_of_service:
                 body.append(x12.seg("DTM", "472", x12.d8(line.date_of_service)))

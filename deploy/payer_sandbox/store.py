@@ -36,7 +36,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from deploy.payer_sandbox.adjudication import Adj, ClaimPayment, Memory, PaidLine
+from deploy.payer_sandbox.adjudication import Memory
+from deploy.payer_sandbox.claimpayment import Adj, ClaimPayment, PaidLine
 
 PendingKey = tuple[str, str, str]  # payer id, payee NPI, mailbox user
 
@@ -88,10 +89,34 @@ def load_payment(text: str) -> ClaimPayment:
             ),
             date_of_service=date.fromisoformat(line["date_of_service"]) if line["date_of_service"] else None,
             remarks=tuple(line["remarks"]),
+            revenue_code=line.get("revenue_code", ""),
         )
         for line in data.pop("lines")
     )
-    return ClaimPayment(**data, lines=lines)
+    # Institutional fields (absent from payments stored before them).
+    claim_charge = data.pop("claim_charge", None)
+    weight = data.pop("drg_weight", None)
+    return ClaimPayment(
+        **{k: v for k, v in data.items() if k not in _INSTITUTIONAL},
+        lines=lines,
+        claim_charge=Decimal(claim_charge) if claim_charge is not None else None,
+        claim_adjustments=tuple(
+            Adj(a["group"], a["reason"], Decimal(a["amount"])) for a in data.get("claim_adjustments", [])
+        ),
+        drg_code=data.get("drg_code", ""),
+        drg_weight=Decimal(weight) if weight is not None else None,
+        mia=tuple(data.get("mia", ())),
+        moa=tuple(data.get("moa", ())),
+        statement_from=_date(data.get("statement_from")),
+        statement_to=_date(data.get("statement_to")),
+    )
+
+
+_INSTITUTIONAL = frozenset({"claim_adjustments", "drg_code", "mia", "moa", "statement_from", "statement_to"})
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _now() -> str:

@@ -213,6 +213,15 @@ class AdjudicatedLine(Payload):
     allowed: Money | None = Field(default=None, description="AMT*B6.")
     adjustments: list[Adjustment] = Field(default_factory=list, description="The line's CAS.")
     service_date: date | None = Field(default=None, description="DTM*472.")
+    revenue_code: RevenueCode | None = Field(
+        default=None, description="Institutional: SVC01-2 of an NU line, else SVC04 (NUBC revenue code)."
+    )
+    line_number: int | None = Field(
+        default=None,
+        ge=1,
+        description="The claim's line (ClaimLineSummary.line_number) this 835 line answers, as payments "
+        "placed it: REF*6R when echoed, else revenue code + HCPCS + date of service; absent when unplaced.",
+    )
 
 
 class PaymentPosted(Payload):

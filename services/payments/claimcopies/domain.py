@@ -4,7 +4,7 @@ charges a claim puts on the account."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,8 @@ class ClaimCopy:
     coverage_order: str
     total_charge: Decimal
     date_of_service: date | None
+    claim_type: str = "professional"  # claim.submitted's; reports split by it
+    lines: list[dict[str, Any]] = field(default_factory=list)  # ClaimLineSummary as JSON
 
 
 def account_of(claim: ClaimSubmitted) -> str:
@@ -46,6 +48,8 @@ def copy_of(claim: ClaimSubmitted) -> ClaimCopy:
         claim.coverage_order,
         claim.total_charge,
         claim.date_of_service,
+        claim.claim_type,
+        _LINES.dump_python(claim.lines, mode="json"),
     )
 
 
@@ -63,6 +67,7 @@ def copy_row(claim: ClaimSubmitted) -> dict[str, Any]:
         "date_of_service": claim.date_of_service,
         "lines": _LINES.dump_json(claim.lines),  # bytes: JSON text, taken as is by insert_many
         "submitted_at": claim.submitted_at,
+        "claim_type": claim.claim_type,
     }
 
 
@@ -72,7 +77,7 @@ def charges(claim: ClaimSubmitted) -> list[Entry]:
     if claim.coverage_order != "primary" or claim.frequency_code not in ("1", "7"):
         return []
     if claim.lines and sum(line.charge for line in claim.lines) == claim.total_charge:
-        parts = [(line.charge, f"Charge {line.code}", line.date_of_service) for line in claim.lines]
+        parts = [(line.charge, charge_description(line), line.date_of_service) for line in claim.lines]
     else:
         parts = [(claim.total_charge, "Claim charges", claim.date_of_service)]
     return [
@@ -88,6 +93,15 @@ def charges(claim: ClaimSubmitted) -> list[Entry]:
         )
         for amount, description, service_date in parts
     ]
+
+
+def charge_description(line: ClaimLineSummary) -> str:
+    """A charge line's ledger description: its procedure code, and the revenue code of an
+    institutional line (which may have no procedure code)."""
+    if line.revenue_code is None:
+        return f"Charge {line.code}"
+    rev = f"rev. {line.revenue_code}"
+    return f"Charge {line.code} ({rev})" if line.code else f"Charge {rev}"
 
 
 def retirement(

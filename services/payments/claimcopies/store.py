@@ -21,7 +21,8 @@ from shared.bulk import insert_many
 from shared.due import claim_due
 
 _COPY_COLUMNS = (
-    "claim_id, patient_control_number, account_id, payer_id, coverage_order, total_charge, date_of_service"
+    "claim_id, patient_control_number, account_id, payer_id, coverage_order, total_charge, date_of_service, "
+    "claim_type, lines"
 )
 
 
@@ -34,6 +35,8 @@ def _copy(row: Any) -> ClaimCopy:
         row.coverage_order,
         Decimal(row.total_charge),
         row.date_of_service,
+        row.claim_type,
+        row.lines or [],
     )
 
 

@@ -24,4 +24,5 @@ claim_copies = Table(
     Column("lines", JSONB, nullable=False, server_default="[]"),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+    Column("claim_type", Text, nullable=False, server_default="professional"),  # migration 0018
 )

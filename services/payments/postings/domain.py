@@ -15,6 +15,7 @@ from pydantic import TypeAdapter
 
 from services.payments.accounts.domain import Entry
 from services.payments.claimcopies.domain import ClaimCopy
+from services.payments.institutional import domain as institutional
 from services.payments.remittances.domain import Adjustment835, Claim835, Line835
 from shared import receivables
 from shared.events import Event, new_event
@@ -110,6 +111,7 @@ class Target:
     claim_id: uuid.UUID
     account_id: str
     reverses: uuid.UUID | None = None
+    claim_type: str = "professional"  # the claim copy's (a reversal: the original posting's)
 
 
 def posting_row(
@@ -142,6 +144,13 @@ def posting_row(
         "matched_by": matched_by,
         "clp_position": claim.position,
         "posted_at": now,
+        "claim_type": target.claim_type,
+        "facility_type_code": claim.facility_type_code or None,
+        "frequency_code": claim.frequency_code or None,
+        "drg_code": claim.drg_code or None,
+        "drg_weight": claim.drg_weight,
+        "inpatient": _json(_plain(claim.inpatient)) if claim.inpatient else None,
+        "outpatient": _json(_plain(claim.outpatient)) if claim.outpatient else None,
     }
 
 
@@ -178,8 +187,43 @@ def payment_posted(
             lines=[_adjudicated_line(line) for line in claim.lines],
             remittance_date=remittance.paid_date,
             reverses_payment_id=target.reverses,
+            claim_type=institutional.claim_type_of(target.claim_type),
+            drg_code=claim.drg_code or None,
+            drg_weight=claim.drg_weight,
+            **_adjudication(claim),
         )
     )
+
+
+def _adjudication(claim: Claim835) -> dict[str, Any]:
+    """MIA and MOA as the contract states them for the next payer's 837I 2320. A reversal's
+    negated MIA (covered days below zero) is not a prior payer's adjudication: it stays on the
+    posting row and is left off the event."""
+    try:
+        return {
+            "inpatient": claim.inpatient.contract() if claim.inpatient else None,
+            "outpatient": claim.outpatient.contract() if claim.outpatient else None,
+        }
+    except ValueError:  # pydantic's ValidationError: out of the contract's range
+        return {}
+
+
+def place_lines(claim: Claim835, copy: ClaimCopy) -> None:
+    """Which line of our claim each 835 line answers (`Line835.line_number`), by REF*6R, else
+    revenue code + HCPCS + date of service (institutional lines may have no CPT/HCPCS); an 835
+    line of an institutional claim that gives no revenue code takes its line's."""
+    paid = [
+        institutional.PaidLine(
+            line.control_number, line.qualifier, line.code, line.revenue_code, line.charge, line.service_date
+        )
+        for line in claim.lines
+    ]
+    billed = institutional.billed_lines(copy.lines)
+    by_number = {b.line_number: b for b in billed}
+    for line, number in zip(claim.lines, institutional.place_lines(paid, billed), strict=True):
+        line.line_number = number
+        if number is not None and line.revenue_code is None:
+            line.revenue_code = by_number[number].revenue_code
 
 
 def _adjustments(adjustments: list[Adjustment835]) -> list[Adjustment]:
@@ -202,6 +246,8 @@ def _adjudicated_line(line: Line835) -> AdjudicatedLine:
         allowed=line.allowed,
         adjustments=_adjustments(line.adjustments),
         service_date=line.service_date,
+        revenue_code=institutional.revenue_code(line.revenue_code or ""),
+        line_number=line.line_number,
     )
 
 
@@ -279,7 +325,15 @@ def _line_json(line: Line835) -> dict[str, Any]:
             for a in line.adjustments
         ],
         "remark_codes": line.remark_codes,
+        "qualifier": line.qualifier,
+        "revenue_code": line.revenue_code,
+        "line_number": line.line_number,
     }
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass as JSON-able values (amounts as strings)."""
+    return json.loads(json.dumps(asdict(value), default=str))
 
 
 def undoing(posting: Any) -> Claim835:
@@ -298,7 +352,8 @@ def undoing(posting: Any) -> Claim835:
             on_lines[key] = on_lines.get(key, Decimal(0)) + Decimal(a["amount"])
         lines.append(
             Line835(
-                qualifier="HC",
+                qualifier=line.get("qualifier") or "HC",
+                revenue_code=line.get("revenue_code"),
                 code=line["code"],
                 modifiers=line["modifiers"],
                 charge=-Decimal(line["charge"]),

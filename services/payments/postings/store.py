@@ -35,11 +35,11 @@ async def original_posting(
 ) -> Any:
     """The newest not yet reversed posting of this payer for this PCN (or for the claim
     chosen by hand), preferring the one with the same payer claim control number:
-    (id, claim_id, account_id) or None."""
+    (id, claim_id, account_id, claim_type) or None."""
     return (
         await session.execute(
             text(
-                "SELECT p.id, p.claim_id, p.account_id FROM claim_postings p "
+                "SELECT p.id, p.claim_id, p.account_id, p.claim_type FROM claim_postings p "
                 "WHERE (CASE WHEN CAST(:c AS uuid) IS NULL THEN p.patient_control_number = :pcn "
                 "ELSE p.claim_id = :c END) AND p.payer_id = :payer AND p.status_code <> '22' "
                 "AND NOT EXISTS (SELECT 1 FROM claim_postings r WHERE r.reverses_posting_id = p.id) "

@@ -32,6 +32,14 @@ claim_postings = Table(
     Column("matched_by", Text, nullable=False),
     Column("clp_position", Integer, nullable=False),  # segment position of the CLP in its file
     Column("posted_at", DateTime(timezone=True), nullable=False),
+    # Migration 0018: institutional claims (835 CLP08, CLP09, CLP11, CLP12, MIA, MOA).
+    Column("claim_type", Text, nullable=False, server_default="professional"),
+    Column("facility_type_code", Text),
+    Column("frequency_code", Text),
+    Column("drg_code", Text),
+    Column("drg_weight", Numeric(12, 4)),
+    Column("inpatient", JSONB),
+    Column("outpatient", JSONB),
 )
 
 unmatched_claims = Table(

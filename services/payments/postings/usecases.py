@@ -166,12 +166,13 @@ async def post_claim(
         )
         if original is None:
             return "reversal of a claim with no posting to reverse"
-        target = Target(original.claim_id, original.account_id, reverses=original.id)
+        target = Target(original.claim_id, original.account_id, original.id, original.claim_type)
         entries = domain.negated(await store.posting_entries(session, original.id), posting_id)
         entries += await _retired_again(session, target, entries, posting_id)
     else:
         assert copy is not None
-        target = Target(copy.claim_id, copy.account_id)
+        target = Target(copy.claim_id, copy.account_id, claim_type=copy.claim_type)
+        domain.place_lines(claim, copy)
         open_insurance = ZERO
         if copy.coverage_order != "primary":  # its insurance bucket holds what was moved to it
             await batch.flush(session)
@@ -300,7 +301,7 @@ async def withdraw_remittance(
             remittance_id, original.payer_id, original.trace_number, original.method, original.paid_date
         )
         claim = domain.undoing(original)
-        target = Target(original.claim_id, original.account_id, reverses=original.id)
+        target = Target(original.claim_id, original.account_id, original.id, original.claim_type)
         entries = domain.negated(await store.posting_entries(session, original.id), posting_id)
         batch.add_entries(entries + await _retired_again(session, target, entries, posting_id))
         batch.postings.append(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from services.payments.institutional.domain import Mia835, Moa835
 from shared.x12 import X12Error
 
 ZERO = Decimal("0.00")
@@ -41,6 +42,8 @@ class Line835:
     service_date: date | None = None
     position: int = 0
     control_number: str | None = None  # REF*6R: the line item control number of the 837 line
+    revenue_code: str | None = None  # institutional: SVC01-2 of an NU line, else SVC04
+    line_number: int | None = None  # the line of our claim it answers (set when posted)
 
 
 @dataclass
@@ -71,6 +74,14 @@ class Claim835:
     subscriber: Party835 | None = None  # NM1*IL, when the insured is not the patient's own id
     statement_from: date | None = None  # DTM*232
     statement_to: date | None = None  # DTM*233
+    # Institutional claims: CLP08 facility type (a place of service on professional ones), CLP09
+    # frequency, CLP11 DRG and CLP12 its weight, MIA (inpatient) or MOA (outpatient).
+    facility_type_code: str = ""
+    frequency_code: str = ""
+    drg_code: str = ""
+    drg_weight: Decimal | None = None
+    inpatient: Mia835 | None = None
+    outpatient: Moa835 | None = None
 
     @property
     def all_adjustments(self) -> list[Adjustment835]:
@@ -117,18 +128,18 @@ class Remittance835:
     """One 835 transaction set: the payment (BPR/TRN), payer and payee, claims and PLB."""
 
     control_number: str
-    handling_code: str
-    amount: Decimal
-    credit_debit: str
-    method_code: str
-    paid_date: date | None
-    trace_number: str
-    trace_originator: str
-    production_date: date | None
-    payer_name: str
-    payer_identifiers: list[str]
-    payee_name: str
-    payee_id: str
+    handling_code: str = ""
+    amount: Decimal = ZERO
+    credit_debit: str = "C"
+    method_code: str = ""
+    paid_date: date | None = None
+    trace_number: str = ""
+    trace_originator: str = ""
+    production_date: date | None = None
+    payer_name: str = ""
+    payer_identifiers: list[str] = field(default_factory=list)
+    payee_name: str = ""
+    payee_id: str = ""
     payer_position: int = 0
     bpr_position: int = 0
     # Where each payer identifier came from, in file order: ("N104" | "REF*2U" | ... | "TRN03", value).

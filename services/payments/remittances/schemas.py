@@ -21,6 +21,41 @@ class Warning835(BaseModel):
     message: str
 
 
+class InpatientOut(BaseModel):
+    """835 loop 2100 MIA as read."""
+
+    covered_days: Decimal = Field(description="MIA01.")
+    drg_amount: Decimal | None = Field(default=None, description="MIA04.")
+    capital_amount: Decimal | None = Field(default=None, description="MIA08, PPS capital amount.")
+    remark_codes: list[str] = Field(default_factory=list, description="MIA05, MIA20-23.")
+    other: dict[str, Decimal] = Field(default_factory=dict, description="The other MIA elements, by element.")
+
+
+class OutpatientOut(BaseModel):
+    """835 loop 2100 MOA as read."""
+
+    reimbursement_rate: Decimal | None = Field(default=None, description="MOA01, a percentage.")
+    hcpcs_payable_amount: Decimal | None = Field(default=None, description="MOA02.")
+    remark_codes: list[str] = Field(default_factory=list, description="MOA03-07.")
+    other: dict[str, Decimal] = Field(default_factory=dict, description="MOA08, MOA09, by element.")
+
+
+class ServiceLineOut(BaseModel):
+    """An 835 service line (loop 2110) as posted."""
+
+    qualifier: str = Field(default="HC", description="SVC01-1: HC (HCPCS/CPT) or NU (revenue code only).")
+    code: str = Field(description="SVC01-2.")
+    revenue_code: str | None = Field(default=None, description="Institutional: NU's SVC01-2, else SVC04.")
+    line_number: int | None = Field(default=None, description="The claim line it answers.")
+    modifiers: list[str] = Field(default_factory=list)
+    charge: Decimal
+    paid: Decimal
+    units: Decimal | None = None
+    allowed: Decimal | None = None
+    adjustments: list[dict[str, Any]] = Field(default_factory=list)
+    remark_codes: list[str] = Field(default_factory=list)
+
+
 class ClaimLine(BaseModel):
     patient_control_number: str
     payer_claim_control_number: str | None
@@ -34,6 +69,15 @@ class ClaimLine(BaseModel):
     unmatched_id: uuid.UUID | None = None
     reason: str | None = None
     adjustments: list[dict[str, Any]] = Field(default_factory=list)
+    # Posted claims (issue 20): the claim copy's type and what the 835 said of an institutional claim.
+    claim_type: str | None = Field(default=None, description="professional or institutional (the claim's).")
+    facility_type_code: str | None = Field(default=None, description="CLP08 (type of bill digits 2-3).")
+    frequency_code: str | None = Field(default=None, description="CLP09.")
+    drg_code: str | None = Field(default=None, description="CLP11.")
+    drg_weight: Decimal | None = Field(default=None, description="CLP12.")
+    inpatient: InpatientOut | None = Field(default=None, description="MIA.")
+    outpatient: OutpatientOut | None = Field(default=None, description="MOA.")
+    lines: list[ServiceLineOut] = Field(default_factory=list, description="Loop 2110, with revenue codes.")
 
 
 class Totals(BaseModel):

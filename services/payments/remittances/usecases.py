@@ -143,7 +143,7 @@ async def summary(
         return None
     postings = await postings_store.postings_of(session, remittance_id)
     matched = [
-        _line(p, claim_id=p.claim_id, account_id=p.account_id, posting_id=p.id, adjustments=p.adjustments)
+        _line(p, claim_id=p.claim_id, account_id=p.account_id, posting_id=p.id, **_posted_detail(p))
         for p in postings
     ]
     # What a replacement reversed is listed (status 22) but was not this remittance's posting.
@@ -199,6 +199,21 @@ def _line(row: Any, **more: Any) -> ClaimLine:
         patient_responsibility=row.patient_responsibility,
         **more,
     )
+
+
+def _posted_detail(p: Any) -> dict[str, Any]:
+    """A posted claim's adjustments, claim type, institutional fields (CLP08-12, MIA, MOA) and lines."""
+    return {
+        "adjustments": p.adjustments,
+        "claim_type": p.claim_type,
+        "facility_type_code": p.facility_type_code,
+        "frequency_code": p.frequency_code,
+        "drg_code": p.drg_code,
+        "drg_weight": p.drg_weight,
+        "inpatient": p.inpatient,
+        "outpatient": p.outpatient,
+        "lines": p.lines or [],
+    }
 
 
 async def raw_file(session: AsyncSession, remittance_id: uuid.UUID) -> str | None:

@@ -1,18 +1,17 @@
 """The 835 (005010X221A1) read into the dataclasses of `domain.py`, on top of the shared X12 syntax layer.
 
-Only meaning lives here; `shared.x12` does delimiters, envelopes and segment counts. Each
-ST/SE set stands on its own, as a 999 acknowledges them: a set is read to its end and every
-error in it is collected (segment position, id, element, rule; never data: 835s carry PHI),
-so a broken set is refused with all its errors while the others post. Only an interchange
-or group error (ISA/IEA, GS/GE) refuses the whole file. Amounts must balance per the guide
-(`domain.balance_issues`). Each set gets a digest of its own content (BPR..PLB, delimiters
-and line breaks normalised, no ST/SE control numbers): the same remittance sent again in
-another interchange has the same digest, a corrected one does not.
+Only meaning lives here; `shared.x12` does delimiters, envelopes and segment counts. Each ST/SE set
+stands on its own, as a 999 acknowledges them: a set is read to its end and every error in it is
+collected (segment position, id, element, rule; never data: 835s carry PHI), so a broken set is
+refused with all its errors while the others post. Only an interchange or group error (ISA/IEA,
+GS/GE) refuses the whole file. Amounts must balance per the guide (`domain.balance_issues`). Each
+set gets a digest of its content (BPR..PLB, delimiters and line breaks normalised, no ST/SE control
+numbers): the same remittance in another interchange has the same digest, a corrected one does not.
+What only institutional claims carry (CLP08-13, MIA, MOA, SVC04) is read by `institutional.x12`.
 
-Public sample files vary more than the guide allows; two deviations are read with a
-warning instead of refused, because the money in them still balances:
-  * SVC01 written with `>` as the component separator while ISA16 says `:`;
-  * SVC01 split by the element separator (`SVC*HC*99213*...`), which shifts the amounts.
+Public samples vary more than the guide allows; two deviations are read with a warning, not refused
+(the money in them still balances): SVC01 written with `>` as the component separator while ISA16
+says `:`; SVC01 split by the element separator (`SVC*HC*99213*...`), which shifts the amounts.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from services.payments.institutional import x12 as institutional
 from services.payments.remittances import domain
 from services.payments.remittances.domain import (
     PAYMENT_METHODS,
@@ -219,21 +219,7 @@ class _Reader:
     def _bpr(self, bpr: Segment | None) -> Remittance835:
         """The financial information; a bad payment date is a warning (the production date
         stands in), anything else wrong is an error of the set."""
-        remittance = Remittance835(
-            control_number=self.control_number,
-            handling_code="",
-            amount=ZERO,
-            credit_debit="C",
-            method_code="",
-            paid_date=None,
-            trace_number="",
-            trace_originator="",
-            production_date=None,
-            payer_name="",
-            payer_identifiers=[],
-            payee_name="",
-            payee_id="",
-        )
+        remittance = Remittance835(control_number=self.control_number)  # a broken set's fields stay empty
         if bpr is None:
             self.deposit_read = False
             return remittance
@@ -300,13 +286,13 @@ class _Reader:
                     self.fail(cas, start, domain.REQUIRED, "an adjustment amount without a reason code")
                 continue
             amount = self.money(cas, start + 1)
-            quantity = self._quantity(cas, start + 2)
+            quantity = self.quantity(cas, start + 2)
             result.append(Adjustment835(group, reason, amount, quantity))
         if not result:
             self.fail(cas, 2, domain.REQUIRED, "an adjustment segment without a reason code")
         return result
 
-    def _quantity(self, seg: Segment, index: int) -> Decimal | None:
+    def quantity(self, seg: Segment, index: int) -> Decimal | None:
         try:
             return x12.read_amount(seg, index, required=False)
         except X12Error as exc:
@@ -328,6 +314,7 @@ class _Reader:
             filing_indicator=clp.get(6),
             payer_claim_control_number=clp.get(7),
             position=clp.position,
+            **institutional.read_clp(self, clp),  # type: ignore[arg-type]
         )
         line: Line835 | None = None
         for seg in self.until("CLP", "LX", "PLB", "TS3", "TS2"):
@@ -347,26 +334,22 @@ class _Reader:
             elif seg.id in ("NM1", "DTM") and line is None:
                 self._claim_detail(claim, seg)
             elif seg.id == "MOA" and line is None:
-                claim.remark_codes += [seg.get(i) for i in range(3, 8) if seg.get(i)]
+                claim.outpatient = institutional.read_moa(self, seg)
+                claim.remark_codes += claim.outpatient.remark_codes
             elif seg.id == "MIA" and line is None:
-                claim.remark_codes += [seg.get(i) for i in (5, 20, 21, 22, 23) if seg.get(i)]
+                claim.inpatient = institutional.read_mia(self, seg)
+                claim.remark_codes += claim.inpatient.remark_codes
         self._claim_position = None
         return claim
 
     def _claim_detail(self, claim: Claim835, seg: Segment) -> None:
-        """What finds the claim when its CLP01 does not (the unmatched worklist): loop 2100
-        NM1*QC (the patient) and NM1*IL (the insured), NM103 last name, NM104 first name, NM109
-        member id; DTM*232/233, the claim's statement period."""
+        """What finds the claim when its CLP01 does not (the unmatched worklist): loop 2100 NM1*QC
+        (patient), NM1*IL (insured): NM103/NM104 names, NM109 member id; DTM*232/233 statement period."""
         if seg.id == "NM1" and seg.get(1) in ("QC", "IL"):
-            party = Party835(seg.get(3), seg.get(4), seg.get(9))
-            if seg.get(1) == "QC":
-                claim.patient = party
-            else:
-                claim.subscriber = party
-        elif seg.id == "DTM" and seg.get(1) == "232":
-            claim.statement_from = self.date(seg, 2)
-        elif seg.id == "DTM" and seg.get(1) == "233":
-            claim.statement_to = self.date(seg, 2)
+            who = "patient" if seg.get(1) == "QC" else "subscriber"
+            setattr(claim, who, Party835(seg.get(3), seg.get(4), seg.get(9)))
+        elif seg.id == "DTM" and seg.get(1) in ("232", "233"):
+            setattr(claim, "statement_from" if seg.get(1) == "232" else "statement_to", self.date(seg, 2))
 
     def _line(self, svc: Segment) -> Line835:
         elements = list(svc.elements)
@@ -391,8 +374,9 @@ class _Reader:
             modifiers=[m for m in composite[2:6] if m],
             charge=self.money(svc, 2),
             paid=self.money(svc, 3),
-            units=self._quantity(svc, 5),
+            units=self.quantity(svc, 5),
             position=svc.position,
+            revenue_code=institutional.line_revenue_code(svc, composite[0], composite[1]),
         )
 
     def _plb(self, plb: Segment) -> list[ProviderAdjustment]:

@@ -96,7 +96,10 @@ def visit(row: Any, claim: Any | None) -> Visit:
         for k in ("charges", "insurance_paid", "adjustments", "patient_paid", "insurance_pending", "due")
     }
     sums.update({key: money(getattr(row, key)) for key, _, _ in SHARE_LABELS})
-    procedures = [procedure(line["code"], line["charge"]) for line in (claim.lines if claim else [])]
+    procedures = [
+        procedure(line["code"] or line.get("revenue_code") or "", line["charge"])  # institutional: rev. code
+        for line in (claim.lines if claim else [])
+    ]
     if procedures:
         description = "; ".join(p["description"] for p in procedures)
     elif row.item_id is None:

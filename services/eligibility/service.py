@@ -32,7 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     schedule, for the life of the app; closed when it stops."""
     settings = getattr(app.state, "eligibility_settings", None) or get_eligibility_settings()
     app.state.eligibility_settings = settings
-    app.state.fee_schedule = load_default_schedule(settings.fee_schedule_file)
+    app.state.fee_schedule = load_default_schedule(settings.fee_schedule_file, settings.outpatient_rates_file)
     async with open_client(settings) as payers, checks.running(settings, payers) as runtime:
         app.state.payers, app.state.checks = payers, runtime
         yield

@@ -28,6 +28,8 @@ class EligibilitySettings(BaseSettings):
     payers_file: Path = DATA_DIR / "payers.json"
     payers_override: str | None = None
     fee_schedule_file: Path = DATA_DIR / "fee_schedule.json"
+    # The payers' outpatient facility rates per revenue code / HCPCS (outpatient estimates).
+    outpatient_rates_file: Path = DATA_DIR / "outpatient_rates.json"
 
     # How long POST /v1/eligibility/checks waits for the payer before answering 202 with a
     # link to poll. A `Prefer: wait=N` request header lowers or raises it (up to the max).

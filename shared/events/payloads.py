@@ -40,6 +40,12 @@ class BenefitSummary(Payload):
     deductible_remaining: Money | None = None
     out_of_pocket_remaining: Money | None = None
     prior_auth_required: bool = False
+    copay_per: Literal["visit", "admission", "day", "episode"] | None = Field(
+        default=None, description="What the copay is charged per (271 EB06 27, 36, 7, 26), when said."
+    )
+    deductible_per_admission: Money | None = Field(
+        default=None, description="A deductible per admission (EB01=C, EB06=36), apart from the year's."
+    )
 
 
 class EligibilityChecked(Payload):

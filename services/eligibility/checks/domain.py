@@ -173,8 +173,9 @@ def event_of(
             coins = b["coinsurance_percent"][net]
             ded = (b["deductible"].get("individual") or {}).get(net) or {}
             oop = (b["out_of_pocket"].get("individual") or {}).get(net) or {}
+            per_admission = (b.get("deductible_per_admission") or {}).get(net)
             if net == "out_of_network" and not any(
-                [copay, coins, ded.get("remaining"), oop.get("remaining")]
+                [copay, coins, ded.get("remaining"), oop.get("remaining"), per_admission]
             ):
                 continue
             benefits.append(
@@ -186,6 +187,8 @@ def event_of(
                     deductible_remaining=ded.get("remaining"),
                     out_of_pocket_remaining=oop.get("remaining"),
                     prior_auth_required=b["prior_auth_required"],
+                    copay_per=(b.get("copay_per") or {}).get(net),
+                    deductible_per_admission=(b.get("deductible_per_admission") or {}).get(net),
                 )
             )
     rejection = next(iter(result["rejections"]), None)

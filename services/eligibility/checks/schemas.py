@@ -157,6 +157,13 @@ class LevelAccumulators(BaseModel):
     family: NetworkAccumulators | None = None
 
 
+class PerPeriod(BaseModel):
+    """What a copay is charged per (the 271's EB06: visit, admission, day, episode)."""
+
+    in_network: str | None = None
+    out_of_network: str | None = None
+
+
 class ServiceBenefitsOut(BaseModel):
     service_type_code: str
     copay: Money2
@@ -165,6 +172,10 @@ class ServiceBenefitsOut(BaseModel):
     out_of_pocket: LevelAccumulators
     prior_auth_required: bool
     messages: list[str] = Field(default_factory=list)
+    # Hospital service types (48, 50, 86): per admission or per visit; a deductible per
+    # admission apart from the year's (checks kept before issue 20 have neither: the defaults).
+    copay_per: PerPeriod = Field(default_factory=PerPeriod)
+    deductible_per_admission: Money2 = Field(default_factory=Money2)
 
 
 class RejectionOut(BaseModel):

@@ -8,10 +8,12 @@ check keeps in clear (`result_of`; the people are PHI and sealed apart, see `dem
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from services.eligibility.demographics.domain import Demographics, Person, Provider
@@ -86,57 +88,18 @@ INACTIVE_CODES = frozenset({"6", "7", "8"})
 # EB06 time periods that mean "what is left" rather than "the total for the period".
 REMAINING_PERIODS = frozenset({"29"})
 MET_PERIODS = frozenset({"24"})  # year to date
+# EB06 periods a cost share is charged per (hospital service types 48/50/86 report their copays
+# per admission or per visit, X12 615): the word the summary shows.
+PER_PERIODS = {"7": "day", "26": "episode", "27": "visit", "36": "admission"}
+ADMISSION = "36"
 COB_ORDER = {"PRP": "primary", "SEP": "secondary", "TTP": "tertiary"}
 COVERAGE_LEVELS = {"IND": "individual", "FAM": "family", "EMP": "individual", "ESP": "family"}
 
 # EB04 insurance type codes (X12 1336) as the 005010X279A1 guide lists them: the plan type.
-INSURANCE_TYPES: dict[str, str] = {
-    "12": "Medicare Secondary Working Aged Beneficiary or Spouse with Employer Group Health Plan",
-    "13": "Medicare Secondary End-Stage Renal Disease Beneficiary in the Mandated Coordination Period",
-    "14": "Medicare Secondary, No-fault Insurance including Auto is Primary",
-    "15": "Medicare Secondary Worker's Compensation",
-    "16": "Medicare Secondary Public Health Service (PHS) or Other Federal Agency",
-    "41": "Medicare Secondary Black Lung",
-    "42": "Medicare Secondary Veteran's Administration",
-    "43": "Medicare Secondary Disabled Beneficiary Under Age 65 with Large Group Health Plan (LGHP)",
-    "47": "Medicare Secondary, Other Liability Insurance is Primary",
-    "AP": "Auto Insurance Policy",
-    "C1": "Commercial",
-    "CO": "Consolidated Omnibus Budget Reconciliation Act (COBRA)",
-    "CP": "Medicare Conditionally Primary",
-    "D": "Disability",
-    "DB": "Disability Benefits",
-    "EP": "Exclusive Provider Organization",
-    "FF": "Family or Friends",
-    "GP": "Group Policy",
-    "HM": "Health Maintenance Organization (HMO)",
-    "HN": "Health Maintenance Organization (HMO) - Medicare Risk",
-    "HS": "Special Low Income Medicare Beneficiary",
-    "IN": "Indemnity",
-    "IP": "Individual Policy",
-    "LC": "Long Term Care",
-    "LD": "Long Term Policy",
-    "LI": "Life Insurance",
-    "LT": "Litigation",
-    "MA": "Medicare Part A",
-    "MB": "Medicare Part B",
-    "MC": "Medicaid",
-    "MH": "Medigap Part A",
-    "MI": "Medigap Part B",
-    "MP": "Medicare Primary",
-    "OT": "Other",
-    "PE": "Property Insurance - Personal",
-    "PL": "Personal",
-    "PP": "Personal Payment (Cash - No Insurance)",
-    "PR": "Preferred Provider Organization (PPO)",
-    "PS": "Point of Service (POS)",
-    "QM": "Qualified Medicare Beneficiary",
-    "RP": "Property Insurance - Real",
-    "SP": "Supplemental Policy",
-    "TF": "Tax Equity Fiscal Responsibility Act (TEFRA)",
-    "WC": "Workers Compensation",
-    "WU": "Wrap Up Policy",
-}
+# A code list is data (data/insurance_types.json), read once at import.
+INSURANCE_TYPES: dict[str, str] = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "insurance_types.json").read_text()
+)["codes"]
 
 
 @dataclass(frozen=True)
@@ -260,6 +223,10 @@ class ServiceBenefits:
     out_of_pocket: dict[str, dict[str, Accumulator]] = field(default_factory=dict)
     prior_auth_required: bool = False
     messages: list[str] = field(default_factory=list)
+    # network -> what the copay is charged per (EB06: visit, admission, day, episode)
+    copay_per: dict[str, str] = field(default_factory=dict)
+    # network -> a deductible charged per admission (EB01=C with EB06=36), apart from the year's
+    deductible_per_admission: dict[str, Decimal] = field(default_factory=dict)
 
 
 def _percent(fraction: Decimal) -> Decimal:
@@ -271,6 +238,9 @@ def _apply(benefit: Benefit, target: ServiceBenefits) -> None:
     for in_network in benefit.network_flags():
         net = "in_network" if in_network else "out_of_network"
         code = benefit.info_code
+        if code == "C" and benefit.time_period == ADMISSION and benefit.amount is not None:
+            target.deductible_per_admission[net] = benefit.amount
+            continue
         if code in ("C", "G") and benefit.amount is not None:
             level = COVERAGE_LEVELS.get(benefit.coverage_level or "IND", "individual")
             book = target.deductible if code == "C" else target.out_of_pocket
@@ -283,6 +253,8 @@ def _apply(benefit: Benefit, target: ServiceBenefits) -> None:
                 acc.total = benefit.amount
             continue
         if code == "B" and benefit.amount is not None:
+            if benefit.time_period in PER_PERIODS:
+                target.copay_per[net] = PER_PERIODS[benefit.time_period]
             if in_network:
                 target.copay_in_network = benefit.amount
             else:
@@ -366,6 +338,10 @@ def result_of(response: Response271, service_type_codes: list[str]) -> dict[str,
             "out_of_pocket": _acc_dict(s.out_of_pocket),
             "prior_auth_required": s.prior_auth_required,
             "messages": s.messages,
+            "copay_per": {net: s.copay_per.get(net) for net in ("in_network", "out_of_network")},
+            "deductible_per_admission": {
+                net: _s(s.deductible_per_admission.get(net)) for net in ("in_network", "out_of_network")
+            },
         }
         for s in summarize(response, service_type_codes)
     ]

@@ -65,6 +65,37 @@ def allowed_from_file(
     return Allowed(None, "no allowed amount on file: the charge is used")
 
 
+# Service types of an outpatient facility visit (X12 1365): emergency services when a line is
+# in the emergency room's revenue codes (NUBC 045X), else hospital outpatient.
+EMERGENCY, HOSPITAL_OUTPATIENT = "86", "50"
+
+
+def outpatient_service_type(revenue_codes: list[str | None]) -> str | None:
+    """The service type whose benefits an outpatient facility visit takes (86 for an ER visit,
+    else 50); None when no line has a revenue code (a professional visit)."""
+    codes = [c for c in revenue_codes if c]
+    if not codes:
+        return None
+    return EMERGENCY if any(c.startswith("045") for c in codes) else HOSPITAL_OUTPATIENT
+
+
+def allowed_outpatient(
+    schedule: dict[str, Any], payer_id: str, revenue_code: str, hcpcs: str | None, *, any_payer: bool = True
+) -> Allowed:
+    """An outpatient facility line's allowed amount from the payer's outpatient rates
+    (data/outpatient_rates.json, under `outpatient` in the schedule): the revenue code with its
+    HCPCS, then the revenue code alone; the payer's, then any payer's ('*')."""
+    payers = schedule.get("outpatient", {}).get("payers", {})
+    keys = [f"{revenue_code}:{hcpcs}", revenue_code] if hcpcs else [revenue_code]
+    for who in (payer_id, "*") if any_payer else (payer_id,):
+        table = payers.get(who, {})
+        for key in keys:
+            if key in table:
+                label = "any payer" if who == "*" else who
+                return Allowed(Decimal(table[key]), f"outpatient rates ({label}, revenue code {key})")
+    return Allowed(None, "no outpatient rate on file: the charge is used")
+
+
 @dataclass
 class Benefits:
     """One service type's benefits in one network, as the check reported them."""
@@ -80,13 +111,14 @@ class Benefits:
 
 @dataclass
 class LineIn:
-    code: str
+    code: str | None  # CPT/HCPCS; None on an outpatient line with a revenue code alone
     modifiers: list[str]
     units: int
     charge: Decimal
     allowed_per_unit: Decimal | None
     allowed_source: str
     benefits: Benefits | None = None  # the line's service type's; None: the visit's
+    revenue_code: str | None = None  # an outpatient facility line (UB-04 FL 42)
 
 
 @dataclass
@@ -180,6 +212,7 @@ def _line_out(
     return {
         "line": number,
         "code": line.code,
+        "revenue_code": line.revenue_code,
         "modifiers": line.modifiers,
         "units": line.units,
         "service_type_code": line.benefits.service_type if line.benefits else None,

@@ -16,9 +16,16 @@ ServiceType = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,2}$", description="X12 
 
 
 class EstimateLine(BaseModel):
+    """A professional line (CPT/HCPCS `code`), or an outpatient facility line (`revenue_code`,
+    with the HCPCS in `code` when the revenue code needs one), priced from the payer's
+    outpatient rates."""
+
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^[A-Z0-9]{5}$", description="CPT/HCPCS code.")
+    code: str | None = Field(default=None, pattern=r"^[A-Z0-9]{5}$", description="CPT/HCPCS code.")
+    revenue_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{4}$", description="UB-04 revenue code (NUBC), e.g. 0450."
+    )
     modifiers: list[Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]] = Field(
         default_factory=list, max_length=4
     )
@@ -29,6 +36,14 @@ class EstimateLine(BaseModel):
         description="The service type whose benefits apply to this line (e.g. 30 for a lab panel "
         "billed with an office visit, 98); default: the visit's service_type_code.",
     )
+
+    @model_validator(mode="after")
+    def _code_or_revenue_code(self) -> EstimateLine:
+        if self.code is None and self.revenue_code is None:
+            raise PydanticCustomError(
+                "code_or_revenue_code", "A line names its CPT/HCPCS code, or its revenue code."
+            )
+        return self
 
 
 class EstimateIn(BaseModel):
@@ -45,7 +60,11 @@ class EstimateIn(BaseModel):
     date_of_service: date | None = Field(
         default=None, description="Self-pay estimates: the day whose prices apply (default today)."
     )
-    service_type_code: ServiceType = "30"
+    service_type_code: ServiceType = Field(
+        default="30",
+        description="The visit's service type (EB03). Unsaid on an outpatient facility visit "
+        "(lines with revenue codes): 86 when a line is an ER revenue code (045X), else 50.",
+    )
     in_network: bool = True
     lines: list[EstimateLine] = Field(min_length=1, max_length=50)
 

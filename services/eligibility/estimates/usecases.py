@@ -22,17 +22,23 @@ from services.eligibility.estimates.domain import (
     Benefits,
     LineIn,
     allowed_from_file,
+    allowed_outpatient,
     compute,
     compute_self_pay,
+    outpatient_service_type,
 )
 from services.eligibility.estimates.schemas import EstimateIn
 from shared.events.catalogue import FeeScheduleUpdated
 from shared.problems import invalid
 
 
-def load_default_schedule(path: Path) -> dict[str, Any]:
-    """The default fee schedule file, read once per app by the service's lifespan."""
-    return json.loads(path.read_text())
+def load_default_schedule(path: Path, outpatient_rates: Path | None = None) -> dict[str, Any]:
+    """The default fee schedule file, read once per app by the service's lifespan, with the
+    payers' outpatient rates (per revenue code / HCPCS) under `outpatient`."""
+    schedule = json.loads(path.read_text())
+    if outpatient_rates is not None:
+        schedule["outpatient"] = json.loads(outpatient_rates.read_text())
+    return schedule
 
 
 def default_schedule(request: Request) -> dict[str, Any]:
@@ -137,9 +143,23 @@ async def _priced_lines(
 ) -> list[LineIn]:
     lines = []
     for line in body.lines:
-        allowed = await allowed_amount(session, schedule, payer_id, line.code, line.modifiers, on)
+        if line.revenue_code:  # an outpatient facility line: the payer's outpatient rates
+            allowed = allowed_outpatient(
+                schedule, payer_id, line.revenue_code, line.code, any_payer=payer_id != SELF_PAY
+            )
+        else:
+            assert line.code is not None  # the schema requires one of the two
+            allowed = await allowed_amount(session, schedule, payer_id, line.code, line.modifiers, on)
         lines.append(
-            LineIn(line.code, line.modifiers, line.units, line.charge, allowed.amount, allowed.source)
+            LineIn(
+                line.code,
+                line.modifiers,
+                line.units,
+                line.charge,
+                allowed.amount,
+                allowed.source,
+                revenue_code=line.revenue_code,
+            )
         )
     return lines
 
@@ -148,7 +168,11 @@ async def estimate(
     session: AsyncSession, schedule: dict[str, Any], check: CheckOut, body: EstimateIn
 ) -> dict[str, Any]:
     """The estimate of `body`'s lines with `check`'s benefits, every step written out: each
-    line with the benefits of its service type (its own, else the visit's)."""
+    line with the benefits of its service type (its own, else the visit's). An outpatient
+    facility visit (revenue codes) that names no service type takes 86 (ER) or 50's."""
+    if "service_type_code" not in body.model_fields_set:
+        visit = outpatient_service_type([line.revenue_code for line in body.lines])
+        body = body.model_copy(update={"service_type_code": visit or body.service_type_code})
     benefits, notes = benefits_of(check, body.service_type_code, body.in_network)
     lines = await _priced_lines(session, schedule, check.payer_id, check.date_of_service, body)
     for line, asked in zip(lines, body.lines, strict=True):

@@ -8,9 +8,10 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, func, select, text, true, update
+from sqlalchemy import Text, any_, bindparam, case, func, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -50,6 +51,51 @@ async def files_by_numbers(
     for row in (await session.execute(stmt)).all():
         found.setdefault(_number(getattr(row, column)), []).append(row)
     return {n: found.get(_number(n), []) for n in numbers}
+
+
+async def files_by_groups(
+    session: AsyncSession, partner_id: str | None, numbers: Sequence[str]
+) -> dict[str, list[Any]]:
+    """Our submission files holding each functional group (GS06) a 999 names, locked: a file's
+    first group by `submission_files.group_control_number`, a further group (a file with 837P
+    and 837I groups) by its claims' `group_control_number`. Each file comes back with
+    `group_control_number` set to the group found, so what answers it names that group."""
+    found = await files_by_numbers(session, partner_id, "group_control_number", numbers)
+    missing = {_number(n) for n, files in found.items() if not files}
+    if not missing:
+        return found
+    pairs = (
+        await session.execute(
+            select(oc.c.file_id, oc.c.group_control_number)
+            .where(
+                oc.c.partner_id == partner_id if partner_id else true(),
+                func.ltrim(oc.c.group_control_number, "0") == _texts("groups", missing),
+            )
+            .distinct()
+        )
+    ).all()
+    if not pairs:
+        return found
+    files = {
+        row.id: row
+        for row in (
+            await session.execute(
+                select(sf).where(sf.c.id.in_({p.file_id for p in pairs})).order_by(sf.c.id).with_for_update()
+            )
+        ).all()
+    }
+    by_group: dict[str, list[Any]] = {}
+    for pair in pairs:
+        row = {**files[pair.file_id]._mapping, "group_control_number": pair.group_control_number}
+        by_group.setdefault(_number(pair.group_control_number), []).append(SimpleNamespace(**row))
+    return {n: files or by_group.get(_number(n), []) for n, files in found.items()}
+
+
+def in_group(claim: Any, group_control_number: str) -> bool:
+    """Whether a filed claim went out in this functional group (claims filed before files held
+    several groups have none: they are in their file's only group)."""
+    gcn = claim.group_control_number
+    return gcn is None or _number(gcn) == _number(group_control_number)
 
 
 async def claims_of_files(session: AsyncSession, file_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
@@ -146,4 +192,6 @@ async def mark_claims(
 async def mark_file(session: AsyncSession, file_id: uuid.UUID, at: datetime, **values: Any) -> None:
     """Record a TA1 (`ta1_code`, `ta1_note`) or 999 (`ack_code`) on a submission file, and its
     state: `rejected` when the interchange or group was, else `acknowledged`."""
+    if values.get("state") == "acknowledged":  # a file's other group may have been rejected
+        values["state"] = case((sf.c.state == "rejected", "rejected"), else_="acknowledged")
     await session.execute(update(sf).where(sf.c.id == file_id).values(acknowledged_at=at, **values))

@@ -140,7 +140,10 @@ async def on_999(session: AsyncSession, received: Received, interchange: Interch
     outcome, events, counts = Outcome(), [], {"groups": 0, "matched": 0, "sets": 0, "claims_rejected": 0}
     rejected: list[Any] = []  # event ids of the claims rejected, marked with one statement
     groups = read_999(interchange)
-    sent_of = await _sent(session, received, "group_control_number", [g.group_control_number for g in groups])
+    files = await store.files_by_groups(
+        session, received.partner_id, [g.group_control_number for g in groups]
+    )
+    sent_of = {n: found[0] for n, found in files.items() if len(found) == 1}
     claims_of = await store.claims_of_files(session, [sent.id for sent in sent_of.values()])
     for group in groups:
         counts["groups"] += 1
@@ -149,7 +152,8 @@ async def on_999(session: AsyncSession, received: Received, interchange: Interch
             _unmatched(outcome, "AK1", group.position, "AK102 names no functional group we sent (or several)")
             continue
         counts["matched"] += 1
-        events += await _group(session, received, group, sent, claims_of[sent.id], outcome, counts, rejected)
+        claims = [c for c in claims_of[sent.id] if store.in_group(c, group.group_control_number)]
+        events += await _group(session, received, group, sent, claims, outcome, counts, rejected)
     if counts["groups"] and not counts["matched"]:
         return Outcome.to_review(UNMATCHED, "the 999 answers no functional group we sent", segment="AK1")
     await store.mark_claims(session, rejected, ack_state="rejected", source="999")

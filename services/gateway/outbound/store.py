@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -77,21 +78,23 @@ async def add_file(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(submission_files).values(**values))
 
 
-async def file_claims(session: AsyncSession, file_id: uuid.UUID, event_ids: list[uuid.UUID]) -> int:
-    """Put the claims in the file (only claims in no file yet), ST02 numbered 0001… in the
-    order the file holds them (take_queued's: received_at, event_id); how many were put."""
+async def file_claims(
+    session: AsyncSession, file_id: uuid.UUID, placed: Sequence[tuple[uuid.UUID, str, str]]
+) -> int:
+    """Put the claims in the file (only claims in no file yet), each with the ST02 and the GS06
+    of its functional group that the file gives it (`placed`: event id, ST02, GS06); how many
+    were put."""
     stmt = text(
         """
         UPDATE outbound_claims o
-        SET state = 'filed', file_id = :file_id, set_control_number = lpad(r.n::text, 4, '0')
-        FROM (
-            SELECT event_id, row_number() OVER (ORDER BY received_at, event_id) AS n
-            FROM outbound_claims WHERE event_id = ANY(:ids)
-        ) r
+        SET state = 'filed', file_id = :file_id, set_control_number = r.st02,
+            group_control_number = r.gcn
+        FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(event_id uuid, st02 text, gcn text)
         WHERE o.event_id = r.event_id AND o.file_id IS NULL
         """
     )
-    result = await session.execute(stmt, {"file_id": file_id, "ids": event_ids})
+    rows = json.dumps([{"event_id": str(e), "st02": st02, "gcn": gcn} for e, st02, gcn in placed])
+    result = await session.execute(stmt, {"file_id": file_id, "rows": rows})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -52,7 +52,8 @@ outbound_claims = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("state", Text, nullable=False),  # queued | filed | ignored
     Column("file_id", Uuid, ForeignKey("submission_files.id")),
-    Column("set_control_number", Text),  # ST02 in that file
+    Column("set_control_number", Text),  # ST02 in that file (unique in the file)
+    Column("group_control_number", Text),  # GS06 of its functional group (migration 0006)
     Column("ack_state", Text, nullable=False, server_default="pending"),  # pending | accepted | rejected
     Column("ack_source", Text),  # TA1 | 999 | 277CA
     Column("payer_claim_control_number", Text),  # 277CA REF*1K

@@ -33,8 +33,10 @@ class Built:
     file_id: uuid.UUID
     file_name: str
     icn: int
-    gcn: int
+    gcn: int  # the first group's GS06 (the only one unless the file mixes guides)
     claim_count: int
+    # per set given to new_file, in that order: (its ST02, its group's GS06)
+    placed: tuple[tuple[str, str], ...] = ()
 
 
 def _queued_row(event: Event, partners: Sequence[TradingPartner], now: datetime) -> dict[str, object]:
@@ -88,7 +90,8 @@ async def build_file(
         return None
     sets = [outbound_x12.claim_set(row.x12_837) for row in rows]
     built = await new_file(session, partner, sets, kind="837", functional_id="HC", now=datetime.now(UTC))
-    filed = await store.file_claims(session, built.file_id, [row.event_id for row in rows])
+    placed = [(row.event_id, st02, gcn) for row, (st02, gcn) in zip(rows, built.placed, strict=True)]
+    filed = await store.file_claims(session, built.file_id, placed)
     if filed != len(rows):  # cannot happen under the row locks; never let a claim into two files
         raise RuntimeError(f"partner {partner.id}: {len(rows) - filed} claims were filed already")
     if hold is not None:
@@ -105,14 +108,30 @@ async def new_file(
     functional_id: str,
     now: datetime,
 ) -> Built:
-    """One interchange of `sets` (one claim or inquiry each) in the partner's envelope, with
-    its next ISA13 and GS06 and its file naming, recorded as a submission file `built` for the
+    """One interchange of `sets` (one claim or inquiry each) in the partner's envelope, one
+    functional group per implementation guide (837P and 837I apart), with its next ISA13 and a
+    GS06 per group, and its file naming, recorded as a submission file `built` for the
     uploader, in the caller's transaction: the one way an 837 batch or a 276 file is made."""
     icn = await store.next_control_number(session, partner.id, "isa", partner.control_number_start)
-    gcn = await store.next_control_number(session, partner.id, "gs", partner.control_number_start)
+    groups = outbound_x12.grouped(sets)
+    gcns = [
+        await store.next_control_number(session, partner.id, "gs", partner.control_number_start)
+        for _ in groups
+    ]
     text = outbound_x12.interchange(
-        partner, sets, transaction_code=kind, functional_id=functional_id, icn=icn, gcn=gcn, now=now
+        partner,
+        [[sets[i] for i in group] for group in groups],
+        transaction_code=kind,
+        functional_id=functional_id,
+        icn=icn,
+        gcns=gcns,
+        now=now,
     )
+    placed: dict[int, tuple[str, str]] = {}
+    order = [(i, gcn) for group, gcn in zip(groups, gcns, strict=True) for i in group]
+    for n, (i, gcn) in enumerate(order, start=1):
+        placed[i] = (f"{n:04d}", str(gcn))
+    gcn = gcns[0]
     file_id = uuid.uuid4()
     name = domain.file_name(partner, kind, icn, gcn, now)
     await store.add_file(
@@ -132,7 +151,7 @@ async def new_file(
             "built_at": now,
         },
     )
-    return Built(file_id, name, icn, gcn, len(sets))
+    return Built(file_id, name, icn, gcn, len(sets), tuple(placed[i] for i in range(len(sets))))
 
 
 async def upload_built(

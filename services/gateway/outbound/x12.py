@@ -1,7 +1,12 @@
 """Writing a partner's interchange: each claim's own 837 transaction set (ST..SE body, as the
 claims service wrote it) re-enveloped with the partner's ISA/GS, ST02 numbered 0001… in the
 file and SE01 counted again. The claims service's envelope is addressed to itself (its
-CLAIMS_RECEIVER_ID, which routes the claim here); the partner's says who we are to them."""
+CLAIMS_RECEIVER_ID, which routes the claim here); the partner's says who we are to them.
+
+One functional group per implementation guide: a GS's GS08 names the guide its sets follow
+(X12 5010 envelope rules; ST03 repeats it), so 837P (005010X222A2) and 837I (005010X223A2)
+sets go in two groups of one interchange, each with its own GS06 and GE count, IEA01 counting
+the groups. ST02 keeps counting across the groups, so a set is known by (file, ST02)."""
 
 from __future__ import annotations
 
@@ -42,18 +47,29 @@ def claim_set(text: str) -> Set:
     return Set(version=ts.st.get(3) or "005010X222A2", body=body)
 
 
+def grouped(sets: Sequence[Set]) -> list[list[int]]:
+    """The functional groups of a file: the indexes of `sets`, one list per guide (ST03), in
+    the order each guide first appears and the sets' order within it."""
+    groups: dict[str, list[int]] = {}
+    for index, item in enumerate(sets):
+        groups.setdefault(item.version, []).append(index)
+    return list(groups.values())
+
+
 def interchange(
     partner: TradingPartner,
-    sets: Sequence[Set],
+    groups: Sequence[Sequence[Set]],
     *,
     transaction_code: str,
     functional_id: str,
     icn: int,
-    gcn: int,
+    gcns: Sequence[int],
     now: datetime,
 ) -> str:
-    """The partner's interchange holding `sets` (one functional group)."""
-    version = sets[0].version if sets else "005010X222A2"
+    """The partner's interchange holding `groups` (one functional group each, GS06 from
+    `gcns`; the group's GS08 is its sets' ST03)."""
+    if len(groups) != len(gcns):
+        raise ValueError("one group control number per functional group")
     icn_text = f"{icn:09d}"
     out: list[list[str]] = [
         [
@@ -74,26 +90,32 @@ def interchange(
             "1" if partner.ack_requested else "0",
             partner.usage_indicator,
             OUT.component,
-        ],
-        [
-            "GS",
-            functional_id,
-            partner.gs_sender_id,
-            partner.gs_receiver_id,
-            now.strftime("%Y%m%d"),
-            now.strftime("%H%M"),
-            str(gcn),
-            "X",
-            version,
-        ],
+        ]
     ]
-    for n, item in enumerate(sets, start=1):
-        st02 = f"{n:04d}"
-        out.append(["ST", transaction_code, st02, item.version])
-        out.extend(item.body)
-        out.append(["SE", str(len(item.body) + 2), st02])
-    out.append(["GE", str(len(sets)), str(gcn)])
-    out.append(["IEA", "1", icn_text])
+    n = 0
+    for sets, gcn in zip(groups, gcns, strict=True):
+        version = sets[0].version if sets else "005010X222A2"
+        out.append(
+            [
+                "GS",
+                functional_id,
+                partner.gs_sender_id,
+                partner.gs_receiver_id,
+                now.strftime("%Y%m%d"),
+                now.strftime("%H%M"),
+                str(gcn),
+                "X",
+                version,
+            ]
+        )
+        for item in sets:
+            n += 1
+            st02 = f"{n:04d}"
+            out.append(["ST", transaction_code, st02, item.version])
+            out.extend(item.body)
+            out.append(["SE", str(len(item.body) + 2), st02])
+        out.append(["GE", str(len(sets)), str(gcn)])
+    out.append(["IEA", str(len(groups)), icn_text])
     return "".join(_join(s) + OUT.segment + "\n" for s in out)
 
 

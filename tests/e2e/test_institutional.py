@@ -52,21 +52,22 @@ from tests.e2e.platform import (
 pytestmark = pytest.mark.usefixtures("platform")
 DONE = ("paid", "partial", "denied")
 CENTS = Decimal("0.01")
-PAYERS = json.loads((ROOT / "deploy/payer_sandbox/data/payers.json").read_text())
+# The sandbox payers' institutional contracts: DRG base rates, CMS FY 2026 Table 5 weights.
+RATES_FILE = ROOT / "deploy/payer_sandbox/data/institutional.json"
 
 
 def money(value: Any) -> Decimal:
     return Decimal(str(value or "0"))
 
 
-def drg_terms(payer_id: str, drg: str) -> tuple[Decimal, Decimal]:
-    """(base rate, relative weight) the sandbox payer prices this DRG with, from its data.
-
-    TODO(lead): the key names follow the sandbox helper's data once committed (i20/sandbox);
-    align `inpatient.base_rate` and `inpatient.drg_weights` with deploy/payer_sandbox/data/."""
-    inpatient = PAYERS["payers"][payer_id]["inpatient"]
-    weights = inpatient["drg_weights"]
-    return Decimal(inpatient["base_rate"]), Decimal(weights[drg])
+def drg_allowed(payer_id: str, drg: str, charge: Decimal) -> tuple[Decimal, Decimal]:
+    """(allowed, relative weight) of a DRG-priced stay by the sandbox payer's contract, from its
+    data: base rate x weight, at the lesser of that and the charges where the contract says so."""
+    rates = json.loads(RATES_FILE.read_text())
+    inpatient = rates["payers"][payer_id]["inpatient"]
+    weight = Decimal(rates["drg_weights"]["weights"][drg]["weight"])
+    priced = (Decimal(inpatient["drg_base_rate"]) * weight).quantize(CENTS, ROUND_HALF_UP)
+    return (min(priced, charge) if inpatient.get("lesser_of_charges") else priced), weight
 
 
 def heart_failure_stay(member: str) -> EncounterCompleted:
@@ -134,17 +135,29 @@ async def inpatient_benefits(
 
 def expected_patient_share(benefits: dict[str, Any], allowed: Decimal) -> tuple[Decimal, Decimal, Decimal]:
     """(deductible, coinsurance, copay) the 271's service-type-48 benefits make of `allowed`, in
-    network: the deductible first (the year's remaining, or the per-admission one when the plan
-    has one), the copay per admission, then the coinsurance percentage of what is left.
-    TODO(lead): confirm the order against the sandbox's adjudication of inpatient claims."""
-    per_admission = (benefits.get("deductible_per_admission") or {}).get("in_network")
-    individual = ((benefits.get("deductible") or {}).get("individual") or {}).get("in_network") or {}
-    deductible = min(
-        allowed, money(per_admission if per_admission is not None else individual.get("remaining"))
-    )
-    copay = min(allowed - deductible, money((benefits.get("copay") or {}).get("in_network")))
-    percent = money((benefits.get("coinsurance_percent") or {}).get("in_network"))
-    coinsurance = ((allowed - deductible - copay) * percent / 100).quantize(CENTS, ROUND_HALF_UP)
+    network, in the order payers apply them: the copay per admission, the deductible (the
+    per-admission one when the plan has one, else what is left of the year's), the coinsurance
+    percentage of what is left; each within what is left of the out-of-pocket maximum."""
+
+    def in_network(*path: str) -> Any:
+        value: Any = benefits
+        for key in path:
+            value = (value or {}).get(key)
+        return (value or {}).get("in_network")
+
+    per_admission = in_network("deductible_per_admission")
+    year = (in_network("deductible", "individual") or {}).get("remaining")
+    oop_left = (in_network("out_of_pocket", "individual") or {}).get("remaining")
+    left = money(oop_left) if oop_left is not None else allowed
+    copay = min(allowed, money(in_network("copay")))
+    deductible = min(allowed - copay, money(per_admission if per_admission is not None else year))
+    percent = money(in_network("coinsurance_percent"))
+    coinsurance = ((allowed - copay - deductible) * percent / 100).quantize(CENTS, ROUND_HALF_UP)
+    capped = []
+    for amount in (copay, deductible, coinsurance):
+        capped.append(min(amount, left))
+        left -= capped[-1]
+    copay, deductible, coinsurance = capped
     return deductible, coinsurance, copay
 
 
@@ -193,11 +206,12 @@ async def test_an_inpatient_stay_from_encounter_to_a_drg_priced_835_posted_and_t
         (remit,) = await kafka.events("remittance.received", lambda e: f"CLP*{pcn}*" in e.data.x12_835)
         clp_segments = clp_loop(segments_of(remit.data.x12_835), pcn)
         clp = clp_segments[0]
-        base_rate, weight = drg_terms(stay.payer_id, "292")
+        charge = sum((line.charge for line in stay.lines), Decimal(0))
+        allowed, weight = drg_allowed(stay.payer_id, "292", charge)
         assert (clp[8], clp[9], clp[11]) == ("11", "1", "292")  # CLP08 facility, CLP09 frequency, CLP11 DRG
         assert Decimal(clp[12]) == weight  # CLP12
-        assert any(s[0] == "MIA" for s in clp_segments)
-        allowed = (base_rate * weight).quantize(CENTS, ROUND_HALF_UP)
+        (mia,) = [s for s in clp_segments if s[0] == "MIA"]
+        assert Decimal(mia[4]) == allowed  # MIA04, the DRG amount (below the charges here)
 
         # Posted on the patient's account, the patient's share as the 271 said.
         (posted,) = await kafka.events(

@@ -239,7 +239,7 @@ async def report(http: httpx.AsyncClient) -> str:
     c = {
         k: money(v)
         for k, v in collections.items()
-        if k not in ("date_from", "date_to", "net_collection_rate")
+        if k not in ("date_from", "date_to", "net_collection_rate", "by_claim_type")
     }
     w(
         f"  charges {c['charges']}   insurance paid {c['insurance_payments']}   "

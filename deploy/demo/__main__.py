@@ -1,12 +1,14 @@
 """A day in the clinic, on the running platform (`make up`, then `make demo`).
 
-    python -m deploy.demo [--encounters 300] [--rate 50] [--scenario-share 0.2] [--seed 7]
+    python -m deploy.demo [--encounters 300] [--rate 50] [--scenario-share 0.2]
+                          [--institutional-share 0.15] [--seed 7]
 
 1. registers the sandbox practice's providers in the claims service's provider registry (the
    EHR's encounters name them by NPI only), and the practice's billing manager and the day's
    patients in notifications;
 2. the sandbox EHR sends the day's encounters (`encounter.completed`), with a share of
-   patients on scenario members so there are denials and secondary claims;
+   patients on scenario members so there are denials and secondary claims, and a share of
+   encounters the hospital's (inpatient stays, outpatient and emergency visits: 837I claims);
 3. waits until the pipeline settles: every encounter became a claim, no claim is still
    waiting on a payer, no email or SMS is still pending;
 4. prints the billing manager's report. Every number comes from the services' own report
@@ -119,6 +121,7 @@ async def send_encounters(args: argparse.Namespace, run_id: str, bootstrap: str 
             patients=args.patients,
             run_id=run_id,
             scenario_share=args.scenario_share,
+            institutional_share=args.institutional_share,
             on_sent=bar.update,
         )
 
@@ -164,7 +167,8 @@ def money(value: Any) -> str:
 
 
 async def report(http: httpx.AsyncClient) -> str:
-    kpis = await get(http, "claims", "/v1/reports/kpis")  # claims created in the last 90 days
+    # Claims created in the last 90 days, professional and institutional apart too.
+    kpis = await get(http, "claims", "/v1/reports/kpis", by_claim_type="true")
     aging = await get(http, "claims", "/v1/reports/ar-aging")
     queue = (await get(http, "claims", "/v1/denials", limit=500))["items"]
     collections = await get(http, "payments", "/v1/reports/collections")
@@ -187,6 +191,7 @@ async def report(http: httpx.AsyncClient) -> str:
     others = {s: n for s, n in sorted(by_status.items()) if s not in ("paid", "partial", "denied")}
     if others:
         w("  other statuses: " + ", ".join(f"{s} {n}" for s, n in others.items()))
+    out += claim_type_lines(kpis, collections)
     w("")
     w("Rates")
     w(f"  clean-claim rate        {pct(kpis['clean_claim_rate'])}")
@@ -234,7 +239,7 @@ async def report(http: httpx.AsyncClient) -> str:
     c = {
         k: money(v)
         for k, v in collections.items()
-        if k not in ("date_from", "date_to", "net_collection_rate")
+        if k not in ("date_from", "date_to", "net_collection_rate", "by_claim_type")
     }
     w(
         f"  charges {c['charges']}   insurance paid {c['insurance_payments']}   "
@@ -256,6 +261,32 @@ async def report(http: httpx.AsyncClient) -> str:
     w("")
     out += mailbox_lines(mailbox)
     return "\n".join(out)
+
+
+def claim_type_lines(kpis: dict[str, Any], collections: dict[str, Any]) -> list[str]:
+    """Professional (837P) and institutional (837I) claims apart: claims' KPIs split by claim
+    type, and payments' money when its report splits it too."""
+    parts = kpis.get("by_claim_type") or {}
+    money_parts = collections.get("by_claim_type") or {}
+    lines = ["  by claim type:"]
+    for claim_type, part in parts.items():
+        status = Counter(part["claims_by_status"])
+        lines.append(
+            f"    {claim_type:<13} created {part['claims_created']:>5}   submitted "
+            f"{part['claims_submitted']:>5}   paid {status['paid']:>5}   partial {status['partial']:>4}   "
+            f"denied {status['denied']:>4}"
+        )
+        lines.append(
+            f"    {'':<13} charges {money(part['charges'])}   clean-claim rate "
+            f"{pct(part['clean_claim_rate'])}   denial rate {pct(part['denial_rate'])}"
+        )
+        paid = money_parts.get(claim_type)
+        if paid:
+            lines.append(
+                f"    {'':<13} insurance paid {money(paid['insurance_payments'])}   moved to patients "
+                f"{money(paid['transferred_to_patient'])}   (payments ledger, today)"
+            )
+    return lines if parts else []
 
 
 def mailbox_lines(mailbox: dict[str, Any]) -> list[str]:
@@ -295,7 +326,8 @@ async def main(args: argparse.Namespace) -> int:
             return 2
         print(
             f"A clinic day: {args.encounters} encounters for {patients} patients at {args.rate:g}/s, "
-            f"{100 * args.scenario_share:.0f}% on scenario members (run {run_id})"
+            f"{100 * args.scenario_share:.0f}% on scenario members, "
+            f"{100 * args.institutional_share:.0f}% hospital encounters (run {run_id})"
         )
         # The practice's providers in the claims service's registry: the EHR sends NPIs only.
         await practice.register(URLS["claims"], subject="demo-billing-manager", settings=SETTINGS)
@@ -321,6 +353,13 @@ def cli(argv: list[str] | None = None) -> int:
         type=float,
         default=0.2,
         help="share of patients on scenario members: denials, COB (default 0.2)",
+    )
+    parser.add_argument(
+        "--institutional-share",
+        type=float,
+        default=0.15,
+        help="share of encounters that are the hospital's: inpatient stays, outpatient and emergency "
+        "visits, billed on 837I (default 0.15)",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--run-id", default=None, help="namespace of the day's ids (default: random)")

@@ -6,7 +6,8 @@
 N patients (each with demographics and coverage on a sandbox payer, member ids from the
 scenario table's generated-member pattern SBXG000000..), their visits and the charges of
 each visit (an E/M code, sometimes labs, an ECG, a vaccine or an X-ray) at the clinic's
-charge-master prices. The same seed gives the same sequence of encounters; `--run-id`
+charge-master prices; `--institutional-share` of them are the hospital's (837I stays and visits,
+ehr_hospital.py). The same seed gives the same sequence of encounters; `--run-id`
 namespaces the ids so two runs with one seed do not collide (default: the seed).
 
 Like a real partner's interface engine it does not give up when the broker is away (not up
@@ -35,11 +36,11 @@ from aiokafka.errors import KafkaError
 
 from deploy.payer_sandbox.adjudication import derive
 from deploy.payer_sandbox.config import SandboxConfig
+from deploy.payer_sandbox.ehr_hospital import institutional_encounter, npi
 from shared.config import Settings
 from shared.events.catalogue import EHR, Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import new_event
 from shared.events.signing import PartnerSigner
-from shared.identifiers import npi_check_digit
 from shared.kafka import KafkaAccess, kafka_access, started_producer
 from shared.retry import retrying
 
@@ -51,19 +52,8 @@ BROKER_AWAY = (KafkaError, OSError)
 log = logging.getLogger("ehr_sandbox")
 
 FIRST = [
-    "ALEX",
-    "BLAIR",
-    "CASEY",
-    "DREW",
-    "EMERY",
-    "FRANKIE",
-    "GLEN",
-    "HAYDEN",
-    "IVY",
-    "JORDAN",
-    "KAI",
-    "LEE",
-]
+    "ALEX", "BLAIR", "CASEY", "DREW", "EMERY", "FRANKIE", "GLEN", "HAYDEN", "IVY", "JORDAN", "KAI", "LEE",
+]  # fmt: skip
 LAST = ["SMITH", "JOHNSON", "GARCIA", "BROWN", "NGUYEN", "PATEL", "KIM", "MARTIN", "LOPEZ", "CLARK", "WRIGHT"]
 STREETS = ["MAIN ST", "OAK AVE", "PINE RD", "MAPLE DR", "CEDAR LN", "ELM ST"]
 CITIES = [("SPRINGFIELD", "IL", "62701"), ("MADISON", "WI", "53703"), ("AUSTIN", "TX", "78701")]
@@ -97,13 +87,7 @@ def partner_signer() -> PartnerSigner:
     return PartnerSigner.from_dir(SandboxConfig().signing_keys_dir)
 
 
-def _npi(base: int) -> str:
-    """A valid NPI: nine digits and their check digit."""
-    first_nine = f"{base:09d}"
-    return f"{first_nine}{npi_check_digit(first_nine)}"
-
-
-PROVIDERS = [_npi(123456789), _npi(198765432), _npi(145678901)]
+PROVIDERS = [npi(123456789), npi(198765432), npi(145678901)]
 BILLING_NPI = PROVIDERS[0]
 
 
@@ -162,14 +146,23 @@ def encounters(
     day: date | None = None,
     run_id: str | None = None,
     scenario_share: float = 0.0,
+    institutional_share: float = 0.0,
 ) -> Iterator[EncounterCompleted]:
-    """The encounters of a simulated clinic, deterministic for a seed."""
+    """The encounters of a simulated clinic, deterministic for a seed; `institutional_share` of
+    them the hospital's (837I). The hospital draws from a generator of its own, so a day without
+    hospital encounters is the same day as before issue 20."""
     rng = random.Random(seed)
+    hospital = random.Random(seed + 1_000_003)
     run = run_id or str(seed)
     people = make_patients(rng, patients or max(1, count // 2), run, scenario_share)
     visit_day = day or date.today() - timedelta(days=1)
     for i in range(count):
         patient = people[rng.randrange(len(people))]
+        if institutional_share and hospital.random() < institutional_share:
+            yield institutional_encounter(
+                hospital, encounter_id=f"enc-{run}-{i:07d}", patient=patient, day=visit_day
+            )
+            continue
         visit = rng.choices([c for c, _ in VISITS], weights=[w for _, w in VISITS])[0]
         codes = [visit]
         for extra, probability in EXTRAS:
@@ -224,6 +217,7 @@ async def publish(
     run_id: str | None = None,
     topic: str | None = None,
     scenario_share: float = 0.0,
+    institutional_share: float = 0.0,
     on_sent: Callable[[], None] | None = None,
     deadline_seconds: float = DEADLINE_SECONDS,
     signer: PartnerSigner | None = None,
@@ -242,7 +236,13 @@ async def publish(
     records = [
         sign(new_event(e, source=SOURCE))
         for e in encounters(
-            seed, count, patients=patients, day=day, run_id=run_id, scenario_share=scenario_share
+            seed,
+            count,
+            patients=patients,
+            day=day,
+            run_id=run_id,
+            scenario_share=scenario_share,
+            institutional_share=institutional_share,
         )
     ]
     producer = await _connect(kafka, deadline)
@@ -346,6 +346,12 @@ def main(argv: list[str] | None = None) -> int:
         help="share of patients with a scenario-table member id (denials, COB) instead of a generated one",
     )
     parser.add_argument(
+        "--institutional-share",
+        type=float,
+        default=0.0,
+        help="share of encounters that are the hospital's (inpatient, outpatient, emergency; 837I)",
+    )
+    parser.add_argument(
         "--date", type=date.fromisoformat, default=None, help="clinic day, YYYY-MM-DD (default yesterday)"
     )
     parser.add_argument(
@@ -374,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             day=args.date,
             run_id=args.run_id,
             scenario_share=args.scenario_share,
+            institutional_share=args.institutional_share,
             deadline_seconds=args.deadline,
         )
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from deploy.payer_sandbox import ehr_hospital
 from deploy.payer_sandbox.ehr import BILLING_NPI, PROVIDERS
 from deploy.processes import PROCESSES
 from shared.auth import mint_token
@@ -30,7 +31,8 @@ TAXONOMY_INTERNAL_MEDICINE = "207R00000X"
 
 # The group practice bills (837P 2010AA: organization name, street address with ZIP+4, EIN,
 # taxonomy) and also stands as the rendering provider when the EHR names its NPI; two
-# physicians render (2310B: last and first name, taxonomy).
+# physicians render (2310B: last and first name, taxonomy). The EHR's hospital (its 837I
+# encounters) follows: the facility that bills and its attending and operating physicians.
 REGISTRY: list[dict[str, Any]] = [
     {
         "npi": BILLING_NPI,
@@ -58,6 +60,7 @@ REGISTRY: list[dict[str, Any]] = [
         "taxonomy": TAXONOMY_INTERNAL_MEDICINE,
         "roles": ["rendering"],
     },
+    *ehr_hospital.REGISTRY,
 ]
 
 

@@ -44,8 +44,17 @@ async def kpis(
     trail: KpisTrail,
     dates: Dates,
     payer_id: Annotated[str | None, Query(max_length=64, description="One payer's claims only.")] = None,
+    by_claim_type: Annotated[
+        bool,
+        Query(
+            description="Also split professional (837P) and institutional (837I) claims in "
+            "`by_claim_type`. Off by default: the split reads each claim's content, the totals only "
+            "an index."
+        ),
+    ] = False,
 ) -> Kpis:
     """Over claims created in the range: clean = no error edit on the first scrub; first pass =
     paid on the first submission with no rejection or denial; denial rate = adjudicated claims
-    with a denial; days in A/R = open balance ÷ average daily charges of the range."""
-    return await usecases.kpis(session, dates, payer_id)
+    with a denial; days in A/R = open balance ÷ average daily charges of the range. With
+    `by_claim_type=true`, the same per claim type (the parts add up to the totals)."""
+    return await usecases.kpis(session, dates, payer_id, by_claim_type)

@@ -31,6 +31,20 @@ class Rate(BaseModel):
     rate: float | None
 
 
+class ClaimTypeKpis(BaseModel):
+    """One claim type's part of the KPIs (professional 837P or institutional 837I): the same
+    definitions over that type's claims; the parts add up to the totals."""
+
+    claims_created: int
+    claims_submitted: int
+    claims_by_status: dict[str, int]
+    charges: Decimal
+    clean_claim_rate: Rate
+    first_pass_resolution_rate: Rate
+    denial_rate: Rate
+    denial_rate_by_reason: dict[str, Rate]
+
+
 class Kpis(BaseModel):
     date_from: date
     date_to: date
@@ -45,3 +59,5 @@ class Kpis(BaseModel):
     # Additive (the demo's billing-manager report): where the range's claims are now.
     claims_submitted: int = 0
     claims_by_status: dict[str, int] = {}
+    # Additive (issue 20), when asked for (`by_claim_type=true`): professional and institutional.
+    by_claim_type: dict[str, ClaimTypeKpis] | None = None

@@ -11,11 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.claims.receivables import store as receivables
 from services.claims.reports import store
-from services.claims.reports.schemas import Aging, Bucket, Kpis, PayerAging, Rate
+from services.claims.reports.schemas import Aging, Bucket, ClaimTypeKpis, Kpis, PayerAging, Rate
 from shared.paging import DateRange
 from shared.problems import invalid
 
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
+CLAIM_TYPES = ("professional", "institutional")
 
 
 def bucket_of(age_days: int) -> str:
@@ -51,11 +52,13 @@ async def ar_aging(session: AsyncSession, day: date, patient_id: str | None = No
     return Aging(as_of=day, payers=sorted(per.values(), key=lambda p: p.payer_id), total=total)
 
 
-async def kpis(session: AsyncSession, dates: DateRange, payer_id: str | None) -> Kpis:
+async def kpis(
+    session: AsyncSession, dates: DateRange, payer_id: str | None, by_claim_type: bool = False
+) -> Kpis:
     """Over claims created in the range (default: the 90 days up to today): clean = no error
     edit on the first scrub; first pass = paid on the first submission with no rejection or
     denial; denial rate = adjudicated claims with a denial; days in A/R = open balance ÷
-    average daily charges of the range."""
+    average daily charges of the range. With `by_claim_type`, the same per claim type too."""
     end = dates.date_to or date.today()
     start = dates.date_from or end - timedelta(days=90)
     if start > end:
@@ -95,4 +98,45 @@ async def kpis(session: AsyncSession, dates: DateRange, payer_id: str | None) ->
         open_ar=open_ar,
         claims_submitted=row.submitted,
         claims_by_status=dict(sorted(by_status.items())),
+        by_claim_type=await _by_claim_type(session, start, end, payer_id) if by_claim_type else None,
     )
+
+
+async def _by_claim_type(
+    session: AsyncSession, start: date, end: date, payer_id: str | None
+) -> dict[str, ClaimTypeKpis]:
+    """Professional and institutional (both always present, zero when none), each over its own
+    claims by the totals' definitions: what a hospital's billing office and a practice's read
+    separately, since an inpatient stay's charge dwarfs an office visit's."""
+    counts, denials = await store.kpi_counts_by_claim_type(session, start, end, payer_id)
+    fields = ("created", "scrubbed", "clean", "adjudicated", "submitted", "first_pass", "charges")
+    sums = {t: dict.fromkeys(fields, 0) for t in CLAIM_TYPES}
+    statuses: dict[str, dict[str, int]] = {t: {} for t in CLAIM_TYPES}
+    for c in counts:
+        part = sums.setdefault(c.claim_type, dict.fromkeys(fields, 0))
+        for f in fields:
+            part[f] += getattr(c, f)
+        by_status = statuses.setdefault(c.claim_type, {})
+        by_status[c.status] = by_status.get(c.status, 0) + c.created
+    denied: dict[str, int] = {}
+    by_reason: dict[str, dict[str, int]] = {}
+    for d in denials:
+        if d.everything:
+            denied[d.claim_type] = d.claims
+        else:
+            by_reason.setdefault(d.claim_type, {})[d.reason_code] = d.claims
+    return {
+        t: ClaimTypeKpis(
+            claims_created=s["created"],
+            claims_submitted=s["submitted"],
+            claims_by_status=dict(sorted(statuses[t].items())),
+            charges=Decimal(s["charges"]),
+            clean_claim_rate=rate(s["clean"], s["scrubbed"]),
+            first_pass_resolution_rate=rate(s["first_pass"], s["adjudicated"]),
+            denial_rate=rate(denied.get(t, 0), s["adjudicated"]),
+            denial_rate_by_reason={
+                r: rate(n, s["adjudicated"]) for r, n in sorted(by_reason.get(t, {}).items())
+            },
+        )
+        for t, s in sums.items()
+    }

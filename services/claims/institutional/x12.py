@@ -58,7 +58,7 @@ def _facility(data: ClaimData) -> Institutional:
 
 
 def claim(data: ClaimData, patient_control_number: str) -> list[list[str]]:
-    """Loop 2300 up to its HI segments.
+    """Loop 2300: CLM, DTP, CL1, REF, then its HI segments (health_care_codes).
 
     CLM05 = facility type code : A (UB-04 type of bill) : frequency; CLM06 is not used in the
     837I; CLM07 A, CLM08 Y, CLM09 Y as on the 837P. DTP*096 (TM) is sent on an inpatient claim

@@ -101,9 +101,10 @@ DIFFERENCES: list[tuple[list[str], list[str], str]] = [
     ),
     (
         ["DTP*472*RD8*20050314-20050325", "DTP*304*D8*20120428"],
-        ["DTP*472*D8*20050314", "REF*6R*1"],
-        "2400: a line has one date of service (D8); DTP*304 is 4010's, not in the 5010 837I's 2400; "
-        "REF*6R is the line item control number the payer's 835 echoes",
+        ["REF*6R*1"],
+        "2400 DTP*472: the TR3 allows the service date on outpatient claims only (X12 RFI 1435) and TOB "
+        "011x is inpatient Part A; DTP*304 is 4010's, not in the 5010 837I's 2400; REF*6R is the line "
+        "item control number the payer's 835 echoes",
     ),
 ]
 

@@ -14,7 +14,8 @@ its maps.xml also uses for GS08 005010X223A2), is asserted here by hand:
 - The guide's situational notes, which no map encodes: DTP*435 on inpatient claims only (X12 RFI
   1520; home health too, RFI 1479), D8 when the admission hour is unknown; HI*ABJ on inpatient
   claims only, HI*APR on outpatient ones; POA in HI0x-9 (empty for the exempt "1"); SV204 DA for
-  accommodation revenue codes 010x-021x; 2310D only when the rendering NPI is not the attending's.
+  accommodation revenue codes 010x-021x; 2310D only when the rendering NPI is not the attending's;
+  2400 DTP*472 on outpatient bills only (RFI 1435; 12x/22x Part B inpatient bills count as outpatient).
 - The 837P writer is unchanged by the 837I (its own tests, tests/claims/test_x12_837.py, pin it).
 """
 
@@ -33,105 +34,10 @@ from services.claims.settings import ClaimsSettings
 from services.claims.submission.x12 import claim_segments, generate
 from shared import x12
 from tests.claims.cob import x12_837_errors
-from tests.claims.helpers import BILLING_NPI, RENDERING_NPI, make_claim
+from tests.claims.helpers import BILLING_NPI, make_claim
+from tests.claims.institutional import ATTENDING, make_emergency, make_inpatient, make_outpatient
 
 NOW = datetime(2026, 11, 20, 9, 30)
-ATTENDING = {"npi": RENDERING_NPI, "name": "Grey", "first_name": "Meredith", "taxonomy": "207RC0000X"}
-OPERATING = {"npi": "1003000126", "name": "Shepherd", "first_name": "Derek"}
-OTHER_OPERATING = {"npi": "1003000134", "name": "Yang", "first_name": "Cristina"}
-
-
-def make_inpatient(**overrides: Any) -> dict[str, Any]:
-    """An acute inpatient stay (TOB 0111): chest pain admitted through the ER, a coronary stent
-    (ICD-10-PCS 02703DZ), a fall as external cause, DRG 247, room and board days and a cath lab line."""
-    inst = {
-        "facility_type_code": "11",
-        "statement_from": "2026-11-01",
-        "statement_to": "2026-11-04",
-        "admission": {"date": "2026-11-01", "hour": 14, "type": "1", "source": "1"},
-        "discharge_hour": 11,
-        "patient_status": "01",
-        "admitting_diagnosis": "R079",
-        "present_on_admission": {"I214": "Y", "E119": "Y", "W010XXA": "N", "Z9861": "1"},
-        "procedures": [{"code": "02703DZ", "date": "2026-11-02"}, {"code": "B2111ZZ", "date": "2026-11-02"}],
-        "condition_codes": ["39"],
-        "occurrence_codes": [{"code": "11", "date": "2026-10-31"}],
-        "occurrence_spans": [{"code": "74", "start": "2026-11-02", "end": "2026-11-03"}],
-        "value_codes": [{"code": "80", "amount": "3"}],
-        "drg_code": "247",
-    }
-    body = make_claim(
-        claim_type="institutional",
-        place_of_service="21",
-        diagnoses=["I21.4", "E11.9", "W01.0XXA", "Z98.61"],
-        rendering_provider=None,
-        attending_provider=ATTENDING,
-        operating_provider=OPERATING,
-        other_operating_provider=OTHER_OPERATING,
-        institutional=inst,
-    )
-    body["billing_provider"]["name"] = "Springfield General Hospital"
-    body["billing_provider"]["taxonomy"] = "282N00000X"
-    body["lines"] = [
-        {"revenue_code": "0120", "units": "3", "charge": "4500.00", "date_of_service": "2026-11-01"},
-        {"revenue_code": "0481", "code": "92928", "charge": "18000.00", "date_of_service": "2026-11-02"},
-        {"revenue_code": "0250", "charge": "310.55", "date_of_service": "2026-11-02"},
-    ]
-    body.update(overrides)
-    return body
-
-
-def make_outpatient(**overrides: Any) -> dict[str, Any]:
-    """A hospital outpatient visit (TOB 0131): lab and imaging by revenue code with HCPCS."""
-    body = make_claim(
-        claim_type="institutional",
-        place_of_service="22",
-        diagnoses=["R10.9", "K21.9"],
-        rendering_provider=None,
-        attending_provider=ATTENDING,
-        institutional={
-            "facility_type_code": "13",
-            "statement_from": "2026-11-10",
-            "statement_to": "2026-11-10",
-            "patient_status": "01",
-            "present_on_admission": {"R109": "Y"},
-        },
-    )
-    body["lines"] = [
-        {"revenue_code": "0300", "code": "80053", "charge": "120.00", "date_of_service": "2026-11-10"},
-        {
-            "revenue_code": "0320",
-            "code": "74018",
-            "modifiers": ["26"],
-            "charge": "210.00",
-            "date_of_service": "2026-11-10",
-        },
-    ]
-    body.update(overrides)
-    return body
-
-
-def make_emergency(**overrides: Any) -> dict[str, Any]:
-    """An emergency room visit (TOB 0131, revenue code 0450 with CPT 99284): admission type 1
-    (emergency) and the patient's reason for visit."""
-    body = make_outpatient(place_of_service="23", diagnoses=["S52.501A", "W19.XXXA"])
-    body["institutional"] |= {
-        "admission": {"date": "2026-11-10", "hour": 22, "type": "1", "source": "1"},
-        "reason_for_visit": ["M25531"],
-        "present_on_admission": {},
-    }
-    body["lines"] = [
-        {
-            "revenue_code": "0450",
-            "code": "99284",
-            "modifiers": ["25"],
-            "charge": "950.00",
-            "date_of_service": "2026-11-10",
-        },
-        {"revenue_code": "0320", "code": "73110", "charge": "180.00", "date_of_service": "2026-11-10"},
-    ]
-    body.update(overrides)
-    return body
 
 
 def make_secondary(body: dict[str, Any], *, adjudication: dict[str, Any]) -> dict[str, Any]:
@@ -232,6 +138,7 @@ def test_inpatient_stay_with_drg_admission_discharge_poa_and_pcs():
     assert elements(segments, "PRV", "AT") == ["AT*PXC*207RC0000X"]
     assert elements(segments, "SV2") == ["0120**4500*DA*3", "0481*HC:92928*18000*UN*1", "0250**310.55*UN*1"]
     assert elements(segments, "REF", "6R") == ["6R*1", "6R*2", "6R*3"]
+    assert elements(segments, "DTP", "472") == []  # RFI 1435: no line dates on an inpatient Part A bill
     # x12sdk's typed models read the same claim back.
     assert clm.clm_segment.total_claim_charge_amount == Decimal("22810.55")
     assert clm.cl1_segment.patient_status_code == "01"
@@ -265,6 +172,16 @@ def test_inpatient_admission_without_hour_is_d8_and_more_than_twelve_other_diagn
     assert "435*D8*20261101" in elements(segments, "DTP")
     abf = [s for s in segments if s.id == "HI" and s.get(1).startswith("ABF")]
     assert [len(s.elements) for s in abf] == [12, 1]
+
+
+def test_an_inpatient_part_b_bill_carries_line_dates():
+    """TOB 012x (inpatient, Part B only) is outpatient for the service date (RFI 1435): its lines
+    say their dates, while it keeps the inpatient admission date."""
+    body = make_inpatient()
+    body["institutional"]["facility_type_code"] = "12"
+    _, segments, _ = written(body)
+    assert elements(segments, "DTP", "472") == ["472*D8*20261101", "472*D8*20261102", "472*D8*20261102"]
+    assert "435*DT*202611011400" in elements(segments, "DTP")
 
 
 def test_outpatient_visit_by_revenue_code_with_hcpcs():

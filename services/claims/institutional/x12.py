@@ -12,7 +12,7 @@ The 837I's own loops are written here, in the guide's order:
 - 2310A attending (NM1*71, PRV*AT), 2310B operating (72), 2310C other operating (ZZ),
   2310D rendering (82) when it is not the attending.
 - 2320 MIA or MOA: the prior payer's inpatient or outpatient adjudication from its 835.
-- 2400 LX, SV2, DTP*472, REF*6R; 2430 SVD (SVD04 the revenue code), CAS, DTP*573.
+- 2400 LX, SV2, DTP*472 (outpatient bills), REF*6R; 2430 SVD (SVD04 the revenue code), CAS, DTP*573.
 
 Where a rule is situational the docstring names the guide's rule it follows. PHI never leaves
 this module except in the interchange itself.
@@ -58,7 +58,7 @@ def _facility(data: ClaimData) -> Institutional:
 
 
 def claim(data: ClaimData, patient_control_number: str) -> list[list[str]]:
-    """Loop 2300 up to its HI segments.
+    """Loop 2300: CLM, DTP, CL1, REF, then its HI segments (health_care_codes).
 
     CLM05 = facility type code : A (UB-04 type of bill) : frequency; CLM06 is not used in the
     837I; CLM07 A, CLM08 Y, CLM09 Y as on the 837P. DTP*096 (TM) is sent on an inpatient claim
@@ -213,6 +213,11 @@ def adjudication(other: OtherCoverage) -> list[list[str]]:
     return out
 
 
+def _part_a_inpatient(inst: Institutional) -> bool:
+    """An inpatient bill of classification 1 (11x, 21x, 41x...): its lines carry no service date."""
+    return inst.inpatient and inst.facility_type_code[1] == "1"
+
+
 def accommodation(revenue_code: str) -> bool:
     """Room and board revenue codes 010x-021x are billed in days (SV204 DA), the rest in units."""
     return 100 <= int(revenue_code) <= 219
@@ -221,8 +226,10 @@ def accommodation(revenue_code: str) -> bool:
 def service_line(data: ClaimData, n: int, line: LineIn) -> list[list[str]]:
     """Loop 2400 line n: LX; SV2 (SV201 revenue code, SV202 HC:code:modifiers when the line has
     a HCPCS/CPT code, SV203 charge, SV204 DA for accommodation days else UN, SV205 the count);
-    DTP*472 D8 (required on outpatient claims; sent on inpatient lines too, which the guide
-    leaves to the sender); REF*6R the line item control number the payer's 835 echoes. Then
+    DTP*472 D8 on outpatient bills only (the TR3 allows the service date on outpatient claims
+    only, X12 RFI 1435, which counts the Part B inpatient bills 12x/22x as outpatient for it: an
+    inpatient Part A stay's dates are its statement period); REF*6R the line item control
+    number the payer's 835 echoes. Then
     2430 for each prior payer that adjudicated the line: SVD (SVD03 the procedure as paid,
     SVD04 the revenue code, SVD05 units), its CAS, and DTP*573 (required in 2430)."""
     assert line.revenue_code is not None  # ClaimData: every institutional line has one
@@ -231,9 +238,10 @@ def service_line(data: ClaimData, n: int, line: LineIn) -> list[list[str]]:
     out = [
         seg("LX", str(n)),
         seg("SV2", line.revenue_code, code, amount(line.charge), basis, common.units(line.units)),
-        seg("DTP", "472", "D8", d8(line.date_of_service)),
-        seg("REF", "6R", str(n)),
     ]
+    if not _part_a_inpatient(_facility(data)):
+        out.append(seg("DTP", "472", "D8", d8(line.date_of_service)))
+    out.append(seg("REF", "6R", str(n)))
     for other in data.other_coverages:
         out += _line_adjudication(other, n, line, code)
     return out

@@ -261,3 +261,37 @@ async def test_a_secondary_inpatient_claim_pays_what_the_primary_left(prefix: st
     assert Decimal(c["clp"][3]) == paid
     assert c["cas"] == [("OA", "23", charge - paid - left), ("PR", "2", left)], "2100 CAS"
     assert c["clp"][10] == "291" and c["mia"][3] == str(own), "its own DRG amount in MIA04"
+
+
+async def test_snf_and_psychiatric_stays_are_paid_per_diem(prefix: str) -> None:
+    """The payer's per diem rules: a skilled nursing facility (type of bill 211) and a psychiatric
+    hospital (PRV*BI taxonomy 283Q00000X) are paid covered days x rate, whatever the DRG;
+    MIA01 the covered days, no CLP11/CLP12 (the DRG did not price it)."""
+    snf, psych = f"{prefix}F", f"{prefix}Y"
+    nursing = make_837i(
+        snf, [Rev("0191", "9000.00", "6", basis="DA")], bill="211", drg=None,
+        statement=(days_ago(30), days_ago(24)), admission=days_ago(30),
+    )  # fmt: skip
+    psychiatric = make_837i(
+        psych, [Rev("0114", "14000.00", "6", basis="DA")], drg="885", taxonomy="283Q00000X",
+        statement=(days_ago(40), days_ago(34)), admission=days_ago(40),
+    )  # fmt: skip
+    text = make_interchange([(VERSION_837I, [nursing, psychiatric])], 8401)
+    assert pyx12_errors(text) == []
+    answers = await answered([("per-diem.x12", text)], lambda a: bool(a.kind("835")))
+    (remit,) = answers.kind("835")
+    assert pyx12_errors(remit) == []
+    check_balanced(remit)
+    claims = claims_of_835(remit)
+    rules = {
+        rule.get("facility_type") or rule.get("taxonomy"): Decimal(rule["rate"])
+        for rule in SBX001["inpatient"]["per_diem"]
+    }
+    for pcn, key, charge in ((snf, "21", Decimal("9000.00")), (psych, "283Q00000X", Decimal("14000.00"))):
+        c = claims[pcn]
+        allowed = 6 * rules[key]
+        assert c["mia"] == ("6",), "MIA01: six covered days (the discharge day not counted)"
+        assert len(c["clp"]) <= 9, "no CLP11/CLP12: priced per diem"
+        assert c["cas"][0] == ("CO", "45", charge - allowed)
+        patient = sum((a for g, _, a in c["cas"] if g == "PR"), Decimal(0))
+        assert Decimal(c["clp"][3]) == allowed - patient

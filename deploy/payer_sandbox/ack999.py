@@ -51,6 +51,23 @@ class Envelope:
     ack_requested: bool  # ISA14 = 1
 
 
+def unpadded(text: str) -> tuple[str, bool]:
+    """The interchange without whitespace (spaces, tabs, line breaks) after its segment
+    terminators, and whether there was any beyond plain line breaks. Files in the field pad
+    segments so (the public 837I sample has a space after some terminators); a clearinghouse
+    reads through it rather than rejecting the whole file, and counts it."""
+    raw = text.lstrip("\ufeff \r\n\t")
+    if not raw.startswith("ISA") or len(raw) < 106:
+        return text, False
+    terminator = raw[105]
+    if terminator.isspace():
+        return text, False
+    parts = raw.split(terminator)
+    cleaned = [parts[0], *(p.lstrip(" \t\r\n") for p in parts[1:])]
+    padded = any(p[: len(p) - len(p.lstrip(" \t\r\n"))].strip("\r\n") for p in parts[1:])
+    return (terminator + "\n").join(c for c in cleaned if c) + terminator + "\n", padded
+
+
 def envelope_of(text: str) -> Envelope | None:
     """The ISA of a file when at least that can be read, else None."""
     try:

@@ -228,7 +228,9 @@ def validate(claim: Claim837, *, expected_pcn: str) -> list[Rejection]:
             problems.append(Rejection("A7:21", f"line {line.number}: SV201 revenue code must be 4 digits"))
         if line.charge < 0:
             problems.append(Rejection("A7:400", f"line {line.number}: line charge must not be negative"))
-        if not inst.inpatient and line.date_of_service is None:
+        one_day = inst.statement_from is not None and inst.statement_from == inst.statement_to
+        if not inst.inpatient and line.date_of_service is None and not one_day:
+            # An outpatient line needs its date unless the statement period is that one day.
             problems.append(Rejection("A7:187", f"line {line.number}: outpatient line without DTP*472"))
     total = sum((line.charge for line in claim.lines), Decimal(0))
     if claim.total_charge is None or claim.total_charge != total:

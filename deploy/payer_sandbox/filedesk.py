@@ -36,6 +36,7 @@ from deploy.payer_sandbox.ack999 import (
     GroupAck,
     envelope_of,
     ta1_note,
+    unpadded,
     write_999,
     write_ta1,
 )
@@ -192,6 +193,9 @@ class FileDesk:
     def answer(self, file_id: int, user: str, sha: str, text: str) -> None:
         """Everything one file causes (call inside a store transaction)."""
         now = datetime.now(UTC)
+        text, padded = unpadded(text)
+        if padded:
+            self.clearinghouse.counts["files_padded"] += 1  # read through, counted (no PHI)
         envelope = envelope_of(text)
         ours = self._our_id(envelope)
         note = self._envelope_problem(file_id, user, sha, envelope)

@@ -30,6 +30,7 @@ from deploy.payer_sandbox.adjudication import (
     Memory,
     _prior_adjudication,
     _status_for,
+    derive,
     duplicate_key,
     find_original,
     fraction,
@@ -50,7 +51,7 @@ def adjudicate_institutional(
     """The CLPs an 837I claim produces (a reversal first when it replaces or voids)."""
     out: list[ClaimPayment] = []
     if claim.frequency_code in ("7", "8"):
-        original = find_original(claim, ctx, memory)
+        original = _original(claim, ctx, memory)
         if original is not None:
             memory.forget(original.pccn)
             out.append(original.reversal())
@@ -61,6 +62,16 @@ def adjudicate_institutional(
     memory.remember(payment, key)
     out.append(payment)
     return out
+
+
+def _original(claim: Claim837, ctx: Context, memory: Memory) -> ClaimPayment | None:
+    """The payment a replacement or void reverses: the one REF*F8 names, else the latest paid
+    (not denied) payment of the patient control number, else find_original's answer."""
+    for ref in (ctx.original_pccn, claim.original_reference):
+        if ref and ref in memory.payments:
+            return memory.payments[ref]
+    paid = [p for p in memory.payments.values() if p.pcn == claim.pcn and p.status in ("1", "2", "3")]
+    return paid[-1] if paid else find_original(claim, ctx, memory)
 
 
 def _new(
@@ -106,6 +117,11 @@ def _new(
         denial = Adjustment("CO", "18", "")
     elif ctx.random_denial_share > 0 and fraction(ctx.seed, "deny", claim.pcn) < ctx.random_denial_share:
         denial = Adjustment(payer.random_denial_group, payer.random_denial_reason, "")
+    if denial is not None and denial.reason == "18":
+        # A duplicate gets a control number of its own: under the original's it would replace
+        # the payment a later replacement or void must reverse.
+        n = derive(ctx.seed, "pccn-duplicate", payer.payer_id, claim.pcn, ctx.claim_id, str(ctx.submitted_on))
+        base = replace(base, pccn=f"{payer.payer_id[-3:]}{n % 10**12:012d}")
     if denial is not None:
         return _deny(base, claim, inst, denial)
     benefits = scenario.in_network

@@ -138,10 +138,14 @@ def make_837i(
     patient_status: str = "01",
     responsibility: str = "P",
     prior: tuple[str, list[tuple[str, str, str]]] | None = None,
+    original: str | None = None,
+    prior_mia: tuple[str, ...] = (),
 ) -> Body:
     """One claim's set body. `bill`: the type of bill's facility type code + frequency (111
     inpatient admit-through-discharge, 131 outpatient). `prior` (responsibility S): the primary
-    payer's paid amount and claim-level CAS (group, reason, amount) for loop 2320."""
+    payer's paid amount and claim-level CAS (group, reason, amount) for loop 2320. `original`:
+    REF*F8, the payer claim control number a replacement (7) or void (8) refers to. `prior_mia`:
+    the primary's MIA elements, sent on in 2320."""
     total = sum((Decimal(line.charge) for line in lines), Decimal(0))
     inpatient = bill[1] in "12"
     body: Body = [
@@ -172,6 +176,8 @@ def make_837i(
     # CL1: X223A2 asks for it on inpatient claims; pyx12's X223A1 map requires it on every claim
     # (an A1/A2 difference), so outpatient claims carry the patient status only.
     body.append(x12.seg("CL1", "1", "7", patient_status) if inpatient else x12.seg("CL1", "", "", "01"))
+    if original is not None:
+        body.append(x12.seg("REF", "F8", original))  # the payer's claim control number replaced
     body.append(x12.seg("HI", "ABK:I5023" + (":::::::Y" if inpatient else "")))
     if inpatient:
         body.append(x12.seg("HI", "ABJ:R0602"))
@@ -189,6 +195,7 @@ def make_837i(
         body += [
             x12.seg("AMT", "D", paid),
             x12.seg("OI", "", "", "Y", "", "", "Y"),
+            *([x12.seg("MIA", *mia)] if (mia := prior_mia) else []),
             x12.seg("NM1", "IL", "1", "ACTIVE", "ALEX", "", "", "", "MI", "SBX40002"),
             x12.seg("NM1", "PR", "2", "SANDBOX HEALTH PLAN", "", "", "", "", "PI", "SBX001"),
         ]

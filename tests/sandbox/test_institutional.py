@@ -218,3 +218,80 @@ async def test_outpatient_by_fee_schedule_with_moa_and_the_er_copay(prefix: str)
     assert e["svc"][1]["lq"] == ["M15"], "2110 LQ*HE: packaged"
     assert e["svc"][2]["cas"] == [("CO", "45", Decimal("150.00") - Decimal(fees["80053"]))], "copay only"
     assert Decimal(e["clp"][4]) == copay, "CLP05: the ER copay is the whole patient share"
+
+
+async def test_a_secondary_inpatient_claim_pays_what_the_primary_left(prefix: str) -> None:
+    """SBX002 as secondary (SBR01 S) with the primary's adjudication in loop 2320 (CAS, AMT*D,
+    MIA): it pays the primary's deductible, then coinsurance, up to its own DRG amount minus the
+    primary's payment; what it does not cover stays PR-2; the primary's share is OA-23."""
+    pcn = f"{prefix}S"
+    charge = Decimal("11200.00")
+    weight = Decimal(RATES["drg_weights"]["weights"]["291"]["weight"])
+    primary_allowed = cents(Decimal(SBX001["inpatient"]["drg_base_rate"]) * weight)
+    deductible, coinsurance = Decimal("500.00"), cents((primary_allowed - Decimal("500.00")) / 5)
+    primary_paid = primary_allowed - deductible - coinsurance
+    prior = (
+        str(primary_paid),
+        [
+            ("CO", "45", str(charge - primary_allowed)),
+            ("PR", "1", str(deductible)),
+            ("PR", "2", str(coinsurance)),
+        ],
+    )
+    stay = [
+        Rev("0120", "9200.00", "4", basis="DA"),
+        Rev("0250", "800.00", "10"),
+        Rev("0300", "1200.00", "1", "80053"),
+    ]
+    claim = make_837i(
+        pcn, stay, member_id="SBX40002S", payer_id="SBX002", responsibility="S", prior=prior,
+        prior_mia=("4", "", "", str(primary_allowed)),
+    )  # fmt: skip
+    text = make_interchange([(VERSION_837I, [claim])], 8301)
+    assert pyx12_errors(text) == [], "2320 CAS/AMT*D/OI/MIA and 2330A/B as the X223A1 map wants them"
+    answers = await answered([("secondary.x12", text)], lambda a: bool(a.kind("835")))
+    (remit,) = answers.kind("835")
+    assert pyx12_errors(remit) == []
+    check_balanced(remit)
+    c = claims_of_835(remit)[pcn]
+    own = cents(Decimal(RATES["payers"]["SBX002"]["inpatient"]["drg_base_rate"]) * weight)
+    paid = min(deductible + coinsurance, own - primary_paid)
+    left = deductible + coinsurance - paid
+    assert c["clp"][1] == "2", "CLP02 2: processed as secondary"
+    assert Decimal(c["clp"][3]) == paid
+    assert c["cas"] == [("OA", "23", charge - paid - left), ("PR", "2", left)], "2100 CAS"
+    assert c["clp"][10] == "291" and c["mia"][3] == str(own), "its own DRG amount in MIA04"
+
+
+async def test_snf_and_psychiatric_stays_are_paid_per_diem(prefix: str) -> None:
+    """The payer's per diem rules: a skilled nursing facility (type of bill 211) and a psychiatric
+    hospital (PRV*BI taxonomy 283Q00000X) are paid covered days x rate, whatever the DRG;
+    MIA01 the covered days, no CLP11/CLP12 (the DRG did not price it)."""
+    snf, psych = f"{prefix}F", f"{prefix}Y"
+    nursing = make_837i(
+        snf, [Rev("0191", "9000.00", "6", basis="DA")], bill="211", drg=None,
+        statement=(days_ago(30), days_ago(24)), admission=days_ago(30),
+    )  # fmt: skip
+    psychiatric = make_837i(
+        psych, [Rev("0114", "14000.00", "6", basis="DA")], drg="885", taxonomy="283Q00000X",
+        statement=(days_ago(40), days_ago(34)), admission=days_ago(40),
+    )  # fmt: skip
+    text = make_interchange([(VERSION_837I, [nursing, psychiatric])], 8401)
+    assert pyx12_errors(text) == []
+    answers = await answered([("per-diem.x12", text)], lambda a: bool(a.kind("835")))
+    (remit,) = answers.kind("835")
+    assert pyx12_errors(remit) == []
+    check_balanced(remit)
+    claims = claims_of_835(remit)
+    rules = {
+        rule.get("facility_type") or rule.get("taxonomy"): Decimal(rule["rate"])
+        for rule in SBX001["inpatient"]["per_diem"]
+    }
+    for pcn, key, charge in ((snf, "21", Decimal("9000.00")), (psych, "283Q00000X", Decimal("14000.00"))):
+        c = claims[pcn]
+        allowed = 6 * rules[key]
+        assert c["mia"] == ("6",), "MIA01: six covered days (the discharge day not counted)"
+        assert len(c["clp"]) <= 9, "no CLP11/CLP12: priced per diem"
+        assert c["cas"][0] == ("CO", "45", charge - allowed)
+        patient = sum((a for g, _, a in c["cas"] if g == "PR"), Decimal(0))
+        assert Decimal(c["clp"][3]) == allowed - patient

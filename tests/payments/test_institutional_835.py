@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
+from types import SimpleNamespace
 
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.institutional.domain import BilledLine, PaidLine, place_lines
@@ -21,6 +22,7 @@ from services.payments.postings.domain import (
     place_lines as place_claim_lines,
 )
 from services.payments.remittances.x12 import read_835
+from services.payments.statements.domain import SHARE_LABELS, visit
 from shared.events.catalogue import PaymentPosted
 from tests.conftest import pyx12_errors
 from tests.payments.helpers import make_835_file
@@ -213,3 +215,26 @@ def test_professional_lines_are_placed_by_hcpcs_as_before():
         2,
         1,
     ]
+
+
+def test_a_statement_lists_a_hospital_line_without_procedure_code_by_its_revenue_code():
+    """A patient's statement of an institutional claim: room and board has no CPT code (837I line
+    by revenue code alone), the lab test has one."""
+    sums = {
+        k: D("0")
+        for k in ("charges", "insurance_paid", "adjustments", "patient_paid", "insurance_pending", "due")
+    }
+    row = SimpleNamespace(item_id=uuid.uuid4(), service_date=date(2026, 1, 5), description=None, **sums)
+    for key, _, _ in SHARE_LABELS:
+        setattr(row, key, D("0"))
+    lines = [
+        {"line_number": 1, "code": None, "revenue_code": "0120", "charge": "9000.00"},
+        {"line_number": 2, "code": "80053", "revenue_code": "0300", "charge": "3000.00"},
+    ]
+    shown = visit(row, SimpleNamespace(lines=lines, payer_name="SANDBOX HEALTH PLAN"))
+    assert shown.procedures[0] == {
+        "code": "0120",
+        "description": "Hospital services (revenue code 0120)",
+        "charge": "9000.00",
+    }
+    assert shown.procedures[1]["code"] == "80053" and shown.procedures[1]["description"].endswith("(80053)")

@@ -65,6 +65,17 @@ REF*6R*1
 """
 
 
+# A professional visit in the same 835 shape, for the report split (CLP08 = place of service 11).
+PROFESSIONAL = """\
+CLP*{pcn}*1*150*100*30*12*{pccn}*11*1
+NM1*QC*1*DOE*PAT****MI*SBX10003
+SVC*HC:99213*150*100**1
+DTM*472*20260105
+CAS*CO*45*20
+CAS*PR*3*30
+"""
+
+
 def make_claim(template: str, pcn: str, pccn: str = "PCCN1") -> list[list[str]]:
     """A hand-written loop 2100/2110 as segments (the 835 builder adds the envelope, BPR, TRN,
     N1 loops and LX)."""
@@ -103,11 +114,14 @@ def read_claims(text: str):
 
 
 def test_hand_written_835s_validate_with_pyx12():
-    """Both 835s, alone and together, are valid 005010X221A1 for pyx12 (0 errors)."""
+    """Every 835 the institutional tests post (alone, together, with a professional claim as the
+    report test posts them) is valid 005010X221A1 for pyx12 (0 errors)."""
     inpatient = make_institutional_835("TRN-I", make_claim(INPATIENT, "INP1"))
     outpatient = make_institutional_835("TRN-O", make_claim(OUTPATIENT, "OUT1"))
     both = make_institutional_835("TRN-B", make_claim(INPATIENT, "INP2"), make_claim(OUTPATIENT, "OUT2"))
-    for text in (inpatient, outpatient, both):
+    claims = [make_claim(INPATIENT, "INP3"), make_claim(OUTPATIENT, "OUT3", "PCCN2")]
+    mixed = make_institutional_835("TRN-M", *claims, make_claim(PROFESSIONAL, "PRO3", "PCCN3"))
+    for text in (inpatient, outpatient, both, mixed):
         assert pyx12_errors(text) == []
 
 

@@ -33,17 +33,13 @@ from tests.payments.helpers import (
     read_events,
     wait_for_charge,
 )
-from tests.payments.test_institutional_835 import INPATIENT, OUTPATIENT, make_claim, make_institutional_835
-
-# A professional visit in the same 835 shape, for the report split (CLP08 = place of service 11).
-PROFESSIONAL = """\
-CLP*{pcn}*1*150*100*30*12*{pccn}*11*1
-NM1*QC*1*DOE*PAT****MI*SBX10003
-SVC*HC:99213*150*100**1
-DTM*472*20260105
-CAS*CO*45*20
-CAS*PR*3*30
-"""
+from tests.payments.test_institutional_835 import (
+    INPATIENT,
+    OUTPATIENT,
+    PROFESSIONAL,
+    make_claim,
+    make_institutional_835,
+)
 
 
 def line(n: int, code: str | None, rev: str | None, charge: str, day: date, units: int = 1) -> dict[str, Any]:

@@ -48,6 +48,21 @@ CAS*PR*1*1000**2*500
 REF*6R*1
 """
 
+# The payer takes the inpatient payment back (CLP02 22: every amount of the claim negated, MIA's too).
+REVERSAL = """\
+CLP*{pcn}*22*-12000*-8000*-1700*12*{pccn}*11*1**470*1.9009
+NM1*QC*1*DOE*JANE****MI*SBX10001
+MIA*-3***-7600*MA01*-120**-400************MA07
+SVC*HC:80053*-3000*-2000*0300*1
+DTM*472*20260106
+CAS*CO*45*-800
+CAS*PR*2*-200
+SVC*NU:0120*-9000*-6000**3
+CAS*CO*45*-1500
+CAS*PR*1*-1000**2*-500
+REF*6R*1
+"""
+
 # Loop 2100 of an emergency visit billed as hospital outpatient (CLP08 13, CLP09 1); MOA: 80 %
 # reimbursement rate (MOA01), HCPCS payable 450 (MOA02), remarks MA01 and MA02 (MOA03-04).
 # Loop 2110: HC:99284 under revenue code 0450 (SVC04), copay PR-3.
@@ -121,7 +136,11 @@ def test_hand_written_835s_validate_with_pyx12():
     both = make_institutional_835("TRN-B", make_claim(INPATIENT, "INP2"), make_claim(OUTPATIENT, "OUT2"))
     claims = [make_claim(INPATIENT, "INP3"), make_claim(OUTPATIENT, "OUT3", "PCCN2")]
     mixed = make_institutional_835("TRN-M", *claims, make_claim(PROFESSIONAL, "PRO3", "PCCN3"))
-    for text in (inpatient, outpatient, both, mixed):
+    # A reversal and the corrected payment in one file (BPR02 = -8000 + 8000 = 0).
+    taken_back = make_institutional_835(
+        "TRN-R", make_claim(REVERSAL, "INP4"), make_claim(INPATIENT, "INP4", "PCCN9")
+    )
+    for text in (inpatient, outpatient, both, mixed, taken_back):
         assert pyx12_errors(text) == []
 
 

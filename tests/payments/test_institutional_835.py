@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.institutional.domain import BilledLine, PaidLine, place_lines
+from services.payments.intake.domain import differences
 from services.payments.postings.domain import (
     RemittanceRef,
     Target,
@@ -271,3 +272,15 @@ def test_a_statement_lists_a_hospital_line_without_procedure_code_by_its_revenue
         "charge": "9000.00",
     }
     assert shown.procedures[1]["code"] == "80053" and shown.procedures[1]["description"].endswith("(80053)")
+
+
+def test_a_same_trace_835_with_another_drg_or_mia_is_a_conflict_naming_them():
+    """The conflict review names what differs by element, never by value: CLP11 and MIA here."""
+    (posted,) = read_835(make_institutional_835("TRN-C", make_claim(INPATIENT, "INP5"))).sets
+    other = INPATIENT.replace("**470*", "**471*").replace("*7600*", "*7500*")
+    (again,) = read_835(make_institutional_835("TRN-C", make_claim(other, "INP5"))).sets
+    found = differences(posted.remittance, again.remittance)
+    assert [(d.element, d.what) for d in found] == [
+        ("CLP11", "the DRG of claim 1 differs"),
+        ("MIA", "the inpatient adjudication of claim 1 differs"),
+    ]

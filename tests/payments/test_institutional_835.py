@@ -9,9 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
+from types import SimpleNamespace
 
 from services.payments.claimcopies.domain import ClaimCopy
 from services.payments.institutional.domain import BilledLine, PaidLine, place_lines
+from services.payments.intake.domain import differences
 from services.payments.postings.domain import (
     RemittanceRef,
     Target,
@@ -21,6 +23,7 @@ from services.payments.postings.domain import (
     place_lines as place_claim_lines,
 )
 from services.payments.remittances.x12 import read_835
+from services.payments.statements.domain import SHARE_LABELS, visit
 from shared.events.catalogue import PaymentPosted
 from tests.conftest import pyx12_errors
 from tests.payments.helpers import make_835_file
@@ -46,6 +49,21 @@ CAS*PR*1*1000**2*500
 REF*6R*1
 """
 
+# The payer takes the inpatient payment back (CLP02 22: every amount of the claim negated, MIA's too).
+REVERSAL = """\
+CLP*{pcn}*22*-12000*-8000*-1700*12*{pccn}*11*1**470*1.9009
+NM1*QC*1*DOE*JANE****MI*SBX10001
+MIA*-3***-7600*MA01*-120**-400************MA07
+SVC*HC:80053*-3000*-2000*0300*1
+DTM*472*20260106
+CAS*CO*45*-800
+CAS*PR*2*-200
+SVC*NU:0120*-9000*-6000**3
+CAS*CO*45*-1500
+CAS*PR*1*-1000**2*-500
+REF*6R*1
+"""
+
 # Loop 2100 of an emergency visit billed as hospital outpatient (CLP08 13, CLP09 1); MOA: 80 %
 # reimbursement rate (MOA01), HCPCS payable 450 (MOA02), remarks MA01 and MA02 (MOA03-04).
 # Loop 2110: HC:99284 under revenue code 0450 (SVC04), copay PR-3.
@@ -60,6 +78,17 @@ DTM*472*20260110
 CAS*CO*45*200
 CAS*PR*3*100
 REF*6R*1
+"""
+
+
+# A professional visit in the same 835 shape, for the report split (CLP08 = place of service 11).
+PROFESSIONAL = """\
+CLP*{pcn}*1*150*100*30*12*{pccn}*11*1
+NM1*QC*1*DOE*PAT****MI*SBX10003
+SVC*HC:99213*150*100**1
+DTM*472*20260105
+CAS*CO*45*20
+CAS*PR*3*30
 """
 
 
@@ -101,11 +130,18 @@ def read_claims(text: str):
 
 
 def test_hand_written_835s_validate_with_pyx12():
-    """Both 835s, alone and together, are valid 005010X221A1 for pyx12 (0 errors)."""
+    """Every 835 the institutional tests post (alone, together, with a professional claim as the
+    report test posts them) is valid 005010X221A1 for pyx12 (0 errors)."""
     inpatient = make_institutional_835("TRN-I", make_claim(INPATIENT, "INP1"))
     outpatient = make_institutional_835("TRN-O", make_claim(OUTPATIENT, "OUT1"))
     both = make_institutional_835("TRN-B", make_claim(INPATIENT, "INP2"), make_claim(OUTPATIENT, "OUT2"))
-    for text in (inpatient, outpatient, both):
+    claims = [make_claim(INPATIENT, "INP3"), make_claim(OUTPATIENT, "OUT3", "PCCN2")]
+    mixed = make_institutional_835("TRN-M", *claims, make_claim(PROFESSIONAL, "PRO3", "PCCN3"))
+    # A reversal and the corrected payment in one file (BPR02 = -8000 + 8000 = 0).
+    taken_back = make_institutional_835(
+        "TRN-R", make_claim(REVERSAL, "INP4"), make_claim(INPATIENT, "INP4", "PCCN9")
+    )
+    for text in (inpatient, outpatient, both, mixed, taken_back):
         assert pyx12_errors(text) == []
 
 
@@ -212,4 +248,39 @@ def test_professional_lines_are_placed_by_hcpcs_as_before():
     ) == [
         2,
         1,
+    ]
+
+
+def test_a_statement_lists_a_hospital_line_without_procedure_code_by_its_revenue_code():
+    """A patient's statement of an institutional claim: room and board has no CPT code (837I line
+    by revenue code alone), the lab test has one."""
+    sums = {
+        k: D("0")
+        for k in ("charges", "insurance_paid", "adjustments", "patient_paid", "insurance_pending", "due")
+    }
+    row = SimpleNamespace(item_id=uuid.uuid4(), service_date=date(2026, 1, 5), description=None, **sums)
+    for key, _, _ in SHARE_LABELS:
+        setattr(row, key, D("0"))
+    lines = [
+        {"line_number": 1, "code": None, "revenue_code": "0120", "charge": "9000.00"},
+        {"line_number": 2, "code": "80053", "revenue_code": "0300", "charge": "3000.00"},
+    ]
+    shown = visit(row, SimpleNamespace(lines=lines, payer_name="SANDBOX HEALTH PLAN"))
+    assert shown.procedures[0] == {
+        "code": "0120",
+        "description": "Hospital services (revenue code 0120)",
+        "charge": "9000.00",
+    }
+    assert shown.procedures[1]["code"] == "80053" and shown.procedures[1]["description"].endswith("(80053)")
+
+
+def test_a_same_trace_835_with_another_drg_or_mia_is_a_conflict_naming_them():
+    """The conflict review names what differs by element, never by value: CLP11 and MIA here."""
+    (posted,) = read_835(make_institutional_835("TRN-C", make_claim(INPATIENT, "INP5"))).sets
+    other = INPATIENT.replace("**470*", "**471*").replace("*7600*", "*7500*")
+    (again,) = read_835(make_institutional_835("TRN-C", make_claim(other, "INP5"))).sets
+    found = differences(posted.remittance, again.remittance)
+    assert [(d.element, d.what) for d in found] == [
+        ("CLP11", "the DRG of claim 1 differs"),
+        ("MIA", "the inpatient adjudication of claim 1 differs"),
     ]

@@ -33,17 +33,14 @@ from tests.payments.helpers import (
     read_events,
     wait_for_charge,
 )
-from tests.payments.test_institutional_835 import INPATIENT, OUTPATIENT, make_claim, make_institutional_835
-
-# A professional visit in the same 835 shape, for the report split (CLP08 = place of service 11).
-PROFESSIONAL = """\
-CLP*{pcn}*1*150*100*30*12*{pccn}*11*1
-NM1*QC*1*DOE*PAT****MI*SBX10003
-SVC*HC:99213*150*100**1
-DTM*472*20260105
-CAS*CO*45*20
-CAS*PR*3*30
-"""
+from tests.payments.test_institutional_835 import (
+    INPATIENT,
+    OUTPATIENT,
+    PROFESSIONAL,
+    REVERSAL,
+    make_claim,
+    make_institutional_835,
+)
 
 
 def line(n: int, code: str | None, rev: str | None, charge: str, day: date, units: int = 1) -> dict[str, Any]:
@@ -221,6 +218,63 @@ async def test_outpatient_835_keeps_moa(service, producer, servers):
         assert [(x.code, x.revenue_code, x.line_number) for x in posted.lines] == [("99284", "0450", 1)]
 
 
+async def test_an_inpatient_835_before_its_claim_is_parked_whole_and_posted_when_the_claim_comes(
+    service, producer, servers
+):
+    """The 835 comes first: the CLP waits in the unmatched queue with its MIA and lines (JSON), and
+    the claim.submitted of the stay posts it through the same path (lines placed, MIA kept)."""
+    account, pcn = unique("acct"), unique("L")
+    async with service("payments") as (_, client):
+        remittance = await post_ok(client, make_institutional_835(unique("TRN"), make_claim(INPATIENT, pcn)))
+        assert remittance["matched"] == [] and len(remittance["unmatched"]) == 1
+        start = await kafka_offsets(servers, ("payment.posted",))
+        claim_id = await submit(
+            producer, pcn=pcn, account=account, claim_type="institutional", lines=INPATIENT_LINES
+        )
+        (event,) = await read_events(servers, start, "payment.posted", str(claim_id), 1)
+        posted = PaymentPosted.model_validate(event)
+        assert posted.inpatient is not None and posted.inpatient.drg_amount == D("7600.00")
+        assert [(x.revenue_code, x.line_number) for x in posted.lines] == [("0300", 2), ("0120", 1)]
+        view = await get_account(client, account)
+        assert (D(view["insurance_pending"]), D(view["patient_due"])) == (D("0.00"), D("1700.00"))
+        again = (await client.get(f"/v1/remittances/{remittance['id']}", headers=ALL)).json()
+        (claim,) = again["matched"]
+        assert claim["inpatient"]["remark_codes"] == ["MA01", "MA07"] and claim["drg_code"] == "470"
+
+
+async def test_a_reversed_inpatient_payment_keeps_its_claim_type_and_puts_the_money_back(
+    service, producer, servers
+):
+    """CLP02 22 negates the original posting; its payment.posted stays institutional, and the
+    negated MIA (covered days -3) is kept on the posting but is not a prior payer's adjudication
+    for the event. The corrected payment in the same file posts again."""
+    account, pcn = unique("acct"), unique("R")
+    async with service("payments") as (_, client):
+        claim_id = await submit(
+            producer, pcn=pcn, account=account, claim_type="institutional", lines=INPATIENT_LINES
+        )
+        await wait_for_charge(client, account, "12000.00")
+        await post_ok(client, make_institutional_835(unique("TRN"), make_claim(INPATIENT, pcn)))
+        start = await kafka_offsets(servers, ("payment.posted",))
+        claims = [make_claim(REVERSAL, pcn), make_claim(INPATIENT, pcn, "PCCN9")]
+        remittance = await post_ok(client, make_institutional_835(unique("TRN"), *claims))
+        reversal, corrected = remittance["matched"]
+        negated_mia = reversal["inpatient"]
+        assert (reversal["status_code"], reversal["claim_type"], D(negated_mia["covered_days"])) == (
+            "22", "institutional", D(-3),
+        )  # fmt: skip
+        assert corrected["claim_type"] == "institutional" and D(corrected["paid"]) == D("8000.00")
+        events = await read_events(servers, start, "payment.posted", str(claim_id), 2)
+        taken_back, paid_again = (PaymentPosted.model_validate(e) for e in events)
+        assert (taken_back.claim_status_code, taken_back.claim_type, taken_back.amount) == (
+            "22", "institutional", D("-8000.00"),
+        )  # fmt: skip
+        assert taken_back.inpatient is None and taken_back.drg_code == "470"
+        assert paid_again.inpatient is not None and paid_again.inpatient.covered_days == D(3)
+        view = await get_account(client, account)
+        assert (D(view["insurance_pending"]), D(view["patient_due"])) == (D("0.00"), D("1700.00"))
+
+
 def money(figures: dict[str, Any], *names: str) -> tuple[D, ...]:
     return tuple(D(str(figures[n])) for n in names)
 
@@ -228,7 +282,8 @@ def money(figures: dict[str, Any], *names: str) -> tuple[D, ...]:
 async def test_collections_report_and_insurance_ar_split_professional_and_institutional(service, producer):
     """Charges dated on a day of their own (claim.submitted's submitted_at), so that day's report
     holds exactly these three claims; the payments posted today are compared before and after."""
-    day = date(1995, 1, 1) + timedelta(days=random.randrange(5000))
+    # After 2000-01-01, which test_denied_ar's insurance A/R expects empty; before 2020.
+    day = date(2001, 1, 1) + timedelta(days=random.randrange(6900))
     at = datetime.combine(day, time(12), tzinfo=UTC)
     accounts = {kind: unique("acct") for kind in ("inpatient", "outpatient", "professional")}
     pcns = {kind: unique(kind[0].upper()) for kind in accounts}

@@ -111,6 +111,12 @@ _CLAIM_ELEMENTS = (
     ("CLP04", "paid", "the claim payment"),
     ("CLP05", "patient_responsibility", "the patient responsibility"),
     ("CLP07", "payer_claim_control_number", "the payer claim control number"),
+    ("CLP08", "facility_type_code", "the facility type code"),
+    ("CLP09", "frequency_code", "the claim frequency"),
+    ("CLP11", "drg_code", "the DRG"),
+    ("CLP12", "drg_weight", "the DRG weight"),
+    ("MIA", "inpatient", "the inpatient adjudication"),
+    ("MOA", "outpatient", "the outpatient adjudication"),
 )
 
 
@@ -150,8 +156,8 @@ def _claim_differences(old: Claim835, new: Claim835, number: int) -> list[Differ
     ]
     if old.adjustment_totals() != new.adjustment_totals():
         found.append(Difference("CAS", f"the adjustments of claim {number} differ", new.position, number))
-    lines = [(line.code, line.charge, line.paid) for line in old.lines]
-    if lines != [(line.code, line.charge, line.paid) for line in new.lines]:
+    lines = [(line.code, line.revenue_code, line.charge, line.paid) for line in old.lines]
+    if lines != [(line.code, line.revenue_code, line.charge, line.paid) for line in new.lines]:
         found.append(Difference("SVC", f"the service lines of claim {number} differ", new.position, number))
     return found
 

@@ -58,9 +58,8 @@ def read_835(text: str) -> Read835:
         remittance.warnings[:0] = interchange.warnings
         digest = set_digest(transaction, interchange.delimiters)
         issues = sorted(reader.issues, key=lambda i: i.position or 0)  # in file order, as a 999 lists them
-        sets.append(
-            Set835(index, transaction.control_number, remittance, issues, digest, reader.deposit_read)
-        )
+        control = transaction.control_number
+        sets.append(Set835(index, control, remittance, issues, digest, reader.deposit_read))
     return Read835(sets, [])
 
 

@@ -60,6 +60,19 @@ def procedure(code: str, charge: Decimal | str) -> dict[str, str]:
     return {"code": code, "description": f"{label} ({code})", "charge": str(money(charge))}
 
 
+def _procedure_of(line: dict[str, Any]) -> dict[str, str]:
+    """A claim line as the patient reads it; a hospital line billed by revenue code alone (837I,
+    no procedure code) by its revenue code: 'Hospital services (revenue code 0120)'."""
+    if line.get("code"):
+        return procedure(line["code"], line["charge"])
+    rev = line.get("revenue_code") or "unknown"
+    return {
+        "code": rev,
+        "description": f"Hospital services (revenue code {rev})",
+        "charge": str(money(line["charge"])),
+    }
+
+
 @dataclass
 class Visit:
     """One item the patient owes on: a claim's visit, a self-pay charge, or unapplied credit."""
@@ -96,10 +109,7 @@ def visit(row: Any, claim: Any | None) -> Visit:
         for k in ("charges", "insurance_paid", "adjustments", "patient_paid", "insurance_pending", "due")
     }
     sums.update({key: money(getattr(row, key)) for key, _, _ in SHARE_LABELS})
-    procedures = [
-        procedure(line["code"] or line.get("revenue_code") or "", line["charge"])  # institutional: rev. code
-        for line in (claim.lines if claim else [])
-    ]
+    procedures = [_procedure_of(line) for line in (claim.lines if claim else [])]
     if procedures:
         description = "; ".join(p["description"] for p in procedures)
     elif row.item_id is None:

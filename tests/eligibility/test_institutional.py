@@ -170,9 +170,9 @@ async def test_a_hospital_check_and_outpatient_estimates_by_revenue_code(eligibi
         assert Decimal(got["48"]["deductible_per_admission"]["out_of_network"]) == Decimal("500")
         assert (got["86"]["copay"]["in_network"], got["86"]["copay_per"]["in_network"]) == ("150.00", "visit")
 
-        # An ER visit by revenue code (0450 emergency room: service type 86 unless said):
-        # SBX001's outpatient rates (data/outpatient_rates.json) 0450:99284 412.50,
-        # 0300:80053 14.20, 0250 (no HCPCS) 12.00 per unit.
+        # An ER visit by revenue code (0450 emergency room: service type 86 unless said), priced
+        # from SBX001's outpatient rates (data/outpatient_rates.json): 99284 520.00 and 80053
+        # 14.00 per unit by HCPCS; 0250 pharmacy 45% of the charge; 0270 supplies packaged.
         er = await estimate(
             client,
             {
@@ -181,49 +181,57 @@ async def test_a_hospital_check_and_outpatient_estimates_by_revenue_code(eligibi
                     {"revenue_code": "0450", "code": "99284", "charge": "1200.00"},
                     {"revenue_code": "0300", "code": "80053", "charge": "90.00"},
                     {"revenue_code": "0250", "units": 2, "charge": "35.00"},
+                    {"revenue_code": "0270", "charge": "20.00"},
                 ],
             },
         )
-        # Outpatient surgery (0360, no HCPCS: 1450.00) with a chest x-ray (0320:71046 48.75):
+        # Outpatient surgery (0360: not listed, SBX001's default 50% of the charge), a chest
+        # x-ray without HCPCS (0320: 55% of the charge) and a lab panel (80053 14.00):
         op = await estimate(
             client,
             {
                 "check_id": check["id"],
                 "lines": [
                     {"revenue_code": "0360", "charge": "3000.00"},
-                    {"revenue_code": "0320", "code": "71046", "charge": "210.00"},
+                    {"revenue_code": "0320", "charge": "210.00"},
+                    {"revenue_code": "0300", "code": "80053", "charge": "45.00"},
                 ],
             },
         )
     # By hand, ER (86): copay 150.00 per visit, the plan's deductible min(200.00, 900.00) =
     # 200.00 left, the plan's 20%:
-    #   0450: allowed min(1200.00, 412.50) = 412.50; copay 150.00; deductible min(200.00,
-    #         262.50) = 200.00; 20% x 62.50 = 12.50                               -> 362.50
-    #   0300: allowed 14.20; copay taken; deductible 0.00 left; 20% x 14.20 = 2.84 -> 2.84
-    #   0250: allowed min(35.00, 12.00 x 2 = 24.00) = 24.00; 20% x 24.00 = 4.80   -> 4.80
-    #   patient 370.14 of allowed 450.70; payer 80.56
+    #   0450: allowed min(1200.00, 520.00) = 520.00; copay 150.00; deductible min(200.00,
+    #         370.00) = 200.00; 20% x 170.00 = 34.00                              -> 384.00
+    #   0300: allowed min(90.00, 14.00) = 14.00; copay taken; deductible 0.00 left;
+    #         20% x 14.00 = 2.80                                                   -> 2.80
+    #   0250: allowed 45% x 35.00 = 15.75; 20% x 15.75 = 3.15                      -> 3.15
+    #   0270: packaged (CO-97): allowed 0.00                                       -> 0.00
+    #   patient 389.95 of allowed 549.75; payer 159.80
     assert er["service_type_code"] == "86"
     assert [(x["revenue_code"], x["allowed"], x["patient_share"]) for x in er["lines"]] == [
-        ("0450", "412.50", "362.50"),
-        ("0300", "14.20", "2.84"),
-        ("0250", "24.00", "4.80"),
+        ("0450", "520.00", "384.00"),
+        ("0300", "14.00", "2.80"),
+        ("0250", "15.75", "3.15"),
+        ("0270", "0.00", "0.00"),
     ]
     assert (er["totals"]["allowed"], er["patient_responsibility"], er["payer_responsibility"]) == (
-        "450.70",
-        "370.14",
-        "80.56",
+        "549.75",
+        "389.95",
+        "159.80",
     )
     # By hand, outpatient (50): no copay, the plan's 200.00 deductible, its own 15%:
-    #   0360: allowed min(3000.00, 1450.00) = 1450.00; deductible 200.00; 15% x 1250.00 =
-    #         187.50                                                               -> 387.50
-    #   0320: allowed 48.75; deductible 0.00; 15% x 48.75 = 7.3125 -> 7.31 (half up) -> 7.31
-    #   patient 394.81 of allowed 1498.75; payer 1103.94
+    #   0360: allowed 50% x 3000.00 = 1500.00; deductible 200.00; 15% x 1300.00 = 195.00 -> 395.00
+    #   0320: allowed 55% x 210.00 = 115.50; deductible 0.00; 15% x 115.50 = 17.325 -> 17.33
+    #         (half up)
+    #   0300: allowed 14.00; 15% x 14.00 = 2.10                                    -> 2.10
+    #   patient 414.43 of allowed 1629.50; payer 1215.07
     assert op["service_type_code"] == "50"
     assert [(x["allowed"], x["deductible"], x["coinsurance"]) for x in op["lines"]] == [
-        ("1450.00", "200.00", "187.50"),
-        ("48.75", "0.00", "7.31"),
+        ("1500.00", "200.00", "195.00"),
+        ("115.50", "0.00", "17.33"),
+        ("14.00", "0.00", "2.10"),
     ]
-    assert (op["patient_responsibility"], op["payer_responsibility"]) == ("394.81", "1103.94")
+    assert (op["patient_responsibility"], op["payer_responsibility"]) == ("414.43", "1215.07")
 
     # eligibility.checked carries the hospital benefits (no PHI), per admission and per visit
     records = await read_from(

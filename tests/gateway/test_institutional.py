@@ -366,3 +366,25 @@ def test_pyx12_checks_the_837i_group_of_a_mixed_file_with_the_837i_map() -> None
     assert pyx12_errors_of(mixed([professional, institutional])) == []
     errors = pyx12_errors_of(mixed([professional, broken]))
     assert any('Mandatory segment \\"Principal Diagnosis\\" (HI) missing' in e for e in errors), errors
+
+
+async def test_a_ta1_rejecting_the_mixed_interchange_rejects_its_837i_claim_too(
+    gateway, gateway_db: Database, mailbox, admin, tmp_path: Path
+) -> None:
+    """TA101 names the interchange (our ISA13), whichever groups it holds: TA104 R rejects the
+    837I claim with the 837P ones."""
+    (partner,) = write_partners(tmp_path / "p.json", ch_partner_config(mailbox))
+    professional, institutional = await queue_mixed(gateway_db, partner)
+    _, row, _ = await build_mixed(gateway_db, partner)
+    ta1 = (
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*PRACTICE       *261205*1200*^*00501*"
+        f"000000901*0*T*:~TA1*{row.interchange_control_number}*261205*1159*R*008~IEA*0*000000901~"
+    ).encode()
+    async with gateway() as (app, client):
+        app.state.gateway_partners.append(partner)
+        response = await post_file(client, ta1, partner_id=partner.id)
+    assert response.status_code == 201, response.text
+    assert response.json()["counts"]["claims_rejected"] == 3
+    keys = {str(institutional.claim_id), *(str(c.claim_id) for c in professional)}
+    rejected = await staged(admin, "claim.rejected.v1", keys)
+    assert sorted(r["claim_id"] for r in rejected) == sorted(keys)

@@ -43,6 +43,8 @@ class Allowed:
 
     amount: Decimal | None
     source: str
+    # an outpatient line priced at a percent of its charge (amount None then)
+    percent_of_charge: Decimal | None = None
 
 
 def allowed_from_file(
@@ -80,20 +82,32 @@ def outpatient_service_type(revenue_codes: list[str | None]) -> str | None:
 
 
 def allowed_outpatient(
-    schedule: dict[str, Any], payer_id: str, revenue_code: str, hcpcs: str | None, *, any_payer: bool = True
+    schedule: dict[str, Any], payer_id: str, revenue_code: str, hcpcs: str | None
 ) -> Allowed:
-    """An outpatient facility line's allowed amount from the payer's outpatient rates
-    (data/outpatient_rates.json, under `outpatient` in the schedule): the revenue code with its
-    HCPCS, then the revenue code alone; the payer's, then any payer's ('*')."""
-    payers = schedule.get("outpatient", {}).get("payers", {})
-    keys = [f"{revenue_code}:{hcpcs}", revenue_code] if hcpcs else [revenue_code]
-    for who in (payer_id, "*") if any_payer else (payer_id,):
-        table = payers.get(who, {})
-        for key in keys:
-            if key in table:
-                label = "any payer" if who == "*" else who
-                return Allowed(Decimal(table[key]), f"outpatient rates ({label}, revenue code {key})")
-    return Allowed(None, "no outpatient rate on file: the charge is used")
+    """An outpatient facility line's allowed amount as the payer's outpatient rates give it
+    (data/outpatient_rates.json, under `outpatient` in the schedule): by its HCPCS in the
+    payer's fee schedule (per unit), else by its revenue code (a percent of the charge, or
+    packaged into the visit: nothing on its own), else the payer's default percent of charge."""
+    rates = schedule.get("outpatient", {}).get("payers", {}).get(payer_id)
+    if rates is None:
+        return Allowed(None, "no outpatient rates on file: the charge is used")
+    if hcpcs and hcpcs in rates.get("fee_schedule", {}):
+        return Allowed(
+            Decimal(rates["fee_schedule"][hcpcs]), f"outpatient fee schedule of {payer_id} ({hcpcs})"
+        )
+    rate = rates.get("revenue_codes", {}).get(revenue_code) or {}
+    if "adjust" in rate:
+        why = rate["adjust"]
+        return Allowed(
+            ZERO,
+            f"revenue code {revenue_code} is paid with the visit "
+            f"({why['group']}-{why['reason']}) [{payer_id}]",
+        )
+    percent = rate.get("percent_of_charge") or rates.get("default_percent_of_charge")
+    if percent is None:
+        return Allowed(None, "no outpatient rate on file: the charge is used")
+    where = f"revenue code {revenue_code}" if "percent_of_charge" in rate else "default"
+    return Allowed(None, f"outpatient rates of {payer_id} ({where})", percent_of_charge=Decimal(percent))
 
 
 @dataclass
@@ -119,6 +133,7 @@ class LineIn:
     allowed_source: str
     benefits: Benefits | None = None  # the line's service type's; None: the visit's
     revenue_code: str | None = None  # an outpatient facility line (UB-04 FL 42)
+    percent_of_charge: Decimal | None = None  # its allowed amount is this percent of the charge
 
 
 @dataclass
@@ -132,6 +147,11 @@ class _Left:
 
 
 def _allowed(line: LineIn, label: str = "allowed") -> tuple[Decimal, str]:
+    if line.percent_of_charge is not None:
+        allowed = cents(line.charge * line.percent_of_charge / Decimal(100))
+        return allowed, (
+            f"{label} = {line.percent_of_charge}% of charge {line.charge} = {allowed} [{line.allowed_source}]"
+        )
     if line.allowed_per_unit is None:
         allowed = cents(line.charge)
         return allowed, f"{label} = charge {line.charge} ({line.allowed_source})"

@@ -144,9 +144,7 @@ async def _priced_lines(
     lines = []
     for line in body.lines:
         if line.revenue_code:  # an outpatient facility line: the payer's outpatient rates
-            allowed = allowed_outpatient(
-                schedule, payer_id, line.revenue_code, line.code, any_payer=payer_id != SELF_PAY
-            )
+            allowed = allowed_outpatient(schedule, payer_id, line.revenue_code, line.code)
         else:
             assert line.code is not None  # the schema requires one of the two
             allowed = await allowed_amount(session, schedule, payer_id, line.code, line.modifiers, on)
@@ -159,6 +157,7 @@ async def _priced_lines(
                 allowed.amount,
                 allowed.source,
                 revenue_code=line.revenue_code,
+                percent_of_charge=allowed.percent_of_charge,
             )
         )
     return lines

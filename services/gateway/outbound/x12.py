@@ -71,38 +71,19 @@ def interchange(
     if len(groups) != len(gcns):
         raise ValueError("one group control number per functional group")
     icn_text = f"{icn:09d}"
-    out: list[list[str]] = [
-        [
-            "ISA",
-            "00",
-            " " * 10,
-            "00",
-            " " * 10,
-            partner.isa_sender_qualifier,
-            f"{partner.isa_sender_id:<15}",
-            partner.isa_receiver_qualifier,
-            f"{partner.isa_receiver_id:<15}",
-            now.strftime("%y%m%d"),
-            now.strftime("%H%M"),
-            OUT.repetition,
-            "00501",
-            icn_text,
-            "1" if partner.ack_requested else "0",
-            partner.usage_indicator,
-            OUT.component,
-        ]
-    ]
+    out: list[list[str]] = [_isa(partner, icn_text, now)]
     n = 0
     for sets, gcn in zip(groups, gcns, strict=True):
         version = sets[0].version if sets else "005010X222A2"
+        day, time = now.strftime("%Y%m%d"), now.strftime("%H%M")
         out.append(
             [
                 "GS",
                 functional_id,
                 partner.gs_sender_id,
                 partner.gs_receiver_id,
-                now.strftime("%Y%m%d"),
-                now.strftime("%H%M"),
+                day,
+                time,
                 str(gcn),
                 "X",
                 version,
@@ -117,6 +98,29 @@ def interchange(
         out.append(["GE", str(len(sets)), str(gcn)])
     out.append(["IEA", str(len(groups)), icn_text])
     return "".join(_join(s) + OUT.segment + "\n" for s in out)
+
+
+def _isa(partner: TradingPartner, icn_text: str, now: datetime) -> list[str]:
+    """The partner's ISA: who we are to them, ISA15 usage, TA1 requested or not."""
+    return [
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        partner.isa_sender_qualifier,
+        f"{partner.isa_sender_id:<15}",
+        partner.isa_receiver_qualifier,
+        f"{partner.isa_receiver_id:<15}",
+        now.strftime("%y%m%d"),
+        now.strftime("%H%M"),
+        OUT.repetition,
+        "00501",
+        icn_text,
+        "1" if partner.ack_requested else "0",
+        partner.usage_indicator,
+        OUT.component,
+    ]
 
 
 def _join(segment: list[str]) -> str:

@@ -149,16 +149,19 @@ def encounters(
     institutional_share: float = 0.0,
 ) -> Iterator[EncounterCompleted]:
     """The encounters of a simulated clinic, deterministic for a seed; `institutional_share` of
-    them the hospital's (837I). The hospital draws from a generator of its own, so a day without
+    them the hospital's (837I), at most one per patient (one stay or visit a day: a second would
+    be a true duplicate). The hospital draws from a generator of its own, so a day without
     hospital encounters is the same day as before issue 20."""
     rng = random.Random(seed)
-    hospital = random.Random(seed + 1_000_003)
+    hospital, admitted = random.Random(seed + 1_000_003), set[str]()
     run = run_id or str(seed)
     people = make_patients(rng, patients or max(1, count // 2), run, scenario_share)
     visit_day = day or date.today() - timedelta(days=1)
     for i in range(count):
         patient = people[rng.randrange(len(people))]
-        if institutional_share and hospital.random() < institutional_share:
+        to_hospital = institutional_share and hospital.random() < institutional_share
+        if to_hospital and patient.patient_id not in admitted:
+            admitted.add(patient.patient_id)
             yield institutional_encounter(
                 hospital, encounter_id=f"enc-{run}-{i:07d}", patient=patient, day=visit_day
             )

@@ -6,9 +6,9 @@ it, groups its MS-DRG (292), scrubs it and submits it; the gateway files it as a
 (005010X223A2) in the sandbox clearinghouse's SFTP mailbox; the sandbox's payer prices it by
 the DRG (its base rate x the DRG's weight, as data) and answers with an 835 (CLP08 facility
 code, CLP11 DRG, CLP12 weight, MIA); payments posts it on the patient's account and the patient
-is told. The patient's deductible and coinsurance are what the payer's 271 says for service
-type 48 (hospital inpatient), read through the eligibility service's check like a billing office
-does, not from the sandbox's code.
+is told, and the reports count it as institutional. The patient's deductible and coinsurance
+are what the payer's 271 says for service type 48 (hospital inpatient), read through the
+eligibility service's check like a billing office does, not from the sandbox's code.
 
 What the test reads besides the services' APIs and Kafka: the sandbox's data files (the payer's
 DRG terms, as the revenue-cycle stories read its scenario table) and the sandbox's own record of
@@ -161,6 +161,20 @@ def expected_patient_share(benefits: dict[str, Any], allowed: Decimal) -> tuple[
     return deductible, coinsurance, copay
 
 
+async def by_claim_type(http: httpx.AsyncClient) -> dict[str, Any]:
+    """The institutional part of claims' KPIs and of payments' collections (today)."""
+    kpis = (await get_json(http, "claims", "/v1/reports/kpis", by_claim_type="true"))["by_claim_type"]
+    collections = (await get_json(http, "payments", "/v1/reports/collections"))["by_claim_type"]
+    institutional = kpis["institutional"]
+    return {
+        "claims": {
+            "created": institutional["claims_created"],
+            "paid": institutional["claims_by_status"].get("paid", 0),
+        },
+        "insurance_payments": money((collections.get("institutional") or {}).get("insurance_payments")),
+    }
+
+
 async def test_an_inpatient_stay_from_encounter_to_a_drg_priced_835_posted_and_the_patient_told(
     http: httpx.AsyncClient, producer: AIOKafkaProducer
 ) -> None:
@@ -169,6 +183,7 @@ async def test_an_inpatient_stay_from_encounter_to_a_drg_priced_835_posted_and_t
     patient = stay.patient_id
     contact = await register_patient(http, patient)
     benefits = await inpatient_benefits(http, stay, member)
+    before = await by_claim_type(http)
 
     async with Watch(
         ["claim.submitted", "remittance.received", "payment.posted", "notification.sent"]
@@ -181,7 +196,7 @@ async def test_an_inpatient_stay_from_encounter_to_a_drg_priced_835_posted_and_t
         full = await get_json(http, "claims", f"/v1/claims/{claim['id']}")
         data = full["data"]
         assert data["claim_type"] == "institutional"
-        assert (data["institutional"]["facility_type_code"], data["frequency_code"]) == ("11", "1")
+        assert (data["institutional"]["facility_type_code"], data.get("frequency_code", "1")) == ("11", "1")
         assert data["institutional"]["drg_code"] == "292"
         assert data["attending_provider"]["npi"] == ehr_hospital.HOSPITALIST_NPI
         assert data["attending_provider"]["name"] == "OKAFOR"  # from the provider registry
@@ -249,6 +264,13 @@ async def test_an_inpatient_stay_from_encounter_to_a_drg_priced_835_posted_and_t
         for phi in (SCENARIOS["SBX10001"]["subscriber"]["last_name"], member, "I5021", "N179", "I50.21"):
             assert phi not in message["text"], phi
         assert "insurance_processed" in {n["template"] for n in await inbox(http, patient)}
+
+    # The billing manager's reports count the stay as institutional (other work may run on the
+    # platform meanwhile: growth of at least this stay's share, never exact totals).
+    after = await by_claim_type(http)
+    assert after["claims"]["created"] >= before["claims"]["created"] + 1
+    assert after["claims"]["paid"] >= before["claims"]["paid"] + 1
+    assert after["insurance_payments"] - before["insurance_payments"] >= posted.data.amount
 
 
 async def _async(value: Any) -> Any:

@@ -16,6 +16,8 @@ import pytest
 from services.claims.adjudication import domain as adjudication
 from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
+from services.claims.settings import ClaimsSettings
+from services.claims.submission.x12 import generate
 from shared import x12
 from shared.events.catalogue import (
     AdjudicatedLine,
@@ -28,6 +30,7 @@ from shared.events.catalogue import (
     Person,
 )
 from shared.events.institutional import InpatientAdjudication, Institutional, OutpatientAdjudication
+from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     BILLING_NPI,
     RENDERING_NPI,
@@ -191,8 +194,9 @@ async def test_an_institutional_encounter_becomes_a_grouped_837i_claim(claims, s
         ]
         edi = (await client.get(f"/v1/claims/{claim['id']}/837", headers=read_write())).text
         segments = [[s.id, *s.elements] for s in x12.parse(edi).transactions[0].segments]
-        assert [s[3] for s in segments if s[0] == "ST"] == ["005010X223A2"]
+        assert "*005010X223A2~" in edi.split("ST*837*", 1)[1].split("BHT*", 1)[0]  # ST03: the 837I
         assert ["HI", "DR:292"] in segments
+        assert x12_837_errors(edi) == []  # pyx12 (its X223A1 map) and the COB balancing
         event = await read_event(servers.kafka_bootstrap, "claim.submitted", start, claim["id"])
         assert event["claim_type"] == "institutional"
         assert [line["revenue_code"] for line in event["lines"]] == ["0120", "0250", "0300", "0450"]
@@ -233,6 +237,7 @@ async def test_corrected_and_void_institutional_claims_keep_the_stay(claims, set
         assert new["data"]["attending_provider"] == claim["data"]["attending_provider"]
         edi = (await client.get(f"/v1/claims/{new['id']}/837", headers=read_write())).text
         assert "*11:A:7*" in edi and "REF*F8*ICN-I-ORIG~" in edi and "HI*DR:292~" in edi
+        assert x12_837_errors(edi) == []
 
         await _accept(settings, producer, client, new, "ICN-I-REPL")
         voided = await client.post(f"/v1/claims/{new['id']}/void", headers=read_write())
@@ -241,6 +246,7 @@ async def test_corrected_and_void_institutional_claims_keep_the_stay(claims, set
         assert void["frequency_code"] == "8" and void["data"]["institutional"] == expected
         edi = (await client.get(f"/v1/claims/{void['id']}/837", headers=read_write())).text
         assert "*11:A:8*" in edi and "REF*F8*ICN-I-REPL~" in edi
+        assert x12_837_errors(edi) == []
 
 
 # --- the next payer: the primary's MIA/MOA and lines (pure) ----------------------------------
@@ -307,7 +313,9 @@ def _posted(claim: Claim, lines: list[tuple[str, str, str, str]], **institutiona
 
 
 def test_the_secondary_of_an_inpatient_claim_carries_the_primarys_mia_and_its_lines():
-    body = make_inpatient("pat-mia-1")
+    body = make_inpatient(
+        "pat-mia-1", attending_provider={"npi": RENDERING_NPI, "name": "Smith", "first_name": "Ann"}
+    )
     body["other_coverages"] = [{"payer_id": "SBX002", "member_id": "SBX40002S", "order": "secondary"}]
     claim = _stored(body)
     mia = InpatientAdjudication(covered_days=Decimal(3), drg_amount=Decimal("5100.00"), remark_codes=["MA01"])
@@ -330,10 +338,14 @@ def test_the_secondary_of_an_inpatient_claim_carries_the_primarys_mia_and_its_li
     ]
     assert secondary.institutional == ClaimData.model_validate(body).institutional
     assert secondary.claim_type == "institutional" and secondary.frequency_code == "1"
+    edi = generate(secondary, "CSECMIA1", control_number=1, settings=ClaimsSettings())
+    assert x12_837_errors(edi) == []  # 2320 AMT*D and CAS, 2430 SVD/CAS balance the claim and lines
+    assert "MIA*3**" in edi and "*5100*" in edi.split("MIA*", 1)[1].split("~", 1)[0]
 
 
 def test_the_secondary_of_an_outpatient_claim_carries_the_primarys_moa():
-    body = make_inpatient("pat-moa-1", place_of_service="22", diagnoses=["R0789"])
+    body = make_inpatient("pat-moa-1", place_of_service="23", diagnoses=["R0789"])
+    body["attending_provider"] = {"npi": RENDERING_NPI, "name": "Smith", "first_name": "Ann"}
     body["lines"] = [
         {
             "revenue_code": "0450",
@@ -362,4 +374,6 @@ def test_the_secondary_of_an_outpatient_claim_carries_the_primarys_moa():
     (primary,) = secondary.other_coverages
     assert primary.outpatient == moa and primary.inpatient is None
     assert [(line.line_number, line.paid) for line in primary.lines] == [(1, Decimal("600.00"))]
+    edi = generate(secondary, "CSECMOA1", control_number=1, settings=ClaimsSettings())
+    assert x12_837_errors(edi) == [] and "MOA*80*600*MA130~" in edi
     assert secondary.institutional == ClaimData.model_validate(body).institutional

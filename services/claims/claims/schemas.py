@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.claims.followups.schemas import StatusAnswerOut
 from shared.events.catalogue import Address, Person
@@ -202,6 +203,17 @@ class ClaimData(Strict):
     operating_provider: ProviderIn | None = Field(default=None, description="837I 2310B.")
     other_operating_provider: ProviderIn | None = Field(default=None, description="837I 2310C.")
 
+    @field_validator("diagnoses")
+    @classmethod
+    def _twelve_on_a_cms_1500(cls, diagnoses: list[str], info: ValidationInfo) -> list[str]:
+        """A professional claim has 12 diagnoses (837P HI, CMS-1500 21A-L): the error names the
+        field, as the length rule did before institutional claims allowed 25."""
+        if info.data.get("claim_type", "professional") == "professional" and len(diagnoses) > 12:
+            raise PydanticCustomError(
+                "too_long", "diagnoses: at most 12 on a professional claim", {"max_length": 12}
+            )
+        return diagnoses
+
     @model_validator(mode="after")
     def _type_agrees(self) -> ClaimData:
         """Which form the claim is decides which fields it must have; the scrubber checks the rest."""
@@ -215,8 +227,6 @@ class ClaimData(Strict):
             raise ValueError("institutional, attending_provider: only on an institutional claim")
         if any(line.code is None or line.revenue_code is not None for line in self.lines):
             raise ValueError("lines[].code: required (and revenue_code absent) on a professional claim")
-        if len(self.diagnoses) > 12:
-            raise ValueError("diagnoses: at most 12 on a professional claim")
         if self.frequency_code not in ("1", "7", "8"):
             raise ValueError("frequency_code: 1, 7 or 8 on a professional claim")
         return self

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.claims.followups.schemas import StatusAnswerOut
@@ -195,7 +195,9 @@ class ClaimData(Strict):
     original_payer_claim_control_number: str | None = Field(default=None, max_length=50)
     other_coverages: list[OtherCoverage] = Field(default_factory=list, max_length=2)
     institutional: Institutional | None = Field(
-        default=None, description="The facility's data (type of bill, stay, codes): institutional claims."
+        default=None,
+        validate_default=True,
+        description="The facility's data (type of bill, stay, codes): institutional claims.",
     )
     attending_provider: ProviderIn | None = Field(
         default=None, description="837I 2310A: institutional claims."
@@ -203,33 +205,49 @@ class ClaimData(Strict):
     operating_provider: ProviderIn | None = Field(default=None, description="837I 2310B.")
     other_operating_provider: ProviderIn | None = Field(default=None, description="837I 2310C.")
 
+    # Which form the claim is decides which fields it must have (the scrubber checks the rest).
+    # Field validators, not one model validator, so each refusal names its field; claim_type is
+    # declared first, so it is in `info.data` when the others are checked.
+
     @field_validator("diagnoses")
     @classmethod
-    def _twelve_on_a_cms_1500(cls, diagnoses: list[str], info: ValidationInfo) -> list[str]:
-        """A professional claim has 12 diagnoses (837P HI, CMS-1500 21A-L): the error names the
-        field, as the length rule did before institutional claims allowed 25."""
-        if info.data.get("claim_type", "professional") == "professional" and len(diagnoses) > 12:
-            raise PydanticCustomError(
-                "too_long", "diagnoses: at most 12 on a professional claim", {"max_length": 12}
-            )
-        return diagnoses
+    def _diagnoses_fit_the_form(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("claim_type", "professional") == "professional" and len(value) > 12:
+            raise PydanticCustomError("too_long", "At most 12 diagnoses on a professional claim (837P HI).")
+        return value
 
-    @model_validator(mode="after")
-    def _type_agrees(self) -> ClaimData:
-        """Which form the claim is decides which fields it must have; the scrubber checks the rest."""
-        if self.claim_type == "institutional":
-            if self.institutional is None:
-                raise ValueError("institutional: required on an institutional claim")
-            if any(line.revenue_code is None for line in self.lines):
-                raise ValueError("lines[].revenue_code: required on an institutional claim")
-            return self
-        if self.institutional is not None or self.attending_provider is not None:
-            raise ValueError("institutional, attending_provider: only on an institutional claim")
-        if any(line.code is None or line.revenue_code is not None for line in self.lines):
-            raise ValueError("lines[].code: required (and revenue_code absent) on a professional claim")
-        if self.frequency_code not in ("1", "7", "8"):
-            raise ValueError("frequency_code: 1, 7 or 8 on a professional claim")
-        return self
+    @field_validator("lines")
+    @classmethod
+    def _lines_fit_the_form(cls, value: list[LineIn], info: ValidationInfo) -> list[LineIn]:
+        if info.data.get("claim_type", "professional") == "institutional":
+            if any(line.revenue_code is None for line in value):
+                raise PydanticCustomError(
+                    "revenue_code_required", "Every institutional line has a revenue code (837I SV201)."
+                )
+        elif any(line.code is None or line.revenue_code is not None for line in value):
+            raise PydanticCustomError(
+                "procedure_code_required", "Every professional line has a CPT/HCPCS code and no revenue code."
+            )
+        return value
+
+    @field_validator("frequency_code")
+    @classmethod
+    def _frequency_fits_the_form(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("claim_type", "professional") == "professional" and value not in ("1", "7", "8"):
+            raise PydanticCustomError(
+                "professional_frequency", "A professional claim's frequency is 1, 7 or 8."
+            )
+        return value
+
+    @field_validator("institutional", "attending_provider", mode="after")
+    @classmethod
+    def _institutional_only(cls, value: Any, info: ValidationInfo) -> Any:
+        institutional = info.data.get("claim_type", "professional") == "institutional"
+        if institutional and info.field_name == "institutional" and value is None:
+            raise PydanticCustomError("missing", "Required on an institutional claim.")
+        if not institutional and value is not None:
+            raise PydanticCustomError("institutional_only", "Only on an institutional claim.")
+        return value
 
     @property
     def total_charge(self) -> Decimal:

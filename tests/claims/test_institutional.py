@@ -121,7 +121,9 @@ async def test_an_institutional_claim_needs_its_facility_data_and_revenue_codes(
         body.pop("institutional")
         missing = await client.post("/v1/claims", json=body, headers=read_write())
         assert missing.status_code == 422
-        assert "institutional: required" in missing.json()["errors"][0]["message"]
+        assert [(e["field"], e["rule"]) for e in missing.json()["errors"]] == [
+            ("body.institutional", "missing")
+        ]
         body = make_inpatient()
         body["lines"][0]["revenue_code"] = "120"  # NUBC revenue codes are four digits
         bad = await client.post("/v1/claims", json=body, headers=read_write())

@@ -18,11 +18,13 @@ from services.claims.claims.schemas import ClaimData
 from services.claims.claims.tables import Claim
 from services.claims.settings import ClaimsSettings
 from services.claims.submission.x12 import generate
+from shared import x12
 from shared.events.catalogue import AdjudicatedLine, Adjustment, PaymentPosted
 from shared.events.institutional import InpatientAdjudication, OutpatientAdjudication
 from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     RENDERING_NPI,
+    get_claim,
     get_claim_if,
     get_claims,
     make_eligibility,
@@ -64,10 +66,14 @@ def _stored(body: dict[str, Any]) -> Claim:
 
 
 def _posted(
-    claim: Claim | dict[str, Any], lines: list[tuple[str, str, str, str]], **institutional: Any
+    claim: Claim | dict[str, Any],
+    lines: list[tuple[str, str, str, str]],
+    deductible: Decimal = Decimal("0.00"),
+    **institutional: Any,
 ) -> PaymentPosted:
     """The primary's 835 for the claim (stored, or as the API shows it) as payments publishes
-    it: per SVC (qualifier, code, charge, paid) with the rest CO-45, and the MIA or MOA."""
+    it: per SVC (qualifier, code, charge, paid), the deductible (PR-1) on the first line and
+    the rest of each line CO-45; and the MIA or MOA."""
     if isinstance(claim, dict):
         claim = Claim(
             id=uuid.UUID(claim["id"]),
@@ -75,18 +81,22 @@ def _posted(
             payer_id=claim["payer_id"],
             total_charge=Decimal(claim["total_charge"]),
         )
-    svc = [
-        AdjudicatedLine(
-            procedure_qualifier=q,
-            code=code,
-            charge=Decimal(charge),
-            paid=Decimal(paid),
-            adjustments=[
-                Adjustment(group_code="CO", reason_code="45", amount=Decimal(charge) - Decimal(paid))
-            ],
+    svc = []
+    for n, (q, code, charge, paid) in enumerate(lines):
+        share = deductible if n == 0 else Decimal("0.00")
+        cas = [Adjustment(group_code="CO", reason_code="45", amount=Decimal(charge) - Decimal(paid) - share)]
+        if share:
+            cas.append(Adjustment(group_code="PR", reason_code="1", amount=share))
+        svc.append(
+            AdjudicatedLine(
+                procedure_qualifier=q, code=code, charge=Decimal(charge), paid=Decimal(paid), adjustments=cas
+            )
         )
-        for q, code, charge, paid in lines
-    ]
+    totals: dict[tuple[str, str], Decimal] = {}
+    for adj in (a for line in svc for a in line.adjustments):
+        totals[(adj.group_code, adj.reason_code)] = (
+            totals.get((adj.group_code, adj.reason_code), Decimal(0)) + adj.amount
+        )
     return PaymentPosted(
         payment_id=uuid.uuid4(),
         source="insurer",
@@ -99,13 +109,8 @@ def _posted(
         payer_claim_control_number="ICN-P-MIA",
         claim_status_code="1",
         charge=claim.total_charge,
-        adjustments=[
-            Adjustment(
-                group_code="CO",
-                reason_code="45",
-                amount=sum((a.amount for s in svc for a in s.adjustments), Decimal(0)),
-            )
-        ],
+        patient_responsibility=deductible,
+        adjustments=[Adjustment(group_code=g, reason_code=r, amount=a) for (g, r), a in totals.items()],
         claim_adjustments=[],
         lines=svc,
         claim_type="institutional",
@@ -184,7 +189,7 @@ async def test_the_primarys_payment_posted_sends_the_secondary_837i_with_its_mia
         assert sent.status_code == 200, sent.text
         await publish(
             producer,
-            _posted(sent.json(), INPATIENT_SVC, drg_code="292", drg_weight=Decimal("0.9"), inpatient=MIA),
+            _posted(sent.json(), INPATIENT_SVC, Decimal("1000.00"), drg_code="292", inpatient=MIA),
         )
         await eventually(lambda: get_claim_if(client, claim["id"], "paid", "partial"))
 
@@ -192,12 +197,13 @@ async def test_the_primarys_payment_posted_sends_the_secondary_837i_with_its_mia
             items = await get_claims(client, patient_id=body["patient_id"], payer_id="SBX002")
             return [c for c in items if c["primary_claim_id"] == claim["id"] and c["status"] == "submitted"]
 
-        (second,) = await eventually(secondary)
+        (listed,) = await eventually(secondary)
+        second = await get_claim(client, listed["id"])
         (primary,) = second["data"]["other_coverages"]
         assert primary["inpatient"] == MIA.model_dump(mode="json")
         assert [line["line_number"] for line in primary["lines"]] == [1, 2, 3, 4]
         assert second["data"]["institutional"]["drg_code"] == "292"
         edi = (await client.get(f"/v1/claims/{second['id']}/837", headers=read_write())).text
-        assert x12_837_errors(edi) == [] and "MIA*3**5100*MA01~" in edi.replace(
-            "MIA*3**5100**", "MIA*3**5100*"
-        )
+        assert x12_837_errors(edi) == []
+        (mia,) = [s for s in x12.parse(edi).transactions[0].segments if s.id == "MIA"]  # 2320
+        assert (mia.get(1), mia.get(4), mia.get(5)) == ("3", "5100", "MA01")  # days, DRG amount, remark

@@ -13,21 +13,16 @@ from typing import Any
 
 import pytest
 
-from services.claims.adjudication import domain as adjudication
-from services.claims.claims.schemas import ClaimData
-from services.claims.claims.tables import Claim
 from shared import x12
 from shared.events.catalogue import (
-    AdjudicatedLine,
-    Adjustment,
     ClaimAcknowledged,
     Coverage,
     EncounterCompleted,
     EncounterLine,
-    PaymentPosted,
     Person,
 )
-from shared.events.institutional import InpatientAdjudication, Institutional, OutpatientAdjudication
+from shared.events.institutional import Institutional
+from tests.claims.cob import x12_837_errors
 from tests.claims.helpers import (
     BILLING_NPI,
     RENDERING_NPI,
@@ -118,7 +113,9 @@ async def test_an_institutional_claim_needs_its_facility_data_and_revenue_codes(
         body.pop("institutional")
         missing = await client.post("/v1/claims", json=body, headers=read_write())
         assert missing.status_code == 422
-        assert "institutional: required" in missing.json()["errors"][0]["message"]
+        assert [(e["field"], e["rule"]) for e in missing.json()["errors"]] == [
+            ("body.institutional", "missing")
+        ]
         body = make_inpatient()
         body["lines"][0]["revenue_code"] = "120"  # NUBC revenue codes are four digits
         bad = await client.post("/v1/claims", json=body, headers=read_write())
@@ -191,8 +188,9 @@ async def test_an_institutional_encounter_becomes_a_grouped_837i_claim(claims, s
         ]
         edi = (await client.get(f"/v1/claims/{claim['id']}/837", headers=read_write())).text
         segments = [[s.id, *s.elements] for s in x12.parse(edi).transactions[0].segments]
-        assert [s[3] for s in segments if s[0] == "ST"] == ["005010X223A2"]
+        assert "*005010X223A2~" in edi.split("ST*837*", 1)[1].split("BHT*", 1)[0]  # ST03: the 837I
         assert ["HI", "DR:292"] in segments
+        assert x12_837_errors(edi) == []  # pyx12 (its X223A1 map) and the COB balancing
         event = await read_event(servers.kafka_bootstrap, "claim.submitted", start, claim["id"])
         assert event["claim_type"] == "institutional"
         assert [line["revenue_code"] for line in event["lines"]] == ["0120", "0250", "0300", "0450"]
@@ -233,6 +231,7 @@ async def test_corrected_and_void_institutional_claims_keep_the_stay(claims, set
         assert new["data"]["attending_provider"] == claim["data"]["attending_provider"]
         edi = (await client.get(f"/v1/claims/{new['id']}/837", headers=read_write())).text
         assert "*11:A:7*" in edi and "REF*F8*ICN-I-ORIG~" in edi and "HI*DR:292~" in edi
+        assert x12_837_errors(edi) == []
 
         await _accept(settings, producer, client, new, "ICN-I-REPL")
         voided = await client.post(f"/v1/claims/{new['id']}/void", headers=read_write())
@@ -241,125 +240,4 @@ async def test_corrected_and_void_institutional_claims_keep_the_stay(claims, set
         assert void["frequency_code"] == "8" and void["data"]["institutional"] == expected
         edi = (await client.get(f"/v1/claims/{void['id']}/837", headers=read_write())).text
         assert "*11:A:8*" in edi and "REF*F8*ICN-I-REPL~" in edi
-
-
-# --- the next payer: the primary's MIA/MOA and lines (pure) ----------------------------------
-
-
-def _stored(body: dict[str, Any]) -> Claim:
-    data = ClaimData.model_validate(body)
-    now = datetime.now(UTC)
-    return Claim(
-        id=uuid.uuid4(),
-        patient_control_number=f"C{uuid.uuid4().hex[:12].upper()}",
-        status="accepted",
-        patient_id=data.patient_id,
-        payer_id=data.payer_id,
-        coverage_order=data.coverage_order,
-        frequency_code=data.frequency_code,
-        data=data.model_dump(mode="json"),
-        total_charge=data.total_charge,
-        date_of_service=data.first_date_of_service,
-        created_by="test",
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def _posted(claim: Claim, lines: list[tuple[str, str, str, str]], **institutional: Any) -> PaymentPosted:
-    """The primary's 835 for the claim as payments publishes it: per SVC (qualifier, code,
-    charge, paid) with the rest CO-45, and the MIA or MOA."""
-    svc = [
-        AdjudicatedLine(
-            procedure_qualifier=q,
-            code=code,
-            charge=Decimal(charge),
-            paid=Decimal(paid),
-            adjustments=[
-                Adjustment(group_code="CO", reason_code="45", amount=Decimal(charge) - Decimal(paid))
-            ],
-        )
-        for q, code, charge, paid in lines
-    ]
-    return PaymentPosted(
-        payment_id=uuid.uuid4(),
-        source="insurer",
-        claim_id=claim.id,
-        amount=sum((line.paid for line in svc), Decimal(0)),
-        method="eft",
-        posted_at=datetime.now(UTC),
-        payer_id=claim.payer_id,
-        payer_claim_control_number="ICN-P-MIA",
-        claim_status_code="1",
-        charge=claim.total_charge,
-        adjustments=[
-            Adjustment(
-                group_code="CO",
-                reason_code="45",
-                amount=sum((a.amount for s in svc for a in s.adjustments), Decimal(0)),
-            )
-        ],
-        claim_adjustments=[],
-        lines=svc,
-        claim_type="institutional",
-        **institutional,
-    )
-
-
-def test_the_secondary_of_an_inpatient_claim_carries_the_primarys_mia_and_its_lines():
-    body = make_inpatient("pat-mia-1")
-    body["other_coverages"] = [{"payer_id": "SBX002", "member_id": "SBX40002S", "order": "secondary"}]
-    claim = _stored(body)
-    mia = InpatientAdjudication(covered_days=Decimal(3), drg_amount=Decimal("5100.00"), remark_codes=["MA01"])
-    lines = [
-        ("NU", "0120", "4500.00", "3400.00"),
-        ("NU", "0250", "380.25", "300.00"),
-        ("HC", "80053", "95.00", "40.00"),
-        ("HC", "99284", "1200.00", "900.00"),
-    ]
-    posted = _posted(claim, lines, drg_code="292", inpatient=mia)
-    nxt = ClaimData.model_validate(body).other_coverages[0]
-    secondary = adjudication.next_payer_data(claim, posted, nxt)
-    (primary,) = secondary.other_coverages
-    assert primary.inpatient == mia and primary.outpatient is None
-    assert [(line.line_number, line.paid, line.code) for line in primary.lines] == [
-        (1, Decimal("3400.00"), None),  # SVC NU:0120 answers our revenue-code line 1
-        (2, Decimal("300.00"), None),
-        (3, Decimal("40.00"), "80053"),
-        (4, Decimal("900.00"), "99284"),
-    ]
-    assert secondary.institutional == ClaimData.model_validate(body).institutional
-    assert secondary.claim_type == "institutional" and secondary.frequency_code == "1"
-
-
-def test_the_secondary_of_an_outpatient_claim_carries_the_primarys_moa():
-    body = make_inpatient("pat-moa-1", place_of_service="22", diagnoses=["R0789"])
-    body["lines"] = [
-        {
-            "revenue_code": "0450",
-            "code": "99284",
-            "charge": "800.00",
-            "date_of_service": DISCHARGE.isoformat(),
-        }
-    ]
-    body["institutional"] = {
-        "facility_type_code": "13",
-        "statement_from": DISCHARGE.isoformat(),
-        "statement_to": DISCHARGE.isoformat(),
-        "patient_status": "01",
-        "reason_for_visit": ["R0789"],
-    }
-    body["other_coverages"] = [{"payer_id": "SBX002", "member_id": "SBX40002S", "order": "secondary"}]
-    claim = _stored(body)
-    moa = OutpatientAdjudication(
-        reimbursement_rate=Decimal("80"), hcpcs_payable_amount=Decimal("600.00"), remark_codes=["MA130"]
-    )
-    secondary = adjudication.next_payer_data(
-        claim,
-        _posted(claim, [("HC", "99284", "800.00", "600.00")], outpatient=moa),
-        ClaimData.model_validate(body).other_coverages[0],
-    )
-    (primary,) = secondary.other_coverages
-    assert primary.outpatient == moa and primary.inpatient is None
-    assert [(line.line_number, line.paid) for line in primary.lines] == [(1, Decimal("600.00"))]
-    assert secondary.institutional == ClaimData.model_validate(body).institutional
+        assert x12_837_errors(edi) == []

@@ -216,6 +216,13 @@ async def test_each_institutional_edit_holds_a_claim_that_breaks_it(claims, why,
         )
 
 
+def test_every_institutional_edit_is_exercised():
+    from services.claims.reference import store as reference
+
+    institutional = {e["name"] for e in reference.edits() if e.get("claim_types") == ["institutional"]}
+    assert institutional | {"timely_filing"} == {case[2] for case in CASES}
+
+
 async def test_a_clean_inpatient_claim_passes_and_professional_only_edits_skip_it(claims):
     """Diagnosis pointers mean nothing on a UB-04 line: neither the API nor the scrubber holds
     an institutional claim for them (a professional claim still gets its 422)."""

@@ -202,7 +202,7 @@ def render_letter(
         diagnoses=data.diagnoses,
         lines=[
             {
-                "code": line.code,
+                "code": line.code or line.revenue_code,  # an institutional line by its revenue code
                 "modifiers": line.modifiers,
                 "units": line.units,
                 "date_of_service": line.date_of_service.isoformat(),

@@ -208,9 +208,15 @@ async def test_an_inpatient_stay_from_encounter_to_a_drg_priced_835_posted_and_t
         pcn = submitted.data.patient_control_number
         assert submitted.data.claim_type == "institutional"
         filed = await eventually(lambda: _async(mailbox_file_with(pcn)), what="the 837I in the SFTP mailbox")
-        sent = segments_of(filed)
-        gs = next(s for s in sent if s[0] == "GS")
-        assert gs[8] == "005010X223A2", gs
+        # Its transaction set, in the functional group of the 837I guide (GS08; the file may hold
+        # an 837P group too).
+        (ts,) = [
+            t
+            for t in x12.parse(filed).transactions
+            if any(s.id == "CLM" and s.get(1) == pcn for s in t.segments)
+        ]
+        assert ts.group is not None and ts.group.version == "005010X223A2" == ts.st.get(3)
+        sent = [[s.id, *s.elements] for s in ts.segments]
         clm = next(s for s in sent if s[:2] == ["CLM", pcn])
         assert clm[5].split(":") == ["11", "A", "1"]  # type of bill 0111
         assert ["HI", "DR:292"] in [s[:2] for s in sent]

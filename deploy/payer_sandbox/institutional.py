@@ -25,7 +25,6 @@ from dataclasses import replace
 from decimal import Decimal
 
 from deploy.payer_sandbox.adjudication import (
-    CLP06_CODES,
     Context,
     Memory,
     _prior_adjudication,
@@ -33,8 +32,9 @@ from deploy.payer_sandbox.adjudication import (
     derive,
     duplicate_key,
     find_original,
-    fraction,
-    payer_claim_control_number,
+    paid_line,
+    payment_base,
+    whole_claim_denial,
 )
 from deploy.payer_sandbox.claim837 import Cas, Claim837, Institutional837, Line
 from deploy.payer_sandbox.claimpayment import ZERO, Adj, ClaimPayment, PaidLine, money
@@ -87,36 +87,17 @@ def _new(
     inst = claim.institutional
     assert inst is not None
     status = _status_for(ctx, claim)
-    base = ClaimPayment(
-        pcn=claim.pcn,
-        status=status,
-        payer_id=payer.payer_id,
-        pccn=payer_claim_control_number(ctx.seed, payer.payer_id, ctx.claim_id, claim),
-        filing_indicator=claim.filing_indicator
-        if claim.filing_indicator in CLP06_CODES
-        else payer.claim_filing_indicator,
+    base = payment_base(
+        claim,
+        ctx,
+        payer,
+        status,
         place_of_service=inst.facility_type,  # CLP08: the facility type code
-        frequency_code=claim.frequency_code,
-        member_id=claim.member_id,
-        patient_last=claim.patient_last or claim.subscriber_last,
-        patient_first=claim.patient_first or claim.subscriber_first,
-        billing_npi=claim.billing_npi,
-        billing_name=claim.billing_name,
-        lines=(),
-        claim_id=ctx.claim_id,
         statement_from=inst.statement_from,
         statement_to=inst.statement_to,
     )
-    first = claim.first_date
-    denial: Adjustment | None = None
-    if first is not None and not scenario.active_on(first):
-        denial = Adjustment("CO", "27", "")
-    elif first is not None and (ctx.submitted_on - first).days > payer.timely_filing_days:
-        denial = Adjustment("CO", "29", "")
-    elif claim.frequency_code == "1" and key in memory.keys:
-        denial = Adjustment("CO", "18", "")
-    elif ctx.random_denial_share > 0 and fraction(ctx.seed, "deny", claim.pcn) < ctx.random_denial_share:
-        denial = Adjustment(payer.random_denial_group, payer.random_denial_reason, "")
+    found = whole_claim_denial(claim, ctx, payer, scenario, key, memory)
+    denial = Adjustment(found[0], found[1], "") if found is not None else None
     if denial is not None and denial.reason == "18":
         # A duplicate gets a control number of its own: under the original's it would replace
         # the payment a later replacement or void must reverse.
@@ -153,26 +134,10 @@ def _deny(base: ClaimPayment, claim: Claim837, inst: Institutional837, why: Adju
             claim_adjustments=(Adj(why.group, why.reason, charge),),
             mia=("0", "", "", "", why.remark),
         )
-    lines = tuple(_line(line, ZERO, None, [Adj(why.group, why.reason, line.charge)]) for line in claim.lines)
-    return replace(base, status="4", lines=lines, moa=("", "0.00"))
-
-
-def _line(
-    line: Line, paid: Decimal, allowed: Decimal | None, adjustments: list[Adj], remarks: tuple[str, ...] = ()
-) -> PaidLine:
-    return PaidLine(
-        number=line.number,
-        code=line.code,
-        modifiers=tuple(line.modifiers),
-        charge=line.charge,
-        units=line.units,
-        paid=paid,
-        allowed=allowed,
-        adjustments=tuple(adjustments),
-        date_of_service=line.date_of_service,
-        remarks=remarks,
-        revenue_code=line.revenue_code,
+    lines = tuple(
+        paid_line(line, ZERO, None, [Adj(why.group, why.reason, line.charge)]) for line in claim.lines
     )
+    return replace(base, status="4", lines=lines, moa=("", "0.00"))
 
 
 def _share(
@@ -308,7 +273,9 @@ def _outpatient(
         if allowed is None:
             assert adjust is not None
             remarks = (adjust.remark,) if adjust.remark else ()
-            lines.append(_line(line, ZERO, None, [Adj(adjust.group, adjust.reason, line.charge)], remarks))
+            lines.append(
+                paid_line(line, ZERO, None, [Adj(adjust.group, adjust.reason, line.charge)], remarks)
+            )
             continue
         if by_hcpcs:
             hcpcs_payable += allowed
@@ -319,7 +286,7 @@ def _outpatient(
             if share is not None:
                 adjustments += [Adj("PR", r, a) for r, a in _share(allowed, share, left, benefits)]
         paid = line.charge - sum((a.amount for a in adjustments), ZERO)
-        lines.append(_line(line, paid, allowed, adjustments))
+        lines.append(paid_line(line, paid, allowed, adjustments))
     all_denied = all(line.allowed is None for line in lines)
     return replace(
         base, status="4" if all_denied else status, lines=tuple(lines), moa=("", str(money(hcpcs_payable)))

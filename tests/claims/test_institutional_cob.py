@@ -31,6 +31,7 @@ from tests.claims.helpers import (
     publish,
     read_write,
 )
+from tests.claims.test_cob import make_stored
 from tests.claims.test_institutional import ADMIT, DISCHARGE, make_inpatient
 from tests.conftest import eventually, unique
 
@@ -46,23 +47,7 @@ INPATIENT_SVC = [
 
 
 def _stored(body: dict[str, Any]) -> Claim:
-    data = ClaimData.model_validate(body)
-    now = datetime.now(UTC)
-    return Claim(
-        id=uuid.uuid4(),
-        patient_control_number=f"C{uuid.uuid4().hex[:12].upper()}",
-        status="accepted",
-        patient_id=data.patient_id,
-        payer_id=data.payer_id,
-        coverage_order=data.coverage_order,
-        frequency_code=data.frequency_code,
-        data=data.model_dump(mode="json"),
-        total_charge=data.total_charge,
-        date_of_service=data.first_date_of_service,
-        created_by="test",
-        created_at=now,
-        updated_at=now,
-    )
+    return make_stored(ClaimData.model_validate(body))
 
 
 def _posted(

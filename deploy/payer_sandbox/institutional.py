@@ -30,11 +30,11 @@ from deploy.payer_sandbox.adjudication import (
     _prior_adjudication,
     _status_for,
     derive,
-    duplicate_key,
     find_original,
     paid_line,
     payment_base,
     whole_claim_denial,
+    with_reversal,
 )
 from deploy.payer_sandbox.claim837 import Cas, Claim837, Institutional837, Line
 from deploy.payer_sandbox.claimpayment import ZERO, Adj, ClaimPayment, PaidLine, money
@@ -49,19 +49,13 @@ def adjudicate_institutional(
     claim: Claim837, ctx: Context, *, payer: PayerRules, scenario: Scenario, memory: Memory, rates: Rates
 ) -> list[ClaimPayment]:
     """The CLPs an 837I claim produces (a reversal first when it replaces or voids)."""
-    out: list[ClaimPayment] = []
-    if claim.frequency_code in ("7", "8"):
-        original = _original(claim, ctx, memory)
-        if original is not None:
-            memory.forget(original.pccn)
-            out.append(original.reversal())
-        if claim.frequency_code == "8":
-            return out
-    key = duplicate_key(claim, payer.payer_id)
-    payment = _new(claim, ctx, payer, scenario, memory, rates.payers[payer.payer_id], rates, key)
-    memory.remember(payment, key)
-    out.append(payment)
-    return out
+    return with_reversal(
+        claim,
+        payer.payer_id,
+        memory,
+        original=lambda: _original(claim, ctx, memory),
+        new=lambda key: _new(claim, ctx, payer, scenario, memory, rates.payers[payer.payer_id], rates, key),
+    )
 
 
 def _original(claim: Claim837, ctx: Context, memory: Memory) -> ClaimPayment | None:

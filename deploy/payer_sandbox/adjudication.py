@@ -36,6 +36,7 @@ from typing import Any
 
 from deploy.payer_sandbox.claim837 import Cas, Claim837, Line
 from deploy.payer_sandbox.claimpayment import ZERO, Adj, ClaimPayment, PaidLine, money
+from deploy.payer_sandbox.cob import secondary_share
 from deploy.payer_sandbox.data import PayerRules, Scenario, Tables
 
 # CLP06 (claim filing indicator) codes an 835 may carry; an 837's SBR09 outside this list
@@ -348,10 +349,6 @@ def _prior_adjudication(claim: Claim837) -> list[tuple[Decimal, list[Cas]]]:
     return out
 
 
-# Which of the prior payer's patient-responsibility amounts the secondary covers first.
-_PR_ORDER = {"3": 0, "1": 1, "2": 2}
-
-
 def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
     """With the prior payer's line data (2430) each line is paid up to its own allowed
     amount minus the prior payment; with claim-level data only (2320), the whole claim's
@@ -371,24 +368,8 @@ def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
             continue
         allowed = price(payer, line)
         room = max(ZERO, allowed - prior_paid) if line_level else budget
-        responsibility = sorted(
-            ((a.reason, a.amount) for a in prior_adjs if a.group == "PR" and a.amount > 0),
-            key=lambda item: _PR_ORDER.get(item[0], 9),
-        )
-        cap = max(ZERO, line.charge - prior_paid)
-        paid = ZERO
-        leftover: list[Adj] = []
-        for reason, amount in responsibility:
-            amount = min(amount, cap)
-            cap -= amount
-            covered_amount = min(amount, room)
-            room -= covered_amount
-            paid += covered_amount
-            if amount - covered_amount > 0:
-                leftover.append(Adj("PR", reason, amount - covered_amount))
+        paid, adjustments = secondary_share(room, prior_paid, prior_adjs, line.charge)
         if not line_level:
             budget -= paid
-        prior_share = line.charge - paid - sum((a.amount for a in leftover), ZERO)
-        adjustments = ([Adj("OA", "23", prior_share)] if prior_share > 0 else []) + leftover
         out.append(paid_line(line, paid, allowed, adjustments))
     return out

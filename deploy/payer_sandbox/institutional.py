@@ -33,6 +33,7 @@ from deploy.payer_sandbox.adjudication import (
     find_original,
     paid_line,
     payment_base,
+    secondary_share,
     whole_claim_denial,
     with_reversal,
 )
@@ -42,7 +43,6 @@ from deploy.payer_sandbox.data import HospitalShare, NetworkBenefits, PayerRules
 from deploy.payer_sandbox.rates import Adjustment, InstitutionalRules, Rates
 
 HUNDRED = Decimal(100)
-_PR_ORDER = {"3": 0, "1": 1, "2": 2}
 
 
 def adjudicate_institutional(
@@ -214,27 +214,9 @@ def _inpatient(
 
 
 def _secondary(allowed: Decimal, prior_paid: Decimal, prior: list[Cas], charge: Decimal) -> list[Adj]:
-    """A secondary payer's adjustments on `charge`: it pays the prior payer's patient
-    responsibility (copay, deductible, coinsurance in that order) up to its own allowed amount
-    minus the prior payment; what it does not pay stays PR; the rest is OA-23."""
-    room = max(ZERO, allowed - prior_paid)
-    cap = max(ZERO, charge - prior_paid)
-    leftover: list[Adj] = []
-    paid = ZERO
-    items = sorted(
-        ((a.reason, a.amount) for a in prior if a.group == "PR" and a.amount > 0),
-        key=lambda item: _PR_ORDER.get(item[0], 9),
-    )
-    for reason, amount in items:
-        amount = min(amount, cap)
-        cap -= amount
-        covered = min(amount, room)
-        room -= covered
-        paid += covered
-        if amount - covered > 0:
-            leftover.append(Adj("PR", reason, amount - covered))
-    prior_share = charge - paid - sum((a.amount for a in leftover), ZERO)
-    return ([Adj("OA", "23", prior_share)] if prior_share > 0 else []) + leftover
+    """A secondary payer's adjustments on `charge`, up to its own allowed amount minus the prior
+    payment (adjudication.secondary_share: the 837P's rule)."""
+    return secondary_share(max(ZERO, allowed - prior_paid), prior_paid, prior, charge)[1]
 
 
 def _price_line(line: Line, rules: InstitutionalRules) -> tuple[Decimal | None, Adjustment | None, bool]:

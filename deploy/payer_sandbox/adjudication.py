@@ -28,12 +28,15 @@ never from call order, so the same seed and claims give the same remittances.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from deploy.payer_sandbox.claim837 import Cas, Claim837, Line
 from deploy.payer_sandbox.claimpayment import ZERO, Adj, ClaimPayment, PaidLine, money
+from deploy.payer_sandbox.cob import secondary_share
 from deploy.payer_sandbox.data import PayerRules, Scenario, Tables
 
 # CLP06 (claim filing indicator) codes an 835 may carry; an 837's SBR09 outside this list
@@ -117,18 +120,38 @@ def adjudicate(
     memory: Memory,
 ) -> list[ClaimPayment]:
     """The CLPs this submission produces (reversal first when it replaces or voids)."""
+    return with_reversal(
+        claim,
+        payer.payer_id,
+        memory,
+        original=lambda: find_original(claim, ctx, memory),
+        new=lambda key: _adjudicate_new(
+            claim, ctx, tables=tables, payer=payer, scenario=scenario, key=key, memory=memory
+        ),
+    )
+
+
+def with_reversal(
+    claim: Claim837,
+    payer_id: str,
+    memory: Memory,
+    *,
+    original: Callable[[], ClaimPayment | None],
+    new: Callable[[tuple[str, ...]], ClaimPayment],
+) -> list[ClaimPayment]:
+    """The CLPs of a submission, 837P or 837I: a replacement or void (7/8) first reverses the
+    payment `original` finds (a void stops there); then the payment `new` makes, given the
+    claim's duplicate key, is remembered under that key."""
     out: list[ClaimPayment] = []
     if claim.frequency_code in ("7", "8"):
-        original = find_original(claim, ctx, memory)
-        if original is not None:
-            memory.forget(original.pccn)
-            out.append(original.reversal())
+        found = original()
+        if found is not None:
+            memory.forget(found.pccn)
+            out.append(found.reversal())
         if claim.frequency_code == "8":
             return out
-    key = duplicate_key(claim, payer.payer_id)
-    payment = _adjudicate_new(
-        claim, ctx, tables=tables, payer=payer, scenario=scenario, key=key, memory=memory
-    )
+    key = duplicate_key(claim, payer_id)
+    payment = new(key)
     memory.remember(payment, key)
     out.append(payment)
     return out
@@ -154,34 +177,10 @@ def _adjudicate_new(
     memory: Memory,
 ) -> ClaimPayment:
     status = _status_for(ctx, claim)
-    base = ClaimPayment(
-        pcn=claim.pcn,
-        status=status,
-        payer_id=payer.payer_id,
-        pccn=payer_claim_control_number(ctx.seed, payer.payer_id, ctx.claim_id, claim),
-        filing_indicator=claim.filing_indicator
-        if claim.filing_indicator in CLP06_CODES
-        else payer.claim_filing_indicator,
-        place_of_service=claim.place_of_service or "11",
-        frequency_code=claim.frequency_code,
-        member_id=claim.member_id,
-        patient_last=claim.patient_last or claim.subscriber_last,
-        patient_first=claim.patient_first or claim.subscriber_first,
-        billing_npi=claim.billing_npi,
-        billing_name=claim.billing_name,
-        lines=(),
-        claim_id=ctx.claim_id,
-    )
-    first = claim.first_date
-    # Whole-claim denials, in the order a payer checks them.
-    if first is not None and not scenario.active_on(first):
-        return _deny_all(base, claim, "27")
-    if first is not None and (ctx.submitted_on - first).days > payer.timely_filing_days:
-        return _deny_all(base, claim, "29")
-    if claim.frequency_code == "1" and key in memory.keys:
-        return _deny_all(base, claim, "18")
-    if ctx.random_denial_share > 0 and fraction(ctx.seed, "deny", claim.pcn) < ctx.random_denial_share:
-        return _deny_all(base, claim, payer.random_denial_reason, payer.random_denial_group)
+    base = payment_base(claim, ctx, payer, status, place_of_service=claim.place_of_service or "11")
+    denial = whole_claim_denial(claim, ctx, payer, scenario, key, memory)
+    if denial is not None:
+        return _deny_all(base, claim, denial[1], denial[0])
     if status in ("2", "3"):
         lines = _secondary_lines(claim, payer)
     else:
@@ -190,15 +189,58 @@ def _adjudicate_new(
     return replace(base, lines=tuple(lines), status="4" if all_denied else status)
 
 
+def payment_base(claim: Claim837, ctx: Context, payer: PayerRules, status: str, **extra: Any) -> ClaimPayment:
+    """The CLP a new adjudication starts from, before any line is paid: who and what it is about
+    (the 837's identity, this payer's control number and filing indicator); `extra` adds what
+    the claim type sets (CLP08 place of service or facility type, the statement dates)."""
+    return ClaimPayment(
+        pcn=claim.pcn,
+        status=status,
+        payer_id=payer.payer_id,
+        pccn=payer_claim_control_number(ctx.seed, payer.payer_id, ctx.claim_id, claim),
+        filing_indicator=claim.filing_indicator
+        if claim.filing_indicator in CLP06_CODES
+        else payer.claim_filing_indicator,
+        frequency_code=claim.frequency_code,
+        member_id=claim.member_id,
+        patient_last=claim.patient_last or claim.subscriber_last,
+        patient_first=claim.patient_first or claim.subscriber_first,
+        billing_npi=claim.billing_npi,
+        billing_name=claim.billing_name,
+        lines=(),
+        claim_id=ctx.claim_id,
+        **extra,
+    )
+
+
+def whole_claim_denial(
+    claim: Claim837, ctx: Context, payer: PayerRules, scenario: Scenario, key: tuple[str, ...], memory: Memory
+) -> tuple[str, str] | None:
+    """(group, reason) denying the whole claim, in the order a payer checks them, for 837P and
+    837I alike: no coverage on the first date (CO-27), past timely filing (CO-29), an original
+    already adjudicated (CO-18), the scenario's random denial share."""
+    first = claim.first_date
+    if first is not None and not scenario.active_on(first):
+        return "CO", "27"
+    if first is not None and (ctx.submitted_on - first).days > payer.timely_filing_days:
+        return "CO", "29"
+    if claim.frequency_code == "1" and key in memory.keys:
+        return "CO", "18"
+    if ctx.random_denial_share > 0 and fraction(ctx.seed, "deny", claim.pcn) < ctx.random_denial_share:
+        return payer.random_denial_group, payer.random_denial_reason
+    return None
+
+
 def _deny_all(base: ClaimPayment, claim: Claim837, reason: str, group: str = "CO") -> ClaimPayment:
     lines = tuple(_denied_line(line, reason, group) for line in claim.lines)
     return replace(base, status="4", lines=lines)
 
 
-def _paid_line(
+def paid_line(
     line: Line, paid: Decimal, allowed: Decimal | None, adjustments: list[Adj], remarks: tuple[str, ...] = ()
 ) -> PaidLine:
-    """The 835 line (SVC) for a submitted 837 line: its identity and charge, and the outcome."""
+    """The 835 line (SVC) for a submitted 837P or 837I line: its identity (with an institutional
+    line's revenue code) and charge, and the outcome."""
     return PaidLine(
         number=line.number,
         code=line.code,
@@ -210,11 +252,12 @@ def _paid_line(
         adjustments=tuple(adjustments),
         date_of_service=line.date_of_service,
         remarks=remarks,
+        revenue_code=line.revenue_code,
     )
 
 
 def _denied_line(line: Line, reason: str, group: str = "CO", remarks: tuple[str, ...] = ()) -> PaidLine:
-    return _paid_line(line, ZERO, None, [Adj(group, reason, line.charge)], remarks)
+    return paid_line(line, ZERO, None, [Adj(group, reason, line.charge)], remarks)
 
 
 def price(payer: PayerRules, line: Line) -> Decimal:
@@ -279,7 +322,7 @@ def _primary_lines(claim: Claim837, tables: Tables, payer: PayerRules, scenario:
             if amount > 0:
                 adjustments.append(Adj("PR", code, amount))
         paid = allowed - sum((a.amount for a in adjustments if a.group == "PR"), ZERO)
-        out.append(_paid_line(line, paid, allowed, adjustments))
+        out.append(paid_line(line, paid, allowed, adjustments))
     return out
 
 
@@ -306,10 +349,6 @@ def _prior_adjudication(claim: Claim837) -> list[tuple[Decimal, list[Cas]]]:
     return out
 
 
-# Which of the prior payer's patient-responsibility amounts the secondary covers first.
-_PR_ORDER = {"3": 0, "1": 1, "2": 2}
-
-
 def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
     """With the prior payer's line data (2430) each line is paid up to its own allowed
     amount minus the prior payment; with claim-level data only (2320), the whole claim's
@@ -329,24 +368,8 @@ def _secondary_lines(claim: Claim837, payer: PayerRules) -> list[PaidLine]:
             continue
         allowed = price(payer, line)
         room = max(ZERO, allowed - prior_paid) if line_level else budget
-        responsibility = sorted(
-            ((a.reason, a.amount) for a in prior_adjs if a.group == "PR" and a.amount > 0),
-            key=lambda item: _PR_ORDER.get(item[0], 9),
-        )
-        cap = max(ZERO, line.charge - prior_paid)
-        paid = ZERO
-        leftover: list[Adj] = []
-        for reason, amount in responsibility:
-            amount = min(amount, cap)
-            cap -= amount
-            covered_amount = min(amount, room)
-            room -= covered_amount
-            paid += covered_amount
-            if amount - covered_amount > 0:
-                leftover.append(Adj("PR", reason, amount - covered_amount))
+        paid, adjustments = secondary_share(room, prior_paid, prior_adjs, line.charge)
         if not line_level:
             budget -= paid
-        prior_share = line.charge - paid - sum((a.amount for a in leftover), ZERO)
-        adjustments = ([Adj("OA", "23", prior_share)] if prior_share > 0 else []) + leftover
-        out.append(_paid_line(line, paid, allowed, adjustments))
+        out.append(paid_line(line, paid, allowed, adjustments))
     return out

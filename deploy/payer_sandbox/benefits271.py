@@ -1,17 +1,75 @@
-"""The benefit rows (EB) of a 271 for one network tier, from the same NetworkBenefits that
-adjudication applies (data.py): the plan-level deductible, out-of-pocket maximum, coinsurance
-and copays, and, when the 270 asks about them (EQ), the hospital service types 48 (inpatient),
-50 (outpatient) and 86 (emergency) with their own cost share (`NetworkBenefits.hospital_share`).
+"""The 271's eligibility and benefit loops (2110C/2110D: EB and what hangs off it), apart from
+its envelope and names (eligibility.py): coverage, primary care provider, prior auth, other
+payers, and per network tier the benefit rows, from the same NetworkBenefits that adjudication
+applies (data.py): the plan-level deductible, out-of-pocket maximum, coinsurance and copays,
+and, when the 270 asks about them (EQ), the hospital service types 48 (inpatient), 50
+(outpatient) and 86 (emergency) with their own cost share (`NetworkBenefits.hospital_share`).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from deploy.payer_sandbox.data import ZERO, NetworkBenefits
+from deploy.payer_sandbox.data import ZERO, NetworkBenefits, Scenario
 from shared import x12
 
 HOSPITAL_SERVICE_TYPES = ("48", "50", "86")
+
+
+def eligibility_loops(
+    scenario: Scenario, active: bool, pcp: dict[str, str] | None, asked: list[str]
+) -> list[list[str]]:
+    """The 2110C/2110D loops: the coverage row (EB*1 or EB*6) with its group number and
+    messages, the primary care provider (EB*L, 2120 NM1*P3 + PRV), benefits (with the hospital
+    service types the 270 asked about: 48, 50, 86), prior auth, COB."""
+    plan = scenario.plan or {}
+    insurance_type = plan.get("insurance_type", "")
+    plan_name = x12.clean(plan.get("name", ""), 50)
+    rep = "^"
+    if not active:
+        return [x12.seg("EB", "6", "", "30", insurance_type, plan_name)]
+    types = scenario.service_types or ["30"]
+    body = [x12.seg("EB", "1", "", rep.join(types), insurance_type, plan_name)]
+    if plan.get("group_number"):
+        body.append(x12.seg("REF", "6P", x12.clean(plan["group_number"], 50)))
+    body += [x12.seg("MSG", x12.clean(text, 264)) for text in plan.get("messages", [])]
+    if pcp:
+        body += [
+            x12.seg("EB", "L"),
+            x12.seg("LS", "2120"),
+            x12.seg(
+                "NM1",
+                "P3",
+                "1",
+                x12.clean(pcp["last_name"], 60),
+                x12.clean(pcp["first_name"], 35),
+                "",
+                "",
+                "",
+                "XX",
+                pcp["npi"],
+            ),
+            x12.seg("PRV", "PC", "PXC", pcp["taxonomy"]),
+            x12.seg("LE", "2120"),
+        ]
+    for network, in_plan in ((scenario.in_network, "Y"), (scenario.out_of_network, "N")):
+        if network is not None:
+            body += benefit_segments(network, in_plan, insurance_type)
+            body += hospital_segments(network, in_plan, insurance_type, asked)
+    for service_type in scenario.prior_auth_required_service_types:
+        # EB11 = Y: authorization or certification required for this service type.
+        body.append(x12.seg("EB", "1", "", service_type, insurance_type, "", "", "", "", "", "", "Y"))
+    for other in scenario.other_payers:
+        body.append(x12.seg("EB", "R", "", "30"))
+        if other.member_id:
+            body.append(x12.seg("REF", "1W", x12.clean(other.member_id, 50)))
+        entity = {"primary": "PRP", "secondary": "SEP", "tertiary": "TTP"}[other.order]
+        body.append(x12.seg("LS", "2120"))
+        body.append(
+            x12.seg("NM1", entity, "2", x12.clean(other.name, 60), "", "", "", "", "PI", other.payer_id)
+        )
+        body.append(x12.seg("LE", "2120"))
+    return body
 
 
 def benefit_segments(n: NetworkBenefits, in_plan: str, insurance_type: str) -> list[list[str]]:
@@ -26,12 +84,7 @@ def benefit_segments(n: NetworkBenefits, in_plan: str, insurance_type: str) -> l
     def eb(
         code: str, level: str, service_type: str, period: str, money: Decimal | None, pct: str = ""
     ) -> None:
-        amount = x12.amount(money) if money is not None else ""
-        out.append(
-            x12.seg(
-                "EB", code, level, service_type, insurance_type, "", period, amount, pct, "", "", "", in_plan
-            )
-        )
+        out.append(_eb(insurance_type, in_plan, code, service_type, period, money, pct, level=level))
 
     for code, ind, fam in (
         ("C", n.deductible_individual, n.deductible_family),
@@ -87,8 +140,12 @@ def _eb(
     period: str,
     money: Decimal | None,
     pct: str = "",
+    *,
+    level: str = "IND",
 ) -> list[str]:
+    """One EB row: EB01 code, EB02 coverage level, EB03 service type, EB04 insurance type, EB06
+    time period, EB07 amount, EB08 percent, EB12 in plan network."""
     amount = x12.amount(money) if money is not None else ""
     return x12.seg(
-        "EB", code, "IND", service_type, insurance_type, "", period, amount, pct, "", "", "", in_plan
+        "EB", code, level, service_type, insurance_type, "", period, amount, pct, "", "", "", in_plan
     )

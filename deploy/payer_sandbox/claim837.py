@@ -234,18 +234,7 @@ def _read_claim_segment(c: Claim837, s: x12.Segment, line: Line | None, in_other
             if len(parts) > 1 and parts[1]:
                 c.diagnoses.append(parts[1])
     if sid == "SV1":
-        proc = s.components(1)
-        charge = x12.read_amount(s, 2)
-        assert charge is not None
-        line = Line(
-            number=len(c.lines) + 1,
-            code=proc[1] if len(proc) > 1 else "",
-            modifiers=[m for m in proc[2:6] if m],
-            charge=charge,
-            units=x12.read_amount(s, 4, required=False) or Decimal(1),
-            date_of_service=None,
-        )
-        c.lines.append(line)
+        line = add_line(c, s, procedure=1, charge=2, units=4)
     elif line is not None and sid == "DTP" and s.get(1) == "472":
         line.date_of_service = _service_date(s)
     elif line is not None and sid == "REF" and s.get(1) == "G1":
@@ -254,6 +243,35 @@ def _read_claim_segment(c: Claim837, s: x12.Segment, line: Line | None, in_other
         line.other_paid = (line.other_paid or Decimal(0)) + (x12.read_amount(s, 2) or Decimal(0))
     elif line is not None and sid == "CAS":
         line.other_adjustments.extend(_cas(s))
+    return line
+
+
+def add_line(
+    c: Claim837,
+    s: x12.Segment,
+    *,
+    procedure: int,
+    charge: int,
+    units: int,
+    revenue_code: str = "",
+    unit_basis: str = "",
+) -> Line:
+    """A service line (837P SV1, 837I SV2) appended to the claim: the HC:code:modifiers
+    composite, the charge and units (1 when absent) at the positions the segment has them."""
+    proc = s.components(procedure)
+    amount = x12.read_amount(s, charge)
+    assert amount is not None
+    line = Line(
+        number=len(c.lines) + 1,
+        code=proc[1] if len(proc) > 1 else "",
+        modifiers=[m for m in proc[2:6] if m],
+        charge=amount,
+        units=x12.read_amount(s, units, required=False) or Decimal(1),
+        date_of_service=None,
+        revenue_code=revenue_code,
+        unit_basis=unit_basis,
+    )
+    c.lines.append(line)
     return line
 
 

@@ -26,6 +26,7 @@ from deploy.payer_sandbox.claim837 import (
     _cas,
     _read_header,
     _service_date,
+    add_line,
 )
 from shared import x12
 from shared.identifiers import npi_is_valid
@@ -183,21 +184,7 @@ def _read_hi(c: Claim837, inst: Institutional837, s: x12.Segment) -> None:
 def _sv2(c: Claim837, s: x12.Segment) -> Line:
     """SV2: SV201 revenue code, SV202 HC:code:modifiers (required by some revenue codes),
     SV203 charge, SV204 unit basis (UN, DA), SV205 units."""
-    proc = s.components(2)
-    charge = x12.read_amount(s, 3)
-    assert charge is not None
-    line = Line(
-        number=len(c.lines) + 1,
-        code=proc[1] if len(proc) > 1 else "",
-        modifiers=[m for m in proc[2:6] if m],
-        charge=charge,
-        units=x12.read_amount(s, 5, required=False) or Decimal(1),
-        date_of_service=None,
-        revenue_code=s.get(1),
-        unit_basis=s.get(4),
-    )
-    c.lines.append(line)
-    return line
+    return add_line(c, s, procedure=2, charge=3, units=5, revenue_code=s.get(1), unit_basis=s.get(4))
 
 
 def validate(claim: Claim837, *, expected_pcn: str) -> list[Rejection]:

@@ -12,8 +12,8 @@ namespaces the ids so two runs with one seed do not collide (default: the seed).
 
 Like a real partner's interface engine it does not give up when the broker is away (not up
 yet, restarting): connecting, and every send that failed, are retried with backoff
-(shared/retry.py) until `--deadline` seconds after the start. A resent encounter is the same
-event (same id), so the claims service's inbox takes it once.
+(ehr_delivery.py, on shared/retry.py) until `--deadline` seconds after the start. A resent
+encounter is the same event (same id), so the claims service's inbox takes it once.
 """
 
 from __future__ import annotations
@@ -29,27 +29,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
-
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from deploy.payer_sandbox.adjudication import derive
 from deploy.payer_sandbox.config import SandboxConfig
+from deploy.payer_sandbox.ehr_delivery import connect, send_paced, send_until
 from deploy.payer_sandbox.ehr_hospital import institutional_encounter, npi
 from shared.config import Settings
 from shared.events.catalogue import EHR, Address, Coverage, EncounterCompleted, EncounterLine, Person
 from shared.events.envelope import new_event
 from shared.events.signing import PartnerSigner
-from shared.kafka import KafkaAccess, kafka_access, started_producer
-from shared.retry import retrying
+from shared.kafka import KafkaAccess, kafka_access
 
 SOURCE = "ehr-sandbox"
 DEADLINE_SECONDS = 300.0
-# What a broker that is away looks like to the client (refused, timed out, not the leader yet).
-BROKER_AWAY = (KafkaError, OSError)
-
-log = logging.getLogger("ehr_sandbox")
 
 FIRST = [
     "ALEX", "BLAIR", "CASEY", "DREW", "EMERY", "FRANKIE", "GLEN", "HAYDEN", "IVY", "JORDAN", "KAI", "LEE",
@@ -248,74 +240,17 @@ async def publish(
             institutional_share=institutional_share,
         )
     ]
-    producer = await _connect(kafka, deadline)
+    producer = await connect(kafka, deadline)
     try:
         started = time.perf_counter()
-        pending: list[tuple[int, asyncio.Future[Any]]] = []
-        failed: list[int] = []
-        for i, (event_topic, key, value, headers) in enumerate(records):
-            if rate > 0:
-                due = started + i / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            try:
-                pending.append(
-                    (i, await producer.send(topic or event_topic, value, key=key, headers=headers))
-                )
-            except BROKER_AWAY:
-                failed.append(i)  # the producer's buffer refused it: sent again below
-            if on_sent is not None:
-                on_sent()
-        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
-        failed += [i for (i, _), r in zip(pending, results, strict=True) if isinstance(r, BaseException)]
+        failed = await send_paced(producer, records, started, rate=rate, topic=topic, on_sent=on_sent)
         for i in sorted(failed):
             event_topic, key, value, headers = records[i]
-            await _send_until(producer, topic or event_topic, key, value, headers, deadline)
+            await send_until(producer, topic or event_topic, key, value, headers, deadline)
         elapsed = time.perf_counter() - started
     finally:
         await producer.stop()
     return RunResult(count, elapsed, rate)
-
-
-def _waiting(what: str, deadline: float) -> Any:
-    """The retry policy while the broker is away: backoff up to 5 s, until the deadline."""
-
-    def before_sleep(state: Any) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "%s: broker away (%s); retrying in %.1f s", what, type(error).__name__, state.upcoming_sleep
-        )
-
-    return retrying(
-        attempts=None,
-        base=0.5,
-        cap=5.0,
-        on=BROKER_AWAY,
-        budget_seconds=max(0.0, deadline - time.monotonic()),
-        before_sleep=before_sleep,
-    )
-
-
-async def _connect(kafka: KafkaAccess, deadline: float) -> AIOKafkaProducer:
-    async for attempt in _waiting("connecting", deadline):
-        with attempt:
-            producer = await started_producer(kafka, client_id="ehr-sandbox")
-    return producer
-
-
-async def _send_until(
-    producer: AIOKafkaProducer,
-    topic: str,
-    key: bytes | None,
-    value: bytes,
-    headers: list[tuple[str, bytes]],
-    deadline: float,
-) -> None:
-    """One encounter whose first send failed, again until the broker has it."""
-    async for attempt in _waiting("sending", deadline):
-        with attempt:
-            await producer.send_and_wait(topic, value, key=key, headers=headers)
 
 
 def ehr_access(bootstrap: str | None = None) -> KafkaAccess:
@@ -332,7 +267,8 @@ def ehr_access(bootstrap: str | None = None) -> KafkaAccess:
     return replace(found, bootstrap=bootstrap) if bootstrap else found
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line: how many encounters, how fast, which patients and day, which broker."""
     parser = argparse.ArgumentParser(
         prog="python -m deploy.payer_sandbox.ehr", description=__doc__.split("\n\n")[0]
     )
@@ -371,7 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="Kafka bootstrap servers (default: the partners' TLS listener, see ehr_access)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     result = asyncio.run(
         publish(

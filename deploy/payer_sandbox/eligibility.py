@@ -5,7 +5,7 @@ the 270's subscriber loop. A 270 about a dependent (loop 2000D/2100D) is answere
 dependent on file with the same first name and birth date, in the 271's 2000D/2100D/2110D;
 one not on file gets AAA 67 (patient not found) in 2100D. The syntax (envelopes, counts,
 delimiters) is shared/x12.py's; this module only knows which segments a 270 carries and
-which a 271 must carry.
+which a 271 must carry; the 2110C/2110D eligibility and benefit rows are benefits271.py's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from deploy.payer_sandbox.benefits271 import benefit_segments, hospital_segments
+from deploy.payer_sandbox.benefits271 import eligibility_loops
 from deploy.payer_sandbox.data import Scenario, Tables
 from shared import x12
 
@@ -340,64 +340,8 @@ def build_271(
         body += _dependent_name(inquiry, dependent)
         body += _patient_loop(inquiry, scenario, dependent, dependent.get("relationship"))
         pcp = None  # the table's primary care provider is the subscriber's
-    body += _eligibility(scenario, active, pcp, inquiry.service_types)
+    body += eligibility_loops(scenario, active, pcp, inquiry.service_types)
     return _envelope(body, inquiry, payer_id, now, control_number)
-
-
-def _eligibility(
-    scenario: Scenario, active: bool, pcp: dict[str, str] | None, asked: list[str]
-) -> list[list[str]]:
-    """The 2110C/2110D loops: the coverage row (EB*1 or EB*6) with its group number and
-    messages, the primary care provider (EB*L, 2120 NM1*P3 + PRV), benefits (with the hospital
-    service types the 270 asked about: 48, 50, 86), prior auth, COB."""
-    plan = scenario.plan or {}
-    insurance_type = plan.get("insurance_type", "")
-    plan_name = x12.clean(plan.get("name", ""), 50)
-    rep = "^"
-    if not active:
-        return [x12.seg("EB", "6", "", "30", insurance_type, plan_name)]
-    types = scenario.service_types or ["30"]
-    body = [x12.seg("EB", "1", "", rep.join(types), insurance_type, plan_name)]
-    if plan.get("group_number"):
-        body.append(x12.seg("REF", "6P", x12.clean(plan["group_number"], 50)))
-    body += [x12.seg("MSG", x12.clean(text, 264)) for text in plan.get("messages", [])]
-    if pcp:
-        body += [
-            x12.seg("EB", "L"),
-            x12.seg("LS", "2120"),
-            x12.seg(
-                "NM1",
-                "P3",
-                "1",
-                x12.clean(pcp["last_name"], 60),
-                x12.clean(pcp["first_name"], 35),
-                "",
-                "",
-                "",
-                "XX",
-                pcp["npi"],
-            ),
-            x12.seg("PRV", "PC", "PXC", pcp["taxonomy"]),
-            x12.seg("LE", "2120"),
-        ]
-    for network, in_plan in ((scenario.in_network, "Y"), (scenario.out_of_network, "N")):
-        if network is not None:
-            body += benefit_segments(network, in_plan, insurance_type)
-            body += hospital_segments(network, in_plan, insurance_type, asked)
-    for service_type in scenario.prior_auth_required_service_types:
-        # EB11 = Y: authorization or certification required for this service type.
-        body.append(x12.seg("EB", "1", "", service_type, insurance_type, "", "", "", "", "", "", "Y"))
-    for other in scenario.other_payers:
-        body.append(x12.seg("EB", "R", "", "30"))
-        if other.member_id:
-            body.append(x12.seg("REF", "1W", x12.clean(other.member_id, 50)))
-        entity = {"primary": "PRP", "secondary": "SEP", "tertiary": "TTP"}[other.order]
-        body.append(x12.seg("LS", "2120"))
-        body.append(
-            x12.seg("NM1", entity, "2", x12.clean(other.name, 60), "", "", "", "", "PI", other.payer_id)
-        )
-        body.append(x12.seg("LE", "2120"))
-    return body
 
 
 def _envelope(

@@ -25,16 +25,17 @@ from dataclasses import replace
 from decimal import Decimal
 
 from deploy.payer_sandbox.adjudication import (
-    CLP06_CODES,
     Context,
     Memory,
     _prior_adjudication,
     _status_for,
     derive,
-    duplicate_key,
     find_original,
-    fraction,
-    payer_claim_control_number,
+    paid_line,
+    payment_base,
+    secondary_share,
+    whole_claim_denial,
+    with_reversal,
 )
 from deploy.payer_sandbox.claim837 import Cas, Claim837, Institutional837, Line
 from deploy.payer_sandbox.claimpayment import ZERO, Adj, ClaimPayment, PaidLine, money
@@ -42,26 +43,19 @@ from deploy.payer_sandbox.data import HospitalShare, NetworkBenefits, PayerRules
 from deploy.payer_sandbox.rates import Adjustment, InstitutionalRules, Rates
 
 HUNDRED = Decimal(100)
-_PR_ORDER = {"3": 0, "1": 1, "2": 2}
 
 
 def adjudicate_institutional(
     claim: Claim837, ctx: Context, *, payer: PayerRules, scenario: Scenario, memory: Memory, rates: Rates
 ) -> list[ClaimPayment]:
     """The CLPs an 837I claim produces (a reversal first when it replaces or voids)."""
-    out: list[ClaimPayment] = []
-    if claim.frequency_code in ("7", "8"):
-        original = _original(claim, ctx, memory)
-        if original is not None:
-            memory.forget(original.pccn)
-            out.append(original.reversal())
-        if claim.frequency_code == "8":
-            return out
-    key = duplicate_key(claim, payer.payer_id)
-    payment = _new(claim, ctx, payer, scenario, memory, rates.payers[payer.payer_id], rates, key)
-    memory.remember(payment, key)
-    out.append(payment)
-    return out
+    return with_reversal(
+        claim,
+        payer.payer_id,
+        memory,
+        original=lambda: _original(claim, ctx, memory),
+        new=lambda key: _new(claim, ctx, payer, scenario, memory, rates.payers[payer.payer_id], rates, key),
+    )
 
 
 def _original(claim: Claim837, ctx: Context, memory: Memory) -> ClaimPayment | None:
@@ -87,36 +81,17 @@ def _new(
     inst = claim.institutional
     assert inst is not None
     status = _status_for(ctx, claim)
-    base = ClaimPayment(
-        pcn=claim.pcn,
-        status=status,
-        payer_id=payer.payer_id,
-        pccn=payer_claim_control_number(ctx.seed, payer.payer_id, ctx.claim_id, claim),
-        filing_indicator=claim.filing_indicator
-        if claim.filing_indicator in CLP06_CODES
-        else payer.claim_filing_indicator,
+    base = payment_base(
+        claim,
+        ctx,
+        payer,
+        status,
         place_of_service=inst.facility_type,  # CLP08: the facility type code
-        frequency_code=claim.frequency_code,
-        member_id=claim.member_id,
-        patient_last=claim.patient_last or claim.subscriber_last,
-        patient_first=claim.patient_first or claim.subscriber_first,
-        billing_npi=claim.billing_npi,
-        billing_name=claim.billing_name,
-        lines=(),
-        claim_id=ctx.claim_id,
         statement_from=inst.statement_from,
         statement_to=inst.statement_to,
     )
-    first = claim.first_date
-    denial: Adjustment | None = None
-    if first is not None and not scenario.active_on(first):
-        denial = Adjustment("CO", "27", "")
-    elif first is not None and (ctx.submitted_on - first).days > payer.timely_filing_days:
-        denial = Adjustment("CO", "29", "")
-    elif claim.frequency_code == "1" and key in memory.keys:
-        denial = Adjustment("CO", "18", "")
-    elif ctx.random_denial_share > 0 and fraction(ctx.seed, "deny", claim.pcn) < ctx.random_denial_share:
-        denial = Adjustment(payer.random_denial_group, payer.random_denial_reason, "")
+    found = whole_claim_denial(claim, ctx, payer, scenario, key, memory)
+    denial = Adjustment(found[0], found[1], "") if found is not None else None
     if denial is not None and denial.reason == "18":
         # A duplicate gets a control number of its own: under the original's it would replace
         # the payment a later replacement or void must reverse.
@@ -153,26 +128,10 @@ def _deny(base: ClaimPayment, claim: Claim837, inst: Institutional837, why: Adju
             claim_adjustments=(Adj(why.group, why.reason, charge),),
             mia=("0", "", "", "", why.remark),
         )
-    lines = tuple(_line(line, ZERO, None, [Adj(why.group, why.reason, line.charge)]) for line in claim.lines)
-    return replace(base, status="4", lines=lines, moa=("", "0.00"))
-
-
-def _line(
-    line: Line, paid: Decimal, allowed: Decimal | None, adjustments: list[Adj], remarks: tuple[str, ...] = ()
-) -> PaidLine:
-    return PaidLine(
-        number=line.number,
-        code=line.code,
-        modifiers=tuple(line.modifiers),
-        charge=line.charge,
-        units=line.units,
-        paid=paid,
-        allowed=allowed,
-        adjustments=tuple(adjustments),
-        date_of_service=line.date_of_service,
-        remarks=remarks,
-        revenue_code=line.revenue_code,
+    lines = tuple(
+        paid_line(line, ZERO, None, [Adj(why.group, why.reason, line.charge)]) for line in claim.lines
     )
+    return replace(base, status="4", lines=lines, moa=("", "0.00"))
 
 
 def _share(
@@ -255,27 +214,9 @@ def _inpatient(
 
 
 def _secondary(allowed: Decimal, prior_paid: Decimal, prior: list[Cas], charge: Decimal) -> list[Adj]:
-    """A secondary payer's adjustments on `charge`: it pays the prior payer's patient
-    responsibility (copay, deductible, coinsurance in that order) up to its own allowed amount
-    minus the prior payment; what it does not pay stays PR; the rest is OA-23."""
-    room = max(ZERO, allowed - prior_paid)
-    cap = max(ZERO, charge - prior_paid)
-    leftover: list[Adj] = []
-    paid = ZERO
-    items = sorted(
-        ((a.reason, a.amount) for a in prior if a.group == "PR" and a.amount > 0),
-        key=lambda item: _PR_ORDER.get(item[0], 9),
-    )
-    for reason, amount in items:
-        amount = min(amount, cap)
-        cap -= amount
-        covered = min(amount, room)
-        room -= covered
-        paid += covered
-        if amount - covered > 0:
-            leftover.append(Adj("PR", reason, amount - covered))
-    prior_share = charge - paid - sum((a.amount for a in leftover), ZERO)
-    return ([Adj("OA", "23", prior_share)] if prior_share > 0 else []) + leftover
+    """A secondary payer's adjustments on `charge`, up to its own allowed amount minus the prior
+    payment (adjudication.secondary_share: the 837P's rule)."""
+    return secondary_share(max(ZERO, allowed - prior_paid), prior_paid, prior, charge)[1]
 
 
 def _price_line(line: Line, rules: InstitutionalRules) -> tuple[Decimal | None, Adjustment | None, bool]:
@@ -308,7 +249,9 @@ def _outpatient(
         if allowed is None:
             assert adjust is not None
             remarks = (adjust.remark,) if adjust.remark else ()
-            lines.append(_line(line, ZERO, None, [Adj(adjust.group, adjust.reason, line.charge)], remarks))
+            lines.append(
+                paid_line(line, ZERO, None, [Adj(adjust.group, adjust.reason, line.charge)], remarks)
+            )
             continue
         if by_hcpcs:
             hcpcs_payable += allowed
@@ -319,7 +262,7 @@ def _outpatient(
             if share is not None:
                 adjustments += [Adj("PR", r, a) for r, a in _share(allowed, share, left, benefits)]
         paid = line.charge - sum((a.amount for a in adjustments), ZERO)
-        lines.append(_line(line, paid, allowed, adjustments))
+        lines.append(paid_line(line, paid, allowed, adjustments))
     all_denied = all(line.allowed is None for line in lines)
     return replace(
         base, status="4" if all_denied else status, lines=tuple(lines), moa=("", str(money(hcpcs_payable)))

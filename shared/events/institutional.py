@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field
 
 from shared.events.base import Money, Payload
 
 ClaimType = Literal["professional", "institutional"]
+CLAIM_TYPES: tuple[ClaimType, ...] = get_args(ClaimType)  # reports list both, in this order
+REVENUE_CODE_PATTERN = r"^0[0-9]{3}$"  # NUBC revenue code as the contracts carry it
 # Present on admission (837I HI0x-9, CMS POA reporting): Y yes, N no, U documentation
 # insufficient, W clinically undetermined, 1 exempt (sent as blank in X12, kept as 1 here).
 PresentOnAdmission = Literal["Y", "N", "U", "W", "1"]
@@ -27,7 +29,7 @@ Icd10Pcs = Annotated[
 ]
 NubcCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$", description="A two-character NUBC code.")]
 RevenueCode = Annotated[
-    str, Field(pattern=r"^0[0-9]{3}$", description="NUBC revenue code, four digits with the leading 0.")
+    str, Field(pattern=REVENUE_CODE_PATTERN, description="NUBC revenue code, four digits with the leading 0.")
 ]
 
 

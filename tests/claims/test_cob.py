@@ -47,6 +47,7 @@ def make_stored(data: ClaimData) -> Claim:
         patient_id=data.patient_id,
         payer_id=data.payer_id,
         coverage_order=data.coverage_order,
+        frequency_code=data.frequency_code,
         data=data.model_dump(mode="json"),
         total_charge=data.total_charge,
         date_of_service=data.first_date_of_service,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from services.claims.adjudication import domain as adjudication
-from services.claims.claims.schemas import ClaimData
+from services.claims.claims.schemas import ClaimData, LineIn
 from services.claims.claims.tables import Claim
 from services.claims.settings import ClaimsSettings
 from services.claims.submission.x12 import generate
@@ -31,6 +31,7 @@ from tests.claims.helpers import (
     publish,
     read_write,
 )
+from tests.claims.test_cob import make_stored
 from tests.claims.test_institutional import ADMIT, DISCHARGE, make_inpatient
 from tests.conftest import eventually, unique
 
@@ -46,23 +47,7 @@ INPATIENT_SVC = [
 
 
 def _stored(body: dict[str, Any]) -> Claim:
-    data = ClaimData.model_validate(body)
-    now = datetime.now(UTC)
-    return Claim(
-        id=uuid.uuid4(),
-        patient_control_number=f"C{uuid.uuid4().hex[:12].upper()}",
-        status="accepted",
-        patient_id=data.patient_id,
-        payer_id=data.payer_id,
-        coverage_order=data.coverage_order,
-        frequency_code=data.frequency_code,
-        data=data.model_dump(mode="json"),
-        total_charge=data.total_charge,
-        date_of_service=data.first_date_of_service,
-        created_by="test",
-        created_at=now,
-        updated_at=now,
-    )
+    return make_stored(ClaimData.model_validate(body))
 
 
 def _posted(
@@ -207,3 +192,27 @@ async def test_the_primarys_payment_posted_sends_the_secondary_837i_with_its_mia
         assert x12_837_errors(edi) == []
         (mia,) = [s for s in x12.parse(edi).transactions[0].segments if s.id == "MIA"]  # 2320
         assert (mia.get(1), mia.get(4), mia.get(5)) == ("3", "5100", "MA01")  # days, DRG amount, remark
+
+
+def test_the_2430_lines_follow_the_line_payments_placed_each_svc_on():
+    """Two outpatient lines with one HCPCS and charge under different revenue codes: the 835
+    answers them in its own order, and only payments' placement (`line_number`, by revenue
+    code + HCPCS + date) tells them apart; code and charge alone would swap their payments."""
+    day = DISCHARGE.isoformat()
+    billed = [
+        LineIn(revenue_code="0300", code="80053", charge=Decimal("95.00"), date_of_service=day),
+        LineIn(revenue_code="0301", code="80053", charge=Decimal("95.00"), date_of_service=day),
+    ]
+    paid = [
+        AdjudicatedLine(
+            code="80053", revenue_code="0301", line_number=2, charge=Decimal("95.00"), paid=Decimal("50.00")
+        ),
+        AdjudicatedLine(
+            code="80053", revenue_code="0300", line_number=1, charge=Decimal("95.00"), paid=Decimal("40.00")
+        ),
+    ]
+    placed = adjudication.match_lines(billed, paid)
+    assert [(n, line.paid) for n, line in placed or []] == [(2, Decimal("50.00")), (1, Decimal("40.00"))]
+    # Without payments' placement the rule stays the claims service's own (code, then charge).
+    unplaced = [line.model_copy(update={"line_number": None}) for line in paid]
+    assert [n for n, _ in adjudication.match_lines(billed, unplaced) or []] == [1, 2]

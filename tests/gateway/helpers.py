@@ -229,7 +229,7 @@ def make_999_groups(groups: list[tuple[str, list[str]]]) -> bytes:
             ["AK9", "A" if accepted == len(codes) else "P", str(len(codes)), str(len(codes)), str(accepted)]
         )
         bodies.append(body)
-    return _from_clearinghouse(bodies, "999", "FA", "005010X231A1")
+    return from_clearinghouse(bodies, "999", "FA", "005010X231A1")
 
 
 def make_277ca(pcns: list[str]) -> bytes:
@@ -237,9 +237,13 @@ def make_277ca(pcns: list[str]) -> bytes:
     return make_277ca_answers([(pcn, "A2:20", f"PCCN{n}") for n, pcn in enumerate(pcns, start=4)])
 
 
-def make_277ca_answers(answers: list[tuple[str, str, str | None]]) -> bytes:
+def make_277ca_answers(
+    answers: list[tuple[str, str, str | None]], claim_segments: list[list[str]] | None = None
+) -> bytes:
     """A 277CA answering claims in this order: [(PCN in 2200D TRN02, STC01 composite such as
-    `A2:20` or `A7:562:85`, REF*1K payer claim number or None)]; a PCN may come twice."""
+    `A2:20` or `A7:562:85`, REF*1K payer claim number or None)]; a PCN may come twice.
+    `claim_segments` follow each answer's REF*1K (e.g. an institutional claim's REF*BLT type of
+    bill and DTP*472 statement period)."""
     body = [
         ["BHT", "0085", "08", "B1", "20261205", "1200", "TH"],
         ["HL", "1", "", "20", "1"],
@@ -265,10 +269,11 @@ def make_277ca_answers(answers: list[tuple[str, str, str | None]]) -> bytes:
         ]
         if pccn:
             body.append(["REF", "1K", pccn])
-    return _from_clearinghouse([body], "277", "HN", "005010X214")
+        body += claim_segments or []
+    return from_clearinghouse([body], "277", "HN", "005010X214")
 
 
-def _from_clearinghouse(bodies: list[list[list[str]]], code: str, functional_id: str, version: str) -> bytes:
+def from_clearinghouse(bodies: list[list[list[str]]], code: str, functional_id: str, version: str) -> bytes:
     """Transaction sets in an interchange from the clearinghouse to the practice, with a
     control number of its own."""
     text = x12.build(

@@ -32,6 +32,8 @@ from shared.events import new_event
 from shared.events.catalogue import ClaimSubmitted
 from tests.gateway.helpers import (
     claim_event,
+    from_clearinghouse,
+    make_277ca_answers,
     make_837,
     make_partner,
     partner_config,
@@ -201,19 +203,6 @@ async def test_a_mixed_batch_is_one_group_per_guide_valid_for_pyx12_and_x12sdk(
     assert (mailbox.to_dir / built.file_name).read_text() == row.x12
 
 
-def from_clearinghouse(bodies: list[list[list[str]]], code: str, functional_id: str, version: str) -> bytes:
-    """Sets in an interchange from the clearinghouse (ISA06 CLEARINGHOUSE) to us (PRACTICE)."""
-    return x12.build(
-        bodies,
-        transaction_code=code,
-        functional_id=functional_id,
-        version=version,
-        sender_id="CLEARINGHOUSE",
-        receiver_id="PRACTICE",
-        control_number=int(uuid.uuid4().int % 900_000) + 1,
-    ).encode()
-
-
 def make_999(groups: list[tuple[str, str, list[str], str]]) -> bytes:
     """A 999 (005010X231A1), one set per group answered: [(our GS06, our GS08, the ST02s it
     accepts, AK901)]. AK1*HC*GS06*GS08 (AK103 names the guide), AK2*837*ST02*ST03, IK5, AK9."""
@@ -232,30 +221,9 @@ def make_277ca_institutional(pcn: str, pccn: str) -> bytes:
     """A 277CA (005010X214) accepting one institutional claim: 2200D TRN*2 our CLM01, STC
     A2:20, REF*1K the payer's claim number, REF*BLT the type of bill (institutional claims
     only), DTP*472 the claim's service period (the statement dates)."""
-    body = [
-        ["BHT", "0085", "08", "B1", "20261205", "1200", "TH"],
-        ["HL", "1", "", "20", "1"],
-        ["NM1", "PR", "2", "PAYER ONE", "", "", "", "", "PI", "PAYER1"],
-        ["TRN", "1", "T1"],
-        ["DTP", "050", "D8", "20261205"],
-        ["DTP", "009", "D8", "20261205"],
-        ["HL", "2", "1", "21", "1"],
-        ["NM1", "41", "2", "REVCYCLE GENERAL HOSPITAL", "", "", "", "", "46", "REVCYCLE"],
-        ["TRN", "2", "B1"],
-        ["STC", "A1:19:PR", "20261205", "WQ", "125"],
-        ["HL", "3", "2", "19", "1"],
-        ["NM1", "85", "2", "REVCYCLE GENERAL HOSPITAL", "", "", "", "", "XX", "1234567893"],
-        ["TRN", "1", "0"],
-        ["STC", "A1:19:PR", "20261205", "WQ", "125"],
-        ["HL", "4", "3", "PT", "0"],
-        ["NM1", "QC", "1", "DOE", "JANE", "", "", "", "MI", "M1234567"],
-        ["TRN", "2", pcn],
-        ["STC", "A2:20", "20261205", "WQ", "125"],
-        ["REF", "1K", pccn],
-        ["REF", "BLT", "111"],
-        ["DTP", "472", "RD8", "20261201-20261204"],
-    ]
-    return from_clearinghouse([body], "277", "HN", "005010X214")
+    return make_277ca_answers(
+        [(pcn, "A2:20", pccn)], [["REF", "BLT", "111"], ["DTP", "472", "RD8", "20261201-20261204"]]
+    )
 
 
 def ch_partner_config(mailbox) -> dict:

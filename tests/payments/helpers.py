@@ -46,13 +46,18 @@ async def submit_claim(
     frequency_code: str = "1",
     original_payer_claim_control_number: str | None = None,
     lines: list[tuple[str, str]] | None = None,
+    summaries: list[ClaimLineSummary] | None = None,
+    claim_type: str = "professional",
+    submitted_at: datetime | None = None,
 ) -> uuid.UUID:
-    """Publish `claim.submitted` as the claims service would; `lines` are (code, charge)."""
+    """Publish `claim.submitted` as the claims service would; `lines` are (code, charge), or
+    `summaries` the lines whole (an 837I's, with revenue codes)."""
     claim_id = uuid.uuid4()
-    summaries = [
-        ClaimLineSummary(line_number=n, code=code, charge=Decimal(amount), date_of_service=date_of_service)
-        for n, (code, amount) in enumerate(lines or [], start=1)
-    ]
+    if summaries is None:
+        summaries = [
+            ClaimLineSummary(line_number=n, code=code, charge=Decimal(price), date_of_service=date_of_service)
+            for n, (code, price) in enumerate(lines or [], start=1)
+        ]
     event = new_event(
         ClaimSubmitted(
             claim_id=claim_id,
@@ -62,7 +67,8 @@ async def submit_claim(
             payer_id=payer,
             total_charge=Decimal(charge),
             x12_837="ISA*...",
-            submitted_at=datetime.now(UTC),
+            claim_type=claim_type,
+            submitted_at=submitted_at or datetime.now(UTC),
             coverage_order=coverage_order,
             date_of_service=date_of_service,
             frequency_code=frequency_code,

@@ -21,9 +21,8 @@ import pytest
 from services.notifications.messages.domain import payment_posted as notification_plan
 from services.payments.service import SERVICE
 from shared.config import Settings
-from shared.events import new_event
-from shared.events.catalogue import ClaimLineSummary, ClaimSubmitted, PaymentPosted
-from tests.conftest import encode_signed, start_group_at_end, unique
+from shared.events.catalogue import ClaimLineSummary, PaymentPosted
+from tests.conftest import start_group_at_end, unique
 from tests.payments.helpers import (
     ALL,
     get_account,
@@ -31,6 +30,7 @@ from tests.payments.helpers import (
     kafka_offsets,
     post_835,
     read_events,
+    submit_claim,
     wait_for_charge,
 )
 from tests.payments.test_institutional_835 import (
@@ -81,28 +81,19 @@ async def submit(
     lines: list[dict[str, Any]],
     submitted_at: datetime | None = None,
 ) -> uuid.UUID:
-    """claim.submitted as the claims service publishes an 837I (or 837P) claim."""
-    claim_id = uuid.uuid4()
+    """claim.submitted as the claims service publishes an 837I (or 837P) claim, on SBX001."""
     summaries = [ClaimLineSummary(**line) for line in lines]
-    event = new_event(
-        ClaimSubmitted(
-            claim_id=claim_id,
-            patient_control_number=pcn,
-            patient_id=account,
-            account_id=account,
-            payer_id="SBX001",
-            total_charge=sum((line.charge for line in summaries), D("0.00")),
-            x12_837="ISA*...",
-            claim_type=claim_type,
-            submitted_at=submitted_at or datetime.now(UTC),
-            date_of_service=min(line.date_of_service for line in summaries),
-            lines=summaries,
-        ),
-        source="/tests/claims",
+    return await submit_claim(
+        producer,
+        pcn=pcn,
+        account=account,
+        payer="SBX001",
+        charge=str(sum((line.charge for line in summaries), D("0.00"))),
+        date_of_service=min(line.date_of_service for line in summaries),
+        summaries=summaries,
+        claim_type=claim_type,
+        submitted_at=submitted_at,
     )
-    topic, key, value, headers = encode_signed(event)
-    await producer.send_and_wait(topic, value=value, key=key, headers=headers)
-    return claim_id
 
 
 async def post_ok(client: Any, text: str) -> dict[str, Any]:

@@ -196,14 +196,18 @@ def _line_adjudication(n: int, billed: LineIn, paid: AdjudicatedLine) -> LineAdj
 
 
 def match_lines(billed: list[LineIn], paid: list[AdjudicatedLine]) -> Placed | None:
-    """Which of our lines (1-based) each 835 line answers: the line item control number we sent
-    (REF*6R, echoed), else the first line not yet answered with the same code and charge, then
-    the same code. None unless every 835 line is placed and every one of ours is answered."""
+    """Which of our lines (1-based) each 835 line answers: the line payments placed it on
+    (`line_number`: REF*6R, else revenue code + HCPCS + date, so two lines with one HCPCS under
+    different revenue codes are told apart), else the line item control number we sent (REF*6R,
+    echoed), else the first line not yet answered with the same code and charge, then the same
+    code. None unless every 835 line is placed and every one of ours is answered."""
     placed: Placed = []
     used: set[int] = set()
     for line in paid:
         ref = line.line_item_control_number or ""
-        n = int(ref) if ref.isdigit() and 1 <= int(ref) <= len(billed) else None
+        n = line.line_number if line.line_number is not None and line.line_number not in used else None
+        if n is None or n > len(billed):
+            n = int(ref) if ref.isdigit() and 1 <= int(ref) <= len(billed) else None
         if n is None:
             free = [i for i in range(1, len(billed) + 1) if i not in used and _answers(billed[i - 1], line)]
             n = next((i for i in free if billed[i - 1].charge == line.charge), free[0] if free else None)

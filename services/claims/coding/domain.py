@@ -50,14 +50,16 @@ def icd10cm_valid(data: ClaimData, codes: CodeData) -> Iterator[Hit]:
         seen.add(key)
 
 
-def _patient(data: ClaimData) -> PersonIn | None:
-    """Who the diagnoses are about: the subscriber when the patient is the subscriber (18)."""
+def patient_of(data: ClaimData) -> PersonIn | None:
+    """Who the claim's diagnoses are about (their age and sex edits here, the DRG grouper's
+    input in institutional): the subscriber when the patient is the subscriber (18)."""
     if data.relationship_code == "18":
         return data.subscriber or data.patient
     return data.patient or data.subscriber
 
 
-def _age(born: date, on: date) -> int:
+def age_on(born: date, on: date) -> int:
+    """Age in whole years on a day (a birthday counts from that day)."""
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
@@ -73,7 +75,7 @@ def _rules(kind: str, code: str) -> list[dict[str, Any]]:
 
 
 def diagnosis_sex_conflict(data: ClaimData, codes: CodeData) -> Iterator[Hit]:
-    patient = _patient(data)
+    patient = patient_of(data)
     if patient is None or patient.gender not in SEX:
         return
     for i, code in enumerate(data.diagnoses):
@@ -87,10 +89,10 @@ def diagnosis_sex_conflict(data: ClaimData, codes: CodeData) -> Iterator[Hit]:
 
 
 def diagnosis_age_conflict(data: ClaimData, codes: CodeData) -> Iterator[Hit]:
-    patient = _patient(data)
+    patient = patient_of(data)
     if patient is None:
         return
-    age = _age(patient.birth_date, data.first_date_of_service)
+    age = age_on(patient.birth_date, data.first_date_of_service)
     for i, code in enumerate(data.diagnoses):
         for rule in _rules("age", code):
             if not rule["min"] <= age <= rule["max"]:

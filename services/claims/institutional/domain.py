@@ -31,6 +31,9 @@ Hit = tuple[str, str]  # (field, message)
 # flag that procedure (heart failure: no age, sex or E-code edit).
 _NEUTRAL_PDX = "I5021"
 HOSPICE = ("81", "82")  # facility types of hospice bills (UB-04 FL4 81x, 82x)
+# POA indicators reported as they are (837I HI0x-9, the grouper's POA); "1" (exempt) is
+# reported by leaving the indicator out.
+POA_REPORTED = frozenset("YNUW")
 
 
 def type_of_bill(data: ClaimData) -> str:
@@ -199,10 +202,19 @@ def revenue_code_hcpcs(data: ClaimData, ctx: object) -> Iterator[Hit]:
 # --- diagnoses and procedures ---------------------------------------------------------------
 
 
+def dx_code(code: str) -> str:
+    """A diagnosis code as the 837I, the grouper and the POA lookups spell it: no dot, upper case."""
+    return code.replace(".", "").upper()
+
+
+def poa_by_code(inst: Institutional) -> dict[str, str]:
+    """The claim's POA indicators keyed by `dx_code`, however its codes were written."""
+    return {dx_code(code): poa for code, poa in inst.present_on_admission.items()}
+
+
 def poa_exempt(code: str) -> bool:
     """Exempt from POA reporting (ICD-10-CM Guidelines, Appendix I), by category."""
-    key = code.replace(".", "").upper()
-    return any(key.startswith(p) for p in _tables()["poa_exempt"]["prefixes"])
+    return any(dx_code(code).startswith(p) for p in _tables()["poa_exempt"]["prefixes"])
 
 
 def poa_indicators(data: ClaimData, ctx: object) -> Iterator[Hit]:
@@ -214,9 +226,9 @@ def poa_indicators(data: ClaimData, ctx: object) -> Iterator[Hit]:
     if inst is None or not inst.inpatient:
         return
     field = "institutional.present_on_admission"
-    given = {code.replace(".", "").upper(): poa for code, poa in inst.present_on_admission.items()}
+    given = poa_by_code(inst)
     for i, code in enumerate(data.diagnoses):
-        poa = given.get(code.replace(".", "").upper())
+        poa = given.get(dx_code(code))
         exempt = poa_exempt(code)
         if poa is None and not exempt:
             yield (
@@ -230,7 +242,7 @@ def poa_indicators(data: ClaimData, ctx: object) -> Iterator[Hit]:
                 f"Diagnosis {i + 1}: indicator 1 (blank, exempt) is only for the codes exempt from POA "
                 "reporting (ICD-10-CM Guidelines, Appendix I); report Y, N, U or W.",
             )
-    claimed = {code.replace(".", "").upper() for code in data.diagnoses}
+    claimed = {dx_code(code) for code in data.diagnoses}
     if any(code not in claimed for code in given):
         yield field, "A POA indicator is given for a code that is not a diagnosis of the claim (UB-04 FL67)."
 

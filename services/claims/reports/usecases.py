@@ -12,11 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.claims.receivables import store as receivables
 from services.claims.reports import store
 from services.claims.reports.schemas import Aging, Bucket, ClaimTypeKpis, Kpis, PayerAging, Rate
+from shared.events.institutional import CLAIM_TYPES
 from shared.paging import DateRange
 from shared.problems import invalid
 
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
-CLAIM_TYPES = ("professional", "institutional")
 
 
 def bucket_of(age_days: int) -> str:

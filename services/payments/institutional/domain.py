@@ -11,10 +11,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from shared.events.institutional import ClaimType, InpatientAdjudication, OutpatientAdjudication
+from shared.events.institutional import (
+    CLAIM_TYPES,
+    REVENUE_CODE_PATTERN,
+    ClaimType,
+    InpatientAdjudication,
+    OutpatientAdjudication,
+)
 
-REVENUE_CODE = re.compile(r"^0[0-9]{3}$")
-CLAIM_TYPES: tuple[ClaimType, ...] = ("professional", "institutional")
+REVENUE_CODE = re.compile(REVENUE_CODE_PATTERN)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from shared.events.catalogue import (
     Coverage,
     EncounterCompleted,
     OtherPayer,
+    PaymentPosted,
     Person,
     RejectionReason,
     RemittanceReceived,
@@ -142,7 +143,11 @@ PHI_FIELDS: dict[type[BaseModel], frozenset[str]] = {
     Person: frozenset({"first_name", "last_name", "birth_date", "address", "phone"}),
     Coverage: frozenset({"member_id"}),
     OtherPayer: frozenset({"member_id"}),
-    EncounterCompleted: frozenset({"diagnoses"}),
+    # An institutional encounter's facility block is clinical through and through: admitting
+    # diagnosis, POA keyed by diagnosis code, ICD-10-PCS procedures, the admission and discharge.
+    EncounterCompleted: frozenset({"diagnoses", "institutional"}),
+    # A DRG names the diagnosis group a stay was paid by ("HIV with MCC", "alcohol abuse").
+    PaymentPosted: frozenset({"drg_code"}),
     ClaimSubmitted: frozenset({"x12_837"}),
     RemittanceReceived: frozenset({"x12_835"}),
     RejectionReason: frozenset({"message"}),

@@ -17,6 +17,7 @@ from shared.events.catalogue import (
     ClaimSubmitted,
     Coverage,
     EligibilityChecked,
+    EncounterCompleted,
     OtherPayer,
     Person,
     RejectionReason,
@@ -97,6 +98,24 @@ def test_redaction_follows_each_event_schema():
     assert shown["encounter_id"] == encounter.encounter_id and shown["payer_id"] == "SBX001"
     assert shown["coverages"][0]["subscriber"]["first_name"] == REDACTED
     assert shown["lines"][0]["code"] == "99213" and shown["patient"]["gender"] == "F"
+    # An institutional encounter: its facility block (admitting diagnosis, POA by diagnosis,
+    # ICD-10-PCS procedures, the stay's dates) is withheld whole; its revenue codes stay.
+    stay = encounter.model_dump(mode="json") | {
+        "kind": "institutional",
+        "lines": [{"revenue_code": "0120", "units": 3, "charge": "7200.00"}],
+        "institutional": {
+            "facility_type_code": "11",
+            "statement_from": "2026-11-17",
+            "statement_to": "2026-11-20",
+            "patient_status": "01",
+            "admitting_diagnosis": "R0602",
+            "present_on_admission": {"I5021": "Y"},
+            "procedures": [{"code": "0SR90J9", "date": "2026-11-18"}],
+        },
+    }
+    shown = redact("encounter.completed.v1", encode(new_event(EncounterCompleted(**stay), source=SOURCE))[2])
+    assert shown["institutional"] == REDACTED and shown["lines"][0]["revenue_code"] == "0120"
+    assert not [s for s in ("R0602", "I5021", "0SR90J9") if s in json.dumps(shown)]
     assert redact("encounter.completed.v1", b'{"encounter_id": "e1", "nickname": "Annie"}') == {
         "encounter_id": "e1",
         "nickname": REDACTED,

@@ -76,9 +76,14 @@ def delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
         elif key == "claims_by_status":
             out[key] = {s: n - before[key].get(s, 0) for s, n in value.items() if n != before[key].get(s, 0)}
         elif key == "denial_rate_by_reason":
+            # A reason new to this part had 0 of the part's adjudicated claims before (the
+            # denominator is every adjudicated claim of the part, whatever other tests added).
             old = before[key]
+            was = pair(before["denial_rate"])[1]
             out[key] = {
-                r: pair(v) if r not in old else (pair(v)[0] - pair(old[r])[0], pair(v)[1] - pair(old[r])[1])
+                r: (pair(v)[0], pair(v)[1] - was)
+                if r not in old
+                else (pair(v)[0] - pair(old[r])[0], pair(v)[1] - pair(old[r])[1])
                 for r, v in value.items()
                 if r not in old or pair(v) != pair(old[r])
             }

@@ -229,6 +229,7 @@ async def one_fault(
             seed=args.seed,
             patients=patients,
             run_id=run_id,
+            institutional_share=args.institutional_share,
         )
         sent_at = time.monotonic()
         repaired_at = await faulted
@@ -250,7 +251,8 @@ def write_results(rows: list[chaos_counts.Row], args: argparse.Namespace) -> Pat
     path = RESULTS / f"chaos-{stamp}.md"
     head = (
         f"# make chaos, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
-        f"{args.count} encounters at {args.rate:g}/s per fault, injected at t = {args.fault_at:g} s; "
+        f"{args.count} encounters at {args.rate:g}/s per fault ({args.institutional_share:.0%} hospital "
+        f"encounters billed as 837I), injected at t = {args.fault_at:g} s; "
         f"a killed process restarted {args.down:g} s later, Kafka down {args.kafka_down:g} s, "
         f"PostgreSQL down {args.pg_down:g} s. Method: bench/README.md.\n\n"
     )
@@ -297,6 +299,12 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=2000, help="encounters per fault (default 2000)")
     parser.add_argument("--rate", type=float, default=100, help="encounters per second (default 100)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--institutional-share",
+        type=float,
+        default=0.15,
+        help="share of hospital encounters billed as 837I, as make demo (default 0.15)",
+    )
     parser.add_argument(
         "--faults", default="", help="comma-separated subset of the fault names (default all)"
     )
